@@ -1,0 +1,58 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Layers, imports pointing one way:
+//   CMicroHTTPD, CIPCLab  (C at the bottom: libmicrohttpd and the small shim)
+//   IPCLabCore            (scenarios, traces, the catalog; no C, no HTTP)
+//   IPCLabSandbox         (namespaces, the spawner, participants, the event ring)
+//   IPCLabHTTP            (the only code that touches MHD_*)
+//   ipclab                (the executable that wires them)
+let package = Package(
+    name: "ipclab",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "ipclab", targets: ["ipclab"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CMicroHTTPD",
+            pkgConfig: "libmicrohttpd",
+            providers: [.apt(["libmicrohttpd-dev"])]
+        ),
+        .target(
+            name: "CIPCLab",
+            cSettings: [.define("_GNU_SOURCE")],
+            linkerSettings: [.linkedLibrary("rt")]
+        ),
+        .target(name: "IPCLabCore"),
+        .target(
+            name: "IPCLabSandbox",
+            dependencies: [
+                "CIPCLab", "IPCLabCore",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "IPCLabHTTP",
+            dependencies: [
+                "CMicroHTTPD", "IPCLabCore", "IPCLabSandbox",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "ipclab",
+            dependencies: [
+                "IPCLabCore", "IPCLabSandbox", "IPCLabHTTP",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "IPCLabCoreTests", dependencies: ["IPCLabCore"]),
+        .testTarget(name: "IPCLabSandboxTests", dependencies: ["IPCLabSandbox", "IPCLabCore"]),
+        .testTarget(name: "IPCLabHTTPTests", dependencies: ["IPCLabCore"]),
+    ]
+)

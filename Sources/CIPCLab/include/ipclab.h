@@ -1,0 +1,254 @@
+/*
+ * ipclab.h — the small C shim under IPC Lab.
+ *
+ * Three things live here because Swift cannot (or must not) do them:
+ *  1. The event ring: the fixed layout shared by every process of a run, and
+ *     the async-signal-safe functions that record into it (a signal handler
+ *     records its own delivery; a process killed mid-call keeps what it wrote).
+ *  2. Wrappers for what Swift's Glibc import cannot call: clone with namespace
+ *     flags, unshare/setns, prctl, the W* status macros, pipe2, errno names.
+ *  3. Signal handlers that must be async-signal-safe.
+ *
+ * Every function is prefixed `ipclab_`.
+ */
+#ifndef IPCLAB_H
+#define IPCLAB_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+/* ---------------------------------------------------------------------------
+ * The event ring
+ *
+ * One shared mapping per run (a memfd made by the server before the run's
+ * processes exist):  [header | records[capacity] | plan bytes]
+ * A record is claimed with an atomic fetch-add on `next`, filled, then
+ * published by storing `state` with release order. A call that can block is
+ * claimed when it starts (state BEGUN) and completed when it returns
+ * (state DONE), so a process killed while blocked still shows the call.
+ * ------------------------------------------------------------------------- */
+
+#define IPCLAB_RING_MAGIC 0x52435049u /* "IPCR" little-endian */
+#define IPCLAB_RING_VERSION 1u
+#define IPCLAB_CALL_MAX 24
+#define IPCLAB_PAYLOAD_MAX 64
+#define IPCLAB_ARGS_MAX 8
+/* Records at the end of the ring that only the run's init may claim (reaps, the outcome). */
+#define IPCLAB_INIT_RESERVE 256
+
+/** What a record is. */
+enum ipclab_record_kind {
+    IPCLAB_REC_EVENT = 1,   /* a system call made by a participant */
+    IPCLAB_REC_OBJECT = 2,  /* a snapshot of kernel-object state */
+    IPCLAB_REC_START = 3,   /* a participant began: args[0]=ppid */
+    IPCLAB_REC_REAP = 4,    /* a process was reaped: args = pid, status, utime_ns, stime_ns, reaper */
+    IPCLAB_REC_SETUP = 5,   /* one sandbox set-up operation, by init */
+    IPCLAB_REC_SIGNAL = 6,  /* a signal delivered to a handler */
+    IPCLAB_REC_NOTE = 7,    /* a message from the runner (e.g. a step it could not run) */
+};
+
+/** Record states. */
+enum ipclab_record_state {
+    IPCLAB_STATE_FREE = 0,
+    IPCLAB_STATE_BEGUN = 1,
+    IPCLAB_STATE_DONE = 2,
+};
+
+/** How the run ended, written by the run's init into the header. */
+enum ipclab_outcome {
+    IPCLAB_OUTCOME_RUNNING = 0,
+    IPCLAB_OUTCOME_OK = 1,
+    IPCLAB_OUTCOME_TIMEOUT = 2,
+    IPCLAB_OUTCOME_LIMIT = 3,
+    IPCLAB_OUTCOME_ERROR = 4,
+};
+
+typedef struct ipclab_record {
+    uint32_t state;                    /* enum ipclab_record_state, atomic */
+    uint16_t kind;                     /* enum ipclab_record_kind */
+    int16_t process;                   /* participant index; -1 for init */
+    int32_t pid;                       /* pid inside the run's PID namespace */
+    int32_t step;                      /* step index in the process, -1 if none */
+    int64_t t_begin;                   /* ns since the run's t0 (CLOCK_MONOTONIC) */
+    int64_t t_end;                     /* ns since t0; equal to t_begin for instants */
+    int64_t result;                    /* what the kernel returned */
+    int32_t err;                       /* errno, 0 if none */
+    uint32_t payload_len;              /* bytes the call moved (may exceed the preview) */
+    int64_t args[IPCLAB_ARGS_MAX];     /* call-specific; named by the Swift side */
+    char call[IPCLAB_CALL_MAX];        /* NUL-terminated call name */
+    uint8_t payload[IPCLAB_PAYLOAD_MAX]; /* first bytes of the payload */
+} ipclab_record;
+
+typedef struct ipclab_ring_header {
+    uint32_t magic;
+    uint32_t version;
+    uint32_t capacity;        /* number of records */
+    uint32_t records_offset;  /* byte offset of records[0] */
+    uint64_t next;            /* atomic: next record index to claim */
+    uint64_t dropped;         /* atomic: records lost because the ring was full */
+    int64_t t0;               /* CLOCK_MONOTONIC ns at run start, set by init */
+    int64_t t_end;            /* ns since t0 when init finished */
+    int32_t outcome;          /* enum ipclab_outcome, set by init */
+    int32_t failed_errno;     /* errno of a set-up step that failed */
+    uint32_t plan_offset;     /* byte offset of the plan (scenario JSON) */
+    uint32_t plan_length;
+    uint64_t plan_capacity;
+    int32_t participants;     /* how many processes the plan has */
+    int32_t reserved0;
+    char failure[128];        /* what failed, when outcome is ERROR */
+} ipclab_ring_header;
+
+/** Size in bytes of a ring of `capacity` records with room for a plan of `plan_capacity` bytes. */
+size_t ipclab_ring_size(uint32_t capacity, uint32_t plan_capacity);
+
+/** Initialises a ring header in a zeroed mapping. Not async-signal-safe; call before the run. */
+void ipclab_ring_init(void *base, uint32_t capacity, uint32_t plan_capacity);
+
+/** Returns record `index` of a ring (no bounds check beyond capacity). */
+ipclab_record *ipclab_ring_record(void *base, uint32_t index);
+
+/** Number of records claimed so far, capped at capacity. */
+uint32_t ipclab_ring_count(const void *base);
+
+/** Atomically loads a record's state (acquire). */
+uint32_t ipclab_record_state(const ipclab_record *record);
+
+/* --- recording, from inside a run (all async-signal-safe) ----------------- */
+
+/** Binds this process's recorder to a ring; `process` is its participant index (-1 for init). */
+void ipclab_recorder_bind(void *base, int process);
+
+/** Sets the ring's t0 to now. Called once, by the run's init. */
+void ipclab_recorder_start_clock(void);
+
+/** Nanoseconds since the run's t0. */
+int64_t ipclab_now_ns(void);
+
+/** Claims a record and marks it begun; returns its index or UINT32_MAX when the ring is full. */
+uint32_t ipclab_begin(uint16_t kind, const char *call, int32_t step,
+                      const int64_t *args, int nargs);
+
+/** Completes a begun record with the kernel's answer and an optional payload. */
+void ipclab_end(uint32_t index, int64_t result, int32_t err,
+                const void *payload, size_t payload_len);
+
+/** Records an instantaneous record (begin and end at once). */
+uint32_t ipclab_record_now(uint16_t kind, const char *call, int32_t step,
+                           const int64_t *args, int nargs,
+                           int64_t result, int32_t err,
+                           const void *payload, size_t payload_len);
+
+/** Writes the run's outcome (and, for errors, what failed) into the header. */
+void ipclab_ring_finish(int32_t outcome, int32_t err, const char *failure);
+
+/* ---------------------------------------------------------------------------
+ * Processes and namespaces
+ * ------------------------------------------------------------------------- */
+
+/** The CLONE_* flags Swift cannot see. */
+extern const int ipclab_CLONE_NEWUSER;
+extern const int ipclab_CLONE_NEWPID;
+extern const int ipclab_CLONE_NEWIPC;
+extern const int ipclab_CLONE_NEWNS;
+extern const int ipclab_CLONE_NEWUTS;
+extern const int ipclab_CLONE_NEWNET;
+
+/**
+ * `clone(flags | SIGCHLD)` with no new stack: returns twice like fork().
+ * Only for a single-threaded caller. Returns the child's pid, 0 in the child, -1 on error.
+ */
+pid_t ipclab_fork_into(int flags);
+
+/** unshare(2). */
+int ipclab_unshare(int flags);
+
+/** setns(2). */
+int ipclab_setns(int fd, int nstype);
+
+/** prctl(PR_SET_PDEATHSIG, sig). */
+int ipclab_set_parent_death_signal(int sig);
+
+/** prctl(PR_SET_CHILD_SUBREAPER, 1). */
+int ipclab_set_child_subreaper(void);
+
+/** prctl(PR_SET_DUMPABLE, 1). */
+int ipclab_set_dumpable(void);
+
+/** prctl(PR_SET_NAME, name). */
+int ipclab_set_process_name(const char *name);
+
+/** pipe2(fds, flags). */
+int ipclab_pipe2(int fds[2], int flags);
+
+/** memfd_create(name, MFD_CLOEXEC). */
+int ipclab_memfd(const char *name);
+
+/** fcntl(fd, cmd, arg) with an int argument (F_SETPIPE_SZ, F_SETFL, ...). */
+int ipclab_fcntl_int(int fd, int cmd, int arg);
+
+/** fcntl(fd, cmd) with no argument (F_GETPIPE_SZ, F_GETFL, ...). */
+int ipclab_fcntl(int fd, int cmd);
+
+/** ioctl(fd, FIONREAD): bytes waiting to be read, or -1. */
+int ipclab_bytes_readable(int fd);
+
+extern const int ipclab_F_GETPIPE_SZ;
+extern const int ipclab_F_SETPIPE_SZ;
+
+/** close_range(first, last, 0): closes every descriptor in the range. */
+int ipclab_close_range(unsigned int first, unsigned int last);
+
+/** mount(2). */
+int ipclab_mount(const char *source, const char *target, const char *fstype,
+                 unsigned long flags, const char *data);
+
+extern const unsigned long ipclab_MS_REC;
+extern const unsigned long ipclab_MS_PRIVATE;
+extern const unsigned long ipclab_MS_NOSUID;
+extern const unsigned long ipclab_MS_NODEV;
+extern const unsigned long ipclab_MS_NOEXEC;
+
+/** Blocks (how=SIG_BLOCK) or unblocks one signal in this thread's mask. */
+int ipclab_sigmask_one(int how, int sig);
+
+/** Empties this thread's signal mask. */
+int ipclab_sigmask_clear(void);
+
+/** sigtimedwait for `sig` with a timeout in nanoseconds; returns the signal, or -1 (EAGAIN on timeout). */
+int ipclab_sigwait_timeout(int sig, int64_t timeout_ns);
+
+/** Restores the default action of every catchable signal. */
+void ipclab_reset_signal_dispositions(void);
+
+/* --- wait status decoding (the W* macros) --------------------------------- */
+int ipclab_wifexited(int status);
+int ipclab_wexitstatus(int status);
+int ipclab_wifsignaled(int status);
+int ipclab_wtermsig(int status);
+int ipclab_wcoredump(int status);
+int ipclab_wifstopped(int status);
+int ipclab_wstopsig(int status);
+int ipclab_wifcontinued(int status);
+
+/* --- names ---------------------------------------------------------------- */
+
+/** "EAGAIN" for EAGAIN; NULL when the number has no name. */
+const char *ipclab_errno_name(int err);
+
+/** "SIGPIPE" for SIGPIPE, "SIGRTMIN+2" for real-time signals; NULL when unknown. Writes into buf. */
+const char *ipclab_signal_name(int sig, char *buf, size_t len);
+
+/** SIGRTMIN and SIGRTMAX as this libc defines them at run time. */
+int ipclab_sigrtmin(void);
+int ipclab_sigrtmax(void);
+
+/* --- descriptor passing over a Unix socket -------------------------------- */
+
+/** sendmsg with `nfds` descriptors as SCM_RIGHTS. Retries EINTR. */
+ssize_t ipclab_send_with_fds(int sock, const void *buf, size_t len, const int *fds, int nfds);
+
+/** recvmsg receiving up to `maxfds` descriptors (CLOEXEC); *nfds gets how many. Retries EINTR. */
+ssize_t ipclab_recv_with_fds(int sock, void *buf, size_t len, int *fds, int maxfds, int *nfds);
+
+#endif /* IPCLAB_H */

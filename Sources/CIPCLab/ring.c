@@ -1,0 +1,146 @@
+/* ring.c — the shared event ring. Everything called from inside a run is
+ * async-signal-safe: no locks, no allocation, only atomics and memcpy. */
+#include "ipclab.h"
+
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static ipclab_ring_header *bound_ring;
+static int bound_process = -1;
+
+static int64_t monotonic_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+size_t ipclab_ring_size(uint32_t capacity, uint32_t plan_capacity) {
+    size_t records = sizeof(ipclab_ring_header);
+    records = (records + 63) & ~(size_t)63;
+    return records + (size_t)capacity * sizeof(ipclab_record) + plan_capacity;
+}
+
+void ipclab_ring_init(void *base, uint32_t capacity, uint32_t plan_capacity) {
+    ipclab_ring_header *h = base;
+    size_t records = (sizeof(ipclab_ring_header) + 63) & ~(size_t)63;
+    h->magic = IPCLAB_RING_MAGIC;
+    h->version = IPCLAB_RING_VERSION;
+    h->capacity = capacity;
+    h->records_offset = (uint32_t)records;
+    h->plan_offset = (uint32_t)(records + (size_t)capacity * sizeof(ipclab_record));
+    h->plan_capacity = plan_capacity;
+    h->plan_length = 0;
+    __atomic_store_n(&h->next, 0, __ATOMIC_RELEASE);
+    __atomic_store_n(&h->dropped, 0, __ATOMIC_RELEASE);
+    __atomic_store_n(&h->outcome, IPCLAB_OUTCOME_RUNNING, __ATOMIC_RELEASE);
+}
+
+ipclab_record *ipclab_ring_record(void *base, uint32_t index) {
+    ipclab_ring_header *h = base;
+    return (ipclab_record *)((char *)base + h->records_offset) + index;
+}
+
+uint32_t ipclab_ring_count(const void *base) {
+    const ipclab_ring_header *h = base;
+    uint64_t next = __atomic_load_n(&h->next, __ATOMIC_ACQUIRE);
+    return next > h->capacity ? h->capacity : (uint32_t)next;
+}
+
+uint32_t ipclab_record_state(const ipclab_record *record) {
+    return __atomic_load_n(&record->state, __ATOMIC_ACQUIRE);
+}
+
+void ipclab_recorder_bind(void *base, int process) {
+    bound_ring = base;
+    bound_process = process;
+}
+
+void ipclab_recorder_start_clock(void) {
+    if (bound_ring) __atomic_store_n(&bound_ring->t0, monotonic_ns(), __ATOMIC_RELEASE);
+}
+
+int64_t ipclab_now_ns(void) {
+    if (!bound_ring) return 0;
+    return monotonic_ns() - __atomic_load_n(&bound_ring->t0, __ATOMIC_ACQUIRE);
+}
+
+static void copy_call(char *dst, const char *call) {
+    size_t i = 0;
+    if (call) {
+        for (; i + 1 < IPCLAB_CALL_MAX && call[i]; i++) dst[i] = call[i];
+    }
+    dst[i] = 0;
+}
+
+uint32_t ipclab_begin(uint16_t kind, const char *call, int32_t step,
+                      const int64_t *args, int nargs) {
+    ipclab_ring_header *h = bound_ring;
+    if (!h) return UINT32_MAX;
+    /* Participants may fill the ring only up to a reserve kept for the run's init,
+     * so that how every process ended is recorded even when a run floods the ring. */
+    uint64_t limit = h->capacity - (bound_process >= 0 ? IPCLAB_INIT_RESERVE : 0);
+    uint64_t index = __atomic_load_n(&h->next, __ATOMIC_ACQUIRE);
+    do {
+        if (index >= limit) {
+            __atomic_fetch_add(&h->dropped, 1, __ATOMIC_RELAXED);
+            return UINT32_MAX;
+        }
+    } while (!__atomic_compare_exchange_n(&h->next, &index, index + 1, 1, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE));
+    ipclab_record *r = ipclab_ring_record(h, (uint32_t)index);
+    r->kind = kind;
+    r->process = (int16_t)bound_process;
+    r->pid = (int32_t)getpid();
+    r->step = step;
+    r->t_begin = ipclab_now_ns();
+    r->t_end = -1;
+    r->result = 0;
+    r->err = 0;
+    r->payload_len = 0;
+    for (int i = 0; i < IPCLAB_ARGS_MAX; i++) r->args[i] = (args && i < nargs) ? args[i] : 0;
+    copy_call(r->call, call);
+    __atomic_store_n(&r->state, IPCLAB_STATE_BEGUN, __ATOMIC_RELEASE);
+    return (uint32_t)index;
+}
+
+void ipclab_end(uint32_t index, int64_t result, int32_t err,
+                const void *payload, size_t payload_len) {
+    ipclab_ring_header *h = bound_ring;
+    if (!h || index >= h->capacity) return;
+    ipclab_record *r = ipclab_ring_record(h, index);
+    r->t_end = ipclab_now_ns();
+    r->result = result;
+    r->err = err;
+    r->payload_len = (uint32_t)payload_len;
+    if (payload && payload_len) {
+        size_t n = payload_len < IPCLAB_PAYLOAD_MAX ? payload_len : IPCLAB_PAYLOAD_MAX;
+        memcpy(r->payload, payload, n);
+    }
+    __atomic_store_n(&r->state, IPCLAB_STATE_DONE, __ATOMIC_RELEASE);
+}
+
+uint32_t ipclab_record_now(uint16_t kind, const char *call, int32_t step,
+                           const int64_t *args, int nargs,
+                           int64_t result, int32_t err,
+                           const void *payload, size_t payload_len) {
+    uint32_t index = ipclab_begin(kind, call, step, args, nargs);
+    if (index != UINT32_MAX) {
+        ipclab_record *r = ipclab_ring_record(bound_ring, index);
+        ipclab_end(index, result, err, payload, payload_len);
+        r->t_end = r->t_begin;
+    }
+    return index;
+}
+
+void ipclab_ring_finish(int32_t outcome, int32_t err, const char *failure) {
+    ipclab_ring_header *h = bound_ring;
+    if (!h) return;
+    h->t_end = ipclab_now_ns();
+    h->failed_errno = err;
+    if (failure) {
+        size_t i = 0;
+        for (; i + 1 < sizeof h->failure && failure[i]; i++) h->failure[i] = failure[i];
+        h->failure[i] = 0;
+    }
+    __atomic_store_n(&h->outcome, outcome, __ATOMIC_RELEASE);
+}

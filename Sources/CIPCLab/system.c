@@ -1,0 +1,166 @@
+/* system.c — wrappers for calls and macros Swift's Glibc import cannot use. */
+#include "ipclab.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+const int ipclab_CLONE_NEWUSER = CLONE_NEWUSER;
+const int ipclab_CLONE_NEWPID = CLONE_NEWPID;
+const int ipclab_CLONE_NEWIPC = CLONE_NEWIPC;
+const int ipclab_CLONE_NEWNS = CLONE_NEWNS;
+const int ipclab_CLONE_NEWUTS = CLONE_NEWUTS;
+const int ipclab_CLONE_NEWNET = CLONE_NEWNET;
+const int ipclab_F_GETPIPE_SZ = F_GETPIPE_SZ;
+const int ipclab_F_SETPIPE_SZ = F_SETPIPE_SZ;
+
+pid_t ipclab_fork_into(int flags) {
+    /* The raw syscall (x86_64 argument order: flags, stack, parent_tid, child_tid, tls).
+     * A NULL stack makes the child continue on a copy of the caller's stack, as fork does. */
+    return (pid_t)syscall(SYS_clone, (unsigned long)(flags | SIGCHLD), NULL, NULL, NULL, 0UL);
+}
+
+int ipclab_unshare(int flags) { return unshare(flags); }
+int ipclab_setns(int fd, int nstype) { return setns(fd, nstype); }
+int ipclab_set_parent_death_signal(int sig) { return prctl(PR_SET_PDEATHSIG, (unsigned long)sig, 0, 0, 0); }
+int ipclab_set_child_subreaper(void) { return prctl(PR_SET_CHILD_SUBREAPER, 1UL, 0, 0, 0); }
+int ipclab_set_dumpable(void) { return prctl(PR_SET_DUMPABLE, 1UL, 0, 0, 0); }
+int ipclab_set_process_name(const char *name) { return prctl(PR_SET_NAME, (unsigned long)name, 0, 0, 0); }
+int ipclab_pipe2(int fds[2], int flags) { return pipe2(fds, flags); }
+int ipclab_memfd(const char *name) { return memfd_create(name, MFD_CLOEXEC); }
+int ipclab_fcntl_int(int fd, int cmd, int arg) { return fcntl(fd, cmd, arg); }
+int ipclab_fcntl(int fd, int cmd) { return fcntl(fd, cmd); }
+
+int ipclab_bytes_readable(int fd) {
+    int n = 0;
+    return ioctl(fd, FIONREAD, &n) == 0 ? n : -1;
+}
+
+int ipclab_wifexited(int s) { return WIFEXITED(s); }
+int ipclab_wexitstatus(int s) { return WEXITSTATUS(s); }
+int ipclab_wifsignaled(int s) { return WIFSIGNALED(s); }
+int ipclab_wtermsig(int s) { return WTERMSIG(s); }
+int ipclab_wcoredump(int s) { return WCOREDUMP(s); }
+int ipclab_wifstopped(int s) { return WIFSTOPPED(s); }
+int ipclab_wstopsig(int s) { return WSTOPSIG(s); }
+int ipclab_wifcontinued(int s) { return WIFCONTINUED(s); }
+
+const char *ipclab_errno_name(int err) { return strerrorname_np(err); }
+
+int ipclab_sigrtmin(void) { return SIGRTMIN; }
+int ipclab_sigrtmax(void) { return SIGRTMAX; }
+
+const char *ipclab_signal_name(int sig, char *buf, size_t len) {
+    if (sig >= SIGRTMIN && sig <= SIGRTMAX) {
+        if (sig == SIGRTMIN) snprintf(buf, len, "SIGRTMIN");
+        else if (sig == SIGRTMAX) snprintf(buf, len, "SIGRTMAX");
+        else snprintf(buf, len, "SIGRTMIN+%d", sig - SIGRTMIN);
+        return buf;
+    }
+    const char *abbrev = sigabbrev_np(sig);
+    if (!abbrev) return NULL;
+    snprintf(buf, len, "SIG%s", abbrev);
+    return buf;
+}
+
+ssize_t ipclab_send_with_fds(int sock, const void *buf, size_t len, const int *fds, int nfds) {
+    struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
+    union { char buf[CMSG_SPACE(sizeof(int) * 8)]; struct cmsghdr align; } control;
+    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+    if (nfds > 8) { errno = EINVAL; return -1; }
+    if (nfds > 0) {
+        memset(&control, 0, sizeof control);
+        msg.msg_control = control.buf;
+        msg.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)nfds);
+        struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfds);
+        memcpy(CMSG_DATA(c), fds, sizeof(int) * (size_t)nfds);
+    }
+    ssize_t n;
+    do { n = sendmsg(sock, &msg, MSG_NOSIGNAL); } while (n < 0 && errno == EINTR);
+    return n;
+}
+
+ssize_t ipclab_recv_with_fds(int sock, void *buf, size_t len, int *fds, int maxfds, int *nfds) {
+    struct iovec iov = { .iov_base = buf, .iov_len = len };
+    union { char buf[CMSG_SPACE(sizeof(int) * 8)]; struct cmsghdr align; } control;
+    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+                          .msg_control = control.buf, .msg_controllen = sizeof control.buf };
+    *nfds = 0;
+    ssize_t n;
+    do { n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC); } while (n < 0 && errno == EINTR);
+    if (n < 0) return n;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+            int count = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+            for (int i = 0; i < count; i++) {
+                int fd;
+                memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+                if (*nfds < maxfds) fds[(*nfds)++] = fd; else close(fd);
+            }
+        }
+    }
+    return n;
+}
+
+#include <sys/mount.h>
+#include <time.h>
+
+const unsigned long ipclab_MS_REC = MS_REC;
+const unsigned long ipclab_MS_PRIVATE = MS_PRIVATE;
+const unsigned long ipclab_MS_NOSUID = MS_NOSUID;
+const unsigned long ipclab_MS_NODEV = MS_NODEV;
+const unsigned long ipclab_MS_NOEXEC = MS_NOEXEC;
+
+int ipclab_close_range(unsigned int first, unsigned int last) {
+    return (int)syscall(SYS_close_range, first, last, 0);
+}
+
+int ipclab_mount(const char *source, const char *target, const char *fstype,
+                 unsigned long flags, const char *data) {
+    return mount(source, target, fstype, flags, data);
+}
+
+int ipclab_sigmask_one(int how, int sig) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, sig);
+    return sigprocmask(how, &set, NULL);
+}
+
+int ipclab_sigmask_clear(void) {
+    sigset_t set;
+    sigemptyset(&set);
+    return sigprocmask(SIG_SETMASK, &set, NULL);
+}
+
+int ipclab_sigwait_timeout(int sig, int64_t timeout_ns) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, sig);
+    if (timeout_ns < 0) timeout_ns = 0;
+    struct timespec ts = { .tv_sec = timeout_ns / 1000000000LL, .tv_nsec = timeout_ns % 1000000000LL };
+    return sigtimedwait(&set, NULL, &ts);
+}
+
+void ipclab_reset_signal_dispositions(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_DFL;
+    for (int sig = 1; sig < NSIG; sig++) {
+        if (sig == SIGKILL || sig == SIGSTOP) continue;
+        sigaction(sig, &sa, NULL);
+    }
+}

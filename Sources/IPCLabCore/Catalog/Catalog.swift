@@ -1,0 +1,19 @@
+/// Every preset the lab offers, by id.
+public struct Catalog: Sendable {
+    public let presets: [any Preset]
+
+    public init(presets: [any Preset]) {
+        self.presets = presets
+    }
+
+    /// The lab's catalog (see `CATALOG.md` in the course material).
+    public static let standard = Catalog(presets: [
+        PipeHello(), PipeByteStream(), PipeEOF(), PipeCapacity(),
+    ])
+
+    public func preset(_ id: String) -> (any Preset)? {
+        presets.first { $0.experiment.id == id }
+    }
+
+    public var experiments: [Experiment] { presets.map(\.experiment) }
+}

@@ -1,0 +1,54 @@
+extension Experiment {
+    /// Writes the catalog entry; with `scenario`, also the scenario it expands to.
+    public func write(to w: inout JSONWriter, scenario: Scenario? = nil) {
+        w.object { w in
+            w.field("id", id)
+            w.field("mechanism", mechanism)
+            w.field("title", title)
+            w.field("claim", claim)
+            w.field("seed", seed)
+            w.key("parameters")
+            w.array { w in
+                for p in parameters {
+                    w.object { w in
+                        w.field("name", p.name)
+                        w.field("type", p.kind.rawValue)
+                        w.field("description", p.description)
+                        w.field("default", p.defaultValue)
+                        w.field("minimum", p.range?.lowerBound)
+                        w.field("maximum", p.range?.upperBound)
+                        if p.kind == .integerArray {
+                            w.field("min_items", p.count?.lowerBound)
+                            w.field("max_items", p.count?.upperBound)
+                        }
+                        if p.kind == .string {
+                            w.field("max_length", p.count?.upperBound)
+                        }
+                    }
+                }
+            }
+            w.key("observations"); w.array { w in for o in observations { w.value(o) } }
+            if let scenario { w.field("scenario", scenario.json) }
+        }
+    }
+}
+
+extension Catalog {
+    /// `{"experiments": [...]}`, the body of `GET /api/v1/experiments`.
+    public func json() -> [UInt8] {
+        var w = JSONWriter()
+        w.object { w in
+            w.key("experiments")
+            w.array { w in for e in experiments { e.write(to: &w) } }
+        }
+        return w.bytes
+    }
+
+    /// One entry with the scenario its defaults expand to, for `GET /api/v1/experiments/{id}`.
+    public func json(for id: String) -> [UInt8]? {
+        guard let preset = preset(id) else { return nil }
+        var w = JSONWriter()
+        preset.experiment.write(to: &w, scenario: preset.scenario(.defaults(for: preset.experiment)))
+        return w.bytes
+    }
+}

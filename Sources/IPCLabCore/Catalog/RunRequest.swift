@@ -1,0 +1,62 @@
+/// A validated `POST /api/v1/runs` body: a preset with parameters, or a custom scenario.
+public struct RunRequest: Sendable {
+    /// The preset, when the request named one.
+    public var preset: (any Preset)?
+    public var parameters: Parameters?
+    /// The scenario that will run (the preset's expansion, or the custom one).
+    public var scenario: Scenario
+    public var limits: RunLimits
+
+    public var experimentID: String? { preset?.experiment.id }
+
+    public init(preset: (any Preset)?, parameters: Parameters?, scenario: Scenario, limits: RunLimits) {
+        self.preset = preset
+        self.parameters = parameters
+        self.scenario = scenario
+        self.limits = limits
+    }
+
+    /// A run of a preset by id, with parameters given as JSON (as `ipclab run` and the API take them).
+    public static func preset(_ id: String, params: JSONValue?, limits: JSONValue? = nil, catalog: Catalog = .standard,
+                              maxWallMs: Int = 10_000) throws(LabError) -> RunRequest {
+        guard let preset = catalog.preset(id) else {
+            throw LabError(.unknownExperiment, "no experiment \"\(id)\"; GET /api/v1/experiments lists them", path: "experiment")
+        }
+        let parameters = try Parameters.decode(params, for: preset.experiment)
+        try preset.validate(parameters)
+        return RunRequest(preset: preset, parameters: parameters, scenario: preset.scenario(parameters),
+                          limits: try RunLimits.decode(limits, maxWallMs: maxWallMs))
+    }
+
+    /// Reads a request body: `{"experiment": ID, "params": {…}}` or `{"scenario": {…}}`, optional `"limits"`.
+    public static func decode(_ body: some Collection<UInt8>, catalog: Catalog = .standard,
+                              maxWallMs: Int = 10_000) throws(LabError) -> RunRequest {
+        let value = try JSONValue.parse(body)
+        var r = try JSONObjectReader(value, at: JSONPath(), code: .invalidRequest)
+        let experiment = try r.string("experiment")
+        let params = r.value("params")
+        let scenario = r.value("scenario")
+        let limits = r.value("limits")
+        try r.finish()
+        switch (experiment, scenario) {
+        case let (id?, nil):
+            return try preset(id, params: params, limits: limits, catalog: catalog, maxWallMs: maxWallMs)
+        case let (nil, s?):
+            if params != nil {
+                throw LabError(.invalidRequest, "params go with \"experiment\"; a scenario carries its own values", path: "params")
+            }
+            return RunRequest(preset: nil, parameters: nil, scenario: try Scenario.decode(s),
+                              limits: try RunLimits.decode(limits, maxWallMs: maxWallMs))
+        case (nil, nil):
+            throw LabError(.invalidRequest, "give \"experiment\" (a preset id) or \"scenario\"", path: "experiment")
+        default:
+            throw LabError(.invalidRequest, "give either \"experiment\" or \"scenario\", not both", path: "scenario")
+        }
+    }
+
+    /// The observations of this run, checked against its trace (none for a custom scenario).
+    public func observe(_ trace: Trace) -> [Observation] {
+        guard let preset, let parameters else { return [] }
+        return preset.observe(trace, parameters)
+    }
+}

@@ -1,0 +1,85 @@
+/// `pipe.byte_stream` — writes of sizes W are read as sizes R: a pipe keeps no message boundaries.
+public struct PipeByteStream: Preset {
+    public init() {}
+
+    /// The writer finishes before the reader starts, so everything must fit in the pipe at once.
+    static let maxTotal = 65_536
+
+    public let experiment = Experiment(
+        id: "pipe.byte_stream",
+        mechanism: "pipe",
+        title: "A pipe is a byte stream",
+        claim: "A pipe keeps no message boundaries: bytes written in several writes can be read in any sizes the reader asks for.",
+        seed: "004",
+        parameters: [
+            Parameter("write_sizes", .integerArray, "Sizes of the writer's writes, in order (total at most 65536: the writer finishes before the reader starts).",
+                      default: [10, 10, 10, 10], range: 1...65_536, count: 1...64),
+            Parameter("read_sizes", .integerArray, "Sizes the reader asks for, in order.",
+                      default: [5, 15, 15, 5], range: 1...65_536, count: 1...64),
+        ],
+        observations: ["pipe.byte_stream.no_boundaries", "pipe.byte_stream.bytes_conserved"]
+    )
+
+    public func validate(_ params: Parameters) throws(LabError) {
+        let total = params.ints("write_sizes").reduce(0, +)
+        if total > Self.maxTotal {
+            throw LabError(.invalidParameter,
+                           "the writes add up to \(total) bytes; at most \(Self.maxTotal) (the pipe's default capacity), since the writer finishes before the reader starts",
+                           path: "params.write_sizes")
+        }
+    }
+
+    public func scenario(_ params: Parameters) -> Scenario {
+        Scenario(
+            channels: [.pipe("p")],
+            processes: [
+                ProcessSpec(name: "reader", steps: [.close(channel: "p", end: .write), .wait(process: "writer")]
+                    + params.ints("read_sizes").map { .read(channel: "p", size: $0, repeat: 1) }),
+                ProcessSpec(name: "writer", steps: [.close(channel: "p", end: .read)]
+                    + params.ints("write_sizes").map { .write(channel: "p", data: .size($0), repeat: 1) }
+                    + [.exit(code: 0)]),
+            ])
+    }
+
+    public func observe(_ trace: Trace, _ params: Parameters) -> [Observation] {
+        let writes = trace.calls("write", by: "writer", on: "p").filter { ($0.result ?? 0) > 0 }
+        let reads = trace.calls("read", by: "reader", on: "p").filter { ($0.result ?? 0) > 0 }
+        let wrote = writes.compactMap(\.result)
+        let got = reads.compactMap(\.result)
+
+        // Byte offsets where one write ended and the next began.
+        var boundaries: Set<Int64> = []
+        var offset: Int64 = 0
+        for w in wrote.dropLast() { offset += w; boundaries.insert(offset) }
+        // A read that spans a boundary, or ends short of one, shows the boundary is not kept.
+        var crossing: [TraceEvent] = []
+        var start: Int64 = 0
+        var writeEnds: [Int64] = []
+        offset = 0
+        for w in wrote { offset += w; writeEnds.append(offset) }
+        for r in reads {
+            let end = start + (r.result ?? 0)
+            let spans = boundaries.contains { $0 > start && $0 < end }
+            let endsInside = !writeEnds.contains(end)
+            if spans || endsInside { crossing.append(r) }
+            start = end
+        }
+        let total = wrote.reduce(0, +)
+        let read = got.reduce(0, +)
+        func list(_ xs: [Int64]) -> String { xs.map(String.init).joined(separator: ", ") }
+        return [
+            Observation(
+                id: "pipe.byte_stream.no_boundaries",
+                claim: "A pipe keeps no message boundaries: the reader gets bytes in the sizes it asks for, not in the sizes they were written.",
+                holds: !crossing.isEmpty, evidence: (writes + reads).seqs,
+                detail: crossing.isEmpty
+                    ? "\(wrote.count) writes of \(list(wrote)) bytes were read as \(list(got)): every read matched whole writes, so this run does not show a boundary being lost"
+                    : "\(wrote.count) writes of \(list(wrote)) bytes were read as \(list(got)) bytes: \(crossing.count) read(s) took bytes across or inside a write's boundary"),
+            Observation(
+                id: "pipe.byte_stream.bytes_conserved",
+                claim: "Every byte written into the pipe is read out of it, once.",
+                holds: total == read, evidence: (writes + reads).seqs,
+                detail: "\(total) bytes written, \(read) bytes read"),
+        ]
+    }
+}

@@ -1,0 +1,129 @@
+/// Writes JSON text in the order fields are given: traces read top-down
+/// (`seq` before `call` before `result`), and output is byte-for-byte repeatable.
+public struct JSONWriter {
+    public private(set) var bytes: [UInt8] = []
+    private var needsComma: [Bool] = [false]
+    private let indentStep: Int?
+
+    /// - Parameter pretty: indent nested values by two spaces.
+    public init(pretty: Bool = false, capacity: Int = 4096) {
+        indentStep = pretty ? 2 : nil
+        bytes.reserveCapacity(capacity)
+    }
+
+    public var string: String { String(decoding: bytes, as: UTF8.self) }
+
+    // MARK: Structure
+
+    public mutating func object(_ body: (inout JSONWriter) -> Void) {
+        open(UInt8(ascii: "{"))
+        body(&self)
+        close(UInt8(ascii: "}"))
+    }
+
+    public mutating func array(_ body: (inout JSONWriter) -> Void) {
+        open(UInt8(ascii: "["))
+        body(&self)
+        close(UInt8(ascii: "]"))
+    }
+
+    /// Writes `"name":` inside an object; the next value written is its value.
+    public mutating func key(_ name: String) {
+        separate()
+        writeString(name)
+        bytes.append(UInt8(ascii: ":"))
+        if indentStep != nil { bytes.append(UInt8(ascii: " ")) }
+        needsComma[needsComma.count - 1] = true
+        pendingKey = true
+    }
+
+    // MARK: Values
+
+    public mutating func value(_ s: String) { separate(); writeString(s) }
+    public mutating func value(_ n: Int) { separate(); bytes.append(contentsOf: String(n).utf8) }
+    public mutating func value(_ n: Int64) { separate(); bytes.append(contentsOf: String(n).utf8) }
+    public mutating func value(_ d: Double) {
+        separate()
+        if d.isFinite { bytes.append(contentsOf: "\(d)".utf8) } else { bytes.append(contentsOf: "null".utf8) }
+    }
+    public mutating func value(_ b: Bool) { separate(); bytes.append(contentsOf: (b ? "true" : "false").utf8) }
+    public mutating func null() { separate(); bytes.append(contentsOf: "null".utf8) }
+
+    public mutating func value(_ v: JSONValue) {
+        switch v {
+        case .null: null()
+        case .bool(let b): value(b)
+        case .integer(let i): value(i)
+        case .double(let d): value(d)
+        case .string(let s): value(s)
+        case .array(let items): array { w in for item in items { w.value(item) } }
+        case .object(let fields):
+            object { w in
+                for k in fields.keys.sorted() { w.key(k); w.value(fields[k]!) }
+            }
+        }
+    }
+
+    /// Writes an optional: the value, or `null`.
+    public mutating func value(_ s: String?) { if let s { value(s) } else { null() } }
+    public mutating func value(_ n: Int64?) { if let n { value(n) } else { null() } }
+    public mutating func value(_ n: Int?) { if let n { value(n) } else { null() } }
+
+    /// `"name": value` in one call.
+    public mutating func field(_ name: String, _ v: String) { key(name); value(v) }
+    public mutating func field(_ name: String, _ v: String?) { key(name); value(v) }
+    public mutating func field(_ name: String, _ v: Int) { key(name); value(v) }
+    public mutating func field(_ name: String, _ v: Int?) { key(name); value(v) }
+    public mutating func field(_ name: String, _ v: Int64) { key(name); value(v) }
+    public mutating func field(_ name: String, _ v: Int64?) { key(name); value(v) }
+    public mutating func field(_ name: String, _ v: Bool) { key(name); value(v) }
+    public mutating func field(_ name: String, _ v: Double) { key(name); value(v) }
+    public mutating func field(_ name: String, _ v: JSONValue) { key(name); value(v) }
+
+    // MARK: Internals
+
+    private var pendingKey = false
+
+    private mutating func separate() {
+        if pendingKey { pendingKey = false; return }
+        if needsComma[needsComma.count - 1] { bytes.append(UInt8(ascii: ",")) }
+        needsComma[needsComma.count - 1] = true
+        newline()
+    }
+
+    private mutating func open(_ c: UInt8) {
+        separate()
+        bytes.append(c)
+        needsComma.append(false)
+    }
+
+    private mutating func close(_ c: UInt8) {
+        let hadItems = needsComma.removeLast()
+        if hadItems { newline() }
+        bytes.append(c)
+    }
+
+    private mutating func newline() {
+        guard let step = indentStep, bytes.count > 0 else { return }
+        bytes.append(UInt8(ascii: "\n"))
+        bytes.append(contentsOf: repeatElement(UInt8(ascii: " "), count: step * (needsComma.count - 1)))
+    }
+
+    private mutating func writeString(_ s: String) {
+        bytes.append(UInt8(ascii: "\""))
+        for b in s.utf8 {
+            switch b {
+            case UInt8(ascii: "\""): bytes.append(contentsOf: [92, 34])
+            case UInt8(ascii: "\\"): bytes.append(contentsOf: [92, 92])
+            case 0x0A: bytes.append(contentsOf: [92, UInt8(ascii: "n")])
+            case 0x0D: bytes.append(contentsOf: [92, UInt8(ascii: "r")])
+            case 0x09: bytes.append(contentsOf: [92, UInt8(ascii: "t")])
+            case 0..<0x20, 0x7F:
+                let hex = Array("0123456789abcdef".utf8)
+                bytes.append(contentsOf: [92, UInt8(ascii: "u"), 48, 48, hex[Int(b >> 4)], hex[Int(b & 15)]])
+            default: bytes.append(b)
+            }
+        }
+        bytes.append(UInt8(ascii: "\""))
+    }
+}

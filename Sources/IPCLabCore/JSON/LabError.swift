@@ -1,0 +1,37 @@
+/// A domain error with a stable code, a sentence for people, and the JSON path of
+/// the bad field when there is one (`params.read_sizes[2]`). The HTTP layer maps
+/// codes to statuses in one place; nothing here knows about HTTP.
+public struct LabError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// Stable codes that clients and graders may key on.
+    public enum Code: String, Sendable, Codable, CaseIterable {
+        case invalidJSON = "invalid_json"
+        case invalidRequest = "invalid_request"
+        case unknownField = "unknown_field"
+        case invalidParameter = "invalid_parameter"
+        case invalidScenario = "invalid_scenario"
+        case invalidLimit = "invalid_limit"
+        case unknownExperiment = "unknown_experiment"
+        case notFound = "not_found"
+        case methodNotAllowed = "method_not_allowed"
+        case bodyTooLarge = "body_too_large"
+        case unsupportedMediaType = "unsupported_media_type"
+        case unavailable = "unavailable"
+        case sandboxFailed = "sandbox_failed"
+        case internalError = "internal"
+    }
+
+    public var code: Code
+    public var message: String
+    public var path: String?
+
+    public init(_ code: Code, _ message: String, path: String? = nil) {
+        self.code = code
+        self.message = message
+        self.path = path
+    }
+
+    public var description: String {
+        if let path { return "\(path): \(message)" }
+        return message
+    }
+}

@@ -1,0 +1,122 @@
+extension Trace {
+    /// The trace as JSON (format version 1; see `openapi.yaml`, schema `Trace`).
+    public func json(pretty: Bool = false) -> [UInt8] {
+        var w = JSONWriter(pretty: pretty, capacity: 1024 + events.count * 320)
+        write(to: &w)
+        return w.bytes
+    }
+
+    /// Writes the trace into an open writer (as one value).
+    public func write(to w: inout JSONWriter) {
+        w.object { w in
+            w.field("trace_version", Trace.version)
+            w.key("run"); run.write(to: &w)
+            w.field("scenario", scenario.json)
+            w.key("processes"); w.array { w in for p in processes { p.write(to: &w) } }
+            w.key("events"); w.array { w in for e in events { e.write(to: &w) } }
+            w.key("objects"); w.array { w in for o in objects { o.write(to: &w) } }
+            w.key("observations"); w.array { w in for o in observations { o.write(to: &w) } }
+        }
+    }
+}
+
+extension RunInfo {
+    func write(to w: inout JSONWriter) {
+        w.object { w in
+            w.field("id", id)
+            w.field("experiment", experiment)
+            w.field("started_at", startedAt)
+            w.field("duration_ns", durationNs)
+            w.field("outcome", outcome.rawValue)
+            w.field("reason", reason)
+            w.key("limits"); w.object { w in w.field("wall_ms", limits.wallMs) }
+            w.key("sandbox")
+            w.object { w in
+                w.key("namespaces"); w.array { w in for n in sandbox.namespaces { w.value(n) } }
+                w.key("setup")
+                w.array { w in
+                    for op in sandbox.setup {
+                        w.object { w in w.field("op", op.op); w.field("result", op.result); w.field("errno", op.errno) }
+                    }
+                }
+            }
+            w.field("events_dropped", eventsDropped)
+        }
+    }
+}
+
+extension TraceProcess {
+    func write(to w: inout JSONWriter) {
+        w.object { w in
+            w.field("name", name)
+            w.field("pid", Int(pid))
+            w.field("parent", parent)
+            w.key("exit")
+            switch exit {
+            case nil: w.null()
+            case .code(let c)?: w.object { w in w.field("code", c) }
+            case let .signal(name, core)?: w.object { w in w.field("signal", name); w.field("core_dumped", core) }
+            }
+            w.key("cpu_ns")
+            if let u = userCPUNs, let s = systemCPUNs {
+                w.object { w in w.field("user", u); w.field("system", s) }
+            } else {
+                w.null()
+            }
+        }
+    }
+}
+
+extension TraceEvent {
+    func write(to w: inout JSONWriter) {
+        w.object { w in
+            w.field("seq", seq)
+            w.field("t_ns", tNs)
+            w.field("end_ns", endNs)
+            w.field("blocked_ns", blockedNs)
+            w.field("process", process)
+            w.field("pid", Int(pid))
+            w.field("step", step)
+            w.field("call", call)
+            w.key("args"); w.object { w in for (k, v) in args { w.field(k, v) } }
+            w.field("result", result)
+            w.field("errno", errno)
+            w.field("returned", returned)
+            w.key("payload")
+            if let payload {
+                w.object { w in
+                    w.field("bytes", payload.bytes)
+                    w.field("text", payload.text)
+                    w.field("hex", payload.hex)
+                    w.field("truncated", payload.truncated)
+                }
+            } else {
+                w.null()
+            }
+        }
+    }
+}
+
+extension ObjectSnapshot {
+    func write(to w: inout JSONWriter) {
+        w.object { w in
+            w.field("seq", seq)
+            w.field("t_ns", tNs)
+            w.field("object", object)
+            w.field("kind", kind)
+            w.key("state"); w.object { w in for (k, v) in state { w.field(k, v) } }
+        }
+    }
+}
+
+extension Observation {
+    func write(to w: inout JSONWriter) {
+        w.object { w in
+            w.field("id", id)
+            w.field("claim", claim)
+            w.field("holds", holds)
+            w.key("evidence"); w.array { w in for s in evidence { w.value(s) } }
+            w.field("detail", detail)
+        }
+    }
+}

@@ -1,0 +1,81 @@
+/// The trace as plain text, one line per event, in the manner of strace:
+/// `[  0.120 ms] child(3)    write(4, "Hello\0", 6) = 6`.
+extension Trace {
+    public func text() -> String {
+        var lines: [String] = []
+        let who = experiment.map { "\($0)" } ?? "custom scenario"
+        lines.append("# run \(run.id) — \(who) — outcome \(run.outcome.rawValue)"
+            + (run.reason.map { " (\($0))" } ?? "") + String(format: " — %.3f ms", Double(run.durationNs) / 1e6))
+        let width = processes.map { "\($0.name)(\($0.pid))".count }.max() ?? 8
+        for e in events {
+            let label = "\(e.process)(\(e.pid))"
+            let padded = label + String(repeating: " ", count: max(0, width - label.count))
+            lines.append(String(format: "[%10.3f ms] ", Double(e.tNs) / 1e6) + padded + "  " + e.textLine)
+        }
+        for p in processes {
+            let end: String
+            switch p.exit {
+            case .code(let c)?: end = "exited with \(c)"
+            case let .signal(name, core)?: end = "killed by \(name)" + (core ? " (core dumped)" : "")
+            case nil: end = "not reaped"
+            }
+            lines.append("# \(p.name)(\(p.pid)) \(end)")
+        }
+        for o in observations {
+            lines.append("# \(o.holds ? "✓" : "✗") \(o.id): \(o.detail)")
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    private var experiment: String? { run.experiment }
+}
+
+extension TraceEvent {
+    /// `call(args) = result ERRNO "payload" <blocked …>`.
+    var textLine: String {
+        let shown = args.filter { $0.0 != "channel" && $0.0 != "end" }.map { $0.1.compactText }
+        var line = "\(call)(\(shown.joined(separator: ", ")))"
+        if let channel { line += " [\(channel)" + (arg("end").map { " \($0.compactText)" } ?? "") + "]" }
+        if let result {
+            line += " = \(result)"
+            if let errno { line += " \(errno)" }
+        } else {
+            line += " = ? <unfinished: the run ended first>"
+        }
+        if let payload { line += " \(payload.quoted)" }
+        if let blocked = blockedNs, blocked >= 1_000_000 {
+            line += String(format: " <blocked %.3f ms>", Double(blocked) / 1e6)
+        }
+        return line
+    }
+}
+
+extension Payload {
+    /// The preview as a C string literal, with `…` when cut.
+    var quoted: String {
+        var s = "\""
+        for b in preview {
+            switch b {
+            case 0: s += "\\0"
+            case 0x0A: s += "\\n"
+            case 0x22: s += "\\\""
+            case 0x5C: s += "\\\\"
+            case 0x20..<0x7F: s.unicodeScalars.append(UnicodeScalar(b))
+            default: s += String(format: "\\x%02x", b)
+            }
+        }
+        return s + "\"" + (truncated ? "…" : "")
+    }
+}
+
+extension JSONValue {
+    var compactText: String {
+        switch self {
+        case .string(let s): return s
+        default:
+            var w = JSONWriter()
+            w.value(self)
+            return w.string
+        }
+    }
+}

@@ -1,0 +1,137 @@
+extension Scenario {
+    /// Reads and validates a scenario. Every error names the path of the bad field,
+    /// e.g. `scenario.processes[1].steps[3].size: must be 1…1048576, not 0`.
+    public static func decode(_ value: JSONValue, at path: JSONPath = JSONPath("scenario")) throws(LabError) -> Scenario {
+        var reader = try JSONObjectReader(value, at: path, code: .invalidScenario)
+        let channelValues = try reader.array("channels") ?? []
+        guard let processValues = try reader.array("processes") else {
+            throw reader.fail("processes", "is required: a list of 1…\(Bounds.processes.upperBound) processes")
+        }
+        try reader.finish()
+
+        guard Bounds.channels.contains(channelValues.count) else {
+            throw reader.fail("channels", "must have at most \(Bounds.channels.upperBound) channels")
+        }
+        guard Bounds.processes.contains(processValues.count) else {
+            throw reader.fail("processes", "must have 1…\(Bounds.processes.upperBound) processes, not \(processValues.count)")
+        }
+
+        var channels: [Channel] = []
+        for (i, item) in channelValues.enumerated() {
+            let channel = try Channel.decode(item, at: path.key("channels").index(i))
+            if channels.contains(where: { $0.name == channel.name }) {
+                throw LabError(.invalidScenario, "another channel is already named \"\(channel.name)\"",
+                               path: path.key("channels").index(i).key("name").description)
+            }
+            if let p = channel.path, channels.contains(where: { $0.path == p }) {
+                throw LabError(.invalidScenario, "another FIFO already uses \"\(p)\"",
+                               path: path.key("channels").index(i).key("path").description)
+            }
+            channels.append(channel)
+        }
+
+        var processes: [ProcessSpec] = []
+        for (i, item) in processValues.enumerated() {
+            let at = path.key("processes").index(i)
+            var p = try JSONObjectReader(item, at: at, code: .invalidScenario)
+            let name = try p.requiredString("name")
+            try Names.check(name, at: at.key("name"))
+            if processes.contains(where: { $0.name == name }) {
+                throw LabError(.invalidScenario, "another process is already named \"\(name)\"", path: at.key("name").description)
+            }
+            let stepValues = try p.array("steps") ?? []
+            try p.finish()
+            guard Bounds.steps.contains(stepValues.count) else {
+                throw LabError(.invalidScenario, "must have at most \(Bounds.steps.upperBound) steps",
+                               path: at.key("steps").description)
+            }
+            var steps: [Step] = []
+            for (j, stepValue) in stepValues.enumerated() {
+                steps.append(try Step.decode(stepValue, at: at.key("steps").index(j)))
+            }
+            processes.append(ProcessSpec(name: name, steps: steps))
+        }
+
+        let scenario = Scenario(channels: channels, processes: processes)
+        try scenario.checkReferences(at: path)
+        return scenario
+    }
+
+    /// Checks that steps name channels and processes that exist, and use them in ways they allow.
+    private func checkReferences(at path: JSONPath) throws(LabError) {
+        for (i, process) in processes.enumerated() {
+            for (j, step) in process.steps.enumerated() {
+                let at = path.key("processes").index(i).key("steps").index(j)
+                if let name = step.channel {
+                    guard let channel = channel(named: name) else {
+                        let known = channels.map(\.name).joined(separator: ", ")
+                        throw LabError(.invalidScenario, "no channel named \"\(name)\" (channels: \(known.isEmpty ? "none" : known))",
+                                       path: at.key("channel").description)
+                    }
+                    if case .open = step, channel.kind != .fifo {
+                        throw LabError(.invalidScenario, "open is for a fifo channel; \"\(name)\" is a \(channel.kind.rawValue) (its ends are open from the start)",
+                                       path: at.key("channel").description)
+                    }
+                }
+                if case .wait(let target) = step {
+                    guard let t = processIndex(named: target) else {
+                        throw LabError(.invalidScenario, "no process named \"\(target)\"", path: at.key("process").description)
+                    }
+                    guard i == 0, t != 0 else {
+                        throw LabError(.invalidScenario,
+                                       "only the first process (\"\(processes[0].name)\", the parent of the others) can wait, and only for another process",
+                                       path: at.key("process").description)
+                    }
+                }
+            }
+        }
+    }
+}
+
+extension Channel {
+    static func decode(_ value: JSONValue, at path: JSONPath) throws(LabError) -> Channel {
+        var r = try JSONObjectReader(value, at: path, code: .invalidScenario)
+        let name = try r.requiredString("name")
+        try Names.check(name, at: path.key("name"))
+        guard let kind = try r.choice("kind", Kind.self) else { throw r.fail("kind", "is required") }
+        let fifoPath = try r.string("path")
+        try r.finish()
+        switch kind {
+        case .pipe:
+            if fifoPath != nil { throw LabError(.invalidScenario, "a pipe has no path", path: path.key("path").description) }
+            return Channel(name: name, kind: .pipe)
+        case .fifo:
+            let p = fifoPath ?? "/tmp/\(name)"
+            try FIFOPath.check(p, at: path.key("path"))
+            return Channel(name: name, kind: .fifo, path: p)
+        }
+    }
+}
+
+/// Rules for FIFO paths: they must stay inside the run's private `/tmp`.
+enum FIFOPath {
+    static func check(_ p: String, at path: JSONPath) throws(LabError) {
+        func bad(_ why: String) -> LabError { LabError(.invalidScenario, why, path: path.description) }
+        guard (1...100).contains(p.utf8.count) else { throw bad("must be 1…100 bytes") }
+        guard p.hasPrefix("/tmp/"), p.count > 5 else { throw bad("must be a file under /tmp/ (the run's private tmpfs)") }
+        let parts = p.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
+        guard !parts.contains(where: { $0 == ".." || $0 == "." || $0.isEmpty }) else {
+            throw bad("must not contain \"..\", \".\" or \"//\": it may not leave /tmp")
+        }
+        guard p.utf8.allSatisfy({ $0 > 32 && $0 < 127 }) else { throw bad("must be printable ASCII without spaces") }
+    }
+}
+
+/// Rules for channel and process names.
+enum Names {
+    static func check(_ name: String, at path: JSONPath) throws(LabError) {
+        let bytes = Array(name.utf8)
+        let ok = (1...32).contains(bytes.count)
+            && (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(bytes[0])
+            && bytes.allSatisfy { (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || $0 == UInt8(ascii: "_") }
+        guard ok else {
+            throw LabError(.invalidScenario, "must be 1…32 characters of a-z, 0-9 and _, starting with a letter, not \"\(name)\"",
+                           path: path.description)
+        }
+    }
+}

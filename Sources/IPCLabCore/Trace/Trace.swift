@@ -1,0 +1,99 @@
+/// What happened in one run, as the kernel reported it. Version 1 of the format.
+///
+/// Every value comes from the run itself: results and errno names are what the
+/// system calls returned, times are `CLOCK_MONOTONIC` readings taken in the
+/// participants. Nothing is filled in from what a preset expects.
+public struct Trace: Sendable {
+    /// The format version clients code against.
+    public static let version = 1
+
+    public var run: RunInfo
+    public var scenario: Scenario
+    public var processes: [TraceProcess]
+    public var events: [TraceEvent]
+    public var objects: [ObjectSnapshot]
+    public var observations: [Observation]
+
+    public init(run: RunInfo, scenario: Scenario, processes: [TraceProcess], events: [TraceEvent],
+                objects: [ObjectSnapshot], observations: [Observation] = []) {
+        self.run = run
+        self.scenario = scenario
+        self.processes = processes
+        self.events = events
+        self.objects = objects
+        self.observations = observations
+    }
+
+    /// The events of one process, in order.
+    public func events(of process: String) -> [TraceEvent] {
+        events.filter { $0.process == process }
+    }
+
+    /// The process entry with this name.
+    public func process(_ name: String) -> TraceProcess? {
+        processes.first { $0.name == name }
+    }
+}
+
+/// How a run ended.
+public enum Outcome: String, Sendable, CaseIterable {
+    /// Every process ended by itself.
+    case ok
+    /// The wall-clock limit ran out and everything left in the run was killed.
+    case timeout
+    /// A resource limit was hit.
+    case limitExceeded = "limit_exceeded"
+    /// The sandbox could not run the scenario (set-up failed, the spawner died…).
+    case error
+}
+
+/// The run as a whole.
+public struct RunInfo: Sendable {
+    public var id: String
+    public var experiment: String?
+    /// ISO 8601 wall-clock time at which the run started.
+    public var startedAt: String
+    public var durationNs: Int64
+    public var outcome: Outcome
+    /// Why the run ended as it did, when that is not `ok`.
+    public var reason: String?
+    public var limits: RunLimits
+    public var sandbox: SandboxReport
+    /// Records the ring could not hold.
+    public var eventsDropped: Int
+
+    public init(id: String, experiment: String?, startedAt: String, durationNs: Int64, outcome: Outcome,
+                reason: String?, limits: RunLimits, sandbox: SandboxReport, eventsDropped: Int) {
+        self.id = id
+        self.experiment = experiment
+        self.startedAt = startedAt
+        self.durationNs = durationNs
+        self.outcome = outcome
+        self.reason = reason
+        self.limits = limits
+        self.sandbox = sandbox
+        self.eventsDropped = eventsDropped
+    }
+}
+
+/// What the sandbox did before the scenario ran, as data: each set-up operation and its result.
+public struct SandboxReport: Sendable {
+    public struct Operation: Sendable {
+        public var op: String
+        public var result: Int64
+        public var errno: String?
+        public init(op: String, result: Int64, errno: String?) {
+            self.op = op
+            self.result = result
+            self.errno = errno
+        }
+    }
+
+    public var namespaces: [String]
+    public var setup: [Operation]
+
+    public init(namespaces: [String], setup: [Operation]) {
+        self.namespaces = namespaces
+        self.setup = setup
+    }
+}

@@ -1,0 +1,122 @@
+import CIPCLab
+import Glibc
+import IPCLabCore
+
+/// Pipe and FIFO steps.
+extension Participant {
+    func channelIndex(_ name: String) -> Int {
+        scenario.channels.firstIndex { $0.name == name } ?? 0
+    }
+
+    /// One `write(2)`; returns its result.
+    @discardableResult
+    mutating func write(_ channel: String, _ bytes: [UInt8], step: Int) -> Int {
+        let c = channelIndex(channel)
+        let fd = ends[c].write
+        let slot = Recorder.begin("write", step: step, args: [Int64(fd), Int64(bytes.count), Int64(c)])
+        let r = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+        let err = r < 0 ? errno : 0
+        bytes.withUnsafeBytes { buf in
+            Recorder.end(slot, result: r, errno: err,
+                         payload: UnsafeRawBufferPointer(rebasing: buf[0..<max(0, r)]))
+        }
+        snapshot(c, after: slot)
+        return r
+    }
+
+    /// One `read(2)` of up to `size` bytes; returns its result.
+    @discardableResult
+    mutating func read(_ channel: String, _ size: Int, step: Int) -> Int {
+        let c = channelIndex(channel)
+        let fd = ends[c].read
+        var buffer = [UInt8](repeating: 0, count: size)
+        let slot = Recorder.begin("read", step: step, args: [Int64(fd), Int64(size), Int64(c)])
+        let r = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, size) }
+        let err = r < 0 ? errno : 0
+        buffer.withUnsafeBytes { buf in
+            Recorder.end(slot, result: r, errno: err, payload: UnsafeRawBufferPointer(rebasing: buf[0..<max(0, r)]))
+        }
+        snapshot(c, after: slot)
+        return r
+    }
+
+    /// Reads until end of file or an error.
+    mutating func readAll(_ channel: String, _ size: Int, step: Int) {
+        for _ in 0..<Self.loopLimit {
+            if read(channel, size, step: step) <= 0 { return }
+        }
+    }
+
+    /// Writes chunks until the pipe holds its capacity, then once more.
+    mutating func fill(_ channel: String, _ size: Int, step: Int) {
+        let c = channelIndex(channel)
+        let fd = ends[c].write
+        // The capacity is asked of the kernel; the step that reports it is get_pipe_size.
+        let capacity = ipclab_fcntl(fd, ipclab_F_GETPIPE_SZ)
+        let chunk = Step.Data.size(size).bytes
+        var full = false
+        for _ in 0..<Self.loopLimit {
+            let r = write(channel, chunk, step: step)
+            if r < 0 || full { return }
+            let waiting = ends[c].anyOpen.map { ipclab_bytes_readable($0) } ?? -1
+            full = capacity > 0 && waiting >= capacity
+        }
+    }
+
+    mutating func close(_ channel: String, _ end: PipeEnd, step: Int) {
+        let c = channelIndex(channel)
+        let key: PipeEndKey = end == .read ? .read : .write
+        let fd = ends[c][key]
+        let r = Glibc.close(fd)
+        Recorder.instant("close", step: step, args: [Int64(fd), Int64(c), end == .read ? 0 : 1], result: Int(r),
+                         errno: r == 0 ? 0 : errno)
+        ends[c][key] = -1
+    }
+
+    /// `open(2)` of a FIFO: blocks until the other side opens, unless non-blocking.
+    mutating func open(_ channel: String, _ end: PipeEnd, step: Int) {
+        let c = channelIndex(channel)
+        let flags = end == .read ? O_RDONLY : O_WRONLY
+        let slot = Recorder.begin("open", step: step, args: [Int64(flags), Int64(c), end == .read ? 0 : 1])
+        let fd = Glibc.open(scenario.channels[c].path ?? "", flags)
+        Recorder.end(slot, result: Int(fd), errno: fd < 0 ? errno : 0)
+        if fd >= 0 { ends[c][end == .read ? .read : .write] = fd }
+    }
+
+    mutating func setNonblocking(_ channel: String, _ end: PipeEnd, _ enabled: Bool, step: Int) {
+        let c = channelIndex(channel)
+        let fd = ends[c][end == .read ? .read : .write]
+        let flags = ipclab_fcntl(fd, F_GETFL)
+        Recorder.instant("fcntl", step: step, args: [Int64(fd), Int64(F_GETFL), 0, Int64(c)], result: Int(flags),
+                         errno: flags < 0 ? errno : 0)
+        guard flags >= 0 else { return }
+        let new = enabled ? flags | O_NONBLOCK : flags & ~O_NONBLOCK
+        let r = ipclab_fcntl_int(fd, F_SETFL, new)
+        Recorder.instant("fcntl", step: step, args: [Int64(fd), Int64(F_SETFL), Int64(new), Int64(c)], result: Int(r),
+                         errno: r < 0 ? errno : 0)
+    }
+
+    /// `fcntl(F_SETPIPE_SZ)` when `set` is given, else `fcntl(F_GETPIPE_SZ)`.
+    mutating func pipeSize(_ channel: String, set: Int?, step: Int) {
+        let c = channelIndex(channel)
+        let fd = ends[c].anyOpen ?? -1
+        let r = set.map { ipclab_fcntl_int(fd, ipclab_F_SETPIPE_SZ, Int32($0)) } ?? ipclab_fcntl(fd, ipclab_F_GETPIPE_SZ)
+        let cmd = set == nil ? ipclab_F_GETPIPE_SZ : ipclab_F_SETPIPE_SZ
+        Recorder.instant("fcntl", step: step, args: [Int64(fd), Int64(cmd), Int64(set ?? 0), Int64(c)], result: Int(r),
+                         errno: r < 0 ? errno : 0)
+    }
+
+    /// Records the bytes waiting in a pipe (`FIONREAD`) and its capacity, after the record `after`.
+    func snapshot(_ c: Int, after slot: UInt32) {
+        guard let fd = ends[c].anyOpen else { return }
+        let waiting = ipclab_bytes_readable(fd)
+        let capacity = ipclab_fcntl(fd, ipclab_F_GETPIPE_SZ)
+        guard waiting >= 0 else { return }
+        Recorder.record(IPCLAB_REC_OBJECT, "pipe", step: nil,
+                         args: [Int64(c), Int64(waiting), Int64(capacity), Int64(slot == Recorder.none ? -1 : Int64(slot))],
+                         result: 0)
+    }
+
+    /// Upper bound on iterations of `read_all` and `fill`.
+    static let loopLimit = 65_536
+}

@@ -1,0 +1,46 @@
+import Foundation
+import IPCLabCore
+import Logging
+
+/// Runs scenarios in the sandbox and returns their traces: the one entry point the
+/// HTTP layer and the `ipclab run` command share.
+public final class LabRunner: Sendable {
+    public let spawner: SpawnerClient
+    /// The largest wall-clock limit a request may ask for.
+    public let maxWallMs: Int
+
+    public init(spawner: SpawnerClient, maxWallMs: Int = 10_000) {
+        self.spawner = spawner
+        self.maxWallMs = maxWallMs
+    }
+
+    /// Runs one request. Sandbox failures come back as a trace with outcome `error`;
+    /// only a spawner that cannot be started throws (`unavailable`).
+    public func run(_ request: RunRequest) throws(LabError) -> Trace {
+        var w = JSONWriter()
+        w.value(request.scenario.json)
+        let plan = w.bytes
+        let ring: EventRing
+        do {
+            ring = try EventRing(planCapacity: plan.count)
+        } catch {
+            throw LabError(.unavailable, "could not prepare the run's event ring: \(error)")
+        }
+        ring.writePlan(plan)
+        let runID = UInt64.random(in: 1...UInt64.max)
+        let startedAt = Date().formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted))
+        let completion: SpawnerClient.Completion
+        do {
+            completion = try spawner.execute(ring: ring, runID: runID, wallMs: request.limits.wallMs)
+        } catch {
+            throw LabError(.unavailable, error.reason)
+        }
+        let failure = completion.failure?.description
+            ?? (completion.killedFromOutside ? "the run did not end within its wall-clock limit and was killed from outside" : nil)
+        var trace = TraceBuilder(ring: ring, scenario: request.scenario).build(.init(
+            runID: String(runID, radix: 16).leftPadded(16), experiment: request.experimentID,
+            startedAt: startedAt, limits: request.limits, failure: failure))
+        trace.observations = request.observe(trace)
+        return trace
+    }
+}

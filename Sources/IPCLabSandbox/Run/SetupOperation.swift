@@ -1,0 +1,49 @@
+import CIPCLab
+import Glibc
+
+/// One step of preparing a run's sandbox, as data: the run's init executes the list
+/// in order and records each with its result, so the trace says what ran.
+struct SetupOperation {
+    /// What the trace calls it, e.g. `mount tmpfs /tmp`.
+    var name: String
+    /// A required operation that fails ends the run with outcome `error`.
+    var required: Bool
+    var action: () -> Int32
+
+    /// The set-up of a run inside fresh user, PID, IPC, mount and UTS namespaces.
+    static func standard(userNamespace: Bool) -> [SetupOperation] {
+        let noDevSuid = ipclab_MS_NOSUID | ipclab_MS_NODEV
+        var ops = [
+            SetupOperation(name: "make / private", required: true) {
+                ipclab_mount(nil, "/", nil, ipclab_MS_REC | ipclab_MS_PRIVATE, nil)
+            },
+            SetupOperation(name: "mount tmpfs /tmp", required: true) {
+                ipclab_mount("tmpfs", "/tmp", "tmpfs", noDevSuid, "size=16m,mode=1777")
+            },
+            SetupOperation(name: "mount tmpfs /dev/shm", required: true) {
+                ipclab_mount("tmpfs", "/dev/shm", "tmpfs", noDevSuid, "size=16m,mode=1777")
+            },
+            SetupOperation(name: "mount proc /proc", required: false) {
+                ipclab_mount("proc", "/proc", "proc", noDevSuid | ipclab_MS_NOEXEC, nil)
+            },
+            SetupOperation(name: "sethostname ipclab", required: false) {
+                sethostname("ipclab", 6)
+            },
+            SetupOperation(name: "stdio to /dev/null", required: true) {
+                let fd = open("/dev/null", O_RDWR)
+                guard fd >= 0 else { return -1 }
+                for target: Int32 in 0...2 where dup2(fd, target) < 0 { return -1 }
+                if fd > 2 { close(fd) }
+                return 0
+            },
+        ]
+        if !userNamespace {
+            // Without a user namespace the run is real root: drop to nobody once mounted.
+            ops.append(SetupOperation(name: "drop to uid 65534", required: true) {
+                guard setgroups(0, nil) == 0, setgid(65534) == 0 else { return -1 }
+                return setuid(65534)
+            })
+        }
+        return ops
+    }
+}

@@ -1,0 +1,112 @@
+import CIPCLab
+import IPCLabCore
+
+/// Turns the records a run left in its ring into a ``Trace``. Every value comes from
+/// a record; nothing is inferred from what the scenario meant to happen.
+struct TraceBuilder {
+    let ring: EventRing
+    let scenario: Scenario
+
+    /// What the server knows about the run besides the ring.
+    struct Context {
+        var runID: String
+        var experiment: String?
+        var startedAt: String
+        var limits: RunLimits
+        /// Why the run could not start, or was killed from outside.
+        var failure: String?
+    }
+
+    func build(_ context: Context) -> Trace {
+        let records = (0..<ring.count).compactMap { RawRecord(ring.record($0), index: $0) }
+        let header = ring.header.pointee
+
+        // Processes, from their start records.
+        var pids: [Int: Int32] = [:]
+        var ppids: [Int: Int32] = [:]
+        for r in records where r.kind == IPCLAB_REC_START && r.process >= 0 {
+            pids[r.process] = r.pid
+            ppids[r.process] = Int32(truncatingIfNeeded: r.args[0])
+        }
+        var names: [Int32: String] = [:]
+        for (i, pid) in pids where scenario.processes.indices.contains(i) { names[pid] = scenario.processes[i].name }
+
+        var reaps: [Int32: RawRecord] = [:]
+        for r in records where r.kind == IPCLAB_REC_REAP {
+            let pid = Int32(truncatingIfNeeded: r.args[0])
+            if reaps[pid] == nil { reaps[pid] = r }
+        }
+        let processes = scenario.processes.indices.map { i -> TraceProcess in
+            let pid = pids[i] ?? 0
+            let reap = pids[i].flatMap { reaps[$0] }
+            return TraceProcess(
+                name: scenario.processes[i].name, pid: pid,
+                parent: i == 0 ? nil : ppids[i].flatMap { names[$0] },
+                exit: reap.flatMap { WaitStatus(Int32(truncatingIfNeeded: $0.args[1])).exit },
+                userCPUNs: reap?.args[2], systemCPUNs: reap?.args[3])
+        }
+
+        // Events, ordered by the time each call started.
+        let arguments = EventArguments(scenario: scenario, processNames: names)
+        let eventRecords = records
+            .filter { $0.kind == IPCLAB_REC_EVENT || $0.kind == IPCLAB_REC_SIGNAL }
+            .sorted { ($0.tBegin, $0.index) < ($1.tBegin, $1.index) }
+        var seqOf: [Int: Int] = [:]
+        var events: [TraceEvent] = []
+        events.reserveCapacity(eventRecords.count)
+        for (n, r) in eventRecords.enumerated() {
+            seqOf[r.index] = n + 1
+            let name = scenario.processes.indices.contains(r.process) ? scenario.processes[r.process].name : "init"
+            let moved = (r.call == "read" || r.call == "write") && r.done && r.result > 0
+            events.append(TraceEvent(
+                seq: n + 1, tNs: r.tBegin, endNs: r.done ? r.tEnd : nil, process: name, pid: r.pid, step: r.step,
+                call: r.call, args: arguments.describe(r), result: r.done ? r.result : nil,
+                errno: r.done ? ErrnoName.of(r.err) : nil, canBlock: EventArguments.blocking.contains(r.call),
+                payload: moved ? Payload(bytes: r.payloadLength, preview: r.payload) : nil))
+        }
+
+        let objects = records.filter { $0.kind == IPCLAB_REC_OBJECT }.map { r -> ObjectSnapshot in
+            let c = Int(r.args[0])
+            let after = Int(r.args[3])
+            return ObjectSnapshot(
+                seq: after >= 0 ? seqOf[after] : nil, tNs: r.tBegin,
+                object: scenario.channels.indices.contains(c) ? scenario.channels[c].name : "?",
+                kind: r.call, state: [("bytes", r.args[1]), ("capacity", r.args[2])])
+        }
+
+        let setup = records.filter { $0.kind == IPCLAB_REC_SETUP && $0.call != "namespaces" }.map {
+            SandboxReport.Operation(op: $0.call, result: $0.result, errno: ErrnoName.of($0.err))
+        }
+        let userNamespace = records.first { $0.kind == IPCLAB_REC_SETUP && $0.call == "namespaces" }?.args[0] == 1
+        let namespaces = (userNamespace ? ["user"] : []) + ["pid", "ipc", "mount", "uts"]
+
+        let (outcome, reason) = Self.outcome(header: header, context: context, unfinished: events.filter { !$0.returned })
+        let duration = header.t_end > 0 ? header.t_end : (events.map { $0.endNs ?? $0.tNs }.max() ?? 0)
+        let run = RunInfo(
+            id: context.runID, experiment: context.experiment, startedAt: context.startedAt, durationNs: duration,
+            outcome: outcome, reason: reason, limits: context.limits,
+            sandbox: SandboxReport(namespaces: context.failure == nil ? namespaces : [], setup: setup),
+            eventsDropped: Int(header.dropped))
+        return Trace(run: run, scenario: scenario, processes: processes, events: events, objects: objects)
+    }
+
+    private static func outcome(header: ipclab_ring_header, context: Context, unfinished: [TraceEvent]) -> (Outcome, String?) {
+        if let failure = context.failure { return (.error, failure) }
+        switch ipclab_outcome(rawValue: UInt32(bitPattern: header.outcome)) {
+        case IPCLAB_OUTCOME_OK:
+            return (.ok, nil)
+        case IPCLAB_OUTCOME_TIMEOUT:
+            let stuck = unfinished.map { e in
+                "\(e.process) in \(e.call)" + (e.channel.map { " on \($0)" } ?? "")
+                    + String(format: " since %.3f ms", Double(e.tNs) / 1e6)
+            }
+            return (.timeout, "the wall-clock limit of \(context.limits.wallMs) ms ran out; everything left was killed"
+                + (stuck.isEmpty ? "" : "; still blocked: " + stuck.joined(separator: ", ")))
+        case IPCLAB_OUTCOME_ERROR:
+            let what = withUnsafeBytes(of: header.failure) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            return (.error, what + (header.failed_errno != 0 ? " (\(ErrnoName.of(header.failed_errno) ?? "?"))" : ""))
+        default:
+            return (.error, "the run ended before its init finished: it was killed from outside")
+        }
+    }
+}

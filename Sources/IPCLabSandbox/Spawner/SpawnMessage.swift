@@ -1,0 +1,39 @@
+/// What the server says to the spawner over their `SOCK_SEQPACKET` pair. Both ends
+/// are the same binary, so the struct's in-memory layout is the wire format.
+struct SpawnMessage {
+    enum Kind: UInt32 {
+        /// Start a run; the ring and the completion pipe's write end travel as `SCM_RIGHTS`.
+        case run = 1
+        /// Kill a run's init (and so its whole PID namespace).
+        case kill = 2
+    }
+
+    var kind: UInt32
+    var wallMs: UInt32
+    var runID: UInt64
+
+    init(_ kind: Kind, runID: UInt64, wallMs: Int = 0) {
+        self.kind = kind.rawValue
+        self.wallMs = UInt32(wallMs)
+        self.runID = runID
+    }
+
+    init() {
+        kind = 0
+        wallMs = 0
+        runID = 0
+    }
+}
+
+/// What the spawner writes into a run's completion pipe when it could not start the run.
+/// A run that started writes nothing: end of file on the pipe means every process of the run is gone.
+struct SpawnFailure {
+    /// The step that failed: 1 clone, 2 uid/gid maps.
+    var stage: Int32
+    var errno: Int32
+
+    var description: String {
+        let what = stage == 1 ? "clone into new namespaces" : "writing the user namespace's id maps"
+        return "the sandbox could not start: \(what) failed with \(ErrnoName.of(errno) ?? "?")"
+    }
+}

@@ -1,0 +1,127 @@
+import CIPCLab
+import Glibc
+
+/// The single-threaded process that creates every run. The server starts it once
+/// (`ipclab spawner`, with its end of a socket pair as fd 3) and never forks itself:
+/// a multi-threaded process must not fork and go on running Swift in the child.
+///
+/// For each run request the spawner clones a child into new user, PID, IPC, mount and
+/// UTS namespaces, writes the child's uid/gid maps, and lets it go; the child becomes
+/// the run's init (``RunInit``). It then reaps finished inits and kills runs on request.
+/// When the server closes the socket it kills every run left and exits.
+public enum Spawner {
+    /// The descriptor the spawner's socket arrives on.
+    public static let socketFD: Int32 = 3
+
+    /// The host uid and gid a run's root maps to (`nobody`/`nogroup`).
+    static let unprivilegedID = 65534
+
+    static let namespaces = ipclab_CLONE_NEWPID | ipclab_CLONE_NEWIPC | ipclab_CLONE_NEWNS | ipclab_CLONE_NEWUTS
+
+    /// Serves run requests on `socket` until the server goes away.
+    public static func serve(socket: Int32 = socketFD) -> Never {
+        _ = ipclab_set_parent_death_signal(SIGKILL)
+        if getppid() == 1 { _exit(0) }
+        signal(SIGPIPE, SIG_IGN)
+        var state = State()
+        while true {
+            var pfd = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
+            let ready = poll(&pfd, 1, 250)
+            state.reap()
+            guard ready > 0 else { continue }
+            var message = SpawnMessage()
+            var fds: [Int32] = [-1, -1]
+            var nfds: Int32 = 0
+            let n = withUnsafeMutableBytes(of: &message) { buf in
+                ipclab_recv_with_fds(socket, buf.baseAddress, buf.count, &fds, 2, &nfds)
+            }
+            if n == 0 || (n < 0 && errno != EAGAIN) {
+                state.killAll()
+                _exit(0)
+            }
+            guard n == MemoryLayout<SpawnMessage>.size else {
+                for i in 0..<Int(nfds) { close(fds[i]) }
+                continue
+            }
+            switch SpawnMessage.Kind(rawValue: message.kind) {
+            case .run? where nfds == 2:
+                state.start(runID: message.runID, wallMs: Int(message.wallMs), ringFD: fds[0], doneFD: fds[1], socket: socket)
+            case .kill?:
+                state.kill(runID: message.runID)
+                for i in 0..<Int(nfds) { close(fds[i]) }
+            default:
+                for i in 0..<Int(nfds) { close(fds[i]) }
+            }
+        }
+    }
+
+    /// The runs in flight, by run id.
+    struct State {
+        var runs: [UInt64: pid_t] = [:]
+        var userNamespace = true
+
+        mutating func start(runID: UInt64, wallMs: Int, ringFD: Int32, doneFD: Int32, socket: Int32) {
+            defer { close(ringFD); close(doneFD) }
+            var sync: [Int32] = [-1, -1]
+            guard ipclab_pipe2(&sync, O_CLOEXEC) == 0 else { return report(SpawnFailure(stage: 1, errno: errno), to: doneFD) }
+            var pid = ipclab_fork_into(Spawner.namespaces | (userNamespace ? ipclab_CLONE_NEWUSER : 0))
+            if pid < 0 && userNamespace && [EPERM, EINVAL, ENOSPC, EUSERS].contains(errno) {
+                // No user namespaces on this host: runs get the other namespaces and drop to nobody.
+                userNamespace = false
+                pid = ipclab_fork_into(Spawner.namespaces)
+            }
+            if pid == 0 {
+                close(socket)
+                close(sync[1])
+                RunInit(ringFD: ringFD, doneFD: doneFD, syncFD: sync[0], wallMs: wallMs, userNamespace: userNamespace).run()
+            }
+            close(sync[0])
+            defer { close(sync[1]) }
+            guard pid > 0 else { return report(SpawnFailure(stage: 1, errno: errno), to: doneFD) }
+            runs[runID] = pid
+            if userNamespace {
+                let id = Spawner.unprivilegedID
+                guard write("/proc/\(pid)/uid_map", "0 \(id) 1\n"), write("/proc/\(pid)/gid_map", "0 \(id) 1\n") else {
+                    report(SpawnFailure(stage: 2, errno: errno), to: doneFD)
+                    Glibc.kill(pid, SIGKILL)
+                    return
+                }
+            }
+            var go: UInt8 = 1
+            _ = Glibc.write(sync[1], &go, 1)
+        }
+
+        mutating func kill(runID: UInt64) {
+            if let pid = runs[runID] { Glibc.kill(pid, SIGKILL) }
+        }
+
+        /// Reaps finished inits without blocking.
+        mutating func reap() {
+            while true {
+                var status: Int32 = 0
+                let pid = waitpid(-1, &status, WNOHANG)
+                guard pid > 0 else { return }
+                if let id = runs.first(where: { $0.value == pid })?.key { runs[id] = nil }
+            }
+        }
+
+        mutating func killAll() {
+            for pid in runs.values { Glibc.kill(pid, SIGKILL) }
+            for pid in runs.values { var s: Int32 = 0; _ = waitpid(pid, &s, 0) }
+            runs = [:]
+        }
+
+        private func report(_ failure: SpawnFailure, to fd: Int32) {
+            var f = failure
+            _ = withUnsafeBytes(of: &f) { Glibc.write(fd, $0.baseAddress, $0.count) }
+        }
+
+        private func write(_ path: String, _ text: String) -> Bool {
+            let fd = open(path, O_WRONLY | O_CLOEXEC)
+            guard fd >= 0 else { return false }
+            defer { close(fd) }
+            let bytes = Array(text.utf8)
+            return Glibc.write(fd, bytes, bytes.count) == bytes.count
+        }
+    }
+}

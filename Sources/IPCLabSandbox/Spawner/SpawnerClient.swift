@@ -1,0 +1,184 @@
+import CIPCLab
+import Glibc
+import Logging
+import Synchronization
+
+/// The server's handle on its spawner process: starts it with `posix_spawn` (safe from
+/// a multi-threaded process), hands it runs, waits for them, and starts a new spawner
+/// if the old one died.
+public final class SpawnerClient: Sendable {
+    /// The `ipclab` binary to start as `ipclab spawner`.
+    public let executable: String
+    private let logger: Logger
+    private let process: Mutex<SpawnerProcess?>
+
+    private struct SpawnerProcess {
+        var pid: pid_t
+        var socket: Int32
+    }
+
+    /// What became of one run, as seen from the server.
+    struct Completion {
+        /// Set when the spawner could not start the run.
+        var failure: SpawnFailure?
+        /// The run outlived the wall limit plus grace and had to be killed from outside.
+        var killedFromOutside: Bool
+    }
+
+    /// Starts a spawner.
+    /// - Parameter executable: path of the `ipclab` binary (default: this process's own).
+    public init(executable: String? = nil, logger: Logger) throws {
+        self.executable = executable ?? Self.ownExecutable()
+        self.logger = logger
+        process = Mutex(nil)
+        try process.withLock { p in p = try Self.spawn(self.executable) }
+        logger.debug("spawner started", metadata: ["executable": "\(self.executable)"])
+    }
+
+    deinit { shutdown() }
+
+    /// Whether a spawner process is alive.
+    public var isRunning: Bool {
+        process.withLock { p in
+            guard let current = p else { return false }
+            var status: Int32 = 0
+            return waitpid(current.pid, &status, WNOHANG) == 0
+        }
+    }
+
+    /// Closes the socket (the spawner then kills every run left and exits) and reaps it.
+    public func shutdown() {
+        process.withLock { p in
+            guard let current = p else { return }
+            close(current.socket)
+            var status: Int32 = 0
+            for _ in 0..<200 {
+                if waitpid(current.pid, &status, WNOHANG) != 0 { p = nil; return }
+                usleep(10_000)
+            }
+            kill(current.pid, SIGKILL)
+            waitpid(current.pid, &status, 0)
+            p = nil
+        }
+    }
+
+    /// Hands a run to the spawner and waits until every process of the run is gone.
+    func execute(ring: EventRing, runID: UInt64, wallMs: Int) throws(SpawnerUnavailable) -> Completion {
+        var done: [Int32] = [-1, -1]
+        guard ipclab_pipe2(&done, O_CLOEXEC) == 0 else { throw SpawnerUnavailable(reason: "pipe2 failed: \(ErrnoName.of(errno) ?? "?")") }
+        defer { close(done[0]) }
+        var message = SpawnMessage(.run, runID: runID, wallMs: wallMs)
+        let sent = try send(&message, fds: [ring.fd, done[1]])
+        close(done[1])
+        guard sent else { throw SpawnerUnavailable(reason: "the spawner is not running and could not be restarted") }
+
+        // Every process of the run holds the pipe's write end: end of file means all are gone.
+        var bytes = [UInt8]()
+        let grace = 1000
+        if !readUntilEOF(done[0], timeoutMs: wallMs + grace, into: &bytes) {
+            var kill = SpawnMessage(.kill, runID: runID)
+            _ = try? send(&kill, fds: [])
+            _ = readUntilEOF(done[0], timeoutMs: 2000, into: &bytes)
+            return Completion(failure: SpawnFailure.decode(bytes), killedFromOutside: true)
+        }
+        return Completion(failure: SpawnFailure.decode(bytes), killedFromOutside: false)
+    }
+
+    /// Sends a message, restarting the spawner once if it is gone. Returns false if it cannot.
+    private func send(_ message: inout SpawnMessage, fds: [Int32]) throws(SpawnerUnavailable) -> Bool {
+        for attempt in 0..<2 {
+            let socket: Int32? = process.withLock { p in
+                if attempt > 0 || p == nil {
+                    if let old = p { close(old.socket); kill(old.pid, SIGKILL); var s: Int32 = 0; waitpid(old.pid, &s, 0) }
+                    p = try? Self.spawn(executable)
+                    if p != nil { logger.warning("spawner restarted") }
+                }
+                return p?.socket
+            }
+            guard let socket else { return false }
+            let n = withUnsafeBytes(of: &message) { buf in
+                fds.withUnsafeBufferPointer { f in
+                    ipclab_send_with_fds(socket, buf.baseAddress, buf.count, f.baseAddress, Int32(f.count))
+                }
+            }
+            if n == MemoryLayout<SpawnMessage>.size { return true }
+            logger.warning("spawner did not take a message", metadata: ["errno": "\(ErrnoName.of(errno) ?? "?")"])
+        }
+        return false
+    }
+
+    /// Reads until end of file; false if `timeoutMs` passed first.
+    private func readUntilEOF(_ fd: Int32, timeoutMs: Int, into bytes: inout [UInt8]) -> Bool {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        let deadline = Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000 + Int64(timeoutMs)
+        var buffer = [UInt8](repeating: 0, count: 64)
+        while true {
+            clock_gettime(CLOCK_MONOTONIC, &ts)
+            let left = deadline - (Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000)
+            if left <= 0 { return false }
+            var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            let ready = poll(&pfd, 1, Int32(left))
+            if ready < 0 && errno == EINTR { continue }
+            if ready <= 0 { return false }
+            let n = read(fd, &buffer, buffer.count)
+            if n == 0 { return true }
+            if n > 0 { bytes.append(contentsOf: buffer[0..<n]) } else if errno != EINTR { return true }
+        }
+    }
+
+    private static func spawn(_ executable: String) throws -> SpawnerProcess {
+        var pair: [Int32] = [-1, -1]
+        guard socketpair(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0 else {
+            throw SystemCallError("socketpair")
+        }
+        // Keep the child's end away from fd 3, so dup2 onto 3 really happens (and clears CLOEXEC).
+        let childEnd = fcntl(pair[1], F_DUPFD_CLOEXEC, 10)
+        close(pair[1])
+        defer { close(childEnd) }
+
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, childEnd, Spawner.socketFD)
+
+        var attr = posix_spawnattr_t()
+        posix_spawnattr_init(&attr)
+        defer { posix_spawnattr_destroy(&attr) }
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        posix_spawnattr_setsigmask(&attr, &empty)
+        var all = sigset_t()
+        sigfillset(&all)
+        posix_spawnattr_setsigdefault(&attr, &all)
+        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+
+        let argv: [UnsafeMutablePointer<CChar>?] = [strdup(executable), strdup("spawner"), nil]
+        defer { for a in argv { free(a) } }
+        var pid: pid_t = 0
+        let r = posix_spawn(&pid, executable, &actions, &attr, argv, environ)
+        guard r == 0 else {
+            close(pair[0])
+            throw SystemCallError("posix_spawn \(executable)", r)
+        }
+        return SpawnerProcess(pid: pid, socket: pair[0])
+    }
+
+    private static func ownExecutable() -> String {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        return n > 0 ? String(cString: buffer) : CommandLine.arguments[0]
+    }
+}
+
+/// The spawner is gone and could not be restarted.
+struct SpawnerUnavailable: Error {
+    var reason: String
+}
+
+extension SpawnFailure {
+    static func decode(_ bytes: [UInt8]) -> SpawnFailure? {
+        guard bytes.count >= MemoryLayout<SpawnFailure>.size else { return nil }
+        return bytes.withUnsafeBytes { $0.loadUnaligned(as: SpawnFailure.self) }
+    }
+}

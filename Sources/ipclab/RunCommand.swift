@@ -1,0 +1,104 @@
+import ArgumentParser
+import Foundation
+import IPCLabCore
+import IPCLabSandbox
+import Logging
+
+/// `ipclab run`: one experiment, without a server, through the same spawner and sandbox.
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run one experiment in the sandbox and print its trace.",
+        discussion: """
+            Examples:
+              ipclab run pipe.hello
+              ipclab run pipe.byte_stream --param 'write_sizes=[7,3,11]' --param 'read_sizes=[4,4,13]' --format text
+              ipclab run --scenario my-scenario.json
+            Exit status: 0 when the run completed (outcome ok), 1 when it ended otherwise
+            (timeout, limit_exceeded, error), 2 for bad input.
+            """
+    )
+
+    enum Format: String, ExpressibleByArgument, CaseIterable {
+        case json, text
+    }
+
+    @Argument(help: "A preset id from `ipclab experiments` (leave out with --scenario).")
+    var experiment: String?
+
+    @Option(name: .customLong("param"), help: ArgumentHelp("A parameter as NAME=VALUE; VALUE is read as JSON when it parses as JSON, else as a string.", valueName: "NAME=VALUE"))
+    var params: [String] = []
+
+    @Option(help: ArgumentHelp("Run a custom scenario from a JSON file (the `scenario` object of the API).", valueName: "FILE"))
+    var scenario: String?
+
+    @Option(help: "Wall-clock limit of the run in milliseconds.")
+    var wallMs: Int = RunLimits.defaultWallMs
+
+    @Option(help: "Output format.")
+    var format: Format = .json
+
+    func validate() throws {
+        if (experiment == nil) == (scenario == nil) {
+            throw ValidationError("give an experiment id or --scenario FILE (one of them)")
+        }
+        if scenario != nil && !params.isEmpty {
+            throw ValidationError("--param goes with an experiment id, not with --scenario")
+        }
+    }
+
+    func run() throws {
+        let limits: JSONValue = ["wall_ms": .integer(Int64(wallMs))]
+        let request: RunRequest
+        do {
+            if let file = scenario {
+                guard let data = FileManager.default.contents(atPath: file) else {
+                    throw ValidationError("cannot read \(file)")
+                }
+                let value = try JSONValue.parse(data)
+                var body = JSONWriter()
+                body.object { w in w.field("scenario", value); w.field("limits", limits) }
+                request = try RunRequest.decode(body.bytes)
+            } else {
+                request = try RunRequest.preset(experiment!, params: try Self.parse(params), limits: limits)
+            }
+        } catch let error as LabError {
+            FileHandle.standardError.write(Data("ipclab: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
+
+        var logger = Logger(label: "ipclab.run")
+        logger.logLevel = .warning
+        let runner = LabRunner(spawner: try SpawnerClient(logger: logger))
+        defer { runner.spawner.shutdown() }
+        let trace: Trace
+        do {
+            trace = try runner.run(request)
+        } catch {
+            FileHandle.standardError.write(Data("ipclab: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+        switch format {
+        case .json: FileHandle.standardOutput.write(Data(trace.json(pretty: true) + [UInt8(ascii: "\n")]))
+        case .text: FileHandle.standardOutput.write(Data(trace.text().utf8))
+        }
+        if trace.run.outcome != .ok {
+            FileHandle.standardError.write(Data("ipclab: run ended with outcome \(trace.run.outcome.rawValue)\(trace.run.reason.map { ": \($0)" } ?? "")\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+
+    /// `NAME=VALUE` pairs into a params object.
+    static func parse(_ pairs: [String]) throws -> JSONValue {
+        var params: [String: JSONValue] = [:]
+        for pair in pairs {
+            guard let eq = pair.firstIndex(of: "="), eq != pair.startIndex else {
+                throw ValidationError("--param takes NAME=VALUE, not \"\(pair)\"")
+            }
+            let name = String(pair[..<eq])
+            let raw = String(pair[pair.index(after: eq)...])
+            params[name] = (try? JSONValue.parse(Array(raw.utf8))) ?? .string(raw)
+        }
+        return .object(params)
+    }
+}

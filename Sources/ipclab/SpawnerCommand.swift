@@ -1,0 +1,16 @@
+import ArgumentParser
+import IPCLabSandbox
+
+/// `ipclab spawner`: the single-threaded process that creates runs. Started by the
+/// server (its socket on fd 3); not for people.
+struct SpawnerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "spawner",
+        abstract: "Internal: the run spawner, started by `ipclab serve` and `ipclab run`.",
+        shouldDisplay: false
+    )
+
+    func run() throws {
+        Spawner.serve()
+    }
+}
