@@ -1,7 +1,108 @@
 import ArgumentParser
+import Foundation
+import Glibc
+import IPCLabCore
+import IPCLabHTTP
+import IPCLabSandbox
+import Logging
 
-/// `ipclab serve` (wired to the HTTP layer below).
+/// `ipclab serve`: the HTTP API and the lab page.
+///
+/// Configuration (flags; every default is shown by `--help`):
+/// `--host` 127.0.0.1, `--port` 8080 (0 picks a free port), `--public` public,
+/// `--openapi` openapi.yaml, `--threads` one per core, `--max-wall-ms` 10000,
+/// `--log-level` info.
 struct ServeCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "serve", abstract: "Serve the lab's API and page over HTTP.")
-    func run() throws {}
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve the lab's API and page over HTTP.",
+        discussion: "Prints `ipclab: listening on http://HOST:PORT` once ready. Stops cleanly on SIGINT or SIGTERM."
+    )
+
+    @Option(help: "Address to listen on.")
+    var host = "127.0.0.1"
+
+    @Option(help: "Port to listen on; 0 picks a free one (printed at start).")
+    var port = 8080
+
+    @Option(name: .customLong("public"), help: ArgumentHelp("Directory of the static page.", valueName: "DIR"))
+    var publicDirectory = "public"
+
+    @Option(help: ArgumentHelp("The OpenAPI document served at /openapi.yaml.", valueName: "FILE"))
+    var openapi = "openapi.yaml"
+
+    @Option(help: "Worker threads of the HTTP server (default: one per core).")
+    var threads: Int?
+
+    @Option(help: "The largest wall-clock limit a run may ask for, in milliseconds.")
+    var maxWallMs = 10_000
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel = "info"
+
+    func validate() throws {
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be 0…65535") }
+        guard (100...600_000).contains(maxWallMs) else { throw ValidationError("--max-wall-ms must be 100…600000") }
+        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
+        if let threads, !(1...256).contains(threads) { throw ValidationError("--threads must be 1…256") }
+    }
+
+    func run() throws {
+        // Before any thread exists: SIGINT and SIGTERM are taken with sigwait below.
+        var stopSignals = sigset_t()
+        sigemptyset(&stopSignals)
+        sigaddset(&stopSignals, SIGINT)
+        sigaddset(&stopSignals, SIGTERM)
+        pthread_sigmask(SIG_BLOCK, &stopSignals, nil)
+        signal(SIGPIPE, SIG_IGN)
+
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "ipclab")
+
+        let runner = LabRunner(spawner: try SpawnerClient(logger: logger), maxWallMs: maxWallMs)
+        let selfTest: Trace
+        do {
+            selfTest = try runner.selfTest()
+        } catch {
+            logger.critical("the sandbox does not work on this host: \(error)")
+            runner.spawner.shutdown()
+            throw ExitCode(1)
+        }
+        let sandbox = selfTest.run.sandbox
+        logger.info("sandbox: namespaces \(sandbox.namespaces.joined(separator: ", ")); set-up \(sandbox.setup.map { "\($0.op)=\($0.result == 0 ? "ok" : $0.errno ?? "failed")" }.joined(separator: ", "))")
+        if !sandbox.namespaces.contains("user") {
+            logger.warning("no user namespaces on this host: runs drop to uid 65534 instead")
+        }
+
+        let staticFiles: StaticFiles?
+        do {
+            staticFiles = try StaticFiles(directory: publicDirectory)
+        } catch {
+            logger.warning("no static page: \(error)")
+            staticFiles = nil
+        }
+        let openAPIBytes = FileManager.default.contents(atPath: openapi).map { [UInt8]($0) }
+        if openAPIBytes == nil { logger.warning("no OpenAPI document at \(openapi): /openapi.yaml will answer 404") }
+
+        let api = LabAPI(runner: runner, staticFiles: staticFiles, openAPI: openAPIBytes,
+                         version: IPCLab.configuration.version, sandbox: sandbox, logger: logger)
+        var configuration = HTTPServerConfiguration(host: host, port: port)
+        if let threads { configuration.threadPoolSize = threads }
+        let server = HTTPServer(configuration: configuration, logger: logger, handler: api)
+        let bound = try server.start()
+        // Written straight to fd 1, unbuffered: scripts and tests wait for this line.
+        FileHandle.standardOutput.write(Data("ipclab: listening on http://\(host):\(bound)\n".utf8))
+
+        var received: Int32 = 0
+        sigwait(&stopSignals, &received)
+        logger.info("stopping on signal \(received): finishing runs in flight")
+        server.stop()
+        runner.spawner.shutdown()
+        logger.info("stopped")
+    }
 }

@@ -44,3 +44,15 @@ public final class LabRunner: Sendable {
         return trace
     }
 }
+
+extension LabRunner {
+    /// Runs `pipe.hello` once and reports what the sandbox really gave it: the
+    /// namespaces and set-up operations in force. Servers call this at start.
+    public func selfTest() throws(LabError) -> Trace {
+        let trace = try run(try RunRequest.preset("pipe.hello", params: nil))
+        guard trace.run.outcome == .ok, trace.observations.allSatisfy(\.holds) else {
+            throw LabError(.sandboxFailed, "the start-up self-test run failed: \(trace.run.reason ?? "an observation did not hold")")
+        }
+        return trace
+    }
+}

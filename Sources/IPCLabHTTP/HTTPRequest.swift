@@ -1,0 +1,79 @@
+/// One HTTP request, fully received, as an ``HTTPHandler`` sees it.
+///
+/// The server builds it after the whole body has arrived (bodies over
+/// ``HTTPServerConfiguration/maxBodyBytes`` never reach a handler). It is a plain value, so
+/// tests can build one directly:
+///
+/// ```swift
+/// let request = HTTPRequest(method: "POST", path: "/api/v1/runs",
+///                           headers: ["content-type": "application/json"],
+///                           body: Array(#"{"experiment":"pipe.hello"}"#.utf8))
+/// ```
+public struct HTTPRequest: Sendable, Hashable {
+    /// The method as the client sent it (`GET`, `HEAD`, `POST`, …); HTTP methods are
+    /// case-sensitive, so `get` is not `GET`.
+    public var method: String
+    /// The path, percent-decoded, without the query string: `/api/v1/experiments/pipe.hello`.
+    public var path: String
+    /// The query arguments, percent- and `+`-decoded. A key without `=` has the value `""`;
+    /// when a key repeats, the first value wins.
+    public var query: [String: String]
+    /// The header fields, names lowercased. A repeated field's values are joined with `", "`
+    /// (RFC 9110 §5.3).
+    public var headers: [String: String]
+    /// The body bytes (empty when there is none; chunked uploads arrive decoded).
+    public var body: [UInt8]
+    /// The peer's IP address (`127.0.0.1`, `::1`), or `""` when unknown.
+    public var remoteAddress: String
+
+    /// A request; everything but the method and path defaults to empty.
+    public init(
+        method: String,
+        path: String,
+        query: [String: String] = [:],
+        headers: [String: String] = [:],
+        body: [UInt8] = [],
+        remoteAddress: String = ""
+    ) {
+        self.method = method
+        self.path = path
+        self.query = query
+        self.headers = headers
+        self.body = body
+        self.remoteAddress = remoteAddress
+    }
+
+    /// The value of header `name`, matched case-insensitively, or `nil`.
+    public func header(_ name: String) -> String? {
+        headers[HTTPRequest.lowercasedASCII(name)]
+    }
+
+    /// The media type of the body without parameters, lowercased: `application/json` for
+    /// `Content-Type: Application/JSON; charset=utf-8`; `nil` when there is no Content-Type.
+    public var mediaType: String? {
+        guard let value = headers["content-type"] else { return nil }
+        let type = value.split(separator: ";", maxSplits: 1, omittingEmptySubsequences: false)[0]
+        return HTTPRequest.lowercasedASCII(String(type.trimmingASCIISpaces()))
+    }
+
+    /// `name` with ASCII letters lowercased, cheaper than `lowercased()` for header names.
+    static func lowercasedASCII(_ name: String) -> String {
+        var utf8 = Array(name.utf8)
+        var changed = false
+        for index in utf8.indices where utf8[index] >= 0x41 && utf8[index] <= 0x5A {
+            utf8[index] |= 0x20
+            changed = true
+        }
+        return changed ? String(decoding: utf8, as: UTF8.self) : name
+    }
+}
+
+extension Substring {
+    /// The substring without leading and trailing spaces and tabs.
+    fileprivate func trimmingASCIISpaces() -> Substring {
+        var result = self
+        while let first = result.first, first == " " || first == "\t" { result.removeFirst() }
+        while let last = result.last, last == " " || last == "\t" { result.removeLast() }
+        return result
+    }
+}

@@ -1,0 +1,198 @@
+import CMicroHTTPD
+import Foundation
+import Logging
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// An HTTP/1.1 server on libmicrohttpd: a pool of threads, each with its own epoll set,
+/// calling one ``HTTPHandler`` per fully received request.
+///
+/// ```swift
+/// let server = HTTPServer(configuration: .init(port: 0), logger: logger, handler: router)
+/// let port = try server.start()   // the bound port, also when asked for port 0
+/// // … block SIGINT/SIGTERM before start, sigwait for them here …
+/// server.stop()
+/// ```
+///
+/// What it does for every request: reads the whole body (chunked or not) and answers 413
+/// `body_too_large` without calling the handler once it is over
+/// ``HTTPServerConfiguration/maxBodyBytes``; calls the handler; sends the response with
+/// `Content-Length`, keeping the connection alive; answers `HEAD` with the headers of the
+/// handler's response and no body; logs one line at `.info`:
+/// `METHOD /path STATUS bytes duration_ms`.
+///
+/// This is the only type that holds `MHD_*` pointers. ``stop()`` is idempotent and also
+/// runs at deinit; a stopped server may be started again. Never call ``stop()`` from inside a handler: it waits
+/// for the pool threads, one of which would be the caller.
+public final class HTTPServer: @unchecked Sendable {
+    /// The configuration the server was made with.
+    public let configuration: HTTPServerConfiguration
+    private let logger: Logger
+    private let handler: any HTTPHandler
+
+    // `lock` guards the three below; `@unchecked Sendable` rests on it.
+    private let lock = NSLock()
+    private var daemon: OpaquePointer?
+    private var context: Unmanaged<Context>?
+    private var boundPort: Int?
+
+    /// A server that will answer with `handler` once started; nothing is bound yet.
+    public init(configuration: HTTPServerConfiguration = HTTPServerConfiguration(),
+                logger: Logger, handler: any HTTPHandler) {
+        self.configuration = configuration
+        self.logger = logger
+        self.handler = handler
+    }
+
+    deinit { stop() }
+
+    /// The port the server listens on while it runs, `nil` before ``start()`` and after
+    /// ``stop()``.
+    public var port: Int? {
+        lock.withLock { boundPort }
+    }
+
+    /// Binds ``HTTPServerConfiguration/host`` and ``HTTPServerConfiguration/port`` and starts
+    /// the thread pool (`MHD_start_daemon`). Returns at once; requests are served on the
+    /// pool's threads until ``stop()``.
+    /// - Returns: the bound port: the configured one, or the one the kernel chose for port 0.
+    /// - Throws: ``HTTPServerError`` for a bad configuration, a host that does not resolve,
+    ///   a port in use (with libmicrohttpd's reason), or a second start.
+    @discardableResult
+    public func start() throws(HTTPServerError) -> Int {
+        try configuration.validate()
+        let address = try HTTPServer.resolve(host: configuration.host, port: configuration.port)
+
+        lock.lock()
+        defer { lock.unlock() }
+        guard self.daemon == nil else { throw .alreadyStarted }
+
+        let context = Unmanaged.passRetained(
+            Context(handler: handler, logger: logger, maxBodyBytes: configuration.maxBodyBytes))
+        var flags = MHD_USE_EPOLL_INTERNAL_THREAD.rawValue | MHD_USE_TURBO.rawValue
+            | MHD_USE_ERROR_LOG.rawValue
+        if address.family == AF_INET6 { flags |= MHD_USE_IPv6.rawValue }
+
+        let daemon: OpaquePointer? = withUnsafePointer(to: address.storage) { storage in
+            storage.withMemoryRebound(to: sockaddr.self, capacity: 1) { sockaddrPointer in
+                cmhd_start_daemon(
+                    flags, sockaddrPointer,
+                    httpServerAccessHandler, context.toOpaque(),
+                    httpServerRequestCompleted, context.toOpaque(),
+                    httpServerLogMessage, context.toOpaque(),
+                    UInt32(configuration.threadPoolSize),
+                    UInt32(configuration.connectionTimeoutSeconds),
+                    UInt32(configuration.connectionLimit),
+                    configuration.connectionMemoryLimit)
+            }
+        }
+        guard let daemon else {
+            let reason = context.takeUnretainedValue().lastLibraryMessage
+                ?? "MHD_start_daemon failed"
+            context.release()
+            throw .startFailed("cannot listen on \(address.description): \(reason)")
+        }
+        let port = Int(cmhd_daemon_bind_port(daemon))
+        self.daemon = daemon
+        self.context = context
+        self.boundPort = port
+        logger.info("listening on http://\(address.hostForURL):\(port)",
+                    metadata: ["threads": "\(configuration.threadPoolSize)"])
+        return port
+    }
+
+    /// Stops listening, closes every connection and waits for the pool threads to end
+    /// (`MHD_stop_daemon`); a request being handled finishes first. Calling it again, or on a
+    /// server never started, does nothing.
+    public func stop() {
+        let (daemon, context): (OpaquePointer?, Unmanaged<Context>?) = lock.withLock {
+            defer { self.daemon = nil; self.context = nil; self.boundPort = nil }
+            return (self.daemon, self.context)
+        }
+        guard let daemon else { return }
+        MHD_stop_daemon(daemon)
+        // Only now can no callback hold the context any more.
+        context?.release()
+        logger.info("stopped")
+    }
+}
+
+/// Why an ``HTTPServer`` could not start.
+public enum HTTPServerError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// A configuration field is out of range; the message names it.
+    case invalidConfiguration(String)
+    /// The host is neither an IP literal nor a name that resolves.
+    case invalidHost(String)
+    /// libmicrohttpd could not start (the port is in use, say); the message says why.
+    case startFailed(String)
+    /// ``HTTPServer/start()`` was called on a server that is running.
+    case alreadyStarted
+
+    /// A sentence for a person.
+    public var description: String {
+        switch self {
+        case .invalidConfiguration(let message): "invalid server configuration: \(message)"
+        case .invalidHost(let message): "invalid host: \(message)"
+        case .startFailed(let message): "HTTP server did not start: \(message)"
+        case .alreadyStarted: "HTTP server already started"
+        }
+    }
+}
+
+extension HTTPServer {
+    /// A socket address to bind, and how to print it.
+    struct BindAddress {
+        var storage = sockaddr_storage()
+        var family: Int32 { Int32(storage.ss_family) }
+        var numericHost = ""
+        var port = 0
+
+        var hostForURL: String { family == AF_INET6 ? "[\(numericHost)]" : numericHost }
+        var description: String { "\(hostForURL):\(port)" }
+    }
+
+    /// `host` and `port` as a socket address (`getaddrinfo`, first answer).
+    static func resolve(host: String, port: Int) throws(HTTPServerError) -> BindAddress {
+        var hints = addrinfo()
+        hints.ai_family = AF_UNSPEC
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV
+        var list: UnsafeMutablePointer<addrinfo>?
+        let status = getaddrinfo(host, String(port), &hints, &list)
+        guard status == 0, let first = list else {
+            throw .invalidHost("\(host): \(String(cString: gai_strerror(status)))")
+        }
+        defer { freeaddrinfo(list) }
+        var address = BindAddress(port: port)
+        withUnsafeMutableBytes(of: &address.storage) { storage in
+            let length = min(Int(first.pointee.ai_addrlen), storage.count)
+            storage.copyMemory(from: UnsafeRawBufferPointer(start: first.pointee.ai_addr, count: length))
+        }
+        address.numericHost = withUnsafePointer(to: address.storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { HTTPServer.numericHost(of: $0) }
+        }
+        return address
+    }
+
+    /// The IP address in `address` as text (`inet_ntop`), or `""` for another family.
+    static func numericHost(of address: UnsafePointer<sockaddr>) -> String {
+        let raw = UnsafeRawPointer(address)
+        return withUnsafeTemporaryAllocation(of: CChar.self, capacity: Int(INET6_ADDRSTRLEN) + 1) { text in
+            let size = socklen_t(text.count)
+            let written: UnsafePointer<CChar>?
+            switch Int32(address.pointee.sa_family) {
+            case AF_INET:
+                var ip = raw.load(as: sockaddr_in.self).sin_addr
+                written = inet_ntop(AF_INET, &ip, text.baseAddress, size)
+            case AF_INET6:
+                var ip = raw.load(as: sockaddr_in6.self).sin6_addr
+                written = inet_ntop(AF_INET6, &ip, text.baseAddress, size)
+            default:
+                written = nil
+            }
+            return written == nil ? "" : String(cString: text.baseAddress!)
+        }
+    }
+}

@@ -1,0 +1,77 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// How an ``HTTPServer`` listens and what it accepts.
+///
+/// Every field has a default, so `HTTPServerConfiguration()` is a working local server on
+/// `127.0.0.1:8080`. Use port 0 to let the kernel pick a free port; ``HTTPServer/start()``
+/// returns the port it got.
+public struct HTTPServerConfiguration: Sendable, Hashable {
+    /// The address to bind: an IPv4 or IPv6 literal (`127.0.0.1`, `0.0.0.0`, `::1`) or a
+    /// host name resolved once at start (`localhost`). Default `127.0.0.1`.
+    public var host: String
+    /// The TCP port; 0 picks a free one. Default 8080.
+    public var port: Int
+    /// Threads that accept connections and run the handler (each with its own epoll set).
+    /// Default: the number of online cores.
+    public var threadPoolSize: Int
+    /// The largest request body accepted; a larger one is answered with 413 `body_too_large`
+    /// without calling the handler. Default 1 MiB (1048576 bytes).
+    public var maxBodyBytes: Int
+    /// Seconds a connection may stay idle (keep-alive or a stalled upload) before it is
+    /// closed. Default 30.
+    public var connectionTimeoutSeconds: Int
+    /// The most connections open at once; more are refused at accept. Default 1000.
+    public var connectionLimit: Int
+    /// Bytes of buffer each connection may use; its request line and headers must fit.
+    /// Default 32 KiB (libmicrohttpd's own default).
+    public var connectionMemoryLimit: Int
+
+    /// The number of online cores, at least 1.
+    public static var onlineCores: Int {
+        max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+    }
+
+    /// A configuration; every argument has the default documented on its property.
+    public init(
+        host: String = "127.0.0.1",
+        port: Int = 8080,
+        threadPoolSize: Int = HTTPServerConfiguration.onlineCores,
+        maxBodyBytes: Int = 1_048_576,
+        connectionTimeoutSeconds: Int = 30,
+        connectionLimit: Int = 1000,
+        connectionMemoryLimit: Int = 32 * 1024
+    ) {
+        self.host = host
+        self.port = port
+        self.threadPoolSize = threadPoolSize
+        self.maxBodyBytes = maxBodyBytes
+        self.connectionTimeoutSeconds = connectionTimeoutSeconds
+        self.connectionLimit = connectionLimit
+        self.connectionMemoryLimit = connectionMemoryLimit
+    }
+
+    /// Checks the ranges ``HTTPServer/start()`` relies on.
+    /// - Throws: ``HTTPServerError/invalidConfiguration(_:)`` naming the first bad field.
+    public func validate() throws(HTTPServerError) {
+        func fail(_ message: String) -> HTTPServerError { .invalidConfiguration(message) }
+        guard !host.isEmpty else { throw fail("host: must not be empty") }
+        guard (0...65535).contains(port) else { throw fail("port: must be 0…65535, got \(port)") }
+        guard (1...1024).contains(threadPoolSize) else {
+            throw fail("threadPoolSize: must be 1…1024, got \(threadPoolSize)")
+        }
+        guard maxBodyBytes >= 0 else { throw fail("maxBodyBytes: must be ≥ 0, got \(maxBodyBytes)") }
+        guard (1...86_400).contains(connectionTimeoutSeconds) else {
+            throw fail("connectionTimeoutSeconds: must be 1…86400, got \(connectionTimeoutSeconds)")
+        }
+        guard (1...1_000_000).contains(connectionLimit) else {
+            throw fail("connectionLimit: must be 1…1000000, got \(connectionLimit)")
+        }
+        guard (4096...(64 << 20)).contains(connectionMemoryLimit) else {
+            throw fail("connectionMemoryLimit: must be 4096…64 MiB, got \(connectionMemoryLimit)")
+        }
+    }
+}

@@ -1,0 +1,114 @@
+import IPCLabCore
+import IPCLabSandbox
+import Logging
+
+/// The lab's HTTP API: routes `/api/v1/…`, `/healthz` and `/openapi.yaml`, and hands
+/// every other path to the static files of the page. See `openapi.yaml` for the contract.
+public struct LabAPI: HTTPHandler {
+    public let catalog: Catalog
+    public let runner: LabRunner
+    public let staticFiles: StaticFiles?
+    /// The bytes of `openapi.yaml`, served as they are.
+    public let openAPI: [UInt8]?
+    public let version: String
+    /// What the sandbox gave the start-up self-test run: the protections in force.
+    public let sandbox: SandboxReport
+    private let logger: Logger
+
+    public init(catalog: Catalog = .standard, runner: LabRunner, staticFiles: StaticFiles?, openAPI: [UInt8]?,
+                version: String, sandbox: SandboxReport, logger: Logger) {
+        self.catalog = catalog
+        self.sandbox = sandbox
+        self.runner = runner
+        self.staticFiles = staticFiles
+        self.openAPI = openAPI
+        self.version = version
+        self.logger = logger
+    }
+
+    public func handle(_ request: HTTPRequest) -> HTTPResponse {
+        let path = request.path
+        if path == "/healthz" {
+            return only(["GET", "HEAD"], request) { health() }
+        }
+        if path == "/openapi.yaml" {
+            return only(["GET", "HEAD"], request) {
+                guard let openAPI else { return APIError.notFound(path: path).response }
+                return HTTPResponse(status: .ok, headers: ["Content-Type": HTTPResponse.ContentType.yaml], body: openAPI)
+            }
+        }
+        if path == "/api/v1/experiments" {
+            return only(["GET", "HEAD"], request) { .json(catalog.json()) }
+        }
+        let experimentPrefix = "/api/v1/experiments/"
+        if path.hasPrefix(experimentPrefix) {
+            let id = String(path.dropFirst(experimentPrefix.count))
+            return only(["GET", "HEAD"], request) {
+                guard let body = catalog.json(for: id) else {
+                    return APIError(LabError(.unknownExperiment, "no experiment \"\(id)\"; GET /api/v1/experiments lists them",
+                                             path: "experiment")).response
+                }
+                return .json(body)
+            }
+        }
+        if path == "/api/v1/runs" {
+            return only(["POST"], request) { run(request) }
+        }
+        if path == "/api" || path.hasPrefix("/api/") {
+            return APIError.notFound(path: path).response
+        }
+        guard let staticFiles else { return APIError.notFound(path: path).response }
+        return staticFiles.handle(request)
+    }
+
+    /// `POST /api/v1/runs`.
+    private func run(_ request: HTTPRequest) -> HTTPResponse {
+        guard request.mediaType == "application/json" else {
+            return APIError(.unsupportedMediaType,
+                            "send the run as JSON with Content-Type: application/json, not \(request.mediaType.map { "\"\($0)\"" } ?? "no Content-Type")").response
+        }
+        let format = request.query["format"] ?? "json"
+        guard format == "json" || format == "text" else {
+            return APIError(.invalidParameter, "format must be \"json\" or \"text\", not \"\(format)\"", path: "format").response
+        }
+        do {
+            let runRequest = try RunRequest.decode(request.body, catalog: catalog, maxWallMs: runner.maxWallMs)
+            let trace = try runner.run(runRequest)
+            logger.debug("run", metadata: ["experiment": "\(runRequest.experimentID ?? "custom")",
+                                           "outcome": "\(trace.run.outcome.rawValue)"])
+            return format == "text" ? .text(trace.text()) : .json(trace.json())
+        } catch {
+            return APIError(error).response
+        }
+    }
+
+    /// `GET /healthz`: what protects runs, and whether the spawner is up.
+    private func health() -> HTTPResponse {
+        let spawnerUp = runner.spawner.isRunning
+        var w = JSONWriter()
+        w.object { w in
+            w.field("status", spawnerUp ? "ok" : "degraded")
+            w.field("version", version)
+            w.field("spawner", spawnerUp ? "running" : "stopped")
+            w.key("sandbox")
+            w.object { w in
+                w.key("namespaces"); w.array { w in for n in sandbox.namespaces { w.value(n) } }
+                w.field("user_namespace", sandbox.namespaces.contains("user"))
+                w.key("setup"); w.array { w in for op in sandbox.setup where op.result == 0 { w.value(op.op) } }
+                w.field("max_wall_ms", runner.maxWallMs)
+            }
+            w.field("experiments", catalog.presets.count)
+        }
+        return .json(status: spawnerUp ? .ok : .serviceUnavailable, w.bytes)
+    }
+
+    /// Answers with `body` when the method is allowed, else 405 with `Allow`.
+    private func only(_ methods: [String], _ request: HTTPRequest, _ body: () -> HTTPResponse) -> HTTPResponse {
+        guard methods.contains(request.method) else {
+            return APIError.methodNotAllowed(request.method, allowed: methods).response
+        }
+        var response = body()
+        if request.method == "HEAD" { response.body = [] }
+        return response
+    }
+}

@@ -1,0 +1,180 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Serves the files under one directory (the lab's `public/`) for `GET` and `HEAD`.
+///
+/// - `/` and any other directory path ending in `/` answer with the directory's `index.html`;
+///   `/sub` without the slash is redirected (301) to `/sub/`.
+/// - Nothing outside the root is ever read: a path with a `..` segment, or a dot-file or
+///   dot-directory segment (`.git`), is 404; every candidate is resolved with `realpath(3)`
+///   (symlinks included) and must still lie under the root's own real path.
+/// - Missing files are 404 `not_found`, other methods 405 `method_not_allowed` with
+///   `Allow: GET, HEAD`, both as ``APIError`` JSON.
+/// - Files are read on each request (no cache, `Cache-Control: no-cache`: an edited page
+///   shows at once). There are no validators (`ETag`, 304): libmicrohttpd 0.9.75 would send
+///   a 304 with a wrong `Content-Length: 0`, and the page's files are small.
+///
+/// It is an ``HTTPHandler`` on its own, or a fallback behind a router:
+/// `return staticFiles.handle(request)`.
+public struct StaticFiles: HTTPHandler {
+    /// The root directory's real path (absolute, symlinks resolved), without a trailing `/`.
+    public let root: String
+
+    /// Files served from `directory`.
+    /// - Throws: ``HTTPServerError/invalidConfiguration(_:)`` when `directory` does not
+    ///   exist or is not a directory.
+    public init(directory: String) throws(HTTPServerError) {
+        guard let real = StaticFiles.realPath(directory) else {
+            throw .invalidConfiguration("static files directory \(directory): \(String(cString: strerror(errno)))")
+        }
+        var info = stat()
+        guard stat(real, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR else {
+            throw .invalidConfiguration("static files directory \(directory): not a directory")
+        }
+        root = real == "/" ? "" : real
+    }
+
+    /// The file for `request.path`, or the JSON error that says why not.
+    public func handle(_ request: HTTPRequest) -> HTTPResponse {
+        guard request.method == "GET" || request.method == "HEAD" else {
+            return APIError.methodNotAllowed(request.method, allowed: ["GET", "HEAD"]).response
+        }
+        switch resolve(request.path) {
+        case .file(let file):
+            return respond(with: file, request: request)
+        case .directoryWithoutSlash(let location):
+            // Relative links on `/sub`'s index page must resolve under `/sub/`.
+            return HTTPResponse(status: 301, headers: ["Location": location])
+        case .none:
+            return APIError.notFound(path: request.path).response
+        }
+    }
+
+    /// What a request path names under the root.
+    public enum Resolution: Sendable, Hashable {
+        /// A regular file, by its real path; a directory path with a trailing `/` names its
+        /// `index.html`.
+        case file(String)
+        /// A directory with an `index.html`, named without the trailing `/`: redirect to
+        /// the location given (the normalised path, percent-encoded, with the `/`).
+        case directoryWithoutSlash(String)
+    }
+
+    /// What `path` (a decoded request path) names under the root, or `nil` when it names
+    /// nothing servable or would leave the root.
+    public func resolve(_ path: String) -> Resolution? {
+        guard path.hasPrefix("/") else { return nil }
+        var segments: [Substring] = []
+        for segment in path.split(separator: "/", omittingEmptySubsequences: true) {
+            // `..` would climb; dot-files are never part of the page. `.` is harmless.
+            if segment == "." { continue }
+            if segment.hasPrefix(".") { return nil }
+            segments.append(segment)
+        }
+        let candidate = root + "/" + segments.joined(separator: "/")
+        guard let real = inside(candidate) else { return nil }
+        var info = stat()
+        guard stat(real, &info) == 0 else { return nil }
+        switch info.st_mode & S_IFMT {
+        case S_IFREG:
+            // `/index.html/` is no file: relative links on such a page would all break.
+            return path.hasSuffix("/") ? nil : .file(real)
+        case S_IFDIR:
+            guard let index = inside(real + "/index.html"), stat(index, &info) == 0,
+                  (info.st_mode & S_IFMT) == S_IFREG else { return nil }
+            if path.hasSuffix("/") { return .file(index) }
+            return .directoryWithoutSlash(StaticFiles.percentEncoded("/" + segments.joined(separator: "/") + "/"))
+        default:
+            return nil
+        }
+    }
+
+    /// The `Content-Type` for a file name, by its extension; `application/octet-stream`
+    /// for one not listed.
+    public static func contentType(for fileName: String) -> String {
+        guard let dot = fileName.lastIndex(of: "."), !fileName[dot...].contains("/") else {
+            return HTTPResponse.ContentType.octetStream
+        }
+        switch HTTPRequest.lowercasedASCII(String(fileName[fileName.index(after: dot)...])) {
+        case "html", "htm": return HTTPResponse.ContentType.html
+        case "js", "mjs": return HTTPResponse.ContentType.javascript
+        case "css": return HTTPResponse.ContentType.css
+        case "svg": return HTTPResponse.ContentType.svg
+        case "png": return HTTPResponse.ContentType.png
+        case "json": return HTTPResponse.ContentType.json
+        case "yaml", "yml": return HTTPResponse.ContentType.yaml
+        case "ico": return HTTPResponse.ContentType.icon
+        case "txt": return HTTPResponse.ContentType.plainText
+        default: return HTTPResponse.ContentType.octetStream
+        }
+    }
+
+    /// `candidate`'s real path when it exists and lies under the root, else `nil`.
+    private func inside(_ candidate: String) -> String? {
+        guard let real = StaticFiles.realPath(candidate) else { return nil }
+        return real == root || real.hasPrefix(root + "/") ? real : nil
+    }
+
+    /// Reads `file` and answers with it.
+    private func respond(with file: String, request: HTTPRequest) -> HTTPResponse {
+        let descriptor = open(file, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return APIError.notFound(path: request.path).response }
+        defer { close(descriptor) }
+        var info = stat()
+        guard fstat(descriptor, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
+            return APIError.notFound(path: request.path).response
+        }
+        let headers = [
+            "Content-Type": StaticFiles.contentType(for: file),
+            "Cache-Control": "no-cache",
+            "X-Content-Type-Options": "nosniff",
+        ]
+        guard let body = StaticFiles.readAll(descriptor, expected: Int(info.st_size)) else {
+            return APIError.internal("could not read \(request.path)").response
+        }
+        return HTTPResponse(status: .ok, headers: headers, body: body)
+    }
+
+    /// The first `expected` bytes from `descriptor` (fewer if the file shrank), retrying
+    /// `EINTR`; `nil` on a read error.
+    private static func readAll(_ descriptor: Int32, expected: Int) -> [UInt8]? {
+        var body = [UInt8](repeating: 0, count: max(expected, 0))
+        var filled = 0
+        while filled < body.count {
+            let count = body.withUnsafeMutableBytes { read(descriptor, $0.baseAddress! + filled, $0.count - filled) }
+            if count < 0 && errno == EINTR { continue }
+            if count < 0 { return nil }
+            if count == 0 { break }
+            filled += count
+        }
+        body.removeSubrange(filled...)
+        return body
+    }
+
+    /// `path` with every byte but unreserved characters and `/` percent-encoded (RFC 3986).
+    private static func percentEncoded(_ path: String) -> String {
+        let hex = Array("0123456789ABCDEF".utf8)
+        var out: [UInt8] = []
+        for byte in path.utf8 {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                 UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."),
+                 UInt8(ascii: "_"), UInt8(ascii: "~"), UInt8(ascii: "/"):
+                out.append(byte)
+            default:
+                out.append(contentsOf: [UInt8(ascii: "%"), hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// `realpath(3)` of `path`, or `nil` (with `errno` set) when it does not resolve.
+    private static func realPath(_ path: String) -> String? {
+        guard let resolved = realpath(path, nil) else { return nil }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+}
