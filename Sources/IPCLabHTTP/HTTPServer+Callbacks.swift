@@ -78,7 +78,7 @@ func httpServerAccessHandler(
                                             path: url.map { String(cString: $0) } ?? "/")
         requestClosure.pointee = Unmanaged.passRetained(state).toOpaque()
         if let declared = MHD_lookup_connection_value(connection, .HEADER_KIND, "Content-Length"),
-           let length = Int(String(cString: declared)) {
+           let length = Int(String(cString: declared)), length >= 0 {
             if length > context.maxBodyBytes { state.tooLarge = true } else { state.body.reserveCapacity(length) }
         }
         // A client that waits for "100 Continue" has sent nothing yet: refusing now spares it
@@ -148,8 +148,9 @@ func httpServerRequestCompleted(
     requestClosure.pointee = nil
 }
 
-/// `MHD_LogCallback`: libmicrohttpd's own errors (a port in use, a failed accept), at
-/// `.warning`, kept for `start()` to report.
+/// `MHD_LogCallback`: libmicrohttpd's own messages (a port in use, a malformed request it
+/// answered itself, a client gone mid-request), at `.notice`: most are about a client, not
+/// the server. The last one is kept for `start()` to report.
 func httpServerLogMessage(_ cls: UnsafeMutableRawPointer?, _ format: UnsafePointer<CChar>?, _ arguments: CVaListPointer?) {
     guard let cls, let format, let arguments else { return }
     let context = Unmanaged<HTTPServer.Context>.fromOpaque(cls).takeUnretainedValue()
@@ -158,7 +159,7 @@ func httpServerLogMessage(_ cls: UnsafeMutableRawPointer?, _ format: UnsafePoint
     var message = text.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
     while message.last?.isNewline == true { message.removeLast() }
     context.lastLibraryMessage = message
-    context.logger.warning("libmicrohttpd: \(message)")
+    context.logger.notice("libmicrohttpd: \(message)")
 }
 
 /// Sends `response` (`MHD_RESPMEM_MUST_COPY`: MHD owns its copy of the body) and logs the

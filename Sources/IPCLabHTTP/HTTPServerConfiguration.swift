@@ -63,7 +63,9 @@ public struct HTTPServerConfiguration: Sendable, Hashable {
         guard (1...1024).contains(threadPoolSize) else {
             throw fail("threadPoolSize: must be 1…1024, got \(threadPoolSize)")
         }
-        guard maxBodyBytes >= 0 else { throw fail("maxBodyBytes: must be ≥ 0, got \(maxBodyBytes)") }
+        guard (0...(1 << 30)).contains(maxBodyBytes) else {
+            throw fail("maxBodyBytes: must be 0…1 GiB, got \(maxBodyBytes)")
+        }
         guard (1...86_400).contains(connectionTimeoutSeconds) else {
             throw fail("connectionTimeoutSeconds: must be 1…86400, got \(connectionTimeoutSeconds)")
         }

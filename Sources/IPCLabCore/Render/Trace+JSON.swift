@@ -36,7 +36,9 @@ extension RunInfo {
                 w.key("setup")
                 w.array { w in
                     for op in sandbox.setup {
-                        w.object { w in w.field("op", op.op); w.field("result", op.result); w.field("errno", op.errno) }
+                        w.object { w in
+                            w.field("op", op.op); w.field("result", op.result); w.field("errno", op.errno); w.field("t_ns", op.tNs)
+                        }
                     }
                 }
             }

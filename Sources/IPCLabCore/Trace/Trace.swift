@@ -82,10 +82,13 @@ public struct SandboxReport: Sendable {
         public var op: String
         public var result: Int64
         public var errno: String?
-        public init(op: String, result: Int64, errno: String?) {
+        /// Nanoseconds from run start to the moment the operation finished.
+        public var tNs: Int64
+        public init(op: String, result: Int64, errno: String?, tNs: Int64 = 0) {
             self.op = op
             self.result = result
             self.errno = errno
+            self.tNs = tNs
         }
     }
 

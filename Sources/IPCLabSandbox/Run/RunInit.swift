@@ -54,6 +54,7 @@ struct RunInit {
             fail("the plan did not decode: \(error)", EINVAL)
         }
 
+        Recorder.record(IPCLAB_REC_SETUP, "decode scenario", step: nil, result: 0)
         _ = ipclab_sigmask_one(SIG_BLOCK, SIGCHLD)
         let first = fork()
         if first == 0 { Participant.start(first: scenario) }

@@ -75,7 +75,7 @@ struct TraceBuilder {
         }
 
         let setup = records.filter { $0.kind == IPCLAB_REC_SETUP && $0.call != "namespaces" }.map {
-            SandboxReport.Operation(op: $0.call, result: $0.result, errno: ErrnoName.of($0.err))
+            SandboxReport.Operation(op: $0.call, result: $0.result, errno: ErrnoName.of($0.err), tNs: $0.tBegin)
         }
         let userNamespace = records.first { $0.kind == IPCLAB_REC_SETUP && $0.call == "namespaces" }?.args[0] == 1
         let namespaces = (userNamespace ? ["user"] : []) + ["pid", "ipc", "mount", "uts"]

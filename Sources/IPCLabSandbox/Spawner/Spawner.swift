@@ -1,5 +1,6 @@
 import CIPCLab
 import Glibc
+import IPCLabCore
 
 /// The single-threaded process that creates every run. The server starts it once
 /// (`ipclab spawner`, with its end of a socket pair as fd 3) and never forks itself:
@@ -23,6 +24,7 @@ public enum Spawner {
         _ = ipclab_set_parent_death_signal(SIGKILL)
         if getppid() == 1 { _exit(0) }
         signal(SIGPIPE, SIG_IGN)
+        warmUp()
         var state = State()
         while true {
             var pfd = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
@@ -52,6 +54,17 @@ public enum Spawner {
             default:
                 for i in 0..<Int(nfds) { close(fds[i]) }
             }
+        }
+    }
+
+    /// Every run starts as a fork of this process, so whatever is lazily initialised on
+    /// first use (Foundation's JSON decoder, Swift type metadata of the scenario model)
+    /// would be paid again in every run's child. Paying it once here makes it inherited.
+    static func warmUp() {
+        for preset in Catalog.standard.presets {
+            var w = JSONWriter()
+            w.value(preset.scenario(.defaults(for: preset.experiment)).json)
+            _ = try? Scenario.decode(try JSONValue.parse(w.bytes))
         }
     }
 
