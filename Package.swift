@@ -53,6 +53,9 @@ let package = Package(
         ),
         .testTarget(name: "IPCLabCoreTests", dependencies: ["IPCLabCore"]),
         .testTarget(name: "IPCLabSandboxTests", dependencies: ["IPCLabSandbox", "IPCLabCore"]),
-        .testTarget(name: "IPCLabHTTPTests", dependencies: ["IPCLabCore"]),
+        .testTarget(
+            name: "IPCLabHTTPTests",
+            dependencies: ["IPCLabHTTP", "IPCLabCore", .product(name: "Logging", package: "swift-log")]
+        ),
     ]
 )

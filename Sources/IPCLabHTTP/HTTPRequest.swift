@@ -26,7 +26,8 @@ public struct HTTPRequest: Sendable, Hashable {
     /// The peer's IP address (`127.0.0.1`, `::1`), or `""` when unknown.
     public var remoteAddress: String
 
-    /// A request; everything but the method and path defaults to empty.
+    /// A request; everything but the method and path defaults to empty. Header names may be
+    /// given in any case: they are lowercased (values of names that then collide are joined).
     public init(
         method: String,
         path: String,
@@ -35,10 +36,22 @@ public struct HTTPRequest: Sendable, Hashable {
         body: [UInt8] = [],
         remoteAddress: String = ""
     ) {
+        var lowered: [String: String] = [:]
+        for (name, value) in headers.sorted(by: { $0.key < $1.key }) {
+            let key = HTTPRequest.lowercasedASCII(name)
+            lowered[key] = lowered[key].map { $0 + ", " + value } ?? value
+        }
+        self.init(method: method, path: path, query: query, lowercasedHeaders: lowered, body: body,
+                  remoteAddress: remoteAddress)
+    }
+
+    /// The server's initializer: `lowercasedHeaders` must already have lowercase names.
+    init(method: String, path: String, query: [String: String], lowercasedHeaders: [String: String],
+         body: [UInt8], remoteAddress: String) {
         self.method = method
         self.path = path
         self.query = query
-        self.headers = headers
+        self.headers = lowercasedHeaders
         self.body = body
         self.remoteAddress = remoteAddress
     }

@@ -127,7 +127,7 @@ func httpServerAccessHandler(
         let request = HTTPRequest(
             method: state.method, path: state.path,
             query: connectionValues(connection, .GET_ARGUMENT_KIND, collect: httpServerCollectFirst),
-            headers: connectionValues(connection, .HEADER_KIND, collect: httpServerCollectJoined),
+            lowercasedHeaders: connectionValues(connection, .HEADER_KIND, collect: httpServerCollectJoined),
             body: body,
             remoteAddress: cmhd_connection_client_address(connection).map(HTTPServer.numericHost(of:)) ?? "")
         response = context.handler.handle(request)

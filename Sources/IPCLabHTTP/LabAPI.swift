@@ -107,8 +107,6 @@ public struct LabAPI: HTTPHandler {
         guard methods.contains(request.method) else {
             return APIError.methodNotAllowed(request.method, allowed: methods).response
         }
-        var response = body()
-        if request.method == "HEAD" { response.body = [] }
-        return response
+        return body()
     }
 }

@@ -120,7 +120,8 @@ public struct StaticFiles: HTTPHandler {
 
     /// Reads `file` and answers with it.
     private func respond(with file: String, request: HTTPRequest) -> HTTPResponse {
-        let descriptor = open(file, O_RDONLY | O_CLOEXEC)
+        // O_NONBLOCK: should the file have become a FIFO since `resolve`, open must not hang.
+        let descriptor = open(file, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard descriptor >= 0 else { return APIError.notFound(path: request.path).response }
         defer { close(descriptor) }
         var info = stat()
