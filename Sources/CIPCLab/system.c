@@ -30,6 +30,8 @@ pid_t ipclab_fork_into(int flags) {
     return (pid_t)syscall(SYS_clone, (unsigned long)(flags | SIGCHLD), NULL, NULL, NULL, 0UL);
 }
 
+int ipclab_setresuid(uid_t id) { return setresuid(id, id, id); }
+int ipclab_setresgid(gid_t id) { return setresgid(id, id, id); }
 int ipclab_unshare(int flags) { return unshare(flags); }
 int ipclab_setns(int fd, int nstype) { return setns(fd, nstype); }
 int ipclab_set_parent_death_signal(int sig) { return prctl(PR_SET_PDEATHSIG, (unsigned long)sig, 0, 0, 0); }
@@ -131,6 +133,17 @@ int ipclab_close_range(unsigned int first, unsigned int last) {
 int ipclab_mount(const char *source, const char *target, const char *fstype,
                  unsigned long flags, const char *data) {
     return mount(source, target, fstype, flags, data);
+}
+
+int ipclab_make_readonly_recursive(const char *path) {
+#ifndef MOUNT_ATTR_RDONLY
+#define MOUNT_ATTR_RDONLY 0x00000001
+#endif
+#ifndef SYS_mount_setattr
+#define SYS_mount_setattr 442
+#endif
+    struct { uint64_t attr_set, attr_clr, propagation, userns_fd; } attr = { MOUNT_ATTR_RDONLY, 0, 0, 0 };
+    return (int)syscall(SYS_mount_setattr, AT_FDCWD, path, AT_RECURSIVE, &attr, sizeof attr);
 }
 
 int ipclab_sigmask_one(int how, int sig) {

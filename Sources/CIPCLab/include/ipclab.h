@@ -166,6 +166,10 @@ int ipclab_unshare(int flags);
 /** setns(2). */
 int ipclab_setns(int fd, int nstype);
 
+/** setresuid(id, id, id) and setresgid(id, id, id) (GNU extensions). */
+int ipclab_setresuid(uid_t id);
+int ipclab_setresgid(gid_t id);
+
 /** prctl(PR_SET_PDEATHSIG, sig). */
 int ipclab_set_parent_death_signal(int sig);
 
@@ -208,6 +212,9 @@ extern const unsigned long ipclab_MS_PRIVATE;
 extern const unsigned long ipclab_MS_NOSUID;
 extern const unsigned long ipclab_MS_NODEV;
 extern const unsigned long ipclab_MS_NOEXEC;
+
+/** mount_setattr(path, AT_RECURSIVE, MOUNT_ATTR_RDONLY): every mount under `path` read-only. */
+int ipclab_make_readonly_recursive(const char *path);
 
 /** Blocks (how=SIG_BLOCK) or unblocks one signal in this thread's mask. */
 int ipclab_sigmask_one(int how, int sig);

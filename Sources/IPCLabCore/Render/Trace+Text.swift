@@ -39,6 +39,8 @@ extension TraceEvent {
         if let result {
             line += " = \(result)"
             if let errno { line += " \(errno)" }
+        } else if call == "exit" {
+            line += " = ? <does not return>"
         } else {
             line += " = ? <unfinished: the run ended first>"
         }

@@ -80,8 +80,7 @@ struct Participant {
         for (i, step) in scenario.processes[index].steps.enumerated() {
             run(step, at: i)
         }
-        Recorder.instant("exit", step: nil, args: [0], result: 0)
-        _exit(0)
+        exit(code: 0, step: nil)
     }
 
     private mutating func run(_ step: Step, at i: Int) {
@@ -118,9 +117,14 @@ struct Participant {
         case let .wait(process):
             wait(for: process, step: i)
         case let .exit(code):
-            Recorder.instant("exit", step: i, args: [Int64(code)], result: 0)
-            _exit(Int32(code))
+            exit(code: code, step: i)
         }
+    }
+
+    /// `_exit(2)`: recorded as begun and never completed, because it never returns.
+    private func exit(code: Int, step: Int?) -> Never {
+        _ = Recorder.begin("exit", step: step, args: [Int64(code)])
+        _exit(Int32(code))
     }
 
     /// `wait4(2)` for a named child; also records the reap, so the trace knows how it ended.

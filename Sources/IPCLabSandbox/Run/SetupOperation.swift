@@ -13,9 +13,21 @@ struct SetupOperation {
     /// The set-up of a run inside fresh user, PID, IPC, mount and UTS namespaces.
     static func standard(userNamespace: Bool) -> [SetupOperation] {
         let noDevSuid = ipclab_MS_NOSUID | ipclab_MS_NODEV
-        var ops = [
+        var ops: [SetupOperation] = []
+        if userNamespace {
+            // Until the process takes ids the map covers, files it creates would belong to an
+            // unmapped id and fail with EOVERFLOW: become the namespace's root (host uid 65534).
+            ops.append(SetupOperation(name: "setresgid 0 (userns)", required: true) { ipclab_setresgid(0) })
+            ops.append(SetupOperation(name: "setresuid 0 (userns)", required: true) { ipclab_setresuid(0) })
+            ops.append(SetupOperation(name: "setgroups none", required: true) { setgroups(0, nil) })
+        }
+        ops += [
             SetupOperation(name: "make / private", required: true) {
                 ipclab_mount(nil, "/", nil, ipclab_MS_REC | ipclab_MS_PRIVATE, nil)
+            },
+            // The host's files stay visible but cannot be changed; the run writes only to its tmpfs.
+            SetupOperation(name: "make / read-only", required: false) {
+                ipclab_make_readonly_recursive("/")
             },
             SetupOperation(name: "mount tmpfs /tmp", required: true) {
                 ipclab_mount("tmpfs", "/tmp", "tmpfs", noDevSuid, "size=16m,mode=1777")

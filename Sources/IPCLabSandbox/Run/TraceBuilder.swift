@@ -80,7 +80,7 @@ struct TraceBuilder {
         let userNamespace = records.first { $0.kind == IPCLAB_REC_SETUP && $0.call == "namespaces" }?.args[0] == 1
         let namespaces = (userNamespace ? ["user"] : []) + ["pid", "ipc", "mount", "uts"]
 
-        let (outcome, reason) = Self.outcome(header: header, context: context, unfinished: events.filter { !$0.returned })
+        let (outcome, reason) = Self.outcome(header: header, context: context, unfinished: events.filter { !$0.returned && $0.call != "exit" })
         let duration = header.t_end > 0 ? header.t_end : (events.map { $0.endNs ?? $0.tNs }.max() ?? 0)
         let run = RunInfo(
             id: context.runID, experiment: context.experiment, startedAt: context.startedAt, durationNs: duration,
