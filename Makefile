@@ -1,0 +1,73 @@
+# IPC Lab — the two commands of the README:
+#   make serve   install what the service needs, build it (release) and run it on 127.0.0.1:8080
+#   make test    install what the tests need, build, run the Swift tests, then the end-to-end tests
+#
+# Variables: HOST, PORT (serve); SWIFT; BUILD_DIR (swift's scratch path, default .build);
+# SWIFT_TEST_FLAGS; PYTEST_FLAGS; SETUP_TEST_FLAGS (default --test --browser: e2e/browser needs Chromium).
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+SWIFT ?= swift
+BUILD_DIR ?= .build
+HOST ?= 127.0.0.1
+PORT ?= 8080
+PUBLIC ?= public
+VENV ?= .build/e2e-venv
+SETUP_TEST_FLAGS ?= --test --browser
+SWIFT_TEST_FLAGS ?=
+PYTEST_FLAGS ?= -q
+SWIFT_BUILD := $(SWIFT) build --scratch-path $(BUILD_DIR)
+SWIFT_TEST := $(SWIFT) test --scratch-path $(BUILD_DIR)
+DEBUG_BIN := $(abspath $(BUILD_DIR))/debug/ipclab
+RELEASE_BIN := $(abspath $(BUILD_DIR))/release/ipclab
+
+export IPCLAB_VENV := $(VENV)
+
+.PHONY: help setup setup-test build release serve test unit e2e openapi clean
+
+help:
+	@echo "make serve   build (release) and run the service on http://$(HOST):$(PORT)"
+	@echo "make test    build, then run the Swift tests and the end-to-end tests"
+	@echo "make build | release | unit | e2e | openapi | clean"
+
+setup:
+	@scripts/setup.sh
+
+setup-test:
+	@scripts/setup.sh $(SETUP_TEST_FLAGS)
+
+build: setup
+	$(SWIFT_BUILD)
+
+release: setup
+	$(SWIFT_BUILD) -c release
+
+serve: release
+	$(RELEASE_BIN) serve --host $(HOST) --port $(PORT) --public $(PUBLIC)
+
+# `make test` builds, then runs the Swift tests and the end-to-end tests; both run even when the
+# first fails (so one failure does not hide the other's report), and it fails if either did.
+test: setup-test
+	$(SWIFT_BUILD)
+	status=0; \
+	$(SWIFT_TEST) $(SWIFT_TEST_FLAGS) || status=$$?; \
+	IPCLAB_BIN=$(DEBUG_BIN) $(VENV)/bin/python -m pytest e2e $(PYTEST_FLAGS) || status=$$?; \
+	if [ $$status -ne 0 ]; then echo "make test: FAILED (see above)" >&2; fi; \
+	exit $$status
+
+# The Swift tests alone, and the end-to-end tests alone against the current debug build.
+unit: setup
+	$(SWIFT_TEST) $(SWIFT_TEST_FLAGS)
+
+e2e: setup-test
+	$(SWIFT_BUILD)
+	IPCLAB_BIN=$(DEBUG_BIN) $(VENV)/bin/python -m pytest e2e $(PYTEST_FLAGS)
+
+openapi: setup-test
+	$(VENV)/bin/python -m openapi_spec_validator openapi.yaml
+
+clean:
+	$(SWIFT) package clean --scratch-path $(BUILD_DIR)
+	rm -rf $(VENV)

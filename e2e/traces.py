@@ -1,0 +1,90 @@
+"""What every trace must satisfy beyond its JSON schema (the rules of Trace v1 in the contract)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+TOP_LEVEL_KEYS = {"trace_version", "run", "scenario", "processes", "events", "objects", "observations"}
+SANDBOX_NAMESPACES = {"user", "pid", "ipc", "mount", "uts"}
+# Calls that can block: the contract says they carry end_ns and blocked_ns.
+BLOCKING_CALLS = {"read", "write", "open", "openat", "wait4", "waitpid", "nanosleep"}
+
+
+def calls(trace: dict[str, Any], call: str, process: str | None = None) -> list[dict[str, Any]]:
+    """The events of `call` (optionally by `process`), in seq order."""
+    return [e for e in trace["events"] if e["call"] == call and (process is None or e["process"] == process)]
+
+
+def results(trace: dict[str, Any], call: str, process: str | None = None) -> list[Any]:
+    return [e["result"] for e in calls(trace, call, process)]
+
+
+def process(trace: dict[str, Any], name: str) -> dict[str, Any]:
+    for p in trace["processes"]:
+        if p["name"] == name:
+            return p
+    raise AssertionError(f"no process {name!r} in {[p['name'] for p in trace['processes']]}")
+
+
+def check_trace(trace: dict[str, Any], *, wall_ms: int | None = None) -> None:
+    """Assert the invariants of a trace (its schema is checked by the client already)."""
+    assert set(trace) == TOP_LEVEL_KEYS, sorted(trace)
+    assert trace["trace_version"] == 1
+    run = trace["run"]
+    assert run["duration_ns"] > 0
+    if wall_ms is not None:
+        assert run["limits"]["wall_ms"] == wall_ms, run["limits"]
+    if run["outcome"] == "ok":
+        assert run["reason"] is None, run
+    else:
+        assert run["reason"], f"outcome {run['outcome']} without a reason"
+    assert SANDBOX_NAMESPACES <= set(run["sandbox"]["namespaces"]), run["sandbox"]
+
+    # Processes: the scenario's, in order; the first is the parent of all the others.
+    names = [p["name"] for p in trace["scenario"]["processes"]]
+    assert [p["name"] for p in trace["processes"]] == names
+    first = names[0]
+    for i, p in enumerate(trace["processes"]):
+        assert p["parent"] == (None if i == 0 else first), p
+    pids = [p["pid"] for p in trace["processes"]]
+    assert len(set(pids)) == len(pids), pids
+    pid_of = {p["name"]: p["pid"] for p in trace["processes"]}
+
+    # Events: seq 1, 2, 3, …, ordered by start time; blocked = end − start; unreturned calls carry nothing.
+    events = trace["events"]
+    assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
+    starts = [e["t_ns"] for e in events]
+    assert starts == sorted(starts), "events are not ordered by t_ns"
+    for e in events:
+        where = f"event {e['seq']} ({e['process']} {e['call']})"
+        assert e["process"] in pid_of, where
+        assert e["pid"] == pid_of[e["process"]], where
+        if e["returned"]:
+            if e["end_ns"] is not None:
+                assert e["end_ns"] >= e["t_ns"], where
+            if e["blocked_ns"] is not None:
+                assert e["end_ns"] is not None and e["blocked_ns"] == e["end_ns"] - e["t_ns"], where
+            if e["call"] in BLOCKING_CALLS:
+                assert e["end_ns"] is not None and e["blocked_ns"] is not None, f"{where} can block: no end/blocked"
+            if e["errno"] is not None:
+                assert e["result"] is not None and e["result"] < 0, where
+            elif e["result"] is not None:
+                assert e["result"] >= 0, where
+        else:
+            assert e["end_ns"] is None and e["result"] is None and e["errno"] is None, where
+        if e["payload"] is not None:
+            shown = len(e["payload"]["hex"]) // 2
+            assert shown <= e["payload"]["bytes"], where
+            assert e["payload"]["truncated"] == (shown < e["payload"]["bytes"]), where
+
+    # Objects are channels of the scenario; observations point at real events.
+    channels = {c["name"] for c in trace["scenario"].get("channels", [])}
+    for o in trace["objects"]:
+        assert o["object"] in channels, o
+    ids = set(range(1, len(events) + 1))
+    for obs in trace["observations"]:
+        assert set(obs["evidence"]) <= ids, obs
+
+
+def payload_bytes(events: list[dict[str, Any]]) -> bytes:
+    return b"".join(bytes.fromhex(e["payload"]["hex"]) for e in events if e["payload"])
