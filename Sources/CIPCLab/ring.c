@@ -144,3 +144,13 @@ void ipclab_ring_finish(int32_t outcome, int32_t err, const char *failure) {
     }
     __atomic_store_n(&h->outcome, outcome, __ATOMIC_RELEASE);
 }
+
+void ipclab_publish_pid(int index, int32_t pid) {
+    if (!bound_ring || index < 0 || index >= IPCLAB_PROCESSES_MAX) return;
+    __atomic_store_n(&bound_ring->pids[index], pid, __ATOMIC_RELEASE);
+}
+
+int32_t ipclab_participant_pid(int index) {
+    if (!bound_ring || index < 0 || index >= IPCLAB_PROCESSES_MAX) return 0;
+    return __atomic_load_n(&bound_ring->pids[index], __ATOMIC_ACQUIRE);
+}

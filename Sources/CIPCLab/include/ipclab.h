@@ -34,6 +34,7 @@
 #define IPCLAB_CALL_MAX 24
 #define IPCLAB_PAYLOAD_MAX 64
 #define IPCLAB_ARGS_MAX 8
+#define IPCLAB_PROCESSES_MAX 16
 /* Records at the end of the ring that only the run's init may claim (reaps, the outcome). */
 #define IPCLAB_INIT_RESERVE 256
 
@@ -97,6 +98,7 @@ typedef struct ipclab_ring_header {
     int32_t participants;     /* how many processes the plan has */
     int32_t reserved0;
     char failure[128];        /* what failed, when outcome is ERROR */
+    int32_t pids[IPCLAB_PROCESSES_MAX]; /* atomic: each participant's pid, by index, once started */
 } ipclab_ring_header;
 
 /** Size in bytes of a ring of `capacity` records with room for a plan of `plan_capacity` bytes. */
@@ -138,6 +140,12 @@ uint32_t ipclab_record_now(uint16_t kind, const char *call, int32_t step,
                            const int64_t *args, int nargs,
                            int64_t result, int32_t err,
                            const void *payload, size_t payload_len);
+
+/** Publishes this process's pid under its participant index (called by each participant at start). */
+void ipclab_publish_pid(int index, int32_t pid);
+
+/** The pid of participant `index` (inside the run's PID namespace), or 0 if it has not started yet. */
+int32_t ipclab_participant_pid(int index);
 
 /** Writes the run's outcome (and, for errors, what failed) into the header. */
 void ipclab_ring_finish(int32_t outcome, int32_t err, const char *failure);

@@ -24,6 +24,7 @@ extension Scenario {
                                path: path.key("channels").index(i).key("name").description)
             }
             if let p = channel.path, channels.contains(where: { $0.path == p }) {
+                // Two channels at one path would be one kernel object under two names.
                 throw LabError(.invalidScenario, "another FIFO already uses \"\(p)\"",
                                path: path.key("channels").index(i).key("path").description)
             }
@@ -57,53 +58,18 @@ extension Scenario {
         return scenario
     }
 
-    /// Checks that steps name channels and processes that exist, and use them in ways they allow.
+    /// Checks that steps name channels that exist, then lets each step's family check the rest.
     private func checkReferences(at path: JSONPath) throws(LabError) {
         for (i, process) in processes.enumerated() {
             for (j, step) in process.steps.enumerated() {
                 let at = path.key("processes").index(i).key("steps").index(j)
-                if let name = step.channel {
-                    guard let channel = channel(named: name) else {
-                        let known = channels.map(\.name).joined(separator: ", ")
-                        throw LabError(.invalidScenario, "no channel named \"\(name)\" (channels: \(known.isEmpty ? "none" : known))",
-                                       path: at.key("channel").description)
-                    }
-                    if case .open = step, channel.kind != .fifo {
-                        throw LabError(.invalidScenario, "open is for a fifo channel; \"\(name)\" is a \(channel.kind.rawValue) (its ends are open from the start)",
-                                       path: at.key("channel").description)
-                    }
+                if let name = step.channel, channel(named: name) == nil {
+                    let known = channels.map(\.name).joined(separator: ", ")
+                    throw LabError(.invalidScenario, "no channel named \"\(name)\" (channels: \(known.isEmpty ? "none" : known))",
+                                   path: at.key("channel").description)
                 }
-                if case .wait(let target) = step {
-                    guard let t = processIndex(named: target) else {
-                        throw LabError(.invalidScenario, "no process named \"\(target)\"", path: at.key("process").description)
-                    }
-                    guard i == 0, t != 0 else {
-                        throw LabError(.invalidScenario,
-                                       "only the first process (\"\(processes[0].name)\", the parent of the others) can wait, and only for another process",
-                                       path: at.key("process").description)
-                    }
-                }
+                try step.family.check(in: self, process: i, at: at)
             }
-        }
-    }
-}
-
-extension Channel {
-    static func decode(_ value: JSONValue, at path: JSONPath) throws(LabError) -> Channel {
-        var r = try JSONObjectReader(value, at: path, code: .invalidScenario)
-        let name = try r.requiredString("name")
-        try Names.check(name, at: path.key("name"))
-        guard let kind = try r.choice("kind", Kind.self) else { throw r.fail("kind", "is required") }
-        let fifoPath = try r.string("path")
-        try r.finish()
-        switch kind {
-        case .pipe:
-            if fifoPath != nil { throw LabError(.invalidScenario, "a pipe has no path", path: path.key("path").description) }
-            return Channel(name: name, kind: .pipe)
-        case .fifo:
-            let p = fifoPath ?? "/tmp/\(name)"
-            try FIFOPath.check(p, at: path.key("path"))
-            return Channel(name: name, kind: .fifo, path: p)
         }
     }
 }

@@ -36,29 +36,6 @@ public struct Scenario: Sendable, Equatable {
     }
 }
 
-/// A named kernel object that processes communicate through.
-public struct Channel: Sendable, Equatable {
-    /// The mechanisms of scenario language v1.
-    public enum Kind: String, Sendable, CaseIterable {
-        case pipe
-        case fifo
-    }
-
-    public var name: String
-    public var kind: Kind
-    /// For a FIFO: its path inside the run's private `/tmp`.
-    public var path: String?
-
-    public init(name: String, kind: Kind, path: String? = nil) {
-        self.name = name
-        self.kind = kind
-        self.path = path
-    }
-
-    /// A pipe named `name`.
-    public static func pipe(_ name: String) -> Channel { Channel(name: name, kind: .pipe) }
-}
-
 /// A named process and the steps it runs, in order.
 public struct ProcessSpec: Sendable, Equatable {
     public var name: String

@@ -1,87 +1,49 @@
-/// One thing a process does. Each case makes the system calls its name says.
+/// One thing a process does. Each family makes the system calls of one mechanism.
 public enum Step: Sendable, Equatable {
-    /// What a write sends.
-    public enum Data: Sendable, Equatable {
-        /// These UTF-8 bytes (JSON `"data"`).
-        case text(String)
-        /// This many bytes of a repeating `a`…`z` pattern (JSON `"size"`).
-        case size(Int)
+    /// Process control: sleep, wait, exit.
+    case process(ProcessStep)
+    /// Pipes and FIFOs.
+    case pipe(PipeStep)
 
-        /// The bytes to write.
-        public var bytes: [UInt8] {
-            switch self {
-            case .text(let s): return Array(s.utf8)
-            case .size(let n): return (0..<n).map { UInt8(ascii: "a") + UInt8($0 % 26) }
-            }
-        }
-
-        public var count: Int {
-            switch self {
-            case .text(let s): s.utf8.count
-            case .size(let n): n
-            }
-        }
-    }
-
-    /// `write(2)` the data into the channel's write end, `repeat` times.
-    case write(channel: String, data: Data, repeat: Int)
-    /// `read(2)` up to `size` bytes from the channel's read end, `repeat` times.
-    case read(channel: String, size: Int, repeat: Int)
-    /// `read(2)` chunks of `size` until it returns 0 (end of file) or fails.
-    case readAll(channel: String, size: Int)
-    /// `write(2)` chunks of `size` until the pipe holds its capacity, then once more:
-    /// that last write blocks, or fails with `EAGAIN` on a non-blocking end.
-    case fill(channel: String, size: Int)
-    /// `close(2)` one end.
-    case close(channel: String, end: PipeEnd)
-    /// `open(2)` a FIFO for reading or writing (blocks until the other side opens).
-    case open(channel: String, end: PipeEnd)
-    /// `fcntl(F_SETFL)` to set or clear `O_NONBLOCK` on one end.
-    case setNonblocking(channel: String, end: PipeEnd, enabled: Bool)
-    /// `fcntl(F_SETPIPE_SZ)`.
-    case setPipeSize(channel: String, size: Int)
-    /// `fcntl(F_GETPIPE_SZ)`.
-    case getPipeSize(channel: String)
-    /// `nanosleep(2)` for `ms` milliseconds.
-    case sleep(ms: Int)
-    /// `wait4(2)` for a named child process.
-    case wait(process: String)
-    /// `_exit(2)` with a status code.
-    case exit(code: Int)
-
-    /// The `op` word of this step in the scenario language.
-    public var op: String {
-        switch self {
-        case .write: "write"
-        case .read: "read"
-        case .readAll: "read_all"
-        case .fill: "fill"
-        case .close: "close"
-        case .open: "open"
-        case .setNonblocking: "set_nonblocking"
-        case .setPipeSize: "set_pipe_size"
-        case .getPipeSize: "get_pipe_size"
-        case .sleep: "sleep"
-        case .wait: "wait"
-        case .exit: "exit"
-        }
-    }
-
-    /// Every `op` of the language, for error messages and documentation.
-    public static let ops = [
-        "write", "read", "read_all", "fill", "close", "open", "set_nonblocking",
-        "set_pipe_size", "get_pipe_size", "sleep", "wait", "exit",
+    /// The families, in the order their ops are listed in errors and documentation.
+    static let families: [(ops: [String], decode: @Sendable (String, inout JSONObjectReader) throws(LabError) -> Step)] = [
+        (ProcessStep.ops, { op, r throws(LabError) in .process(try ProcessStep.decode(op: op, &r)) }),
+        (PipeStep.ops, { op, r throws(LabError) in .pipe(try PipeStep.decode(op: op, &r)) }),
     ]
 
-    /// The channel the step uses, if any.
-    public var channel: String? {
+    /// Every `op` of the language.
+    public static var ops: [String] { families.flatMap(\.ops) }
+
+    /// The family's step, for code that works across families.
+    public var family: any StepFamily {
         switch self {
-        case .write(let c, _, _), .read(let c, _, _), .readAll(let c, _), .fill(let c, _),
-             .close(let c, _), .open(let c, _), .setNonblocking(let c, _, _),
-             .setPipeSize(let c, _), .getPipeSize(let c):
-            c
-        case .sleep, .wait, .exit:
-            nil
+        case .process(let s): s
+        case .pipe(let s): s
         }
+    }
+
+    /// The `op` word of this step in the scenario language.
+    public var op: String { family.op }
+
+    /// The channel the step uses, if any.
+    public var channel: String? { family.channel }
+
+    /// Reads one step object (`{"op": "write", …}`) strictly.
+    static func decode(_ value: JSONValue, at path: JSONPath) throws(LabError) -> Step {
+        var r = try JSONObjectReader(value, at: path, code: .invalidScenario)
+        let op = try r.requiredString("op")
+        guard let family = families.first(where: { $0.ops.contains(op) }) else {
+            throw r.fail("op", "unknown op \"\(op)\"; one of: \(ops.joined(separator: ", "))")
+        }
+        let step = try family.decode(op, &r)
+        try r.finish()
+        return step
+    }
+
+    /// The step in the JSON language.
+    public var json: JSONValue {
+        var o = family.fields
+        o["op"] = .string(op)
+        return .object(o)
     }
 }

@@ -1,7 +1,16 @@
-/// The descriptors one process holds for one channel; -1 once closed or never opened.
+import IPCLabCore
+
+/// What one process holds for one channel. Pipes, FIFOs and sockets use the two
+/// descriptors; other mechanisms keep their descriptor, id or mapping in the other slots.
+/// -1 (or nil) means closed, or never opened.
 struct ChannelEnds {
     var read: Int32 = -1
     var write: Int32 = -1
+    /// A mechanism's single descriptor or id (a message queue, a SysV id, a socket…).
+    var handle: Int64 = -1
+    /// A mapping (shared memory) or an object in one (a semaphore).
+    var address: UnsafeMutableRawPointer? = nil
+    var size: Int = 0
 
     subscript(end: PipeEndKey) -> Int32 {
         get { end == .read ? read : write }
@@ -20,4 +29,6 @@ struct ChannelEnds {
 enum PipeEndKey {
     case read
     case write
+
+    init(_ end: PipeEnd) { self = end == .read ? .read : .write }
 }

@@ -4,6 +4,50 @@ import IPCLabCore
 
 /// Pipe and FIFO steps.
 extension Participant {
+    /// `pipe(2)` or `mkfifo(3)`, before anyone forks.
+    mutating func createPipeChannel(_ i: Int, _ spec: PipeChannel) {
+        switch spec {
+        case .pipe:
+            var fds: [Int32] = [-1, -1]
+            let r = ipclab_pipe2(&fds, 0)
+            let err = r == 0 ? 0 : errno
+            Recorder.instant("pipe", step: nil, args: [Int64(fds[0]), Int64(fds[1]), Int64(i)], result: Int(r), errno: err)
+            if r == 0 { ends[i] = ChannelEnds(read: fds[0], write: fds[1]) }
+        case .fifo(let path):
+            let r = mkfifo(path, 0o600)
+            Recorder.instant("mkfifo", step: nil, args: [0o600, Int64(i)], result: Int(r), errno: r == 0 ? 0 : errno)
+        }
+    }
+
+    mutating func runPipeStep(_ step: PipeStep, at i: Int) {
+        switch step {
+        case let .write(channel, data, count):
+            let bytes = data.bytes
+            // A repeated call stops at its first error, as a C loop checking the result would.
+            for _ in 0..<count {
+                if write(channel, bytes, step: i) < 0 { break }
+            }
+        case let .read(channel, size, count):
+            for _ in 0..<count {
+                if read(channel, size, step: i) < 0 { break }
+            }
+        case let .readAll(channel, size):
+            readAll(channel, size, step: i)
+        case let .fill(channel, size):
+            fill(channel, size, step: i)
+        case let .close(channel, end):
+            close(channel, end, step: i)
+        case let .open(channel, end):
+            open(channel, end, step: i)
+        case let .setNonblocking(channel, end, enabled):
+            setNonblocking(channel, end, enabled, step: i)
+        case let .setPipeSize(channel, size):
+            pipeSize(channel, set: size, step: i)
+        case let .getPipeSize(channel):
+            pipeSize(channel, set: nil, step: i)
+        }
+    }
+
     func channelIndex(_ name: String) -> Int {
         scenario.channels.firstIndex { $0.name == name } ?? 0
     }
@@ -53,7 +97,7 @@ extension Participant {
         let fd = ends[c].write
         // The capacity is asked of the kernel; the step that reports it is get_pipe_size.
         let capacity = ipclab_fcntl(fd, ipclab_F_GETPIPE_SZ)
-        let chunk = Step.Data.size(size).bytes
+        let chunk = PipeStep.Data.size(size).bytes
         var full = false
         for _ in 0..<Self.loopLimit {
             let r = write(channel, chunk, step: step)

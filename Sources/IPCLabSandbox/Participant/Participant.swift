@@ -40,22 +40,15 @@ struct Participant {
         ipclab_sigmask_clear()
         ipclab_recorder_bind(ringBase, Int32(index))
         _ = ipclab_set_process_name(name)
+        ipclab_publish_pid(Int32(index), getpid())
         Recorder.record(IPCLAB_REC_START, "start", step: nil, args: [Int64(getppid())], result: Int(getpid()))
     }
 
-    /// `pipe(2)` and `mkfifo(3)` for every channel, before anyone forks.
+    /// Creates every channel before anyone forks, so all processes inherit them.
     private mutating func createChannels() {
         for (i, channel) in scenario.channels.enumerated() {
-            switch channel.kind {
-            case .pipe:
-                var fds: [Int32] = [-1, -1]
-                let r = ipclab_pipe2(&fds, 0)
-                let err = r == 0 ? 0 : errno
-                Recorder.instant("pipe", step: nil, args: [Int64(fds[0]), Int64(fds[1]), Int64(i)], result: Int(r), errno: err)
-                if r == 0 { ends[i] = ChannelEnds(read: fds[0], write: fds[1]) }
-            case .fifo:
-                let r = mkfifo(channel.path ?? "", 0o600)
-                Recorder.instant("mkfifo", step: nil, args: [0o600, Int64(i)], result: Int(r), errno: r == 0 ? 0 : errno)
+            switch channel.spec {
+            case .pipe(let spec): createPipeChannel(i, spec)
             }
         }
     }
@@ -83,62 +76,23 @@ struct Participant {
         exit(code: 0, step: nil)
     }
 
-    private mutating func run(_ step: Step, at i: Int) {
-        switch step {
-        case let .write(channel, data, count):
-            let bytes = data.bytes
-            // A repeated call stops at its first error, as a C loop checking the result would.
-            for _ in 0..<count {
-                if write(channel, bytes, step: i) < 0 { break }
-            }
-        case let .read(channel, size, count):
-            for _ in 0..<count {
-                if read(channel, size, step: i) < 0 { break }
-            }
-        case let .readAll(channel, size):
-            readAll(channel, size, step: i)
-        case let .fill(channel, size):
-            fill(channel, size, step: i)
-        case let .close(channel, end):
-            close(channel, end, step: i)
-        case let .open(channel, end):
-            open(channel, end, step: i)
-        case let .setNonblocking(channel, end, enabled):
-            setNonblocking(channel, end, enabled, step: i)
-        case let .setPipeSize(channel, size):
-            pipeSize(channel, set: size, step: i)
-        case let .getPipeSize(channel):
-            pipeSize(channel, set: nil, step: i)
-        case let .sleep(ms):
-            var ts = timespec(tv_sec: ms / 1000, tv_nsec: (ms % 1000) * 1_000_000)
-            let slot = Recorder.begin("nanosleep", step: i, args: [Int64(ms)])
-            let r = nanosleep(&ts, nil)
-            Recorder.end(slot, result: Int(r), errno: r == 0 ? 0 : errno)
-        case let .wait(process):
-            wait(for: process, step: i)
-        case let .exit(code):
-            exit(code: code, step: i)
+    /// The pid of another participant, waiting (briefly, in 50 µs sleeps) until it has started.
+    /// The run's wall-clock limit bounds the wait.
+    func pid(of process: String) -> pid_t {
+        guard let i = scenario.processIndex(named: process) else { return -1 }
+        while true {
+            let pid = ipclab_participant_pid(Int32(i))
+            if pid != 0 { return pid }
+            usleep(50)
         }
     }
 
-    /// `_exit(2)`: recorded as begun and never completed, because it never returns.
-    private func exit(code: Int, step: Int?) -> Never {
-        _ = Recorder.begin("exit", step: step, args: [Int64(code)])
-        _exit(Int32(code))
-    }
-
-    /// `wait4(2)` for a named child; also records the reap, so the trace knows how it ended.
-    private func wait(for process: String, step: Int) {
-        let target = scenario.processIndex(named: process) ?? -1
-        let pid = children[target] ?? -1
-        var status: Int32 = 0
-        var usage = rusage()
-        let slot = Recorder.begin("wait4", step: step, args: [Int64(pid), 0, Int64(target)])
-        let r = wait4(pid, &status, 0, &usage)
-        let err = r < 0 ? errno : 0
-        if slot != Recorder.none { ipclab_ring_record(ringBase, slot).pointee.args.1 = Int64(status) }
-        Recorder.end(slot, result: Int(r), errno: err)
-        if r > 0 { Reaping.record(pid: r, status: status, usage: usage) }
+    /// Runs one step: each family's steps live in `Participant+<Family>.swift`.
+    private mutating func run(_ step: Step, at i: Int) {
+        switch step {
+        case .process(let s): runProcessStep(s, at: i)
+        case .pipe(let s): runPipeStep(s, at: i)
+        }
     }
 }
 

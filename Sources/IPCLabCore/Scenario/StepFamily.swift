@@ -1,0 +1,28 @@
+/// The steps of one mechanism (pipes, signals, shared memory, …). Each family lives in
+/// its own file under `Steps/`; ``Step`` only dispatches to it, so adding a mechanism
+/// touches one case in ``Step`` and one line in ``Step/families``.
+public protocol StepFamily: Sendable, Equatable {
+    /// The `op` words this family reads.
+    static var ops: [String] { get }
+
+    /// Reads the fields of a step whose `op` is one of ``ops`` (the reader's `op` is already read;
+    /// the caller checks for unknown fields afterwards).
+    static func decode(op: String, _ r: inout JSONObjectReader) throws(LabError) -> Self
+
+    /// The `op` word of this step.
+    var op: String { get }
+
+    /// The channel the step uses, if any (checked to exist by the scenario's validation).
+    var channel: String? { get }
+
+    /// The step's fields besides `op`, for the scenario's JSON.
+    var fields: [String: JSONValue] { get }
+
+    /// Checks that the step makes sense in its scenario: the channel's kind, named processes…
+    /// `process` is the index of the process running it; `path` points at the step.
+    func check(in scenario: Scenario, process: Int, at path: JSONPath) throws(LabError)
+}
+
+extension StepFamily {
+    public func check(in scenario: Scenario, process: Int, at path: JSONPath) throws(LabError) {}
+}

@@ -1,0 +1,166 @@
+/// Steps on pipes and FIFOs.
+public enum PipeStep: StepFamily {
+    /// What a write sends.
+    public enum Data: Sendable, Equatable {
+        /// These UTF-8 bytes (JSON `"data"`).
+        case text(String)
+        /// This many bytes of a repeating `a`…`z` pattern (JSON `"size"`).
+        case size(Int)
+
+        /// The bytes to write.
+        public var bytes: [UInt8] {
+            switch self {
+            case .text(let s): return Array(s.utf8)
+            case .size(let n): return (0..<n).map { UInt8(ascii: "a") + UInt8($0 % 26) }
+            }
+        }
+
+        public var count: Int {
+            switch self {
+            case .text(let s): s.utf8.count
+            case .size(let n): n
+            }
+        }
+    }
+
+    /// `write(2)` the data into the channel's write end, `repeat` times (stopping at an error).
+    case write(channel: String, data: Data, repeat: Int)
+    /// `read(2)` up to `size` bytes from the channel's read end, `repeat` times (stopping at an error).
+    case read(channel: String, size: Int, repeat: Int)
+    /// `read(2)` chunks of `size` until it returns 0 (end of file) or fails.
+    case readAll(channel: String, size: Int)
+    /// `write(2)` chunks of `size` until the pipe holds its capacity, then once more:
+    /// that last write blocks, or fails with `EAGAIN` on a non-blocking end.
+    case fill(channel: String, size: Int)
+    /// `close(2)` one end.
+    case close(channel: String, end: PipeEnd)
+    /// `open(2)` a FIFO for reading or writing (blocks until the other side opens).
+    case open(channel: String, end: PipeEnd)
+    /// `fcntl(F_SETFL)` to set or clear `O_NONBLOCK` on one end.
+    case setNonblocking(channel: String, end: PipeEnd, enabled: Bool)
+    /// `fcntl(F_SETPIPE_SZ)`.
+    case setPipeSize(channel: String, size: Int)
+    /// `fcntl(F_GETPIPE_SZ)`.
+    case getPipeSize(channel: String)
+
+    public static let ops = ["write", "read", "read_all", "fill", "close", "open", "set_nonblocking",
+                             "set_pipe_size", "get_pipe_size"]
+
+    public static func decode(op: String, _ r: inout JSONObjectReader) throws(LabError) -> PipeStep {
+        typealias B = Scenario.Bounds
+        let channel = try r.requiredString("channel")
+        switch op {
+        case "write":
+            let text = try r.string("data")
+            let size = try r.int("size", in: B.bytes)
+            let data: Data
+            switch (text, size) {
+            case let (t?, nil):
+                guard B.textBytes.contains(t.utf8.count) else {
+                    throw r.fail("data", "must be 1…\(B.textBytes.upperBound) bytes of UTF-8")
+                }
+                data = .text(t)
+            case let (nil, n?): data = .size(n)
+            case (nil, nil): throw r.fail("data", "a write needs \"data\" (a string) or \"size\" (a byte count)")
+            default: throw r.fail("size", "give either \"data\" or \"size\", not both")
+            }
+            return .write(channel: channel, data: data, repeat: try r.int("repeat", in: B.repeats) ?? 1)
+        case "read":
+            return .read(channel: channel, size: try r.requiredInt("size", in: B.bytes), repeat: try r.int("repeat", in: B.repeats) ?? 1)
+        case "read_all":
+            return .readAll(channel: channel, size: try r.int("size", in: B.bytes) ?? 4096)
+        case "fill":
+            return .fill(channel: channel, size: try r.int("size", in: B.bytes) ?? 4096)
+        case "close":
+            return .close(channel: channel, end: try requiredEnd(&r))
+        case "open":
+            return .open(channel: channel, end: try requiredEnd(&r))
+        case "set_nonblocking":
+            return .setNonblocking(channel: channel, end: try requiredEnd(&r), enabled: try r.bool("enabled") ?? true)
+        case "set_pipe_size":
+            return .setPipeSize(channel: channel, size: try r.requiredInt("size", in: B.pipeSize))
+        default:
+            return .getPipeSize(channel: channel)
+        }
+    }
+
+    private static func requiredEnd(_ r: inout JSONObjectReader) throws(LabError) -> PipeEnd {
+        guard let end = try r.choice("end", PipeEnd.self) else { throw r.fail("end", "is required: \"read\" or \"write\"") }
+        return end
+    }
+
+    public var op: String {
+        switch self {
+        case .write: "write"
+        case .read: "read"
+        case .readAll: "read_all"
+        case .fill: "fill"
+        case .close: "close"
+        case .open: "open"
+        case .setNonblocking: "set_nonblocking"
+        case .setPipeSize: "set_pipe_size"
+        case .getPipeSize: "get_pipe_size"
+        }
+    }
+
+    public var channel: String? {
+        switch self {
+        case .write(let c, _, _), .read(let c, _, _), .readAll(let c, _), .fill(let c, _), .close(let c, _),
+             .open(let c, _), .setNonblocking(let c, _, _), .setPipeSize(let c, _), .getPipeSize(let c):
+            c
+        }
+    }
+
+    public var fields: [String: JSONValue] {
+        var o: [String: JSONValue] = ["channel": .string(channel ?? "")]
+        func int(_ n: Int) -> JSONValue { .integer(Int64(n)) }
+        switch self {
+        case let .write(_, data, rep):
+            switch data {
+            case .text(let t): o["data"] = .string(t)
+            case .size(let n): o["size"] = int(n)
+            }
+            if rep != 1 { o["repeat"] = int(rep) }
+        case let .read(_, size, rep):
+            o["size"] = int(size)
+            if rep != 1 { o["repeat"] = int(rep) }
+        case let .readAll(_, size), let .fill(_, size), let .setPipeSize(_, size):
+            o["size"] = int(size)
+        case let .close(_, end), let .open(_, end):
+            o["end"] = .string(end.rawValue)
+        case let .setNonblocking(_, end, enabled):
+            o["end"] = .string(end.rawValue); o["enabled"] = .bool(enabled)
+        case .getPipeSize:
+            break
+        }
+        return o
+    }
+
+    public func check(in scenario: Scenario, process: Int, at path: JSONPath) throws(LabError) {
+        guard let name = channel, let c = scenario.channel(named: name) else { return }
+        guard case .pipe(let kind) = c.spec else {
+            throw LabError(.invalidScenario, "\(op) works on a pipe or fifo; \"\(name)\" is a \(c.kind)",
+                           path: path.key("channel").description)
+        }
+        if case .open = self, kind == .pipe {
+            throw LabError(.invalidScenario, "open is for a fifo channel; \"\(name)\" is a pipe (its ends are open from the start)",
+                           path: path.key("channel").description)
+        }
+    }
+}
+
+extension Step {
+    public static func write(channel: String, data: PipeStep.Data, repeat count: Int) -> Step {
+        .pipe(.write(channel: channel, data: data, repeat: count))
+    }
+    public static func read(channel: String, size: Int, repeat count: Int) -> Step { .pipe(.read(channel: channel, size: size, repeat: count)) }
+    public static func readAll(channel: String, size: Int) -> Step { .pipe(.readAll(channel: channel, size: size)) }
+    public static func fill(channel: String, size: Int) -> Step { .pipe(.fill(channel: channel, size: size)) }
+    public static func close(channel: String, end: PipeEnd) -> Step { .pipe(.close(channel: channel, end: end)) }
+    public static func open(channel: String, end: PipeEnd) -> Step { .pipe(.open(channel: channel, end: end)) }
+    public static func setNonblocking(channel: String, end: PipeEnd, enabled: Bool) -> Step {
+        .pipe(.setNonblocking(channel: channel, end: end, enabled: enabled))
+    }
+    public static func setPipeSize(channel: String, size: Int) -> Step { .pipe(.setPipeSize(channel: channel, size: size)) }
+    public static func getPipeSize(channel: String) -> Step { .pipe(.getPipeSize(channel: channel)) }
+}
