@@ -52,7 +52,10 @@ let package = Package(
             ]
         ),
         .testTarget(name: "IPCLabCoreTests", dependencies: ["IPCLabCore"]),
-        .testTarget(name: "IPCLabSandboxTests", dependencies: ["IPCLabSandbox", "IPCLabCore"]),
+        .testTarget(
+            name: "IPCLabSandboxTests",
+            dependencies: ["IPCLabSandbox", "IPCLabCore", .product(name: "Logging", package: "swift-log")]
+        ),
         .testTarget(
             name: "IPCLabHTTPTests",
             dependencies: ["IPCLabHTTP", "IPCLabCore", .product(name: "Logging", package: "swift-log")]

@@ -14,10 +14,24 @@ public enum JSONValue: Sendable, Equatable {
     /// Parses `bytes` as one JSON document.
     /// - Throws: ``LabError`` with code `invalid_json` when the bytes are not JSON.
     public static func parse(_ bytes: some Collection<UInt8>) throws(LabError) -> JSONValue {
+        let result: Result<JSONValue, JSONParser.Failure>? = bytes.withContiguousStorageIfAvailable { buffer in
+            Result { () throws(JSONParser.Failure) in try JSONParser.parse(buffer) }
+        }
+        let outcome = result ?? Array(bytes).withUnsafeBufferPointer { buffer in
+            Result { () throws(JSONParser.Failure) in try JSONParser.parse(buffer) }
+        }
+        switch outcome {
+        case .success(let value): return value
+        case .failure(let f): throw LabError(.invalidJSON, "the body is not valid JSON: \(f.message) at byte \(f.offset)")
+        }
+    }
+
+    /// Parses a raw buffer (a run's plan in shared memory) without copying it.
+    public static func parse(_ buffer: UnsafeRawBufferPointer) throws(LabError) -> JSONValue {
         do {
-            return try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
+            return try JSONParser.parse(buffer.bindMemory(to: UInt8.self))
         } catch {
-            throw LabError(.invalidJSON, "the body is not valid JSON: \(JSONValue.describe(error))")
+            throw LabError(.invalidJSON, "not valid JSON: \(error.message) at byte \(error.offset)")
         }
     }
 
@@ -32,13 +46,6 @@ public enum JSONValue: Sendable, Equatable {
         case .array: "array"
         case .object: "object"
         }
-    }
-
-    private static func describe(_ error: any Error) -> String {
-        if case let DecodingError.dataCorrupted(context) = error {
-            return context.debugDescription
-        }
-        return "\(error)"
     }
 }
 

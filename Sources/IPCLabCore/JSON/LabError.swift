@@ -27,7 +27,8 @@ public struct LabError: Error, Sendable, Equatable, CustomStringConvertible {
     public init(_ code: Code, _ message: String, path: String? = nil) {
         self.code = code
         self.message = message
-        self.path = path
+        // The document's root has no path worth naming.
+        self.path = path?.isEmpty == true ? nil : path
     }
 
     public var description: String {

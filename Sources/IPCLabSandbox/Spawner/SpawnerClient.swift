@@ -74,11 +74,13 @@ public final class SpawnerClient: Sendable {
 
         // Every process of the run holds the pipe's write end: end of file means all are gone.
         var bytes = [UInt8]()
-        let grace = 1000
+        // The run's own init enforces the wall limit; this grace only covers an init that
+        // cannot (a loaded machine can delay it by a second or more).
+        let grace = 3000
         if !readUntilEOF(done[0], timeoutMs: wallMs + grace, into: &bytes) {
             var kill = SpawnMessage(.kill, runID: runID)
             _ = try? send(&kill, fds: [])
-            _ = readUntilEOF(done[0], timeoutMs: 2000, into: &bytes)
+            _ = readUntilEOF(done[0], timeoutMs: 5000, into: &bytes)
             return Completion(failure: SpawnFailure.decode(bytes), killedFromOutside: true)
         }
         return Completion(failure: SpawnFailure.decode(bytes), killedFromOutside: false)

@@ -1,0 +1,92 @@
+import Foundation
+import IPCLabCore
+import Testing
+
+@Suite("JSONWriter")
+struct JSONWriterTests {
+    static func written(_ s: String) -> String {
+        var w = JSONWriter()
+        w.value(s)
+        return w.string
+    }
+
+    @Test("strings with quotes, backslashes and control characters come back unchanged",
+          arguments: ["say \"hi\"", #"C:\path\"#, "\\\"", "line\nbreak", "tab\there", "cr\rlf", "\u{1}\u{8}\u{c}\u{1f}",
+                      "nul\u{0}inside", "\u{0}", "del\u{7f}", "é ü ✓ 😀", "</script>", ""])
+    func stringRoundTrip(_ s: String) throws {
+        var w = JSONWriter()
+        w.array { w in w.value(s) }
+        let parsed = try #require(try foundationJSON(w.bytes) as? [String])
+        #expect(parsed == [s])
+        #expect(try JSONValue.parse(w.bytes) == .array([.string(s)]))
+    }
+
+    @Test("escapes are the short ones where JSON has them, \\u00XX otherwise")
+    func escapeSpelling() {
+        #expect(Self.written("a\"b") == #""a\"b""#)
+        #expect(Self.written("a\\b") == #""a\\b""#)
+        #expect(Self.written("\n\r\t") == #""\n\r\t""#)
+        #expect(Self.written("Hello\u{0}") == #""Hello\u0000""#)
+        #expect(Self.written("\u{1}\u{1f}\u{7f}") == #""\u0001\u001f\u007f""#)
+        #expect(Self.written("é") == "\"é\"", "non-ASCII is written as UTF-8")
+        #expect(!Self.written("x\u{0}y").utf8.contains(0), "no raw NUL in the output")
+    }
+
+    @Test("nested objects and arrays get commas exactly between items")
+    func nestingAndCommas() throws {
+        var w = JSONWriter()
+        w.object { w in
+            w.field("a", 1)
+            w.key("list")
+            w.array { w in
+                w.value(1)
+                w.object { w in w.field("x", "y"); w.field("z", nil as String?) }
+                w.array { _ in }
+                w.object { _ in }
+                w.value(true)
+            }
+            w.key("empty"); w.object { _ in }
+            w.field("last", Int64(-7))
+        }
+        #expect(w.string == #"{"a":1,"list":[1,{"x":"y","z":null},[],{},true],"empty":{},"last":-7}"#)
+        let parsed = try #require(try foundationJSON(w.bytes) as? [String: Any])
+        #expect(parsed["a"] as? Int == 1)
+        #expect((parsed["list"] as? [Any])?.count == 5)
+    }
+
+    @Test("fields keep the order they were written in")
+    func fieldOrder() {
+        var w = JSONWriter()
+        w.object { w in w.field("seq", 1); w.field("call", "read"); w.field("args", JSONValue.array([])) }
+        #expect(w.string == #"{"seq":1,"call":"read","args":[]}"#)
+    }
+
+    @Test("a JSONValue written and parsed back is equal to itself, compact and pretty", arguments: [false, true])
+    func valueRoundTrip(pretty: Bool) throws {
+        let value: JSONValue = [
+            "text": "q\"b\\n\n\u{0}",
+            "numbers": [0, -1, 9_223_372_036_854_775_807, .double(1.5)],
+            "nested": ["deeper": ["deepest": [[], [:], nil, true, false]]],
+            "empty": "",
+        ]
+        var w = JSONWriter(pretty: pretty)
+        w.value(value)
+        #expect(try JSONValue.parse(w.bytes) == value)
+        _ = try foundationJSON(w.bytes)
+        #expect(w.string.contains("\n") == pretty)
+    }
+
+    @Test("objects from JSONValue are written with sorted keys, so output is repeatable")
+    func sortedKeys() {
+        var w = JSONWriter()
+        w.value(["b": 1, "a": 2, "c": ["y": 1, "x": 2]] as JSONValue)
+        #expect(w.string == #"{"a":2,"b":1,"c":{"x":2,"y":1}}"#)
+    }
+
+    @Test("non-finite doubles are written as null, keeping the document valid")
+    func nonFinite() throws {
+        var w = JSONWriter()
+        w.array { w in w.value(Double.nan); w.value(Double.infinity); w.value(0.25) }
+        #expect(w.string == "[null,null,0.25]")
+    }
+}
