@@ -1,0 +1,86 @@
+"""Every preset the server lists, run from the page: the diagram must show what the trace says."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+import expect
+from labpage import PHONE
+
+
+def check_diagram(lp: Any, trace: dict[str, Any]) -> None:
+    page = lp.page
+    procs = trace["processes"]
+    # one lifeline per process, labelled "name (pid N)"
+    assert lp.count(".diagram-body .lifeline") == len(procs)
+    heads = page.locator(".diagram-head .lifeline-head")
+    assert heads.count() == len(procs)
+    for i, p in enumerate(procs):
+        assert heads.nth(i).get_attribute("aria-label") == f"{p['name']} (pid {p['pid']})"
+        assert page.locator(f".diagram-body .lifeline[data-process='{p['name']}']").count() == 1
+    # one arrow per transfer, between the right events, with the right byte counts
+    want = expect.transfers(trace)
+    arrows = page.eval_on_selector_all(
+        ".diagram-body .transfer",
+        "els => els.map(e => [Number(e.dataset.from), Number(e.dataset.to), Number(e.dataset.bytes)])")
+    assert sorted(map(tuple, arrows)) == sorted(want)
+    # bytes conserved per the arrows: what was read is what the arrows carried
+    read_total = sum(e["result"] for e in trace["events"]
+                     if e["call"] == "read" and isinstance(e.get("result"), int) and e["result"] > 0)
+    assert sum(a[2] for a in arrows) == read_total
+    # a bar per call with a span, hatched where it waited; an end mark per process, a mark per event
+    assert sorted(int(x) for x in page.eval_on_selector_all(
+        ".diagram-body .blocked", "els => els.map(e => e.dataset.seq)")) == expect.waited(trace)
+    assert sorted(int(x) for x in page.eval_on_selector_all(
+        ".diagram-body .blocked, .diagram-body .call-span", "els => els.map(e => e.dataset.seq)")) == expect.spans(trace)
+    assert lp.count(".diagram-body .process-end") == len(procs)
+    assert lp.count(".diagram-body .event") == len(trace["events"])
+    # the table and the observations
+    assert lp.count(".events-table tbody tr") == len(trace["events"])
+    assert lp.count(".observations li") == len(trace["observations"])
+    held = sum(1 for o in trace["observations"] if o["holds"])
+    assert lp.count(".observations .obs-mark.holds") == held
+    # the banner says how it ended
+    banner = page.locator("#banner")
+    assert f"outcome-{trace['run']['outcome']}" in banner.get_attribute("class")
+
+
+def test_every_preset_draws_its_trace(lab_page: Any, catalog: dict[str, dict[str, Any]], artifacts: Any) -> None:
+    assert catalog, "the server lists no experiments"
+    lp = lab_page
+    lp.open()
+    # the gallery shows every experiment once, grouped by mechanism
+    assert lp.count(".gallery-pane .card") == len(catalog)
+    for exp_id, exp in catalog.items():
+        card = lp.page.locator(f".card[data-experiment='{exp_id}']")
+        assert exp["title"] in card.inner_text()
+        # choose it from the gallery, then Run, as a student would
+        card.click()
+        for p in exp["parameters"]:
+            assert lp.count(f"#param-{p['name']}") == 1, f"{exp_id}: no field for {p['name']}"
+        status, trace = lp.run_and_capture(lambda: lp.page.click("#run"))
+        assert status == 200, trace
+        lp.wait_for_diagram(trace)
+        assert trace["run"]["experiment"] == exp_id
+        check_diagram(lp, trace)
+        lp.shot(artifacts / f"preset-{exp_id}.png")
+        lp.page.locator("#diagram").screenshot(path=str(artifacts / f"preset-{exp_id}-diagram.png"))
+        lp.page.check("input[name=mode][value=scale]")
+        check_diagram(lp, trace)
+        lp.page.locator("#diagram").screenshot(path=str(artifacts / f"preset-{exp_id}-diagram-scale.png"))
+        lp.page.check("input[name=mode][value=order]")
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_byte_stream_is_readable_on_a_phone(make_lab_page: Any, catalog: dict[str, Any], artifacts: Any,
+                                            scheme: str) -> None:
+    exp_id = "pipe.byte_stream" if "pipe.byte_stream" in catalog else next(iter(catalog))
+    lp = make_lab_page(viewport=PHONE, scheme=scheme)
+    trace = lp.open_and_capture(f"#experiment={exp_id}")
+    check_diagram(lp, trace)
+    # nothing wider than the phone except inside the scrolling diagram and table
+    overflow = lp.page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 0, f"the page scrolls sideways by {overflow}px at 375px"
+    lp.shot(artifacts / f"phone-{exp_id}-{scheme}.png")

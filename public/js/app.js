@@ -1,0 +1,296 @@
+// The lab page: wires the catalog, the form, runs, and the views of a trace together.
+
+import { $, $$, clear, h } from "./dom.js";
+import * as api from "./api.js";
+import { renderGallery } from "./gallery.js";
+import { renderForm, DEFAULT_WALL_MS } from "./params-form.js";
+import { buildModel } from "./trace-model.js";
+import { renderDiagram } from "./sequence-diagram.js";
+import { renderTable } from "./event-table.js";
+import { renderObservations } from "./observations.js";
+import { renderObjects } from "./object-chart.js";
+import { createEditor } from "./scenario-editor.js";
+import { createTip, eventDetails } from "./inspector.js";
+import { presetHash, scenarioHash, readHash, setHash } from "./share.js";
+import { downloadTrace, downloadChrome, chromeSupported, markChromeUnsupported } from "./trace-export.js";
+import * as banner from "./outcome.js";
+
+const state = {
+  experiments: [],
+  current: null,        // the experiment whose form is shown
+  form: null,
+  gallery: null,
+  body: null,           // the request that produced the trace shown
+  trace: null,
+  model: null,
+  mode: "order",
+  diagram: null,
+  table: null,
+  observations: null,
+  selected: null,
+  evidence: new Set(),
+  runCounter: 0,
+  appliedHash: null,
+};
+
+const tip = createTip($("#event-tip"));
+const bannerEl = $("#banner");
+const editor = createEditor($("#editor"), { onRun: runScenario, onClose: closeEditor });
+const narrow = window.matchMedia("(max-width: 900px)");
+
+// ---- choosing an experiment -------------------------------------------------------------------
+
+function showExperiment(exp, initialParams = {}, wallMs) {
+  state.current = exp;
+  $("#exp-title").textContent = exp.title || exp.id;
+  clear($("#exp-claim")).append(exp.claim || "", " ", h("span", { class: "exp-id" }, [exp.id, exp.seed ? ` · notes ${exp.seed}` : ""]));
+  state.form = renderForm($("#params"), exp, initialParams, wallMs);
+  $("#params-form").hidden = false;
+  closeEditor({ keepFocus: true });
+  state.gallery?.setCurrent(exp.id);
+  document.title = `${exp.title || exp.id} — IPC Lab`;
+}
+
+function pick(exp) {
+  showExperiment(exp);
+  $("#results").classList.toggle("stale", Boolean(state.trace) && state.trace.run?.experiment !== exp.id);
+  setHash(presetHash(exp.id), { push: true });
+  state.appliedHash = location.hash;
+  if (narrow.matches) $("#gallery-details").open = false;
+  $("#run").focus();
+}
+
+// ---- running ----------------------------------------------------------------------------------
+
+async function submit(body, onError) {
+  const ticket = ++state.runCounter;
+  banner.showBusy(bannerEl, "Running in the sandbox…");
+  $("#run").disabled = true;
+  $("#scenario-run") && ($("#scenario-run").disabled = true);
+  try {
+    const trace = await api.run(body);
+    if (ticket !== state.runCounter) return null;
+    showTrace(trace, body);
+    return trace;
+  } catch (err) {
+    if (ticket !== state.runCounter) return null;
+    if (!(err instanceof api.ApiError)) throw err;
+    $("#results").classList.toggle("stale", Boolean(state.trace));
+    onError(err);
+    return null;
+  } finally {
+    if (ticket === state.runCounter) {
+      $("#run").disabled = false;
+      $("#scenario-run") && ($("#scenario-run").disabled = false);
+    }
+  }
+}
+
+/** Run the form. A run from the form is a new history entry, unless it only completes a choice made
+ *  from the gallery (or a link being opened): then it replaces that entry. */
+async function runPreset({ push = true } = {}) {
+  if (!state.current || !state.form) return;
+  const read = state.form.read();
+  if (!read) {
+    banner.showError(bannerEl, { message: "Fix the marked field first." });
+    state.form.focusFirstError();
+    return;
+  }
+  const body = { experiment: state.current.id, params: read.params };
+  if (read.limits) body.limits = read.limits;
+  const wall = read.limits && read.limits.wall_ms !== DEFAULT_WALL_MS ? read.limits.wall_ms : undefined;
+  const trace = await submit(body, (err) => {
+    const beside = state.form.showError(err.path, err.message);
+    banner.showError(bannerEl, beside ? { ...err, message: `${err.message} (see the marked field)` } : err);
+    if (beside) state.form.focusFirstError();
+  });
+  if (trace) {
+    const bare = location.hash === presetHash(state.current.id);
+    setHash(presetHash(state.current.id, read.params, wall), { push: push && !bare });
+    state.appliedHash = location.hash;
+    $("#share-url").value = location.href;
+  }
+}
+
+async function runScenario(body) {
+  editor.clearError();
+  const trace = await submit(body, (err) => {
+    editor.showError(err);
+    banner.showError(bannerEl, err);
+  });
+  if (trace) {
+    const wall = body.limits && body.limits.wall_ms !== DEFAULT_WALL_MS ? body.limits.wall_ms : undefined;
+    setHash(scenarioHash(body.scenario, wall), { push: true });
+    state.appliedHash = location.hash;
+    $("#share-url").value = location.href;
+  }
+}
+
+// ---- the scenario editor ----------------------------------------------------------------------
+
+async function openEditor() {
+  let scenario = state.trace && state.body && (state.body.scenario || state.body.experiment === state.current?.id) ? state.trace.scenario : null;
+  if (!scenario && state.current) {
+    try {
+      scenario = (await api.getExperiment(state.current.id)).scenario;
+    } catch (err) {
+      banner.showError(bannerEl, err);
+      return;
+    }
+  }
+  $("#params-form").hidden = true;
+  $("#editor").hidden = false;
+  editor.setCanClose(true);
+  editor.open(scenario || { channels: [], processes: [{ name: "main", steps: [] }] },
+    state.body && state.body.limits ? state.body.limits.wall_ms : undefined);
+}
+
+function closeEditor({ keepFocus = false } = {}) {
+  $("#editor").hidden = true;
+  if (state.current) $("#params-form").hidden = false;
+  if (!keepFocus && state.current) $("#edit-scenario").focus();
+}
+
+// ---- showing a trace ----------------------------------------------------------------------------
+
+function showTrace(trace, body) {
+  state.trace = trace;
+  state.body = body;
+  state.model = buildModel(trace);
+  state.selected = null;
+  state.evidence = new Set();
+  banner.showOutcome(bannerEl, trace);
+  $("#results").hidden = false;
+  $("#results").classList.remove("stale");
+  drawDiagram();
+  state.table = renderTable($("#events"), state.model, { hover, select });
+  state.observations = renderObservations($("#observations"), trace, highlight);
+  renderObjects($("#objects"), trace, state.model.runEnd, select);
+  clear($("#selected")).append(h("p", { class: "muted" }, "Click an event in the diagram or the table (or focus it and press Enter)."));
+  $("#share-url").value = location.href;
+  $("#results").dataset.runId = (trace.run && trace.run.id) || "";
+  updateChromeButton();
+}
+
+/** Draw the diagram beside the side panels when it fits there, else full width with the panels below. */
+function drawDiagram() {
+  if (!state.model) return;
+  tip.hide();
+  const results = $("#results"), root = $("#diagram");
+  results.classList.toggle("wide", state.model.processes.length > 3);
+  state.diagram = renderDiagram(root, state.model, state.mode, { hover, select });
+  if (!results.classList.contains("wide") && root.scrollWidth > root.clientWidth + 1) {
+    results.classList.add("wide");
+    state.diagram = renderDiagram(root, state.model, state.mode, { hover, select });
+  }
+  if (state.evidence.size) state.diagram.setHighlight(state.evidence);
+  if (state.selected) state.diagram.select(state.selected);
+}
+
+function hover(seq, el) {
+  const ev = seq && state.model?.bySeq.get(seq);
+  if (!ev || !el) { tip.hide(); return; }
+  tip.show(ev, state.model, el);
+}
+
+function select(seq) {
+  const ev = state.model?.bySeq.get(seq);
+  if (!ev) return;
+  state.selected = state.selected === seq ? null : seq;
+  state.diagram.select(state.selected);
+  state.table.select(state.selected);
+  clear($("#selected")).append(state.selected ? eventDetails(ev, state.model)
+    : h("p", { class: "muted" }, "Click an event in the diagram or the table (or focus it and press Enter)."));
+}
+
+function highlight(seqs) {
+  state.evidence = seqs;
+  state.diagram.setHighlight(seqs);
+  state.table.setHighlight(seqs);
+}
+
+async function updateChromeButton() {
+  const btn = $("#download-chrome");
+  const ok = await chromeSupported();
+  btn.disabled = !ok;
+  btn.title = ok ? "Run it again and download the trace as Chrome Trace Event JSON (opens in Perfetto)"
+    : "This server does not offer Chrome traces yet.";
+}
+
+// ---- the address ------------------------------------------------------------------------------
+
+async function applyHash() {
+  if (location.hash === state.appliedHash) return;
+  state.appliedHash = location.hash;
+  const want = readHash();
+  if (!want) return;
+  if (want.error) { banner.showError(bannerEl, { message: want.error }); return; }
+  if (want.scenario) {
+    state.current = null;
+    state.gallery?.setCurrent(null);
+    $("#exp-title").textContent = "Custom scenario";
+    clear($("#exp-claim")).append("A scenario from a shared link. Edit it and run it again.");
+    $("#params-form").hidden = true;
+    $("#editor").hidden = false;
+    editor.setCanClose(false);
+    editor.open(want.scenario, want.wallMs);
+    await runScenario({ scenario: want.scenario, ...(want.wallMs ? { limits: { wall_ms: want.wallMs } } : {}) });
+    return;
+  }
+  const exp = state.experiments.find((e) => e.id === want.experiment);
+  if (!exp) {
+    banner.showError(bannerEl, { code: "unknown_experiment", message: `This server has no experiment "${want.experiment}".` });
+    return;
+  }
+  showExperiment(exp, want.params, want.wallMs);
+  await runPreset({ push: false });
+}
+
+// ---- start --------------------------------------------------------------------------------------
+
+async function start() {
+  $("#params-form").addEventListener("submit", (e) => { e.preventDefault(); runPreset(); });
+  $("#edit-scenario").addEventListener("click", openEditor);
+  $$("input[name=mode]").forEach((r) => r.addEventListener("change", () => { state.mode = r.value; drawDiagram(); }));
+  $("#download-json").addEventListener("click", () => state.trace && downloadTrace(state.trace));
+  $("#download-chrome").addEventListener("click", async () => {
+    try {
+      await downloadChrome(state.body, state.trace);
+    } catch (err) {
+      if (err.path === "format") { markChromeUnsupported(); updateChromeButton(); }
+      banner.showError(bannerEl, err);
+    }
+  });
+  $("#copy-link").addEventListener("click", async () => {
+    const input = $("#share-url");
+    try { await navigator.clipboard.writeText(input.value); $("#copy-link").textContent = "Copied"; } catch {
+      input.select();
+      $("#copy-link").textContent = "Press Ctrl+C";
+    }
+    setTimeout(() => ($("#copy-link").textContent = "Copy"), 2000);
+  });
+  document.addEventListener("keydown", (e) => { if (e.key === "Escape") tip.hide(); });
+  let resizeTimer;
+  window.addEventListener("resize", () => { clearTimeout(resizeTimer); resizeTimer = setTimeout(drawDiagram, 150); });
+  window.addEventListener("hashchange", applyHash);
+  window.addEventListener("popstate", applyHash);
+  if (narrow.matches) $("#gallery-details").open = !location.hash;
+
+  api.health().then((hz) => {
+    const ns = hz.sandbox && hz.sandbox.namespaces ? hz.sandbox.namespaces.join(", ") : "";
+    $("#health").textContent = `server ${hz.version || ""} · ${hz.status}${ns ? ` · namespaces: ${ns}` : ""}`;
+  }, () => { $("#health").textContent = "server health unknown"; });
+
+  try {
+    state.experiments = await api.listExperiments();
+  } catch (err) {
+    clear($("#gallery")).append(h("p", { class: "muted" }, "The catalog could not be loaded."));
+    banner.showError(bannerEl, err);
+    return;
+  }
+  state.gallery = renderGallery($("#gallery"), state.experiments, pick);
+  document.body.dataset.ready = "true";
+  await applyHash();
+}
+
+start();

@@ -1,0 +1,63 @@
+// The page's address holds what ran, so a link re-runs it:
+//   #experiment=pipe.byte_stream&write_sizes=10,10,10,10&read_sizes=5,15,15,5&wall_ms=2000
+//   #scenario=<base64url of the scenario JSON>&wall_ms=500
+
+const RESERVED = new Set(["experiment", "scenario", "wall_ms"]);
+
+function toBase64Url(text) {
+  const bytes = new TextEncoder().encode(text);
+  let bin = "";
+  for (const b of bytes) bin += String.fromCharCode(b);
+  return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+function fromBase64Url(text) {
+  const bin = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
+  return new TextDecoder().decode(Uint8Array.from(bin, (c) => c.charCodeAt(0)));
+}
+
+function paramText(v) {
+  return Array.isArray(v) ? v.join(",") : String(v);
+}
+
+export function presetHash(id, params = {}, wallMs) {
+  const q = new URLSearchParams({ experiment: id });
+  for (const [k, v] of Object.entries(params)) if (!RESERVED.has(k)) q.set(k, paramText(v));
+  if (wallMs !== undefined && wallMs !== null) q.set("wall_ms", String(wallMs));
+  return "#" + q.toString().replace(/%2C/gi, ",");
+}
+
+export function scenarioHash(scenario, wallMs) {
+  const q = new URLSearchParams({ scenario: toBase64Url(JSON.stringify(scenario)) });
+  if (wallMs !== undefined && wallMs !== null) q.set("wall_ms", String(wallMs));
+  return "#" + q.toString();
+}
+
+/** What the address asks for: {experiment, params} or {scenario} (plus wallMs), or null. */
+export function readHash(hash = location.hash) {
+  const q = new URLSearchParams(hash.replace(/^#/, ""));
+  const wall = q.get("wall_ms");
+  const wallMs = wall !== null && /^\d+$/.test(wall) ? Number(wall) : undefined;
+  if (q.has("scenario")) {
+    try {
+      return { scenario: JSON.parse(fromBase64Url(q.get("scenario"))), wallMs };
+    } catch {
+      return { error: "The link's scenario could not be decoded." };
+    }
+  }
+  if (!q.has("experiment")) return null;
+  const params = {};
+  for (const [k, v] of q) if (!RESERVED.has(k)) params[k] = v;
+  return { experiment: q.get("experiment"), params, wallMs };
+}
+
+/** Put `hash` in the address without triggering a run (no hashchange event). */
+export function setHash(hash, { push = false } = {}) {
+  if (location.hash === hash) return;
+  const url = location.pathname + location.search + hash;
+  if (push) history.pushState(null, "", url); else history.replaceState(null, "", url);
+}
+
+export function shareUrl() {
+  return location.href;
+}

@@ -1,0 +1,47 @@
+// Downloads: the trace as JSON, and (when the server offers it) as Chrome Trace Event JSON.
+
+import * as api from "./api.js";
+
+function fileBase(trace) {
+  const what = (trace.run && trace.run.experiment) || "scenario";
+  const id = ((trace.run && trace.run.id) || "run").slice(0, 8);
+  return `ipclab-${what.replace(/[^a-z0-9_.-]/gi, "_")}-${id}`;
+}
+
+function download(name, text, type) {
+  const url = URL.createObjectURL(new Blob([text], { type }));
+  const a = document.createElement("a");
+  a.href = url;
+  a.download = name;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+export function downloadTrace(trace) {
+  download(`${fileBase(trace)}.json`, JSON.stringify(trace, null, 2) + "\n", "application/json");
+}
+
+/**
+ * Whether the server knows ?format=chrome. Asked once, with an empty body: a server without the
+ * format rejects the format (error path "format"); one with it rejects the empty body instead.
+ */
+let chromeSupport = null;
+export function chromeSupported() {
+  if (chromeSupport === null) {
+    chromeSupport = api.run({}, "chrome").then(() => true, (e) => e.path !== "format" && e.status !== 0);
+  }
+  return chromeSupport;
+}
+
+/** Run `body` again with ?format=chrome and download what comes back. */
+export async function downloadChrome(body, trace) {
+  const result = await api.run(body, "chrome");
+  const text = typeof result === "string" ? result : JSON.stringify(result);
+  download(`${fileBase(trace)}.chrome.json`, text, "application/json");
+}
+
+export function markChromeUnsupported() {
+  chromeSupport = Promise.resolve(false);
+}
