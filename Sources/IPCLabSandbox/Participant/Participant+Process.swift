@@ -27,7 +27,7 @@ extension Participant {
     /// `wait4(2)` for a named child; also records the reap, so the trace knows how it ended.
     private func wait(for process: String, step: Int) {
         let target = scenario.processIndex(named: process) ?? -1
-        let pid = children[target] ?? -1
+        let pid = children.indices.contains(target) && children[target] > 0 ? children[target] : -1
         var status: Int32 = 0
         var usage = rusage()
         let slot = Recorder.begin("wait4", step: step, args: [Int64(pid), 0, Int64(target)])

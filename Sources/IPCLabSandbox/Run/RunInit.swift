@@ -15,6 +15,8 @@ struct RunInit {
     var syncFD: Int32
     var wallMs: Int
     var userNamespace: Bool
+    /// Decoded by the spawner before the clone: the run inherits it.
+    var scenario: Scenario
 
     func run() -> Never {
         _ = ipclab_set_parent_death_signal(SIGKILL)
@@ -38,23 +40,13 @@ struct RunInit {
         _ = ipclab_close_range(3, UInt32(Self.doneFD - 1))
         _ = ipclab_close_range(UInt32(Self.doneFD + 1), UInt32.max)
 
-        for op in SetupOperation.standard(userNamespace: userNamespace) {
+        for op in userNamespace ? SetupOperation.withUserNamespace : SetupOperation.withoutUserNamespace {
             let r = op.action()
             let err = r == 0 ? 0 : errno
             Recorder.record(IPCLAB_REC_SETUP, op.name, step: nil, result: Int(r), errno: err)
             if r != 0 && op.required { fail("sandbox set-up failed: \(op.name)", err) }
         }
 
-        let header = base.assumingMemoryBound(to: ipclab_ring_header.self)
-        let plan = UnsafeRawBufferPointer(start: base + Int(header.pointee.plan_offset), count: Int(header.pointee.plan_length))
-        let scenario: Scenario
-        do {
-            scenario = try Scenario.decode(try JSONValue.parse(plan))
-        } catch {
-            fail("the plan did not decode: \(error)", EINVAL)
-        }
-
-        Recorder.record(IPCLAB_REC_SETUP, "decode scenario", step: nil, result: 0)
         _ = ipclab_sigmask_one(SIG_BLOCK, SIGCHLD)
         let first = fork()
         if first == 0 { Participant.start(first: scenario) }

@@ -10,6 +10,10 @@ struct SetupOperation {
     var required: Bool
     var action: () -> Int32
 
+    /// Built once, in the spawner: runs inherit the lists.
+    nonisolated(unsafe) static let withUserNamespace = standard(userNamespace: true)
+    nonisolated(unsafe) static let withoutUserNamespace = standard(userNamespace: false)
+
     /// The set-up of a run inside fresh user, PID, IPC, mount and UTS namespaces.
     static func standard(userNamespace: Bool) -> [SetupOperation] {
         let noDevSuid = ipclab_MS_NOSUID | ipclab_MS_NODEV

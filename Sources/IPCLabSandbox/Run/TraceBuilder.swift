@@ -72,7 +72,7 @@ struct TraceBuilder {
                 seq: after >= 0 ? seqOf[after] : nil, tNs: r.tBegin,
                 object: scenario.channels.indices.contains(c) ? scenario.channels[c].name : "?",
                 kind: r.call, state: [("bytes", r.args[1]), ("capacity", r.args[2])])
-        }
+        }.sorted { $0.tNs < $1.tNs }
 
         let setup = records.filter { $0.kind == IPCLAB_REC_SETUP && $0.call != "namespaces" }.map {
             SandboxReport.Operation(op: $0.call, result: $0.result, errno: ErrnoName.of($0.err), tNs: $0.tBegin)

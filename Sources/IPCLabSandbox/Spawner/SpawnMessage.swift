@@ -28,12 +28,16 @@ struct SpawnMessage {
 /// What the spawner writes into a run's completion pipe when it could not start the run.
 /// A run that started writes nothing: end of file on the pipe means every process of the run is gone.
 struct SpawnFailure {
-    /// The step that failed: 1 clone, 2 uid/gid maps.
+    /// The step that failed: 1 clone, 2 uid/gid maps, 3 reading the plan.
     var stage: Int32
     var errno: Int32
 
     var description: String {
-        let what = stage == 1 ? "clone into new namespaces" : "writing the user namespace's id maps"
+        let what = switch stage {
+        case 1: "clone into new namespaces"
+        case 2: "writing the user namespace's id maps"
+        default: "reading the run's plan"
+        }
         return "the sandbox could not start: \(what) failed with \(ErrnoName.of(errno) ?? "?")"
     }
 }

@@ -158,7 +158,17 @@ public final class SpawnerClient: Sendable {
         let argv: [UnsafeMutablePointer<CChar>?] = [strdup(executable), strdup("spawner"), nil]
         defer { for a in argv { free(a) } }
         var pid: pid_t = 0
-        let r = posix_spawn(&pid, executable, &actions, &attr, argv, environ)
+        // Bind every symbol at start: each run's processes are forks of the spawner and would
+        // otherwise resolve the same symbols lazily, again, in every run.
+        var env: [UnsafeMutablePointer<CChar>?] = [strdup("LD_BIND_NOW=1")]
+        var e = environ
+        while let entry = e.pointee {
+            if strncmp(entry, "LD_BIND_NOW=", 12) != 0 { env.append(strdup(entry)) }
+            e += 1
+        }
+        env.append(nil)
+        defer { for entry in env { free(entry) } }
+        let r = posix_spawn(&pid, executable, &actions, &attr, argv, env)
         guard r == 0 else {
             close(pair[0])
             throw SystemCallError("posix_spawn \(executable)", r)

@@ -1,0 +1,190 @@
+#!/usr/bin/env python3
+"""IPC Lab service benchmark (issue 6, part 1): our figures next to bare baselines
+measured in the same run on the same machine, with ratios and the targets.
+
+  python3 bench/bench.py [--seconds 10] [--runs 2000] [--memory-runs 10000] [--out bench/results]
+
+Needs a release build (.build/release/ipclab), gcc, wrk and nginx (make bench installs
+and builds them). Prints a table and writes it as JSON (bench/results/latest.json).
+"""
+import argparse, datetime, json, os, re, shutil, signal, socket, subprocess, sys, tempfile, time
+import http.client
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def sh(cmd, **kw):
+    return subprocess.run(cmd, check=True, capture_output=True, text=True, **kw).stdout
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def build_baseline(out_dir):
+    exe = os.path.join(out_dir, "run_baseline")
+    sh(["gcc", "-O2", "-static", "-o", exe, os.path.join(ROOT, "bench/baseline/run_baseline.c")])
+    return exe
+
+
+def start_server(binary, threads):
+    cmd = [binary, "serve", "--host", "127.0.0.1", "--port", "0", "--public", "public", "--log-level", "warning"]
+    if threads:
+        cmd += ["--threads", str(threads)]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    line = proc.stdout.readline()
+    m = re.search(r"listening on (http://[\d.]+:\d+)", line)
+    if not m:
+        proc.kill()
+        raise SystemExit(f"server did not start: {line!r}")
+    return proc, m.group(1)
+
+
+def wrk(url, threads, conns, seconds, script, env=None):
+    out = sh(["wrk", f"-t{threads}", f"-c{conns}", f"-d{seconds}s", "--latency", "-s", script, url],
+             env={**os.environ, **(env or {})})
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    sockerr = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    lat = re.search(r"IPCLAB_LAT p50=(\d+) p99=(\d+) max=(\d+) count=(\d+)", out)
+    bad = re.search(r"IPCLAB_BAD (\d+)", out)
+    errors = (int(non2xx.group(1)) if non2xx else 0) + (sum(map(int, sockerr.groups())) if sockerr else 0)
+    return {"rps": rps, "p50_ms": int(lat.group(1)) / 1000, "p99_ms": int(lat.group(2)) / 1000,
+            "max_ms": int(lat.group(3)) / 1000, "requests": int(lat.group(4)), "errors": errors,
+            "bad_traces": int(bad.group(1)) if bad else 0}
+
+
+def baseline_loops(exe, runs, parallel):
+    procs = [subprocess.Popen([exe, "-n", str(runs)], stdout=subprocess.PIPE, text=True) for _ in range(parallel)]
+    results = [json.loads(p.communicate()[0]) for p in procs]
+    total = sum(r["runs"] for r in results)
+    seconds = max(r["seconds"] for r in results)
+    return {"runs_per_s": total / seconds, "p50_ms": results[0]["p50_us"] / 1000, "p99_ms": results[0]["p99_us"] / 1000,
+            "failures": sum(r["failures"] for r in results)}
+
+
+def start_nginx(tmp, port):
+    www = os.path.join(tmp, "www")
+    os.makedirs(www)
+    with open(os.path.join(www, "healthz"), "w") as f:
+        f.write('{"status":"ok","version":"0.1.0","spawner":"running"}')
+    conf = os.path.join(tmp, "nginx.conf")
+    with open(conf, "w") as f:
+        f.write(f"""worker_processes 2; daemon off; pid {tmp}/nginx.pid; error_log {tmp}/error.log;
+events {{ worker_connections 1024; }}
+http {{ access_log off; default_type application/json; keepalive_requests 1000000;
+  server {{ listen 127.0.0.1:{port}; root {www}; }} }}""")
+    proc = subprocess.Popen(["nginx", "-c", conf, "-p", tmp], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
+            return proc
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit("nginx did not start")
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
+
+
+def post_runs(url, count):
+    host, port = url.split("//")[1].split(":")
+    conn = http.client.HTTPConnection(host, int(port))
+    body = b'{"experiment":"pipe.hello"}'
+    bad = 0
+    for _ in range(count):
+        conn.request("POST", "/api/v1/runs", body, {"Content-Type": "application/json"})
+        r = conn.getresponse()
+        data = r.read()
+        if r.status != 200 or b'"outcome":"ok"' not in data:
+            bad += 1
+    conn.close()
+    return bad
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seconds", type=int, default=10)
+    ap.add_argument("--runs", type=int, default=2000, help="runs per baseline loop")
+    ap.add_argument("--memory-runs", type=int, default=10000)
+    ap.add_argument("--binary", default=os.path.join(ROOT, ".build/release/ipclab"))
+    ap.add_argument("--threads", type=int, default=0, help="server HTTP threads (default: the server's)")
+    ap.add_argument("--out", default=os.path.join(ROOT, "bench/results"))
+    args = ap.parse_args()
+    for tool in ("wrk", "nginx", "gcc"):
+        if not shutil.which(tool):
+            raise SystemExit(f"bench: {tool} is missing (make bench installs it)")
+
+    tmp = tempfile.mkdtemp(prefix="ipclab-bench-")
+    baseline = build_baseline(tmp)
+    rows, results = [], {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(), "machine": {
+        "cores": os.cpu_count(), "load_before": os.getloadavg()[0], "kernel": os.uname().release}}
+
+    server, url = start_server(args.binary, args.threads)
+    try:
+        post_runs(url, 200)  # warm up
+        base_seq = baseline_loops(baseline, args.runs, 1)
+        seq = wrk(f"{url}/api/v1/runs", 1, 1, args.seconds, os.path.join(ROOT, "bench/post_run.lua"))
+        base_par = baseline_loops(baseline, args.runs, 2)
+        par = wrk(f"{url}/api/v1/runs", 2, 8, args.seconds, os.path.join(ROOT, "bench/post_run.lua"))
+        results["latency"] = {"ours": seq, "baseline": base_seq}
+        results["throughput"] = {"ours": par, "baseline": base_par}
+        rows += [
+            ("run latency p50 (ms), 1 client", seq["p50_ms"], base_seq["p50_ms"], "≤ 1 ms and ≤ 1.5× baseline",
+             seq["p50_ms"] <= 1.0 and seq["p50_ms"] <= 1.5 * base_seq["p50_ms"]),
+            ("run latency p99 (ms), 1 client", seq["p99_ms"], base_seq["p99_ms"], "≤ 3 ms", seq["p99_ms"] <= 3.0),
+            ("runs/s, 8 clients", par["rps"], base_par["runs_per_s"], "≥ 1000 and ≥ 0.6× baseline (2 loops)",
+             par["rps"] >= 1000 and par["rps"] >= 0.6 * base_par["runs_per_s"]),
+            ("run latency p99 (ms), 8 clients", par["p99_ms"], None, "≤ 20 ms", par["p99_ms"] <= 20),
+            ("errors or bad traces, 8 clients", par["errors"] + par["bad_traces"] + seq["errors"] + seq["bad_traces"],
+             None, "0", par["errors"] + par["bad_traces"] + seq["errors"] + seq["bad_traces"] == 0),
+        ]
+
+        port = free_port()
+        nginx = start_nginx(tmp, port)
+        try:
+            ng = wrk(f"http://127.0.0.1:{port}/healthz", 2, 8, max(3, args.seconds // 2), os.path.join(ROOT, "bench/get.lua"))
+        finally:
+            nginx.terminate()
+            nginx.wait()
+        hz = wrk(f"{url}/healthz", 2, 8, max(3, args.seconds // 2), os.path.join(ROOT, "bench/get.lua"))
+        results["http"] = {"ours": hz, "nginx": ng}
+        rows.append(("GET /healthz requests/s vs nginx static file", hz["rps"], ng["rps"], "≥ nginx", hz["rps"] >= ng["rps"]))
+
+        first = max(0, 1000 - 200 - seq["requests"] - par["requests"])
+        post_runs(url, first)
+        rss_1000 = rss_kib(server.pid)
+        bad = post_runs(url, args.memory_runs - 1000)
+        rss_end = rss_kib(server.pid)
+        results["memory"] = {"rss_kib_after_1000": rss_1000, "rss_kib_after_all": rss_end,
+                             "runs": args.memory_runs, "bad": bad}
+        rows.append((f"server RSS after {args.memory_runs} runs / after 1000 (KiB)", rss_end, rss_1000, "≤ 1.10×",
+                     rss_end <= 1.10 * rss_1000))
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=15)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    results["rows"] = [{"metric": m, "ours": o, "baseline": b, "ratio": (o / b if b else None), "target": t, "met": ok}
+                       for m, o, b, t, ok in rows]
+    print(f"\nIPC Lab benchmark — {results['date']} — {os.cpu_count()} cores, load {results['machine']['load_before']:.2f} at start\n")
+    print(f"{'metric':<58} {'ours':>12} {'baseline':>12} {'ratio':>7}  target")
+    for r in results["rows"]:
+        b = f"{r['baseline']:.3f}" if isinstance(r["baseline"], float) else (str(r["baseline"]) if r["baseline"] is not None else "—")
+        o = f"{r['ours']:.3f}" if isinstance(r["ours"], float) else str(r["ours"])
+        ratio = f"{r['ratio']:.2f}" if r["ratio"] else "—"
+        print(f"{r['metric']:<58} {o:>12} {b:>12} {ratio:>7}  {r['target']} {'✓' if r['met'] else '✗'}")
+    os.makedirs(args.out, exist_ok=True)
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    for name in (f"bench-{stamp}.json", "latest.json"):
+        with open(os.path.join(args.out, name), "w") as f:
+            json.dump(results, f, indent=2)
+    print(f"\nwritten: {os.path.join(args.out, 'latest.json')}")
+
+
+if __name__ == "__main__":
+    main()
