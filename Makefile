@@ -25,11 +25,12 @@ RELEASE_BIN := $(abspath $(BUILD_DIR))/release/ipclab
 
 export IPCLAB_VENV := $(VENV)
 
-.PHONY: help setup setup-test build release serve test unit e2e openapi clean
+.PHONY: help setup setup-test build release serve test unit e2e openapi bench clean
 
 help:
 	@echo "make serve   build (release) and run the service on http://$(HOST):$(PORT)"
 	@echo "make test    build, then run the Swift tests and the end-to-end tests"
+	@echo "make bench   the service benchmark: our figures next to bare baselines (see README)"
 	@echo "make build | release | unit | e2e | openapi | clean"
 
 setup:
@@ -67,6 +68,11 @@ e2e: setup-test
 
 openapi: setup-test
 	$(VENV)/bin/python -m openapi_spec_validator openapi.yaml
+
+# The benchmark (issue 6): never a timed test; it prints ratios against baselines run alongside.
+bench: release
+	@scripts/setup.sh --bench
+	python3 bench/bench.py --binary $(RELEASE_BIN) $(BENCH_FLAGS)
 
 clean:
 	$(SWIFT) package clean --scratch-path $(BUILD_DIR)

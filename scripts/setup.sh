@@ -5,6 +5,7 @@
 #   scripts/setup.sh                 to build and serve: libmicrohttpd-dev, pkg-config
 #   scripts/setup.sh --test          and the e2e tests' Python packages (e2e/requirements.txt),
 #                                    in a virtualenv
+#   scripts/setup.sh --bench         and what the benchmark needs: wrk, nginx-light, gcc
 #   scripts/setup.sh --test --browser
 #                                    and what the page's browser tests need: Debian's chromium
 #                                    (Playwright drives it; no browser is downloaded) with fonts,
@@ -21,11 +22,13 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 want_test=0
+want_bench=0
 want_browser=${IPCLAB_BROWSER:-0}
 for arg in "$@"; do
     case "$arg" in
         --test) want_test=1 ;;
         --browser) want_browser=1 ;;
+        --bench) want_bench=1 ;;
         -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
         *) echo "setup.sh: unknown option $arg (try --help)" >&2; exit 2 ;;
     esac
@@ -73,6 +76,9 @@ fi
 apt_packages=(libmicrohttpd-dev pkg-config)
 if [ "$want_browser" = 1 ]; then
     apt_packages+=(chromium fonts-liberation fonts-dejavu-core)
+fi
+if [ "$want_bench" = 1 ]; then
+    apt_packages+=(wrk nginx-light gcc libc6-dev)
 fi
 if [ "$want_test" = 1 ]; then
     if ! command -v python3 >/dev/null 2>&1; then
