@@ -20,7 +20,7 @@ struct RunCommand: ParsableCommand {
     )
 
     enum Format: String, ExpressibleByArgument, CaseIterable {
-        case json, text
+        case json, text, chrome
     }
 
     @Argument(help: "A preset id from `ipclab experiments` (leave out with --scenario).")
@@ -35,7 +35,7 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Wall-clock limit of the run in milliseconds.")
     var wallMs: Int = RunLimits.defaultWallMs
 
-    @Option(help: "Output format.")
+    @Option(help: "Output format: the trace as JSON, strace-like text, or Chrome Trace Event JSON (opens in Perfetto).")
     var format: Format = .json
 
     func validate() throws {
@@ -81,6 +81,7 @@ struct RunCommand: ParsableCommand {
         switch format {
         case .json: FileHandle.standardOutput.write(Data(trace.json(pretty: true) + [UInt8(ascii: "\n")]))
         case .text: FileHandle.standardOutput.write(Data(trace.text().utf8))
+        case .chrome: FileHandle.standardOutput.write(Data(trace.chromeJSON() + [UInt8(ascii: "\n")]))
         }
         if trace.run.outcome != .ok {
             FileHandle.standardError.write(Data("ipclab: run ended with outcome \(trace.run.outcome.rawValue)\(trace.run.reason.map { ": \($0)" } ?? "")\n".utf8))
