@@ -94,6 +94,9 @@ struct TraceBuilder {
         if let failure = context.failure { return (.error, failure) }
         switch ipclab_outcome(rawValue: UInt32(bitPattern: header.outcome)) {
         case IPCLAB_OUTCOME_OK:
+            if header.dropped > 0 {
+                return (.limitExceeded, "limit events: the run recorded more than its \(header.capacity - UInt32(IPCLAB_INIT_RESERVE)) trace records; \(header.dropped) were dropped")
+            }
             return (.ok, nil)
         case IPCLAB_OUTCOME_TIMEOUT:
             let stuck = unfinished.map { e in
