@@ -1,6 +1,7 @@
 import CMicroHTTPD
 import Foundation
 import Logging
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -14,22 +15,41 @@ import Glibc
 // nonisolated on MHD's threads.
 
 extension HTTPServer {
-    /// What every callback of one running server shares. Immutable but for the last
-    /// message libmicrohttpd logged, which `start()` reports when the daemon does not start.
+    /// What every callback of one running server shares.
     final class Context: @unchecked Sendable {
         let handler: any HTTPHandler
         let logger: Logger
         let maxBodyBytes: Int
+        let accessLog: AccessLogWriter
         /// How much of an oversized body is read and dropped before the connection is
         /// closed instead of answered.
         var discardLimit: Int { max(64 * maxBodyBytes, 16 << 20) }
         private let lock = NSLock()
         private var lastMessage: String?
 
-        init(handler: any HTTPHandler, logger: Logger, maxBodyBytes: Int) {
+        /// Guards ``suspended``, ``refusingSuspension`` and every request's ``RequestState/stage``
+        /// and ``RequestState/response``. `MHD_suspend_connection` and `MHD_resume_connection`
+        /// are called with it held, so that `stop()` never sees a connection suspended that no
+        /// one will resume. No deadlock: of the callbacks only the access handler takes it, and
+        /// libmicrohttpd cannot be holding its connection lock there, since the access handler
+        /// may call `MHD_suspend_connection`, which takes that lock.
+        let answers = NSLock()
+        /// The requests whose connection is suspended, waiting for `respond`.
+        var suspended: [ObjectIdentifier: RequestState] = [:]
+        /// Set by `stop()` once it stops waiting: from then on nothing is suspended.
+        var refusingSuspension = false
+
+        /// Guards ``unfinished``; `stop()` waits on it. Taken alone, never with ``answers``.
+        let drain = NSCondition()
+        /// Requests that were suspended and have not completed (response sent or connection
+        /// gone).
+        var unfinished = 0
+
+        init(handler: any HTTPHandler, logger: Logger, maxBodyBytes: Int, accessLog: AccessLogWriter) {
             self.handler = handler
             self.logger = logger
             self.maxBodyBytes = maxBodyBytes
+            self.accessLog = accessLog
         }
 
         var lastLibraryMessage: String? {
@@ -38,9 +58,29 @@ extension HTTPServer {
         }
     }
 
+    /// Where a request stands once its body is in.
+    enum Stage {
+        /// Headers or body still arriving.
+        case receiving
+        /// The handler is running and has not responded.
+        case handling
+        /// The handler returned without a response: the connection is suspended.
+        case suspended
+        /// The response came while suspended; the connection is resumed, and the access
+        /// handler, called again, queues ``RequestState/response``.
+        case resumed
+        /// `stop()` gave up waiting (or refused to wait): the answer is 503, a late response
+        /// is dropped.
+        case abandoned
+        /// The response is queued.
+        case answered
+    }
+
     /// One request between the handler's first call and the request-completed callback.
-    /// MHD serves a connection from one thread at a time, so it needs no lock.
-    final class RequestState {
+    /// MHD serves a connection from one thread at a time, so the fields above `stage` need
+    /// no lock; `stage` and `response` may be touched by `respond` on any thread, under
+    /// ``Context/answers``, once the handler has been called.
+    final class RequestState: @unchecked Sendable {
         let method: String
         let path: String
         let started = ContinuousClock.now
@@ -49,10 +89,69 @@ extension HTTPServer {
         var tooLarge = false
         /// Body bytes read and dropped since then.
         var discarded = 0
+        /// The handler has been called; a further call of the access handler is the one after
+        /// a resume.
+        var handlerCalled = false
+        /// Counted in ``Context/unfinished``, so the completed callback uncounts it.
+        var counted = false
+        /// The connection, for `MHD_resume_connection`: valid while suspended.
+        var connection: OpaquePointer?
+
+        var stage = Stage.receiving
+        /// The response given before it could be queued.
+        var response: HTTPResponse?
 
         init(method: String, path: String) {
             self.method = method
             self.path = path
+        }
+    }
+
+    /// What a handler's `respond` closure holds. Should the handler drop the closure without
+    /// calling it, the deinit answers 500, so that no connection stays suspended for ever.
+    final class Responder: Sendable {
+        private let state: RequestState
+        private let context: Context
+        private let called = Atomic(false)
+
+        init(state: RequestState, context: Context) {
+            self.state = state
+            self.context = context
+        }
+
+        deinit {
+            if !called.load(ordering: .acquiring) {
+                context.logger.error(
+                    "\(state.method) \(AccessLogWriter.loggable(state.path)): the handler dropped respond without calling it; answering 500")
+                deliver(APIError.internal("the server lost this request's response").response)
+            }
+        }
+
+        /// Hands `response` to the connection: stored for the access handler if it is still
+        /// running, else stored and the connection resumed.
+        func deliver(_ response: HTTPResponse) {
+            guard !called.exchange(true, ordering: .acquiringAndReleasing) else {
+                context.logger.warning(
+                    "\(state.method) \(AccessLogWriter.loggable(state.path)): respond called again; ignored")
+                return
+            }
+            let answers = context.answers
+            answers.lock()
+            switch state.stage {
+            case .handling:
+                state.response = response
+            case .suspended:
+                state.response = response
+                state.stage = .resumed
+                context.suspended[ObjectIdentifier(state)] = nil
+                MHD_resume_connection(state.connection)
+            case .abandoned, .receiving, .resumed, .answered:
+                answers.unlock()
+                context.logger.notice(
+                    "\(state.method) \(AccessLogWriter.loggable(state.path)): response \(response.status) came after the server stopped waiting; dropped")
+                return
+            }
+            answers.unlock()
         }
     }
 }
@@ -112,27 +211,103 @@ func httpServerAccessHandler(
         state.discarded += size
         if state.discarded > context.discardLimit {
             context.logger.warning(
-                "\(state.method) \(loggable(state.path)): closing the connection after discarding \(state.discarded) body bytes")
+                "\(state.method) \(AccessLogWriter.loggable(state.path)): closing the connection after discarding \(state.discarded) body bytes")
             return .NO
         }
         return .YES
     }
 
-    let response: HTTPResponse
+    if state.handlerCalled {
+        return answerAfterResume(state, on: connection, context: context)
+    }
     if state.tooLarge {
-        response = APIError.bodyTooLarge(limit: context.maxBodyBytes).response
-    } else {
-        let body = state.body
-        state.body = []
-        let request = HTTPRequest(
-            method: state.method, path: state.path,
-            query: connectionValues(connection, .GET_ARGUMENT_KIND, collect: httpServerCollectFirst),
-            lowercasedHeaders: connectionValues(connection, .HEADER_KIND, collect: httpServerCollectJoined),
-            body: body,
-            remoteAddress: cmhd_connection_client_address(connection).map(HTTPServer.numericHost(of:)) ?? "")
-        response = context.handler.handle(request)
+        return queue(APIError.bodyTooLarge(limit: context.maxBodyBytes).response,
+                     for: state, on: connection, context: context)
+    }
+    let body = state.body
+    state.body = []
+    let request = HTTPRequest(
+        method: state.method, path: state.path,
+        query: connectionValues(connection, .GET_ARGUMENT_KIND, collect: httpServerCollectFirst),
+        lowercasedHeaders: connectionValues(connection, .HEADER_KIND, collect: httpServerCollectJoined),
+        body: body,
+        remoteAddress: cmhd_connection_client_address(connection).map(HTTPServer.numericHost(of:)) ?? "")
+    state.handlerCalled = true
+    state.connection = connection
+    // No other thread knows `state` yet: handing `respond` to one publishes these writes.
+    state.stage = .handling
+    let responder = HTTPServer.Responder(state: state, context: context)
+    context.handler.handle(request, respond: { responder.deliver($0) })
+    return answerAfterHandler(state, on: connection, context: context)
+}
+
+/// After the handler returned: queues its response, or suspends the connection until
+/// `respond` is called.
+private func answerAfterHandler(
+    _ state: HTTPServer.RequestState, on connection: OpaquePointer, context: HTTPServer.Context
+) -> MHD_Result {
+    let answers = context.answers
+    answers.lock()
+    if let response = state.response {
+        state.stage = .answered
+        state.response = nil
+        answers.unlock()
+        return queue(response, for: state, on: connection, context: context)
+    }
+    answers.unlock()
+
+    // Counted before it is suspended, so that `stop()` waits for it.
+    context.drain.withLock { context.unfinished += 1 }
+    state.counted = true
+
+    answers.lock()
+    if let response = state.response {  // it came in between
+        state.stage = .answered
+        state.response = nil
+        answers.unlock()
+        return queue(response, for: state, on: connection, context: context)
+    }
+    if context.refusingSuspension {
+        state.stage = .abandoned
+        answers.unlock()
+        return queue(HTTPServer.stoppingResponse, for: state, on: connection, context: context)
+    }
+    MHD_suspend_connection(connection)
+    state.stage = .suspended
+    context.suspended[ObjectIdentifier(state)] = state
+    answers.unlock()
+    return .YES
+}
+
+/// The access handler called again after a resume: queues the response that came, or 503
+/// when `stop()` gave up on it.
+private func answerAfterResume(
+    _ state: HTTPServer.RequestState, on connection: OpaquePointer, context: HTTPServer.Context
+) -> MHD_Result {
+    let response: HTTPResponse? = context.answers.withLock {
+        switch state.stage {
+        case .resumed:
+            state.stage = .answered
+            defer { state.response = nil }
+            return state.response
+        case .abandoned:
+            return HTTPServer.stoppingResponse
+        case .receiving, .handling, .suspended, .answered:
+            return nil
+        }
+    }
+    guard let response else {
+        context.logger.error("\(state.method) \(AccessLogWriter.loggable(state.path)): called again with no response to send; closing")
+        return .NO
     }
     return queue(response, for: state, on: connection, context: context)
+}
+
+extension HTTPServer {
+    /// The answer to a request whose response `stop()` no longer waits for.
+    static var stoppingResponse: HTTPResponse {
+        APIError.unavailable("the server is stopping", retryAfterSeconds: 1).response
+    }
 }
 
 /// `MHD_RequestCompletedCallback`: releases what the first call retained. MHD calls it for
@@ -143,8 +318,16 @@ func httpServerRequestCompleted(
     _ requestClosure: UnsafeMutablePointer<UnsafeMutableRawPointer?>?,
     _ reason: MHD_RequestTerminationCode
 ) {
-    guard let requestClosure, let stateRaw = requestClosure.pointee else { return }
-    Unmanaged<HTTPServer.RequestState>.fromOpaque(stateRaw).release()
+    guard let cls, let requestClosure, let stateRaw = requestClosure.pointee else { return }
+    let state = Unmanaged<HTTPServer.RequestState>.fromOpaque(stateRaw)
+    if state.takeUnretainedValue().counted {
+        let context = Unmanaged<HTTPServer.Context>.fromOpaque(cls).takeUnretainedValue()
+        context.drain.withLock {
+            context.unfinished -= 1
+            if context.unfinished == 0 { context.drain.broadcast() }
+        }
+    }
+    state.release()
     requestClosure.pointee = nil
 }
 
@@ -171,7 +354,7 @@ private func queue(
     var response = response
     if !(100...599).contains(response.status.code) {
         context.logger.error(
-            "handler answered \(request.method) \(loggable(request.path)) with status \(response.status); sending 500")
+            "handler answered \(request.method) \(AccessLogWriter.loggable(request.path)) with status \(response.status); sending 500")
         response = APIError.internal().response
     }
     let mhdResponse = response.body.withUnsafeBytes { bytes in
@@ -179,44 +362,19 @@ private func queue(
                                         .RESPMEM_MUST_COPY)
     }
     guard let mhdResponse else {
-        context.logger.error("\(request.method) \(loggable(request.path)): MHD_create_response_from_buffer failed")
+        context.logger.error("\(request.method) \(AccessLogWriter.loggable(request.path)): MHD_create_response_from_buffer failed")
         return .NO
     }
     defer { MHD_destroy_response(mhdResponse) }
     for (name, value) in response.headers where HTTPRequest.lowercasedASCII(name) != "content-length" {
         if MHD_add_response_header(mhdResponse, name, value) != .YES {
-            context.logger.warning("\(request.method) \(loggable(request.path)): header \(name) rejected")
+            context.logger.warning("\(request.method) \(AccessLogWriter.loggable(request.path)): header \(name) rejected")
         }
     }
     let result = MHD_queue_response(connection, UInt32(response.status.code), mhdResponse)
-    let sent = request.method == "HEAD" ? 0 : response.body.count
-    context.logger.info(
-        "\(request.method) \(loggable(request.path)) \(response.status) \(sent) \(milliseconds(since: request.started))")
+    context.accessLog.record(method: request.method, path: request.path, status: response.status.code,
+                             bytes: request.method == "HEAD" ? 0 : response.body.count, started: request.started)
     return result
-}
-
-/// `path` for a log line: control characters, spaces and `%` percent-encoded, so a request
-/// cannot forge a line or split a field.
-private func loggable(_ path: String) -> String {
-    guard path.utf8.contains(where: { $0 <= 0x20 || $0 == 0x7F || $0 == 0x25 }) else { return path }
-    let hex = Array("0123456789ABCDEF".utf8)
-    var out: [UInt8] = []
-    for byte in path.utf8 {
-        if byte <= 0x20 || byte == 0x7F || byte == 0x25 {
-            out.append(contentsOf: [0x25, hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
-        } else {
-            out.append(byte)
-        }
-    }
-    return String(decoding: out, as: UTF8.self)
-}
-
-/// Elapsed time as milliseconds with three decimals: `0.123`.
-private func milliseconds(since start: ContinuousClock.Instant) -> String {
-    let elapsed = ContinuousClock.now - start
-    let micros = elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000
-    let fraction = String(micros % 1000)
-    return "\(micros / 1000).\(String(repeating: "0", count: 3 - fraction.count))\(fraction)"
 }
 
 /// The connection's values of one kind (headers, query arguments) as a dictionary, filled by

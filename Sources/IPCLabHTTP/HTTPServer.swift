@@ -18,9 +18,10 @@ import Glibc
 ///
 /// What it does for every request: reads the whole body (chunked or not) and answers 413
 /// `body_too_large` without calling the handler once it is over
-/// ``HTTPServerConfiguration/maxBodyBytes``; calls the handler; sends the response with
-/// `Content-Length`, keeping the connection alive; answers `HEAD` with the headers of the
-/// handler's response and no body; logs one line at `.info`:
+/// ``HTTPServerConfiguration/maxBodyBytes``; calls the handler
+/// (``HTTPHandler/handle(_:respond:)``); sends the response with `Content-Length`, keeping
+/// the connection alive; answers `HEAD` with the headers of the handler's response and no
+/// body; writes one access line (``HTTPServerConfiguration/AccessLog``):
 /// `METHOD /path STATUS bytes duration_ms`.
 ///
 /// This is the only type that holds `MHD_*` pointers. ``stop()`` is idempotent and also
@@ -28,8 +29,10 @@ import Glibc
 /// a handler: it waits for the pool threads, one of which would be the caller.
 ///
 /// A handler runs on the pool thread that owns its connection, and every other connection
-/// of that thread waits until it returns: size ``HTTPServerConfiguration/threadPoolSize``
-/// for the slow requests that may run at once, not only for the cores.
+/// of that thread waits until it returns, so it must return quickly. A handler with slow
+/// work responds later instead: the connection is suspended (`MHD_suspend_connection`,
+/// the pool thread goes on serving others) until `respond` is called from another thread,
+/// then resumed and answered. ``RunExecutor`` provides such threads, bounded.
 public final class HTTPServer: @unchecked Sendable {
     /// The configuration the server was made with.
     public let configuration: HTTPServerConfiguration
@@ -74,11 +77,14 @@ public final class HTTPServer: @unchecked Sendable {
         guard self.daemon == nil else { throw .alreadyStarted }
 
         let context = Unmanaged.passRetained(
-            Context(handler: handler, logger: logger, maxBodyBytes: configuration.maxBodyBytes))
+            Context(handler: handler, logger: logger, maxBodyBytes: configuration.maxBodyBytes,
+                    accessLog: AccessLogWriter(configuration.accessLog, logger: logger)))
         // No MHD_USE_TURBO: measured here it saved nothing (2.2 syscalls per keep-alive
         // request with or without), and it skips the shutdown() that lets a client read an
-        // early 413 before the connection closes.
+        // early 413 before the connection closes. MHD_ALLOW_SUSPEND_RESUME (which brings
+        // MHD_USE_ITC) lets a handler answer later without holding its pool thread.
         var flags = MHD_USE_EPOLL_INTERNAL_THREAD.rawValue | MHD_USE_ERROR_LOG.rawValue
+            | MHD_ALLOW_SUSPEND_RESUME.rawValue
         if address.family == AF_INET6 { flags |= MHD_USE_IPv6.rawValue }
 
         let daemon: OpaquePointer? = withUnsafePointer(to: address.storage) { storage in
@@ -109,19 +115,67 @@ public final class HTTPServer: @unchecked Sendable {
         return port
     }
 
-    /// Stops listening, closes every connection and waits for the pool threads to end
-    /// (`MHD_stop_daemon`); a request being handled finishes first. Calling it again, or on a
-    /// server never started, does nothing.
+    /// Stops the server and waits for its pool threads to end (`MHD_stop_daemon`); a
+    /// request being handled finishes first. Calling it again, or on a server never started,
+    /// does nothing.
+    ///
+    /// When connections wait for a response that a handler owes (see
+    /// ``HTTPHandler/handle(_:respond:)``), it first stops accepting connections and waits,
+    /// up to ``HTTPServerConfiguration/stopTimeoutSeconds``, until those responses are sent;
+    /// the ones still owed then are answered 503 `unavailable` (it waits up to one more second
+    /// for those to go out; past that their connections are closed) and a later `respond`
+    /// is dropped.
     public func stop() {
-        let (daemon, context): (OpaquePointer?, Unmanaged<Context>?) = lock.withLock {
+        let (daemon, retained): (OpaquePointer?, Unmanaged<Context>?) = lock.withLock {
             defer { self.daemon = nil; self.context = nil; self.boundPort = nil }
             return (self.daemon, self.context)
         }
-        guard let daemon else { return }
+        guard let daemon, let retained else { return }
+        let listenSocket = drain(daemon, retained.takeUnretainedValue())
         MHD_stop_daemon(daemon)
-        // Only now can no callback hold the context any more.
-        context?.release()
+        if listenSocket >= 0 { close(listenSocket) }
+        // Only now can no callback hold the context any more (a `respond` closure still may,
+        // but it no longer touches libmicrohttpd).
+        retained.release()
         logger.info("stopped")
+    }
+
+    /// Waits for the responses owed to suspended connections, then makes sure none stays
+    /// suspended: libmicrohttpd must not be stopped with one (it aborts). Returns the listen
+    /// socket when it had to stop accepting (close it after `MHD_stop_daemon`), else -1.
+    private func drain(_ daemon: OpaquePointer, _ context: Context) -> Int32 {
+        var listenSocket: Int32 = -1
+        context.drain.lock()
+        if context.unfinished > 0 {
+            let owed = context.unfinished
+            context.drain.unlock()
+            listenSocket = MHD_quiesce_daemon(daemon)
+            logger.info("waiting up to \(configuration.stopTimeoutSeconds) s for \(owed) response(s) still owed")
+            let deadline = Date(timeIntervalSinceNow: TimeInterval(configuration.stopTimeoutSeconds))
+            context.drain.lock()
+            while context.unfinished > 0 && context.drain.wait(until: deadline) {}
+        }
+        context.drain.unlock()
+
+        let abandoned: Int = context.answers.withLock {
+            context.refusingSuspension = true
+            let stuck = context.suspended.values
+            for state in stuck {
+                state.stage = .abandoned
+                MHD_resume_connection(state.connection)
+            }
+            context.suspended = [:]
+            return stuck.count
+        }
+        if abandoned > 0 {
+            logger.warning("stopped waiting for \(abandoned) response(s); answering 503")
+            // Resumed, they are answered 503 by the pool threads: give that a moment to go out.
+            let deadline = Date(timeIntervalSinceNow: 1)
+            context.drain.withLock {
+                while context.unfinished > 0 && context.drain.wait(until: deadline) {}
+            }
+        }
+        return listenSocket
     }
 }
 

@@ -16,7 +16,8 @@ public struct HTTPServerConfiguration: Sendable, Hashable {
     /// The TCP port; 0 picks a free one. Default 8080.
     public var port: Int
     /// Threads that accept connections and run the handler (each with its own epoll set).
-    /// Default: the number of online cores.
+    /// Default: the number of online cores. Slow work does not count here: it runs on
+    /// threads of its own while its connection is suspended (``HTTPHandler/handle(_:respond:)``).
     public var threadPoolSize: Int
     /// The largest request body accepted; a larger one is answered with 413 `body_too_large`
     /// without calling the handler. Default 1 MiB (1048576 bytes).
@@ -29,6 +30,12 @@ public struct HTTPServerConfiguration: Sendable, Hashable {
     /// Bytes of buffer each connection may use; its request line and headers must fit.
     /// Default 32 KiB (libmicrohttpd's own default).
     public var connectionMemoryLimit: Int
+    /// Seconds ``HTTPServer/stop()`` waits for responses still owed to parked connections
+    /// (handlers that answer later, see ``HTTPHandler/handle(_:respond:)``) before it answers
+    /// them 503 `unavailable` and closes. Default 30.
+    public var stopTimeoutSeconds: Int
+    /// Where the one line per request goes. Default ``AccessLog/standardError``.
+    public var accessLog: AccessLog
 
     /// The number of online cores, at least 1.
     public static var onlineCores: Int {
@@ -43,7 +50,9 @@ public struct HTTPServerConfiguration: Sendable, Hashable {
         maxBodyBytes: Int = 1_048_576,
         connectionTimeoutSeconds: Int = 30,
         connectionLimit: Int = 1000,
-        connectionMemoryLimit: Int = 32 * 1024
+        connectionMemoryLimit: Int = 32 * 1024,
+        stopTimeoutSeconds: Int = 30,
+        accessLog: AccessLog = .standardError
     ) {
         self.host = host
         self.port = port
@@ -52,6 +61,8 @@ public struct HTTPServerConfiguration: Sendable, Hashable {
         self.connectionTimeoutSeconds = connectionTimeoutSeconds
         self.connectionLimit = connectionLimit
         self.connectionMemoryLimit = connectionMemoryLimit
+        self.stopTimeoutSeconds = stopTimeoutSeconds
+        self.accessLog = accessLog
     }
 
     /// Checks the ranges ``HTTPServer/start()`` relies on.
@@ -74,6 +85,12 @@ public struct HTTPServerConfiguration: Sendable, Hashable {
         }
         guard (4096...(64 << 20)).contains(connectionMemoryLimit) else {
             throw fail("connectionMemoryLimit: must be 4096…64 MiB, got \(connectionMemoryLimit)")
+        }
+        guard (0...3600).contains(stopTimeoutSeconds) else {
+            throw fail("stopTimeoutSeconds: must be 0…3600, got \(stopTimeoutSeconds)")
+        }
+        if case .fileDescriptor(let descriptor) = accessLog, descriptor < 0 {
+            throw fail("accessLog: file descriptor must be >= 0, got \(descriptor)")
         }
     }
 }

@@ -13,17 +13,31 @@ public struct LabAPI: HTTPHandler {
     public let version: String
     /// What the sandbox gave the start-up self-test run: the protections in force.
     public let sandbox: SandboxReport
+    /// The threads `POST /api/v1/runs` runs on, so that a run never holds a server thread.
+    public let executor: RunExecutor
     private let logger: Logger
 
     public init(catalog: Catalog = .standard, runner: LabRunner, staticFiles: StaticFiles?, openAPI: [UInt8]?,
-                version: String, sandbox: SandboxReport, logger: Logger) {
+                version: String, sandbox: SandboxReport, executor: RunExecutor = RunExecutor(), logger: Logger) {
         self.catalog = catalog
+        self.executor = executor
         self.sandbox = sandbox
         self.runner = runner
         self.staticFiles = staticFiles
         self.openAPI = openAPI
         self.version = version
         self.logger = logger
+    }
+
+    /// `POST /api/v1/runs` is checked here (a bad request is answered at once) and run on
+    /// ``executor`` (503 `unavailable` at once when it is full); everything else is answered
+    /// at once by ``handle(_:)``.
+    public func handle(_ request: HTTPRequest, respond: @escaping HTTPResponder) {
+        guard request.path == "/api/v1/runs", request.method == "POST" else { return respond(handle(request)) }
+        switch prepareRun(request) {
+        case .failure(let error): respond(error.response)
+        case .success(let (runRequest, format)): executor.respond(respond) { run(runRequest, format: format) }
+        }
     }
 
     public func handle(_ request: HTTPRequest) -> HTTPResponse {
@@ -61,18 +75,34 @@ public struct LabAPI: HTTPHandler {
         return staticFiles.handle(request)
     }
 
-    /// `POST /api/v1/runs`.
+    /// `POST /api/v1/runs`, run on the calling thread.
     private func run(_ request: HTTPRequest) -> HTTPResponse {
+        switch prepareRun(request) {
+        case .failure(let error): error.response
+        case .success(let (runRequest, format)): run(runRequest, format: format)
+        }
+    }
+
+    /// The checks of `POST /api/v1/runs` that need no run: the media type, `format`, the body.
+    private func prepareRun(_ request: HTTPRequest) -> Result<(RunRequest, String), APIError> {
         guard request.mediaType == "application/json" else {
-            return APIError(.unsupportedMediaType,
-                            "send the run as JSON with Content-Type: application/json, not \(request.mediaType.map { "\"\($0)\"" } ?? "no Content-Type")").response
+            return .failure(APIError(.unsupportedMediaType,
+                                     "send the run as JSON with Content-Type: application/json, not \(request.mediaType.map { "\"\($0)\"" } ?? "no Content-Type")"))
         }
         let format = request.query["format"] ?? "json"
         guard format == "json" || format == "text" else {
-            return APIError(.invalidParameter, "format must be \"json\" or \"text\", not \"\(format)\"", path: "format").response
+            return .failure(APIError(.invalidParameter, "format must be \"json\" or \"text\", not \"\(format)\"", path: "format"))
         }
         do {
-            let runRequest = try RunRequest.decode(request.body, catalog: catalog, maxWallMs: runner.maxWallMs)
+            return .success((try RunRequest.decode(request.body, catalog: catalog, maxWallMs: runner.maxWallMs), format))
+        } catch {
+            return .failure(APIError(error))
+        }
+    }
+
+    /// Runs a checked request and renders its trace as `format`.
+    private func run(_ runRequest: RunRequest, format: String) -> HTTPResponse {
+        do {
             let trace = try runner.run(runRequest)
             logger.debug("run", metadata: ["experiment": "\(runRequest.experimentID ?? "custom")",
                                            "outcome": "\(trace.run.outcome.rawValue)"])

@@ -1,0 +1,125 @@
+import Foundation
+import Synchronization
+import Testing
+
+@testable import IPCLabHTTP
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@Suite("RunExecutor", .serialized)
+struct RunExecutorTests {
+    /// The names of this process's threads that start with `prefix`.
+    private static func threads(named prefix: String) -> [String] {
+        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
+        return tasks.compactMap { task in
+            guard let comm = try? String(contentsOfFile: "/proc/self/task/\(task)/comm", encoding: .utf8) else { return nil }
+            let name = comm.trimmingCharacters(in: .newlines)
+            return name.hasPrefix(prefix) ? name : nil
+        }.sorted()
+    }
+
+    @Test("its threads exist from init to shutdown, named, and no more of them")
+    func fixedThreads() {
+        let executor = RunExecutor(threads: 3, queueLimit: 0, name: "test-fixed")
+        #expect(eventually(seconds: 2) { Self.threads(named: "test-fixed-").count == 3 })
+        #expect(Self.threads(named: "test-fixed-") == ["test-fixed-0", "test-fixed-1", "test-fixed-2"])
+        let gate = Gate()
+        for _ in 0..<3 { #expect(executor.submit { gate.wait() }) }
+        #expect(Self.threads(named: "test-fixed-").count == 3)
+        gate.open()
+        executor.shutdown()
+        #expect(Self.threads(named: "test-fixed-").isEmpty)
+    }
+
+    @Test("at most threads + queueLimit pieces are taken; all taken ones run; shutdown finishes them")
+    func boundedQueue() {
+        let executor = RunExecutor(threads: 2, queueLimit: 3, name: "test-bound")
+        let gate = Gate()
+        let ran = Atomic(0)
+        for index in 0..<5 {
+            #expect(executor.submit { gate.wait(); ran.add(1, ordering: .relaxed) }, "piece \(index) refused")
+        }
+        #expect(eventually { executor.load == .init(running: 2, queued: 3) }, "\(executor.load)")
+        #expect(!executor.submit { ran.add(100, ordering: .relaxed) })
+        gate.open()
+        #expect(eventually { executor.load == .init(running: 0, queued: 0) })
+        #expect(executor.submit { ran.add(1, ordering: .relaxed) })
+        executor.shutdown()
+        #expect(ran.load(ordering: .relaxed) == 6)
+        #expect(!executor.submit { ran.add(1000, ordering: .relaxed) })
+        #expect(ran.load(ordering: .relaxed) == 6)
+    }
+
+    @Test("pieces run at once on separate threads, up to the thread count")
+    func parallel() {
+        let executor = RunExecutor(threads: 4, queueLimit: 4, name: "test-par")
+        defer { executor.shutdown() }
+        let done = Atomic(0)
+        let (_, elapsed) = timed {
+            for _ in 0..<4 { _ = executor.submit { usleep(300_000); done.add(1, ordering: .relaxed) } }
+            _ = eventually { done.load(ordering: .relaxed) == 4 }
+        }
+        #expect(done.load(ordering: .relaxed) == 4)
+        #expect(elapsed < 550, "4 pieces of 300 ms on 4 threads took \(elapsed) ms")
+    }
+
+    @Test("respond(_:with:) answers 503 unavailable with Retry-After: 1 at once when full, and after shutdown")
+    func respondWhenFull() {
+        let executor = RunExecutor(threads: 1, queueLimit: 0, name: "test-full")
+        let gate = Gate()
+        let answers = Mutex<[HTTPResponse]>([])
+        executor.respond({ response in answers.withLock { $0.append(response) } }) {
+            gate.wait()
+            return .text("ran")
+        }
+        executor.respond({ response in answers.withLock { $0.append(response) } }) { .text("must not run") }
+        let refused = answers.withLock { $0 }
+        #expect(refused.count == 1)
+        #expect(refused.first?.status == .serviceUnavailable)
+        #expect(refused.first?.header("Retry-After") == "1")
+        #expect(refused.first.map { String(decoding: $0.body, as: UTF8.self) }?.contains(#""code":"unavailable""#) == true)
+        gate.open()
+        executor.shutdown()
+        #expect(answers.withLock { $0.map(\.status.code) } == [503, 200])
+        executor.respond({ response in answers.withLock { $0.append(response) } }) { .text("after shutdown") }
+        #expect(answers.withLock { $0.last?.status } == .serviceUnavailable)
+        #expect(answers.withLock { $0.last.map { String(decoding: $0.body, as: UTF8.self) } }?.contains("stopping") == true)
+    }
+
+    @Test("over HTTP: a full executor answers 503 at once while its slow requests are parked, then they complete")
+    func busyOverHTTP() throws {
+        let executor = RunExecutor(threads: 1, queueLimit: 1, name: "test-http")
+        defer { executor.shutdown() }
+        let gate = Gate()
+        let handler = LaterHandler { request, respond in
+            executor.respond(respond) {
+                gate.wait()
+                return .text("ran \(request.path)")
+            }
+        }
+        try withServer(threads: 1, handler: handler) { port in
+            let first = try Connection(port: port)
+            let second = try Connection(port: port)
+            first.request("POST", "/a")
+            #expect(eventually { executor.load == .init(running: 1, queued: 0) })
+            second.request("POST", "/b")
+            #expect(eventually { executor.load == .init(running: 1, queued: 1) })
+
+            let third = try Connection(port: port)
+            third.request("POST", "/c")
+            let (refused, elapsed) = timed { third.receive() }
+            let busy = try #require(refused)
+            #expect(busy.status == 503)
+            #expect(busy.headers["retry-after"] == "1")
+            #expect(busy.text.contains(#""code":"unavailable""#))
+            #expect(elapsed < 100, "the 503 took \(elapsed) ms")
+            #expect(first.isSilent(forMilliseconds: 20) && second.isSilent(forMilliseconds: 20))
+
+            gate.open()
+            #expect(try #require(first.receive()).text == "ran /a")
+            #expect(try #require(second.receive()).text == "ran /b")
+        }
+    }
+}
