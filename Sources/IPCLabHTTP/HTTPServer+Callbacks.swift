@@ -180,10 +180,11 @@ func httpServerAccessHandler(
            let length = Int(String(cString: declared)), length >= 0 {
             if length > context.maxBodyBytes { state.tooLarge = true } else { state.body.reserveCapacity(length) }
         }
-        // A client that waits for "100 Continue" has sent nothing yet: refusing now spares it
-        // the upload. MHD closes the connection after this early answer, which is right here.
-        if state.tooLarge, let expect = MHD_lookup_connection_value(connection, .HEADER_KIND, "Expect"),
-           strcasecmp(expect, "100-continue") == 0 {
+        // A declared length over the limit is refused before any of the body is read: a
+        // client waiting for "100 Continue" is spared the upload, and no client can hold a
+        // worker while it trickles megabytes that would be thrown away. MHD closes the
+        // connection after this early answer, which is right here.
+        if state.tooLarge {
             return queue(APIError.bodyTooLarge(limit: context.maxBodyBytes).response,
                          for: state, on: connection, context: context)
         }

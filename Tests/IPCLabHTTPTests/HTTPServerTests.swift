@@ -61,16 +61,26 @@ struct HTTPServerTests {
         }
     }
 
-    @Test("a body over the limit is 413 body_too_large, the handler is not called, the connection stays usable")
-    func bodyTooLarge() throws {
+    @Test("a declared Content-Length over the limit is 413 body_too_large before the body is read; the connection closes")
+    func declaredBodyTooLarge() throws {
         let echo = EchoHandler()
         try withServer(maxBodyBytes: 1000, handler: echo) { port in
             let connection = try Connection(port: port)
-            connection.send("POST /big HTTP/1.1\r\nHost: t\r\nContent-Length: 1001\r\n\r\n" + String(repeating: "a", count: 1001))
+            // Only the headers: the answer must not wait for a body.
+            connection.send("POST /big HTTP/1.1\r\nHost: t\r\nContent-Length: 1001\r\n\r\n")
             let tooLarge = try #require(connection.receive())
             #expect(tooLarge.status == 413)
             #expect(tooLarge.text == #"{"error":{"code":"body_too_large","message":"request body is larger than 1000 bytes","path":null}}"#)
+            #expect(connection.isClosedByPeer())
+            #expect(echo.callCount == 0)
+        }
+    }
 
+    @Test("a chunked body that grows over the limit is 413, the handler is not called, the connection stays usable")
+    func chunkedBodyTooLarge() throws {
+        let echo = EchoHandler()
+        try withServer(maxBodyBytes: 1000, handler: echo) { port in
+            let connection = try Connection(port: port)
             connection.send("POST /big HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n7d0\r\n"
                             + String(repeating: "b", count: 2000) + "\r\n0\r\n\r\n")
             #expect(try #require(connection.receive()).status == 413)
