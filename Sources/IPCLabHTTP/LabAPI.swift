@@ -90,8 +90,8 @@ public struct LabAPI: HTTPHandler {
                                      "send the run as JSON with Content-Type: application/json, not \(request.mediaType.map { "\"\($0)\"" } ?? "no Content-Type")"))
         }
         let format = request.query["format"] ?? "json"
-        guard format == "json" || format == "text" else {
-            return .failure(APIError(.invalidParameter, "format must be \"json\" or \"text\", not \"\(format)\"", path: "format"))
+        guard ["json", "text", "chrome"].contains(format) else {
+            return .failure(APIError(.invalidParameter, "format must be \"json\", \"text\" or \"chrome\", not \"\(format)\"", path: "format"))
         }
         do {
             return .success((try RunRequest.decode(request.body, catalog: catalog, maxWallMs: runner.maxWallMs), format))
@@ -106,7 +106,11 @@ public struct LabAPI: HTTPHandler {
             let trace = try runner.run(runRequest)
             logger.debug("run", metadata: ["experiment": "\(runRequest.experimentID ?? "custom")",
                                            "outcome": "\(trace.run.outcome.rawValue)"])
-            return format == "text" ? .text(trace.text()) : .json(trace.json())
+            switch format {
+            case "text": return .text(trace.text())
+            case "chrome": return .json(trace.chromeJSON())
+            default: return .json(trace.json())
+            }
         } catch {
             return APIError(error).response
         }

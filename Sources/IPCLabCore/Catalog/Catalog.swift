@@ -8,7 +8,12 @@ public struct Catalog: Sendable {
 
     /// The lab's catalog (see `CATALOG.md` in the course material).
     public static let standard = Catalog(presets: [
-        PipeHello(), PipeByteStream(), PipeEOF(), PipeCapacity(),
+        PipeHello(), PipeByteStream(), PipeEOF(), PipeCapacity(), PipeSigpipe(), PipeNonblocking(), PipeDuplex(), PipePipeline(), FIFORendezvous(),
+        ShmAnonymous(), ShmPrivate(), ShmSysV(), ShmPOSIX(), ShmRace(), ShmPointers(),
+        SemMutex(), SemFruitPlate(), SemProducerConsumer(),
+        SignalHandshake(), SignalSigqueue(), SignalPointer(), SignalCoalescing(), SignalBlocked(), SignalDispositions(), SignalSigint(), SignalSigchld(), SignalFault(), SignalStopCont(),
+        MQSysV(), MQPosix(), MQFull(), MQBoundaries(), MQNotify(),
+        SocketTCP(), SocketUnixStream(), SocketUnixDgram(), SocketPair(), SocketUDP(), SocketBuffer(), SocketFDPassing(),
     ])
 
     public func preset(_ id: String) -> (any Preset)? {

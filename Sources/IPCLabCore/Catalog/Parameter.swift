@@ -16,20 +16,27 @@ public struct Parameter: Sendable {
     public var range: ClosedRange<Int>?
     /// Bounds on the number of items of an array, or the UTF-8 length of a string.
     public var count: ClosedRange<Int>?
+    /// Reads a given value into its canonical form before the type check, or rejects it
+    /// (a signal number into its name, a word that must be one of a few).
+    public var normalize: (@Sendable (JSONValue, JSONPath) throws(LabError) -> JSONValue)?
 
     public init(_ name: String, _ kind: Kind, _ description: String, default defaultValue: JSONValue,
-                range: ClosedRange<Int>? = nil, count: ClosedRange<Int>? = nil) {
+                range: ClosedRange<Int>? = nil, count: ClosedRange<Int>? = nil,
+                normalize: (@Sendable (JSONValue, JSONPath) throws(LabError) -> JSONValue)? = nil) {
         self.name = name
         self.kind = kind
         self.description = description
         self.defaultValue = defaultValue
         self.range = range
         self.count = count
+        self.normalize = normalize
     }
 
     /// Checks a value given for this parameter; `path` is where it sat in the request.
-    func validate(_ value: JSONValue, at path: JSONPath) throws(LabError) -> JSONValue {
+    func validate(_ given: JSONValue, at path: JSONPath) throws(LabError) -> JSONValue {
         func bad(_ why: String) -> LabError { LabError(.invalidParameter, why, path: path.description) }
+        var value = given
+        if let normalize { value = try normalize(given, path) }
         switch kind {
         case .integer:
             return .integer(Int64(try JSONObjectReader.integer(value, in: range ?? Int.min...Int.max, at: path, code: .invalidParameter)))

@@ -106,7 +106,7 @@ extension ObjectSnapshot {
             w.field("t_ns", tNs)
             w.field("object", object)
             w.field("kind", kind)
-            w.key("state"); w.object { w in for (k, v) in state { w.field(k, v) } }
+            w.key("state"); w.object { w in for (k, v) in state { w.field(k, v) }; for (k, v) in labels { w.field(k, v) } }
         }
     }
 }

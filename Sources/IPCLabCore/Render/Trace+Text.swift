@@ -7,10 +7,15 @@ extension Trace {
         lines.append("# run \(run.id) — \(who) — outcome \(run.outcome.rawValue)"
             + (run.reason.map { " (\($0))" } ?? "") + String(format: " — %.3f ms", Double(run.durationNs) / 1e6))
         let width = processes.map { "\($0.name)(\($0.pid))".count }.max() ?? 8
+        // A call that never returned because a signal killed its process (not the run's time limit) says so.
+        var killed: [String: String] = [:]
+        for p in processes where run.outcome != .timeout {
+            if case let .signal(name, _)? = p.exit { killed[p.name] = name }
+        }
         for e in events {
             let label = "\(e.process)(\(e.pid))"
             let padded = label + String(repeating: " ", count: max(0, width - label.count))
-            lines.append(String(format: "[%10.3f ms] ", Double(e.tNs) / 1e6) + padded + "  " + e.textLine)
+            lines.append(String(format: "[%10.3f ms] ", Double(e.tNs) / 1e6) + padded + "  " + e.textLine(killedBy: killed[e.process]))
         }
         for p in processes {
             let end: String
@@ -31,8 +36,9 @@ extension Trace {
 }
 
 extension TraceEvent {
-    /// `call(args) = result ERRNO "payload" <blocked …>`.
-    var textLine: String {
+    /// `call(args) = result ERRNO "payload" <blocked …>`; `killedBy` names the signal that
+    /// ended the call's process, when one did.
+    func textLine(killedBy signal: String?) -> String {
         let shown = args.filter { $0.0 != "channel" && $0.0 != "end" }.map { $0.1.compactText }
         var line = "\(call)(\(shown.joined(separator: ", ")))"
         if let channel { line += " [\(channel)" + (arg("end").map { " \($0.compactText)" } ?? "") + "]" }
@@ -41,6 +47,8 @@ extension TraceEvent {
             if let errno { line += " \(errno)" }
         } else if call == "exit" {
             line += " = ? <does not return>"
+        } else if let signal {
+            line += " = ? <never returned: \(signal) killed the process>"
         } else {
             line += " = ? <unfinished: the run ended first>"
         }

@@ -48,9 +48,21 @@ public struct Channel: Sendable, Equatable {
 public enum ChannelSpec: Sendable, Equatable {
     /// Pipes and FIFOs.
     case pipe(PipeChannel)
+    /// Shared-memory regions.
+    case sharedMemory(SharedMemoryChannel)
+    /// Semaphores.
+    case semaphore(SemaphoreChannel)
+    /// Message queues (System V and POSIX).
+    case messageQueue(MessageQueueChannel)
+    /// Sockets.
+    case socket(SocketChannel)
 
     static let families: [(kinds: [String], decode: @Sendable (String, inout JSONObjectReader) throws(LabError) -> ChannelSpec)] = [
         (PipeChannel.kinds, { kind, r throws(LabError) in .pipe(try PipeChannel.decode(kind: kind, &r)) }),
+        (SharedMemoryChannel.kinds, { kind, r throws(LabError) in .sharedMemory(try SharedMemoryChannel.decode(kind: kind, &r)) }),
+        (SemaphoreChannel.kinds, { kind, r throws(LabError) in .semaphore(try SemaphoreChannel.decode(kind: kind, &r)) }),
+        (MessageQueueChannel.kinds, { kind, r throws(LabError) in .messageQueue(try MessageQueueChannel.decode(kind: kind, &r)) }),
+        (SocketChannel.kinds, { kind, r throws(LabError) in .socket(try SocketChannel.decode(kind: kind, &r)) }),
     ]
 
     /// Every `kind` word of the language.
@@ -59,6 +71,10 @@ public enum ChannelSpec: Sendable, Equatable {
     public var family: any ChannelFamily {
         switch self {
         case .pipe(let c): c
+        case .sharedMemory(let c): c
+        case .semaphore(let c): c
+        case .messageQueue(let c): c
+        case .socket(let c): c
         }
     }
 }

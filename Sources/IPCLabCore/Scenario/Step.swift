@@ -4,11 +4,29 @@ public enum Step: Sendable, Equatable {
     case process(ProcessStep)
     /// Pipes and FIFOs.
     case pipe(PipeStep)
+    /// Shared memory.
+    case sharedMemory(SharedMemoryStep)
+    /// Semaphores.
+    case semaphore(SemaphoreStep)
+    /// Signals.
+    case signal(SignalStep)
+    /// `send` on a message queue or a socket.
+    case send(SendStep)
+    /// Message queues.
+    case messageQueue(MessageQueueStep)
+    /// Sockets.
+    case socket(SocketStep)
 
     /// The families, in the order their ops are listed in errors and documentation.
     static let families: [(ops: [String], decode: @Sendable (String, inout JSONObjectReader) throws(LabError) -> Step)] = [
         (ProcessStep.ops, { op, r throws(LabError) in .process(try ProcessStep.decode(op: op, &r)) }),
         (PipeStep.ops, { op, r throws(LabError) in .pipe(try PipeStep.decode(op: op, &r)) }),
+        (SharedMemoryStep.ops, { op, r throws(LabError) in .sharedMemory(try SharedMemoryStep.decode(op: op, &r)) }),
+        (SemaphoreStep.ops, { op, r throws(LabError) in .semaphore(try SemaphoreStep.decode(op: op, &r)) }),
+        (SignalStep.ops, { op, r throws(LabError) in .signal(try SignalStep.decode(op: op, &r)) }),
+        (SendStep.ops, { op, r throws(LabError) in .send(try SendStep.decode(op: op, &r)) }),
+        (MessageQueueStep.ops, { op, r throws(LabError) in .messageQueue(try MessageQueueStep.decode(op: op, &r)) }),
+        (SocketStep.ops, { op, r throws(LabError) in .socket(try SocketStep.decode(op: op, &r)) }),
     ]
 
     /// Every `op` of the language.
@@ -19,6 +37,12 @@ public enum Step: Sendable, Equatable {
         switch self {
         case .process(let s): s
         case .pipe(let s): s
+        case .sharedMemory(let s): s
+        case .semaphore(let s): s
+        case .signal(let s): s
+        case .send(let s): s
+        case .messageQueue(let s): s
+        case .socket(let s): s
         }
     }
 

@@ -8,17 +8,25 @@ public struct ObjectSnapshot: Sendable {
     public var object: String
     public var kind: String
     public var state: [(String, Int64)]
+    /// State that is a word rather than a number (a process's state letter, `"T"`), in the same `state` object.
+    public var labels: [(String, String)]
 
-    public init(seq: Int?, tNs: Int64, object: String, kind: String, state: [(String, Int64)]) {
+    public init(seq: Int?, tNs: Int64, object: String, kind: String, state: [(String, Int64)],
+                labels: [(String, String)] = []) {
         self.seq = seq
         self.tNs = tNs
         self.object = object
         self.kind = kind
         self.state = state
+        self.labels = labels
     }
 
     public func value(_ key: String) -> Int64? {
         state.first { $0.0 == key }?.1
+    }
+
+    public func label(_ key: String) -> String? {
+        labels.first { $0.0 == key }?.1
     }
 }
 

@@ -20,7 +20,8 @@ extension Trace {
     /// byte offset, in the order the calls returned.
     public var transfers: [Transfer] {
         var out: [Transfer] = []
-        let channels = Set(events.compactMap(\.channel))
+        // Only pipes and FIFOs: a socket carries bytes both ways, so its writes and reads do not pair by offset.
+        let channels = Set(events.compactMap(\.channel)).filter { scenario.channel(named: $0)?.spec.family is PipeChannel }
         for channel in channels.sorted() {
             let moved = events.filter { $0.channel == channel && ($0.result ?? 0) > 0 && $0.returned }
                 .sorted { ($0.endNs ?? 0, $0.seq) < ($1.endNs ?? 0, $1.seq) }

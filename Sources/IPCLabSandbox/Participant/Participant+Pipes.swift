@@ -37,14 +37,18 @@ extension Participant {
             fill(channel, size, step: i)
         case let .close(channel, end):
             close(channel, end, step: i)
-        case let .open(channel, end):
-            open(channel, end, step: i)
+        case let .open(channel, end, nonblocking):
+            open(channel, end, nonblocking: nonblocking, step: i)
         case let .setNonblocking(channel, end, enabled):
             setNonblocking(channel, end, enabled, step: i)
         case let .setPipeSize(channel, size):
             pipeSize(channel, set: size, step: i)
         case let .getPipeSize(channel):
             pipeSize(channel, set: nil, step: i)
+        case let .dup2(channel, end, fd):
+            dup2(channel, end, onto: Int32(fd), step: i)
+        case let .stage(program):
+            runStage(program, step: i)
         }
     }
 
@@ -118,9 +122,9 @@ extension Participant {
     }
 
     /// `open(2)` of a FIFO: blocks until the other side opens, unless non-blocking.
-    mutating func open(_ channel: String, _ end: PipeEnd, step: Int) {
+    mutating func open(_ channel: String, _ end: PipeEnd, nonblocking: Bool, step: Int) {
         let c = channelIndex(channel)
-        let flags = end == .read ? O_RDONLY : O_WRONLY
+        let flags = (end == .read ? O_RDONLY : O_WRONLY) | (nonblocking ? O_NONBLOCK : 0)
         let slot = Recorder.begin("open", step: step, args: [Int64(flags), Int64(c), end == .read ? 0 : 1])
         let fd = Glibc.open(scenario.channels[c].path ?? "", flags)
         Recorder.end(slot, result: Int(fd), errno: fd < 0 ? errno : 0)

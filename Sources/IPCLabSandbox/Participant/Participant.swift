@@ -43,8 +43,10 @@ struct Participant {
         ipclab_sigmask_clear()
         ipclab_recorder_bind(ringBase, Int32(index))
         _ = ipclab_set_process_name(name)
-        ipclab_publish_pid(Int32(index), getpid())
+        // Started is recorded before the pid is published: a process that signals this one by
+        // name (and may kill it at once) waits for the pid, so the trace always knows the pid.
         Recorder.record(IPCLAB_REC_START, "start", step: nil, args: [Int64(getppid())], result: Int(getpid()))
+        ipclab_publish_pid(Int32(index), getpid())
     }
 
     /// Creates every channel before anyone forks, so all processes inherit them.
@@ -52,6 +54,10 @@ struct Participant {
         for (i, channel) in scenario.channels.enumerated() {
             switch channel.spec {
             case .pipe(let spec): createPipeChannel(i, spec)
+            case .sharedMemory(let spec): createSharedMemoryChannel(i, spec)
+            case .semaphore(let spec): createSemaphoreChannel(i, spec)
+            case .messageQueue(let spec): createMessageQueueChannel(i, spec)
+            case .socket(let spec): createSocketChannel(i, spec)
             }
         }
     }
@@ -95,6 +101,12 @@ struct Participant {
         switch step {
         case .process(let s): runProcessStep(s, at: i)
         case .pipe(let s): runPipeStep(s, at: i)
+        case .signal(let s): runSignalStep(s, at: i)
+        case .sharedMemory(let s): runSharedMemoryStep(s, at: i)
+        case .semaphore(let s): runSemaphoreStep(s, at: i)
+        case .send(let s): runSendStep(s, at: i)
+        case .messageQueue(let s): runMessageQueueStep(s, at: i)
+        case .socket(let s): runSocketStep(s, at: i)
         }
     }
 }

@@ -7,6 +7,7 @@ extension EventArguments {
     static let pipeBlocking: Set<String> = ["read", "write", "open"]
 
     func describePipeCall(_ r: RawRecord) -> [(String, JSONValue)]? {
+        if let procStat = describeProcStat(r) { return procStat }
         let a = r.args
         func end(_ i: Int64) -> JSONValue { i == 0 ? "read" : "write" }
         func path(_ i: Int64) -> JSONValue {
@@ -31,6 +32,10 @@ extension EventArguments {
             if cmd == ipclab_F_SETPIPE_SZ { out.append(("arg", .integer(a[2]))) }
             out.append(("channel", channel(a[3])))
             return out
+        case "dup2":
+            return [("oldfd", .integer(a[0])), ("newfd", .integer(a[1])), ("channel", channel(a[2])), ("end", end(a[3]))]
+        case "getrandom":
+            return [("count", .integer(a[0])), ("flags", .integer(a[1]))]
         default:
             return nil
         }

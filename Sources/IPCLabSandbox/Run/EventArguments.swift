@@ -9,13 +9,37 @@ struct EventArguments {
     let processNames: [Int32: String]
 
     /// Calls that can block: their start and end are both reported.
-    static let blocking: Set<String> = processBlocking.union(pipeBlocking)
+    static let blocking: Set<String> = processBlocking.union(pipeBlocking).union(signalBlocking)
+        .union(sharedMemoryBlocking).union(semaphoreBlocking)
+        .union(messageQueueBlocking).union(socketBlocking)
+
+    /// Calls whose bytes are shown as a payload (when they moved any).
+    static let movesBytes: Set<String> = Set(["read", "write"]).union(sharedMemoryMovesBytes)
+        .union(messageQueueMovesBytes).union(socketMovesBytes).union(signalMovesBytes)
 
     /// Each family names the calls it records (`EventArguments+<Family>.swift`).
     func describe(_ r: RawRecord) -> [(String, JSONValue)] {
         describeProcessCall(r)
+            ?? describeSocketCall(r) // before the pipes': it names read/write on a socket channel
             ?? describePipeCall(r)
+            ?? describeSignalCall(r)
+            ?? describeSharedMemoryCall(r)
+            ?? describeSemaphoreCall(r)
+            ?? describeMessageQueueCall(r)
             ?? r.args.enumerated().filter { $0.element != 0 }.map { ("arg\($0.offset)", .integer($0.element)) }
+    }
+
+    /// Names the state of an object snapshot: each family names its own kinds (every kind keeps
+    /// args[0] = the channel, args[3] = the record it follows); a pipe's is its bytes and capacity.
+    func objectState(_ r: RawRecord) -> (state: [(String, Int64)], labels: [(String, String)]) {
+        sharedMemoryObjectState(r) ?? semaphoreObjectState(r) ?? processObjectState(r)
+            ?? messageQueueObjectState(r) ?? socketObjectState(r)
+            ?? ([("bytes", r.args[1]), ("capacity", r.args[2])], [])
+    }
+
+    /// The scenario name of a snapshot's object: a process for `proc_stat`'s, else a channel (args[0]).
+    func objectName(_ r: RawRecord) -> String {
+        processObjectName(r) ?? (scenario.channels.indices.contains(Int(r.args[0])) ? scenario.channels[Int(r.args[0])].name : "?")
     }
 
     /// The name of channel `i`, or null.

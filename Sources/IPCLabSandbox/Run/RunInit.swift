@@ -15,6 +15,8 @@ struct RunInit {
     var syncFD: Int32
     var wallMs: Int
     var userNamespace: Bool
+    /// Whether the run was cloned into a network namespace of its own (its loopback only).
+    var networkNamespace: Bool
     /// Decoded by the spawner before the clone: the run inherits it.
     var scenario: Scenario
 
@@ -33,19 +35,21 @@ struct RunInit {
         ipclab_recorder_bind(base, -1)
         ipclab_recorder_start_clock()
         Recorder.record(IPCLAB_REC_SETUP, "namespaces", step: nil,
-                        args: [userNamespace ? 1 : 0], result: 0)
+                        args: [userNamespace ? 1 : 0, networkNamespace ? 1 : 0], result: 0)
 
         // Keep only stdio and the completion pipe (at a fixed high number).
         _ = dup2(doneFD, Self.doneFD)
         _ = ipclab_close_range(3, UInt32(Self.doneFD - 1))
         _ = ipclab_close_range(UInt32(Self.doneFD + 1), UInt32.max)
 
-        for op in userNamespace ? SetupOperation.withUserNamespace : SetupOperation.withoutUserNamespace {
+        func perform(_ op: SetupOperation) {
             let r = op.action()
             let err = r == 0 ? 0 : errno
             Recorder.record(IPCLAB_REC_SETUP, op.name, step: nil, result: Int(r), errno: err)
             if r != 0 && op.required { fail("sandbox set-up failed: \(op.name)", err) }
         }
+        for op in userNamespace ? SetupOperation.withUserNamespace : SetupOperation.withoutUserNamespace { perform(op) }
+        if networkNamespace { perform(SetupOperation.loopbackUp) }
 
         _ = ipclab_sigmask_one(SIG_BLOCK, SIGCHLD)
         let first = fork()

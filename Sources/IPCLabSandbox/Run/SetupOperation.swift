@@ -1,5 +1,6 @@
 import CIPCLab
 import Glibc
+import IPCLabCore
 
 /// One step of preparing a run's sandbox, as data: the run's init executes the list
 /// in order and records each with its result, so the trace says what ran.
@@ -13,6 +14,15 @@ struct SetupOperation {
     /// Built once, in the spawner: runs inherit the lists.
     nonisolated(unsafe) static let withUserNamespace = standard(userNamespace: true)
     nonisolated(unsafe) static let withoutUserNamespace = standard(userNamespace: false)
+
+    /// The bytes of POSIX message queues a run may hold. The kernel also charges every run's queues
+    /// to the spawner's user (root), whose RLIMIT_MSGQUEUE (819200) cannot be raised without
+    /// CAP_SYS_RESOURCE: a quarter of it each lets four runs with full queues run at once.
+    static let runMessageQueueBytes = UInt64(MessageQueueChannel.Bounds.queueBytesLimit)
+
+    /// In a run's own network namespace: its loopback up (already, in a namespace from the
+    /// spawner's pool; brought up here in one the run made with `CLONE_NEWNET`).
+    nonisolated(unsafe) static let loopbackUp = SetupOperation(name: "loopback up", required: false) { ipclab_loopback_up() }
 
     /// The set-up of a run inside fresh user, PID, IPC, mount and UTS namespaces.
     static func standard(userNamespace: Bool) -> [SetupOperation] {
@@ -41,6 +51,10 @@ struct SetupOperation {
             },
             SetupOperation(name: "mount proc /proc", required: false) {
                 ipclab_mount("proc", "/proc", "proc", noDevSuid | ipclab_MS_NOEXEC, nil)
+            },
+            // Each run may hold only its share of the POSIX-queue memory all runs share.
+            SetupOperation(name: "RLIMIT_MSGQUEUE \(runMessageQueueBytes)", required: false) {
+                ipclab_set_msgqueue_limit(runMessageQueueBytes)
             },
             SetupOperation(name: "sethostname ipclab", required: false) {
                 sethostname("ipclab", 6)

@@ -57,7 +57,8 @@ struct TraceBuilder {
         for (n, r) in eventRecords.enumerated() {
             seqOf[r.index] = n + 1
             let name = scenario.processes.indices.contains(r.process) ? scenario.processes[r.process].name : "init"
-            let moved = (r.call == "read" || r.call == "write") && r.done && r.result > 0
+            // A message send returns 0, not a count, yet it moved its payload.
+            let moved = EventArguments.movesBytes.contains(r.call) && r.done && (r.result > 0 || (r.result == 0 && r.payloadLength > 0))
             events.append(TraceEvent(
                 seq: n + 1, tNs: r.tBegin, endNs: r.done ? r.tEnd : nil, process: name, pid: r.pid, step: r.step,
                 call: r.call, args: arguments.describe(r), result: r.done ? r.result : nil,
@@ -66,19 +67,21 @@ struct TraceBuilder {
         }
 
         let objects = records.filter { $0.kind == IPCLAB_REC_OBJECT }.map { r -> ObjectSnapshot in
-            let c = Int(r.args[0])
             let after = Int(r.args[3])
+            let named = arguments.objectState(r)
             return ObjectSnapshot(
                 seq: after >= 0 ? seqOf[after] : nil, tNs: r.tBegin,
-                object: scenario.channels.indices.contains(c) ? scenario.channels[c].name : "?",
-                kind: r.call, state: [("bytes", r.args[1]), ("capacity", r.args[2])])
+                object: arguments.objectName(r),
+                kind: r.call, state: named.state, labels: named.labels)
         }.sorted { $0.tNs < $1.tNs }
 
         let setup = records.filter { $0.kind == IPCLAB_REC_SETUP && $0.call != "namespaces" }.map {
             SandboxReport.Operation(op: $0.call, result: $0.result, errno: ErrnoName.of($0.err), tNs: $0.tBegin)
         }
-        let userNamespace = records.first { $0.kind == IPCLAB_REC_SETUP && $0.call == "namespaces" }?.args[0] == 1
-        let namespaces = (userNamespace ? ["user"] : []) + ["pid", "ipc", "mount", "uts"]
+        let namespaceRecord = records.first { $0.kind == IPCLAB_REC_SETUP && $0.call == "namespaces" }
+        let userNamespace = namespaceRecord?.args[0] == 1
+        let networkNamespace = namespaceRecord?.args[1] == 1
+        let namespaces = (userNamespace ? ["user"] : []) + ["pid", "ipc", "mount", "uts"] + (networkNamespace ? ["net"] : [])
 
         let (outcome, reason) = Self.outcome(header: header, context: context, unfinished: events.filter { !$0.returned && $0.call != "exit" })
         let duration = header.t_end > 0 ? header.t_end : (events.map { $0.endNs ?? $0.tNs }.max() ?? 0)

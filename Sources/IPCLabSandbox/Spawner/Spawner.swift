@@ -26,11 +26,13 @@ public enum Spawner {
         signal(SIGPIPE, SIG_IGN)
         warmUp()
         var state = State()
+        while state.networks.refill() {}
         while true {
             var pfd = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
-            let ready = poll(&pfd, 1, 250)
+            // While the pool of network namespaces is short, make one whenever no request waits.
+            let ready = poll(&pfd, 1, state.networks.isShort ? 0 : 250)
             state.reap()
-            guard ready > 0 else { continue }
+            guard ready > 0 else { state.networks.refill(); continue }
             var message = SpawnMessage()
             var fds: [Int32] = [-1, -1]
             var nfds: Int32 = 0
@@ -93,23 +95,27 @@ public enum Spawner {
     struct State {
         var runs: [UInt64: pid_t] = [:]
         var userNamespace = true
+        var networks = NetworkNamespacePool()
 
         mutating func start(runID: UInt64, wallMs: Int, ringFD: Int32, doneFD: Int32, socket: Int32) {
             defer { close(ringFD); close(doneFD) }
             guard let scenario = Spawner.readPlan(ringFD) else { return report(SpawnFailure(stage: 3, errno: EINVAL), to: doneFD) }
             var sync: [Int32] = [-1, -1]
             guard ipclab_pipe2(&sync, O_CLOEXEC) == 0 else { return report(SpawnFailure(stage: 1, errno: errno), to: doneFD) }
-            var pid = ipclab_fork_into(Spawner.namespaces | (userNamespace ? ipclab_CLONE_NEWUSER : 0))
+            // A network namespace from the pool; when the host makes none, one of the run's own.
+            let ownNetwork = !networks.available && userNamespace ? ipclab_CLONE_NEWNET : 0
+            var (pid, network) = networks.fork(Spawner.namespaces | ownNetwork | (userNamespace ? ipclab_CLONE_NEWUSER : 0))
+            network = network || ownNetwork != 0
             if pid < 0 && userNamespace && [EPERM, EINVAL, ENOSPC, EUSERS].contains(errno) {
                 // No user namespaces on this host: runs get the other namespaces and drop to nobody.
                 userNamespace = false
-                pid = ipclab_fork_into(Spawner.namespaces)
+                (pid, network) = networks.fork(Spawner.namespaces)
             }
             if pid == 0 {
                 close(socket)
                 close(sync[1])
                 RunInit(ringFD: ringFD, doneFD: doneFD, syncFD: sync[0], wallMs: wallMs, userNamespace: userNamespace,
-                        scenario: scenario).run()
+                        networkNamespace: network, scenario: scenario).run()
             }
             close(sync[0])
             defer { close(sync[1]) }
@@ -138,6 +144,7 @@ public enum Spawner {
                 let pid = waitpid(-1, &status, WNOHANG)
                 guard pid > 0 else { return }
                 if let id = runs.first(where: { $0.value == pid })?.key { runs[id] = nil }
+                networks.release(pid: pid)
             }
         }
 

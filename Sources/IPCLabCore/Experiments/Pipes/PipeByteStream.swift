@@ -47,23 +47,8 @@ public struct PipeByteStream: Preset {
         let wrote = writes.compactMap(\.result)
         let got = reads.compactMap(\.result)
 
-        // Byte offsets where one write ended and the next began.
-        var boundaries: Set<Int64> = []
-        var offset: Int64 = 0
-        for w in wrote.dropLast() { offset += w; boundaries.insert(offset) }
-        // A read that spans a boundary, or ends short of one, shows the boundary is not kept.
-        var crossing: [TraceEvent] = []
-        var start: Int64 = 0
-        var writeEnds: [Int64] = []
-        offset = 0
-        for w in wrote { offset += w; writeEnds.append(offset) }
-        for r in reads {
-            let end = start + (r.result ?? 0)
-            let spans = boundaries.contains { $0 > start && $0 < end }
-            let endsInside = !writeEnds.contains(end)
-            if spans || endsInside { crossing.append(r) }
-            start = end
-        }
+        // A read that spans a boundary between writes, or ends short of one, shows the boundary is not kept.
+        let crossing = StreamBoundaries.crossing(sent: wrote, received: reads)
         let total = wrote.reduce(0, +)
         let read = got.reduce(0, +)
         func list(_ xs: [Int64]) -> String { xs.map(String.init).joined(separator: ", ") }

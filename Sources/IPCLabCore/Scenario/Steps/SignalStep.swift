@@ -1,0 +1,262 @@
+/// Steps with signals: dispositions and handlers, sending, masks, waiting for deliveries,
+/// faults the kernel turns into signals, and the process states signals change.
+///
+/// A signal only ever goes to a *named process of the same run*: there is no pid field, so
+/// `-1`, pid 1, the server or the host cannot be named (and the run's PID namespace would not
+/// let a pid reach them anyway).
+public enum SignalStep: StepFamily {
+    /// A disposition, as `sigaction(2)` sets it.
+    public enum Action: String, Sendable, CaseIterable {
+        /// `SIG_DFL`: the signal's default action (signal(7)).
+        case `default`
+        /// `SIG_IGN`.
+        case ignore
+        /// A handler (in the sandbox's C shim) that records each delivery with its `siginfo_t`.
+        case handle
+    }
+
+    /// What a handler sends back from inside itself: `kill(process, signal)`.
+    public struct Reply: Sendable, Equatable {
+        public var signal: Signal
+        public var process: String
+        public init(signal: Signal, process: String) {
+            self.signal = signal
+            self.process = process
+        }
+    }
+
+    /// What `sigqueue` carries in `si_value`.
+    public enum Value: Sendable, Equatable {
+        /// `sival_int`.
+        case int(Int)
+        /// `sival_ptr`: the address of a fresh buffer in the sender holding this text.
+        case pointer(String)
+    }
+
+    /// `sigprocmask(2)`'s `how`.
+    public enum MaskHow: String, Sendable, CaseIterable {
+        case block
+        case unblock
+        case setmask
+    }
+
+    /// A fault the CPU reports and the kernel turns into a signal.
+    public enum Fault: String, Sendable, CaseIterable {
+        /// A write through a bad pointer: SIGSEGV.
+        case segv
+        /// An integer division by zero: SIGFPE.
+        case fpe
+    }
+
+    /// `sigaction(2)` with `SA_SIGINFO`; `restart` adds `SA_RESTART`.
+    case sigaction(signal: Signal, action: Action, reply: Reply?, restart: Bool)
+    /// `kill(2)` to a named process of the run, `repeat` times.
+    case kill(process: String, signal: Signal, repeat: Int)
+    /// `sigqueue(3)` to a named process of the run, `repeat` times (the i-th carries `value + i`).
+    case sigqueue(process: String, signal: Signal, value: Value, repeat: Int)
+    /// `sigprocmask(2)`.
+    case sigprocmask(how: MaskHow, signals: [Signal])
+    /// `sigpending(2)`.
+    case sigpending
+    /// `ppoll(2)` with this process's signal mask until its handlers have run `count` times
+    /// in all (counting since the process started), or `timeout_ms` passed.
+    case waitSignals(count: Int, timeoutMs: Int)
+    /// `process_vm_readv(2)` of `size` bytes of this process's own memory at the address the
+    /// last handled signal carried in `si_value.sival_ptr`.
+    case readPointer(size: Int)
+    /// Makes the CPU fault: the kernel sends SIGSEGV or SIGFPE.
+    case fault(Fault)
+    /// Reads `/proc/PID/stat` of a named process of the run: its state (R, S, T, Z…).
+    case procStat(process: String)
+
+    public static let ops = ["sigaction", "kill", "sigqueue", "sigprocmask", "sigpending", "wait_signals",
+                             "read_pointer", "fault", "proc_stat"]
+
+    /// Bounds of the signal steps, also stated in `openapi.yaml`.
+    public enum Bounds {
+        public static let count = 1...4096
+        public static let timeoutMs = 0...10_000
+        public static let value = Int(Int32.min)...Int(Int32.max)
+        public static let pointerText = 1...64
+        public static let readSize = 1...4096
+        public static let maskSignals = 0...64
+    }
+
+    public static func decode(op: String, _ r: inout JSONObjectReader) throws(LabError) -> SignalStep {
+        typealias B = Bounds
+        switch op {
+        case "sigaction":
+            let signal = try r.requiredSignal("signal")
+            guard let action = try r.choice("action", Action.self) else {
+                throw r.fail("action", "is required: \"default\", \"ignore\" or \"handle\"")
+            }
+            var reply: Reply?
+            if let value = r.value("reply") {
+                var rr = try JSONObjectReader(value, at: r.path.key("reply"), code: .invalidScenario)
+                let sig = try rr.requiredSignal("signal")
+                let process = try target(&rr)
+                try rr.finish()
+                guard action == .handle else { throw r.fail("reply", "only a handler can reply: set \"action\": \"handle\"") }
+                reply = Reply(signal: sig, process: process)
+            }
+            return .sigaction(signal: signal, action: action, reply: reply, restart: try r.bool("restart") ?? false)
+        case "kill":
+            let process = try target(&r)
+            return .kill(process: process, signal: try r.requiredSignal("signal"),
+                         repeat: try r.int("repeat", in: Scenario.Bounds.repeats) ?? 1)
+        case "sigqueue":
+            let process = try target(&r)
+            let signal = try r.requiredSignal("signal")
+            let int = try r.int("value", in: B.value)
+            let text = try r.string("pointer")
+            let count = try r.int("repeat", in: Scenario.Bounds.repeats) ?? 1
+            let value: Value
+            switch (int, text) {
+            case (_, nil):
+                let v = int ?? 0
+                guard B.value.contains(v + count - 1) else {
+                    throw r.fail("repeat", "the last send would carry \(v + count - 1), beyond sival_int's \(B.value.upperBound)")
+                }
+                value = .int(v)
+            case (nil, let t?):
+                guard B.pointerText.contains(t.utf8.count) else {
+                    throw r.fail("pointer", "must be 1…\(B.pointerText.upperBound) bytes of UTF-8: the text put in the buffer whose address is sent")
+                }
+                guard count == 1 else { throw r.fail("repeat", "a pointer is sent once") }
+                value = .pointer(t)
+            default:
+                throw r.fail("pointer", "give either \"value\" (sival_int) or \"pointer\" (sival_ptr), not both")
+            }
+            return .sigqueue(process: process, signal: signal, value: value, repeat: count)
+        case "sigprocmask":
+            guard let how = try r.choice("how", MaskHow.self) else {
+                throw r.fail("how", "is required: \"block\", \"unblock\" or \"setmask\"")
+            }
+            guard let items = try r.array("signals") else { throw r.fail("signals", "is required: a list of signals (may be empty)") }
+            guard B.maskSignals.contains(items.count) else { throw r.fail("signals", "must have at most \(B.maskSignals.upperBound) signals") }
+            var signals: [Signal] = []
+            for (i, item) in items.enumerated() {
+                signals.append(try Signal.decode(item, at: r.path.key("signals").index(i), code: .invalidScenario))
+            }
+            return .sigprocmask(how: how, signals: signals)
+        case "sigpending":
+            return .sigpending
+        case "wait_signals":
+            return .waitSignals(count: try r.int("count", in: B.count) ?? 1, timeoutMs: try r.int("timeout_ms", in: B.timeoutMs) ?? 1000)
+        case "read_pointer":
+            return .readPointer(size: try r.int("size", in: B.readSize) ?? 32)
+        case "fault":
+            guard let kind = try r.choice("kind", Fault.self) else { throw r.fail("kind", "is required: \"segv\" or \"fpe\"") }
+            return .fault(kind)
+        default:
+            return .procStat(process: try target(&r))
+        }
+    }
+
+    /// Reads the `process` a signal goes to. A `pid` is refused by name: there is no way to
+    /// aim a signal at a number, so nothing outside the run can be named.
+    private static func target(_ r: inout JSONObjectReader) throws(LabError) -> String {
+        if r.has("pid") {
+            _ = r.value("pid")
+            throw r.fail("pid", "there is no pid field: a signal goes to a named process of this run (\"process\": NAME); "
+                + "pids such as 1, -1, the server's or the host's cannot be targeted")
+        }
+        if let value = r.value("process") {
+            guard case .string = value else {
+                throw r.fail("process", "must be the name of a process of this run, not \(value.typeName)")
+            }
+        }
+        return try r.requiredString("process")
+    }
+
+    public var op: String {
+        switch self {
+        case .sigaction: "sigaction"
+        case .kill: "kill"
+        case .sigqueue: "sigqueue"
+        case .sigprocmask: "sigprocmask"
+        case .sigpending: "sigpending"
+        case .waitSignals: "wait_signals"
+        case .readPointer: "read_pointer"
+        case .fault: "fault"
+        case .procStat: "proc_stat"
+        }
+    }
+
+    public var channel: String? { nil }
+
+    /// The processes the step names (signal targets and repliers), for validation.
+    public var processes: [String] {
+        switch self {
+        case let .kill(p, _, _), let .sigqueue(p, _, _, _), let .procStat(p): [p]
+        case let .sigaction(_, _, reply?, _): [reply.process]
+        default: []
+        }
+    }
+
+    public var fields: [String: JSONValue] {
+        func int(_ n: Int) -> JSONValue { .integer(Int64(n)) }
+        switch self {
+        case let .sigaction(signal, action, reply, restart):
+            var o: [String: JSONValue] = ["signal": signal.json, "action": .string(action.rawValue)]
+            if let reply { o["reply"] = ["signal": reply.signal.json, "process": .string(reply.process)] }
+            if restart { o["restart"] = true }
+            return o
+        case let .kill(process, signal, count):
+            var o: [String: JSONValue] = ["process": .string(process), "signal": signal.json]
+            if count != 1 { o["repeat"] = int(count) }
+            return o
+        case let .sigqueue(process, signal, value, count):
+            var o: [String: JSONValue] = ["process": .string(process), "signal": signal.json]
+            switch value {
+            case .int(let v): o["value"] = int(v)
+            case .pointer(let t): o["pointer"] = .string(t)
+            }
+            if count != 1 { o["repeat"] = int(count) }
+            return o
+        case let .sigprocmask(how, signals):
+            return ["how": .string(how.rawValue), "signals": .array(signals.map(\.json))]
+        case .sigpending:
+            return [:]
+        case let .waitSignals(count, timeout):
+            return ["count": int(count), "timeout_ms": int(timeout)]
+        case let .readPointer(size):
+            return ["size": int(size)]
+        case let .fault(kind):
+            return ["kind": .string(kind.rawValue)]
+        case let .procStat(process):
+            return ["process": .string(process)]
+        }
+    }
+
+    public func check(in scenario: Scenario, process: Int, at path: JSONPath) throws(LabError) {
+        let at = if case .sigaction = self { path.key("reply").key("process") } else { path.key("process") }
+        for name in processes where scenario.processIndex(named: name) == nil {
+            let known = scenario.processes.map(\.name).joined(separator: ", ")
+            throw LabError(.invalidScenario,
+                           "no process named \"\(name)\" in this run (processes: \(known)); signals go only to the run's own processes",
+                           path: at.description)
+        }
+    }
+}
+
+extension Step {
+    public static func sigaction(_ signal: Signal, _ action: SignalStep.Action, reply: SignalStep.Reply? = nil,
+                                 restart: Bool = false) -> Step {
+        .signal(.sigaction(signal: signal, action: action, reply: reply, restart: restart))
+    }
+    public static func kill(_ process: String, _ signal: Signal, repeat count: Int = 1) -> Step {
+        .signal(.kill(process: process, signal: signal, repeat: count))
+    }
+    public static func sigqueue(_ process: String, _ signal: Signal, value: SignalStep.Value, repeat count: Int = 1) -> Step {
+        .signal(.sigqueue(process: process, signal: signal, value: value, repeat: count))
+    }
+    public static func sigprocmask(_ how: SignalStep.MaskHow, _ signals: [Signal]) -> Step {
+        .signal(.sigprocmask(how: how, signals: signals))
+    }
+    public static var sigpending: Step { .signal(.sigpending) }
+    public static func waitSignals(count: Int, timeoutMs: Int) -> Step { .signal(.waitSignals(count: count, timeoutMs: timeoutMs)) }
+    public static func readPointer(size: Int) -> Step { .signal(.readPointer(size: size)) }
+    public static func fault(_ kind: SignalStep.Fault) -> Step { .signal(.fault(kind)) }
+    public static func procStat(_ process: String) -> Step { .signal(.procStat(process: process)) }
+}

@@ -1,0 +1,207 @@
+import CIPCLab
+import Glibc
+import IPCLabCore
+
+/// Message-queue steps. Per process, a queue's `ChannelEnds.handle` is its System V id or
+/// POSIX descriptor, and `size` the descriptor's `O_NONBLOCK` flag as last set.
+extension Participant {
+    /// `msgget(2)` or `mq_open(3)`, before anyone forks. A POSIX queue larger than the IPC
+    /// namespace's `fs.mqueue.msg_max` first raises that limit, in the run's own namespace.
+    mutating func createMessageQueueChannel(_ i: Int, _ spec: MessageQueueChannel) {
+        switch spec {
+        case .sysv(let key):
+            let flags = 0o666 | ipclab_IPC_CREAT
+            let id = ipclab_msgget(Int32(key), flags)
+            let slot = Recorder.instant("msgget", step: nil, args: [Int64(key), Int64(flags), Int64(i)],
+                                        result: Int(id), errno: id < 0 ? errno : 0)
+            if id >= 0 { ends[i].handle = Int64(id) }
+            queueSnapshot(i, after: slot)
+        case let .posix(name, maxMessages, messageSize, raise):
+            if raise { raiseMsgMax(to: maxMessages, channel: i) }
+            let oflag = O_CREAT | O_RDWR
+            let q = ipclab_mq_open(name, oflag, maxMessages, messageSize)
+            let slot = Recorder.instant("mq_open", step: nil, args: [Int64(oflag), Int64(maxMessages), Int64(messageSize), Int64(i)],
+                                        result: Int(q), errno: q < 0 ? errno : 0)
+            if q >= 0 { ends[i].handle = Int64(q) }
+            queueSnapshot(i, after: slot)
+        }
+    }
+
+    /// Writes `fs.mqueue.msg_max` when `wanted` is above it. The file belongs to the run's IPC
+    /// namespace (its /proc is the run's own), whose owner is the run's user namespace.
+    private func raiseMsgMax(to wanted: Int, channel i: Int) {
+        let path = "/proc/sys/fs/mqueue/msg_max"
+        let current = Self.readNumber(path)
+        guard current >= 0, wanted > current else { return }
+        let fd = Glibc.open(path, O_WRONLY | O_CLOEXEC)
+        var r = -1
+        var err: Int32 = 0
+        if fd >= 0 {
+            let text = Array("\(wanted)\n".utf8)
+            r = Glibc.write(fd, text, text.count)
+            err = r < 0 ? errno : 0
+            Glibc.close(fd)
+        } else {
+            err = errno
+        }
+        Recorder.instant("sysctl", step: nil, args: [Int64(current), Int64(wanted), Int64(i), Int64(Self.readNumber(path))],
+                         result: r, errno: err)
+    }
+
+    static func readNumber(_ path: String) -> Int {
+        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return -1 }
+        defer { Glibc.close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 32)
+        let n = Glibc.read(fd, &buffer, buffer.count)
+        guard n > 0 else { return -1 }
+        let digits = buffer[0..<n].prefix { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
+        return Int(String(decoding: digits, as: UTF8.self)) ?? -1
+    }
+
+    mutating func runMessageQueueStep(_ step: MessageQueueStep, at i: Int) {
+        switch step {
+        case let .receive(channel, size, type, count, until, nonblocking, truncate):
+            let c = channelIndex(channel)
+            guard case .messageQueue(let spec) = scenario.channels[c].spec else { return }
+            let cap: Int
+            switch spec {
+            case .sysv: cap = size ?? MessageQueueStep.Bounds.defaultSysVSize
+            case .posix(_, _, let messageSize, _): cap = size ?? messageSize
+            }
+            let limit = until == nil ? count : MessageQueueStep.Bounds.untilLimit
+            for _ in 0..<limit {
+                guard let text = receiveMessage(c, spec, cap: cap, msgtyp: type ?? 0, nonblocking: nonblocking,
+                                                truncate: truncate, step: i) else { return }
+                if let until, text.starts(with: Array(until.utf8)) { return }
+            }
+        case let .notify(channel, signal):
+            let c = channelIndex(channel)
+            let q = Int32(truncatingIfNeeded: ends[c].handle)
+            let r = ipclab_mq_notify_signal(q, Int32(signal.number), 0)
+            Recorder.instant("mq_notify", step: i, args: [Int64(q), Int64(signal.number), Int64(c)], result: Int(r),
+                             errno: r == 0 ? 0 : errno)
+        case let .openQueue(channel):
+            let c = channelIndex(channel)
+            switch scenario.channels[c].spec {
+            case .messageQueue(.sysv(let key)):
+                let flags = 0o666 | ipclab_IPC_CREAT
+                let id = ipclab_msgget(Int32(key), flags)
+                Recorder.instant("msgget", step: i, args: [Int64(key), Int64(flags), Int64(c)], result: Int(id), errno: id < 0 ? errno : 0)
+                if id >= 0 { ends[c].handle = Int64(id) }
+            case .messageQueue(.posix(let name, _, _, _)):
+                let oflag = O_RDWR
+                let q = ipclab_mq_open(name, oflag, 0, 0)
+                Recorder.instant("mq_open", step: i, args: [Int64(oflag), 0, 0, Int64(c)], result: Int(q), errno: q < 0 ? errno : 0)
+                if q >= 0 { ends[c].handle = Int64(q); ends[c].size = 0 }
+            default:
+                break
+            }
+        case let .removeQueue(channel):
+            let c = channelIndex(channel)
+            switch scenario.channels[c].spec {
+            case .messageQueue(.sysv):
+                let id = Int32(truncatingIfNeeded: ends[c].handle)
+                let r = ipclab_msgctl_rmid(id)
+                Recorder.instant("msgctl", step: i, args: [Int64(id), Int64(IPC_RMID), Int64(c)], result: Int(r), errno: r == 0 ? 0 : errno)
+            case .messageQueue(.posix(let name, _, _, _)):
+                let r = ipclab_mq_unlink(name)
+                Recorder.instant("mq_unlink", step: i, args: [Int64(c)], result: Int(r), errno: r == 0 ? 0 : errno)
+            default:
+                break
+            }
+        }
+    }
+
+    /// `send` on a queue: `msgsnd(2)` or `mq_send(3)`, `count` times (stopping at an error).
+    mutating func sendToQueue(_ step: SendStep, _ c: Int, _ spec: MessageQueueChannel, at i: Int) {
+        let bytes = step.data.bytes
+        switch spec {
+        case .sysv:
+            let id = Int32(truncatingIfNeeded: ends[c].handle)
+            let type = step.type ?? 1
+            let flags = step.nonblocking ? ipclab_IPC_NOWAIT : 0
+            for _ in 0..<step.count {
+                let slot = Recorder.begin("msgsnd", step: i, args: [Int64(id), Int64(bytes.count), Int64(type), Int64(flags), Int64(c)])
+                let r = bytes.withUnsafeBytes { ipclab_msgsnd(id, Int64(type), $0.baseAddress, $0.count, flags) }
+                let err = r < 0 ? errno : 0
+                bytes.withUnsafeBytes { Recorder.end(slot, result: Int(r), errno: err, payload: r == 0 ? $0 : nil) }
+                queueSnapshot(c, after: slot)
+                if r < 0 { return }
+            }
+        case .posix:
+            let q = Int32(truncatingIfNeeded: ends[c].handle)
+            setQueueNonblocking(c, step.nonblocking, step: i)
+            let priority = step.priority ?? 0
+            for _ in 0..<step.count {
+                let slot = Recorder.begin("mq_send", step: i, args: [Int64(q), Int64(bytes.count), Int64(priority), Int64(c)])
+                let r = bytes.withUnsafeBytes { ipclab_mq_send(q, $0.baseAddress, $0.count, UInt32(priority)) }
+                let err = r < 0 ? errno : 0
+                bytes.withUnsafeBytes { Recorder.end(slot, result: Int(r), errno: err, payload: r == 0 ? $0 : nil) }
+                queueSnapshot(c, after: slot)
+                if r < 0 { return }
+            }
+        }
+    }
+
+    /// One `msgrcv(2)` or `mq_receive(3)`; the message's text, or nil when the call failed.
+    private mutating func receiveMessage(_ c: Int, _ spec: MessageQueueChannel, cap: Int, msgtyp: Int, nonblocking: Bool,
+                                         truncate: Bool, step: Int) -> [UInt8]? {
+        var buffer = [UInt8](repeating: 0, count: cap)
+        let slot: UInt32
+        let r: Int
+        let err: Int32
+        switch spec {
+        case .sysv:
+            let id = Int32(truncatingIfNeeded: ends[c].handle)
+            let flags = (nonblocking ? ipclab_IPC_NOWAIT : 0) | (truncate ? ipclab_MSG_NOERROR : 0)
+            // args[5] gets the type of the message received, once it is known.
+            slot = Recorder.begin("msgrcv", step: step, args: [Int64(id), Int64(cap), Int64(msgtyp), Int64(flags), Int64(c), 0])
+            var type: Int64 = 0
+            r = buffer.withUnsafeMutableBytes { ipclab_msgrcv(id, Int64(msgtyp), flags, $0.baseAddress, cap, &type) }
+            err = r < 0 ? errno : 0
+            if slot != Recorder.none { ipclab_ring_record(ringBase, slot).pointee.args.5 = type }
+        case .posix:
+            let q = Int32(truncatingIfNeeded: ends[c].handle)
+            setQueueNonblocking(c, nonblocking, step: step)
+            // args[3] gets the priority of the message received.
+            slot = Recorder.begin("mq_receive", step: step, args: [Int64(q), Int64(cap), Int64(c), 0])
+            var priority: UInt32 = 0
+            r = buffer.withUnsafeMutableBytes { ipclab_mq_receive(q, $0.baseAddress, cap, &priority) }
+            err = r < 0 ? errno : 0
+            if slot != Recorder.none { ipclab_ring_record(ringBase, slot).pointee.args.3 = Int64(priority) }
+        }
+        buffer.withUnsafeBytes { Recorder.end(slot, result: r, errno: err, payload: UnsafeRawBufferPointer(rebasing: $0[0..<max(0, r)])) }
+        queueSnapshot(c, after: slot)
+        return r >= 0 ? Array(buffer[0..<r]) : nil
+    }
+
+    /// `mq_setattr(3)` when this descriptor's `O_NONBLOCK` must change.
+    private mutating func setQueueNonblocking(_ c: Int, _ nonblocking: Bool, step: Int) {
+        let want = nonblocking ? Int(ipclab_O_NONBLOCK) : 0
+        guard ends[c].size != want else { return }
+        let q = Int32(truncatingIfNeeded: ends[c].handle)
+        let r = ipclab_mq_set_nonblocking(q, nonblocking ? 1 : 0)
+        Recorder.instant("mq_setattr", step: step, args: [Int64(q), Int64(want), Int64(c)], result: Int(r), errno: r == 0 ? 0 : errno)
+        if r == 0 { ends[c].size = want }
+    }
+
+    /// Records the queue's depth after the record `after`: `msgctl(IPC_STAT)` or `mq_getattr(3)`.
+    /// When the kernel answers an error (the queue was removed meanwhile), args[7] keeps its errno.
+    func queueSnapshot(_ c: Int, after slot: UInt32) {
+        guard ends[c].handle >= 0, case .messageQueue(let spec) = scenario.channels[c].spec else { return }
+        let after = Int64(slot == Recorder.none ? -1 : Int64(slot))
+        let args: [Int64]
+        switch spec {
+        case .sysv:
+            var st = ipclab_msq_status()
+            let r = ipclab_msgctl_stat(Int32(truncatingIfNeeded: ends[c].handle), &st)
+            args = [Int64(c), st.qnum, st.qbytes, after, st.cbytes, st.lspid, st.lrpid, r == 0 ? 0 : Int64(errno)]
+        case .posix:
+            var st = ipclab_mq_status()
+            let r = ipclab_mq_getattr(Int32(truncatingIfNeeded: ends[c].handle), &st)
+            args = [Int64(c), st.curmsgs, st.maxmsg, after, st.msgsize, st.flags, 0, r == 0 ? 0 : Int64(errno)]
+        }
+        Recorder.record(IPCLAB_REC_OBJECT, "message_queue", step: nil, args: args, result: 0)
+    }
+}

@@ -1,0 +1,84 @@
+import CIPCLab
+import Glibc
+import IPCLabCore
+
+/// Pipelines: moving pipe ends onto the standard streams, and the built-in programs that
+/// read standard input and write standard output, as `head`, `tr` and `head -c` would.
+extension Participant {
+    /// `dup2(2)` an end onto `fd`, then `close(2)` the original: the end now is that stream.
+    mutating func dup2(_ channel: String, _ end: PipeEnd, onto fd: Int32, step: Int) {
+        let c = channelIndex(channel)
+        let key = PipeEndKey(end)
+        let old = ends[c][key]
+        let r = Glibc.dup2(old, fd)
+        Recorder.instant("dup2", step: step, args: [Int64(old), Int64(fd), Int64(c), end == .read ? 0 : 1], result: Int(r),
+                         errno: r < 0 ? errno : 0)
+        guard r >= 0, old != fd else { return }
+        // Whatever end sat on `fd` before was closed by dup2.
+        for k in ends.indices {
+            if ends[k].read == fd { ends[k].read = -1 }
+            if ends[k].write == fd { ends[k].write = -1 }
+        }
+        close(channel, end, step: step)
+        ends[c][key] = fd
+    }
+
+    /// Runs a built-in program on fds 0 and 1 until it is done, end of file, or an error.
+    mutating func runStage(_ program: PipeStep.Program, step: Int) {
+        switch program {
+        case .random(let total):
+            var left = total
+            var chunk = [UInt8](repeating: 0, count: 4096)
+            while left > 0 {
+                let n = chunk.withUnsafeMutableBytes { ipclab_getrandom($0.baseAddress, min(left, $0.count)) }
+                Recorder.instant("getrandom", step: step, args: [Int64(min(left, chunk.count)), 0], result: n, errno: n < 0 ? errno : 0)
+                if n <= 0 { return }
+                if stdoutWrite(Array(chunk[0..<n]), step: step) < 0 { return }
+                left -= n
+            }
+        case .alnum:
+            while true {
+                let input = stdinRead(4096, step: step)
+                guard let input, !input.isEmpty else { return }
+                let kept = input.filter { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5a) || ($0 >= 0x61 && $0 <= 0x7a) }
+                if !kept.isEmpty, stdoutWrite(kept, step: step) < 0 { return }
+            }
+        case .take(let count):
+            var got = 0
+            while got < count {
+                guard let input = stdinRead(min(4096, count - got), step: step), !input.isEmpty else { return }
+                got += input.count
+                if stdoutWrite(input, step: step) < 0 { return }
+            }
+        }
+    }
+
+    /// The channel whose `end` this process holds on `fd`, or -1.
+    private func channel(on fd: Int32, _ end: PipeEndKey) -> Int {
+        ends.firstIndex { $0[end] == fd } ?? -1
+    }
+
+    /// One `read(2)` of standard input; nil when it failed.
+    private func stdinRead(_ size: Int, step: Int) -> [UInt8]? {
+        let c = channel(on: 0, .read)
+        var buffer = [UInt8](repeating: 0, count: size)
+        let slot = Recorder.begin("read", step: step, args: [0, Int64(size), Int64(c)])
+        let r = buffer.withUnsafeMutableBytes { Glibc.read(0, $0.baseAddress, size) }
+        let err = r < 0 ? errno : 0
+        buffer.withUnsafeBytes { Recorder.end(slot, result: r, errno: err, payload: UnsafeRawBufferPointer(rebasing: $0[0..<max(0, r)])) }
+        if c >= 0 { snapshot(c, after: slot) }
+        return r < 0 ? nil : Array(buffer[0..<r])
+    }
+
+    /// One `write(2)` of everything to standard output (a pipe takes it whole, or blocks);
+    /// returns the result.
+    private func stdoutWrite(_ bytes: [UInt8], step: Int) -> Int {
+        let c = channel(on: 1, .write)
+        let slot = Recorder.begin("write", step: step, args: [1, Int64(bytes.count), Int64(c)])
+        let r = bytes.withUnsafeBytes { Glibc.write(1, $0.baseAddress, $0.count) }
+        let err = r < 0 ? errno : 0
+        bytes.withUnsafeBytes { Recorder.end(slot, result: r, errno: err, payload: UnsafeRawBufferPointer(rebasing: $0[0..<max(0, r)])) }
+        if c >= 0 { snapshot(c, after: slot) }
+        return r
+    }
+}

@@ -1,0 +1,95 @@
+import CIPCLab
+import Glibc
+
+/// Network namespaces made ahead of time, each with only its loopback, up: a run is cloned
+/// inside one, so its sockets reach nothing but that loopback, two runs on the same port never
+/// meet, and the host's ports are out of reach.
+///
+/// Making a namespace costs about half a millisecond (more at the tail, and the kernel does it
+/// one at a time), so the spawner makes them while it is idle and a run only pays for two
+/// `setns(2)` around its clone. A namespace is reused after its run unless TCP sockets linger in
+/// it (a connection in TIME_WAIT would make the next run's `bind` fail with EADDRINUSE): then it
+/// is closed, and the kernel frees it.
+///
+/// The namespaces belong to the host's user namespace, so a run (root only in its own) cannot
+/// change their interfaces or sysctls, nor bind a port below 1024.
+struct NetworkNamespacePool {
+    /// The spawner's own network namespace, to come back to.
+    private let home: Int32
+    /// Namespaces ready for a run.
+    private var free: [Int32] = []
+    /// Namespaces in use, by the pid of the run's init.
+    private var busy: [pid_t: Int32] = [:]
+    /// How many ready namespaces the spawner keeps.
+    let target: Int
+    /// False when this host will not make network namespaces (no CAP_SYS_ADMIN): runs then get
+    /// one of their own with `CLONE_NEWNET` (owned by their user namespace), or none.
+    private(set) var available: Bool
+
+    init(target: Int = 4) {
+        home = ipclab_netns_open_current()
+        available = home >= 0
+        self.target = target
+    }
+
+    /// Whether fewer than `target` namespaces are ready (and more can be made).
+    var isShort: Bool { available && free.count < target }
+
+    /// Makes one namespace if fewer than `target` are ready. Returns whether it made one.
+    @discardableResult
+    mutating func refill() -> Bool {
+        guard available, free.count < target else { return false }
+        guard let ns = make() else { return false }
+        free.append(ns)
+        return true
+    }
+
+    /// Clones a run with `flags` inside a ready namespace (made now if none is). Returns the
+    /// child's pid (0 in the child, -1 and errno on failure) and whether it got a namespace.
+    mutating func fork(_ flags: Int32) -> (pid: pid_t, network: Bool) {
+        guard available, let ns = free.popLast() ?? make() else { return (ipclab_fork_into(flags), false) }
+        guard ipclab_netns_enter(ns) == 0 else {
+            let err = errno
+            close(ns)
+            available = false
+            errno = err
+            return (ipclab_fork_into(flags), false)
+        }
+        let pid = ipclab_fork_into(flags)
+        if pid == 0 { return (0, true) }
+        let err = errno
+        comeHome()
+        if pid > 0 { busy[pid] = ns } else { free.append(ns) }
+        errno = err
+        return (pid, pid > 0)
+    }
+
+    /// The run whose init was `pid` is over: its namespace is ready again, unless TCP sockets
+    /// linger in it.
+    mutating func release(pid: pid_t) {
+        guard let ns = busy.removeValue(forKey: pid) else { return }
+        let lingering = ipclab_netns_tcp_sockets(ns, home)
+        if lingering == -2 { stranded() }
+        if lingering == 0 && free.count < target { free.append(ns) } else { close(ns) }
+    }
+
+    private mutating func make() -> Int32? {
+        let ns = ipclab_netns_make(home)
+        if ns == -2 { stranded() }
+        if ns < 0 {
+            available = false
+            return nil
+        }
+        return ns
+    }
+
+    private func comeHome() {
+        if ipclab_netns_enter(home) != 0 { stranded() }
+    }
+
+    /// The spawner could not return to its own namespace: every later run would share this one.
+    /// Better to stop; the server starts a new spawner on its next run.
+    private func stranded() -> Never {
+        _exit(70)
+    }
+}
