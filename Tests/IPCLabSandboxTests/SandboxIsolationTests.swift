@@ -8,13 +8,13 @@ import Testing
 /// What the sandbox promises, checked from both sides: the trace (inside) and the host (outside).
 @Suite("Sandbox isolation", .serialized)
 struct SandboxIsolationTests {
-    @Test("a run gets user, PID, IPC, mount and UTS namespaces, and its set-up succeeded")
+    @Test("a run gets user, PID, IPC, mount, UTS and network namespaces, and its set-up succeeded")
     func namespacesAndSetup() async throws {
         let trace = try await run("pipe.hello")
         expectWentWell(trace)
-        #expect(Set(trace.run.sandbox.namespaces) == ["user", "pid", "ipc", "mount", "uts"], "\(trace.run.sandbox.namespaces)")
+        #expect(Set(trace.run.sandbox.namespaces) == ["user", "pid", "ipc", "mount", "uts", "net"], "\(trace.run.sandbox.namespaces)")
         let setup = Dictionary(trace.run.sandbox.setup.map { ($0.op, $0) }, uniquingKeysWith: { a, _ in a })
-        for op in ["mount tmpfs /tmp", "mount tmpfs /dev/shm"] {
+        for op in ["mount tmpfs /tmp", "mount tmpfs /dev/shm", "loopback up"] {
             let done = try #require(setup[op], "no \(op) in \(trace.run.sandbox.setup.map(\.op))")
             #expect(done.result == 0)
             #expect(done.errno == nil)
