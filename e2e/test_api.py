@@ -10,19 +10,11 @@ import pytest
 
 from harness import Lab
 from contract import REPO, validate_schema
-from traces import TOP_LEVEL_KEYS, calls, check_trace, payload_bytes, process, results
+from traces import TOP_LEVEL_KEYS, calls, check_trace, payload_bytes, process, results, run_ok
 
 FOUNDATION_PRESETS = ["pipe.hello", "pipe.byte_stream", "pipe.eof", "pipe.capacity"]
 # `[   0.120345 ms] child(3)   write(4, "Hello\0", 6) = 6` (lines starting with `#` are comments)
 TEXT_LINE = re.compile(r"^\[\s*\d+\.\d+ ms\] ([a-z][a-z0-9_]*)\((\d+)\)\s+([a-z_][a-z0-9_]*)\(.*\S.* = \S")
-
-
-def run_ok(lab, body, **kwargs):
-    r = lab.run(body, **kwargs)
-    assert r.status == 200, r.body[:800]
-    trace = r.json
-    check_trace(trace, wall_ms=(body.get("limits") or {}).get("wall_ms", 2000))
-    return trace
 
 
 # ------------------------------------------------------------------ catalog

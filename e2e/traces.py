@@ -7,7 +7,7 @@ from typing import Any
 TOP_LEVEL_KEYS = {"trace_version", "run", "scenario", "processes", "events", "objects", "observations"}
 SANDBOX_NAMESPACES = {"user", "pid", "ipc", "mount", "uts"}
 # Calls that can block: the contract says they carry end_ns and blocked_ns.
-BLOCKING_CALLS = {"read", "write", "open", "openat", "wait4", "waitpid", "nanosleep"}
+BLOCKING_CALLS = {"read", "write", "open", "openat", "wait4", "waitpid", "nanosleep", "ppoll"}
 
 
 def calls(trace: dict[str, Any], call: str, process: str | None = None) -> list[dict[str, Any]]:
@@ -78,9 +78,10 @@ def check_trace(trace: dict[str, Any], *, wall_ms: int | None = None) -> None:
             assert e["payload"]["truncated"] == (shown < e["payload"]["bytes"]), where
 
     # Objects are channels of the scenario; observations point at real events.
+    # A process snapshot (`proc_stat`) names a process of the run instead.
     channels = {c["name"] for c in trace["scenario"].get("channels", [])}
     for o in trace["objects"]:
-        assert o["object"] in channels, o
+        assert o["object"] in (pid_of if o["kind"] == "process" else channels), o
     ids = set(range(1, len(events) + 1))
     for obs in trace["observations"]:
         assert set(obs["evidence"]) <= ids, obs
@@ -88,3 +89,17 @@ def check_trace(trace: dict[str, Any], *, wall_ms: int | None = None) -> None:
 
 def payload_bytes(events: list[dict[str, Any]]) -> bytes:
     return b"".join(bytes.fromhex(e["payload"]["hex"]) for e in events if e["payload"])
+
+
+def run_ok(lab, body: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """POST a run, assert it answered 200 with a trace that keeps every rule above; the trace."""
+    r = lab.run(body, **kwargs)
+    assert r.status == 200, r.body[:800]
+    trace = r.json
+    check_trace(trace, wall_ms=(body.get("limits") or {}).get("wall_ms", 2000))
+    return trace
+
+
+def holds(trace: dict[str, Any]) -> dict[str, bool]:
+    """Whether each observation held, by the last part of its id (`no_boundaries`)."""
+    return {o["id"].rsplit(".", 1)[1]: o["holds"] for o in trace["observations"]}
