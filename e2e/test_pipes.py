@@ -10,7 +10,7 @@ import pytest
 
 from harness import server_binary
 from contract import REPO, validate_schema
-from traces import calls, check_trace, payload_bytes, process
+from traces import calls, check_trace, payload_bytes, process, run_ok as run_trace, holds
 
 PRESETS = ["pipe.sigpipe", "pipe.nonblocking", "pipe.duplex", "pipe.pipeline", "fifo.rendezvous"]
 # Processes a preset's defaults end by a signal, on purpose.
@@ -18,18 +18,8 @@ KILLED = {"pipe.sigpipe": {"writer": "SIGPIPE"}, "pipe.pipeline": {"random": "SI
 
 
 def run_ok(lab, body):
-    r = lab.run(body)
-    assert r.status == 200, r.body[:800]
-    trace = r.json
-    check_trace(trace, wall_ms=(body.get("limits") or {}).get("wall_ms", 2000))
     # Every observation cites the events that show it — also when the parameters make it false.
-    for o in trace["observations"]:
-        assert o["evidence"], o
-    return trace
-
-
-def holds(trace):
-    return {o["id"].rsplit(".", 1)[1]: o["holds"] for o in trace["observations"]}
+    return run_trace(lab, body, require_evidence=True)
 
 
 @pytest.mark.parametrize("exp_id", PRESETS)

@@ -10,7 +10,7 @@ import pytest
 
 from harness import server_binary
 from contract import REPO
-from traces import calls, check_trace, process
+from traces import calls, check_trace, process, run_ok as run_trace
 
 PRESETS = ["signal.handshake", "signal.sigqueue", "signal.pointer", "signal.coalescing", "signal.blocked",
            "signal.dispositions", "signal.sigint", "signal.sigchld", "signal.fault", "signal.stop_cont"]
@@ -20,14 +20,8 @@ EXIT_CODES = {"signal.sigchld": {"child": 7}}
 
 
 def run_ok(lab, body):
-    r = lab.run(body)
-    assert r.status == 200, r.body[:800]
-    trace = r.json
-    check_trace(trace, wall_ms=(body.get("limits") or {}).get("wall_ms", 2000))
     # Every observation cites the events that show it — also when the parameters make it false.
-    for o in trace["observations"]:
-        assert o["evidence"], o
-    return trace
+    return run_trace(lab, body, require_evidence=True)
 
 
 def deliveries(trace, process_name, signal=None):

@@ -91,12 +91,16 @@ def payload_bytes(events: list[dict[str, Any]]) -> bytes:
     return b"".join(bytes.fromhex(e["payload"]["hex"]) for e in events if e["payload"])
 
 
-def run_ok(lab, body: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-    """POST a run, assert it answered 200 with a trace that keeps every rule above; the trace."""
+def run_ok(lab, body: dict[str, Any], *, require_evidence: bool = False, **kwargs: Any) -> dict[str, Any]:
+    """POST a run, assert it answered 200 with a trace that keeps every rule above; the trace.
+    With `require_evidence`, every observation must cite events, whether or not it held."""
     r = lab.run(body, **kwargs)
     assert r.status == 200, r.body[:800]
     trace = r.json
     check_trace(trace, wall_ms=(body.get("limits") or {}).get("wall_ms", 2000))
+    if require_evidence:
+        for o in trace["observations"]:
+            assert o["evidence"], o
     return trace
 
 
