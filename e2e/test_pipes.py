@@ -10,7 +10,7 @@ import pytest
 
 from harness import server_binary
 from contract import REPO, validate_schema
-from traces import calls, check_trace, payload_bytes, process, run_ok as run_trace, holds
+from traces import calls, check_trace, payload_bytes, process, run_ok as run_trace, holds, check_claim_holds, cli_run_ok
 
 PRESETS = ["pipe.sigpipe", "pipe.nonblocking", "pipe.duplex", "pipe.pipeline", "fifo.rendezvous"]
 # Processes a preset's defaults end by a signal, on purpose.
@@ -25,11 +25,7 @@ def run_ok(lab, body):
 @pytest.mark.parametrize("exp_id", PRESETS)
 def test_defaults_show_the_claim(lab, catalog, exp_id):
     trace = run_ok(lab, {"experiment": exp_id})
-    assert trace["run"]["outcome"] == "ok", trace["run"]
-    assert [o["id"] for o in trace["observations"]] == catalog[exp_id]["observations"]
-    for o in trace["observations"]:
-        assert o["holds"] is True, o
-        assert o["evidence"], o
+    check_claim_holds(trace, catalog[exp_id]["observations"])
     for p in trace["processes"]:
         killed = KILLED.get(exp_id, {}).get(p["name"])
         assert p["exit"] == ({"signal": killed, "core_dumped": False} if killed else {"code": 0}), p
@@ -126,12 +122,4 @@ def test_text_format_of_the_pipeline(lab):
     ["fifo.rendezvous", "--param", "delay_ms=10"],
 ])
 def test_cli_runs_the_presets(args):
-    r = subprocess.run([str(server_binary()), "run", *args], cwd=REPO, capture_output=True, text=True, timeout=60)
-    assert r.returncode == 0, r.stderr
-    trace = json.loads(r.stdout)
-    check_trace(trace)
-    assert trace["run"]["experiment"] == args[0]
-    assert all(o["holds"] for o in trace["observations"]), trace["observations"]
-    text = subprocess.run([str(server_binary()), "run", *args, "--format", "text"], cwd=REPO,
-                          capture_output=True, text=True, timeout=60)
-    assert text.returncode == 0 and f"{args[0]}" in text.stdout, text.stderr
+    trace = cli_run_ok(str(server_binary()), args, REPO)

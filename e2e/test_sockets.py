@@ -13,7 +13,7 @@ import pytest
 
 from harness import server_binary
 from contract import REPO, validate_schema
-from traces import calls, check_trace, run_ok, holds
+from traces import calls, check_trace, run_ok, holds, cli_run_ok
 
 PRESETS = ["socket.tcp", "socket.unix_stream", "socket.unix_dgram", "socket.socketpair", "socket.udp",
            "socket.buffer", "socket.fd_passing"]
@@ -157,12 +157,4 @@ def test_two_runs_on_one_port_at_once(lab):
     ["socket.fd_passing", "--param", "close_after_send=false"],
 ])
 def test_cli_runs_the_presets(args):
-    r = subprocess.run([str(server_binary()), "run", *args], cwd=REPO, capture_output=True, text=True, timeout=60)
-    assert r.returncode == 0, r.stderr
-    trace = json.loads(r.stdout)
-    check_trace(trace)
-    assert trace["run"]["experiment"] == args[0]
-    assert all(o["holds"] for o in trace["observations"]), trace["observations"]
-    out = subprocess.run([str(server_binary()), "run", *args, "--format", "text"], cwd=REPO,
-                         capture_output=True, text=True, timeout=60)
-    assert out.returncode == 0 and args[0] in out.stdout, out.stderr
+    trace = cli_run_ok(str(server_binary()), args, REPO)

@@ -107,3 +107,30 @@ def run_ok(lab, body: dict[str, Any], *, require_evidence: bool = False, **kwarg
 def holds(trace: dict[str, Any]) -> dict[str, bool]:
     """Whether each observation held, by the last part of its id (`no_boundaries`)."""
     return {o["id"].rsplit(".", 1)[1]: o["holds"] for o in trace["observations"]}
+
+
+def check_claim_holds(trace: dict[str, Any], observations: list[str]) -> None:
+    """A preset run with its defaults: outcome ok, exactly the catalog's observations in its
+    order, and every one held with evidence."""
+    assert trace["run"]["outcome"] == "ok", trace["run"]
+    assert [o["id"] for o in trace["observations"]] == observations
+    for o in trace["observations"]:
+        assert o["holds"] is True, o
+        assert o["evidence"], o
+
+
+def cli_run_ok(binary: str, args: list[str], cwd: str) -> dict[str, Any]:
+    """`ipclab run ARGS` succeeds with a trace whose observations all hold, and its
+    `--format text` form names the experiment; the JSON trace."""
+    import json
+    import subprocess
+
+    r = subprocess.run([binary, "run", *args], cwd=cwd, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    trace = json.loads(r.stdout)
+    check_trace(trace)
+    assert trace["run"]["experiment"] == args[0]
+    assert all(o["holds"] for o in trace["observations"]), trace["observations"]
+    text = subprocess.run([binary, "run", *args, "--format", "text"], cwd=cwd, capture_output=True, text=True, timeout=60)
+    assert text.returncode == 0 and args[0] in text.stdout, text.stderr
+    return trace
