@@ -118,6 +118,7 @@ ssize_t ipclab_recv_with_fds(int sock, void *buf, size_t len, int *fds, int maxf
 }
 
 #include <sys/mount.h>
+#include <sys/signalfd.h>
 #include <time.h>
 
 const unsigned long ipclab_MS_REC = MS_REC;
@@ -176,4 +177,17 @@ void ipclab_reset_signal_dispositions(void) {
         if (sig == SIGKILL || sig == SIGSTOP) continue;
         sigaction(sig, &sa, NULL);
     }
+}
+
+int ipclab_signalfd_for(int sig) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, sig);
+    if (sigprocmask(SIG_BLOCK, &set, NULL) != 0) return -1;
+    return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+}
+
+void ipclab_signalfd_drain(int fd) {
+    struct signalfd_siginfo info[8];
+    while (read(fd, info, sizeof info) > 0) {}
 }

@@ -233,6 +233,12 @@ int ipclab_sigmask_clear(void);
 /** sigtimedwait for `sig` with a timeout in nanoseconds; returns the signal, or -1 (EAGAIN on timeout). */
 int ipclab_sigwait_timeout(int sig, int64_t timeout_ns);
 
+/** Blocks `sig` and returns a non-blocking, close-on-exec signalfd that reports it (-1 on error). */
+int ipclab_signalfd_for(int sig);
+
+/** Reads and discards whatever a non-blocking signalfd holds. */
+void ipclab_signalfd_drain(int fd);
+
 /** Restores the default action of every catchable signal. */
 void ipclab_reset_signal_dispositions(void);
 
