@@ -212,7 +212,7 @@ function highlight(seqs) {
 async function updateChromeButton() {
   const btn = $("#download-chrome");
   const ok = await chromeSupported();
-  btn.disabled = !ok;
+  btn.disabled = !ok || !state.trace;
   btn.title = ok ? "Run it again and download the trace as Chrome Trace Event JSON (opens in Perfetto)"
     : "This server does not offer Chrome traces yet.";
 }
@@ -281,6 +281,9 @@ async function start() {
     $("#health").textContent = `server ${hz.version || ""} · ${hz.status}${ns ? ` · namespaces: ${ns}` : ""}`;
   }, () => { $("#health").textContent = "server health unknown"; });
 
+  // Ask once, at start, whether the server offers Chrome traces: the answer is known before the page
+  // says it is ready, so no request of ours runs behind a student's (or a test's) back later.
+  const chromeProbe = updateChromeButton();
   try {
     state.experiments = await api.listExperiments();
   } catch (err) {
@@ -289,6 +292,7 @@ async function start() {
     return;
   }
   state.gallery = renderGallery($("#gallery"), state.experiments, pick);
+  await chromeProbe;
   document.body.dataset.ready = "true";
   await applyHash();
 }

@@ -2,7 +2,7 @@
 // "order": one row per event (seq order), times between rows interpolated.
 // "scale": y proportional to t_ns.
 
-import { signature } from "./format.js";
+import { signature, stuck } from "./format.js";
 import { RECV_CALLS } from "./trace-model.js";
 
 export const ROW = 30;          // px per event row in "order" mode
@@ -10,9 +10,38 @@ export const TOP = 18;          // body padding above the first row
 export const CHAR_W = 6.7;      // monospace 11px
 const MIN_COL = 104, MAX_COL = 260;
 
-/** The label drawn beside an event mark. */
+const NOISE = new Set(["uid", "from_handler", "si_uid", "si_code", "handled", "sem", "flags", "msgflg", "protocol"]);
+
+function resultTail(ev) {
+  if (stuck(ev)) return " = ? (blocked)";
+  if (ev.errno) return ` = -1 ${ev.errno}`;
+  return "";
+}
+
+/**
+ * The label drawn beside an event mark: the call's signature, shortened where the full one (in the
+ * table and the details) would run over the next lifeline. Signals name the process, not the pid.
+ */
 export function eventLabel(ev) {
-  let text = signature(ev);
+  const a = ev.args || {};
+  if (ev.call === "kill" || ev.call === "tgkill" || ev.call === "tkill") {
+    return `${ev.call}(${a.process ?? a.pid}, ${a.signal})${resultTail(ev)}`;
+  }
+  if (ev.call === "sigqueue") {
+    const v = a.value && typeof a.value === "object" ? Object.values(a.value)[0] : a.value;
+    return `sigqueue(${a.process ?? a.pid}, ${a.signal}, ${v})${resultTail(ev)}`;
+  }
+  if (ev.call === "deliver") {
+    const v = a.si_value && a.si_code === "SI_QUEUE" ? ` value ${a.si_value.sival_int}` : "";
+    const from = a.sender ? ` from ${a.sender}` : a.si_pid ? ` from pid ${a.si_pid}` : "";
+    return `⚡${a.signal}${from}${v}${a.si_code && !/^SI_(USER|QUEUE)$/.test(a.si_code) ? ` (${a.si_code})` : ""}`;
+  }
+  if (/^sem_(wait|post|trywait|timedwait)$|^sem(op|ctl)$/.test(ev.call) && a.channel) {
+    const was = typeof a.value_before === "number" ? ` (was ${a.value_before})` : "";
+    return `${ev.call}(${a.channel})${was}${resultTail(ev)}`;
+  }
+  const trimmed = { ...ev, args: Object.fromEntries(Object.entries(a).filter(([k, v]) => !NOISE.has(k) || (k === "flags" && v !== "0") || (k === "msgflg" && v !== "0"))) };
+  let text = signature(trimmed);
   if (RECV_CALLS.has(ev.call) && ev.result === 0 && !ev.errno) text += " EOF";
   return text;
 }
@@ -37,7 +66,7 @@ export function layout(model, mode, availableWidth = 900) {
   // An event's label goes left of its mark when all its arrows leave to the right, so arrows do not
   // run through it; the first lifeline then moves right to make room.
   const peers = new Map();
-  for (const t of model.transfers) {
+  for (const t of [...model.transfers, ...(model.signals || [])]) {
     for (const [a, b] of [[t.from, t.to], [t.to, t.from]]) {
       if (!peers.has(a.seq)) peers.set(a.seq, []);
       peers.get(a.seq).push(idx(b.process));

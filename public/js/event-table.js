@@ -2,7 +2,7 @@
 // Rows are one tab stop (arrow keys move); hovering or focusing a row reports the event.
 
 import { h, clear, scrollWithin } from "./dom.js";
-import { signature, resultText, duration, channelText } from "./format.js";
+import { signature, resultText, duration, channelText, stuck } from "./format.js";
 
 function options(select, label, values) {
   clear(select);
@@ -26,10 +26,10 @@ export function renderTable(root, model, on) {
   for (const ev of model.events) {
     const p = model.processes[model.processIndex.get(ev.process)];
     const waited = model.waited.has(ev.seq);
-    const blocked = ev.returned === false ? "never returned" : ev.blocked_ns > 0 ? duration(ev.blocked_ns) : "";
+    const blocked = stuck(ev) ? "never returned" : ev.blocked_ns > 0 ? duration(ev.blocked_ns) : "";
     tbody.append(h("tr", {
       "data-seq": ev.seq, "data-process": ev.process, "data-call": ev.call, tabindex: -1,
-      class: [ev.errno ? "failed" : "", ev.returned === false ? "never-returned" : ""].join(" ").trim() || null,
+      class: [ev.errno ? "failed" : "", stuck(ev) ? "never-returned" : ""].join(" ").trim() || null,
     }, [
       h("td", { class: "num" }, String(ev.seq)),
       h("td", { class: "num" }, (ev.t_ns / 1e6).toFixed(3)),

@@ -66,6 +66,16 @@ function argValue(v) {
 
 const HIDDEN_IN_SIGNATURE = new Set(["channel", "end", "process"]);
 
+/** exit/_exit/exit_group never return by design: the trace says returned:false, but nothing blocked. */
+export function isExitCall(ev) {
+  return /^(_?exit|exit_group|_Exit)$/.test(ev.call || "");
+}
+
+/** A call that was still inside the kernel when its process died or the run ended (exit excepted). */
+export function stuck(ev) {
+  return ev.returned === false && !isExitCall(ev);
+}
+
 /** The call as a C-like line: write(4, 6) = 6, read(3, 6) = -1 EAGAIN. */
 export function signature(ev, { withResult = true } = {}) {
   const args = ev.args || {};
@@ -73,13 +83,14 @@ export function signature(ev, { withResult = true } = {}) {
   keys.sort((a, b) => (a === "fd" ? -1 : b === "fd" ? 1 : 0));
   const inner = keys.map((k) => (k === "fd" || k === "count" ? argValue(args[k]) : `${k}=${argValue(args[k])}`));
   let line = `${ev.call}(${inner.join(", ")})`;
-  const nothing = ev.returned !== false && !ev.errno && (ev.result === null || ev.result === undefined);
+  const nothing = !stuck(ev) && !ev.errno && (ev.result === null || ev.result === undefined);
   if (withResult && !nothing) line += ` = ${resultText(ev)}`;
   return line;
 }
 
 export function resultText(ev) {
-  if (ev.returned === false) return "? (never returned)";
+  if (stuck(ev)) return "? (never returned)";
+  if (isExitCall(ev) && (ev.result === null || ev.result === undefined)) return "— (does not return)";
   if (ev.errno) return `-1 ${ev.errno}`;
   if (ev.result === null || ev.result === undefined) return "—";
   return argValue(ev.result);

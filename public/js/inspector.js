@@ -1,7 +1,7 @@
 // Details of one event: in a floating tip on hover/focus, and in the "Selected event" panel on click.
 
 import { h, clear } from "./dom.js";
-import { signature, resultText, duration, ms, payloadBytes, escapeBytes, channelText } from "./format.js";
+import { signature, resultText, duration, ms, payloadBytes, escapeBytes, channelText, stuck } from "./format.js";
 
 const ERRNO = {
   EAGAIN: "the call would block and the descriptor is non-blocking",
@@ -37,13 +37,18 @@ export function eventDetails(ev, model) {
   const payload = bytes ? `"${escapeBytes(bytes)}"${ev.payload.truncated ? "…" : ""} (${ev.payload.bytes ?? bytes.length} B)` : null;
   const errno = ev.errno ? `${ev.errno}${ERRNO[ev.errno] ? ` — ${ERRNO[ev.errno]}` : ""}` : null;
   let blocked = null;
-  if (ev.returned === false) blocked = "blocked and never returned (the process was killed or the run ended)";
+  if (stuck(ev)) blocked = "blocked and never returned (the process was killed or the run ended)";
   else if (ev.blocked_ns > 0 && model.waited.has(ev.seq)) blocked = `${duration(ev.blocked_ns)} (returned at ${ms(ev.end_ns)})`;
   else if (ev.blocked_ns > 0) blocked = `no: ${duration(ev.blocked_ns)} in the call, nothing else ran meanwhile`;
   const sent = model.transfers.filter((t) => t.from.seq === ev.seq)
     .map((t) => `${t.bytes} B → ${t.to.process} #${t.to.seq}`).join("; ");
   const got = model.transfers.filter((t) => t.to.seq === ev.seq)
     .map((t) => `${t.bytes} B ← ${t.from.process} #${t.from.seq}`).join("; ");
+  const sigs = model.signals || [];
+  const signalled = sigs.filter((t) => t.from.seq === ev.seq).map((t) => `${t.signal} → delivered to ${t.to.process} #${t.to.seq}`)
+    .concat(sigs.filter((t) => t.mergedSeqs && t.mergedSeqs.includes(ev.seq))
+      .map((t) => `${t.signal} merged into the one already pending (delivered once, #${t.to.seq})`)).join("; ");
+  const cause = sigs.filter((t) => t.to.seq === ev.seq).map((t) => `${t.from.call} by ${t.from.process} #${t.from.seq}`).join("; ");
   return h("div", { class: "event-details" }, [
     h("p", { class: "details-title" }, [
       h("strong", {}, `#${ev.seq}`), ` ${ev.process} (pid ${ev.pid ?? p?.pid ?? "?"})`,
@@ -57,10 +62,12 @@ export function eventDetails(ev, model) {
       ...row("result", ev.errno ? "-1" : resultText(ev), "code"),
       ...row("errno", errno, "errno"),
       ...row("started", ms(ev.t_ns)),
-      ...row("blocked", blocked, ev.returned === false || model.waited.has(ev.seq) ? "blocked-cell" : null),
+      ...row("blocked", blocked, stuck(ev) || model.waited.has(ev.seq) ? "blocked-cell" : null),
       ...row("payload", payload, "code"),
       ...row("sent", sent),
       ...row("received", got),
+      ...row("signal sent", signalled),
+      ...row("sent by", cause),
     ]),
   ]);
 }

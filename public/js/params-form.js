@@ -20,11 +20,11 @@ function hintText(p) {
   if (p.type === "boolean") bits.push(`default: ${p.default ? "on" : "off"}`);
   else bits.push(`default: ${defaultText(p)}`);
   if (p.minimum !== undefined && p.minimum !== null && p.maximum !== undefined && p.maximum !== null) {
-    bits.push(`${p.type === "integer_array" ? "each " : ""}${p.minimum}…${p.maximum}`);
+    bits.push(`${/_array$/.test(p.type) ? "each " : ""}${p.minimum}…${p.maximum}`);
   } else if (p.minimum !== undefined && p.minimum !== null) bits.push(`≥ ${p.minimum}`);
   else if (p.maximum !== undefined && p.maximum !== null) bits.push(`≤ ${p.maximum}`);
-  if (p.type === "string" && p.max_length) bits.push(`at most ${p.max_length} characters`);
-  if (p.type === "integer_array" && (p.min_items || p.max_items)) bits.push(`${p.min_items ?? 0}–${p.max_items ?? "∞"} items, comma-separated`);
+  if ((p.type === "string" || p.type === "string_array") && p.max_length) bits.push(`at most ${p.max_length} characters`);
+  if (/_array$/.test(p.type) && (p.min_items || p.max_items)) bits.push(`${p.min_items ?? 0}–${p.max_items ?? "∞"} items, comma-separated`);
   return bits.join(" · ");
 }
 
@@ -36,9 +36,15 @@ function input(p, initial) {
     el.checked = initial !== undefined ? initial === "true" || initial === true : Boolean(p.default);
     return el;
   }
-  if (p.type === "integer") {
-    return h("input", { ...common, type: "number", step: 1, inputmode: "numeric", min: p.minimum ?? null, max: p.maximum ?? null,
+  if (p.type === "integer" || p.type === "number") {
+    return h("input", { ...common, type: "number", step: p.type === "integer" ? 1 : "any", inputmode: p.type === "integer" ? "numeric" : "decimal", min: p.minimum ?? null, max: p.maximum ?? null,
       value: initial ?? (p.default ?? ""), placeholder: p.default ?? "" });
+  }
+  const choices = p.enum || p.choices || p.values;
+  if (Array.isArray(choices) && choices.length) {
+    const sel = h("select", common, choices.map((c) => h("option", { value: String(c) }, String(c))));
+    sel.value = String(initial ?? p.default ?? choices[0]);
+    return sel;
   }
   const value = initial ?? (Array.isArray(p.default) ? p.default.join(", ") : p.default ?? "");
   return h("input", { ...common, type: "text", value, spellcheck: "false", autocomplete: "off",
@@ -56,11 +62,21 @@ function readField(p, el) {
   if (p.type === "boolean") return { value: el.checked };
   const text = el.value.trim();
   if (text === "") return { value: undefined };
-  if (p.type === "string") return { value: el.value };
+  const choices = p.enum || p.choices || p.values;
+  if (Array.isArray(choices) && choices.length) {
+    const hit = choices.find((c) => String(c) === el.value);
+    return { value: hit === undefined ? el.value : hit };
+  }
   if (p.type === "integer") {
     const n = parseInteger(text);
     return n === null ? { error: "must be a whole number" } : { value: n };
   }
+  if (p.type === "number") {
+    const n = /^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i.test(text) ? Number(text) : null;
+    return n === null ? { error: "must be a number" } : { value: n };
+  }
+  if (p.type === "string_array") return { value: text.split(",").map((x) => x.trim()).filter(Boolean) };
+  if (p.type !== "integer_array") return { value: el.value };   // "string", and any type this page does not know: as typed
   const parts = text.split(/[\s,]+/).filter(Boolean);
   const nums = parts.map(parseInteger);
   const bad = nums.findIndex((n) => n === null);

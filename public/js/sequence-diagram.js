@@ -2,7 +2,7 @@
 // blocked, process ends marked. Keyboard: the events are one tab stop; arrows move between them.
 
 import { s, h, clear, scrollWithin } from "./dom.js";
-import { exitShort, exitText, signature, channelText, duration } from "./format.js";
+import { exitShort, exitText, signature, channelText, duration, stuck } from "./format.js";
 import { layout, eventLabel, CHAR_W, ROW } from "./diagram-layout.js";
 
 const HEAD_H = 50;
@@ -16,7 +16,7 @@ function eventAria(ev, model) {
   const parts = [`#${ev.seq}`, `${ev.process} (pid ${p?.pid ?? "?"})`, signature(ev)];
   const ch = channelText(ev);
   if (ch) parts.push(`channel ${ch}`);
-  if (ev.returned === false) parts.push("blocked, never returned");
+  if (stuck(ev)) parts.push("blocked, never returned");
   else if (model.waited.has(ev.seq)) parts.push(`blocked ${duration(ev.blocked_ns)}`);
   return parts.join(", ");
 }
@@ -72,9 +72,18 @@ function overlaps(a, b, m = 2) {
   return a.x < b.x + b.w + m && b.x < a.x + a.w + m && a.y < b.y + b.h + m && b.y < a.y + a.h + m;
 }
 
+/** The label a signal arrow carries: the signal, the value it was queued with, how many sends merged. */
+function signalLabel(t) {
+  let text = `⚡${t.signal}`;
+  if (t.value) text += ` ${t.value}`;
+  if (t.merged) text += ` (+${t.merged} merged)`;
+  return text;
+}
+
 function transfersLayer(model, L, placed) {
   const g = s("g", { class: "transfers" });
   const channels = [...new Set(model.transfers.map((t) => t.channel))];
+  const arrows = [...model.transfers, ...(model.signals || [])];
   // Many pieces from one process into one read (a read that drains a full pipe): one label for them all.
   const groups = new Map();
   for (const t of model.transfers) {
@@ -88,19 +97,21 @@ function transfersLayer(model, L, placed) {
     const total = list.reduce((n, t) => n + t.bytes, 0);
     list.forEach((t, i) => groupLabel.set(t, i === Math.floor(list.length / 2) ? `${list.length} writes · ${total} B` : null));
   }
-  for (const t of model.transfers) {
+  for (const t of arrows) {
+    const isSignal = t.kind === "signal";
     const x1 = L.xOf(t.from.process), x2 = L.xOf(t.to.process);
     const y1 = L.rowY.get(t.from.seq);
     const arrive = t.to.end_ns ?? t.to.t_ns;
     const y2 = Math.max(L.yAt(arrive), y1, L.rowY.get(t.to.seq));
     const p = arrowPath(x1, y1, x2, y2);
     const angle = Math.atan2(y2 - y1, Math.abs(x2 - x1) || 1);
-    const full = `${t.bytes} B${t.preview ? " " + t.preview : ""}`;
+    const full = isSignal ? signalLabel(t) : `${t.bytes} B${t.preview ? " " + t.preview : ""}`;
     const straight = Math.abs(x2 - x1) >= 1;
     // the full label where it fits without covering another label, else just the byte count, else none
     let box = null, text = full;
     const grouped = groupLabel.has(t) ? groupLabel.get(t) : undefined;
-    const candidates = grouped === undefined ? (t.preview ? [full, `${t.bytes} B`] : [full]) : grouped ? [grouped] : [];
+    const candidates = isSignal ? [full, `⚡${t.signal}`] :
+      grouped === undefined ? (t.preview ? [full, `${t.bytes} B`] : [full]) : grouped ? [grouped] : [];
     for (const candidate of candidates) {
       const tw = candidate.length * CHAR_W + 8;
       for (const f of straight ? [0.5, 0.4, 0.6, 0.3, 0.7, 0.2, 0.8] : [0.5]) {
@@ -116,6 +127,17 @@ function transfersLayer(model, L, placed) {
       placed.push(box);
       label.push(s("rect", { class: "transfer-label-bg", x: box.x, y: box.y, width: box.w, height: box.h, rx: 4 }));
       label.push(s("text", { class: "transfer-label", x: box.x + box.w / 2, y: box.y + 11, "text-anchor": "middle" }, text));
+    }
+    if (isSignal) {
+      const merged = t.merged ? `; ${t.merged} more ${t.signal} sent before it (#${t.mergedSeqs.join(", #")}) merged into this one pending signal` : "";
+      const desc = `signal ${t.signal}: ${t.from.process} #${t.from.seq} ${t.from.call} → delivered to ${t.to.process} #${t.to.seq}${t.value ? ` with ${t.value}` : ""}${merged}`;
+      g.append(s("g", { class: "signal", "data-from": t.from.seq, "data-to": t.to.seq, "data-signal": t.signal }, [
+        s("title", {}, desc),
+        s("path", { d: p.d, class: "signal-line" }),
+        s("polygon", { points: arrowHead(p.hx, p.hy, p.dir, straight ? angle : 0), class: "signal-head" }),
+        ...label.map((el) => { el.setAttribute("class", el.getAttribute("class").replace("transfer-", "signal-")); return el; }),
+      ]));
+      continue;
     }
     const desc = `${t.from.process} #${t.from.seq} → ${t.to.process} #${t.to.seq} through ${t.channel}: ${full}`;
     g.append(s("g", {
@@ -134,7 +156,8 @@ function transfersLayer(model, L, placed) {
 function body(model, L) {
   const svg = s("svg", {
     class: `diagram-body mode-${L.mode}`, width: L.width, height: L.height, role: "group",
-    "aria-label": `Sequence diagram: ${model.processes.length} processes, ${model.events.length} events, ${model.transfers.length} transfers`,
+    "aria-label": `Sequence diagram: ${model.processes.length} processes, ${model.events.length} events, ${model.transfers.length} transfers` +
+      (model.signals && model.signals.length ? `, ${model.signals.length} signals` : ""),
   });
   svg.append(defs());
   const grid = s("g", { class: "grid" });
@@ -171,7 +194,7 @@ function body(model, L) {
   const bars = s("g", { class: "blocked-bars" });
   for (const ev of model.spans) {
     const x = L.xOf(ev.process), y1 = L.rowY.get(ev.seq);
-    const never = ev.returned === false;
+    const never = stuck(ev);
     const waited = model.waited.has(ev.seq);
     const y2 = never ? L.ends.get(ev.process) - 4 : Math.max(L.yAt(ev.end_ns ?? ev.t_ns), y1 + 3);
     const title = never ? `#${ev.seq} ${ev.call} blocked and never returned`
@@ -201,7 +224,7 @@ function body(model, L) {
     const x = L.xOf(ev.process), y = L.rowY.get(ev.seq);
     const cls = ["event", `p${p.index % 8}`];
     if (ev.errno) cls.push("failed");
-    if (ev.returned === false) cls.push("never-returned");
+    if (stuck(ev)) cls.push("never-returned");
     const label = labels.get(ev.seq);
     const hitX = label && label.left ? label.x - 4 : x - 8;
     const hitW = label ? (label.left ? x + 8 - hitX : label.w + 20) : 16;
@@ -243,7 +266,7 @@ export function renderDiagram(root, model, mode, on) {
     scrollWithin(root, el);
   };
   const seqOf = (target) => {
-    const g = target.closest && target.closest(".event, .transfer, .blocked");
+    const g = target.closest && target.closest(".event, .transfer, .signal, .blocked");
     if (!g) return null;
     return Number(g.dataset.seq ?? g.dataset.to);
   };
@@ -271,7 +294,7 @@ export function renderDiagram(root, model, mode, on) {
     bodySvg.querySelectorAll(`.${cls}`).forEach((el) => el.classList.remove(cls));
     for (const q of seqs) {
       bodySvg.querySelectorAll(`.event[data-seq="${q}"], .blocked[data-seq="${q}"]`).forEach((el) => el.classList.add(cls));
-      bodySvg.querySelectorAll(`.transfer[data-from="${q}"], .transfer[data-to="${q}"]`).forEach((el) => {
+      bodySvg.querySelectorAll(`.transfer[data-from="${q}"], .transfer[data-to="${q}"], .signal[data-from="${q}"], .signal[data-to="${q}"]`).forEach((el) => {
         const a = seqs.has(Number(el.dataset.from)), b = seqs.has(Number(el.dataset.to));
         if (bothEnds ? a && b : a || b) el.classList.add(cls);
       });
