@@ -121,9 +121,19 @@ def transfers(trace: dict[str, Any]) -> list[tuple[int, int, int]]:
     return sorted(out, key=lambda t: (t[1], t[0]))
 
 
+def unattributable_channels(trace: dict[str, Any]) -> set[str]:
+    """Channels with a send whose result was never recorded: its process was killed between the
+    kernel finishing the call and the recording (`returned: false`), so the bytes a receive got
+    there may come from a send the trace cannot name, and no arrow can honestly be drawn for them."""
+    return {(e.get("args") or {}).get("channel") for e in trace["events"]
+            if e["call"] in SEND and not e["returned"] and (e.get("args") or {}).get("channel")}
+
+
 def received(trace: dict[str, Any]) -> int:
-    """Bytes every receive on a channel got."""
-    return sum(_moved(e) for e in trace["events"] if e["call"] in RECV and (e.get("args") or {}).get("channel"))
+    """Bytes every receive got, on channels whose sends all have their results."""
+    skip = unattributable_channels(trace)
+    return sum(_moved(e) for e in trace["events"]
+               if e["call"] in RECV and (ch := (e.get("args") or {}).get("channel")) and ch not in skip)
 
 
 KERNEL_CODES = {"SI_USER", "SI_QUEUE", "SI_TKILL"}
