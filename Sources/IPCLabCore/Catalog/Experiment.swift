@@ -2,7 +2,7 @@
 public struct Experiment: Sendable {
     /// Stable id, e.g. `pipe.byte_stream`. Graders depend on it.
     public var id: String
-    /// The group it belongs to: `pipe`, `fifo`, `shared_memory`, `semaphore`, `message_queue`, `signal`, `socket`, `measurement`.
+    /// The group it belongs to, as the ids name it: `pipe`, `fifo`, `shm`, `sem`, `mq`, `signal`, `socket`.
     public var mechanism: String
     public var title: String
     /// The claim, in one or two sentences.
