@@ -15,11 +15,14 @@ public struct LabAPI: HTTPHandler {
     public let sandbox: SandboxReport
     /// The threads `POST /api/v1/runs` runs on, so that a run never holds a server thread.
     public let executor: RunExecutor
+    public let metrics: LabMetrics
     private let logger: Logger
 
     public init(catalog: Catalog = .standard, runner: LabRunner, staticFiles: StaticFiles?, openAPI: [UInt8]?,
-                version: String, sandbox: SandboxReport, executor: RunExecutor = RunExecutor(), logger: Logger) {
+                version: String, sandbox: SandboxReport, executor: RunExecutor = RunExecutor(),
+                metrics: LabMetrics = LabMetrics(), logger: Logger) {
         self.catalog = catalog
+        self.metrics = metrics
         self.executor = executor
         self.sandbox = sandbox
         self.runner = runner
@@ -35,8 +38,19 @@ public struct LabAPI: HTTPHandler {
     public func handle(_ request: HTTPRequest, respond: @escaping HTTPResponder) {
         guard request.path == "/api/v1/runs", request.method == "POST" else { return respond(handle(request)) }
         switch prepareRun(request) {
-        case .failure(let error): respond(error.response)
-        case .success(let (runRequest, format)): executor.respond(respond) { run(runRequest, format: format) }
+        case .failure(let error):
+            metrics.rejected(reason: error.code.rawValue)
+            respond(error.response)
+        case .success(let (runRequest, format)):
+            // The executor answers 503 itself, on this thread and without running the work, when full.
+            let ticket = RunTicket()
+            executor.respond({ response in
+                if !ticket.ran { metrics.rejected(reason: "queue_full") }
+                respond(response)
+            }) {
+                ticket.ran = true
+                return run(runRequest, format: format)
+            }
         }
     }
 
@@ -49,6 +63,12 @@ public struct LabAPI: HTTPHandler {
             return only(["GET", "HEAD"], request) {
                 guard let openAPI else { return APIError.notFound(path: path).response }
                 return HTTPResponse(status: .ok, headers: ["Content-Type": HTTPResponse.ContentType.yaml], body: openAPI)
+            }
+        }
+        if path == "/metrics" {
+            return only(["GET", "HEAD"], request) {
+                HTTPResponse(status: .ok, headers: ["Content-Type": "text/plain; version=0.0.4; charset=utf-8"],
+                             body: Array(metrics.render(queued: executor.load.queued).utf8))
             }
         }
         if path == "/api/v1/experiments" {
@@ -78,8 +98,11 @@ public struct LabAPI: HTTPHandler {
     /// `POST /api/v1/runs`, run on the calling thread.
     private func run(_ request: HTTPRequest) -> HTTPResponse {
         switch prepareRun(request) {
-        case .failure(let error): error.response
-        case .success(let (runRequest, format)): run(runRequest, format: format)
+        case .failure(let error):
+            metrics.rejected(reason: error.code.rawValue)
+            return error.response
+        case .success(let (runRequest, format)):
+            return run(runRequest, format: format)
         }
     }
 
@@ -102,8 +125,17 @@ public struct LabAPI: HTTPHandler {
 
     /// Runs a checked request and renders its trace as `format`.
     private func run(_ runRequest: RunRequest, format: String) -> HTTPResponse {
+        metrics.runStarted()
+        let clock = ContinuousClock.now
+        var outcome: String?
+        defer {
+            let elapsed = ContinuousClock.now - clock
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            metrics.runFinished(experiment: runRequest.experimentID, outcome: outcome, seconds: seconds)
+        }
         do {
             let trace = try runner.run(runRequest)
+            outcome = trace.run.outcome.rawValue
             logger.debug("run", metadata: ["experiment": "\(runRequest.experimentID ?? "custom")",
                                            "outcome": "\(trace.run.outcome.rawValue)"])
             switch format {
@@ -143,4 +175,11 @@ public struct LabAPI: HTTPHandler {
         }
         return body()
     }
+}
+
+/// Whether a submitted run got to run: set on the run thread before it responds, read by the
+/// responder on that same thread, or on the submitting thread when the executor refused the
+/// work without running it. Never read and written by two threads at once.
+private final class RunTicket: @unchecked Sendable {
+    var ran = false
 }

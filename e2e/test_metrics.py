@@ -1,0 +1,39 @@
+"""GET /metrics: Prometheus text that counts what the server really did."""
+import re
+
+LINE = re.compile(r'^([a-z_]+)(\{[^}]*\})? (\S+)$')
+
+
+def scrape(lab):
+    r = lab.get("/metrics")
+    assert r.status == 200 and r.content_type.startswith("text/plain"), r.body[:200]
+    samples = {}
+    for line in r.text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        m = LINE.match(line)
+        assert m, f"not a sample line: {line!r}"
+        samples[m.group(1) + (m.group(2) or "")] = float(m.group(3))
+    return samples
+
+
+def test_metrics_count_runs_outcomes_and_rejections(lab):
+    before = scrape(lab)
+    key = 'ipclab_runs_total{experiment="pipe.hello",outcome="ok"}'
+    for _ in range(3):
+        assert lab.run({"experiment": "pipe.hello"}).status == 200
+    timeout = 'ipclab_runs_total{experiment="pipe.eof",outcome="timeout"}'
+    assert lab.run({"experiment": "pipe.eof", "params": {"close_unused_ends": False},
+                    "limits": {"wall_ms": 100}}).status == 200
+    assert lab.run({"experiment": "nope"}).status == 404
+    after = scrape(lab)
+    assert after[key] - before.get(key, 0) == 3
+    assert after[timeout] - before.get(timeout, 0) == 1
+    rejected = 'ipclab_run_rejections_total{reason="unknown_experiment"}'
+    assert after[rejected] - before.get(rejected, 0) == 1
+    # The histogram is consistent: +Inf holds every run, buckets never decrease, count moved by 4.
+    buckets = [v for k, v in after.items() if k.startswith("ipclab_run_duration_seconds_bucket")]
+    assert buckets == sorted(buckets)
+    assert after['ipclab_run_duration_seconds_bucket{le="+Inf"}'] == after["ipclab_run_duration_seconds_count"]
+    assert after["ipclab_run_duration_seconds_count"] - before.get("ipclab_run_duration_seconds_count", 0) == 4
+    assert after["ipclab_runs_active"] == 0 and after["ipclab_run_queue_depth"] == 0
