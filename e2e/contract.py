@@ -195,3 +195,18 @@ def check_response(method: str, path: str, status: int, body: bytes | str | Any,
         except UnicodeDecodeError as e:
             raise ContractError(f"{name} {status}: {media} body is not UTF-8 ({e})") from None
     return value
+
+
+# The scenario example of the contract (openapi.yaml and the README): valid, and used as the
+# starting point that tests break one field of.
+CONTRACT_SCENARIO = {
+    "channels": [{"name": "p", "kind": "pipe"}, {"name": "f", "kind": "fifo", "path": "/tmp/f"}],
+    "processes": [
+        {"name": "parent", "steps": [{"op": "close", "channel": "p", "end": "write"},
+                                     {"op": "read", "channel": "p", "size": 6},
+                                     {"op": "wait", "process": "child"}]},
+        {"name": "child", "steps": [{"op": "close", "channel": "p", "end": "read"},
+                                    {"op": "write", "channel": "p", "data": "Hello"},
+                                    {"op": "exit", "code": 0}]},
+    ],
+}

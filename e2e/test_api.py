@@ -9,7 +9,7 @@ import time
 import pytest
 
 from harness import Lab
-from contract import REPO, validate_schema
+from contract import CONTRACT_SCENARIO, REPO, validate_schema
 from traces import TOP_LEVEL_KEYS, calls, check_trace, payload_bytes, process, results, run_ok
 
 FOUNDATION_PRESETS = ["pipe.hello", "pipe.byte_stream", "pipe.eof", "pipe.capacity"]
@@ -177,17 +177,8 @@ def test_json_content_type_with_charset_is_accepted(lab):
 
 # ------------------------------------------------------------- scenarios
 
-HELLO = {
-    "channels": [{"name": "p", "kind": "pipe"}],
-    "processes": [
-        {"name": "parent", "steps": [{"op": "close", "channel": "p", "end": "write"},
-                                     {"op": "read", "channel": "p", "size": 6},
-                                     {"op": "wait", "process": "child"}]},
-        {"name": "child", "steps": [{"op": "close", "channel": "p", "end": "read"},
-                                    {"op": "write", "channel": "p", "data": "Hello"},
-                                    {"op": "exit", "code": 0}]},
-    ],
-}
+# The contract's example without its (unused) FIFO channel: pipe.c as a scenario.
+HELLO = {**CONTRACT_SCENARIO, "channels": [c for c in CONTRACT_SCENARIO["channels"] if c["kind"] == "pipe"]}
 
 
 def test_custom_scenario_runs(lab):

@@ -7,24 +7,14 @@ import json
 
 import pytest
 
-from contract import REPO
+from contract import CONTRACT_SCENARIO, REPO
 
 RUNS = "/api/v1/runs"
 JSON = {"Content-Type": "application/json"}
 MAX_BODY = 1048576
 
 # A valid scenario (the contract's example); every case below breaks one thing in it.
-SCENARIO = {
-    "channels": [{"name": "p", "kind": "pipe"}, {"name": "f", "kind": "fifo", "path": "/tmp/f"}],
-    "processes": [
-        {"name": "parent", "steps": [{"op": "close", "channel": "p", "end": "write"},
-                                     {"op": "read", "channel": "p", "size": 6},
-                                     {"op": "wait", "process": "child"}]},
-        {"name": "child", "steps": [{"op": "close", "channel": "p", "end": "read"},
-                                    {"op": "write", "channel": "p", "data": "Hello"},
-                                    {"op": "exit", "code": 0}]},
-    ],
-}
+SCENARIO = CONTRACT_SCENARIO
 
 
 def scenario_with(mutate) -> dict:

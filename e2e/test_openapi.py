@@ -11,19 +11,8 @@ from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate as validate_spec
 from openapi_spec_validator.readers import read_from_filename
 
-from contract import SPEC_PATH, ContractError, check_response, spec, validate_schema
+from contract import CONTRACT_SCENARIO, SPEC_PATH, ContractError, check_response, spec, validate_schema
 
-CONTRACT_SCENARIO = {
-    "channels": [{"name": "p", "kind": "pipe"}, {"name": "f", "kind": "fifo", "path": "/tmp/f"}],
-    "processes": [
-        {"name": "parent", "steps": [{"op": "close", "channel": "p", "end": "write"},
-                                     {"op": "read", "channel": "p", "size": 6},
-                                     {"op": "wait", "process": "child"}]},
-        {"name": "child", "steps": [{"op": "close", "channel": "p", "end": "read"},
-                                    {"op": "write", "channel": "p", "data": "Hello"},
-                                    {"op": "exit", "code": 0}]},
-    ],
-}
 
 CONTRACT_TRACE = {
     "trace_version": 1,

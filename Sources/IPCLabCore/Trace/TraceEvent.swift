@@ -52,10 +52,7 @@ public struct TraceEvent: Sendable {
     }
 
     /// The `channel` argument, when the call used a scenario channel.
-    public var channel: String? {
-        if case .string(let c)? = arg("channel") { return c }
-        return nil
-    }
+    public var channel: String? { string("channel") }
 }
 
 /// The first bytes a call moved, as text and hex.
