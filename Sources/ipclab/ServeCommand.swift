@@ -10,8 +10,8 @@ import Logging
 ///
 /// Configuration (flags; every default is shown by `--help`):
 /// `--host` 127.0.0.1, `--port` 8080 (0 picks a free port), `--public` public,
-/// `--openapi` openapi.yaml, `--threads` one per core, `--max-wall-ms` 10000,
-/// `--log-level` info.
+/// `--openapi` openapi.yaml, `--threads` one per core, `--max-wall-ms` 10000 and the other
+/// limit maxima (``LimitMaximaOptions``), `--log-level` info.
 struct ServeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
@@ -34,15 +34,14 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Worker threads of the HTTP server (default: one per core).")
     var threads: Int?
 
-    @Option(help: "The largest wall-clock limit a run may ask for, in milliseconds.")
-    var maxWallMs = 10_000
+    @OptionGroup(title: "Limit maxima")
+    var limits: LimitMaximaOptions
 
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel = "info"
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0…65535") }
-        guard (100...600_000).contains(maxWallMs) else { throw ValidationError("--max-wall-ms must be 100…600000") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
         if let threads, !(1...256).contains(threads) { throw ValidationError("--threads must be 1…256") }
     }
@@ -64,7 +63,7 @@ struct ServeCommand: ParsableCommand {
         }
         let logger = Logger(label: "ipclab")
 
-        let runner = LabRunner(spawner: try SpawnerClient(logger: logger), maxWallMs: maxWallMs)
+        let runner = LabRunner(spawner: try SpawnerClient(logger: logger), maxima: limits.maxima)
         let selfTest: Trace
         do {
             selfTest = try runner.selfTest()
@@ -75,6 +74,9 @@ struct ServeCommand: ParsableCommand {
         }
         let sandbox = selfTest.run.sandbox
         logger.info("sandbox: namespaces \(sandbox.namespaces.joined(separator: ", ")); set-up \(sandbox.setup.map { "\($0.op)=\($0.result == 0 ? "ok" : $0.errno ?? "failed")" }.joined(separator: ", "))")
+        for missing in sandbox.missingProtections {
+            logger.warning("protection missing: \(missing.name) (\(missing.detail))")
+        }
         if !sandbox.namespaces.contains("user") {
             logger.warning("no user namespaces on this host: runs drop to uid 65534 instead")
         }

@@ -22,10 +22,11 @@ struct RunInit {
 
     func run() -> Never {
         _ = ipclab_set_parent_death_signal(SIGKILL)
-        // Wait for the spawner to write our uid/gid maps (one byte, 1 = go).
-        var go: UInt8 = 0
-        let n = retryingEINTR { Glibc.read(syncFD, &go, 1) }
-        guard n == 1, go == 1 else { _exit(111) }
+        // Wait for the spawner to write our uid/gid maps and put us in our cgroups.
+        var go = GoMessage()
+        let size = MemoryLayout<GoMessage>.size
+        let n = retryingEINTR { withUnsafeMutableBytes(of: &go) { Glibc.read(syncFD, $0.baseAddress, size) } }
+        guard n == size, go.go == 1 else { _exit(111) }
 
         var st = stat()
         guard fstat(ringFD, &st) == 0,
@@ -50,6 +51,10 @@ struct RunInit {
         }
         for op in userNamespace ? SetupOperation.withUserNamespace : SetupOperation.withoutUserNamespace { perform(op) }
         if networkNamespace { perform(SetupOperation.loopbackUp) }
+        for op in SetupOperation.limits(base.assumingMemoryBound(to: ipclab_ring_header.self).pointee.limits,
+                                        pidsErrno: go.pidsErrno, memoryErrno: go.memoryErrno) {
+            perform(op)
+        }
 
         _ = ipclab_sigmask_one(SIG_BLOCK, SIGCHLD)
         let first = fork()

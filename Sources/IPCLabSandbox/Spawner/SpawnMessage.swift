@@ -1,3 +1,5 @@
+import Glibc
+
 /// What the server says to the spawner over their `SOCK_SEQPACKET` pair. Both ends
 /// are the same binary, so the struct's in-memory layout is the wire format.
 struct SpawnMessage {
@@ -40,4 +42,15 @@ struct SpawnFailure {
         }
         return "the sandbox could not start: \(what) failed with \(ErrnoName.of(errno) ?? "?")"
     }
+}
+
+/// What the spawner writes on a cloned run init's sync pipe once the init may start: its id maps
+/// are written and it is in its cgroups (or the errno of the cgroup that could not take it).
+struct GoMessage {
+    /// 1: go.
+    var go: Int32 = 0
+    /// 0 when the run is in its pids cgroup, else why not (ENOENT: the host has no writable one).
+    var pidsErrno: Int32 = ENOENT
+    /// 0 when the run is in its memory cgroup, else why not.
+    var memoryErrno: Int32 = ENOENT
 }

@@ -27,6 +27,7 @@ public enum Spawner {
         warmUp()
         var state = State()
         while state.networks.refill() {}
+        while state.cgroups.refill() {}
         // A finished run is reaped (and its network namespace freed) the moment its init exits,
         // not when the next request happens to wake the loop.
         let children = ipclab_signalfd_for(SIGCHLD)
@@ -35,12 +36,12 @@ public enum Spawner {
                        pollfd(fd: children, events: Int16(POLLIN), revents: 0)]
             // Network namespaces are made only while nothing runs: making one takes a kernel-wide
             // lock for ~0.4 ms (4 ms at p99), which would otherwise land on a run in progress.
-            let refill = state.networks.isShort && state.runs.isEmpty
+            let refill = (state.networks.isShort || state.cgroups.isShort) && state.runs.isEmpty
             let ready = poll(&fds, children >= 0 ? 2 : 1, refill ? 2 : 250)
             if fds[1].revents != 0 { ipclab_signalfd_drain(children) }
             state.reap()
             guard ready > 0, fds[0].revents != 0 else {
-                if ready == 0 && refill { state.networks.refill() }
+                if ready == 0 && refill { state.networks.refill(); state.cgroups.refill() }
                 continue
             }
             var message = SpawnMessage()
@@ -89,17 +90,17 @@ public enum Spawner {
         _ = SetupOperation.withUserNamespace.count + SetupOperation.withoutUserNamespace.count
     }
 
-    /// Reads a run's plan (its scenario as JSON) from the ring's descriptor and decodes it,
+    /// Reads a run's plan (its scenario as JSON) and limits from the ring's descriptor and decodes it,
     /// here in the warmed spawner rather than in the run, whose processes inherit the result.
-    static func readPlan(_ ringFD: Int32) -> Scenario? {
+    static func readPlan(_ ringFD: Int32) -> (Scenario, ipclab_run_limits)? {
         var header = ipclab_ring_header()
         let size = MemoryLayout<ipclab_ring_header>.size
         guard withUnsafeMutableBytes(of: &header, { pread(ringFD, $0.baseAddress, size, 0) }) == size,
               header.magic == IPCLAB_RING_MAGIC else { return nil }
         var plan = [UInt8](repeating: 0, count: Int(header.plan_length))
         let n = plan.withUnsafeMutableBytes { pread(ringFD, $0.baseAddress, $0.count, off_t(header.plan_offset)) }
-        guard n == plan.count, let json = try? JSONValue.parse(plan) else { return nil }
-        return try? Scenario.decode(json)
+        guard n == plan.count, let json = try? JSONValue.parse(plan), let scenario = try? Scenario.decode(json) else { return nil }
+        return (scenario, header.limits)
     }
 
     /// The runs in flight, by run id.
@@ -107,12 +108,18 @@ public enum Spawner {
         var runs: [UInt64: pid_t] = [:]
         var userNamespace = true
         var networks = NetworkNamespacePool()
+        var cgroups = CgroupPool()
+        /// What the spawner keeps of each run until its init is reaped, by the init's pid: the ring,
+        /// to write the cgroups' evidence into, and the completion pipe, closed only after that, so
+        /// the server reads the evidence once end of file says the run is over.
+        var inFlight: [pid_t: (ringFD: Int32, doneFD: Int32, attachment: CgroupPool.Attachment)] = [:]
         /// Inits of runs with TCP channels: only their namespaces can keep sockets in TIME_WAIT.
         var usedTCP: Set<pid_t> = []
 
         mutating func start(runID: UInt64, wallMs: Int, ringFD: Int32, doneFD: Int32, socket: Int32) {
-            defer { close(ringFD); close(doneFD) }
-            guard let scenario = Spawner.readPlan(ringFD) else { return report(SpawnFailure(stage: 3, errno: EINVAL), to: doneFD) }
+            var kept = false
+            defer { if !kept { close(ringFD); close(doneFD) } }
+            guard let (scenario, limits) = Spawner.readPlan(ringFD) else { return report(SpawnFailure(stage: 3, errno: EINVAL), to: doneFD) }
             var sync: [Int32] = [-1, -1]
             guard ipclab_pipe2(&sync, O_CLOEXEC) == 0 else { return report(SpawnFailure(stage: 1, errno: errno), to: doneFD) }
             // A network namespace from the pool; when the host makes none, one of the run's own.
@@ -143,8 +150,11 @@ public enum Spawner {
                     return
                 }
             }
-            var go: UInt8 = 1
-            _ = Glibc.write(sync[1], &go, 1)
+            let attachment = cgroups.attach(pid: pid, limits: limits)
+            inFlight[pid] = (ringFD, doneFD, attachment)
+            kept = true
+            var go = GoMessage(go: 1, pidsErrno: attachment.pidsErrno, memoryErrno: attachment.memoryErrno)
+            _ = withUnsafeBytes(of: &go) { Glibc.write(sync[1], $0.baseAddress, $0.count) }
         }
 
         mutating func kill(runID: UInt64) {
@@ -158,14 +168,29 @@ public enum Spawner {
                 let pid = waitpid(-1, &status, WNOHANG)
                 guard pid > 0 else { return }
                 if let id = runs.first(where: { $0.value == pid })?.key { runs[id] = nil }
+                finish(pid: pid)
                 networks.release(pid: pid, checkSockets: usedTCP.remove(pid) != nil)
             }
         }
 
+        /// A run's init is reaped: the cgroups' evidence into its ring, then its completion pipe closed.
+        private mutating func finish(pid: pid_t) {
+            guard let run = inFlight.removeValue(forKey: pid) else { return }
+            var evidence = cgroups.release(pid: pid, attachment: run.attachment)
+            _ = withUnsafeBytes(of: &evidence) { pwrite(run.ringFD, $0.baseAddress, $0.count, off_t(ipclab_ring_evidence_offset())) }
+            close(run.ringFD)
+            close(run.doneFD)
+        }
+
         mutating func killAll() {
             for pid in runs.values { Glibc.kill(pid, SIGKILL) }
-            for pid in runs.values { var s: Int32 = 0; _ = waitpid(pid, &s, 0) }
+            for pid in runs.values {
+                var s: Int32 = 0
+                _ = waitpid(pid, &s, 0)
+                finish(pid: pid)
+            }
             runs = [:]
+            cgroups.removeAll()
         }
 
         private func report(_ failure: SpawnFailure, to fd: Int32) {
