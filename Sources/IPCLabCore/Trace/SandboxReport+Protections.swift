@@ -26,9 +26,9 @@ extension SandboxReport {
         func op(_ prefix: String) -> Operation? { setup.first { $0.op.hasPrefix(prefix) } }
         func describe(_ o: Operation) -> String { o.op + (o.result == 0 ? "" : " failed: \(o.errno ?? "error")") }
         let limitOps: [(String, String, String?)] = [
-            ("pids cgroup", "pids cgroup", nil),
-            ("memory cgroup", "memory cgroup", "RLIMIT_AS"),
-            ("cpu time limit", "CPU timer", nil),
+            ("pids cgroup", "pids.max", nil),
+            ("memory cgroup", "memory.limit", "RLIMIT_AS"),
+            ("cpu time limit", "cpu timer", nil),
             ("cpu time backstop", "RLIMIT_CPU", nil),
             ("open files limit", "RLIMIT_NOFILE", nil),
             ("file size limit", "RLIMIT_FSIZE", nil),

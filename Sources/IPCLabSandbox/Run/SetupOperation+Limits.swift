@@ -2,6 +2,10 @@ import CIPCLab
 import Glibc
 
 extension SetupOperation {
+    /// Names are short (a record holds 23 characters): `pids.max N` and `memory.limit N` are the
+    /// cgroup files the spawner wrote, `RLIMIT_AS N` (virtual size + memory_bytes) the fallback,
+    /// `RLIMIT_CPU N` the backstop in seconds, `cpu timer N ms` the precise limit.
+    ///
     /// The run's resource limits, as set-up operations its init performs (and records) before the
     /// first participant starts; every process of the run inherits the rlimits.
     ///
@@ -17,11 +21,11 @@ extension SetupOperation {
     /// init every few ms of every run and still be late by a polling period.
     static func limits(_ limits: ipclab_run_limits, pidsErrno: Int32, memoryErrno: Int32) -> [SetupOperation] {
         var ops = [
-            SetupOperation(name: "pids cgroup: pids.max \(limits.processes + 1)", required: false) {
+            SetupOperation(name: "pids.max \(limits.processes + 1)", required: false) {
                 errno = pidsErrno
                 return pidsErrno == 0 ? 0 : -1
             },
-            SetupOperation(name: "memory cgroup: limit \(limits.memory_bytes) bytes", required: false) {
+            SetupOperation(name: "memory.limit \(limits.memory_bytes)", required: false) {
                 errno = memoryErrno
                 return memoryErrno == 0 ? 0 : -1
             },
@@ -29,7 +33,7 @@ extension SetupOperation {
         if memoryErrno != 0 {
             let size = ipclab_virtual_size()
             let cap = UInt64(max(0, size)) + UInt64(limits.memory_bytes)
-            ops.append(SetupOperation(name: "RLIMIT_AS \(cap) (virtual size + memory_bytes)", required: false) {
+            ops.append(SetupOperation(name: "RLIMIT_AS \(cap)", required: false) {
                 size < 0 ? -1 : ipclab_set_rlimit(IPCLAB_RLIMIT_AS, cap, cap)
             })
         }
@@ -41,10 +45,10 @@ extension SetupOperation {
             SetupOperation(name: "RLIMIT_FSIZE \(limits.file_bytes)", required: true) {
                 ipclab_set_rlimit(IPCLAB_RLIMIT_FSIZE, UInt64(limits.file_bytes), UInt64(limits.file_bytes))
             },
-            SetupOperation(name: "RLIMIT_CPU \(cpuSeconds) s (backstop)", required: true) {
+            SetupOperation(name: "RLIMIT_CPU \(cpuSeconds)", required: true) {
                 ipclab_set_rlimit(IPCLAB_RLIMIT_CPU, cpuSeconds, cpuSeconds + 1)
             },
-            SetupOperation(name: "CPU timer: SIGXCPU at \(limits.cpu_ms) ms per process", required: false) {
+            SetupOperation(name: "cpu timer \(limits.cpu_ms) ms", required: false) {
                 ipclab_arm_cpu_timer(limits.cpu_ms)
             },
         ]
