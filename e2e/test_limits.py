@@ -64,7 +64,10 @@ def run_adversarially(lab: Lab, server: Server, body: dict[str, Any]) -> dict[st
     result: dict[str, Any] = {}
 
     def post() -> None:
-        result["reply"] = lab.run(body)
+        try:
+            result["reply"] = lab.run(body)
+        except BaseException as error:  # reported on the test's thread below
+            result["error"] = error
 
     # Its own connection (a requests.Session is not for two threads), opened and checked against the
     # contract once before the run; during the run only the HTTP round trip is timed.
@@ -81,6 +84,8 @@ def run_adversarially(lab: Lab, server: Server, body: dict[str, Any]) -> dict[st
         assert health.status_code == 200, health.text[:300]
         time.sleep(0.01)
     thread.join()
+    if "error" in result:
+        raise result["error"]
     reply = result["reply"]
     assert reply.status == 200, reply.body[:500]
     assert latencies, "the run ended before /healthz could be asked once"
