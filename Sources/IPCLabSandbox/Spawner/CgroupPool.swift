@@ -34,6 +34,8 @@ struct CgroupPool {
     /// The descriptors of one slot's files.
     struct Slot {
         var index: Int
+        /// The slot's directory in the memory hierarchy, or nil.
+        var memoryDir: String?
         var pidsProcs: Int32 = -1, pidsMax: Int32 = -1, pidsEvents: Int32 = -1, pidsCurrent: Int32 = -1
         var memoryProcs: Int32 = -1, memoryLimit: Int32 = -1, memoryFailcnt: Int32 = -1
         var memoryOOM: Int32 = -1, memoryPeak: Int32 = -1, memoryUsage: Int32 = -1
@@ -92,7 +94,15 @@ struct CgroupPool {
         if slot.memory {
             let limit = limits.memory_bytes
             if slot.memoryLimitValue != limit {
-                if ipclab_cgroup_write(slot.memoryLimit, limit) == 0 { slot.memoryLimitValue = limit } else { slot.memoryLimitValue = -1 }
+                var r = ipclab_cgroup_write(slot.memoryLimit, limit)
+                if r != 0 && errno == EBUSY, let dir = slot.memoryDir {
+                    // What earlier runs left charged (page cache) is over the new, lower limit:
+                    // reclaim it (the slot is empty, so force_empty may) and try again.
+                    let fd = open("\(dir)/memory.force_empty", O_WRONLY | O_CLOEXEC)
+                    if fd >= 0 { _ = ipclab_cgroup_write(fd, 0); close(fd) }
+                    r = ipclab_cgroup_write(slot.memoryLimit, limit)
+                }
+                slot.memoryLimitValue = r == 0 ? limit : -1
             }
             _ = ipclab_cgroup_write(slot.memoryFailcnt, 0)
             _ = ipclab_cgroup_write(slot.memoryPeak, 0)
@@ -153,6 +163,7 @@ struct CgroupPool {
         }
         if let root = memoryRoot, mkdir("\(root)/\(name)", 0o755) == 0 || errno == EEXIST {
             let dir = "\(root)/\(name)"
+            slot.memoryDir = dir
             slot.memoryLimit = open("\(dir)/memory.limit_in_bytes", O_WRONLY | O_CLOEXEC)
             slot.memoryFailcnt = open("\(dir)/memory.failcnt", O_RDWR | O_CLOEXEC)
             slot.memoryOOM = open("\(dir)/memory.oom_control", O_RDONLY | O_CLOEXEC)
