@@ -94,14 +94,23 @@ def run_adversarially(lab: Lab, server: Server, body: dict[str, Any]) -> dict[st
     return reply.json
 
 
+def running_inits(spawner: int) -> list[int]:
+    """The spawner's children other than the inits it cloned ahead of time, which wait for a run
+    (named `ipclab-ready`, with no process of their own)."""
+    return [pid for pid in children_of(spawner)
+            if Path(f"/proc/{pid}/comm").read_text().strip() != "ipclab-ready" or children_of(pid)]
+
+
 def assert_nothing_left(server: Server) -> None:
     spawner = spawner_pid(server)
     deadline = time.monotonic() + 2
-    while children_of(spawner) and time.monotonic() < deadline:
+    while running_inits(spawner) and time.monotonic() < deadline:
         time.sleep(0.02)  # the spawner reaps the run's init the moment it exits; allow for scheduling
-    assert children_of(spawner) == [], "a run's init outlived its run"
+    assert running_inits(spawner) == [], "a run's init outlived its run"
+    waiting = {str(pid) for pid in children_of(spawner)}
     for slot in cgroup_slot_dirs(spawner):
-        assert (slot / "cgroup.procs").read_text() == "", f"{slot} still holds processes"
+        left = set((slot / "cgroup.procs").read_text().split()) - waiting
+        assert not left, f"{slot} still holds processes {left}"
     assert run_uid_ipc_objects() == []
 
 

@@ -74,42 +74,55 @@ struct CgroupPool {
         return true
     }
 
-    /// Moves a just-cloned (and still waiting) run init into a free slot with the run's limits.
-    mutating func attach(pid: pid_t, limits: ipclab_run_limits) -> Attachment {
+    /// Moves a just-cloned run init, waiting for its run, into a free slot. This is the costly part
+    /// (a migration waits for an RCU grace period in the kernel), done while the spawner is idle.
+    mutating func join(pid: pid_t) -> Attachment {
         let start = Self.now()
         guard available else { return Attachment(pidsErrno: pidsErrno, memoryErrno: memoryErrno, ns: 0) }
         reclaimDrained()
-        guard var slot = free.popLast() ?? make() else {
+        guard let slot = free.popLast() ?? make() else {
             return Attachment(pidsErrno: ENOSPC, memoryErrno: ENOSPC, ns: Self.now() - start)
         }
+        var pErr = pidsErrno, mErr = memoryErrno
+        if slot.pids { pErr = ipclab_cgroup_write(slot.pidsProcs, Int64(pid)) == 0 ? 0 : errno }
+        if slot.memory { mErr = ipclab_cgroup_write(slot.memoryProcs, Int64(pid)) == 0 ? 0 : errno }
+        busy[pid] = slot
+        return Attachment(pidsErrno: pErr, memoryErrno: mErr, ns: Self.now() - start)
+    }
+
+    /// Sets the limits of the run about to start in the slot of `pid` (which joined it), and resets
+    /// the slot's counters: a few writes on open descriptors, on the run's critical path.
+    mutating func configure(pid: pid_t, limits: ipclab_run_limits) -> Attachment {
+        let start = Self.now()
+        guard var slot = busy[pid] else { return Attachment(pidsErrno: pidsErrno == 0 ? ENOENT : pidsErrno, memoryErrno: memoryErrno == 0 ? ENOENT : memoryErrno, ns: 0) }
         var pErr = pidsErrno, mErr = memoryErrno
         if slot.pids {
             // The run's init is one of the slot's processes: `processes` counts the others.
             let max = limits.processes + 1
             if slot.pidsMaxValue != max {
-                if ipclab_cgroup_write(slot.pidsMax, max) == 0 { slot.pidsMaxValue = max } else { slot.pidsMaxValue = -1 }
+                slot.pidsMaxValue = ipclab_cgroup_write(slot.pidsMax, max) == 0 ? max : -1
             }
-            pErr = slot.pidsMaxValue == max && ipclab_cgroup_write(slot.pidsProcs, Int64(pid)) == 0 ? 0 : errno
+            pErr = slot.pidsMaxValue == max ? 0 : errno
         }
         if slot.memory {
             let limit = limits.memory_bytes
             if slot.memoryLimitValue != limit {
-                var r = ipclab_cgroup_write(slot.memoryLimit, limit)
-                if r != 0 && errno == EBUSY, let dir = slot.memoryDir {
-                    // What earlier runs left charged (page cache) is over the new, lower limit:
-                    // reclaim it (the slot is empty, so force_empty may) and try again.
-                    let fd = open("\(dir)/memory.force_empty", O_WRONLY | O_CLOEXEC)
-                    if fd >= 0 { _ = ipclab_cgroup_write(fd, 0); close(fd) }
-                    r = ipclab_cgroup_write(slot.memoryLimit, limit)
-                }
-                slot.memoryLimitValue = r == 0 ? limit : -1
+                slot.memoryLimitValue = ipclab_cgroup_write(slot.memoryLimit, limit) == 0 ? limit : -1
             }
+            mErr = slot.memoryLimitValue == limit ? 0 : errno
             _ = ipclab_cgroup_write(slot.memoryFailcnt, 0)
             _ = ipclab_cgroup_write(slot.memoryPeak, 0)
-            mErr = slot.memoryLimitValue == limit && ipclab_cgroup_write(slot.memoryProcs, Int64(pid)) == 0 ? 0 : errno
         }
         busy[pid] = slot
         return Attachment(pidsErrno: pErr, memoryErrno: mErr, ns: Self.now() - start)
+    }
+
+    /// Before a slot is handed out: a memory limit that an earlier run's leftover charge (page cache)
+    /// exceeds is refused with EBUSY; while the slot is empty, force_empty reclaims that charge.
+    private static func reclaim(_ slot: Slot) {
+        guard let dir = slot.memoryDir, slot.memory, ipclab_cgroup_read(slot.memoryUsage, nil) > 1 << 20 else { return }
+        let fd = open("\(dir)/memory.force_empty", O_WRONLY | O_CLOEXEC)
+        if fd >= 0 { _ = ipclab_cgroup_write(fd, 0); close(fd) }
     }
 
     /// The run whose init was `pid` is over (reaped): its counters, and the slot back in the pool.
@@ -132,7 +145,12 @@ struct CgroupPool {
             evidence.memory_peak = max(0, ipclab_cgroup_read(slot.memoryPeak, nil))
         }
         evidence.cgroups |= Int32(IPCLAB_CGROUP_COLLECTED)
-        if Self.isEmpty(slot) { free.append(slot) } else { draining.append(slot) }
+        if Self.isEmpty(slot) {
+            Self.reclaim(slot)
+            free.append(slot)
+        } else {
+            draining.append(slot)
+        }
         return evidence
     }
 
