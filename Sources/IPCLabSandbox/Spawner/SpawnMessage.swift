@@ -44,8 +44,9 @@ struct SpawnFailure {
     }
 }
 
-/// What the spawner writes on a cloned run init's sync pipe once the init may start: its id maps
-/// are written and it is in its cgroups (or the errno of the cgroup that could not take it).
+/// What the spawner sends a waiting run init (over its control socket, with the run's ring and
+/// completion pipe as `SCM_RIGHTS`) once it may start: its id maps are written, it is in its cgroups
+/// with the run's limits (or the errno of the cgroup that could not take it).
 struct GoMessage {
     /// 1: go.
     var go: Int32 = 0

@@ -28,7 +28,8 @@ public enum Spawner {
         var state = State()
         while state.networks.refill() {}
         while state.cgroups.refill() {}
-        while state.isShortOfInits, case (let made?, _) = state.prepare(socket: socket) { state.ready.append(made) }
+        // Run inits are cloned while idle, not here: a first request (e.g. `ipclab run`'s only one)
+        // would otherwise wait for them.
         // A finished run is reaped (and its network namespace freed) the moment its init exits,
         // not when the next request happens to wake the loop.
         let children = ipclab_signalfd_for(SIGCHLD)
