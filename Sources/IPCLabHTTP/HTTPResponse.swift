@@ -16,6 +16,8 @@ public struct HTTPResponse: Sendable, Hashable {
     public var headers: [String: String]
     /// The body bytes.
     public var body: [UInt8]
+    /// A body written while it is sent (chunked), instead of ``body``; see ``streaming(contentType:_:)``.
+    public var stream: HTTPStreamingBody?
 
     /// A response with the given status, headers and body.
     public init(status: Status = .ok, headers: [String: String] = [:], body: [UInt8] = []) {
@@ -34,6 +36,14 @@ public struct HTTPResponse: Sendable, Hashable {
     /// A JSON response whose body is the UTF-8 of `json`, already encoded.
     public static func json(status: Status = .ok, _ json: String) -> HTTPResponse {
         .json(status: status, Array(json.utf8))
+    }
+
+    /// A 200 response whose body is written while it is sent: the server sends what
+    /// `body` is given as it comes, with chunked transfer encoding, until it is finished.
+    public static func streaming(contentType: String, _ body: HTTPStreamingBody) -> HTTPResponse {
+        var response = HTTPResponse(status: .ok, headers: ["Content-Type": contentType, "Cache-Control": "no-store"])
+        response.stream = body
+        return response
     }
 
     /// A plain-text response (`Content-Type: text/plain; charset=utf-8`).
@@ -128,6 +138,8 @@ extension HTTPResponse {
         public static let icon = "image/x-icon"
         /// `application/yaml` (for `/openapi.yaml`).
         public static let yaml = "application/yaml"
+        /// `application/x-ndjson`: one JSON value per line (a streamed run).
+        public static let ndjson = "application/x-ndjson"
         /// `application/octet-stream`, for bytes of no known type.
         public static let octetStream = "application/octet-stream"
     }

@@ -165,7 +165,11 @@ public final class HTTPServer: @unchecked Sendable {
                 MHD_resume_connection(state.connection)
             }
             context.suspended = [:]
-            return stuck.count
+            // Streamed responses still being sent are cut off (a suspended one is resumed for that).
+            let streams = context.streams.values
+            for body in streams { body.abandon() }
+            context.streams = [:]
+            return stuck.count + streams.count
         }
         if abandoned > 0 {
             logger.warning("stopped waiting for \(abandoned) response(s); answering 503")
