@@ -44,17 +44,22 @@ public final class HTTPStreamingBody: @unchecked Sendable, Hashable {
         self.writeTimeoutSeconds = writeTimeoutSeconds
     }
 
-    /// Queues `bytes` to be sent; waits while ``limitBytes`` or more are queued. Returns
+    /// Queues `bytes` to be sent; when ``limitBytes`` or more are queued, first waits until
+    /// half of them are sent. Returns
     /// false, queueing nothing, once no one will read them (the client left, the server is
     /// stopping, the client read nothing for ``writeTimeoutSeconds``) or after ``finish()``.
     @discardableResult
     public func write(_ bytes: [UInt8]) -> Bool {
         condition.lock()
         defer { condition.unlock() }
-        let deadline = Date(timeIntervalSinceNow: writeTimeoutSeconds)
-        while queuedBytes >= limitBytes && !closed {
-            if !condition.wait(until: deadline) && queuedBytes >= limitBytes {
-                closeLocked(wakeReader: true)
+        if queuedBytes >= limitBytes {
+            // Full: wait until half is sent, so that the writes that follow come as a burst
+            // the connection sends at once, rather than one resume of the connection per write.
+            let deadline = Date(timeIntervalSinceNow: writeTimeoutSeconds)
+            while queuedBytes > limitBytes / 2 && !closed {
+                if !condition.wait(until: deadline) && queuedBytes > limitBytes / 2 {
+                    closeLocked(wakeReader: true)
+                }
             }
         }
         guard !closed, !finished else { return false }
