@@ -77,22 +77,32 @@ function niceStep(max, parts) {
 
 // ---- the chart ----------------------------------------------------------------------------------
 
-const LABEL_W = 92, VALUE_W = 78, TOP = 22, BOTTOM = 30, PAD_R = 8;
+const VALUE_W = 100, TOP = 22, BOTTOM = 30, PAD_R = 8;
+
+/** A tick's label: whole numbers when the step is, else as a figure. */
+function fmtTick(v, step) {
+  return step >= 1 ? String(Math.round(v)) : fmtFigure(v);
+}
 
 /**
  * Horizontal bars, one row per mechanism: `series` is [{key, label, cls}] (one bar each per row),
- * `rows` [{mechanism, values: {key: number}, describe: string}]. Keyboard: each row is a stop.
+ * `rows` [{mechanism, values: {key: number}, describe: string}], `valueText(series, value)` the text
+ * at a bar's end. Narrow (a phone): each mechanism's name above its bars, which then span the width.
+ * Keyboard: each row is a tab stop, labelled with its figures.
  */
-function barChart({ id, title, unit, better, series, rows, width }) {
-  const barH = series.length > 1 ? 13 : 18, gap = 3;
-  const rowH = series.length * barH + (series.length - 1) * gap + 14;
+function barChart({ id, title, unit, better, series, rows, width, valueText }) {
   const W = Math.max(280, Math.floor(width));
-  const plotW = W - LABEL_W - VALUE_W - PAD_R;
+  const compact = W < 480;
+  const labelW = compact ? 0 : 96, labelH = compact ? 17 : 0;
+  const barH = series.length > 1 ? 13 : 18, gap = 3;
+  const barsH = series.length * barH + (series.length - 1) * gap;
+  const rowH = labelH + barsH + 14;
+  const plotW = W - labelW - VALUE_W - PAD_R;
   const H = TOP + rows.length * rowH + BOTTOM;
   const max = Math.max(...rows.flatMap((r) => series.map((sr) => r.values[sr.key] || 0)), 1e-9);
-  const step = niceStep(max, W < 420 ? 3 : 5);
+  const step = niceStep(max, compact ? 3 : 5);
   const top = Math.ceil(max / step) * step;
-  const x = (v) => LABEL_W + (v / top) * plotW;
+  const x = (v) => labelW + (v / top) * plotW;
 
   const svg = s("svg", {
     class: "bench-chart", width: W, height: H, viewBox: `0 0 ${W} ${H}`, role: "group",
@@ -102,10 +112,10 @@ function barChart({ id, title, unit, better, series, rows, width }) {
   for (let v = 0; v <= top + step / 2; v += step) {
     grid.append(
       s("line", { x1: x(v), x2: x(v), y1: TOP - 4, y2: H - BOTTOM + 2, class: v === 0 ? "axis" : "gridline" }),
-      s("text", { x: x(v), y: H - BOTTOM + 15, class: "tick", "text-anchor": "middle" }, fmtFigure(v)),
+      s("text", { x: x(v), y: H - BOTTOM + 15, class: "tick", "text-anchor": v === 0 && compact ? "start" : "middle" }, fmtTick(v, step)),
     );
   }
-  grid.append(s("text", { x: LABEL_W + plotW / 2, y: H - 3, class: "axis-title", "text-anchor": "middle" },
+  grid.append(s("text", { x: labelW + plotW / 2, y: H - 3, class: "axis-title", "text-anchor": "middle" },
     `${unit} — ${better}`));
   svg.append(grid);
 
@@ -115,14 +125,15 @@ function barChart({ id, title, unit, better, series, rows, width }) {
       class: "bench-row", tabindex: "0", role: "img", "aria-label": r.describe,
       "data-mechanism": r.mechanism, "data-values": JSON.stringify(r.values),
     }, [s("title", {}, r.describe)]);
-    g.append(s("text", { x: LABEL_W - 8, y: y0 + (rowH - 14) / 2 + 4, class: "bench-label", "text-anchor": "end" }, r.mechanism));
+    g.append(compact
+      ? s("text", { x: 2, y: y0 + 11, class: "bench-label" }, r.mechanism)
+      : s("text", { x: labelW - 8, y: y0 + barsH / 2 + 4, class: "bench-label", "text-anchor": "end" }, r.mechanism));
     series.forEach((sr, k) => {
       const v = r.values[sr.key];
-      const y = y0 + k * (barH + gap);
-      const w = v > 0 ? Math.max(2, x(v) - LABEL_W) : 0;
-      g.append(s("rect", { x: LABEL_W, y, width: w, height: barH, rx: 2, class: `bar ${sr.cls}`, "data-key": sr.key }));
-      const text = `${fmtFigure(v)}${series.length > 1 ? ` ${sr.label}` : ""}`;
-      g.append(s("text", { x: LABEL_W + w + 5, y: y + barH / 2 + 4, class: "bench-value" }, text));
+      const y = y0 + labelH + k * (barH + gap);
+      const w = v > 0 ? Math.max(2, x(v) - labelW) : 0;
+      g.append(s("rect", { x: labelW, y, width: w, height: barH, rx: 2, class: `bar ${sr.cls}`, "data-key": sr.key }));
+      g.append(s("text", { x: labelW + w + 5, y: y + barH / 2 + 4, class: "bench-value" }, valueText(sr, v)));
     });
     svg.append(g);
   });
@@ -134,12 +145,18 @@ function barChart({ id, title, unit, better, series, rows, width }) {
   ]);
 }
 
+let tables = 0;
+
 function table(caption, head, rows) {
-  return h("div", { class: "bench-table-wrap" }, h("table", { class: "bench-table" }, [
-    h("caption", {}, caption),
-    h("thead", {}, h("tr", {}, head.map((c) => h("th", { scope: "col" }, c)))),
-    h("tbody", {}, rows.map((r) => h("tr", {}, r.map((c, i) => (i === 0 ? h("th", { scope: "row" }, c) : h("td", {}, c)))))),
-  ]));
+  const id = `bench-table-${++tables}`;
+  return h("div", { class: "bench-table-block" }, [
+    h("p", { id, class: "bench-table-caption" }, caption),
+    h("div", { class: "bench-table-wrap", role: "region", "aria-labelledby": id, tabindex: "0" },
+      h("table", { class: "bench-table", "aria-labelledby": id }, [
+        h("thead", {}, h("tr", {}, head.map((c) => h("th", { scope: "col" }, c)))),
+        h("tbody", {}, rows.map((r) => h("tr", {}, r.map((c, i) => (i === 0 ? h("th", { scope: "row" }, c) : h("td", {}, c)))))),
+      ])),
+  ]);
 }
 
 /**
@@ -155,6 +172,7 @@ export function renderBenchChart(root, figures, { width } = {}) {
     root.append(barChart({
       id: "bench-throughput", title: "Throughput per mechanism", unit: "GiB/s", better: "longer is faster",
       series: [{ key: "gib", label: "GiB/s", cls: "tp" }], width: w,
+      valueText: (sr, v) => `${fmtFigure(v)} GiB/s`,
       rows: figures.throughput.map((f) => ({
         mechanism: f.mechanism, values: { gib: f.gibPerSecond },
         describe: `${f.mechanism}: ${fmtFigure(f.gibPerSecond)} GiB/s (${fmtBytes(f.bytes)} in ${fmtMs(f.elapsedNs)})`,
@@ -169,7 +187,8 @@ export function renderBenchChart(root, figures, { width } = {}) {
     charts++;
     root.append(barChart({
       id: "bench-latency", title: "Round-trip latency per mechanism", unit: "µs per round trip", better: "shorter is faster",
-      series: [{ key: "p50", label: "p50", cls: "p50" }, { key: "p99", label: "p99", cls: "p99" }], width: w,
+      series: [{ key: "p50", label: "p50 (median)", cls: "p50" }, { key: "p99", label: "p99", cls: "p99" }], width: w,
+      valueText: (sr, v) => `${sr.key} ${fmtFigure(v)} µs`,
       rows: figures.latency.map((f) => ({
         mechanism: f.mechanism, values: { p50: f.p50Us, p99: f.p99Us },
         describe: `${f.mechanism}: median ${fmtFigure(f.p50Us)} µs, 99th percentile ${fmtFigure(f.p99Us)} µs per round trip (${f.roundTrips} round trips)`,

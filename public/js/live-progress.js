@@ -64,8 +64,7 @@ export function createLiveView(root) {
       }
     },
     stop() {
-      if (frame) cancelAnimationFrame(frame);
-      frame = 0;
+      if (frame) { cancelAnimationFrame(frame); render(); }
       root.hidden = true;
     },
     counts() { return { events, bars: bars.size }; },
