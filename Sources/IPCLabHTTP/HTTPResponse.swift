@@ -1,7 +1,8 @@
 /// The answer an ``HTTPHandler`` gives: a status, header fields and the body bytes.
 ///
 /// The server adds `Content-Length`, `Date` and `Connection` itself; a `Content-Length` set
-/// here is ignored. For a `HEAD` request the server sends the headers of the response
+/// here is ignored. A streamed response (``stream`` set) is sent with chunked transfer
+/// encoding instead, as its body is written. For a `HEAD` request the server sends the headers of the response
 /// (with the body's length) and no body, so a handler may answer `HEAD` like `GET`.
 ///
 /// ```swift

@@ -96,7 +96,7 @@ struct StreamingResponseTests {
             #expect(head.contains("content-type: application/x-ndjson"))
             #expect(!contains(raw, Array("second".utf8)), "sent before it was written")
             // Nothing queued: the connection waits suspended, and the next write wakes it.
-            #expect(connection.isSilent(forMilliseconds: 150))
+            #expect(connection.isSilent(forMilliseconds: 80))
             gate.open()
             #expect(read(connection.fd, until: "0\r\n\r\n", into: &raw))
             #expect(String(decoding: dechunk(raw), as: UTF8.self) == "first\nsecond\n")
@@ -145,13 +145,13 @@ struct StreamingResponseTests {
         }
         // No reader: the producer stops once 1024 bytes (16 lines) are queued.
         #expect(eventually { written.withLock { $0 } == 16 })
-        usleep(100_000)
+        usleep(50_000)
         #expect(written.withLock { $0 } == 16, "the producer went on writing into a full queue")
         // Sending 256 bytes leaves 768 queued, over half the limit: it still waits.
         var buffer = [UInt8](repeating: 0, count: 256)
         var next = buffer.withUnsafeMutableBytes { body.read(into: $0) { Issue.record("suspended with bytes queued") } }
         #expect(next == .bytes(256))
-        usleep(100_000)
+        usleep(50_000)
         #expect(written.withLock { $0 } == 16)
         // Down to half: it goes on, with a burst.
         next = buffer.withUnsafeMutableBytes { body.read(into: $0) { Issue.record("suspended with bytes queued") } }
