@@ -232,3 +232,27 @@ def test_live_bars_mid_run(make_lab_page: Any, artifacts: Any, viewport: dict[st
     ]
     assert lp.page.locator("#live .live-count").inner_text() == "6 events so far"
     lp.page.locator("#live").screenshot(path=str(artifacts / f"live-bars-{viewport['width']}-{scheme}.png"))
+
+
+def test_measurements_are_grouped_and_streamed(lab_page: Any) -> None:
+    """bench.* presets sit under "Measurements" (their mechanism word is the id prefix) and every run of
+    one is streamed, whatever its time limit."""
+    lp = lab_page
+    catalog = fixture_json("experiments.json")
+    for bench in ("throughput", "latency"):
+        catalog["experiments"].append({
+            "id": f"bench.{bench}", "mechanism": "bench", "title": f"Measure {bench}",
+            "claim": "A rendering stand-in for the catalog entry.", "seed": "003", "parameters": [], "observations": []})
+    lp.page.route("**/api/v1/experiments", lambda r: r.fulfill(
+        status=200, content_type="application/json; charset=utf-8", body=json.dumps(catalog)))
+    trace = fixture_json("bench-rendering.json")
+    seen = stub_stream(lp.page, trace)
+    lp.open()
+    groups = lp.page.eval_on_selector_all(".group h3", "els => els.map(e => e.firstChild.textContent)")
+    assert groups == ["Pipes", "Semaphores", "Measurements"]
+    assert lp.count(".group[data-mechanism='Measurements'] .card") == 2
+    lp.page.click(".card[data-experiment='bench.throughput']")
+    lp.page.click("#run")
+    lp.wait_for_diagram(trace)
+    assert seen == ["application/x-ndjson"]
+    check_chart(lp, trace)
