@@ -33,14 +33,24 @@ public struct LabAPI: HTTPHandler {
     }
 
     /// `POST /api/v1/runs` is checked here (a bad request is answered at once) and run on
-    /// ``executor`` (503 `unavailable` at once when it is full); everything else is answered
-    /// at once by ``handle(_:)``.
+    /// ``executor`` (503 `unavailable` at once when it is full), streamed as NDJSON when the
+    /// request accepts it (``streamRun(_:respond:)``); everything else is answered at once by
+    /// ``handle(_:)``.
     public func handle(_ request: HTTPRequest, respond: @escaping HTTPResponder) {
         guard request.path == "/api/v1/runs", request.method == "POST" else { return respond(handle(request)) }
         switch prepareRun(request) {
         case .failure(let error):
             metrics.rejected(reason: error.code.rawValue)
             respond(error.response)
+        case .success(let (runRequest, format)) where Self.wantsNDJSON(request):
+            guard format == "json" else {
+                let error = APIError(.invalidParameter,
+                                     "a streamed run (Accept: application/x-ndjson) ends with the JSON trace; leave out format=\(format)",
+                                     path: "format")
+                metrics.rejected(reason: error.code.rawValue)
+                return respond(error.response)
+            }
+            streamRun(runRequest, respond: respond)
         case .success(let (runRequest, format)):
             // The executor answers 503 itself, on this thread and without running the work, when full.
             let ticket = RunTicket()

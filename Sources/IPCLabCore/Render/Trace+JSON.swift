@@ -70,7 +70,8 @@ extension TraceProcess {
 }
 
 extension TraceEvent {
-    func write(to w: inout JSONWriter) {
+    /// Writes the event into an open writer (as one value), as the trace's `events` hold it.
+    public func write(to w: inout JSONWriter) {
         w.object { w in
             w.field("seq", seq)
             w.field("t_ns", tNs)

@@ -49,21 +49,14 @@ struct TraceBuilder {
         // Events, ordered by the time each call started.
         let arguments = EventArguments(scenario: scenario, processNames: names)
         let eventRecords = records
-            .filter { $0.kind == IPCLAB_REC_EVENT || $0.kind == IPCLAB_REC_SIGNAL }
+            .filter(EventArguments.isEvent)
             .sorted { ($0.tBegin, $0.index) < ($1.tBegin, $1.index) }
         var seqOf: [Int: Int] = [:]
         var events: [TraceEvent] = []
         events.reserveCapacity(eventRecords.count)
         for (n, r) in eventRecords.enumerated() {
             seqOf[r.index] = n + 1
-            let name = scenario.processes.indices.contains(r.process) ? scenario.processes[r.process].name : "init"
-            // A message send returns 0, not a count, yet it moved its payload.
-            let moved = EventArguments.movesBytes.contains(r.call) && r.done && (r.result > 0 || (r.result == 0 && r.payloadLength > 0))
-            events.append(TraceEvent(
-                seq: n + 1, tNs: r.tBegin, endNs: r.done ? r.tEnd : nil, process: name, pid: r.pid, step: r.step,
-                call: r.call, args: arguments.describe(r), result: r.done ? r.result : nil,
-                errno: r.done ? ErrnoName.of(r.err) : nil, canBlock: EventArguments.blocking.contains(r.call),
-                payload: moved ? Payload(bytes: r.payloadLength, preview: r.payload) : nil))
+            events.append(arguments.event(r, seq: n + 1))
         }
 
         let objects = records.filter { $0.kind == IPCLAB_REC_OBJECT }.map { r -> ObjectSnapshot in

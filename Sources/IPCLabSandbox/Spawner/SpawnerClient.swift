@@ -23,6 +23,8 @@ public final class SpawnerClient: Sendable {
         var failure: SpawnFailure?
         /// The run outlived the wall limit plus grace and had to be killed from outside.
         var killedFromOutside: Bool
+        /// The watcher asked for the run to end (no one listens any more), and it was killed.
+        var cancelled = false
     }
 
     /// Starts a spawner.
@@ -63,7 +65,10 @@ public final class SpawnerClient: Sendable {
     }
 
     /// Hands a run to the spawner and waits until every process of the run is gone.
-    func execute(ring: EventRing, runID: UInt64, wallMs: Int) throws(SpawnerUnavailable) -> Completion {
+    /// While it waits it calls `tick` every `intervalMs` (when above 0); when `tick` returns
+    /// false the run is killed at once (its `Completion` says `cancelled`).
+    func execute(ring: EventRing, runID: UInt64, wallMs: Int,
+                 every intervalMs: Int = 0, tick: () -> Bool = { true }) throws(SpawnerUnavailable) -> Completion {
         var done: [Int32] = [-1, -1]
         guard ipclab_pipe2(&done, O_CLOEXEC) == 0 else { throw SpawnerUnavailable(reason: "pipe2 failed: \(ErrnoName.of(errno) ?? "?")") }
         defer { close(done[0]) }
@@ -77,11 +82,17 @@ public final class SpawnerClient: Sendable {
         // The run's own init enforces the wall limit; this grace only covers an init that
         // cannot (a loaded machine can delay it by a second or more).
         let grace = 3000
-        if !readUntilEOF(done[0], timeoutMs: wallMs + grace, into: &bytes) {
+        var cancelled = false
+        let ended = readUntilEOF(done[0], timeoutMs: wallMs + grace, into: &bytes, every: intervalMs) {
+            if tick() { return true }
+            cancelled = true
+            return false
+        }
+        if !ended {
             var kill = SpawnMessage(.kill, runID: runID)
             _ = try? send(&kill, fds: [])
             _ = readUntilEOF(done[0], timeoutMs: 5000, into: &bytes)
-            return Completion(failure: SpawnFailure.decode(bytes), killedFromOutside: true)
+            return Completion(failure: SpawnFailure.decode(bytes), killedFromOutside: !cancelled, cancelled: cancelled)
         }
         return Completion(failure: SpawnFailure.decode(bytes), killedFromOutside: false)
     }
@@ -109,19 +120,28 @@ public final class SpawnerClient: Sendable {
         return false
     }
 
-    /// Reads until end of file; false if `timeoutMs` passed first.
-    private func readUntilEOF(_ fd: Int32, timeoutMs: Int, into bytes: inout [UInt8]) -> Bool {
+    /// Reads until end of file; false if `timeoutMs` passed first, or `tick` (called every
+    /// `intervalMs` when above 0) returned false.
+    private func readUntilEOF(_ fd: Int32, timeoutMs: Int, into bytes: inout [UInt8],
+                              every intervalMs: Int = 0, tick: () -> Bool = { true }) -> Bool {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
         let deadline = Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000 + Int64(timeoutMs)
+        var nextTick = intervalMs > 0 ? deadline - Int64(timeoutMs) + Int64(intervalMs) : Int64.max
         var buffer = [UInt8](repeating: 0, count: 64)
         while true {
             clock_gettime(CLOCK_MONOTONIC, &ts)
-            let left = deadline - (Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000)
+            let now = Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+            if now >= nextTick {
+                if !tick() { return false }
+                nextTick = now + Int64(intervalMs)
+            }
+            let left = deadline - now
             if left <= 0 { return false }
             var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            let ready = poll(&pfd, 1, Int32(left))
+            let ready = poll(&pfd, 1, Int32(min(left, max(0, nextTick - now))))
             if ready < 0 && errno == EINTR { continue }
+            if ready == 0 && nextTick <= deadline { continue }
             if ready <= 0 { return false }
             let n = read(fd, &buffer, buffer.count)
             if n == 0 { return true }
