@@ -48,8 +48,8 @@ int ipclab_try_syscall_count(void);
 const char *ipclab_try_syscall_name(int which);
 
 /**
- * Makes call `which` with harmless arguments (a read of the parent's memory, a remount of
- * what is already private, an empty BPF map, …): returns the kernel's result, with its errno
+ * Makes call `which` with harmless arguments (a read of the parent's memory, a mount with two
+ * propagation types, an empty BPF map, …): returns the kernel's result, with its errno
  * in `*err` (0 on success). Whatever a call that succeeds creates is closed or reaped at once.
  */
 int64_t ipclab_try_syscall(int which, int *err);
