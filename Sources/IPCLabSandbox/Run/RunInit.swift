@@ -74,7 +74,7 @@ struct RunInit {
         superviseUntilDone(first: first)
     }
 
-    /// Reaps until no process is left, or kills them all when the wall-clock limit runs out.
+    /// Whether the run has a PID namespace of its own (always, unless `--insecure-no-sandbox`).
     private var pidNamespace: Bool { namespaces & ipclab_CLONE_NEWPID != 0 }
 
     /// SIGKILL to everything the run made: every process in its PID namespace (`kill(-1)` there),
@@ -83,6 +83,7 @@ struct RunInit {
         if pidNamespace { _ = kill(-1, SIGKILL) } else if first > 0 { _ = kill(-first, SIGKILL) }
     }
 
+    /// Reaps until no process is left, or kills them all when the wall-clock limit runs out.
     private func superviseUntilDone(first: pid_t) -> Never {
         let deadline = Int64(wallMs) * 1_000_000
         while true {
