@@ -74,7 +74,7 @@ public struct SandboxProtections: Sendable {
         } else {
             list.append(Protection(name: "private_tmpfs", state: .missing,
                                    reason: tmp.count < 2 ? "the run's set-up mounted no private /tmp and /dev/shm"
-                                       : "a tmpfs mount failed with \(tmp.first { $0.result != 0 }?.errno ?? "an error")"))
+                                       : "a tmpfs mount failed with \(tmp.first { $0.result != 0 }.flatMap(\.errno) ?? "an error")"))
         }
         op("no_new_privs", "no_new_privs", "PR_SET_NO_NEW_PRIVS: no execve can grant privileges")
         op("dumpable off", "dumpable_off", "PR_SET_DUMPABLE 0: no core dumps (no core_pattern helper on the host), no ptrace")
