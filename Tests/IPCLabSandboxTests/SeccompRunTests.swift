@@ -17,6 +17,8 @@ struct SeccompRunTests {
             let e = try #require(trace.calls(call, by: "prober").first, "no \(call) in \(describe(trace))")
             #expect(e.result == -1, "\(call)")
             #expect(e.errno == (call == "clone3" ? "ENOSYS" : "EPERM"), "\(call): \(e.errno ?? "no errno")")
+            // The trace says what was passed: the arguments are fixed, not the scenario's.
+            #expect(e.arg("with") != nil, "\(call) has no description of its arguments")
         }
         #expect((trace.calls("getppid", by: "prober").first?.result ?? 0) > 0)
     }
