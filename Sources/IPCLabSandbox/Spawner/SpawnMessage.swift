@@ -45,6 +45,6 @@ struct SpawnFailure {
         }
         let missingNames = missingNamespaces
         return "the sandbox could not start: \(what) failed with \(ErrnoName.of(errno) ?? "?")"
-            + (missingNames.isEmpty ? "" : "; this host makes no \(missingNames.joined(separator: ", ")) namespace")
+            + (missingNames.isEmpty ? "" : "; this host makes no \(missingNames.joined(separator: ", ")) namespace\(missingNames.count > 1 ? "s" : "")")
     }
 }
