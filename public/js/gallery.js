@@ -11,6 +11,7 @@ const GROUPS = [
   { title: "Signals", match: /^sig/ },
   { title: "Sockets", match: /^sock/ },
   { title: "Measurements", match: /^(bench|measure)/ },
+  { title: "The sandbox", match: /^sandbox/ },
 ];
 
 function groupOf(mechanism, id = "") {

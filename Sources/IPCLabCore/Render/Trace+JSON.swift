@@ -41,6 +41,12 @@ extension RunInfo {
                         }
                     }
                 }
+                w.key("seccomp")
+                if let seccomp = sandbox.seccomp {
+                    w.object { w in w.field("mode", seccomp.mode); w.field("filters", seccomp.filters) }
+                } else {
+                    w.null()
+                }
             }
             w.field("events_dropped", eventsDropped)
         }

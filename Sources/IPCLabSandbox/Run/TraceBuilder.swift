@@ -68,20 +68,27 @@ struct TraceBuilder {
                 kind: r.call, state: named.state, labels: named.labels)
         }.sorted { $0.tNs < $1.tNs }
 
-        let setup = records.filter { $0.kind == IPCLAB_REC_SETUP && $0.call != "namespaces" }.map {
+        let setup = records.filter { $0.kind == IPCLAB_REC_SETUP && $0.call != "namespaces" && $0.call != "seccomp" }.map {
             SandboxReport.Operation(op: $0.call, result: $0.result, errno: ErrnoName.of($0.err), tNs: $0.tBegin)
         }
         let namespaceRecord = records.first { $0.kind == IPCLAB_REC_SETUP && $0.call == "namespaces" }
         let userNamespace = namespaceRecord?.args[0] == 1
         let networkNamespace = namespaceRecord?.args[1] == 1
-        let namespaces = (userNamespace ? ["user"] : []) + ["pid", "ipc", "mount", "uts"] + (networkNamespace ? ["net"] : [])
+        let cloned = Int32(truncatingIfNeeded: namespaceRecord?.args[2] ?? 0)
+        let namespaces = NamespaceSet(flags: cloned | (userNamespace ? ipclab_CLONE_NEWUSER : 0)
+            | (networkNamespace ? ipclab_CLONE_NEWNET : 0)).names
+        let seccomp = records.first { $0.kind == IPCLAB_REC_SETUP && $0.call == "seccomp" }.flatMap { r -> SandboxReport.Seccomp? in
+            guard r.args[0] >= 0 else { return nil }
+            let mode = ["disabled", "strict", "filter"].indices.contains(Int(r.args[0])) ? ["disabled", "strict", "filter"][Int(r.args[0])] : "mode \(r.args[0])"
+            return SandboxReport.Seccomp(mode: mode, filters: r.args[1] >= 0 ? Int(r.args[1]) : nil)
+        }
 
         let (outcome, reason) = Self.outcome(header: header, context: context, unfinished: events.filter { !$0.returned && $0.call != "exit" })
         let duration = header.t_end > 0 ? header.t_end : (events.map { $0.endNs ?? $0.tNs }.max() ?? 0)
         let run = RunInfo(
             id: context.runID, experiment: context.experiment, startedAt: context.startedAt, durationNs: duration,
             outcome: outcome, reason: reason, limits: context.limits,
-            sandbox: SandboxReport(namespaces: context.failure == nil ? namespaces : [], setup: setup),
+            sandbox: SandboxReport(namespaces: context.failure == nil ? namespaces : [], setup: setup, seccomp: seccomp),
             eventsDropped: Int(header.dropped))
         return Trace(run: run, scenario: scenario, processes: processes, events: events, objects: objects)
     }

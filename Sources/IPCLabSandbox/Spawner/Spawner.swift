@@ -19,13 +19,22 @@ public enum Spawner {
 
     static let namespaces = ipclab_CLONE_NEWPID | ipclab_CLONE_NEWIPC | ipclab_CLONE_NEWNS | ipclab_CLONE_NEWUTS
 
+    /// Which of ``namespaces`` this host will not make (each tried alone in a throw-away child).
+    static func missingNamespaces() -> Int32 {
+        [ipclab_CLONE_NEWPID, ipclab_CLONE_NEWIPC, ipclab_CLONE_NEWNS, ipclab_CLONE_NEWUTS]
+            .filter { ipclab_namespace_unavailable($0) != 0 }.reduce(0, |)
+    }
+
     /// Serves run requests on `socket` until the server goes away.
-    public static func serve(socket: Int32 = socketFD) -> Never {
+    /// - Parameter insecure: `--insecure-no-sandbox`: clone runs without the namespaces this
+    ///   host cannot make, instead of failing them (development only).
+    public static func serve(socket: Int32 = socketFD, insecure: Bool = false) -> Never {
         _ = ipclab_set_parent_death_signal(SIGKILL)
         if getppid() == 1 { _exit(0) }
         signal(SIGPIPE, SIG_IGN)
         warmUp()
         var state = State()
+        if insecure { state.namespaces &= ~missingNamespaces() }
         while state.networks.refill() {}
         // A finished run is reaped (and its network namespace freed) the moment its init exits,
         // not when the next request happens to wake the loop.
@@ -106,6 +115,8 @@ public enum Spawner {
     struct State {
         var runs: [UInt64: pid_t] = [:]
         var userNamespace = true
+        /// The namespaces every run is cloned into besides user and network.
+        var namespaces = Spawner.namespaces
         var networks = NetworkNamespacePool()
         /// Inits of runs with TCP channels: only their namespaces can keep sockets in TIME_WAIT.
         var usedTCP: Set<pid_t> = []
@@ -117,22 +128,25 @@ public enum Spawner {
             guard ipclab_pipe2(&sync, O_CLOEXEC) == 0 else { return report(SpawnFailure(stage: 1, errno: errno), to: doneFD) }
             // A network namespace from the pool; when the host makes none, one of the run's own.
             let ownNetwork = !networks.available && userNamespace ? ipclab_CLONE_NEWNET : 0
-            var (pid, network) = networks.fork(Spawner.namespaces | ownNetwork | (userNamespace ? ipclab_CLONE_NEWUSER : 0))
+            var (pid, network) = networks.fork(namespaces | ownNetwork | (userNamespace ? ipclab_CLONE_NEWUSER : 0))
             network = network || ownNetwork != 0
             if pid < 0 && userNamespace && [EPERM, EINVAL, ENOSPC, EUSERS].contains(errno) {
                 // No user namespaces on this host: runs get the other namespaces and drop to nobody.
                 userNamespace = false
-                (pid, network) = networks.fork(Spawner.namespaces)
+                (pid, network) = networks.fork(namespaces)
             }
             if pid == 0 {
                 close(socket)
                 close(sync[1])
                 RunInit(ringFD: ringFD, doneFD: doneFD, syncFD: sync[0], wallMs: wallMs, userNamespace: userNamespace,
-                        networkNamespace: network, scenario: scenario).run()
+                        namespaces: namespaces, networkNamespace: network, scenario: scenario).run()
             }
             close(sync[0])
             defer { close(sync[1]) }
-            guard pid > 0 else { return report(SpawnFailure(stage: 1, errno: errno), to: doneFD) }
+            guard pid > 0 else {
+                let err = errno
+                return report(SpawnFailure(stage: 1, errno: err, missing: namespaces & Spawner.missingNamespaces()), to: doneFD)
+            }
             runs[runID] = pid
             if scenario.channels.contains(where: { $0.kind == "tcp" }) { usedTCP.insert(pid) }
             if userNamespace {

@@ -9,8 +9,11 @@ import Synchronization
 public final class SpawnerClient: Sendable {
     /// The `ipclab` binary to start as `ipclab spawner`.
     public let executable: String
+    /// Whether runs may go without the namespaces the host cannot make (`--insecure-no-sandbox`).
+    public let insecure: Bool
     private let logger: Logger
     private let process: Mutex<SpawnerProcess?>
+    private let restartCount = Atomic<Int>(0)
 
     private struct SpawnerProcess {
         var pid: pid_t
@@ -28,12 +31,15 @@ public final class SpawnerClient: Sendable {
     }
 
     /// Starts a spawner.
-    /// - Parameter executable: path of the `ipclab` binary (default: this process's own).
-    public init(executable: String? = nil, logger: Logger) throws {
+    /// - Parameters:
+    ///   - executable: path of the `ipclab` binary (default: this process's own).
+    ///   - insecure: start it with `--insecure-no-sandbox` (development only).
+    public init(executable: String? = nil, insecure: Bool = false, logger: Logger) throws {
         self.executable = executable ?? Self.ownExecutable()
+        self.insecure = insecure
         self.logger = logger
         process = Mutex(nil)
-        try process.withLock { p in p = try Self.spawn(self.executable) }
+        try process.withLock { p in p = try Self.spawn(self.executable, insecure: insecure) }
         logger.debug("spawner started", metadata: ["executable": "\(self.executable)"])
     }
 
@@ -46,6 +52,25 @@ public final class SpawnerClient: Sendable {
             var status: Int32 = 0
             return waitpid(current.pid, &status, WNOHANG) == 0
         }
+    }
+
+    /// The spawner as `/healthz` reports it.
+    public struct Status: Sendable {
+        /// `running` or `stopped`.
+        public var state: String
+        /// The spawner's pid on the host, while one runs.
+        public var pid: Int32?
+        /// How many times a dead spawner was replaced since the server started.
+        public var restarts: Int
+    }
+
+    public var status: Status {
+        let pid: pid_t? = process.withLock { p in
+            guard let current = p else { return nil }
+            var status: Int32 = 0
+            return waitpid(current.pid, &status, WNOHANG) == 0 ? current.pid : nil
+        }
+        return Status(state: pid == nil ? "stopped" : "running", pid: pid, restarts: restartCount.load(ordering: .relaxed))
     }
 
     /// Closes the socket (the spawner then kills every run left and exits) and reaps it.
@@ -103,8 +128,11 @@ public final class SpawnerClient: Sendable {
             let socket: Int32? = process.withLock { p in
                 if attempt > 0 || p == nil {
                     if let old = p { close(old.socket); kill(old.pid, SIGKILL); var s: Int32 = 0; waitpid(old.pid, &s, 0) }
-                    p = try? Self.spawn(executable)
-                    if p != nil { logger.warning("spawner restarted") }
+                    p = try? Self.spawn(executable, insecure: insecure)
+                    if p != nil {
+                        restartCount.add(1, ordering: .relaxed)
+                        logger.warning("spawner restarted")
+                    }
                 }
                 return p?.socket
             }
@@ -149,7 +177,7 @@ public final class SpawnerClient: Sendable {
         }
     }
 
-    private static func spawn(_ executable: String) throws -> SpawnerProcess {
+    private static func spawn(_ executable: String, insecure: Bool) throws -> SpawnerProcess {
         var pair: [Int32] = [-1, -1]
         guard socketpair(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0 else {
             throw SystemCallError("socketpair")
@@ -175,7 +203,8 @@ public final class SpawnerClient: Sendable {
         posix_spawnattr_setsigdefault(&attr, &all)
         posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
 
-        let argv: [UnsafeMutablePointer<CChar>?] = [strdup(executable), strdup("spawner"), nil]
+        let argv: [UnsafeMutablePointer<CChar>?] = [strdup(executable), strdup("spawner")]
+            + (insecure ? [strdup("--insecure-no-sandbox")] : []) + [nil]
         defer { for a in argv { free(a) } }
         var pid: pid_t = 0
         // Bind every symbol at start: each run's processes are forks of the spawner and would
