@@ -72,14 +72,16 @@ class Server:
             return None
 
 
-def start_server(*extra_args: str) -> Server:
+def start_server(*extra_args: str, wrapper: tuple[str, ...] = ()) -> Server:
+    """Start `ipclab serve` with `extra_args`; `wrapper` is a command line it runs under (its last
+    word is followed by the server's), e.g. e2e/userns_limited.py."""
     binary = server_binary()
     if not binary.is_file():
         pytest.fail(f"no server binary at {binary}: build it with `swift build` (or set IPCLAB_BIN)",
                     pytrace=False)
     stderr_file = tempfile.NamedTemporaryFile(prefix="ipclab-e2e-", suffix=".stderr", delete=False)
     process = subprocess.Popen(
-        [str(binary), "serve", "--host", "127.0.0.1", "--port", "0", "--public", "public", *extra_args],
+        [*wrapper, str(binary), "serve", "--host", "127.0.0.1", "--port", "0", "--public", "public", *extra_args],
         cwd=REPO, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr_file,
         text=True, errors="replace", bufsize=1,
     )

@@ -58,7 +58,7 @@ def test_spec_has_every_path_of_the_contract():
     assert set(paths["/api/v1/experiments/{id}"]) == {"get"}
     assert "post" in paths["/api/v1/runs"] and "get" not in paths["/api/v1/runs"]
     assert set(paths["/api/v1/runs"]["post"]["responses"]) >= {"200", "400", "404", "413", "415", "500", "503"}
-    assert set(paths["/api/v1/runs"]["post"]["responses"]["200"]["content"]) == {"application/json", "text/plain"}
+    assert set(paths["/api/v1/runs"]["post"]["responses"]["200"]["content"]) == {"application/json", "text/plain", "application/x-ndjson"}
     for p in ("/healthz", "/openapi.yaml", "/"):
         assert "get" in paths[p], p
 

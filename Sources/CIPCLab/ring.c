@@ -106,12 +106,11 @@ uint32_t ipclab_begin(uint16_t kind, const char *call, int32_t step,
     return (uint32_t)index;
 }
 
-void ipclab_end(uint32_t index, int64_t result, int32_t err,
-                const void *payload, size_t payload_len) {
-    ipclab_ring_header *h = bound_ring;
-    if (!h || index >= h->capacity) return;
-    ipclab_record *r = ipclab_ring_record(h, index);
-    r->t_end = ipclab_now_ns();
+/* Fills in how a call ended and publishes the record (DONE, release): a reader that sees
+ * DONE sees every field final, also while the run goes on. */
+static void finish_record(ipclab_record *r, int64_t t_end, int64_t result, int32_t err,
+                          const void *payload, size_t payload_len) {
+    r->t_end = t_end;
     r->result = result;
     r->err = err;
     r->payload_len = (uint32_t)payload_len;
@@ -122,6 +121,13 @@ void ipclab_end(uint32_t index, int64_t result, int32_t err,
     __atomic_store_n(&r->state, IPCLAB_STATE_DONE, __ATOMIC_RELEASE);
 }
 
+void ipclab_end(uint32_t index, int64_t result, int32_t err,
+                const void *payload, size_t payload_len) {
+    ipclab_ring_header *h = bound_ring;
+    if (!h || index >= h->capacity) return;
+    finish_record(ipclab_ring_record(h, index), ipclab_now_ns(), result, err, payload, payload_len);
+}
+
 uint32_t ipclab_record_now(uint16_t kind, const char *call, int32_t step,
                            const int64_t *args, int nargs,
                            int64_t result, int32_t err,
@@ -129,8 +135,7 @@ uint32_t ipclab_record_now(uint16_t kind, const char *call, int32_t step,
     uint32_t index = ipclab_begin(kind, call, step, args, nargs);
     if (index != UINT32_MAX) {
         ipclab_record *r = ipclab_ring_record(bound_ring, index);
-        ipclab_end(index, result, err, payload, payload_len);
-        r->t_end = r->t_begin;
+        finish_record(r, r->t_begin, result, err, payload, payload_len);
     }
     return index;
 }

@@ -4,6 +4,7 @@
 #define CMICROHTTPD_SHIM_H
 
 #include <stdint.h>
+#include <poll.h>
 #include <sys/types.h>
 #include <sys/select.h>
 #include <sys/socket.h>
@@ -51,6 +52,19 @@ static inline const struct sockaddr *cmhd_connection_client_address(struct MHD_C
     const union MHD_ConnectionInfo *info =
         MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     return info == NULL ? NULL : info->client_addr;
+}
+
+/* Whether the peer of a connection hung up or the socket failed: poll(POLLRDHUP) on its
+ * descriptor (MHD_CONNECTION_INFO_CONNECTION_FD), without waiting. For a suspended
+ * connection, which libmicrohttpd does not watch. POLLRDHUP is Linux's (0x2000). */
+static inline int cmhd_connection_peer_gone(struct MHD_Connection *connection)
+{
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (info == NULL) return 0;
+    struct pollfd pfd = { .fd = info->connect_fd, .events = 0x2000 /* POLLRDHUP */, .revents = 0 };
+    if (poll(&pfd, 1, 0) <= 0) return 0;
+    return (pfd.revents & (0x2000 | POLLHUP | POLLERR | POLLNVAL)) != 0;
 }
 
 #endif

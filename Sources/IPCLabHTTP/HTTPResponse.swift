@@ -1,7 +1,8 @@
 /// The answer an ``HTTPHandler`` gives: a status, header fields and the body bytes.
 ///
 /// The server adds `Content-Length`, `Date` and `Connection` itself; a `Content-Length` set
-/// here is ignored. For a `HEAD` request the server sends the headers of the response
+/// here is ignored. A streamed response (``stream`` set) is sent with chunked transfer
+/// encoding instead, as its body is written. For a `HEAD` request the server sends the headers of the response
 /// (with the body's length) and no body, so a handler may answer `HEAD` like `GET`.
 ///
 /// ```swift
@@ -16,6 +17,8 @@ public struct HTTPResponse: Sendable, Hashable {
     public var headers: [String: String]
     /// The body bytes.
     public var body: [UInt8]
+    /// A body written while it is sent (chunked), instead of ``body``; see ``streaming(contentType:_:)``.
+    public var stream: HTTPStreamingBody?
 
     /// A response with the given status, headers and body.
     public init(status: Status = .ok, headers: [String: String] = [:], body: [UInt8] = []) {
@@ -34,6 +37,14 @@ public struct HTTPResponse: Sendable, Hashable {
     /// A JSON response whose body is the UTF-8 of `json`, already encoded.
     public static func json(status: Status = .ok, _ json: String) -> HTTPResponse {
         .json(status: status, Array(json.utf8))
+    }
+
+    /// A 200 response whose body is written while it is sent: the server sends what
+    /// `body` is given as it comes, with chunked transfer encoding, until it is finished.
+    public static func streaming(contentType: String, _ body: HTTPStreamingBody) -> HTTPResponse {
+        var response = HTTPResponse(status: .ok, headers: ["Content-Type": contentType, "Cache-Control": "no-store"])
+        response.stream = body
+        return response
     }
 
     /// A plain-text response (`Content-Type: text/plain; charset=utf-8`).
@@ -128,6 +139,8 @@ extension HTTPResponse {
         public static let icon = "image/x-icon"
         /// `application/yaml` (for `/openapi.yaml`).
         public static let yaml = "application/yaml"
+        /// `application/x-ndjson`: one JSON value per line (a streamed run).
+        public static let ndjson = "application/x-ndjson"
         /// `application/octet-stream`, for bytes of no known type.
         public static let octetStream = "application/octet-stream"
     }

@@ -38,6 +38,8 @@ extension HTTPServer {
         var suspended: [ObjectIdentifier: RequestState] = [:]
         /// Set by `stop()` once it stops waiting: from then on nothing is suspended.
         var refusingSuspension = false
+        /// The streamed bodies being sent, for `stop()` to cut off (``HTTPStreamingBody/abandon()``).
+        var streams: [ObjectIdentifier: HTTPStreamingBody] = [:]
 
         /// Guards ``unfinished``; `stop()` waits on it. Taken alone, never with ``answers``.
         let drain = NSCondition()
@@ -357,6 +359,9 @@ private func queue(
         context.logger.error(
             "handler answered \(request.method) \(AccessLogWriter.loggable(request.path)) with status \(response.status); sending 500")
         response = APIError.internal().response
+    }
+    if let stream = response.stream {
+        return queueStream(response, stream, for: request, on: connection, context: context)
     }
     let mhdResponse = response.body.withUnsafeBytes { bytes in
         MHD_create_response_from_buffer(bytes.count, UnsafeMutableRawPointer(mutating: bytes.baseAddress),

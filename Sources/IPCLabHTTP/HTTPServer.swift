@@ -33,6 +33,11 @@ import Glibc
 /// work responds later instead: the connection is suspended (`MHD_suspend_connection`,
 /// the pool thread goes on serving others) until `respond` is called from another thread,
 /// then resumed and answered. ``RunExecutor`` provides such threads, bounded.
+///
+/// A response may also be streamed (``HTTPResponse/streaming(contentType:_:)``): its body is
+/// an ``HTTPStreamingBody`` written by another thread and sent with chunked transfer encoding
+/// as it comes; while nothing is queued the connection is suspended, not polled. `stop()`
+/// waits for streams like for owed responses, then cuts them off.
 public final class HTTPServer: @unchecked Sendable {
     /// The configuration the server was made with.
     public let configuration: HTTPServerConfiguration
@@ -165,10 +170,14 @@ public final class HTTPServer: @unchecked Sendable {
                 MHD_resume_connection(state.connection)
             }
             context.suspended = [:]
-            return stuck.count
+            // Streamed responses still being sent are cut off (a suspended one is resumed for that).
+            let streams = context.streams.values
+            for body in streams { body.abandon() }
+            context.streams = [:]
+            return stuck.count + streams.count
         }
         if abandoned > 0 {
-            logger.warning("stopped waiting for \(abandoned) response(s); answering 503")
+            logger.warning("stopped waiting for \(abandoned) response(s) or stream(s); answering 503 or cutting them off")
             // Resumed, they are answered 503 by the pool threads: give that a moment to go out.
             let deadline = Date(timeIntervalSinceNow: 1)
             context.drain.withLock {

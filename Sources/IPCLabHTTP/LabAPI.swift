@@ -13,18 +13,24 @@ public struct LabAPI: HTTPHandler {
     public let version: String
     /// What the sandbox gave the start-up self-test run: the protections in force.
     public let sandbox: SandboxReport
+    /// Each protection, active or missing, read from ``sandbox``.
+    public let protections: SandboxProtections
+    /// Started with `--insecure-no-sandbox`.
+    public let insecure: Bool
     /// The threads `POST /api/v1/runs` runs on, so that a run never holds a server thread.
     public let executor: RunExecutor
     public let metrics: LabMetrics
     private let logger: Logger
 
     public init(catalog: Catalog = .standard, runner: LabRunner, staticFiles: StaticFiles?, openAPI: [UInt8]?,
-                version: String, sandbox: SandboxReport, executor: RunExecutor = RunExecutor(),
-                metrics: LabMetrics = LabMetrics(), logger: Logger) {
+                version: String, sandbox: SandboxReport, protections: SandboxProtections? = nil, insecure: Bool = false,
+                executor: RunExecutor = RunExecutor(), metrics: LabMetrics = LabMetrics(), logger: Logger) {
         self.catalog = catalog
         self.metrics = metrics
         self.executor = executor
         self.sandbox = sandbox
+        self.protections = protections ?? SandboxProtections(sandbox)
+        self.insecure = insecure
         self.runner = runner
         self.staticFiles = staticFiles
         self.openAPI = openAPI
@@ -33,14 +39,24 @@ public struct LabAPI: HTTPHandler {
     }
 
     /// `POST /api/v1/runs` is checked here (a bad request is answered at once) and run on
-    /// ``executor`` (503 `unavailable` at once when it is full); everything else is answered
-    /// at once by ``handle(_:)``.
+    /// ``executor`` (503 `unavailable` at once when it is full), streamed as NDJSON when the
+    /// request accepts it (``streamRun(_:respond:)``); everything else is answered at once by
+    /// ``handle(_:)``.
     public func handle(_ request: HTTPRequest, respond: @escaping HTTPResponder) {
         guard request.path == "/api/v1/runs", request.method == "POST" else { return respond(handle(request)) }
         switch prepareRun(request) {
         case .failure(let error):
             metrics.rejected(reason: error.code.rawValue)
             respond(error.response)
+        case .success(let (runRequest, format)) where Self.wantsNDJSON(request):
+            guard format == "json" else {
+                let error = APIError(.invalidParameter,
+                                     "a streamed run (Accept: application/x-ndjson) ends with the JSON trace; leave out format=\(format)",
+                                     path: "format")
+                metrics.rejected(reason: error.code.rawValue)
+                return respond(error.response)
+            }
+            streamRun(runRequest, respond: respond)
         case .success(let (runRequest, format)):
             // The executor answers 503 itself, on this thread and without running the work, when full.
             let ticket = RunTicket()
@@ -150,18 +166,36 @@ public struct LabAPI: HTTPHandler {
 
     /// `GET /healthz`: what protects runs, and whether the spawner is up.
     private func health() -> HTTPResponse {
-        let spawnerUp = runner.spawner.isRunning
+        let spawner = runner.spawner.status
+        let spawnerUp = spawner.state == "running"
         var w = JSONWriter()
         w.object { w in
             w.field("status", spawnerUp ? "ok" : "degraded")
             w.field("version", version)
-            w.field("spawner", spawnerUp ? "running" : "stopped")
+            w.key("spawner")
+            w.object { w in
+                w.field("state", spawner.state)
+                w.field("pid", spawner.pid.map(Int.init))
+                w.field("restarts", spawner.restarts)
+            }
+            w.field("insecure", insecure)
             w.key("sandbox")
             w.object { w in
                 w.key("namespaces"); w.array { w in for n in sandbox.namespaces { w.value(n) } }
                 w.field("user_namespace", sandbox.namespaces.contains("user"))
                 w.key("setup"); w.array { w in for op in sandbox.setup where op.result == 0 { w.value(op.op) } }
+                w.field("seccomp", sandbox.seccomp?.mode)
                 w.field("max_wall_ms", runner.maxWallMs)
+            }
+            w.key("protections")
+            w.object { w in
+                w.key("active"); w.array { w in for p in protections.active { w.value(p.name) } }
+                for (key, list) in [("missing", protections.missing), ("unknown", protections.unknown)] {
+                    w.key(key)
+                    w.array { w in
+                        for p in list { w.object { w in w.field("name", p.name); w.field("reason", p.reason) } }
+                    }
+                }
             }
             w.field("experiments", catalog.presets.count)
         }

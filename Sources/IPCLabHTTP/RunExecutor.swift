@@ -73,10 +73,15 @@ public final class RunExecutor: Sendable {
     /// with 503 `unavailable` and `Retry-After: 1`, and `work` is not run.
     public func respond(_ respond: @escaping HTTPResponder, with work: @escaping @Sendable () -> HTTPResponse) {
         guard !submit({ respond(work()) }) else { return }
+        respond(refusal.response)
+    }
+
+    /// The 503 `unavailable` (with `Retry-After: 1`) for work ``submit(_:)`` refused: busy, or stopping.
+    public var refusal: APIError {
         let message = core.isShutDown
             ? "the server is stopping; try again shortly"
             : "the server is busy: \(threadCount) runs in progress and \(queueLimit) waiting; try again in a second"
-        respond(APIError.unavailable(message, retryAfterSeconds: 1).response)
+        return APIError.unavailable(message, retryAfterSeconds: 1)
     }
 
     /// What the executor holds right now.

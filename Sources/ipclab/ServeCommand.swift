@@ -11,7 +11,7 @@ import Logging
 /// Configuration (flags; every default is shown by `--help`):
 /// `--host` 127.0.0.1, `--port` 8080 (0 picks a free port), `--public` public,
 /// `--openapi` openapi.yaml, `--threads` one per core, `--max-wall-ms` 10000 and the other
-/// limit maxima (``LimitMaximaOptions``), `--log-level` info.
+/// limit maxima (``LimitMaximaOptions``), `--log-level` info, `--insecure-no-sandbox` off.
 struct ServeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
@@ -40,6 +40,10 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel = "info"
 
+    @Flag(name: .customLong("insecure-no-sandbox"),
+          help: "Development only: start even when the host cannot give runs PID, IPC and mount namespaces, and run without what it lacks (/healthz then says \"insecure\": true).")
+    var insecureNoSandbox = false
+
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0…65535") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
@@ -63,22 +67,30 @@ struct ServeCommand: ParsableCommand {
         }
         let logger = Logger(label: "ipclab")
 
-        let runner = LabRunner(spawner: try SpawnerClient(logger: logger), maxima: limits.maxima)
+        let runner = LabRunner(spawner: try SpawnerClient(insecure: insecureNoSandbox, logger: logger), maxima: limits.maxima)
+        let refusal = "runs need PID, IPC and mount namespaces; --insecure-no-sandbox starts without them (development only)"
         let selfTest: Trace
         do {
             selfTest = try runner.selfTest()
         } catch {
-            logger.critical("the sandbox does not work on this host: \(error)")
+            logger.critical("refusing to start: the sandbox does not work on this host: \(error)\(insecureNoSandbox ? "" : "; " + refusal)")
             runner.spawner.shutdown()
             throw ExitCode(1)
         }
         let sandbox = selfTest.run.sandbox
         logger.info("sandbox: namespaces \(sandbox.namespaces.joined(separator: ", ")); set-up \(sandbox.setup.map { "\($0.op)=\($0.result == 0 ? "ok" : $0.errno ?? "failed")" }.joined(separator: ", "))")
-        for missing in sandbox.missingProtections {
-            logger.warning("protection missing: \(missing.name) (\(missing.detail))")
+        let protections = SandboxProtections(sandbox)
+        for p in protections.missing {
+            logger.warning("protection missing: \(p.name): \(p.reason)")
         }
-        if !sandbox.namespaces.contains("user") {
-            logger.warning("no user namespaces on this host: runs drop to uid 65534 instead")
+        let missingMinimum = protections.missingMinimum.map(\.name)
+        if !missingMinimum.isEmpty {
+            guard insecureNoSandbox else {
+                logger.critical("refusing to start: missing \(missingMinimum.joined(separator: ", ")); \(refusal)")
+                runner.spawner.shutdown()
+                throw ExitCode(1)
+            }
+            logger.warning("INSECURE: runs go without \(missingMinimum.joined(separator: ", ")) (--insecure-no-sandbox); never serve students like this")
         }
 
         let staticFiles: StaticFiles?
@@ -92,7 +104,8 @@ struct ServeCommand: ParsableCommand {
         if openAPIBytes == nil { logger.warning("no OpenAPI document at \(openapi): /openapi.yaml will answer 404") }
 
         let api = LabAPI(runner: runner, staticFiles: staticFiles, openAPI: openAPIBytes,
-                         version: IPCLab.configuration.version, sandbox: sandbox, logger: logger)
+                         version: IPCLab.configuration.version, sandbox: sandbox, protections: protections,
+                         insecure: insecureNoSandbox, logger: logger)
         var configuration = HTTPServerConfiguration(host: host, port: port)
         if let threads { configuration.threadPoolSize = threads }
         let server = HTTPServer(configuration: configuration, logger: logger, handler: api)

@@ -10,7 +10,10 @@ struct SpawnerCommand: ParsableCommand {
         shouldDisplay: false
     )
 
+    @Flag(help: "Clone runs without the namespaces this host cannot make (see `serve --insecure-no-sandbox`).")
+    var insecureNoSandbox = false
+
     func run() throws {
-        Spawner.serve()
+        Spawner.serve(insecure: insecureNoSandbox)
     }
 }

@@ -93,21 +93,4 @@ struct RunLimitsTests {
         #expect(Set(limits.keys) == Set(RunLimits.Field.allCases.map(\.rawValue)))
         #expect(limits["cpu_ms"] == .integer(7))
     }
-
-    @Test("protections name what the set-up shows, with the fallback for a missing memory cgroup")
-    func protections() {
-        let report = SandboxReport(namespaces: ["user", "pid", "ipc", "mount", "uts"], setup: [
-            .init(op: "pids.max 33", result: 0, errno: nil),
-            .init(op: "memory.limit 67108864", result: -1, errno: "EACCES"),
-            .init(op: "RLIMIT_AS 999", result: 0, errno: nil),
-            .init(op: "RLIMIT_NOFILE 256", result: 0, errno: nil),
-        ])
-        let byName = Dictionary(uniqueKeysWithValues: report.protections.map { ($0.name, $0) })
-        #expect(byName["pids cgroup"]?.active == true)
-        #expect(byName["memory cgroup"]?.active == false)
-        #expect(byName["memory cgroup"]?.detail.contains("EACCES") == true)
-        #expect(byName["memory cgroup"]?.detail.contains("RLIMIT_AS 999") == true)
-        #expect(byName["net namespace"]?.active == false)
-        #expect(report.missingProtections.map(\.name).contains("file size limit"))
-    }
 }

@@ -24,7 +24,7 @@ struct LimitRunTests {
         let forks = try #require(trace.calls("fork_children", by: "p").first)
         guard trace.run.sandbox.setup.contains(where: { $0.op.hasPrefix("pids.max") && $0.result == 0 }) else {
             // No writable pids cgroup on this host: the protection is reported missing instead.
-            #expect(trace.run.sandbox.missingProtections.contains { $0.name == "pids cgroup" })
+            #expect(SandboxProtections(trace.run.sandbox).missing.contains { $0.name == "cgroup_pids" })
             return
         }
         #expect(forks.result == 3 && forks.errno == "EAGAIN", "\(describe(trace))")

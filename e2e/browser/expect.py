@@ -190,6 +190,34 @@ def signals(trace: dict[str, Any]) -> list[tuple[int, int, str]]:
     return out
 
 
+def releases(trace: dict[str, Any]) -> list[tuple[int, int, str]]:
+    """(post seq, wait seq, channel) for every sem_wait that found the value 0 and was woken: the
+    latest successful sem_post on the same semaphore by another process that started while the
+    wait was in the kernel; each post wakes at most one wait (waits taken in the order they returned)."""
+    def ok(e: dict[str, Any]) -> bool:
+        return e.get("returned") is not False and not e.get("errno") and e.get("result") in (0, None)
+
+    def chan(e: dict[str, Any]) -> Any:
+        a = e.get("args") or {}
+        return a.get("channel", a.get("sem"))
+
+    events = sorted(trace["events"], key=lambda e: e["seq"])
+    waits = [w for w in events if w["call"] == "sem_wait" and ok(w) and (w.get("args") or {}).get("value_before") == 0]
+    waits.sort(key=lambda w: (w.get("end_ns") if w.get("end_ns") is not None else w["t_ns"], w["seq"]))
+    used: set[int] = set()
+    out = []
+    for w in waits:
+        end = w.get("end_ns") if w.get("end_ns") is not None else w["t_ns"]
+        posts = [p for p in events if p["call"] == "sem_post" and ok(p) and p["seq"] not in used
+                 and p["process"] != w["process"] and chan(p) == chan(w) and w["t_ns"] <= p["t_ns"] <= end]
+        if not posts:
+            continue
+        latest = max(posts, key=lambda p: p["t_ns"])
+        used.add(latest["seq"])
+        out.append((latest["seq"], w["seq"], chan(w)))
+    return out
+
+
 WAIT_NS = 1_000_000
 
 

@@ -36,10 +36,16 @@ class LabPage:
         return "/api/v1/runs" in r.url and r.request.method == "POST" and "format=" not in r.url
 
     def run_and_capture(self, action: Callable[[], None]) -> tuple[int, Any]:
-        """Do `action` (which must POST a run) and answer the run's (status, JSON body)."""
+        """Do `action` (which must POST a run) and answer the run's (status, JSON body); for a streamed run
+        (NDJSON), the trace of its last line."""
         with self.page.expect_response(self._is_run, timeout=20_000) as info:
             action()
         r = info.value
+        if r.status == 200 and r.headers.get("content-type", "").startswith("application/x-ndjson"):
+            # A long run (a measurement) is streamed: its trace is the last line.
+            last = json.loads(r.text().rstrip("\n").rsplit("\n", 1)[-1])
+            assert last["type"] == "trace", last
+            return r.status, last["trace"]
         return r.status, r.json()
 
     def open_and_capture(self, fragment: str) -> dict[str, Any]:

@@ -40,6 +40,11 @@ def check_diagram(lp: Any, trace: dict[str, Any]) -> None:
         line = page.locator(f".diagram-body .signal[data-to='{s_to}'] .signal-line")
         assert line.evaluate("e => getComputedStyle(e).strokeDasharray") not in ("", "none")
         assert name in page.locator(f".diagram-body .signal[data-to='{s_to}'] title").text_content()
+    # one dotted arrow per semaphore wake-up: the sem_post → the sem_wait that slept until it
+    rel = page.eval_on_selector_all(
+        ".diagram-body .release",
+        "els => els.map(e => [Number(e.dataset.from), Number(e.dataset.to), e.dataset.channel])")
+    assert sorted(map(tuple, rel)) == sorted(expect.releases(trace))
     # a bar per call with a span, hatched where it waited; an end mark per process, a mark per event
     assert sorted(int(x) for x in page.eval_on_selector_all(
         ".diagram-body .blocked", "els => els.map(e => e.dataset.seq)")) == expect.waited(trace)
@@ -104,6 +109,10 @@ def test_each_mechanism_is_drawn(lab_page: Any, catalog: dict[str, Any], artifac
     lp = lab_page
     trace = lp.open_and_capture(f"#experiment={exp_id}")
     check_diagram(lp, trace)
+    if mechanism == "sem":
+        # the consumer sleeps on "full" until the producer's first post: at least that wake-up is drawn
+        assert expect.releases(trace), "no sem_wait was woken by a sem_post in this run"
+        assert lp.count(".diagram-body .release") >= 1
     # one chart per kernel object with a numeric field, each field drawn and labelled by its snapshot name
     objects: dict[str, set[str]] = {}
     for o in trace.get("objects") or []:

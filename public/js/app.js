@@ -14,6 +14,8 @@ import { createTip, eventDetails } from "./inspector.js";
 import { presetHash, scenarioHash, readHash, setHash } from "./share.js";
 import { downloadTrace, downloadChrome, chromeSupported, markChromeUnsupported } from "./trace-export.js";
 import * as banner from "./outcome.js";
+import { createLiveView } from "./live-progress.js";
+import { benchFigures, hasBenchFigures, renderBenchChart } from "./bench-chart.js";
 
 const state = {
   experiments: [],
@@ -37,6 +39,12 @@ const tip = createTip($("#event-tip"));
 const bannerEl = $("#banner");
 const editor = createEditor($("#editor"), { onRun: runScenario, onClose: closeEditor });
 const narrow = window.matchMedia("(max-width: 900px)");
+const live = createLiveView($("#live"));
+
+/** Long runs are streamed, with live progress: measurements, and runs given more than the default time. */
+function isLongRun(body) {
+  return /^bench\./.test(body.experiment || "") || (body.limits?.wall_ms ?? 0) > DEFAULT_WALL_MS;
+}
 
 // ---- choosing an experiment -------------------------------------------------------------------
 
@@ -64,11 +72,16 @@ function pick(exp) {
 
 async function submit(body, onError) {
   const ticket = ++state.runCounter;
-  banner.showBusy(bannerEl, "Running in the sandbox…");
+  const long = isLongRun(body);
+  banner.showBusy(bannerEl, long ? "Running in the sandbox — live progress below…" : "Running in the sandbox…");
   $("#run").disabled = true;
   $("#scenario-run") && ($("#scenario-run").disabled = true);
+  if (long) live.start(body.experiment ? `Live: ${body.experiment}` : "Live: custom scenario");
+  else live.stop();
   try {
-    const trace = await api.run(body);
+    const trace = long
+      ? await api.runStream(body, (line) => { if (ticket === state.runCounter) live.line(line); })
+      : await api.run(body);
     if (ticket !== state.runCounter) return null;
     showTrace(trace, body);
     return trace;
@@ -80,6 +93,7 @@ async function submit(body, onError) {
     return null;
   } finally {
     if (ticket === state.runCounter) {
+      live.stop();
       $("#run").disabled = false;
       $("#scenario-run") && ($("#scenario-run").disabled = false);
     }
@@ -166,10 +180,20 @@ function showTrace(trace, body) {
   state.table = renderTable($("#events"), state.model, { hover, select });
   state.observations = renderObservations($("#observations"), trace, highlight);
   renderObjects($("#objects"), trace, state.model.runEnd, select);
+  drawBench();
   clear($("#selected")).append(h("p", { class: "muted" }, "Click an event in the diagram or the table (or focus it and press Enter)."));
   $("#share-url").value = location.href;
   $("#results").dataset.runId = (trace.run && trace.run.id) || "";
   updateChromeButton();
+}
+
+/** The measured figures of a measurement run, as a bar chart; hidden for runs without any. */
+function drawBench() {
+  const figures = benchFigures(state.trace?.events);
+  const panel = $("#bench");
+  panel.hidden = !hasBenchFigures(figures);
+  if (panel.hidden) { clear($("#bench-chart")); return; }
+  renderBenchChart($("#bench-chart"), figures, { width: $("#bench-chart").clientWidth });
 }
 
 /** Draw the diagram beside the side panels when it fits there, else full width with the panels below. */
@@ -271,7 +295,7 @@ async function start() {
   });
   document.addEventListener("keydown", (e) => { if (e.key === "Escape") tip.hide(); });
   let resizeTimer;
-  window.addEventListener("resize", () => { clearTimeout(resizeTimer); resizeTimer = setTimeout(drawDiagram, 150); });
+  window.addEventListener("resize", () => { clearTimeout(resizeTimer); resizeTimer = setTimeout(() => { drawDiagram(); drawBench(); }, 150); });
   window.addEventListener("hashchange", applyHash);
   window.addEventListener("popstate", applyHash);
   if (narrow.matches) $("#gallery-details").open = !location.hash;

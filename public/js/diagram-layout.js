@@ -66,7 +66,7 @@ export function layout(model, mode, availableWidth = 900) {
   // An event's label goes left of its mark when all its arrows leave to the right, so arrows do not
   // run through it; the first lifeline then moves right to make room.
   const peers = new Map();
-  for (const t of [...model.transfers, ...(model.signals || [])]) {
+  for (const t of [...model.transfers, ...(model.signals || []), ...(model.releases || [])]) {
     for (const [a, b] of [[t.from, t.to], [t.to, t.from]]) {
       if (!peers.has(a.seq)) peers.set(a.seq, []);
       peers.get(a.seq).push(idx(b.process));

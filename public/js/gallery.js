@@ -11,9 +11,12 @@ const GROUPS = [
   { title: "Signals", match: /^sig/ },
   { title: "Sockets", match: /^sock/ },
   { title: "Measurements", match: /^(bench|measure)/ },
+  { title: "The sandbox", match: /^sandbox/ },
 ];
 
-function groupOf(mechanism) {
+function groupOf(mechanism, id = "") {
+  // Measurements are grouped by their id too ("bench.…"), whatever mechanism word they carry.
+  if (/^bench\./.test(id)) return { order: GROUPS.findIndex((g) => g.title === "Measurements"), title: "Measurements" };
   const m = String(mechanism || "").toLowerCase();
   const i = GROUPS.findIndex((g) => g.match.test(m));
   return i >= 0 ? { order: i, title: GROUPS[i].title } : { order: GROUPS.length, title: mechanism || "Other" };
@@ -24,7 +27,7 @@ export function renderGallery(root, experiments, onPick) {
   clear(root);
   const groups = new Map();
   for (const e of experiments) {
-    const g = groupOf(e.mechanism);
+    const g = groupOf(e.mechanism, e.id);
     if (!groups.has(g.title)) groups.set(g.title, { ...g, items: [] });
     groups.get(g.title).items.push(e);
   }

@@ -48,6 +48,9 @@ export function eventDetails(ev, model) {
   const signalled = sigs.filter((t) => t.from.seq === ev.seq).map((t) => `${t.signal} → delivered to ${t.to.process} #${t.to.seq}`)
     .concat(sigs.filter((t) => t.mergedSeqs && t.mergedSeqs.includes(ev.seq))
       .map((t) => `${t.signal} merged into the one already pending (delivered once, #${t.to.seq})`)).join("; ");
+  const rel = model.releases || [];
+  const woke = rel.filter((t) => t.from.seq === ev.seq).map((t) => `${t.to.process} #${t.to.seq} (its sem_wait on ${t.channel} returned)`).join("; ");
+  const wokenBy = rel.filter((t) => t.to.seq === ev.seq).map((t) => `sem_post by ${t.from.process} #${t.from.seq}`).join("; ");
   const cause = sigs.filter((t) => t.to.seq === ev.seq).map((t) => `${t.from.call} by ${t.from.process} #${t.from.seq}`).join("; ");
   return h("div", { class: "event-details" }, [
     h("p", { class: "details-title" }, [
@@ -68,6 +71,8 @@ export function eventDetails(ev, model) {
       ...row("received", got),
       ...row("signal sent", signalled),
       ...row("sent by", cause),
+      ...row("woke", woke),
+      ...row("woken by", wokenBy),
     ]),
   ]);
 }

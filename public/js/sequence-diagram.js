@@ -83,7 +83,7 @@ function signalLabel(t) {
 function transfersLayer(model, L, placed) {
   const g = s("g", { class: "transfers" });
   const channels = [...new Set(model.transfers.map((t) => t.channel))];
-  const arrows = [...model.transfers, ...(model.signals || [])];
+  const arrows = [...model.transfers, ...(model.signals || []), ...(model.releases || [])];
   // Many pieces from one process into one read (a read that drains a full pipe): one label for them all.
   const groups = new Map();
   for (const t of model.transfers) {
@@ -98,19 +98,19 @@ function transfersLayer(model, L, placed) {
     list.forEach((t, i) => groupLabel.set(t, i === Math.floor(list.length / 2) ? `${list.length} writes · ${total} B` : null));
   }
   for (const t of arrows) {
-    const isSignal = t.kind === "signal";
+    const isSignal = t.kind === "signal", isRelease = t.kind === "release";
     const x1 = L.xOf(t.from.process), x2 = L.xOf(t.to.process);
     const y1 = L.rowY.get(t.from.seq);
     const arrive = t.to.end_ns ?? t.to.t_ns;
     const y2 = Math.max(L.yAt(arrive), y1, L.rowY.get(t.to.seq));
     const p = arrowPath(x1, y1, x2, y2);
     const angle = Math.atan2(y2 - y1, Math.abs(x2 - x1) || 1);
-    const full = isSignal ? signalLabel(t) : `${t.bytes} B${t.preview ? " " + t.preview : ""}`;
+    const full = isSignal ? signalLabel(t) : isRelease ? `wakes · ${t.channel}` : `${t.bytes} B${t.preview ? " " + t.preview : ""}`;
     const straight = Math.abs(x2 - x1) >= 1;
     // the full label where it fits without covering another label, else just the byte count, else none
     let box = null, text = full;
     const grouped = groupLabel.has(t) ? groupLabel.get(t) : undefined;
-    const candidates = isSignal ? [full, `⚡${t.signal}`] :
+    const candidates = isSignal ? [full, `⚡${t.signal}`] : isRelease ? [full, "wakes"] :
       grouped === undefined ? (t.preview ? [full, `${t.bytes} B`] : [full]) : grouped ? [grouped] : [];
     for (const candidate of candidates) {
       const tw = candidate.length * CHAR_W + 8;
@@ -139,6 +139,16 @@ function transfersLayer(model, L, placed) {
       ]));
       continue;
     }
+    if (isRelease) {
+      const desc = `semaphore ${t.channel}: ${t.from.process} #${t.from.seq} sem_post woke ${t.to.process} #${t.to.seq} sem_wait (it found the value 0 and slept until this post)`;
+      g.append(s("g", { class: "release", "data-from": t.from.seq, "data-to": t.to.seq, "data-channel": t.channel }, [
+        s("title", {}, desc),
+        s("path", { d: p.d, class: "release-line" }),
+        s("polygon", { points: arrowHead(p.hx, p.hy, p.dir, straight ? angle : 0), class: "release-head" }),
+        ...label.map((el) => { el.setAttribute("class", el.getAttribute("class").replace("transfer-", "release-")); return el; }),
+      ]));
+      continue;
+    }
     const desc = `${t.from.process} #${t.from.seq} → ${t.to.process} #${t.to.seq} through ${t.channel}: ${full}`;
     g.append(s("g", {
       class: `transfer c${channels.indexOf(t.channel) % 6}`, "data-from": t.from.seq, "data-to": t.to.seq,
@@ -157,7 +167,8 @@ function body(model, L) {
   const svg = s("svg", {
     class: `diagram-body mode-${L.mode}`, width: L.width, height: L.height, role: "group",
     "aria-label": `Sequence diagram: ${model.processes.length} processes, ${model.events.length} events, ${model.transfers.length} transfers` +
-      (model.signals && model.signals.length ? `, ${model.signals.length} signals` : ""),
+      (model.signals && model.signals.length ? `, ${model.signals.length} signals` : "") +
+      (model.releases && model.releases.length ? `, ${model.releases.length} semaphore wake-ups` : ""),
   });
   svg.append(defs());
   const grid = s("g", { class: "grid" });
@@ -266,7 +277,7 @@ export function renderDiagram(root, model, mode, on) {
     scrollWithin(root, el);
   };
   const seqOf = (target) => {
-    const g = target.closest && target.closest(".event, .transfer, .signal, .blocked");
+    const g = target.closest && target.closest(".event, .transfer, .signal, .release, .blocked");
     if (!g) return null;
     return Number(g.dataset.seq ?? g.dataset.to);
   };
@@ -294,7 +305,7 @@ export function renderDiagram(root, model, mode, on) {
     bodySvg.querySelectorAll(`.${cls}`).forEach((el) => el.classList.remove(cls));
     for (const q of seqs) {
       bodySvg.querySelectorAll(`.event[data-seq="${q}"], .blocked[data-seq="${q}"]`).forEach((el) => el.classList.add(cls));
-      bodySvg.querySelectorAll(`.transfer[data-from="${q}"], .transfer[data-to="${q}"], .signal[data-from="${q}"], .signal[data-to="${q}"]`).forEach((el) => {
+      bodySvg.querySelectorAll(`.transfer[data-from="${q}"], .transfer[data-to="${q}"], .signal[data-from="${q}"], .signal[data-to="${q}"], .release[data-from="${q}"], .release[data-to="${q}"]`).forEach((el) => {
         const a = seqs.has(Number(el.dataset.from)), b = seqs.has(Number(el.dataset.to));
         if (bothEnds ? a && b : a || b) el.classList.add(cls);
       });

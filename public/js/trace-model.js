@@ -183,6 +183,37 @@ export function matchSignals(trace) {
   return out;
 }
 
+/** Calls that take a unit from a semaphore, and the call that gives one back. */
+const SEM_TAKES = new Set(["sem_wait"]);
+const SEM_GIVES = new Set(["sem_post"]);
+
+/**
+ * Pair each sem_wait that found its semaphore at 0 with the sem_post that woke it: the latest
+ * successful post on the same semaphore, by another process, started while the wait was inside the
+ * kernel (a blocked process cannot post its own). Posts nobody was waiting for, or whose unit the
+ * posting process took back before the sleeper ran, release nothing and get no arrow.
+ */
+export function matchReleases(trace) {
+  const events = (trace.events || []).slice().sort((a, b) => a.seq - b.seq);
+  const ok = (e) => e.returned !== false && !e.errno && (e.result === 0 || e.result === undefined);
+  const chan = (e) => (e.args || {}).channel ?? (e.args || {}).sem;
+  const waits = events.filter((w) => SEM_TAKES.has(w.call) && ok(w) && (w.args || {}).value_before === 0)
+    .sort((a, b) => (a.end_ns ?? a.t_ns) - (b.end_ns ?? b.t_ns) || a.seq - b.seq);
+  const used = new Set();
+  const out = [];
+  for (const w of waits) {
+    const end = w.end_ns ?? w.t_ns;
+    const cands = events.filter((p) => SEM_GIVES.has(p.call) && ok(p) && !used.has(p.seq) &&
+      p.process !== w.process && chan(p) === chan(w) && p.t_ns >= w.t_ns && p.t_ns <= end);
+    if (cands.length === 0) continue;
+    const p = cands.reduce((a, b) => (b.t_ns > a.t_ns ? b : a));
+    used.add(p.seq);
+    out.push({ kind: "release", channel: chan(w), from: p, to: w });
+  }
+  out.sort((x, y) => x.to.seq - y.to.seq);
+  return out;
+}
+
 /** A call with a measured span: it reports blocked_ns, or it never returned. */
 export function hasSpan(ev) {
   return stuck(ev) || (typeof ev.blocked_ns === "number" && ev.blocked_ns > 0);
@@ -232,6 +263,7 @@ export function buildModel(trace) {
     processIndex: new Map(processes.map((p) => [p.name, p.index])),
     transfers: matchTransfers(trace),
     signals: matchSignals(trace),
+    releases: matchReleases(trace),
     spans: events.filter(hasSpan),
     waited: waitedSeqs(events, runEnd),
     calls: [...new Set(events.map((e) => e.call))].sort(),

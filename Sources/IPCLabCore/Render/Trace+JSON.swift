@@ -41,6 +41,12 @@ extension RunInfo {
                         }
                     }
                 }
+                w.key("seccomp")
+                if let seccomp = sandbox.seccomp {
+                    w.object { w in w.field("mode", seccomp.mode); w.field("filters", seccomp.filters) }
+                } else {
+                    w.null()
+                }
             }
             w.field("events_dropped", eventsDropped)
         }
@@ -70,7 +76,8 @@ extension TraceProcess {
 }
 
 extension TraceEvent {
-    func write(to w: inout JSONWriter) {
+    /// Writes the event into an open writer (as one value), as the trace's `events` hold it.
+    public func write(to w: inout JSONWriter) {
         w.object { w in
             w.field("seq", seq)
             w.field("t_ns", tNs)

@@ -92,11 +92,26 @@ public struct SandboxReport: Sendable {
         }
     }
 
+    /// The seccomp state the run's init read from `/proc/self/status` after its set-up.
+    public struct Seccomp: Sendable, Equatable {
+        /// `disabled`, `strict` or `filter` (the `Seccomp:` line: 0, 1, 2).
+        public var mode: String
+        /// How many filters are stacked on the init (`Seccomp_filters:`), nil when unknown.
+        public var filters: Int?
+        public init(mode: String, filters: Int?) {
+            self.mode = mode
+            self.filters = filters
+        }
+    }
+
     public var namespaces: [String]
     public var setup: [Operation]
+    /// Nil when the run did not get as far as reading it.
+    public var seccomp: Seccomp?
 
-    public init(namespaces: [String], setup: [Operation]) {
+    public init(namespaces: [String], setup: [Operation], seccomp: Seccomp? = nil) {
         self.namespaces = namespaces
         self.setup = setup
+        self.seccomp = seccomp
     }
 }

@@ -34,6 +34,7 @@ struct Participant {
         p.begin()
         p.createChannels()
         p.forkOthers()
+        p.confine()
         p.runSteps()
     }
 
@@ -51,6 +52,13 @@ struct Participant {
         // name (and may kill it at once) waits for the pid, so the trace always knows the pid.
         Recorder.record(IPCLAB_REC_START, "start", step: nil, args: [Int64(getppid())], result: Int(getpid()))
         ipclab_publish_pid(Int32(index), getpid())
+    }
+
+    /// This process's own seccomp filter, on top of the run's: `process_vm_readv`/`writev` only on
+    /// itself (the pointer experiments read their own memory; no process reads another's). The
+    /// first process installs it after forking the others, which would otherwise inherit its pid.
+    private func confine() {
+        _ = ipclab_seccomp_restrict_process_vm(getpid())
     }
 
     /// Creates every channel before anyone forks, so all processes inherit them.
@@ -74,6 +82,7 @@ struct Participant {
             if pid == 0 {
                 var child = Participant(index: i, scenario: scenario, ends: ends)
                 child.begin()
+                child.confine()
                 child.runSteps()
             }
             Recorder.end(slot, result: Int(pid), errno: pid < 0 ? errno : 0)
@@ -111,6 +120,7 @@ struct Participant {
         case .send(let s): runSendStep(s, at: i)
         case .messageQueue(let s): runMessageQueueStep(s, at: i)
         case .socket(let s): runSocketStep(s, at: i)
+        case .sandbox(let s): runSandboxStep(s, at: i)
         }
     }
 }

@@ -19,7 +19,8 @@ struct EventArguments {
 
     /// Each family names the calls it records (`EventArguments+<Family>.swift`).
     func describe(_ r: RawRecord) -> [(String, JSONValue)] {
-        describeProcessCall(r)
+        describeSandboxCall(r)
+            ?? describeProcessCall(r)
             ?? describeSocketCall(r) // before the pipes': it names read/write on a socket channel
             ?? describePipeCall(r)
             ?? describeSignalCall(r)

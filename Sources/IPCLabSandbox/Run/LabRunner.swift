@@ -26,6 +26,17 @@ public final class LabRunner: Sendable {
     /// Runs one request. Sandbox failures come back as a trace with outcome `error`;
     /// only a spawner that cannot be started throws (`unavailable`).
     public func run(_ request: RunRequest) throws(LabError) -> Trace {
+        try run(request, pollMs: 0) { _ in true }
+    }
+
+    /// Runs one request like ``run(_:)`` and, while it runs, hands `watch` the trace events
+    /// as they complete: it reads the run's ring every `pollMs` milliseconds (``RingReader``)
+    /// and calls `watch` with what it found (also when nothing, so a watcher can give up),
+    /// and once more when the run is over, for what came last and the calls that never
+    /// returned. Every event of the trace is handed out exactly once (with a provisional
+    /// `seq`). `watch` runs on the calling thread; when it returns false (no one is listening
+    /// any more) the run is killed at once and the trace returned says so.
+    public func run(_ request: RunRequest, pollMs: Int, watch: ([TraceEvent]) -> Bool) throws(LabError) -> Trace {
         var w = JSONWriter()
         w.value(request.scenario.json)
         let plan = w.bytes
@@ -44,12 +55,21 @@ public final class LabRunner: Sendable {
         let runID = UInt64.random(in: 1...UInt64.max)
         let startedAt = Date().formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted))
         let completion: SpawnerClient.Completion
+        let reader = pollMs > 0 ? RingReader(ring: ring, scenario: request.scenario) : nil
         do {
-            completion = try spawner.execute(ring: ring, runID: runID, wallMs: request.limits.wallMs)
+            completion = try spawner.execute(ring: ring, runID: runID, wallMs: request.limits.wallMs, every: pollMs) {
+                guard let reader else { return true }
+                return watch(reader.read())
+            }
         } catch {
             throw LabError(.unavailable, error.reason)
         }
+        if let reader, !completion.cancelled {
+            let last = reader.read(final: true)
+            if !last.isEmpty { _ = watch(last) }
+        }
         let failure = completion.failure?.description
+            ?? (completion.cancelled ? "the run was stopped because no one was listening any more" : nil)
             ?? (completion.killedFromOutside ? "the run did not end within its wall-clock limit and was killed from outside" : nil)
         var trace = TraceBuilder(ring: ring, scenario: request.scenario).build(.init(
             runID: String(runID, radix: 16).leftPadded(16), experiment: request.experimentID,

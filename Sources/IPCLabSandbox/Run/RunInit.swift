@@ -7,7 +7,7 @@ import IPCLabCore
 /// limit: when it runs out, it kills everything left (`kill(-1, SIGKILL)`), reaps
 /// it, and exits — and with PID 1 gone the kernel kills whatever remains.
 ///
-/// The spawner clones an init ahead of time, while it is idle (``waitForRun(control:userNamespace:networkNamespace:)``):
+/// The spawner clones an init ahead of time, while it is idle (``waitForRun(control:userNamespace:namespaces:networkNamespace:)``):
 /// already in its namespaces and its cgroup slot, it waits on its control socket until a run is
 /// handed to it (the ring and the completion pipe, as `SCM_RIGHTS`). Moving a process into a v1
 /// cgroup takes the kernel's threadgroup lock for writing, which waits for an RCU grace period
@@ -21,13 +21,16 @@ struct RunInit {
     var ringFD: Int32
     var doneFD: Int32
     var userNamespace: Bool
+    /// The `CLONE_NEW*` flags the run was cloned with besides user and network: PID, IPC, mount
+    /// and UTS, all four unless the server runs with `--insecure-no-sandbox` on a host without some.
+    var namespaces: Int32
     /// Whether the run was cloned into a network namespace of its own (its loopback only).
     var networkNamespace: Bool
     var go: GoMessage
 
     /// A just-cloned init: keeps nothing of the spawner's but its control socket (an inherited copy of
     /// another run's completion pipe would keep that run from ending), then waits for its run.
-    static func waitForRun(control: Int32, userNamespace: Bool, networkNamespace: Bool) -> Never {
+    static func waitForRun(control: Int32, userNamespace: Bool, namespaces: Int32, networkNamespace: Bool) -> Never {
         _ = ipclab_set_parent_death_signal(SIGKILL)
         // `ps` (and the tests) tell a waiting init from a running one by name.
         _ = ipclab_set_process_name("ipclab-ready")
@@ -42,7 +45,8 @@ struct RunInit {
         guard n == MemoryLayout<GoMessage>.size, nfds == 2, go.go == 1 else { _exit(0) }
         close(controlFD)
         _ = ipclab_set_process_name("ipclab-init")
-        RunInit(ringFD: fds[0], doneFD: fds[1], userNamespace: userNamespace, networkNamespace: networkNamespace, go: go).run()
+        RunInit(ringFD: fds[0], doneFD: fds[1], userNamespace: userNamespace, namespaces: namespaces,
+                networkNamespace: networkNamespace, go: go).run()
     }
 
     func run() -> Never {
@@ -63,7 +67,7 @@ struct RunInit {
         }
         ipclab_recorder_start_clock()
         Recorder.record(IPCLAB_REC_SETUP, "namespaces", step: nil,
-                        args: [userNamespace ? 1 : 0, networkNamespace ? 1 : 0], result: 0)
+                        args: [userNamespace ? 1 : 0, networkNamespace ? 1 : 0, Int64(namespaces)], result: 0)
 
         // Keep only stdio and the completion pipe (at a fixed high number).
         _ = dup2(doneFD, Self.doneFD)
@@ -76,22 +80,43 @@ struct RunInit {
             Recorder.record(IPCLAB_REC_SETUP, op.name, step: nil, result: Int(r), errno: err)
             if r != 0 && op.required { fail("sandbox set-up failed: \(op.name)", err) }
         }
-        for op in userNamespace ? SetupOperation.withUserNamespace : SetupOperation.withoutUserNamespace { perform(op) }
+        // An operation whose namespace the run lacks would change the host: it is left out.
+        for op in userNamespace ? SetupOperation.withUserNamespace : SetupOperation.withoutUserNamespace
+        where op.needs & namespaces == op.needs { perform(op) }
         if networkNamespace { perform(SetupOperation.loopbackUp) }
         for op in SetupOperation.limits(header.pointee.limits, pidsErrno: go.pidsErrno, memoryErrno: go.memoryErrno) {
             perform(op)
         }
+        if !pidNamespace { perform(SetupOperation.reaper) }
+        for op in SetupOperation.lockdown { perform(op) }
+        var mode: Int32 = -1
+        var filters: Int32 = -1
+        _ = ipclab_seccomp_status(&mode, &filters)
+        Recorder.record(IPCLAB_REC_SETUP, "seccomp", step: nil, args: [Int64(mode), Int64(filters)], result: 0)
 
         _ = ipclab_sigmask_one(SIG_BLOCK, SIGCHLD)
         let first = fork()
-        if first == 0 { Participant.start(first: scenario) }
+        if first == 0 {
+            if !pidNamespace { _ = setpgid(0, 0) }
+            Participant.start(first: scenario)
+        }
         if first < 0 { fail("fork of the first process failed", errno) }
+        if !pidNamespace { _ = setpgid(first, first) }
 
-        superviseUntilDone(wallMs: wallMs)
+        superviseUntilDone(first: first, wallMs: wallMs)
+    }
+
+    /// Whether the run has a PID namespace of its own (always, unless `--insecure-no-sandbox`).
+    private var pidNamespace: Bool { namespaces & ipclab_CLONE_NEWPID != 0 }
+
+    /// SIGKILL to everything the run made: every process in its PID namespace (`kill(-1)` there),
+    /// or, without one, the first participant's process group, never the host's processes.
+    private func killRun(first: pid_t) {
+        if pidNamespace { _ = kill(-1, SIGKILL) } else if first > 0 { _ = kill(-first, SIGKILL) }
     }
 
     /// Reaps until no process is left, or kills them all when the wall-clock limit runs out.
-    private func superviseUntilDone(wallMs: Int) -> Never {
+    private func superviseUntilDone(first: pid_t, wallMs: Int) -> Never {
         let deadline = Int64(wallMs) * 1_000_000
         while true {
             if reapExited(blocking: false) { finish(IPCLAB_OUTCOME_OK) }
@@ -100,7 +125,7 @@ struct RunInit {
             _ = ipclab_sigwait_timeout(SIGCHLD, remaining)
         }
         Recorder.record(IPCLAB_REC_NOTE, "timeout", step: nil, args: [Int64(wallMs)], result: 0)
-        _ = kill(-1, SIGKILL)
+        killRun(first: first)
         _ = reapExited(blocking: true)
         finish(IPCLAB_OUTCOME_TIMEOUT)
     }
@@ -126,7 +151,7 @@ struct RunInit {
     }
 
     private func fail(_ what: String, _ err: Int32) -> Never {
-        _ = kill(-1, SIGKILL)
+        if pidNamespace { _ = kill(-1, SIGKILL) }
         _ = reapExited(blocking: true)
         ipclab_ring_finish(Int32(IPCLAB_OUTCOME_ERROR.rawValue), err, what)
         _exit(0)

@@ -9,6 +9,8 @@ struct SetupOperation {
     var name: String
     /// A required operation that fails ends the run with outcome `error`.
     var required: Bool
+    /// The `CLONE_NEW*` namespaces it must run inside: without them it would change the host.
+    var needs: Int32 = 0
     var action: () -> Int32
 
     /// Built once, in the spawner: runs inherit the lists.
@@ -24,6 +26,19 @@ struct SetupOperation {
     /// spawner's pool; brought up here in one the run made with `CLONE_NEWNET`).
     nonisolated(unsafe) static let loopbackUp = SetupOperation(name: "loopback up", required: false) { ipclab_loopback_up() }
 
+    /// The last operations, after every other: from here on the run can gain no privilege, dump
+    /// no core (a piped `core_pattern` would start a helper on the host) and make none of the
+    /// calls the seccomp filter refuses (see `seccomp.c`). Every participant inherits all three.
+    nonisolated(unsafe) static let lockdown = [
+        SetupOperation(name: "no_new_privs", required: false) { ipclab_no_new_privs() },
+        SetupOperation(name: "dumpable off", required: false) { ipclab_set_not_dumpable() },
+        SetupOperation(name: "seccomp filter", required: false) { ipclab_seccomp_install() },
+    ]
+
+    /// Without a PID namespace (`--insecure-no-sandbox` only) the run's init is no PID 1: it
+    /// becomes the subreaper of its descendants, so orphans are still reaped by it.
+    nonisolated(unsafe) static let reaper = SetupOperation(name: "child subreaper", required: true) { ipclab_set_child_subreaper() }
+
     /// The set-up of a run inside fresh user, PID, IPC, mount and UTS namespaces.
     static func standard(userNamespace: Bool) -> [SetupOperation] {
         let noDevSuid = ipclab_MS_NOSUID | ipclab_MS_NODEV
@@ -36,27 +51,27 @@ struct SetupOperation {
             ops.append(SetupOperation(name: "setgroups none", required: true) { setgroups(0, nil) })
         }
         ops += [
-            SetupOperation(name: "make / private", required: true) {
+            SetupOperation(name: "make / private", required: true, needs: ipclab_CLONE_NEWNS) {
                 ipclab_mount(nil, "/", nil, ipclab_MS_REC | ipclab_MS_PRIVATE, nil)
             },
             // The host's files stay visible but cannot be changed; the run writes only to its tmpfs.
-            SetupOperation(name: "make / read-only", required: false) {
+            SetupOperation(name: "make / read-only", required: false, needs: ipclab_CLONE_NEWNS) {
                 ipclab_make_readonly_recursive("/")
             },
-            SetupOperation(name: "mount tmpfs /tmp", required: true) {
+            SetupOperation(name: "mount tmpfs /tmp", required: true, needs: ipclab_CLONE_NEWNS) {
                 ipclab_mount("tmpfs", "/tmp", "tmpfs", noDevSuid, "size=16m,mode=1777")
             },
-            SetupOperation(name: "mount tmpfs /dev/shm", required: true) {
+            SetupOperation(name: "mount tmpfs /dev/shm", required: true, needs: ipclab_CLONE_NEWNS) {
                 ipclab_mount("tmpfs", "/dev/shm", "tmpfs", noDevSuid, "size=16m,mode=1777")
             },
-            SetupOperation(name: "mount proc /proc", required: false) {
+            SetupOperation(name: "mount proc /proc", required: false, needs: ipclab_CLONE_NEWNS) {
                 ipclab_mount("proc", "/proc", "proc", noDevSuid | ipclab_MS_NOEXEC, nil)
             },
             // Each run may hold only its share of the POSIX-queue memory all runs share.
             SetupOperation(name: "RLIMIT_MSGQUEUE \(runMessageQueueBytes)", required: false) {
                 ipclab_set_msgqueue_limit(runMessageQueueBytes)
             },
-            SetupOperation(name: "sethostname ipclab", required: false) {
+            SetupOperation(name: "sethostname ipclab", required: false, needs: ipclab_CLONE_NEWUTS) {
                 sethostname("ipclab", 6)
             },
             SetupOperation(name: "stdio to /dev/null", required: true) {

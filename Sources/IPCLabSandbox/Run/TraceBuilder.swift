@@ -49,21 +49,14 @@ struct TraceBuilder {
         // Events, ordered by the time each call started.
         let arguments = EventArguments(scenario: scenario, processNames: names)
         let eventRecords = records
-            .filter { $0.kind == IPCLAB_REC_EVENT || $0.kind == IPCLAB_REC_SIGNAL }
+            .filter(EventArguments.isEvent)
             .sorted { ($0.tBegin, $0.index) < ($1.tBegin, $1.index) }
         var seqOf: [Int: Int] = [:]
         var events: [TraceEvent] = []
         events.reserveCapacity(eventRecords.count)
         for (n, r) in eventRecords.enumerated() {
             seqOf[r.index] = n + 1
-            let name = scenario.processes.indices.contains(r.process) ? scenario.processes[r.process].name : "init"
-            // A message send returns 0, not a count, yet it moved its payload.
-            let moved = EventArguments.movesBytes.contains(r.call) && r.done && (r.result > 0 || (r.result == 0 && r.payloadLength > 0))
-            events.append(TraceEvent(
-                seq: n + 1, tNs: r.tBegin, endNs: r.done ? r.tEnd : nil, process: name, pid: r.pid, step: r.step,
-                call: r.call, args: arguments.describe(r), result: r.done ? r.result : nil,
-                errno: r.done ? ErrnoName.of(r.err) : nil, canBlock: EventArguments.blocking.contains(r.call),
-                payload: moved ? Payload(bytes: r.payloadLength, preview: r.payload) : nil))
+            events.append(arguments.event(r, seq: n + 1))
         }
 
         let objects = records.filter { $0.kind == IPCLAB_REC_OBJECT }.map { r -> ObjectSnapshot in
@@ -75,13 +68,20 @@ struct TraceBuilder {
                 kind: r.call, state: named.state, labels: named.labels)
         }.sorted { $0.tNs < $1.tNs }
 
-        let setup = records.filter { $0.kind == IPCLAB_REC_SETUP && $0.call != "namespaces" }.map {
+        let setup = records.filter { $0.kind == IPCLAB_REC_SETUP && $0.call != "namespaces" && $0.call != "seccomp" }.map {
             SandboxReport.Operation(op: $0.call, result: $0.result, errno: ErrnoName.of($0.err), tNs: $0.tBegin)
         }
         let namespaceRecord = records.first { $0.kind == IPCLAB_REC_SETUP && $0.call == "namespaces" }
         let userNamespace = namespaceRecord?.args[0] == 1
         let networkNamespace = namespaceRecord?.args[1] == 1
-        let namespaces = (userNamespace ? ["user"] : []) + ["pid", "ipc", "mount", "uts"] + (networkNamespace ? ["net"] : [])
+        let cloned = Int32(truncatingIfNeeded: namespaceRecord?.args[2] ?? 0)
+        let namespaces = NamespaceSet(flags: cloned | (userNamespace ? ipclab_CLONE_NEWUSER : 0)
+            | (networkNamespace ? ipclab_CLONE_NEWNET : 0)).names
+        let seccomp = records.first { $0.kind == IPCLAB_REC_SETUP && $0.call == "seccomp" }.flatMap { r -> SandboxReport.Seccomp? in
+            guard r.args[0] >= 0 else { return nil }
+            let mode = ["disabled", "strict", "filter"].indices.contains(Int(r.args[0])) ? ["disabled", "strict", "filter"][Int(r.args[0])] : "mode \(r.args[0])"
+            return SandboxReport.Seccomp(mode: mode, filters: r.args[1] >= 0 ? Int(r.args[1]) : nil)
+        }
 
         let limitReasons = Self.limitReasons(header: header, limits: context.limits, processes: processes, events: events)
         let (outcome, reason) = Self.outcome(header: header, context: context, limitReasons: limitReasons,
@@ -90,7 +90,7 @@ struct TraceBuilder {
         let run = RunInfo(
             id: context.runID, experiment: context.experiment, startedAt: context.startedAt, durationNs: duration,
             outcome: outcome, reason: reason, limits: context.limits,
-            sandbox: SandboxReport(namespaces: context.failure == nil ? namespaces : [], setup: setup),
+            sandbox: SandboxReport(namespaces: context.failure == nil ? namespaces : [], setup: setup, seccomp: seccomp),
             eventsDropped: Int(header.dropped))
         return Trace(run: run, scenario: scenario, processes: processes, events: events, objects: objects)
     }

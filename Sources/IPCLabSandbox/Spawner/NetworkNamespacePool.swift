@@ -28,7 +28,9 @@ struct NetworkNamespacePool {
 
     init(target: Int = 4) {
         home = ipclab_netns_open_current()
-        available = home >= 0
+        // Coming home needs CAP_SYS_ADMIN over the namespace's owner: inside a user namespace
+        // that does not own it (a container), setns back fails, and the pool cannot be used.
+        available = home >= 0 && ipclab_netns_enter(home) == 0
         self.target = target
     }
 

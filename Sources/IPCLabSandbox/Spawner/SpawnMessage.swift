@@ -33,6 +33,11 @@ struct SpawnFailure {
     /// The step that failed: 1 clone, 2 uid/gid maps, 3 reading the plan.
     var stage: Int32
     var errno: Int32
+    /// For a failed clone: the `CLONE_NEW*` flags among the required ones this host would not make.
+    var missing: Int32 = 0
+
+    /// The names of ``missing`` (`pid`, `ipc`, `mount`, `uts`).
+    var missingNamespaces: [String] { NamespaceSet(flags: missing).names }
 
     var description: String {
         let what = switch stage {
@@ -40,7 +45,9 @@ struct SpawnFailure {
         case 2: "writing the user namespace's id maps"
         default: "reading the run's plan"
         }
+        let missingNames = missingNamespaces
         return "the sandbox could not start: \(what) failed with \(ErrnoName.of(errno) ?? "?")"
+            + (missingNames.isEmpty ? "" : "; this host makes no \(missingNames.joined(separator: ", ")) namespace\(missingNames.count > 1 ? "s" : "")")
     }
 }
 

@@ -19,13 +19,22 @@ public enum Spawner {
 
     static let namespaces = ipclab_CLONE_NEWPID | ipclab_CLONE_NEWIPC | ipclab_CLONE_NEWNS | ipclab_CLONE_NEWUTS
 
+    /// Which of ``namespaces`` this host will not make (each tried alone in a throw-away child).
+    static func missingNamespaces() -> Int32 {
+        [ipclab_CLONE_NEWPID, ipclab_CLONE_NEWIPC, ipclab_CLONE_NEWNS, ipclab_CLONE_NEWUTS]
+            .filter { ipclab_namespace_unavailable($0) != 0 }.reduce(0, |)
+    }
+
     /// Serves run requests on `socket` until the server goes away.
-    public static func serve(socket: Int32 = socketFD) -> Never {
+    /// - Parameter insecure: `--insecure-no-sandbox`: clone runs without the namespaces this
+    ///   host cannot make, instead of failing them (development only).
+    public static func serve(socket: Int32 = socketFD, insecure: Bool = false) -> Never {
         _ = ipclab_set_parent_death_signal(SIGKILL)
         if getppid() == 1 { _exit(0) }
         signal(SIGPIPE, SIG_IGN)
         warmUp()
         var state = State()
+        if insecure { state.namespaces &= ~missingNamespaces() }
         while state.networks.refill() {}
         while state.cgroups.refill() {}
         // Run inits are cloned while idle, not here: a first request (e.g. `ipclab run`'s only one)
@@ -111,6 +120,8 @@ public enum Spawner {
     struct State {
         var runs: [UInt64: pid_t] = [:]
         var userNamespace = true
+        /// The namespaces every run is cloned into besides user and network.
+        var namespaces = Spawner.namespaces
         var networks = NetworkNamespacePool()
         var cgroups = CgroupPool()
         /// What the spawner keeps of each run until its init is reaped, by the init's pid: the ring,
@@ -146,21 +157,21 @@ public enum Spawner {
             }
             // A network namespace from the pool; when the host makes none, one of the run's own.
             let ownNetwork = !networks.available && userNamespace ? ipclab_CLONE_NEWNET : 0
-            var (pid, network) = networks.fork(Spawner.namespaces | ownNetwork | (userNamespace ? ipclab_CLONE_NEWUSER : 0))
+            var (pid, network) = networks.fork(namespaces | ownNetwork | (userNamespace ? ipclab_CLONE_NEWUSER : 0))
             network = network || ownNetwork != 0
             if pid < 0 && userNamespace && [EPERM, EINVAL, ENOSPC, EUSERS].contains(errno) {
                 // No user namespaces on this host: runs get the other namespaces and drop to nobody.
                 userNamespace = false
-                (pid, network) = networks.fork(Spawner.namespaces)
+                (pid, network) = networks.fork(namespaces)
             }
             if pid == 0 {
-                RunInit.waitForRun(control: pair[1], userNamespace: userNamespace, networkNamespace: network)
+                RunInit.waitForRun(control: pair[1], userNamespace: userNamespace, namespaces: namespaces, networkNamespace: network)
             }
             let err = errno
             close(pair[1])
             guard pid > 0 else {
                 close(pair[0])
-                return (nil, SpawnFailure(stage: 1, errno: err))
+                return (nil, SpawnFailure(stage: 1, errno: err, missing: namespaces & Spawner.missingNamespaces()))
             }
             if userNamespace {
                 let id = Spawner.unprivilegedID

@@ -9,8 +9,11 @@ import Synchronization
 public final class SpawnerClient: Sendable {
     /// The `ipclab` binary to start as `ipclab spawner`.
     public let executable: String
+    /// Whether runs may go without the namespaces the host cannot make (`--insecure-no-sandbox`).
+    public let insecure: Bool
     private let logger: Logger
     private let process: Mutex<SpawnerProcess?>
+    private let restartCount = Atomic<Int>(0)
 
     private struct SpawnerProcess {
         var pid: pid_t
@@ -23,15 +26,20 @@ public final class SpawnerClient: Sendable {
         var failure: SpawnFailure?
         /// The run outlived the wall limit plus grace and had to be killed from outside.
         var killedFromOutside: Bool
+        /// The watcher asked for the run to end (no one listens any more), and it was killed.
+        var cancelled = false
     }
 
     /// Starts a spawner.
-    /// - Parameter executable: path of the `ipclab` binary (default: this process's own).
-    public init(executable: String? = nil, logger: Logger) throws {
+    /// - Parameters:
+    ///   - executable: path of the `ipclab` binary (default: this process's own).
+    ///   - insecure: start it with `--insecure-no-sandbox` (development only).
+    public init(executable: String? = nil, insecure: Bool = false, logger: Logger) throws {
         self.executable = executable ?? Self.ownExecutable()
+        self.insecure = insecure
         self.logger = logger
         process = Mutex(nil)
-        try process.withLock { p in p = try Self.spawn(self.executable) }
+        try process.withLock { p in p = try Self.spawn(self.executable, insecure: insecure) }
         logger.debug("spawner started", metadata: ["executable": "\(self.executable)"])
     }
 
@@ -44,6 +52,25 @@ public final class SpawnerClient: Sendable {
             var status: Int32 = 0
             return waitpid(current.pid, &status, WNOHANG) == 0
         }
+    }
+
+    /// The spawner as `/healthz` reports it.
+    public struct Status: Sendable {
+        /// `running` or `stopped`.
+        public var state: String
+        /// The spawner's pid on the host, while one runs.
+        public var pid: Int32?
+        /// How many times a dead spawner was replaced since the server started.
+        public var restarts: Int
+    }
+
+    public var status: Status {
+        let pid: pid_t? = process.withLock { p in
+            guard let current = p else { return nil }
+            var status: Int32 = 0
+            return waitpid(current.pid, &status, WNOHANG) == 0 ? current.pid : nil
+        }
+        return Status(state: pid == nil ? "stopped" : "running", pid: pid, restarts: restartCount.load(ordering: .relaxed))
     }
 
     /// Closes the socket (the spawner then kills every run left and exits) and reaps it.
@@ -63,7 +90,10 @@ public final class SpawnerClient: Sendable {
     }
 
     /// Hands a run to the spawner and waits until every process of the run is gone.
-    func execute(ring: EventRing, runID: UInt64, wallMs: Int) throws(SpawnerUnavailable) -> Completion {
+    /// While it waits it calls `tick` every `intervalMs` (when above 0); when `tick` returns
+    /// false the run is killed at once (its `Completion` says `cancelled`).
+    func execute(ring: EventRing, runID: UInt64, wallMs: Int,
+                 every intervalMs: Int = 0, tick: () -> Bool = { true }) throws(SpawnerUnavailable) -> Completion {
         var done: [Int32] = [-1, -1]
         guard ipclab_pipe2(&done, O_CLOEXEC) == 0 else { throw SpawnerUnavailable(reason: "pipe2 failed: \(ErrnoName.of(errno) ?? "?")") }
         defer { close(done[0]) }
@@ -77,11 +107,17 @@ public final class SpawnerClient: Sendable {
         // The run's own init enforces the wall limit; this grace only covers an init that
         // cannot (a loaded machine can delay it by a second or more).
         let grace = 3000
-        if !readUntilEOF(done[0], timeoutMs: wallMs + grace, into: &bytes) {
+        var cancelled = false
+        let ended = readUntilEOF(done[0], timeoutMs: wallMs + grace, into: &bytes, every: intervalMs) {
+            if tick() { return true }
+            cancelled = true
+            return false
+        }
+        if !ended {
             var kill = SpawnMessage(.kill, runID: runID)
             _ = try? send(&kill, fds: [])
             _ = readUntilEOF(done[0], timeoutMs: 5000, into: &bytes)
-            return Completion(failure: SpawnFailure.decode(bytes), killedFromOutside: true)
+            return Completion(failure: SpawnFailure.decode(bytes), killedFromOutside: !cancelled, cancelled: cancelled)
         }
         return Completion(failure: SpawnFailure.decode(bytes), killedFromOutside: false)
     }
@@ -92,8 +128,11 @@ public final class SpawnerClient: Sendable {
             let socket: Int32? = process.withLock { p in
                 if attempt > 0 || p == nil {
                     if let old = p { close(old.socket); kill(old.pid, SIGKILL); var s: Int32 = 0; waitpid(old.pid, &s, 0) }
-                    p = try? Self.spawn(executable)
-                    if p != nil { logger.warning("spawner restarted") }
+                    p = try? Self.spawn(executable, insecure: insecure)
+                    if p != nil {
+                        restartCount.add(1, ordering: .relaxed)
+                        logger.warning("spawner restarted")
+                    }
                 }
                 return p?.socket
             }
@@ -109,19 +148,28 @@ public final class SpawnerClient: Sendable {
         return false
     }
 
-    /// Reads until end of file; false if `timeoutMs` passed first.
-    private func readUntilEOF(_ fd: Int32, timeoutMs: Int, into bytes: inout [UInt8]) -> Bool {
+    /// Reads until end of file; false if `timeoutMs` passed first, or `tick` (called every
+    /// `intervalMs` when above 0) returned false.
+    private func readUntilEOF(_ fd: Int32, timeoutMs: Int, into bytes: inout [UInt8],
+                              every intervalMs: Int = 0, tick: () -> Bool = { true }) -> Bool {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
         let deadline = Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000 + Int64(timeoutMs)
+        var nextTick = intervalMs > 0 ? deadline - Int64(timeoutMs) + Int64(intervalMs) : Int64.max
         var buffer = [UInt8](repeating: 0, count: 64)
         while true {
             clock_gettime(CLOCK_MONOTONIC, &ts)
-            let left = deadline - (Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000)
+            let now = Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+            if now >= nextTick {
+                if !tick() { return false }
+                nextTick = now + Int64(intervalMs)
+            }
+            let left = deadline - now
             if left <= 0 { return false }
             var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            let ready = poll(&pfd, 1, Int32(left))
+            let ready = poll(&pfd, 1, Int32(min(left, max(0, nextTick - now))))
             if ready < 0 && errno == EINTR { continue }
+            if ready == 0 && nextTick <= deadline { continue }
             if ready <= 0 { return false }
             let n = read(fd, &buffer, buffer.count)
             if n == 0 { return true }
@@ -129,7 +177,7 @@ public final class SpawnerClient: Sendable {
         }
     }
 
-    private static func spawn(_ executable: String) throws -> SpawnerProcess {
+    private static func spawn(_ executable: String, insecure: Bool) throws -> SpawnerProcess {
         var pair: [Int32] = [-1, -1]
         guard socketpair(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0 else {
             throw SystemCallError("socketpair")
@@ -155,7 +203,8 @@ public final class SpawnerClient: Sendable {
         posix_spawnattr_setsigdefault(&attr, &all)
         posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
 
-        let argv: [UnsafeMutablePointer<CChar>?] = [strdup(executable), strdup("spawner"), nil]
+        let argv: [UnsafeMutablePointer<CChar>?] = [strdup(executable), strdup("spawner")]
+            + (insecure ? [strdup("--insecure-no-sandbox")] : []) + [nil]
         defer { for a in argv { free(a) } }
         var pid: pid_t = 0
         // Bind every symbol at start: each run's processes are forks of the spawner and would

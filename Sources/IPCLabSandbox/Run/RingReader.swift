@@ -1,0 +1,62 @@
+import CIPCLab
+import IPCLabCore
+
+/// Reads a run's ring while the run goes on, and hands out each trace event once, as soon
+/// as it is complete: a call when it has returned, a signal delivery when it is recorded.
+/// A call that never returned is handed out by the last read, ``read(final:)`` with
+/// `final: true`, after the run, as the trace shows it (no result).
+///
+/// Records are published one by one (`state` stored with release order, every field final
+/// before), so a record read as done never changes again; one still begun, or claimed and
+/// not yet published, is looked at again on the next read. Events are numbered in the
+/// order they are handed out: those `seq` numbers are provisional (the trace orders by start
+/// time). Arguments are named exactly as ``TraceBuilder`` names them
+/// (``EventArguments/event(_:seq:)``), with the process names known from the start records
+/// read so far.
+final class RingReader {
+    private let ring: EventRing
+    private let scenario: Scenario
+    /// Records `0..<scanned` have been looked at at least once.
+    private var scanned = 0
+    /// Records looked at that were not complete yet (claimed, or begun and not returned).
+    private var pending: [Int] = []
+    /// Process names by pid, from the start records read so far.
+    private var names: [Int32: String] = [:]
+    /// Events handed out so far.
+    private(set) var handedOut = 0
+
+    init(ring: EventRing, scenario: Scenario) {
+        self.ring = ring
+        self.scenario = scenario
+    }
+
+    /// The events completed since the last read, ordered by the time each call started.
+    /// With `final` (once every process of the run is gone) also the calls that never returned.
+    func read(final: Bool = false) -> [TraceEvent] {
+        let count = ring.count
+        let candidates = pending + Array(scanned..<max(scanned, count))
+        scanned = max(scanned, count)
+        pending = []
+        var ready: [RawRecord] = []
+        var waiting: [Int] = []
+        for index in candidates {
+            guard let record = RawRecord(ring.record(index), index: index) else {
+                // Claimed, not yet published (or claimed by a process killed before it could).
+                if !final { waiting.append(index) }
+                continue
+            }
+            if record.kind == IPCLAB_REC_START, scenario.processes.indices.contains(record.process) {
+                names[record.pid] = scenario.processes[record.process].name
+            }
+            guard EventArguments.isEvent(record) else { continue }
+            if record.done || final { ready.append(record) } else { waiting.append(index) }
+        }
+        pending = waiting
+        guard !ready.isEmpty else { return [] }
+        let arguments = EventArguments(scenario: scenario, processNames: names)
+        return ready.sorted { ($0.tBegin, $0.index) < ($1.tBegin, $1.index) }.map { record in
+            handedOut += 1
+            return arguments.event(record, seq: handedOut)
+        }
+    }
+}
