@@ -6,10 +6,12 @@ import IPCLabCore
 /// (`ipclab spawner`, with its end of a socket pair as fd 3) and never forks itself:
 /// a multi-threaded process must not fork and go on running Swift in the child.
 ///
-/// For each run request the spawner clones a child into new user, PID, IPC, mount and
-/// UTS namespaces, writes the child's uid/gid maps, and lets it go; the child becomes
-/// the run's init (``RunInit``). It then reaps finished inits and kills runs on request.
-/// When the server closes the socket it kills every run left and exits.
+/// While idle, the spawner clones run inits ahead of time (``RunInit``) into new user, PID, IPC,
+/// mount and UTS namespaces (and a pooled network namespace), writes their uid/gid maps and moves
+/// them into a cgroup slot (``CgroupPool``). For each run request it sets the slot's limits and
+/// hands the run to a waiting init (one cloned then if none waits). It then reaps finished inits,
+/// writes what their cgroups counted into their rings, and kills runs on request. When the server
+/// closes the socket it kills every run and waiting init and exits.
 public enum Spawner {
     /// The descriptor the spawner's socket arrives on.
     public static let socketFD: Int32 = 3
