@@ -221,6 +221,18 @@ def test_event_flood_is_cut_at_events(lab, server):
     assert run["limits"]["events"] == 100
 
 
+def test_cgroup_slots_are_reused(lab, server):
+    """Twenty runs one after another reuse a few slots: the pool does not grow with the number of runs."""
+    for _ in range(20):
+        assert lab.run({"experiment": "pipe.hello"}).json["run"]["outcome"] == "ok"
+    slots = cgroup_slot_dirs(spawner_pid(server))
+    if not slots:
+        pytest.fail("no cgroup slots: this host's v1 pids/memory hierarchies are not writable")
+    per_hierarchy = len({slot.name for slot in slots})
+    assert per_hierarchy <= 5, sorted(str(s) for s in slots)
+    assert_nothing_left(server)
+
+
 def test_huge_payload_is_refused_before_running(lab):
     body = {
         "scenario": {
