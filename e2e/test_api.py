@@ -317,7 +317,7 @@ def test_healthz(lab):
     assert r.status == 200
     h = r.json
     assert h["status"] == "ok"
-    assert h["spawner"] == "running"
+    assert h["spawner"]["state"] == "running" and h["spawner"]["pid"] > 1
     assert h["version"]
     assert {"user", "pid", "ipc", "mount", "uts"} <= set(h["sandbox"]["namespaces"])
     assert h["sandbox"]["user_namespace"] is True

@@ -11,7 +11,7 @@ import Logging
 /// Configuration (flags; every default is shown by `--help`):
 /// `--host` 127.0.0.1, `--port` 8080 (0 picks a free port), `--public` public,
 /// `--openapi` openapi.yaml, `--threads` one per core, `--max-wall-ms` 10000,
-/// `--log-level` info.
+/// `--log-level` info; admission and connection limits in ``AdmissionOptions``.
 struct ServeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
@@ -40,6 +40,9 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel = "info"
 
+    @OptionGroup(title: "Admission")
+    var admission: AdmissionOptions
+
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0…65535") }
         guard (100...600_000).contains(maxWallMs) else { throw ValidationError("--max-wall-ms must be 100…600000") }
@@ -64,7 +67,7 @@ struct ServeCommand: ParsableCommand {
         }
         let logger = Logger(label: "ipclab")
 
-        let runner = LabRunner(spawner: try SpawnerClient(logger: logger), maxWallMs: maxWallMs)
+        let runner = LabRunner(spawner: try SpawnerClient(logger: logger, adoptOrphans: true), maxWallMs: maxWallMs)
         let selfTest: Trace
         do {
             selfTest = try runner.selfTest()
@@ -90,8 +93,10 @@ struct ServeCommand: ParsableCommand {
         if openAPIBytes == nil { logger.warning("no OpenAPI document at \(openapi): /openapi.yaml will answer 404") }
 
         let api = LabAPI(runner: runner, staticFiles: staticFiles, openAPI: openAPIBytes,
-                         version: IPCLab.configuration.version, sandbox: sandbox, logger: logger)
+                         version: IPCLab.configuration.version, sandbox: sandbox,
+                         executor: admission.makeExecutor(), logger: logger)
         var configuration = HTTPServerConfiguration(host: host, port: port)
+        admission.apply(to: &configuration)
         if let threads { configuration.threadPoolSize = threads }
         let server = HTTPServer(configuration: configuration, logger: logger, handler: api)
         let bound = try server.start()

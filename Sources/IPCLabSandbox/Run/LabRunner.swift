@@ -1,3 +1,4 @@
+import CIPCLab
 import Foundation
 import IPCLabCore
 import Logging
@@ -15,7 +16,7 @@ public final class LabRunner: Sendable {
     }
 
     /// Runs one request. Sandbox failures come back as a trace with outcome `error`;
-    /// only a spawner that cannot be started throws (`unavailable`).
+    /// a spawner that cannot be started, or that died during the run, throws (`unavailable`).
     public func run(_ request: RunRequest) throws(LabError) -> Trace {
         var w = JSONWriter()
         w.value(request.scenario.json)
@@ -34,6 +35,13 @@ public final class LabRunner: Sendable {
             completion = try spawner.execute(ring: ring, runID: runID, wallMs: request.limits.wallMs)
         } catch {
             throw LabError(.unavailable, error.reason)
+        }
+        // The spawner died while this run was in flight, and took the run down with it (unless
+        // its init had already finished): no trace to give, but nothing wrong with the request.
+        if let lost = completion.spawnerLost, ring.header.pointee.outcome == Int32(IPCLAB_OUTCOME_RUNNING.rawValue) {
+            throw LabError(.unavailable, "the sandbox's spawner process"
+                + (lost > 0 ? " (pid \(lost))" : "") + " died during this run, which was ended with it; "
+                + "a new spawner has been started: send the run again")
         }
         let failure = completion.failure?.description
             ?? (completion.killedFromOutside ? "the run did not end within its wall-clock limit and was killed from outside" : nil)

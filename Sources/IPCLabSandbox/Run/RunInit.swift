@@ -50,6 +50,9 @@ struct RunInit {
         }
         for op in userNamespace ? SetupOperation.withUserNamespace : SetupOperation.withoutUserNamespace { perform(op) }
         if networkNamespace { perform(SetupOperation.loopbackUp) }
+        // Changing uid or gid (setresuid above) clears the parent-death signal: set it again,
+        // so that the run still dies with its spawner.
+        _ = ipclab_set_parent_death_signal(SIGKILL)
 
         _ = ipclab_sigmask_one(SIG_BLOCK, SIGCHLD)
         let first = fork()
