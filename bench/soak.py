@@ -158,6 +158,7 @@ class Server:
 
     def figures(self) -> dict:
         spawner = self.get_json("/healthz")["spawner"]
+        time.sleep(0.3)  # the server closes its end of that connection too
         kids = children(self.proc.pid)
         ours = descendants(self.proc.pid) | {self.proc.pid}
         self.netns_seen |= netns_of(ours)
