@@ -114,6 +114,17 @@ def test_stalled_and_slow_uploads_do_not_stop_others(strict_server):
         trickle.close()
 
 
+def test_a_run_longer_than_the_connection_timeout_is_answered(strict_server):
+    """The connection timeout is for connections where nothing moves: one waiting for its run (suspended)
+    is not cut, even when the run lasts longer than the timeout."""
+    body = {"scenario": {"channels": [], "processes": [{"name": "sleeper", "steps": [{"op": "sleep", "ms": 2 * TIMEOUT_S * 1000}]}]},
+            "limits": {"wall_ms": 2 * TIMEOUT_S * 1000 + 2000}}
+    r = requests.post(strict_server.base_url + "/api/v1/runs", json=body, timeout=20)
+    trace = check_response("POST", "/api/v1/runs", r.status_code, r.content, r.headers["content-type"], r.headers)
+    assert r.status_code == 200 and trace["run"]["outcome"] == "ok"
+    assert r.elapsed.total_seconds() >= 2 * TIMEOUT_S
+
+
 def test_a_client_that_never_reads_does_not_stop_others(strict_server):
     """A client pipelines many requests for a large document and reads nothing: the server cannot
     write, others are served meanwhile, and the connection is closed after the timeout."""
