@@ -92,8 +92,9 @@ def post_in_background(base_url: str, body: dict, into: dict, key) -> threading.
 
 def test_spawner_killed_during_a_run():
     """kill -9 of the spawner during a 1.5 s run: that run is answered 503 (Retry-After) naming the
-    spawner's death, a new spawner is up at once, the next run is ok, no process of the run is left."""
-    srv = start_server()
+    spawner's death; a run queued behind it (one run thread) is not in flight, so it is served by the
+    new spawner; the next run is ok; no process of the dead spawner's run is left."""
+    srv = start_server("--max-runs", "1")
     try:
         first = spawner(srv.base_url)
         assert first["state"] == "running" and first["restarts"] == 0
@@ -102,8 +103,12 @@ def test_spawner_killed_during_a_run():
         thread = post_in_background(srv.base_url, sleep_run(1500), results, "run")
         # The run is in flight once the spawner has a child (its init) that has a child (the sleeper).
         run_pids = wait_for(lambda: (d := descendants(old)) and len(d) >= 2 and d, 5, "the run's processes")
+        queued = post_in_background(srv.base_url, {"experiment": "pipe.hello"}, results, "queued")
+        wait_for(lambda: "ipclab_run_queue_depth 1" in requests.get(srv.base_url + "/metrics", timeout=5).text,
+                 5, "the second run to queue")
         os.kill(old, signal.SIGKILL)
         thread.join(10)
+        queued.join(10)
         r = results["run"]
         assert isinstance(r, requests.Response), r
         value = check_response("POST", "/api/v1/runs", r.status_code, r.content, r.headers["content-type"], r.headers)
@@ -113,6 +118,11 @@ def test_spawner_killed_during_a_run():
         assert str(old) in value["error"]["message"]
         assert int(r.headers["Retry-After"]) >= 1
         assert r.elapsed.total_seconds() < 1.4, "answered only when the run would have ended anyway"
+
+        r = results["queued"]
+        assert isinstance(r, requests.Response), r
+        trace = check_response("POST", "/api/v1/runs", r.status_code, r.content, r.headers["content-type"], r.headers)
+        assert r.status_code == 200 and trace["run"]["outcome"] == "ok", r.content[:300]
 
         now = spawner(srv.base_url)
         assert now["state"] == "running" and now["restarts"] == 1 and now["pid"] not in (old, None)
