@@ -43,6 +43,13 @@ struct AdmissionOptions: ParsableArguments {
                     maxQueueWait: .milliseconds(maxQueueWaitMs))
     }
 
+    /// The settings in one line, for the log at start.
+    var summary: String {
+        "admission: \(maxRuns ?? 2 * HTTPServerConfiguration.onlineCores) runs at once, \(runQueue) queued for at most \(maxQueueWaitMs) ms; "
+            + "connections: \(maxConnections) at most, \(maxConnectionsPerIp == 0 ? "no cap" : "\(maxConnectionsPerIp)") per IP, "
+            + "closed after \(connectionTimeoutS) s with nothing moving"
+    }
+
     /// Sets the connection limits of `configuration`.
     func apply(to configuration: inout HTTPServerConfiguration) {
         configuration.connectionTimeoutSeconds = connectionTimeoutS

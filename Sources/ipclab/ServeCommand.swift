@@ -97,6 +97,7 @@ struct ServeCommand: ParsableCommand {
                          executor: admission.makeExecutor(), logger: logger)
         var configuration = HTTPServerConfiguration(host: host, port: port)
         admission.apply(to: &configuration)
+        logger.info("\(admission.summary)")
         if let threads { configuration.threadPoolSize = threads }
         let server = HTTPServer(configuration: configuration, logger: logger, handler: api)
         let bound = try server.start()
