@@ -51,8 +51,7 @@ def test_schemathesis_finds_no_server_error_and_no_schema_mismatch(tmp_path):
             raise AssertionError(f"schemathesis did not finish within {LIMIT_S:.0f} s:\n{(e.stdout or '')[-3000:]}")
         output = done.stdout + done.stderr
         assert done.returncode == 0, f"schemathesis found problems ({' '.join(command)}):\n{output[-8000:]}"
-        # It really tested every operation.
-        assert "Tested: 8" in output or "Tested:" in output, output[-2000:]
+        # It really tested every operation it selected (all of them: no filter is given).
         tested = [line for line in output.splitlines() if line.strip().startswith("Tested:")]
         selected = [line for line in output.splitlines() if line.strip().startswith("Selected:")]
         assert tested and selected and tested[0].split()[-1] == selected[0].split()[-1].split("/")[0], output[-2000:]
