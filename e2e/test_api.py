@@ -317,7 +317,7 @@ def test_healthz(lab):
     assert r.status == 200
     h = r.json
     assert h["status"] == "ok"
-    assert h["spawner"]["state"] == "running" and h["spawner"]["pid"] > 0
+    assert h["spawner"]["state"] == "running" and h["spawner"]["pid"] > 1
     assert h["insecure"] is False and h["protections"]["missing"] == []
     assert h["version"]
     assert {"user", "pid", "ipc", "mount", "uts"} <= set(h["sandbox"]["namespaces"])

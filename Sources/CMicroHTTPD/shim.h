@@ -14,7 +14,9 @@
  * `bind_addr` (MHD binds before it returns, so the address
  * only has to live for the call). `thread_pool_size` <= 1 means one internal
  * polling thread. `connection_memory_limit` bounds each connection's buffers
- * (request line + headers must fit; MHD's default is 32 KiB). */
+ * (request line + headers must fit; MHD's default is 32 KiB).
+ * `per_ip_connection_limit` caps the connections open at once from one IP address
+ * (0: no cap); connections over it are closed when accepted. */
 static inline struct MHD_Daemon *cmhd_start_daemon(
     unsigned int flags,
     const struct sockaddr *bind_addr,
@@ -24,6 +26,7 @@ static inline struct MHD_Daemon *cmhd_start_daemon(
     unsigned int thread_pool_size,
     unsigned int connection_timeout_seconds,
     unsigned int connection_limit,
+    unsigned int per_ip_connection_limit,
     size_t connection_memory_limit)
 {
     return MHD_start_daemon(flags, 0, NULL, NULL, handler, handler_cls,
@@ -33,6 +36,7 @@ static inline struct MHD_Daemon *cmhd_start_daemon(
                             MHD_OPTION_THREAD_POOL_SIZE, thread_pool_size,
                             MHD_OPTION_CONNECTION_TIMEOUT, connection_timeout_seconds,
                             MHD_OPTION_CONNECTION_LIMIT, connection_limit,
+                            MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip_connection_limit,
                             MHD_OPTION_CONNECTION_MEMORY_LIMIT, connection_memory_limit,
                             MHD_OPTION_END);
 }

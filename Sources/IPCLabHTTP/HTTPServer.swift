@@ -102,6 +102,7 @@ public final class HTTPServer: @unchecked Sendable {
                     UInt32(configuration.threadPoolSize),
                     UInt32(configuration.connectionTimeoutSeconds),
                     UInt32(configuration.connectionLimit),
+                    UInt32(configuration.connectionLimitPerIP),
                     configuration.connectionMemoryLimit)
             }
         }

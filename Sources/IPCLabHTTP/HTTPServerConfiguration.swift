@@ -22,11 +22,17 @@ public struct HTTPServerConfiguration: Sendable, Hashable {
     /// The largest request body accepted; a larger one is answered with 413 `body_too_large`
     /// without calling the handler. Default 1 MiB (1048576 bytes).
     public var maxBodyBytes: Int
-    /// Seconds a connection may stay idle (keep-alive or a stalled upload) before it is
-    /// closed. Default 30.
+    /// Seconds a connection may go without any bytes moving either way (an idle keep-alive, a
+    /// stalled upload, a client that stopped reading its response) before it is closed. A
+    /// connection waiting for a run's answer is not idle: it is suspended, and not timed out.
+    /// Default 15.
     public var connectionTimeoutSeconds: Int
-    /// The most connections open at once; more are refused at accept. Default 1000.
+    /// The most connections open at once; more are closed as soon as they are accepted.
+    /// Default 1000.
     public var connectionLimit: Int
+    /// The most connections open at once from one IP address; more are closed as soon as they
+    /// are accepted. 0: no limit. Default 64.
+    public var connectionLimitPerIP: Int
     /// Bytes of buffer each connection may use; its request line and headers must fit.
     /// Default 32 KiB (libmicrohttpd's own default).
     public var connectionMemoryLimit: Int
@@ -48,8 +54,9 @@ public struct HTTPServerConfiguration: Sendable, Hashable {
         port: Int = 8080,
         threadPoolSize: Int = HTTPServerConfiguration.onlineCores,
         maxBodyBytes: Int = 1_048_576,
-        connectionTimeoutSeconds: Int = 30,
+        connectionTimeoutSeconds: Int = 15,
         connectionLimit: Int = 1000,
+        connectionLimitPerIP: Int = 64,
         connectionMemoryLimit: Int = 32 * 1024,
         stopTimeoutSeconds: Int = 30,
         accessLog: AccessLog = .standardError
@@ -60,6 +67,7 @@ public struct HTTPServerConfiguration: Sendable, Hashable {
         self.maxBodyBytes = maxBodyBytes
         self.connectionTimeoutSeconds = connectionTimeoutSeconds
         self.connectionLimit = connectionLimit
+        self.connectionLimitPerIP = connectionLimitPerIP
         self.connectionMemoryLimit = connectionMemoryLimit
         self.stopTimeoutSeconds = stopTimeoutSeconds
         self.accessLog = accessLog
@@ -82,6 +90,9 @@ public struct HTTPServerConfiguration: Sendable, Hashable {
         }
         guard (1...1_000_000).contains(connectionLimit) else {
             throw fail("connectionLimit: must be 1…1000000, got \(connectionLimit)")
+        }
+        guard (0...1_000_000).contains(connectionLimitPerIP) else {
+            throw fail("connectionLimitPerIP: must be 0…1000000, got \(connectionLimitPerIP)")
         }
         guard (4096...(64 << 20)).contains(connectionMemoryLimit) else {
             throw fail("connectionMemoryLimit: must be 4096…64 MiB, got \(connectionMemoryLimit)")

@@ -48,9 +48,15 @@ extension LabAPI {
                 body.write(RunStreamLine.error(error).ndjson())
             }
             body.finish()
+        } expired: {
+            // The 200 is already on its way: the refusal is the stream's last line.
+            metrics.rejected(reason: RunExecutor.Rejection.queueWait.rawValue)
+            body.write(RunStreamLine.error(LabError(.unavailable,
+                "the server is busy: this run waited too long for one of the run threads and was not started; try again in a second")).ndjson())
+            body.finish()
         }
         guard accepted else {
-            metrics.rejected(reason: "queue_full")
+            metrics.rejected(reason: executor.refusalReason.rawValue)
             return respond(executor.refusal.response)
         }
         respond(.streaming(contentType: HTTPResponse.ContentType.ndjson, body))

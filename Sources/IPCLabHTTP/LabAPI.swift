@@ -58,14 +58,10 @@ public struct LabAPI: HTTPHandler {
             }
             streamRun(runRequest, respond: respond)
         case .success(let (runRequest, format)):
-            // The executor answers 503 itself, on this thread and without running the work, when full.
-            let ticket = RunTicket()
-            executor.respond({ response in
-                if !ticket.ran { metrics.rejected(reason: "queue_full") }
-                respond(response)
-            }) {
-                ticket.ran = true
-                return run(runRequest, format: format)
+            // The executor answers 503 itself, without running the work, when full or when the
+            // run waited too long for a thread.
+            executor.respond(respond, rejected: { metrics.rejected(reason: $0.rawValue) }) {
+                run(runRequest, format: format)
             }
         }
     }
@@ -167,14 +163,14 @@ public struct LabAPI: HTTPHandler {
     /// `GET /healthz`: what protects runs, and whether the spawner is up.
     private func health() -> HTTPResponse {
         let spawner = runner.spawner.status
-        let spawnerUp = spawner.state == "running"
+        let spawnerUp = spawner.running
         var w = JSONWriter()
         w.object { w in
             w.field("status", spawnerUp ? "ok" : "degraded")
             w.field("version", version)
             w.key("spawner")
             w.object { w in
-                w.field("state", spawner.state)
+                w.field("state", spawnerUp ? "running" : "stopped")
                 w.field("pid", spawner.pid.map(Int.init))
                 w.field("restarts", spawner.restarts)
             }
@@ -209,11 +205,4 @@ public struct LabAPI: HTTPHandler {
         }
         return body()
     }
-}
-
-/// Whether a submitted run got to run: set on the run thread before it responds, read by the
-/// responder on that same thread, or on the submitting thread when the executor refused the
-/// work without running it. Never read and written by two threads at once.
-private final class RunTicket: @unchecked Sendable {
-    var ran = false
 }

@@ -43,7 +43,8 @@ public final class LabMetrics: Sendable {
         }
     }
 
-    /// A run request answered without a run: the error code (`invalid_parameter`, …) or `queue_full`.
+    /// A run request answered without a run: the error code (`invalid_parameter`, …), or `queue_full`,
+    /// `queue_wait` or `stopping` (``RunExecutor/Rejection``).
     public func rejected(reason: String) {
         state.withLock { $0.rejections[reason, default: 0] += 1 }
     }
@@ -72,7 +73,7 @@ public final class LabMetrics: Sendable {
         line("# HELP ipclab_run_queue_depth Run requests waiting for a run thread.")
         line("# TYPE ipclab_run_queue_depth gauge")
         line("ipclab_run_queue_depth \(queued)")
-        line("# HELP ipclab_run_rejections_total Run requests answered without a run, by reason (error code, or queue_full).")
+        line("# HELP ipclab_run_rejections_total Run requests answered without a run, by reason (error code, or queue_full, queue_wait, stopping).")
         line("# TYPE ipclab_run_rejections_total counter")
         for (reason, n) in s.rejections.sorted(by: { $0.key < $1.key }) {
             line("ipclab_run_rejections_total{reason=\"\(Self.escape(reason))\"} \(n)")

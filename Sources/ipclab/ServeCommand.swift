@@ -11,7 +11,8 @@ import Logging
 /// Configuration (flags; every default is shown by `--help`):
 /// `--host` 127.0.0.1, `--port` 8080 (0 picks a free port), `--public` public,
 /// `--openapi` openapi.yaml, `--threads` one per core, `--max-wall-ms` 10000 and the other
-/// limit maxima (``LimitMaximaOptions``), `--log-level` info, `--insecure-no-sandbox` off.
+/// limit maxima (``LimitMaximaOptions``), `--log-level` info, `--insecure-no-sandbox` off;
+/// admission and connection limits in ``AdmissionOptions``.
 struct ServeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
@@ -44,6 +45,9 @@ struct ServeCommand: ParsableCommand {
           help: "Development only: start even when the host cannot give runs PID, IPC and mount namespaces, and run without what it lacks (/healthz then says \"insecure\": true).")
     var insecureNoSandbox = false
 
+    @OptionGroup(title: "Admission")
+    var admission: AdmissionOptions
+
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0…65535") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
@@ -67,7 +71,7 @@ struct ServeCommand: ParsableCommand {
         }
         let logger = Logger(label: "ipclab")
 
-        let runner = LabRunner(spawner: try SpawnerClient(insecure: insecureNoSandbox, logger: logger), maxima: limits.maxima)
+        let runner = LabRunner(spawner: try SpawnerClient(insecure: insecureNoSandbox, logger: logger, adoptOrphans: true), maxima: limits.maxima)
         let refusal = "runs need PID, IPC and mount namespaces; --insecure-no-sandbox starts without them (development only)"
         let selfTest: Trace
         do {
@@ -105,8 +109,10 @@ struct ServeCommand: ParsableCommand {
 
         let api = LabAPI(runner: runner, staticFiles: staticFiles, openAPI: openAPIBytes,
                          version: IPCLab.configuration.version, sandbox: sandbox, protections: protections,
-                         insecure: insecureNoSandbox, logger: logger)
+                         insecure: insecureNoSandbox, executor: admission.makeExecutor(), logger: logger)
         var configuration = HTTPServerConfiguration(host: host, port: port)
+        admission.apply(to: &configuration)
+        logger.info("\(admission.summary)")
         if let threads { configuration.threadPoolSize = threads }
         let server = HTTPServer(configuration: configuration, logger: logger, handler: api)
         let bound = try server.start()

@@ -88,6 +88,42 @@ struct RunExecutorTests {
         #expect(answers.withLock { $0.last.map { String(decoding: $0.body, as: UTF8.self) } }?.contains("stopping") == true)
     }
 
+    @Test("work that waits longer than maxQueueWait is answered 503 queue_wait soon after, and never runs")
+    func queueWait() {
+        let executor = RunExecutor(threads: 1, queueLimit: 4, maxQueueWait: .milliseconds(150), name: "test-wait")
+        #expect(eventually(seconds: 2) { Self.threads(named: "test-wait").contains("test-wait-wait") })
+        let gate = Gate()
+        let answers = Mutex<[(Int, ContinuousClock.Instant)]>([])
+        let reasons = Mutex<[RunExecutor.Rejection]>([])
+        let ran = Atomic(0)
+        let start = ContinuousClock.now
+        executor.respond({ r in answers.withLock { $0.append((r.status.code, .now)) } }) {
+            gate.wait()
+            return .text("first")
+        }
+        for _ in 0..<2 {
+            executor.respond({ r in answers.withLock { $0.append((r.status.code, .now)) } },
+                             rejected: { reason in reasons.withLock { $0.append(reason) } }) {
+                ran.add(1, ordering: .relaxed)
+                return .text("must not run")
+            }
+        }
+        #expect(eventually(seconds: 2) { answers.withLock { $0.count } == 2 })
+        let expired = answers.withLock { $0 }
+        #expect(expired.map(\.0) == [503, 503])
+        for (_, at) in expired {
+            let waited = start.duration(to: at)
+            #expect(waited >= .milliseconds(150) && waited < .milliseconds(1000), "answered after \(waited)")
+        }
+        #expect(reasons.withLock { $0 } == [.queueWait, .queueWait])
+        #expect(executor.load.queued == 0)
+        gate.open()
+        executor.shutdown()
+        #expect(ran.load(ordering: .relaxed) == 0)
+        #expect(answers.withLock { $0.map(\.0) } == [503, 503, 200])
+        #expect(Self.threads(named: "test-wait").isEmpty)
+    }
+
     @Test("over HTTP: a full executor answers 503 at once while its slow requests are parked, then they complete")
     func busyOverHTTP() throws {
         let executor = RunExecutor(threads: 1, queueLimit: 1, name: "test-http")

@@ -24,7 +24,7 @@ public final class LabRunner: Sendable {
     }
 
     /// Runs one request. Sandbox failures come back as a trace with outcome `error`;
-    /// only a spawner that cannot be started throws (`unavailable`).
+    /// a spawner that cannot be started, or that died during the run, throws (`unavailable`).
     public func run(_ request: RunRequest) throws(LabError) -> Trace {
         try run(request, pollMs: 0) { _ in true }
     }
@@ -63,6 +63,13 @@ public final class LabRunner: Sendable {
             }
         } catch {
             throw LabError(.unavailable, error.reason)
+        }
+        // The spawner died while this run was in flight, and took the run down with it (unless
+        // its init had already finished): no trace to give, but nothing wrong with the request.
+        if let lost = completion.spawnerLost, ring.header.pointee.outcome == Int32(IPCLAB_OUTCOME_RUNNING.rawValue) {
+            throw LabError(.unavailable, "the sandbox's spawner process"
+                + (lost > 0 ? " (pid \(lost))" : "") + " died during this run, which was ended with it; "
+                + "a new spawner has been started: send the run again")
         }
         if let reader, !completion.cancelled {
             let last = reader.read(final: true)

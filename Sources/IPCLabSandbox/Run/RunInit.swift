@@ -87,6 +87,9 @@ struct RunInit {
         for op in SetupOperation.limits(header.pointee.limits, pidsErrno: go.pidsErrno, memoryErrno: go.memoryErrno) {
             perform(op)
         }
+        // Changing uid or gid (setresuid above) clears the parent-death signal: set it again,
+        // so that the run still dies with its spawner.
+        _ = ipclab_set_parent_death_signal(SIGKILL)
         if !pidNamespace { perform(SetupOperation.reaper) }
         for op in SetupOperation.lockdown { perform(op) }
         var mode: Int32 = -1

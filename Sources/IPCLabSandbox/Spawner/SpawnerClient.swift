@@ -6,18 +6,33 @@ import Synchronization
 /// The server's handle on its spawner process: starts it with `posix_spawn` (safe from
 /// a multi-threaded process), hands it runs, waits for them, and starts a new spawner
 /// if the old one died.
+///
+/// A thread of its own (`ipclab-spawnmon`) watches the spawner: the moment it dies (its end of
+/// the socket pair hangs up) a new one is started, without waiting for the next run. Its
+/// runs die with it (each run's init has `PR_SET_PDEATHSIG`), and ``execute(ring:runID:wallMs:)``
+/// reports those as ``Completion/spawnerLost``.
 public final class SpawnerClient: Sendable {
     /// The `ipclab` binary to start as `ipclab spawner`.
     public let executable: String
     /// Whether runs may go without the namespaces the host cannot make (`--insecure-no-sandbox`).
     public let insecure: Bool
-    private let logger: Logger
-    private let process: Mutex<SpawnerProcess?>
-    private let restartCount = Atomic<Int>(0)
+    let logger: Logger
+    let process: Mutex<SpawnerProcess?>
+    /// Whether this process reaps orphans (it is their subreaper): see ``init(executable:insecure:logger:adoptOrphans:)``.
+    let adoptsOrphans: Bool
+    let restarts = Atomic<Int>(0)
+    let generations = Atomic<Int>(0)
+    let stopping = Atomic<Bool>(false)
+    /// The pids of the last spawners that died, by generation (for the runs they took).
+    let deadPids = Mutex<[Int: pid_t]>([:])
 
-    private struct SpawnerProcess {
+    struct SpawnerProcess {
         var pid: pid_t
         var socket: Int32
+        /// Which spawner this is: 1 for the first, one more for each restart.
+        var generation: Int
+        /// Already reaped (by the orphan reaper): its pid must not be waited for or signalled.
+        var reaped = false
     }
 
     /// What became of one run, as seen from the server.
@@ -28,64 +43,74 @@ public final class SpawnerClient: Sendable {
         var killedFromOutside: Bool
         /// The watcher asked for the run to end (no one listens any more), and it was killed.
         var cancelled = false
+        /// The pid of the spawner that took the run, when it died before the run was over.
+        var spawnerLost: pid_t? = nil
     }
 
-    /// Starts a spawner.
+    /// Starts a spawner, and the thread that starts a new one when it dies.
     /// - Parameters:
     ///   - executable: path of the `ipclab` binary (default: this process's own).
     ///   - insecure: start it with `--insecure-no-sandbox` (development only).
-    public init(executable: String? = nil, insecure: Bool = false, logger: Logger) throws {
+    ///   - adoptOrphans: make this process the subreaper of its descendants
+    ///     (`PR_SET_CHILD_SUBREAPER`) and reap every child that is not the spawner: the inits of
+    ///     runs whose spawner died come here instead of to PID 1 (which, in a container, may never
+    ///     reap them). Only for a process whose other children nobody waits for: the server.
+    public init(executable: String? = nil, insecure: Bool = false, logger: Logger, adoptOrphans: Bool = false) throws {
         self.executable = executable ?? Self.ownExecutable()
         self.insecure = insecure
         self.logger = logger
+        self.adoptsOrphans = adoptOrphans
         process = Mutex(nil)
-        try process.withLock { p in p = try Self.spawn(self.executable, insecure: insecure) }
+        if adoptOrphans && ipclab_set_child_subreaper() != 0 {
+            logger.warning("cannot become the subreaper of the runs (\(ErrnoName.of(errno) ?? "?")): runs of a spawner that died are left to PID 1 to reap")
+        }
+        let first = generations.add(1, ordering: .relaxed).newValue
+        try process.withLock { p in p = try Self.spawn(self.executable, insecure: insecure, generation: first) }
         logger.debug("spawner started", metadata: ["executable": "\(self.executable)"])
+        startMonitor()
     }
 
     deinit { shutdown() }
 
     /// Whether a spawner process is alive.
     public var isRunning: Bool {
-        process.withLock { p in
-            guard let current = p else { return false }
-            var status: Int32 = 0
-            return waitpid(current.pid, &status, WNOHANG) == 0
-        }
+        process.withLock { p in p.map { !$0.reaped && !Self.hungUp($0.socket) } ?? false }
     }
 
-    /// The spawner as `/healthz` reports it.
-    public struct Status: Sendable {
-        /// `running` or `stopped`.
-        public var state: String
-        /// The spawner's pid on the host, while one runs.
+    /// The spawner's state, for `/healthz`.
+    public struct Status: Sendable, Hashable {
+        /// Whether a spawner is alive.
+        public var running: Bool
+        /// Its process id, `nil` when there is none.
         public var pid: Int32?
-        /// How many times a dead spawner was replaced since the server started.
+        /// How many times a spawner that died was replaced since the server started.
         public var restarts: Int
     }
 
+    /// What the spawner is right now.
     public var status: Status {
-        let pid: pid_t? = process.withLock { p in
-            guard let current = p else { return nil }
-            var status: Int32 = 0
-            return waitpid(current.pid, &status, WNOHANG) == 0 ? current.pid : nil
+        let (running, pid): (Bool, Int32?) = process.withLock { p in
+            guard let current = p else { return (false, nil) }
+            return (!current.reaped && !Self.hungUp(current.socket), current.pid)
         }
-        return Status(state: pid == nil ? "stopped" : "running", pid: pid, restarts: restartCount.load(ordering: .relaxed))
+        return Status(running: running, pid: pid, restarts: restarts.load(ordering: .relaxed))
     }
 
     /// Closes the socket (the spawner then kills every run left and exits) and reaps it.
     public func shutdown() {
+        stopping.store(true, ordering: .releasing)
         process.withLock { p in
             guard let current = p else { return }
             close(current.socket)
+            p = nil
+            guard !current.reaped else { return }
             var status: Int32 = 0
             for _ in 0..<200 {
-                if waitpid(current.pid, &status, WNOHANG) != 0 { p = nil; return }
+                if waitpid(current.pid, &status, WNOHANG) != 0 { return }
                 usleep(10_000)
             }
             kill(current.pid, SIGKILL)
             waitpid(current.pid, &status, 0)
-            p = nil
         }
     }
 
@@ -100,7 +125,7 @@ public final class SpawnerClient: Sendable {
         var message = SpawnMessage(.run, runID: runID, wallMs: wallMs)
         let sent = try send(&message, fds: [ring.fd, done[1]])
         close(done[1])
-        guard sent else { throw SpawnerUnavailable(reason: "the spawner is not running and could not be restarted") }
+        guard let generation = sent else { throw SpawnerUnavailable(reason: "the spawner is not running and could not be restarted") }
 
         // Every process of the run holds the pipe's write end: end of file means all are gone.
         var bytes = [UInt8]()
@@ -117,35 +142,41 @@ public final class SpawnerClient: Sendable {
             var kill = SpawnMessage(.kill, runID: runID)
             _ = try? send(&kill, fds: [])
             _ = readUntilEOF(done[0], timeoutMs: 5000, into: &bytes)
-            return Completion(failure: SpawnFailure.decode(bytes), killedFromOutside: !cancelled, cancelled: cancelled)
+            return Completion(failure: SpawnFailure.decode(bytes), killedFromOutside: !cancelled, cancelled: cancelled,
+                              spawnerLost: lostSpawner(generation))
         }
-        return Completion(failure: SpawnFailure.decode(bytes), killedFromOutside: false)
+        return Completion(failure: SpawnFailure.decode(bytes), killedFromOutside: false,
+                          spawnerLost: lostSpawner(generation))
     }
 
-    /// Sends a message, restarting the spawner once if it is gone. Returns false if it cannot.
-    private func send(_ message: inout SpawnMessage, fds: [Int32]) throws(SpawnerUnavailable) -> Bool {
+    /// Sends a message, restarting the spawner once if it is gone. Returns the generation of the
+    /// spawner that took it, `nil` if none could.
+    private func send(_ message: inout SpawnMessage, fds: [Int32]) throws(SpawnerUnavailable) -> Int? {
         for attempt in 0..<2 {
-            let socket: Int32? = process.withLock { p in
-                if attempt > 0 || p == nil {
-                    if let old = p { close(old.socket); kill(old.pid, SIGKILL); var s: Int32 = 0; waitpid(old.pid, &s, 0) }
-                    p = try? Self.spawn(executable, insecure: insecure)
-                    if p != nil {
-                        restartCount.add(1, ordering: .relaxed)
-                        logger.warning("spawner restarted")
-                    }
-                }
-                return p?.socket
+            let target: (socket: Int32, generation: Int)? = process.withLock { p in
+                if attempt > 0 || p == nil { replace(&p, because: p == nil ? "none was running" : "the previous one did not take a message") }
+                return p.map { ($0.socket, $0.generation) }
             }
-            guard let socket else { return false }
+            guard let target else { return nil }
             let n = withUnsafeBytes(of: &message) { buf in
                 fds.withUnsafeBufferPointer { f in
-                    ipclab_send_with_fds(socket, buf.baseAddress, buf.count, f.baseAddress, Int32(f.count))
+                    ipclab_send_with_fds(target.socket, buf.baseAddress, buf.count, f.baseAddress, Int32(f.count))
                 }
             }
-            if n == MemoryLayout<SpawnMessage>.size { return true }
+            if n == MemoryLayout<SpawnMessage>.size { return target.generation }
             logger.warning("spawner did not take a message", metadata: ["errno": "\(ErrnoName.of(errno) ?? "?")"])
         }
-        return false
+        return nil
+    }
+
+    /// The pid of the spawner of `generation` if it has died (been replaced, or hung up), else nil.
+    private func lostSpawner(_ generation: Int) -> pid_t? {
+        process.withLock { p in
+            if let current = p, current.generation == generation {
+                return current.reaped || Self.hungUp(current.socket) ? current.pid : nil
+            }
+            return deadPids.withLock { $0[generation] } ?? -1
+        }
     }
 
     /// Reads until end of file; false if `timeoutMs` passed first, or `tick` (called every
@@ -177,7 +208,7 @@ public final class SpawnerClient: Sendable {
         }
     }
 
-    private static func spawn(_ executable: String, insecure: Bool) throws -> SpawnerProcess {
+    static func spawn(_ executable: String, insecure: Bool, generation: Int) throws -> SpawnerProcess {
         var pair: [Int32] = [-1, -1]
         guard socketpair(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0 else {
             throw SystemCallError("socketpair")
@@ -222,7 +253,7 @@ public final class SpawnerClient: Sendable {
             close(pair[0])
             throw SystemCallError("posix_spawn \(executable)", r)
         }
-        return SpawnerProcess(pid: pid, socket: pair[0])
+        return SpawnerProcess(pid: pid, socket: pair[0], generation: generation)
     }
 
     private static func ownExecutable() -> String {

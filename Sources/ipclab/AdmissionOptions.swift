@@ -1,0 +1,59 @@
+import ArgumentParser
+import IPCLabHTTP
+
+/// The flags of `ipclab serve` that decide who gets in: how many runs at once, how many and
+/// how long may wait, and what a connection may hold. Read here, and only here, into the
+/// ``HTTPServerConfiguration`` and the ``RunExecutor`` the server is made with.
+///
+/// Defaults: `--max-runs` 2 × cores, `--run-queue` 64, `--max-queue-wait-ms` 10000,
+/// `--connection-timeout-s` 15, `--max-connections` 1000, `--max-connections-per-ip` 64.
+struct AdmissionOptions: ParsableArguments {
+    @Option(help: "Runs at once (default: twice the online cores); more wait in the run queue.")
+    var maxRuns: Int?
+
+    @Option(help: "Run requests that may wait for a run thread; past that, 503 with Retry-After.")
+    var runQueue = 64
+
+    @Option(help: "The longest a run request may wait in the queue (ms); past that, 503 with Retry-After, and it is not run.")
+    var maxQueueWaitMs = 10_000
+
+    @Option(help: "Seconds a connection may go with no bytes moving either way (idle, a stalled upload, a response not read) before it is closed.")
+    var connectionTimeoutS = 15
+
+    @Option(help: "Connections open at once; more are closed at accept.")
+    var maxConnections = 1000
+
+    @Option(help: "Connections open at once from one IP address (0: no limit); more are closed at accept.")
+    var maxConnectionsPerIp = 64
+
+    func validate() throws {
+        if let maxRuns, !(1...1024).contains(maxRuns) { throw ValidationError("--max-runs must be 1…1024") }
+        guard (0...65536).contains(runQueue) else { throw ValidationError("--run-queue must be 0…65536") }
+        guard (1...3_600_000).contains(maxQueueWaitMs) else { throw ValidationError("--max-queue-wait-ms must be 1…3600000") }
+        guard (1...86_400).contains(connectionTimeoutS) else { throw ValidationError("--connection-timeout-s must be 1…86400") }
+        guard (1...1_000_000).contains(maxConnections) else { throw ValidationError("--max-connections must be 1…1000000") }
+        guard (0...1_000_000).contains(maxConnectionsPerIp) else {
+            throw ValidationError("--max-connections-per-ip must be 0…1000000")
+        }
+    }
+
+    /// The run threads and their queue.
+    func makeExecutor() -> RunExecutor {
+        RunExecutor(threads: maxRuns ?? 2 * HTTPServerConfiguration.onlineCores, queueLimit: runQueue,
+                    maxQueueWait: .milliseconds(maxQueueWaitMs))
+    }
+
+    /// The settings in one line, for the log at start.
+    var summary: String {
+        "admission: \(maxRuns ?? 2 * HTTPServerConfiguration.onlineCores) runs at once, \(runQueue) queued for at most \(maxQueueWaitMs) ms; "
+            + "connections: \(maxConnections) at most, \(maxConnectionsPerIp == 0 ? "no cap" : "\(maxConnectionsPerIp)") per IP, "
+            + "closed after \(connectionTimeoutS) s with nothing moving"
+    }
+
+    /// Sets the connection limits of `configuration`.
+    func apply(to configuration: inout HTTPServerConfiguration) {
+        configuration.connectionTimeoutSeconds = connectionTimeoutS
+        configuration.connectionLimit = maxConnections
+        configuration.connectionLimitPerIP = maxConnectionsPerIp
+    }
+}
