@@ -1,14 +1,16 @@
 import CIPCLab
 import Glibc
 
-/// Per-run cgroups (v1 `pids` and `memory` hierarchies), made once and reused: a run's init is
-/// moved into a free slot before it starts, the slot's limits are set to the run's, and when the
-/// init is reaped the slot's counters say what the kernel refused (`pids.events` max, OOM kills,
+/// Per-run cgroups (v1 `pids` and `memory` hierarchies), made once and reused: a run init cloned
+/// ahead of time is moved into a free slot (``join(pid:)``) while the spawner is idle; when its run
+/// comes, the slot's limits are set to the run's (``configure(pid:limits:)``); when the init is
+/// reaped the slot's counters say what the kernel refused (`pids.events` max, OOM kills,
 /// `memory.failcnt`) and the slot goes back to the pool once it is verified empty.
 ///
-/// `mkdir` of a cgroup costs ~0.1–1 ms and `rmdir` waits for RCU; a slot's files are opened once,
-/// so a run pays only for a few `pwrite`/`pread`s on open descriptors (measured: see `attachNs`
-/// in each run's evidence). Slots live under the spawner's own cgroup in each hierarchy, in a
+/// `mkdir` of a cgroup costs ~0.1–1 ms and `rmdir` waits for RCU; a move into a v1 cgroup waits
+/// for an RCU grace period (~10 ms here when no other move happened lately), hence ``join(pid:)``
+/// off the run's path. A slot's files are opened once, so a run pays only for a few
+/// `pwrite`/`pread`s on open descriptors (`attach_ns` in each run's evidence). Slots live under the spawner's own cgroup in each hierarchy, in a
 /// directory `ipclab-<spawner pid>`, removed when the spawner ends; directories left by a spawner
 /// that died are removed at start.
 ///
@@ -34,11 +36,9 @@ struct CgroupPool {
     /// The descriptors of one slot's files.
     struct Slot {
         var index: Int
-        /// The slot's directory in the memory hierarchy, or nil.
-        var memoryDir: String?
         var pidsProcs: Int32 = -1, pidsMax: Int32 = -1, pidsEvents: Int32 = -1, pidsCurrent: Int32 = -1
         var memoryProcs: Int32 = -1, memoryLimit: Int32 = -1, memoryFailcnt: Int32 = -1
-        var memoryOOM: Int32 = -1, memoryPeak: Int32 = -1, memoryUsage: Int32 = -1
+        var memoryOOM: Int32 = -1, memoryPeak: Int32 = -1
         /// Values written last, so an unchanged limit is not written again.
         var pidsMaxValue: Int64 = -1, memoryLimitValue: Int64 = -1
         /// Counters as they stood when the slot's last run ended (cumulative files cannot be reset).
@@ -117,14 +117,6 @@ struct CgroupPool {
         return Attachment(pidsErrno: pErr, memoryErrno: mErr, ns: Self.now() - start)
     }
 
-    /// Before a slot is handed out: a memory limit that an earlier run's leftover charge (page cache)
-    /// exceeds is refused with EBUSY; while the slot is empty, force_empty reclaims that charge.
-    private static func reclaim(_ slot: Slot) {
-        guard let dir = slot.memoryDir, slot.memory, ipclab_cgroup_read(slot.memoryUsage, nil) > 1 << 20 else { return }
-        let fd = open("\(dir)/memory.force_empty", O_WRONLY | O_CLOEXEC)
-        if fd >= 0 { _ = ipclab_cgroup_write(fd, 0); close(fd) }
-    }
-
     /// The run whose init was `pid` is over (reaped): its counters, and the slot back in the pool.
     mutating func release(pid: pid_t, attachment: Attachment?) -> ipclab_run_evidence {
         var evidence = ipclab_run_evidence()
@@ -145,12 +137,10 @@ struct CgroupPool {
             evidence.memory_peak = max(0, ipclab_cgroup_read(slot.memoryPeak, nil))
         }
         evidence.cgroups |= Int32(IPCLAB_CGROUP_COLLECTED)
-        if Self.isEmpty(slot) {
-            Self.reclaim(slot)
-            free.append(slot)
-        } else {
-            draining.append(slot)
-        }
+        // What the run leaves charged (its trace records, in the server's ring until the server has
+        // read them) is uncharged when freed; a lower limit that a leftover charge exceeds is refused
+        // with EBUSY, and the run is then told so (and gets RLIMIT_AS instead).
+        if Self.isEmpty(slot) { free.append(slot) } else { draining.append(slot) }
         return evidence
     }
 
@@ -160,7 +150,7 @@ struct CgroupPool {
         free = []; draining = []; busy = [:]
         for slot in all {
             for fd in [slot.pidsProcs, slot.pidsMax, slot.pidsEvents, slot.pidsCurrent, slot.memoryProcs, slot.memoryLimit,
-                       slot.memoryFailcnt, slot.memoryOOM, slot.memoryPeak, slot.memoryUsage] where fd >= 0 { close(fd) }
+                       slot.memoryFailcnt, slot.memoryOOM, slot.memoryPeak] where fd >= 0 { close(fd) }
         }
         for root in [pidsRoot, memoryRoot].compactMap({ $0 }) { Self.removeTree(root) }
     }
@@ -181,12 +171,10 @@ struct CgroupPool {
         }
         if let root = memoryRoot, mkdir("\(root)/\(name)", 0o755) == 0 || errno == EEXIST {
             let dir = "\(root)/\(name)"
-            slot.memoryDir = dir
             slot.memoryLimit = open("\(dir)/memory.limit_in_bytes", O_WRONLY | O_CLOEXEC)
             slot.memoryFailcnt = open("\(dir)/memory.failcnt", O_RDWR | O_CLOEXEC)
             slot.memoryOOM = open("\(dir)/memory.oom_control", O_RDONLY | O_CLOEXEC)
             slot.memoryPeak = open("\(dir)/memory.max_usage_in_bytes", O_RDWR | O_CLOEXEC)
-            slot.memoryUsage = open("\(dir)/memory.usage_in_bytes", O_RDONLY | O_CLOEXEC)
             slot.memoryProcs = open("\(dir)/cgroup.procs", O_RDWR | O_CLOEXEC)
             slot.oomKillsBase = max(0, ipclab_cgroup_read(slot.memoryOOM, "oom_kill"))
         }
