@@ -14,6 +14,7 @@ public struct Catalog: Sendable {
         SignalHandshake(), SignalSigqueue(), SignalPointer(), SignalCoalescing(), SignalBlocked(), SignalDispositions(), SignalSigint(), SignalSigchld(), SignalFault(), SignalStopCont(),
         MQSysV(), MQPosix(), MQFull(), MQBoundaries(), MQNotify(),
         SocketTCP(), SocketUnixStream(), SocketUnixDgram(), SocketPair(), SocketUDP(), SocketBuffer(), SocketFDPassing(),
+        BenchThroughput(), BenchLatency(),
     ])
 
     public func preset(_ id: String) -> (any Preset)? {

@@ -16,6 +16,8 @@ public enum Step: Sendable, Equatable {
     case messageQueue(MessageQueueStep)
     /// Sockets.
     case socket(SocketStep)
+    /// Measurements: one side of a throughput or latency phase.
+    case bench(BenchStep)
 
     /// The families, in the order their ops are listed in errors and documentation.
     static let families: [(ops: [String], decode: @Sendable (String, inout JSONObjectReader) throws(LabError) -> Step)] = [
@@ -27,6 +29,7 @@ public enum Step: Sendable, Equatable {
         (SendStep.ops, { op, r throws(LabError) in .send(try SendStep.decode(op: op, &r)) }),
         (MessageQueueStep.ops, { op, r throws(LabError) in .messageQueue(try MessageQueueStep.decode(op: op, &r)) }),
         (SocketStep.ops, { op, r throws(LabError) in .socket(try SocketStep.decode(op: op, &r)) }),
+        (BenchStep.ops, { op, r throws(LabError) in .bench(try BenchStep.decode(op: op, &r)) }),
     ]
 
     /// Every `op` of the language.
@@ -43,6 +46,7 @@ public enum Step: Sendable, Equatable {
         case .send(let s): s
         case .messageQueue(let s): s
         case .socket(let s): s
+        case .bench(let s): s
         }
     }
 

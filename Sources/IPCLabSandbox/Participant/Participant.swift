@@ -107,6 +107,7 @@ struct Participant {
         case .send(let s): runSendStep(s, at: i)
         case .messageQueue(let s): runMessageQueueStep(s, at: i)
         case .socket(let s): runSocketStep(s, at: i)
+        case .bench(let s): runBenchStep(s, at: i)
         }
     }
 }
