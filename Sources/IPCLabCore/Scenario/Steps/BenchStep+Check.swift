@@ -26,6 +26,9 @@ extension BenchStep {
                 if case .send(let t) = self, t.chunkBytes > size {
                     throw fail("chunk_bytes", "must be at most the queue's message_size (\(size)), not \(t.chunkBytes)")
                 }
+                if case .receive(let t) = self, t.chunkBytes > size {
+                    throw fail("chunk_bytes", "must be at most the queue's message_size (\(size)), not \(t.chunkBytes)")
+                }
                 if case .ping = self, size < Bounds.messageBytes {
                     throw fail("channel", "the queue's message_size must hold a \(Bounds.messageBytes)-byte message, not \(size)")
                 }
