@@ -218,3 +218,21 @@ def test_custom_scenario_errors(lab, sender, receiver, channels, path, words):
     e = lab.run(bench_scenario(sender, receiver, channels)).error(400, "invalid_scenario")
     assert e["path"] == path, e
     assert words in e["message"], e
+
+
+@pytest.mark.parametrize("placement", ["same_cpu", "two_cpus"])
+def test_placement_pins_the_processes(lab, placement):
+    trace = run_ok(lab, {"experiment": "bench.latency",
+                         "params": {"mechanisms": ["shm_ring", "pipe"], "round_trips": 200, "placement": placement}})
+    steps = [[s.get("cpu") for s in p["steps"] if s["op"].startswith("bench_")] for p in trace["scenario"]["processes"]]
+    assert steps == ([[0, 0], [0, 0]] if placement == "same_cpu" else [[0, 0], [1, 1]]), steps
+    assert not calls(trace, "sched_setaffinity")
+    for e in calls(trace, "bench_latency"):
+        a = e["args"]
+        if placement == "same_cpu" or len(os.sched_getaffinity(0)) < 2:
+            assert a["cpu"] == a["peer_cpu"], e
+        else:
+            assert a["cpu"] != a["peer_cpu"], e
+    assert observation(trace, "bench.latency.placement")["detail"].startswith(f"placement {placement}: ")
+    e = lab.run({"experiment": "bench.throughput", "params": {"placement": "numa"}}).error(400, "invalid_parameter")
+    assert e["path"] == "params.placement"

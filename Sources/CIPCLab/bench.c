@@ -106,6 +106,25 @@ static void barrier(bench_control *c) {
     while ((now = __atomic_load_n(&c->arrived, __ATOMIC_SEQ_CST)) < target) futex(&c->arrived, FUTEX_WAIT, now);
 }
 
+/* Pins this process to the n-th CPU its affinity mask allows (n modulo how many); records a failure. */
+static void pin(const ipclab_bench_spec *s) {
+    cpu_set_t allowed, one;
+    if (s->cpu < 0) return;
+    if (sched_getaffinity(0, sizeof allowed, &allowed) == 0) {
+        int count = CPU_COUNT(&allowed), want = s->cpu % (count ? count : 1);
+        for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+            if (!CPU_ISSET(cpu, &allowed) || want-- > 0) continue;
+            CPU_ZERO(&one);
+            CPU_SET(cpu, &one);
+            if (sched_setaffinity(0, sizeof one, &one) == 0) return;
+            break;
+        }
+    }
+    int err = errno;
+    int64_t args[2] = { s->mechanism, s->cpu };
+    ipclab_record_now(IPCLAB_REC_EVENT, "sched_setaffinity", s->step, args, 2, -1, err, NULL, 0);
+}
+
 /* ---------------------------------------------------------------------------
  * Time, CPU time and records
  * ------------------------------------------------------------------------- */
@@ -327,6 +346,7 @@ static int ring_receive(const ipclab_bench_spec *s, ring r, const uint8_t *expec
 int ipclab_bench_throughput(const ipclab_bench_spec *s) {
     bench_control *c = s->sync;
     int me = s->role, peer = 1 - s->role;
+    pin(s);
     c->pid[me] = getpid();
     int listener = -1;
     if (s->mechanism == IPCLAB_BENCH_TCP && me == 1 && (listener = tcp_listen(s)) < 0) return -1;
@@ -464,6 +484,7 @@ int ipclab_bench_latency(const ipclab_bench_spec *s) {
     bench_control *c = s->sync;
     int me = s->role, peer = 1 - s->role;
     int64_t n = s->round_trips, total = n + IPCLAB_BENCH_WARMUP;
+    pin(s);
     c->pid[me] = getpid();
     int listener = -1;
     if (s->mechanism == IPCLAB_BENCH_TCP && me == 1 && (listener = tcp_listen(s)) < 0) return -1;

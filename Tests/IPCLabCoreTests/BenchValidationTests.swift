@@ -109,3 +109,22 @@ struct BenchValidationTests {
         #expect(latency.scenario.processes[0].steps.count == BenchMechanism.latency.count + 1)
     }
 }
+
+extension BenchValidationTests {
+    @Test("each side may pin itself to its own CPU; the pair must agree on everything else")
+    func placement() throws {
+        let pinned = Self.send.replacingOccurrences(of: "\"sync\": \"sync\"", with: "\"sync\": \"sync\", \"cpu\": 1")
+        let s = try decodeScenario(scenario(parent: [Self.receive], child: [pinned]))
+        guard case .bench(let b) = s.processes[1].steps[0] else { Issue.record("not a bench step"); return }
+        #expect(b.cpu == 1)
+        #expect(try Scenario.decode(s.json) == s)
+        expectLabError(.invalidScenario, path: "scenario.processes[1].steps[0].cpu", message: "0…1023") {
+            try decodeScenario(scenario(parent: [Self.receive], child: [pinned.replacingOccurrences(of: "\"cpu\": 1", with: "\"cpu\": 1024")]))
+        }
+        let r = try RunRequest.preset("bench.latency", params: try json(#"{"placement": "two_cpus", "mechanisms": ["pipe"]}"#))
+        #expect(r.scenario.processes.map { p in p.steps.compactMap { if case .bench(let b) = $0 { b.cpu } else { nil } } } == [[0], [1]])
+        expectLabError(.invalidParameter, path: "params.placement") {
+            try RunRequest.preset("bench.throughput", params: try json(#"{"placement": "numa"}"#))
+        }
+    }
+}

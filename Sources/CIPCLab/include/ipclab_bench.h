@@ -53,7 +53,7 @@ typedef struct ipclab_bench_spec {
     int32_t fd2;           /* latency over a pipe or queue: the reply channel's end (-1: none) */
     uint32_t tcp_address;  /* host byte order */
     int32_t tcp_port;
-    int32_t reserved;
+    int32_t cpu;           /* >= 0: first pin this process to the cpu-th CPU it may run on (modulo their count) */
     void *sync;            /* the sync region */
     int64_t sync_size;
     int64_t total_bytes;   /* throughput */

@@ -25,6 +25,7 @@ extension Participant {
         spec.fd2 = -1
         spec.sync = region
         spec.sync_size = Int64(sync.size)
+        spec.cpu = Int32(step.cpu ?? -1)
         if let name = step.channel {
             let c = channelIndex(name)
             let e = ends[c]

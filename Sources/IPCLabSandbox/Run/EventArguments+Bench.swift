@@ -23,6 +23,8 @@ extension EventArguments {
                     ("p99_ns", .integer(a[3])), ("max_ns", .integer(a[4])), ("cpu", .integer(a[5])), ("peer_cpu", .integer(a[6]))]
         case "progress":
             return [("bench", .string(step.bench)), mechanism, ("done", .integer(a[0])), ("total", .integer(a[1]))]
+        case "sched_setaffinity":
+            return [mechanism, ("cpu", .integer(a[1]))]
         case "bench_mismatch":
             return [mechanism, ("mismatched_lines", .integer(a[1]))]
         default:

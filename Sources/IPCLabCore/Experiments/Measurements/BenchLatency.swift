@@ -20,10 +20,15 @@ public struct BenchLatency: Preset {
                       count: 1...7, choices: BenchMechanism.latency.map(\.rawValue)),
             Parameter("round_trips", .integer, "Measured round trips per mechanism (after \(16) unmeasured ones).",
                       default: 10_000, range: 1...200_000),
+            BenchPlacement.parameter,
         ],
         observations: ["bench.latency.measured", "bench.latency.shm_fastest", "bench.latency.placement"],
         defaultWallMs: 9000
     )
+
+    public func validate(_ params: Parameters) throws(LabError) {
+        try BenchPlacement.check(params)
+    }
 
     func mechanisms(_ params: Parameters) -> [BenchMechanism] {
         let words = params.strings("mechanisms")
@@ -35,6 +40,7 @@ public struct BenchLatency: Preset {
         var channels: [Channel] = []
         var pinger: [Step] = []
         var ponger: [Step] = []
+        let (pingerCPU, pongerCPU) = BenchPlacement(params).cpus
         for m in mechanisms(params) {
             var channel: String?
             var reply: String?
@@ -55,8 +61,10 @@ public struct BenchLatency: Preset {
             default:
                 break
             }
-            let t = BenchStep.RoundTrips(mechanism: m, channel: channel, reply: reply, sync: "sync", roundTrips: n)
+            var t = BenchStep.RoundTrips(mechanism: m, channel: channel, reply: reply, sync: "sync", roundTrips: n)
+            t.cpu = pingerCPU
             pinger.append(.benchPing(t))
+            t.cpu = pongerCPU
             ponger.append(.benchPong(t))
         }
         channels.append(Channel(name: "sync", spec: .sharedMemory(SharedMemoryChannel(type: .anonymous, size: BenchStep.Bounds.syncBytes))))
@@ -109,7 +117,7 @@ public struct BenchLatency: Preset {
             holds: !measured.isEmpty && placed.count == measured.count,
             evidence: phases.seqs,
             detail: placed.isEmpty ? "no CPU was reported"
-                : placed.map { e -> String in
+                : "placement \(BenchPlacement(params).rawValue): " + placed.map { e -> String in
                     let cpu = e.1.int("cpu") ?? -1, peer = e.1.int("peer_cpu") ?? -1
                     return "\(e.0.rawValue): pinger on CPU \(cpu), ponger on CPU \(peer)" + (cpu == peer ? " (same CPU)" : "")
                 }.joined(separator: "; ") + " (CPUs at the end of each phase, from sched_getcpu)")

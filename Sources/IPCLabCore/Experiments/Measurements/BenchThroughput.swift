@@ -25,10 +25,15 @@ public struct BenchThroughput: Preset {
             Parameter("chunk_bytes", .integer,
                       "Bytes per write (per message for posix_mq, at most its 8192-byte message size; per copy into the ring).",
                       default: 65_536, range: 64...1_048_576),
+            BenchPlacement.parameter,
         ],
         observations: ["bench.throughput.moved", "bench.throughput.shm_fastest", "bench.throughput.fewer_copies"],
         defaultWallMs: 9000
     )
+
+    public func validate(_ params: Parameters) throws(LabError) {
+        try BenchPlacement.check(params)
+    }
 
     func mechanisms(_ params: Parameters) -> [BenchMechanism] {
         let words = params.strings("mechanisms")
@@ -46,6 +51,7 @@ public struct BenchThroughput: Preset {
         var channels: [Channel] = []
         var receiver: [Step] = []
         var sender: [Step] = []
+        let (receiverCPU, senderCPU) = BenchPlacement(params).cpus
         for m in mechanisms(params) {
             var channel: String?
             switch m {
@@ -62,8 +68,10 @@ public struct BenchThroughput: Preset {
             default:
                 break
             }
-            let t = BenchStep.Transfer(mechanism: m, channel: channel, sync: "sync", totalBytes: total, chunkBytes: Self.chunk(m, params))
+            var t = BenchStep.Transfer(mechanism: m, channel: channel, sync: "sync", totalBytes: total, chunkBytes: Self.chunk(m, params))
+            t.cpu = receiverCPU
             receiver.append(.benchReceive(t))
+            t.cpu = senderCPU
             sender.append(.benchSend(t))
         }
         channels.append(Channel(name: "sync", spec: .sharedMemory(SharedMemoryChannel(type: .anonymous, size: Self.syncBytes))))
@@ -87,7 +95,7 @@ public struct BenchThroughput: Preset {
             claim: "Every mechanism moved all the bytes, each one checked by the receiver (one byte per 64-byte line).",
             holds: complete,
             evidence: (phases + mismatches).seqs,
-            detail: measured.map { "\($0.0.rawValue) \(Self.rate($0.1)) (\(Self.bytes($0.1.int("bytes") ?? 0)) in \(milliseconds($0.1.int("elapsed_ns") ?? 0)))" }
+            detail: measured.map { "\($0.0.rawValue) \(Self.rate($0.1)) (\(Self.bytes($0.1.int("bytes") ?? 0)) in \(milliseconds($0.1.int("elapsed_ns") ?? 0)), CPUs \($0.1.int("cpu") ?? -1)/\($0.1.int("peer_cpu") ?? -1))" }
                 .joined(separator: "; ")
                 + (missing.isEmpty ? "" : "; no figure for \(missing.joined(separator: ", ")) (see the trace's errors)")
                 + (mismatches.isEmpty ? "" : "; bytes differed from what was sent in \(mismatches.count) phase(s)"))

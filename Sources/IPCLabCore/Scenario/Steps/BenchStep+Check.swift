@@ -65,7 +65,7 @@ extension BenchStep {
                 : "only two processes may run bench steps on \"\(self.sync)\", not \(peers.count + 1)")
         }
         let theirs = benchSteps(peer)
-        guard mine.count == theirs.count, zip(mine, theirs).allSatisfy({ $0.mirrored == $1 }) else {
+        guard mine.count == theirs.count, zip(mine, theirs).allSatisfy({ $0.mirrored == $1.unplaced }) else {
             throw fail("op", "\(op) must meet a \(counterpart) with the same fields at the same place among \(scenario.processes[peer].name)'s bench steps")
         }
         if mechanism == .unixStream && process != 0 && peer != 0 {

@@ -22,13 +22,16 @@ public enum BenchStep: StepFamily {
         public var sync: String
         public var totalBytes: Int
         public var chunkBytes: Int
+        /// This side first pins itself to the `cpu`-th CPU it may run on (modulo their count).
+        public var cpu: Int?
 
-        public init(mechanism: BenchMechanism, channel: String?, sync: String, totalBytes: Int, chunkBytes: Int) {
+        public init(mechanism: BenchMechanism, channel: String?, sync: String, totalBytes: Int, chunkBytes: Int, cpu: Int? = nil) {
             self.mechanism = mechanism
             self.channel = channel
             self.sync = sync
             self.totalBytes = totalBytes
             self.chunkBytes = chunkBytes
+            self.cpu = cpu
         }
     }
 
@@ -41,13 +44,16 @@ public enum BenchStep: StepFamily {
         public var reply: String?
         public var sync: String
         public var roundTrips: Int
+        /// This side first pins itself to the `cpu`-th CPU it may run on (modulo their count).
+        public var cpu: Int?
 
-        public init(mechanism: BenchMechanism, channel: String?, reply: String?, sync: String, roundTrips: Int) {
+        public init(mechanism: BenchMechanism, channel: String?, reply: String?, sync: String, roundTrips: Int, cpu: Int? = nil) {
             self.mechanism = mechanism
             self.channel = channel
             self.reply = reply
             self.sync = sync
             self.roundTrips = roundTrips
+            self.cpu = cpu
         }
     }
 
@@ -62,6 +68,8 @@ public enum BenchStep: StepFamily {
         public static let syncBytes = 8192
         /// Bytes of one latency message.
         public static let messageBytes = 64
+        /// Which of the CPUs a process may run on it pins itself to (modulo their count).
+        public static let cpu = 0...1023
     }
 
     public static let ops = ["bench_send", "bench_receive", "bench_ping", "bench_pong"]
@@ -79,11 +87,13 @@ public enum BenchStep: StepFamily {
             }
             let t = Transfer(mechanism: mechanism, channel: channel, sync: sync,
                              totalBytes: try r.requiredInt("total_bytes", in: Bounds.totalBytes),
-                             chunkBytes: try r.requiredInt("chunk_bytes", in: Bounds.chunkBytes))
+                             chunkBytes: try r.requiredInt("chunk_bytes", in: Bounds.chunkBytes),
+                             cpu: try r.int("cpu", in: Bounds.cpu))
             return op == "bench_send" ? .send(t) : .receive(t)
         default:
             let t = RoundTrips(mechanism: mechanism, channel: channel, reply: try r.string("reply"), sync: sync,
-                               roundTrips: try r.requiredInt("round_trips", in: Bounds.roundTrips))
+                               roundTrips: try r.requiredInt("round_trips", in: Bounds.roundTrips),
+                               cpu: try r.int("cpu", in: Bounds.cpu))
             return op == "bench_ping" ? .ping(t) : .pong(t)
         }
     }
@@ -127,6 +137,14 @@ public enum BenchStep: StepFamily {
         return nil
     }
 
+    /// The CPU this side pins itself to, if any.
+    public var cpu: Int? {
+        switch self {
+        case .send(let t), .receive(let t): t.cpu
+        case .ping(let t), .pong(let t): t.cpu
+        }
+    }
+
     public var sync: String {
         switch self {
         case .send(let t), .receive(let t): t.sync
@@ -153,6 +171,7 @@ public enum BenchStep: StepFamily {
     public var fields: [String: JSONValue] {
         var o: [String: JSONValue] = ["mechanism": .string(mechanism.rawValue), "sync": .string(sync)]
         if let channel { o["channel"] = .string(channel) }
+        if let cpu { o["cpu"] = .integer(Int64(cpu)) }
         switch self {
         case .send(let t), .receive(let t):
             o["total_bytes"] = .integer(Int64(t.totalBytes))
@@ -164,15 +183,18 @@ public enum BenchStep: StepFamily {
         return o
     }
 
-    /// The same phase seen from the other side.
+    /// The same phase seen from the other side (where each side runs is its own).
     var mirrored: BenchStep {
         switch self {
-        case .send(let t): .receive(t)
-        case .receive(let t): .send(t)
-        case .ping(let t): .pong(t)
-        case .pong(let t): .ping(t)
+        case .send(var t): t.cpu = nil; return .receive(t)
+        case .receive(var t): t.cpu = nil; return .send(t)
+        case .ping(var t): t.cpu = nil; return .pong(t)
+        case .pong(var t): t.cpu = nil; return .ping(t)
         }
     }
+
+    /// The step without its placement.
+    var unplaced: BenchStep { mirrored.mirrored }
 }
 
 extension Step {
