@@ -32,6 +32,7 @@ typedef struct bench_control {
     int32_t cpu[2];                 /* sched_getcpu at the end of the phase, by role */
     int64_t user_ns[2];             /* CPU time in the phase, by role */
     int64_t system_ns[2];
+    int32_t running_on[2];          /* the CPU each side last saw itself on, before it waited */
     /* The ring: the writer's position (bytes published) and the reader's (bytes consumed).
      * Each has a 32-bit copy of its low bits as the futex word the other side sleeps on. */
     _Alignas(64) uint64_t head;
@@ -73,11 +74,15 @@ static inline void cpu_relax(void) {
  * a few microseconds, and a sleep and wake-up cost more than that. */
 #define SPINS 200
 
-/* Waits while *word == value: spins, then sleeps, announcing the sleep in *waiting. The
- * announcer stores its word then reads *waiting, this side stores *waiting then reads the word
- * (both sequentially consistent), so one of them always sees the other: no lost wake-up. */
-static void wait_while(uint32_t *word, uint32_t *waiting, uint32_t value) {
-    for (int i = 0; i < SPINS; i++) {
+/* Waits while *word == value: spins (unless the other side last ran on this CPU: then spinning
+ * only keeps it from running), then sleeps, announcing the sleep in *waiting. The announcer stores
+ * its word then reads *waiting, this side stores *waiting then reads the word (both sequentially
+ * consistent), so one of them always sees the other: no lost wake-up. */
+static void wait_while(bench_control *c, int me, uint32_t *word, uint32_t *waiting, uint32_t value) {
+    int cpu = sched_getcpu();
+    __atomic_store_n(&c->running_on[me], cpu, __ATOMIC_RELAXED);
+    int spins = __atomic_load_n(&c->running_on[1 - me], __ATOMIC_RELAXED) == cpu ? 0 : SPINS;
+    for (int i = 0; i < spins; i++) {
         if (__atomic_load_n(word, __ATOMIC_ACQUIRE) != value) return;
         cpu_relax();
     }
@@ -297,7 +302,7 @@ static int ring_send(const ipclab_bench_spec *s, ring r, const uint8_t *src) {
         int64_t room = r.capacity - (sent - consumed);
         if (room == 0) {
             /* Full: sleep while the reader's position is still exactly one ring behind. */
-            wait_while(&r.c->tail_word, &r.c->writer_waiting, (uint32_t)(sent - r.capacity));
+            wait_while(r.c, 0, &r.c->tail_word, &r.c->writer_waiting, (uint32_t)(sent - r.capacity));
             continue;
         }
         int64_t at = sent % chunk, n = chunk - at;
@@ -323,7 +328,7 @@ static int ring_receive(const ipclab_bench_spec *s, ring r, const uint8_t *expec
     while (*got < total) {
         int64_t published = (int64_t)__atomic_load_n(&r.c->head, __ATOMIC_ACQUIRE);
         if (published == *got) {
-            wait_while(&r.c->head_word, &r.c->reader_waiting, (uint32_t)*got);
+            wait_while(r.c, 1, &r.c->head_word, &r.c->reader_waiting, (uint32_t)*got);
             continue;
         }
         int64_t n = published - *got;
@@ -356,6 +361,7 @@ int ipclab_bench_throughput(const ipclab_bench_spec *s) {
     barrier(c);
     if (me == 0) {
         c->head = c->tail = 0;
+        c->running_on[0] = c->running_on[1] = -1;
         c->head_word = c->tail_word = c->reader_waiting = c->writer_waiting = 0;
     }
     barrier(c);
@@ -449,7 +455,7 @@ static int message(const ipclab_bench_spec *s, bench_control *c, int out_fd, int
             memcpy(slot, msg, IPCLAB_BENCH_MESSAGE_BYTES);
             announce(word, waiting, seq);
         } else {
-            wait_while(word, waiting, seq - 1);
+            wait_while(c, me, word, waiting, seq - 1);
             memcpy(msg, slot, IPCLAB_BENCH_MESSAGE_BYTES);
         }
         return 0;
@@ -498,6 +504,7 @@ int ipclab_bench_latency(const ipclab_bench_spec *s) {
     barrier(c);
     if (me == 0) {
         c->ping_seq = c->pong_seq = c->ponger_waiting = c->pinger_waiting = 0;
+        c->running_on[0] = c->running_on[1] = -1;
         if (s->mechanism == IPCLAB_BENCH_SEMAPHORE) {
             sem_init(&c->ping_sem, 1, 0);
             sem_init(&c->pong_sem, 1, 0);

@@ -107,15 +107,17 @@ public struct BenchThroughput: Preset {
             let others = ranked.filter { $0.0 != .shmRing }
             let best = others[0]
             let holds = Self.gibps(ring) > Self.gibps(best.1)
+            var versus = String(format: "; the ring is %.2f× ", Self.gibps(ring) / max(Self.gibps(best.1), 1e-9)) + best.0.rawValue
+            if let pipe = phase(.pipe), best.0 != .pipe {
+                versus += String(format: " and %.2f× the pipe", Self.gibps(ring) / max(Self.gibps(pipe), 1e-9))
+            }
             fastest = Observation(
                 id: "bench.throughput.shm_fastest",
                 claim: "Shared memory is the fastest (the seed): the ring moves bytes faster than every other mechanism measured.",
                 holds: holds,
                 evidence: ranked.map(\.1.seq),
                 detail: "ranking: " + ranked.map { "\($0.0.rawValue) \(Self.rate($0.1))" }.joined(separator: " > ")
-                    + String(format: "; the ring is %.2f× ", Self.gibps(ring) / max(Self.gibps(best.1), 1e-9)) + best.0.rawValue
-                    + (phase(.pipe).map { String(format: " and %.2f× the pipe", Self.gibps(ring) / max(Self.gibps($0), 1e-9)) } ?? "")
-                    + (holds ? "" : " — not the fastest in this run"))
+                    + versus + (holds ? "" : " — not the fastest in this run"))
         } else {
             fastest = Observation(
                 id: "bench.throughput.shm_fastest",
