@@ -42,7 +42,7 @@ static int stream_all(int fd, uint8_t *p, size_t n, int writing) {
     return 0;
 }
 
-/* One message out (to = 1) or in (to = 0) for the mechanisms that carry one. */
+/* One message (or signal, or post) out when `sending`, else in, through the phase's mechanism. */
 static int message(const ipclab_bench_spec *s, bench_control *c, int out_fd, int in_fd, uint8_t *msg, uint32_t seq, int sending) {
     int me = s->role;
     switch (s->mechanism) {

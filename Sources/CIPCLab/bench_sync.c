@@ -79,11 +79,16 @@ void ipclab_bench_barrier(bench_control *c) {
     while ((now = __atomic_load_n(&c->arrived, __ATOMIC_SEQ_CST)) < target) ipclab_bench_futex(&c->arrived, FUTEX_WAIT, now);
 }
 
+/* The CPUs this process could run on before its first pin (a later phase's `cpu` counts among them). */
+static cpu_set_t allowed;
+static int allowed_known;
+
 /* Pins this process to the n-th CPU its affinity mask allows (n modulo how many); records a failure. */
 void ipclab_bench_pin(const ipclab_bench_spec *s) {
-    cpu_set_t allowed, one;
+    cpu_set_t one;
     if (s->cpu < 0) return;
-    if (sched_getaffinity(0, sizeof allowed, &allowed) == 0) {
+    if (allowed_known || sched_getaffinity(0, sizeof allowed, &allowed) == 0) {
+        allowed_known = 1;
         int count = CPU_COUNT(&allowed), want = s->cpu % (count ? count : 1);
         for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
             if (!CPU_ISSET(cpu, &allowed) || want-- > 0) continue;
