@@ -32,8 +32,8 @@ struct RunCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Run a custom scenario from a JSON file (the `scenario` object of the API).", valueName: "FILE"))
     var scenario: String?
 
-    @Option(help: "Wall-clock limit of the run in milliseconds.")
-    var wallMs: Int = RunLimits.defaultWallMs
+    @Option(help: "Wall-clock limit of the run in milliseconds (default: the experiment's own, else 2000).")
+    var wallMs: Int?
 
     @Option(help: "Output format: the trace as JSON, strace-like text, or Chrome Trace Event JSON (opens in Perfetto).")
     var format: Format = .json
@@ -48,7 +48,7 @@ struct RunCommand: ParsableCommand {
     }
 
     func run() throws {
-        let limits: JSONValue = ["wall_ms": .integer(Int64(wallMs))]
+        let limits: JSONValue? = wallMs.map { ["wall_ms": .integer(Int64($0))] }
         let request: RunRequest
         do {
             if let file = scenario {
@@ -57,7 +57,7 @@ struct RunCommand: ParsableCommand {
                 }
                 let value = try JSONValue.parse(data)
                 var body = JSONWriter()
-                body.object { w in w.field("scenario", value); w.field("limits", limits) }
+                body.object { w in w.field("scenario", value); if let limits { w.field("limits", limits) } }
                 request = try RunRequest.decode(body.bytes)
             } else {
                 request = try RunRequest.preset(experiment!, params: try Self.parse(params), limits: limits)

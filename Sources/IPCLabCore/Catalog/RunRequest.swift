@@ -25,7 +25,7 @@ public struct RunRequest: Sendable {
         let parameters = try Parameters.decode(params, for: preset.experiment)
         try preset.validate(parameters)
         return RunRequest(preset: preset, parameters: parameters, scenario: preset.scenario(parameters),
-                          limits: try RunLimits.decode(limits, maxWallMs: maxWallMs))
+                          limits: try RunLimits.decode(limits, maxWallMs: maxWallMs, defaultWallMs: preset.experiment.defaultWallMs))
     }
 
     /// Reads a request body: `{"experiment": ID, "params": {…}}` or `{"scenario": {…}}`, optional `"limits"`.

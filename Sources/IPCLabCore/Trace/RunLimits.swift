@@ -10,8 +10,9 @@ public struct RunLimits: Sendable, Equatable {
         self.wallMs = wallMs
     }
 
-    /// Reads `{"wall_ms": N}`; `maxWallMs` is the server's maximum.
-    public static func decode(_ value: JSONValue?, maxWallMs: Int) throws(LabError) -> RunLimits {
+    /// Reads `{"wall_ms": N}`; `maxWallMs` is the server's maximum, `defaultWallMs` what a request
+    /// that gives none gets (a preset's own default, such as a measurement's several seconds).
+    public static func decode(_ value: JSONValue?, maxWallMs: Int, defaultWallMs: Int = RunLimits.defaultWallMs) throws(LabError) -> RunLimits {
         guard let value else { return RunLimits(wallMs: min(defaultWallMs, maxWallMs)) }
         var r = try JSONObjectReader(value, at: JSONPath("limits"), code: .invalidLimit)
         let wall = try r.int("wall_ms", in: 1...maxWallMs) ?? min(defaultWallMs, maxWallMs)
