@@ -3,12 +3,15 @@
 measured in the same run on the same machine, with ratios and the targets.
 
   python3 bench/bench.py [--seconds 10] [--runs 2000] [--memory-runs 10000] [--out bench/results]
+                         [--only service|measurements] [--measure-repeats 5]
 
 Needs a release build (.build/release/ipclab), gcc, wrk and nginx (make bench installs
 and builds them). Prints a table and writes it as JSON (bench/results/latest.json).
 """
 import argparse, datetime, json, os, re, shutil, signal, socket, subprocess, sys, tempfile, time
 import http.client
+
+from measurements import measurement_rows
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -114,8 +117,11 @@ def main():
     ap.add_argument("--binary", default=os.path.join(ROOT, ".build/release/ipclab"))
     ap.add_argument("--threads", type=int, default=0, help="server HTTP threads (default: the server's)")
     ap.add_argument("--out", default=os.path.join(ROOT, "bench/results"))
+    ap.add_argument("--only", choices=["service", "measurements"],
+                    help="run only the service rows (part 1) or only the measurement rows (part 2)")
+    ap.add_argument("--measure-repeats", type=int, default=5, help="repeats of the pipe/ring comparison (median kept)")
     args = ap.parse_args()
-    for tool in ("wrk", "nginx", "gcc"):
+    for tool in (("gcc",) if args.only == "measurements" else ("wrk", "nginx", "gcc")):
         if not shutil.which(tool):
             raise SystemExit(f"bench: {tool} is missing (make bench installs it)")
 
@@ -127,6 +133,11 @@ def main():
     server, url = start_server(args.binary, args.threads)
     try:
         post_runs(url, 200)  # warm up
+        if args.only != "service":
+            measured, results["measurements"] = measurement_rows(url, tmp, args.measure_repeats)
+            rows += measured
+        if args.only == "measurements":
+            return finish(rows, results, args)
         base_seq = baseline_loops(baseline, args.runs, 1)
         seq = wrk(f"{url}/api/v1/runs", 1, 1, args.seconds, os.path.join(ROOT, "bench/post_run.lua"))
         base_par = baseline_loops(baseline, args.runs, 2)
@@ -168,8 +179,12 @@ def main():
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=15)
         shutil.rmtree(tmp, ignore_errors=True)
+    finish(rows, results, args)
 
-    results["rows"] = [{"metric": m, "ours": o, "baseline": b, "ratio": (o / b if b else None), "target": t, "met": ok}
+
+def finish(rows, results, args):
+    """Prints the table and writes it as JSON."""
+    results["rows"] = [{"metric": m, "ours": o, "baseline": b, "ratio": (o / b if b and isinstance(o, (int, float)) else None), "target": t, "met": ok}
                        for m, o, b, t, ok in rows]
     print(f"\nIPC Lab benchmark — {results['date']} — {os.cpu_count()} cores, load {results['machine']['load_before']:.2f} at start\n")
     print(f"{'metric':<58} {'ours':>12} {'baseline':>12} {'ratio':>7}  target")
@@ -177,7 +192,8 @@ def main():
         b = f"{r['baseline']:.3f}" if isinstance(r["baseline"], float) else (str(r["baseline"]) if r["baseline"] is not None else "—")
         o = f"{r['ours']:.3f}" if isinstance(r["ours"], float) else str(r["ours"])
         ratio = f"{r['ratio']:.2f}" if r["ratio"] else "—"
-        print(f"{r['metric']:<58} {o:>12} {b:>12} {ratio:>7}  {r['target']} {'✓' if r['met'] else '✗'}")
+        mark = "" if r["met"] is None else ("✓" if r["met"] else "✗")
+        print(f"{r['metric']:<58} {o:>12} {b:>12} {ratio:>7}  {r['target']} {mark}")
     os.makedirs(args.out, exist_ok=True)
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     for name in (f"bench-{stamp}.json", "latest.json"):

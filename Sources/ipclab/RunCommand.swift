@@ -32,8 +32,8 @@ struct RunCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Run a custom scenario from a JSON file (the `scenario` object of the API).", valueName: "FILE"))
     var scenario: String?
 
-    @Option(help: "Wall-clock limit of the run in milliseconds.")
-    var wallMs: Int = RunLimits.defaultWallMs
+    @Option(help: "Wall-clock limit of the run in milliseconds (default: the experiment's own, else 2000).")
+    var wallMs: Int?
 
     @Option(name: .customLong("limit"), help: ArgumentHelp("Another limit of the run as NAME=VALUE, e.g. cpu_ms=500, memory_bytes=8388608, processes=4 (the API's `limits` fields).", valueName: "NAME=VALUE"))
     var limitPairs: [String] = []
@@ -55,8 +55,9 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         guard case .object(var fields) = try Self.parse(limitPairs) else { throw ValidationError("bad --limit") }
-        fields["wall_ms"] = fields["wall_ms"] ?? .integer(Int64(wallMs))
-        let limits = JSONValue.object(fields)
+        if let wallMs { fields["wall_ms"] = .integer(Int64(wallMs)) }
+        // No limit asked for: the request has none, so a preset's own default wall limit applies.
+        let limits: JSONValue? = fields.isEmpty ? nil : .object(fields)
         let request: RunRequest
         do {
             if let file = scenario {
@@ -65,7 +66,7 @@ struct RunCommand: ParsableCommand {
                 }
                 let value = try JSONValue.parse(data)
                 var body = JSONWriter()
-                body.object { w in w.field("scenario", value); w.field("limits", limits) }
+                body.object { w in w.field("scenario", value); if let limits { w.field("limits", limits) } }
                 request = try RunRequest.decode(body.bytes, maxima: maxima.maxima)
             } else {
                 request = try RunRequest.preset(experiment!, params: try Self.parse(params), limits: limits, maxima: maxima.maxima)

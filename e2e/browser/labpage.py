@@ -38,14 +38,19 @@ class LabPage:
     def run_and_capture(self, action: Callable[[], None]) -> tuple[int, Any]:
         """Do `action` (which must POST a run) and answer the run's (status, JSON body); for a streamed run
         (NDJSON), the trace of its last line."""
+        before = self.page.evaluate("() => document.querySelector('#results')?.dataset.runId || ''")
         with self.page.expect_response(self._is_run, timeout=20_000) as info:
             action()
         r = info.value
         if r.status == 200 and r.headers.get("content-type", "").startswith("application/x-ndjson"):
-            # A long run (a measurement) is streamed: its trace is the last line.
-            last = json.loads(r.text().rstrip("\n").rsplit("\n", 1)[-1])
-            assert last["type"] == "trace", last
-            return r.status, last["trace"]
+            # A long run (a measurement) is streamed and read by the page as it comes, so the browser
+            # keeps no body to hand back: take the trace the page shows, through its JSON download.
+            self.page.wait_for_function(
+                "old => { const id = document.querySelector('#results').dataset.runId; return id && id !== old; }",
+                arg=before, timeout=20_000)
+            with self.page.expect_download() as dl:
+                self.page.click("#download-json")
+            return r.status, json.loads(Path(dl.value.path()).read_text())
         return r.status, r.json()
 
     def open_and_capture(self, fragment: str) -> dict[str, Any]:

@@ -92,7 +92,7 @@ def check_chart(lp: Any, trace: dict[str, Any]) -> None:
         p50: +g.querySelector('rect[data-key=p50]').getAttribute('width'),
         p99: +g.querySelector('rect[data-key=p99]').getAttribute('width') }))""")
     assert [b["mechanism"] for b in bars] == list(lat)
-    top = max(b["p99"] for b in bars)
+    top = max((b["p99"] for b in bars), default=0)
     for b in bars:
         p50, p99 = lat[b["mechanism"]]
         assert b["p99"] / top == pytest.approx(p99 / max(v[1] for v in lat.values()), rel=0.02)
@@ -256,3 +256,36 @@ def test_measurements_are_grouped_and_streamed(lab_page: Any) -> None:
     lp.wait_for_diagram(trace)
     assert seen == ["application/x-ndjson"]
     check_chart(lp, trace)
+
+
+def test_a_real_measurement_from_the_page(lab_page: Any, catalog: dict[str, Any], artifacts: Any) -> None:
+    """bench.throughput on the real server, chosen and set from the form: the mechanisms are checkboxes,
+    the time limit is the experiment's own, the run is streamed, and the chart shows this run's figures."""
+    assert "bench.throughput" in catalog, "the server lists no bench.throughput"
+    lp = lab_page
+    lp.open()
+    lp.page.click(".card[data-experiment='bench.throughput']")
+    lp.page.wait_for_selector("#params .choices input[type=checkbox]")
+    boxes = lp.page.eval_on_selector_all("#params .choices input[type=checkbox]",
+                                         "els => els.map(e => [e.value, e.checked])")
+    assert [b[0] for b in boxes] == catalog["bench.throughput"]["parameters"][0]["choices"]
+    assert all(checked for _, checked in boxes), "every mechanism is measured by default"
+    assert lp.page.input_value("#limit-wall_ms") == str(catalog["bench.throughput"]["default_wall_ms"])
+    for name in ("unix_stream", "posix_mq"):
+        lp.page.uncheck(f"#params .choices input[value={name}]")
+    lp.page.fill("#param-total_bytes", str(8 * 2 ** 20))
+    status, trace = lp.run_and_capture(lambda: lp.page.click("#run"))
+    assert status == 200 and trace["run"]["outcome"] == "ok", trace["run"]
+    lp.wait_for_diagram(trace)
+    measured = [e["args"]["mechanism"] for e in trace["events"] if e["call"] == "bench_throughput"]
+    assert measured == ["pipe", "tcp", "shm_ring"], measured
+    assert all(e["result"] == 8 * 2 ** 20 for e in trace["events"] if e["call"] == "bench_throughput")
+    check_chart(lp, trace)
+    lp.page.locator("#bench").screenshot(path=str(artifacts / "bench-chart-real-run.png"))
+    # all unchecked: the form says so beside the field and sends nothing
+    for name in ("pipe", "tcp", "shm_ring"):
+        lp.page.uncheck(f"#params .choices input[value={name}]")
+    lp.page.click("#run")
+    err = lp.page.locator("[data-field='params.mechanisms'] .field-error")
+    err.wait_for(state="visible")
+    assert "at least one" in err.inner_text()

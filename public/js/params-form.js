@@ -18,13 +18,14 @@ function defaultText(p) {
 function hintText(p) {
   const bits = [];
   if (p.type === "boolean") bits.push(`default: ${p.default ? "on" : "off"}`);
-  else bits.push(`default: ${defaultText(p)}`);
+  else if (!(p.type === "string_array" && Array.isArray(p.choices) && p.choices.length)) bits.push(`default: ${defaultText(p)}`);
   if (p.minimum !== undefined && p.minimum !== null && p.maximum !== undefined && p.maximum !== null) {
     bits.push(`${/_array$/.test(p.type) ? "each " : ""}${p.minimum}…${p.maximum}`);
   } else if (p.minimum !== undefined && p.minimum !== null) bits.push(`≥ ${p.minimum}`);
   else if (p.maximum !== undefined && p.maximum !== null) bits.push(`≤ ${p.maximum}`);
   if ((p.type === "string" || p.type === "string_array") && p.max_length) bits.push(`at most ${p.max_length} characters`);
-  if (/_array$/.test(p.type) && (p.min_items || p.max_items)) bits.push(`${p.min_items ?? 0}–${p.max_items ?? "∞"} items, comma-separated`);
+  const listed = p.type === "string_array" && Array.isArray(p.choices) && p.choices.length;
+  if (/_array$/.test(p.type) && (p.min_items || p.max_items)) bits.push(`${p.min_items ?? 0}–${p.max_items ?? "∞"} items${listed ? "" : ", comma-separated"}`);
   return bits.join(" · ");
 }
 
@@ -41,6 +42,17 @@ function input(p, initial) {
       value: initial ?? (p.default ?? ""), placeholder: p.default ?? "" });
   }
   const choices = p.enum || p.choices || p.values;
+  if (p.type === "string_array" && Array.isArray(choices) && choices.length) {
+    // a list drawn from fixed words: one checkbox per word, checked ones sent in the catalog's order
+    const picked = new Set(initial === undefined ? (p.default || []) : String(initial).split(",").map((x) => x.trim()));
+    const group = h("div", { ...common, role: "group", class: "choices", tabindex: "-1", "aria-labelledby": `${id}-label` },
+      choices.map((c) => {
+        const box = h("input", { type: "checkbox", name: `${p.name}-choice`, value: String(c) });
+        box.checked = picked.has(String(c));
+        return h("label", { class: "check" }, [box, h("span", {}, String(c))]);
+      }));
+    return group;
+  }
   if (Array.isArray(choices) && choices.length) {
     const sel = h("select", common, choices.map((c) => h("option", { value: String(c) }, String(c))));
     sel.value = String(initial ?? p.default ?? choices[0]);
@@ -60,6 +72,10 @@ function parseInteger(text) {
 /** Parse one field; returns {value} (undefined = leave out, server default) or {error}. */
 function readField(p, el) {
   if (p.type === "boolean") return { value: el.checked };
+  if (el.classList.contains("choices")) {
+    const words = [...el.querySelectorAll("input[type=checkbox]")].filter((b) => b.checked).map((b) => b.value);
+    return words.length ? { value: words } : { error: "pick at least one" };
+  }
   const text = el.value.trim();
   if (text === "") return { value: undefined };
   const choices = p.enum || p.choices || p.values;
@@ -97,7 +113,7 @@ export function renderForm(root, experiment, initial = {}, initialWallMs) {
     const error = h("p", { id: `${id}-error`, class: "field-error", role: "alert", hidden: true });
     const wrap = h("div", { class: `field field-${type}`, "data-field": key }, type === "boolean"
       ? [h("label", { class: "check" }, [control, h("span", {}, labelText)]), h("p", { id: `${id}-hint`, class: "hint" }, hint), error]
-      : [h("label", { for: id }, labelText), control, h("p", { id: `${id}-hint`, class: "hint" }, hint), error]);
+      : [h("label", { for: id, id: `${id}-label` }, labelText), control, h("p", { id: `${id}-hint`, class: "hint" }, hint), error]);
     fields.set(key, { control, error, wrap });
     root.append(wrap);
   };
@@ -107,7 +123,7 @@ export function renderForm(root, experiment, initial = {}, initialWallMs) {
   }
   if (params.length === 0) root.append(h("p", { class: "muted" }, "This experiment has no parameters."));
   const wall = h("input", { id: "limit-wall_ms", name: "wall_ms", type: "number", min: 1, step: 1, inputmode: "numeric",
-    value: initialWallMs ?? DEFAULT_WALL_MS, "aria-describedby": "limit-wall_ms-hint limit-wall_ms-error" });
+    value: initialWallMs ?? experiment.default_wall_ms ?? DEFAULT_WALL_MS, "aria-describedby": "limit-wall_ms-hint limit-wall_ms-error" });
   add("limits.wall_ms", "time limit (ms)", wall, "Wall-clock limit of the run; the sandbox is killed after it.", "limit");
 
   const api = {

@@ -15,6 +15,7 @@ public struct Catalog: Sendable {
         MQSysV(), MQPosix(), MQFull(), MQBoundaries(), MQNotify(),
         SocketTCP(), SocketUnixStream(), SocketUnixDgram(), SocketPair(), SocketUDP(), SocketBuffer(), SocketFDPassing(),
         SandboxDeniedCalls(),
+        BenchThroughput(), BenchLatency(),
     ])
 
     public func preset(_ id: String) -> (any Preset)? {

@@ -17,9 +17,12 @@ extension Experiment {
                         w.field("default", p.defaultValue)
                         w.field("minimum", p.range?.lowerBound)
                         w.field("maximum", p.range?.upperBound)
-                        if p.kind == .integerArray {
+                        if p.kind == .integerArray || p.kind == .stringArray {
                             w.field("min_items", p.count?.lowerBound)
                             w.field("max_items", p.count?.upperBound)
+                        }
+                        if let choices = p.choices {
+                            w.key("choices"); w.array { w in for c in choices { w.value(c) } }
                         }
                         if p.kind == .string {
                             w.field("max_length", p.count?.upperBound)
@@ -27,6 +30,7 @@ extension Experiment {
                     }
                 }
             }
+            w.field("default_wall_ms", defaultWallMs)
             w.key("observations"); w.array { w in for o in observations { w.value(o) } }
             if let scenario { w.field("scenario", scenario.json) }
         }

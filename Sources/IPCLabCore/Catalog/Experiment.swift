@@ -12,9 +12,11 @@ public struct Experiment: Sendable {
     public var parameters: [Parameter]
     /// The ids of the observations every trace of this experiment carries.
     public var observations: [String]
+    /// The wall-clock limit of a run that gives none (still at most the server's maximum).
+    public var defaultWallMs: Int
 
     public init(id: String, mechanism: String, title: String, claim: String, seed: String,
-                parameters: [Parameter], observations: [String]) {
+                parameters: [Parameter], observations: [String], defaultWallMs: Int = RunLimits.defaultWallMs) {
         self.id = id
         self.mechanism = mechanism
         self.title = title
@@ -22,6 +24,7 @@ public struct Experiment: Sendable {
         self.seed = seed
         self.parameters = parameters
         self.observations = observations
+        self.defaultWallMs = defaultWallMs
     }
 }
 

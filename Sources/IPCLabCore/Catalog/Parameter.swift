@@ -5,6 +5,8 @@ public struct Parameter: Sendable {
         case boolean
         case string
         case integerArray = "integer_array"
+        /// A list of distinct words, each one of ``Parameter/choices``.
+        case stringArray = "string_array"
     }
 
     public var name: String
@@ -16,12 +18,14 @@ public struct Parameter: Sendable {
     public var range: ClosedRange<Int>?
     /// Bounds on the number of items of an array, or the UTF-8 length of a string.
     public var count: ClosedRange<Int>?
+    /// The words each item of a `string_array` may be.
+    public var choices: [String]?
     /// Reads a given value into its canonical form before the type check, or rejects it
     /// (a signal number into its name, a word that must be one of a few).
     public var normalize: (@Sendable (JSONValue, JSONPath) throws(LabError) -> JSONValue)?
 
     public init(_ name: String, _ kind: Kind, _ description: String, default defaultValue: JSONValue,
-                range: ClosedRange<Int>? = nil, count: ClosedRange<Int>? = nil,
+                range: ClosedRange<Int>? = nil, count: ClosedRange<Int>? = nil, choices: [String]? = nil,
                 normalize: (@Sendable (JSONValue, JSONPath) throws(LabError) -> JSONValue)? = nil) {
         self.name = name
         self.kind = kind
@@ -29,6 +33,7 @@ public struct Parameter: Sendable {
         self.defaultValue = defaultValue
         self.range = range
         self.count = count
+        self.choices = choices
         self.normalize = normalize
     }
 
@@ -60,6 +65,24 @@ public struct Parameter: Sendable {
                                                                          at: path.index(i), code: .invalidParameter))))
             }
             return .array(out)
+        case .stringArray:
+            guard case .array(let items) = value else { throw bad("must be an array of strings, not \(value.typeName)") }
+            if let count, !count.contains(items.count) {
+                throw bad("must have \(count.lowerBound)…\(count.upperBound) items, not \(items.count)")
+            }
+            var seen: [String] = []
+            for (i, item) in items.enumerated() {
+                let at = path.index(i).description
+                guard case .string(let word) = item else {
+                    throw LabError(.invalidParameter, "must be a string, not \(item.typeName)", path: at)
+                }
+                if let choices, !choices.contains(word) {
+                    throw LabError(.invalidParameter, "must be one of \(choices.map { "\"\($0)\"" }.joined(separator: ", ")), not \"\(word)\"", path: at)
+                }
+                guard !seen.contains(word) else { throw LabError(.invalidParameter, "\"\(word)\" is listed twice", path: at) }
+                seen.append(word)
+            }
+            return value
         }
     }
 }

@@ -57,6 +57,11 @@ public struct Parameters: Sendable {
         return items.compactMap { if case .integer(let i) = $0 { Int(i) } else { nil } }
     }
 
+    public func strings(_ name: String) -> [String] {
+        guard case .array(let items)? = values[name] else { return [] }
+        return items.compactMap { if case .string(let s) = $0 { s } else { nil } }
+    }
+
     /// The parameters as a JSON object.
     public var json: JSONValue { .object(values) }
 }

@@ -33,7 +33,7 @@ public struct RunRequest: Sendable {
         let parameters = try Parameters.decode(params, for: preset.experiment)
         try preset.validate(parameters)
         let scenario = preset.scenario(parameters)
-        let limits = try RunLimits.decode(limits, maxima: maxima)
+        let limits = try RunLimits.decode(limits, maxima: maxima, defaultWallMs: preset.experiment.defaultWallMs)
         try limits.check(scenario, maxima: maxima)
         return RunRequest(preset: preset, parameters: parameters, scenario: scenario, limits: limits)
     }

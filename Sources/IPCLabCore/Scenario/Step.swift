@@ -18,6 +18,8 @@ public enum Step: Sendable, Equatable {
     case socket(SocketStep)
     /// Probes of the sandbox: system calls no experiment needs.
     case sandbox(SandboxStep)
+    /// Measurements: one side of a throughput or latency phase.
+    case bench(BenchStep)
 
     /// The families, in the order their ops are listed in errors and documentation.
     static let families: [(ops: [String], decode: @Sendable (String, inout JSONObjectReader) throws(LabError) -> Step)] = [
@@ -30,6 +32,7 @@ public enum Step: Sendable, Equatable {
         (MessageQueueStep.ops, { op, r throws(LabError) in .messageQueue(try MessageQueueStep.decode(op: op, &r)) }),
         (SocketStep.ops, { op, r throws(LabError) in .socket(try SocketStep.decode(op: op, &r)) }),
         (SandboxStep.ops, { op, r throws(LabError) in .sandbox(try SandboxStep.decode(op: op, &r)) }),
+        (BenchStep.ops, { op, r throws(LabError) in .bench(try BenchStep.decode(op: op, &r)) }),
     ]
 
     /// Every `op` of the language.
@@ -47,6 +50,7 @@ public enum Step: Sendable, Equatable {
         case .messageQueue(let s): s
         case .socket(let s): s
         case .sandbox(let s): s
+        case .bench(let s): s
         }
     }
 

@@ -113,9 +113,12 @@ public struct RunLimits: Sendable, Equatable {
     }
 
     /// Reads `{"wall_ms": N, "cpu_ms": N, …}` (every field optional); a value outside
-    /// minimum…maximum is `invalid_limit` at `limits.<field>`.
-    public static func decode(_ value: JSONValue?, maxima: RunLimits = standardMaxima) throws(LabError) -> RunLimits {
+    /// minimum…maximum is `invalid_limit` at `limits.<field>`. `defaultWallMs` is what a request that
+    /// gives no `wall_ms` gets (a preset's own default, such as a measurement's several seconds).
+    public static func decode(_ value: JSONValue?, maxima: RunLimits = standardMaxima,
+                              defaultWallMs: Int = RunLimits.defaultWallMs) throws(LabError) -> RunLimits {
         var limits = defaults(under: maxima)
+        limits.wallMs = min(defaultWallMs, maxima.wallMs)
         guard let value else { return limits }
         var r = try JSONObjectReader(value, at: JSONPath("limits"), code: .invalidLimit)
         for field in Field.allCases {
@@ -126,9 +129,9 @@ public struct RunLimits: Sendable, Equatable {
     }
 
     /// Reads limits with the standard maxima except for the wall-clock limit.
-    public static func decode(_ value: JSONValue?, maxWallMs: Int) throws(LabError) -> RunLimits {
+    public static func decode(_ value: JSONValue?, maxWallMs: Int, defaultWallMs: Int = RunLimits.defaultWallMs) throws(LabError) -> RunLimits {
         var maxima = standardMaxima
         maxima.wallMs = maxWallMs
-        return try decode(value, maxima: maxima)
+        return try decode(value, maxima: maxima, defaultWallMs: defaultWallMs)
     }
 }

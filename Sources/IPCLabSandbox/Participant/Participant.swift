@@ -121,6 +121,7 @@ struct Participant {
         case .messageQueue(let s): runMessageQueueStep(s, at: i)
         case .socket(let s): runSocketStep(s, at: i)
         case .sandbox(let s): runSandboxStep(s, at: i)
+        case .bench(let s): runBenchStep(s, at: i)
         }
     }
 }

@@ -19,7 +19,8 @@ struct EventArguments {
 
     /// Each family names the calls it records (`EventArguments+<Family>.swift`).
     func describe(_ r: RawRecord) -> [(String, JSONValue)] {
-        describeSandboxCall(r)
+        describeBenchCall(r) // first: every record of a bench step is the loop's own
+            ?? describeSandboxCall(r)
             ?? describeProcessCall(r)
             ?? describeSocketCall(r) // before the pipes': it names read/write on a socket channel
             ?? describePipeCall(r)
