@@ -78,8 +78,11 @@ uint32_t ipclab_begin(uint16_t kind, const char *call, int32_t step,
     ipclab_ring_header *h = bound_ring;
     if (!h) return UINT32_MAX;
     /* Participants may fill the ring only up to a reserve kept for the run's init,
-     * so that how every process ended is recorded even when a run floods the ring. */
-    uint64_t limit = h->capacity - (bound_process >= 0 ? IPCLAB_INIT_RESERVE : 0);
+     * so that how every process ended is recorded even when a run floods the ring.
+     * A participant's start and the reaps it makes (wait) may use the reserve too: without
+     * them the trace would not know a process that started after the flood. */
+    int reserved = bound_process >= 0 && kind != IPCLAB_REC_START && kind != IPCLAB_REC_REAP;
+    uint64_t limit = h->capacity - (reserved ? IPCLAB_INIT_RESERVE : 0);
     uint64_t index = __atomic_load_n(&h->next, __ATOMIC_ACQUIRE);
     do {
         if (index >= limit) {

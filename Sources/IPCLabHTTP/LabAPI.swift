@@ -129,7 +129,7 @@ public struct LabAPI: HTTPHandler {
             return .failure(APIError(.invalidParameter, "format must be \"json\", \"text\" or \"chrome\", not \"\(format)\"", path: "format"))
         }
         do {
-            return .success((try RunRequest.decode(request.body, catalog: catalog, maxWallMs: runner.maxWallMs), format))
+            return .success((try RunRequest.decode(request.body, catalog: catalog, maxima: runner.maxima), format))
         } catch {
             return .failure(APIError(error))
         }

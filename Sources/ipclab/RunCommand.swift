@@ -35,6 +35,12 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Wall-clock limit of the run in milliseconds (default: the experiment's own, else 2000).")
     var wallMs: Int?
 
+    @Option(name: .customLong("limit"), help: ArgumentHelp("Another limit of the run as NAME=VALUE, e.g. cpu_ms=500, memory_bytes=8388608, processes=4 (the API's `limits` fields).", valueName: "NAME=VALUE"))
+    var limitPairs: [String] = []
+
+    @OptionGroup(title: "Limit maxima")
+    var maxima: LimitMaximaOptions
+
     @Option(help: "Output format: the trace as JSON, strace-like text, or Chrome Trace Event JSON (opens in Perfetto).")
     var format: Format = .json
 
@@ -48,7 +54,10 @@ struct RunCommand: ParsableCommand {
     }
 
     func run() throws {
-        let limits: JSONValue? = wallMs.map { ["wall_ms": .integer(Int64($0))] }
+        guard case .object(var fields) = try Self.parse(limitPairs) else { throw ValidationError("bad --limit") }
+        if let wallMs { fields["wall_ms"] = .integer(Int64(wallMs)) }
+        // No limit asked for: the request has none, so a preset's own default wall limit applies.
+        let limits: JSONValue? = fields.isEmpty ? nil : .object(fields)
         let request: RunRequest
         do {
             if let file = scenario {
@@ -58,9 +67,9 @@ struct RunCommand: ParsableCommand {
                 let value = try JSONValue.parse(data)
                 var body = JSONWriter()
                 body.object { w in w.field("scenario", value); if let limits { w.field("limits", limits) } }
-                request = try RunRequest.decode(body.bytes)
+                request = try RunRequest.decode(body.bytes, maxima: maxima.maxima)
             } else {
-                request = try RunRequest.preset(experiment!, params: try Self.parse(params), limits: limits)
+                request = try RunRequest.preset(experiment!, params: try Self.parse(params), limits: limits, maxima: maxima.maxima)
             }
         } catch let error as LabError {
             FileHandle.standardError.write(Data("ipclab: \(error)\n".utf8))
@@ -69,7 +78,7 @@ struct RunCommand: ParsableCommand {
 
         var logger = Logger(label: "ipclab.run")
         logger.logLevel = .warning
-        let runner = LabRunner(spawner: try SpawnerClient(logger: logger))
+        let runner = LabRunner(spawner: try SpawnerClient(logger: logger), maxima: maxima.maxima)
         defer { runner.spawner.shutdown() }
         let trace: Trace
         do {

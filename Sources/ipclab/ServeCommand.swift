@@ -10,8 +10,9 @@ import Logging
 ///
 /// Configuration (flags; every default is shown by `--help`):
 /// `--host` 127.0.0.1, `--port` 8080 (0 picks a free port), `--public` public,
-/// `--openapi` openapi.yaml, `--threads` one per core, `--max-wall-ms` 10000,
-/// `--log-level` info, `--insecure-no-sandbox` off; admission and connection limits in ``AdmissionOptions``.
+/// `--openapi` openapi.yaml, `--threads` one per core, `--max-wall-ms` 10000 and the other
+/// limit maxima (``LimitMaximaOptions``), `--log-level` info, `--insecure-no-sandbox` off;
+/// admission and connection limits in ``AdmissionOptions``.
 struct ServeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
@@ -34,8 +35,8 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Worker threads of the HTTP server (default: one per core).")
     var threads: Int?
 
-    @Option(help: "The largest wall-clock limit a run may ask for, in milliseconds.")
-    var maxWallMs = 10_000
+    @OptionGroup(title: "Limit maxima")
+    var limits: LimitMaximaOptions
 
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel = "info"
@@ -49,7 +50,6 @@ struct ServeCommand: ParsableCommand {
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0…65535") }
-        guard (100...600_000).contains(maxWallMs) else { throw ValidationError("--max-wall-ms must be 100…600000") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
         if let threads, !(1...256).contains(threads) { throw ValidationError("--threads must be 1…256") }
     }
@@ -71,7 +71,7 @@ struct ServeCommand: ParsableCommand {
         }
         let logger = Logger(label: "ipclab")
 
-        let runner = LabRunner(spawner: try SpawnerClient(insecure: insecureNoSandbox, logger: logger, adoptOrphans: true), maxWallMs: maxWallMs)
+        let runner = LabRunner(spawner: try SpawnerClient(insecure: insecureNoSandbox, logger: logger, adoptOrphans: true), maxima: limits.maxima)
         let refusal = "runs need PID, IPC and mount namespaces; --insecure-no-sandbox starts without them (development only)"
         let selfTest: Trace
         do {

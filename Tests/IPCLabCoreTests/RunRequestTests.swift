@@ -161,8 +161,8 @@ struct RunRequestTests {
         expectLabError(.invalidLimit, path: "limits", message: "not integer") {
             try decodeRequest(#"{"experiment": "pipe.hello", "limits": 100}"#)
         }
-        expectLabError(.unknownField, path: "limits.cpu_ms") {
-            try decodeRequest(#"{"experiment": "pipe.hello", "limits": {"cpu_ms": 100}}"#)
+        expectLabError(.unknownField, path: "limits.cpu_seconds") {
+            try decodeRequest(#"{"experiment": "pipe.hello", "limits": {"cpu_seconds": 100}}"#)
         }
     }
 

@@ -16,10 +16,13 @@ struct SandboxProtectionsTests {
         let p = SandboxProtections(trace.run.sandbox)
         #expect(p.missing.map(\.name) == [], "\(p.missing.map { "\($0.name): \($0.reason)" })")
         #expect(p.missingMinimum.isEmpty)
-        #expect(Set(p.active.map(\.name)) == ["user_namespace", "pid_namespace", "ipc_namespace", "mount_namespace",
-                                              "uts_namespace", "net_namespace", "read_only_root", "private_tmpfs",
-                                              "no_new_privs", "dumpable_off", "seccomp"])
-        #expect(p.unknown.map(\.name) == ["cgroup_pids", "cgroup_memory"])
+        let always: Set<String> = ["user_namespace", "pid_namespace", "ipc_namespace", "mount_namespace",
+                                   "uts_namespace", "net_namespace", "read_only_root", "private_tmpfs",
+                                   "no_new_privs", "dumpable_off", "seccomp", "cpu_time_limit", "open_files_limit",
+                                   "file_size_limit"]
+        // The cgroups are active where this host's v1 pids and memory hierarchies are writable.
+        #expect(Set(p.active.map(\.name)).subtracting(["cgroup_pids", "cgroup_memory"]) == always)
+        #expect(p.unknown.isEmpty)
     }
 
     @Test("a missing PID namespace is missing from the minimum, with a reason")
@@ -52,6 +55,21 @@ struct SandboxProtectionsTests {
         #expect(p.active.contains { $0.name == "cgroup_pids" })
         #expect(p.missing.first { $0.name == "cgroup_memory" }?.reason.contains("EACCES") == true)
         #expect(p.missing.contains { $0.name == "seccomp" })
-        #expect(p.unknown.isEmpty)
+        #expect(p.unknown.map(\.name) == ["cpu_time_limit", "open_files_limit", "file_size_limit"])
+    }
+
+    @Test("the run's limits are read from their set-up operations, with RLIMIT_AS standing in for a memory cgroup")
+    func limitOperations() {
+        let setup = Self.fullSetup + [Op(op: "pids.max 33", result: 0, errno: nil),
+                                      Op(op: "memory.limit 67108864", result: -1, errno: "EROFS"),
+                                      Op(op: "RLIMIT_AS 999", result: 0, errno: nil),
+                                      Op(op: "RLIMIT_NOFILE 256", result: 0, errno: nil),
+                                      Op(op: "RLIMIT_FSIZE 1", result: -1, errno: "EPERM")]
+        let p = SandboxProtections(SandboxReport(namespaces: ["pid", "ipc", "mount"], setup: setup, seccomp: nil))
+        #expect(p.active.contains { $0.name == "cgroup_pids" } && p.active.contains { $0.name == "open_files_limit" })
+        let memory = p.missing.first { $0.name == "cgroup_memory" }?.reason ?? ""
+        #expect(memory.contains("EROFS") && memory.contains("RLIMIT_AS 999"), "\(memory)")
+        #expect(p.missing.first { $0.name == "file_size_limit" }?.reason.contains("EPERM") == true)
+        #expect(p.unknown.map(\.name) == ["cpu_time_limit"])
     }
 }

@@ -81,6 +81,32 @@ typedef struct ipclab_record {
     uint8_t payload[IPCLAB_PAYLOAD_MAX]; /* first bytes of the payload */
 } ipclab_record;
 
+/** The resource limits a run is under (server → spawner → init, through the ring header). */
+typedef struct ipclab_run_limits {
+    int64_t wall_ms;
+    int64_t cpu_ms;        /* CPU time each process may use */
+    int64_t memory_bytes;  /* memory cgroup limit of the whole run */
+    int64_t processes;     /* processes at once, the run's init not counted */
+    int64_t open_files;    /* RLIMIT_NOFILE */
+    int64_t file_bytes;    /* RLIMIT_FSIZE */
+} ipclab_run_limits;
+
+/** Bits of ipclab_run_evidence.cgroups. */
+#define IPCLAB_CGROUP_PIDS 1
+#define IPCLAB_CGROUP_MEMORY 2
+#define IPCLAB_CGROUP_COLLECTED 4
+
+/** The kernel's accounting of a run, read by the spawner from the run's cgroups after its init is reaped. */
+typedef struct ipclab_run_evidence {
+    int32_t cgroups;           /* IPCLAB_CGROUP_* bits: which cgroups held the run; COLLECTED once read */
+    int32_t reserved;
+    int64_t pids_max_events;   /* forks the pids cgroup refused at pids.max (the "max" of pids.events) */
+    int64_t memory_failcnt;    /* charges that hit the memory limit (memory.failcnt) */
+    int64_t memory_oom_kills;  /* processes the OOM killer ended (oom_kill of memory.oom_control) */
+    int64_t memory_peak;       /* the run's peak memory charge (memory.max_usage_in_bytes) */
+    int64_t attach_ns;         /* what attaching the run to its cgroups cost the spawner */
+} ipclab_run_evidence;
+
 typedef struct ipclab_ring_header {
     uint32_t magic;
     uint32_t version;
@@ -99,6 +125,8 @@ typedef struct ipclab_ring_header {
     int32_t reserved0;
     char failure[128];        /* what failed, when outcome is ERROR */
     int32_t pids[IPCLAB_PROCESSES_MAX]; /* atomic: each participant's pid, by index, once started */
+    ipclab_run_limits limits;     /* written by the server before the run (see ipclab_limits.h) */
+    ipclab_run_evidence evidence; /* written by the spawner once the run's init is reaped */
 } ipclab_ring_header;
 
 /** Size in bytes of a ring of `capacity` records with room for a plan of `plan_capacity` bytes. */

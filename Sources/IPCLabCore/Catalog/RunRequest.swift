@@ -19,18 +19,36 @@ public struct RunRequest: Sendable {
     /// A run of a preset by id, with parameters given as JSON (as `ipclab run` and the API take them).
     public static func preset(_ id: String, params: JSONValue?, limits: JSONValue? = nil, catalog: Catalog = .standard,
                               maxWallMs: Int = 10_000) throws(LabError) -> RunRequest {
+        var maxima = RunLimits.standardMaxima
+        maxima.wallMs = maxWallMs
+        return try preset(id, params: params, limits: limits, catalog: catalog, maxima: maxima)
+    }
+
+    /// A run of a preset by id, each limit bounded by the server's `maxima`.
+    public static func preset(_ id: String, params: JSONValue?, limits: JSONValue? = nil, catalog: Catalog = .standard,
+                              maxima: RunLimits) throws(LabError) -> RunRequest {
         guard let preset = catalog.preset(id) else {
             throw LabError(.unknownExperiment, "no experiment \"\(id)\"; GET /api/v1/experiments lists them", path: "experiment")
         }
         let parameters = try Parameters.decode(params, for: preset.experiment)
         try preset.validate(parameters)
-        return RunRequest(preset: preset, parameters: parameters, scenario: preset.scenario(parameters),
-                          limits: try RunLimits.decode(limits, maxWallMs: maxWallMs, defaultWallMs: preset.experiment.defaultWallMs))
+        let scenario = preset.scenario(parameters)
+        let limits = try RunLimits.decode(limits, maxima: maxima, defaultWallMs: preset.experiment.defaultWallMs)
+        try limits.check(scenario, maxima: maxima)
+        return RunRequest(preset: preset, parameters: parameters, scenario: scenario, limits: limits)
     }
 
     /// Reads a request body: `{"experiment": ID, "params": {…}}` or `{"scenario": {…}}`, optional `"limits"`.
     public static func decode(_ body: some Collection<UInt8>, catalog: Catalog = .standard,
                               maxWallMs: Int = 10_000) throws(LabError) -> RunRequest {
+        var maxima = RunLimits.standardMaxima
+        maxima.wallMs = maxWallMs
+        return try decode(body, catalog: catalog, maxima: maxima)
+    }
+
+    /// Reads a request body, each limit bounded by the server's `maxima`.
+    public static func decode(_ body: some Collection<UInt8>, catalog: Catalog = .standard,
+                              maxima: RunLimits) throws(LabError) -> RunRequest {
         let value = try JSONValue.parse(body)
         var r = try JSONObjectReader(value, at: JSONPath(), code: .invalidRequest)
         let experiment = try r.string("experiment")
@@ -40,13 +58,15 @@ public struct RunRequest: Sendable {
         try r.finish()
         switch (experiment, scenario) {
         case let (id?, nil):
-            return try preset(id, params: params, limits: limits, catalog: catalog, maxWallMs: maxWallMs)
+            return try preset(id, params: params, limits: limits, catalog: catalog, maxima: maxima)
         case let (nil, s?):
             if params != nil {
                 throw LabError(.invalidRequest, "params go with \"experiment\"; a scenario carries its own values", path: "params")
             }
-            return RunRequest(preset: nil, parameters: nil, scenario: try Scenario.decode(s),
-                              limits: try RunLimits.decode(limits, maxWallMs: maxWallMs))
+            let scenario = try Scenario.decode(s)
+            let limits = try RunLimits.decode(limits, maxima: maxima)
+            try limits.check(scenario, maxima: maxima)
+            return RunRequest(preset: nil, parameters: nil, scenario: scenario, limits: limits)
         case (nil, nil):
             throw LabError(.invalidRequest, "give \"experiment\" (a preset id) or \"scenario\"", path: "experiment")
         default:

@@ -29,7 +29,7 @@ extension RunInfo {
             w.field("duration_ns", durationNs)
             w.field("outcome", outcome.rawValue)
             w.field("reason", reason)
-            w.key("limits"); w.object { w in w.field("wall_ms", limits.wallMs) }
+            w.key("limits"); w.object { w in for f in RunLimits.Field.allCases { w.field(f.rawValue, limits[f]) } }
             w.key("sandbox")
             w.object { w in
                 w.key("namespaces"); w.array { w in for n in sandbox.namespaces { w.value(n) } }

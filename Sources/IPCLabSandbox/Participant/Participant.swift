@@ -43,6 +43,10 @@ struct Participant {
         ipclab_reset_signal_dispositions()
         ipclab_sigmask_clear()
         ipclab_recorder_bind(ringBase, Int32(index))
+        // The run's cpu_ms, on this process's own CPU clock (see SetupOperation.limits).
+        if let header = ringBase?.assumingMemoryBound(to: ipclab_ring_header.self), header.pointee.limits.cpu_ms > 0 {
+            _ = ipclab_arm_cpu_timer(header.pointee.limits.cpu_ms)
+        }
         _ = ipclab_set_process_name(name)
         // Started is recorded before the pid is published: a process that signals this one by
         // name (and may kill it at once) waits for the pid, so the trace always knows the pid.

@@ -2,7 +2,7 @@ import IPCLabCore
 
 /// Argument names of the process calls: fork, wait4, nanosleep, exit.
 extension EventArguments {
-    static let processBlocking: Set<String> = ["wait4", "nanosleep"]
+    static let processBlocking: Set<String> = ["wait4", "nanosleep", "spin", "allocate", "fork_children", "write_file"]
 
     func describeProcessCall(_ r: RawRecord) -> [(String, JSONValue)]? {
         let a = r.args
@@ -17,6 +17,16 @@ extension EventArguments {
             return [("ms", .integer(a[0]))]
         case "exit":
             return [("code", .integer(a[0]))]
+        case "spin":
+            return [("ms", .integer(a[0]))]
+        case "allocate":
+            return [("bytes", .integer(a[0])), ("touched", .integer(a[1]))]
+        case "fork_children":
+            return [("count", .integer(a[0])), ("sleep_ms", .integer(a[1])), ("reaped", .integer(a[2]))]
+        case "open_files":
+            return [("count", .integer(a[0])), ("path", .string("/dev/null"))]
+        case "write_file":
+            return [("bytes", .integer(a[0])), ("written", .integer(a[1]))]
         default:
             return nil
         }

@@ -7,12 +7,20 @@ import Logging
 /// HTTP layer and the `ipclab run` command share.
 public final class LabRunner: Sendable {
     public let spawner: SpawnerClient
+    /// The largest value of each limit a request may ask for (the `--max-…` flags of `ipclab serve`).
+    public let maxima: RunLimits
     /// The largest wall-clock limit a request may ask for.
-    public let maxWallMs: Int
+    public var maxWallMs: Int { maxima.wallMs }
 
-    public init(spawner: SpawnerClient, maxWallMs: Int = 10_000) {
+    public convenience init(spawner: SpawnerClient, maxWallMs: Int = 10_000) {
+        var maxima = RunLimits.standardMaxima
+        maxima.wallMs = maxWallMs
+        self.init(spawner: spawner, maxima: maxima)
+    }
+
+    public init(spawner: SpawnerClient, maxima: RunLimits) {
         self.spawner = spawner
-        self.maxWallMs = maxWallMs
+        self.maxima = maxima
     }
 
     /// Runs one request. Sandbox failures come back as a trace with outcome `error`;
@@ -34,11 +42,16 @@ public final class LabRunner: Sendable {
         let plan = w.bytes
         let ring: EventRing
         do {
-            ring = try EventRing(planCapacity: plan.count)
+            // The participants' records, plus the reserve only the run's init may use.
+            ring = try EventRing(capacity: UInt32(request.limits.events) + UInt32(IPCLAB_INIT_RESERVE), planCapacity: plan.count)
         } catch {
             throw LabError(.unavailable, "could not prepare the run's event ring: \(error)")
         }
         ring.writePlan(plan)
+        let l = request.limits
+        ring.header.pointee.limits = ipclab_run_limits(
+            wall_ms: Int64(l.wallMs), cpu_ms: Int64(l.cpuMs), memory_bytes: Int64(l.memoryBytes),
+            processes: Int64(l.processes), open_files: Int64(l.openFiles), file_bytes: Int64(l.fileBytes))
         let runID = UInt64.random(in: 1...UInt64.max)
         let startedAt = Date().formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted))
         let completion: SpawnerClient.Completion

@@ -86,17 +86,33 @@ public struct SandboxProtections: Sendable {
                 : "installing the filter failed with \($0.errno ?? "an error")" } ?? "the run's set-up installed no filter"
             list.append(Protection(name: "seccomp", state: .missing, reason: why))
         }
-        // Limits applied by set-up operations named after their cgroup controller, where the host has one.
-        for controller in ["pids", "memory"] {
-            let found = sandbox.setup.filter { $0.op.lowercased().contains("cgroup") && $0.op.lowercased().contains(controller) }
+        // The run's limits (SetupOperation.limits): the cgroups the spawner put its init in (`pids.max N`,
+        // `memory.limit N`; RLIMIT_AS stands in for a memory cgroup), then the rlimits and the CPU timer.
+        for (controller, prefix) in [("pids", "pids.max"), ("memory", "memory.limit")] {
+            let found = sandbox.setup.filter {
+                $0.op.hasPrefix(prefix) || ($0.op.lowercased().contains("cgroup") && $0.op.lowercased().contains(controller))
+            }
             let name = "cgroup_\(controller)"
             if found.isEmpty {
                 list.append(Protection(name: name, state: .unknown, reason: "no set-up operation of the run applies a \(controller) cgroup limit"))
             } else if let failed = found.first(where: { $0.result != 0 }) {
-                list.append(Protection(name: name, state: .missing, reason: "\"\(failed.op)\" failed with \(failed.errno ?? "an error")"))
+                let fallback = controller == "memory" ? sandbox.setup.first { $0.op.hasPrefix("RLIMIT_AS") && $0.result == 0 } : nil
+                list.append(Protection(name: name, state: .missing, reason: "\"\(failed.op)\" failed with \(failed.errno ?? "an error")"
+                                       + (fallback.map { "; \($0.op) per process stands in" } ?? "")))
             } else {
                 list.append(Protection(name: name, state: .active, reason: found.map(\.op).joined(separator: "; ")))
             }
+        }
+        let limits = [("cpu_time_limit", "cpu timer", "SIGXCPU when a process has used the run's cpu_ms (RLIMIT_CPU as a backstop)"),
+                      ("open_files_limit", "RLIMIT_NOFILE", "EMFILE past the run's open_files"),
+                      ("file_size_limit", "RLIMIT_FSIZE", "SIGXFSZ past the run's file_bytes")]
+        for (name, prefix, what) in limits {
+            guard let o = sandbox.setup.first(where: { $0.op.hasPrefix(prefix) }) else {
+                list.append(Protection(name: name, state: .unknown, reason: "no set-up operation of the run applies \(prefix)"))
+                continue
+            }
+            list.append(o.result == 0 ? Protection(name: name, state: .active, reason: "\(o.op): \(what)")
+                : Protection(name: name, state: .missing, reason: "\"\(o.op)\" failed with \(o.errno ?? "an error")"))
         }
         protections = list
     }

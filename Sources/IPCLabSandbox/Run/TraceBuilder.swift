@@ -83,7 +83,9 @@ struct TraceBuilder {
             return SandboxReport.Seccomp(mode: mode, filters: r.args[1] >= 0 ? Int(r.args[1]) : nil)
         }
 
-        let (outcome, reason) = Self.outcome(header: header, context: context, unfinished: events.filter { !$0.returned && $0.call != "exit" })
+        let limitReasons = Self.limitReasons(header: header, limits: context.limits, processes: processes, events: events)
+        let (outcome, reason) = Self.outcome(header: header, context: context, limitReasons: limitReasons,
+                                             unfinished: events.filter { !$0.returned && $0.call != "exit" })
         let duration = header.t_end > 0 ? header.t_end : (events.map { $0.endNs ?? $0.tNs }.max() ?? 0)
         let run = RunInfo(
             id: context.runID, experiment: context.experiment, startedAt: context.startedAt, durationNs: duration,
@@ -93,13 +95,19 @@ struct TraceBuilder {
         return Trace(run: run, scenario: scenario, processes: processes, events: events, objects: objects)
     }
 
-    private static func outcome(header: ipclab_ring_header, context: Context, unfinished: [TraceEvent]) -> (Outcome, String?) {
+    /// A limit the kernel enforced outranks the timeout or the kill it may have led to; the reason
+    /// names the first limit, then any other, then how the run ended.
+    private static func outcome(header: ipclab_ring_header, context: Context, limitReasons: [String],
+                                unfinished: [TraceEvent]) -> (Outcome, String?) {
         if let failure = context.failure { return (.error, failure) }
-        switch ipclab_outcome(rawValue: UInt32(bitPattern: header.outcome)) {
+        let ended = ipclab_outcome(rawValue: UInt32(bitPattern: header.outcome))
+        if !limitReasons.isEmpty && ended != IPCLAB_OUTCOME_ERROR {
+            let after = ended == IPCLAB_OUTCOME_TIMEOUT ? ["then the wall-clock limit of \(context.limits.wallMs) ms ran out"]
+                : ended == IPCLAB_OUTCOME_OK ? [] : ["the run's init was killed"]
+            return (.limitExceeded, (limitReasons + after).joined(separator: "; "))
+        }
+        switch ended {
         case IPCLAB_OUTCOME_OK:
-            if header.dropped > 0 {
-                return (.limitExceeded, "limit events: the run recorded more than its \(header.capacity - UInt32(IPCLAB_INIT_RESERVE)) trace records; \(header.dropped) were dropped")
-            }
             return (.ok, nil)
         case IPCLAB_OUTCOME_TIMEOUT:
             let stuck = unfinished.map { e in

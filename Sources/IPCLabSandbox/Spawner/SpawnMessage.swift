@@ -1,3 +1,5 @@
+import Glibc
+
 /// What the server says to the spawner over their `SOCK_SEQPACKET` pair. Both ends
 /// are the same binary, so the struct's in-memory layout is the wire format.
 struct SpawnMessage {
@@ -47,4 +49,16 @@ struct SpawnFailure {
         return "the sandbox could not start: \(what) failed with \(ErrnoName.of(errno) ?? "?")"
             + (missingNames.isEmpty ? "" : "; this host makes no \(missingNames.joined(separator: ", ")) namespace\(missingNames.count > 1 ? "s" : "")")
     }
+}
+
+/// What the spawner sends a waiting run init (over its control socket, with the run's ring and
+/// completion pipe as `SCM_RIGHTS`) once it may start: its id maps are written, it is in its cgroups
+/// with the run's limits (or the errno of the cgroup that could not take it).
+struct GoMessage {
+    /// 1: go.
+    var go: Int32 = 0
+    /// 0 when the run is in its pids cgroup, else why not (ENOENT: the host has no writable one).
+    var pidsErrno: Int32 = ENOENT
+    /// 0 when the run is in its memory cgroup, else why not.
+    var memoryErrno: Int32 = ENOENT
 }

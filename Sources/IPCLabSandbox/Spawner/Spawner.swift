@@ -6,10 +6,12 @@ import IPCLabCore
 /// (`ipclab spawner`, with its end of a socket pair as fd 3) and never forks itself:
 /// a multi-threaded process must not fork and go on running Swift in the child.
 ///
-/// For each run request the spawner clones a child into new user, PID, IPC, mount and
-/// UTS namespaces, writes the child's uid/gid maps, and lets it go; the child becomes
-/// the run's init (``RunInit``). It then reaps finished inits and kills runs on request.
-/// When the server closes the socket it kills every run left and exits.
+/// While idle, the spawner clones run inits ahead of time (``RunInit``) into new user, PID, IPC,
+/// mount and UTS namespaces (and a pooled network namespace), writes their uid/gid maps and moves
+/// them into a cgroup slot (``CgroupPool``). For each run request it sets the slot's limits and
+/// hands the run to a waiting init (one cloned then if none waits). It then reaps finished inits,
+/// writes what their cgroups counted into their rings, and kills runs on request. When the server
+/// closes the socket it kills every run and waiting init and exits.
 public enum Spawner {
     /// The descriptor the spawner's socket arrives on.
     public static let socketFD: Int32 = 3
@@ -36,6 +38,9 @@ public enum Spawner {
         var state = State()
         if insecure { state.namespaces &= ~missingNamespaces() }
         while state.networks.refill() {}
+        while state.cgroups.refill() {}
+        // Run inits are cloned while idle, not here: a first request (e.g. `ipclab run`'s only one)
+        // would otherwise wait for them.
         // A finished run is reaped (and its network namespace freed) the moment its init exits,
         // not when the next request happens to wake the loop.
         let children = ipclab_signalfd_for(SIGCHLD)
@@ -44,12 +49,12 @@ public enum Spawner {
                        pollfd(fd: children, events: Int16(POLLIN), revents: 0)]
             // Network namespaces are made only while nothing runs: making one takes a kernel-wide
             // lock for ~0.4 ms (4 ms at p99), which would otherwise land on a run in progress.
-            let refill = state.networks.isShort && state.runs.isEmpty
+            let refill = (state.networks.isShort || state.cgroups.isShort || state.isShortOfInits) && state.runs.isEmpty
             let ready = poll(&fds, children >= 0 ? 2 : 1, refill ? 2 : 250)
             if fds[1].revents != 0 { ipclab_signalfd_drain(children) }
             state.reap()
             guard ready > 0, fds[0].revents != 0 else {
-                if ready == 0 && refill { state.networks.refill() }
+                if ready == 0 && refill { state.refill(socket: socket) }
                 continue
             }
             var message = SpawnMessage()
@@ -68,8 +73,7 @@ public enum Spawner {
             }
             switch SpawnMessage.Kind(rawValue: message.kind) {
             case .run? where nfds == 2:
-                state.start(runID: message.runID, wallMs: Int(message.wallMs), ringFD: received[0], doneFD: received[1],
-                            socket: socket)
+                state.start(runID: message.runID, ringFD: received[0], doneFD: received[1], socket: socket)
             case .kill?:
                 state.kill(runID: message.runID)
                 for i in 0..<Int(nfds) { close(received[i]) }
@@ -98,17 +102,20 @@ public enum Spawner {
         _ = SetupOperation.withUserNamespace.count + SetupOperation.withoutUserNamespace.count
     }
 
-    /// Reads a run's plan (its scenario as JSON) from the ring's descriptor and decodes it,
-    /// here in the warmed spawner rather than in the run, whose processes inherit the result.
-    static func readPlan(_ ringFD: Int32) -> Scenario? {
+    /// Reads a run's limits from the ring's header, and whether its plan has a TCP channel (only
+    /// those can leave sockets in TIME_WAIT in their network namespace). The run's init decodes the plan.
+    static func readPlan(_ ringFD: Int32) -> (ipclab_run_limits, usesTCP: Bool)? {
         var header = ipclab_ring_header()
         let size = MemoryLayout<ipclab_ring_header>.size
         guard withUnsafeMutableBytes(of: &header, { pread(ringFD, $0.baseAddress, size, 0) }) == size,
               header.magic == IPCLAB_RING_MAGIC else { return nil }
         var plan = [UInt8](repeating: 0, count: Int(header.plan_length))
         let n = plan.withUnsafeMutableBytes { pread(ringFD, $0.baseAddress, $0.count, off_t(header.plan_offset)) }
-        guard n == plan.count, let json = try? JSONValue.parse(plan) else { return nil }
-        return try? Scenario.decode(json)
+        guard n == plan.count else { return nil }
+        // The plan is the server's JSONWriter output (no spaces): a TCP channel reads `"kind":"tcp"`.
+        let tcp = Array(#""kind":"tcp""#.utf8)
+        let usesTCP = plan.count >= tcp.count && (0...(plan.count - tcp.count)).contains { plan[$0..<($0 + tcp.count)].elementsEqual(tcp) }
+        return (header.limits, usesTCP)
     }
 
     /// The runs in flight, by run id.
@@ -118,14 +125,38 @@ public enum Spawner {
         /// The namespaces every run is cloned into besides user and network.
         var namespaces = Spawner.namespaces
         var networks = NetworkNamespacePool()
+        var cgroups = CgroupPool()
+        /// What the spawner keeps of each run until its init is reaped, by the init's pid: the ring,
+        /// to write the cgroups' evidence into, and the completion pipe, closed only after that, so
+        /// the server reads the evidence once end of file says the run is over.
+        var inFlight: [pid_t: (ringFD: Int32, doneFD: Int32, attachment: CgroupPool.Attachment)] = [:]
         /// Inits of runs with TCP channels: only their namespaces can keep sockets in TIME_WAIT.
         var usedTCP: Set<pid_t> = []
 
-        mutating func start(runID: UInt64, wallMs: Int, ringFD: Int32, doneFD: Int32, socket: Int32) {
-            defer { close(ringFD); close(doneFD) }
-            guard let scenario = Spawner.readPlan(ringFD) else { return report(SpawnFailure(stage: 3, errno: EINVAL), to: doneFD) }
-            var sync: [Int32] = [-1, -1]
-            guard ipclab_pipe2(&sync, O_CLOEXEC) == 0 else { return report(SpawnFailure(stage: 1, errno: errno), to: doneFD) }
+        /// Run inits cloned ahead of time, each in its namespaces and cgroup slot, waiting for a run.
+        var ready: [Prepared] = []
+        /// How many inits the spawner keeps ready.
+        static let readyTarget = 2
+
+        struct Prepared {
+            var pid: pid_t
+            /// The spawner's end of the init's control socket.
+            var control: Int32
+            var joined: CgroupPool.Attachment
+        }
+
+        /// Whether fewer than ``readyTarget`` inits wait (made only while no run is in flight).
+        var isShortOfInits: Bool { !cannotPrepare && ready.count < Self.readyTarget }
+        /// Set when cloning an init ahead of time failed: no more tries while idle, until a run's own works.
+        var cannotPrepare = false
+
+        /// Clones a run init into new namespaces (and a pooled network namespace), writes its id maps
+        /// and moves it into a cgroup slot; it then waits for a run. Nil and the failure if it could not.
+        mutating func prepare(socket: Int32) -> (Prepared?, SpawnFailure?) {
+            var pair: [Int32] = [-1, -1]
+            guard socketpair(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0 else {
+                return (nil, SpawnFailure(stage: 1, errno: errno))
+            }
             // A network namespace from the pool; when the host makes none, one of the run's own.
             let ownNetwork = !networks.available && userNamespace ? ipclab_CLONE_NEWNET : 0
             var (pid, network) = networks.fork(namespaces | ownNetwork | (userNamespace ? ipclab_CLONE_NEWUSER : 0))
@@ -136,29 +167,64 @@ public enum Spawner {
                 (pid, network) = networks.fork(namespaces)
             }
             if pid == 0 {
-                close(socket)
-                close(sync[1])
-                RunInit(ringFD: ringFD, doneFD: doneFD, syncFD: sync[0], wallMs: wallMs, userNamespace: userNamespace,
-                        namespaces: namespaces, networkNamespace: network, scenario: scenario).run()
+                RunInit.waitForRun(control: pair[1], userNamespace: userNamespace, namespaces: namespaces, networkNamespace: network)
             }
-            close(sync[0])
-            defer { close(sync[1]) }
+            let err = errno
+            close(pair[1])
             guard pid > 0 else {
-                let err = errno
-                return report(SpawnFailure(stage: 1, errno: err, missing: namespaces & Spawner.missingNamespaces()), to: doneFD)
+                close(pair[0])
+                return (nil, SpawnFailure(stage: 1, errno: err, missing: namespaces & Spawner.missingNamespaces()))
             }
-            runs[runID] = pid
-            if scenario.channels.contains(where: { $0.kind == "tcp" }) { usedTCP.insert(pid) }
             if userNamespace {
                 let id = Spawner.unprivilegedID
                 guard write("/proc/\(pid)/uid_map", "0 \(id) 1\n"), write("/proc/\(pid)/gid_map", "0 \(id) 1\n") else {
-                    report(SpawnFailure(stage: 2, errno: errno), to: doneFD)
+                    let err = errno
+                    close(pair[0]) // the init sees end of file and exits; reap() frees its namespace
                     Glibc.kill(pid, SIGKILL)
-                    return
+                    return (nil, SpawnFailure(stage: 2, errno: err))
                 }
             }
-            var go: UInt8 = 1
-            _ = Glibc.write(sync[1], &go, 1)
+            return (Prepared(pid: pid, control: pair[0], joined: cgroups.join(pid: pid)), nil)
+        }
+
+        /// Hands a run to a ready init (or one cloned now): its limits into its cgroup slot, then the
+        /// ring and the completion pipe over its control socket.
+        mutating func start(runID: UInt64, ringFD: Int32, doneFD: Int32, socket: Int32) {
+            var kept = false
+            defer { if !kept { close(ringFD); close(doneFD) } }
+            guard let (limits, usesTCP) = Spawner.readPlan(ringFD) else { return report(SpawnFailure(stage: 3, errno: EINVAL), to: doneFD) }
+            var prepared = ready.popLast()
+            if prepared == nil {
+                let (made, failure) = prepare(socket: socket)
+                guard let made else { return report(failure ?? SpawnFailure(stage: 1, errno: EAGAIN), to: doneFD) }
+                prepared = made
+                cannotPrepare = false
+            }
+            guard let runInit = prepared else { return }
+            defer { close(runInit.control) }
+            let pid = runInit.pid
+            runs[runID] = pid
+            if usesTCP { usedTCP.insert(pid) }
+            var attachment = cgroups.configure(pid: pid, limits: limits)
+            if attachment.pidsErrno == 0 { attachment.pidsErrno = runInit.joined.pidsErrno }
+            if attachment.memoryErrno == 0 { attachment.memoryErrno = runInit.joined.memoryErrno }
+            inFlight[pid] = (ringFD, doneFD, attachment)
+            kept = true
+            var go = GoMessage(go: 1, pidsErrno: attachment.pidsErrno, memoryErrno: attachment.memoryErrno)
+            let sent = withUnsafeBytes(of: &go) { buf in
+                [ringFD, doneFD].withUnsafeBufferPointer { ipclab_send_with_fds(runInit.control, buf.baseAddress, buf.count, $0.baseAddress, 2) }
+            }
+            if sent != MemoryLayout<GoMessage>.size {
+                // The init is gone: reap() will close the run's pipe, and the server sees an error.
+                Glibc.kill(pid, SIGKILL)
+            }
+        }
+
+        /// One step of getting ready while idle: a network namespace, a cgroup slot, or a run init.
+        mutating func refill(socket: Int32) {
+            if networks.refill() || cgroups.refill() { return }
+            guard isShortOfInits else { return }
+            if case (let made?, _) = prepare(socket: socket) { ready.append(made) } else { cannotPrepare = true }
         }
 
         mutating func kill(runID: UInt64) {
@@ -172,14 +238,43 @@ public enum Spawner {
                 let pid = waitpid(-1, &status, WNOHANG)
                 guard pid > 0 else { return }
                 if let id = runs.first(where: { $0.value == pid })?.key { runs[id] = nil }
+                if let i = ready.firstIndex(where: { $0.pid == pid }) {
+                    // A ready init died before its run (killed from outside): drop it, free its slot.
+                    close(ready[i].control)
+                    ready.remove(at: i)
+                    _ = cgroups.release(pid: pid, attachment: nil)
+                }
+                finish(pid: pid)
                 networks.release(pid: pid, checkSockets: usedTCP.remove(pid) != nil)
             }
         }
 
+        /// A run's init is reaped: the cgroups' evidence into its ring, then its completion pipe closed.
+        private mutating func finish(pid: pid_t) {
+            guard let run = inFlight.removeValue(forKey: pid) else { return }
+            var evidence = cgroups.release(pid: pid, attachment: run.attachment)
+            _ = withUnsafeBytes(of: &evidence) { pwrite(run.ringFD, $0.baseAddress, $0.count, off_t(ipclab_ring_evidence_offset())) }
+            close(run.ringFD)
+            close(run.doneFD)
+        }
+
         mutating func killAll() {
+            for r in ready {
+                close(r.control)
+                Glibc.kill(r.pid, SIGKILL)
+                var s: Int32 = 0
+                _ = waitpid(r.pid, &s, 0)
+                _ = cgroups.release(pid: r.pid, attachment: nil)
+            }
+            ready = []
             for pid in runs.values { Glibc.kill(pid, SIGKILL) }
-            for pid in runs.values { var s: Int32 = 0; _ = waitpid(pid, &s, 0) }
+            for pid in runs.values {
+                var s: Int32 = 0
+                _ = waitpid(pid, &s, 0)
+                finish(pid: pid)
+            }
             runs = [:]
+            cgroups.removeAll()
         }
 
         private func report(_ failure: SpawnFailure, to fd: Int32) {

@@ -1,0 +1,288 @@
+import CIPCLab
+import Glibc
+
+/// Per-run cgroups (v1 `pids` and `memory` hierarchies), made once and reused: a run init cloned
+/// ahead of time is moved into a free slot (``join(pid:)``) while the spawner is idle; when its run
+/// comes, the slot's limits are set to the run's (``configure(pid:limits:)``); when the init is
+/// reaped the slot's counters say what the kernel refused (`pids.events` max, OOM kills,
+/// `memory.failcnt`) and the slot goes back to the pool once it is verified empty.
+///
+/// `mkdir` of a cgroup costs ~0.1–1 ms and `rmdir` waits for RCU; a move into a v1 cgroup waits
+/// for an RCU grace period (~10 ms here when no other move happened lately), hence ``join(pid:)``
+/// off the run's path. A slot's files are opened once, so a run pays only for a few
+/// `pwrite`/`pread`s on open descriptors (`attach_ns` in each run's evidence). Slots live under the spawner's own cgroup in each hierarchy, in a
+/// directory `ipclab-<spawner pid>`, removed when the spawner ends; directories left by a spawner
+/// that died are removed at start.
+///
+/// RLIMIT_NPROC does not bind uid 0, even in a user namespace: without a writable pids cgroup
+/// the run has no process limit (reported as a missing protection). Without a writable memory
+/// cgroup, the run's init falls back to RLIMIT_AS per process.
+struct CgroupPool {
+    /// One hierarchy's directory of slots, e.g. `/sys/fs/cgroup/pids/ipclab-1234`.
+    private let pidsRoot: String?
+    private let memoryRoot: String?
+    /// Why a hierarchy is not used (an errno), 0 when it is.
+    let pidsErrno: Int32
+    let memoryErrno: Int32
+
+    private var free: [Slot] = []
+    private var busy: [pid_t: Slot] = [:]
+    /// Slots whose cgroup was not empty when their run ended: checked again before reuse.
+    private var draining: [Slot] = []
+    private var made = 0
+    /// Set when making a slot failed while refilling: no more tries ahead of time.
+    private var cannotRefill = false
+
+    /// The descriptors of one slot's files.
+    struct Slot {
+        var index: Int
+        var pidsProcs: Int32 = -1, pidsMax: Int32 = -1, pidsEvents: Int32 = -1, pidsCurrent: Int32 = -1
+        var memoryProcs: Int32 = -1, memoryLimit: Int32 = -1, memoryFailcnt: Int32 = -1
+        var memoryOOM: Int32 = -1, memoryPeak: Int32 = -1
+        /// Values written last, so an unchanged limit is not written again.
+        var pidsMaxValue: Int64 = -1, memoryLimitValue: Int64 = -1
+        /// Counters as they stood when the slot's last run ended (cumulative files cannot be reset).
+        var pidsEventsBase: Int64 = 0, oomKillsBase: Int64 = 0
+        var pids: Bool { pidsProcs >= 0 }
+        var memory: Bool { memoryProcs >= 0 }
+    }
+
+    /// What attaching a run did.
+    struct Attachment {
+        var pidsErrno: Int32
+        var memoryErrno: Int32
+        var ns: Int64
+    }
+
+    init() {
+        let me = getpid()
+        (pidsRoot, pidsErrno) = Self.prepare(controller: "pids", spawner: me)
+        (memoryRoot, memoryErrno) = Self.prepare(controller: "memory", spawner: me)
+    }
+
+    var available: Bool { pidsRoot != nil || memoryRoot != nil }
+
+    /// Whether fewer than two slots are ready (and more can be made).
+    var isShort: Bool { available && !cannotRefill && free.count < 2 }
+
+    /// Makes a slot ahead of time if fewer than two are ready. Returns whether it made one.
+    @discardableResult
+    mutating func refill() -> Bool {
+        guard isShort else { return false }
+        guard let slot = make() else { cannotRefill = true; return false }
+        free.append(slot)
+        return true
+    }
+
+    /// Moves a just-cloned run init, waiting for its run, into a free slot. This is the costly part
+    /// (a migration waits for an RCU grace period in the kernel), done while the spawner is idle.
+    mutating func join(pid: pid_t) -> Attachment {
+        let start = Self.now()
+        guard available else { return Attachment(pidsErrno: pidsErrno, memoryErrno: memoryErrno, ns: 0) }
+        reclaimDrained()
+        guard let slot = free.popLast() ?? make() else {
+            return Attachment(pidsErrno: ENOSPC, memoryErrno: ENOSPC, ns: Self.now() - start)
+        }
+        var pErr = pidsErrno, mErr = memoryErrno
+        if slot.pids { pErr = ipclab_cgroup_write(slot.pidsProcs, Int64(pid)) == 0 ? 0 : errno }
+        if slot.memory { mErr = ipclab_cgroup_write(slot.memoryProcs, Int64(pid)) == 0 ? 0 : errno }
+        busy[pid] = slot
+        return Attachment(pidsErrno: pErr, memoryErrno: mErr, ns: Self.now() - start)
+    }
+
+    /// Sets the limits of the run about to start in the slot of `pid` (which joined it), and resets
+    /// the slot's counters: a few writes on open descriptors, on the run's critical path.
+    mutating func configure(pid: pid_t, limits: ipclab_run_limits) -> Attachment {
+        let start = Self.now()
+        guard var slot = busy[pid] else { return Attachment(pidsErrno: pidsErrno == 0 ? ENOENT : pidsErrno, memoryErrno: memoryErrno == 0 ? ENOENT : memoryErrno, ns: 0) }
+        var pErr = pidsErrno, mErr = memoryErrno
+        if slot.pids {
+            // The run's init is one of the slot's processes: `processes` counts the others.
+            let max = limits.processes + 1
+            if slot.pidsMaxValue != max {
+                slot.pidsMaxValue = ipclab_cgroup_write(slot.pidsMax, max) == 0 ? max : -1
+            }
+            pErr = slot.pidsMaxValue == max ? 0 : errno
+        }
+        if slot.memory {
+            let limit = limits.memory_bytes
+            if slot.memoryLimitValue != limit {
+                slot.memoryLimitValue = ipclab_cgroup_write(slot.memoryLimit, limit) == 0 ? limit : -1
+            }
+            mErr = slot.memoryLimitValue == limit ? 0 : errno
+            _ = ipclab_cgroup_write(slot.memoryFailcnt, 0)
+            _ = ipclab_cgroup_write(slot.memoryPeak, 0)
+        }
+        busy[pid] = slot
+        return Attachment(pidsErrno: pErr, memoryErrno: mErr, ns: Self.now() - start)
+    }
+
+    /// The run whose init was `pid` is over (reaped): its counters, and the slot back in the pool.
+    mutating func release(pid: pid_t, attachment: Attachment?) -> ipclab_run_evidence {
+        var evidence = ipclab_run_evidence()
+        guard var slot = busy.removeValue(forKey: pid) else { return evidence }
+        evidence.attach_ns = attachment?.ns ?? 0
+        if slot.pids && attachment?.pidsErrno == 0 {
+            let events = ipclab_cgroup_read(slot.pidsEvents, "max")
+            evidence.cgroups |= Int32(IPCLAB_CGROUP_PIDS)
+            evidence.pids_max_events = max(0, events - slot.pidsEventsBase)
+            if events >= 0 { slot.pidsEventsBase = events }
+        }
+        if slot.memory && attachment?.memoryErrno == 0 {
+            let kills = ipclab_cgroup_read(slot.memoryOOM, "oom_kill")
+            evidence.cgroups |= Int32(IPCLAB_CGROUP_MEMORY)
+            evidence.memory_oom_kills = max(0, kills - slot.oomKillsBase)
+            if kills >= 0 { slot.oomKillsBase = kills }
+            evidence.memory_failcnt = max(0, ipclab_cgroup_read(slot.memoryFailcnt, nil))
+            evidence.memory_peak = max(0, ipclab_cgroup_read(slot.memoryPeak, nil))
+        }
+        evidence.cgroups |= Int32(IPCLAB_CGROUP_COLLECTED)
+        // What the run leaves charged (its trace records, in the server's ring until the server has
+        // read them) is uncharged when freed; a lower limit that a leftover charge exceeds is refused
+        // with EBUSY, and the run is then told so (and gets RLIMIT_AS instead).
+        if Self.isEmpty(slot) { free.append(slot) } else { draining.append(slot) }
+        return evidence
+    }
+
+    /// Removes every slot and the pool's directories (the spawner is ending; its runs are reaped).
+    mutating func removeAll() {
+        let all = free + draining + Array(busy.values)
+        free = []; draining = []; busy = [:]
+        for slot in all {
+            for fd in [slot.pidsProcs, slot.pidsMax, slot.pidsEvents, slot.pidsCurrent, slot.memoryProcs, slot.memoryLimit,
+                       slot.memoryFailcnt, slot.memoryOOM, slot.memoryPeak] where fd >= 0 { close(fd) }
+        }
+        for root in [pidsRoot, memoryRoot].compactMap({ $0 }) { Self.removeTree(root) }
+    }
+
+    // MARK: - Slots
+
+    private mutating func make() -> Slot? {
+        var slot = Slot(index: made)
+        made += 1
+        let name = "slot-\(slot.index)"
+        if let root = pidsRoot, mkdir("\(root)/\(name)", 0o755) == 0 || errno == EEXIST {
+            let dir = "\(root)/\(name)"
+            slot.pidsMax = open("\(dir)/pids.max", O_WRONLY | O_CLOEXEC)
+            slot.pidsEvents = open("\(dir)/pids.events", O_RDONLY | O_CLOEXEC)
+            slot.pidsCurrent = open("\(dir)/pids.current", O_RDONLY | O_CLOEXEC)
+            slot.pidsProcs = open("\(dir)/cgroup.procs", O_WRONLY | O_CLOEXEC)
+            slot.pidsEventsBase = max(0, ipclab_cgroup_read(slot.pidsEvents, "max"))
+        }
+        if let root = memoryRoot, mkdir("\(root)/\(name)", 0o755) == 0 || errno == EEXIST {
+            let dir = "\(root)/\(name)"
+            slot.memoryLimit = open("\(dir)/memory.limit_in_bytes", O_WRONLY | O_CLOEXEC)
+            slot.memoryFailcnt = open("\(dir)/memory.failcnt", O_RDWR | O_CLOEXEC)
+            slot.memoryOOM = open("\(dir)/memory.oom_control", O_RDONLY | O_CLOEXEC)
+            slot.memoryPeak = open("\(dir)/memory.max_usage_in_bytes", O_RDWR | O_CLOEXEC)
+            slot.memoryProcs = open("\(dir)/cgroup.procs", O_RDWR | O_CLOEXEC)
+            slot.oomKillsBase = max(0, ipclab_cgroup_read(slot.memoryOOM, "oom_kill"))
+        }
+        guard slot.pids || slot.memory else { return nil }
+        return slot
+    }
+
+    /// No process is left in the slot (`pids.current` 0, `cgroup.procs` empty).
+    private static func isEmpty(_ slot: Slot) -> Bool {
+        if slot.pids && ipclab_cgroup_read(slot.pidsCurrent, nil) != 0 { return false }
+        if slot.memory {
+            var byte: UInt8 = 0
+            if pread(slot.memoryProcs, &byte, 1, 0) != 0 { return false }
+        }
+        return true
+    }
+
+    private mutating func reclaimDrained() {
+        guard !draining.isEmpty else { return }
+        var still: [Slot] = []
+        for slot in draining { if Self.isEmpty(slot) { free.append(slot) } else { still.append(slot) } }
+        draining = still
+    }
+
+    // MARK: - Hierarchies
+
+    /// The spawner's directory of slots in one v1 hierarchy, or the errno that rules it out.
+    private static func prepare(controller: String, spawner: pid_t) -> (String?, Int32) {
+        guard let mount = mountPoint(of: controller) else { return (nil, ENOENT) }
+        guard let own = ownPath(in: controller) else { return (nil, ENOENT) }
+        let parent = mount + (own == "/" ? "" : own)
+        removeStale(in: parent)
+        let root = "\(parent)/ipclab-\(spawner)"
+        guard mkdir(root, 0o755) == 0 || errno == EEXIST else { return (nil, errno) }
+        // A slot must be writable too (a read-only or delegated-away hierarchy fails here, not mid-run).
+        guard access("\(root)/cgroup.procs", W_OK) == 0 else {
+            let e = errno
+            rmdir(root)
+            return (nil, e)
+        }
+        return (root, 0)
+    }
+
+    /// Where the v1 hierarchy with this controller is mounted (from /proc/self/mounts).
+    private static func mountPoint(of controller: String) -> String? {
+        guard let text = readText("/proc/self/mounts") else { return nil }
+        for line in text.split(separator: "\n") {
+            let f = line.split(separator: " ")
+            guard f.count >= 4, f[2] == "cgroup" else { continue }
+            if f[3].split(separator: ",").contains(Substring(controller)) { return String(f[1]) }
+        }
+        return nil
+    }
+
+    /// This process's cgroup path in the hierarchy with this controller (from /proc/self/cgroup).
+    private static func ownPath(in controller: String) -> String? {
+        guard let text = readText("/proc/self/cgroup") else { return nil }
+        for line in text.split(separator: "\n") {
+            let f = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
+            guard f.count == 3, f[1].split(separator: ",").contains(Substring(controller)) else { continue }
+            return String(f[2])
+        }
+        return nil
+    }
+
+    /// Removes `ipclab-<pid>` directories of spawners that are gone (empty cgroups only).
+    private static func removeStale(in parent: String) {
+        guard let dir = opendir(parent) else { return }
+        defer { closedir(dir) }
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            guard name.hasPrefix("ipclab-"), let pid = pid_t(name.dropFirst(7)) else { continue }
+            if kill(pid, 0) == 0 || errno == EPERM { continue }
+            removeTree("\(parent)/\(name)")
+        }
+    }
+
+    /// rmdir of a slots directory's `slot-*` children, then of the directory.
+    private static func removeTree(_ root: String) {
+        if let dir = opendir(root) {
+            var names: [String] = []
+            while let entry = readdir(dir) {
+                let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+                if name.hasPrefix("slot-") { names.append(name) }
+            }
+            closedir(dir)
+            for name in names { rmdir("\(root)/\(name)") }
+        }
+        rmdir(root)
+    }
+
+    private static func readText(_ path: String) -> String? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = read(fd, &buffer, buffer.count)
+            if n <= 0 { break }
+            bytes += buffer[0..<n]
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    private static func now() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+    }
+}
