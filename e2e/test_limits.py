@@ -226,14 +226,20 @@ def test_event_flood_is_cut_at_events(lab, server):
 
 
 def test_cgroup_slots_are_reused(lab, server):
-    """Twenty runs one after another reuse a few slots: the pool does not grow with the number of runs."""
+    """Runs one after another reuse a few slots: the pool does not grow with the number of runs."""
+    def names() -> set[str]:
+        return {slot.name for slot in cgroup_slot_dirs(spawner_pid(server))}
+
     for _ in range(20):
         assert lab.run({"experiment": "pipe.hello"}).json["run"]["outcome"] == "ok"
-    slots = cgroup_slot_dirs(spawner_pid(server))
-    if not slots:
+    after_20 = names()
+    if not after_20:
         pytest.fail("no cgroup slots: this host's v1 pids/memory hierarchies are not writable")
-    per_hierarchy = len({slot.name for slot in slots})
-    assert per_hierarchy <= 5, sorted(str(s) for s in slots)
+    # two made ahead, two for inits waiting, one running, one still draining (earlier tests' runs)
+    assert len(after_20) <= 6, sorted(after_20)
+    for _ in range(40):
+        assert lab.run({"experiment": "pipe.hello"}).json["run"]["outcome"] == "ok"
+    assert len(names()) <= len(after_20), (sorted(after_20), sorted(names()))
     assert_nothing_left(server)
 
 

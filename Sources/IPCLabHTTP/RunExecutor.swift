@@ -98,7 +98,7 @@ public final class RunExecutor: Sendable {
                         rejected: @escaping @Sendable (Rejection) -> Void = { _ in },
                         with work: @escaping @Sendable () -> HTTPResponse) {
         let waited = maxQueueWait.map { Self.milliseconds($0) } ?? 0
-        let (threads, queue) = (threadCount, queueLimit)
+        let threads = threadCount
         let accepted = submit({ respond(work()) }, expired: {
             rejected(.queueWait)
             respond(APIError.unavailable(

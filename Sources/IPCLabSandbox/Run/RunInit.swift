@@ -7,7 +7,7 @@ import IPCLabCore
 /// limit: when it runs out, it kills everything left (`kill(-1, SIGKILL)`), reaps
 /// it, and exits — and with PID 1 gone the kernel kills whatever remains.
 ///
-/// The spawner clones an init ahead of time, while it is idle (``waitForRun(control:userNamespace:namespaces:networkNamespace:)``):
+/// The spawner clones an init ahead of time, while it is idle (``waitForRun(control:join:userNamespace:namespaces:networkNamespace:)``):
 /// already in its namespaces and its cgroup slot, it waits on its control socket until a run is
 /// handed to it (the ring and the completion pipe, as `SCM_RIGHTS`). Moving a process into a v1
 /// cgroup takes the kernel's threadgroup lock for writing, which waits for an RCU grace period
@@ -30,10 +30,16 @@ struct RunInit {
 
     /// A just-cloned init: keeps nothing of the spawner's but its control socket (an inherited copy of
     /// another run's completion pipe would keep that run from ending), then waits for its run.
-    static func waitForRun(control: Int32, userNamespace: Bool, namespaces: Int32, networkNamespace: Bool) -> Never {
+    static func waitForRun(control: Int32, join: (pids: Int32, memory: Int32), userNamespace: Bool, namespaces: Int32,
+                           networkNamespace: Bool) -> Never {
         _ = ipclab_set_parent_death_signal(SIGKILL)
         // `ps` (and the tests) tell a waiting init from a running one by name.
         _ = ipclab_set_process_name("ipclab-ready")
+        // Into the cgroup slot the spawner set aside: "0" is the writer itself. The descriptors were
+        // opened by the spawner (root), which is what cgroup v1 checks; the migration's wait for an
+        // RCU grace period is this process's alone.
+        let pidsJoin: Int32 = join.pids < 0 ? 0 : (ipclab_cgroup_write(join.pids, 0) == 0 ? 0 : errno)
+        let memoryJoin: Int32 = join.memory < 0 ? 0 : (ipclab_cgroup_write(join.memory, 0) == 0 ? 0 : errno)
         guard dup2(control, controlFD) == controlFD else { _exit(110) }
         _ = ipclab_close_range(3, UInt32(controlFD - 1))
         _ = ipclab_close_range(UInt32(controlFD + 1), UInt32.max)
@@ -43,6 +49,8 @@ struct RunInit {
         let n = withUnsafeMutableBytes(of: &go) { ipclab_recv_with_fds(controlFD, $0.baseAddress, $0.count, &fds, 2, &nfds) }
         // End of file: the spawner is ending, or dropped this init.
         guard n == MemoryLayout<GoMessage>.size, nfds == 2, go.go == 1 else { _exit(0) }
+        if pidsJoin != 0 { go.pidsErrno = pidsJoin }
+        if memoryJoin != 0 { go.memoryErrno = memoryJoin }
         close(controlFD)
         _ = ipclab_set_process_name("ipclab-init")
         RunInit(ringFD: fds[0], doneFD: fds[1], userNamespace: userNamespace, namespaces: namespaces,

@@ -2,14 +2,15 @@ import CIPCLab
 import Glibc
 
 /// Per-run cgroups (v1 `pids` and `memory` hierarchies), made once and reused: a run init cloned
-/// ahead of time is moved into a free slot (``join(pid:)``) while the spawner is idle; when its run
+/// ahead of time while the spawner is idle gets a free slot (``claim()``) and moves itself into it;
+/// when its run
 /// comes, the slot's limits are set to the run's (``configure(pid:limits:)``); when the init is
 /// reaped the slot's counters say what the kernel refused (`pids.events` max, OOM kills,
 /// `memory.failcnt`) and the slot goes back to the pool once it is verified empty.
 ///
 /// `mkdir` of a cgroup costs ~0.1–1 ms and `rmdir` waits for RCU; a move into a v1 cgroup waits
-/// for an RCU grace period (~10 ms here when no other move happened lately), hence ``join(pid:)``
-/// off the run's path. A slot's files are opened once, so a run pays only for a few
+/// for an RCU grace period (5–20 ms here when no other move happened lately), hence the init's own
+/// move, off the spawner's loop and the run's path. A slot's files are opened once, so a run pays only for a few
 /// `pwrite`/`pread`s on open descriptors (`attach_ns` in each run's evidence). Slots live under the spawner's own cgroup in each hierarchy, in a
 /// directory `ipclab-<spawner pid>`, removed when the spawner ends; directories left by a spawner
 /// that died are removed at start.
@@ -74,20 +75,32 @@ struct CgroupPool {
         return true
     }
 
-    /// Moves a just-cloned run init, waiting for its run, into a free slot. This is the costly part
-    /// (a migration waits for an RCU grace period in the kernel), done while the spawner is idle.
-    mutating func join(pid: pid_t) -> Attachment {
-        let start = Self.now()
-        guard available else { return Attachment(pidsErrno: pidsErrno, memoryErrno: memoryErrno, ns: 0) }
+    /// A slot set aside for an init about to be cloned: the init moves itself in by writing 0 to the
+    /// slot's `cgroup.procs` descriptors, which it inherits (``RunInit/waitForRun(control:join:userNamespace:namespaces:networkNamespace:)``).
+    /// A v1 migration waits for an RCU grace period (5–20 ms here): done by the init, that wait blocks
+    /// only the init, never the spawner's loop and the runs it is starting.
+    struct Claim {
+        fileprivate var slot: Slot?
+        /// Why the init will not be in a pids / memory cgroup, before it tries (0: it will try).
+        var pidsErrno: Int32
+        var memoryErrno: Int32
+        /// The descriptors the init writes 0 to (-1: none).
+        var pidsProcs: Int32 { slot?.pidsProcs ?? -1 }
+        var memoryProcs: Int32 { slot?.memoryProcs ?? -1 }
+    }
+
+    /// Sets a free slot aside for the init about to be cloned (``bind(_:to:)`` after the clone).
+    mutating func claim() -> Claim {
+        guard available else { return Claim(slot: nil, pidsErrno: pidsErrno, memoryErrno: memoryErrno) }
         reclaimDrained()
-        guard let slot = free.popLast() ?? make() else {
-            return Attachment(pidsErrno: ENOSPC, memoryErrno: ENOSPC, ns: Self.now() - start)
-        }
-        var pErr = pidsErrno, mErr = memoryErrno
-        if slot.pids { pErr = ipclab_cgroup_write(slot.pidsProcs, Int64(pid)) == 0 ? 0 : errno }
-        if slot.memory { mErr = ipclab_cgroup_write(slot.memoryProcs, Int64(pid)) == 0 ? 0 : errno }
-        busy[pid] = slot
-        return Attachment(pidsErrno: pErr, memoryErrno: mErr, ns: Self.now() - start)
+        guard let slot = free.popLast() ?? make() else { return Claim(slot: nil, pidsErrno: ENOSPC, memoryErrno: ENOSPC) }
+        return Claim(slot: slot, pidsErrno: slot.pids ? 0 : pidsErrno, memoryErrno: slot.memory ? 0 : memoryErrno)
+    }
+
+    /// The init cloned for `claim` is `pid` (or, when `pid` is not above 0, none was: the slot is free again).
+    mutating func bind(_ claim: Claim, to pid: pid_t) {
+        guard let slot = claim.slot else { return }
+        if pid > 0 { busy[pid] = slot } else { free.append(slot) }
     }
 
     /// Sets the limits of the run about to start in the slot of `pid` (which joined it), and resets

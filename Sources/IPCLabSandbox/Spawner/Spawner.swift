@@ -150,8 +150,8 @@ public enum Spawner {
         /// Set when cloning an init ahead of time failed: no more tries while idle, until a run's own works.
         var cannotPrepare = false
 
-        /// Clones a run init into new namespaces (and a pooled network namespace), writes its id maps
-        /// and moves it into a cgroup slot; it then waits for a run. Nil and the failure if it could not.
+        /// Clones a run init into new namespaces (and a pooled network namespace) with a cgroup slot
+        /// set aside, and writes its id maps; the init moves itself into the slot and waits for a run. Nil and the failure if it could not.
         mutating func prepare(socket: Int32) -> (Prepared?, SpawnFailure?) {
             var pair: [Int32] = [-1, -1]
             guard socketpair(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0 else {
@@ -159,6 +159,7 @@ public enum Spawner {
             }
             // A network namespace from the pool; when the host makes none, one of the run's own.
             let ownNetwork = !networks.available && userNamespace ? ipclab_CLONE_NEWNET : 0
+            let claim = cgroups.claim()
             var (pid, network) = networks.fork(namespaces | ownNetwork | (userNamespace ? ipclab_CLONE_NEWUSER : 0))
             network = network || ownNetwork != 0
             if pid < 0 && userNamespace && [EPERM, EINVAL, ENOSPC, EUSERS].contains(errno) {
@@ -167,9 +168,11 @@ public enum Spawner {
                 (pid, network) = networks.fork(namespaces)
             }
             if pid == 0 {
-                RunInit.waitForRun(control: pair[1], userNamespace: userNamespace, namespaces: namespaces, networkNamespace: network)
+                RunInit.waitForRun(control: pair[1], join: (claim.pidsProcs, claim.memoryProcs), userNamespace: userNamespace,
+                                   namespaces: namespaces, networkNamespace: network)
             }
             let err = errno
+            cgroups.bind(claim, to: pid)
             close(pair[1])
             guard pid > 0 else {
                 close(pair[0])
@@ -184,7 +187,8 @@ public enum Spawner {
                     return (nil, SpawnFailure(stage: 2, errno: err))
                 }
             }
-            return (Prepared(pid: pid, control: pair[0], joined: cgroups.join(pid: pid)), nil)
+            return (Prepared(pid: pid, control: pair[0],
+                             joined: CgroupPool.Attachment(pidsErrno: claim.pidsErrno, memoryErrno: claim.memoryErrno, ns: 0)), nil)
         }
 
         /// Hands a run to a ready init (or one cloned now): its limits into its cgroup slot, then the
@@ -193,7 +197,8 @@ public enum Spawner {
             var kept = false
             defer { if !kept { close(ringFD); close(doneFD) } }
             guard let (limits, usesTCP) = Spawner.readPlan(ringFD) else { return report(SpawnFailure(stage: 3, errno: EINVAL), to: doneFD) }
-            var prepared = ready.popLast()
+            // The oldest first: it has had the longest to move itself into its cgroup slot.
+            var prepared = ready.isEmpty ? nil : ready.removeFirst()
             if prepared == nil {
                 let (made, failure) = prepare(socket: socket)
                 guard let made else { return report(failure ?? SpawnFailure(stage: 1, errno: EAGAIN), to: doneFD) }
