@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from traces import calls, check_trace
+from traces import calls, observation, run_ok as run_trace
 
 THROUGHPUT = ["pipe", "unix_stream", "tcp", "posix_mq", "shm_ring"]
 LATENCY = THROUGHPUT + ["signal", "semaphore"]
@@ -16,18 +16,9 @@ CPUS = os.cpu_count() or 1
 
 
 def run_ok(lab, body):
-    r = lab.run(body)
-    assert r.status == 200, r.body[:800]
-    trace = r.json
-    check_trace(trace, wall_ms=(body.get("limits") or {}).get("wall_ms", 9000))
+    trace = run_trace(lab, body, default_wall_ms=9000)
     assert trace["run"]["outcome"] == "ok", trace["run"]
     return trace
-
-
-def observation(trace, oid):
-    found = [o for o in trace["observations"] if o["id"] == oid]
-    assert found, [o["id"] for o in trace["observations"]]
-    return found[0]
 
 
 def gibps(e):

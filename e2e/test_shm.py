@@ -11,7 +11,7 @@ import pytest
 
 from harness import server_binary
 from contract import REPO, validate_schema
-from traces import calls, check_trace, run_ok as run_trace
+from traces import calls, check_trace, observation, run_ok as run_trace
 
 SHM = ["shm.anonymous", "shm.private", "shm.sysv", "shm.posix", "shm.race", "shm.pointers"]
 SEM = ["sem.mutex", "sem.fruit_plate", "sem.producer_consumer"]
@@ -21,12 +21,6 @@ def run_ok(lab, body):
     trace = run_trace(lab, body)
     assert trace["run"]["outcome"] == "ok", trace["run"]
     return trace
-
-
-def observation(trace, oid):
-    found = [o for o in trace["observations"] if o["id"] == oid]
-    assert found, [o["id"] for o in trace["observations"]]
-    return found[0]
 
 
 def on(trace, call, channel, process=None):

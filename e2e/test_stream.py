@@ -13,7 +13,7 @@ from collections import Counter
 from typing import Any
 
 from contract import check_response, validate_schema
-from traces import check_trace
+from traces import check_trace, sleeping_scenario
 
 NDJSON = "application/x-ndjson"
 SLEEP_MS = 900
@@ -61,23 +61,9 @@ def key(event: dict[str, Any]) -> tuple:
     return (event["process"], event["call"], json.dumps(event["args"], sort_keys=True), event["result"])
 
 
-def sleeping_scenario(sleep_ms: int) -> dict[str, Any]:
-    """A writer that writes, sleeps, writes; a reader that reads both."""
-    return {
-        "scenario": {
-            "channels": [{"name": "p", "kind": "pipe"}],
-            "processes": [
-                {"name": "reader", "steps": [{"op": "close", "channel": "p", "end": "write"},
-                                             {"op": "read", "channel": "p", "size": 5},
-                                             {"op": "read", "channel": "p", "size": 5}]},
-                {"name": "writer", "steps": [{"op": "close", "channel": "p", "end": "read"},
-                                             {"op": "write", "channel": "p", "data": "hello"},
-                                             {"op": "sleep", "ms": sleep_ms},
-                                             {"op": "write", "channel": "p", "data": "world"}]},
-            ],
-        },
-        "limits": {"wall_ms": sleep_ms + 3000},
-    }
+def sleeping_run(sleep_ms: int) -> dict[str, Any]:
+    """The run request of traces.sleeping_scenario, with room in its wall limit."""
+    return {"scenario": sleeping_scenario(sleep_ms), "limits": {"wall_ms": sleep_ms + 3000}}
 
 
 def test_preset_streams_events_then_the_trace(server):
@@ -108,7 +94,7 @@ def test_preset_streams_events_then_the_trace(server):
 def test_lines_arrive_while_the_run_goes_on(server):
     """Events before the writer's sleep are sent before it ends: the first line comes about the sleep
     earlier than the last."""
-    status, headers, lines = stream_run(server, sleeping_scenario(SLEEP_MS))
+    status, headers, lines = stream_run(server, sleeping_run(SLEEP_MS))
     assert status == 200
     objects = parse_stream(headers, lines)
     trace = objects[-1]["trace"]
@@ -157,7 +143,7 @@ def runs_active(lab) -> int:
 def test_a_client_that_leaves_ends_its_run(server, lab):
     """Disconnect after the first line of a run that sleeps for seconds: the run is killed well before
     its sleep ends, and the server goes on serving."""
-    body = json.dumps(sleeping_scenario(5000)).encode()
+    body = json.dumps(sleeping_run(5000)).encode()
     s = socket.create_connection((server.host, server.port), timeout=10)
     s.sendall(b"POST /api/v1/runs HTTP/1.1\r\nHost: lab\r\nContent-Type: application/json\r\n"
               b"Accept: application/x-ndjson\r\nContent-Length: %d\r\n\r\n" % len(body) + body)

@@ -91,17 +91,26 @@ def payload_bytes(events: list[dict[str, Any]]) -> bytes:
     return b"".join(bytes.fromhex(e["payload"]["hex"]) for e in events if e["payload"])
 
 
-def run_ok(lab, body: dict[str, Any], *, require_evidence: bool = False, **kwargs: Any) -> dict[str, Any]:
+def run_ok(lab, body: dict[str, Any], *, require_evidence: bool = False, default_wall_ms: int = 2000,
+           **kwargs: Any) -> dict[str, Any]:
     """POST a run, assert it answered 200 with a trace that keeps every rule above; the trace.
-    With `require_evidence`, every observation must cite events, whether or not it held."""
+    With `require_evidence`, every observation must cite events, whether or not it held.
+    `default_wall_ms` is the wall limit the experiment gets when the body gives none."""
     r = lab.run(body, **kwargs)
     assert r.status == 200, r.body[:800]
     trace = r.json
-    check_trace(trace, wall_ms=(body.get("limits") or {}).get("wall_ms", 2000))
+    check_trace(trace, wall_ms=(body.get("limits") or {}).get("wall_ms", default_wall_ms))
     if require_evidence:
         for o in trace["observations"]:
             assert o["evidence"], o
     return trace
+
+
+def observation(trace: dict[str, Any], oid: str) -> dict[str, Any]:
+    """The observation with id `oid` (it must be there)."""
+    found = [o for o in trace["observations"] if o["id"] == oid]
+    assert found, [o["id"] for o in trace["observations"]]
+    return found[0]
 
 
 def holds(trace: dict[str, Any]) -> dict[str, bool]:
@@ -134,3 +143,20 @@ def cli_run_ok(binary: str, args: list[str], cwd: str) -> dict[str, Any]:
     text = subprocess.run([binary, "run", *args, "--format", "text"], cwd=cwd, capture_output=True, text=True, timeout=60)
     assert text.returncode == 0 and args[0] in text.stdout, text.stderr
     return trace
+
+
+def sleeping_scenario(sleep_ms: int) -> dict[str, Any]:
+    """A writer that writes, sleeps `sleep_ms`, writes; a reader that reads both: a run whose first
+    events come well before its last (for the streaming tests, API and page)."""
+    return {
+        "channels": [{"name": "p", "kind": "pipe"}],
+        "processes": [
+            {"name": "reader", "steps": [{"op": "close", "channel": "p", "end": "write"},
+                                         {"op": "read", "channel": "p", "size": 5},
+                                         {"op": "read", "channel": "p", "size": 5}]},
+            {"name": "writer", "steps": [{"op": "close", "channel": "p", "end": "read"},
+                                         {"op": "write", "channel": "p", "data": "hello"},
+                                         {"op": "sleep", "ms": sleep_ms},
+                                         {"op": "write", "channel": "p", "data": "world"}]},
+        ],
+    }

@@ -27,25 +27,19 @@ extension LabAPI {
     func streamRun(_ runRequest: RunRequest, respond: @escaping HTTPResponder) {
         let body = HTTPStreamingBody()
         let accepted = executor.submit {
-            metrics.runStarted()
-            let clock = ContinuousClock.now
-            var outcome: String?
-            defer {
-                let elapsed = ContinuousClock.now - clock
-                let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-                metrics.runFinished(experiment: runRequest.experimentID, outcome: outcome, seconds: seconds)
-            }
-            do throws(LabError) {
-                let trace = try runner.run(runRequest, pollMs: Self.streamPollMs) { events in
-                    for event in events {
-                        for line in RunStreamLine.lines(for: event) where !body.write(line.ndjson()) { return false }
+            metrics.countRun(experiment: runRequest.experimentID) { outcome in
+                do throws(LabError) {
+                    let trace = try runner.run(runRequest, pollMs: Self.streamPollMs) { events in
+                        for event in events {
+                            for line in RunStreamLine.lines(for: event) where !body.write(line.ndjson()) { return false }
+                        }
+                        return !body.isClosed
                     }
-                    return !body.isClosed
+                    outcome = trace.run.outcome.rawValue
+                    body.write(RunStreamLine.trace(trace).ndjson())
+                } catch {
+                    body.write(RunStreamLine.error(error).ndjson())
                 }
-                outcome = trace.run.outcome.rawValue
-                body.write(RunStreamLine.trace(trace).ndjson())
-            } catch {
-                body.write(RunStreamLine.error(error).ndjson())
             }
             body.finish()
         } expired: {

@@ -137,26 +137,20 @@ public struct LabAPI: HTTPHandler {
 
     /// Runs a checked request and renders its trace as `format`.
     private func run(_ runRequest: RunRequest, format: String) -> HTTPResponse {
-        metrics.runStarted()
-        let clock = ContinuousClock.now
-        var outcome: String?
-        defer {
-            let elapsed = ContinuousClock.now - clock
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-            metrics.runFinished(experiment: runRequest.experimentID, outcome: outcome, seconds: seconds)
-        }
-        do {
-            let trace = try runner.run(runRequest)
-            outcome = trace.run.outcome.rawValue
-            logger.debug("run", metadata: ["experiment": "\(runRequest.experimentID ?? "custom")",
-                                           "outcome": "\(trace.run.outcome.rawValue)"])
-            switch format {
-            case "text": return .text(trace.text())
-            case "chrome": return .json(trace.chromeJSON())
-            default: return .json(trace.json())
+        metrics.countRun(experiment: runRequest.experimentID) { outcome in
+            do throws(LabError) {
+                let trace = try runner.run(runRequest)
+                outcome = trace.run.outcome.rawValue
+                logger.debug("run", metadata: ["experiment": "\(runRequest.experimentID ?? "custom")",
+                                               "outcome": "\(trace.run.outcome.rawValue)"])
+                switch format {
+                case "text": return .text(trace.text())
+                case "chrome": return .json(trace.chromeJSON())
+                default: return .json(trace.json())
+                }
+            } catch {
+                return APIError(error).response
             }
-        } catch {
-            return APIError(error).response
         }
     }
 

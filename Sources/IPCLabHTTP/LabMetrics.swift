@@ -43,6 +43,20 @@ public final class LabMetrics: Sendable {
         }
     }
 
+    /// Counts one run around `work`: active while it runs, then finished with the outcome `work`
+    /// sets (left nil when it produced no trace), timed for the duration histogram.
+    public func countRun<Result>(experiment: String?, _ work: (_ outcome: inout String?) -> Result) -> Result {
+        runStarted()
+        let clock = ContinuousClock.now
+        var outcome: String?
+        defer {
+            let elapsed = ContinuousClock.now - clock
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            runFinished(experiment: experiment, outcome: outcome, seconds: seconds)
+        }
+        return work(&outcome)
+    }
+
     /// A run request answered without a run: the error code (`invalid_parameter`, …), or `queue_full`,
     /// `queue_wait` or `stopping` (``RunExecutor/Rejection``).
     public func rejected(reason: String) {

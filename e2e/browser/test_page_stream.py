@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from labpage import DESKTOP, PHONE, fixture_json
+from traces import sleeping_scenario
 
 GIB = 2 ** 30
 SLEEP_MS = 1500
@@ -160,27 +161,12 @@ def test_short_runs_are_not_streamed_and_show_no_chart(lab_page: Any, catalog: d
     assert lp.page.locator("#live").is_hidden()
 
 
-def sleeping_scenario() -> dict[str, Any]:
-    return {
-        "channels": [{"name": "p", "kind": "pipe"}],
-        "processes": [
-            {"name": "reader", "steps": [{"op": "close", "channel": "p", "end": "write"},
-                                         {"op": "read", "channel": "p", "size": 5},
-                                         {"op": "read", "channel": "p", "size": 5}]},
-            {"name": "writer", "steps": [{"op": "close", "channel": "p", "end": "read"},
-                                         {"op": "write", "channel": "p", "data": "hello"},
-                                         {"op": "sleep", "ms": SLEEP_MS},
-                                         {"op": "write", "channel": "p", "data": "world"}]},
-        ],
-    }
-
-
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
 def test_live_progress_from_the_real_server(make_lab_page: Any, artifacts: Any, viewport: dict[str, int]) -> None:
     """A long run on the real server: events are counted live, while the writer still sleeps."""
     lp = make_lab_page(viewport=viewport, scheme="light")
     lp.open()
-    encoded = base64.urlsafe_b64encode(json.dumps(sleeping_scenario()).encode()).decode().rstrip("=")
+    encoded = base64.urlsafe_b64encode(json.dumps(sleeping_scenario(SLEEP_MS)).encode()).decode().rstrip("=")
     started = time.monotonic()
     lp.page.goto(lp.base_url + f"#scenario={encoded}&wall_ms={SLEEP_MS + 3000}")
     lp.page.wait_for_function(
