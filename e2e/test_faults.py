@@ -35,9 +35,10 @@ def children(pid: int) -> list[int]:
 
 
 def waiting_init(pid: int) -> bool:
-    """A run init the spawner cloned ahead of time, waiting for a run (named `ipclab-ready`)."""
+    """A process the spawner keeps ready, not part of any run: a run init cloned ahead of time,
+    waiting for a run (named `ipclab-ready`), or a cgroup slot's forker (`ipclab-slot`)."""
     try:
-        return Path(f"/proc/{pid}/comm").read_text().strip() == "ipclab-ready"
+        return Path(f"/proc/{pid}/comm").read_text().strip() in ("ipclab-ready", "ipclab-slot")
     except OSError:
         return False
 

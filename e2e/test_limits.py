@@ -98,11 +98,21 @@ def run_adversarially(lab: Lab, server: Server, body: dict[str, Any]) -> dict[st
     return trace
 
 
+def describe(pid: str) -> str:
+    """A process's name, state and parent, for a failure message."""
+    try:
+        status = dict(line.split(":\t", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":\t" in line)
+        return f"{pid} {status.get('Name', '?')} {status.get('State', '?')} ppid {status.get('PPid', '?')}"
+    except OSError:
+        return f"{pid} (gone)"
+
+
 def running_inits(spawner: int) -> list[int]:
     """The spawner's children other than the inits it cloned ahead of time, which wait for a run
-    (named `ipclab-ready`, with no process of their own)."""
+    (named `ipclab-ready`, with no process of their own), and the cgroup slots' forkers
+    (`ipclab-slot`, whose children are the spawner's)."""
     return [pid for pid in children_of(spawner)
-            if Path(f"/proc/{pid}/comm").read_text().strip() != "ipclab-ready" or children_of(pid)]
+            if Path(f"/proc/{pid}/comm").read_text().strip() not in ("ipclab-ready", "ipclab-slot") or children_of(pid)]
 
 
 def assert_nothing_left(server: Server) -> None:
@@ -111,10 +121,13 @@ def assert_nothing_left(server: Server) -> None:
     while running_inits(spawner) and time.monotonic() < deadline:
         time.sleep(0.02)  # the spawner reaps the run's init the moment it exits; allow for scheduling
     assert running_inits(spawner) == [], "a run's init outlived its run"
+    # The slots first, then the spawner's children: an init the spawner clones meanwhile (ahead of
+    # time, into a slot) is then among its children.
+    held = {slot: set((slot / "cgroup.procs").read_text().split()) for slot in cgroup_slot_dirs(spawner)}
     waiting = {str(pid) for pid in children_of(spawner)}
-    for slot in cgroup_slot_dirs(spawner):
-        left = set((slot / "cgroup.procs").read_text().split()) - waiting
-        assert not left, f"{slot} still holds processes {left}"
+    for slot, procs in held.items():
+        left = procs - waiting
+        assert not left, f"{slot} still holds processes {left}: " + "; ".join(describe(pid) for pid in left)
     assert run_uid_ipc_objects() == []
 
 

@@ -21,6 +21,7 @@ const int ipclab_CLONE_NEWIPC = CLONE_NEWIPC;
 const int ipclab_CLONE_NEWNS = CLONE_NEWNS;
 const int ipclab_CLONE_NEWUTS = CLONE_NEWUTS;
 const int ipclab_CLONE_NEWNET = CLONE_NEWNET;
+const int ipclab_CLONE_PARENT = CLONE_PARENT;
 const int ipclab_F_GETPIPE_SZ = F_GETPIPE_SZ;
 const int ipclab_F_SETPIPE_SZ = F_SETPIPE_SZ;
 

@@ -189,6 +189,8 @@ extern const int ipclab_CLONE_NEWIPC;
 extern const int ipclab_CLONE_NEWNS;
 extern const int ipclab_CLONE_NEWUTS;
 extern const int ipclab_CLONE_NEWNET;
+/** The new process's parent is the caller's parent (a slot's forker cloning the spawner's run inits). */
+extern const int ipclab_CLONE_PARENT;
 
 /**
  * `clone(flags | SIGCHLD)` with no new stack: returns twice like fork().

@@ -35,6 +35,9 @@ struct RunInit {
         _ = ipclab_set_parent_death_signal(SIGKILL)
         // `ps` (and the tests) tell a waiting init from a running one by name.
         _ = ipclab_set_process_name("ipclab-ready")
+        // The run's processes are the OOM killer's first choice, in the run's memory cgroup (which
+        // the slot's forker shares) and on the host.
+        preferForOOM()
         // Into the cgroup slot the spawner set aside: "0" is the writer itself. The descriptors were
         // opened by the spawner (root), which is what cgroup v1 checks; the migration's wait for an
         // RCU grace period is this process's alone.
@@ -55,6 +58,14 @@ struct RunInit {
         _ = ipclab_set_process_name("ipclab-init")
         RunInit(ringFD: fds[0], doneFD: fds[1], userNamespace: userNamespace, namespaces: namespaces,
                 networkNamespace: networkNamespace, go: go).run()
+    }
+
+    /// `oom_score_adj` 1000, inherited by every process of the run (raising it needs no privilege).
+    private static func preferForOOM() {
+        let fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        _ = Glibc.write(fd, "1000", 4)
+        close(fd)
     }
 
     func run() -> Never {

@@ -1,19 +1,21 @@
 import CIPCLab
 import Glibc
 
-/// Per-run cgroups (v1 `pids` and `memory` hierarchies), made once and reused: a run init cloned
-/// ahead of time while the spawner is idle gets a free slot (``claim()``) and moves itself into it;
-/// when its run
-/// comes, the slot's limits are set to the run's (``configure(pid:limits:)``); when the init is
-/// reaped the slot's counters say what the kernel refused (`pids.events` max, OOM kills,
-/// `memory.failcnt`) and the slot goes back to the pool once it is verified empty.
+/// Per-run cgroups (v1 `pids` and `memory` hierarchies), made once and reused. Each slot has a
+/// ``SlotForker`` living in it, which clones the slot's run inits ahead of time (while the spawner
+/// is idle) with `CLONE_PARENT`: an init is born in its slot and is still the spawner's child.
+/// When its run comes, the slot's limits are set to the run's (``configure(pid:limits:)``); when the
+/// init is reaped the slot's counters say what the kernel refused (`pids.events` max, OOM kills,
+/// `memory.failcnt`) and the slot goes back to the pool once only its forker is left in it.
 ///
 /// `mkdir` of a cgroup costs ~0.1–1 ms and `rmdir` waits for RCU; a move into a v1 cgroup waits
-/// for an RCU grace period (5–20 ms here when no other move happened lately), hence the init's own
-/// move, off the spawner's loop and the run's path. A slot's files are opened once, so a run pays only for a few
-/// `pwrite`/`pread`s on open descriptors (`attach_ns` in each run's evidence). Slots live under the spawner's own cgroup in each hierarchy, in a
-/// directory `ipclab-<spawner pid>`, removed when the spawner ends; directories left by a spawner
-/// that died are removed at start.
+/// for an RCU grace period (5–35 ms here) while holding the kernel's global
+/// `cgroup_threadgroup_rwsem`, stalling every fork and exit: so the only moves are the forkers',
+/// once per slot. A slot whose forker could not be started (or died) falls back to inits that move
+/// themselves in (``claim()``'s descriptors). A slot's files are opened once, so a run pays only for
+/// a few `pwrite`/`pread`s on open descriptors. Slots live under the spawner's own cgroup in each
+/// hierarchy, in a directory `ipclab-<spawner pid>`, removed when the spawner ends; directories left
+/// by a spawner that died are removed at start.
 ///
 /// RLIMIT_NPROC does not bind uid 0, even in a user namespace: without a writable pids cgroup
 /// the run has no process limit (reported as a missing protection). Without a writable memory
@@ -42,6 +44,8 @@ struct CgroupPool {
         var memoryOOM: Int32 = -1, memoryPeak: Int32 = -1
         /// Values written last, so an unchanged limit is not written again.
         var pidsMaxValue: Int64 = -1, memoryLimitValue: Int64 = -1
+        /// The process that lives in the slot and clones its inits (nil: inits move in themselves).
+        var forker: SlotForker?
         /// Counters as they stood when the slot's last run ended (cumulative files cannot be reset).
         var pidsEventsBase: Int64 = 0, oomKillsBase: Int64 = 0
         var pids: Bool { pidsProcs >= 0 }
@@ -75,18 +79,20 @@ struct CgroupPool {
         return true
     }
 
-    /// A slot set aside for an init about to be cloned: the init moves itself in by writing 0 to the
-    /// slot's `cgroup.procs` descriptors, which it inherits (``RunInit/waitForRun(control:join:userNamespace:namespaces:networkNamespace:)``).
-    /// A v1 migration waits for an RCU grace period (5–20 ms here): done by the init, that wait blocks
-    /// only the init, never the spawner's loop and the runs it is starting.
+    /// A slot set aside for an init about to be cloned: by the slot's forker (born inside), or, without
+    /// one, by the spawner, and the init then moves itself in by writing 0 to the slot's inherited
+    /// `cgroup.procs` descriptors (``RunInit/waitForRun(control:join:userNamespace:namespaces:networkNamespace:)``),
+    /// so that the migration's wait blocks only the init, never the spawner's loop.
     struct Claim {
         fileprivate var slot: Slot?
         /// Why the init will not be in a pids / memory cgroup, before it tries (0: it will try).
         var pidsErrno: Int32
         var memoryErrno: Int32
-        /// The descriptors the init writes 0 to (-1: none).
-        var pidsProcs: Int32 { slot?.pidsProcs ?? -1 }
-        var memoryProcs: Int32 { slot?.memoryProcs ?? -1 }
+        /// The descriptors the init writes 0 to (-1: none; never with a forker, whose inits are born inside).
+        var pidsProcs: Int32 { slot?.forker == nil ? slot?.pidsProcs ?? -1 : -1 }
+        var memoryProcs: Int32 { slot?.forker == nil ? slot?.memoryProcs ?? -1 : -1 }
+        /// The slot's forker, to clone the init with.
+        var forker: SlotForker? { slot?.forker }
     }
 
     /// Sets a free slot aside for the init about to be cloned (``bind(_:to:)`` after the clone).
@@ -97,9 +103,15 @@ struct CgroupPool {
         return Claim(slot: slot, pidsErrno: slot.pids ? 0 : pidsErrno, memoryErrno: slot.memory ? 0 : memoryErrno)
     }
 
-    /// The init cloned for `claim` is `pid` (or, when `pid` is not above 0, none was: the slot is free again).
-    mutating func bind(_ claim: Claim, to pid: pid_t) {
-        guard let slot = claim.slot else { return }
+    /// The init cloned for `claim` is `pid` (or, when `pid` is not above 0, none was: the slot is
+    /// free again). `forkerLost`: the slot's forker did not answer; it is dropped, and the slot's
+    /// inits move in themselves from then on.
+    mutating func bind(_ claim: Claim, to pid: pid_t, forkerLost: Bool = false) {
+        guard var slot = claim.slot else { return }
+        if forkerLost, let forker = slot.forker {
+            forker.stop()
+            slot.forker = nil
+        }
         if pid > 0 { busy[pid] = slot } else { free.append(slot) }
     }
 
@@ -110,8 +122,8 @@ struct CgroupPool {
         guard var slot = busy[pid] else { return Attachment(pidsErrno: pidsErrno == 0 ? ENOENT : pidsErrno, memoryErrno: memoryErrno == 0 ? ENOENT : memoryErrno, ns: 0) }
         var pErr = pidsErrno, mErr = memoryErrno
         if slot.pids {
-            // The run's init is one of the slot's processes: `processes` counts the others.
-            let max = limits.processes + 1
+            // The run's init (and the slot's forker) are among the slot's processes: `processes` counts the others.
+            let max = limits.processes + 1 + (slot.forker == nil ? 0 : 1)
             if slot.pidsMaxValue != max {
                 slot.pidsMaxValue = ipclab_cgroup_write(slot.pidsMax, max) == 0 ? max : -1
             }
@@ -162,6 +174,7 @@ struct CgroupPool {
         let all = free + draining + Array(busy.values)
         free = []; draining = []; busy = [:]
         for slot in all {
+            slot.forker?.stop()
             for fd in [slot.pidsProcs, slot.pidsMax, slot.pidsEvents, slot.pidsCurrent, slot.memoryProcs, slot.memoryLimit,
                        slot.memoryFailcnt, slot.memoryOOM, slot.memoryPeak] where fd >= 0 { close(fd) }
         }
@@ -192,15 +205,39 @@ struct CgroupPool {
             slot.oomKillsBase = max(0, ipclab_cgroup_read(slot.memoryOOM, "oom_kill"))
         }
         guard slot.pids || slot.memory else { return nil }
+        slot.forker = Self.startForker(in: slot, home: home)
         return slot
     }
 
-    /// No process is left in the slot (`pids.current` 0, `cgroup.procs` empty).
+    /// The network namespace a slot's forker returns to after each clone (-1: none).
+    var home: Int32 = -1
+
+    /// Forks the slot's forker and moves it in: the one migration the slot ever costs, while the
+    /// spawner is idle. Nil (the slot's inits then move in themselves) if any step fails.
+    private static func startForker(in slot: Slot, home: Int32) -> SlotForker? {
+        guard let forker = SlotForker.start(home: home) else { return nil }
+        let moved = (!slot.pids || ipclab_cgroup_write(slot.pidsProcs, Int64(forker.pid)) == 0)
+            && (!slot.memory || ipclab_cgroup_write(slot.memoryProcs, Int64(forker.pid)) == 0)
+        guard moved else {
+            forker.stop()
+            return nil
+        }
+        return forker
+    }
+
+
+    /// No process but the slot's forker is left in the slot (`pids.current`, `cgroup.procs`).
     private static func isEmpty(_ slot: Slot) -> Bool {
-        if slot.pids && ipclab_cgroup_read(slot.pidsCurrent, nil) != 0 { return false }
+        let own = slot.forker == nil ? 0 : 1
+        if slot.pids && ipclab_cgroup_read(slot.pidsCurrent, nil) != Int64(own) { return false }
         if slot.memory {
-            var byte: UInt8 = 0
-            if pread(slot.memoryProcs, &byte, 1, 0) != 0 { return false }
+            var bytes = [UInt8](repeating: 0, count: 32)
+            let n = pread(slot.memoryProcs, &bytes, bytes.count, 0)
+            let text = n > 0 ? String(decoding: bytes[..<n], as: UTF8.self) : ""
+            let pids = text.split(separator: "\n")
+            if let forker = slot.forker {
+                if pids != ["\(forker.pid)"] { return false }
+            } else if n != 0 { return false }
         }
         return true
     }

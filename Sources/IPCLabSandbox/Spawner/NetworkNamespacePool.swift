@@ -37,6 +37,22 @@ struct NetworkNamespacePool {
     /// Whether fewer than `target` namespaces are ready (and more can be made).
     var isShort: Bool { available && free.count < target }
 
+    /// The spawner's own network namespace (-1 when the pool is not in use).
+    var homeFD: Int32 { available ? home : -1 }
+
+    /// A free namespace for a run init another process clones (``assign(_:to:)`` once it is cloned),
+    /// nil when the pool is not in use or cannot make one.
+    mutating func take() -> Int32? {
+        guard available else { return nil }
+        return free.popLast() ?? make()
+    }
+
+    /// The namespace from ``take()`` now belongs to the run init `pid`; when `pid` is not above 0,
+    /// none was cloned and it goes back to the pool.
+    mutating func assign(_ ns: Int32, to pid: pid_t) {
+        if pid > 0 { busy[pid] = ns } else { free.append(ns) }
+    }
+
     /// Makes one namespace if fewer than `target` are ready. Returns whether it made one.
     @discardableResult
     mutating func refill() -> Bool {

@@ -6,9 +6,9 @@ import IPCLabCore
 /// (`ipclab spawner`, with its end of a socket pair as fd 3) and never forks itself:
 /// a multi-threaded process must not fork and go on running Swift in the child.
 ///
-/// While idle, the spawner clones run inits ahead of time (``RunInit``) into new user, PID, IPC,
-/// mount and UTS namespaces (and a pooled network namespace), writes their uid/gid maps and moves
-/// them into a cgroup slot (``CgroupPool``). For each run request it sets the slot's limits and
+/// While idle, the spawner has run inits cloned ahead of time (``RunInit``) into new user, PID, IPC,
+/// mount and UTS namespaces (and a pooled network namespace) by the forker of a cgroup slot
+/// (``CgroupPool``, ``SlotForker``), so each is born in its cgroups, and writes their uid/gid maps. For each run request it sets the slot's limits and
 /// hands the run to a waiting init (one cloned then if none waits). It then reaps finished inits,
 /// writes what their cgroups counted into their rings, and kills runs on request. When the server
 /// closes the socket it kills every run and waiting init and exits.
@@ -38,6 +38,7 @@ public enum Spawner {
         var state = State()
         if insecure { state.namespaces &= ~missingNamespaces() }
         while state.networks.refill() {}
+        state.cgroups.home = state.networks.homeFD
         while state.cgroups.refill() {}
         // Run inits are cloned while idle, not here: a first request (e.g. `ipclab run`'s only one)
         // would otherwise wait for them.
@@ -151,7 +152,7 @@ public enum Spawner {
         var cannotPrepare = false
 
         /// Clones a run init into new namespaces (and a pooled network namespace) with a cgroup slot
-        /// set aside, and writes its id maps; the init moves itself into the slot and waits for a run. Nil and the failure if it could not.
+        /// set aside (cloned by the slot's forker, or here), and writes its id maps; the init waits for a run. Nil and the failure if it could not.
         mutating func prepare(socket: Int32) -> (Prepared?, SpawnFailure?) {
             var pair: [Int32] = [-1, -1]
             guard socketpair(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0 else {
@@ -160,19 +161,43 @@ public enum Spawner {
             // A network namespace from the pool; when the host makes none, one of the run's own.
             let ownNetwork = !networks.available && userNamespace ? ipclab_CLONE_NEWNET : 0
             let claim = cgroups.claim()
-            var (pid, network) = networks.fork(namespaces | ownNetwork | (userNamespace ? ipclab_CLONE_NEWUSER : 0))
-            network = network || ownNetwork != 0
-            if pid < 0 && userNamespace && [EPERM, EINVAL, ENOSPC, EUSERS].contains(errno) {
-                // No user namespaces on this host: runs get the other namespaces and drop to nobody.
-                userNamespace = false
-                (pid, network) = networks.fork(namespaces)
-            }
-            if pid == 0 {
-                RunInit.waitForRun(control: pair[1], join: (claim.pidsProcs, claim.memoryProcs), userNamespace: userNamespace,
-                                   namespaces: namespaces, networkNamespace: network)
+            var pid: pid_t
+            var network: Bool
+            var forkerLost = false
+            if let forker = claim.forker {
+                // Born in its cgroup slot: cloned by the slot's forker, as the spawner's child.
+                let pooled = networks.take()
+                func clone(_ user: Bool) -> pid_t {
+                    let request = SlotForker.Request(
+                        flags: namespaces | (pooled == nil ? ownNetwork : 0) | (user ? ipclab_CLONE_NEWUSER : 0),
+                        userNamespace: user ? 1 : 0, namespaces: namespaces, network: pooled != nil || ownNetwork != 0 ? 1 : 0)
+                    return forker.clone(request, control: pair[1], network: pooled ?? -1)
+                }
+                pid = clone(userNamespace)
+                if pid < 0 && userNamespace && [EPERM, EINVAL, ENOSPC, EUSERS].contains(errno) {
+                    userNamespace = false
+                    pid = clone(false)
+                }
+                let err = errno
+                forkerLost = pid < 0 && [EIO, EPIPE, ECONNRESET].contains(err)
+                network = pid > 0 && (pooled != nil || ownNetwork != 0)
+                if let pooled { networks.assign(pooled, to: pid) }
+                errno = err
+            } else {
+                (pid, network) = networks.fork(namespaces | ownNetwork | (userNamespace ? ipclab_CLONE_NEWUSER : 0))
+                network = network || ownNetwork != 0
+                if pid < 0 && userNamespace && [EPERM, EINVAL, ENOSPC, EUSERS].contains(errno) {
+                    // No user namespaces on this host: runs get the other namespaces and drop to nobody.
+                    userNamespace = false
+                    (pid, network) = networks.fork(namespaces)
+                }
+                if pid == 0 {
+                    RunInit.waitForRun(control: pair[1], join: (claim.pidsProcs, claim.memoryProcs), userNamespace: userNamespace,
+                                       namespaces: namespaces, networkNamespace: network)
+                }
             }
             let err = errno
-            cgroups.bind(claim, to: pid)
+            cgroups.bind(claim, to: pid, forkerLost: forkerLost)
             close(pair[1])
             guard pid > 0 else {
                 close(pair[0])
@@ -197,7 +222,7 @@ public enum Spawner {
             var kept = false
             defer { if !kept { close(ringFD); close(doneFD) } }
             guard let (limits, usesTCP) = Spawner.readPlan(ringFD) else { return report(SpawnFailure(stage: 3, errno: EINVAL), to: doneFD) }
-            // The oldest first: it has had the longest to move itself into its cgroup slot.
+            // The oldest first: without a forker, it has had the longest to move itself into its slot.
             var prepared = ready.isEmpty ? nil : ready.removeFirst()
             if prepared == nil {
                 let (made, failure) = prepare(socket: socket)
