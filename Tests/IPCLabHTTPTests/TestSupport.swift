@@ -85,7 +85,10 @@ final class Connection {
 
     /// Connects; reads give up after `timeoutSeconds`.
     init(port: Int, timeoutSeconds: Int = 5) throws {
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        // The socket is this object's only once it is connected: a failed connect closes it here and
+        // throws before `fd` is set, so deinit never closes it a second time (a descriptor number
+        // closed twice may by then belong to a server another test runs in parallel).
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
@@ -101,6 +104,7 @@ final class Connection {
             close(fd)
             throw POSIXError(.ECONNREFUSED)
         }
+        self.fd = fd
     }
 
     deinit { close(fd) }
