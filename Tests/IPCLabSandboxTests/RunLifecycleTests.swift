@@ -38,7 +38,9 @@ struct RunLifecycleTests {
              ]}
             """
         // While it runs, the scan must find its processes: otherwise the check after it proves nothing.
-        let (trace, seen) = try await runWatching(scenario: scenario, wallMs: 200, names: names)
+        // 1.5 s gives a scan of the host's /proc time enough on a loaded machine (200 ms did not, in CI
+        // with the other suites running); the writer's 5 s sleep still outlasts it.
+        let (trace, seen) = try await runWatching(scenario: scenario, wallMs: 1500, names: names)
         #expect(Set(seen.values) == names, "the scan saw \(seen) during the run: \(describe(trace))")
         #expect(trace.run.outcome == .timeout, "\(describe(trace))")
         #expect(trace.calls("read", by: "leak_reader").last?.returned == false)
