@@ -54,4 +54,11 @@ public enum BenchMechanism: String, Sendable, CaseIterable {
 
     /// One-way mechanisms need a second channel for the way back in a latency phase.
     var needsReply: Bool { self == .pipe || self == .posixMQ }
+
+    /// The mechanisms a measurement's `mechanisms` parameter names, in its order; all of `all` when
+    /// it names none.
+    static func chosen(_ params: Parameters, from all: [BenchMechanism]) -> [BenchMechanism] {
+        let words = params.strings("mechanisms")
+        return words.isEmpty ? all : words.compactMap(BenchMechanism.init(rawValue:))
+    }
 }

@@ -30,18 +30,13 @@ public struct BenchLatency: Preset {
         try BenchPlacement.check(params)
     }
 
-    func mechanisms(_ params: Parameters) -> [BenchMechanism] {
-        let words = params.strings("mechanisms")
-        return (words.isEmpty ? BenchMechanism.latency.map(\.rawValue) : words).compactMap(BenchMechanism.init(rawValue:))
-    }
-
     public func scenario(_ params: Parameters) -> Scenario {
         let n = params.int("round_trips") ?? 10_000
         var channels: [Channel] = []
         var pinger: [Step] = []
         var ponger: [Step] = []
         let (pingerCPU, pongerCPU) = BenchPlacement(params).cpus
-        for m in mechanisms(params) {
+        for m in BenchMechanism.chosen(params, from: BenchMechanism.latency) {
             var channel: String?
             var reply: String?
             switch m {
@@ -77,7 +72,7 @@ public struct BenchLatency: Preset {
 
     public func observe(_ trace: Trace, _ params: Parameters) -> [Observation] {
         let n = Int64(params.int("round_trips") ?? 10_000)
-        let wanted = mechanisms(params)
+        let wanted = BenchMechanism.chosen(params, from: BenchMechanism.latency)
         let phases = trace.calls("bench_latency", by: "pinger")
         let measured = wanted.compactMap { m in phases.first { $0.string("mechanism") == m.rawValue }.map { (m, $0) } }
         func ordered(_ e: TraceEvent) -> Bool {

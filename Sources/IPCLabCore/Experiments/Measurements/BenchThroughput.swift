@@ -35,11 +35,6 @@ public struct BenchThroughput: Preset {
         try BenchPlacement.check(params)
     }
 
-    func mechanisms(_ params: Parameters) -> [BenchMechanism] {
-        let words = params.strings("mechanisms")
-        return (words.isEmpty ? BenchMechanism.throughput.map(\.rawValue) : words).compactMap(BenchMechanism.init(rawValue:))
-    }
-
     /// The chunk a mechanism moves: a POSIX queue's message is at most 8192 bytes.
     static func chunk(_ m: BenchMechanism, _ params: Parameters) -> Int {
         let chunk = params.int("chunk_bytes") ?? 65_536
@@ -52,7 +47,7 @@ public struct BenchThroughput: Preset {
         var receiver: [Step] = []
         var sender: [Step] = []
         let (receiverCPU, senderCPU) = BenchPlacement(params).cpus
-        for m in mechanisms(params) {
+        for m in BenchMechanism.chosen(params, from: BenchMechanism.throughput) {
             var channel: String?
             switch m {
             case .pipe:
@@ -82,7 +77,7 @@ public struct BenchThroughput: Preset {
 
     public func observe(_ trace: Trace, _ params: Parameters) -> [Observation] {
         let total = Int64(params.int("total_bytes") ?? 268_435_456)
-        let wanted = mechanisms(params)
+        let wanted = BenchMechanism.chosen(params, from: BenchMechanism.throughput)
         let phases = trace.calls("bench_throughput", by: "receiver")
         func phase(_ m: BenchMechanism) -> TraceEvent? { phases.first { $0.string("mechanism") == m.rawValue } }
         let mismatches = trace.calls("bench_mismatch")
