@@ -65,12 +65,21 @@ def test_catalog_entry(lab, catalog, exp_id):
 
 @pytest.mark.parametrize("exp_id", [e for e in SHM + SEM if e != "shm.race"])
 def test_defaults_show_the_claim(lab, catalog, exp_id):
-    trace = run_ok(lab, {"experiment": exp_id})
-    assert [o["id"] for o in trace["observations"]] == catalog[exp_id]["observations"]
-    for o in trace["observations"]:
-        assert o["holds"] is True, o
-        assert o["evidence"], o
-    assert all(p["exit"] == {"code": 0} for p in trace["processes"]), trace["processes"]
+    # A parent finds the fruit plate full only when the other parent's put is still on it: on a busy
+    # machine a child may have taken the fruit first, and the trace then honestly says no parent
+    # waited. That one observation gets up to 5 runs; every other must hold in each run.
+    scheduling = {"sem.fruit_plate.parents_wait_for_space"}
+    for _ in range(5 if exp_id == "sem.fruit_plate" else 1):
+        trace = run_ok(lab, {"experiment": exp_id})
+        assert [o["id"] for o in trace["observations"]] == catalog[exp_id]["observations"]
+        for o in trace["observations"]:
+            assert o["holds"] is True or o["id"] in scheduling, o
+            assert o["evidence"] or not o["holds"], o
+        assert all(p["exit"] == {"code": 0} for p in trace["processes"]), trace["processes"]
+        if all(o["holds"] for o in trace["observations"]):
+            return
+        assert "no parent found s3 at 0" in observation(trace, "sem.fruit_plate.parents_wait_for_space")["detail"]
+    pytest.fail(f"{exp_id}: no parent found the plate full in 5 runs")
 
 
 @pytest.mark.parametrize("exp_id", SHM + SEM)
