@@ -14,7 +14,7 @@ extension Participant {
         let sync = ends[channelIndex(step.sync)]
         guard let region = sync.address else {
             // The region's mmap failed when the first process created it (that failure is in the trace).
-            Recorder.instant(step.op, step: i, args: [Int64(step.mechanism.number)], result: -1, errno: EFAULT)
+            Recorder.record(IPCLAB_REC_EVENT, step.op, step: i, args: [Int64(step.mechanism.number)], result: -1, errno: EFAULT)
             return
         }
         var spec = ipclab_bench_spec()

@@ -12,7 +12,7 @@ extension Participant {
         case .sysv(let key):
             let flags = 0o666 | ipclab_IPC_CREAT
             let id = ipclab_msgget(Int32(key), flags)
-            let slot = Recorder.instant("msgget", step: nil, args: [Int64(key), Int64(flags), Int64(i)],
+            let slot = Recorder.instant(.messageQueues(.msgget), step: nil, args: [Int64(key), Int64(flags), Int64(i)],
                                         result: Int(id), errno: id < 0 ? errno : 0)
             if id >= 0 { ends[i].handle = Int64(id) }
             queueSnapshot(i, after: slot)
@@ -20,7 +20,7 @@ extension Participant {
             if raise { raiseMsgMax(to: maxMessages, channel: i) }
             let oflag = O_CREAT | O_RDWR
             let q = ipclab_mq_open(name, oflag, maxMessages, messageSize)
-            let slot = Recorder.instant("mq_open", step: nil, args: [Int64(oflag), Int64(maxMessages), Int64(messageSize), Int64(i)],
+            let slot = Recorder.instant(.messageQueues(.mqOpen), step: nil, args: [Int64(oflag), Int64(maxMessages), Int64(messageSize), Int64(i)],
                                         result: Int(q), errno: q < 0 ? errno : 0)
             if q >= 0 { ends[i].handle = Int64(q) }
             queueSnapshot(i, after: slot)
@@ -44,7 +44,7 @@ extension Participant {
         } else {
             err = errno
         }
-        Recorder.instant("sysctl", step: nil, args: [Int64(current), Int64(wanted), Int64(i), Int64(Self.readNumber(path))],
+        Recorder.instant(.messageQueues(.sysctl), step: nil, args: [Int64(current), Int64(wanted), Int64(i), Int64(Self.readNumber(path))],
                          result: r, errno: err)
     }
 
@@ -79,7 +79,7 @@ extension Participant {
             let c = channelIndex(channel)
             let q = Int32(truncatingIfNeeded: ends[c].handle)
             let r = ipclab_mq_notify_signal(q, Int32(signal.number), 0)
-            Recorder.instant("mq_notify", step: i, args: [Int64(q), Int64(signal.number), Int64(c)], result: Int(r),
+            Recorder.instant(.messageQueues(.mqNotify), step: i, args: [Int64(q), Int64(signal.number), Int64(c)], result: Int(r),
                              errno: r == 0 ? 0 : errno)
         case let .openQueue(channel):
             let c = channelIndex(channel)
@@ -87,12 +87,12 @@ extension Participant {
             case .messageQueue(.sysv(let key)):
                 let flags = 0o666 | ipclab_IPC_CREAT
                 let id = ipclab_msgget(Int32(key), flags)
-                Recorder.instant("msgget", step: i, args: [Int64(key), Int64(flags), Int64(c)], result: Int(id), errno: id < 0 ? errno : 0)
+                Recorder.instant(.messageQueues(.msgget), step: i, args: [Int64(key), Int64(flags), Int64(c)], result: Int(id), errno: id < 0 ? errno : 0)
                 if id >= 0 { ends[c].handle = Int64(id) }
             case .messageQueue(.posix(let name, _, _, _)):
                 let oflag = O_RDWR
                 let q = ipclab_mq_open(name, oflag, 0, 0)
-                Recorder.instant("mq_open", step: i, args: [Int64(oflag), 0, 0, Int64(c)], result: Int(q), errno: q < 0 ? errno : 0)
+                Recorder.instant(.messageQueues(.mqOpen), step: i, args: [Int64(oflag), 0, 0, Int64(c)], result: Int(q), errno: q < 0 ? errno : 0)
                 if q >= 0 { ends[c].handle = Int64(q); ends[c].size = 0 }
             default:
                 break
@@ -103,10 +103,10 @@ extension Participant {
             case .messageQueue(.sysv):
                 let id = Int32(truncatingIfNeeded: ends[c].handle)
                 let r = ipclab_msgctl_rmid(id)
-                Recorder.instant("msgctl", step: i, args: [Int64(id), Int64(IPC_RMID), Int64(c)], result: Int(r), errno: r == 0 ? 0 : errno)
+                Recorder.instant(.messageQueues(.msgctl), step: i, args: [Int64(id), Int64(IPC_RMID), Int64(c)], result: Int(r), errno: r == 0 ? 0 : errno)
             case .messageQueue(.posix(let name, _, _, _)):
                 let r = ipclab_mq_unlink(name)
-                Recorder.instant("mq_unlink", step: i, args: [Int64(c)], result: Int(r), errno: r == 0 ? 0 : errno)
+                Recorder.instant(.messageQueues(.mqUnlink), step: i, args: [Int64(c)], result: Int(r), errno: r == 0 ? 0 : errno)
             default:
                 break
             }
@@ -122,7 +122,7 @@ extension Participant {
             let type = step.type ?? 1
             let flags = step.nonblocking ? ipclab_IPC_NOWAIT : 0
             for _ in 0..<step.count {
-                let slot = Recorder.begin("msgsnd", step: i, args: [Int64(id), Int64(bytes.count), Int64(type), Int64(flags), Int64(c)])
+                let slot = Recorder.begin(.messageQueues(.msgsnd), step: i, args: [Int64(id), Int64(bytes.count), Int64(type), Int64(flags), Int64(c)])
                 let r = bytes.withUnsafeBytes { ipclab_msgsnd(id, Int64(type), $0.baseAddress, $0.count, flags) }
                 let err = r < 0 ? errno : 0
                 bytes.withUnsafeBytes { Recorder.end(slot, result: Int(r), errno: err, payload: r == 0 ? $0 : nil) }
@@ -134,7 +134,7 @@ extension Participant {
             setQueueNonblocking(c, step.nonblocking, step: i)
             let priority = step.priority ?? 0
             for _ in 0..<step.count {
-                let slot = Recorder.begin("mq_send", step: i, args: [Int64(q), Int64(bytes.count), Int64(priority), Int64(c)])
+                let slot = Recorder.begin(.messageQueues(.mqSend), step: i, args: [Int64(q), Int64(bytes.count), Int64(priority), Int64(c)])
                 let r = bytes.withUnsafeBytes { ipclab_mq_send(q, $0.baseAddress, $0.count, UInt32(priority)) }
                 let err = r < 0 ? errno : 0
                 bytes.withUnsafeBytes { Recorder.end(slot, result: Int(r), errno: err, payload: r == 0 ? $0 : nil) }
@@ -156,7 +156,7 @@ extension Participant {
             let id = Int32(truncatingIfNeeded: ends[c].handle)
             let flags = (nonblocking ? ipclab_IPC_NOWAIT : 0) | (truncate ? ipclab_MSG_NOERROR : 0)
             // args[5] gets the type of the message received, once it is known.
-            slot = Recorder.begin("msgrcv", step: step, args: [Int64(id), Int64(cap), Int64(msgtyp), Int64(flags), Int64(c), 0])
+            slot = Recorder.begin(.messageQueues(.msgrcv), step: step, args: [Int64(id), Int64(cap), Int64(msgtyp), Int64(flags), Int64(c), 0])
             var type: Int64 = 0
             r = buffer.withUnsafeMutableBytes { ipclab_msgrcv(id, Int64(msgtyp), flags, $0.baseAddress, cap, &type) }
             err = r < 0 ? errno : 0
@@ -165,7 +165,7 @@ extension Participant {
             let q = Int32(truncatingIfNeeded: ends[c].handle)
             setQueueNonblocking(c, nonblocking, step: step)
             // args[3] gets the priority of the message received.
-            slot = Recorder.begin("mq_receive", step: step, args: [Int64(q), Int64(cap), Int64(c), 0])
+            slot = Recorder.begin(.messageQueues(.mqReceive), step: step, args: [Int64(q), Int64(cap), Int64(c), 0])
             var priority: UInt32 = 0
             r = buffer.withUnsafeMutableBytes { ipclab_mq_receive(q, $0.baseAddress, cap, &priority) }
             err = r < 0 ? errno : 0
@@ -182,7 +182,7 @@ extension Participant {
         guard ends[c].size != want else { return }
         let q = Int32(truncatingIfNeeded: ends[c].handle)
         let r = ipclab_mq_set_nonblocking(q, nonblocking ? 1 : 0)
-        Recorder.instant("mq_setattr", step: step, args: [Int64(q), Int64(want), Int64(c)], result: Int(r), errno: r == 0 ? 0 : errno)
+        Recorder.instant(.messageQueues(.mqSetattr), step: step, args: [Int64(q), Int64(want), Int64(c)], result: Int(r), errno: r == 0 ? 0 : errno)
         if r == 0 { ends[c].size = want }
     }
 

@@ -11,11 +11,11 @@ extension Participant {
             var fds: [Int32] = [-1, -1]
             let r = ipclab_pipe2(&fds, 0)
             let err = r == 0 ? 0 : errno
-            Recorder.instant("pipe", step: nil, args: [Int64(fds[0]), Int64(fds[1]), Int64(i)], result: Int(r), errno: err)
+            Recorder.instant(.pipes(.pipe), step: nil, args: [Int64(fds[0]), Int64(fds[1]), Int64(i)], result: Int(r), errno: err)
             if r == 0 { ends[i] = ChannelEnds(read: fds[0], write: fds[1]) }
         case .fifo(let path):
             let r = mkfifo(path, 0o600)
-            Recorder.instant("mkfifo", step: nil, args: [0o600, Int64(i)], result: Int(r), errno: r == 0 ? 0 : errno)
+            Recorder.instant(.fifos(.mkfifo), step: nil, args: [0o600, Int64(i)], result: Int(r), errno: r == 0 ? 0 : errno)
         }
     }
 
@@ -61,7 +61,7 @@ extension Participant {
     mutating func write(_ channel: String, _ bytes: [UInt8], step: Int) -> Int {
         let c = channelIndex(channel)
         let fd = ends[c].write
-        let slot = Recorder.begin("write", step: step, args: [Int64(fd), Int64(bytes.count), Int64(c)])
+        let slot = Recorder.begin(.pipes(.write), step: step, args: [Int64(fd), Int64(bytes.count), Int64(c)])
         let r = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
         let err = r < 0 ? errno : 0
         bytes.withUnsafeBytes { buf in
@@ -78,7 +78,7 @@ extension Participant {
         let c = channelIndex(channel)
         let fd = ends[c].read
         var buffer = [UInt8](repeating: 0, count: size)
-        let slot = Recorder.begin("read", step: step, args: [Int64(fd), Int64(size), Int64(c)])
+        let slot = Recorder.begin(.pipes(.read), step: step, args: [Int64(fd), Int64(size), Int64(c)])
         let r = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, size) }
         let err = r < 0 ? errno : 0
         buffer.withUnsafeBytes { buf in
@@ -116,7 +116,7 @@ extension Participant {
         let key: PipeEndKey = end == .read ? .read : .write
         let fd = ends[c][key]
         let r = Glibc.close(fd)
-        Recorder.instant("close", step: step, args: [Int64(fd), Int64(c), end == .read ? 0 : 1], result: Int(r),
+        Recorder.instant(.pipes(.close), step: step, args: [Int64(fd), Int64(c), end == .read ? 0 : 1], result: Int(r),
                          errno: r == 0 ? 0 : errno)
         ends[c][key] = -1
     }
@@ -125,7 +125,7 @@ extension Participant {
     mutating func open(_ channel: String, _ end: PipeEnd, nonblocking: Bool, step: Int) {
         let c = channelIndex(channel)
         let flags = (end == .read ? O_RDONLY : O_WRONLY) | (nonblocking ? O_NONBLOCK : 0)
-        let slot = Recorder.begin("open", step: step, args: [Int64(flags), Int64(c), end == .read ? 0 : 1])
+        let slot = Recorder.begin(.fifos(.open), step: step, args: [Int64(flags), Int64(c), end == .read ? 0 : 1])
         let fd = Glibc.open(scenario.channels[c].path ?? "", flags)
         Recorder.end(slot, result: Int(fd), errno: fd < 0 ? errno : 0)
         if fd >= 0 { ends[c][end == .read ? .read : .write] = fd }
@@ -135,12 +135,12 @@ extension Participant {
         let c = channelIndex(channel)
         let fd = ends[c][end == .read ? .read : .write]
         let flags = ipclab_fcntl(fd, F_GETFL)
-        Recorder.instant("fcntl", step: step, args: [Int64(fd), Int64(F_GETFL), 0, Int64(c)], result: Int(flags),
+        Recorder.instant(.pipes(.fcntl), step: step, args: [Int64(fd), Int64(F_GETFL), 0, Int64(c)], result: Int(flags),
                          errno: flags < 0 ? errno : 0)
         guard flags >= 0 else { return }
         let new = enabled ? flags | O_NONBLOCK : flags & ~O_NONBLOCK
         let r = ipclab_fcntl_int(fd, F_SETFL, new)
-        Recorder.instant("fcntl", step: step, args: [Int64(fd), Int64(F_SETFL), Int64(new), Int64(c)], result: Int(r),
+        Recorder.instant(.pipes(.fcntl), step: step, args: [Int64(fd), Int64(F_SETFL), Int64(new), Int64(c)], result: Int(r),
                          errno: r < 0 ? errno : 0)
     }
 
@@ -150,7 +150,7 @@ extension Participant {
         let fd = ends[c].anyOpen ?? -1
         let r = set.map { ipclab_fcntl_int(fd, ipclab_F_SETPIPE_SZ, Int32($0)) } ?? ipclab_fcntl(fd, ipclab_F_GETPIPE_SZ)
         let cmd = set == nil ? ipclab_F_GETPIPE_SZ : ipclab_F_SETPIPE_SZ
-        Recorder.instant("fcntl", step: step, args: [Int64(fd), Int64(cmd), Int64(set ?? 0), Int64(c)], result: Int(r),
+        Recorder.instant(.pipes(.fcntl), step: step, args: [Int64(fd), Int64(cmd), Int64(set ?? 0), Int64(c)], result: Int(r),
                          errno: r < 0 ? errno : 0)
     }
 

@@ -8,7 +8,7 @@ extension Participant {
         switch step {
         case let .sleep(ms):
             var ts = timespec(tv_sec: ms / 1000, tv_nsec: (ms % 1000) * 1_000_000)
-            let slot = Recorder.begin("nanosleep", step: i, args: [Int64(ms)])
+            let slot = Recorder.begin(.process(.nanosleep), step: i, args: [Int64(ms)])
             let r = nanosleep(&ts, nil)
             Recorder.end(slot, result: Int(r), errno: r == 0 ? 0 : errno)
         case let .wait(process):
@@ -16,12 +16,12 @@ extension Participant {
         case let .exit(code):
             exit(code: code, step: i)
         case let .spin(ms):
-            let slot = Recorder.begin("spin", step: i, args: [Int64(ms)])
+            let slot = Recorder.begin(.process(.spin), step: i, args: [Int64(ms)])
             Recorder.end(slot, result: Int(ipclab_spin(Int64(ms))), errno: 0)
         case let .allocate(bytes):
             // args[1] is the bytes touched so far, written as it goes: a process the OOM killer
             // ends leaves in its begun record how far it got.
-            let slot = Recorder.begin("allocate", step: i, args: [Int64(bytes), 0])
+            let slot = Recorder.begin(.process(.allocate), step: i, args: [Int64(bytes), 0])
             var scratch: Int64 = 0
             let r: Int32 = if slot != Recorder.none {
                 withUnsafeMutablePointer(to: &ipclab_ring_record(ringBase, slot).pointee.args.1) { ipclab_allocate(Int64(bytes), $0) }
@@ -30,14 +30,14 @@ extension Participant {
             }
             Recorder.end(slot, result: Int(r), errno: r == 0 ? 0 : errno)
         case let .forkChildren(count, sleepMs):
-            let slot = Recorder.begin("fork_children", step: i, args: [Int64(count), Int64(sleepMs), 0])
+            let slot = Recorder.begin(.process(.forkChildren), step: i, args: [Int64(count), Int64(sleepMs), 0])
             var firstErrno: Int32 = 0
             var reaped: Int32 = 0
             let made = ipclab_fork_children(Int32(count), Int32(sleepMs), &firstErrno, &reaped)
             if slot != Recorder.none { ipclab_ring_record(ringBase, slot).pointee.args.2 = Int64(reaped) }
             Recorder.end(slot, result: Int(made), errno: firstErrno)
         case let .openFiles(count):
-            let slot = Recorder.begin("open_files", step: i, args: [Int64(count)])
+            let slot = Recorder.begin(.process(.openFiles), step: i, args: [Int64(count)])
             var firstErrno: Int32 = 0
             let opened = ipclab_open_files(Int32(count), &firstErrno)
             Recorder.end(slot, result: Int(opened), errno: firstErrno)
@@ -50,7 +50,7 @@ extension Participant {
     /// one event, result the bytes written (args[1] counts them as it goes), errno of the failed write.
     /// Past RLIMIT_FSIZE a write is cut short, then the next one raises SIGXFSZ (by default fatal).
     private func writeFile(name: String, bytes: Int, step: Int) {
-        let slot = Recorder.begin("write_file", step: step, args: [Int64(bytes), 0])
+        let slot = Recorder.begin(.process(.writeFile), step: step, args: [Int64(bytes), 0])
         let fd = Glibc.open("/tmp/\(name)", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { return Recorder.end(slot, result: -1, errno: errno) }
         defer { Glibc.close(fd) }
@@ -69,7 +69,7 @@ extension Participant {
 
     /// `_exit(2)`: recorded as begun and never completed, because it never returns.
     func exit(code: Int, step: Int?) -> Never {
-        _ = Recorder.begin("exit", step: step, args: [Int64(code)])
+        _ = Recorder.begin(.process(.exit), step: step, args: [Int64(code)])
         _exit(Int32(code))
     }
 
@@ -79,7 +79,7 @@ extension Participant {
         let pid = children.indices.contains(target) && children[target] > 0 ? children[target] : -1
         var status: Int32 = 0
         var usage = rusage()
-        let slot = Recorder.begin("wait4", step: step, args: [Int64(pid), 0, Int64(target)])
+        let slot = Recorder.begin(.process(.wait4), step: step, args: [Int64(pid), 0, Int64(target)])
         let r = wait4(pid, &status, 0, &usage)
         let err = r < 0 ? errno : 0
         if slot != Recorder.none { ipclab_ring_record(ringBase, slot).pointee.args.1 = Int64(status) }

@@ -10,7 +10,7 @@ extension Participant {
             let which = (0..<ipclab_try_syscall_count()).first { String(cString: ipclab_try_syscall_name($0)) == call } ?? -1
             var err: Int32 = 0
             let r = ipclab_try_syscall(which, &err)
-            Recorder.instant(call, step: i, result: Int(r), errno: err)
+            Recorder.record(IPCLAB_REC_EVENT, call, step: i, result: Int(r), errno: err)
         }
     }
 }

@@ -14,7 +14,7 @@ extension Participant {
         switch spec.type {
         case .posixNamed:
             let p = ipclab_sem_open(spec.semName ?? "", O_CREAT, 0o600, UInt32(spec.value))
-            let slot = Recorder.instant("sem_open", step: nil, args: [Int64(c), Int64(O_CREAT), 0o600, Int64(spec.value)],
+            let slot = Recorder.instant(.semaphores(.semOpen), step: nil, args: [Int64(c), Int64(O_CREAT), 0o600, Int64(spec.value)],
                                         result: p.map { Int(bitPattern: $0) } ?? -1, errno: p == nil ? errno : 0)
             guard let p else { return }
             ends[c].address = p
@@ -25,7 +25,7 @@ extension Participant {
             guard let page = map(c, length: size, prot: PROT_READ | PROT_WRITE, flags: MAP_SHARED | MAP_ANONYMOUS, fd: -1, step: nil).base
             else { return }
             let r = sem_init(page.assumingMemoryBound(to: sem_t.self), 1, UInt32(spec.value))
-            let slot = Recorder.instant("sem_init", step: nil, args: [Int64(c), Int64(Int(bitPattern: page)), 1, Int64(spec.value)],
+            let slot = Recorder.instant(.semaphores(.semInit), step: nil, args: [Int64(c), Int64(Int(bitPattern: page)), 1, Int64(spec.value)],
                                         result: Int(r), errno: r == 0 ? 0 : errno)
             guard r == 0 else { return }
             ends[c].address = page
@@ -35,12 +35,12 @@ extension Participant {
             guard let key = makeKey(c, path: spec.ftokPath ?? "", id: spec.ftokID ?? 83, step: nil) else { return }
             let flags = IPC_CREAT | 0o600
             let id = semget(key, 1, flags)
-            Recorder.instant("semget", step: nil, args: [Int64(key), 1, Int64(flags), Int64(c)], result: Int(id),
+            Recorder.instant(.semaphores(.semget), step: nil, args: [Int64(key), 1, Int64(flags), Int64(c)], result: Int(id),
                              errno: id < 0 ? errno : 0)
             guard id >= 0 else { return }
             ends[c].handle = Int64(id)
             let r = ipclab_semctl_setval(id, Int32(spec.value))
-            let slot = Recorder.instant("semctl", step: nil, args: [Int64(id), 0, Int64(ipclab_SETVAL), Int64(spec.value), Int64(c)],
+            let slot = Recorder.instant(.semaphores(.semctl), step: nil, args: [Int64(id), 0, Int64(ipclab_SETVAL), Int64(spec.value), Int64(c)],
                                         result: Int(r), errno: r < 0 ? errno : 0)
             semaphoreSnapshot(c, after: slot)
         }
@@ -60,25 +60,25 @@ extension Participant {
             let c = channelIndex(channel)
             guard let p = ends[c].address else { return }
             let r = sem_close(p.assumingMemoryBound(to: sem_t.self))
-            Recorder.instant("sem_close", step: i, args: [Int64(c), Int64(Int(bitPattern: p))], result: Int(r), errno: r == 0 ? 0 : errno)
+            Recorder.instant(.semaphores(.semClose), step: i, args: [Int64(c), Int64(Int(bitPattern: p))], result: Int(r), errno: r == 0 ? 0 : errno)
             if r == 0 { ends[c].address = nil }
         case let .unlink(channel):
             let c = channelIndex(channel)
             let name = semaphoreSpec(c)?.semName ?? ""
             let r = sem_unlink(name)
-            let slot = Recorder.instant("sem_unlink", step: i, args: [Int64(c)], result: Int(r), errno: r == 0 ? 0 : errno)
+            let slot = Recorder.instant(.semaphores(.semUnlink), step: i, args: [Int64(c)], result: Int(r), errno: r == 0 ? 0 : errno)
             semaphoreSnapshot(c, after: slot)
         case let .remove(channel):
             let c = channelIndex(channel)
             if semaphoreSpec(c)?.type == .sysv {
                 let id = Int32(truncatingIfNeeded: ends[c].handle)
                 let r = ipclab_semctl_remove(id)
-                let slot = Recorder.instant("semctl", step: i, args: [Int64(id), 0, Int64(IPC_RMID), 0, Int64(c)],
+                let slot = Recorder.instant(.semaphores(.semctl), step: i, args: [Int64(id), 0, Int64(IPC_RMID), 0, Int64(c)],
                                             result: Int(r), errno: r < 0 ? errno : 0)
                 semaphoreSnapshot(c, after: slot)
             } else if let p = ends[c].address {
                 let r = sem_destroy(p.assumingMemoryBound(to: sem_t.self))
-                Recorder.instant("sem_destroy", step: i, args: [Int64(c), Int64(Int(bitPattern: p))], result: Int(r),
+                Recorder.instant(.semaphores(.semDestroy), step: i, args: [Int64(c), Int64(Int(bitPattern: p))], result: Int(r),
                                  errno: r == 0 ? 0 : errno)
                 // A destroyed semaphore may not be used again, not even by sem_getvalue: no snapshot.
                 if r == 0 { ends[c].address = nil }
@@ -109,9 +109,9 @@ extension Participant {
         let slot: UInt32
         if nowait {
             r = sem_trywait(p)
-            slot = Recorder.instant("sem_trywait", step: step, args: args, result: Int(r), errno: r == 0 ? 0 : errno)
+            slot = Recorder.instant(.semaphores(.semTrywait), step: step, args: args, result: Int(r), errno: r == 0 ? 0 : errno)
         } else {
-            slot = Recorder.begin("sem_wait", step: step, args: args)
+            slot = Recorder.begin(.semaphores(.semWait), step: step, args: args)
             // The state as the wait begins: the value it finds, and everyone inside a wait, this process included.
             semaphoreSnapshot(c, after: slot)
             r = sem_wait(p)
@@ -128,7 +128,7 @@ extension Participant {
         guard let p = ends[c].address?.assumingMemoryBound(to: sem_t.self) else { return notOpen(c, step: step) }
         let before = value(p)
         // Begun before the call and ended after it, so that the post brackets the moment a waiter woke.
-        let slot = Recorder.begin("sem_post", step: step, args: [Int64(c), Int64(Int(bitPattern: p)), before])
+        let slot = Recorder.begin(.semaphores(.semPost), step: step, args: [Int64(c), Int64(Int(bitPattern: p)), before])
         let r = sem_post(p)
         Recorder.end(slot, result: Int(r), errno: r == 0 ? 0 : errno)
         semaphoreSnapshot(c, after: slot)
@@ -140,7 +140,7 @@ extension Participant {
     mutating func semop(_ c: Int, op: Int32, flags: Int32, step: Int) -> Int32 {
         let id = Int32(truncatingIfNeeded: ends[c].handle)
         let before = Int64(ipclab_semctl_get(id, ipclab_GETVAL))
-        let slot = Recorder.begin("semop", step: step, args: [Int64(c), Int64(id), Int64(op), Int64(flags), before])
+        let slot = Recorder.begin(.semaphores(.semop), step: step, args: [Int64(c), Int64(id), Int64(op), Int64(flags), before])
         if op <= 0 && flags & Int32(IPC_NOWAIT) == 0 { semaphoreSnapshot(c, after: slot) }
         let r = ipclab_semop(id, op, flags)
         Recorder.end(slot, result: Int(r), errno: r == 0 ? 0 : errno)

@@ -19,7 +19,7 @@ extension Participant {
             guard let key = makeKey(c, path: spec.ftokPath ?? "", id: spec.ftokID ?? 65, step: nil) else { return }
             let flags = IPC_CREAT | 0o600
             let id = shmget(key, spec.size, flags)
-            let slot = Recorder.instant("shmget", step: nil, args: [Int64(key), Int64(spec.size), Int64(flags), Int64(c)],
+            let slot = Recorder.instant(.sharedMemory(.shmget), step: nil, args: [Int64(key), Int64(spec.size), Int64(flags), Int64(c)],
                                         result: Int(id), errno: id < 0 ? errno : 0)
             guard id >= 0 else { return }
             ends[c].handle = Int64(id)
@@ -29,14 +29,14 @@ extension Participant {
             let name = spec.shmName ?? ""
             let oflag = O_CREAT | O_RDWR
             let fd = shm_open(name, oflag, 0o600)
-            let opened = Recorder.instant("shm_open", step: nil, args: [Int64(c), Int64(oflag), 0o600], result: Int(fd),
+            let opened = Recorder.instant(.sharedMemory(.shmOpen), step: nil, args: [Int64(c), Int64(oflag), 0o600], result: Int(fd),
                                           errno: fd < 0 ? errno : 0)
             guard fd >= 0 else { return }
             ends[c].handle = Int64(fd)
             ends[c].size = spec.size
             shmSnapshot(c, after: opened)
             let r = ftruncate(fd, off_t(spec.size))
-            let sized = Recorder.instant("ftruncate", step: nil, args: [Int64(fd), Int64(spec.size), Int64(c)], result: Int(r),
+            let sized = Recorder.instant(.sharedMemory(.ftruncate), step: nil, args: [Int64(fd), Int64(spec.size), Int64(c)], result: Int(r),
                                          errno: r == 0 ? 0 : errno)
             shmSnapshot(c, after: sized)
         }
@@ -66,12 +66,12 @@ extension Participant {
         case let .barrier(channel, offset, count, spread):
             let c = channelIndex(channel)
             guard let base = mapped(c, step: i) else { return }
-            let slot = Recorder.begin("barrier", step: i, args: [Int64(Int(bitPattern: base)), Int64(offset), Int64(count), Int64(c)])
+            let slot = Recorder.begin(.sharedMemory(.barrier), step: i, args: [Int64(Int(bitPattern: base)), Int64(offset), Int64(count), Int64(c)])
             let arrival = ipclab_barrier_arrive(base + offset)
             if spread {
                 // The n-th to arrive takes the n-th CPU: the processes can then run at the same time.
                 let cpu = ipclab_pin_to_nth_cpu(arrival - 1)
-                Recorder.instant("sched_setaffinity", step: i, args: [0, Int64(cpu), arrival], result: cpu < 0 ? -1 : 0,
+                Recorder.instant(.sharedMemory(.schedSetaffinity), step: i, args: [0, Int64(cpu), arrival], result: cpu < 0 ? -1 : 0,
                                  errno: cpu < 0 ? errno : 0)
             }
             ipclab_barrier_wait(base + offset, Int64(count), arrival)
@@ -82,13 +82,13 @@ extension Participant {
             let c = channelIndex(channel)
             let id = Int32(truncatingIfNeeded: ends[c].handle)
             let r = ipclab_shm_remove(id)
-            let slot = Recorder.instant("shmctl", step: i, args: [Int64(id), Int64(IPC_RMID), Int64(c)], result: Int(r),
+            let slot = Recorder.instant(.sharedMemory(.shmctl), step: i, args: [Int64(id), Int64(IPC_RMID), Int64(c)], result: Int(r),
                                         errno: r == 0 ? 0 : errno)
             shmSnapshot(c, after: slot)
         case let .unlink(channel):
             let c = channelIndex(channel)
             let r = shm_unlink(region(c)?.shmName ?? "")
-            let slot = Recorder.instant("shm_unlink", step: i, args: [Int64(c)], result: Int(r), errno: r == 0 ? 0 : errno)
+            let slot = Recorder.instant(.sharedMemory(.shmUnlink), step: i, args: [Int64(c)], result: Int(r), errno: r == 0 ? 0 : errno)
             shmSnapshot(c, after: slot)
         }
     }
@@ -106,7 +106,7 @@ extension Participant {
         let p = mmap(address, length, prot, flags, fd, 0)
         let failed = p == nil || p == MAP_FAILED
         let err = failed ? errno : 0
-        let slot = Recorder.instant("mmap", step: step, args: [Int64(Int(bitPattern: address)), Int64(length), Int64(prot), Int64(flags), Int64(fd), 0, Int64(c)],
+        let slot = Recorder.instant(.sharedMemory(.mmap), step: step, args: [Int64(Int(bitPattern: address)), Int64(length), Int64(prot), Int64(flags), Int64(fd), 0, Int64(c)],
                                     result: failed ? -1 : Int(bitPattern: p), errno: err)
         return (failed ? nil : p, slot)
     }
@@ -121,7 +121,7 @@ extension Participant {
         case .sysv:
             let id = Int32(truncatingIfNeeded: ends[c].handle)
             // Begun and ended around the call, so the trace brackets the moment shm_nattch changed.
-            slot = Recorder.begin("shmat", step: step, args: [Int64(id), Int64(address ?? 0), 0, Int64(c)])
+            slot = Recorder.begin(.sharedMemory(.shmat), step: step, args: [Int64(id), Int64(address ?? 0), 0, Int64(c)])
             let p = shmat(id, hint, 0)
             let failed = p == nil || p == UnsafeMutableRawPointer(bitPattern: -1)
             Recorder.end(slot, result: failed ? -1 : Int(bitPattern: p), errno: failed ? errno : 0)
@@ -142,12 +142,12 @@ extension Participant {
         guard let base = mapped(c, step: step) else { return }
         let slot: UInt32
         if region(c)?.type == .sysv {
-            slot = Recorder.begin("shmdt", step: step, args: [Int64(Int(bitPattern: base)), Int64(c)])
+            slot = Recorder.begin(.sharedMemory(.shmdt), step: step, args: [Int64(Int(bitPattern: base)), Int64(c)])
             let r = shmdt(base)
             Recorder.end(slot, result: Int(r), errno: r == 0 ? 0 : errno)
         } else {
             let r = munmap(base, ends[c].size)
-            slot = Recorder.instant("munmap", step: step, args: [Int64(Int(bitPattern: base)), Int64(ends[c].size), Int64(c)],
+            slot = Recorder.instant(.sharedMemory(.munmap), step: step, args: [Int64(Int(bitPattern: base)), Int64(ends[c].size), Int64(c)],
                                     result: Int(r), errno: r == 0 ? 0 : errno)
         }
         ends[c].address = nil
@@ -167,10 +167,10 @@ extension Participant {
         var st = stat()
         if stat(path, &st) != 0 {
             let r = ipclab_make_file(path, 0o600)
-            Recorder.instant("mknod", step: step, args: [Int64(c), 0o600], result: Int(r), errno: r == 0 ? 0 : errno)
+            Recorder.instant(.sharedMemory(.mknod), step: step, args: [Int64(c), 0o600], result: Int(r), errno: r == 0 ? 0 : errno)
         }
         let key = ftok(path, Int32(id))
-        Recorder.instant("ftok", step: step, args: [Int64(c), Int64(id)], result: Int(key), errno: key == -1 ? errno : 0)
+        Recorder.instant(.sharedMemory(.ftok), step: step, args: [Int64(c), Int64(id)], result: Int(key), errno: key == -1 ? errno : 0)
         return key == -1 ? nil : key
     }
 
@@ -180,7 +180,7 @@ extension Participant {
         guard let base = mapped(c, step: step) else { return }
         bytes.withUnsafeBytes { buf in
             (base + offset).copyMemory(from: buf.baseAddress!, byteCount: buf.count)
-            _ = Recorder.instant("store", step: step, args: [Int64(Int(bitPattern: base)), Int64(offset), Int64(buf.count), Int64(c)],
+            _ = Recorder.instant(.sharedMemory(.store), step: step, args: [Int64(Int(bitPattern: base)), Int64(offset), Int64(buf.count), Int64(c)],
                              result: buf.count, payload: buf)
         }
     }
@@ -189,7 +189,7 @@ extension Participant {
         guard let base = mapped(c, step: step) else { return }
         let bytes = [UInt8](UnsafeRawBufferPointer(start: base + offset, count: size))
         bytes.withUnsafeBytes { buf in
-            _ = Recorder.instant("load", step: step, args: [Int64(Int(bitPattern: base)), Int64(offset), Int64(size), Int64(c)],
+            _ = Recorder.instant(.sharedMemory(.load), step: step, args: [Int64(Int(bitPattern: base)), Int64(offset), Int64(size), Int64(c)],
                              result: size, payload: buf)
         }
     }
@@ -197,14 +197,14 @@ extension Participant {
     mutating func storeInt(_ c: Int, offset: Int, _ value: Int64, step: Int) {
         guard let base = mapped(c, step: step) else { return }
         ipclab_store_i64(base + offset, value)
-        Recorder.instant("store_int", step: step, args: [Int64(Int(bitPattern: base)), Int64(offset), value, Int64(c)], result: 8)
+        Recorder.instant(.sharedMemory(.storeInt), step: step, args: [Int64(Int(bitPattern: base)), Int64(offset), value, Int64(c)], result: 8)
     }
 
     /// One 8-byte load; its value, or nil when the region is not mapped.
     mutating func loadInt(_ c: Int, offset: Int, step: Int) -> Int64? {
         guard let base = mapped(c, step: step) else { return nil }
         let value = ipclab_load_i64(base + offset)
-        Recorder.instant("load_int", step: step, args: [Int64(Int(bitPattern: base)), Int64(offset), value, Int64(c)], result: 8)
+        Recorder.instant(.sharedMemory(.loadInt), step: step, args: [Int64(Int(bitPattern: base)), Int64(offset), value, Int64(c)], result: 8)
         return value
     }
 
@@ -212,7 +212,7 @@ extension Participant {
         guard let base = mapped(c, step: step) else { return }
         let pointer = Int64(Int(bitPattern: base + target))
         ipclab_store_i64(base + offset, pointer)
-        Recorder.instant("store_pointer", step: step,
+        Recorder.instant(.sharedMemory(.storePointer), step: step,
                          args: [Int64(Int(bitPattern: base)), Int64(offset), pointer, Int64(c), Int64(target)], result: 8)
     }
 
@@ -225,7 +225,7 @@ extension Participant {
         let low = Int64(Int(bitPattern: base))
         let inside: Int64 = pointer >= low && pointer + Int64(size) <= low + Int64(ends[c].size) ? 1 : 0
         buffer.withUnsafeBytes { buf in
-            _ = Recorder.instant("process_vm_readv", step: step, args: [Int64(getpid()), pointer, Int64(size), Int64(c), inside, low],
+            _ = Recorder.instant(.sharedMemory(.processVmReadv), step: step, args: [Int64(getpid()), pointer, Int64(size), Int64(c), inside, low],
                              result: n, errno: err, payload: UnsafeRawBufferPointer(rebasing: buf[0..<max(0, n)]))
         }
     }
@@ -246,7 +246,7 @@ extension Participant {
                 storeInt(c, offset: offset, v + 1, step: step)
             case .atomic:
                 let old = ipclab_atomic_fetch_add_i64(counter, 1)
-                Recorder.instant("atomic_fetch_add", step: step, args: [Int64(Int(bitPattern: base)), Int64(offset), old, Int64(c)],
+                Recorder.instant(.sharedMemory(.atomicFetchAdd), step: step, args: [Int64(Int(bitPattern: base)), Int64(offset), old, Int64(c)],
                                  result: 8)
             case .semaphore:
                 guard let s, semaphoreWait(s, step: step) == 0, let v = loadInt(c, offset: offset, step: step) else { return }
@@ -256,7 +256,7 @@ extension Participant {
         }
         let rest = Int64(times - detailed)
         let code: Int64 = sync == .none ? 0 : sync == .atomic ? 1 : 2
-        let slot = Recorder.begin("increment", step: step,
+        let slot = Recorder.begin(.sharedMemory(.increment), step: step,
                                   args: [Int64(Int(bitPattern: base)), Int64(offset), rest, code, Int64(c), Int64(s ?? -1), 0, 0])
         var first: Int64 = 0
         var last: Int64 = 0
@@ -288,10 +288,10 @@ extension Participant {
         if spec.type == .sysv {
             guard let key = makeKey(c, path: spec.ftokPath ?? "", id: spec.ftokID ?? 65, step: step) else { return }
             let id = shmget(key, 0, 0)
-            Recorder.instant("shmget", step: step, args: [Int64(key), 0, 0, Int64(c)], result: Int(id), errno: id < 0 ? errno : 0)
+            Recorder.instant(.sharedMemory(.shmget), step: step, args: [Int64(key), 0, 0, Int64(c)], result: Int(id), errno: id < 0 ? errno : 0)
         } else {
             let fd = shm_open(spec.shmName ?? "", O_RDWR, 0)
-            Recorder.instant("shm_open", step: step, args: [Int64(c), Int64(O_RDWR), 0], result: Int(fd), errno: fd < 0 ? errno : 0)
+            Recorder.instant(.sharedMemory(.shmOpen), step: step, args: [Int64(c), Int64(O_RDWR), 0], result: Int(fd), errno: fd < 0 ? errno : 0)
             if fd >= 0 { ends[c].handle = Int64(fd) }
         }
     }

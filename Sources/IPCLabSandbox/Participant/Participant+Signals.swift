@@ -18,7 +18,7 @@ extension Participant {
         case .sigpending:
             var set: UInt64 = 0
             let r = ipclab_sigpending_bits(&set)
-            Recorder.instant("sigpending", step: i, args: [Int64(bitPattern: set)], result: Int(r), errno: r == 0 ? 0 : errno)
+            Recorder.instant(.signals(.sigpending), step: i, args: [Int64(bitPattern: set)], result: Int(r), errno: r == 0 ? 0 : errno)
         case let .waitSignals(count, timeoutMs):
             _ = ipclab_wait_signals(Int64(count), Int64(timeoutMs) * 1_000_000, Int32(i))
         case let .readPointer(size):
@@ -47,7 +47,7 @@ extension Participant {
         let answer = reply.map { (target($0.process), $0.signal.number) }
         let r = ipclab_sigaction(Int32(signal.number), Int32(disposition.rawValue), restart ? 1 : 0,
                                  Int32(answer?.1 ?? 0), answer?.0.pid ?? 0, Int32(answer?.0.index ?? -1), Int32(step))
-        Recorder.instant("sigaction", step: step,
+        Recorder.instant(.signals(.sigaction), step: step,
                          args: [Int64(signal.number), Int64(disposition.rawValue), restart ? 1 : 0,
                                 Int64(answer?.1 ?? 0), Int64(answer?.0.index ?? -1)],
                          result: Int(r), errno: r == 0 ? 0 : errno)
@@ -57,7 +57,7 @@ extension Participant {
     /// is recorded after it.
     private func kill(_ process: String, _ signal: Signal, step: Int) -> Int32 {
         let (pid, index) = target(process)
-        let slot = Recorder.begin("kill", step: step, args: [Int64(pid), Int64(signal.number), Int64(index), 0, Int64(getuid())])
+        let slot = Recorder.begin(.signals(.kill), step: step, args: [Int64(pid), Int64(signal.number), Int64(index), 0, Int64(getuid())])
         let r: Int32 = pid > 1 ? Glibc.kill(pid, Int32(signal.number)) : -1
         Recorder.end(slot, result: Int(r), errno: pid > 1 ? (r == 0 ? 0 : errno) : ESRCH)
         return r
@@ -70,7 +70,7 @@ extension Participant {
         switch value {
         case .int(let v):
             let sent = v + offset
-            let slot = Recorder.begin("sigqueue", step: step, args: [Int64(pid), Int64(signal.number), Int64(sent), Int64(index), uid, 0])
+            let slot = Recorder.begin(.signals(.sigqueue), step: step, args: [Int64(pid), Int64(signal.number), Int64(sent), Int64(index), uid, 0])
             let r: Int32 = pid > 1 ? ipclab_sigqueue_int(pid, Int32(signal.number), Int32(sent)) : -1
             Recorder.end(slot, result: Int(r), errno: pid > 1 ? (r == 0 ? 0 : errno) : ESRCH)
             return r
@@ -79,14 +79,13 @@ extension Participant {
             let length = 4096
             let buffer = mmap(nil, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
             let mapped = buffer != nil && buffer != MAP_FAILED
-            Recorder.instant("mmap", step: step, args: [Int64(length), Int64(PROT_READ | PROT_WRITE), Int64(MAP_PRIVATE | MAP_ANONYMOUS),
-                                                        0, 0, 0, 0, SignalRecord.mark],
+            Recorder.instant(.signals(.mmap), step: step, args: [Int64(length), Int64(PROT_READ | PROT_WRITE), Int64(MAP_PRIVATE | MAP_ANONYMOUS)],
                              result: mapped ? Int(bitPattern: buffer) : -1, errno: mapped ? 0 : errno)
             guard mapped, let buffer else { return -1 }
             let bytes = Array(text.utf8) + [0]
             bytes.withUnsafeBytes { buffer.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
             let address = Int64(Int(bitPattern: buffer))
-            let slot = Recorder.begin("sigqueue", step: step, args: [Int64(pid), Int64(signal.number), address, Int64(index), uid, 1])
+            let slot = Recorder.begin(.signals(.sigqueue), step: step, args: [Int64(pid), Int64(signal.number), address, Int64(index), uid, 1])
             let r: Int32 = pid > 1 ? ipclab_sigqueue_ptr(pid, Int32(signal.number), buffer) : -1
             let err = pid > 1 ? (r == 0 ? 0 : errno) : ESRCH
             bytes.withUnsafeBytes { Recorder.end(slot, result: Int(r), errno: err, payload: $0) }
@@ -103,7 +102,7 @@ extension Participant {
         let set = signals.reduce(UInt64(0)) { $0 | (1 << UInt64($1.number - 1)) }
         var old: UInt64 = 0
         // Begun before the call: signals it unblocks are delivered before it returns, and show after it.
-        let slot = Recorder.begin("sigprocmask", step: step, args: [Int64(code), Int64(bitPattern: set), 0])
+        let slot = Recorder.begin(.signals(.sigprocmask), step: step, args: [Int64(code), Int64(bitPattern: set), 0])
         let r = ipclab_sigprocmask_bits(code, set, &old)
         let err = r == 0 ? 0 : errno
         if slot != Recorder.none { ipclab_ring_record(ringBase, slot).pointee.args.2 = Int64(bitPattern: old) }
@@ -117,8 +116,8 @@ extension Participant {
         let r = buffer.withUnsafeMutableBytes { ipclab_read_own_memory(address, $0.baseAddress, size) }
         let err = r < 0 ? errno : 0
         buffer.withUnsafeBytes { buf in
-            _ = Recorder.instant("process_vm_readv", step: step,
-                                 args: [Int64(getpid()), Int64(bitPattern: address), Int64(size), 0, 0, 0, 0, SignalRecord.mark],
+            _ = Recorder.instant(.signals(.processVmReadv), step: step,
+                                 args: [Int64(getpid()), Int64(bitPattern: address), Int64(size)],
                              result: r, errno: err, payload: UnsafeRawBufferPointer(rebasing: buf[0..<max(0, r)]))
         }
     }
@@ -127,7 +126,7 @@ extension Participant {
     private func fault(_ kind: SignalStep.Fault, step: Int) {
         let code: ipclab_fault_kind = kind == .segv ? IPCLAB_FAULT_SEGV : IPCLAB_FAULT_FPE
         let address = kind == .segv ? Int64(bitPattern: ipclab_fault_address()) : 0
-        let slot = Recorder.begin("fault", step: step, args: [Int64(code.rawValue), address, ipclab_core_limit()])
+        let slot = Recorder.begin(.signals(.fault), step: step, args: [Int64(code.rawValue), address, ipclab_core_limit()])
         let r = ipclab_fault(Int32(code.rawValue))
         Recorder.end(slot, result: Int(r), errno: 0)
     }
@@ -139,8 +138,8 @@ extension Participant {
         let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
             let err = errno
-            let slot = Recorder.instant("open", step: step,
-                                        args: [Int64(O_RDONLY), -1, 0, ProcStat.mark, Int64(index), Int64(pid)],
+            let slot = Recorder.instant(.signals(.procStatOpen), step: step,
+                                        args: [Int64(O_RDONLY), -1, 0, 0, Int64(index), Int64(pid)],
                                         result: -1, errno: err)
             Recorder.record(IPCLAB_REC_OBJECT, "process", step: nil,
                             args: [Int64(index), 0, Int64(pid), Int64(slot == Recorder.none ? -1 : Int64(slot)), Int64(err)], result: 0)
@@ -151,7 +150,7 @@ extension Participant {
         let err = r < 0 ? errno : 0
         Glibc.close(fd)
         let slot = buffer.withUnsafeBytes { buf in
-            Recorder.instant("read", step: step, args: [Int64(fd), 512, -1, ProcStat.mark, Int64(index), Int64(pid)],
+            Recorder.instant(.signals(.procStatRead), step: step, args: [Int64(fd), 512, -1, 0, Int64(index), Int64(pid)],
                              result: r, errno: err, payload: UnsafeRawBufferPointer(rebasing: buf[0..<max(0, r)]))
         }
         let state = r > 0 ? ProcStat.state(Array(buffer[0..<r])) : 0
@@ -161,17 +160,8 @@ extension Participant {
     }
 }
 
-/// Marks (in args[7]) the records of signal steps whose call names other families use too
-/// (`mmap`, `process_vm_readv`), so that each family names only its own.
-enum SignalRecord {
-    static let mark: Int64 = 0x7369_676e // "sign"
-}
-
 /// `/proc/PID/stat`: `pid (comm) S ppid …`.
 enum ProcStat {
-    /// Marks the `open`/`read` records of `proc_stat` (args[3]), which otherwise look like a pipe's.
-    static let mark: Int64 = 0x7072_6f63 // "proc"
-
     /// The state letter, the field after the command name's closing parenthesis.
     static func state(_ line: [UInt8]) -> UInt8 {
         guard let close = line.lastIndex(of: UInt8(ascii: ")")), close + 2 < line.count else { return 0 }

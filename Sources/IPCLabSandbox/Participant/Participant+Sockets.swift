@@ -7,9 +7,6 @@ import IPCLabCore
 /// and `size` is 1 once the socket is connected (`connect`, `accept`, a socketpair). A
 /// socketpair's two ends are `handle` (sv[0], the first process's) and `write` (sv[1], the others').
 extension Participant {
-    /// Marks file calls of `send_fd`/`recv_fd` (args[3]), which use no channel's descriptor.
-    static let fileMark: Int64 = 0x4649_4C45
-
     /// `socketpair(2)` before anyone forks; other socket channels are made by `socket` steps.
     /// The first socket channel also maps the page `wait_ready` waits on, shared by every process.
     mutating func createSocketChannel(_ i: Int, _ spec: SocketChannel) {
@@ -21,7 +18,7 @@ extension Participant {
         let kind = Self.kind(of: .socketpair(type: type))
         var sv: [Int32] = [-1, -1]
         let r = ipclab_socketpair(kind, &sv)
-        Recorder.instant("socketpair", step: nil,
+        Recorder.instant(.sockets(.socketpair), step: nil,
                          args: [Int64(ipclab_AF_UNIX), Int64(ipclab_socket_type(kind)), 0, Int64(i), Int64(sv[0]), Int64(sv[1])],
                          result: Int(r), errno: r == 0 ? 0 : errno)
         if r == 0 { ends[i] = ChannelEnds(write: sv[1], handle: Int64(sv[0]), size: 1) }
@@ -80,14 +77,14 @@ extension Participant {
         case .socket:
             let kind = Self.kind(of: spec)
             let fd = ipclab_socket(kind)
-            Recorder.instant("socket", step: i, args: [Int64(ipclab_socket_domain(kind)), Int64(ipclab_socket_type(kind)), 0, Int64(c)],
+            Recorder.instant(.sockets(.socket), step: i, args: [Int64(ipclab_socket_domain(kind)), Int64(ipclab_socket_type(kind)), 0, Int64(c)],
                              result: Int(fd), errno: fd < 0 ? errno : 0)
             if fd >= 0 { ends[c] = ChannelEnds(handle: Int64(fd)) }
         case let .setsockopt(_, option, value):
             let fd = connection(c)
             let o = Self.optionIndex(option)
             let r = ipclab_setsockopt(fd, o, Int64(value))
-            Recorder.instant("setsockopt", step: i,
+            Recorder.instant(.sockets(.setsockopt), step: i,
                              args: [Int64(fd), Int64(ipclab_sockopt_level(o)), Int64(ipclab_sockopt_name(o)), Int64(value), Int64(c), Int64(o)],
                              result: Int(r), errno: r == 0 ? 0 : errno)
         case let .getsockopt(_, option):
@@ -95,24 +92,24 @@ extension Participant {
             let o = Self.optionIndex(option)
             var value: Int64 = 0
             let r = ipclab_getsockopt(fd, o, &value)
-            Recorder.instant("getsockopt", step: i,
+            Recorder.instant(.sockets(.getsockopt), step: i,
                              args: [Int64(fd), Int64(ipclab_sockopt_level(o)), Int64(ipclab_sockopt_name(o)), r == 0 ? value : -1, Int64(c), Int64(o)],
                              result: Int(r), errno: r == 0 ? 0 : errno)
         case .bind:
             let fd = Int32(truncatingIfNeeded: ends[c].handle)
             var a = address(c)
             let r = ipclab_bind(fd, &a)
-            Recorder.instant("bind", step: i, args: [Int64(fd), Int64(c)], result: Int(r), errno: r == 0 ? 0 : errno)
+            Recorder.instant(.sockets(.bind), step: i, args: [Int64(fd), Int64(c)], result: Int(r), errno: r == 0 ? 0 : errno)
             if r == 0, !spec.isListening { markReady(c) }
         case let .listen(_, backlog):
             let fd = Int32(truncatingIfNeeded: ends[c].handle)
             let r = Glibc.listen(fd, Int32(backlog))
-            Recorder.instant("listen", step: i, args: [Int64(fd), Int64(backlog), Int64(c)], result: Int(r), errno: r == 0 ? 0 : errno)
+            Recorder.instant(.sockets(.listen), step: i, args: [Int64(fd), Int64(backlog), Int64(c)], result: Int(r), errno: r == 0 ? 0 : errno)
             if r == 0 { markReady(c) }
         case .accept:
             let fd = Int32(truncatingIfNeeded: ends[c].handle)
             // args[2] gets the peer's port (TCP) once known.
-            let slot = Recorder.begin("accept", step: i, args: [Int64(fd), Int64(c), -1])
+            let slot = Recorder.begin(.sockets(.accept), step: i, args: [Int64(fd), Int64(c), -1])
             var peer = ipclab_address()
             let r = ipclab_accept(fd, &peer)
             let err = r < 0 ? errno : 0
@@ -122,7 +119,7 @@ extension Participant {
         case .connect:
             let fd = Int32(truncatingIfNeeded: ends[c].handle)
             var a = address(c)
-            let slot = Recorder.begin("connect", step: i, args: [Int64(fd), Int64(c), -1])
+            let slot = Recorder.begin(.sockets(.connect), step: i, args: [Int64(fd), Int64(c), -1])
             let r = ipclab_connect(fd, &a)
             let err = r < 0 ? errno : 0
             var own = ipclab_address()
@@ -132,7 +129,7 @@ extension Participant {
             Recorder.end(slot, result: Int(r), errno: err)
             if r == 0 { ends[c].size = 1 }
         case .waitReady:
-            let slot = Recorder.begin("futex", step: i, args: [Int64(c), spec.isListening ? 0 : 1])
+            let slot = Recorder.begin(.sockets(.futex), step: i, args: [Int64(c), spec.isListening ? 0 : 1])
             let r = socketReadyFlags.map { ipclab_futex_wait_set($0 + c, 3_600_000_000_000) } ?? -1
             Recorder.end(slot, result: Int(r), errno: r == 0 ? 0 : errno)
         case let .recv(_, size, count, untilEOF, nonblocking, call):
@@ -149,7 +146,7 @@ extension Participant {
             case .both: ipclab_SHUT_RDWR
             }
             let r = Glibc.shutdown(fd, h)
-            Recorder.instant("shutdown", step: i, args: [Int64(fd), Int64(h), Int64(c)], result: Int(r), errno: r == 0 ? 0 : errno)
+            Recorder.instant(.sockets(.shutdown), step: i, args: [Int64(fd), Int64(h), Int64(c)], result: Int(r), errno: r == 0 ? 0 : errno)
         case let .sendUntilFull(_, size, nonblocking):
             let chunk = PipeStep.Data.size(size).bytes
             for _ in 0..<Self.loopLimit {
@@ -179,22 +176,21 @@ extension Participant {
     private func sendOnSocket(_ c: Int, _ spec: SocketChannel, _ bytes: [UInt8], flags: Int32, call: SocketStep.SendCall, step: Int) -> Int {
         let fd = connection(c)
         let connected = ends[c].size == 1
-        let name = call == .write ? "write" : connected || !spec.isDatagram ? "send" : "sendto"
+        let name: SocketCall = call == .write ? .write : connected || !spec.isDatagram ? .send : .sendto
         let args: [Int64] = call == .write ? [Int64(fd), Int64(bytes.count), Int64(c)] : [Int64(fd), Int64(bytes.count), Int64(flags), Int64(c)]
-        let slot = Recorder.begin(name, step: step, args: args)
         var a = address(c)
-        let r: Int = bytes.withUnsafeBytes { buf in
-            switch name {
-            case "write": Glibc.write(fd, buf.baseAddress, buf.count)
-            case "sendto": ipclab_sendto(fd, buf.baseAddress, buf.count, flags, &a)
-            default: Glibc.send(fd, buf.baseAddress, buf.count, flags | Int32(MSG_NOSIGNAL))
+        let sent = bytes.withUnsafeBytes { buf in
+            Recorder.call(.sockets(name), step: step, args: args, payload: buf) {
+                switch name {
+                case .write: Glibc.write(fd, buf.baseAddress, buf.count)
+                case .sendto: ipclab_sendto(fd, buf.baseAddress, buf.count, flags, &a)
+                default: Glibc.send(fd, buf.baseAddress, buf.count, flags | Int32(MSG_NOSIGNAL))
+                }
             }
         }
-        let err = r < 0 ? errno : 0
-        bytes.withUnsafeBytes { Recorder.end(slot, result: r, errno: err, payload: UnsafeRawBufferPointer(rebasing: $0[0..<max(0, r)])) }
-        socketSnapshot(c, fd, after: slot)
-        errno = err
-        return r
+        socketSnapshot(c, fd, after: sent.slot)
+        errno = sent.errno
+        return sent.result
     }
 
     /// One receive: `recv(2)`, `recvfrom(2)` on a UDP socket (the sender's port goes into the
@@ -206,15 +202,15 @@ extension Participant {
         let slot: UInt32
         let r: Int
         if call == .read {
-            slot = Recorder.begin("read", step: step, args: [Int64(fd), Int64(size), Int64(c)])
+            slot = Recorder.begin(.sockets(.read), step: step, args: [Int64(fd), Int64(size), Int64(c)])
             r = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, size) }
         } else if case .udp = spec {
-            slot = Recorder.begin("recvfrom", step: step, args: [Int64(fd), Int64(size), Int64(flags), Int64(c), -1])
+            slot = Recorder.begin(.sockets(.recvfrom), step: step, args: [Int64(fd), Int64(size), Int64(flags), Int64(c), -1])
             var from = ipclab_address()
             r = buffer.withUnsafeMutableBytes { ipclab_recvfrom(fd, $0.baseAddress, size, flags, &from) }
             if slot != Recorder.none, r >= 0 { ipclab_ring_record(ringBase, slot).pointee.args.4 = Int64(from.port) }
         } else {
-            slot = Recorder.begin("recv", step: step, args: [Int64(fd), Int64(size), Int64(flags), Int64(c)])
+            slot = Recorder.begin(.sockets(.recv), step: step, args: [Int64(fd), Int64(size), Int64(flags), Int64(c)])
             r = buffer.withUnsafeMutableBytes { Glibc.recv(fd, $0.baseAddress, size, flags) }
         }
         let err = r < 0 ? errno : 0
@@ -226,7 +222,7 @@ extension Participant {
     /// `send_fd`: open a file in the run's /tmp, write into it, rewind, pass the descriptor.
     private mutating func sendDescriptor(_ c: Int, path: String, data: String, attach: Bool, close: Bool, step: Int) {
         let flags = O_CREAT | O_RDWR | O_TRUNC
-        let openSlot = Recorder.begin("openat", step: step, args: [Int64(flags), 0o600, -1, Self.fileMark, Int64(c)])
+        let openSlot = Recorder.begin(.sockets(.openat), step: step, args: [Int64(flags), 0o600, -1, 0, Int64(c)])
         let file = Glibc.open(path, flags, 0o600)
         Recorder.end(openSlot, result: Int(file), errno: file < 0 ? errno : 0)
         if file >= 0 {
@@ -234,21 +230,21 @@ extension Participant {
             let w = bytes.withUnsafeBytes { Glibc.write(file, $0.baseAddress, $0.count) }
             let werr = w < 0 ? errno : 0
             bytes.withUnsafeBytes {
-                Recorder.instant("write", step: step, args: [Int64(file), Int64(bytes.count), -1, Self.fileMark], result: w, errno: werr,
+                Recorder.instant(.sockets(.fileWrite), step: step, args: [Int64(file), Int64(bytes.count)], result: w, errno: werr,
                                  payload: UnsafeRawBufferPointer(rebasing: $0[0..<max(0, w)]))
             }
             let off = lseek(file, 0, SEEK_SET)
-            Recorder.instant("lseek", step: step, args: [Int64(file), 0, Int64(SEEK_SET), Self.fileMark], result: Int(off),
+            Recorder.instant(.sockets(.lseek), step: step, args: [Int64(file), 0, Int64(SEEK_SET)], result: Int(off),
                              errno: off < 0 ? errno : 0)
         }
         let sock = connection(c)
         let passed = attach ? file : -1
-        let slot = Recorder.begin("sendmsg", step: step, args: [Int64(sock), Int64(passed), Int64(c)])
+        let slot = Recorder.begin(.sockets(.sendmsg), step: step, args: [Int64(sock), Int64(passed), Int64(c)])
         let r = ipclab_sendmsg_fd(sock, UInt8(ascii: "F"), passed)
         Recorder.end(slot, result: r, errno: r < 0 ? errno : 0)
         if close && file >= 0 {
             let cr = Glibc.close(file)
-            Recorder.instant("close", step: step, args: [Int64(file), -1, -1, Self.fileMark], result: Int(cr), errno: cr == 0 ? 0 : errno)
+            Recorder.instant(.sockets(.fileClose), step: step, args: [Int64(file)], result: Int(cr), errno: cr == 0 ? 0 : errno)
         }
     }
 
@@ -256,7 +252,7 @@ extension Participant {
     private func receiveDescriptor(_ c: Int, size: Int, step: Int) {
         let sock = connection(c)
         // args[1] gets the descriptor the message carried (-1: none).
-        let slot = Recorder.begin("recvmsg", step: step, args: [Int64(sock), -1, Int64(c)])
+        let slot = Recorder.begin(.sockets(.recvmsg), step: step, args: [Int64(sock), -1, Int64(c)])
         var byte: UInt8 = 0
         var fd: Int32 = -1
         let r = ipclab_recvmsg_fd(sock, &byte, &fd)
@@ -265,7 +261,7 @@ extension Participant {
         Recorder.end(slot, result: r, errno: err)
         guard fd >= 0 else { return }
         var buffer = [UInt8](repeating: 0, count: size)
-        let readSlot = Recorder.begin("read", step: step, args: [Int64(fd), Int64(size), -1, Self.fileMark])
+        let readSlot = Recorder.begin(.sockets(.fileRead), step: step, args: [Int64(fd), Int64(size)])
         let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, size) }
         let rerr = n < 0 ? errno : 0
         buffer.withUnsafeBytes { Recorder.end(readSlot, result: n, errno: rerr, payload: UnsafeRawBufferPointer(rebasing: $0[0..<max(0, n)])) }

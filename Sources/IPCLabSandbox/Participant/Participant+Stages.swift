@@ -11,7 +11,7 @@ extension Participant {
         let key = PipeEndKey(end)
         let old = ends[c][key]
         let r = Glibc.dup2(old, fd)
-        Recorder.instant("dup2", step: step, args: [Int64(old), Int64(fd), Int64(c), end == .read ? 0 : 1], result: Int(r),
+        Recorder.instant(.pipes(.dup2), step: step, args: [Int64(old), Int64(fd), Int64(c), end == .read ? 0 : 1], result: Int(r),
                          errno: r < 0 ? errno : 0)
         guard r >= 0, old != fd else { return }
         // Whatever end sat on `fd` before was closed by dup2.
@@ -31,7 +31,7 @@ extension Participant {
             var chunk = [UInt8](repeating: 0, count: 4096)
             while left > 0 {
                 let n = chunk.withUnsafeMutableBytes { ipclab_getrandom($0.baseAddress, min(left, $0.count)) }
-                Recorder.instant("getrandom", step: step, args: [Int64(min(left, chunk.count)), 0], result: n, errno: n < 0 ? errno : 0)
+                Recorder.instant(.pipes(.getrandom), step: step, args: [Int64(min(left, chunk.count)), 0], result: n, errno: n < 0 ? errno : 0)
                 if n <= 0 { return }
                 if stdoutWrite(Array(chunk[0..<n]), step: step) < 0 { return }
                 left -= n
@@ -62,7 +62,7 @@ extension Participant {
     private func stdinRead(_ size: Int, step: Int) -> [UInt8]? {
         let c = channel(on: 0, .read)
         var buffer = [UInt8](repeating: 0, count: size)
-        let slot = Recorder.begin("read", step: step, args: [0, Int64(size), Int64(c)])
+        let slot = Recorder.begin(.pipes(.read), step: step, args: [0, Int64(size), Int64(c)])
         let r = buffer.withUnsafeMutableBytes { Glibc.read(0, $0.baseAddress, size) }
         let err = r < 0 ? errno : 0
         buffer.withUnsafeBytes { Recorder.end(slot, result: r, errno: err, payload: UnsafeRawBufferPointer(rebasing: $0[0..<max(0, r)])) }
@@ -74,7 +74,7 @@ extension Participant {
     /// returns the result.
     private func stdoutWrite(_ bytes: [UInt8], step: Int) -> Int {
         let c = channel(on: 1, .write)
-        let slot = Recorder.begin("write", step: step, args: [1, Int64(bytes.count), Int64(c)])
+        let slot = Recorder.begin(.pipes(.write), step: step, args: [1, Int64(bytes.count), Int64(c)])
         let r = bytes.withUnsafeBytes { Glibc.write(1, $0.baseAddress, $0.count) }
         let err = r < 0 ? errno : 0
         bytes.withUnsafeBytes { Recorder.end(slot, result: r, errno: err, payload: UnsafeRawBufferPointer(rebasing: $0[0..<max(0, r)])) }

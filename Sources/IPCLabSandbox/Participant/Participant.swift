@@ -77,7 +77,7 @@ struct Participant {
     /// Forks every other process in order; each child begins and runs its own steps.
     private mutating func forkOthers() {
         for i in 1..<scenario.processes.count {
-            let slot = Recorder.begin("fork", step: nil, args: [Int64(i)])
+            let slot = Recorder.begin(.process(.fork), step: nil, args: [Int64(i)])
             let pid = fork()
             if pid == 0 {
                 var child = Participant(index: i, scenario: scenario, ends: ends)

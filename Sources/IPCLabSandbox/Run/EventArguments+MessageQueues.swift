@@ -4,44 +4,39 @@ import IPCLabCore
 
 /// Argument names of the message-queue calls, and the state of a queue's snapshots.
 extension EventArguments {
-    static let messageQueueBlocking: Set<String> = ["msgsnd", "msgrcv", "mq_send", "mq_receive"]
-    static let messageQueueMovesBytes: Set<String> = ["msgsnd", "msgrcv", "mq_send", "mq_receive"]
-
-    func describeMessageQueueCall(_ r: RawRecord) -> [(String, JSONValue)]? {
+    func describe(_ call: MessageQueueCall, _ r: RawRecord) -> [(String, JSONValue)] {
         let a = r.args
         func int(_ v: Int64) -> JSONValue { .integer(v) }
-        switch r.call {
-        case "msgget":
+        switch call {
+        case .msgget:
             return [("key", int(a[0])), ("msgflg", .string(ipcFlags(a[1]))), ("channel", channel(a[2]))]
-        case "msgsnd":
+        case .msgsnd:
             return [("msqid", int(a[0])), ("msgsz", int(a[1])), ("mtype", int(a[2])), ("msgflg", .string(ipcFlags(a[3]))),
                     ("channel", channel(a[4]))]
-        case "msgrcv":
+        case .msgrcv:
             return [("msqid", int(a[0])), ("msgsz", int(a[1])), ("msgtyp", int(a[2])), ("msgflg", .string(ipcFlags(a[3]))),
                     ("channel", channel(a[4])), ("mtype", r.done && r.result >= 0 ? int(a[5]) : .null)]
-        case "msgctl":
+        case .msgctl:
             return [("msqid", int(a[0])), ("cmd", a[1] == Int64(IPC_RMID) ? "IPC_RMID" : int(a[1])), ("channel", channel(a[2]))]
-        case "mq_open":
+        case .mqOpen:
             let attr: JSONValue = a[1] > 0 ? ["mq_maxmsg": int(a[1]), "mq_msgsize": int(a[2])] : .null
             return [("name", queueName(a[3])), ("oflag", .string(openFlags(Int32(a[0])) + (Int32(a[0]) & O_CREAT != 0 ? "|O_CREAT" : ""))),
                     ("mode", a[1] > 0 ? "0600" : .null), ("attr", attr), ("channel", channel(a[3]))]
-        case "mq_send":
+        case .mqSend:
             return [("mqdes", int(a[0])), ("msg_len", int(a[1])), ("msg_prio", int(a[2])), ("channel", channel(a[3]))]
-        case "mq_receive":
+        case .mqReceive:
             return [("mqdes", int(a[0])), ("msg_len", int(a[1])), ("channel", channel(a[2])),
                     ("msg_prio", r.done && r.result >= 0 ? int(a[3]) : .null)]
-        case "mq_setattr":
+        case .mqSetattr:
             return [("mqdes", int(a[0])), ("mq_flags", a[1] != 0 ? "O_NONBLOCK" : "0"), ("channel", channel(a[2]))]
-        case "mq_notify":
+        case .mqNotify:
             return [("mqdes", int(a[0])), ("sigev_notify", "SIGEV_SIGNAL"), ("sigev_signo", .string(SignalName.of(Int32(a[1])))),
                     ("channel", channel(a[2]))]
-        case "mq_unlink":
+        case .mqUnlink:
             return [("name", queueName(a[0])), ("channel", channel(a[0]))]
-        case "sysctl":
+        case .sysctl:
             return [("name", "fs.mqueue.msg_max"), ("path", "/proc/sys/fs/mqueue/msg_max"), ("old", int(a[0])), ("new", int(a[1])),
                     ("now", int(a[3])), ("channel", channel(a[2]))]
-        default:
-            return nil
         }
     }
 

@@ -2,43 +2,46 @@ import CIPCLab
 import Glibc
 import IPCLabCore
 
-/// Argument names of the pipe and FIFO calls.
+/// The arguments of the pipe and FIFO calls (`Call+Pipes.swift`).
 extension EventArguments {
-    static let pipeBlocking: Set<String> = ["read", "write", "open"]
-
-    func describePipeCall(_ r: RawRecord) -> [(String, JSONValue)]? {
-        if let procStat = describeProcStat(r) { return procStat }
+    func describe(_ call: PipeCall, _ r: RawRecord) -> [(String, JSONValue)] {
         let a = r.args
-        func end(_ i: Int64) -> JSONValue { i == 0 ? "read" : "write" }
-        func path(_ i: Int64) -> JSONValue {
-            scenario.channels.indices.contains(Int(i)) ? scenario.channels[Int(i)].path.map(JSONValue.string) ?? .null : .null
-        }
-        switch r.call {
-        case "pipe":
+        switch call {
+        case .pipe:
             return [("fds", [.integer(a[0]), .integer(a[1])]), ("channel", channel(a[2]))]
-        case "mkfifo":
-            return [("path", path(a[1])), ("mode", .string(String(a[0], radix: 8).leftPadded(4))), ("channel", channel(a[1]))]
-        case "close":
+        case .close:
             return [("fd", .integer(a[0])), ("channel", channel(a[1])), ("end", end(a[2]))]
-        case "read", "write":
+        case .read, .write:
             return [("fd", .integer(a[0])), ("count", .integer(a[1])), ("channel", channel(a[2])),
-                    ("end", r.call == "read" ? "read" : "write")]
-        case "open":
-            return [("path", path(a[1])), ("flags", .string(openFlags(Int32(a[0])))), ("channel", channel(a[1])), ("end", end(a[2]))]
-        case "fcntl":
+                    ("end", call == .read ? "read" : "write")]
+        case .fcntl:
             let cmd = Int32(a[1])
             var out: [(String, JSONValue)] = [("fd", .integer(a[0])), ("cmd", .string(fcntlName(cmd)))]
             if cmd == F_SETFL { out.append(("arg", .string(openFlags(Int32(a[2]))))) }
             if cmd == ipclab_F_SETPIPE_SZ { out.append(("arg", .integer(a[2]))) }
             out.append(("channel", channel(a[3])))
             return out
-        case "dup2":
+        case .dup2:
             return [("oldfd", .integer(a[0])), ("newfd", .integer(a[1])), ("channel", channel(a[2])), ("end", end(a[3]))]
-        case "getrandom":
+        case .getrandom:
             return [("count", .integer(a[0])), ("flags", .integer(a[1]))]
-        default:
-            return nil
         }
+    }
+
+    func describe(_ call: FIFOCall, _ r: RawRecord) -> [(String, JSONValue)] {
+        let a = r.args
+        switch call {
+        case .mkfifo:
+            return [("path", path(a[1])), ("mode", .string(String(a[0], radix: 8).leftPadded(4))), ("channel", channel(a[1]))]
+        case .open:
+            return [("path", path(a[1])), ("flags", .string(openFlags(Int32(a[0])))), ("channel", channel(a[1])), ("end", end(a[2]))]
+        }
+    }
+
+    private func end(_ i: Int64) -> JSONValue { i == 0 ? "read" : "write" }
+
+    private func path(_ i: Int64) -> JSONValue {
+        scenario.channels.indices.contains(Int(i)) ? scenario.channels[Int(i)].path.map(JSONValue.string) ?? .null : .null
     }
 
     func fcntlName(_ cmd: Int32) -> String {

@@ -2,33 +2,29 @@ import IPCLabCore
 
 /// Argument names of the process calls: fork, wait4, nanosleep, exit.
 extension EventArguments {
-    static let processBlocking: Set<String> = ["wait4", "nanosleep", "spin", "allocate", "fork_children", "write_file"]
-
-    func describeProcessCall(_ r: RawRecord) -> [(String, JSONValue)]? {
+    func describe(_ call: ProcessCall, _ r: RawRecord) -> [(String, JSONValue)] {
         let a = r.args
-        switch r.call {
-        case "fork":
+        switch call {
+        case .fork:
             return [("child", process(a[0]))]
-        case "wait4":
+        case .wait4:
             return [("pid", .integer(a[0])), ("process", process(a[2])),
                     ("status", r.done && r.result > 0 ? WaitStatus(Int32(truncatingIfNeeded: a[1])).json : .null),
                     ("options", .integer(0))]
-        case "nanosleep":
+        case .nanosleep:
             return [("ms", .integer(a[0]))]
-        case "exit":
+        case .exit:
             return [("code", .integer(a[0]))]
-        case "spin":
+        case .spin:
             return [("ms", .integer(a[0]))]
-        case "allocate":
+        case .allocate:
             return [("bytes", .integer(a[0])), ("touched", .integer(a[1]))]
-        case "fork_children":
+        case .forkChildren:
             return [("count", .integer(a[0])), ("sleep_ms", .integer(a[1])), ("reaped", .integer(a[2]))]
-        case "open_files":
+        case .openFiles:
             return [("count", .integer(a[0])), ("path", .string("/dev/null"))]
-        case "write_file":
+        case .writeFile:
             return [("bytes", .integer(a[0])), ("written", .integer(a[1]))]
-        default:
-            return nil
         }
     }
 }

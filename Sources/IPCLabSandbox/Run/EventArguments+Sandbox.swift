@@ -26,10 +26,7 @@ extension EventArguments {
         "open_by_handle_at": "a handle of zeros",
     ]
 
-    func describeSandboxCall(_ r: RawRecord) -> [(String, JSONValue)]? {
-        guard scenario.processes.indices.contains(r.process), let step = r.step,
-              scenario.processes[r.process].steps.indices.contains(step),
-              case .sandbox = scenario.processes[r.process].steps[step] else { return nil }
-        return Self.probeArguments[r.call].map { [("with", .string($0))] } ?? []
+    func describe(_ call: SandboxCall, _ r: RawRecord) -> [(String, JSONValue)] {
+        Self.probeArguments[call.rawValue].map { [("with", .string($0))] } ?? []
     }
 }

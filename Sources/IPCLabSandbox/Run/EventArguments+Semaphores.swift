@@ -4,40 +4,36 @@ import IPCLabCore
 
 /// Argument names of the semaphore calls, and a semaphore's state: its value and who is waiting.
 extension EventArguments {
-    /// `sem_wait` sleeps while the value is 0; `semop` may (sem_op −1 or 0).
-    static let semaphoreBlocking: Set<String> = ["sem_wait", "semop"]
 
-    func describeSemaphoreCall(_ r: RawRecord) -> [(String, JSONValue)]? {
+    func describe(_ call: SemaphoreCall, _ r: RawRecord) -> [(String, JSONValue)] {
         let a = r.args
-        switch r.call {
-        case "sem_open":
+        switch call {
+        case .semOpen:
             var out: [(String, JSONValue)] = [("name", semName(a[0])), ("oflag", a[1] & Int64(O_CREAT) != 0 ? "O_CREAT" : "0"),
                                               ("mode", .string(String(a[2], radix: 8).leftPadded(4))), ("value", .integer(a[3])),
                                               ("channel", channel(a[0]))]
             if r.done && r.result > 0 { out.append(("sem", Self.addressText(r.result))) }
             return out
-        case "sem_init":
+        case .semInit:
             return [("sem", Self.addressText(a[1])), ("pshared", .integer(a[2])), ("value", .integer(a[3])), ("channel", channel(a[0]))]
-        case "semget":
+        case .semget:
             return [("key", Self.addressText(a[0])), ("nsems", .integer(a[1])), ("semflg", .string(Self.ipcFlags(Int32(a[2])))), ("channel", channel(a[3]))]
-        case "semctl":
+        case .semctl:
             let cmd = Int32(a[2])
             var out: [(String, JSONValue)] = [("semid", .integer(a[0])), ("semnum", .integer(a[1])), ("cmd", .string(Self.semctlName(cmd)))]
             if cmd == ipclab_SETVAL { out.append(("value", .integer(a[3]))) }
             out.append(("channel", channel(a[4])))
             return out
-        case "sem_wait", "sem_trywait", "sem_post":
+        case .semWait, .semTrywait, .semPost:
             return [("sem", Self.addressText(a[1])), ("value_before", .integer(a[2])), ("channel", channel(a[0]))]
-        case "semop":
+        case .semop:
             let flags = a[3] & Int64(IPC_NOWAIT) != 0 ? "IPC_NOWAIT" : "0"
             return [("semid", .integer(a[1])), ("sem_num", 0), ("sem_op", .integer(a[2])), ("sem_flg", .string(flags)),
                     ("value_before", .integer(a[4])), ("channel", channel(a[0]))]
-        case "sem_close", "sem_destroy":
+        case .semClose, .semDestroy:
             return [("sem", Self.addressText(a[1])), ("channel", channel(a[0]))]
-        case "sem_unlink":
+        case .semUnlink:
             return [("name", semName(a[0])), ("channel", channel(a[0]))]
-        default:
-            return nil
         }
     }
 

@@ -5,15 +5,10 @@ import IPCLabCore
 /// Argument names of the shared-memory calls and memory accesses, and the state of a segment.
 /// Addresses are shown in hex (`"0x7f3a5c000000"`): they are what differs between processes.
 extension EventArguments {
-    /// The `increment` loop takes as long as its iterations, a `barrier` until the last arrives: start and end are reported.
-    static let sharedMemoryBlocking: Set<String> = ["increment", "barrier"]
-    /// Memory accesses whose bytes are shown as a payload.
-    static let sharedMemoryMovesBytes: Set<String> = ["store", "load", "process_vm_readv"]
-
-    func describeSharedMemoryCall(_ r: RawRecord) -> [(String, JSONValue)]? {
+    func describe(_ call: SharedMemoryCall, _ r: RawRecord) -> [(String, JSONValue)] {
         let a = r.args
-        switch r.call {
-        case "mmap":
+        switch call {
+        case .mmap:
             var out: [(String, JSONValue)] = [
                 ("addr", a[0] == 0 ? "NULL" : Self.addressText(a[0])), ("length", .integer(a[1])), ("prot", .string(Self.protNames(Int32(a[2])))),
                 ("flags", .string(Self.mapFlagNames(Int32(a[3])))), ("fd", .integer(a[4])), ("offset", .integer(a[5])),
@@ -21,53 +16,53 @@ extension EventArguments {
             ]
             if r.done && r.result > 0 { out.append(("mapped", Self.rangeText(r.result, a[1]))) }
             return out
-        case "munmap":
+        case .munmap:
             return [("addr", Self.addressText(a[0])), ("length", .integer(a[1])), ("channel", channel(a[2]))]
-        case "mknod":
+        case .mknod:
             return [("path", ftokPath(a[0])), ("mode", .string("S_IFREG|" + String(a[1], radix: 8).leftPadded(4))), ("channel", channel(a[0]))]
-        case "ftok":
+        case .ftok:
             var out: [(String, JSONValue)] = [("path", ftokPath(a[0])), ("proj_id", .integer(a[1])), ("channel", channel(a[0]))]
             if r.done && r.result >= 0 { out.append(("key", Self.addressText(r.result))) }
             return out
-        case "shmget":
+        case .shmget:
             return [("key", Self.addressText(a[0])), ("size", .integer(a[1])), ("shmflg", .string(Self.ipcFlags(Int32(a[2])))), ("channel", channel(a[3]))]
-        case "shmat":
+        case .shmat:
             var out: [(String, JSONValue)] = [("shmid", .integer(a[0])), ("shmaddr", a[1] == 0 ? "NULL" : Self.addressText(a[1])),
                                               ("shmflg", .integer(a[2])), ("channel", channel(a[3]))]
             if r.done && r.result > 0 { out.append(("attached_at", Self.addressText(r.result))) }
             return out
-        case "shmdt":
+        case .shmdt:
             return [("shmaddr", Self.addressText(a[0])), ("channel", channel(a[1]))]
-        case "shmctl":
+        case .shmctl:
             return [("shmid", .integer(a[0])), ("cmd", Int32(a[1]) == IPC_RMID ? "IPC_RMID" : .integer(a[1])), ("channel", channel(a[2]))]
-        case "shm_open":
+        case .shmOpen:
             return [("name", shmName(a[0])), ("oflag", .string(Self.openFlagNames(Int32(a[1])))), ("mode", .string(String(a[2], radix: 8).leftPadded(4))),
                     ("channel", channel(a[0]))]
-        case "ftruncate":
+        case .ftruncate:
             return [("fd", .integer(a[0])), ("length", .integer(a[1])), ("channel", channel(a[2]))]
-        case "shm_unlink":
+        case .shmUnlink:
             return [("name", shmName(a[0])), ("channel", channel(a[0]))]
-        case "store", "load":
+        case .store, .load:
             return [("base", Self.addressText(a[0])), ("offset", .integer(a[1])), ("count", .integer(a[2])),
                     ("channel", channel(a[3]))]
-        case "store_int", "load_int":
+        case .storeInt, .loadInt:
             return [("base", Self.addressText(a[0])), ("offset", .integer(a[1])), ("value", .integer(a[2])),
                     ("channel", channel(a[3]))]
-        case "store_pointer":
+        case .storePointer:
             return [("base", Self.addressText(a[0])), ("offset", .integer(a[1])), ("value", .integer(a[2])),
                     ("points_to", Self.addressText(a[2])), ("target_offset", .integer(a[4])), ("channel", channel(a[3]))]
-        case "process_vm_readv":
+        case .processVmReadv:
             let size = channelSize(a[3])
             return [("pid", .integer(a[0])), ("address", Self.addressText(a[1])), ("count", .integer(a[2])),
                     ("in_own_mapping", .bool(a[4] == 1)), ("own_mapping", Self.rangeText(a[5], Int64(size))), ("channel", channel(a[3]))]
-        case "atomic_fetch_add":
+        case .atomicFetchAdd:
             return [("base", Self.addressText(a[0])), ("offset", .integer(a[1])), ("value", 1), ("old", .integer(a[2])),
                     ("channel", channel(a[3]))]
-        case "sched_setaffinity":
+        case .schedSetaffinity:
             return [("pid", .integer(a[0])), ("cpu", a[1] >= 0 ? .integer(a[1]) : .null), ("arrival", .integer(a[2]))]
-        case "barrier":
+        case .barrier:
             return [("base", Self.addressText(a[0])), ("offset", .integer(a[1])), ("count", .integer(a[2])), ("channel", channel(a[3]))]
-        case "increment":
+        case .increment:
             let sync = ["none", "atomic", "semaphore"][Int(max(0, min(2, a[3])))]
             var out: [(String, JSONValue)] = [
                 ("base", Self.addressText(a[0])), ("offset", .integer(a[1])), ("iterations", .integer(a[2])),
@@ -76,8 +71,6 @@ extension EventArguments {
             if a[5] >= 0 { out.append(("semaphore", channel(a[5]))) }
             if r.done && r.result > 0 { out += [("first_loaded", .integer(a[6])), ("last_stored", .integer(a[7]))] }
             return out
-        default:
-            return nil
         }
     }
 

@@ -5,17 +5,12 @@ import IPCLabCore
 /// Argument names of the signal calls, of the deliveries the handler records, and the
 /// process-state snapshots of `proc_stat`.
 extension EventArguments {
-    static let signalBlocking: Set<String> = ["ppoll"]
-    /// A pointer sent with sigqueue shows the bytes the sender's buffer held; `read_pointer`'s
-    /// process_vm_readv shows what the receiver found there.
-    static let signalMovesBytes: Set<String> = ["sigqueue", "process_vm_readv"]
-
-    func describeSignalCall(_ r: RawRecord) -> [(String, JSONValue)]? {
+    func describe(_ call: SignalCall, _ r: RawRecord) -> [(String, JSONValue)] {
         let a = r.args
-        switch r.call {
-        case "deliver":
+        switch call {
+        case .deliver:
             return describeDelivery(a)
-        case "sigaction":
+        case .sigaction:
             let handler: JSONValue = switch a[1] {
             case Int64(IPCLAB_DISPOSITION_IGNORE.rawValue): "SIG_IGN"
             case Int64(IPCLAB_DISPOSITION_HANDLE.rawValue): "handler"
@@ -24,25 +19,25 @@ extension EventArguments {
             let flags: JSONValue = a[1] == Int64(IPCLAB_DISPOSITION_HANDLE.rawValue) ? (a[2] != 0 ? "SA_SIGINFO|SA_RESTART" : "SA_SIGINFO") : "0"
             let reply: JSONValue = a[3] > 0 ? ["signal": signal(a[3]), "process": process(a[4])] : .null
             return [("signal", signal(a[0])), ("handler", handler), ("flags", flags), ("reply", reply)]
-        case "kill":
+        case .kill:
             return [("pid", .integer(a[0])), ("signal", signal(a[1])), ("process", process(a[2])), ("from_handler", .bool(a[3] != 0)),
                     ("uid", .integer(a[4]))]
-        case "sigqueue":
+        case .sigqueue:
             let value: JSONValue = a[5] != 0 ? ["sival_ptr": hex(a[2])] : ["sival_int": .integer(a[2])]
             return [("pid", .integer(a[0])), ("signal", signal(a[1])), ("value", value), ("process", process(a[3])),
                     ("uid", .integer(a[4]))]
-        case "sigprocmask":
+        case .sigprocmask:
             let how: JSONValue = ["SIG_BLOCK", "SIG_UNBLOCK", "SIG_SETMASK"].indices.contains(Int(a[0]))
                 ? .string(["SIG_BLOCK", "SIG_UNBLOCK", "SIG_SETMASK"][Int(a[0])]) : .integer(a[0])
             return [("how", how), ("set", signalSet(a[1])), ("oldset", r.done ? signalSet(a[2]) : .null)]
-        case "sigpending":
+        case .sigpending:
             return [("set", signalSet(a[0]))]
-        case "ppoll":
+        case .ppoll:
             return [("fds", .null), ("nfds", 0), ("timeout_ms", .integer(a[0])), ("sigmask", signalSet(a[3])),
                     ("handled", .integer(a[2])), ("until_handled", .integer(a[1]))]
-        case "process_vm_readv" where a[7] == SignalRecord.mark:
+        case .processVmReadv:
             return [("pid", .integer(a[0])), ("address", hex(a[1])), ("count", .integer(a[2]))]
-        case "fault":
+        case .fault:
             let kind: JSONValue = a[0] == Int64(IPCLAB_FAULT_SEGV.rawValue) ? "segv" : "fpe"
             var out: [(String, JSONValue)] = [("kind", kind)]
             if a[0] == Int64(IPCLAB_FAULT_SEGV.rawValue) {
@@ -52,10 +47,12 @@ extension EventArguments {
             }
             out.append(("rlimit_core", a[2] == -1 ? "RLIM_INFINITY" : .integer(a[2])))
             return out
-        case "mmap" where a[7] == SignalRecord.mark:
+        case .mmap:
             return [("length", .integer(a[0])), ("prot", "PROT_READ|PROT_WRITE"), ("flags", "MAP_PRIVATE|MAP_ANONYMOUS")]
-        default:
-            return nil
+        case .procStatOpen:
+            return [("path", .string("/proc/\(a[5])/stat")), ("flags", "O_RDONLY|O_CLOEXEC"), ("process", process(a[4]))]
+        case .procStatRead:
+            return [("fd", .integer(a[0])), ("count", .integer(a[1])), ("path", .string("/proc/\(a[5])/stat")), ("process", process(a[4]))]
         }
     }
 
@@ -86,15 +83,6 @@ extension EventArguments {
         }
         out.append(("handled", .integer(a[7])))
         return out
-    }
-
-    /// `open`/`read` of `/proc/PID/stat` by `proc_stat` (marked in args[3]); nil for other calls.
-    func describeProcStat(_ r: RawRecord) -> [(String, JSONValue)]? {
-        let a = r.args
-        guard r.call == "read" || r.call == "open", a[3] == ProcStat.mark else { return nil }
-        let path: JSONValue = .string("/proc/\(a[5])/stat")
-        if r.call == "open" { return [("path", path), ("flags", "O_RDONLY|O_CLOEXEC"), ("process", process(a[4]))] }
-        return [("fd", .integer(a[0])), ("count", .integer(a[1])), ("path", path), ("process", process(a[4]))]
     }
 
     /// The state a `proc_stat` step read: `{"pid": 5, "state": "T", "meaning": "stopped"}`, or

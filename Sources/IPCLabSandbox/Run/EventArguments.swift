@@ -8,27 +8,35 @@ struct EventArguments {
     let scenario: Scenario
     let processNames: [Int32: String]
 
-    /// Calls that can block: their start and end are both reported.
-    static let blocking: Set<String> = processBlocking.union(pipeBlocking).union(signalBlocking)
-        .union(sharedMemoryBlocking).union(semaphoreBlocking)
-        .union(messageQueueBlocking).union(socketBlocking)
+    /// The call a record stands for: a bench step's records are its loops' own and a sandbox
+    /// step's are its probes (both named by the step), any other record names its call by the
+    /// key of its table (`Call+<Family>.swift`). Nil for a key no table has: the ring is the
+    /// run's to write, so it may hold anything.
+    func call(of r: RawRecord) -> Call? {
+        if let i = r.step, scenario.processes.indices.contains(r.process), scenario.processes[r.process].steps.indices.contains(i) {
+            switch scenario.processes[r.process].steps[i] {
+            case .bench: return .bench(BenchCall(rawValue: r.call) ?? .failed)
+            case .sandbox: return SandboxCall(rawValue: r.call).map(Call.sandbox)
+            default: break
+            }
+        }
+        return Call(key: r.call)
+    }
 
-    /// Calls whose bytes are shown as a payload (when they moved any).
-    static let movesBytes: Set<String> = Set(["read", "write"]).union(sharedMemoryMovesBytes)
-        .union(messageQueueMovesBytes).union(socketMovesBytes).union(signalMovesBytes)
-
-    /// Each family names the calls it records (`EventArguments+<Family>.swift`).
-    func describe(_ r: RawRecord) -> [(String, JSONValue)] {
-        describeBenchCall(r) // first: every record of a bench step is the loop's own
-            ?? describeSandboxCall(r)
-            ?? describeProcessCall(r)
-            ?? describeSocketCall(r) // before the pipes': it names read/write on a socket channel
-            ?? describePipeCall(r)
-            ?? describeSignalCall(r)
-            ?? describeSharedMemoryCall(r)
-            ?? describeSemaphoreCall(r)
-            ?? describeMessageQueueCall(r)
-            ?? r.args.enumerated().filter { $0.element != 0 }.map { ("arg\($0.offset)", .integer($0.element)) }
+    /// The arguments of a record, named as its call's table says (`EventArguments+<Family>.swift`).
+    func describe(_ r: RawRecord, as call: Call) -> [(String, JSONValue)] {
+        switch call {
+        case .pipes(let c): describe(c, r)
+        case .fifos(let c): describe(c, r)
+        case .sharedMemory(let c): describe(c, r)
+        case .semaphores(let c): describe(c, r)
+        case .messageQueues(let c): describe(c, r)
+        case .signals(let c): describe(c, r)
+        case .sockets(let c): describe(c, r)
+        case .process(let c): describe(c, r)
+        case .sandbox(let c): describe(c, r)
+        case .bench(let c): describe(c, r)
+        }
     }
 
     /// Names the state of an object snapshot: each family names its own kinds (every kind keeps
