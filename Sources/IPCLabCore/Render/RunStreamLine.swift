@@ -26,10 +26,10 @@ public enum RunStreamLine: Sendable {
         public init?(_ event: TraceEvent) {
             guard event.call == "progress", let percent = event.result else { return nil }
             process = event.process
-            bench = event.string("bench") ?? ""
-            mechanism = event.string("mechanism") ?? ""
-            done = event.int("done") ?? 0
-            total = event.int("total") ?? 0
+            bench = event.string(.bench) ?? ""
+            mechanism = event.string(.mechanism) ?? ""
+            done = event.int(.done) ?? 0
+            total = event.int(.total) ?? 0
             self.percent = percent
         }
     }

@@ -41,7 +41,7 @@ extension TraceEvent {
     func textLine(killedBy signal: String?) -> String {
         let shown = args.filter { $0.0 != "channel" && $0.0 != "end" }.map { $0.1.compactText }
         var line = "\(call)(\(shown.joined(separator: ", ")))"
-        if let channel { line += " [\(channel)" + (arg("end").map { " \($0.compactText)" } ?? "") + "]" }
+        if let channel { line += " [\(channel)" + (arg(.end).map { " \($0.compactText)" } ?? "") + "]" }
         if let result {
             line += " = \(result)"
             if let errno { line += " \(errno)" }

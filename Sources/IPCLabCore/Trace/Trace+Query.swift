@@ -1,9 +1,11 @@
 /// Small queries that observations are written with.
 extension Trace {
-    /// Events of `process` making `call` (any process when nil), in order.
-    public func calls(_ call: String, by process: String? = nil, on channel: String? = nil) -> [TraceEvent] {
-        events.filter { e in
-            e.call == call && (process == nil || e.process == process) && (channel == nil || e.channel == channel)
+    /// Events of `process` making `call` (any process when nil), in order. Calls are matched by
+    /// the name a trace shows, which families may share (`read` on a pipe or a socket).
+    public func calls(_ call: Call, by process: String? = nil, on channel: String? = nil) -> [TraceEvent] {
+        let name = call.name
+        return events.filter { e in
+            e.call == name && (process == nil || e.process == process) && (channel == nil || e.channel == channel)
         }
     }
 

@@ -1,13 +1,13 @@
 /// Typed access to an event's arguments and payload, for observations of every mechanism.
 extension TraceEvent {
     /// An integer argument.
-    public func int(_ name: String) -> Int64? {
+    public func int(_ name: ArgumentName) -> Int64? {
         if case .integer(let i)? = arg(name) { return i }
         return nil
     }
 
     /// A string argument (addresses are hex strings).
-    public func string(_ name: String) -> String? {
+    public func string(_ name: ArgumentName) -> String? {
         if case .string(let s)? = arg(name) { return s }
         return nil
     }

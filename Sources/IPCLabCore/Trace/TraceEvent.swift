@@ -46,13 +46,16 @@ public struct TraceEvent: Sendable {
         return endNs - tNs
     }
 
-    /// An argument by name.
-    public func arg(_ name: String) -> JSONValue? {
-        args.first { $0.0 == name }?.1
+    /// An argument by name (the names are the call tables', `Call+<Family>.swift`).
+    public func arg(_ name: ArgumentName) -> JSONValue? {
+        args.first { $0.0 == name.rawValue }?.1
     }
 
+    /// Whether this event is a call of `call`'s name (which families may share: `read`).
+    public func `is`(_ call: Call) -> Bool { self.call == call.name }
+
     /// The `channel` argument, when the call used a scenario channel.
-    public var channel: String? { string("channel") }
+    public var channel: String? { string(.channel) }
 }
 
 /// The first bytes a call moved, as text and hex.

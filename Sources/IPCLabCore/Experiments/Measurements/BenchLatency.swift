@@ -73,31 +73,31 @@ public struct BenchLatency: Preset {
     public func observe(_ trace: Trace, _ params: Parameters) -> [Observation] {
         let n = Int64(params.int("round_trips") ?? 10_000)
         let wanted = BenchMechanism.chosen(params, from: BenchMechanism.latency)
-        let phases = trace.calls("bench_latency", by: "pinger")
-        let measured = wanted.compactMap { m in phases.first { $0.string("mechanism") == m.rawValue }.map { (m, $0) } }
+        let phases = trace.calls(.bench(.latency), by: "pinger")
+        let measured = wanted.compactMap { m in phases.first { $0.string(.mechanism) == m.rawValue }.map { (m, $0) } }
         func ordered(_ e: TraceEvent) -> Bool {
-            guard let lo = e.int("min_ns"), let p50 = e.int("p50_ns"), let p99 = e.int("p99_ns"), let hi = e.int("max_ns") else { return false }
+            guard let lo = e.int(.minNs), let p50 = e.int(.p50Ns), let p99 = e.int(.p99Ns), let hi = e.int(.maxNs) else { return false }
             return 0 < lo && lo <= p50 && p50 <= p99 && p99 <= hi
         }
         let missing = wanted.filter { m in !measured.contains { $0.0 == m } }.map(\.rawValue)
         let all = Observation(
             id: "bench.latency.measured",
             claim: "Every mechanism completed its round trips; per mechanism min ≤ p50 ≤ p99 ≤ max.",
-            holds: missing.isEmpty && measured.allSatisfy { $0.1.int("round_trips") == n && ordered($0.1) },
+            holds: missing.isEmpty && measured.allSatisfy { $0.1.int(.roundTrips) == n && ordered($0.1) },
             evidence: phases.seqs,
-            detail: measured.map { "\($0.0.rawValue) p50 \(Self.micros($0.1.int("p50_ns"))), p99 \(Self.micros($0.1.int("p99_ns"))), max \(Self.micros($0.1.int("max_ns")))" }
+            detail: measured.map { "\($0.0.rawValue) p50 \(Self.micros($0.1.int(.p50Ns))), p99 \(Self.micros($0.1.int(.p99Ns))), max \(Self.micros($0.1.int(.maxNs)))" }
                 .joined(separator: "; ")
                 + (missing.isEmpty ? "" : "; no figure for \(missing.joined(separator: ", ")) (see the trace's errors)"))
 
-        let ranked = measured.sorted { ($0.1.int("p50_ns") ?? .max) < ($1.1.int("p50_ns") ?? .max) }
+        let ranked = measured.sorted { ($0.1.int(.p50Ns) ?? .max) < ($1.1.int(.p50Ns) ?? .max) }
         let claim = "Shared memory is the fastest (the seed): the shared-memory ring has the lowest median round trip of the mechanisms measured."
         let fastest: Observation
         if let ring = measured.first(where: { $0.0 == .shmRing }), ranked.count >= 2 {
             let best = ranked.first { $0.0 != .shmRing }!
-            let holds = (ring.1.int("p50_ns") ?? .max) < (best.1.int("p50_ns") ?? .max)
+            let holds = (ring.1.int(.p50Ns) ?? .max) < (best.1.int(.p50Ns) ?? .max)
             fastest = Observation(
                 id: "bench.latency.shm_fastest", claim: claim, holds: holds, evidence: ranked.map(\.1.seq),
-                detail: "by median: " + ranked.map { "\($0.0.rawValue) \(Self.micros($0.1.int("p50_ns")))" }.joined(separator: " < ")
+                detail: "by median: " + ranked.map { "\($0.0.rawValue) \(Self.micros($0.1.int(.p50Ns)))" }.joined(separator: " < ")
                     + (holds ? "" : " — the ring is not the fastest in this run"))
         } else {
             fastest = Observation(
@@ -105,7 +105,7 @@ public struct BenchLatency: Preset {
                 detail: "not compared: this run measured \(measured.map(\.0.rawValue).joined(separator: ", ")) (the claim needs shm_ring and another mechanism)")
         }
 
-        let placed = measured.filter { ($0.1.int("cpu") ?? -1) >= 0 && ($0.1.int("peer_cpu") ?? -1) >= 0 }
+        let placed = measured.filter { ($0.1.int(.cpu) ?? -1) >= 0 && ($0.1.int(.peerCpu) ?? -1) >= 0 }
         let placement = Observation(
             id: "bench.latency.placement",
             claim: "Where the two processes ran is part of the result: one CPU means every round trip waits for a context switch, two CPUs let each side spin or wake on its own.",
@@ -113,7 +113,7 @@ public struct BenchLatency: Preset {
             evidence: phases.seqs,
             detail: placed.isEmpty ? "no CPU was reported"
                 : "placement \(BenchPlacement(params).rawValue): " + placed.map { e -> String in
-                    let cpu = e.1.int("cpu") ?? -1, peer = e.1.int("peer_cpu") ?? -1
+                    let cpu = e.1.int(.cpu) ?? -1, peer = e.1.int(.peerCpu) ?? -1
                     return "\(e.0.rawValue): pinger on CPU \(cpu), ponger on CPU \(peer)" + (cpu == peer ? " (same CPU)" : "")
                 }.joined(separator: "; ") + " (CPUs at the end of each phase, from sched_getcpu)")
         return [all, fastest, placement]

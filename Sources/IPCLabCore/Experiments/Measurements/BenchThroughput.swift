@@ -78,19 +78,19 @@ public struct BenchThroughput: Preset {
     public func observe(_ trace: Trace, _ params: Parameters) -> [Observation] {
         let total = Int64(params.int("total_bytes") ?? 268_435_456)
         let wanted = BenchMechanism.chosen(params, from: BenchMechanism.throughput)
-        let phases = trace.calls("bench_throughput", by: "receiver")
-        func phase(_ m: BenchMechanism) -> TraceEvent? { phases.first { $0.string("mechanism") == m.rawValue } }
-        let mismatches = trace.calls("bench_mismatch")
+        let phases = trace.calls(.bench(.throughput), by: "receiver")
+        func phase(_ m: BenchMechanism) -> TraceEvent? { phases.first { $0.string(.mechanism) == m.rawValue } }
+        let mismatches = trace.calls(.bench(.mismatch))
         let measured = wanted.compactMap { m in phase(m).map { (m, $0) } }
 
-        let complete = measured.count == wanted.count && measured.allSatisfy { $0.1.int("bytes") == total } && mismatches.isEmpty
+        let complete = measured.count == wanted.count && measured.allSatisfy { $0.1.int(.bytes) == total } && mismatches.isEmpty
         let missing = wanted.filter { phase($0) == nil }.map(\.rawValue)
         let moved = Observation(
             id: "bench.throughput.moved",
             claim: "Every mechanism moved all the bytes, each one checked by the receiver (one byte per 64-byte line).",
             holds: complete,
             evidence: (phases + mismatches).seqs,
-            detail: measured.map { "\($0.0.rawValue) \(Self.rate($0.1)) (\(Self.bytes($0.1.int("bytes") ?? 0)) in \(milliseconds($0.1.int("elapsed_ns") ?? 0)), CPUs \($0.1.int("cpu") ?? -1)/\($0.1.int("peer_cpu") ?? -1))" }
+            detail: measured.map { "\($0.0.rawValue) \(Self.rate($0.1)) (\(Self.bytes($0.1.int(.bytes) ?? 0)) in \(milliseconds($0.1.int(.elapsedNs) ?? 0)), CPUs \($0.1.int(.cpu) ?? -1)/\($0.1.int(.peerCpu) ?? -1))" }
                 .joined(separator: "; ")
                 + (missing.isEmpty ? "" : "; no figure for \(missing.joined(separator: ", ")) (see the trace's errors)")
                 + (mismatches.isEmpty ? "" : "; bytes differed from what was sent in \(mismatches.count) phase(s)"))
@@ -130,8 +130,8 @@ public struct BenchThroughput: Preset {
                 holds: pipeCPU > ringCPU,
                 evidence: [pipe.seq, ring.seq],
                 detail: String(format: "pipe: %d copies per byte, %.0f µs of CPU per MiB (both sides, %.0f%% in the kernel); ring: %d copy, %.0f µs per MiB (%.0f%% in the kernel)",
-                               pipe.int("copies_per_byte") ?? 0, pipeCPU, Self.kernelShare(pipe) * 100,
-                               ring.int("copies_per_byte") ?? 0, ringCPU, Self.kernelShare(ring) * 100))
+                               pipe.int(.copiesPerByte) ?? 0, pipeCPU, Self.kernelShare(pipe) * 100,
+                               ring.int(.copiesPerByte) ?? 0, ringCPU, Self.kernelShare(ring) * 100))
         } else {
             copies = Observation(
                 id: "bench.throughput.fewer_copies",

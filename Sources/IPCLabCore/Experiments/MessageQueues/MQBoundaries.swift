@@ -58,7 +58,7 @@ public struct MQBoundaries: Preset {
         for r in receives {
             guard next < sizes.count else { break }
             let message = sizes[next]
-            let cap = r.int("msgsz") ?? 0
+            let cap = r.int(.msgsz) ?? 0
             if let got = r.result, got >= 0 {
                 if got == message { exact.append(r); if cap > message { larger.append(r) } } else { cut.append((r, message)) }
                 if let s = refusedSize, s != message { keptAfterRefusal = false }
@@ -80,7 +80,7 @@ public struct MQBoundaries: Preset {
                                detail: "messages of \(list(sizes)) bytes were received as \(list(got)), but no buffer was larger than its message, so this run does not show that messages are not merged")
         } else {
             kept = Observation(id: "mq.boundaries.boundaries_kept", claim: Self.keptClaim, holds: true, evidence: (sends + receives).seqs,
-                               detail: "messages of \(list(sizes)) bytes were received as \(list(got)) with buffers of \(list(receives.compactMap { $0.int("msgsz") })): \(larger.count) buffer(s) larger than the message still got exactly one message (a pipe would have filled them)")
+                               detail: "messages of \(list(sizes)) bytes were received as \(list(got)) with buffers of \(list(receives.compactMap { $0.int(.msgsz) })): \(larger.count) buffer(s) larger than the message still got exactly one message (a pipe would have filled them)")
         }
 
         let whole: Observation
@@ -89,7 +89,7 @@ public struct MQBoundaries: Preset {
                                 detail: "with MSG_NOERROR, msgrcv cut a \(size)-byte message to \(r.result ?? 0) bytes: the other \(size - (r.result ?? 0)) are lost")
         } else if let (r, size) = refused.first {
             whole = Observation(id: "mq.boundaries.whole_or_nothing", claim: Self.wholeClaim, holds: keptAfterRefusal, evidence: refused.map(\.0.seq) + exact.map(\.seq),
-                                detail: "msgrcv with a \(r.int("msgsz") ?? 0)-byte buffer for a \(size)-byte message failed with E2BIG and took nothing"
+                                detail: "msgrcv with a \(r.int(.msgsz) ?? 0)-byte buffer for a \(size)-byte message failed with E2BIG and took nothing"
                                     + (keptAfterRefusal ? "; the next msgrcv got the same message whole" : "; but the message did not stay queued"))
         } else {
             whole = Observation(id: "mq.boundaries.whole_or_nothing", claim: Self.wholeClaim, holds: false, evidence: receives.seqs,

@@ -57,15 +57,15 @@ public struct MQFull: Preset {
         let n = Int64(params.int("max_messages") ?? 10)
         let size = Int64(params.int("message_size") ?? 64)
         let nonblocking = params.bool("nonblocking") ?? false
-        let open = trace.calls("mq_open", on: "q")
-        let sysctl = trace.calls("sysctl", on: "q")
+        let open = trace.calls(.messageQueues(.mqOpen), on: "q")
+        let sysctl = trace.calls(.messageQueues(.sysctl), on: "q")
         let depths = trace.queueDepths(of: "q")
         let sends = trace.queueSends(on: "q", by: "sender")
         let receives = trace.queueReceives(on: "q", by: "receiver")
 
         let limits: Observation
         let opened = open.first.map { ($0.result ?? -1) >= 0 } ?? false
-        let raised = sysctl.first.map { "fs.mqueue.msg_max was \($0.int("old") ?? 0) in the run's IPC namespace and was raised to \($0.int("now") ?? 0)" }
+        let raised = sysctl.first.map { "fs.mqueue.msg_max was \($0.int(.old) ?? 0) in the run's IPC namespace and was raised to \($0.int(.now) ?? 0)" }
         if let first = depths.first, opened {
             let ok = first.value("mq_maxmsg") == n && first.value("mq_msgsize") == size
             limits = Observation(

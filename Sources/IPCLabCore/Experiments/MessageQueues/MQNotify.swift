@@ -48,7 +48,7 @@ public struct MQNotify: Preset {
     public func observe(_ trace: Trace, _ params: Parameters) -> [Observation] {
         let signal = params.signal("signal")
         let prefill = params.int("prefill") ?? 0
-        let notify = trace.calls("mq_notify", by: "receiver", on: "q")
+        let notify = trace.calls(.messageQueues(.mqNotify), by: "receiver", on: "q")
         let send = trace.queueSends(on: "q", by: "sender").first
         let deliveries = trace.deliveries(to: "receiver", of: signal)
         let delivery = deliveries.first
@@ -57,7 +57,7 @@ public struct MQNotify: Preset {
 
         let arrival: Observation
         if let d = delivery, let s = send {
-            let ok = d.string("si_code") == "SI_MESGQ" && d.int("si_pid") == senderPid && d.tNs >= s.tNs && notify.first?.result == 0
+            let ok = d.string(.siCode) == "SI_MESGQ" && d.int(.siPid) == senderPid && d.tNs >= s.tNs && notify.first?.result == 0
             arrival = Observation(
                 id: "mq.notify.signal_on_arrival", claim: Self.arrivalClaim, holds: ok, evidence: (notify + [s, d]).seqs,
                 detail: "the sender's mq_send into the empty queue brought \(d.deliverySummary)"
@@ -67,7 +67,7 @@ public struct MQNotify: Preset {
                 ? "the queue already held \(depthBefore ?? Int64(prefill)) message(s) when the sender's arrived, and mq_notify signals only an arrival in an empty queue: no signal came within \(Self.waitMs) ms"
                 : "no \(signal.name) came within \(Self.waitMs) ms" + (notify.first.map { $0.result == 0 ? "" : " (mq_notify returned \($0.outcomeText))" } ?? "")
             arrival = Observation(id: "mq.notify.signal_on_arrival", claim: Self.arrivalClaim, holds: false,
-                                  evidence: (notify + [send].compactMap { $0 } + trace.calls("ppoll", by: "receiver")).seqs, detail: why)
+                                  evidence: (notify + [send].compactMap { $0 } + trace.calls(.signals(.ppoll), by: "receiver")).seqs, detail: why)
         }
 
         let after = delivery.flatMap { d in trace.queueReceives(on: "q", by: "receiver").first { $0.tNs >= d.tNs } }

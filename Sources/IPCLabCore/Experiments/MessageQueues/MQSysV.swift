@@ -54,7 +54,7 @@ public struct MQSysV: Preset {
 
     public func observe(_ trace: Trace, _ params: Parameters) -> [Observation] {
         let msgtyp = Int64(params.int("msgtyp") ?? 5)
-        let gets = trace.calls("msgget", on: "q")
+        let gets = trace.calls(.messageQueues(.msgget), on: "q")
         let sends = trace.queueSends(on: "q").filter { $0.result == 0 }
         let receives = trace.queueReceives(on: "q")
         let got = receives.filter { ($0.result ?? -1) >= 0 }
@@ -95,7 +95,7 @@ public struct MQSysV: Preset {
         }
 
         let ended = got.last.map { $0.messageText.hasPrefix("end") } ?? false
-        let removal = trace.calls("msgctl", by: "receiver", on: "q").filter { $0.arg("cmd") == "IPC_RMID" }
+        let removal = trace.calls(.messageQueues(.msgctl), by: "receiver", on: "q").filter { $0.arg(.cmd) == "IPC_RMID" }
         let removed = removal.contains { $0.result == 0 }
         let session: Observation
         if ended && removed {

@@ -2,12 +2,12 @@
 extension Trace {
     /// The sends into queue `channel` (`msgsnd`, `mq_send`), in the order they started.
     public func queueSends(on channel: String, by process: String? = nil) -> [TraceEvent] {
-        events.filter { ($0.call == "msgsnd" || $0.call == "mq_send") && $0.channel == channel && (process == nil || $0.process == process) }
+        events.filter { ($0.is(.messageQueues(.msgsnd)) || $0.is(.messageQueues(.mqSend))) && $0.channel == channel && (process == nil || $0.process == process) }
     }
 
     /// The receives from queue `channel` (`msgrcv`, `mq_receive`), in the order they started.
     public func queueReceives(on channel: String, by process: String? = nil) -> [TraceEvent] {
-        events.filter { ($0.call == "msgrcv" || $0.call == "mq_receive") && $0.channel == channel && (process == nil || $0.process == process) }
+        events.filter { ($0.is(.messageQueues(.msgrcv)) || $0.is(.messageQueues(.mqReceive))) && $0.channel == channel && (process == nil || $0.process == process) }
     }
 
     /// The depth snapshots of a queue, in order.
@@ -24,7 +24,7 @@ extension TraceEvent {
 
     /// A message's System V type (sent, or received) or POSIX priority.
     public var messageTag: Int64? {
-        int("mtype") ?? int("msg_prio")
+        int(.mtype) ?? int(.msgPrio)
     }
 
     /// Whether the call moved the same message as `other`: same length, same preview.

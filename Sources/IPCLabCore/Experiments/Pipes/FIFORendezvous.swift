@@ -51,7 +51,7 @@ public struct FIFORendezvous: Preset {
 
     public func observe(_ trace: Trace, _ params: Parameters) -> [Observation] {
         func opens(_ fifo: String) -> (reader: TraceEvent?, writer: TraceEvent?) {
-            (trace.calls("open", by: "reader", on: fifo).first, trace.calls("open", by: "writer", on: fifo).first)
+            (trace.calls(.fifos(.open), by: "reader", on: fifo).first, trace.calls(.fifos(.open), by: "writer", on: fifo).first)
         }
         let ms = { (ns: Int64?) in String(format: "%.3f ms", Double(ns ?? 0) / 1e6) }
         func waits(_ fifo: String, first: TraceEvent?, second: TraceEvent?, firstName: String, secondName: String,
@@ -63,18 +63,18 @@ public struct FIFORendezvous: Preset {
                 detail = "\(firstName)'s open of \(fifo) blocked \(ms(first!.blockedNs)) and returned fd \(first!.result!) only after \(secondName)'s open began (at \(ms(second!.tNs)))"
             } else {
                 detail = "\(firstName)'s open of \(fifo) returned \(first?.outcomeText ?? "nothing") after \(ms(first?.blockedNs)); \(secondName)'s returned \(second?.outcomeText ?? "nothing")"
-                    + (first?.arg("flags")?.compactText.contains("O_NONBLOCK") == true ? ": with O_NONBLOCK nobody waits" : "")
+                    + (first?.arg(.flags)?.compactText.contains("O_NONBLOCK") == true ? ": with O_NONBLOCK nobody waits" : "")
             }
             return Observation(id: id, claim: claim, holds: met, evidence: [first, second].compactMap { $0?.seq }, detail: detail)
         }
         let a = opens("fifo_a")
         let b = opens("fifo_b")
-        let made = trace.calls("mkfifo")
+        let made = trace.calls(.fifos(.mkfifo))
         var carried: [String] = []
         var delivered = made.count == 2 && made.allSatisfy { $0.result == 0 }
         for fifo in ["fifo_a", "fifo_b"] {
-            let wrote = trace.calls("write", by: "writer", on: fifo).bytesMoved
-            let read = trace.calls("read", by: "reader", on: fifo).bytesMoved
+            let wrote = trace.calls(.pipes(.write), by: "writer", on: fifo).bytesMoved
+            let read = trace.calls(.pipes(.read), by: "reader", on: fifo).bytesMoved
             if wrote == 0 || wrote != read { delivered = false }
             carried.append("\(fifo) (\(trace.scenario.channel(named: fifo)?.path ?? "?")): \(wrote) bytes written, \(read) read")
         }
@@ -88,7 +88,7 @@ public struct FIFORendezvous: Preset {
             Observation(
                 id: "fifo.rendezvous.met_by_path",
                 claim: "Processes that share no descriptor meet through the FIFO's path: what the writer writes, the reader reads.",
-                holds: delivered, evidence: (made + trace.calls("write", by: "writer") + trace.calls("read", by: "reader")).seqs.sorted(),
+                holds: delivered, evidence: (made + trace.calls(.pipes(.write), by: "writer") + trace.calls(.pipes(.read), by: "reader")).seqs.sorted(),
                 detail: "mkfifo: \(made.map(\.outcomeText).joined(separator: ", ")); " + carried.joined(separator: "; ")),
         ]
     }

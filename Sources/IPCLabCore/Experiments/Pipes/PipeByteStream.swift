@@ -42,8 +42,8 @@ public struct PipeByteStream: Preset {
     }
 
     public func observe(_ trace: Trace, _ params: Parameters) -> [Observation] {
-        let writes = trace.calls("write", by: "writer", on: "p").filter { ($0.result ?? 0) > 0 }
-        let reads = trace.calls("read", by: "reader", on: "p").filter { ($0.result ?? 0) > 0 }
+        let writes = trace.calls(.pipes(.write), by: "writer", on: "p").filter { ($0.result ?? 0) > 0 }
+        let reads = trace.calls(.pipes(.read), by: "reader", on: "p").filter { ($0.result ?? 0) > 0 }
         let wrote = writes.compactMap(\.result)
         let got = reads.compactMap(\.result)
 

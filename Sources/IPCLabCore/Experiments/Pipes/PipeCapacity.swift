@@ -42,13 +42,13 @@ public struct PipeCapacity: Preset {
     }
 
     public func observe(_ trace: Trace, _ params: Parameters) -> [Observation] {
-        let sizeQuery = trace.calls("fcntl", by: "writer", on: "p").filter { $0.arg("cmd") == "F_GETPIPE_SZ" }
+        let sizeQuery = trace.calls(.pipes(.fcntl), by: "writer", on: "p").filter { $0.arg(.cmd) == "F_GETPIPE_SZ" }
         let capacity = sizeQuery.last?.result ?? -1
-        let writes = trace.calls("write", by: "writer", on: "p")
+        let writes = trace.calls(.pipes(.write), by: "writer", on: "p")
         let snapshots = trace.snapshots(of: "p")
         let full = snapshots.first { $0.value("bytes") == capacity && capacity > 0 }
         let lastWrite = writes.last
-        let reads = trace.calls("read", by: "reader", on: "p")
+        let reads = trace.calls(.pipes(.read), by: "reader", on: "p")
         let written = writes.bytesMoved
         let drained = reads.bytesMoved
         let nonblocking = params.bool("nonblocking") == true

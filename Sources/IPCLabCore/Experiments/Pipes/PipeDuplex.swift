@@ -49,8 +49,8 @@ public struct PipeDuplex: Preset {
     public func observe(_ trace: Trace, _ params: Parameters) -> [Observation] {
         let message = Array((params.string("message") ?? "").utf8)
         let reply = Array((params.string("reply") ?? "").utf8)
-        let parentRead = trace.calls("read", by: "parent").first
-        let childRead = trace.calls("read", by: "child").first
+        let parentRead = trace.calls(.pipes(.read), by: "parent").first
+        let childRead = trace.calls(.pipes(.read), by: "child").first
         func got(_ e: TraceEvent?) -> [UInt8]? { e?.payload.map(\.preview) }
         let ok = got(parentRead) == Array(reply.prefix(Payload.previewLimit)) && got(childRead) == Array(message.prefix(Payload.previewLimit))
             && parentRead?.result == Int64(reply.count) && childRead?.result == Int64(message.count)
@@ -62,12 +62,12 @@ public struct PipeDuplex: Preset {
         var directions: [String] = []
         var oneWay = true
         for channel in trace.scenario.channels.map(\.name) {
-            let writers = Set(trace.calls("write", on: channel).filter { ($0.result ?? 0) > 0 }.map(\.process))
-            let readers = Set(trace.calls("read", on: channel).map(\.process))
+            let writers = Set(trace.calls(.pipes(.write), on: channel).filter { ($0.result ?? 0) > 0 }.map(\.process))
+            let readers = Set(trace.calls(.pipes(.read), on: channel).map(\.process))
             if writers.count != 1 || readers.count != 1 || !writers.isDisjoint(with: readers) { oneWay = false }
             directions.append("\(channel): written by \(writers.sorted().joined(separator: ", ")), read by \(readers.sorted().joined(separator: ", "))")
         }
-        let evidence = (trace.calls("write") + trace.calls("read")).filter { $0.channel != nil }.seqs.sorted()
+        let evidence = (trace.calls(.pipes(.write)) + trace.calls(.pipes(.read))).filter { $0.channel != nil }.seqs.sorted()
         return [
             Observation(
                 id: "pipe.duplex.each_reads_the_other",

@@ -30,9 +30,9 @@ public struct PipeEOF: Preset {
     }
 
     public func observe(_ trace: Trace, _ params: Parameters) -> [Observation] {
-        let reads = trace.calls("read", by: "reader", on: "p")
-        let pipeMade = trace.calls("pipe", on: "p")
-        let readerClosedWrite = trace.calls("close", by: "reader", on: "p").filter { $0.arg("end") == "write" && $0.result == 0 }
+        let reads = trace.calls(.pipes(.read), by: "reader", on: "p")
+        let pipeMade = trace.calls(.pipes(.pipe), on: "p")
+        let readerClosedWrite = trace.calls(.pipes(.close), by: "reader", on: "p").filter { $0.arg(.end) == "write" && $0.result == 0 }
         let writerExit = trace.process("writer")?.exit
         if let last = reads.last, last.returned, last.result == 0 {
             return [Observation(
@@ -41,7 +41,7 @@ public struct PipeEOF: Preset {
                 holds: true, evidence: (pipeMade + readerClosedWrite + [last]).seqs,
                 detail: "the reader closed its own write end, the writer's closed when it exited; read returned 0 after \(Array(reads.dropLast()).bytesMoved) bytes")]
         }
-        let stuck = reads.last.map { $0.returned ? "" : "its read(\($0.arg("fd")?.compactText ?? "?")) never returned; " } ?? ""
+        let stuck = reads.last.map { $0.returned ? "" : "its read(\($0.arg(.fd)?.compactText ?? "?")) never returned; " } ?? ""
         let why = readerClosedWrite.isEmpty
             ? "the reader never closed its own write end of p, so a write end stayed open"
             : "a write end stayed open"

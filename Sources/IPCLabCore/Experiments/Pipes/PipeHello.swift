@@ -35,14 +35,14 @@ public struct PipeHello: Preset {
     }
 
     public func observe(_ trace: Trace, _ params: Parameters) -> [Observation] {
-        let writes = trace.calls("write", by: "child", on: "pfds")
-        let reads = trace.calls("read", by: "parent", on: "pfds")
+        let writes = trace.calls(.pipes(.write), by: "child", on: "pfds")
+        let reads = trace.calls(.pipes(.read), by: "parent", on: "pfds")
         let sent = writes.first?.payload
         let got = reads.first?.payload
         let received = sent != nil && sent?.bytes == got?.bytes && sent?.preview == got?.preview
-        let closes = trace.calls("close", on: "pfds")
+        let closes = trace.calls(.pipes(.close), on: "pfds")
         let closedOK = closes.count == 2 && closes.allSatisfy { $0.result == 0 }
-        let waits = trace.calls("wait4", by: "parent")
+        let waits = trace.calls(.process(.wait4), by: "parent")
         let childPid = trace.process("child")?.pid
         let waited = waits.contains { $0.result == Int64(childPid ?? -2) }
         return [
@@ -57,7 +57,7 @@ public struct PipeHello: Preset {
                 id: "pipe.hello.unused_ends_closed",
                 claim: "After fork each process closes the pipe end it does not use: the parent its write end, the child its read end.",
                 holds: closedOK, evidence: closes.seqs,
-                detail: closes.map { "\($0.process) closed the \($0.arg("end")?.compactText ?? "?") end: \($0.result.map(String.init) ?? "?")" }
+                detail: closes.map { "\($0.process) closed the \($0.arg(.end)?.compactText ?? "?") end: \($0.result.map(String.init) ?? "?")" }
                     .joined(separator: "; ")),
             Observation(
                 id: "pipe.hello.parent_waited",

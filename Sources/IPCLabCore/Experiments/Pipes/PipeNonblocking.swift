@@ -36,11 +36,11 @@ public struct PipeNonblocking: Preset {
     }
 
     public func observe(_ trace: Trace, _ params: Parameters) -> [Observation] {
-        let reads = trace.calls("read", by: "reader", on: "p")
-        let write = trace.calls("write", by: "writer", on: "p").first
+        let reads = trace.calls(.pipes(.read), by: "reader", on: "p")
+        let write = trace.calls(.pipes(.write), by: "writer", on: "p").first
         let first = reads.first
         let eagain = first?.errno == "EAGAIN" && (write.map { (first?.endNs ?? .max) < $0.tNs } ?? true)
-        let flags = trace.calls("fcntl", by: "reader", on: "p").filter { $0.arg("cmd") == "F_SETFL" }
+        let flags = trace.calls(.pipes(.fcntl), by: "reader", on: "p").filter { $0.arg(.cmd) == "F_SETFL" }
         let blocking = reads.first { $0.errno == nil && ($0.result ?? 0) > 0 }
         let waited = blocking != nil && write != nil && (blocking!.endNs ?? 0) >= write!.tNs
         let ms = { (ns: Int64?) in String(format: "%.3f ms", Double(ns ?? 0) / 1e6) }

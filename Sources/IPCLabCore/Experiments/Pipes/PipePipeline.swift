@@ -88,23 +88,23 @@ public struct PipePipeline: Preset {
         let pipes = trace.scenario.channels.map(\.name)
 
         // dup2: every stage's standard streams are pipe ends, and its reads and writes use fds 0 and 1.
-        let dups = trace.calls("dup2")
-        let dupsOK = !dups.isEmpty && dups.allSatisfy { $0.result == $0.int("newfd") }
-        let stageIO = trace.events.filter { e in names.contains(e.process) && (e.call == "read" || e.call == "write") }
-        let onStdio = stageIO.allSatisfy { ($0.call == "read" ? 0 : 1) == $0.int("fd") && $0.channel != nil }
+        let dups = trace.calls(.pipes(.dup2))
+        let dupsOK = !dups.isEmpty && dups.allSatisfy { $0.result == $0.int(.newfd) }
+        let stageIO = trace.events.filter { e in names.contains(e.process) && (e.is(.pipes(.read)) || e.is(.pipes(.write))) }
+        let onStdio = stageIO.allSatisfy { ($0.is(.pipes(.read)) ? 0 : 1) == $0.int(.fd) && $0.channel != nil }
 
         // Data: each pipe's reader got no more than its writer put in, in the same order.
         var flows: [String] = []
         var flowOK = true
         for pipe in pipes {
-            let wrote = trace.calls("write", on: pipe).bytesMoved
-            let read = trace.calls("read", on: pipe).bytesMoved
+            let wrote = trace.calls(.pipes(.write), on: pipe).bytesMoved
+            let read = trace.calls(.pipes(.read), on: pipe).bytesMoved
             if read > wrote { flowOK = false }
             flows.append("\(pipe): \(wrote) bytes written, \(read) read")
         }
-        let out = trace.calls("read", by: "shell", on: "out")
+        let out = trace.calls(.pipes(.read), by: "shell", on: "out")
         let output = out.compactMap(\.payload).flatMap(\.preview)
-        let lastWrote = trace.calls("write", by: names.last ?? "", on: "out").bytesMoved
+        let lastWrote = trace.calls(.pipes(.write), by: names.last ?? "", on: "out").bytesMoved
         flowOK = flowOK && out.bytesMoved == lastWrote && lastWrote > 0
         let alnumOnly = output.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5a) || ($0 >= 0x61 && $0 <= 0x7a) }
 
@@ -112,14 +112,14 @@ public struct PipePipeline: Preset {
         let endings = names.map { "\($0) \(trace.ending(of: $0))" }
         let first = names.first.flatMap { trace.process($0)?.exit }
         let sigpiped = first == .signal(name: "SIGPIPE", coreDumped: false)
-        let killedWrite = names.first.flatMap { n in trace.calls("write", by: n).last { !$0.returned } }
-        let waits = trace.calls("wait4", by: "shell")
+        let killedWrite = names.first.flatMap { n in trace.calls(.pipes(.write), by: n).last { !$0.returned } }
+        let waits = trace.calls(.process(.wait4), by: "shell")
         return [
             Observation(
                 id: "pipe.pipeline.dup2_stdio",
                 claim: "Each stage's standard input and output are pipe ends, moved there with dup2; the stages only read fd 0 and write fd 1.",
                 holds: dupsOK && onStdio, evidence: dups.seqs,
-                detail: "\(dups.count) dup2 calls, \(dups.filter { $0.result == $0.int("newfd") }.count) returned the new fd; "
+                detail: "\(dups.count) dup2 calls, \(dups.filter { $0.result == $0.int(.newfd) }.count) returned the new fd; "
                     + "\(stageIO.count) reads and writes by the stages, \(onStdio ? "all" : "not all") on fd 0 / fd 1 of a pipe"),
             Observation(
                 id: "pipe.pipeline.data_flows",

@@ -37,10 +37,10 @@ public struct PipeSigpipe: Preset {
 
     public func observe(_ trace: Trace, _ params: Parameters) -> [Observation] {
         let action = params.string("disposition") ?? "default"
-        let writes = trace.calls("write", by: "writer", on: "p")
+        let writes = trace.calls(.pipes(.write), by: "writer", on: "p")
         let first = writes.first
         let second = writes.dropFirst().first
-        let readerGone = trace.calls("wait4", by: "writer").first
+        let readerGone = trace.calls(.process(.wait4), by: "writer").first
         let delivered = trace.deliveries(to: "writer", of: .sigpipe).first
         let exit = trace.process("writer")?.exit
         let killed = exit == .signal(name: "SIGPIPE", coreDumped: false) && second?.returned == false

@@ -26,10 +26,10 @@ public struct SandboxDeniedCalls: Preset {
     static func refusal(of call: String) -> String { call == "clone3" ? "ENOSYS" : "EPERM" }
 
     public func observe(_ trace: Trace, _ params: Parameters) -> [Observation] {
-        let tries = Self.denied.compactMap { trace.calls($0, by: "prober").first }
+        let tries = Self.denied.compactMap { SandboxCall(rawValue: $0).flatMap { trace.calls(.sandbox($0), by: "prober").first } }
         let allowed = tries.filter { $0.result != -1 || $0.errno != Self.refusal(of: $0.call) }
         let refused = tries.count == Self.denied.count && allowed.isEmpty
-        let control = trace.calls("getppid", by: "prober").first
+        let control = trace.calls(.sandbox(.getppid), by: "prober").first
         let exit = trace.process("prober")?.exit
         let lives = control.map { ($0.result ?? -1) > 0 } == true && exit == .code(0)
         let mode = trace.run.sandbox.seccomp?.mode ?? "unknown"

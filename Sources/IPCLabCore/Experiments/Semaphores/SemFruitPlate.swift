@@ -63,15 +63,15 @@ public struct SemFruitPlate: Preset {
 
     public func observe(_ trace: Trace, _ params: Parameters) -> [Observation] {
         let rounds = params.int("rounds") ?? 2
-        let puts = trace.accesses("store", on: "plate").filter { $0.process == "father" || $0.process == "mother" }
-        let takes = trace.accesses("load", on: "plate")
+        let puts = trace.accesses(.store, on: "plate").filter { $0.process == "father" || $0.process == "mother" }
+        let takes = trace.accesses(.load, on: "plate")
         let sequence = (puts + takes).sorted { $0.tNs < $1.tNs }
         var twoInARow: [TraceEvent] = []
         for (a, b) in zip(sequence, sequence.dropFirst()) where (a.call == b.call) {
             twoInARow += [a, b]
         }
-        let alternate = twoInARow.isEmpty && sequence.first?.call == "store" && puts.count == 2 * rounds && takes.count == 2 * rounds
-        let story = sequence.map { e in "\(e.process) \(e.call == "store" ? "put" : "took") \(e.cString ?? "?")" }.joined(separator: ", ")
+        let alternate = twoInARow.isEmpty && sequence.first?.is(.sharedMemory(.store)) == true && puts.count == 2 * rounds && takes.count == 2 * rounds
+        let story = sequence.map { e in "\(e.process) \(e.is(.sharedMemory(.store)) ? "put" : "took") \(e.cString ?? "?")" }.joined(separator: ", ")
         let oneAtATime = Observation(
             id: "sem.fruit_plate.one_fruit_at_a_time",
             claim: "Puts and takes alternate: a parent puts a fruit only on an empty plate (s3), so the plate never holds two.",
@@ -79,7 +79,7 @@ public struct SemFruitPlate: Preset {
             evidence: twoInARow.isEmpty ? sequence.seqs : twoInARow.seqs,
             detail: twoInARow.isEmpty
                 ? story
-                : "two \(twoInARow[0].call == "store" ? "puts" : "takes") in a row (s3 started at \(params.int("plate_size") ?? 1)): \(story)")
+                : "two \(twoInARow[0].is(.sharedMemory(.store)) ? "puts" : "takes") in a row (s3 started at \(params.int("plate_size") ?? 1)): \(story)")
 
         let sonTakes = takes.filter { $0.process == "son" }
         let daughterTakes = takes.filter { $0.process == "daughter" }

@@ -75,7 +75,7 @@ public struct SemMutex: Preset {
         for name in names {
             let waits = trace.semaphoreWaits(on: "mutex", by: name).filter { $0.result == 0 }
             let posts = trace.semaphorePosts(on: "mutex", by: name)
-            let loads = trace.accesses("load", on: "room", by: name)
+            let loads = trace.accesses(.load, on: "room", by: name)
             for (w, p) in zip(waits, posts) {
                 sections.append(Section(process: name, wait: w, post: p, load: loads.first { $0.tNs > w.tNs && $0.tNs < p.tNs }))
             }

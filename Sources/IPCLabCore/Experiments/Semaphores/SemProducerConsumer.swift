@@ -68,8 +68,8 @@ public struct SemProducerConsumer: Preset {
     public func observe(_ trace: Trace, _ params: Parameters) -> [Observation] {
         let items = params.int("items") ?? 8
         let slots = params.int("slots") ?? 3
-        let puts = trace.accesses("store", on: "buffer", by: "producer")
-        let takes = trace.accesses("load", on: "buffer", by: "consumer")
+        let puts = trace.accesses(.store, on: "buffer", by: "producer")
+        let takes = trace.accesses(.load, on: "buffer", by: "consumer")
         let expected = (1...items).map { "item \($0)" }
         let got = takes.map { $0.cString ?? "" }
         let inOrder = Observation(

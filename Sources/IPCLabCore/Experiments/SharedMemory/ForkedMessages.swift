@@ -53,15 +53,15 @@ struct ForkedMessages {
     }
 
     func seen(in trace: Trace) -> Seen {
-        let childLoads = trace.accesses("load", on: "shmem", by: "child")
-        let stores = trace.accesses("store", on: "shmem")
+        let childLoads = trace.accesses(.load, on: "shmem", by: "child")
+        let stores = trace.accesses(.store, on: "shmem")
         return Seen(
-            mmap: trace.calls("mmap", by: "parent", on: "shmem").first,
+            mmap: trace.calls(.sharedMemory(.mmap), by: "parent", on: "shmem").first,
             initialStore: stores.first { $0.process == "parent" && $0.step == nil },
             childFirst: childLoads.first,
             childStore: stores.first { $0.process == "child" },
             childLast: childLoads.count > 1 ? childLoads.last : nil,
-            parentLast: trace.accesses("load", on: "shmem", by: "parent").dropFirst().last,
-            accesses: trace.events.filter { ($0.call == "load" || $0.call == "store") && $0.channel == "shmem" })
+            parentLast: trace.accesses(.load, on: "shmem", by: "parent").dropFirst().last,
+            accesses: trace.events.filter { ($0.is(.sharedMemory(.load)) || $0.is(.sharedMemory(.store))) && $0.channel == "shmem" })
     }
 }

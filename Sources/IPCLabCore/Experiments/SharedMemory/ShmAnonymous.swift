@@ -61,7 +61,7 @@ public struct ShmAnonymous: Preset {
             evidence: [childStore, seen.parentLast].compactMap { $0?.seq },
             detail: detail)
 
-        let bases = Set(seen.accesses.compactMap { $0.string("base") })
+        let bases = Set(seen.accesses.compactMap { $0.string(.base) })
         let mapped = seen.mmap?.result.map { "0x" + String($0, radix: 16) }
         let sameAddress = bases.count == 1 && bases.first == mapped && Set(seen.accesses.map(\.process)).count == 2
         let same = Observation(

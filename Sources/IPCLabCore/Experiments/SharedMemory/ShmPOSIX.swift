@@ -48,9 +48,9 @@ public struct ShmPOSIX: Preset {
     public func observe(_ trace: Trace, _ params: Parameters) -> [Observation] {
         let size = Int64(params.int("size") ?? 4096)
         let message = params.string("message") ?? ""
-        let open = trace.calls("shm_open", by: "reader", on: "region").first
-        let truncate = trace.calls("ftruncate", on: "region").first
-        let maps = trace.calls("mmap", on: "region")
+        let open = trace.calls(.sharedMemory(.shmOpen), by: "reader", on: "region").first
+        let truncate = trace.calls(.sharedMemory(.ftruncate), on: "region").first
+        let maps = trace.calls(.sharedMemory(.mmap), on: "region")
         let sized = truncate.flatMap { t in trace.snapshots(of: "region").first { $0.seq == t.seq } }
         let made = (open?.result ?? -1) >= 0 && truncate?.result == 0 && sized?.value("size") == size
             && maps.count == 2 && maps.allSatisfy { ($0.result ?? -1) > 0 }
@@ -60,11 +60,11 @@ public struct ShmPOSIX: Preset {
             holds: made,
             evidence: ([open, truncate].compactMap { $0 } + maps).seqs,
             detail: "shm_open(\"/ipclab_region\") returned fd \(open?.result.map(String.init) ?? "?"); after ftruncate fstat showed \(sized?.value("size").map(String.init) ?? "?") bytes; "
-                + "mmap in \(maps.map { "\($0.process) at \($0.string("mapped") ?? "-")" }.joined(separator: ", "))")
+                + "mmap in \(maps.map { "\($0.process) at \($0.string(.mapped) ?? "-")" }.joined(separator: ", "))")
 
-        let unlink = trace.calls("shm_unlink", by: "writer", on: "region").first
-        let store = trace.accesses("store", on: "region", by: "writer").first
-        let load = trace.accesses("load", on: "region", by: "reader").first
+        let unlink = trace.calls(.sharedMemory(.shmUnlink), by: "writer", on: "region").first
+        let store = trace.accesses(.store, on: "region", by: "writer").first
+        let load = trace.accesses(.load, on: "region", by: "reader").first
         let unlinked = unlink?.result == 0
         let afterUnlink = (store?.tNs ?? 0) > (unlink?.tNs ?? .max)
         let read = load?.cString
@@ -77,7 +77,7 @@ public struct ShmPOSIX: Preset {
                 ? "shm_unlink was not called (unlink: false), so nothing shows the mapping outliving the name; the reader read \(quoted(read))"
                 : "shm_unlink returned \(unlink?.result.map(String.init) ?? "?"); the writer then stored \(quoted(message)) and the reader read \(quoted(read))")
 
-        let lookups = trace.calls("shm_open", on: "region").filter { $0.step != nil }
+        let lookups = trace.calls(.sharedMemory(.shmOpen), on: "region").filter { $0.step != nil }
         let links = unlink.flatMap { u in trace.snapshots(of: "region").first { $0.seq == u.seq } }?.value("links")
         let gone = unlinked && !lookups.isEmpty && lookups.allSatisfy { $0.errno == "ENOENT" } && links == 0
         let name = Observation(

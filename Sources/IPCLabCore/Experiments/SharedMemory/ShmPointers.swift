@@ -72,7 +72,7 @@ public struct ShmPointers: Preset {
         let target = Int64(params.int("target") ?? 256)
         let message = params.string("message") ?? ""
         func attach(_ who: String) -> TraceEvent? {
-            trace.events.last { $0.process == who && $0.channel == "region" && ($0.call == "shmat" || $0.call == "mmap") }
+            trace.events.last { $0.process == who && $0.channel == "region" && ($0.is(.sharedMemory(.shmat)) || $0.is(.sharedMemory(.mmap))) }
         }
         let writerMap = attach("writer"), readerMap = attach("reader")
         let writerBase = writerMap?.result, readerBase = readerMap?.result
@@ -87,9 +87,9 @@ public struct ShmPointers: Preset {
                 ? "the writer mapped it at \(hex(writerBase)), the reader at \(hex(readerBase))"
                 : "both mapped it at \(hex(writerBase))")
 
-        let stored = trace.calls("store_pointer", by: "writer", on: "region").first
-        let read = trace.calls("process_vm_readv", by: "reader", on: "region").first
-        let outside = read?.arg("in_own_mapping") == .bool(false)
+        let stored = trace.calls(.sharedMemory(.storePointer), by: "writer", on: "region").first
+        let read = trace.calls(.sharedMemory(.processVmReadv), by: "reader", on: "region").first
+        let outside = read?.arg(.inOwnMapping) == .bool(false)
         let failedOrWrong = read?.errno != nil || read?.cString != message
         let outcome = read.map { r in r.errno.map { "reading there failed with \($0)" } ?? "reading there found \(quoted(r.cString))" } ?? "nothing was read"
         let pointer = Observation(
@@ -97,18 +97,18 @@ public struct ShmPointers: Preset {
             claim: "A pointer stored in the region is an address in the writer's space: in the reader it points outside the reader's mapping, and reading through it fails or finds other bytes.",
             holds: outside && failedOrWrong,
             evidence: [stored, read].compactMap { $0?.seq },
-            detail: "the writer stored the pointer \(stored?.string("points_to") ?? "?") (its base \(hex(writerBase)) + \(target)); in the reader, whose mapping is \(read?.string("own_mapping") ?? "?"), that address is "
+            detail: "the writer stored the pointer \(stored?.string(.pointsTo) ?? "?") (its base \(hex(writerBase)) + \(target)); in the reader, whose mapping is \(read?.string(.ownMapping) ?? "?"), that address is "
                 + (outside ? "outside it" : "inside it") + " and \(outcome)")
 
-        let offset = trace.calls("load_int", by: "reader", on: "region").last { $0.int("offset") == 8 }
-        let node = trace.accesses("load", on: "region", by: "reader").first
-        let right = offset?.int("value") == target && node?.cString == message
+        let offset = trace.calls(.sharedMemory(.loadInt), by: "reader", on: "region").last { $0.int(.offset) == 8 }
+        let node = trace.accesses(.load, on: "region", by: "reader").first
+        let right = offset?.int(.value) == target && node?.cString == message
         let works = Observation(
             id: "shm.pointers.offset_works",
             claim: "An offset from the region's start is right in every process: the reader's own base plus the stored offset finds the node.",
             holds: right,
             evidence: [offset, node].compactMap { $0?.seq },
-            detail: "the reader loaded the offset \(offset?.int("value").map(String.init) ?? "?") and read \(quoted(node?.cString)) at its own base \(node?.string("base") ?? "?") + \(target)")
+            detail: "the reader loaded the offset \(offset?.int(.value).map(String.init) ?? "?") and read \(quoted(node?.cString)) at its own base \(node?.string(.base) ?? "?") + \(target)")
         return [addresses, pointer, works]
     }
 }

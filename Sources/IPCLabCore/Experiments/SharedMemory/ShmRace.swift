@@ -60,14 +60,14 @@ public struct ShmRace: Preset {
         let k = Int64(params.int("increments") ?? 100_000)
         let sync = params.string("sync") ?? "none"
         let expected = Int64(names.count) * k
-        let loops = trace.calls("increment", on: "counter")
+        let loops = trace.calls(.sharedMemory(.increment), on: "counter")
         // The first process's last load, after it waited for the others (step 1's loads are the detailed iterations).
-        let final = trace.calls("load_int", by: names[0], on: "counter").last { $0.step != 1 }
-        let total = final?.int("value")
+        let final = trace.calls(.sharedMemory(.loadInt), by: names[0], on: "counter").last { $0.step != 1 }
+        let total = final?.int(.value)
         // What each process did: its detailed iterations (one store or fetch-add each) and its loop.
         let done = names.map { name -> Int64 in
             let detailed = trace.events.filter {
-                $0.process == name && $0.channel == "counter" && $0.step == 1 && ($0.call == "store_int" || $0.call == "atomic_fetch_add")
+                $0.process == name && $0.channel == "counter" && $0.step == 1 && ($0.is(.sharedMemory(.storeInt)) || $0.is(.sharedMemory(.atomicFetchAdd)))
             }.count
             return Int64(detailed) + (loops.first { $0.process == name }?.result ?? 0)
         }

@@ -54,9 +54,9 @@ public struct ShmSysV: Preset {
 
     public func observe(_ trace: Trace, _ params: Parameters) -> [Observation] {
         let message = params.string("message") ?? ""
-        let stored = trace.accesses("store", on: "seg", by: "writer").first
-        let writerDetach = trace.calls("shmdt", by: "writer", on: "seg").first
-        let loaded = trace.accesses("load", on: "seg", by: "reader").first
+        let stored = trace.accesses(.store, on: "seg", by: "writer").first
+        let writerDetach = trace.calls(.sharedMemory(.shmdt), by: "writer", on: "seg").first
+        let loaded = trace.accesses(.load, on: "seg", by: "reader").first
         let afterDetach = (loaded?.tNs ?? 0) > (writerDetach?.endNs ?? .max) && writerDetach?.result == 0
         let got = loaded?.cString
         let data = Observation(
@@ -74,8 +74,8 @@ public struct ShmSysV: Preset {
     /// Every IPC_STAT's shm_nattch must lie between the attaches and detaches that had surely happened and
     /// those that may have: the calls are recorded as begun before and ended after the kernel acted.
     private func nattch(_ trace: Trace) -> Observation {
-        let attaches = trace.calls("shmat", on: "seg").filter { ($0.result ?? -1) > 0 }
-        let detaches = trace.calls("shmdt", on: "seg").filter { $0.result == 0 }
+        let attaches = trace.calls(.sharedMemory(.shmat), on: "seg").filter { ($0.result ?? -1) > 0 }
+        let detaches = trace.calls(.sharedMemory(.shmdt), on: "seg").filter { $0.result == 0 }
         let stats = trace.snapshots(of: "seg").filter { $0.value("exists") == 1 && $0.seq != nil }
         var outOfBounds: [String] = []
         var counts: [Int64] = []
@@ -102,14 +102,14 @@ public struct ShmSysV: Preset {
     }
 
     private func removed(_ trace: Trace, _ params: Parameters) -> Observation {
-        let rmid = trace.calls("shmctl", by: "reader", on: "seg").first { $0.arg("cmd") == "IPC_RMID" }
-        let lookup = trace.calls("shmget", by: "reader", on: "seg").last
+        let rmid = trace.calls(.sharedMemory(.shmctl), by: "reader", on: "seg").first { $0.arg(.cmd) == "IPC_RMID" }
+        let lookup = trace.calls(.sharedMemory(.shmget), by: "reader", on: "seg").last
         let gone = rmid?.result == 0 && lookup?.errno == "ENOENT"
         let detail: String
         if rmid == nil {
             detail = "nothing removed the segment (remove: false): shmget(key) still found it, id \(lookup?.result.map(String.init) ?? "?") — it would outlive every process, until the IPC namespace ends"
         } else if gone {
-            detail = "shmctl(IPC_RMID) returned 0; shmget of key \(lookup?.string("key") ?? "?") then failed with ENOENT"
+            detail = "shmctl(IPC_RMID) returned 0; shmget of key \(lookup?.string(.key) ?? "?") then failed with ENOENT"
         } else {
             detail = "shmctl(IPC_RMID) returned \(rmid?.result.map(String.init) ?? "?"); the lookup returned \(lookup?.result.map(String.init) ?? "?") \(lookup?.errno ?? "")"
         }

@@ -4,7 +4,7 @@ extension Trace {
     public func semaphoreWaits(on channel: String, by process: String? = nil) -> [TraceEvent] {
         events.filter { e in
             e.channel == channel && (process == nil || e.process == process)
-                && (e.call == "sem_wait" || (e.call == "semop" && e.int("sem_op") == -1 && e.arg("sem_flg") == "0"))
+                && (e.is(.semaphores(.semWait)) || (e.is(.semaphores(.semop)) && e.int(.semOp) == -1 && e.arg(.semFlg) == "0"))
         }
     }
 
@@ -12,7 +12,7 @@ extension Trace {
     public func semaphorePosts(on channel: String, by process: String? = nil) -> [TraceEvent] {
         events.filter { e in
             e.channel == channel && (process == nil || e.process == process)
-                && (e.call == "sem_post" || (e.call == "semop" && e.int("sem_op") == 1))
+                && (e.is(.semaphores(.semPost)) || (e.is(.semaphores(.semop)) && e.int(.semOp) == 1))
         }
     }
 
@@ -22,7 +22,7 @@ extension Trace {
     public func sleptUntilPost(on channel: String, by process: String? = nil) -> [(wait: TraceEvent, post: TraceEvent)] {
         let posts = semaphorePosts(on: channel)
         return semaphoreWaits(on: channel, by: process).compactMap { w in
-            guard w.int("value_before") == 0, w.result == 0, let end = w.endNs else { return nil }
+            guard w.int(.valueBefore) == 0, w.result == 0, let end = w.endNs else { return nil }
             guard let post = posts.last(where: { p in p.process != w.process && p.tNs <= end && (p.endNs ?? p.tNs) >= w.tNs })
             else { return nil }
             return (w, post)
@@ -30,8 +30,8 @@ extension Trace {
     }
 
     /// Memory accesses of one kind (`store`, `load`, …) on a region, in order.
-    public func accesses(_ call: String, on channel: String, by process: String? = nil) -> [TraceEvent] {
-        calls(call, by: process, on: channel)
+    public func accesses(_ call: SharedMemoryCall, on channel: String, by process: String? = nil) -> [TraceEvent] {
+        calls(.sharedMemory(call), by: process, on: channel)
     }
 }
 

@@ -37,11 +37,11 @@ public struct SignalBlocked: Preset {
 
     public func observe(_ trace: Trace, _ params: Parameters) -> [Observation] {
         let sig = params.signal("signal")
-        let kill = trace.calls("kill", by: "sender").first
-        let pending = trace.calls("sigpending", by: "receiver").first
-        let unblock = trace.calls("sigprocmask", by: "receiver").first { $0.string("how") == "SIG_UNBLOCK" }
+        let kill = trace.calls(.signals(.kill), by: "sender").first
+        let pending = trace.calls(.signals(.sigpending), by: "receiver").first
+        let unblock = trace.calls(.signals(.sigprocmask), by: "receiver").first { $0.string(.how) == "SIG_UNBLOCK" }
         let got = trace.deliveries(to: "receiver", of: sig).first
-        let listed: Bool = if case .array(let items)? = pending?.arg("set") { items.contains(sig.json) } else { false }
+        let listed: Bool = if case .array(let items)? = pending?.arg(.set) { items.contains(sig.json) } else { false }
         let notYet = got.map { g in pending.map { g.tNs > $0.tNs } ?? false } ?? true
         let staysPending = kill?.result == 0 && listed && notYet
         let onUnblock = got != nil && unblock != nil && got!.tNs >= unblock!.tNs && got!.tNs <= (unblock!.endNs ?? .max)
@@ -52,8 +52,8 @@ public struct SignalBlocked: Preset {
                 claim: "While blocked, a sent signal is pending: sigpending lists it, and no handler has run.",
                 holds: staysPending, evidence: [kill, pending].compactMap { $0?.seq },
                 detail: staysPending
-                    ? "kill(receiver, \(sig.name)) = 0; afterwards sigpending listed \(pending!.arg("set")!.compactText) and the handler had not run"
-                    : "sigpending listed \(pending?.arg("set")?.compactText ?? "nothing")" + (got.map { g in
+                    ? "kill(receiver, \(sig.name)) = 0; afterwards sigpending listed \(pending!.arg(.set)!.compactText) and the handler had not run"
+                    : "sigpending listed \(pending?.arg(.set)?.compactText ?? "nothing")" + (got.map { g in
                         pending.map { g.tNs < $0.tNs ? "; the handler had already run, \(ms(g.tNs - (kill?.tNs ?? g.tNs))) after the kill: the signal was not blocked" : "" } ?? ""
                     } ?? "")),
             Observation(

@@ -65,12 +65,12 @@ public struct SignalCoalescing: Preset {
     public func observe(_ trace: Trace, _ params: Parameters) -> [Observation] {
         let std = params.signal("signal")
         let rt = params.signal("rt_signal")
-        let kills = trace.calls("kill", by: "sender").filter { $0.result == 0 && $0.arg("signal") == std.json }
-        let queued = trace.calls("sigqueue", by: "sender").filter { $0.result == 0 }
+        let kills = trace.calls(.signals(.kill), by: "sender").filter { $0.result == 0 && $0.arg(.signal) == std.json }
+        let queued = trace.calls(.signals(.sigqueue), by: "sender").filter { $0.result == 0 }
         let stdGot = trace.deliveries(to: "receiver", of: std)
         let rtGot = trace.deliveries(to: "receiver", of: rt)
-        let pending = trace.calls("sigpending", by: "receiver")
-        let pendingText = pending.first.map { "; sigpending showed \($0.arg("set")?.compactText ?? "[]") before the unblock" } ?? ""
+        let pending = trace.calls(.signals(.sigpending), by: "receiver")
+        let pendingText = pending.first.map { "; sigpending showed \($0.arg(.set)?.compactText ?? "[]") before the unblock" } ?? ""
         let merged = kills.count >= 2 && stdGot.count == 1
         let mergedDetail: String
         if kills.count < 2 {
@@ -84,7 +84,7 @@ public struct SignalCoalescing: Preset {
         }
         let values = rtGot.compactMap(\.sivalInt)
         let sentValues = queued.compactMap { e -> Int64? in
-            if case .object(let o)? = e.arg("value"), case .integer(let v)? = o["sival_int"] { return v }
+            if case .object(let o)? = e.arg(.value), case .integer(let v)? = o["sival_int"] { return v }
             return nil
         }
         let inOrder = !queued.isEmpty && rtGot.count == queued.count && values == sentValues

@@ -42,8 +42,8 @@ public struct SignalDispositions: Preset {
     public func observe(_ trace: Trace, _ params: Parameters) -> [Observation] {
         let sig = params.signal("signal")
         let asked = SignalStep.Action(rawValue: params.string("disposition") ?? "default") ?? .default
-        let set = trace.calls("sigaction", by: "target").first
-        let kill = trace.calls("kill", by: "parent").first { $0.arg("signal") == sig.json }
+        let set = trace.calls(.signals(.sigaction), by: "target").first
+        let kill = trace.calls(.signals(.kill), by: "parent").first { $0.arg(.signal) == sig.json }
         let accepted = set?.result == 0
         let setOK = sig.isUncatchable ? (set?.result == -1 && set?.errno == "EINVAL") : accepted
         let inForce: SignalStep.Action = accepted ? asked : .default

@@ -39,16 +39,16 @@ public struct SignalFault: Preset {
     }
 
     private func observe(_ trace: Trace, _ process: String, _ sig: Signal, _ code: String, id: String, claim: String) -> Observation {
-        let fault = trace.calls("fault", by: process).first
+        let fault = trace.calls(.signals(.fault), by: process).first
         let got = trace.deliveries(to: process, of: sig).first
-        let wait = trace.calls("wait4", by: "parent").first { $0.arg("process") == .string(process) }
+        let wait = trace.calls(.process(.wait4), by: "parent").first { $0.arg(.process) == .string(process) }
         let exit = trace.process(process)?.exit
-        let limit = fault?.arg("rlimit_core")?.compactText ?? "?"
+        let limit = fault?.arg(.rlimitCore)?.compactText ?? "?"
         if let got {
-            let holds = got.string("si_code") == code && fault?.returned == true
+            let holds = got.string(.siCode) == code && fault?.returned == true
             return Observation(
                 id: id, claim: claim, holds: holds, evidence: [fault, got].compactMap { $0?.seq },
-                detail: "\(process)'s handler got \(sig.name) with si_code \(got.string("si_code") ?? "?") at si_addr \(got.string("si_addr") ?? "?") "
+                detail: "\(process)'s handler got \(sig.name) with si_code \(got.string(.siCode) ?? "?") at si_addr \(got.string(.siAddr) ?? "?") "
                     + "(sent by the kernel, not a process); it jumped back and the child \(trace.ending(of: process))")
         }
         if case let .signal(name, core)? = exit {

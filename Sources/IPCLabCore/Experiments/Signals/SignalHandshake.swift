@@ -46,15 +46,15 @@ public struct SignalHandshake: Preset {
         let ack = params.signal("ack_signal")
         let aPid = trace.process("a")?.pid
         let bPid = trace.process("b")?.pid
-        let sent = trace.calls("kill", by: "a").first
-        let got = trace.deliveries(to: "b", of: sig).first { $0.int("si_pid") == aPid.map(Int64.init) }
-        let answer = trace.calls("kill", by: "b").first { $0.arg("from_handler") == true }
-        let acked = trace.deliveries(to: "a", of: ack).first { $0.int("si_pid") == bPid.map(Int64.init) }
+        let sent = trace.calls(.signals(.kill), by: "a").first
+        let got = trace.deliveries(to: "b", of: sig).first { $0.int(.siPid) == aPid.map(Int64.init) }
+        let answer = trace.calls(.signals(.kill), by: "b").first { $0.arg(.fromHandler) == true }
+        let acked = trace.deliveries(to: "a", of: ack).first { $0.int(.siPid) == bPid.map(Int64.init) }
         let received = sent?.result == 0 && got != nil
         let acknowledged = answer?.result == 0 && acked != nil && (acked?.tNs ?? 0) >= (got?.tNs ?? .max)
         let bEnd = trace.ending(of: "b")
         // Without an answer, what shows it: a's wait that timed out, and how b ended.
-        let waited = Array(trace.calls("ppoll", by: "a").suffix(1)) + trace.calls("wait4", by: "a")
+        let waited = Array(trace.calls(.signals(.ppoll), by: "a").suffix(1)) + trace.calls(.process(.wait4), by: "a")
         return [
             Observation(
                 id: "signal.handshake.b_received",

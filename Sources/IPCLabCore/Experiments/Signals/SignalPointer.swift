@@ -35,11 +35,11 @@ public struct SignalPointer: Preset {
 
     public func observe(_ trace: Trace, _ params: Parameters) -> [Observation] {
         let text = Array((params.string("text") ?? "").utf8) + [0]
-        let send = trace.calls("sigqueue", by: "sender").first
-        let sent: String? = if case .object(let o)? = send?.arg("value"), case .string(let s)? = o["sival_ptr"] { s } else { nil }
+        let send = trace.calls(.signals(.sigqueue), by: "sender").first
+        let sent: String? = if case .object(let o)? = send?.arg(.value), case .string(let s)? = o["sival_ptr"] { s } else { nil }
         let got = trace.deliveries(to: "receiver", of: params.signal("signal")).first
         let arrives = sent != nil && send?.result == 0 && got?.sivalPtr == sent
-        let read = trace.calls("process_vm_readv", by: "receiver").first
+        let read = trace.calls(.signals(.processVmReadv), by: "receiver").first
         // What the sender's buffer held, as its sigqueue recorded it (the text and its NUL).
         let held = send?.payload.map { ($0.bytes, $0.preview) } ?? (text.count, Array(text.prefix(Payload.previewLimit)))
         let same = read?.result == Int64(held.0) && read?.payload?.preview == held.1

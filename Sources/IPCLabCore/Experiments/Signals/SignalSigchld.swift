@@ -34,11 +34,11 @@ public struct SignalSigchld: Preset {
         let code = Int64(params.int("exit_code") ?? 7)
         let childPid = trace.process("child").map { Int64($0.pid) }
         let got = trace.deliveries(to: "parent", of: .sigchld).first
-        let notified = got?.string("si_code") == "CLD_EXITED" && got?.int("si_pid") == childPid && got?.int("si_status") == code
+        let notified = got?.string(.siCode) == "CLD_EXITED" && got?.int(.siPid) == childPid && got?.int(.siStatus) == code
         let states = trace.processStates(of: "child")
         let before = states.first
         let after = states.dropFirst().first
-        let wait = trace.calls("wait4", by: "parent").first
+        let wait = trace.calls(.process(.wait4), by: "parent").first
         let zombie = before?.label("state") == "Z" && wait?.result == childPid && after?.label("errno") == "ENOENT"
         func describe(_ s: ObjectSnapshot?) -> String {
             guard let s else { return "not read" }
@@ -49,15 +49,15 @@ public struct SignalSigchld: Preset {
             Observation(
                 id: "signal.sigchld.parent_notified",
                 claim: "A child's exit sends SIGCHLD to its parent, with si_code CLD_EXITED, the child's pid and its exit code.",
-                holds: notified, evidence: got.map { [$0.seq] } ?? (trace.calls("ppoll", by: "parent") + trace.calls("sigaction", by: "parent")).seqs.sorted(),
-                detail: got.map { "the parent's handler got \($0.deliverySummary), si_status \($0.int("si_status").map(String.init) ?? "?")" }
+                holds: notified, evidence: got.map { [$0.seq] } ?? (trace.calls(.signals(.ppoll), by: "parent") + trace.calls(.signals(.sigaction), by: "parent")).seqs.sorted(),
+                detail: got.map { "the parent's handler got \($0.deliverySummary), si_status \($0.int(.siStatus).map(String.init) ?? "?")" }
                     ?? "no handler of the parent ran: its SIGCHLD disposition was \(params.string("disposition") ?? "?")"),
             Observation(
                 id: "signal.sigchld.zombie_until_waited",
                 claim: "An exited child is a zombie (Z in /proc/PID/stat) until its parent waits for it; after wait it is gone.",
                 holds: zombie, evidence: ([wait?.seq].compactMap { $0 } + states.compactMap(\.seq)).sorted(),
                 detail: "before wait4: \(describe(before)); wait4 returned \(wait?.outcomeText ?? "nothing")"
-                    + (wait?.arg("status").flatMap { $0 == .null ? nil : " with status \($0.compactText)" } ?? "") + "; after: \(describe(after))"),
+                    + (wait?.arg(.status).flatMap { $0 == .null ? nil : " with status \($0.compactText)" } ?? "") + "; after: \(describe(after))"),
         ]
     }
 }

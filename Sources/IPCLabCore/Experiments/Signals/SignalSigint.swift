@@ -31,9 +31,9 @@ public struct SignalSigint: Preset {
     }
 
     public func observe(_ trace: Trace, _ params: Parameters) -> [Observation] {
-        let kill = trace.calls("kill", by: "terminal").first
+        let kill = trace.calls(.signals(.kill), by: "terminal").first
         let got = trace.deliveries(to: "program", of: .sigint).first
-        let sleep = trace.calls("nanosleep", by: "program").first
+        let sleep = trace.calls(.process(.nanosleep), by: "program").first
         let exit = trace.process("program")?.exit
         let wentOn = got != nil && exit == .code(0)
         return [

@@ -35,12 +35,12 @@ public struct SignalSigqueue: Preset {
     public func observe(_ trace: Trace, _ params: Parameters) -> [Observation] {
         let sig = params.signal("signal")
         let value = Int64(params.int("value") ?? 42)
-        let send = (trace.calls("sigqueue", by: "sender") + trace.calls("kill", by: "sender")).first
+        let send = (trace.calls(.signals(.sigqueue), by: "sender") + trace.calls(.signals(.kill), by: "sender")).first
         let got = trace.deliveries(to: "receiver", of: sig).first
-        let carried = got?.string("si_code") == "SI_QUEUE" && got?.sivalInt == value
+        let carried = got?.string(.siCode) == "SI_QUEUE" && got?.sivalInt == value
         let senderPid = trace.process("sender").map { Int64($0.pid) }
-        let uid = send?.int("uid")
-        let identified = got != nil && got?.int("si_pid") == senderPid && uid != nil && got?.int("si_uid") == uid
+        let uid = send?.int(.uid)
+        let identified = got != nil && got?.int(.siPid) == senderPid && uid != nil && got?.int(.siUid) == uid
         let evidence = [send, got].compactMap { $0?.seq }
         return [
             Observation(
@@ -49,9 +49,9 @@ public struct SignalSigqueue: Preset {
                 holds: carried, evidence: evidence,
                 detail: got.map { g in
                     carried
-                        ? "sender: \(send!.call)(receiver, \(sig.name), \(value)) = \(send!.outcomeText); the handler got sival_int \(value) with \(g.string("si_code")!)"
+                        ? "sender: \(send!.call)(receiver, \(sig.name), \(value)) = \(send!.outcomeText); the handler got sival_int \(value) with \(g.string(.siCode)!)"
                         : "the handler got \(g.deliverySummary) and " + (g.sivalInt.map { "sival_int \($0)" } ?? "no value")
-                            + (send?.call == "kill" ? ": kill sends no value" : ", not \(value)")
+                            + (send?.is(.signals(.kill)) == true ? ": kill sends no value" : ", not \(value)")
                 } ?? "no delivery of \(sig.name) was recorded by the receiver, which \(trace.ending(of: "receiver"))"),
             Observation(
                 id: "signal.sigqueue.sender_identified",
@@ -59,7 +59,7 @@ public struct SignalSigqueue: Preset {
                 holds: identified, evidence: evidence,
                 detail: identified
                     ? "si_pid \(senderPid!) is the sender's pid and si_uid \(uid!) its uid (getuid() in the sender)"
-                    : "the handler saw si_pid \(got?.int("si_pid").map(String.init) ?? "–"), si_uid \(got?.int("si_uid").map(String.init) ?? "–"); the sender is pid \(senderPid.map(String.init) ?? "?"), uid \(uid.map(String.init) ?? "?")"),
+                    : "the handler saw si_pid \(got?.int(.siPid).map(String.init) ?? "–"), si_uid \(got?.int(.siUid).map(String.init) ?? "–"); the sender is pid \(senderPid.map(String.init) ?? "?"), uid \(uid.map(String.init) ?? "?")"),
         ]
     }
 }

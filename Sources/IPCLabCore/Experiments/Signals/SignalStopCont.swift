@@ -36,12 +36,12 @@ public struct SignalStopCont: Preset {
 
     public func observe(_ trace: Trace, _ params: Parameters) -> [Observation] {
         let stop = params.signal("stop_signal")
-        let kills = trace.calls("kill", by: "parent")
-        let stopKill = kills.first { $0.arg("signal") == stop.json }
-        let contKill = kills.first { $0.arg("signal") == Signal.sigcont.json }
+        let kills = trace.calls(.signals(.kill), by: "parent")
+        let stopKill = kills.first { $0.arg(.signal) == stop.json }
+        let contKill = kills.first { $0.arg(.signal) == Signal.sigcont.json }
         let chld = trace.deliveries(to: "parent", of: .sigchld)
-        let stoppedNote = chld.first { $0.string("si_code") == "CLD_STOPPED" }
-        let continuedNote = chld.first { $0.string("si_code") == "CLD_CONTINUED" }
+        let stoppedNote = chld.first { $0.string(.siCode) == "CLD_STOPPED" }
+        let continuedNote = chld.first { $0.string(.siCode) == "CLD_CONTINUED" }
         let states = trace.processStates(of: "worker")
         let afterStop = states.first { s in stopKill.map { (s.seq ?? 0) > $0.seq } ?? false }
         let afterCont = states.last { s in contKill.map { (s.seq ?? 0) > $0.seq } ?? false }

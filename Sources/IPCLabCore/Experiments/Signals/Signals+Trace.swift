@@ -3,7 +3,7 @@ extension Trace {
     /// Deliveries recorded by `process`'s handlers (of `signal` when given), in order.
     public func deliveries(to process: String, of signal: Signal? = nil) -> [TraceEvent] {
         events.filter { e in
-            e.call == "deliver" && e.process == process && (signal == nil || e.arg("signal") == signal.map { .string($0.name) })
+            e.is(.signals(.deliver)) && e.process == process && (signal == nil || e.arg(.signal) == signal.map { .string($0.name) })
         }
     }
 
@@ -26,21 +26,21 @@ extension Trace {
 extension TraceEvent {
     /// `si_value.sival_int` of a delivery, when it carried a value.
     public var sivalInt: Int64? {
-        if case .object(let o)? = arg("si_value"), case .integer(let n)? = o["sival_int"] { return n }
+        if case .object(let o)? = arg(.siValue), case .integer(let n)? = o["sival_int"] { return n }
         return nil
     }
 
     /// `si_value.sival_ptr` of a delivery, when it carried a value.
     public var sivalPtr: String? {
-        if case .object(let o)? = arg("si_value"), case .string(let s)? = o["sival_ptr"] { return s }
+        if case .object(let o)? = arg(.siValue), case .string(let s)? = o["sival_ptr"] { return s }
         return nil
     }
 
     /// `"SIGUSR1 from b (pid 3, SI_USER)"`, for details.
     public var deliverySummary: String {
-        let from = string("sender").map { " from \($0)" } ?? ""
-        let pid = int("si_pid").map { "pid \($0), " } ?? ""
-        return "\(string("signal") ?? "?")\(from) (\(pid)\(string("si_code") ?? "?"))"
+        let from = string(.sender).map { " from \($0)" } ?? ""
+        let pid = int(.siPid).map { "pid \($0), " } ?? ""
+        return "\(string(.signal) ?? "?")\(from) (\(pid)\(string(.siCode) ?? "?"))"
     }
 
     /// The result and errno in words: `0`, `-1 EINVAL`, `never returned`.

@@ -13,7 +13,7 @@ extension Trace {
 
 extension TraceEvent {
     /// The descriptor a socket call used (`sockfd`, or `fd` for read/write).
-    public var socketFD: Int64? { int("sockfd") ?? int("fd") }
+    public var socketFD: Int64? { int(.sockfd) ?? int(.fd) }
 
     /// The text the call moved, or nil when it moved nothing.
     public var movedText: String? { payload.map { String(decoding: $0.preview, as: UTF8.self) } }
@@ -57,7 +57,7 @@ enum DatagramBoundaries {
             let size = sent[next]
             if got == size {
                 result.exact.append(r)
-                if (r.int("len") ?? r.int("count") ?? 0) > size { result.roomier.append(r) }
+                if (r.int(.len) ?? r.int(.count) ?? 0) > size { result.roomier.append(r) }
             } else {
                 result.truncated.append((r, size))
             }

@@ -42,9 +42,9 @@ public struct SocketBuffer: Preset {
     public func observe(_ trace: Trace, _ params: Parameters) -> [Observation] {
         let nonblocking = params.bool("nonblocking") ?? false
         let asked = Int64(params.int("sndbuf") ?? 16_384)
-        let got = trace.calls("getsockopt", by: "writer", on: "sv").first?.int("optval")
-        let sends = trace.calls("send", by: "writer", on: "sv")
-        let dontwait = sends.filter { $0.string("flags") == "MSG_DONTWAIT" }
+        let got = trace.calls(.sockets(.getsockopt), by: "writer", on: "sv").first?.int(.optval)
+        let sends = trace.calls(.sockets(.send), by: "writer", on: "sv")
+        let dontwait = sends.filter { $0.string(.flags) == "MSG_DONTWAIT" }
         let eagain = dontwait.first { $0.errno == "EAGAIN" }
         let accepted = dontwait.filter { ($0.result ?? 0) > 0 }.bytesMoved
         let queued = trace.objects.filter { $0.kind == "socket" && $0.object == "sv" }.compactMap { $0.value("send_queue") }.max() ?? 0
@@ -52,12 +52,12 @@ public struct SocketBuffer: Preset {
             id: "socket.buffer.fills",
             claim: "The send buffer is bounded: sends that must not wait fail with EAGAIN once it is full.",
             holds: eagain != nil && accepted > 0,
-            evidence: (trace.calls("setsockopt", by: "writer", on: "sv") + trace.calls("getsockopt", by: "writer", on: "sv") + [eagain].compactMap { $0 }).seqs,
+            evidence: (trace.calls(.sockets(.setsockopt), by: "writer", on: "sv") + trace.calls(.sockets(.getsockopt), by: "writer", on: "sv") + [eagain].compactMap { $0 }).seqs,
             detail: eagain != nil
                 ? "setsockopt asked SO_SNDBUF \(asked), getsockopt reports \(got.map(String.init) ?? "?"); \(accepted) bytes were accepted, then send with MSG_DONTWAIT failed with EAGAIN (SIOCOUTQ showed up to \(queued) bytes charged to the buffer)"
                 : "no send failed with EAGAIN after \(accepted) bytes")
 
-        let blocking = sends.filter { $0.string("flags") == "0" }.last
+        let blocking = sends.filter { $0.string(.flags) == "0" }.last
         let firstRead = trace.socketReceives(on: "sv", by: "reader").first
         let waits: Observation
         if nonblocking {

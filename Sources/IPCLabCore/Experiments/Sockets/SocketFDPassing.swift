@@ -33,11 +33,11 @@ public struct SocketFDPassing: Preset {
     }
 
     public func observe(_ trace: Trace, _ params: Parameters) -> [Observation] {
-        let open = trace.calls("openat", by: "sender").first
-        let sendmsg = trace.calls("sendmsg", by: "sender", on: "sv").first
-        let recvmsg = trace.calls("recvmsg", by: "receiver", on: "sv").first
+        let open = trace.calls(.sockets(.openat), by: "sender").first
+        let sendmsg = trace.calls(.sockets(.sendmsg), by: "sender", on: "sv").first
+        let recvmsg = trace.calls(.sockets(.recvmsg), by: "receiver", on: "sv").first
         func rights(_ e: TraceEvent?) -> [Int64] {
-            if case .array(let items)? = e?.arg("scm_rights") { return items.compactMap { if case .integer(let n) = $0 { n } else { nil } } }
+            if case .array(let items)? = e?.arg(.scmRights) { return items.compactMap { if case .integer(let n) = $0 { n } else { nil } } }
             return []
         }
         let passed = rights(sendmsg)
@@ -51,8 +51,8 @@ public struct SocketFDPassing: Preset {
                 ? "the sender's fd \(passed[0]) (\(Self.path)) went out with sendmsg; recvmsg installed it as fd \(arrived[0]) in the receiver, its own lowest free number" + (arrived[0] == passed[0] ? " (the same number only because both tables look alike)" : "")
                 : "sendmsg carried \(passed.isEmpty ? "no descriptor" : "fd \(passed[0])"); recvmsg returned \(recvmsg?.outcomeText ?? "nothing") with \(arrived.isEmpty ? "no descriptor" : "fd \(arrived[0])")")
 
-        let wrote = trace.calls("write", by: "sender").first { $0.string("path") != nil }
-        let read = trace.calls("read", by: "receiver").first { $0.string("path") != nil || $0.arg("channel") == nil }
+        let wrote = trace.calls(.sockets(.fileWrite), by: "sender").first { $0.string(.path) != nil }
+        let read = trace.calls(.sockets(.fileRead), by: "receiver").first { $0.string(.path) != nil || $0.arg(.channel) == nil }
         let same = received && read?.movedText != nil && read?.movedText == wrote?.movedText
         let file = Observation(
             id: "socket.fd_passing.same_file",
@@ -60,7 +60,7 @@ public struct SocketFDPassing: Preset {
             holds: same, evidence: [wrote, read].compactMap { $0?.seq },
             detail: same
                 ? "the receiver read \(read!.result!) bytes \"\(read!.movedText!)\" through fd \(arrived[0]): what the sender wrote through fd \(passed[0])"
-                    + (trace.calls("close", by: "sender").isEmpty ? "" : ", which it had already closed")
+                    + (trace.calls(.sockets(.fileClose), by: "sender").isEmpty ? "" : ", which it had already closed")
                 : "the receiver \(read.map { "read \($0.outcomeText)" } ?? "had no descriptor to read through")")
         return [descriptor, file]
     }

@@ -38,9 +38,9 @@ public struct SocketPair: Preset {
     }
 
     public func observe(_ trace: Trace, _ params: Parameters) -> [Observation] {
-        let pair = trace.calls("socketpair", on: "sv").first
+        let pair = trace.calls(.sockets(.socketpair), on: "sv").first
         let sv: [Int64] = {
-            if case .array(let items)? = pair?.arg("sv") { return items.compactMap { if case .integer(let n) = $0 { n } else { nil } } }
+            if case .array(let items)? = pair?.arg(.sv) { return items.compactMap { if case .integer(let n) = $0 { n } else { nil } } }
             return []
         }()
         let parentCalls = trace.socketSends(on: "sv", by: "parent") + trace.socketReceives(on: "sv", by: "parent")

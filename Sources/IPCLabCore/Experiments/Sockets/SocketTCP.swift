@@ -59,20 +59,20 @@ public struct SocketTCP: Preset {
         let setup = server.filter { setupCalls.contains($0.call) }
         let setupOK = setup.map(\.call) == (reuse ? ["socket", "setsockopt", "setsockopt", "bind", "listen"] : ["socket", "bind", "listen"])
             && setup.allSatisfy { ($0.result ?? -1) >= 0 }
-        let bind = setup.first { $0.call == "bind" }
+        let bind = setup.first { $0.is(.sockets(.bind)) }
         let serverSetup = Observation(
             id: "socket.tcp.server_setup",
             claim: "The server's socket, setsockopt, bind and listen each succeed, in that order: then it can accept.",
             holds: setupOK, evidence: setup.seqs,
-            detail: setup.map { "\($0.call)\($0.string("optname").map { " \($0)" } ?? "")\($0.string("addr").map { " \($0)" } ?? "") = \($0.outcomeText)" }
+            detail: setup.map { "\($0.call)\($0.string(.optname).map { " \($0)" } ?? "")\($0.string(.addr).map { " \($0)" } ?? "") = \($0.outcomeText)" }
                 .joined(separator: "; "))
 
-        let connects = trace.calls("connect", by: "client")
+        let connects = trace.calls(.sockets(.connect), by: "client")
         let connect = connects.last
-        let accept = trace.calls("accept", by: "server").first
-        let listening = server.first { $0.call == "socket" }?.result
-        let clientPort = connect?.int("local_port")
-        let peer = accept?.string("peer")
+        let accept = trace.calls(.sockets(.accept), by: "server").first
+        let listening = server.first { $0.is(.sockets(.socket)) }?.result
+        let clientPort = connect?.int(.localPort)
+        let peer = accept?.string(.peer)
         let connected = connect?.result == 0 && (accept?.result ?? -1) >= 0 && accept?.result != listening
             && clientPort != nil && peer?.hasSuffix(":\(clientPort!)") == true
         let connection = Observation(
@@ -80,8 +80,8 @@ public struct SocketTCP: Preset {
             claim: "connect and accept make one connection: accept returns a new socket for it (the listening socket stays), and sees the client's address and port.",
             holds: connected, evidence: ([connect, accept].compactMap { $0 }).seqs,
             detail: connected
-                ? "the client's connect to \(connect?.string("addr") ?? "?") returned 0 from local port \(clientPort!); the server's accept on fd \(listening ?? -1) returned the new fd \(accept!.result!) for peer \(peer!)"
-                : "connect returned \(connect?.outcomeText ?? "nothing")" + (connect?.string("addr").map { " (to \($0))" } ?? "")
+                ? "the client's connect to \(connect?.string(.addr) ?? "?") returned 0 from local port \(clientPort!); the server's accept on fd \(listening ?? -1) returned the new fd \(accept!.result!) for peer \(peer!)"
+                : "connect returned \(connect?.outcomeText ?? "nothing")" + (connect?.string(.addr).map { " (to \($0))" } ?? "")
                     + "; accept \(accept.map { $0.returned ? "returned \($0.outcomeText)" : "was still waiting when the run ended" } ?? "was not called")")
 
         let serverRead = trace.socketReceives(on: "server", by: "server").first
@@ -114,5 +114,5 @@ extension Trace {
 extension TraceEvent {
     /// Whether the call used a socket channel's descriptor (socket calls name `sockfd`; read/write on a
     /// socket name the channel but no pipe `end`).
-    var isOnSocket: Bool { arg("sockfd") != nil || (channel != nil && arg("end") == nil && arg("path") == nil) }
+    var isOnSocket: Bool { arg(.sockfd) != nil || (channel != nil && arg(.end) == nil && arg(.path) == nil) }
 }

@@ -49,13 +49,13 @@ public struct SocketUDP: Preset {
         let noConnection = Observation(
             id: "socket.udp.no_connection",
             claim: "UDP needs no connection: the client's sendto goes to an address, and the server, which never listens or accepts, receives it.",
-            holds: handshake.isEmpty && !got.isEmpty && sends.allSatisfy { $0.call == "sendto" },
+            holds: handshake.isEmpty && !got.isEmpty && sends.allSatisfy { $0.is(.sockets(.sendto)) },
             evidence: (sends + got).seqs,
-            detail: "the client made \(sends.count) sendto call(s) to \(sends.first?.string("dest_addr") ?? "?") without connect; the server received \(got.count)"
-                + (got.count < sends.count ? ": \(sends.count - got.count) datagram(s) were lost, because nothing had bound \(sends.first?.string("dest_addr") ?? "that address")" : ""))
+            detail: "the client made \(sends.count) sendto call(s) to \(sends.first?.string(.destAddr) ?? "?") without connect; the server received \(got.count)"
+                + (got.count < sends.count ? ": \(sends.count - got.count) datagram(s) were lost, because nothing had bound \(sends.first?.string(.destAddr) ?? "that address")" : ""))
         let pairs = zip(sends, got)
         let whole = pairs.allSatisfy { $0.0.movedText == $0.1.movedText }
-        let sources = Set(got.compactMap { $0.string("src_addr") })
+        let sources = Set(got.compactMap { $0.string(.srcAddr) })
         let ok = !got.isEmpty && got.count == sends.count && whole && sources.count == 1
         let datagrams = Observation(
             id: "socket.udp.datagrams",

@@ -35,7 +35,7 @@ public struct SocketUnixDgram: Preset {
         let sent = sends.compactMap(\.result)
         let got = receives.compactMap(\.result).filter { $0 >= 0 }
         let check = DatagramBoundaries.check(sent: sent, received: receives)
-        let buffers = receives.compactMap { $0.int("len") }
+        let buffers = receives.compactMap { $0.int(.len) }
         let kept: Observation
         if !check.truncated.isEmpty || check.exact.isEmpty {
             kept = Observation(id: "socket.unix_dgram.boundaries_kept", claim: Self.keptClaim, holds: false, evidence: (sends + receives).seqs,
@@ -54,7 +54,7 @@ public struct SocketUnixDgram: Preset {
             holds: !sent.isEmpty && check.exact.count == sent.count, evidence: (sends + receives).seqs,
             detail: check.truncated.isEmpty
                 ? "\(check.exact.count) of \(sent.count) datagrams arrived whole"
-                : check.truncated.map { "a \($0.1)-byte datagram read with a \($0.0.int("len") ?? 0)-byte buffer came out as \($0.0.result ?? 0) bytes: the other \($0.1 - ($0.0.result ?? 0)) were discarded" }
+                : check.truncated.map { "a \($0.1)-byte datagram read with a \($0.0.int(.len) ?? 0)-byte buffer came out as \($0.0.result ?? 0) bytes: the other \($0.1 - ($0.0.result ?? 0)) were discarded" }
                     .joined(separator: "; "))
         return [kept, whole]
     }
