@@ -31,7 +31,7 @@ struct ChromeTraceTests {
         let events = try validate(trace)
         // Writes of 10,10,10,10 read as 5,15,15,5: 6 pairs share bytes, 40 bytes in all.
         #expect(trace.transfers.count == 6)
-        #expect(trace.transfers.map(\.bytes).reduce(0, +) == 40)
+        #expect(trace.transfers.compactMap(\.bytes).reduce(0, +) == 40)
         #expect(events.filter { $0["ph"] as? String == "s" }.count == 6)
         #expect(events.filter { $0["ph"] as? String == "X" }.count == trace.events.count)
     }

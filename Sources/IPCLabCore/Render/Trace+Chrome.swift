@@ -1,7 +1,9 @@
 /// The trace in the Chrome Trace Event format, which Perfetto and chrome://tracing open:
 /// `M` metadata naming each process, an `X` slice per call (its duration is the time in
-/// the call), an `i` instant per signal delivery, and `s`/`f` flow arrows from each
-/// write to the read that received its bytes. Times are microseconds from run start.
+/// the call), an `i` instant per signal delivery, and `s`/`f` flow arrows for every transfer
+/// (`Trace+Transfers.swift`): bytes from a send to its receive (pipes, FIFOs, sockets, queues,
+/// shared memory), a signal to its delivery, a post to the wait it woke, a descriptor to its
+/// receiver. Times are microseconds from run start.
 extension Trace {
     public func chromeJSON() -> [UInt8] {
         var w = JSONWriter(capacity: 1024 + events.count * 200)
@@ -48,11 +50,11 @@ extension Trace {
                     guard let from = bySeq[t.from], let to = bySeq[t.to] else { continue }
                     for (phase, e) in [("s", from), ("f", to)] {
                         w.object { w in
-                            w.field("name", "\(t.bytes) B via \(t.channel)")
+                            w.field("name", label(t))
                             w.field("cat", "transfer")
                             w.field("ph", phase)
                             w.field("id", n + 1)
-                            // The flow starts inside the write and ends inside the read's slice.
+                            // The flow starts inside the sender's slice and ends inside the receiver's.
                             w.field("ts", micros(phase == "s" ? e.tNs : max(e.tNs, (e.endNs ?? e.tNs) - 1)))
                             if phase == "f" { w.field("bp", "e") }
                             w.field("pid", pidOf[e.process] ?? Int(e.pid)); w.field("tid", Int(e.pid))
@@ -70,5 +72,15 @@ extension Trace {
             }
         }
         return w.bytes
+    }
+
+    /// A flow's name: `6 B via p`, `SIGUSR1`, `wakes · s`, `fd via sock`.
+    private func label(_ t: Transfer) -> String {
+        switch t.kind {
+        case .data: "\(t.bytes ?? 0) B via \(t.channel)"
+        case .signal: t.channel
+        case .wake: "wakes · \(t.channel)"
+        case .descriptor: "fd via \(t.channel)"
+        }
     }
 }

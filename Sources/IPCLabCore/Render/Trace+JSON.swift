@@ -14,8 +14,22 @@ extension Trace {
             w.field("scenario", scenario.json)
             w.key("processes"); w.array { w in for p in processes { p.write(to: &w) } }
             w.key("events"); w.array { w in for e in events { e.write(to: &w) } }
+            w.key("transfers"); w.array { w in for t in transfers { t.write(to: &w) } }
             w.key("objects"); w.array { w in for o in objects { o.write(to: &w) } }
             w.key("observations"); w.array { w in for o in observations { o.write(to: &w) } }
+        }
+    }
+}
+
+extension Transfer {
+    func write(to w: inout JSONWriter) {
+        w.object { w in
+            w.field("kind", kind.rawValue)
+            w.field("from", from)
+            w.field("to", to)
+            w.field("channel", channel)
+            w.field("bytes", bytes)
+            if kind == .signal { w.key("merged"); w.array { w in for m in merged { w.value(m) } } }
         }
     }
 }

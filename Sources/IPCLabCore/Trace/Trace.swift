@@ -13,15 +13,20 @@ public struct Trace: Sendable {
     public var events: [TraceEvent]
     public var objects: [ObjectSnapshot]
     public var observations: [Observation]
+    /// What went from one call to another (bytes, signals, wake-ups, descriptors), paired once
+    /// here from the events (`Trace+Transfers.swift`).
+    public var transfers: [Transfer]
 
+    /// A trace of these events; their transfers are found here unless given.
     public init(run: RunInfo, scenario: Scenario, processes: [TraceProcess], events: [TraceEvent],
-                objects: [ObjectSnapshot], observations: [Observation] = []) {
+                objects: [ObjectSnapshot], observations: [Observation] = [], transfers: [Transfer]? = nil) {
         self.run = run
         self.scenario = scenario
         self.processes = processes
         self.events = events
         self.objects = objects
         self.observations = observations
+        self.transfers = transfers ?? Trace.findTransfers(events: events, processes: processes, scenario: scenario)
     }
 
     /// The events of one process, in order.

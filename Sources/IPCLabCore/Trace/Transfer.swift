@@ -1,48 +1,38 @@
-/// Bytes that went from one call to another through a channel: a write and the read
-/// that received (some of) its bytes. Computed from the kernel's results alone: on a
-/// byte stream, the n-th byte written is the n-th byte read.
+/// Something that went from one call to another: bytes through a channel, a signal from its
+/// sender to the handler that received it, a semaphore's wake-up, a descriptor. Computed once,
+/// here, from the kernel's results alone (`Trace+Transfers.swift`), and emitted in the trace as
+/// `transfers`; the page and the Chrome export draw them, they do not pair calls themselves.
 public struct Transfer: Sendable, Equatable {
-    /// `seq` of the call that sent the bytes.
+    public enum Kind: String, Sendable, CaseIterable {
+        /// Bytes: a write and the read that got them (pipes, FIFOs, sockets, queues), or a store to
+        /// shared memory and a load that found those bytes.
+        case data
+        /// A signal a process sent (`kill`, `sigqueue`) and the delivery it caused.
+        case signal
+        /// A `sem_post` and the blocked `sem_wait` it woke.
+        case wake
+        /// A descriptor passed in SCM_RIGHTS (`sendmsg`) and the `recvmsg` that received it.
+        case descriptor
+    }
+
+    public var kind: Kind
+    /// `seq` of the call that sent.
     public var from: Int
-    /// `seq` of the call that received them.
+    /// `seq` of the call (or delivery) that received.
     public var to: Int
+    /// The channel; for a signal, the signal's name.
     public var channel: String
-    /// How many of the sender's bytes this receiver got.
-    public var bytes: Int64
-}
+    /// How many of the sender's bytes this receiver got (`data` only).
+    public var bytes: Int64?
+    /// For a standard signal: the `seq`s of other sends of it that merged into this one pending signal.
+    public var merged: [Int]
 
-extension Trace {
-    /// Calls that put bytes into a byte-stream channel, and calls that take them out.
-    static let streamSends: Set<String> = ["write"]
-    static let streamReceives: Set<String> = ["read"]
-
-    /// Every transfer on byte-stream channels (pipes, FIFOs), pairing writes and reads by
-    /// byte offset, in the order the calls returned.
-    public var transfers: [Transfer] {
-        var out: [Transfer] = []
-        // Only pipes and FIFOs: a socket carries bytes both ways, so its writes and reads do not pair by offset.
-        let channels = Set(events.compactMap(\.channel)).filter { scenario.channel(named: $0)?.spec.family is PipeChannel }
-        for channel in channels.sorted() {
-            let moved = events.filter { $0.channel == channel && ($0.result ?? 0) > 0 && $0.returned }
-                .sorted { ($0.endNs ?? 0, $0.seq) < ($1.endNs ?? 0, $1.seq) }
-            let sends = moved.filter { Trace.streamSends.contains($0.call) }
-            let receives = moved.filter { Trace.streamReceives.contains($0.call) }
-            var si = 0
-            var sendLeft = sends.first?.result ?? 0
-            for r in receives {
-                var need = r.result ?? 0
-                while need > 0 && si < sends.count {
-                    let n = min(need, sendLeft)
-                    out.append(Transfer(from: sends[si].seq, to: r.seq, channel: channel, bytes: n))
-                    need -= n
-                    sendLeft -= n
-                    if sendLeft == 0 {
-                        si += 1
-                        sendLeft = si < sends.count ? (sends[si].result ?? 0) : 0
-                    }
-                }
-            }
-        }
-        return out.sorted { ($0.to, $0.from) < ($1.to, $1.from) }
+    public init(kind: Kind, from: Int, to: Int, channel: String, bytes: Int64? = nil, merged: [Int] = []) {
+        self.kind = kind
+        self.from = from
+        self.to = to
+        self.channel = channel
+        self.bytes = bytes
+        self.merged = merged
     }
 }
