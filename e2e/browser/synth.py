@@ -70,9 +70,21 @@ class TraceBuilder:
                     "events_dropped": 0},
             "scenario": scenario or {"channels": [{"name": c, "kind": "pipe"} for c in self.channels],
                                      "processes": [{"name": p["name"], "steps": []} for p in self.processes]},
-            "processes": self.processes, "events": self.events, "objects": self.objects,
+            "processes": self.processes, "events": self.events, "transfers": self.transfers(), "objects": self.objects,
             "observations": list(observations),
         }
+
+    def transfers(self):
+        """The `transfers` the server would pair for these events, by expect.py's rules (written there
+        independently of the server's Swift), in the trace's shape."""
+        import expect
+        probe = {"events": self.events, "processes": self.processes,
+                 "scenario": {"channels": [{"name": c, "kind": "pipe"} for c in self.channels]}}
+        channel = {e["seq"]: (e.get("args") or {}).get("channel") for e in self.events}
+        out = [{"kind": "data", "from": f, "to": t, "channel": channel[f], "bytes": n} for f, t, n in expect.transfers(probe)]
+        out += [{"kind": "signal", "from": f, "to": t, "channel": sig, "bytes": None, "merged": []} for f, t, sig in expect.signals(probe)]
+        out += [{"kind": "wake", "from": f, "to": t, "channel": ch, "bytes": None} for f, t, ch in expect.releases(probe)]
+        return sorted(out, key=lambda x: (x["to"], x["from"]))
 
 
 def _payload(raw):
