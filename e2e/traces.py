@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-TOP_LEVEL_KEYS = {"trace_version", "run", "scenario", "processes", "events", "objects", "observations"}
+TOP_LEVEL_KEYS = {"trace_version", "run", "scenario", "processes", "events", "transfers", "objects", "observations"}
+TRANSFER_KINDS = {"data", "signal", "wake", "descriptor"}
+# Which calls each kind of transfer may join (sender, receiver).
+TRANSFER_CALLS = {
+    "data": {(s, r) for s, r in [("write", "read"), ("send", "recv"), ("send", "read"), ("write", "recv"), ("sendto", "recvfrom"),
+                                 ("send", "recvfrom"), ("sendto", "recv"), ("write", "recvfrom"), ("sendmsg", "recvmsg"),
+                                 ("msgsnd", "msgrcv"), ("mq_send", "mq_receive"), ("store", "load")]},
+    "signal": {("kill", "deliver"), ("sigqueue", "deliver")},
+    "wake": {("sem_post", "sem_wait")},
+    "descriptor": {("sendmsg", "recvmsg")},
+}
 SANDBOX_NAMESPACES = {"user", "pid", "ipc", "mount", "uts"}
 # Calls that can block: the contract says they carry end_ns and blocked_ns.
 BLOCKING_CALLS = {"read", "write", "open", "openat", "wait4", "waitpid", "nanosleep", "ppoll"}
@@ -76,6 +86,24 @@ def check_trace(trace: dict[str, Any], *, wall_ms: int | None = None) -> None:
             shown = len(e["payload"]["hex"]) // 2
             assert shown <= e["payload"]["bytes"], where
             assert e["payload"]["truncated"] == (shown < e["payload"]["bytes"]), where
+
+    # Transfers: from a sending call to a receiving one, each a real event that returned; bytes
+    # for data only, and no receive gets more bytes than the kernel gave it.
+    by_seq = {e["seq"]: e for e in events}
+    got: dict[int, int] = {}
+    for t in trace["transfers"]:
+        where = f"transfer {t}"
+        assert t["kind"] in TRANSFER_KINDS, where
+        assert t["from"] in by_seq and t["to"] in by_seq and t["from"] != t["to"], where
+        sender, receiver = by_seq[t["from"]], by_seq[t["to"]]
+        assert (sender["call"], receiver["call"]) in TRANSFER_CALLS[t["kind"]], where
+        assert sender["returned"] and receiver["returned"], where
+        if t["kind"] == "data":
+            assert t["bytes"] > 0, where
+            got[t["to"]] = got.get(t["to"], 0) + t["bytes"]
+            assert got[t["to"]] <= max(receiver["result"], (receiver["payload"] or {}).get("bytes", 0)), where
+        else:
+            assert t["bytes"] is None, where
 
     # Objects are channels of the scenario; observations point at real events.
     # A process snapshot (`proc_stat`) names a process of the run instead.
