@@ -11,18 +11,18 @@ struct BenchRunTests {
         let trace = try await run("bench.throughput", params: ["total_bytes": 1_048_576, "chunk_bytes": 4096])
         #expect(trace.run.outcome == .ok, "\(describe(trace))")
         #expect(trace.run.limits.wallMs == 9000)
-        let phases = trace.calls("bench_throughput", by: "receiver")
-        #expect(phases.compactMap { $0.string("mechanism") } == BenchMechanism.throughput.map(\.rawValue))
+        let phases = trace.calls(.bench(.throughput), by: "receiver")
+        #expect(phases.compactMap { $0.string(.mechanism) } == BenchMechanism.throughput.map(\.rawValue))
         for e in phases {
-            #expect(e.result == 1_048_576 && e.int("bytes") == 1_048_576)
-            #expect((e.int("elapsed_ns") ?? 0) > 0)
-            #expect(e.int("chunk_bytes") == 4096)
-            #expect(e.int("copies_per_byte") == (e.string("mechanism") == "shm_ring" ? 1 : 2))
+            #expect(e.result == 1_048_576 && e.int(.bytes) == 1_048_576)
+            #expect((e.int(.elapsedNs) ?? 0) > 0)
+            #expect(e.int(.chunkBytes) == 4096)
+            #expect(e.int(.copiesPerByte) == (e.string(.mechanism) == "shm_ring" ? 1 : 2))
         }
-        #expect(trace.calls("bench_mismatch").isEmpty)
-        let progress = trace.calls("progress", by: "receiver")
+        #expect(trace.calls(.bench(.mismatch)).isEmpty)
+        let progress = trace.calls(.bench(.progress), by: "receiver")
         #expect(progress.count >= phases.count && progress.count <= 20 * phases.count)
-        #expect(trace.calls("progress", by: "sender").isEmpty)
+        #expect(trace.calls(.bench(.progress), by: "sender").isEmpty)
         #expect(trace.observations.first { $0.id == "bench.throughput.moved" }?.holds == true)
         for p in trace.processes { #expect(p.exit == .code(0), "\(p.name)") }
     }
@@ -31,13 +31,13 @@ struct BenchRunTests {
     func latency() async throws {
         let trace = try await run("bench.latency", params: ["round_trips": 100, "placement": "same_cpu"])
         #expect(trace.run.outcome == .ok, "\(describe(trace))")
-        let phases = trace.calls("bench_latency", by: "pinger")
-        #expect(phases.compactMap { $0.string("mechanism") } == BenchMechanism.latency.map(\.rawValue))
+        let phases = trace.calls(.bench(.latency), by: "pinger")
+        #expect(phases.compactMap { $0.string(.mechanism) } == BenchMechanism.latency.map(\.rawValue))
         for e in phases {
-            let figures = ["min_ns", "p50_ns", "p99_ns", "max_ns"].compactMap { e.int($0) }
+            let figures = [.minNs, .p50Ns, .p99Ns, .maxNs].compactMap { e.int($0) }
             #expect(figures.count == 4 && figures == figures.sorted() && figures[0] > 0, "\(e.args)")
             #expect(e.result == 100)
-            #expect(e.int("cpu") == e.int("peer_cpu"), "same_cpu pins both to one CPU")
+            #expect(e.int(.cpu) == e.int(.peerCpu), "same_cpu pins both to one CPU")
         }
         for p in trace.processes { #expect(p.exit == .code(0), "\(p.name)") }
     }

@@ -21,7 +21,7 @@ struct LimitRunTests {
     @Test("a fork past processes gets EAGAIN from the pids cgroup: limit processes")
     func processes() async throws {
         let trace = try await run(#"[{"op": "fork_children", "count": 50, "sleep_ms": 20}]"#, limits: #"{"processes": 4}"#)
-        let forks = try #require(trace.calls("fork_children", by: "p").first)
+        let forks = try #require(trace.calls(.process(.forkChildren), by: "p").first)
         guard trace.run.sandbox.setup.contains(where: { $0.op.hasPrefix("pids.max") && $0.result == 0 }) else {
             // No writable pids cgroup on this host: the protection is reported missing instead.
             #expect(SandboxProtections(trace.run.sandbox).missing.contains { $0.name == "cgroup_pids" })
@@ -36,12 +36,12 @@ struct LimitRunTests {
     func underLimits() async throws {
         let trace = try await run(#"[{"op": "fork_children", "count": 5, "sleep_ms": 1}, {"op": "open_files", "count": 20}, {"op": "spin", "ms": 5}, {"op": "allocate", "bytes": 1048576}, {"op": "write_file", "name": "f", "bytes": 100000}]"#, limits: "{}")
         #expect(trace.run.outcome == .ok, "\(describe(trace))")
-        let forks = try #require(trace.calls("fork_children", by: "p").first)
-        #expect(forks.result == 5 && forks.int("reaped") == 5)
-        #expect(trace.calls("open_files", by: "p").first?.result == 20)
-        #expect((trace.calls("spin", by: "p").first?.result ?? 0) >= 5_000_000)
-        #expect(trace.calls("allocate", by: "p").first?.int("touched") == 1_048_576)
-        #expect(trace.calls("write_file", by: "p").first?.result == 100_000)
+        let forks = try #require(trace.calls(.process(.forkChildren), by: "p").first)
+        #expect(forks.result == 5 && forks.int(.reaped) == 5)
+        #expect(trace.calls(.process(.openFiles), by: "p").first?.result == 20)
+        #expect((trace.calls(.process(.spin), by: "p").first?.result ?? 0) >= 5_000_000)
+        #expect(trace.calls(.process(.allocate), by: "p").first?.int(.touched) == 1_048_576)
+        #expect(trace.calls(.process(.writeFile), by: "p").first?.result == 100_000)
     }
 
     @Test("CPU time past cpu_ms: SIGXCPU from the process's CPU timer, limit cpu")
@@ -56,7 +56,7 @@ struct LimitRunTests {
     @Test("opens past open_files get EMFILE: limit open_files")
     func openFiles() async throws {
         let trace = try await run(#"[{"op": "open_files", "count": 100}]"#, limits: #"{"open_files": 16}"#)
-        let opens = try #require(trace.calls("open_files", by: "p").first)
+        let opens = try #require(trace.calls(.process(.openFiles), by: "p").first)
         #expect(opens.errno == "EMFILE" && (opens.result ?? 0) < 16)
         #expect(trace.run.outcome == .limitExceeded)
         #expect(trace.run.reason?.hasPrefix("limit open_files:") == true)
@@ -66,7 +66,7 @@ struct LimitRunTests {
     func fileBytes() async throws {
         let trace = try await run(#"[{"op": "write_file", "name": "big", "bytes": 300000}]"#, limits: #"{"file_bytes": 100000}"#)
         #expect(trace.process("p")?.exit == .signal(name: "SIGXFSZ", coreDumped: false), "\(describe(trace))")
-        #expect(trace.calls("write_file", by: "p").first?.int("written") == 100_000)
+        #expect(trace.calls(.process(.writeFile), by: "p").first?.int(.written) == 100_000)
         #expect(trace.run.reason?.hasPrefix("limit file_bytes:") == true)
     }
 

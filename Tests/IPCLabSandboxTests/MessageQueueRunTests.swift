@@ -16,17 +16,17 @@ struct MessageQueueRunTests {
         expectWentWell(trace)
         let sends = trace.queueSends(on: "q", by: "sender")
         #expect(sends.map(\.messageText) == ["this", "is", "apple", "end"], "\(describe(trace))")
-        #expect(sends.allSatisfy { $0.result == 0 && $0.int("mtype") == 5 })
+        #expect(sends.allSatisfy { $0.result == 0 && $0.int(.mtype) == 5 })
         let got = trace.queueReceives(on: "q", by: "receiver")
         #expect(got.map(\.messageText) == ["this", "is", "apple", "end"])
         #expect(got.map(\.result) == [4, 2, 5, 3])
-        #expect(got.allSatisfy { $0.int("mtype") == 5 && $0.int("msgtyp") == 5 && $0.int("msgsz") == 128 })
+        #expect(got.allSatisfy { $0.int(.mtype) == 5 && $0.int(.msgtyp) == 5 && $0.int(.msgsz) == 128 })
         // Both processes found the same queue by key 1234.
-        let gets = trace.calls("msgget", on: "q")
+        let gets = trace.calls(.messageQueues(.msgget), on: "q")
         #expect(gets.count == 2 && Set(gets.compactMap(\.result)).count == 1)
-        #expect(gets.allSatisfy { $0.int("key") == 1234 })
-        let rmid = try #require(trace.calls("msgctl", by: "receiver", on: "q").first)
-        #expect(rmid.string("cmd") == "IPC_RMID" && rmid.result == 0)
+        #expect(gets.allSatisfy { $0.int(.key) == 1234 })
+        let rmid = try #require(trace.calls(.messageQueues(.msgctl), by: "receiver", on: "q").first)
+        #expect(rmid.string(.cmd) == "IPC_RMID" && rmid.result == 0)
         // msg_qnum and msg_qbytes after every send and receive — or, for a send that ran after
         // the receiver's IPC_RMID, what IPC_STAT answered then.
         let depths = trace.queueDepths(of: "q")
@@ -86,7 +86,7 @@ struct MessageQueueRunTests {
         #expect(depths.first?.value("mq_maxmsg") == 10)
         #expect(depths.first?.value("mq_msgsize") == 128)
         #expect(got.compactMap { r in depths.first { $0.seq == r.seq }?.value("mq_curmsgs") } == [4, 3, 2, 1, 0])
-        #expect(trace.calls("mq_unlink", by: "receiver").first?.result == 0)
+        #expect(trace.calls(.messageQueues(.mqUnlink), by: "receiver").first?.result == 0)
     }
 
     @Test("mq.posix: equal priorities leave in send order, and the observation says the run does not show priority")
@@ -111,7 +111,7 @@ struct MessageQueueRunTests {
         #expect(sends.allSatisfy { $0.result == 0 })
         #expect((sends.last?.blockedNs ?? 0) > 50_000_000, "the last send waited for the receiver's 100 ms sleep")
         #expect(trace.queueDepths(of: "q").contains { $0.value("mq_curmsgs") == 10 })
-        #expect(trace.calls("sysctl").isEmpty, "10 needs no raise")
+        #expect(trace.calls(.messageQueues(.sysctl)).isEmpty, "10 needs no raise")
     }
 
     @Test("mq.full: 50 messages raise fs.mqueue.msg_max inside the run's IPC namespace only")
@@ -119,10 +119,10 @@ struct MessageQueueRunTests {
         let host = try String(contentsOfFile: "/proc/sys/fs/mqueue/msg_max", encoding: .utf8)
         let trace = try await run("mq.full", params: ["max_messages": 50])
         expectWentWell(trace)
-        let sysctl = try #require(trace.calls("sysctl").first, "\(describe(trace))")
-        #expect(sysctl.int("old") == 10)
-        #expect(sysctl.int("new") == 50)
-        #expect(sysctl.int("now") == 50)
+        let sysctl = try #require(trace.calls(.messageQueues(.sysctl)).first, "\(describe(trace))")
+        #expect(sysctl.int(.old) == 10)
+        #expect(sysctl.int(.new) == 50)
+        #expect(sysctl.int(.now) == 50)
         #expect((sysctl.result ?? -1) > 0)
         #expect(trace.queueDepths(of: "q").first?.value("mq_maxmsg") == 50)
         #expect(trace.queueSends(on: "q").count == 51)
@@ -133,7 +133,7 @@ struct MessageQueueRunTests {
     func fullWithoutRaise() async throws {
         let trace = try await run("mq.full", params: ["max_messages": 20, "raise_msg_max": false])
         #expect(trace.run.outcome == .ok)
-        let open = try #require(trace.calls("mq_open").first)
+        let open = try #require(trace.calls(.messageQueues(.mqOpen)).first)
         #expect(open.result == -1 && open.errno == "EINVAL")
         let limits = try #require(trace.observations.first { $0.id == "mq.full.limits" })
         #expect(!limits.holds)
@@ -148,7 +148,7 @@ struct MessageQueueRunTests {
         let last = try #require(trace.queueSends(on: "q").last)
         #expect(last.errno == "EAGAIN" && last.result == -1)
         #expect((last.blockedNs ?? .max) < 20_000_000)
-        #expect(trace.calls("mq_setattr", by: "sender").first?.string("mq_flags") == "O_NONBLOCK")
+        #expect(trace.calls(.messageQueues(.mqSetattr), by: "sender").first?.string(.mqFlags) == "O_NONBLOCK")
         #expect(trace.queueReceives(on: "q").filter { $0.result == 64 }.count == 10)
     }
 
@@ -170,7 +170,7 @@ struct MessageQueueRunTests {
         let receives = trace.queueReceives(on: "q", by: "reader")
         #expect(receives.map(\.result) == [5, 10, 10, 10, -1], "\(describe(trace))")
         #expect(receives.last?.errno == "ENOMSG", "the queue ran out: a message was lost")
-        #expect(receives.first?.string("msgflg") == "IPC_NOWAIT|MSG_NOERROR")
+        #expect(receives.first?.string(.msgflg) == "IPC_NOWAIT|MSG_NOERROR")
         #expect(trace.observations.map(\.holds) == [false, false])
     }
 
@@ -188,11 +188,11 @@ struct MessageQueueRunTests {
         let trace = try await run("mq.notify")
         expectWentWell(trace)
         let delivery = try #require(trace.deliveries(to: "receiver", of: .sigusr1).first, "\(describe(trace))")
-        #expect(delivery.string("si_code") == "SI_MESGQ")
-        #expect(delivery.int("si_pid") == Int64(trace.process("sender")?.pid ?? -1))
+        #expect(delivery.string(.siCode) == "SI_MESGQ")
+        #expect(delivery.int(.siPid) == Int64(trace.process("sender")?.pid ?? -1))
         let send = try #require(trace.queueSends(on: "q", by: "sender").first)
         #expect(delivery.tNs >= send.tNs)
-        #expect(trace.calls("mq_notify").first?.string("sigev_signo") == "SIGUSR1")
+        #expect(trace.calls(.messageQueues(.mqNotify)).first?.string(.sigevSigno) == "SIGUSR1")
     }
 
     @Test("mq.notify: a queue that already holds a message brings no signal; SIGUSR2 works the same way")

@@ -9,8 +9,8 @@ struct ParameterRunTests {
     func readSizesFollowTheReader() async throws {
         let trace = try await run("pipe.byte_stream", params: ["write_sizes": [7, 3, 11], "read_sizes": [4, 4, 13]])
         expectWentWell(trace)
-        #expect(results(trace, "write", by: "writer", on: "p") == [7, 3, 11])
-        #expect(results(trace, "read", by: "reader", on: "p") == [4, 4, 13], "\(describe(trace))")
+        #expect(results(trace, .pipes(.write), by: "writer", on: "p") == [7, 3, 11])
+        #expect(results(trace, .pipes(.read), by: "reader", on: "p") == [4, 4, 13], "\(describe(trace))")
         let noBoundaries = try #require(trace.observations.first { $0.id == "pipe.byte_stream.no_boundaries" })
         #expect(noBoundaries.holds)
     }
@@ -19,7 +19,7 @@ struct ParameterRunTests {
     func matchingReadsDoNotShowIt() async throws {
         let trace = try await run("pipe.byte_stream", params: ["write_sizes": [10, 10, 10, 10], "read_sizes": [10, 10, 10, 10]])
         #expect(trace.run.outcome == .ok, "\(describe(trace))")
-        #expect(results(trace, "read", by: "reader", on: "p") == [10, 10, 10, 10])
+        #expect(results(trace, .pipes(.read), by: "reader", on: "p") == [10, 10, 10, 10])
         let noBoundaries = try #require(trace.observations.first { $0.id == "pipe.byte_stream.no_boundaries" })
         #expect(noBoundaries.holds == false)
         #expect(noBoundaries.detail.contains("does not show"), "\(noBoundaries.detail)")
@@ -34,10 +34,10 @@ struct ParameterRunTests {
         let reason = try #require(trace.run.reason)
         #expect(reason.contains("read"), "\(reason)")
         #expect(reason.contains("300 ms"), "\(reason)")
-        let last = try #require(trace.calls("read", by: "reader", on: "p").last)
+        let last = try #require(trace.calls(.pipes(.read), by: "reader", on: "p").last)
         #expect(last.returned == false)
         #expect(last.result == nil && last.endNs == nil && last.errno == nil)
-        #expect(trace.calls("close", on: "p").isEmpty)
+        #expect(trace.calls(.pipes(.close), on: "p").isEmpty)
         let observation = try #require(trace.observations.first)
         #expect(observation.id == "pipe.eof.read_returns_zero")
         #expect(observation.holds == false)
@@ -50,23 +50,23 @@ struct ParameterRunTests {
     func nonblocking() async throws {
         let trace = try await run("pipe.capacity", params: ["nonblocking": true])
         expectWentWell(trace)
-        let last = try #require(trace.calls("write", by: "writer", on: "p").last)
+        let last = try #require(trace.calls(.pipes(.write), by: "writer", on: "p").last)
         #expect(last.errno == "EAGAIN", "\(describe(trace))")
         #expect(last.result == -1)
         #expect((last.blockedNs ?? .max) < 50_000_000, "fails at once rather than waiting for the reader")
-        let setfl = trace.calls("fcntl", by: "writer", on: "p").filter { $0.arg("cmd") == "F_SETFL" }
-        #expect(setfl.first?.arg("arg")?.compactTextContains("O_NONBLOCK") == true)
+        let setfl = trace.calls(.pipes(.fcntl), by: "writer", on: "p").filter { $0.arg(.cmd) == "F_SETFL" }
+        #expect(setfl.first?.arg(.arg)?.compactTextContains("O_NONBLOCK") == true)
     }
 
     @Test("capacity: F_SETPIPE_SZ 12288 is rounded up to 16384, and the pipe fills at that")
     func pipeSize() async throws {
         let trace = try await run("pipe.capacity", params: ["pipe_size": 12288])
         expectWentWell(trace)
-        let fcntls = trace.calls("fcntl", by: "writer", on: "p")
-        #expect(fcntls.first { $0.arg("cmd") == "F_SETPIPE_SZ" }?.result == 16384, "\(describe(trace))")
-        #expect(fcntls.first { $0.arg("cmd") == "F_GETPIPE_SZ" }?.result == 16384)
+        let fcntls = trace.calls(.pipes(.fcntl), by: "writer", on: "p")
+        #expect(fcntls.first { $0.arg(.cmd) == "F_SETPIPE_SZ" }?.result == 16384, "\(describe(trace))")
+        #expect(fcntls.first { $0.arg(.cmd) == "F_GETPIPE_SZ" }?.result == 16384)
         #expect(trace.snapshots(of: "p").contains { $0.value("bytes") == 16384 })
-        #expect(trace.calls("write", by: "writer", on: "p").bytesMoved == 16384 + 4096,
+        #expect(trace.calls(.pipes(.write), by: "writer", on: "p").bytesMoved == 16384 + 4096,
                 "four chunks fill it, the fifth waits and goes in once the reader drains")
     }
 
@@ -74,7 +74,7 @@ struct ParameterRunTests {
     func helloMessage() async throws {
         let trace = try await run("pipe.hello", params: ["message": "hi there"])
         expectWentWell(trace)
-        let read = try #require(trace.calls("read", by: "parent", on: "pfds").first)
+        let read = try #require(trace.calls(.pipes(.read), by: "parent", on: "pfds").first)
         #expect(read.result == 9)
         #expect(read.payload?.text == "hi there\u{0}", "\(describe(trace))")
     }

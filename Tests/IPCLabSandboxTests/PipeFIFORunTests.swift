@@ -13,7 +13,7 @@ struct PipeFIFORunTests {
         let trace = try await run("pipe.sigpipe")
         expectWentWell(trace, except: ["writer"])
         #expect(trace.process("writer")?.exit == .signal(name: "SIGPIPE", coreDumped: false), "\(describe(trace))")
-        let writes = trace.calls("write", by: "writer", on: "p")
+        let writes = trace.calls(.pipes(.write), by: "writer", on: "p")
         #expect(writes.map(\.result) == [5, nil])
         #expect(writes.last?.returned == false)
     }
@@ -22,7 +22,7 @@ struct PipeFIFORunTests {
     func sigpipeIgnored() async throws {
         let trace = try await run("pipe.sigpipe", params: ["disposition": "ignore"])
         expectWentWell(trace)
-        let last = try #require(trace.calls("write", by: "writer", on: "p").last)
+        let last = try #require(trace.calls(.pipes(.write), by: "writer", on: "p").last)
         #expect(last.result == -1 && last.errno == "EPIPE", "\(describe(trace))")
     }
 
@@ -31,7 +31,7 @@ struct PipeFIFORunTests {
         let trace = try await run("pipe.sigpipe", params: ["disposition": "handle"])
         expectWentWell(trace)
         let got = try #require(trace.deliveries(to: "writer", of: .sigpipe).first, "\(describe(trace))")
-        let last = try #require(trace.calls("write", by: "writer", on: "p").last)
+        let last = try #require(trace.calls(.pipes(.write), by: "writer", on: "p").last)
         #expect(last.errno == "EPIPE")
         #expect(got.tNs >= last.tNs && got.tNs <= (last.endNs ?? 0), "delivered during the failing write")
     }
@@ -41,7 +41,7 @@ struct PipeFIFORunTests {
         let trace = try await run("pipe.sigpipe", params: ["writer_closes_read_end": false])
         #expect(trace.run.outcome == .ok)
         #expect(trace.process("writer")?.exit == .code(0))
-        #expect(trace.calls("write", by: "writer", on: "p").map(\.result) == [5, 6])
+        #expect(trace.calls(.pipes(.write), by: "writer", on: "p").map(\.result) == [5, 6])
         #expect(trace.observations.map(\.holds) == [false, false])
         expectCited(trace)
         #expect(trace.observations[0].detail.contains("the writer's own"), "\(trace.observations[0].detail)")
@@ -53,7 +53,7 @@ struct PipeFIFORunTests {
     func nonblocking() async throws {
         let trace = try await run("pipe.nonblocking")
         expectWentWell(trace)
-        let reads = trace.calls("read", by: "reader", on: "p")
+        let reads = trace.calls(.pipes(.read), by: "reader", on: "p")
         #expect(reads.first?.errno == "EAGAIN", "\(describe(trace))")
         #expect((reads.first?.blockedNs ?? .max) < 20_000_000)
         let waited = try #require(reads.dropFirst().first)
@@ -65,7 +65,7 @@ struct PipeFIFORunTests {
     func blockingOnly() async throws {
         let trace = try await run("pipe.nonblocking", params: ["nonblocking": false, "writer_delay_ms": 30, "message": "abc"])
         #expect(trace.run.outcome == .ok)
-        #expect(results(trace, "read", by: "reader", on: "p") == [3, 0])
+        #expect(results(trace, .pipes(.read), by: "reader", on: "p") == [3, 0])
         #expect(trace.observations.map(\.holds) == [false, true])
         expectCited(trace)
     }
@@ -76,16 +76,16 @@ struct PipeFIFORunTests {
     func duplex() async throws {
         let trace = try await run("pipe.duplex")
         expectWentWell(trace)
-        #expect(trace.calls("read", by: "child", on: "down").first?.payload?.text == "ping")
-        #expect(trace.calls("read", by: "parent", on: "up").first?.payload?.text == "pong")
+        #expect(trace.calls(.pipes(.read), by: "child", on: "down").first?.payload?.text == "ping")
+        #expect(trace.calls(.pipes(.read), by: "parent", on: "up").first?.payload?.text == "pong")
     }
 
     @Test("duplex with one pipe: the parent reads back its own message, the child waits; the run times out")
     func duplexOnePipe() async throws {
         let trace = try await run("pipe.duplex", params: ["pipes": 1, "message": "hello", "child_delay_ms": 100], wallMs: 600)
         #expect(trace.run.outcome == .timeout)
-        #expect(trace.calls("read", by: "parent", on: "p").first?.payload?.text == "hello", "\(describe(trace))")
-        #expect(trace.calls("read", by: "child", on: "p").first?.returned == false)
+        #expect(trace.calls(.pipes(.read), by: "parent", on: "p").first?.payload?.text == "hello", "\(describe(trace))")
+        #expect(trace.calls(.pipes(.read), by: "child", on: "p").first?.returned == false)
         #expect(trace.observations.map(\.holds) == [false, false])
         expectCited(trace)
         #expect(trace.observations[0].detail.contains("its own message"))
@@ -97,7 +97,7 @@ struct PipeFIFORunTests {
     func pipeline() async throws {
         let trace = try await run("pipe.pipeline")
         expectWentWell(trace, except: ["random", "alnum"])
-        let out = trace.calls("read", by: "shell", on: "out")
+        let out = trace.calls(.pipes(.read), by: "shell", on: "out")
         #expect(out.bytesMoved == 20, "\(describe(trace))")
         let text = out.compactMap(\.payload).flatMap(\.preview)
         #expect(text.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5a) || ($0 >= 0x61 && $0 <= 0x7a) })
@@ -105,16 +105,16 @@ struct PipeFIFORunTests {
         #expect(trace.process("random")?.exit == .signal(name: "SIGPIPE", coreDumped: false))
         #expect(trace.process("alnum")?.exit == .signal(name: "SIGPIPE", coreDumped: false))
         // Stages read fd 0 and write fd 1, each a pipe end put there by dup2.
-        #expect(trace.calls("dup2").count == 5)
-        #expect(trace.calls("read", by: "take").allSatisfy { $0.int("fd") == 0 && $0.channel == "p2" })
-        #expect(trace.calls("write", by: "random").allSatisfy { $0.int("fd") == 1 && $0.channel == "p1" })
+        #expect(trace.calls(.pipes(.dup2)).count == 5)
+        #expect(trace.calls(.pipes(.read), by: "take").allSatisfy { $0.int(.fd) == 0 && $0.channel == "p2" })
+        #expect(trace.calls(.pipes(.write), by: "random").allSatisfy { $0.int(.fd) == 1 && $0.channel == "p1" })
     }
 
     @Test("pipeline random 300 | alnum | take 5: random runs dry before take stops, so no stage dies of SIGPIPE")
     func pipelineShort() async throws {
         let trace = try await run("pipe.pipeline", params: ["stages": "random 300 | alnum | take 5"])
         #expect(trace.run.outcome == .ok, "\(describe(trace))")
-        #expect(trace.calls("read", by: "shell", on: "out").bytesMoved == 5)
+        #expect(trace.calls(.pipes(.read), by: "shell", on: "out").bytesMoved == 5)
         // random writes its 300 bytes in one write and exits before anyone stops reading.
         #expect(trace.process("random")?.exit == .code(0))
         let sigpipe = try #require(trace.observations.last)
@@ -126,7 +126,7 @@ struct PipeFIFORunTests {
     func pipelineAlone() async throws {
         let trace = try await run("pipe.pipeline", params: ["stages": "alnum"])
         #expect(trace.run.outcome == .ok)
-        #expect(trace.calls("read", by: "alnum").first?.result == 0, "standard input is /dev/null: end of file")
+        #expect(trace.calls(.pipes(.read), by: "alnum").first?.result == 0, "standard input is /dev/null: end of file")
         #expect(trace.process("alnum")?.exit == .code(0))
     }
 
@@ -136,21 +136,21 @@ struct PipeFIFORunTests {
     func rendezvous() async throws {
         let trace = try await run("fifo.rendezvous")
         expectWentWell(trace)
-        let readerOpen = try #require(trace.calls("open", by: "reader", on: "fifo_a").first)
-        let writerOpen = try #require(trace.calls("open", by: "writer", on: "fifo_a").first)
+        let readerOpen = try #require(trace.calls(.fifos(.open), by: "reader", on: "fifo_a").first)
+        let writerOpen = try #require(trace.calls(.fifos(.open), by: "writer", on: "fifo_a").first)
         #expect((readerOpen.blockedNs ?? 0) > 50_000_000, "\(describe(trace))")
         #expect((readerOpen.endNs ?? 0) >= writerOpen.tNs)
-        let writerWaits = try #require(trace.calls("open", by: "writer", on: "fifo_b").first)
+        let writerWaits = try #require(trace.calls(.fifos(.open), by: "writer", on: "fifo_b").first)
         #expect((writerWaits.blockedNs ?? 0) > 50_000_000)
-        #expect(trace.calls("read", by: "reader", on: "fifo_b").first?.payload?.text == "hello through a FIFO")
+        #expect(trace.calls(.pipes(.read), by: "reader", on: "fifo_b").first?.payload?.text == "hello through a FIFO")
     }
 
     @Test("rendezvous with O_NONBLOCK: nobody waits — the writer's opens fail with ENXIO, nothing is delivered")
     func rendezvousNonblocking() async throws {
         let trace = try await run("fifo.rendezvous", params: ["nonblocking": true, "delay_ms": 50])
         #expect(trace.run.outcome == .ok, "\(describe(trace))")
-        #expect(trace.calls("open", by: "writer").map(\.errno) == ["ENXIO", "ENXIO"])
-        #expect(trace.calls("open", by: "reader").allSatisfy { ($0.result ?? -1) >= 0 })
+        #expect(trace.calls(.fifos(.open), by: "writer").map(\.errno) == ["ENXIO", "ENXIO"])
+        #expect(trace.calls(.fifos(.open), by: "reader").allSatisfy { ($0.result ?? -1) >= 0 })
         #expect(trace.observations.map(\.holds) == [false, false, false])
         expectCited(trace)
     }

@@ -157,6 +157,6 @@ struct RingReaderTests {
         #expect(elapsed < 2000, "the run went on for \(elapsed) ms")
         #expect(trace.run.outcome == .error)
         #expect(trace.run.reason?.contains("no one was listening") == true, "\(trace.run.reason ?? "-")")
-        #expect(trace.calls("nanosleep", by: "sleeper").first?.returned == false, "\(describe(trace))")
+        #expect(trace.calls(.process(.nanosleep), by: "sleeper").first?.returned == false, "\(describe(trace))")
     }
 }

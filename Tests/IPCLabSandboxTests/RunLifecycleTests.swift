@@ -19,9 +19,9 @@ struct RunLifecycleTests {
         #expect(trace.run.durationNs < 1_500_000_000, "\(trace.run.durationNs) ns")
         #expect(elapsed < 1500, "the caller waited \(elapsed) ms")
         #expect(trace.process("sleeper")?.exit == .signal(name: "SIGKILL", coreDumped: false))
-        let sleep = try #require(trace.calls("nanosleep", by: "sleeper").first)
+        let sleep = try #require(trace.calls(.process(.nanosleep), by: "sleeper").first)
         #expect(sleep.returned == false)
-        #expect(sleep.arg("ms") == .integer(5000))
+        #expect(sleep.arg(.ms) == .integer(5000))
         #expect(trace.run.reason?.contains("nanosleep") == true, "\(trace.run.reason ?? "no reason")")
     }
 
@@ -43,7 +43,7 @@ struct RunLifecycleTests {
         let (trace, seen) = try await runWatching(scenario: scenario, wallMs: 1500, names: names)
         #expect(Set(seen.values) == names, "the scan saw \(seen) during the run: \(describe(trace))")
         #expect(trace.run.outcome == .timeout, "\(describe(trace))")
-        #expect(trace.calls("read", by: "leak_reader").last?.returned == false)
+        #expect(trace.calls(.pipes(.read), by: "leak_reader").last?.returned == false)
 
         var left = hostProcesses(named: names)
         let teardown = nowMs() + 500
@@ -78,12 +78,12 @@ struct RunLifecycleTests {
         #expect(trace.run.outcome == .ok, "\(describe(trace))")
         #expect(trace.process("child")?.exit == .signal(name: "SIGPIPE", coreDumped: false))
         #expect(trace.process("parent")?.exit == .code(0))
-        let wait = try #require(trace.calls("wait4", by: "parent").first)
+        let wait = try #require(trace.calls(.process(.wait4), by: "parent").first)
         #expect(wait.result == Int64(trace.process("child")?.pid ?? -1))
-        #expect(wait.arg("status") == ["signal": "SIGPIPE", "core_dumped": false])
+        #expect(wait.arg(.status) == ["signal": "SIGPIPE", "core_dumped": false])
         // The write never returned: the signal ended the process inside it.
-        #expect(trace.calls("read", by: "child", on: "go").first?.result == 2)
-        let write = try #require(trace.calls("write", by: "child", on: "p").first)
+        #expect(trace.calls(.pipes(.read), by: "child", on: "go").first?.result == 2)
+        let write = try #require(trace.calls(.pipes(.write), by: "child", on: "p").first)
         #expect(write.returned == false)
     }
 
@@ -93,7 +93,7 @@ struct RunLifecycleTests {
         let trace = try await run(scenario: scenario, wallMs: 2000)
         #expect(trace.run.outcome == .ok, "\(describe(trace))")
         #expect(trace.process("second")?.exit == .code(42))
-        #expect(trace.calls("wait4", by: "first").first?.arg("status") == ["code": 42])
+        #expect(trace.calls(.process(.wait4), by: "first").first?.arg(.status) == ["code": 42])
     }
 
     @Test("eight runs of pipe.hello from four concurrent tasks all go well")
@@ -114,7 +114,7 @@ struct RunLifecycleTests {
         #expect(traces.count == 8)
         for trace in traces {
             expectWentWell(trace)
-            #expect(trace.calls("read", by: "parent", on: "pfds").first?.payload?.text == "Hello\u{0}")
+            #expect(trace.calls(.pipes(.read), by: "parent", on: "pfds").first?.payload?.text == "Hello\u{0}")
         }
         #expect(Set(traces.map(\.run.id)).count == 8, "every run has its own id")
     }

@@ -30,7 +30,7 @@ struct SandboxIsolationTests {
         #expect(trace.process("parent")?.parent == nil)
         #expect(Set(trace.events.map(\.pid)).isSubset(of: [2, 3]))
         // fork in the first process returned the child's pid as the namespace numbers it.
-        #expect(trace.calls("fork", by: "parent").first?.result == 3)
+        #expect(trace.calls(.process(.fork), by: "parent").first?.result == 3)
         // The host's own pids are nothing like it: this process is not pid 2 or 3.
         #expect(getpid() > 3)
     }
@@ -77,12 +77,12 @@ struct SandboxIsolationTests {
         let trace = try await run(scenario: scenario, wallMs: 2000)
         #expect(trace.run.outcome == .ok, "\(describe(trace))")
         #expect(trace.observations.isEmpty, "a custom scenario has no observations")
-        #expect(trace.calls("mkfifo").first?.result == 0)
-        #expect(trace.calls("mkfifo").first?.arg("path") == .string(path))
-        let opens = trace.calls("open", on: "f")
+        #expect(trace.calls(.fifos(.mkfifo)).first?.result == 0)
+        #expect(trace.calls(.fifos(.mkfifo)).first?.arg(.path) == .string(path))
+        let opens = trace.calls(.fifos(.open), on: "f")
         #expect(opens.count == 2)
         #expect(opens.allSatisfy { ($0.result ?? -1) >= 0 }, "\(describe(trace))")
-        let reads = trace.calls("read", by: "fifo_reader", on: "f")
+        let reads = trace.calls(.pipes(.read), by: "fifo_reader", on: "f")
         #expect(reads.first?.payload?.text == "through the fifo")
         #expect(reads.last?.result == 0, "end of file once the writer closed")
         #expect(trace.processes.allSatisfy { $0.exit == .code(0) })

@@ -14,13 +14,13 @@ struct SeccompRunTests {
         let trace = try await run("sandbox.denied_calls")
         expectWentWell(trace)
         for call in SandboxStep.calls where call != "getppid" {
-            let e = try #require(trace.calls(call, by: "prober").first, "no \(call) in \(describe(trace))")
+            let e = try #require(SandboxCall(rawValue: call).flatMap { trace.calls(.sandbox($0), by: "prober").first }, "no \(call) in \(describe(trace))")
             #expect(e.result == -1, "\(call)")
             #expect(e.errno == (call == "clone3" ? "ENOSYS" : "EPERM"), "\(call): \(e.errno ?? "no errno")")
             // The trace says what was passed: the arguments are fixed, not the scenario's.
-            #expect(e.arg("with") != nil, "\(call) has no description of its arguments")
+            #expect(e.arg(.with) != nil, "\(call) has no description of its arguments")
         }
-        #expect((trace.calls("getppid", by: "prober").first?.result ?? 0) > 0)
+        #expect((trace.calls(.sandbox(.getppid), by: "prober").first?.result ?? 0) > 0)
     }
 
     @Test("no_new_privs, dumpable off and the filter are the init's last set-up operations, and all succeeded")
@@ -45,10 +45,10 @@ struct SeccompRunTests {
         """
         let trace = try await run(scenario: scenario, wallMs: 2000)
         #expect(trace.run.outcome == .ok, "\(describe(trace))")
-        #expect(trace.calls("process_vm_readv", by: "child").first?.errno == "EPERM", "\(describe(trace))")
+        #expect(trace.calls(.sandbox(.processVmReadv), by: "child").first?.errno == "EPERM", "\(describe(trace))")
         let pointer = try await run("signal.pointer")
         expectWentWell(pointer)
-        #expect(pointer.calls("process_vm_readv", by: "receiver").first?.errno == "EFAULT", "\(describe(pointer))")
+        #expect(pointer.calls(.sandbox(.processVmReadv), by: "receiver").first?.errno == "EFAULT", "\(describe(pointer))")
     }
 
     @Test("seen from the host, a run's process has NoNewPrivs 1 and seccomp mode 2 with two filters")

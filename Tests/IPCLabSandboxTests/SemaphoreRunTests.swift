@@ -21,25 +21,25 @@ struct SemaphoreRunTests {
         let trace = try await run("sem.mutex", params: ["type": .string(type)])
         expectWentWell(trace)
         if type == "posix_named" {
-            let open = try #require(trace.calls("sem_open", on: "mutex").first, "\(describe(trace))")
-            #expect(open.arg("name") == "/mutex" && open.int("value") == 1)
-            #expect(trace.calls("sem_unlink", by: "p1", on: "mutex").first?.result == 0)
+            let open = try #require(trace.calls(.semaphores(.semOpen), on: "mutex").first, "\(describe(trace))")
+            #expect(open.arg(.name) == "/mutex" && open.int(.value) == 1)
+            #expect(trace.calls(.semaphores(.semUnlink), by: "p1", on: "mutex").first?.result == 0)
         } else {
-            #expect(trace.calls("sem_init", on: "mutex").first?.int("pshared") == 1)
-            #expect(trace.calls("sem_destroy", by: "p1", on: "mutex").first?.result == 0)
+            #expect(trace.calls(.semaphores(.semInit), on: "mutex").first?.int(.pshared) == 1)
+            #expect(trace.calls(.semaphores(.semDestroy), by: "p1", on: "mutex").first?.result == 0)
         }
         #expect(trace.semaphoreWaits(on: "mutex").count == 6)
         #expect(trace.semaphorePosts(on: "mutex").count == 6)
         #expect(Set(values(trace, "mutex")).isSubset(of: [0, 1]), "\(values(trace, "mutex"))")
         // Some wait found 0 (value_before) and blocked for about a holder's 20 ms.
-        #expect(trace.semaphoreWaits(on: "mutex").contains { $0.int("value_before") == 0 && ($0.blockedNs ?? 0) > 5_000_000 })
+        #expect(trace.semaphoreWaits(on: "mutex").contains { $0.int(.valueBefore) == 0 && ($0.blockedNs ?? 0) > 5_000_000 })
         // At some moment the snapshot names who was inside a wait.
         let waiters = trace.snapshots(of: "mutex").compactMap { $0.label("waiters") }.filter { !$0.isEmpty }
         #expect(!waiters.isEmpty)
         #expect(waiters.allSatisfy { $0.split(separator: ",").allSatisfy { ["p1", "p2", "p3"].contains(String($0)) } }, "\(waiters)")
         // Every stay's room load read back the process's own name.
         for name in ["p1", "p2", "p3"] {
-            #expect(trace.calls("load", by: name, on: "room").allSatisfy { $0.cString == name })
+            #expect(trace.calls(.sharedMemory(.load), by: name, on: "room").allSatisfy { $0.cString == name })
         }
     }
 
@@ -47,10 +47,10 @@ struct SemaphoreRunTests {
     func mutexSysV() async throws {
         let trace = try await run("sem.mutex", params: ["type": "sysv", "processes": 4, "rounds": 1, "hold_ms": 10])
         expectWentWell(trace)
-        #expect(trace.calls("semget", on: "mutex").first.map { ($0.result ?? -1) >= 0 } == true, "\(describe(trace))")
-        #expect(trace.calls("semop", on: "mutex").filter { $0.int("sem_op") == -1 }.count == 4)
-        #expect(trace.calls("semop", on: "mutex").filter { $0.int("sem_op") == 1 }.count == 4)
-        #expect(trace.calls("semctl", by: "p1", on: "mutex").last?.arg("cmd") == "IPC_RMID")
+        #expect(trace.calls(.semaphores(.semget), on: "mutex").first.map { ($0.result ?? -1) >= 0 } == true, "\(describe(trace))")
+        #expect(trace.calls(.semaphores(.semop), on: "mutex").filter { $0.int(.semOp) == -1 }.count == 4)
+        #expect(trace.calls(.semaphores(.semop), on: "mutex").filter { $0.int(.semOp) == 1 }.count == 4)
+        #expect(trace.calls(.semaphores(.semctl), by: "p1", on: "mutex").last?.arg(.cmd) == "IPC_RMID")
         let stats = trace.snapshots(of: "mutex").filter { $0.value("exists") != 0 }
         #expect(stats.allSatisfy { $0.value("ncnt") != nil && $0.value("zcnt") == 0 })
         // The kernel's own count of sleepers was above 0 at some point.
@@ -77,7 +77,7 @@ struct SemaphoreRunTests {
         let slept = try observation(trace, "sem.mutex.waiters_slept")
         #expect(slept.holds == false)
         #expect(slept.detail.contains("no one had to wait"), "\(slept.detail)")
-        #expect(trace.semaphoreWaits(on: "mutex").allSatisfy { $0.int("value_before") == 1 })
+        #expect(trace.semaphoreWaits(on: "mutex").allSatisfy { $0.int(.valueBefore) == 1 })
     }
 
     // MARK: sem.fruit_plate
@@ -93,7 +93,7 @@ struct SemaphoreRunTests {
         // The children's first waits found 0 and blocked while the parents peeled (30 ms).
         for (child, semaphore) in [("son", "s1"), ("daughter", "s2")] {
             let first = try #require(trace.semaphoreWaits(on: semaphore, by: child).first, "\(describe(trace))")
-            #expect(first.int("value_before") == 0)
+            #expect(first.int(.valueBefore) == 0)
             #expect((first.blockedNs ?? 0) > 5_000_000, "\(child) did not wait: \(describe(trace))")
             // As the wait began, the snapshot named the child among those waiting on its semaphore.
             #expect(trace.snapshots(of: semaphore).contains { $0.seq == first.seq && ($0.label("waiters") ?? "").contains(child) })
@@ -102,8 +102,8 @@ struct SemaphoreRunTests {
         #expect(Set(trace.semaphorePosts(on: "s1").map(\.process)) == ["mother"])
         #expect(Set(trace.semaphorePosts(on: "s2").map(\.process)) == ["father"])
         #expect(Set(trace.semaphorePosts(on: "s3").map(\.process)) == ["son", "daughter"])
-        #expect(trace.calls("load", by: "son", on: "plate").map(\.cString) == ["pear", "pear"])
-        #expect(trace.calls("load", by: "daughter", on: "plate").map(\.cString) == ["apple", "apple"])
+        #expect(trace.calls(.sharedMemory(.load), by: "son", on: "plate").map(\.cString) == ["pear", "pear"])
+        #expect(trace.calls(.sharedMemory(.load), by: "daughter", on: "plate").map(\.cString) == ["apple", "apple"])
         #expect(Set(values(trace, "s3")).isSubset(of: [0, 1]))
     }
 
@@ -111,9 +111,9 @@ struct SemaphoreRunTests {
     func fruitPlateRounds() async throws {
         let trace = try await run("sem.fruit_plate", params: ["rounds": 3, "peel_ms": 20, "eat_ms": 40])
         expectWentWell(trace)
-        #expect(trace.calls("store", on: "plate").count == 6)
-        #expect(trace.calls("load", by: "son", on: "plate").map(\.cString) == ["pear", "pear", "pear"])
-        #expect(trace.calls("load", by: "daughter", on: "plate").map(\.cString) == ["apple", "apple", "apple"])
+        #expect(trace.calls(.sharedMemory(.store), on: "plate").count == 6)
+        #expect(trace.calls(.sharedMemory(.load), by: "son", on: "plate").map(\.cString) == ["pear", "pear", "pear"])
+        #expect(trace.calls(.sharedMemory(.load), by: "daughter", on: "plate").map(\.cString) == ["apple", "apple", "apple"])
     }
 
     @Test("sem.fruit_plate with a plate of 2: no parent waits for space, and the observation says holds false")
@@ -134,18 +134,18 @@ struct SemaphoreRunTests {
     func producerConsumer(_ type: String) async throws {
         let trace = try await run("sem.producer_consumer", params: ["type": .string(type)])
         expectWentWell(trace)
-        #expect(trace.calls("load", by: "consumer", on: "buffer").map(\.cString) == (1...8).map { "item \($0)" })
+        #expect(trace.calls(.sharedMemory(.load), by: "consumer", on: "buffer").map(\.cString) == (1...8).map { "item \($0)" })
         #expect(values(trace, "empty").first == 3 && values(trace, "full").first == 0 && values(trace, "mutex").first == 1)
         #expect(values(trace, "empty").allSatisfy { (0...3).contains($0) })
         #expect(values(trace, "full").allSatisfy { (0...3).contains($0) })
-        #expect(trace.semaphoreWaits(on: "empty", by: "producer").contains { $0.int("value_before") == 0 })
+        #expect(trace.semaphoreWaits(on: "empty", by: "producer").contains { $0.int(.valueBefore) == 0 })
     }
 
     @Test("sem.producer_consumer with room for every item: the producer never waits, and the observation says so")
     func producerConsumerRoomy() async throws {
         let trace = try await run("sem.producer_consumer", params: ["items": 12, "slots": 16, "consumer_ms": 2])
         #expect(trace.run.outcome == .ok, "\(describe(trace))")
-        #expect(trace.calls("load", by: "consumer", on: "buffer").count == 12)
+        #expect(trace.calls(.sharedMemory(.load), by: "consumer", on: "buffer").count == 12)
         #expect(try observation(trace, "sem.producer_consumer.all_in_order").holds)
         #expect(try observation(trace, "sem.producer_consumer.never_overfull").holds)
         let waits = try observation(trace, "sem.producer_consumer.producer_waits_when_full")

@@ -18,19 +18,19 @@ struct SharedMemoryRunTests {
     func anonymous() async throws {
         let trace = try await run("shm.anonymous")
         expectWentWell(trace)
-        let mmap = try #require(trace.calls("mmap", by: "parent", on: "shmem").first, "\(describe(trace))")
-        #expect(mmap.arg("flags") == "MAP_SHARED|MAP_ANONYMOUS")
-        #expect(mmap.int("length") == 128)
+        let mmap = try #require(trace.calls(.sharedMemory(.mmap), by: "parent", on: "shmem").first, "\(describe(trace))")
+        #expect(mmap.arg(.flags) == "MAP_SHARED|MAP_ANONYMOUS")
+        #expect(mmap.int(.length) == 128)
         let base = try #require(mmap.result)
         // The bytes stored before fork: by the parent, with no step, before the fork call.
-        let initial = try #require(trace.calls("store", by: "parent", on: "shmem").first)
+        let initial = try #require(trace.calls(.sharedMemory(.store), by: "parent", on: "shmem").first)
         #expect(initial.step == nil)
         #expect(initial.payload?.text == "1111\u{0}")
-        let fork = try #require(trace.calls("fork", by: "parent").first)
+        let fork = try #require(trace.calls(.process(.fork), by: "parent").first)
         #expect(initial.tNs <= fork.tNs)
-        #expect(trace.calls("load", by: "child", on: "shmem").first?.payload?.text == "1111\u{0}")
-        #expect(trace.calls("load", by: "parent", on: "shmem").last?.payload?.text == "2222\u{0}")
-        let bases = Set(trace.events.filter { $0.channel == "shmem" && ($0.call == "load" || $0.call == "store") }.compactMap { $0.string("base") })
+        #expect(trace.calls(.sharedMemory(.load), by: "child", on: "shmem").first?.payload?.text == "1111\u{0}")
+        #expect(trace.calls(.sharedMemory(.load), by: "parent", on: "shmem").last?.payload?.text == "2222\u{0}")
+        let bases = Set(trace.events.filter { $0.channel == "shmem" && ($0.call == "load" || $0.call == "store") }.compactMap { $0.string(.base) })
         #expect(bases == ["0x" + String(base, radix: 16)])
         #expect(trace.objects.isEmpty, "an anonymous mapping has no kernel object to snapshot")
     }
@@ -39,24 +39,24 @@ struct SharedMemoryRunTests {
     func anonymousParameters() async throws {
         let trace = try await run("shm.anonymous", params: ["parent_message": "ping", "child_message": "a longer pong", "parent_sleep_ms": 50, "size": 4096])
         expectWentWell(trace)
-        #expect(trace.calls("mmap", on: "shmem").first?.int("length") == 4096)
-        let childRead = try #require(trace.calls("load", by: "child", on: "shmem").first)
+        #expect(trace.calls(.sharedMemory(.mmap), on: "shmem").first?.int(.length) == 4096)
+        let childRead = try #require(trace.calls(.sharedMemory(.load), by: "child", on: "shmem").first)
         #expect(childRead.result == 14, "the loads cover the longer message and its NUL")
         #expect(childRead.cString == "ping")
-        #expect(trace.calls("load", by: "parent", on: "shmem").last?.cString == "a longer pong")
-        let sleep = try #require(trace.calls("nanosleep", by: "parent").first)
-        #expect(sleep.int("ms") == 50)
+        #expect(trace.calls(.sharedMemory(.load), by: "parent", on: "shmem").last?.cString == "a longer pong")
+        let sleep = try #require(trace.calls(.process(.nanosleep), by: "parent").first)
+        #expect(sleep.int(.ms) == 50)
     }
 
     @Test("shm.private: the child gets a copy with 1111; its 2222 stays in its copy; the parent still reads 1111")
     func privateMapping() async throws {
         let trace = try await run("shm.private")
         expectWentWell(trace)
-        #expect(trace.calls("mmap", on: "shmem").first?.arg("flags") == "MAP_PRIVATE|MAP_ANONYMOUS")
-        #expect(trace.calls("load", by: "child", on: "shmem").map(\.cString) == ["1111", "2222"])
-        #expect(trace.calls("load", by: "parent", on: "shmem").last?.cString == "1111")
+        #expect(trace.calls(.sharedMemory(.mmap), on: "shmem").first?.arg(.flags) == "MAP_PRIVATE|MAP_ANONYMOUS")
+        #expect(trace.calls(.sharedMemory(.load), by: "child", on: "shmem").map(\.cString) == ["1111", "2222"])
+        #expect(trace.calls(.sharedMemory(.load), by: "parent", on: "shmem").last?.cString == "1111")
         // Same virtual address in both, different memory.
-        let bases = Set(trace.events.filter { $0.channel == "shmem" && $0.call == "load" }.compactMap { $0.string("base") })
+        let bases = Set(trace.events.filter { $0.channel == "shmem" && $0.call == "load" }.compactMap { $0.string(.base) })
         #expect(bases.count == 1)
     }
 
@@ -64,8 +64,8 @@ struct SharedMemoryRunTests {
     func privateMadeShared() async throws {
         let trace = try await run("shm.private", params: ["mapping": "shared"])
         #expect(trace.run.outcome == .ok, "\(describe(trace))")
-        #expect(trace.calls("mmap", on: "shmem").first?.arg("flags") == "MAP_SHARED|MAP_ANONYMOUS")
-        #expect(trace.calls("load", by: "parent", on: "shmem").last?.cString == "2222")
+        #expect(trace.calls(.sharedMemory(.mmap), on: "shmem").first?.arg(.flags) == "MAP_SHARED|MAP_ANONYMOUS")
+        #expect(trace.calls(.sharedMemory(.load), by: "parent", on: "shmem").last?.cString == "2222")
         let notSeen = try observation(trace, "shm.private.child_write_not_seen")
         #expect(notSeen.holds == false)
         #expect(notSeen.detail.contains("MAP_SHARED"), "\(notSeen.detail)")
@@ -80,16 +80,16 @@ struct SharedMemoryRunTests {
     func sysv() async throws {
         let trace = try await run("shm.sysv")
         expectWentWell(trace)
-        let ftok = try #require(trace.calls("ftok", by: "reader", on: "seg").first, "\(describe(trace))")
-        #expect(ftok.arg("path") == "/tmp/shmfile")
-        #expect(ftok.int("proj_id") == 65)
+        let ftok = try #require(trace.calls(.sharedMemory(.ftok), by: "reader", on: "seg").first, "\(describe(trace))")
+        #expect(ftok.arg(.path) == "/tmp/shmfile")
+        #expect(ftok.int(.projId) == 65)
         let key = try #require(ftok.result)
         #expect(key >> 24 == 65, "ftok puts the project id in the key's top byte")
-        let create = try #require(trace.calls("shmget", by: "reader", on: "seg").first)
-        #expect(create.string("key") == "0x" + String(key, radix: 16))
-        #expect(create.int("size") == 1024)
-        #expect(trace.calls("shmat", on: "seg").count == 2)
-        #expect(trace.calls("shmdt", on: "seg").allSatisfy { $0.result == 0 })
+        let create = try #require(trace.calls(.sharedMemory(.shmget), by: "reader", on: "seg").first)
+        #expect(create.string(.key) == "0x" + String(key, radix: 16))
+        #expect(create.int(.size) == 1024)
+        #expect(trace.calls(.sharedMemory(.shmat), on: "seg").count == 2)
+        #expect(trace.calls(.sharedMemory(.shmdt), on: "seg").allSatisfy { $0.result == 0 })
         // IPC_STAT after each step: the key and size the segment was made with; nattch back to 0.
         let stats = trace.snapshots(of: "seg").filter { $0.value("exists") == 1 }
         #expect(stats.allSatisfy { $0.value("key") == key && $0.value("size") == 1024 })
@@ -98,20 +98,20 @@ struct SharedMemoryRunTests {
         // After IPC_RMID with no one attached the segment is gone: IPC_STAT fails.
         #expect(trace.snapshots(of: "seg").last?.value("exists") == 0)
         #expect(trace.snapshots(of: "seg").last?.label("errno") == "EINVAL")
-        let lookup = try #require(trace.calls("shmget", by: "reader", on: "seg").last)
+        let lookup = try #require(trace.calls(.sharedMemory(.shmget), by: "reader", on: "seg").last)
         #expect(lookup.result == -1 && lookup.errno == "ENOENT")
-        #expect(trace.calls("load", by: "reader", on: "seg").first?.cString == "Hello through System V shared memory")
+        #expect(trace.calls(.sharedMemory(.load), by: "reader", on: "seg").first?.cString == "Hello through System V shared memory")
     }
 
     @Test("shm.sysv without IPC_RMID: the key still finds the segment, and shm.sysv.removed says holds false")
     func sysvKept() async throws {
         let trace = try await run("shm.sysv", params: ["remove": false, "ftok_id": 66, "size": 64, "message": "kept", "writer_delay_ms": 0])
         #expect(trace.run.outcome == .ok, "\(describe(trace))")
-        #expect(trace.calls("shmctl", on: "seg").isEmpty)
-        let creates = trace.calls("shmget", by: "reader", on: "seg")
+        #expect(trace.calls(.sharedMemory(.shmctl), on: "seg").isEmpty)
+        let creates = trace.calls(.sharedMemory(.shmget), by: "reader", on: "seg")
         #expect(creates.count == 2)
         #expect(creates.last?.result == creates.first?.result, "the lookup finds the same id")
-        #expect((trace.calls("ftok", on: "seg").first?.result ?? 0) >> 24 == 66)
+        #expect((trace.calls(.sharedMemory(.ftok), on: "seg").first?.result ?? 0) >> 24 == 66)
         #expect(trace.snapshots(of: "seg").allSatisfy { $0.value("exists") == 1 && $0.value("size") == 64 })
         let removed = try observation(trace, "shm.sysv.removed")
         #expect(removed.holds == false)
@@ -127,25 +127,25 @@ struct SharedMemoryRunTests {
     func posix() async throws {
         let trace = try await run("shm.posix")
         expectWentWell(trace)
-        let open = try #require(trace.calls("shm_open", by: "reader", on: "region").first, "\(describe(trace))")
-        #expect(open.arg("name") == "/ipclab_region")
-        #expect(open.arg("oflag") == "O_RDWR|O_CREAT")
-        #expect(trace.calls("ftruncate", on: "region").first?.int("length") == 4096)
-        #expect(trace.calls("mmap", on: "region").count == 2)
-        #expect(trace.calls("shm_unlink", by: "writer", on: "region").first?.result == 0)
-        let lookups = trace.calls("shm_open", on: "region").filter { $0.step != nil }
+        let open = try #require(trace.calls(.sharedMemory(.shmOpen), by: "reader", on: "region").first, "\(describe(trace))")
+        #expect(open.arg(.name) == "/ipclab_region")
+        #expect(open.arg(.oflag) == "O_RDWR|O_CREAT")
+        #expect(trace.calls(.sharedMemory(.ftruncate), on: "region").first?.int(.length) == 4096)
+        #expect(trace.calls(.sharedMemory(.mmap), on: "region").count == 2)
+        #expect(trace.calls(.sharedMemory(.shmUnlink), by: "writer", on: "region").first?.result == 0)
+        let lookups = trace.calls(.sharedMemory(.shmOpen), on: "region").filter { $0.step != nil }
         #expect(lookups.count == 2 && lookups.allSatisfy { $0.errno == "ENOENT" })
         #expect(trace.snapshots(of: "region").contains { $0.value("links") == 0 })
-        #expect(trace.calls("load", by: "reader", on: "region").first?.cString == "written after shm_unlink")
+        #expect(trace.calls(.sharedMemory(.load), by: "reader", on: "region").first?.cString == "written after shm_unlink")
     }
 
     @Test("shm.posix without shm_unlink: the name stays, and both unlink observations say holds false")
     func posixNotUnlinked() async throws {
         let trace = try await run("shm.posix", params: ["unlink": false, "size": 8192, "message": "still named"])
         #expect(trace.run.outcome == .ok, "\(describe(trace))")
-        #expect(trace.calls("shm_unlink").isEmpty)
-        #expect(trace.calls("ftruncate", on: "region").first?.int("length") == 8192)
-        let lookups = trace.calls("shm_open", on: "region").filter { $0.step != nil }
+        #expect(trace.calls(.sharedMemory(.shmUnlink)).isEmpty)
+        #expect(trace.calls(.sharedMemory(.ftruncate), on: "region").first?.int(.length) == 8192)
+        let lookups = trace.calls(.sharedMemory(.shmOpen), on: "region").filter { $0.step != nil }
         #expect(lookups.count == 2 && lookups.allSatisfy { ($0.result ?? -1) >= 0 }, "\(describe(trace))")
         #expect(try observation(trace, "shm.posix.created").holds)
         for id in ["shm.posix.mapping_survives_unlink", "shm.posix.name_gone"] {
@@ -168,23 +168,23 @@ struct SharedMemoryRunTests {
             #expect(trace.run.outcome == .ok, "\(describe(trace))")
             #expect(trace.events.count < 100, "100000 increments must not be 100000 events")
             for name in ["p1", "p2"] {
-                let loop = try #require(trace.calls("increment", by: name, on: "counter").first, "\(describe(trace))")
-                #expect(loop.int("iterations") == 99_997)
+                let loop = try #require(trace.calls(.sharedMemory(.increment), by: name, on: "counter").first, "\(describe(trace))")
+                #expect(loop.int(.iterations) == 99_997)
                 #expect(loop.result == 99_997)
-                #expect(loop.arg("sync") == "none")
+                #expect(loop.arg(.sync) == "none")
                 #expect(loop.blockedNs != nil)
-                #expect(trace.calls("load_int", by: name, on: "counter").filter { $0.step == 1 }.count == 3)
-                #expect(trace.calls("store_int", by: name, on: "counter").count == 3)
+                #expect(trace.calls(.sharedMemory(.loadInt), by: name, on: "counter").filter { $0.step == 1 }.count == 3)
+                #expect(trace.calls(.sharedMemory(.storeInt), by: name, on: "counter").count == 3)
                 // Each detailed store writes one more than the load before it read.
-                let loads = trace.calls("load_int", by: name, on: "counter").filter { $0.step == 1 }.compactMap { $0.int("value") }
-                let stores = trace.calls("store_int", by: name, on: "counter").compactMap { $0.int("value") }
+                let loads = trace.calls(.sharedMemory(.loadInt), by: name, on: "counter").filter { $0.step == 1 }.compactMap { $0.int(.value) }
+                let stores = trace.calls(.sharedMemory(.storeInt), by: name, on: "counter").compactMap { $0.int(.value) }
                 #expect(stores == loads.map { $0 + 1 })
             }
             // At the barrier each process took a CPU of its own, so that they could run at once.
-            let pins = trace.calls("sched_setaffinity")
+            let pins = trace.calls(.sharedMemory(.schedSetaffinity))
             #expect(pins.count == 2 && pins.allSatisfy { $0.result == 0 })
-            #expect(Set(pins.compactMap { $0.int("cpu") }).count == min(2, ProcessInfo.processInfo.activeProcessorCount))
-            let final = try #require(trace.calls("load_int", by: "p1", on: "counter").last?.int("value"))
+            #expect(Set(pins.compactMap { $0.int(.cpu) }).count == min(2, ProcessInfo.processInfo.activeProcessorCount))
+            let final = try #require(trace.calls(.sharedMemory(.loadInt), by: "p1", on: "counter").last?.int(.value))
             #expect(final <= 200_000 && final > 0)
             let total = try observation(trace, "shm.race.total")
             attempts.append("\(final): \(total.detail)")
@@ -209,19 +209,19 @@ struct SharedMemoryRunTests {
         #expect(trace.run.outcome == .ok, "\(describe(trace))")
         #expect(trace.processes.map(\.name) == (1...processes).map { "p\($0)" })
         #expect(trace.processes.allSatisfy { $0.exit == .code(0) })
-        let final = try #require(trace.calls("load_int", by: "p1", on: "counter").last?.int("value"), "\(describe(trace))")
+        let final = try #require(trace.calls(.sharedMemory(.loadInt), by: "p1", on: "counter").last?.int(.value), "\(describe(trace))")
         #expect(final == Int64(processes * increments))
         let total = try observation(trace, "shm.race.total")
         #expect(total.holds, "\(total.detail)")
         #expect(total.detail.contains("none lost"), "\(total.detail)")
-        let loops = trace.calls("increment", on: "counter")
-        #expect(loops.count == processes && loops.allSatisfy { $0.arg("sync") == .string(sync) && $0.result == Int64(increments - 3) })
+        let loops = trace.calls(.sharedMemory(.increment), on: "counter")
+        #expect(loops.count == processes && loops.allSatisfy { $0.arg(.sync) == .string(sync) && $0.result == Int64(increments - 3) })
         if sync == "atomic" {
-            #expect(trace.calls("atomic_fetch_add", on: "counter").count == 3 * processes)
+            #expect(trace.calls(.sharedMemory(.atomicFetchAdd), on: "counter").count == 3 * processes)
         } else {
-            #expect(loops.allSatisfy { $0.arg("semaphore") == "mutex" })
+            #expect(loops.allSatisfy { $0.arg(.semaphore) == "mutex" })
             #expect(trace.semaphoreWaits(on: "mutex").count == 3 * processes)
-            #expect(trace.calls("sem_init", on: "mutex").first?.int("pshared") == 1)
+            #expect(trace.calls(.semaphores(.semInit), on: "mutex").first?.int(.pshared) == 1)
         }
     }
 
@@ -229,7 +229,7 @@ struct SharedMemoryRunTests {
     func raceAlone() async throws {
         let trace = try await run("shm.race", params: ["processes": 1, "increments": 1000])
         #expect(trace.run.outcome == .ok, "\(describe(trace))")
-        #expect(trace.calls("load_int", by: "p1", on: "counter").last?.int("value") == 1000)
+        #expect(trace.calls(.sharedMemory(.loadInt), by: "p1", on: "counter").last?.int(.value) == 1000)
         let total = try observation(trace, "shm.race.total")
         #expect(total.holds == false)
         #expect(total.detail.contains("one process"), "\(total.detail)")
@@ -244,26 +244,26 @@ struct SharedMemoryRunTests {
     func pointers(_ type: String) async throws {
         let trace = try await run("shm.pointers", params: ["type": .string(type)])
         expectWentWell(trace)
-        let attach = type == "sysv" ? "shmat" : "mmap"
+        let attach: Call = type == "sysv" ? .sharedMemory(.shmat) : .sharedMemory(.mmap)
         #expect(trace.calls(attach, by: "writer", on: "region").last?.result == 0x4000_0000, "\(describe(trace))")
         #expect(trace.calls(attach, by: "reader", on: "region").last?.result == 0x5000_8000)
-        #expect(trace.calls("store_pointer", by: "writer", on: "region").first?.string("points_to") == "0x40000100")
-        let read = try #require(trace.calls("process_vm_readv", by: "reader", on: "region").first)
-        #expect(read.string("address") == "0x40000100")
-        #expect(read.arg("in_own_mapping") == .bool(false))
+        #expect(trace.calls(.sharedMemory(.storePointer), by: "writer", on: "region").first?.string(.pointsTo) == "0x40000100")
+        let read = try #require(trace.calls(.sharedMemory(.processVmReadv), by: "reader", on: "region").first)
+        #expect(read.string(.address) == "0x40000100")
+        #expect(read.arg(.inOwnMapping) == .bool(false))
         #expect(read.result == -1 && read.errno == "EFAULT")
-        #expect(trace.calls("load", by: "reader", on: "region").first?.cString == "the second node")
+        #expect(trace.calls(.sharedMemory(.load), by: "reader", on: "region").first?.cString == "the second node")
     }
 
     @Test("shm.pointers with both addresses left to the kernel: the same address, the pointer works, and the observations say so")
     func pointersSameAddress() async throws {
         let trace = try await run("shm.pointers", params: ["writer_address": 0, "reader_address": 0, "target": 512, "message": "node two"])
         #expect(trace.run.outcome == .ok, "\(describe(trace))")
-        let maps = trace.calls("mmap", on: "region")
-        #expect(maps.count == 2 && maps.allSatisfy { $0.arg("addr") == "NULL" })
+        let maps = trace.calls(.sharedMemory(.mmap), on: "region")
+        #expect(maps.count == 2 && maps.allSatisfy { $0.arg(.addr) == "NULL" })
         #expect(maps[0].result == maps[1].result, "identical address spaces after fork: \(describe(trace))")
-        let read = try #require(trace.calls("process_vm_readv", by: "reader", on: "region").first)
-        #expect(read.arg("in_own_mapping") == .bool(true))
+        let read = try #require(trace.calls(.sharedMemory(.processVmReadv), by: "reader", on: "region").first)
+        #expect(read.arg(.inOwnMapping) == .bool(true))
         #expect(read.cString == "node two")
         #expect(try observation(trace, "shm.pointers.different_addresses").holds == false)
         #expect(try observation(trace, "shm.pointers.pointer_breaks").holds == false)

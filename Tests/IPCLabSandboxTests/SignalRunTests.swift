@@ -16,16 +16,16 @@ struct SignalRunTests {
         let a = try #require(trace.process("a")).pid
         let b = try #require(trace.process("b")).pid
         let got = try #require(trace.deliveries(to: "b", of: .sigusr1).first, "\(describe(trace))")
-        #expect(got.string("si_code") == "SI_USER")
-        #expect(got.int("si_pid") == Int64(a))
-        #expect(got.string("sender") == "a")
-        let answer = try #require(trace.calls("kill", by: "b").first)
-        #expect(answer.arg("from_handler") == true)
+        #expect(got.string(.siCode) == "SI_USER")
+        #expect(got.int(.siPid) == Int64(a))
+        #expect(got.string(.sender) == "a")
+        let answer = try #require(trace.calls(.signals(.kill), by: "b").first)
+        #expect(answer.arg(.fromHandler) == true)
         #expect(answer.result == 0)
-        #expect(answer.int("pid") == Int64(a))
+        #expect(answer.int(.pid) == Int64(a))
         #expect(answer.step == 0, "made by the handler installed at b's step 0")
         let ack = try #require(trace.deliveries(to: "a", of: .sigusr2).first)
-        #expect(ack.int("si_pid") == Int64(b))
+        #expect(ack.int(.siPid) == Int64(b))
         #expect(got.seq < answer.seq && answer.seq < ack.seq, "delivery, answer, acknowledgement: in that order")
     }
 
@@ -34,12 +34,12 @@ struct SignalRunTests {
         let trace = try await run("signal.sigqueue")
         expectWentWell(trace)
         let got = try #require(trace.deliveries(to: "receiver").first, "\(describe(trace))")
-        #expect(got.string("signal") == "SIGRTMIN")
-        #expect(got.string("si_code") == "SI_QUEUE")
+        #expect(got.string(.signal) == "SIGRTMIN")
+        #expect(got.string(.siCode) == "SI_QUEUE")
         #expect(got.sivalInt == 42)
-        #expect(got.int("si_pid") == Int64(trace.process("sender")?.pid ?? -1))
-        let send = try #require(trace.calls("sigqueue", by: "sender").first)
-        #expect(got.int("si_uid") == send.int("uid"))
+        #expect(got.int(.siPid) == Int64(trace.process("sender")?.pid ?? -1))
+        let send = try #require(trace.calls(.signals(.sigqueue), by: "sender").first)
+        #expect(got.int(.siUid) == send.int(.uid))
         #expect(send.result == 0)
     }
 
@@ -47,10 +47,10 @@ struct SignalRunTests {
     func pointer() async throws {
         let trace = try await run("signal.pointer")
         expectWentWell(trace)
-        let mmap = try #require(trace.calls("mmap", by: "sender").first, "\(describe(trace))")
+        let mmap = try #require(trace.calls(.signals(.mmap), by: "sender").first, "\(describe(trace))")
         let got = try #require(trace.deliveries(to: "receiver").first)
         #expect(got.sivalPtr == "0x" + String(UInt64(mmap.result ?? 0), radix: 16), "the buffer's address is what arrived")
-        let read = try #require(trace.calls("process_vm_readv", by: "receiver").first)
+        let read = try #require(trace.calls(.signals(.processVmReadv), by: "receiver").first)
         #expect(read.errno == "EFAULT" || read.payload?.text.hasPrefix("a secret") == false, "\(read.args)")
     }
 
@@ -58,14 +58,14 @@ struct SignalRunTests {
     func coalescing() async throws {
         let trace = try await run("signal.coalescing")
         expectWentWell(trace)
-        #expect(trace.calls("kill", by: "sender").filter { $0.result == 0 }.count == 10)
+        #expect(trace.calls(.signals(.kill), by: "sender").filter { $0.result == 0 }.count == 10)
         #expect(trace.deliveries(to: "receiver", of: .sigusr1).count == 1, "\(describe(trace))")
         let rt = trace.deliveries(to: "receiver", of: .sigrtmin)
         #expect(rt.compactMap(\.sivalInt) == Array(1...10))
-        let pending = try #require(trace.calls("sigpending", by: "receiver").first)
-        #expect(pending.arg("set") == ["SIGUSR1", "SIGRTMIN"])
+        let pending = try #require(trace.calls(.signals(.sigpending), by: "receiver").first)
+        #expect(pending.arg(.set) == ["SIGUSR1", "SIGRTMIN"])
         // Every delivery happened inside the sigprocmask call that unblocked them.
-        let unblock = try #require(trace.calls("sigprocmask", by: "receiver").last)
+        let unblock = try #require(trace.calls(.signals(.sigprocmask), by: "receiver").last)
         for d in trace.deliveries(to: "receiver") {
             #expect(d.tNs >= unblock.tNs && d.tNs <= (unblock.endNs ?? 0))
         }
@@ -75,8 +75,8 @@ struct SignalRunTests {
     func blocked() async throws {
         let trace = try await run("signal.blocked")
         expectWentWell(trace)
-        let pending = try #require(trace.calls("sigpending", by: "receiver").first)
-        #expect(pending.arg("set") == ["SIGUSR1"])
+        let pending = try #require(trace.calls(.signals(.sigpending), by: "receiver").first)
+        #expect(pending.arg(.set) == ["SIGUSR1"])
         let got = try #require(trace.deliveries(to: "receiver").first)
         #expect(got.tNs > pending.tNs)
     }
@@ -89,15 +89,15 @@ struct SignalRunTests {
         #expect(["S", "R"].contains(trace.processStates(of: "target").first?.label("state")), "alive before the signal")
         #expect(trace.processStates(of: "target").last?.label("state") == "Z", "dead, not yet waited for, after it")
         let chld = try #require(trace.deliveries(to: "parent", of: .sigchld).first)
-        #expect(chld.string("si_code") == "CLD_KILLED")
-        #expect(chld.string("status_signal") == "SIGTERM")
+        #expect(chld.string(.siCode) == "CLD_KILLED")
+        #expect(chld.string(.statusSignal) == "SIGTERM")
     }
 
     @Test("signal.sigint: the handler runs, nanosleep returns EINTR, and the program exits 0")
     func sigint() async throws {
         let trace = try await run("signal.sigint")
         expectWentWell(trace)
-        let sleep = try #require(trace.calls("nanosleep", by: "program").first)
+        let sleep = try #require(trace.calls(.process(.nanosleep), by: "program").first)
         #expect(sleep.errno == "EINTR", "\(describe(trace))")
         #expect((sleep.blockedNs ?? .max) < 900_000_000, "cut short, not the full second")
     }
@@ -110,8 +110,8 @@ struct SignalRunTests {
         let states = trace.processStates(of: "child")
         #expect(states.map { $0.label("state") ?? $0.label("errno") ?? "?" } == ["Z", "ENOENT"], "\(describe(trace))")
         let got = try #require(trace.deliveries(to: "parent").first)
-        #expect(got.int("si_status") == 7)
-        #expect(got.int("si_pid") == Int64(trace.process("child")?.pid ?? -1))
+        #expect(got.int(.siStatus) == 7)
+        #expect(got.int(.siPid) == Int64(trace.process("child")?.pid ?? -1))
     }
 
     @Test("signal.fault: SIGSEGV and SIGFPE kill the children; the fault calls never return")
@@ -126,7 +126,7 @@ struct SignalRunTests {
             Issue.record("fpe \(trace.ending(of: "fpe"))")
             return
         }
-        #expect(trace.calls("fault").allSatisfy { !$0.returned })
+        #expect(trace.calls(.signals(.fault)).allSatisfy { !$0.returned })
     }
 
     @Test("signal.stop_cont: S, then T after SIGSTOP (CLD_STOPPED), then not T after SIGCONT (CLD_CONTINUED)")
@@ -135,7 +135,7 @@ struct SignalRunTests {
         expectWentWell(trace)
         let states = trace.processStates(of: "worker").compactMap { $0.label("state") }
         #expect(states.count == 3 && states[1] == "T" && states[2] != "T", "\(states): \(describe(trace))")
-        let codes = trace.deliveries(to: "parent").compactMap { $0.string("si_code") }
+        let codes = trace.deliveries(to: "parent").compactMap { $0.string(.siCode) }
         #expect(codes.prefix(2) == ["CLD_STOPPED", "CLD_CONTINUED"], "then CLD_EXITED when it finishes: \(codes)")
     }
 
@@ -150,15 +150,15 @@ struct SignalRunTests {
         expectCited(trace)
         #expect(trace.observations[1].detail.contains("killed by SIGUSR1"), "\(trace.observations[1].detail)")
         // a waited for an answer until its timeout: ppoll returned 0.
-        #expect(trace.calls("ppoll", by: "a").last?.result == 0)
+        #expect(trace.calls(.signals(.ppoll), by: "a").last?.result == 0)
     }
 
     @Test("handshake with SIGRTMIN+1 and SIGUSR1 as the answer")
     func handshakeOtherSignals() async throws {
         let trace = try await run("signal.handshake", params: ["signal": "SIGRTMIN+1", "ack_signal": 10])
         expectWentWell(trace)
-        #expect(trace.deliveries(to: "b").first?.string("signal") == "SIGRTMIN+1")
-        #expect(trace.deliveries(to: "a").first?.string("signal") == "SIGUSR1")
+        #expect(trace.deliveries(to: "b").first?.string(.signal) == "SIGRTMIN+1")
+        #expect(trace.deliveries(to: "a").first?.string(.signal) == "SIGUSR1")
     }
 
     @Test("sigqueue with kill instead: SI_USER and no value, so value_carried does not hold")
@@ -166,8 +166,8 @@ struct SignalRunTests {
         let trace = try await run("signal.sigqueue", params: ["send_with": "kill", "value": -9])
         #expect(trace.run.outcome == .ok)
         let got = try #require(trace.deliveries(to: "receiver").first)
-        #expect(got.string("si_code") == "SI_USER")
-        #expect(got.arg("si_value") == .null)
+        #expect(got.string(.siCode) == "SI_USER")
+        #expect(got.arg(.siValue) == .null)
         #expect(trace.observations.map(\.holds) == [false, true], "\(trace.observations.map(\.detail))")
         expectCited(trace)
     }
@@ -203,7 +203,7 @@ struct SignalRunTests {
     func notBlocked() async throws {
         let trace = try await run("signal.blocked", params: ["block": false])
         #expect(trace.run.outcome == .ok)
-        #expect(trace.calls("sigpending", by: "receiver").first?.arg("set") == [])
+        #expect(trace.calls(.signals(.sigpending), by: "receiver").first?.arg(.set) == [])
         #expect(trace.observations.map(\.holds) == [false, false], "\(trace.observations.map(\.detail))")
         expectCited(trace)
     }
@@ -212,7 +212,7 @@ struct SignalRunTests {
     func sigkillCannotBeIgnored() async throws {
         let trace = try await run("signal.dispositions", params: ["signal": "SIGKILL", "disposition": "ignore"])
         expectWentWell(trace, except: ["target"])
-        let set = try #require(trace.calls("sigaction", by: "target").first)
+        let set = try #require(trace.calls(.signals(.sigaction), by: "target").first)
         #expect(set.result == -1 && set.errno == "EINVAL")
         #expect(trace.process("target")?.exit == .signal(name: "SIGKILL", coreDumped: false))
     }
@@ -248,7 +248,7 @@ struct SignalRunTests {
         #expect(trace.process("program")?.exit == .signal(name: "SIGINT", coreDumped: false))
         #expect(trace.observations.map(\.holds) == [false, false])
         expectCited(trace)
-        #expect(trace.calls("nanosleep", by: "program").first?.returned == false)
+        #expect(trace.calls(.process(.nanosleep), by: "program").first?.returned == false)
     }
 
     @Test("sigchld ignored: no zombie — /proc says ENOENT at once and wait4 fails with ECHILD")
@@ -256,7 +256,7 @@ struct SignalRunTests {
         let trace = try await run("signal.sigchld", params: ["disposition": "ignore", "exit_code": 3])
         #expect(trace.run.outcome == .ok)
         #expect(trace.processStates(of: "child").first?.label("errno") == "ENOENT", "\(describe(trace))")
-        #expect(trace.calls("wait4", by: "parent").first?.errno == "ECHILD")
+        #expect(trace.calls(.process(.wait4), by: "parent").first?.errno == "ECHILD")
         #expect(trace.observations.map(\.holds) == [false, false])
         expectCited(trace)
     }
@@ -274,11 +274,11 @@ struct SignalRunTests {
         let trace = try await run("signal.fault", params: ["handle": true])
         expectWentWell(trace)
         let segv = try #require(trace.deliveries(to: "segv").first, "\(describe(trace))")
-        #expect(segv.string("si_code") == "SEGV_MAPERR")
-        #expect(segv.string("si_addr") == "0x0")
+        #expect(segv.string(.siCode) == "SEGV_MAPERR")
+        #expect(segv.string(.siAddr) == "0x0")
         let fpe = try #require(trace.deliveries(to: "fpe").first)
-        #expect(fpe.string("si_code") == "FPE_INTDIV")
-        #expect(trace.calls("fault").map(\.result) == [11, 8] || trace.calls("fault").map(\.result) == [8, 11])
+        #expect(fpe.string(.siCode) == "FPE_INTDIV")
+        #expect(trace.calls(.signals(.fault)).map(\.result) == [11, 8] || trace.calls(.signals(.fault)).map(\.result) == [8, 11])
     }
 
     @Test("stop_cont with SIGTSTP: the kernel's answer decides, and the observation reports it")
@@ -316,9 +316,9 @@ struct SignalRunTests {
         let trace = try await run(scenario: text, wallMs: 3000)
         #expect(trace.run.outcome == .ok, "\(describe(trace))")
         let pids = Set(trace.processes.map(\.pid))
-        let kills = trace.calls("kill")
+        let kills = trace.calls(.signals(.kill))
         #expect(kills.count == 3)
-        #expect(kills.allSatisfy { pids.contains(Int32($0.int("pid") ?? -1)) }, "every target is a pid of the run's own namespace")
+        #expect(kills.allSatisfy { pids.contains(Int32($0.int(.pid) ?? -1)) }, "every target is a pid of the run's own namespace")
         #expect(pids.allSatisfy { $0 > 1 && $0 < 100 }, "namespace pids: \(pids)")
         // The second kill targets a process that is gone: the run's PID namespace answers ESRCH.
         #expect(kills[1].errno == "ESRCH")

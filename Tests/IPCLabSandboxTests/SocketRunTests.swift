@@ -15,9 +15,9 @@ struct SocketRunTests {
         expectWentWell(trace)
         let server = trace.events.filter { $0.process == "server" && $0.channel == "server" }
         #expect(server.map(\.call) == ["socket", "setsockopt", "setsockopt", "bind", "listen", "accept", "read", "send"], "\(describe(trace))")
-        #expect(server.compactMap { $0.string("optname") } == ["SO_REUSEADDR", "SO_REUSEPORT"])
-        #expect(server.first { $0.call == "bind" }?.string("addr") == "127.0.0.1:8080")
-        #expect(server.first { $0.call == "listen" }?.int("backlog") == 3)
+        #expect(server.compactMap { $0.string(.optname) } == ["SO_REUSEADDR", "SO_REUSEPORT"])
+        #expect(server.first { $0.call == "bind" }?.string(.addr) == "127.0.0.1:8080")
+        #expect(server.first { $0.call == "listen" }?.int(.backlog) == 3)
         let client = trace.events.filter { $0.process == "client" && $0.channel == "server" }
         #expect(client.map(\.call) == ["socket", "futex", "connect", "send", "read"])
         #expect(client.allSatisfy { ($0.result ?? -1) >= 0 })
@@ -30,8 +30,8 @@ struct SocketRunTests {
     func tcpOtherPort() async throws {
         let trace = try await run("socket.tcp", params: ["port": 9090, "reuse_address": false, "client_message": "hi", "server_message": "yo"])
         expectWentWell(trace)
-        #expect(trace.calls("setsockopt").isEmpty)
-        #expect(trace.calls("bind").first?.string("addr") == "127.0.0.1:9090")
+        #expect(trace.calls(.sockets(.setsockopt)).isEmpty)
+        #expect(trace.calls(.sockets(.bind)).first?.string(.addr) == "127.0.0.1:9090")
         #expect(trace.socketReceives(on: "server", by: "server").first?.movedText == "hi")
         #expect(trace.socketReceives(on: "server", by: "client").first?.movedText == "yo")
     }
@@ -40,9 +40,9 @@ struct SocketRunTests {
     func tcpRefused() async throws {
         let trace = try await run("socket.tcp", params: ["connect_port": 8081], wallMs: 300)
         #expect(trace.run.outcome == .timeout, "\(describe(trace))")
-        let connect = try #require(trace.calls("connect", by: "client").first)
-        #expect(connect.errno == "ECONNREFUSED" && connect.string("addr") == "127.0.0.1:8081")
-        #expect(trace.calls("accept", by: "server").first?.returned == false)
+        let connect = try #require(trace.calls(.sockets(.connect), by: "client").first)
+        #expect(connect.errno == "ECONNREFUSED" && connect.string(.addr) == "127.0.0.1:8081")
+        #expect(trace.calls(.sockets(.accept), by: "server").first?.returned == false)
         let connection = try #require(trace.observations.first { $0.id == "socket.tcp.connection" })
         #expect(!connection.holds && connection.detail.contains("ECONNREFUSED"), "\(connection.detail)")
         #expect(trace.observations.first { $0.id == "socket.tcp.server_setup" }?.holds == true)
@@ -55,7 +55,7 @@ struct SocketRunTests {
         let trace = try await run("socket.unix_stream")
         expectWentWell(trace)
         #expect(trace.socketReceives(on: "s", by: "server").map(\.result) == [15, 15, 10, 0], "\(describe(trace))")
-        #expect(trace.calls("bind").first?.string("addr") == "/tmp/s.sock")
+        #expect(trace.calls(.sockets(.bind)).first?.string(.addr) == "/tmp/s.sock")
         #expect(trace.socketReceives(on: "s", by: "client").first?.movedText == "go")
     }
 
@@ -93,7 +93,7 @@ struct SocketRunTests {
     func socketpair(_ type: String) async throws {
         let trace = try await run("socket.socketpair", params: ["type": .string(type), "rounds": 3])
         expectWentWell(trace)
-        #expect(trace.calls("socketpair").first?.string("type") == "SOCK_\(type.uppercased())")
+        #expect(trace.calls(.sockets(.socketpair)).first?.string(.type) == "SOCK_\(type.uppercased())")
         #expect(trace.socketReceives(on: "sv", by: "child").map(\.movedText) == Array(repeating: "ping from parent", count: 3))
         #expect(trace.socketReceives(on: "sv", by: "parent").map(\.movedText) == Array(repeating: "pong from child", count: 3))
     }
@@ -105,15 +105,15 @@ struct SocketRunTests {
         let got = trace.socketReceives(on: "u", by: "server")
         #expect(got.map(\.call) == ["recvfrom", "recvfrom", "recvfrom"])
         #expect(got.map(\.movedText) == ["one", "two", "three"])
-        #expect(Set(got.compactMap { $0.string("src_addr") }).count == 1)
-        #expect(trace.calls("sendto", by: "client").allSatisfy { $0.string("dest_addr") == "127.0.0.1:9000" })
+        #expect(Set(got.compactMap { $0.string(.srcAddr) }).count == 1)
+        #expect(trace.calls(.sockets(.sendto), by: "client").allSatisfy { $0.string(.destAddr) == "127.0.0.1:9000" })
     }
 
     @Test("socket.udp: datagrams to a port nobody bound are lost without an error; the server waits")
     func udpLost() async throws {
         let trace = try await run("socket.udp", params: ["send_port": 9001], wallMs: 300)
         #expect(trace.run.outcome == .timeout)
-        #expect(trace.calls("sendto", by: "client").allSatisfy { $0.result == 3 || $0.result == 5 })
+        #expect(trace.calls(.sockets(.sendto), by: "client").allSatisfy { $0.result == 3 || $0.result == 5 })
         #expect(trace.socketReceives(on: "u", by: "server").first?.returned == false)
         #expect(trace.observations.map(\.holds) == [false, false])
         #expect(trace.observations.first?.detail.contains("lost") == true)
@@ -125,8 +125,8 @@ struct SocketRunTests {
     func buffer() async throws {
         let trace = try await run("socket.buffer")
         expectWentWell(trace)
-        #expect(trace.calls("getsockopt").first?.int("optval") == 32768)
-        let sends = trace.calls("send", by: "writer")
+        #expect(trace.calls(.sockets(.getsockopt)).first?.int(.optval) == 32768)
+        let sends = trace.calls(.sockets(.send), by: "writer")
         #expect(sends.contains { $0.errno == "EAGAIN" })
         #expect((sends.last?.blockedNs ?? 0) > 50_000_000)
         #expect(trace.objects.contains { $0.kind == "socket" && ($0.value("send_queue") ?? 0) > 16384 })
@@ -139,37 +139,37 @@ struct SocketRunTests {
         expectWentWell(small)
         let big = try await run("socket.buffer", params: ["sndbuf": 131_072, "nonblocking": true])
         expectWentWell(big)
-        #expect(big.calls("getsockopt").first?.int("optval") == 262_144)
-        func accepted(_ t: Trace) -> Int64 { t.calls("send", by: "writer").filter { ($0.result ?? 0) > 0 }.bytesMoved }
+        #expect(big.calls(.sockets(.getsockopt)).first?.int(.optval) == 262_144)
+        func accepted(_ t: Trace) -> Int64 { t.calls(.sockets(.send), by: "writer").filter { ($0.result ?? 0) > 0 }.bytesMoved }
         #expect(accepted(big) > 4 * accepted(small), "\(accepted(big)) vs \(accepted(small))")
-        #expect(small.calls("send", by: "writer").last?.errno == "EAGAIN")
+        #expect(small.calls(.sockets(.send), by: "writer").last?.errno == "EAGAIN")
     }
 
     @Test("socket.fd_passing: the sender's file descriptor arrives in the receiver, which reads the file through it")
     func fdPassing() async throws {
         let trace = try await run("socket.fd_passing")
         expectWentWell(trace)
-        let sendmsg = try #require(trace.calls("sendmsg").first)
-        let recvmsg = try #require(trace.calls("recvmsg").first)
-        guard case .array(let passed)? = sendmsg.arg("scm_rights"), case .array(let arrived)? = recvmsg.arg("scm_rights") else {
+        let sendmsg = try #require(trace.calls(.sockets(.sendmsg)).first)
+        let recvmsg = try #require(trace.calls(.sockets(.recvmsg)).first)
+        guard case .array(let passed)? = sendmsg.arg(.scmRights), case .array(let arrived)? = recvmsg.arg(.scmRights) else {
             Issue.record("no scm_rights: \(describe(trace))")
             return
         }
         #expect(passed.count == 1 && arrived.count == 1)
-        let read = try #require(trace.calls("read", by: "receiver").first)
+        let read = try #require(trace.calls(.sockets(.fileRead), by: "receiver").first)
         #expect(read.movedText == "a note only the open file carries")
-        #expect(read.arg("fd") == arrived.first)
-        #expect(trace.calls("close", by: "sender").first?.result == 0, "closed before the receiver read: the file stayed open in flight")
+        #expect(read.arg(.fd) == arrived.first)
+        #expect(trace.calls(.sockets(.fileClose), by: "sender").first?.result == 0, "closed before the receiver read: the file stayed open in flight")
     }
 
     @Test("socket.fd_passing: without SCM_RIGHTS only the byte arrives; both observations say false")
     func fdPassingWithoutRights() async throws {
         let trace = try await run("socket.fd_passing", params: ["attach": false, "close_after_send": false])
         #expect(trace.run.outcome == .ok)
-        #expect(trace.calls("recvmsg").first?.result == 1)
-        #expect(trace.calls("recvmsg").first?.arg("scm_rights") == .array([]))
-        #expect(trace.calls("read", by: "receiver").isEmpty)
-        #expect(trace.calls("close", by: "sender").isEmpty)
+        #expect(trace.calls(.sockets(.recvmsg)).first?.result == 1)
+        #expect(trace.calls(.sockets(.recvmsg)).first?.arg(.scmRights) == .array([]))
+        #expect(trace.calls(.sockets(.fileRead), by: "receiver").isEmpty)
+        #expect(trace.calls(.sockets(.fileClose), by: "sender").isEmpty)
         #expect(trace.observations.map(\.holds) == [false, false])
     }
 }
@@ -190,10 +190,10 @@ struct NetworkNamespaceTests {
         let host = try HostListener()
         let trace = try await run(scenario: scenario(port: host.port, [#"{"op": "connect", "channel": "t"}"#]), wallMs: 1000)
         #expect(trace.run.outcome == .ok, "\(describe(trace))")
-        let connect = try #require(trace.calls("connect").first)
+        let connect = try #require(trace.calls(.sockets(.connect)).first)
         #expect(connect.result == -1)
         #expect(connect.errno == "ECONNREFUSED", "\(describe(trace))")
-        #expect(connect.string("addr") == "127.0.0.1:\(host.port)")
+        #expect(connect.string(.addr) == "127.0.0.1:\(host.port)")
         // The host's listener saw no connection.
         var pfd = pollfd(fd: host.fd, events: Int16(POLLIN), revents: 0)
         #expect(poll(&pfd, 1, 0) == 0)
@@ -208,8 +208,8 @@ struct NetworkNamespaceTests {
         let (ta, tb) = try await (a, b)
         for t in [ta, tb] {
             #expect(t.run.outcome == .ok, "\(describe(t))")
-            #expect(t.calls("bind").first?.result == 0, "\(describe(t))")
-            #expect(t.calls("listen").first?.result == 0)
+            #expect(t.calls(.sockets(.bind)).first?.result == 0, "\(describe(t))")
+            #expect(t.calls(.sockets(.listen)).first?.result == 0)
             #expect(t.run.sandbox.namespaces.contains("net"))
         }
         // Both held the port at once: their runs overlapped in time (each holds it for 300 ms).
@@ -239,7 +239,7 @@ struct NetworkNamespaceTests {
         for round in 1...3 {
             let trace = try await run(scenario: text, wallMs: 2000)
             #expect(trace.run.outcome == .ok, "round \(round): \(describe(trace))")
-            #expect(trace.calls("bind").first?.result == 0, "round \(round): \(describe(trace))")
+            #expect(trace.calls(.sockets(.bind)).first?.result == 0, "round \(round): \(describe(trace))")
             #expect(trace.socketReceives(on: "t", by: "client").first?.movedText == "bye")
         }
     }

@@ -112,7 +112,7 @@ func expectWentWell(_ trace: Trace, sourceLocation: SourceLocation = #_sourceLoc
 }
 
 /// Results of one process's calls of one kind on one channel.
-func results(_ trace: Trace, _ call: String, by process: String, on channel: String? = nil) -> [Int64?] {
+func results(_ trace: Trace, _ call: Call, by process: String, on channel: String? = nil) -> [Int64?] {
     trace.calls(call, by: process, on: channel).map(\.result)
 }
 
