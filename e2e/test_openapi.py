@@ -35,6 +35,7 @@ CONTRACT_TRACE = {
                {"seq": 2, "t_ns": 130001, "end_ns": None, "blocked_ns": None, "process": "parent", "pid": 2,
                 "step": 1, "call": "read", "args": {"fd": 3}, "result": None, "errno": None,
                 "returned": False, "payload": None}],
+    "transfers": [],
     "objects": [{"seq": 5, "t_ns": 130500, "object": "p", "kind": "pipe", "state": {"bytes": 6, "capacity": 65536}}],
     "observations": [{"id": "pipe.hello.message_received", "claim": "…", "holds": True, "evidence": [1],
                       "detail": "…"}],
@@ -55,6 +56,7 @@ def test_every_component_schema_is_valid_json_schema():
 def test_spec_has_every_path_of_the_contract():
     paths = spec()["paths"]
     assert set(paths["/api/v1/experiments"]) == {"get"}
+    assert set(paths["/api/v1/calls"]) == {"get"}
     assert set(paths["/api/v1/experiments/{id}"]) == {"get"}
     assert "post" in paths["/api/v1/runs"] and "get" not in paths["/api/v1/runs"]
     assert set(paths["/api/v1/runs"]["post"]["responses"]) >= {"200", "400", "404", "413", "415", "500", "503"}

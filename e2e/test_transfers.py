@@ -61,3 +61,23 @@ def test_chrome_draws_a_flow_per_transfer(lab, experiment):
     flows = [e for e in chrome.json["traceEvents"] if e["ph"] == "s"]
     assert flows, f"{experiment}: no flow arrows"
     assert len(flows) == len([e for e in chrome.json["traceEvents"] if e["ph"] == "f"])
+
+
+def test_calls_table_is_published(lab):
+    """GET /api/v1/calls: one table per family; every call a preset's trace shows is listed there,
+    with the arguments it shows (and never an `argN`)."""
+    r = lab.get("/api/v1/calls")
+    assert r.status == 200, r.body[:300]
+    table = r.json["calls"]
+    families = {c["family"] for c in table}
+    assert families == {"pipes", "fifos", "shared_memory", "semaphores", "message_queues", "signals", "sockets",
+                        "process", "sandbox", "bench"}
+    listed: dict[str, list[set[str]]] = {}
+    for c in table:
+        listed.setdefault(c["name"], []).append({a["name"] for a in c["arguments"]})
+    for experiment in ("pipe.hello", "socket.fd_passing", "mq.sysv", "signal.sigqueue", "shm.sysv", "sem.mutex"):
+        trace = run_ok(lab, {"experiment": experiment})
+        for e in trace["events"]:
+            assert e["call"] in listed, e
+            assert any(set(e["args"]) <= names for names in listed[e["call"]]), e
+            assert not any(k.startswith("arg") and k[3:].isdigit() for k in e["args"]), e

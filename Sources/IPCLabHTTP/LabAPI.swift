@@ -86,6 +86,9 @@ public struct LabAPI: HTTPHandler {
         if path == "/api/v1/experiments" {
             return only(["GET", "HEAD"], request) { .json(catalog.json()) }
         }
+        if path == "/api/v1/calls" {
+            return only(["GET", "HEAD"], request) { .json(Call.tableJSON()) }
+        }
         let experimentPrefix = "/api/v1/experiments/"
         if path.hasPrefix(experimentPrefix) {
             let id = String(path.dropFirst(experimentPrefix.count))
