@@ -11,17 +11,17 @@ extension Participant {
         switch spec {
         case .sysv(let key):
             let flags = 0o666 | ipclab_IPC_CREAT
-            let id = ipclab_msgget(Int32(key), flags)
-            let slot = Recorder.instant(.messageQueues(.msgget), step: nil, args: [Int64(key), Int64(flags), Int64(i)],
-                                        result: Int(id), errno: id < 0 ? errno : 0)
+            let idCall = Recorder.returned(.messageQueues(.msgget), step: nil, args: [Int64(key), Int64(flags), Int64(i)]) { Int(ipclab_msgget(Int32(key), flags)) }
+            let id = Int32(truncatingIfNeeded: idCall.result)
+            let slot = idCall.slot
             if id >= 0 { ends[i].handle = Int64(id) }
             queueSnapshot(i, after: slot)
         case let .posix(name, maxMessages, messageSize, raise):
             if raise { raiseMsgMax(to: maxMessages, channel: i) }
             let oflag = O_CREAT | O_RDWR
-            let q = ipclab_mq_open(name, oflag, maxMessages, messageSize)
-            let slot = Recorder.instant(.messageQueues(.mqOpen), step: nil, args: [Int64(oflag), Int64(maxMessages), Int64(messageSize), Int64(i)],
-                                        result: Int(q), errno: q < 0 ? errno : 0)
+            let qCall = Recorder.returned(.messageQueues(.mqOpen), step: nil, args: [Int64(oflag), Int64(maxMessages), Int64(messageSize), Int64(i)]) { Int(ipclab_mq_open(name, oflag, maxMessages, messageSize)) }
+            let q = Int32(truncatingIfNeeded: qCall.result)
+            let slot = qCall.slot
             if q >= 0 { ends[i].handle = Int64(q) }
             queueSnapshot(i, after: slot)
         }
@@ -78,21 +78,20 @@ extension Participant {
         case let .notify(channel, signal):
             let c = channelIndex(channel)
             let q = Int32(truncatingIfNeeded: ends[c].handle)
-            let r = ipclab_mq_notify_signal(q, Int32(signal.number), 0)
-            Recorder.instant(.messageQueues(.mqNotify), step: i, args: [Int64(q), Int64(signal.number), Int64(c)], result: Int(r),
-                             errno: r == 0 ? 0 : errno)
+            let rCall = Recorder.returned(.messageQueues(.mqNotify), step: i, args: [Int64(q), Int64(signal.number), Int64(c)]) { Int(ipclab_mq_notify_signal(q, Int32(signal.number), 0)) }
+            let r = Int32(truncatingIfNeeded: rCall.result)
         case let .openQueue(channel):
             let c = channelIndex(channel)
             switch scenario.channels[c].spec {
             case .messageQueue(.sysv(let key)):
                 let flags = 0o666 | ipclab_IPC_CREAT
-                let id = ipclab_msgget(Int32(key), flags)
-                Recorder.instant(.messageQueues(.msgget), step: i, args: [Int64(key), Int64(flags), Int64(c)], result: Int(id), errno: id < 0 ? errno : 0)
+                let idCall = Recorder.returned(.messageQueues(.msgget), step: i, args: [Int64(key), Int64(flags), Int64(c)]) { Int(ipclab_msgget(Int32(key), flags)) }
+                let id = Int32(truncatingIfNeeded: idCall.result)
                 if id >= 0 { ends[c].handle = Int64(id) }
             case .messageQueue(.posix(let name, _, _, _)):
                 let oflag = O_RDWR
-                let q = ipclab_mq_open(name, oflag, 0, 0)
-                Recorder.instant(.messageQueues(.mqOpen), step: i, args: [Int64(oflag), 0, 0, Int64(c)], result: Int(q), errno: q < 0 ? errno : 0)
+                let qCall = Recorder.returned(.messageQueues(.mqOpen), step: i, args: [Int64(oflag), 0, 0, Int64(c)]) { Int(ipclab_mq_open(name, oflag, 0, 0)) }
+                let q = Int32(truncatingIfNeeded: qCall.result)
                 if q >= 0 { ends[c].handle = Int64(q); ends[c].size = 0 }
             default:
                 break
@@ -102,11 +101,11 @@ extension Participant {
             switch scenario.channels[c].spec {
             case .messageQueue(.sysv):
                 let id = Int32(truncatingIfNeeded: ends[c].handle)
-                let r = ipclab_msgctl_rmid(id)
-                Recorder.instant(.messageQueues(.msgctl), step: i, args: [Int64(id), Int64(IPC_RMID), Int64(c)], result: Int(r), errno: r == 0 ? 0 : errno)
+                let rCall = Recorder.returned(.messageQueues(.msgctl), step: i, args: [Int64(id), Int64(IPC_RMID), Int64(c)]) { Int(ipclab_msgctl_rmid(id)) }
+                let r = Int32(truncatingIfNeeded: rCall.result)
             case .messageQueue(.posix(let name, _, _, _)):
-                let r = ipclab_mq_unlink(name)
-                Recorder.instant(.messageQueues(.mqUnlink), step: i, args: [Int64(c)], result: Int(r), errno: r == 0 ? 0 : errno)
+                let rCall = Recorder.returned(.messageQueues(.mqUnlink), step: i, args: [Int64(c)]) { Int(ipclab_mq_unlink(name)) }
+                let r = Int32(truncatingIfNeeded: rCall.result)
             default:
                 break
             }
@@ -181,8 +180,8 @@ extension Participant {
         let want = nonblocking ? Int(ipclab_O_NONBLOCK) : 0
         guard ends[c].size != want else { return }
         let q = Int32(truncatingIfNeeded: ends[c].handle)
-        let r = ipclab_mq_set_nonblocking(q, nonblocking ? 1 : 0)
-        Recorder.instant(.messageQueues(.mqSetattr), step: step, args: [Int64(q), Int64(want), Int64(c)], result: Int(r), errno: r == 0 ? 0 : errno)
+        let rCall = Recorder.returned(.messageQueues(.mqSetattr), step: step, args: [Int64(q), Int64(want), Int64(c)]) { Int(ipclab_mq_set_nonblocking(q, nonblocking ? 1 : 0)) }
+        let r = Int32(truncatingIfNeeded: rCall.result)
         if r == 0 { ends[c].size = want }
     }
 

@@ -9,13 +9,10 @@ extension Participant {
         switch spec {
         case .pipe:
             var fds: [Int32] = [-1, -1]
-            let r = ipclab_pipe2(&fds, 0)
-            let err = r == 0 ? 0 : errno
-            Recorder.instant(.pipes(.pipe), step: nil, args: [Int64(fds[0]), Int64(fds[1]), Int64(i)], result: Int(r), errno: err)
-            if r == 0 { ends[i] = ChannelEnds(read: fds[0], write: fds[1]) }
+            let r = Recorder.returned(.pipes(.pipe), step: nil, args: [Int64(fds[0]), Int64(fds[1]), Int64(i)]) { Int(ipclab_pipe2(&fds, 0)) }
+            if r.result == 0 { ends[i] = ChannelEnds(read: fds[0], write: fds[1]) }
         case .fifo(let path):
-            let r = mkfifo(path, 0o600)
-            Recorder.instant(.fifos(.mkfifo), step: nil, args: [0o600, Int64(i)], result: Int(r), errno: r == 0 ? 0 : errno)
+            Recorder.returned(.fifos(.mkfifo), step: nil, args: [0o600, Int64(i)]) { Int(mkfifo(path, 0o600)) }
         }
     }
 
@@ -61,15 +58,13 @@ extension Participant {
     mutating func write(_ channel: String, _ bytes: [UInt8], step: Int) -> Int {
         let c = channelIndex(channel)
         let fd = ends[c].write
-        let slot = Recorder.begin(.pipes(.write), step: step, args: [Int64(fd), Int64(bytes.count), Int64(c)])
-        let r = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-        let err = r < 0 ? errno : 0
-        bytes.withUnsafeBytes { buf in
-            Recorder.end(slot, result: r, errno: err,
-                         payload: UnsafeRawBufferPointer(rebasing: buf[0..<max(0, r)]))
+        let r = bytes.withUnsafeBytes { buf in
+            Recorder.call(.pipes(.write), step: step, args: [Int64(fd), Int64(bytes.count), Int64(c)], payload: buf) {
+                Glibc.write(fd, buf.baseAddress, buf.count)
+            }
         }
-        snapshot(c, after: slot)
-        return r
+        snapshot(c, after: r.slot)
+        return r.result
     }
 
     /// One `read(2)` of up to `size` bytes; returns its result.
@@ -78,14 +73,13 @@ extension Participant {
         let c = channelIndex(channel)
         let fd = ends[c].read
         var buffer = [UInt8](repeating: 0, count: size)
-        let slot = Recorder.begin(.pipes(.read), step: step, args: [Int64(fd), Int64(size), Int64(c)])
-        let r = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, size) }
-        let err = r < 0 ? errno : 0
-        buffer.withUnsafeBytes { buf in
-            Recorder.end(slot, result: r, errno: err, payload: UnsafeRawBufferPointer(rebasing: buf[0..<max(0, r)]))
+        let r = buffer.withUnsafeMutableBytes { buf in
+            Recorder.call(.pipes(.read), step: step, args: [Int64(fd), Int64(size), Int64(c)], payload: UnsafeRawBufferPointer(buf)) {
+                Glibc.read(fd, buf.baseAddress, size)
+            }
         }
-        snapshot(c, after: slot)
-        return r
+        snapshot(c, after: r.slot)
+        return r.result
     }
 
     /// Reads until end of file or an error.
@@ -115,9 +109,7 @@ extension Participant {
         let c = channelIndex(channel)
         let key: PipeEndKey = end == .read ? .read : .write
         let fd = ends[c][key]
-        let r = Glibc.close(fd)
-        Recorder.instant(.pipes(.close), step: step, args: [Int64(fd), Int64(c), end == .read ? 0 : 1], result: Int(r),
-                         errno: r == 0 ? 0 : errno)
+        Recorder.returned(.pipes(.close), step: step, args: [Int64(fd), Int64(c), end == .read ? 0 : 1]) { Int(Glibc.close(fd)) }
         ends[c][key] = -1
     }
 
@@ -125,33 +117,33 @@ extension Participant {
     mutating func open(_ channel: String, _ end: PipeEnd, nonblocking: Bool, step: Int) {
         let c = channelIndex(channel)
         let flags = (end == .read ? O_RDONLY : O_WRONLY) | (nonblocking ? O_NONBLOCK : 0)
-        let slot = Recorder.begin(.fifos(.open), step: step, args: [Int64(flags), Int64(c), end == .read ? 0 : 1])
-        let fd = Glibc.open(scenario.channels[c].path ?? "", flags)
-        Recorder.end(slot, result: Int(fd), errno: fd < 0 ? errno : 0)
-        if fd >= 0 { ends[c][end == .read ? .read : .write] = fd }
+        let fd = Recorder.call(.fifos(.open), step: step, args: [Int64(flags), Int64(c), end == .read ? 0 : 1]) {
+            Int(Glibc.open(scenario.channels[c].path ?? "", flags))
+        }.result
+        if fd >= 0 { ends[c][end == .read ? .read : .write] = Int32(fd) }
     }
 
     mutating func setNonblocking(_ channel: String, _ end: PipeEnd, _ enabled: Bool, step: Int) {
         let c = channelIndex(channel)
         let fd = ends[c][end == .read ? .read : .write]
-        let flags = ipclab_fcntl(fd, F_GETFL)
-        Recorder.instant(.pipes(.fcntl), step: step, args: [Int64(fd), Int64(F_GETFL), 0, Int64(c)], result: Int(flags),
-                         errno: flags < 0 ? errno : 0)
+        let flags = Int32(Recorder.returned(.pipes(.fcntl), step: step, args: [Int64(fd), Int64(F_GETFL), 0, Int64(c)]) {
+            Int(ipclab_fcntl(fd, F_GETFL))
+        }.result)
         guard flags >= 0 else { return }
         let new = enabled ? flags | O_NONBLOCK : flags & ~O_NONBLOCK
-        let r = ipclab_fcntl_int(fd, F_SETFL, new)
-        Recorder.instant(.pipes(.fcntl), step: step, args: [Int64(fd), Int64(F_SETFL), Int64(new), Int64(c)], result: Int(r),
-                         errno: r < 0 ? errno : 0)
+        Recorder.returned(.pipes(.fcntl), step: step, args: [Int64(fd), Int64(F_SETFL), Int64(new), Int64(c)]) {
+            Int(ipclab_fcntl_int(fd, F_SETFL, new))
+        }
     }
 
     /// `fcntl(F_SETPIPE_SZ)` when `set` is given, else `fcntl(F_GETPIPE_SZ)`.
     mutating func pipeSize(_ channel: String, set: Int?, step: Int) {
         let c = channelIndex(channel)
         let fd = ends[c].anyOpen ?? -1
-        let r = set.map { ipclab_fcntl_int(fd, ipclab_F_SETPIPE_SZ, Int32($0)) } ?? ipclab_fcntl(fd, ipclab_F_GETPIPE_SZ)
         let cmd = set == nil ? ipclab_F_GETPIPE_SZ : ipclab_F_SETPIPE_SZ
-        Recorder.instant(.pipes(.fcntl), step: step, args: [Int64(fd), Int64(cmd), Int64(set ?? 0), Int64(c)], result: Int(r),
-                         errno: r < 0 ? errno : 0)
+        Recorder.returned(.pipes(.fcntl), step: step, args: [Int64(fd), Int64(cmd), Int64(set ?? 0), Int64(c)]) {
+            Int(set.map { ipclab_fcntl_int(fd, ipclab_F_SETPIPE_SZ, Int32($0)) } ?? ipclab_fcntl(fd, ipclab_F_GETPIPE_SZ))
+        }
     }
 
     /// Records the bytes waiting in a pipe (`FIONREAD`) and its capacity, after the record `after`.

@@ -8,9 +8,7 @@ extension Participant {
         switch step {
         case let .sleep(ms):
             var ts = timespec(tv_sec: ms / 1000, tv_nsec: (ms % 1000) * 1_000_000)
-            let slot = Recorder.begin(.process(.nanosleep), step: i, args: [Int64(ms)])
-            let r = nanosleep(&ts, nil)
-            Recorder.end(slot, result: Int(r), errno: r == 0 ? 0 : errno)
+            Recorder.call(.process(.nanosleep), step: i, args: [Int64(ms)]) { Int(nanosleep(&ts, nil)) }
         case let .wait(process):
             wait(for: process, step: i)
         case let .exit(code):
@@ -79,11 +77,8 @@ extension Participant {
         let pid = children.indices.contains(target) && children[target] > 0 ? children[target] : -1
         var status: Int32 = 0
         var usage = rusage()
-        let slot = Recorder.begin(.process(.wait4), step: step, args: [Int64(pid), 0, Int64(target)])
-        let r = wait4(pid, &status, 0, &usage)
-        let err = r < 0 ? errno : 0
-        if slot != Recorder.none { ipclab_ring_record(ringBase, slot).pointee.args.1 = Int64(status) }
-        Recorder.end(slot, result: Int(r), errno: err)
-        if r > 0 { Reaping.record(pid: r, status: status, usage: usage) }
+        let r = Recorder.call(.process(.wait4), step: step, args: [Int64(pid), 0, Int64(target)],
+                              amend: { $0.pointee.args.1 = Int64(status) }) { Int(wait4(pid, &status, 0, &usage)) }.result
+        if r > 0 { Reaping.record(pid: pid_t(r), status: status, usage: usage) }
     }
 }

@@ -24,9 +24,9 @@ extension Participant {
             let size = MemoryLayout<sem_t>.size
             guard let page = map(c, length: size, prot: PROT_READ | PROT_WRITE, flags: MAP_SHARED | MAP_ANONYMOUS, fd: -1, step: nil).base
             else { return }
-            let r = sem_init(page.assumingMemoryBound(to: sem_t.self), 1, UInt32(spec.value))
-            let slot = Recorder.instant(.semaphores(.semInit), step: nil, args: [Int64(c), Int64(Int(bitPattern: page)), 1, Int64(spec.value)],
-                                        result: Int(r), errno: r == 0 ? 0 : errno)
+            let rCall = Recorder.returned(.semaphores(.semInit), step: nil, args: [Int64(c), Int64(Int(bitPattern: page)), 1, Int64(spec.value)]) { Int(sem_init(page.assumingMemoryBound(to: sem_t.self), 1, UInt32(spec.value))) }
+            let r = Int32(truncatingIfNeeded: rCall.result)
+            let slot = rCall.slot
             guard r == 0 else { return }
             ends[c].address = page
             ends[c].size = size
@@ -34,14 +34,13 @@ extension Participant {
         case .sysv:
             guard let key = makeKey(c, path: spec.ftokPath ?? "", id: spec.ftokID ?? 83, step: nil) else { return }
             let flags = IPC_CREAT | 0o600
-            let id = semget(key, 1, flags)
-            Recorder.instant(.semaphores(.semget), step: nil, args: [Int64(key), 1, Int64(flags), Int64(c)], result: Int(id),
-                             errno: id < 0 ? errno : 0)
+            let idCall = Recorder.returned(.semaphores(.semget), step: nil, args: [Int64(key), 1, Int64(flags), Int64(c)]) { Int(semget(key, 1, flags)) }
+            let id = Int32(truncatingIfNeeded: idCall.result)
             guard id >= 0 else { return }
             ends[c].handle = Int64(id)
-            let r = ipclab_semctl_setval(id, Int32(spec.value))
-            let slot = Recorder.instant(.semaphores(.semctl), step: nil, args: [Int64(id), 0, Int64(ipclab_SETVAL), Int64(spec.value), Int64(c)],
-                                        result: Int(r), errno: r < 0 ? errno : 0)
+            let rCall = Recorder.returned(.semaphores(.semctl), step: nil, args: [Int64(id), 0, Int64(ipclab_SETVAL), Int64(spec.value), Int64(c)]) { Int(ipclab_semctl_setval(id, Int32(spec.value))) }
+            let r = Int32(truncatingIfNeeded: rCall.result)
+            let slot = rCall.slot
             semaphoreSnapshot(c, after: slot)
         }
     }
@@ -59,27 +58,27 @@ extension Participant {
         case let .close(channel):
             let c = channelIndex(channel)
             guard let p = ends[c].address else { return }
-            let r = sem_close(p.assumingMemoryBound(to: sem_t.self))
-            Recorder.instant(.semaphores(.semClose), step: i, args: [Int64(c), Int64(Int(bitPattern: p))], result: Int(r), errno: r == 0 ? 0 : errno)
+            let rCall = Recorder.returned(.semaphores(.semClose), step: i, args: [Int64(c), Int64(Int(bitPattern: p))]) { Int(sem_close(p.assumingMemoryBound(to: sem_t.self))) }
+            let r = Int32(truncatingIfNeeded: rCall.result)
             if r == 0 { ends[c].address = nil }
         case let .unlink(channel):
             let c = channelIndex(channel)
             let name = semaphoreSpec(c)?.semName ?? ""
-            let r = sem_unlink(name)
-            let slot = Recorder.instant(.semaphores(.semUnlink), step: i, args: [Int64(c)], result: Int(r), errno: r == 0 ? 0 : errno)
+            let rCall = Recorder.returned(.semaphores(.semUnlink), step: i, args: [Int64(c)]) { Int(sem_unlink(name)) }
+            let r = Int32(truncatingIfNeeded: rCall.result)
+            let slot = rCall.slot
             semaphoreSnapshot(c, after: slot)
         case let .remove(channel):
             let c = channelIndex(channel)
             if semaphoreSpec(c)?.type == .sysv {
                 let id = Int32(truncatingIfNeeded: ends[c].handle)
-                let r = ipclab_semctl_remove(id)
-                let slot = Recorder.instant(.semaphores(.semctl), step: i, args: [Int64(id), 0, Int64(IPC_RMID), 0, Int64(c)],
-                                            result: Int(r), errno: r < 0 ? errno : 0)
+                let rCall = Recorder.returned(.semaphores(.semctl), step: i, args: [Int64(id), 0, Int64(IPC_RMID), 0, Int64(c)]) { Int(ipclab_semctl_remove(id)) }
+                let r = Int32(truncatingIfNeeded: rCall.result)
+                let slot = rCall.slot
                 semaphoreSnapshot(c, after: slot)
             } else if let p = ends[c].address {
-                let r = sem_destroy(p.assumingMemoryBound(to: sem_t.self))
-                Recorder.instant(.semaphores(.semDestroy), step: i, args: [Int64(c), Int64(Int(bitPattern: p))], result: Int(r),
-                                 errno: r == 0 ? 0 : errno)
+                let rCall = Recorder.returned(.semaphores(.semDestroy), step: i, args: [Int64(c), Int64(Int(bitPattern: p))]) { Int(sem_destroy(p.assumingMemoryBound(to: sem_t.self))) }
+                let r = Int32(truncatingIfNeeded: rCall.result)
                 // A destroyed semaphore may not be used again, not even by sem_getvalue: no snapshot.
                 if r == 0 { ends[c].address = nil }
             }

@@ -18,9 +18,9 @@ extension Participant {
         case .sysv:
             guard let key = makeKey(c, path: spec.ftokPath ?? "", id: spec.ftokID ?? 65, step: nil) else { return }
             let flags = IPC_CREAT | 0o600
-            let id = shmget(key, spec.size, flags)
-            let slot = Recorder.instant(.sharedMemory(.shmget), step: nil, args: [Int64(key), Int64(spec.size), Int64(flags), Int64(c)],
-                                        result: Int(id), errno: id < 0 ? errno : 0)
+            let idCall = Recorder.returned(.sharedMemory(.shmget), step: nil, args: [Int64(key), Int64(spec.size), Int64(flags), Int64(c)]) { Int(shmget(key, spec.size, flags)) }
+            let id = Int32(truncatingIfNeeded: idCall.result)
+            let slot = idCall.slot
             guard id >= 0 else { return }
             ends[c].handle = Int64(id)
             ends[c].size = spec.size
@@ -28,16 +28,16 @@ extension Participant {
         case .posix:
             let name = spec.shmName ?? ""
             let oflag = O_CREAT | O_RDWR
-            let fd = shm_open(name, oflag, 0o600)
-            let opened = Recorder.instant(.sharedMemory(.shmOpen), step: nil, args: [Int64(c), Int64(oflag), 0o600], result: Int(fd),
-                                          errno: fd < 0 ? errno : 0)
+            let fdCall = Recorder.returned(.sharedMemory(.shmOpen), step: nil, args: [Int64(c), Int64(oflag), 0o600]) { Int(shm_open(name, oflag, 0o600)) }
+            let fd = Int32(truncatingIfNeeded: fdCall.result)
+            let opened = fdCall.slot
             guard fd >= 0 else { return }
             ends[c].handle = Int64(fd)
             ends[c].size = spec.size
             shmSnapshot(c, after: opened)
-            let r = ftruncate(fd, off_t(spec.size))
-            let sized = Recorder.instant(.sharedMemory(.ftruncate), step: nil, args: [Int64(fd), Int64(spec.size), Int64(c)], result: Int(r),
-                                         errno: r == 0 ? 0 : errno)
+            let rCall = Recorder.returned(.sharedMemory(.ftruncate), step: nil, args: [Int64(fd), Int64(spec.size), Int64(c)]) { Int(ftruncate(fd, off_t(spec.size))) }
+            let r = Int32(truncatingIfNeeded: rCall.result)
+            let sized = rCall.slot
             shmSnapshot(c, after: sized)
         }
     }
@@ -81,14 +81,15 @@ extension Participant {
         case let .remove(channel):
             let c = channelIndex(channel)
             let id = Int32(truncatingIfNeeded: ends[c].handle)
-            let r = ipclab_shm_remove(id)
-            let slot = Recorder.instant(.sharedMemory(.shmctl), step: i, args: [Int64(id), Int64(IPC_RMID), Int64(c)], result: Int(r),
-                                        errno: r == 0 ? 0 : errno)
+            let rCall = Recorder.returned(.sharedMemory(.shmctl), step: i, args: [Int64(id), Int64(IPC_RMID), Int64(c)]) { Int(ipclab_shm_remove(id)) }
+            let r = Int32(truncatingIfNeeded: rCall.result)
+            let slot = rCall.slot
             shmSnapshot(c, after: slot)
         case let .unlink(channel):
             let c = channelIndex(channel)
-            let r = shm_unlink(region(c)?.shmName ?? "")
-            let slot = Recorder.instant(.sharedMemory(.shmUnlink), step: i, args: [Int64(c)], result: Int(r), errno: r == 0 ? 0 : errno)
+            let rCall = Recorder.returned(.sharedMemory(.shmUnlink), step: i, args: [Int64(c)]) { Int(shm_unlink(region(c)?.shmName ?? "")) }
+            let r = Int32(truncatingIfNeeded: rCall.result)
+            let slot = rCall.slot
             shmSnapshot(c, after: slot)
         }
     }
@@ -166,11 +167,11 @@ extension Participant {
     func makeKey(_ c: Int, path: String, id: Int, step: Int?) -> key_t? {
         var st = stat()
         if stat(path, &st) != 0 {
-            let r = ipclab_make_file(path, 0o600)
-            Recorder.instant(.sharedMemory(.mknod), step: step, args: [Int64(c), 0o600], result: Int(r), errno: r == 0 ? 0 : errno)
+            let rCall = Recorder.returned(.sharedMemory(.mknod), step: step, args: [Int64(c), 0o600]) { Int(ipclab_make_file(path, 0o600)) }
+            let r = Int32(truncatingIfNeeded: rCall.result)
         }
-        let key = ftok(path, Int32(id))
-        Recorder.instant(.sharedMemory(.ftok), step: step, args: [Int64(c), Int64(id)], result: Int(key), errno: key == -1 ? errno : 0)
+        let keyCall = Recorder.returned(.sharedMemory(.ftok), step: step, args: [Int64(c), Int64(id)]) { Int(ftok(path, Int32(id))) }
+        let key = Int32(truncatingIfNeeded: keyCall.result)
         return key == -1 ? nil : key
     }
 
@@ -287,11 +288,11 @@ extension Participant {
         guard let spec = region(c) else { return }
         if spec.type == .sysv {
             guard let key = makeKey(c, path: spec.ftokPath ?? "", id: spec.ftokID ?? 65, step: step) else { return }
-            let id = shmget(key, 0, 0)
-            Recorder.instant(.sharedMemory(.shmget), step: step, args: [Int64(key), 0, 0, Int64(c)], result: Int(id), errno: id < 0 ? errno : 0)
+            let idCall = Recorder.returned(.sharedMemory(.shmget), step: step, args: [Int64(key), 0, 0, Int64(c)]) { Int(shmget(key, 0, 0)) }
+            let id = Int32(truncatingIfNeeded: idCall.result)
         } else {
-            let fd = shm_open(spec.shmName ?? "", O_RDWR, 0)
-            Recorder.instant(.sharedMemory(.shmOpen), step: step, args: [Int64(c), Int64(O_RDWR), 0], result: Int(fd), errno: fd < 0 ? errno : 0)
+            let fdCall = Recorder.returned(.sharedMemory(.shmOpen), step: step, args: [Int64(c), Int64(O_RDWR), 0]) { Int(shm_open(spec.shmName ?? "", O_RDWR, 0)) }
+            let fd = Int32(truncatingIfNeeded: fdCall.result)
             if fd >= 0 { ends[c].handle = Int64(fd) }
         }
     }

@@ -17,8 +17,7 @@ extension Participant {
             sigprocmask(how, signals, step: i)
         case .sigpending:
             var set: UInt64 = 0
-            let r = ipclab_sigpending_bits(&set)
-            Recorder.instant(.signals(.sigpending), step: i, args: [Int64(bitPattern: set)], result: Int(r), errno: r == 0 ? 0 : errno)
+            Recorder.returned(.signals(.sigpending), step: i, args: [Int64(bitPattern: set)]) { Int(ipclab_sigpending_bits(&set)) }
         case let .waitSignals(count, timeoutMs):
             _ = ipclab_wait_signals(Int64(count), Int64(timeoutMs) * 1_000_000, Int32(i))
         case let .readPointer(size):
@@ -45,22 +44,21 @@ extension Participant {
         case .handle: IPCLAB_DISPOSITION_HANDLE
         }
         let answer = reply.map { (target($0.process), $0.signal.number) }
-        let r = ipclab_sigaction(Int32(signal.number), Int32(disposition.rawValue), restart ? 1 : 0,
-                                 Int32(answer?.1 ?? 0), answer?.0.pid ?? 0, Int32(answer?.0.index ?? -1), Int32(step))
-        Recorder.instant(.signals(.sigaction), step: step,
-                         args: [Int64(signal.number), Int64(disposition.rawValue), restart ? 1 : 0,
-                                Int64(answer?.1 ?? 0), Int64(answer?.0.index ?? -1)],
-                         result: Int(r), errno: r == 0 ? 0 : errno)
+        Recorder.returned(.signals(.sigaction), step: step,
+                          args: [Int64(signal.number), Int64(disposition.rawValue), restart ? 1 : 0,
+                                 Int64(answer?.1 ?? 0), Int64(answer?.0.index ?? -1)]) {
+            Int(ipclab_sigaction(Int32(signal.number), Int32(disposition.rawValue), restart ? 1 : 0,
+                                 Int32(answer?.1 ?? 0), answer?.0.pid ?? 0, Int32(answer?.0.index ?? -1), Int32(step)))
+        }
     }
 
     /// `kill(2)`; begun before the call, so a signal to itself, delivered before kill returns,
     /// is recorded after it.
     private func kill(_ process: String, _ signal: Signal, step: Int) -> Int32 {
         let (pid, index) = target(process)
-        let slot = Recorder.begin(.signals(.kill), step: step, args: [Int64(pid), Int64(signal.number), Int64(index), 0, Int64(getuid())])
-        let r: Int32 = pid > 1 ? Glibc.kill(pid, Int32(signal.number)) : -1
-        Recorder.end(slot, result: Int(r), errno: pid > 1 ? (r == 0 ? 0 : errno) : ESRCH)
-        return r
+        return Int32(Recorder.call(.signals(.kill), step: step, args: [Int64(pid), Int64(signal.number), Int64(index), 0, Int64(getuid())]) {
+            pid > 1 ? Int(Glibc.kill(pid, Int32(signal.number))) : Self.refused()
+        }.result)
     }
 
     /// `sigqueue(3)` with an int (plus `offset`), or with the address of a fresh buffer holding the text.
@@ -70,26 +68,27 @@ extension Participant {
         switch value {
         case .int(let v):
             let sent = v + offset
-            let slot = Recorder.begin(.signals(.sigqueue), step: step, args: [Int64(pid), Int64(signal.number), Int64(sent), Int64(index), uid, 0])
-            let r: Int32 = pid > 1 ? ipclab_sigqueue_int(pid, Int32(signal.number), Int32(sent)) : -1
-            Recorder.end(slot, result: Int(r), errno: pid > 1 ? (r == 0 ? 0 : errno) : ESRCH)
-            return r
+            return Int32(Recorder.call(.signals(.sigqueue), step: step, args: [Int64(pid), Int64(signal.number), Int64(sent), Int64(index), uid, 0]) {
+                pid > 1 ? Int(ipclab_sigqueue_int(pid, Int32(signal.number), Int32(sent))) : Self.refused()
+            }.result)
         case .pointer(let text):
             // A buffer of this process only, made after fork: its address is all that travels.
             let length = 4096
-            let buffer = mmap(nil, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
-            let mapped = buffer != nil && buffer != MAP_FAILED
-            Recorder.instant(.signals(.mmap), step: step, args: [Int64(length), Int64(PROT_READ | PROT_WRITE), Int64(MAP_PRIVATE | MAP_ANONYMOUS)],
-                             result: mapped ? Int(bitPattern: buffer) : -1, errno: mapped ? 0 : errno)
-            guard mapped, let buffer else { return -1 }
+            let address = Recorder.returned(.signals(.mmap), step: step,
+                                            args: [Int64(length), Int64(PROT_READ | PROT_WRITE), Int64(MAP_PRIVATE | MAP_ANONYMOUS)],
+                                            failed: { $0 == -1 }) {
+                let p = mmap(nil, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+                return p == nil || p == MAP_FAILED ? -1 : Int(bitPattern: p)
+            }.result
+            guard address != -1, let buffer = UnsafeMutableRawPointer(bitPattern: address) else { return -1 }
             let bytes = Array(text.utf8) + [0]
             bytes.withUnsafeBytes { buffer.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
-            let address = Int64(Int(bitPattern: buffer))
-            let slot = Recorder.begin(.signals(.sigqueue), step: step, args: [Int64(pid), Int64(signal.number), address, Int64(index), uid, 1])
-            let r: Int32 = pid > 1 ? ipclab_sigqueue_ptr(pid, Int32(signal.number), buffer) : -1
-            let err = pid > 1 ? (r == 0 ? 0 : errno) : ESRCH
-            bytes.withUnsafeBytes { Recorder.end(slot, result: Int(r), errno: err, payload: $0) }
-            return r
+            return bytes.withUnsafeBytes { sent in
+                Int32(Recorder.call(.signals(.sigqueue), step: step, args: [Int64(pid), Int64(signal.number), Int64(address), Int64(index), uid, 1],
+                                    payload: sent, moved: { $0 == 0 ? sent.count : 0 }) {
+                    pid > 1 ? Int(ipclab_sigqueue_ptr(pid, Int32(signal.number), buffer)) : Self.refused()
+                }.result)
+            }
         }
     }
 
@@ -102,23 +101,23 @@ extension Participant {
         let set = signals.reduce(UInt64(0)) { $0 | (1 << UInt64($1.number - 1)) }
         var old: UInt64 = 0
         // Begun before the call: signals it unblocks are delivered before it returns, and show after it.
-        let slot = Recorder.begin(.signals(.sigprocmask), step: step, args: [Int64(code), Int64(bitPattern: set), 0])
-        let r = ipclab_sigprocmask_bits(code, set, &old)
-        let err = r == 0 ? 0 : errno
-        if slot != Recorder.none { ipclab_ring_record(ringBase, slot).pointee.args.2 = Int64(bitPattern: old) }
-        Recorder.end(slot, result: Int(r), errno: err)
+        Recorder.call(.signals(.sigprocmask), step: step, args: [Int64(code), Int64(bitPattern: set), 0],
+                      amend: { $0.pointee.args.2 = Int64(bitPattern: old) }) { Int(ipclab_sigprocmask_bits(code, set, &old)) }
+    }
+
+    /// What a send to something that is not a participant answers: -1 with ESRCH, as kill(2) would.
+    private static func refused() -> Int {
+        errno = ESRCH
+        return -1
     }
 
     /// Reads this process's own memory at the address the last handled signal carried.
     private func readPointer(_ size: Int, step: Int) {
         let address = UInt64(UInt(bitPattern: ipclab_last_sival_ptr()))
         var buffer = [UInt8](repeating: 0, count: size)
-        let r = buffer.withUnsafeMutableBytes { ipclab_read_own_memory(address, $0.baseAddress, size) }
-        let err = r < 0 ? errno : 0
-        buffer.withUnsafeBytes { buf in
-            _ = Recorder.instant(.signals(.processVmReadv), step: step,
-                                 args: [Int64(getpid()), Int64(bitPattern: address), Int64(size)],
-                             result: r, errno: err, payload: UnsafeRawBufferPointer(rebasing: buf[0..<max(0, r)]))
+        buffer.withUnsafeMutableBytes { buf in
+            Recorder.returned(.signals(.processVmReadv), step: step, args: [Int64(getpid()), Int64(bitPattern: address), Int64(size)],
+                              payload: UnsafeRawBufferPointer(buf)) { ipclab_read_own_memory(address, buf.baseAddress, size) }
         }
     }
 
@@ -135,27 +134,24 @@ extension Participant {
     private func procStat(_ process: String, step: Int) {
         let (pid, index) = target(process)
         let path = "/proc/\(pid)/stat"
-        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            let err = errno
-            let slot = Recorder.instant(.signals(.procStatOpen), step: step,
-                                        args: [Int64(O_RDONLY), -1, 0, 0, Int64(index), Int64(pid)],
-                                        result: -1, errno: err)
-            Recorder.record(IPCLAB_REC_OBJECT, "process", step: nil,
-                            args: [Int64(index), 0, Int64(pid), Int64(slot == Recorder.none ? -1 : Int64(slot)), Int64(err)], result: 0)
-            return
-        }
         var buffer = [UInt8](repeating: 0, count: 512)
-        let r = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-        let err = r < 0 ? errno : 0
-        Glibc.close(fd)
-        let slot = buffer.withUnsafeBytes { buf in
-            Recorder.instant(.signals(.procStatRead), step: step, args: [Int64(fd), 512, -1, 0, Int64(index), Int64(pid)],
-                             result: r, errno: err, payload: UnsafeRawBufferPointer(rebasing: buf[0..<max(0, r)]))
+        // A failed open is recorded; a successful one is shown by the read that follows it.
+        var fd: Int32 = -1
+        var read = Recorder.returned(.signals(.procStatOpen), step: step, args: [Int64(O_RDONLY), -1, 0, 0, Int64(index), Int64(pid)],
+                                     record: { $0 < 0 }) {
+            fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+            return Int(fd)
         }
-        let state = r > 0 ? ProcStat.state(Array(buffer[0..<r])) : 0
+        if fd >= 0 {
+            read = buffer.withUnsafeMutableBytes { buf in
+                Recorder.returned(.signals(.procStatRead), step: step, args: [Int64(fd), 512, -1, 0, Int64(index), Int64(pid)],
+                                  payload: UnsafeRawBufferPointer(buf)) { Glibc.read(fd, buf.baseAddress, buf.count) }
+            }
+            Glibc.close(fd)
+        }
+        let state = read.result > 0 ? ProcStat.state(Array(buffer[0..<read.result])) : 0
         Recorder.record(IPCLAB_REC_OBJECT, "process", step: nil,
-                        args: [Int64(index), Int64(state), Int64(pid), Int64(slot == Recorder.none ? -1 : Int64(slot)), Int64(err)],
+                        args: [Int64(index), Int64(state), Int64(pid), Int64(read.slot == Recorder.none ? -1 : Int64(read.slot)), Int64(read.errno)],
                         result: 0)
     }
 }

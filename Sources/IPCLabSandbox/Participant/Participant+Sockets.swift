@@ -76,9 +76,8 @@ extension Participant {
         switch step {
         case .socket:
             let kind = Self.kind(of: spec)
-            let fd = ipclab_socket(kind)
-            Recorder.instant(.sockets(.socket), step: i, args: [Int64(ipclab_socket_domain(kind)), Int64(ipclab_socket_type(kind)), 0, Int64(c)],
-                             result: Int(fd), errno: fd < 0 ? errno : 0)
+            let fdCall = Recorder.returned(.sockets(.socket), step: i, args: [Int64(ipclab_socket_domain(kind)), Int64(ipclab_socket_type(kind)), 0, Int64(c)]) { Int(ipclab_socket(kind)) }
+            let fd = Int32(truncatingIfNeeded: fdCall.result)
             if fd >= 0 { ends[c] = ChannelEnds(handle: Int64(fd)) }
         case let .setsockopt(_, option, value):
             let fd = connection(c)
@@ -98,13 +97,13 @@ extension Participant {
         case .bind:
             let fd = Int32(truncatingIfNeeded: ends[c].handle)
             var a = address(c)
-            let r = ipclab_bind(fd, &a)
-            Recorder.instant(.sockets(.bind), step: i, args: [Int64(fd), Int64(c)], result: Int(r), errno: r == 0 ? 0 : errno)
+            let rCall = Recorder.returned(.sockets(.bind), step: i, args: [Int64(fd), Int64(c)]) { Int(ipclab_bind(fd, &a)) }
+            let r = Int32(truncatingIfNeeded: rCall.result)
             if r == 0, !spec.isListening { markReady(c) }
         case let .listen(_, backlog):
             let fd = Int32(truncatingIfNeeded: ends[c].handle)
-            let r = Glibc.listen(fd, Int32(backlog))
-            Recorder.instant(.sockets(.listen), step: i, args: [Int64(fd), Int64(backlog), Int64(c)], result: Int(r), errno: r == 0 ? 0 : errno)
+            let rCall = Recorder.returned(.sockets(.listen), step: i, args: [Int64(fd), Int64(backlog), Int64(c)]) { Int(Glibc.listen(fd, Int32(backlog))) }
+            let r = Int32(truncatingIfNeeded: rCall.result)
             if r == 0 { markReady(c) }
         case .accept:
             let fd = Int32(truncatingIfNeeded: ends[c].handle)
@@ -145,8 +144,8 @@ extension Participant {
             case .write: ipclab_SHUT_WR
             case .both: ipclab_SHUT_RDWR
             }
-            let r = Glibc.shutdown(fd, h)
-            Recorder.instant(.sockets(.shutdown), step: i, args: [Int64(fd), Int64(h), Int64(c)], result: Int(r), errno: r == 0 ? 0 : errno)
+            let rCall = Recorder.returned(.sockets(.shutdown), step: i, args: [Int64(fd), Int64(h), Int64(c)]) { Int(Glibc.shutdown(fd, h)) }
+            let r = Int32(truncatingIfNeeded: rCall.result)
         case let .sendUntilFull(_, size, nonblocking):
             let chunk = PipeStep.Data.size(size).bytes
             for _ in 0..<Self.loopLimit {
@@ -233,9 +232,8 @@ extension Participant {
                 Recorder.instant(.sockets(.fileWrite), step: step, args: [Int64(file), Int64(bytes.count)], result: w, errno: werr,
                                  payload: UnsafeRawBufferPointer(rebasing: $0[0..<max(0, w)]))
             }
-            let off = lseek(file, 0, SEEK_SET)
-            Recorder.instant(.sockets(.lseek), step: step, args: [Int64(file), 0, Int64(SEEK_SET)], result: Int(off),
-                             errno: off < 0 ? errno : 0)
+            let offCall = Recorder.returned(.sockets(.lseek), step: step, args: [Int64(file), 0, Int64(SEEK_SET)]) { Int(lseek(file, 0, SEEK_SET)) }
+            let off = offCall.result
         }
         let sock = connection(c)
         let passed = attach ? file : -1
@@ -243,8 +241,8 @@ extension Participant {
         let r = ipclab_sendmsg_fd(sock, UInt8(ascii: "F"), passed)
         Recorder.end(slot, result: r, errno: r < 0 ? errno : 0)
         if close && file >= 0 {
-            let cr = Glibc.close(file)
-            Recorder.instant(.sockets(.fileClose), step: step, args: [Int64(file)], result: Int(cr), errno: cr == 0 ? 0 : errno)
+            let crCall = Recorder.returned(.sockets(.fileClose), step: step, args: [Int64(file)]) { Int(Glibc.close(file)) }
+            let cr = Int32(truncatingIfNeeded: crCall.result)
         }
     }
 

@@ -10,9 +10,9 @@ extension Participant {
         let c = channelIndex(channel)
         let key = PipeEndKey(end)
         let old = ends[c][key]
-        let r = Glibc.dup2(old, fd)
-        Recorder.instant(.pipes(.dup2), step: step, args: [Int64(old), Int64(fd), Int64(c), end == .read ? 0 : 1], result: Int(r),
-                         errno: r < 0 ? errno : 0)
+        let r = Recorder.returned(.pipes(.dup2), step: step, args: [Int64(old), Int64(fd), Int64(c), end == .read ? 0 : 1]) {
+            Int(Glibc.dup2(old, fd))
+        }.result
         guard r >= 0, old != fd else { return }
         // Whatever end sat on `fd` before was closed by dup2.
         for k in ends.indices {
@@ -30,8 +30,11 @@ extension Participant {
             var left = total
             var chunk = [UInt8](repeating: 0, count: 4096)
             while left > 0 {
-                let n = chunk.withUnsafeMutableBytes { ipclab_getrandom($0.baseAddress, min(left, $0.count)) }
-                Recorder.instant(.pipes(.getrandom), step: step, args: [Int64(min(left, chunk.count)), 0], result: n, errno: n < 0 ? errno : 0)
+                let n = chunk.withUnsafeMutableBytes { buf in
+                    Recorder.returned(.pipes(.getrandom), step: step, args: [Int64(min(left, buf.count)), 0]) {
+                        ipclab_getrandom(buf.baseAddress, min(left, buf.count))
+                    }.result
+                }
                 if n <= 0 { return }
                 if stdoutWrite(Array(chunk[0..<n]), step: step) < 0 { return }
                 left -= n
@@ -62,23 +65,25 @@ extension Participant {
     private func stdinRead(_ size: Int, step: Int) -> [UInt8]? {
         let c = channel(on: 0, .read)
         var buffer = [UInt8](repeating: 0, count: size)
-        let slot = Recorder.begin(.pipes(.read), step: step, args: [0, Int64(size), Int64(c)])
-        let r = buffer.withUnsafeMutableBytes { Glibc.read(0, $0.baseAddress, size) }
-        let err = r < 0 ? errno : 0
-        buffer.withUnsafeBytes { Recorder.end(slot, result: r, errno: err, payload: UnsafeRawBufferPointer(rebasing: $0[0..<max(0, r)])) }
-        if c >= 0 { snapshot(c, after: slot) }
-        return r < 0 ? nil : Array(buffer[0..<r])
+        let read = buffer.withUnsafeMutableBytes { buf in
+            Recorder.call(.pipes(.read), step: step, args: [0, Int64(size), Int64(c)], payload: UnsafeRawBufferPointer(buf)) {
+                Glibc.read(0, buf.baseAddress, size)
+            }
+        }
+        if c >= 0 { snapshot(c, after: read.slot) }
+        return read.result < 0 ? nil : Array(buffer[0..<read.result])
     }
 
     /// One `write(2)` of everything to standard output (a pipe takes it whole, or blocks);
     /// returns the result.
     private func stdoutWrite(_ bytes: [UInt8], step: Int) -> Int {
         let c = channel(on: 1, .write)
-        let slot = Recorder.begin(.pipes(.write), step: step, args: [1, Int64(bytes.count), Int64(c)])
-        let r = bytes.withUnsafeBytes { Glibc.write(1, $0.baseAddress, $0.count) }
-        let err = r < 0 ? errno : 0
-        bytes.withUnsafeBytes { Recorder.end(slot, result: r, errno: err, payload: UnsafeRawBufferPointer(rebasing: $0[0..<max(0, r)])) }
-        if c >= 0 { snapshot(c, after: slot) }
-        return r
+        let written = bytes.withUnsafeBytes { buf in
+            Recorder.call(.pipes(.write), step: step, args: [1, Int64(bytes.count), Int64(c)], payload: buf) {
+                Glibc.write(1, buf.baseAddress, buf.count)
+            }
+        }
+        if c >= 0 { snapshot(c, after: written.slot) }
+        return written.result
     }
 }

@@ -77,16 +77,18 @@ struct Participant {
     /// Forks every other process in order; each child begins and runs its own steps.
     private mutating func forkOthers() {
         for i in 1..<scenario.processes.count {
-            let slot = Recorder.begin(.process(.fork), step: nil, args: [Int64(i)])
-            let pid = fork()
-            if pid == 0 {
-                var child = Participant(index: i, scenario: scenario, ends: ends)
-                child.begin()
-                child.confine()
-                child.runSteps()
-            }
-            Recorder.end(slot, result: Int(pid), errno: pid < 0 ? errno : 0)
-            if pid > 0 { children[i] = pid }
+            let pid = Recorder.call(.process(.fork), step: nil, args: [Int64(i)]) {
+                let pid = fork()
+                if pid == 0 {
+                    // The child never returns here: it runs its own steps and exits.
+                    var child = Participant(index: i, scenario: scenario, ends: ends)
+                    child.begin()
+                    child.confine()
+                    child.runSteps()
+                }
+                return Int(pid)
+            }.result
+            if pid > 0 { children[i] = pid_t(pid) }
         }
     }
 

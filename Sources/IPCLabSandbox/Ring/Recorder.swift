@@ -66,12 +66,15 @@ enum Recorder {
     }
 
     /// Makes a call that cannot block and records it once it returned, with the errno it left when
-    /// `failed` (read here). `args` are taken after the call, so they may hold what it returned.
+    /// `failed` (read here). `args` are taken after the call, so they may hold what it returned;
+    /// `record` may leave a result unrecorded (then the slot is ``none``).
     @discardableResult
     static func returned(_ call: Call, step: Int?, args: @autoclosure () -> [Int64] = [], payload: UnsafeRawBufferPointer? = nil,
-                         moved: (Int) -> Int = { $0 }, failed: (Int) -> Bool = { $0 < 0 }, _ body: () -> Int) -> Outcome {
+                         moved: (Int) -> Int = { $0 }, failed: (Int) -> Bool = { $0 < 0 }, record: (Int) -> Bool = { _ in true },
+                         _ body: () -> Int) -> Outcome {
         let r = body()
         let err = failed(r) ? Glibc.errno : 0
+        guard record(r) else { return Outcome(result: r, errno: err, slot: none) }
         let slot = instant(call, step: step, args: args(), result: r, errno: err, payload: payload.map { shown($0, moved(r)) })
         return Outcome(result: r, errno: err, slot: slot)
     }
