@@ -78,8 +78,7 @@ extension Participant {
         case let .notify(channel, signal):
             let c = channelIndex(channel)
             let q = Int32(truncatingIfNeeded: ends[c].handle)
-            let rCall = Recorder.returned(.messageQueues(.mqNotify), step: i, args: [Int64(q), Int64(signal.number), Int64(c)]) { Int(ipclab_mq_notify_signal(q, Int32(signal.number), 0)) }
-            let r = Int32(truncatingIfNeeded: rCall.result)
+            Recorder.returned(.messageQueues(.mqNotify), step: i, args: [Int64(q), Int64(signal.number), Int64(c)]) { Int(ipclab_mq_notify_signal(q, Int32(signal.number), 0)) }
         case let .openQueue(channel):
             let c = channelIndex(channel)
             switch scenario.channels[c].spec {
@@ -101,11 +100,9 @@ extension Participant {
             switch scenario.channels[c].spec {
             case .messageQueue(.sysv):
                 let id = Int32(truncatingIfNeeded: ends[c].handle)
-                let rCall = Recorder.returned(.messageQueues(.msgctl), step: i, args: [Int64(id), Int64(IPC_RMID), Int64(c)]) { Int(ipclab_msgctl_rmid(id)) }
-                let r = Int32(truncatingIfNeeded: rCall.result)
+                Recorder.returned(.messageQueues(.msgctl), step: i, args: [Int64(id), Int64(IPC_RMID), Int64(c)]) { Int(ipclab_msgctl_rmid(id)) }
             case .messageQueue(.posix(let name, _, _, _)):
-                let rCall = Recorder.returned(.messageQueues(.mqUnlink), step: i, args: [Int64(c)]) { Int(ipclab_mq_unlink(name)) }
-                let r = Int32(truncatingIfNeeded: rCall.result)
+                Recorder.returned(.messageQueues(.mqUnlink), step: i, args: [Int64(c)]) { Int(ipclab_mq_unlink(name)) }
             default:
                 break
             }
@@ -121,24 +118,29 @@ extension Participant {
             let type = step.type ?? 1
             let flags = step.nonblocking ? ipclab_IPC_NOWAIT : 0
             for _ in 0..<step.count {
-                let slot = Recorder.begin(.messageQueues(.msgsnd), step: i, args: [Int64(id), Int64(bytes.count), Int64(type), Int64(flags), Int64(c)])
-                let r = bytes.withUnsafeBytes { ipclab_msgsnd(id, Int64(type), $0.baseAddress, $0.count, flags) }
-                let err = r < 0 ? errno : 0
-                bytes.withUnsafeBytes { Recorder.end(slot, result: Int(r), errno: err, payload: r == 0 ? $0 : nil) }
-                queueSnapshot(c, after: slot)
-                if r < 0 { return }
+                // A send returns 0, not a count: its payload is the whole message when it succeeded.
+                let sent = bytes.withUnsafeBytes { buf in
+                    Recorder.call(.messageQueues(.msgsnd), step: i, args: [Int64(id), Int64(bytes.count), Int64(type), Int64(flags), Int64(c)],
+                                  payload: buf, moved: { $0 == 0 ? buf.count : 0 }) {
+                        Int(ipclab_msgsnd(id, Int64(type), buf.baseAddress, buf.count, flags))
+                    }
+                }
+                queueSnapshot(c, after: sent.slot)
+                if sent.result < 0 { return }
             }
         case .posix:
             let q = Int32(truncatingIfNeeded: ends[c].handle)
             setQueueNonblocking(c, step.nonblocking, step: i)
             let priority = step.priority ?? 0
             for _ in 0..<step.count {
-                let slot = Recorder.begin(.messageQueues(.mqSend), step: i, args: [Int64(q), Int64(bytes.count), Int64(priority), Int64(c)])
-                let r = bytes.withUnsafeBytes { ipclab_mq_send(q, $0.baseAddress, $0.count, UInt32(priority)) }
-                let err = r < 0 ? errno : 0
-                bytes.withUnsafeBytes { Recorder.end(slot, result: Int(r), errno: err, payload: r == 0 ? $0 : nil) }
-                queueSnapshot(c, after: slot)
-                if r < 0 { return }
+                let sent = bytes.withUnsafeBytes { buf in
+                    Recorder.call(.messageQueues(.mqSend), step: i, args: [Int64(q), Int64(bytes.count), Int64(priority), Int64(c)],
+                                  payload: buf, moved: { $0 == 0 ? buf.count : 0 }) {
+                        Int(ipclab_mq_send(q, buf.baseAddress, buf.count, UInt32(priority)))
+                    }
+                }
+                queueSnapshot(c, after: sent.slot)
+                if sent.result < 0 { return }
             }
         }
     }
@@ -147,32 +149,33 @@ extension Participant {
     private mutating func receiveMessage(_ c: Int, _ spec: MessageQueueChannel, cap: Int, msgtyp: Int, nonblocking: Bool,
                                          truncate: Bool, step: Int) -> [UInt8]? {
         var buffer = [UInt8](repeating: 0, count: cap)
-        let slot: UInt32
-        let r: Int
-        let err: Int32
+        let got: Recorder.Outcome
         switch spec {
         case .sysv:
             let id = Int32(truncatingIfNeeded: ends[c].handle)
             let flags = (nonblocking ? ipclab_IPC_NOWAIT : 0) | (truncate ? ipclab_MSG_NOERROR : 0)
             // args[5] gets the type of the message received, once it is known.
-            slot = Recorder.begin(.messageQueues(.msgrcv), step: step, args: [Int64(id), Int64(cap), Int64(msgtyp), Int64(flags), Int64(c), 0])
             var type: Int64 = 0
-            r = buffer.withUnsafeMutableBytes { ipclab_msgrcv(id, Int64(msgtyp), flags, $0.baseAddress, cap, &type) }
-            err = r < 0 ? errno : 0
-            if slot != Recorder.none { ipclab_ring_record(ringBase, slot).pointee.args.5 = type }
+            got = buffer.withUnsafeMutableBytes { buf in
+                Recorder.call(.messageQueues(.msgrcv), step: step, args: [Int64(id), Int64(cap), Int64(msgtyp), Int64(flags), Int64(c), 0],
+                              payload: UnsafeRawBufferPointer(buf), amend: { $0.pointee.args.5 = type }) {
+                    ipclab_msgrcv(id, Int64(msgtyp), flags, buf.baseAddress, cap, &type)
+                }
+            }
         case .posix:
             let q = Int32(truncatingIfNeeded: ends[c].handle)
             setQueueNonblocking(c, nonblocking, step: step)
             // args[3] gets the priority of the message received.
-            slot = Recorder.begin(.messageQueues(.mqReceive), step: step, args: [Int64(q), Int64(cap), Int64(c), 0])
             var priority: UInt32 = 0
-            r = buffer.withUnsafeMutableBytes { ipclab_mq_receive(q, $0.baseAddress, cap, &priority) }
-            err = r < 0 ? errno : 0
-            if slot != Recorder.none { ipclab_ring_record(ringBase, slot).pointee.args.3 = Int64(priority) }
+            got = buffer.withUnsafeMutableBytes { buf in
+                Recorder.call(.messageQueues(.mqReceive), step: step, args: [Int64(q), Int64(cap), Int64(c), 0],
+                              payload: UnsafeRawBufferPointer(buf), amend: { $0.pointee.args.3 = Int64(priority) }) {
+                    ipclab_mq_receive(q, buf.baseAddress, cap, &priority)
+                }
+            }
         }
-        buffer.withUnsafeBytes { Recorder.end(slot, result: r, errno: err, payload: UnsafeRawBufferPointer(rebasing: $0[0..<max(0, r)])) }
-        queueSnapshot(c, after: slot)
-        return r >= 0 ? Array(buffer[0..<r]) : nil
+        queueSnapshot(c, after: got.slot)
+        return got.result >= 0 ? Array(buffer[0..<got.result]) : nil
     }
 
     /// `mq_setattr(3)` when this descriptor's `O_NONBLOCK` must change.

@@ -13,10 +13,11 @@ extension Participant {
     mutating func createSemaphoreChannel(_ c: Int, _ spec: SemaphoreChannel) {
         switch spec.type {
         case .posixNamed:
-            let p = ipclab_sem_open(spec.semName ?? "", O_CREAT, 0o600, UInt32(spec.value))
-            let slot = Recorder.instant(.semaphores(.semOpen), step: nil, args: [Int64(c), Int64(O_CREAT), 0o600, Int64(spec.value)],
-                                        result: p.map { Int(bitPattern: $0) } ?? -1, errno: p == nil ? errno : 0)
-            guard let p else { return }
+            let opened = Recorder.returned(.semaphores(.semOpen), step: nil, args: [Int64(c), Int64(O_CREAT), 0o600, Int64(spec.value)]) {
+                ipclab_sem_open(spec.semName ?? "", O_CREAT, 0o600, UInt32(spec.value)).map { Int(bitPattern: $0) } ?? -1
+            }
+            let slot = opened.slot
+            guard let p = UnsafeMutableRawPointer(bitPattern: opened.result), opened.result != -1 else { return }
             ends[c].address = p
             semaphoreSnapshot(c, after: slot)
         case .posixUnnamed:
@@ -39,7 +40,6 @@ extension Participant {
             guard id >= 0 else { return }
             ends[c].handle = Int64(id)
             let rCall = Recorder.returned(.semaphores(.semctl), step: nil, args: [Int64(id), 0, Int64(ipclab_SETVAL), Int64(spec.value), Int64(c)]) { Int(ipclab_semctl_setval(id, Int32(spec.value))) }
-            let r = Int32(truncatingIfNeeded: rCall.result)
             let slot = rCall.slot
             semaphoreSnapshot(c, after: slot)
         }
@@ -65,7 +65,6 @@ extension Participant {
             let c = channelIndex(channel)
             let name = semaphoreSpec(c)?.semName ?? ""
             let rCall = Recorder.returned(.semaphores(.semUnlink), step: i, args: [Int64(c)]) { Int(sem_unlink(name)) }
-            let r = Int32(truncatingIfNeeded: rCall.result)
             let slot = rCall.slot
             semaphoreSnapshot(c, after: slot)
         case let .remove(channel):
@@ -73,7 +72,6 @@ extension Participant {
             if semaphoreSpec(c)?.type == .sysv {
                 let id = Int32(truncatingIfNeeded: ends[c].handle)
                 let rCall = Recorder.returned(.semaphores(.semctl), step: i, args: [Int64(id), 0, Int64(IPC_RMID), 0, Int64(c)]) { Int(ipclab_semctl_remove(id)) }
-                let r = Int32(truncatingIfNeeded: rCall.result)
                 let slot = rCall.slot
                 semaphoreSnapshot(c, after: slot)
             } else if let p = ends[c].address {
@@ -104,20 +102,12 @@ extension Participant {
         guard let p = ends[c].address?.assumingMemoryBound(to: sem_t.self) else { return notOpen(c, step: step) }
         let before = value(p)
         let args = [Int64(c), Int64(Int(bitPattern: p)), before]
-        let r: Int32
-        let slot: UInt32
-        if nowait {
-            r = sem_trywait(p)
-            slot = Recorder.instant(.semaphores(.semTrywait), step: step, args: args, result: Int(r), errno: r == 0 ? 0 : errno)
-        } else {
-            slot = Recorder.begin(.semaphores(.semWait), step: step, args: args)
+        let waited = nowait
+            ? Recorder.returned(.semaphores(.semTrywait), step: step, args: args) { Int(sem_trywait(p)) }
             // The state as the wait begins: the value it finds, and everyone inside a wait, this process included.
-            semaphoreSnapshot(c, after: slot)
-            r = sem_wait(p)
-            Recorder.end(slot, result: Int(r), errno: r == 0 ? 0 : errno)
-        }
-        semaphoreSnapshot(c, after: slot)
-        return r
+            : Recorder.call(.semaphores(.semWait), step: step, args: args, started: { semaphoreSnapshot(c, after: $0) }) { Int(sem_wait(p)) }
+        semaphoreSnapshot(c, after: waited.slot)
+        return Int32(waited.result)
     }
 
     /// V: `sem_post(3)`, or `semop(+1)` for SysV. Returns the call's result.
@@ -127,11 +117,9 @@ extension Participant {
         guard let p = ends[c].address?.assumingMemoryBound(to: sem_t.self) else { return notOpen(c, step: step) }
         let before = value(p)
         // Begun before the call and ended after it, so that the post brackets the moment a waiter woke.
-        let slot = Recorder.begin(.semaphores(.semPost), step: step, args: [Int64(c), Int64(Int(bitPattern: p)), before])
-        let r = sem_post(p)
-        Recorder.end(slot, result: Int(r), errno: r == 0 ? 0 : errno)
-        semaphoreSnapshot(c, after: slot)
-        return r
+        let posted = Recorder.call(.semaphores(.semPost), step: step, args: [Int64(c), Int64(Int(bitPattern: p)), before]) { Int(sem_post(p)) }
+        semaphoreSnapshot(c, after: posted.slot)
+        return Int32(posted.result)
     }
 
     /// `semop(2)` on semaphore 0 of a SysV set: -1 waits, +1 posts, 0 waits for zero.
@@ -139,12 +127,12 @@ extension Participant {
     mutating func semop(_ c: Int, op: Int32, flags: Int32, step: Int) -> Int32 {
         let id = Int32(truncatingIfNeeded: ends[c].handle)
         let before = Int64(ipclab_semctl_get(id, ipclab_GETVAL))
-        let slot = Recorder.begin(.semaphores(.semop), step: step, args: [Int64(c), Int64(id), Int64(op), Int64(flags), before])
-        if op <= 0 && flags & Int32(IPC_NOWAIT) == 0 { semaphoreSnapshot(c, after: slot) }
-        let r = ipclab_semop(id, op, flags)
-        Recorder.end(slot, result: Int(r), errno: r == 0 ? 0 : errno)
-        semaphoreSnapshot(c, after: slot)
-        return r
+        let done = Recorder.call(.semaphores(.semop), step: step, args: [Int64(c), Int64(id), Int64(op), Int64(flags), before],
+                                 started: { if op <= 0 && flags & Int32(IPC_NOWAIT) == 0 { semaphoreSnapshot(c, after: $0) } }) {
+            Int(ipclab_semop(id, op, flags))
+        }
+        semaphoreSnapshot(c, after: done.slot)
+        return Int32(done.result)
     }
 
     private func value(_ p: UnsafeMutablePointer<sem_t>) -> Int64 {

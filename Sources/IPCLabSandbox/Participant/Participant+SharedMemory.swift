@@ -36,7 +36,6 @@ extension Participant {
             ends[c].size = spec.size
             shmSnapshot(c, after: opened)
             let rCall = Recorder.returned(.sharedMemory(.ftruncate), step: nil, args: [Int64(fd), Int64(spec.size), Int64(c)]) { Int(ftruncate(fd, off_t(spec.size))) }
-            let r = Int32(truncatingIfNeeded: rCall.result)
             let sized = rCall.slot
             shmSnapshot(c, after: sized)
         }
@@ -70,9 +69,11 @@ extension Participant {
             let arrival = ipclab_barrier_arrive(base + offset)
             if spread {
                 // The n-th to arrive takes the n-th CPU: the processes can then run at the same time.
-                let cpu = ipclab_pin_to_nth_cpu(arrival - 1)
-                Recorder.instant(.sharedMemory(.schedSetaffinity), step: i, args: [0, Int64(cpu), arrival], result: cpu < 0 ? -1 : 0,
-                                 errno: cpu < 0 ? errno : 0)
+                var cpu: Int32 = -1
+                Recorder.returned(.sharedMemory(.schedSetaffinity), step: i, args: [0, Int64(cpu), arrival]) {
+                    cpu = ipclab_pin_to_nth_cpu(arrival - 1)
+                    return cpu < 0 ? -1 : 0
+                }
             }
             ipclab_barrier_wait(base + offset, Int64(count), arrival)
             Recorder.end(slot, result: Int(arrival), errno: 0)
@@ -82,13 +83,11 @@ extension Participant {
             let c = channelIndex(channel)
             let id = Int32(truncatingIfNeeded: ends[c].handle)
             let rCall = Recorder.returned(.sharedMemory(.shmctl), step: i, args: [Int64(id), Int64(IPC_RMID), Int64(c)]) { Int(ipclab_shm_remove(id)) }
-            let r = Int32(truncatingIfNeeded: rCall.result)
             let slot = rCall.slot
             shmSnapshot(c, after: slot)
         case let .unlink(channel):
             let c = channelIndex(channel)
             let rCall = Recorder.returned(.sharedMemory(.shmUnlink), step: i, args: [Int64(c)]) { Int(shm_unlink(region(c)?.shmName ?? "")) }
-            let r = Int32(truncatingIfNeeded: rCall.result)
             let slot = rCall.slot
             shmSnapshot(c, after: slot)
         }
@@ -104,12 +103,13 @@ extension Participant {
     /// `mmap(2)`, recorded: the mapping (nil when it failed) and the record's slot.
     func map(_ c: Int, length: Int, prot: Int32, flags: Int32, fd: Int32, address: UnsafeMutableRawPointer? = nil,
              step: Int?) -> (base: UnsafeMutableRawPointer?, slot: UInt32) {
-        let p = mmap(address, length, prot, flags, fd, 0)
-        let failed = p == nil || p == MAP_FAILED
-        let err = failed ? errno : 0
-        let slot = Recorder.instant(.sharedMemory(.mmap), step: step, args: [Int64(Int(bitPattern: address)), Int64(length), Int64(prot), Int64(flags), Int64(fd), 0, Int64(c)],
-                                    result: failed ? -1 : Int(bitPattern: p), errno: err)
-        return (failed ? nil : p, slot)
+        let mapped = Recorder.returned(.sharedMemory(.mmap), step: step,
+                                       args: [Int64(Int(bitPattern: address)), Int64(length), Int64(prot), Int64(flags), Int64(fd), 0, Int64(c)],
+                                       failed: { $0 == -1 }) {
+            let p = mmap(address, length, prot, flags, fd, 0)
+            return p == nil || p == MAP_FAILED ? -1 : Int(bitPattern: p)
+        }
+        return (mapped.result == -1 ? nil : UnsafeMutableRawPointer(bitPattern: mapped.result), mapped.slot)
     }
 
     /// `shmat(2)` or `mmap(2)`, at `address` if one is asked for.
@@ -122,11 +122,13 @@ extension Participant {
         case .sysv:
             let id = Int32(truncatingIfNeeded: ends[c].handle)
             // Begun and ended around the call, so the trace brackets the moment shm_nattch changed.
-            slot = Recorder.begin(.sharedMemory(.shmat), step: step, args: [Int64(id), Int64(address ?? 0), 0, Int64(c)])
-            let p = shmat(id, hint, 0)
-            let failed = p == nil || p == UnsafeMutableRawPointer(bitPattern: -1)
-            Recorder.end(slot, result: failed ? -1 : Int(bitPattern: p), errno: failed ? errno : 0)
-            base = failed ? nil : p
+            let attached = Recorder.call(.sharedMemory(.shmat), step: step, args: [Int64(id), Int64(address ?? 0), 0, Int64(c)],
+                                         failed: { $0 == -1 }) {
+                let p = shmat(id, hint, 0)
+                return p == nil || p == UnsafeMutableRawPointer(bitPattern: -1) ? -1 : Int(bitPattern: p)
+            }
+            slot = attached.slot
+            base = attached.result == -1 ? nil : UnsafeMutableRawPointer(bitPattern: attached.result)
         case .posix, .anonymous:
             let flags = spec.mapping == .shared ? MAP_SHARED : MAP_PRIVATE
             (base, slot) = map(c, length: spec.size, prot: PROT_READ | PROT_WRITE, flags: flags,
@@ -143,13 +145,12 @@ extension Participant {
         guard let base = mapped(c, step: step) else { return }
         let slot: UInt32
         if region(c)?.type == .sysv {
-            slot = Recorder.begin(.sharedMemory(.shmdt), step: step, args: [Int64(Int(bitPattern: base)), Int64(c)])
-            let r = shmdt(base)
-            Recorder.end(slot, result: Int(r), errno: r == 0 ? 0 : errno)
+            slot = Recorder.call(.sharedMemory(.shmdt), step: step, args: [Int64(Int(bitPattern: base)), Int64(c)]) { Int(shmdt(base)) }.slot
         } else {
-            let r = munmap(base, ends[c].size)
-            slot = Recorder.instant(.sharedMemory(.munmap), step: step, args: [Int64(Int(bitPattern: base)), Int64(ends[c].size), Int64(c)],
-                                    result: Int(r), errno: r == 0 ? 0 : errno)
+            let size = ends[c].size
+            slot = Recorder.returned(.sharedMemory(.munmap), step: step, args: [Int64(Int(bitPattern: base)), Int64(size), Int64(c)]) {
+                Int(munmap(base, size))
+            }.slot
         }
         ends[c].address = nil
         shmSnapshot(c, after: slot)
@@ -167,10 +168,12 @@ extension Participant {
     func makeKey(_ c: Int, path: String, id: Int, step: Int?) -> key_t? {
         var st = stat()
         if stat(path, &st) != 0 {
-            let rCall = Recorder.returned(.sharedMemory(.mknod), step: step, args: [Int64(c), 0o600]) { Int(ipclab_make_file(path, 0o600)) }
-            let r = Int32(truncatingIfNeeded: rCall.result)
+            Recorder.returned(.sharedMemory(.mknod), step: step, args: [Int64(c), 0o600]) { Int(ipclab_make_file(path, 0o600)) }
         }
-        let keyCall = Recorder.returned(.sharedMemory(.ftok), step: step, args: [Int64(c), Int64(id)]) { Int(ftok(path, Int32(id))) }
+        // A key may be negative (its high bit set): only -1 is a failure.
+        let keyCall = Recorder.returned(.sharedMemory(.ftok), step: step, args: [Int64(c), Int64(id)], failed: { $0 == -1 }) {
+            Int(ftok(path, Int32(id)))
+        }
         let key = Int32(truncatingIfNeeded: keyCall.result)
         return key == -1 ? nil : key
     }
@@ -221,13 +224,11 @@ extension Participant {
     mutating func loadPointer(_ c: Int, offset: Int, size: Int, step: Int) {
         guard let pointer = loadInt(c, offset: offset, step: step), let base = ends[c].address else { return }
         var buffer = [UInt8](repeating: 0, count: size)
-        let n = buffer.withUnsafeMutableBytes { ipclab_read_own_memory(UInt64(bitPattern: pointer), $0.baseAddress, size) }
-        let err = n < 0 ? errno : 0
         let low = Int64(Int(bitPattern: base))
         let inside: Int64 = pointer >= low && pointer + Int64(size) <= low + Int64(ends[c].size) ? 1 : 0
-        buffer.withUnsafeBytes { buf in
-            _ = Recorder.instant(.sharedMemory(.processVmReadv), step: step, args: [Int64(getpid()), pointer, Int64(size), Int64(c), inside, low],
-                             result: n, errno: err, payload: UnsafeRawBufferPointer(rebasing: buf[0..<max(0, n)]))
+        buffer.withUnsafeMutableBytes { buf in
+            _ = Recorder.returned(.sharedMemory(.processVmReadv), step: step, args: [Int64(getpid()), pointer, Int64(size), Int64(c), inside, low],
+                                  payload: UnsafeRawBufferPointer(buf)) { ipclab_read_own_memory(UInt64(bitPattern: pointer), buf.baseAddress, size) }
         }
     }
 
@@ -288,8 +289,7 @@ extension Participant {
         guard let spec = region(c) else { return }
         if spec.type == .sysv {
             guard let key = makeKey(c, path: spec.ftokPath ?? "", id: spec.ftokID ?? 65, step: step) else { return }
-            let idCall = Recorder.returned(.sharedMemory(.shmget), step: step, args: [Int64(key), 0, 0, Int64(c)]) { Int(shmget(key, 0, 0)) }
-            let id = Int32(truncatingIfNeeded: idCall.result)
+            Recorder.returned(.sharedMemory(.shmget), step: step, args: [Int64(key), 0, 0, Int64(c)]) { Int(shmget(key, 0, 0)) }
         } else {
             let fdCall = Recorder.returned(.sharedMemory(.shmOpen), step: step, args: [Int64(c), Int64(O_RDWR), 0]) { Int(shm_open(spec.shmName ?? "", O_RDWR, 0)) }
             let fd = Int32(truncatingIfNeeded: fdCall.result)

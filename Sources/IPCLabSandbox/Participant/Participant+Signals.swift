@@ -115,7 +115,7 @@ extension Participant {
     private func readPointer(_ size: Int, step: Int) {
         let address = UInt64(UInt(bitPattern: ipclab_last_sival_ptr()))
         var buffer = [UInt8](repeating: 0, count: size)
-        buffer.withUnsafeMutableBytes { buf in
+        _ = buffer.withUnsafeMutableBytes { buf in
             Recorder.returned(.signals(.processVmReadv), step: step, args: [Int64(getpid()), Int64(bitPattern: address), Int64(size)],
                               payload: UnsafeRawBufferPointer(buf)) { ipclab_read_own_memory(address, buf.baseAddress, size) }
         }

@@ -17,10 +17,10 @@ extension Participant {
         guard case .socketpair(let type) = spec else { return }
         let kind = Self.kind(of: .socketpair(type: type))
         var sv: [Int32] = [-1, -1]
-        let r = ipclab_socketpair(kind, &sv)
-        Recorder.instant(.sockets(.socketpair), step: nil,
-                         args: [Int64(ipclab_AF_UNIX), Int64(ipclab_socket_type(kind)), 0, Int64(i), Int64(sv[0]), Int64(sv[1])],
-                         result: Int(r), errno: r == 0 ? 0 : errno)
+        let r = Recorder.returned(.sockets(.socketpair), step: nil,
+                                  args: [Int64(ipclab_AF_UNIX), Int64(ipclab_socket_type(kind)), 0, Int64(i), Int64(sv[0]), Int64(sv[1])]) {
+            Int(ipclab_socketpair(kind, &sv))
+        }.result
         if r == 0 { ends[i] = ChannelEnds(write: sv[1], handle: Int64(sv[0]), size: 1) }
     }
 
@@ -82,18 +82,20 @@ extension Participant {
         case let .setsockopt(_, option, value):
             let fd = connection(c)
             let o = Self.optionIndex(option)
-            let r = ipclab_setsockopt(fd, o, Int64(value))
-            Recorder.instant(.sockets(.setsockopt), step: i,
-                             args: [Int64(fd), Int64(ipclab_sockopt_level(o)), Int64(ipclab_sockopt_name(o)), Int64(value), Int64(c), Int64(o)],
-                             result: Int(r), errno: r == 0 ? 0 : errno)
+            Recorder.returned(.sockets(.setsockopt), step: i,
+                              args: [Int64(fd), Int64(ipclab_sockopt_level(o)), Int64(ipclab_sockopt_name(o)), Int64(value), Int64(c), Int64(o)]) {
+                Int(ipclab_setsockopt(fd, o, Int64(value)))
+            }
         case let .getsockopt(_, option):
             let fd = connection(c)
             let o = Self.optionIndex(option)
-            var value: Int64 = 0
-            let r = ipclab_getsockopt(fd, o, &value)
-            Recorder.instant(.sockets(.getsockopt), step: i,
-                             args: [Int64(fd), Int64(ipclab_sockopt_level(o)), Int64(ipclab_sockopt_name(o)), r == 0 ? value : -1, Int64(c), Int64(o)],
-                             result: Int(r), errno: r == 0 ? 0 : errno)
+            var value: Int64 = -1
+            Recorder.returned(.sockets(.getsockopt), step: i,
+                              args: [Int64(fd), Int64(ipclab_sockopt_level(o)), Int64(ipclab_sockopt_name(o)), value, Int64(c), Int64(o)]) {
+                let r = ipclab_getsockopt(fd, o, &value)
+                if r != 0 { value = -1 }
+                return Int(r)
+            }
         case .bind:
             let fd = Int32(truncatingIfNeeded: ends[c].handle)
             var a = address(c)
@@ -108,29 +110,28 @@ extension Participant {
         case .accept:
             let fd = Int32(truncatingIfNeeded: ends[c].handle)
             // args[2] gets the peer's port (TCP) once known.
-            let slot = Recorder.begin(.sockets(.accept), step: i, args: [Int64(fd), Int64(c), -1])
             var peer = ipclab_address()
-            let r = ipclab_accept(fd, &peer)
-            let err = r < 0 ? errno : 0
-            if slot != Recorder.none, peer.family == ipclab_AF_INET { ipclab_ring_record(ringBase, slot).pointee.args.2 = Int64(peer.port) }
-            Recorder.end(slot, result: Int(r), errno: err)
-            if r >= 0 { ends[c].read = r; ends[c].size = 1 }
+            let r = Recorder.call(.sockets(.accept), step: i, args: [Int64(fd), Int64(c), -1], amend: { record in
+                if peer.family == ipclab_AF_INET { record.pointee.args.2 = Int64(peer.port) }
+            }) { Int(ipclab_accept(fd, &peer)) }.result
+            if r >= 0 { ends[c].read = Int32(r); ends[c].size = 1 }
         case .connect:
             let fd = Int32(truncatingIfNeeded: ends[c].handle)
             var a = address(c)
-            let slot = Recorder.begin(.sockets(.connect), step: i, args: [Int64(fd), Int64(c), -1])
-            let r = ipclab_connect(fd, &a)
-            let err = r < 0 ? errno : 0
-            var own = ipclab_address()
-            if slot != Recorder.none, r == 0, ipclab_getsockname(fd, &own) == 0, own.family == ipclab_AF_INET {
-                ipclab_ring_record(ringBase, slot).pointee.args.2 = Int64(own.port)
+            var connected = false
+            Recorder.call(.sockets(.connect), step: i, args: [Int64(fd), Int64(c), -1], amend: { record in
+                var own = ipclab_address()
+                if connected, ipclab_getsockname(fd, &own) == 0, own.family == ipclab_AF_INET { record.pointee.args.2 = Int64(own.port) }
+            }) {
+                let r = ipclab_connect(fd, &a)
+                connected = r == 0
+                return Int(r)
             }
-            Recorder.end(slot, result: Int(r), errno: err)
-            if r == 0 { ends[c].size = 1 }
+            if connected { ends[c].size = 1 }
         case .waitReady:
-            let slot = Recorder.begin(.sockets(.futex), step: i, args: [Int64(c), spec.isListening ? 0 : 1])
-            let r = socketReadyFlags.map { ipclab_futex_wait_set($0 + c, 3_600_000_000_000) } ?? -1
-            Recorder.end(slot, result: Int(r), errno: r == 0 ? 0 : errno)
+            Recorder.call(.sockets(.futex), step: i, args: [Int64(c), spec.isListening ? 0 : 1]) {
+                Int(socketReadyFlags.map { ipclab_futex_wait_set($0 + c, 3_600_000_000_000) } ?? -1)
+            }
         case let .recv(_, size, count, untilEOF, nonblocking, call):
             let times = untilEOF ? Self.loopLimit : count
             for _ in 0..<times {
@@ -144,8 +145,7 @@ extension Participant {
             case .write: ipclab_SHUT_WR
             case .both: ipclab_SHUT_RDWR
             }
-            let rCall = Recorder.returned(.sockets(.shutdown), step: i, args: [Int64(fd), Int64(h), Int64(c)]) { Int(Glibc.shutdown(fd, h)) }
-            let r = Int32(truncatingIfNeeded: rCall.result)
+            Recorder.returned(.sockets(.shutdown), step: i, args: [Int64(fd), Int64(h), Int64(c)]) { Int(Glibc.shutdown(fd, h)) }
         case let .sendUntilFull(_, size, nonblocking):
             let chunk = PipeStep.Data.size(size).bytes
             for _ in 0..<Self.loopLimit {
@@ -198,51 +198,50 @@ extension Participant {
         let fd = connection(c)
         let flags = nonblocking ? ipclab_MSG_DONTWAIT : 0
         var buffer = [UInt8](repeating: 0, count: size)
-        let slot: UInt32
-        let r: Int
-        if call == .read {
-            slot = Recorder.begin(.sockets(.read), step: step, args: [Int64(fd), Int64(size), Int64(c)])
-            r = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, size) }
-        } else if case .udp = spec {
-            slot = Recorder.begin(.sockets(.recvfrom), step: step, args: [Int64(fd), Int64(size), Int64(flags), Int64(c), -1])
-            var from = ipclab_address()
-            r = buffer.withUnsafeMutableBytes { ipclab_recvfrom(fd, $0.baseAddress, size, flags, &from) }
-            if slot != Recorder.none, r >= 0 { ipclab_ring_record(ringBase, slot).pointee.args.4 = Int64(from.port) }
-        } else {
-            slot = Recorder.begin(.sockets(.recv), step: step, args: [Int64(fd), Int64(size), Int64(flags), Int64(c)])
-            r = buffer.withUnsafeMutableBytes { Glibc.recv(fd, $0.baseAddress, size, flags) }
+        let got = buffer.withUnsafeMutableBytes { buf in
+            let into = UnsafeRawBufferPointer(buf)
+            if call == .read {
+                return Recorder.call(.sockets(.read), step: step, args: [Int64(fd), Int64(size), Int64(c)], payload: into) {
+                    Glibc.read(fd, buf.baseAddress, size)
+                }
+            } else if case .udp = spec {
+                var from = ipclab_address()
+                return Recorder.call(.sockets(.recvfrom), step: step, args: [Int64(fd), Int64(size), Int64(flags), Int64(c), -1], payload: into,
+                                     amend: { if from.port != 0 { $0.pointee.args.4 = Int64(from.port) } }) {
+                    ipclab_recvfrom(fd, buf.baseAddress, size, flags, &from)
+                }
+            } else {
+                return Recorder.call(.sockets(.recv), step: step, args: [Int64(fd), Int64(size), Int64(flags), Int64(c)], payload: into) {
+                    Glibc.recv(fd, buf.baseAddress, size, flags)
+                }
+            }
         }
-        let err = r < 0 ? errno : 0
-        buffer.withUnsafeBytes { Recorder.end(slot, result: r, errno: err, payload: UnsafeRawBufferPointer(rebasing: $0[0..<max(0, r)])) }
-        socketSnapshot(c, fd, after: slot)
-        return r
+        socketSnapshot(c, fd, after: got.slot)
+        return got.result
     }
 
     /// `send_fd`: open a file in the run's /tmp, write into it, rewind, pass the descriptor.
     private mutating func sendDescriptor(_ c: Int, path: String, data: String, attach: Bool, close: Bool, step: Int) {
         let flags = O_CREAT | O_RDWR | O_TRUNC
-        let openSlot = Recorder.begin(.sockets(.openat), step: step, args: [Int64(flags), 0o600, -1, 0, Int64(c)])
-        let file = Glibc.open(path, flags, 0o600)
-        Recorder.end(openSlot, result: Int(file), errno: file < 0 ? errno : 0)
+        let file = Int32(Recorder.call(.sockets(.openat), step: step, args: [Int64(flags), 0o600, -1, 0, Int64(c)]) {
+            Int(Glibc.open(path, flags, 0o600))
+        }.result)
         if file >= 0 {
             let bytes = Array(data.utf8)
-            let w = bytes.withUnsafeBytes { Glibc.write(file, $0.baseAddress, $0.count) }
-            let werr = w < 0 ? errno : 0
-            bytes.withUnsafeBytes {
-                Recorder.instant(.sockets(.fileWrite), step: step, args: [Int64(file), Int64(bytes.count)], result: w, errno: werr,
-                                 payload: UnsafeRawBufferPointer(rebasing: $0[0..<max(0, w)]))
+            bytes.withUnsafeBytes { buf in
+                _ = Recorder.returned(.sockets(.fileWrite), step: step, args: [Int64(file), Int64(bytes.count)], payload: buf) {
+                    Glibc.write(file, buf.baseAddress, buf.count)
+                }
             }
-            let offCall = Recorder.returned(.sockets(.lseek), step: step, args: [Int64(file), 0, Int64(SEEK_SET)]) { Int(lseek(file, 0, SEEK_SET)) }
-            let off = offCall.result
+            Recorder.returned(.sockets(.lseek), step: step, args: [Int64(file), 0, Int64(SEEK_SET)]) { Int(lseek(file, 0, SEEK_SET)) }
         }
         let sock = connection(c)
         let passed = attach ? file : -1
-        let slot = Recorder.begin(.sockets(.sendmsg), step: step, args: [Int64(sock), Int64(passed), Int64(c)])
-        let r = ipclab_sendmsg_fd(sock, UInt8(ascii: "F"), passed)
-        Recorder.end(slot, result: r, errno: r < 0 ? errno : 0)
+        Recorder.call(.sockets(.sendmsg), step: step, args: [Int64(sock), Int64(passed), Int64(c)]) {
+            ipclab_sendmsg_fd(sock, UInt8(ascii: "F"), passed)
+        }
         if close && file >= 0 {
-            let crCall = Recorder.returned(.sockets(.fileClose), step: step, args: [Int64(file)]) { Int(Glibc.close(file)) }
-            let cr = Int32(truncatingIfNeeded: crCall.result)
+            Recorder.returned(.sockets(.fileClose), step: step, args: [Int64(file)]) { Int(Glibc.close(file)) }
         }
     }
 
@@ -250,19 +249,18 @@ extension Participant {
     private func receiveDescriptor(_ c: Int, size: Int, step: Int) {
         let sock = connection(c)
         // args[1] gets the descriptor the message carried (-1: none).
-        let slot = Recorder.begin(.sockets(.recvmsg), step: step, args: [Int64(sock), -1, Int64(c)])
         var byte: UInt8 = 0
         var fd: Int32 = -1
-        let r = ipclab_recvmsg_fd(sock, &byte, &fd)
-        let err = r < 0 ? errno : 0
-        if slot != Recorder.none { ipclab_ring_record(ringBase, slot).pointee.args.1 = Int64(fd) }
-        Recorder.end(slot, result: r, errno: err)
+        Recorder.call(.sockets(.recvmsg), step: step, args: [Int64(sock), -1, Int64(c)], amend: { $0.pointee.args.1 = Int64(fd) }) {
+            ipclab_recvmsg_fd(sock, &byte, &fd)
+        }
         guard fd >= 0 else { return }
         var buffer = [UInt8](repeating: 0, count: size)
-        let readSlot = Recorder.begin(.sockets(.fileRead), step: step, args: [Int64(fd), Int64(size)])
-        let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, size) }
-        let rerr = n < 0 ? errno : 0
-        buffer.withUnsafeBytes { Recorder.end(readSlot, result: n, errno: rerr, payload: UnsafeRawBufferPointer(rebasing: $0[0..<max(0, n)])) }
+        buffer.withUnsafeMutableBytes { buf in
+            _ = Recorder.call(.sockets(.fileRead), step: step, args: [Int64(fd), Int64(size)], payload: UnsafeRawBufferPointer(buf)) {
+                Glibc.read(fd, buf.baseAddress, size)
+            }
+        }
     }
 
     /// Records the bytes queued on a socket after the record `after`: `SIOCINQ` (waiting to be

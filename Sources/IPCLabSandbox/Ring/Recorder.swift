@@ -52,12 +52,14 @@ enum Recorder {
     /// `body`, ended after it with the result and, when `failed`, the errno it left, read here (the
     /// one place participants read errno after a call). `payload` is the buffer the call moved
     /// bytes through: the record keeps as many as `moved(result)` (the result, by default).
-    /// `amend` may add to the record's arguments what the call returned (a status, a port).
+    /// `started` runs once the record is begun (a snapshot as a wait begins); `amend` may add to
+    /// the record's arguments what the call returned (a status, a port).
     @discardableResult
     static func call(_ call: Call, step: Int?, args: [Int64] = [], payload: UnsafeRawBufferPointer? = nil,
-                     moved: (Int) -> Int = { $0 }, failed: (Int) -> Bool = { $0 < 0 },
+                     moved: (Int) -> Int = { $0 }, failed: (Int) -> Bool = { $0 < 0 }, started: (UInt32) -> Void = { _ in },
                      amend: (UnsafeMutablePointer<ipclab_record>) -> Void = { _ in }, _ body: () -> Int) -> Outcome {
         let slot = begin(call, step: step, args: args)
+        started(slot)
         let r = body()
         let err = failed(r) ? Glibc.errno : 0
         if slot != none, let record = ipclab_ring_record(ringBase, slot) { amend(record) }
