@@ -10,6 +10,7 @@ contains `listening on http://HOST:PORT`.
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import queue
 import re
@@ -212,3 +213,14 @@ class Lab:
             return self._checked(method, path, r.status, dict(r.getheaders()), data)
         finally:
             conn.close()
+
+
+def preset_ids(*mechanisms: str) -> list[str]:
+    """The ids of the catalog's presets of these mechanisms (`pipe`, `fifo`, `shm`, …), in catalog order:
+    what GET /api/v1/experiments lists, which `ipclab experiments --json` prints (the same body), read
+    once when the tests are collected so that suites are parametrised over the catalog, not a copy.
+    Test `test_api.py::test_catalog_ids_match_the_server` checks the two agree."""
+    if not hasattr(preset_ids, "catalog"):
+        out = subprocess.run([str(server_binary()), "experiments", "--json"], capture_output=True, check=True, timeout=60)
+        preset_ids.catalog = json.loads(out.stdout)["experiments"]  # type: ignore[attr-defined]
+    return [e["id"] for e in preset_ids.catalog if e["mechanism"] in mechanisms]  # type: ignore[attr-defined]

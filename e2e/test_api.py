@@ -10,6 +10,7 @@ import pytest
 
 from harness import Lab
 from contract import CONTRACT_SCENARIO, REPO, validate_schema
+from harness import preset_ids
 from traces import TOP_LEVEL_KEYS, calls, check_trace, payload_bytes, process, results, run_ok
 
 FOUNDATION_PRESETS = ["pipe.hello", "pipe.byte_stream", "pipe.eof", "pipe.capacity"]
@@ -331,3 +332,11 @@ def test_static_index(lab):
     assert r.body == (REPO / "public" / "index.html").read_bytes()
     again = lab.get("/index.html")
     assert again.status == 200 and again.body == r.body
+
+
+def test_catalog_ids_match_the_server(lab):
+    """The suites are parametrised over `ipclab experiments --json` (harness.preset_ids): it is the
+    catalog the server lists, mechanism by mechanism."""
+    served = lab.get("/api/v1/experiments").json["experiments"]
+    for mechanism in {e["mechanism"] for e in served}:
+        assert preset_ids(mechanism) == [e["id"] for e in served if e["mechanism"] == mechanism], mechanism

@@ -11,8 +11,9 @@ import pytest
 from harness import server_binary
 from contract import REPO, validate_schema
 from traces import calls, check_trace, process, run_ok, holds, check_claim_holds
+from harness import preset_ids
 
-PRESETS = ["mq.sysv", "mq.posix", "mq.full", "mq.boundaries", "mq.notify"]
+PRESETS = preset_ids("mq")
 
 
 def texts(events):

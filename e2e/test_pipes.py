@@ -8,11 +8,11 @@ import subprocess
 
 import pytest
 
-from harness import server_binary
+from harness import preset_ids, server_binary
 from contract import REPO, validate_schema
 from traces import calls, check_trace, payload_bytes, process, run_ok as run_trace, holds, check_claim_holds, cli_run_ok
 
-PRESETS = ["pipe.sigpipe", "pipe.nonblocking", "pipe.duplex", "pipe.pipeline", "fifo.rendezvous"]
+PRESETS = preset_ids("pipe", "fifo")
 # Processes a preset's defaults end by a signal, on purpose.
 KILLED = {"pipe.sigpipe": {"writer": "SIGPIPE"}, "pipe.pipeline": {"random": "SIGPIPE", "alnum": "SIGPIPE"}}
 

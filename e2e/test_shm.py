@@ -12,9 +12,10 @@ import pytest
 from harness import server_binary
 from contract import REPO, validate_schema
 from traces import calls, check_trace, observation, run_ok as run_trace
+from harness import preset_ids
 
-SHM = ["shm.anonymous", "shm.private", "shm.sysv", "shm.posix", "shm.race", "shm.pointers"]
-SEM = ["sem.mutex", "sem.fruit_plate", "sem.producer_consumer"]
+SHM = preset_ids("shm")
+SEM = preset_ids("sem")
 
 
 def run_ok(lab, body):

@@ -11,9 +11,9 @@ import pytest
 from harness import server_binary
 from contract import REPO
 from traces import calls, check_trace, process, run_ok as run_trace
+from harness import preset_ids
 
-PRESETS = ["signal.handshake", "signal.sigqueue", "signal.pointer", "signal.coalescing", "signal.blocked",
-           "signal.dispositions", "signal.sigint", "signal.sigchld", "signal.fault", "signal.stop_cont"]
+PRESETS = preset_ids("signal")
 # Processes a preset's defaults end by a signal, on purpose (the core flag is what the kernel said).
 KILLED = {"signal.dispositions": {"target": "SIGTERM"}, "signal.fault": {"segv": "SIGSEGV", "fpe": "SIGFPE"}}
 EXIT_CODES = {"signal.sigchld": {"child": 7}}

@@ -14,9 +14,9 @@ import pytest
 from harness import server_binary
 from contract import REPO, validate_schema
 from traces import calls, check_trace, run_ok, holds, cli_run_ok
+from harness import preset_ids
 
-PRESETS = ["socket.tcp", "socket.unix_stream", "socket.unix_dgram", "socket.socketpair", "socket.udp",
-           "socket.buffer", "socket.fd_passing"]
+PRESETS = preset_ids("socket")
 
 
 def text(e):

@@ -12,10 +12,6 @@ extension APIError {
         case .invalidScenario: code = .invalidScenario
         case .invalidLimit: code = .invalidLimit
         case .unknownExperiment: code = .unknownExperiment
-        case .notFound: code = .notFound
-        case .methodNotAllowed: code = .methodNotAllowed
-        case .bodyTooLarge: code = .bodyTooLarge
-        case .unsupportedMediaType: code = .unsupportedMediaType
         case .unavailable: code = .unavailable
         case .sandboxFailed, .internalError: code = .internal
         }

@@ -1,3 +1,5 @@
+import IPCLabCore
+
 /// An error the API answers with: it knows its status and renders itself as
 /// `{"error": {"code": "...", "message": "...", "path": "..."|null}}`.
 ///
@@ -41,11 +43,11 @@ public struct APIError: Error, Sendable, Hashable, CustomStringConvertible {
         var out: [UInt8] = []
         out.reserveCapacity(48 + code.rawValue.utf8.count + message.utf8.count + (path?.utf8.count ?? 4))
         out.append(contentsOf: #"{"error":{"code":"#.utf8)
-        APIError.appendJSONString(code.rawValue, to: &out)
+        JSONWriter.appendString(code.rawValue, to: &out)
         out.append(contentsOf: #","message":"#.utf8)
-        APIError.appendJSONString(message, to: &out)
+        JSONWriter.appendString(message, to: &out)
         out.append(contentsOf: #","path":"#.utf8)
-        if let path { APIError.appendJSONString(path, to: &out) } else { out.append(contentsOf: "null".utf8) }
+        if let path { JSONWriter.appendString(path, to: &out) } else { out.append(contentsOf: "null".utf8) }
         out.append(contentsOf: "}}".utf8)
         return out
     }
@@ -56,27 +58,6 @@ public struct APIError: Error, Sendable, Hashable, CustomStringConvertible {
         var response = HTTPResponse.json(status: status, jsonBody)
         for (name, value) in headers { response.setHeader(name, value) }
         return response
-    }
-
-    /// Appends `string` as a JSON string literal, quotes included.
-    static func appendJSONString(_ string: String, to out: inout [UInt8]) {
-        let hex = Array("0123456789abcdef".utf8)
-        out.append(UInt8(ascii: "\""))
-        for byte in string.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""): out.append(contentsOf: [0x5C, 0x22])
-            case UInt8(ascii: "\\"): out.append(contentsOf: [0x5C, 0x5C])
-            case 0x0A: out.append(contentsOf: [0x5C, UInt8(ascii: "n")])
-            case 0x0D: out.append(contentsOf: [0x5C, UInt8(ascii: "r")])
-            case 0x09: out.append(contentsOf: [0x5C, UInt8(ascii: "t")])
-            case 0..<0x20:
-                out.append(contentsOf: Array(#"\u00"#.utf8))
-                out.append(hex[Int(byte >> 4)])
-                out.append(hex[Int(byte & 0xF)])
-            default: out.append(byte)
-            }
-        }
-        out.append(UInt8(ascii: "\""))
     }
 }
 
@@ -145,13 +126,6 @@ extension APIError {
     /// 413 `body_too_large` for a body over `limit` bytes.
     public static func bodyTooLarge(limit: Int) -> APIError {
         APIError(.bodyTooLarge, "request body is larger than \(limit) bytes")
-    }
-
-    /// 415 `unsupported_media_type`: the body must be `application/json`.
-    public static func unsupportedMediaType(_ contentType: String?) -> APIError {
-        APIError(.unsupportedMediaType,
-                 contentType.map { "Content-Type \($0) is not supported; send application/json" }
-                    ?? "missing Content-Type; send application/json")
     }
 
     /// 503 `unavailable` with `Retry-After: seconds`.

@@ -1,13 +1,16 @@
 /*
  * ipclab.h — the small C shim under IPC Lab.
  *
- * Three things live here because Swift cannot (or must not) do them:
- *  1. The event ring: the fixed layout shared by every process of a run, and
- *     the async-signal-safe functions that record into it (a signal handler
- *     records its own delivery; a process killed mid-call keeps what it wrote).
- *  2. Wrappers for what Swift's Glibc import cannot call: clone with namespace
- *     flags, unshare/setns, prctl, the W* status macros, pipe2, errno names.
- *  3. Signal handlers that must be async-signal-safe.
+ * What lives in C, because Swift cannot (or must not) do it:
+ *  - the event ring: the fixed layout shared by every process of a run, and
+ *    the async-signal-safe functions that record into it (a signal handler
+ *    records its own delivery; a process killed mid-call keeps what it wrote);
+ *  - wrappers for what Swift's Glibc import cannot call: clone with namespace
+ *    flags, unshare/setns, prctl, the W* status macros, pipe2, errno names;
+ *  - signal handlers and everything else that must be async-signal-safe;
+ *  - one header per mechanism (ipclab_pipes.h, _signals.h, _shm.h, _sem.h,
+ *    _mq.h, _sockets.h), the seccomp filter and probes (_seccomp.h), the
+ *    resource limits (_limits.h) and the measurement loops (_bench.h).
  *
  * Every function is prefixed `ipclab_`.
  */

@@ -3,7 +3,7 @@
 /// codes to statuses in one place; nothing here knows about HTTP.
 public struct LabError: Error, Sendable, Equatable, CustomStringConvertible {
     /// Stable codes that clients and graders may key on.
-    public enum Code: String, Sendable, Codable, CaseIterable {
+    public enum Code: String, Sendable, CaseIterable {
         case invalidJSON = "invalid_json"
         case invalidRequest = "invalid_request"
         case unknownField = "unknown_field"
@@ -11,10 +11,7 @@ public struct LabError: Error, Sendable, Equatable, CustomStringConvertible {
         case invalidScenario = "invalid_scenario"
         case invalidLimit = "invalid_limit"
         case unknownExperiment = "unknown_experiment"
-        case notFound = "not_found"
-        case methodNotAllowed = "method_not_allowed"
-        case bodyTooLarge = "body_too_large"
-        case unsupportedMediaType = "unsupported_media_type"
+        /// The lab cannot take the run now (no spawner, no ring): try again.
         case unavailable = "unavailable"
         case sandboxFailed = "sandbox_failed"
         case internalError = "internal"

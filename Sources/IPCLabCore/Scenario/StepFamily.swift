@@ -1,6 +1,7 @@
 /// The steps of one mechanism (pipes, signals, shared memory, …). Each family lives in
-/// its own file under `Steps/`; ``Step`` only dispatches to it, so adding a mechanism
-/// touches one case in ``Step`` and one line in ``Step/families``.
+/// its own file under `Steps/`; ``Step`` only dispatches to it (one case in ``Step``, one
+/// line in ``Step/families``). A mechanism touches more than its steps: its channel, its
+/// calls' table, its participant and describer, its presets (CONTRIBUTING.md lists them).
 public protocol StepFamily: Sendable, Equatable {
     /// The `op` words this family reads.
     static var ops: [String] { get }

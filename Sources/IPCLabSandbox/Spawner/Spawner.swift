@@ -85,7 +85,7 @@ public enum Spawner {
     }
 
     /// Every run starts as a fork of this process, so whatever is lazily initialised on
-    /// first use (Foundation's JSON decoder, Swift type metadata of the scenario model)
+    /// first use (the lab's JSON writer and parser, Swift type metadata of the scenario model)
     /// would be paid again in every run's child. Paying it once here makes it inherited.
     /// Measured with perf: without this, type-metadata instantiation and protocol-conformance
     /// scans in each run's processes cost more CPU than the run's own system calls.
