@@ -99,4 +99,26 @@ struct IPCHostCleanupTests {
         #expect(names.allSatisfy { !after.devShm.contains($0) })
         #expect(after.devShm.count == before.devShm.count)
     }
+
+    @Test("the host view notices what it looks for: a SysV segment of uid 65534 and a name in /dev/shm, made here on the host")
+    func hostViewSeesALeak() throws {
+        // Without this control, a view that could not see a leak (a wrong uid, an unread table)
+        // would make the tests above pass whatever the runs left behind.
+        let before = try HostView.now()
+        let id = shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0o600)
+        try #require(id >= 0, "shmget: errno \(errno)")
+        defer { _ = shmctl(id, IPC_RMID, nil) }
+        var ds = shmid_ds()
+        try #require(shmctl(id, IPC_STAT, &ds) == 0)
+        ds.shm_perm.uid = 65534
+        try #require(shmctl(id, IPC_SET, &ds) == 0, "IPC_SET: errno \(errno)")
+        let fd = shm_open("/ipclab_leakcheck_control", O_CREAT | O_RDWR, 0o600)
+        try #require(fd >= 0)
+        defer { close(fd); shm_unlink("/ipclab_leakcheck_control") }
+        let leaked = try HostView.now()
+        #expect(leaked != before)
+        #expect(leaked.sysvByRunUid.count == before.sysvByRunUid.count + 1, "\(leaked)")
+        #expect(leaked.ipcsByNobody.count == before.ipcsByNobody.count + 1, "\(leaked)")
+        #expect(leaked.devShm.contains("ipclab_leakcheck_control"))
+    }
 }
