@@ -43,7 +43,9 @@ public struct LabAPI: HTTPHandler {
     /// request accepts it (``streamRun(_:respond:)``); everything else is answered at once by
     /// ``handle(_:)``.
     public func handle(_ request: HTTPRequest, respond: @escaping HTTPResponder) {
-        guard request.path == "/api/v1/runs", request.method == "POST" else { return respond(handle(request)) }
+        guard case .route(let route, _) = Self.route(request.method, request.path), case .run = route.handler else {
+            return respond(handle(request))
+        }
         switch prepareRun(request) {
         case .failure(let error):
             metrics.rejected(reason: error.code.rawValue)
@@ -66,58 +68,21 @@ public struct LabAPI: HTTPHandler {
         }
     }
 
+    /// Every request but a run, answered at once from the route table (``routes``).
     public func handle(_ request: HTTPRequest) -> HTTPResponse {
-        let path = request.path
-        if path == "/healthz" {
-            return only(["GET", "HEAD"], request) { health() }
-        }
-        if path == "/openapi.yaml" {
-            return only(["GET", "HEAD"], request) {
-                guard let openAPI else { return APIError.notFound(path: path).response }
-                return HTTPResponse(status: .ok, headers: ["Content-Type": HTTPResponse.ContentType.yaml], body: openAPI)
+        switch Self.route(request.method, request.path) {
+        case .route(let route, let id):
+            switch route.handler {
+            case .now(let answer): return answer(self, request, id)
+            // Runs never come here: handle(_:respond:) takes them to the executor.
+            case .run: return APIError.internal("a run is answered by handle(_:respond:)").response
             }
-        }
-        if path == "/metrics" {
-            return only(["GET", "HEAD"], request) {
-                HTTPResponse(status: .ok, headers: ["Content-Type": "text/plain; version=0.0.4; charset=utf-8"],
-                             body: Array(metrics.render(queued: executor.load.queued).utf8))
-            }
-        }
-        if path == "/api/v1/experiments" {
-            return only(["GET", "HEAD"], request) { .json(catalog.json()) }
-        }
-        if path == "/api/v1/calls" {
-            return only(["GET", "HEAD"], request) { .json(Call.tableJSON()) }
-        }
-        let experimentPrefix = "/api/v1/experiments/"
-        if path.hasPrefix(experimentPrefix) {
-            let id = String(path.dropFirst(experimentPrefix.count))
-            return only(["GET", "HEAD"], request) {
-                guard let body = catalog.json(for: id) else {
-                    return APIError(LabError(.unknownExperiment, "no experiment \"\(id)\"; GET /api/v1/experiments lists them",
-                                             path: "experiment")).response
-                }
-                return .json(body)
-            }
-        }
-        if path == "/api/v1/runs" {
-            return only(["POST"], request) { run(request) }
-        }
-        if path == "/api" || path.hasPrefix("/api/") {
-            return APIError.notFound(path: path).response
-        }
-        guard let staticFiles else { return APIError.notFound(path: path).response }
-        return staticFiles.handle(request)
-    }
-
-    /// `POST /api/v1/runs`, run on the calling thread.
-    private func run(_ request: HTTPRequest) -> HTTPResponse {
-        switch prepareRun(request) {
-        case .failure(let error):
-            metrics.rejected(reason: error.code.rawValue)
-            return error.response
-        case .success(let (runRequest, format)):
-            return run(runRequest, format: format)
+        case .notAllowed(let allowed):
+            return APIError.methodNotAllowed(request.method, allowed: allowed).response
+        case .none:
+            if request.path == "/api" || request.path.hasPrefix("/api/") { return APIError.notFound(path: request.path).response }
+            guard let staticFiles else { return APIError.notFound(path: request.path).response }
+            return staticFiles.handle(request)
         }
     }
 
@@ -158,7 +123,7 @@ public struct LabAPI: HTTPHandler {
     }
 
     /// `GET /healthz`: what protects runs, and whether the spawner is up.
-    private func health() -> HTTPResponse {
+    func health() -> HTTPResponse {
         let spawner = runner.spawner.status
         let spawnerUp = spawner.running
         var w = JSONWriter()
@@ -193,13 +158,5 @@ public struct LabAPI: HTTPHandler {
             w.field("experiments", catalog.presets.count)
         }
         return .json(status: spawnerUp ? .ok : .serviceUnavailable, w.bytes)
-    }
-
-    /// Answers with `body` when the method is allowed, else 405 with `Allow`.
-    private func only(_ methods: [String], _ request: HTTPRequest, _ body: () -> HTTPResponse) -> HTTPResponse {
-        guard methods.contains(request.method) else {
-            return APIError.methodNotAllowed(request.method, allowed: methods).response
-        }
-        return body()
     }
 }
