@@ -14,37 +14,27 @@ public enum Call: Hashable, Sendable {
     case sandbox(SandboxCall)
     case bench(BenchCall)
 
-    /// What the ring records for this call (unique across families but for the sandbox's probes
-    /// and the bench loops' calls, which are named by the step that made them).
-    public var key: String {
+    /// The call's entry in its family's table.
+    public var table: any CallTable {
         switch self {
-        case .pipes(let c): c.rawValue
-        case .fifos(let c): c.rawValue
-        case .sharedMemory(let c): c.rawValue
-        case .semaphores(let c): c.rawValue
-        case .messageQueues(let c): c.rawValue
-        case .signals(let c): c.rawValue
-        case .sockets(let c): c.rawValue
-        case .process(let c): c.rawValue
-        case .sandbox(let c): c.rawValue
-        case .bench(let c): c.rawValue
+        case .pipes(let c): c
+        case .fifos(let c): c
+        case .sharedMemory(let c): c
+        case .semaphores(let c): c
+        case .messageQueues(let c): c
+        case .signals(let c): c
+        case .sockets(let c): c
+        case .process(let c): c
+        case .sandbox(let c): c
+        case .bench(let c): c
         }
     }
 
-    public var spec: CallSpec {
-        switch self {
-        case .pipes(let c): c.spec
-        case .fifos(let c): c.spec
-        case .sharedMemory(let c): c.spec
-        case .semaphores(let c): c.spec
-        case .messageQueues(let c): c.spec
-        case .signals(let c): c.spec
-        case .sockets(let c): c.spec
-        case .process(let c): c.spec
-        case .sandbox(let c): c.spec
-        case .bench(let c): c.spec
-        }
-    }
+    /// What the ring records for this call (unique across families but for the sandbox's probes
+    /// and the bench loops' calls, which are named by the step that made them).
+    public var key: String { table.rawValue }
+
+    public var spec: CallSpec { table.spec }
 
     /// The name a trace shows in `call`.
     public var name: String { key.split(separator: ".").last.map(String.init) ?? key }
