@@ -16,8 +16,8 @@ struct RingReaderTests {
     private func withRing(_ body: (EventRing, Scenario) throws -> Void) throws {
         let scenario = try RunRequest.preset("pipe.hello", params: nil).scenario
         let ring = try EventRing(capacity: 1024, planCapacity: 16)
-        ipclab_recorder_bind(ring.base, 0)
-        defer { ipclab_recorder_bind(nil, -1) }
+        ipclab_recorder_bind(ring.base, ring.size, 0)
+        defer { ipclab_recorder_bind(nil, 0, -1) }
         ipclab_recorder_start_clock()
         try body(ring, scenario)
     }
