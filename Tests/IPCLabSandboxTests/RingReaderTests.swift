@@ -77,6 +77,7 @@ struct RingReaderTests {
             let r = ring.record(0)
             r.pointee.kind = UInt16(IPCLAB_REC_EVENT.rawValue)
             r.pointee.process = 0
+            r.pointee.pid = getpid()  // as a recorder writes it: a record with no pid is out of range
             r.pointee.step = 0
             r.pointee.t_begin = 1
             r.pointee.t_end = 2
