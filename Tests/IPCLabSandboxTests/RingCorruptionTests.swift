@@ -1,4 +1,5 @@
 import CIPCLab
+import Foundation
 import Glibc
 import IPCLabCore
 import Testing
@@ -62,10 +63,28 @@ struct RingCorruptionTests {
         return trace
     }
 
+    /// Rewrites one field of a record with a value a recorder could have written (a call name, process,
+    /// step, state, result or argument seen elsewhere, or a hostile argument), so it stays in range.
+    static func forge(_ r: UnsafeMutablePointer<ipclab_record>, like ring: EventRing, _ scenario: Scenario, _ rng: inout SplitMix) {
+        let other = ring.record(rng.below(max(ring.count, 1))).pointee
+        switch rng.below(7) {
+        case 0: r.pointee.call = other.call
+        case 1: r.pointee.process = Int16(rng.below(scenario.processes.count + 1) - 1)
+        case 2: r.pointee.step = -1
+        case 3: r.pointee.state = UInt32(rng.below(2) + 1)
+        case 4: r.pointee.result = [-1, 0, 1, 8, 4096, 1 << 40][rng.below(6)]
+        case 5: r.pointee.kind = UInt16(rng.below(7) + 1)
+        default:
+            withUnsafeMutableBytes(of: &r.pointee.args) { $0.storeBytes(of: hostile[rng.below(hostile.count)], toByteOffset: 8 * rng.below(8), as: Int64.self) }
+        }
+    }
+
     @Test("1,000 seeded corruptions of real runs' rings, header and records: every one gives a trace")
     func thousandCorruptions() throws {
         let originals = try Self.rings()
-        var rng = SplitMix(state: 12)
+        // IPCLAB_RING_FUZZ_SEED replays (or explores) another sequence of corruptions.
+        let seed = ProcessInfo.processInfo.environment["IPCLAB_RING_FUZZ_SEED"].flatMap { UInt64($0) } ?? 12
+        var rng = SplitMix(state: seed)
         var headerErrors = 0, rejected = 0
         for n in 0..<1000 {
             let (request, original) = originals[n % originals.count]
@@ -76,7 +95,9 @@ struct RingCorruptionTests {
             let writes = 1 + rng.below(rng.below(4) == 0 ? 24 : 3)
             for _ in 0..<writes {
                 let (low, high) = header ? (0, recordsStart) : (recordsStart, recordsEnd)
-                switch rng.below(3) {
+                switch rng.below(header ? 3 : 4) {
+                case 3: // a forged record that passes every range check: the trace's consumers must cope
+                    Self.forge(ring.record(rng.below(max(ring.count, 1))), like: ring, request.scenario, &rng)
                 case 0: // random bytes
                     let at = low + rng.below(high - low)
                     for i in at..<min(high, at + 1 + rng.below(32)) {
@@ -94,8 +115,8 @@ struct RingCorruptionTests {
             let owned = ring.readHeader().corruption
             if let owned {
                 headerErrors += 1
-                #expect(trace.run.outcome == .error, "corruption \(n)")
-                #expect(trace.run.reason == owned, "corruption \(n)")
+                #expect(trace.run.outcome == .error, "seed \(seed), corruption \(n)")
+                #expect(trace.run.reason == owned, "seed \(seed), corruption \(n)")
             }
             rejected += trace.run.recordsRejected
         }
