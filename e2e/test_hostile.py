@@ -62,6 +62,30 @@ def alive(pid: int) -> bool:
     return Path(f"/proc/{pid}").exists()
 
 
+def children_of(pid: int) -> set[str]:
+    found: set[str] = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found |= set((task / "children").read_text().split())
+    return found
+
+
+def describe(pid: str) -> str:
+    try:
+        status = dict(line.split(":\t", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":\t" in line)
+        return f"{pid} {status.get('Name', '?')} {status.get('State', '?')} ppid {status.get('PPid', '?')}"
+    except OSError:
+        return f"{pid} (gone)"
+
+
+def leftovers(spawner: int) -> dict[str, set[str]]:
+    """Processes in the live spawner's cgroup slots that are not its own children (the slots' forkers and
+    the inits it cloned ahead of time, waiting for a run): a finished run's, had it outlived its run."""
+    mine = children_of(spawner)
+    held = {str(slot): set((slot / "cgroup.procs").read_text().split()) - mine
+            for d in cgroup_dirs(spawner) for slot in d.glob("slot-*")}
+    return {slot: procs for slot, procs in held.items() if procs}
+
+
 def assert_server_survived(server: Server, lab: Lab, spawner: int | None) -> None:
     assert server.process.poll() is None, \
         f"the server died (status {server.process.returncode})\n{server.stderr_tail()}"
@@ -73,6 +97,13 @@ def assert_server_survived(server: Server, lab: Lab, spawner: int | None) -> Non
         while not alive(spawner) and cgroup_dirs(spawner) and time.monotonic() < deadline:
             time.sleep(0.05)
         assert alive(spawner) or not cgroup_dirs(spawner), f"cgroup slots of dead spawner {spawner} left: {cgroup_dirs(spawner)}"
+        if alive(spawner):
+            deadline = time.monotonic() + 3  # the last run's processes are being reaped: allow for scheduling
+            while leftovers(spawner) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            left = leftovers(spawner)
+            assert not left, "a run outlived its run in the spawner's cgroup slots: " + "; ".join(
+                f"{slot}: " + ", ".join(describe(pid) for pid in procs) for slot, procs in left.items())
 
 
 def post(lab: Lab, body: dict[str, Any]) -> dict[str, Any]:
