@@ -80,10 +80,11 @@ def describe(pid: str) -> str:
 def leftovers(spawner: int) -> dict[str, set[str]]:
     """Processes in the live spawner's cgroup slots that are not its own children (the slots' forkers and
     the inits it cloned ahead of time, waiting for a run): a finished run's, had it outlived its run."""
-    mine = children_of(spawner)
-    held = {str(slot): set((slot / "cgroup.procs").read_text().split()) - mine
+    # The slots first, then the spawner's children: an init it clones meanwhile is then among them.
+    held = {str(slot): set((slot / "cgroup.procs").read_text().split())
             for d in cgroup_dirs(spawner) for slot in d.glob("slot-*")}
-    return {slot: procs for slot, procs in held.items() if procs}
+    mine = children_of(spawner)
+    return {slot: procs - mine for slot, procs in held.items() if procs - mine}
 
 
 def assert_server_survived(server: Server, lab: Lab, spawner: int | None) -> None:
