@@ -27,6 +27,11 @@
  * published by storing `state` with release order. A call that can block is
  * claimed when it starts (state BEGUN) and completed when it returns
  * (state DONE), so a process killed while blocked still shows the call.
+ *
+ * Every process of a run can write the whole mapping. Nothing in it bounds a
+ * read: the records' offset is a constant, each recorder copies the capacity
+ * when it binds (before any participant runs), and the server keeps its own
+ * copy of the layout and checks the header and each record it copies out.
  * ------------------------------------------------------------------------- */
 
 #define IPCLAB_RING_MAGIC 0x52435049u /* "IPCR" little-endian */
@@ -111,7 +116,7 @@ typedef struct ipclab_ring_header {
     uint32_t magic;
     uint32_t version;
     uint32_t capacity;        /* number of records */
-    uint32_t records_offset;  /* byte offset of records[0] */
+    uint32_t records_offset;  /* byte offset of records[0]: always ipclab_ring_records_offset(), checked, never followed */
     uint64_t next;            /* atomic: next record index to claim */
     uint64_t dropped;         /* atomic: records lost because the ring was full */
     int64_t t0;               /* CLOCK_MONOTONIC ns at run start, set by init */

@@ -45,8 +45,8 @@ struct Participant {
         // The same mapping the init bound: the ring's bounds it copied before any participant ran still hold.
         _ = ipclab_recorder_bind(ringBase, ringSize, Int32(index))
         // The run's cpu_ms, on this process's own CPU clock (see SetupOperation.limits).
-        if let header = ringBase?.assumingMemoryBound(to: ipclab_ring_header.self), header.pointee.limits.cpu_ms > 0 {
-            _ = ipclab_arm_cpu_timer(header.pointee.limits.cpu_ms)
+        if runLimits.cpu_ms > 0 {
+            _ = ipclab_arm_cpu_timer(runLimits.cpu_ms)
         }
         _ = ipclab_set_process_name(name)
         // Started is recorded before the pid is published: a process that signals this one by
@@ -133,3 +133,5 @@ struct Participant {
 nonisolated(unsafe) var ringBase: UnsafeMutableRawPointer?
 /// The size of that mapping in bytes.
 nonisolated(unsafe) var ringSize = 0
+/// The run's limits, copied from the ring by the run's init before any participant existed.
+nonisolated(unsafe) var runLimits = ipclab_run_limits()
