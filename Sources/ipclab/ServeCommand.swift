@@ -32,6 +32,12 @@ struct ServeCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The OpenAPI document served at /openapi.yaml.", valueName: "FILE"))
     var openapi = "openapi.yaml"
 
+    @Option(help: ArgumentHelp("Also serve /healthz and /metrics (only) on this port, with connection limits of its own, so that they answer while clients hold every connection of --port; 0 picks a free port (printed at start). Default: no admin listener.", valueName: "PORT"))
+    var adminPort: Int?
+
+    @Option(help: "Address the admin listener binds (--admin-port).")
+    var adminHost = "127.0.0.1"
+
     @Option(help: "Worker threads of the HTTP server (default: one per core).")
     var threads: Int?
 
@@ -50,6 +56,7 @@ struct ServeCommand: ParsableCommand {
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0…65535") }
+        if let adminPort, !(0...65535).contains(adminPort) { throw ValidationError("--admin-port must be 0…65535") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
         if let threads, !(1...256).contains(threads) { throw ValidationError("--threads must be 1…256") }
     }
@@ -112,16 +119,32 @@ struct ServeCommand: ParsableCommand {
                          insecure: insecureNoSandbox, executor: admission.makeExecutor(), logger: logger)
         var configuration = HTTPServerConfiguration(host: host, port: port)
         admission.apply(to: &configuration)
+        configuration.reservePaths = AdminAPI.paths
         logger.info("\(admission.summary)")
         if let threads { configuration.threadPoolSize = threads }
-        let server = HTTPServer(configuration: configuration, logger: logger, handler: api)
+        let metrics = api.metrics
+        let refused: @Sendable (String) -> Void = { metrics.httpRefused(reason: $0) }
+        let server = HTTPServer(configuration: configuration, logger: logger, handler: api, refused: refused)
         let bound = try server.start()
         // Written straight to fd 1, unbuffered: scripts and tests wait for this line.
         FileHandle.standardOutput.write(Data("ipclab: listening on http://\(host):\(bound)\n".utf8))
+        var adminServer: HTTPServer?
+        if let adminPort {
+            // Small and separate: a few probes and scrapers, never the class.
+            let admin = HTTPServer(
+                configuration: HTTPServerConfiguration(
+                    host: adminHost, port: adminPort, threadPoolSize: 1, connectionLimit: 64, connectionLimitPerIP: 16,
+                    connectionReservePerIP: 0, accessLog: configuration.accessLog),
+                logger: logger, handler: AdminAPI(api: api), refused: refused)
+            let adminBound = try admin.start()
+            FileHandle.standardOutput.write(Data("ipclab: admin (/healthz, /metrics) on http://\(adminHost):\(adminBound)\n".utf8))
+            adminServer = admin
+        }
 
         var received: Int32 = 0
         sigwait(&stopSignals, &received)
         logger.info("stopping on signal \(received): finishing runs in flight")
+        adminServer?.stop()
         server.stop()
         runner.spawner.shutdown()
         logger.info("stopped")
