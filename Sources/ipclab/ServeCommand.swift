@@ -1,4 +1,5 @@
 import ArgumentParser
+import CIPCLab
 import Foundation
 import Glibc
 import IPCLabCore
@@ -10,7 +11,7 @@ import Logging
 ///
 /// Configuration (flags; every default is shown by `--help`):
 /// `--host` 127.0.0.1, `--port` 8080 (0 picks a free port), `--public` public,
-/// `--openapi` openapi.yaml, `--threads` one per core, `--max-wall-ms` 10000 and the other
+/// `--openapi` (none: the openapi.yaml built in), `--threads` one per core, `--max-wall-ms` 10000 and the other
 /// limit maxima (``LimitMaximaOptions``), `--log-level` info, `--insecure-no-sandbox` off;
 /// admission and connection limits in ``AdmissionOptions``.
 struct ServeCommand: ParsableCommand {
@@ -29,8 +30,8 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .customLong("public"), help: ArgumentHelp("Directory of the static page.", valueName: "DIR"))
     var publicDirectory = "public"
 
-    @Option(help: ArgumentHelp("The OpenAPI document served at /openapi.yaml.", valueName: "FILE"))
-    var openapi = "openapi.yaml"
+    @Option(help: ArgumentHelp("Serve this file at /openapi.yaml instead of the repository's openapi.yaml built into the binary.", valueName: "FILE"))
+    var openapi: String?
 
     @Option(help: ArgumentHelp("Also serve /healthz and /metrics (only) on this port, with connection limits of its own, so that they answer while clients hold every connection of --port; 0 picks a free port (printed at start). Default: no admin listener.", valueName: "PORT"))
     var adminPort: Int?
@@ -111,8 +112,13 @@ struct ServeCommand: ParsableCommand {
             logger.warning("no static page: \(error)")
             staticFiles = nil
         }
-        let openAPIBytes = FileManager.default.contents(atPath: openapi).map { [UInt8]($0) }
-        if openAPIBytes == nil { logger.warning("no OpenAPI document at \(openapi): /openapi.yaml will answer 404") }
+        let openAPIBytes: [UInt8]?
+        if let openapi {
+            openAPIBytes = FileManager.default.contents(atPath: openapi).map { [UInt8]($0) }
+            if openAPIBytes == nil { logger.warning("no OpenAPI document at \(openapi): /openapi.yaml will answer 404") }
+        } else {
+            openAPIBytes = Array(UnsafeBufferPointer(start: ipclab_openapi_yaml_bytes(), count: ipclab_openapi_yaml_size()))
+        }
 
         let api = LabAPI(runner: runner, staticFiles: staticFiles, openAPI: openAPIBytes,
                          version: IPCLab.configuration.version, sandbox: sandbox, protections: protections,
