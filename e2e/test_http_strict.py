@@ -19,7 +19,7 @@ from typing import Iterator
 
 import pytest
 
-from contract import validate_schema
+from contract import check_response, validate_schema
 from harness import Server, start_server
 
 FOLLOWING = b"GET /healthz HTTP/1.1\r\nHost: lab\r\n\r\n"
@@ -106,6 +106,10 @@ def test_an_ambiguous_head_is_answered_once_and_its_connection_closed(srv, name,
     assert b"\r\nConnection: close\r\n" in data.partition(b"\r\n\r\n")[0], data[:400]
     code = {400: "bad_request", 501: "not_implemented"}[status]
     assert error_of(data)["code"] == code
+    method, target = raw.split(b" ")[:2]
+    head, _, body = data.partition(b"\r\n\r\n")
+    check_response(method.decode(), target.split(b"\x00")[0].decode(), status, body, "application/json; charset=utf-8",
+                   {"content-type": "application/json; charset=utf-8"})
     # Answered at once, not after a timeout (the server's shortest is 10 s).
     assert elapsed < 5, f"{name}: answered after {elapsed:.1f} s"
 

@@ -27,9 +27,11 @@ extension HTTPServer {
         let reservePaths: Set<String>
         /// Counts what the server turns away itself, by reason.
         let refused: @Sendable (String) -> Void
-        /// How much of an oversized body is read and dropped before the connection is
-        /// closed instead of answered.
-        var discardLimit: Int { max(64 * maxBodyBytes, 16 << 20) }
+        /// How much of an oversized body is read and dropped (at least the minimum body rate)
+        /// so that a client that sends it all before reading sees the 413; a declared length
+        /// past it is answered 413 at once and the connection closed, and a chunked body that
+        /// grows past it has its connection closed.
+        var discardLimit: Int { max(8 * maxBodyBytes, 8 << 20) }
         private let lock = NSLock()
         private var lastMessage: String?
 
