@@ -16,13 +16,18 @@ import Glibc
 /// server.stop()
 /// ```
 ///
-/// What it does for every request: reads the whole body (chunked or not) and answers 413
-/// `body_too_large` without calling the handler once it is over
+/// What it does for every request: refuses a head that could be framed two ways (400
+/// `bad_request`, 501 `not_implemented`: ``HTTPFraming``) and a connection in the per-address
+/// reserve (503), each with `Connection: close`; reads the whole body (chunked or not) and
+/// answers 413 `body_too_large` without calling the handler once it is over
 /// ``HTTPServerConfiguration/maxBodyBytes``; calls the handler
 /// (``HTTPHandler/handle(_:respond:)``); sends the response with `Content-Length`, keeping
 /// the connection alive; answers `HEAD` with the headers of the handler's response and no
 /// body; writes one access line (``HTTPServerConfiguration/AccessLog``):
 /// `METHOD /path STATUS bytes duration_ms`.
+///
+/// A connection whose head does not arrive in time, or whose body comes too slowly, is shut
+/// down (``ConnectionGuard``).
 ///
 /// This is the only type that holds `MHD_*` pointers. ``stop()`` is idempotent and also
 /// runs at deinit; a stopped server may be started again. Never call ``stop()`` from inside
