@@ -99,15 +99,24 @@ extension Participant {
     mutating func fill(_ channel: String, _ size: Int, step: Int) {
         let c = channelIndex(channel)
         let fd = ends[c].write
-        // The capacity is asked of the kernel; the step that reports it is get_pipe_size.
-        let capacity = ipclab_fcntl(fd, ipclab_F_GETPIPE_SZ)
         let chunk = PipeStep.Data.size(size).bytes
-        var full = false
+        // Full is what the kernel says, not arithmetic on F_GETPIPE_SZ: the capacity counts page-sized
+        // slots, so chunks that do not divide a page leave room unused and the bytes waiting never reach
+        // it. Writes without waiting until EAGAIN; then, if the end was blocking, one blocking write,
+        // which waits for the reader.
+        let flags = ipclab_fcntl(fd, F_GETFL)
+        let blocking = flags >= 0 && flags & O_NONBLOCK == 0
+        if blocking { setNonblocking(channel, .write, true, step: step) }
         for _ in 0..<Self.loopLimit {
             let r = write(channel, chunk, step: step)
-            if r < 0 || full { return }
-            let waiting = ends[c].anyOpen.map { ipclab_bytes_readable($0) } ?? -1
-            full = capacity > 0 && waiting >= capacity
+            if r < 0 {
+                let full = errno == EAGAIN
+                if blocking {
+                    setNonblocking(channel, .write, false, step: step)
+                    if full { write(channel, chunk, step: step) }
+                }
+                return
+            }
         }
     }
 

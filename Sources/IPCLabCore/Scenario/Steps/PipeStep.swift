@@ -29,8 +29,9 @@ public enum PipeStep: StepFamily {
     case read(channel: String, size: Int, repeat: Int)
     /// `read(2)` chunks of `size` until it returns 0 (end of file) or fails.
     case readAll(channel: String, size: Int)
-    /// `write(2)` chunks of `size` until the pipe holds its capacity, then once more:
-    /// that last write blocks, or fails with `EAGAIN` on a non-blocking end.
+    /// `write(2)` chunks of `size` without waiting (`O_NONBLOCK`, set with `fcntl` if the end was
+    /// blocking) until the kernel says the pipe is full with `EAGAIN`; then, on a blocking end, `O_NONBLOCK`
+    /// is cleared and one more write waits for the reader.
     case fill(channel: String, size: Int)
     /// `close(2)` one end.
     case close(channel: String, end: PipeEnd)
