@@ -48,8 +48,9 @@ public enum SignalStep: StepFamily {
         case fpe
     }
 
-    /// `sigaction(2)` with `SA_SIGINFO`; `restart` adds `SA_RESTART`.
-    case sigaction(signal: Signal, action: Action, reply: Reply?, restart: Bool)
+    /// `sigaction(2)` with `SA_SIGINFO`; `restart` adds `SA_RESTART`. A handler with `exit` ends the
+    /// process with that status once it has recorded the delivery (the course's `int_handler` calls `exit(-1)`: 255).
+    case sigaction(signal: Signal, action: Action, reply: Reply?, restart: Bool, exit: Int? = nil)
     /// `kill(2)` to a named process of the run, `repeat` times.
     case kill(process: String, signal: Signal, repeat: Int)
     /// `sigqueue(3)` to a named process of the run, `repeat` times (the i-th carries `value + i`).
@@ -80,6 +81,7 @@ public enum SignalStep: StepFamily {
         public static let pointerText = 1...64
         public static let readSize = 1...4096
         public static let maskSignals = 0...64
+        public static let exitStatus = 0...255
     }
 
     public static func decode(op: String, _ r: inout JSONObjectReader) throws(LabError) -> SignalStep {
@@ -99,7 +101,9 @@ public enum SignalStep: StepFamily {
                 guard action == .handle else { throw r.fail("reply", "only a handler can reply: set \"action\": \"handle\"") }
                 reply = Reply(signal: sig, process: process)
             }
-            return .sigaction(signal: signal, action: action, reply: reply, restart: try r.bool("restart") ?? false)
+            let exit = try r.int("exit", in: B.exitStatus)
+            if exit != nil && action != .handle { throw r.fail("exit", "only a handler can exit: set \"action\": \"handle\"") }
+            return .sigaction(signal: signal, action: action, reply: reply, restart: try r.bool("restart") ?? false, exit: exit)
         case "kill":
             let process = try target(&r)
             return .kill(process: process, signal: try r.requiredSignal("signal"),
@@ -189,7 +193,7 @@ public enum SignalStep: StepFamily {
     public var processes: [String] {
         switch self {
         case let .kill(p, _, _), let .sigqueue(p, _, _, _), let .procStat(p): [p]
-        case let .sigaction(_, _, reply?, _): [reply.process]
+        case let .sigaction(_, _, reply?, _, _): [reply.process]
         default: []
         }
     }
@@ -197,10 +201,11 @@ public enum SignalStep: StepFamily {
     public var fields: [String: JSONValue] {
         func int(_ n: Int) -> JSONValue { .integer(Int64(n)) }
         switch self {
-        case let .sigaction(signal, action, reply, restart):
+        case let .sigaction(signal, action, reply, restart, exit):
             var o: [String: JSONValue] = ["signal": signal.json, "action": .string(action.rawValue)]
             if let reply { o["reply"] = ["signal": reply.signal.json, "process": .string(reply.process)] }
             if restart { o["restart"] = true }
+            if let exit { o["exit"] = int(exit) }
             return o
         case let .kill(process, signal, count):
             var o: [String: JSONValue] = ["process": .string(process), "signal": signal.json]
@@ -242,8 +247,8 @@ public enum SignalStep: StepFamily {
 
 extension Step {
     public static func sigaction(_ signal: Signal, _ action: SignalStep.Action, reply: SignalStep.Reply? = nil,
-                                 restart: Bool = false) -> Step {
-        .signal(.sigaction(signal: signal, action: action, reply: reply, restart: restart))
+                                 restart: Bool = false, exit: Int? = nil) -> Step {
+        .signal(.sigaction(signal: signal, action: action, reply: reply, restart: restart, exit: exit))
     }
     public static func kill(_ process: String, _ signal: Signal, repeat count: Int = 1) -> Step {
         .signal(.kill(process: process, signal: signal, repeat: count))
