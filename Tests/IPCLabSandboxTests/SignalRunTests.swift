@@ -99,7 +99,7 @@ struct SignalRunTests {
         #expect(trace.run.outcome == .ok)
         #expect(trace.process("program")?.exit == .code(255), "\(describe(trace))")
         #expect(trace.calls("sigaction", by: "program").first?.int("exit") == 255)
-        #expect(trace.observations.allSatisfy(\.holds), "\(trace.observations.map(\.detail))")
+        #expect(trace.observations.allSatisfy { $0.holds }, "\(trace.observations.map(\.detail))")
     }
 
     @Test("signal.sigint with a returning handler: nanosleep returns EINTR, and the program exits 0")
@@ -109,7 +109,7 @@ struct SignalRunTests {
         let sleep = try #require(trace.calls("nanosleep", by: "program").first)
         #expect(sleep.errno == "EINTR", "\(describe(trace))")
         #expect((sleep.blockedNs ?? .max) < 900_000_000, "cut short, not the full second")
-        #expect(trace.observations.allSatisfy(\.holds), "\(trace.observations.map(\.detail))")
+        #expect(trace.observations.allSatisfy { $0.holds }, "\(trace.observations.map(\.detail))")
     }
 
     @Test("signal.sigchld: CLD_EXITED with status 7; the child is Z until wait4, then gone")

@@ -11,9 +11,9 @@ public struct Catalog: Sendable {
         PipeHello(), PipeByteStream(), PipeEOF(), PipeCapacity(), PipeSigpipe(), PipeNonblocking(), PipeDuplex(), PipePipeline(), FIFORendezvous(),
         ShmAnonymous(), ShmPrivate(), ShmSysV(), ShmPOSIX(), ShmRace(), ShmPointers(),
         SemMutex(), SemFruitPlate(), SemProducerConsumer(),
-        SignalHandshake(), SignalSigqueue(), SignalPointer(), SignalCoalescing(), SignalBlocked(), SignalDispositions(), SignalSigint(), SignalSigchld(), SignalFault(), SignalStopCont(),
+        SignalHandshake(), SignalSigqueue(), SignalPointer(), SignalCoalescing(), SignalBlocked(), SignalDispositions(), SignalSigint(), SignalSigchld(), SignalFault(), SignalStopCont(), SignalUnblockable(),
         MQSysV(), MQPosix(), MQFull(), MQBoundaries(), MQNotify(),
-        SocketTCP(), SocketUnixStream(), SocketUnixDgram(), SocketPair(), SocketUDP(), SocketBuffer(), SocketFDPassing(),
+        SocketTCP(), SocketUnixStream(), SocketUnixDgram(), SocketPair(), SocketUDP(), SocketBuffer(), SocketFDPassing(), SocketNonblocking(),
         SandboxDeniedCalls(),
         BenchThroughput(), BenchLatency(),
     ])
