@@ -13,9 +13,11 @@ from contract import REPO
 from traces import calls, check_trace, process, run_ok as run_trace
 
 PRESETS = ["signal.handshake", "signal.sigqueue", "signal.pointer", "signal.coalescing", "signal.blocked",
-           "signal.dispositions", "signal.sigint", "signal.sigchld", "signal.fault", "signal.stop_cont"]
+           "signal.dispositions", "signal.sigint", "signal.sigchld", "signal.fault", "signal.stop_cont",
+           "signal.unblockable"]
 # Processes a preset's defaults end by a signal, on purpose (the core flag is what the kernel said).
-KILLED = {"signal.dispositions": {"target": "SIGTERM"}, "signal.fault": {"segv": "SIGSEGV", "fpe": "SIGFPE"}}
+KILLED = {"signal.dispositions": {"target": "SIGTERM"}, "signal.fault": {"segv": "SIGSEGV", "fpe": "SIGFPE"},
+          "signal.unblockable": {"target": "SIGKILL"}}
 # signal.sigint's handler calls exit(-1), as the seed's int_handler does: status 255.
 EXIT_CODES = {"signal.sigchld": {"child": 7}, "signal.sigint": {"program": 255}}
 

@@ -37,6 +37,8 @@ extension Participant {
             fill(channel, size, step: i)
         case let .close(channel, end):
             close(channel, end, step: i)
+        case let .fstat(channel, end):
+            fstatEnd(channel, end, step: i)
         case let .open(channel, end, nonblocking):
             open(channel, end, nonblocking: nonblocking, step: i)
         case let .setNonblocking(channel, end, enabled):
@@ -128,6 +130,21 @@ extension Participant {
         Recorder.instant("close", step: step, args: [Int64(fd), Int64(c), end == .read ? 0 : 1], result: Int(r),
                          errno: r == 0 ? 0 : errno)
         ends[c][key] = -1
+    }
+
+    /// `fstat(2)` and `fcntl(F_GETFL)` of one end, in one record: what inode it reaches, and how the
+    /// open file behind it was opened.
+    mutating func fstatEnd(_ channel: String, _ end: PipeEnd, step: Int) {
+        let c = channelIndex(channel)
+        let fd = ends[c][end == .read ? .read : .write]
+        var st = stat()
+        let r = Glibc.fstat(fd, &st)
+        let err = r == 0 ? 0 : errno
+        let flags = r == 0 ? ipclab_fcntl(fd, F_GETFL) : -1
+        Recorder.instant("fstat", step: step,
+                         args: [Int64(fd), Int64(c), end == .read ? 0 : 1, Int64(flags), Int64(bitPattern: UInt64(st.st_ino)),
+                                Int64(bitPattern: UInt64(st.st_dev)), Int64(st.st_mode)],
+                         result: Int(r), errno: err)
     }
 
     /// `open(2)` of a FIFO: blocks until the other side opens, unless non-blocking.
