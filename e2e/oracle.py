@@ -270,6 +270,59 @@ def fifo_rendezvous(t: Trace, p: dict[str, Any]) -> dict[str, bool]:
             "writer_waits_for_reader": met("fifo_b", "writer", "reader")}
 
 
+def socket_nonblocking(t: Trace, p: dict[str, Any]) -> dict[str, bool]:
+    recvs = ev(t, ("recv", "recvfrom", "read"), "reader", "sv")
+    send = next(iter(ev(t, ("send", "sendto", "write"), "writer", "sv")), None)
+    first = recvs[0] if recvs else None
+    blocking = next((r for r in recvs if r["errno"] is None and pos(r)), None)
+    return {"eagain_when_empty": bool(first) and first["errno"] == "EAGAIN" and (send is None or end(first) < send["t_ns"]),
+            "blocking_recv_waits": bool(blocking and send and waited_for(blocking, send))}
+
+
+def signal_unblockable(t: Trace, p: dict[str, Any]) -> dict[str, bool]:
+    other = p.get("signal", "SIGUSR1")
+    masks = ev(t, "sigprocmask", "target")
+    mask = masks[1]["args"]["oldset"] if len(masks) > 1 and masks[1]["result"] == 0 else None
+    left = bool(masks) and masks[0]["result"] == 0 and mask is not None and other in mask and "SIGKILL" not in mask and "SIGSTOP" not in mask
+    kills = ev(t, "kill", "parent")
+    stop = next((k for k in kills if k["args"].get("signal") == "SIGSTOP"), None)
+    kill = next((k for k in kills if k["args"].get("signal") == "SIGKILL"), None)
+    note = any(d["args"].get("si_code") == "CLD_STOPPED" for d in ev(t, "deliver", "parent"))
+    state = next((o for o in t["objects"] if o["kind"] == "process" and o["object"] == "target" and stop and (o["seq"] or 0) > stop["seq"]), None)
+    stopped = bool(stop and stop["result"] == 0 and note and state and state["state"].get("state") == "T")
+    killed = bool(kill and kill["result"] == 0 and exit_of(t, "target") == {"signal": "SIGKILL", "core_dumped": False})
+    return {"mask_leaves_them_out": left, "sigstop_stops": stopped, "sigkill_kills": killed}
+
+
+def pipe_inode(t: Trace, p: dict[str, Any]) -> dict[str, bool]:
+    stats = [e for e in ev(t, "fstat", channel="p") if e["result"] == 0]
+    want = 4 if p.get("child", True) else 2
+    one = len(stats) == want and len({(e["args"]["st_dev"], e["args"]["st_ino"]) for e in stats}) == 1 \
+        and all(e["args"]["type"] == "S_IFIFO" for e in stats)
+    parent = {e["args"]["end"]: e for e in stats if e["process"] == "parent"}
+    r, w = parent.get("read"), parent.get("write")
+    two = bool(r and w and r["args"]["fd"] != w["args"]["fd"] and r["args"]["open_flags"] == "O_RDONLY"
+               and w["args"]["open_flags"] == "O_WRONLY")
+    return {"one_inode": one, "two_open_files": two}
+
+
+def mq_sysv_full(t: Trace, p: dict[str, Any]) -> dict[str, bool]:
+    size = p.get("message_size", 1024)
+    sends, recvs = ev(t, "msgsnd", "sender", "q"), ev(t, "msgrcv", "receiver", "q")
+    nowait = [s for s in sends if s["args"]["msgflg"] == "IPC_NOWAIT"]
+    eagain = next((s for s in nowait if s["errno"] == "EAGAIN"), None)
+
+    def full(e: Event) -> bool:
+        st = state_before(t, "q", e["t_ns"]) or {}
+        return "msg_cbytes" in st and st["msg_cbytes"] + size > st["msg_qbytes"]
+    refused = eagain is not None and any(s["result"] == 0 for s in nowait) and full(eagain)
+    blocking = next((s for s in sends if s["args"]["msgflg"] == "0"), None)
+    release = next((r for r in recvs if blocking and end(r) > blocking["t_ns"] and ok(r)), None)
+    waits = bool(blocking and full(blocking) and waited_for(blocking, release) and blocking["result"] == 0)
+    sent, got = [s for s in sends if s["result"] == 0], [r for r in recvs if ok(r)]
+    return {"nowait_eagain": refused, "full_send_waits": waits, "receiver_drains": bool(sent) and len(sent) == len(got)}
+
+
 RULES: dict[str, Callable[[Trace, dict[str, Any]], dict[str, bool]]] = {
     "pipe.capacity": pipe_capacity,
     "pipe.byte_stream": pipe_byte_stream,
@@ -281,6 +334,10 @@ RULES: dict[str, Callable[[Trace, dict[str, Any]], dict[str, bool]]] = {
     "sem.mutex": sem_mutex,
     "pipe.nonblocking": pipe_nonblocking,
     "fifo.rendezvous": fifo_rendezvous,
+    "socket.nonblocking": socket_nonblocking,
+    "signal.unblockable": signal_unblockable,
+    "pipe.inode": pipe_inode,
+    "mq.sysv_full": mq_sysv_full,
     "bench.throughput": bench_throughput,
     "bench.latency": bench_latency,
 }

@@ -12,7 +12,7 @@ public struct Catalog: Sendable {
         ShmAnonymous(), ShmPrivate(), ShmSysV(), ShmPOSIX(), ShmRace(), ShmPointers(),
         SemMutex(), SemFruitPlate(), SemProducerConsumer(),
         SignalHandshake(), SignalSigqueue(), SignalPointer(), SignalCoalescing(), SignalBlocked(), SignalDispositions(), SignalSigint(), SignalSigchld(), SignalFault(), SignalStopCont(), SignalUnblockable(),
-        MQSysV(), MQPosix(), MQFull(), MQBoundaries(), MQNotify(),
+        MQSysV(), MQPosix(), MQFull(), MQSysVFull(), MQBoundaries(), MQNotify(),
         SocketTCP(), SocketUnixStream(), SocketUnixDgram(), SocketPair(), SocketUDP(), SocketBuffer(), SocketFDPassing(), SocketNonblocking(),
         SandboxDeniedCalls(),
         BenchThroughput(), BenchLatency(),

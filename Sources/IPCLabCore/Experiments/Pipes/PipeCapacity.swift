@@ -21,6 +21,34 @@ public struct PipeCapacity: Preset {
         observations: ["pipe.capacity.fills_at_capacity", "pipe.capacity.full_write_waits", "pipe.capacity.reader_drains"]
     )
 
+    /// Writes a fill may make: each is recorded with the pipe's state after it (two records), and a
+    /// run's trace holds 16384 records by default. Past this the fill could not be shown to the end.
+    static let maxFillWrites = 6000
+
+    /// How many writes of `chunk` bytes fill a pipe of `capacity` bytes, as the kernel packs them:
+    /// a write smaller than a page shares the last page only if it fits there whole.
+    static func writesToFill(capacity: Int, chunk: Int) -> Int {
+        let page = 4096
+        if chunk >= page { return (capacity + chunk - 1) / chunk + 1 }
+        return (capacity / page) * (page / chunk) + 1
+    }
+
+    public func validate(_ params: Parameters) throws(LabError) {
+        let chunk = params.int("chunk_size") ?? 4096
+        // F_SETPIPE_SZ rounds up to a power-of-two number of pages.
+        var capacity = 65_536
+        if let asked = params.int("pipe_size") {
+            capacity = 4096
+            while capacity < asked { capacity *= 2 }
+        }
+        let writes = Self.writesToFill(capacity: capacity, chunk: chunk)
+        if writes > Self.maxFillWrites {
+            throw LabError(.invalidParameter,
+                           "filling \(capacity) bytes with \(chunk)-byte writes takes about \(writes) writes, each recorded with the pipe's state: more than a run's trace can show (at most \(Self.maxFillWrites) writes); use a larger chunk_size or a smaller pipe_size",
+                           path: "params.chunk_size")
+        }
+    }
+
     public func scenario(_ params: Parameters) -> Scenario {
         var writer: [Step] = [.close(channel: "p", end: .read)]
         if let size = params.int("pipe_size") { writer.append(.setPipeSize(channel: "p", size: size)) }
