@@ -323,6 +323,22 @@ def mq_sysv_full(t: Trace, p: dict[str, Any]) -> dict[str, bool]:
     return {"nowait_eagain": refused, "full_send_waits": waits, "receiver_drains": bool(sent) and len(sent) == len(got)}
 
 
+def signal_process_group(t: Trace, p: dict[str, Any]) -> dict[str, bool]:
+    sig = p.get("signal", "SIGINT")
+    moves = ev(t, "setpgid", "shell")
+    kill = next(iter(ev(t, "kill", "shell")), None)
+    shell = next(q["pid"] for q in t["processes"] if q["name"] == "shell")
+
+    def got(name: str) -> bool:
+        return any(d["args"].get("signal") == sig and d["args"].get("si_pid") == shell and kill and d["t_ns"] > kill["t_ns"]
+                   for d in ev(t, "deliver", name))
+    members = len(moves) == 2 and all(m["result"] == 0 for m in moves) and bool(kill) and kill["result"] == 0 \
+        and got("leader") and got("member")
+    stray = any(d["args"].get("signal") == sig for n in ("outsider", "shell") for d in ev(t, "deliver", n))
+    wait = next(iter(ev(t, "ppoll", "outsider")), None)
+    return {"members_receive": members, "others_do_not": members and not stray and bool(wait and kill and waited_for(wait, kill))}
+
+
 RULES: dict[str, Callable[[Trace, dict[str, Any]], dict[str, bool]]] = {
     "pipe.capacity": pipe_capacity,
     "pipe.byte_stream": pipe_byte_stream,
@@ -338,6 +354,7 @@ RULES: dict[str, Callable[[Trace, dict[str, Any]], dict[str, bool]]] = {
     "signal.unblockable": signal_unblockable,
     "pipe.inode": pipe_inode,
     "mq.sysv_full": mq_sysv_full,
+    "signal.process_group": signal_process_group,
     "bench.throughput": bench_throughput,
     "bench.latency": bench_latency,
 }

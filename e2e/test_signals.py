@@ -14,7 +14,7 @@ from traces import calls, check_trace, process, run_ok as run_trace
 
 PRESETS = ["signal.handshake", "signal.sigqueue", "signal.pointer", "signal.coalescing", "signal.blocked",
            "signal.dispositions", "signal.sigint", "signal.sigchld", "signal.fault", "signal.stop_cont",
-           "signal.unblockable"]
+           "signal.unblockable", "signal.process_group"]
 # Processes a preset's defaults end by a signal, on purpose (the core flag is what the kernel said).
 KILLED = {"signal.dispositions": {"target": "SIGTERM"}, "signal.fault": {"segv": "SIGSEGV", "fpe": "SIGFPE"},
           "signal.unblockable": {"target": "SIGKILL"}}

@@ -27,6 +27,18 @@ extension Participant {
             fault(kind, step: i)
         case let .procStat(process):
             procStat(process, step: i)
+        case let .setpgid(process, group):
+            let (pid, index) = target(process)
+            let (pgid, groupIndex) = target(group)
+            let r: Int32 = pid > 1 && pgid > 1 ? Glibc.setpgid(pid, pgid) : -1
+            Recorder.instant("setpgid", step: i, args: [Int64(pid), Int64(pgid), Int64(index), Int64(groupIndex)], result: Int(r),
+                             errno: pid > 1 && pgid > 1 ? (r == 0 ? 0 : errno) : ESRCH)
+        case let .killGroup(group, signal):
+            // Only a group named by a participant's pid: never 0 (the caller's own group) or -1 (everyone).
+            let (pgid, index) = target(group)
+            let slot = Recorder.begin("kill", step: i, args: [Int64(-pgid), Int64(signal.number), Int64(index), 0, Int64(getuid())])
+            let r: Int32 = pgid > 1 ? Glibc.kill(-pgid, Int32(signal.number)) : -1
+            Recorder.end(slot, result: Int(r), errno: pgid > 1 ? (r == 0 ? 0 : errno) : ESRCH)
         }
     }
 

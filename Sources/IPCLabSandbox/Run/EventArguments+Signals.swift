@@ -26,6 +26,8 @@ extension EventArguments {
             var out: [(String, JSONValue)] = [("signal", signal(a[0])), ("handler", handler), ("flags", flags), ("reply", reply)]
             if a.count > 5 && a[5] >= 0 { out.append(("exit", .integer(a[5]))) }
             return out
+        case "setpgid":
+            return [("pid", .integer(a[0])), ("pgid", .integer(a[1])), ("process", process(a[2])), ("group", process(a[3]))]
         case "kill":
             return [("pid", .integer(a[0])), ("signal", signal(a[1])), ("process", process(a[2])), ("from_handler", .bool(a[3] != 0)),
                     ("uid", .integer(a[4]))]

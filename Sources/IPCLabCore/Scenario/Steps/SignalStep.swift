@@ -69,9 +69,15 @@ public enum SignalStep: StepFamily {
     case fault(Fault)
     /// Reads `/proc/PID/stat` of a named process of the run: its state (R, S, T, Z…).
     case procStat(process: String)
+    /// `setpgid(2)`: moves a named process of the run into the process group whose id is the pid of
+    /// `group` (itself: a new group it leads), as a shell puts a job's processes in one group.
+    case setpgid(process: String, group: String)
+    /// `kill(2)` to a process group: `kill(-pgid, signal)`, the group whose id is the pid of the named
+    /// process (as the terminal's Ctrl+C reaches the foreground group).
+    case killGroup(group: String, signal: Signal)
 
     public static let ops = ["sigaction", "kill", "sigqueue", "sigprocmask", "sigpending", "wait_signals",
-                             "read_pointer", "fault", "proc_stat"]
+                             "read_pointer", "fault", "proc_stat", "setpgid", "kill_group"]
 
     /// Bounds of the signal steps, also stated in `openapi.yaml`.
     public enum Bounds {
@@ -152,6 +158,11 @@ public enum SignalStep: StepFamily {
         case "fault":
             guard let kind = try r.choice("kind", Fault.self) else { throw r.fail("kind", "is required: \"segv\" or \"fpe\"") }
             return .fault(kind)
+        case "setpgid":
+            let process = try target(&r)
+            return .setpgid(process: process, group: try r.requiredString("group"))
+        case "kill_group":
+            return .killGroup(group: try r.requiredString("group"), signal: try r.requiredSignal("signal"))
         default:
             return .procStat(process: try target(&r))
         }
@@ -184,6 +195,8 @@ public enum SignalStep: StepFamily {
         case .readPointer: "read_pointer"
         case .fault: "fault"
         case .procStat: "proc_stat"
+        case .setpgid: "setpgid"
+        case .killGroup: "kill_group"
         }
     }
 
@@ -194,6 +207,8 @@ public enum SignalStep: StepFamily {
         switch self {
         case let .kill(p, _, _), let .sigqueue(p, _, _, _), let .procStat(p): [p]
         case let .sigaction(_, _, reply?, _, _): [reply.process]
+        case let .setpgid(p, g): [p, g]
+        case let .killGroup(g, _): [g]
         default: []
         }
     }
@@ -231,12 +246,21 @@ public enum SignalStep: StepFamily {
             return ["kind": .string(kind.rawValue)]
         case let .procStat(process):
             return ["process": .string(process)]
+        case let .setpgid(process, group):
+            return ["process": .string(process), "group": .string(group)]
+        case let .killGroup(group, signal):
+            return ["group": .string(group), "signal": signal.json]
         }
     }
 
     public func check(in scenario: Scenario, process: Int, at path: JSONPath) throws(LabError) {
-        let at = if case .sigaction = self { path.key("reply").key("process") } else { path.key("process") }
         for name in processes where scenario.processIndex(named: name) == nil {
+            let at: JSONPath = switch self {
+            case .sigaction: path.key("reply").key("process")
+            case .killGroup: path.key("group")
+            case .setpgid(let p, _) where p != name: path.key("group")
+            default: path.key("process")
+            }
             let known = scenario.processes.map(\.name).joined(separator: ", ")
             throw LabError(.invalidScenario,
                            "no process named \"\(name)\" in this run (processes: \(known)); signals go only to the run's own processes",
@@ -264,4 +288,6 @@ extension Step {
     public static func readPointer(size: Int) -> Step { .signal(.readPointer(size: size)) }
     public static func fault(_ kind: SignalStep.Fault) -> Step { .signal(.fault(kind)) }
     public static func procStat(_ process: String) -> Step { .signal(.procStat(process: process)) }
+    public static func setpgid(_ process: String, group: String) -> Step { .signal(.setpgid(process: process, group: group)) }
+    public static func killGroup(_ group: String, _ signal: Signal) -> Step { .signal(.killGroup(group: group, signal: signal)) }
 }
