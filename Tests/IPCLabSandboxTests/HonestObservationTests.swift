@@ -72,3 +72,39 @@ struct HonestObservationTests {
         for o in trace.observations { #expect(!o.detail.contains("read as :"), "\(o.detail)") }
     }
 }
+
+/// Issue 15's new presets: with their defaults each runs to `ok` with every observation holding on evidence.
+@Suite("New presets of issue 15", .serialized)
+struct NewPresetRunTests {
+    @Test("defaults run ok, every observation holds and cites events",
+          arguments: ["pipe.inode", "mq.sysv_full", "signal.unblockable", "signal.process_group", "socket.nonblocking"])
+    func defaults(_ id: String) async throws {
+        let trace = try await run(id)
+        #expect(trace.run.outcome == .ok, "\(trace.run.reason ?? "")")
+        let entry = try #require(Catalog.standard.preset(id)).experiment
+        #expect(trace.observations.map(\.id) == entry.observations)
+        for o in trace.observations {
+            #expect(o.holds, "\(o.id): \(o.detail)")
+            #expect(!o.evidence.isEmpty, "\(o.id)")
+        }
+    }
+
+    @Test("signal.unblockable: the mask read back holds SIGUSR1 only; the target dies of SIGKILL")
+    func unblockable() async throws {
+        let trace = try await run("signal.unblockable")
+        let readBack = try #require(trace.calls("sigprocmask", by: "target").dropFirst().first)
+        #expect(readBack.arg("oldset") == .array([.string("SIGUSR1")]), "\(describe(trace))")
+        #expect(trace.process("target")?.exit == .signal(name: "SIGKILL", coreDumped: false))
+    }
+
+    @Test("socket.nonblocking with the writer first: the blocking recv did not wait, and the trace says so")
+    func recvAfterSend() async throws {
+        // The writer sends at once while the reader is still starting: whichever came first, a "waits" claim
+        // holds only if the recv began before the send.
+        let trace = try await run("socket.nonblocking", params: ["writer_delay_ms": 0, "nonblocking": false])
+        let o = try #require(trace.observations.first { $0.id == "socket.nonblocking.blocking_recv_waits" })
+        let recv = try #require(trace.socketReceives(on: "sv", by: "reader").first { ($0.result ?? 0) > 0 })
+        let send = try #require(trace.socketSends(on: "sv", by: "writer").first)
+        #expect(o.holds == recv.blocked(until: send), "\(o.detail)")
+    }
+}

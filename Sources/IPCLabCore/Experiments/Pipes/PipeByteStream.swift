@@ -10,7 +10,7 @@ public struct PipeByteStream: Preset {
     static let page = 4096
 
     /// The slots `sizes` take, written in order into an empty pipe, as the kernel packs them.
-    static func slotsNeeded(_ sizes: [Int]) -> Int {
+    public static func slotsNeeded(_ sizes: [Int]) -> Int {
         var used = 0, lastFill = 0
         for w in sizes {
             var left = w

@@ -27,7 +27,7 @@ public struct PipeCapacity: Preset {
 
     /// How many writes of `chunk` bytes fill a pipe of `capacity` bytes, as the kernel packs them:
     /// a write smaller than a page shares the last page only if it fits there whole.
-    static func writesToFill(capacity: Int, chunk: Int) -> Int {
+    public static func writesToFill(capacity: Int, chunk: Int) -> Int {
         let page = 4096
         if chunk >= page { return (capacity + chunk - 1) / chunk + 1 }
         return (capacity / page) * (page / chunk) + 1
