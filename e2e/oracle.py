@@ -339,6 +339,28 @@ def signal_process_group(t: Trace, p: dict[str, Any]) -> dict[str, bool]:
     return {"members_receive": members, "others_do_not": members and not stray and bool(wait and kill and waited_for(wait, kill))}
 
 
+def sem_fruit_plate(t: Trace, p: dict[str, Any]) -> dict[str, bool]:
+    kids = {w["process"] for w in slept(t, "s1", "son") + slept(t, "s2", "daughter")}
+    return {"children_wait_for_fruit": kids == {"son", "daughter"},
+            "parents_wait_for_space": bool(slept(t, "s3", "father") + slept(t, "s3", "mother"))}
+
+
+def sem_producer_consumer(t: Trace, p: dict[str, Any]) -> dict[str, bool]:
+    return {"producer_waits_when_full": bool(slept(t, "empty", "producer"))}
+
+
+def signal_blocked(t: Trace, p: dict[str, Any]) -> dict[str, bool]:
+    sig = p.get("signal", "SIGUSR1")
+    kill = next(iter(ev(t, "kill", "sender")), None)
+    pending = next(iter(ev(t, "sigpending", "receiver")), None)
+    unblock = next((e for e in ev(t, "sigprocmask", "receiver") if e["args"].get("how") == "SIG_UNBLOCK"), None)
+    got = next((d for d in ev(t, "deliver", "receiver") if d["args"].get("signal") == sig), None)
+    listed = bool(pending) and sig in (pending["args"].get("set") or [])
+    not_yet = got is None or (pending is not None and got["t_ns"] > pending["t_ns"])
+    on_unblock = bool(got and unblock and unblock["t_ns"] <= got["t_ns"] <= end(unblock))
+    return {"stays_pending": bool(kill and kill["result"] == 0 and listed and not_yet), "delivered_on_unblock": on_unblock}
+
+
 RULES: dict[str, Callable[[Trace, dict[str, Any]], dict[str, bool]]] = {
     "pipe.capacity": pipe_capacity,
     "pipe.byte_stream": pipe_byte_stream,
@@ -355,6 +377,9 @@ RULES: dict[str, Callable[[Trace, dict[str, Any]], dict[str, bool]]] = {
     "pipe.inode": pipe_inode,
     "mq.sysv_full": mq_sysv_full,
     "signal.process_group": signal_process_group,
+    "sem.fruit_plate": sem_fruit_plate,
+    "sem.producer_consumer": sem_producer_consumer,
+    "signal.blocked": signal_blocked,
     "bench.throughput": bench_throughput,
     "bench.latency": bench_latency,
 }

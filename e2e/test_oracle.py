@@ -108,5 +108,6 @@ def test_observations_agree_with_the_oracle(lab, catalog):
             runs += 1
             for d in disagreements(trace, effective(entry, params)):
                 problems.append(f"{exp_id} {params}: {d}")
+    print(f"oracle: {runs} runs agreed or not, {rejected} parameter sets refused, {len(problems)} disagreements")
     assert not problems, "\n".join(problems[:20])
     assert runs > 0 and runs >= rejected, (runs, rejected)
