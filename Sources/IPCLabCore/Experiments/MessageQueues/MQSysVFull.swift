@@ -15,7 +15,7 @@ public struct MQSysVFull: Preset {
         parameters: [
             Parameter("message_size", .integer, "Bytes of text in each message (the last one starts with \"end\", where the receiver stops).",
                       default: 1024, range: 64...8192),
-            Parameter("reader_delay_ms", .integer, "How long the receiver sleeps before taking messages: the blocked msgsnd waits about this long.",
+            Parameter("reader_delay_ms", .integer, "How long the receiver sleeps, once the sender found the queue full, before taking messages: the blocked msgsnd waits about this long.",
                       default: 100, range: 0...1000),
         ],
         observations: ["mq.sysv_full.nowait_eagain", "mq.sysv_full.full_send_waits", "mq.sysv_full.receiver_drains"]
@@ -25,9 +25,11 @@ public struct MQSysVFull: Preset {
         let size = params.int("message_size") ?? 1024
         let last = "end" + String(repeating: ".", count: size - 3)
         return Scenario(
-            channels: [.sysvQueue("q")],
+            channels: [.sysvQueue("q"), ReadyPipe.channel],
             processes: [
                 ProcessSpec(name: "receiver", steps: [
+                    // Told once the sender found the queue full, so a slow sender is never drained early.
+                    ReadyPipe.await,
                     .sleep(ms: params.int("reader_delay_ms") ?? 100),
                     .receive(channel: "q", until: "end"),
                     .wait(process: "sender"),
@@ -36,6 +38,7 @@ public struct MQSysVFull: Preset {
                 ProcessSpec(name: "sender", steps: [
                     // Without waiting until the kernel says EAGAIN (one more than fit in the default msg_qbytes)…
                     .send(channel: "q", data: .size(size), repeat: Self.defaultQueueBytes / size + 1, nonblocking: true),
+                    ReadyPipe.signal,
                     // …then one that may wait.
                     .send(channel: "q", data: .text(last)),
                     .exit(code: 0),

@@ -15,7 +15,7 @@ public struct PipeCapacity: Preset {
             Parameter("pipe_size", .integer, "Ask for this capacity with F_SETPIPE_SZ (the kernel rounds it up to a power-of-two number of pages). Unset: the default.",
                       default: nil, range: Scenario.Bounds.pipeSize),
             Parameter("chunk_size", .integer, "Bytes per write while filling.", default: 4096, range: 1...65_536),
-            Parameter("reader_delay_ms", .integer, "How long the reader sleeps before draining: the blocked write waits about this long.",
+            Parameter("reader_delay_ms", .integer, "How long the reader sleeps, once the writer found the pipe full, before draining: the blocked write waits about this long.",
                       default: 100, range: 0...1000),
         ],
         observations: ["pipe.capacity.fills_at_capacity", "pipe.capacity.full_write_waits", "pipe.capacity.reader_drains"]
@@ -50,17 +50,24 @@ public struct PipeCapacity: Preset {
     }
 
     public func scenario(_ params: Parameters) -> Scenario {
+        let nonblocking = params.bool("nonblocking") == true
+        let chunk = params.int("chunk_size") ?? 4096
         var writer: [Step] = [.close(channel: "p", end: .read)]
         if let size = params.int("pipe_size") { writer.append(.setPipeSize(channel: "p", size: size)) }
         writer.append(.getPipeSize(channel: "p"))
-        if params.bool("nonblocking") == true { writer.append(.setNonblocking(channel: "p", end: .write, enabled: true)) }
-        writer.append(.fill(channel: "p", size: params.int("chunk_size") ?? 4096))
+        // The fill writes without waiting until the kernel says EAGAIN; only then is the reader told to
+        // start, so a slow fill on a busy machine is never drained before it is full.
+        writer += [.setNonblocking(channel: "p", end: .write, enabled: true), .fill(channel: "p", size: chunk)]
+        if !nonblocking { writer.append(.setNonblocking(channel: "p", end: .write, enabled: false)) }
+        writer.append(ReadyPipe.signal)
+        if !nonblocking { writer.append(.write(channel: "p", data: .size(chunk), repeat: 1)) }
         writer.append(.exit(code: 0))
         return Scenario(
-            channels: [.pipe("p")],
+            channels: [.pipe("p"), ReadyPipe.channel],
             processes: [
                 ProcessSpec(name: "reader", steps: [
                     .close(channel: "p", end: .write),
+                    ReadyPipe.await,
                     .sleep(ms: params.int("reader_delay_ms") ?? 100),
                     .readAll(channel: "p", size: 65_536),
                     .wait(process: "writer"),
