@@ -361,6 +361,35 @@ def signal_blocked(t: Trace, p: dict[str, Any]) -> dict[str, bool]:
     return {"stays_pending": bool(kill and kill["result"] == 0 and listed and not_yet), "delivered_on_unblock": on_unblock}
 
 
+def pipe_eof(t: Trace, p: dict[str, Any]) -> dict[str, bool]:
+    reads = ev(t, "read", "reader", "p")
+    return {"read_returns_zero": bool(reads) and reads[-1]["returned"] and reads[-1]["result"] == 0}
+
+
+def pipe_sigpipe(t: Trace, p: dict[str, Any]) -> dict[str, bool]:
+    action = p.get("disposition", "default")
+    writes = ev(t, "write", "writer", "p")
+    second = writes[1] if len(writes) > 1 else None
+    delivered = any(d["args"].get("signal") == "SIGPIPE" for d in ev(t, "deliver", "writer"))
+    exit = exit_of(t, "writer")
+    killed = exit == {"signal": "SIGPIPE", "core_dumped": False} and bool(second) and not second["returned"]
+    epipe = bool(second) and second["result"] == -1 and second["errno"] == "EPIPE"
+    decides = {"ignore": epipe and exit == {"code": 0} and not delivered,
+               "handle": epipe and exit == {"code": 0} and delivered}.get(action, killed)
+    return {"write_fails": killed or epipe, "disposition_decides": decides}
+
+
+def signal_fault(t: Trace, p: dict[str, Any]) -> dict[str, bool]:
+    def one(proc: str, sig: str, code: str) -> bool:
+        fault = next(iter(ev(t, "fault", proc)), None)
+        got = next((d for d in ev(t, "deliver", proc) if d["args"].get("signal") == sig), None)
+        if got:
+            return got["args"].get("si_code") == code and bool(fault) and fault["returned"]
+        exit = exit_of(t, proc) or {}
+        return exit.get("signal") == sig and bool(fault) and not fault["returned"]
+    return {"sigsegv": one("segv", "SIGSEGV", "SEGV_MAPERR"), "sigfpe": one("fpe", "SIGFPE", "FPE_INTDIV")}
+
+
 RULES: dict[str, Callable[[Trace, dict[str, Any]], dict[str, bool]]] = {
     "pipe.capacity": pipe_capacity,
     "pipe.byte_stream": pipe_byte_stream,
@@ -380,6 +409,9 @@ RULES: dict[str, Callable[[Trace, dict[str, Any]], dict[str, bool]]] = {
     "sem.fruit_plate": sem_fruit_plate,
     "sem.producer_consumer": sem_producer_consumer,
     "signal.blocked": signal_blocked,
+    "pipe.eof": pipe_eof,
+    "pipe.sigpipe": pipe_sigpipe,
+    "signal.fault": signal_fault,
     "bench.throughput": bench_throughput,
     "bench.latency": bench_latency,
 }
