@@ -390,6 +390,18 @@ def signal_fault(t: Trace, p: dict[str, Any]) -> dict[str, bool]:
     return {"sigsegv": one("segv", "SIGSEGV", "SEGV_MAPERR"), "sigfpe": one("fpe", "SIGFPE", "FPE_INTDIV")}
 
 
+def signal_coalescing(t: Trace, p: dict[str, Any]) -> dict[str, bool]:
+    std, rt = p.get("signal", "SIGUSR1"), p.get("rt_signal", "SIGRTMIN")
+    kills = [k for k in ev(t, "kill", "sender") if k["result"] == 0 and k["args"].get("signal") == std]
+    queued = [q for q in ev(t, "sigqueue", "sender") if q["result"] == 0]
+    std_got = [d for d in ev(t, "deliver", "receiver") if d["args"].get("signal") == std]
+    rt_got = [d for d in ev(t, "deliver", "receiver") if d["args"].get("signal") == rt]
+    merged = len(kills) >= 2 and len(std_got) == 1 and all(end(k) <= std_got[0]["t_ns"] for k in kills)
+    sent = [q["args"]["value"].get("sival_int") for q in queued if isinstance(q["args"].get("value"), dict)]
+    got = [(d["args"].get("si_value") or {}).get("sival_int") for d in rt_got]
+    return {"standard_merged": merged, "realtime_queued": bool(queued) and len(rt_got) == len(queued) and got == sent}
+
+
 RULES: dict[str, Callable[[Trace, dict[str, Any]], dict[str, bool]]] = {
     "pipe.capacity": pipe_capacity,
     "pipe.byte_stream": pipe_byte_stream,
@@ -412,6 +424,7 @@ RULES: dict[str, Callable[[Trace, dict[str, Any]], dict[str, bool]]] = {
     "pipe.eof": pipe_eof,
     "pipe.sigpipe": pipe_sigpipe,
     "signal.fault": signal_fault,
+    "signal.coalescing": signal_coalescing,
     "bench.throughput": bench_throughput,
     "bench.latency": bench_latency,
 }
