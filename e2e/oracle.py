@@ -402,6 +402,44 @@ def signal_coalescing(t: Trace, p: dict[str, Any]) -> dict[str, bool]:
     return {"standard_merged": merged, "realtime_queued": bool(queued) and len(rt_got) == len(queued) and got == sent}
 
 
+def pid_of(t: Trace, name: str) -> int | None:
+    return next((q["pid"] for q in t["processes"] if q["name"] == name), None)
+
+
+def signal_handshake(t: Trace, p: dict[str, Any]) -> dict[str, bool]:
+    sig, ack = p.get("signal", "SIGUSR1"), p.get("ack_signal", "SIGUSR2")
+    sent = next(iter(ev(t, "kill", "a")), None)
+    got = next((d for d in ev(t, "deliver", "b") if d["args"].get("signal") == sig and d["args"].get("si_pid") == pid_of(t, "a")), None)
+    answer = next((k for k in ev(t, "kill", "b") if k["args"].get("from_handler") is True), None)
+    acked = next((d for d in ev(t, "deliver", "a") if d["args"].get("signal") == ack and d["args"].get("si_pid") == pid_of(t, "b")), None)
+    return {"b_received": bool(sent and sent["result"] == 0 and got),
+            "a_acknowledged": bool(answer and answer["result"] == 0 and acked and got and acked["t_ns"] >= got["t_ns"])}
+
+
+def signal_sigchld(t: Trace, p: dict[str, Any]) -> dict[str, bool]:
+    child = pid_of(t, "child")
+    got = next((d for d in ev(t, "deliver", "parent") if d["args"].get("signal") == "SIGCHLD"), None)
+    notified = bool(got) and got["args"].get("si_code") == "CLD_EXITED" and got["args"].get("si_pid") == child \
+        and got["args"].get("si_status") == p.get("exit_code", 7)
+    states = [o for o in t["objects"] if o["kind"] == "process" and o["object"] == "child"]
+    wait = next(iter(ev(t, "wait4", "parent")), None)
+    zombie = len(states) >= 2 and states[0]["state"].get("state") == "Z" and bool(wait) and wait["result"] == child \
+        and states[1]["state"].get("errno") == "ENOENT"
+    return {"parent_notified": notified, "zombie_until_waited": zombie}
+
+
+def mq_posix(t: Trace, p: dict[str, Any]) -> dict[str, bool]:
+    sends = [s for s in ev(t, ("mq_send", "msgsnd"), channel="q") if s["result"] == 0]
+    got = [r for r in ev(t, ("mq_receive", "msgrcv"), channel="q") if ok(r)]
+
+    def key(e: Event) -> tuple:
+        return (e["payload"] or {}).get("hex"), (e["payload"] or {}).get("bytes"), e["args"].get("msg_prio")
+    expected = [s for _, s in sorted(enumerate(sends), key=lambda x: (-(x[1]["args"].get("msg_prio") or 0), x[0]))]
+    matches = len(got) == len(expected) and all(key(a) == key(b) for a, b in zip(got, expected))
+    overtook = any(key(a)[:2] != key(b)[:2] for a, b in zip(got, sends))
+    return {"highest_priority_first": matches and overtook}
+
+
 RULES: dict[str, Callable[[Trace, dict[str, Any]], dict[str, bool]]] = {
     "pipe.capacity": pipe_capacity,
     "pipe.byte_stream": pipe_byte_stream,
@@ -425,6 +463,9 @@ RULES: dict[str, Callable[[Trace, dict[str, Any]], dict[str, bool]]] = {
     "pipe.sigpipe": pipe_sigpipe,
     "signal.fault": signal_fault,
     "signal.coalescing": signal_coalescing,
+    "signal.handshake": signal_handshake,
+    "signal.sigchld": signal_sigchld,
+    "mq.posix": mq_posix,
     "bench.throughput": bench_throughput,
     "bench.latency": bench_latency,
 }
