@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import string
 from typing import Any
 
@@ -23,6 +24,7 @@ RUNS = int(os.environ.get("ORACLE_RUNS", "2"))
 SEED = int(os.environ.get("ORACLE_SEED", "15"))
 ONLY = [p for p in os.environ.get("ORACLE_PRESETS", "").split(",") if p]
 CAP_MS = 150
+SIGNALS = ["SIGUSR1", "SIGUSR2", "SIGTERM", "SIGINT", "SIGHUP", "SIGALRM", "SIGQUIT", "SIGRTMIN", "SIGRTMAX"]
 # Upper ends kept low to keep a run short (still inside each parameter's published bounds).
 CAPS = {"increments": 20_000, "total_bytes": 1 << 20, "round_trips": 200, "count": 64, "items": 16, "rounds": 8,
         "processes": 4, "size": 65_536, "sndbuf": 65_536}
@@ -46,6 +48,11 @@ def draw(rng: random.Random, p: dict[str, Any]) -> Any:
     if kind == "string":
         if p.get("choices"):
             return rng.choice(p["choices"])
+        listed = re.search(r"One of: ([^.]+)\.", p.get("description", ""))
+        if listed:
+            return rng.choice([w.strip() for w in listed.group(1).split(",")])
+        if isinstance(p["default"], str) and p["default"].startswith("SIG"):
+            return rng.choice(SIGNALS + [p["default"]])
         if p["default"] is not None and rng.random() < 0.5:
             return p["default"]
         n = rng.randint(1, max(1, min(p.get("max_length") or 16, 16)))
