@@ -86,7 +86,10 @@ struct SemaphoreRunTests {
           arguments: ["posix_named", "sysv", "posix_unnamed"])
     func fruitPlate(_ type: String) async throws {
         let trace = try await run("sem.fruit_plate", params: ["type": .string(type)])
-        expectWentWell(trace)
+        // Whether a parent finds the plate full depends on scheduling (a child may take the fruit first):
+        // that observation must agree with the rule restated; every other must hold.
+        expectWentWell(trace, scheduling: ["sem.fruit_plate.parents_wait_for_space"])
+        expectParentsWaitAgrees(trace)
         #expect(trace.processes.map(\.name) == ["father", "mother", "son", "daughter"])
         #expect(trace.scenario.channels.map(\.name) == ["plate", "s1", "s2", "s3"])
         #expect(values(trace, "s1").first == 0 && values(trace, "s2").first == 0 && values(trace, "s3").first == 1)
@@ -122,8 +125,10 @@ struct SemaphoreRunTests {
         #expect(trace.run.outcome == .ok, "\(describe(trace))")
         #expect(values(trace, "s3").first == 2)
         let parents = try observation(trace, "sem.fruit_plate.parents_wait_for_space")
-        #expect(parents.holds == false, "\(parents.detail)")
-        #expect(parents.detail.contains("s3 started at 2"), "\(parents.detail)")
+        // Two slots let both parents put without waiting; a parent may still find s3 at 0 in a later
+        // round. Whatever happened, the observation says what the trace shows.
+        expectParentsWaitAgrees(trace)
+        if !parents.holds { #expect(parents.detail.contains("s3 started at 2"), "\(parents.detail)") }
         #expect(trace.observations.map(\.id) == Catalog.standard.preset("sem.fruit_plate")?.experiment.observations)
     }
 
@@ -151,5 +156,17 @@ struct SemaphoreRunTests {
         let waits = try observation(trace, "sem.producer_consumer.producer_waits_when_full")
         #expect(waits.holds == false)
         #expect(waits.detail.contains("never filled"), "\(waits.detail)")
+    }
+
+    /// `parents_wait_for_space` holds exactly when a parent's wait on s3 found 0 and a child's post on s3
+    /// began while that wait was in the kernel (the rule written again, from the events alone).
+    private func expectParentsWaitAgrees(_ trace: Trace, sourceLocation: SourceLocation = #_sourceLocation) {
+        let posts = trace.semaphorePosts(on: "s3").filter { $0.process == "son" || $0.process == "daughter" }
+        let waited = trace.semaphoreWaits(on: "s3").filter { w in
+            (w.process == "father" || w.process == "mother") && w.int("value_before") == 0 && w.result == 0
+                && posts.contains { p in w.tNs < p.tNs && p.tNs < (w.endNs ?? .min) }
+        }
+        let o = trace.observations.first { $0.id == "sem.fruit_plate.parents_wait_for_space" }
+        #expect(o?.holds == !waited.isEmpty, "\(o?.detail ?? "missing")", sourceLocation: sourceLocation)
     }
 }
