@@ -1,7 +1,8 @@
 """An independent oracle for the observations (issue 15): each rule written a second time, in Python,
 from a trace's events and objects alone (never from the server's observations or details).
 
-`verdicts(trace, params)` returns {observation id: (holds, why)} for every observation it knows;
+`RULES[experiment](trace, params)` gives {short observation id: holds} for the observations it knows
+(the signal presets' rules are in oracle_signals.py, the queries in oracle_base.py);
 `disagreements(trace, params)` compares them with the trace's own, and applies the rules every
 observation obeys (a claim that holds cites events; a limit_exceeded outcome has a limit behind it).
 
@@ -14,52 +15,10 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-INF = float("inf")
-NOISE = 0.05
-
-Trace = dict[str, Any]
-Event = dict[str, Any]
-
-
-# ------------------------------------------------------------------ small queries
-
-
-def ev(trace: Trace, call: str | tuple[str, ...], process: str | None = None, channel: str | None = None) -> list[Event]:
-    calls = (call,) if isinstance(call, str) else call
-    return [e for e in trace["events"] if e["call"] in calls and (process is None or e["process"] == process)
-            and (channel is None or e["args"].get("channel") == channel)]
-
-
-def end(e: Event) -> float:
-    return INF if e["end_ns"] is None else e["end_ns"]
-
-
-def waited_for(call: Event, release: Event | None) -> bool:
-    """Began before the release began, and returned after it began."""
-    return release is not None and call["returned"] and call["t_ns"] < release["t_ns"] < end(call)
-
-
-def state_before(trace: Trace, obj: str, t: int) -> dict[str, Any] | None:
-    """The last snapshot of `obj` taken at or before `t`."""
-    snaps = [o for o in trace["objects"] if o["object"] == obj and o["t_ns"] <= t]
-    return max(snaps, key=lambda o: o["t_ns"])["state"] if snaps else None
-
-
-def ok(e: Event | None) -> bool:
-    """Returned a non-negative result."""
-    return e is not None and e["result"] is not None and e["result"] >= 0
-
-
-def pos(e: Event) -> int:
-    return e["result"] if e["result"] is not None and e["result"] > 0 else 0
-
-
-def clearly_above(a: float, b: float) -> bool:
-    return a > b and (a - b) > NOISE * max(abs(a), abs(b))
-
-
-def exit_of(trace: Trace, name: str) -> dict[str, Any] | None:
-    return next((p["exit"] for p in trace["processes"] if p["name"] == name), None)
+from oracle_base import (NOISE, Event, Trace, clearly_above, end, ev, exit_of, ok, pos,  # noqa: F401
+                         state_before, waited_for)
+from oracle_signals import (signal_blocked, signal_coalescing, signal_fault, signal_handshake, signal_process_group,
+                            signal_sigchld, signal_sigint, signal_unblockable)
 
 
 # ------------------------------------------------------------------ pipes
@@ -192,15 +151,6 @@ def shm_race(t: Trace, p: dict[str, Any]) -> dict[str, bool]:
     return {"total": holds_total, "loops_overlapped": overlap}
 
 
-# ------------------------------------------------------------------ signals
-
-
-def signal_sigint(t: Trace, p: dict[str, Any]) -> dict[str, bool]:
-    got = [e for e in ev(t, "deliver", "program") if e["args"].get("signal") == "SIGINT"]
-    want = {"code": 0 if p.get("handler_returns") else 255}
-    return {"handler_ran": bool(got), "not_terminated": bool(got) and exit_of(t, "program") == want}
-
-
 # ------------------------------------------------------------------ measurements
 
 
@@ -229,6 +179,9 @@ def bench_latency(t: Trace, p: dict[str, Any]) -> dict[str, bool]:
     by = {e["args"]["mechanism"]: e for e in ev(t, "bench_latency") if e["errno"] is None}
     others = [e["args"]["p50_ns"] for m, e in by.items() if m != "shm_ring"]
     return {"shm_fastest": "shm_ring" in by and bool(others) and clearly_above(min(others), by["shm_ring"]["args"]["p50_ns"])}
+
+
+# ------------------------------------------------------------------ semaphores, and the rest
 
 
 def sem_waits(t: Trace, ch: str, process: str | None = None) -> list[Event]:
@@ -279,21 +232,6 @@ def socket_nonblocking(t: Trace, p: dict[str, Any]) -> dict[str, bool]:
             "blocking_recv_waits": bool(blocking and send and waited_for(blocking, send))}
 
 
-def signal_unblockable(t: Trace, p: dict[str, Any]) -> dict[str, bool]:
-    other = p.get("signal", "SIGUSR1")
-    masks = ev(t, "sigprocmask", "target")
-    mask = masks[1]["args"]["oldset"] if len(masks) > 1 and masks[1]["result"] == 0 else None
-    left = bool(masks) and masks[0]["result"] == 0 and mask is not None and other in mask and "SIGKILL" not in mask and "SIGSTOP" not in mask
-    kills = ev(t, "kill", "parent")
-    stop = next((k for k in kills if k["args"].get("signal") == "SIGSTOP"), None)
-    kill = next((k for k in kills if k["args"].get("signal") == "SIGKILL"), None)
-    note = any(d["args"].get("si_code") == "CLD_STOPPED" for d in ev(t, "deliver", "parent"))
-    state = next((o for o in t["objects"] if o["kind"] == "process" and o["object"] == "target" and stop and (o["seq"] or 0) > stop["seq"]), None)
-    stopped = bool(stop and stop["result"] == 0 and note and state and state["state"].get("state") == "T")
-    killed = bool(kill and kill["result"] == 0 and exit_of(t, "target") == {"signal": "SIGKILL", "core_dumped": False})
-    return {"mask_leaves_them_out": left, "sigstop_stops": stopped, "sigkill_kills": killed}
-
-
 def pipe_inode(t: Trace, p: dict[str, Any]) -> dict[str, bool]:
     stats = [e for e in ev(t, "fstat", channel="p") if e["result"] == 0]
     want = 4 if p.get("child", True) else 2
@@ -323,22 +261,6 @@ def mq_sysv_full(t: Trace, p: dict[str, Any]) -> dict[str, bool]:
     return {"nowait_eagain": refused, "full_send_waits": waits, "receiver_drains": bool(sent) and len(sent) == len(got)}
 
 
-def signal_process_group(t: Trace, p: dict[str, Any]) -> dict[str, bool]:
-    sig = p.get("signal", "SIGINT")
-    moves = ev(t, "setpgid", "shell")
-    kill = next(iter(ev(t, "kill", "shell")), None)
-    shell = next(q["pid"] for q in t["processes"] if q["name"] == "shell")
-
-    def got(name: str) -> bool:
-        return any(d["args"].get("signal") == sig and d["args"].get("si_pid") == shell and kill and d["t_ns"] > kill["t_ns"]
-                   for d in ev(t, "deliver", name))
-    members = len(moves) == 2 and all(m["result"] == 0 for m in moves) and bool(kill) and kill["result"] == 0 \
-        and got("leader") and got("member")
-    stray = any(d["args"].get("signal") == sig for n in ("outsider", "shell") for d in ev(t, "deliver", n))
-    wait = next(iter(ev(t, "ppoll", "outsider")), None)
-    return {"members_receive": members, "others_do_not": members and not stray and bool(wait and kill and waited_for(wait, kill))}
-
-
 def sem_fruit_plate(t: Trace, p: dict[str, Any]) -> dict[str, bool]:
     kids = {w["process"] for w in slept(t, "s1", "son") + slept(t, "s2", "daughter")}
     return {"children_wait_for_fruit": kids == {"son", "daughter"},
@@ -347,18 +269,6 @@ def sem_fruit_plate(t: Trace, p: dict[str, Any]) -> dict[str, bool]:
 
 def sem_producer_consumer(t: Trace, p: dict[str, Any]) -> dict[str, bool]:
     return {"producer_waits_when_full": bool(slept(t, "empty", "producer"))}
-
-
-def signal_blocked(t: Trace, p: dict[str, Any]) -> dict[str, bool]:
-    sig = p.get("signal", "SIGUSR1")
-    kill = next(iter(ev(t, "kill", "sender")), None)
-    pending = next(iter(ev(t, "sigpending", "receiver")), None)
-    unblock = next((e for e in ev(t, "sigprocmask", "receiver") if e["args"].get("how") == "SIG_UNBLOCK"), None)
-    got = next((d for d in ev(t, "deliver", "receiver") if d["args"].get("signal") == sig), None)
-    listed = bool(pending) and sig in (pending["args"].get("set") or [])
-    not_yet = got is None or (pending is not None and got["t_ns"] > pending["t_ns"])
-    on_unblock = bool(got and unblock and unblock["t_ns"] <= got["t_ns"] <= end(unblock))
-    return {"stays_pending": bool(kill and kill["result"] == 0 and listed and not_yet), "delivered_on_unblock": on_unblock}
 
 
 def pipe_eof(t: Trace, p: dict[str, Any]) -> dict[str, bool]:
@@ -377,55 +287,6 @@ def pipe_sigpipe(t: Trace, p: dict[str, Any]) -> dict[str, bool]:
     decides = {"ignore": epipe and exit == {"code": 0} and not delivered,
                "handle": epipe and exit == {"code": 0} and delivered}.get(action, killed)
     return {"write_fails": killed or epipe, "disposition_decides": decides}
-
-
-def signal_fault(t: Trace, p: dict[str, Any]) -> dict[str, bool]:
-    def one(proc: str, sig: str, code: str) -> bool:
-        fault = next(iter(ev(t, "fault", proc)), None)
-        got = next((d for d in ev(t, "deliver", proc) if d["args"].get("signal") == sig), None)
-        if got:
-            return got["args"].get("si_code") == code and bool(fault) and fault["returned"]
-        exit = exit_of(t, proc) or {}
-        return exit.get("signal") == sig and bool(fault) and not fault["returned"]
-    return {"sigsegv": one("segv", "SIGSEGV", "SEGV_MAPERR"), "sigfpe": one("fpe", "SIGFPE", "FPE_INTDIV")}
-
-
-def signal_coalescing(t: Trace, p: dict[str, Any]) -> dict[str, bool]:
-    std, rt = p.get("signal", "SIGUSR1"), p.get("rt_signal", "SIGRTMIN")
-    kills = [k for k in ev(t, "kill", "sender") if k["result"] == 0 and k["args"].get("signal") == std]
-    queued = [q for q in ev(t, "sigqueue", "sender") if q["result"] == 0]
-    std_got = [d for d in ev(t, "deliver", "receiver") if d["args"].get("signal") == std]
-    rt_got = [d for d in ev(t, "deliver", "receiver") if d["args"].get("signal") == rt]
-    merged = len(kills) >= 2 and len(std_got) == 1 and all(end(k) <= std_got[0]["t_ns"] for k in kills)
-    sent = [q["args"]["value"].get("sival_int") for q in queued if isinstance(q["args"].get("value"), dict)]
-    got = [(d["args"].get("si_value") or {}).get("sival_int") for d in rt_got]
-    return {"standard_merged": merged, "realtime_queued": bool(queued) and len(rt_got) == len(queued) and got == sent}
-
-
-def pid_of(t: Trace, name: str) -> int | None:
-    return next((q["pid"] for q in t["processes"] if q["name"] == name), None)
-
-
-def signal_handshake(t: Trace, p: dict[str, Any]) -> dict[str, bool]:
-    sig, ack = p.get("signal", "SIGUSR1"), p.get("ack_signal", "SIGUSR2")
-    sent = next(iter(ev(t, "kill", "a")), None)
-    got = next((d for d in ev(t, "deliver", "b") if d["args"].get("signal") == sig and d["args"].get("si_pid") == pid_of(t, "a")), None)
-    answer = next((k for k in ev(t, "kill", "b") if k["args"].get("from_handler") is True), None)
-    acked = next((d for d in ev(t, "deliver", "a") if d["args"].get("signal") == ack and d["args"].get("si_pid") == pid_of(t, "b")), None)
-    return {"b_received": bool(sent and sent["result"] == 0 and got),
-            "a_acknowledged": bool(answer and answer["result"] == 0 and acked and got and acked["t_ns"] >= got["t_ns"])}
-
-
-def signal_sigchld(t: Trace, p: dict[str, Any]) -> dict[str, bool]:
-    child = pid_of(t, "child")
-    got = next((d for d in ev(t, "deliver", "parent") if d["args"].get("signal") == "SIGCHLD"), None)
-    notified = bool(got) and got["args"].get("si_code") == "CLD_EXITED" and got["args"].get("si_pid") == child \
-        and got["args"].get("si_status") == p.get("exit_code", 7)
-    states = [o for o in t["objects"] if o["kind"] == "process" and o["object"] == "child"]
-    wait = next(iter(ev(t, "wait4", "parent")), None)
-    zombie = len(states) >= 2 and states[0]["state"].get("state") == "Z" and bool(wait) and wait["result"] == child \
-        and states[1]["state"].get("errno") == "ENOENT"
-    return {"parent_notified": notified, "zombie_until_waited": zombie}
 
 
 def mq_posix(t: Trace, p: dict[str, Any]) -> dict[str, bool]:
@@ -471,17 +332,10 @@ RULES: dict[str, Callable[[Trace, dict[str, Any]], dict[str, bool]]] = {
 }
 
 
-def register(exp_id: str) -> Callable:
-    def wrap(f: Callable) -> Callable:
-        RULES[exp_id] = f
-        return f
-    return wrap
-
-
 # ------------------------------------------------------------------ every observation
 
 
-LIMIT_ERRNOS = {"EMFILE", "EFBIG", "ENOMEM"}
+LIMIT_ERRNOS = {"EMFILE", "EFBIG", "ENOMEM", "ENOSPC"}
 
 
 def limit_evidence(t: Trace) -> bool:
