@@ -18,7 +18,7 @@ from typing import Any, Callable
 from oracle_base import (NOISE, Event, Trace, clearly_above, end, ev, exit_of, ok, pos,  # noqa: F401
                          state_before, waited_for)
 from oracle_signals import (signal_blocked, signal_coalescing, signal_fault, signal_handshake, signal_process_group,
-                            signal_sigchld, signal_sigint, signal_unblockable)
+                            signal_sigchld, signal_sigint, signal_stop_cont, signal_unblockable)
 
 
 # ------------------------------------------------------------------ pipes
@@ -301,6 +301,26 @@ def mq_posix(t: Trace, p: dict[str, Any]) -> dict[str, bool]:
     return {"highest_priority_first": matches and overtook}
 
 
+def pipe_hello(t: Trace, p: dict[str, Any]) -> dict[str, bool]:
+    w = next(iter(ev(t, "write", "child", "pfds")), None)
+    r = next(iter(ev(t, "read", "parent", "pfds")), None)
+    same = bool(w and w["payload"] and r and r["payload"]) and (w["payload"]["bytes"], w["payload"]["hex"]) == (r["payload"]["bytes"], r["payload"]["hex"])
+    closes = ev(t, "close", channel="pfds")
+    closed = len(closes) == 2 and all(c["result"] == 0 for c in closes) and \
+        {(c["process"], c["args"].get("end")) for c in closes} == {("parent", "write"), ("child", "read")}
+    child = next((q["pid"] for q in t["processes"] if q["name"] == "child"), None)
+    return {"message_received": same, "unused_ends_closed": closed,
+            "parent_waited": any(e["result"] == child for e in ev(t, "wait4", "parent"))}
+
+
+def socket_unix_stream(t: Trace, p: dict[str, Any]) -> dict[str, bool]:
+    sends = [e for e in ev(t, ("send", "sendto", "write"), "client", "s") if pos(e)]
+    reads = [e for e in ev(t, ("recv", "recvfrom", "read"), "server", "s") if e["result"] is not None and e["result"] >= 0]
+    sent = [e["result"] for e in sends]
+    got = sum(pos(e) for e in reads)
+    return {"no_boundaries": crossing(sent, [r for r in reads if pos(r)]), "bytes_conserved": sum(sent) > 0 and sum(sent) == got}
+
+
 RULES: dict[str, Callable[[Trace, dict[str, Any]], dict[str, bool]]] = {
     "pipe.capacity": pipe_capacity,
     "pipe.byte_stream": pipe_byte_stream,
@@ -326,7 +346,10 @@ RULES: dict[str, Callable[[Trace, dict[str, Any]], dict[str, bool]]] = {
     "signal.coalescing": signal_coalescing,
     "signal.handshake": signal_handshake,
     "signal.sigchld": signal_sigchld,
+    "signal.stop_cont": signal_stop_cont,
     "mq.posix": mq_posix,
+    "pipe.hello": pipe_hello,
+    "socket.unix_stream": socket_unix_stream,
     "bench.throughput": bench_throughput,
     "bench.latency": bench_latency,
 }

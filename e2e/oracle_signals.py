@@ -99,3 +99,18 @@ def signal_sigchld(t: Trace, p: dict[str, Any]) -> dict[str, bool]:
     zombie = len(states) >= 2 and states[0]["state"].get("state") == "Z" and bool(wait) and wait["result"] == child \
         and states[1]["state"].get("errno") == "ENOENT"
     return {"parent_notified": notified, "zombie_until_waited": zombie}
+
+
+def signal_stop_cont(t: Trace, p: dict[str, Any]) -> dict[str, bool]:
+    stop_sig = p.get("stop_signal", "SIGSTOP")
+    kills = ev(t, "kill", "parent")
+    stop = next((k for k in kills if k["args"].get("signal") == stop_sig), None)
+    cont = next((k for k in kills if k["args"].get("signal") == "SIGCONT"), None)
+    codes = [d["args"].get("si_code") for d in ev(t, "deliver", "parent") if d["args"].get("signal") == "SIGCHLD"]
+    states = [o for o in t["objects"] if o["kind"] == "process" and o["object"] == "worker"]
+    after_stop = next((o for o in states if stop and (o["seq"] or 0) > stop["seq"]), None)
+    after_cont = [o for o in states if cont and (o["seq"] or 0) > cont["seq"]]
+    stopped = bool(after_stop) and after_stop["state"].get("state") == "T" and "CLD_STOPPED" in codes
+    continued = stopped and "CLD_CONTINUED" in codes and bool(after_cont) and after_cont[-1]["state"].get("state") != "T" \
+        and exit_of(t, "worker") == {"code": 0}
+    return {"stopped": stopped, "continued": continued}
