@@ -41,7 +41,10 @@ def signal_process_group(t: Trace, p: dict[str, Any]) -> dict[str, bool]:
         and got("leader") and got("member")
     stray = any(d["args"].get("signal") == sig for n in ("outsider", "shell") for d in ev(t, "deliver", n))
     wait = next(iter(ev(t, "ppoll", "outsider")), None)
-    return {"members_receive": members, "others_do_not": members and not stray and bool(wait and kill and waited_for(wait, kill))}
+    handler = next(iter(ev(t, "sigaction", "outsider")), None)
+    watched = bool(kill and wait and handler) and (handler["end_ns"] or handler["t_ns"]) < kill["t_ns"] and end(wait) > end(kill) \
+        and wait["end_ns"] is not None
+    return {"members_receive": members, "others_do_not": members and not stray and watched}
 
 
 def signal_blocked(t: Trace, p: dict[str, Any]) -> dict[str, bool]:

@@ -56,8 +56,12 @@ public struct SignalProcessGroup: Preset {
         let members = grouped && kill?.result == 0 && reached.count == Self.members.count
         let outsiderWait = trace.calls("ppoll", by: "outsider").first
         let strays = ["outsider", "shell"].compactMap { name in trace.deliveries(to: name, of: sig).first }
-        // The outsider was waiting for it across the kill, and its wait ended without it.
-        let watched = outsiderWait.map { w in kill.map { w.blocked(until: $0) } ?? false } ?? false
+        // The outsider could have seen it: its handler was installed before the kill began, and its wait
+        // (which runs the handler of anything pending) returned after the kill returned, with no delivery.
+        let handler = trace.calls("sigaction", by: "outsider").first
+        let watched = kill.map { k in
+            (handler?.endNs ?? handler?.tNs ?? .max) < k.tNs && (outsiderWait?.endNs ?? .min) > (k.endNs ?? .max)
+        } ?? false
         let others = members && strays.isEmpty && watched
         return [
             Observation(
@@ -70,10 +74,10 @@ public struct SignalProcessGroup: Preset {
             Observation(
                 id: "signal.process_group.others_do_not",
                 claim: "Processes outside the group do not get it: not the outsider, not the sender.",
-                holds: others, evidence: ([kill, outsiderWait].compactMap { $0 } + strays).seqs.sorted(),
+                holds: others, evidence: ([handler, kill, outsiderWait].compactMap { $0 } + strays).seqs.sorted(),
                 detail: !strays.isEmpty ? "\(strays.map(\.process).joined(separator: " and ")) got \(sig.name) too"
-                    : !watched ? "the outsider was not seen waiting across the kill, so its not getting the signal shows nothing"
-                    : members ? "the outsider waited \(milliseconds(outsiderWait?.blockedNs ?? 0)) across the kill and got nothing; the shell got nothing"
+                    : !watched ? "the outsider's handler was not installed before the kill, or its wait did not outlast it: its not getting the signal shows nothing"
+                    : members ? "the outsider had its handler installed before the kill and its wait returned \(milliseconds((outsiderWait?.endNs ?? 0) - (kill?.endNs ?? 0))) after the kill, with nothing delivered; the shell got nothing"
                     : "the group did not get the signal, so there is nothing to compare"),
         ]
     }
