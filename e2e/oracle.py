@@ -18,7 +18,7 @@ from typing import Any, Callable
 from oracle_base import (NOISE, Event, Trace, clearly_above, end, ev, exit_of, ok, pos,  # noqa: F401
                          state_before, waited_for)
 from oracle_signals import (signal_blocked, signal_coalescing, signal_fault, signal_handshake, signal_process_group,
-                            signal_sigchld, signal_sigint, signal_stop_cont, signal_unblockable)
+                            signal_sigchld, signal_sigint, signal_sigqueue, signal_stop_cont, signal_unblockable)
 
 
 # ------------------------------------------------------------------ pipes
@@ -321,6 +321,28 @@ def socket_unix_stream(t: Trace, p: dict[str, Any]) -> dict[str, bool]:
     return {"no_boundaries": crossing(sent, [r for r in reads if pos(r)]), "bytes_conserved": sum(sent) > 0 and sum(sent) == got}
 
 
+def text(e: Event | None) -> str | None:
+    """The C string an access moved (up to its first NUL)."""
+    if not e or not e["payload"]:
+        return None
+    return bytes.fromhex(e["payload"]["hex"]).split(b"\0")[0].decode(errors="replace")
+
+
+def shm_anonymous(t: Trace, p: dict[str, Any]) -> dict[str, bool]:
+    parent_msg, child_msg = p.get("parent_message", "1111"), p.get("child_message", "2222")
+    child_loads = ev(t, "load", "child", "shmem")
+    child_store = next((e for e in ev(t, "store", "child", "shmem")), None)
+    parent_last = (ev(t, "load", "parent", "shmem")[1:] or [None])[-1]
+    after = bool(parent_last and child_store) and parent_last["t_ns"] > child_store["t_ns"]
+    accesses = [e for e in t["events"] if e["call"] in ("load", "store") and e["args"].get("channel") == "shmem"]
+    mmap = next(iter(ev(t, "mmap", "parent", "shmem")), None)
+    mapped = hex(mmap["result"]) if mmap and mmap["result"] is not None else None
+    bases = {e["args"].get("base") for e in accesses}
+    return {"child_reads_parent_write": bool(child_loads) and text(child_loads[0]) == parent_msg,
+            "parent_reads_child_write": text(parent_last) == child_msg and after,
+            "same_address": bases == {mapped} and len({e["process"] for e in accesses}) == 2}
+
+
 RULES: dict[str, Callable[[Trace, dict[str, Any]], dict[str, bool]]] = {
     "pipe.capacity": pipe_capacity,
     "pipe.byte_stream": pipe_byte_stream,
@@ -347,8 +369,10 @@ RULES: dict[str, Callable[[Trace, dict[str, Any]], dict[str, bool]]] = {
     "signal.handshake": signal_handshake,
     "signal.sigchld": signal_sigchld,
     "signal.stop_cont": signal_stop_cont,
+    "signal.sigqueue": signal_sigqueue,
     "mq.posix": mq_posix,
     "pipe.hello": pipe_hello,
+    "shm.anonymous": shm_anonymous,
     "socket.unix_stream": socket_unix_stream,
     "bench.throughput": bench_throughput,
     "bench.latency": bench_latency,

@@ -117,3 +117,13 @@ def signal_stop_cont(t: Trace, p: dict[str, Any]) -> dict[str, bool]:
     continued = stopped and "CLD_CONTINUED" in codes and bool(after_cont) and after_cont[-1]["state"].get("state") != "T" \
         and exit_of(t, "worker") == {"code": 0}
     return {"stopped": stopped, "continued": continued}
+
+
+def signal_sigqueue(t: Trace, p: dict[str, Any]) -> dict[str, bool]:
+    sig, value = p.get("signal", "SIGRTMIN"), p.get("value", 42)
+    send = next(iter(sorted(ev(t, ("sigqueue", "kill"), "sender"), key=lambda e: e["seq"])), None)
+    got = next((d for d in ev(t, "deliver", "receiver") if d["args"].get("signal") == sig), None)
+    carried = bool(got) and got["args"].get("si_code") == "SI_QUEUE" and (got["args"].get("si_value") or {}).get("sival_int") == value
+    uid = send["args"].get("uid") if send else None
+    identified = bool(got) and got["args"].get("si_pid") == pid_of(t, "sender") and uid is not None and got["args"].get("si_uid") == uid
+    return {"value_carried": carried, "sender_identified": identified}
