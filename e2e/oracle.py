@@ -343,6 +343,33 @@ def shm_anonymous(t: Trace, p: dict[str, Any]) -> dict[str, bool]:
             "same_address": bases == {mapped} and len({e["process"] for e in accesses}) == 2}
 
 
+def shm_private(t: Trace, p: dict[str, Any]) -> dict[str, bool]:
+    parent_msg, child_msg = p.get("parent_message", "1111"), p.get("child_message", "2222")
+    child_loads = ev(t, "load", "child", "shmem")
+    child_store = next(iter(ev(t, "store", "child", "shmem")), None)
+    parent_last = (ev(t, "load", "parent", "shmem")[1:] or [None])[-1]
+    tested = bool(parent_last and child_store) and parent_last["t_ns"] > child_store["t_ns"]
+    return {"child_got_a_copy": bool(child_loads) and text(child_loads[0]) == parent_msg,
+            "child_write_not_seen": tested and text(parent_last) == parent_msg,
+            "child_sees_own_write": len(child_loads) > 1 and text(child_loads[-1]) == child_msg}
+
+
+def socket_unix_dgram(t: Trace, p: dict[str, Any]) -> dict[str, bool]:
+    sent = [e["result"] for e in ev(t, ("send", "sendto", "write"), "client", "d") if ok(e)]
+    exact, roomier, truncated, i = 0, 0, 0, 0
+    for r in ev(t, ("recv", "recvfrom", "read"), "server", "d"):
+        if not ok(r) or i >= len(sent):
+            continue
+        if r["result"] == sent[i]:
+            exact += 1
+            roomier += (r["args"].get("len") or r["args"].get("count") or 0) > sent[i]
+        else:
+            truncated += 1
+        i += 1
+    return {"boundaries_kept": truncated == 0 and exact > 0 and roomier > 0,
+            "datagrams_whole": bool(sent) and exact == len(sent)}
+
+
 RULES: dict[str, Callable[[Trace, dict[str, Any]], dict[str, bool]]] = {
     "pipe.capacity": pipe_capacity,
     "pipe.byte_stream": pipe_byte_stream,
@@ -373,6 +400,8 @@ RULES: dict[str, Callable[[Trace, dict[str, Any]], dict[str, bool]]] = {
     "mq.posix": mq_posix,
     "pipe.hello": pipe_hello,
     "shm.anonymous": shm_anonymous,
+    "shm.private": shm_private,
+    "socket.unix_dgram": socket_unix_dgram,
     "socket.unix_stream": socket_unix_stream,
     "bench.throughput": bench_throughput,
     "bench.latency": bench_latency,
