@@ -370,6 +370,24 @@ def socket_unix_dgram(t: Trace, p: dict[str, Any]) -> dict[str, bool]:
             "datagrams_whole": bool(sent) and exact == len(sent)}
 
 
+def pipe_duplex(t: Trace, p: dict[str, Any]) -> dict[str, bool]:
+    message, reply = p.get("message", "").encode(), p.get("reply", "").encode()
+    pr = next(iter(ev(t, "read", "parent")), None)
+    cr = next(iter(ev(t, "read", "child")), None)
+
+    def got(e: Event | None) -> bytes | None:
+        return bytes.fromhex(e["payload"]["hex"]) if e and e["payload"] else None
+    each = got(pr) == reply[:64] and got(cr) == message[:64] and bool(pr and cr) \
+        and pr["result"] == len(reply) and cr["result"] == len(message)
+    one_way = True
+    for ch in (c["name"] for c in t["scenario"]["channels"]):
+        writers = {e["process"] for e in ev(t, "write", channel=ch) if pos(e)}
+        readers = {e["process"] for e in ev(t, "read", channel=ch)}
+        if len(writers) != 1 or len(readers) != 1 or writers & readers:
+            one_way = False
+    return {"each_reads_the_other": each, "one_way_each": one_way}
+
+
 RULES: dict[str, Callable[[Trace, dict[str, Any]], dict[str, bool]]] = {
     "pipe.capacity": pipe_capacity,
     "pipe.byte_stream": pipe_byte_stream,
@@ -402,6 +420,7 @@ RULES: dict[str, Callable[[Trace, dict[str, Any]], dict[str, bool]]] = {
     "shm.anonymous": shm_anonymous,
     "shm.private": shm_private,
     "socket.unix_dgram": socket_unix_dgram,
+    "pipe.duplex": pipe_duplex,
     "socket.unix_stream": socket_unix_stream,
     "bench.throughput": bench_throughput,
     "bench.latency": bench_latency,
