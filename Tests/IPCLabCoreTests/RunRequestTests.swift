@@ -119,13 +119,20 @@ struct RunRequestTests {
         }
     }
 
-    @Test("pipe.byte_stream's writes may not add up to more than 65536 bytes")
+    @Test("pipe.byte_stream's writes must fit in the pipe's 16 page-sized slots at once")
     func byteStreamTotal() throws {
-        expectLabError(.invalidParameter, path: "params.write_sizes", message: "65537") {
+        expectLabError(.invalidParameter, path: "params.write_sizes", message: "17 page-sized slots") {
             try decodeRequest(#"{"experiment": "pipe.byte_stream", "params": {"write_sizes": [65536, 1]}}"#)
         }
         let exact = try decodeRequest(#"{"experiment": "pipe.byte_stream", "params": {"write_sizes": [32768, 32768]}}"#)
         #expect(exact.parameters?.ints("write_sizes") == [32768, 32768])
+        // The issue's case: 20 writes of 2049 bytes are 40,980 bytes but need 20 slots (the kernel blocks the 17th).
+        expectLabError(.invalidParameter, path: "params.write_sizes", message: "20 page-sized slots") {
+            try decodeRequest(#"{"experiment": "pipe.byte_stream", "params": {"write_sizes": [\#(Array(repeating: "2049", count: 20).joined(separator: ","))]}}"#)
+        }
+        // 16 of them fit; small writes share pages.
+        _ = try decodeRequest(#"{"experiment": "pipe.byte_stream", "params": {"write_sizes": [\#(Array(repeating: "2049", count: 16).joined(separator: ","))]}}"#)
+        _ = try decodeRequest(#"{"experiment": "pipe.byte_stream", "params": {"write_sizes": [\#(Array(repeating: "1024", count: 64).joined(separator: ","))]}}"#)
     }
 
     @Test("pipe.capacity's pipe_size is bounded like set_pipe_size")

@@ -51,7 +51,9 @@ extension TraceBuilder {
             // The run's /tmp is a tmpfs of file_bytes ("size /tmp N" in the set-up).
             reasons.append("limit file_bytes: \(e.process)'s \(e.call) got ENOSPC: the run's /tmp holds \(limits.fileBytes) bytes (file_bytes) in all")
         }
-        if let e = failed("EMFILE") {
+        // mq_open's EMFILE is also the kernel's answer for RLIMIT_MSGQUEUE (queue memory, shared by every
+        // run's uid), not the run's open_files: it is no evidence that this limit fired.
+        if let e = events.first(where: { $0.errno == "EMFILE" && $0.call != "mq_open" }) {
             reasons.append("limit open_files: \(e.process)'s \(e.call) got EMFILE at the run's limit of \(limits.openFiles) descriptors per process")
         }
         if header.dropped > 0 {
