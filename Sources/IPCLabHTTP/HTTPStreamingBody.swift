@@ -37,11 +37,26 @@ public final class HTTPStreamingBody: @unchecked Sendable, Hashable {
     /// Whether the client of the suspended connection hung up (it is not watched then).
     private var peerGone: (@Sendable () -> Bool)?
     private var sent = 0
+    /// A pulled body: what gives the next bytes when the queue is empty (nil: the end).
+    private var source: (() -> [UInt8]?)?
+    /// Called once, after the lock, when the body is closed (sent, or the client gone).
+    private var onRelease: (@Sendable () -> Void)?
 
     /// An empty body, open for writing.
     public init(limitBytes: Int = 1 << 20, writeTimeoutSeconds: Double = 60) {
         self.limitBytes = max(1, limitBytes)
         self.writeTimeoutSeconds = writeTimeoutSeconds
+    }
+
+    /// A body pulled rather than written: when the connection can take more and nothing is
+    /// queued, `source` gives the next bytes (on the server's thread, under the body's lock;
+    /// nil: the end). Nothing produces ahead of the client, so what the body holds is what
+    /// `source` holds plus one piece: a slow reader only slows its own pulls. `onRelease` is
+    /// called once when the body is done (sent, or the client gone), after `source` is dropped.
+    public convenience init(pulling source: @escaping () -> [UInt8]?, onRelease: @escaping @Sendable () -> Void = {}) {
+        self.init()
+        self.source = source
+        self.onRelease = onRelease
     }
 
     /// Queues `bytes` to be sent; when ``limitBytes`` or more are queued, first waits until
@@ -126,6 +141,16 @@ public final class HTTPStreamingBody: @unchecked Sendable, Hashable {
         condition.lock()
         defer { condition.unlock() }
         if closed { return .gone }
+        while head >= chunks.count, !finished, let source {
+            if let piece = source() {
+                guard !piece.isEmpty else { continue }
+                chunks.append(piece)
+                queuedBytes += piece.count
+            } else {
+                finished = true
+                self.source = nil
+            }
+        }
         var copied = 0
         while copied < buffer.count && head < chunks.count {
             let chunk = chunks[head]
@@ -159,15 +184,19 @@ public final class HTTPStreamingBody: @unchecked Sendable, Hashable {
 
     /// The connection is gone: drops what is queued and refuses further writes.
     func close() {
-        condition.withLock { closeLocked(wakeReader: false) }
+        let release = condition.withLock { closeLocked(wakeReader: false) }
+        release?()
     }
 
     /// The server stops: as ``close()``, and a suspended connection is woken to be cut off.
     func abandon() {
-        condition.withLock { closeLocked(wakeReader: true) }
+        let release = condition.withLock { closeLocked(wakeReader: true) }
+        release?()
     }
 
-    private func closeLocked(wakeReader: Bool) {
+    /// Closes the body; answers its `onRelease`, to call once the lock is let go.
+    @discardableResult
+    private func closeLocked(wakeReader: Bool) -> (@Sendable () -> Void)? {
         if !closed {
             closed = true
             chunks = []
@@ -178,7 +207,10 @@ public final class HTTPStreamingBody: @unchecked Sendable, Hashable {
         if wakeReader { wakeReaderLocked() }
         wake = nil
         peerGone = nil
+        source = nil
         condition.broadcast()
+        defer { onRelease = nil }
+        return onRelease
     }
 
     private func wakeReaderLocked() {
