@@ -17,6 +17,9 @@ public struct FairRunQueue<Item> {
     public let capacity: Int
     /// Running and waiting pieces of work one client may have at once.
     public let perClientLimit: Int
+    /// Pieces of work one client may have running at once (the rest of its work waits even
+    /// when a thread is free, so that a thread is free for a newcomer); nil: no limit.
+    public let perClientRunning: Int?
     /// Bytes the responses of running and answered work may hold at once; nil: no budget.
     public let budgetBytes: Int?
 
@@ -71,10 +74,12 @@ public struct FairRunQueue<Item> {
     /// - Parameters:
     ///   - capacity: running + waiting in all (threads + queue limit).
     ///   - perClientLimit: running + waiting for one client (at least 1).
+    ///   - perClientRunning: running for one client (at least 1), or nil for no limit.
     ///   - budgetBytes: the response budget, or nil for none.
-    public init(capacity: Int, perClientLimit: Int, budgetBytes: Int?) {
+    public init(capacity: Int, perClientLimit: Int, perClientRunning: Int? = nil, budgetBytes: Int?) {
         self.capacity = capacity
         self.perClientLimit = max(1, perClientLimit)
+        self.perClientRunning = perClientRunning.map { max(1, $0) }
         self.budgetBytes = budgetBytes
     }
 
@@ -100,7 +105,7 @@ public struct FairRunQueue<Item> {
     public mutating func next() -> Entry? {
         var best: (index: Int, running: Int, served: Int)?
         for (index, name) in order.enumerated() {
-            guard var state = clients[name] else { continue }
+            guard var state = clients[name], state.load.running < perClientRunning ?? Int.max else { continue }
             guard fits(state.waiting[state.head].cost, for: state.load) else {
                 if !state.waiting[state.head].waitedForBudget {
                     state.waiting[state.head].waitedForBudget = true

@@ -38,6 +38,8 @@ public final class RunExecutor: Sendable {
     public let maxQueueWait: Duration?
     /// The most work one client may have running and waiting at once.
     public let perClientLimit: Int
+    /// The most work one client may have running at once.
+    public let perClientRunning: Int
     /// Response bytes that may be held at once; nil: no budget.
     public let responseBudgetBytes: Int?
 
@@ -52,10 +54,12 @@ public final class RunExecutor: Sendable {
     ///   - maxQueueWait: the longest a piece of work may wait (positive), or `nil` (default) for
     ///     no limit. With one, a further thread, `name-wait`, expires work that waited too long.
     ///   - perClientLimit: running + waiting for one client; default (nil) `threads + queueLimit`.
+    ///   - perClientRunning: running for one client; default (nil) `threads`. Fewer than
+    ///     `threads` keeps a thread free for another client while one has work waiting.
     ///   - responseBudgetBytes: the response budget (positive), or nil (default) for none.
     /// - Precondition: all in range, and the threads could be created.
     public init(threads: Int = 2 * HTTPServerConfiguration.onlineCores, queueLimit: Int = 64,
-                maxQueueWait: Duration? = nil, perClientLimit: Int? = nil, responseBudgetBytes: Int? = nil,
+                maxQueueWait: Duration? = nil, perClientLimit: Int? = nil, perClientRunning: Int? = nil, responseBudgetBytes: Int? = nil,
                 name: String = "ipclab-run") {
         precondition((1...1024).contains(threads), "RunExecutor: threads must be 1…1024, got \(threads)")
         precondition((0...65536).contains(queueLimit), "RunExecutor: queueLimit must be 0…65536, got \(queueLimit)")
@@ -65,9 +69,10 @@ public final class RunExecutor: Sendable {
         self.queueLimit = queueLimit
         self.maxQueueWait = maxQueueWait
         self.perClientLimit = max(1, perClientLimit ?? threads + queueLimit)
+        self.perClientRunning = min(threads, max(1, perClientRunning ?? threads))
         self.responseBudgetBytes = responseBudgetBytes
         core = Core(queue: FairRunQueue(capacity: threads + queueLimit, perClientLimit: self.perClientLimit,
-                                        budgetBytes: responseBudgetBytes),
+                                        perClientRunning: self.perClientRunning, budgetBytes: responseBudgetBytes),
                     threads: threads, maxWait: maxQueueWait)
         var started: [pthread_t] = []
         var roles = (0..<threads).map { WorkerStart.Role.worker(name: "\(name)-\($0)") }

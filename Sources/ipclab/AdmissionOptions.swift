@@ -8,7 +8,8 @@ import IPCLabHTTP
 /// ``HTTPServerConfiguration`` and the ``RunExecutor`` the server is made with.
 ///
 /// Defaults: `--max-runs` 2 × cores, `--run-queue` 64, `--max-queue-wait-ms` 10000,
-/// `--max-runs-per-client` a quarter of runs + queue (at least 2), `--response-budget-mb` 160,
+/// `--max-runs-per-client` a quarter of runs + queue (at least 2), `--max-running-per-client`
+/// runs − 1 (at least 1), `--response-budget-mb` 160,
 /// no `--api-keys` (clients are addresses), `--api-key-header` X-API-Key, `--malloc-arenas` 2,
 /// `--connection-timeout-s` 15, `--max-connections` 1000, `--max-connections-per-ip` 64.
 struct AdmissionOptions: ParsableArguments {
@@ -23,6 +24,9 @@ struct AdmissionOptions: ParsableArguments {
 
     @Option(help: "Run requests one client (address, or API key) may have running and waiting at once (default: a quarter of --max-runs plus --run-queue, at least 2); past that, 503 with Retry-After.")
     var maxRunsPerClient: Int?
+
+    @Option(help: "Runs one client may have running at once (default: --max-runs minus one, at least 1): a run thread stays free for another client.")
+    var maxRunningPerClient: Int?
 
     @Option(help: "Memory (MiB) that runs and their unsent responses may hold at once, estimated from each run's events limit; a run that does not fit waits in the queue (0: no budget).")
     var responseBudgetMb = 160
@@ -47,6 +51,7 @@ struct AdmissionOptions: ParsableArguments {
 
     func validate() throws {
         if let maxRunsPerClient, !(1...65536).contains(maxRunsPerClient) { throw ValidationError("--max-runs-per-client must be 1…65536") }
+        if let maxRunningPerClient, !(1...1024).contains(maxRunningPerClient) { throw ValidationError("--max-running-per-client must be 1…1024") }
         guard (0...1_048_576).contains(responseBudgetMb) else { throw ValidationError("--response-budget-mb must be 0…1048576") }
         guard (0...1024).contains(mallocArenas) else { throw ValidationError("--malloc-arenas must be 0…1024") }
         guard !apiKeyHeader.isEmpty, apiKeyHeader.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: ":") }) else {
@@ -68,7 +73,7 @@ struct AdmissionOptions: ParsableArguments {
     /// The run threads and their queue.
     func makeExecutor() -> RunExecutor {
         RunExecutor(threads: runs, queueLimit: runQueue, maxQueueWait: .milliseconds(maxQueueWaitMs),
-                    perClientLimit: perClient, responseBudgetBytes: responseBudgetMb == 0 ? nil : responseBudgetMb << 20)
+                    perClientLimit: perClient, perClientRunning: maxRunningPerClient ?? max(1, runs - 1), responseBudgetBytes: responseBudgetMb == 0 ? nil : responseBudgetMb << 20)
     }
 
     /// Who run requests count as: the keys of `--api-keys`, or addresses only.
@@ -90,7 +95,7 @@ struct AdmissionOptions: ParsableArguments {
 
     /// The settings in one line, for the log at start.
     var summary: String {
-        "admission: \(runs) runs at once, \(runQueue) queued for at most \(maxQueueWaitMs) ms, \(perClient) per client"
+        "admission: \(runs) runs at once, \(runQueue) queued for at most \(maxQueueWaitMs) ms, \(perClient) per client (\(maxRunningPerClient ?? max(1, runs - 1)) running)"
             + (apiKeys == nil ? " (by address)" : " (by \(apiKeyHeader), else address)")
             + ", response budget \(responseBudgetMb == 0 ? "none" : "\(responseBudgetMb) MiB"); "
             + "connections: \(maxConnections) at most, \(maxConnectionsPerIp == 0 ? "no cap" : "\(maxConnectionsPerIp)") per IP, "

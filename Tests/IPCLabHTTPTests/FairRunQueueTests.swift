@@ -5,7 +5,7 @@ import Testing
 @Suite("FairRunQueue")
 struct FairRunQueueTests {
     /// Starts everything that may start now, in order, finishing none.
-    private static func drain(_ queue: inout FairRunQueue<String>) -> [String] {
+    static func drain(_ queue: inout FairRunQueue<String>) -> [String] {
         var started: [String] = []
         while let entry = queue.next() { started.append(entry.item) }
         return started
@@ -101,5 +101,19 @@ struct FairRunQueueTests {
         #expect(queue.popExpired(queuedBefore: t0 + .milliseconds(7)) == nil)
         #expect(queue.next()?.item == "a2")
         #expect(queue.queued == 0)
+    }
+}
+
+extension FairRunQueueTests {
+    @Test("with a running cap, one client's backlog leaves a slot free that a newcomer takes at once")
+    func runningCap() {
+        var queue = FairRunQueue<String>(capacity: 20, perClientLimit: 10, perClientRunning: 3, budgetBytes: nil)
+        for i in 1...6 { _ = queue.enqueue("a\(i)", client: "a") }
+        #expect(Self.drain(&queue) == ["a1", "a2", "a3"], "a's fourth waits though nothing else does")
+        _ = queue.enqueue("b1", client: "b")
+        #expect(queue.next()?.item == "b1")
+        queue.finish(client: "a")
+        #expect(queue.next()?.item == "a4")
+        #expect(queue.next() == nil)
     }
 }
