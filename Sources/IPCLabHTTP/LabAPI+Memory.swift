@@ -19,22 +19,45 @@ extension LabAPI {
     /// Traces with at least this many events are sent pulled in pieces; smaller ones whole.
     static let streamedEvents = 2048
 
-    /// The budget a run of `events` events may need while it runs.
-    static func responseCost(events: Int) -> Int { bytesPerResponse + events * bytesPerEvent }
+    /// Bytes one event costs at the peak of rendering Chrome's format (the run's records gone,
+    /// the trace, the format's own values, the document; measured likewise).
+    static let chromeBytesPerEvent = 1280
+
+    /// The budget a run of `events` events may need while it runs and renders as `format`.
+    static func responseCost(events: Int, format: String = "json") -> Int {
+        bytesPerResponse + events * (format == "chrome" ? chromeBytesPerEvent : bytesPerEvent)
+    }
 
     /// The budget a trace of `events` events holds while its response is sent.
     static func heldCost(events: Int) -> Int { bytesPerResponse + events * heldBytesPerEvent }
 
-    /// The response for `trace` as `format`: pulled in pieces (holding `reservation` until it
-    /// is sent) when large and JSON or text, else whole (the reservation then given back).
+    /// The response for `trace` as `format`: when large, pulled in pieces (holding `reservation`
+    /// until it is sent; JSON and text rendered as they go, Chrome's format rendered first),
+    /// else whole (the reservation then given back).
     func traceResponse(_ trace: Trace, format: String, reservation: RunExecutor.Reservation) -> HTTPResponse {
-        guard format != "chrome", trace.events.count >= Self.streamedEvents else {
+        guard trace.events.count >= Self.streamedEvents else {
             defer { reservation.release() }
             switch format {
             case "text": return .text(trace.text())
             case "chrome": return .json(trace.chromeJSON())
             default: return .json(trace.json())
             }
+        }
+        if format == "chrome" {
+            // Not cut between events: rendered whole, but handed out from this one copy (a whole
+            // response would be copied by libmicrohttpd) and held in the budget until sent.
+            let document = trace.chromeJSON()
+            reservation.resize(to: Self.bytesPerResponse + document.count)
+            var offset = 0
+            let body = HTTPStreamingBody(pulling: {
+                guard offset < document.count else { return nil }
+                defer { offset = min(document.count, offset + (64 << 10)) }
+                return Array(document[offset..<min(document.count, offset + (64 << 10))])
+            }, onRelease: {
+                reservation.release()
+                Self.giveMemoryBack()
+            })
+            return .streaming(contentType: HTTPResponse.ContentType.json, body)
         }
         reservation.resize(to: Self.heldCost(events: trace.events.count))
         // What the run's decoding freed goes back now, not when the (slow) client has read all.

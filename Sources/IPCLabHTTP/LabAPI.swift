@@ -64,7 +64,7 @@ public struct LabAPI: HTTPHandler {
         case .success(let (runRequest, format)):
             // The executor answers 503 itself, without running the work, when full (or the
             // client has its most) or when the run waited too long for a thread or the budget.
-            executor.respond(respond, client: clients.client(of: request), cost: Self.responseCost(events: runRequest.limits.events),
+            executor.respond(respond, client: clients.client(of: request), cost: Self.responseCost(events: runRequest.limits.events, format: format),
                              rejected: { metrics.rejected(reason: $0.rawValue) }) { reservation in
                 run(runRequest, format: format, reservation: reservation)
             }
