@@ -8,7 +8,7 @@ import IPCLabHTTP
 /// ``HTTPServerConfiguration`` and the ``RunExecutor`` the server is made with.
 ///
 /// Defaults: `--max-runs` 2 × cores, `--run-queue` 64, `--max-queue-wait-ms` 10000,
-/// `--max-runs-per-client` a quarter of runs + queue (at least 2), `--max-running-per-client`
+/// `--max-runs-per-client` a quarter of runs + queue (at least runs + 2), `--max-running-per-client`
 /// runs − 1 (at least 1), `--response-budget-mb` 160,
 /// no `--api-keys` (clients are addresses), `--api-key-header` X-API-Key, `--malloc-arenas` 2,
 /// `--connection-timeout-s` 15, `--max-connections` 1000, `--max-connections-per-ip` 64.
@@ -22,7 +22,7 @@ struct AdmissionOptions: ParsableArguments {
     @Option(help: "The longest a run request may wait in the queue (ms); past that, 503 with Retry-After, and it is not run.")
     var maxQueueWaitMs = 10_000
 
-    @Option(help: "Run requests one client (address, or API key) may have running and waiting at once (default: a quarter of --max-runs plus --run-queue, at least 2); past that, 503 with Retry-After.")
+    @Option(help: "Run requests one client (address, or API key) may have running and waiting at once (default: a quarter of --max-runs plus --run-queue, at least --max-runs plus 2); past that, 503 with Retry-After.")
     var maxRunsPerClient: Int?
 
     @Option(help: "Runs one client may have running at once (default: --max-runs minus one, at least 1): a run thread stays free for another client.")
@@ -68,7 +68,7 @@ struct AdmissionOptions: ParsableArguments {
     }
 
     private var runs: Int { maxRuns ?? 2 * HTTPServerConfiguration.onlineCores }
-    private var perClient: Int { maxRunsPerClient ?? max(2, (runs + runQueue) / 4) }
+    private var perClient: Int { maxRunsPerClient ?? min(runs + runQueue, max(runs + 2, (runs + runQueue) / 4)) }
 
     /// The run threads and their queue.
     func makeExecutor() -> RunExecutor {
