@@ -57,6 +57,7 @@ struct AdmissionOptions: ParsableArguments {
         guard !apiKeyHeader.isEmpty, apiKeyHeader.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: ":") }) else {
             throw ValidationError("--api-key-header must be a header name")
         }
+        _ = try makeClients()  // a bad keys file stops the server before it starts anything
         if let maxRuns, !(1...1024).contains(maxRuns) { throw ValidationError("--max-runs must be 1…1024") }
         guard (0...65536).contains(runQueue) else { throw ValidationError("--run-queue must be 0…65536") }
         guard (1...3_600_000).contains(maxQueueWaitMs) else { throw ValidationError("--max-queue-wait-ms must be 1…3600000") }
