@@ -62,7 +62,8 @@ public final class HTTPStreamingBody: @unchecked Sendable, Hashable {
     /// Queues `bytes` to be sent; when ``limitBytes`` or more are queued, first waits until
     /// half of them are sent. Returns
     /// false, queueing nothing, once no one will read them (the client left, the server is
-    /// stopping, the client read nothing for ``writeTimeoutSeconds``) or after ``finish()``.
+    /// stopping, the client read nothing for ``writeTimeoutSeconds``) or after ``finish()`` or
+    /// ``continuePulling(_:onRelease:)``.
     @discardableResult
     public func write(_ bytes: [UInt8]) -> Bool {
         condition.lock()
@@ -77,12 +78,27 @@ public final class HTTPStreamingBody: @unchecked Sendable, Hashable {
                 }
             }
         }
-        guard !closed, !finished else { return false }
+        guard !closed, !finished, source == nil else { return false }
         guard !bytes.isEmpty else { return true }
         chunks.append(bytes)
         queuedBytes += bytes.count
         wakeReaderLocked()
         return true
+    }
+
+    /// Ends what the producer writes: what is queued is still sent, then what `source` gives
+    /// when the connection asks for more (nil: the end), as a pulled body
+    /// (``init(pulling:onRelease:)``), with `onRelease` called once the body is done. The
+    /// producer's thread is free at once, however slow the client.
+    public func continuePulling(_ source: @escaping () -> [UInt8]?, onRelease: @escaping @Sendable () -> Void) {
+        let release: (@Sendable () -> Void)? = condition.withLock {
+            guard !closed, !finished else { return onRelease }
+            self.source = source
+            self.onRelease = onRelease
+            wakeReaderLocked()
+            return nil
+        }
+        release?()
     }
 
     /// Ends the body: what is queued is still sent, then the response ends.

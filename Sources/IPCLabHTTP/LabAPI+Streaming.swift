@@ -37,13 +37,13 @@ extension LabAPI {
                     }
                     outcome = trace.run.outcome.rawValue
                     reservation.resize(to: Self.heldCost(events: trace.events.count))
-                    Self.writeTraceLine(trace, to: body)
+                    Self.pullTraceLine(trace, into: body, reservation: reservation)
                 } catch {
                     body.write(RunStreamLine.error(error).ndjson())
+                    body.finish()
+                    reservation.release()
                 }
             }
-            body.finish()
-            reservation.release()
         } expired: {
             // The 200 is already on its way: the refusal is the stream's last line.
             metrics.rejected(reason: RunExecutor.Rejection.queueWait.rawValue)
@@ -58,14 +58,30 @@ extension LabAPI {
         respond(.streaming(contentType: HTTPResponse.ContentType.ndjson, body))
     }
 
-    /// The last line, `{"type":"trace","trace":…}`, written a piece of the trace at a time
-    /// (the body waits while its client is behind), never as one document in memory.
-    static func writeTraceLine(_ trace: Trace, to body: HTTPStreamingBody) {
-        guard body.write(Array(#"{"type":"trace","trace":"#.utf8)) else { return }
+    /// The last line, `{"type":"trace","trace":…}`, pulled a piece of the trace at a time as
+    /// the client reads (never one document in memory), and the body ended after it; the run's
+    /// thread goes back at once, however slow the client, and `reservation` is held until sent.
+    static func pullTraceLine(_ trace: Trace, into body: HTTPStreamingBody, reservation: RunExecutor.Reservation) {
         var chunks = TraceChunks(trace, format: .json)
-        while let chunk = chunks.next() {
-            guard body.write(chunk) else { return }
-        }
-        body.write(Array("}\n".utf8))
+        var part = TraceLinePart.head
+        body.continuePulling({
+            switch part {
+            case .head:
+                part = .trace
+                return Array(#"{"type":"trace","trace":"#.utf8)
+            case .trace:
+                if let chunk = chunks.next() { return chunk }
+                part = .done
+                return Array("}\n".utf8)
+            case .done:
+                return nil
+            }
+        }, onRelease: {
+            reservation.release()
+            giveMemoryBack()
+        })
     }
 }
+
+/// Where ``LabAPI/pullTraceLine(_:into:reservation:)`` is in the line.
+private enum TraceLinePart { case head, trace, done }

@@ -253,3 +253,31 @@ extension StreamingResponseTests {
         #expect(handler.released.load(ordering: .relaxed) == 1)
     }
 }
+
+extension StreamingResponseTests {
+    @Test("a written body continued as pulled: the producer returns at once, the client gets it all, released once")
+    func continuedPulling() throws {
+        let released = Atomic(0)
+        let returned = Gate()
+        let handler = StreamingHandler(limitBytes: 64) { body in
+            body.write(Array("event\n".utf8))
+            var left = 3
+            body.continuePulling({
+                guard left > 0 else { return nil }
+                left -= 1
+                return Array("piece\(left)\n".utf8)
+            }, onRelease: { released.add(1, ordering: .relaxed) })
+            returned.open()
+            #expect(body.write(Array("late\n".utf8)) == false, "writing is over once pulling")
+        }
+        try withServer(handler: handler) { port in
+            let connection = try Connection(port: port)
+            connection.request("GET", "/stream")
+            #expect(returned.wait(seconds: 5), "the producer waited for the client")
+            var raw: [UInt8] = []
+            #expect(read(connection.fd, until: "0\r\n\r\n", into: &raw))
+            #expect(String(decoding: dechunk(raw), as: UTF8.self) == "event\npiece2\npiece1\npiece0\n")
+        }
+        #expect(eventually(seconds: 2) { released.load(ordering: .relaxed) == 1 })
+    }
+}
