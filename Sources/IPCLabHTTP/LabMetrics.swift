@@ -2,7 +2,8 @@ import Synchronization
 
 /// What `GET /metrics` reports, in the Prometheus text exposition format (0.0.4): runs by
 /// experiment and outcome, a histogram of how long runs took to serve, runs in progress,
-/// the run queue's depth, and rejected run requests by reason.
+/// the run queue's depth (in all and by client), the response budget held and the runs that
+/// waited for it, and rejected run requests by reason.
 public final class LabMetrics: Sendable {
     /// Upper bounds of the duration histogram's buckets, in seconds.
     static let buckets: [Double] = [0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
