@@ -102,11 +102,13 @@ public struct FairRunQueue<Item> {
     /// longest ago; a newcomer first), so that while others wait no client holds more than
     /// its turn. Its client counts it running, and its cost held, until ``finish(client:)``
     /// and ``release(client:bytes:)``. Nil when nothing waits or nothing that waits fits.
-    public mutating func next() -> Entry? {
+    /// `ignoringBudget` (when the server stops, and nothing will be sent that would free any):
+    /// the budget is not asked.
+    public mutating func next(ignoringBudget: Bool = false) -> Entry? {
         var best: (index: Int, running: Int, served: Int)?
         for (index, name) in order.enumerated() {
             guard var state = clients[name], state.load.running < perClientRunning ?? Int.max else { continue }
-            guard fits(state.waiting[state.head].cost, for: state.load) else {
+            guard ignoringBudget || fits(state.waiting[state.head].cost, for: state.load) else {
                 if !state.waiting[state.head].waitedForBudget {
                     state.waiting[state.head].waitedForBudget = true
                     budgetWaits += 1

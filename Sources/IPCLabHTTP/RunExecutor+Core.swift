@@ -85,14 +85,12 @@ extension RunExecutor {
                 condition.broadcast()
             }
             while true {
-                if let entry = queue.next() {
+                // Shutting down, what waits is run as the threads come free, budget or not: the
+                // responses that hold it are being cut off, and each waiting client is owed an answer.
+                if let entry = queue.next(ignoringBudget: stopping) {
                     return (entry.item, Reservation(client: entry.client, bytes: entry.cost, core: self))
                 }
                 if stopping && queue.queued == 0 { return nil }
-                if stopping && queue.running == 0 {
-                    // Shutting down with work that cannot fit the budget: nothing will release any.
-                    return nil
-                }
                 condition.wait()
             }
         }

@@ -117,3 +117,16 @@ extension FairRunQueueTests {
         #expect(queue.next() == nil)
     }
 }
+
+extension FairRunQueueTests {
+    @Test("ignoring the budget (the server stops), work that does not fit starts all the same")
+    func ignoringBudget() {
+        var queue = FairRunQueue<String>(capacity: 10, perClientLimit: 10, budgetBytes: 100)
+        _ = queue.enqueue("a1", client: "a", cost: 90)
+        _ = queue.enqueue("b1", client: "b", cost: 90)
+        #expect(queue.next()?.item == "a1")
+        #expect(queue.next() == nil)
+        #expect(queue.next(ignoringBudget: true)?.item == "b1")
+        #expect(queue.heldBytes == 180)
+    }
+}

@@ -194,3 +194,25 @@ struct RunExecutorFairnessTests {
         #expect(order.withLock { $0 } == ["b1", "a1", "a2", "a3", "a4"])
     }
 }
+
+extension RunExecutorFairnessTests {
+    @Test("work that does not fit the response budget waits, without a thread, until a reservation is released")
+    func budgetBackpressure() {
+        let executor = RunExecutor(threads: 2, queueLimit: 4, responseBudgetBytes: 100, name: "test-budget")
+        defer { executor.shutdown() }
+        let kept = Mutex<RunExecutor.Reservation?>(nil)
+        let ran = Atomic(0)
+        // The first keeps its 80 bytes after it returns, as a response still being sent does.
+        #expect(executor.submit(client: "a", cost: 80, { reservation in kept.withLock { $0 = reservation } }) == nil)
+        #expect(eventually(seconds: 2) { kept.withLock { $0 != nil } })
+        #expect(executor.submit(client: "b", cost: 50, { _ in ran.add(1, ordering: .relaxed) }) == nil)
+        usleep(200_000)
+        #expect(ran.load(ordering: .relaxed) == 0, "ran past the budget")
+        let snapshot = executor.snapshot()
+        #expect(snapshot.heldBytes == 80 && snapshot.queued == 1 && snapshot.running == 0 && snapshot.budgetWaits == 1)
+        kept.withLock { $0?.resize(to: 40) }  // the trace turned out smaller: 40 + 50 fits
+        #expect(eventually(seconds: 2) { ran.load(ordering: .relaxed) == 1 })
+        kept.withLock { $0 = nil }  // released when freed
+        #expect(eventually(seconds: 2) { executor.snapshot().heldBytes == 0 })
+    }
+}
