@@ -9,7 +9,7 @@ import IPCLabHTTP
 ///
 /// Defaults: `--max-runs` 2 × cores, `--run-queue` 64, `--max-queue-wait-ms` 10000,
 /// `--max-runs-per-client` a quarter of runs + queue (at least runs + 2), `--max-running-per-client`
-/// runs − 1 (at least 1), `--response-budget-mb` 160,
+/// runs − 1 (at least 1), `--response-budget-mb` 192,
 /// no `--api-keys` (clients are addresses), `--api-key-header` X-API-Key, `--malloc-arenas` 2,
 /// `--connection-timeout-s` 15, `--max-connections` 1000, `--max-connections-per-ip` 64.
 struct AdmissionOptions: ParsableArguments {
@@ -29,7 +29,7 @@ struct AdmissionOptions: ParsableArguments {
     var maxRunningPerClient: Int?
 
     @Option(help: "Memory (MiB) that runs and their unsent responses may hold at once, estimated from each run's events limit; a run that does not fit waits in the queue (0: no budget).")
-    var responseBudgetMb = 160
+    var responseBudgetMb = 192
 
     @Option(help: ArgumentHelp("A file of API keys, one a line (`name key`, or a key alone): a request whose key header carries one counts as that client for the fair sharing of runs, instead of its address.", valueName: "FILE"))
     var apiKeys: String?
