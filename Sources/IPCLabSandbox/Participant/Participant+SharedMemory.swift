@@ -74,8 +74,14 @@ extension Participant {
                 Recorder.instant("sched_setaffinity", step: i, args: [0, Int64(cpu), arrival], result: cpu < 0 ? -1 : 0,
                                  errno: cpu < 0 ? errno : 0)
             }
-            ipclab_barrier_wait(base + offset, Int64(count), arrival)
-            Recorder.end(slot, result: Int(arrival), errno: 0)
+            // The arrival comes from shared memory: a value outside 1…count fails the step with
+            // EPROTO (args[4] keeps what was read) instead of choosing where the barrier writes.
+            if ipclab_barrier_wait(base + offset, Int64(count), arrival) != 0 {
+                if slot != Recorder.none { ipclab_ring_record(ringBase, slot).pointee.args.4 = arrival }
+                Recorder.end(slot, result: -1, errno: errno)
+            } else {
+                Recorder.end(slot, result: Int(arrival), errno: 0)
+            }
         case let .lookup(channel):
             lookup(channelIndex(channel), step: i)
         case let .remove(channel):
