@@ -70,6 +70,7 @@ struct ServeCommand: ParsableCommand {
         sigaddset(&stopSignals, SIGTERM)
         pthread_sigmask(SIG_BLOCK, &stopSignals, nil)
         signal(SIGPIPE, SIG_IGN)
+        admission.tuneAllocator()
 
         let level = Logger.Level(rawValue: logLevel) ?? .info
         LoggingSystem.bootstrap { label in
@@ -122,7 +123,8 @@ struct ServeCommand: ParsableCommand {
 
         let api = LabAPI(runner: runner, staticFiles: staticFiles, openAPI: openAPIBytes,
                          version: IPCLab.configuration.version, sandbox: sandbox, protections: protections,
-                         insecure: insecureNoSandbox, executor: admission.makeExecutor(), logger: logger)
+                         insecure: insecureNoSandbox, executor: admission.makeExecutor(), clients: try admission.makeClients(),
+                         logger: logger)
         var configuration = HTTPServerConfiguration(host: host, port: port)
         admission.apply(to: &configuration)
         configuration.reservePaths = AdminAPI.paths
