@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+import expect
+
 from labpage import PHONE
 
 SHOTS = [({"width": 1440, "height": 900}, "desktop"), ({"width": 375, "height": 812}, "phone")]
@@ -84,8 +86,9 @@ def test_why_a_process_waits(lab_page: Any, catalog: dict[str, Any]) -> None:
         bar = lp.page.locator(f".diagram-body .blocked-bars [data-seq='{ev['seq']}']")
         assert "sleeping" in bar.get_attribute("class")
         assert bar.get_attribute("data-cause").startswith(f"asleep {ev['args']['ms']} ms")
+    waited = set(expect.waited(trace))
     waits = [e for e in trace["events"] if e["call"] == "sem_wait" and e["args"].get("value_before") == 0
-             and (e.get("blocked_ns") or 0) > 1_000_000]
+             and e["seq"] in waited]
     assert waits
     for ev in waits:
         bar = lp.page.locator(f".diagram-body .blocked[data-seq='{ev['seq']}']")
@@ -249,7 +252,35 @@ def test_weight_no_probe_favicon_preload_no_console_errors(browser: Any, server:
     preloaded = set(page.eval_on_selector_all("link[rel=modulepreload]", "els => els.map(e => e.getAttribute('href'))"))
     public = Path(__file__).resolve().parents[2] / "public" / "js"
     assert preloaded == {f"js/{p.name}" for p in public.glob("*.js")}
+    # static files: compressed for a browser, with a validator that answers 304
+    js = page.request.get(server.base_url + "/js/app.js", headers={"Accept-Encoding": "gzip"})
+    assert js.headers.get("content-encoding") == "gzip" and js.headers.get("etag")
+    again = page.request.get(server.base_url + "/js/app.js",
+                             headers={"Accept-Encoding": "gzip", "If-None-Match": js.headers["etag"]})
+    assert again.status == 304
     context.close()
+
+
+def test_static_validators_follow_the_contract(lab: Any) -> None:
+    first = lab.get("/style.css", headers={"Accept-Encoding": "gzip"})
+    assert first.status == 200 and first.headers["content-encoding"] == "gzip"
+    assert first.body == (Path(__file__).resolve().parents[2] / "public" / "style.css").read_bytes()
+    again = lab.get("/style.css", headers={"Accept-Encoding": "gzip", "If-None-Match": first.headers["etag"]})
+    assert again.status == 304 and again.body == b""
+    assert lab.get("/style.css?v=1").headers["cache-control"] == "public, max-age=31536000, immutable"
+
+
+def test_fixed_choices_are_dropdowns(lab_page: Any, catalog: dict[str, Any]) -> None:
+    lp = lab_page
+    for exp_id, name in (("shm.race", "sync"), ("sem.fruit_plate", "type"), ("bench.throughput", "placement")):
+        p = next(q for q in catalog[exp_id]["parameters"] if q["name"] == name)
+        assert p["choices"], f"{exp_id}.{name} publishes no choices"
+        lp.open()
+        lp.page.click(f".card[data-experiment='{exp_id}']")
+        field = lp.page.locator(f"#param-{name}")
+        assert field.evaluate("e => e.tagName") == "SELECT"
+        assert field.evaluate("e => [...e.options].map(o => o.value)") == p["choices"]
+        assert field.input_value() == p["default"]
 
 
 AXE = None

@@ -33,7 +33,7 @@ export function labelValue(ev) {
   const data = dataOf(ev);
   switch (ev.call) {
     case "load_int": case "store_int": case "load_pointer": case "store_pointer":
-      return a.value !== undefined ? `${ev.call.startsWith("load") ? "got" : "put"} ${hex(a.value)}` : "";
+      return a.value !== undefined ? `${ev.call.startsWith("load") ? "got" : "put"} ${/pointer/.test(ev.call) ? hex(a.value) : a.value}` : "";
     case "store": case "load": return data ? data : "";
     case "increment": return a.first_loaded !== undefined ? `${a.first_loaded}→${a.last_stored}` : `${ev.result}×`;
     case "accept": return `fd ${ev.result}`;

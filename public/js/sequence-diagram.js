@@ -209,7 +209,7 @@ function body(model, L) {
       s("line", { x1: x, x2: x, y1: start.y, y2: end, class: "lifeline-line" }),
     ]);
     if (start.by) {
-      const px = L.xOf(start.by.process) + 14 + eventLabel(start.by).length * CHAR_W;
+      const px = L.xOf(start.by.process) + (L.labelLeft.has(start.by.seq) ? 8 : 14 + eventLabel(start.by, L.room(start.by)).length * CHAR_W);
       if (x > px) lifeline.append(s("path", { class: "spawn-line", d: `M${px},${start.y} L${x},${start.y}` }));
     }
     const killed = p.exit && p.exit.signal;

@@ -12,8 +12,8 @@ function objectAt(trace, name, t) {
   for (const o of trace.objects || []) if (o.object === name && o.t_ns <= t && (!best || o.t_ns >= best.t_ns)) best = o;
   return best;
 }
-import { payloadBytes, preview, signature } from "./format.js";
-import { labelValue } from "./diagram-layout.js";
+import { payloadBytes, preview } from "./format.js";
+import { eventLabel } from "./diagram-layout.js";
 
 const MAX_SLOTS = 12;
 
@@ -33,7 +33,7 @@ export function contentsAt(model, seq) {
 }
 
 function replay(events) {
-  const pipes = new Map(), queues = new Map(), pending = new Map();
+  const pipes = new Map(), queues = new Map(), pending = new Map(), memory = new Map();
   const sends = /^(write|writev|send|sendto|sendmsg)$/, recvs = /^(read|readv|recv|recvfrom|recvmsg)$/;
   for (const ev of events) {
     const a = ev.args || {};
@@ -56,6 +56,12 @@ function replay(events) {
       let best = -1;
       q.forEach((m, i) => { if (best < 0 || (ev.call.startsWith("mq") ? m.prio > q[best].prio : false)) best = i; });
       if (best >= 0) q.splice(best, 1);
+    } else if (/^(load|store)(_int|_pointer)?$|^increment$/.test(ev.call) && a.channel) {
+      // what the process saw (load) or left (store) at that offset of the shared region
+      const cells = memory.get(a.channel) || new Map();
+      const v = ev.call === "increment" ? a.last_stored : a.value !== undefined ? a.value : preview(payloadBytes(ev.payload), 12);
+      if (v !== undefined && v !== null) cells.set(a.offset ?? 0, { v, by: ev.process, how: ev.call.startsWith("load") ? "read" : "wrote" });
+      memory.set(a.channel, cells);
     } else if (/^(kill|sigqueue|tgkill|tkill)$/.test(ev.call) && a.signal) {
       const who = a.process ?? `pid ${a.pid}`;
       const set = pending.get(who) || [];
@@ -68,7 +74,7 @@ function replay(events) {
     }
   }
   for (const q of queues.values()) q.sort((x, y) => y.prio - x.prio || x.seq - y.seq);
-  return { pipes, queues, pending };
+  return { pipes, queues, pending, memory };
 }
 
 function pipePicture(name, st, bytes) {
@@ -146,9 +152,9 @@ export function renderStepper(root, model, on) {
     slider.value = k;
     slider.setAttribute("aria-valuetext", ev ? `event ${k} of ${events.length}: #${ev.seq} ${ev.process} ${ev.call}` : "before the first event");
     clear(now).append(k === events.length ? h("strong", {}, "The end of the run") : ev ? h("strong", {}, `Step ${k} of ${events.length}`) : h("strong", {}, "Before the first event"),
-      ...(ev ? [" — ", h("span", { class: "code" }, `#${ev.seq} ${ev.process}: ${labelValue(ev) ? labelValue(ev) + " ← " : ""}${signature(ev, { withResult: false })}`)] : []));
+      ...(ev ? [" — ", h("span", { class: "code" }, `#${ev.seq} ${ev.process}: ${eventLabel(ev)}`)] : []));
     const end = k === events.length;
-    const { pipes, queues, pending } = contentsAt(model, end ? Infinity : seq);
+    const { pipes, queues, pending, memory } = contentsAt(model, end ? Infinity : seq);
     const tNow = end ? Infinity : ev ? ev.t_ns : -1;
     clear(pics);
     for (const name of names) {
@@ -160,6 +166,14 @@ export function renderStepper(root, model, on) {
       else if (kind === "semaphore") pics.append(semPicture(name, st));
       else if (kind === "message_queue") pics.append(queuePicture(name, st, queues.get(name) || []));
       else pics.append(otherPicture(name, kind || "object", st));
+    }
+    for (const [name, cells] of memory) {
+      if (names.includes(name)) continue;
+      pics.append(h("div", { class: "obj memory", "data-object": name }, [
+        h("div", { class: "obj-name" }, `shared memory ${name} (last load or store seen)`),
+        h("div", { class: "kv" }, [...cells.entries()].sort((x, y) => x[0] - y[0]).map(([off, c]) =>
+          h("span", { class: "chip cell" }, [`+${off}: `, h("strong", {}, String(c.v)), ` (${c.by} ${c.how})`]))),
+      ]));
     }
     const sigs = [...pending.entries()].filter(([, v]) => v.length);
     if ([...pending.keys()].length) {

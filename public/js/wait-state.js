@@ -53,7 +53,8 @@ export function waitState(ev, trace) {
   if (/^(write|writev|send|sendto|sendmsg|fill)$/.test(ev.call)) {
     // "full" only when the recorded state says so (or the call was a fill); else it took its time
     // while others ran, which is not the same as waiting for room
-    const full = ev.call === "fill" || (st && typeof st.bytes === "number" && typeof st.capacity === "number" && st.bytes >= st.capacity);
+    // a blocking write that never returned was waiting for room
+    const full = ev.call === "fill" || ev.returned === false || (st && typeof st.bytes === "number" && typeof st.capacity === "number" && st.bytes >= st.capacity);
     return full ? { kind: "blocked", cause: `${what} ${ch ?? ""} full${sizeText(st)}`.replace("  ", " ") }
       : { kind: "running", cause: "others ran meanwhile" };
   }
