@@ -13,7 +13,7 @@ import pytest
 
 import expect
 
-from labpage import PHONE
+from labpage import PHONE, fixture_json, stub_runs
 
 SHOTS = [({"width": 1440, "height": 900}, "desktop"), ({"width": 375, "height": 812}, "phone")]
 
@@ -97,7 +97,11 @@ def test_why_a_process_waits(lab_page: Any, catalog: dict[str, Any]) -> None:
     # a hatch and dots look different
     fills = {lp.page.locator(f".diagram-body .{c}").first.evaluate("e => getComputedStyle(e).fill") for c in ("blocked", "sleeping")}
     assert len(fills) == 2
-    trace = lp.open_and_capture("#experiment=pipe.hello")
+    # a read that waited for the writer (a hand-written trace, so the wait does not depend on timing)
+    trace = fixture_json("pipe-hello.json")
+    stub_runs(lp.page, trace)
+    lp.page.goto(lp.base_url + "#experiment=pipe.hello")
+    lp.wait_for_diagram(trace)
     read = first_seq(trace, "read")
     assert lp.page.locator(f".diagram-body .blocked[data-seq='{read['seq']}']").get_attribute("data-cause") == \
         f"pipe {read['args']['channel']} empty"

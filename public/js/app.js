@@ -257,7 +257,6 @@ function select(seq) {
   state.selected = state.selected === seq ? null : seq;
   state.diagram.select(state.selected);
   state.table.select(state.selected);
-  if (state.selected) state.stepper?.set(state.selected);
   clear($("#selected")).append(state.selected ? eventDetails(ev, state.model)
     : h("p", { class: "muted" }, "Click an event in the diagram or the table (or focus it and press Enter)."));
 }
