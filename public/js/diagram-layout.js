@@ -171,16 +171,19 @@ export function layout(model, mode, availableWidth = 900) {
   let folds = [];               // runs of one call drawn as one row
 
   if (mode === "scale") {
-    const span = Math.max(runEnd, 1);
+    // from the first event, not from 0: the sandbox's set-up before it would take most of the height
+    const t0 = events.length ? events[0].t_ns : 0;
+    const span = Math.max(runEnd - t0, 1);
     const height = Math.min(4000, Math.max(360, events.length * 22));
     const k = height / span;
-    yAt = (t) => TOP + Math.max(0, t) * k;
+    yAt = (t) => TOP + Math.max(0, t - t0) * k;
     for (const ev of events) rowY.set(ev.seq, yAt(ev.t_ns));
     const step = niceStep(60 / k);
-    for (let t = 0; t <= span + step / 2; t += step) {
+    for (let t = Math.floor(t0 / step) * step; t <= runEnd + step / 2; t += step) {
+      if (t < t0) continue;
       ticks.push({ y: yAt(t), text: `${(t / 1e6).toFixed(step < 1e4 ? 3 : step < 1e6 ? 2 : 1)} ms` });
     }
-    bottom = yAt(span);
+    bottom = yAt(runEnd);
   } else {
     // one row per event, or per run of the same call folded into one (kill ×100)
     const rows = foldRows(events, new Set(model.spans.map((e) => e.seq)));
