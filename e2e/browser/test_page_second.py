@@ -324,3 +324,24 @@ def test_screenshots(make_lab_page: Any, catalog: dict[str, Any], artifacts: Pat
     lp.page.dispatch_event("#step-slider", "input")
     lp.page.locator(".stepper").scroll_into_view_if_needed()
     lp.shot(artifacts / f"second-step-{size}-{scheme}.png", full_page=False)
+
+
+def test_to_scale_starts_at_the_first_event(lab_page: Any, catalog: dict[str, Any]) -> None:
+    lp = lab_page
+    trace = fixture_json("pipe-hello.json")
+    # the sandbox's set-up before the first event must not take the height: shift every time by 50 ms
+    for ev in trace["events"]:
+        ev["t_ns"] += 50_000_000
+        if ev.get("end_ns") is not None:
+            ev["end_ns"] += 50_000_000
+    trace["run"]["duration_ns"] = trace["run"].get("duration_ns", 0) + 50_000_000
+    stub_runs(lp.page, trace)
+    lp.page.goto(lp.base_url + "#experiment=pipe.hello")
+    lp.wait_for_diagram(trace)
+    lp.page.check("input[name=mode][value=scale]")
+    first = lp.page.locator(f".diagram-body .event[data-seq='{trace['events'][0]['seq']}'] .mark")
+    top = lp.page.locator(".diagram-body").bounding_box()["y"]
+    assert first.bounding_box()["y"] - top < 40
+    height = float(lp.page.locator(".diagram-body").get_attribute("height"))
+    last = lp.page.locator(f".diagram-body .event[data-seq='{trace['events'][-1]['seq']}'] .mark").bounding_box()["y"] - top
+    assert last > height / 2, "the run's events are squeezed into the top of the diagram"
