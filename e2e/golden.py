@@ -20,7 +20,8 @@ with why):
   `seq` numbers that evidence lists and objects use;
 - observation details and evidence (they quote seq numbers, times and byte counts of racing calls);
 - ppoll events (a wait for a signal that may already have come happens or not, as scheduling has it);
-- ports the kernel picks (local_port, peer and source addresses), arguments ending in `_ns`, ftok's key;
+- ports the kernel picks (local_port, peer and source addresses), arguments ending in `_ns`, ftok's key,
+  and a semaphore's `value_before` (whether the other process posted first; seen in shm.pointers);
 - for presets listed in RACY: only which calls each process made (a sorted set), and the
   observations' ids, since how many bytes a read got, how many times a loop went round, or which
   process won a race is the scheduler's choice.
@@ -74,6 +75,8 @@ def _norm_value(key: str, value: Any, names: dict[int, str]) -> Any:
         return "<addr>"
     if key.endswith("_ns") and isinstance(value, int):
         return "<ns>"
+    if key == "value_before":
+        return "<semaphore value>"  # whether the other process posted first is the scheduler's choice
     if key in PORT_KEYS and isinstance(value, (int, str)):
         return "<ephemeral port>" if isinstance(value, int) else value.rsplit(":", 1)[0] + ":<port>"
     if key in PID_KEYS and isinstance(value, int):
