@@ -17,9 +17,9 @@ struct SetupOperation {
     nonisolated(unsafe) static let withUserNamespace = standard(userNamespace: true)
     nonisolated(unsafe) static let withoutUserNamespace = standard(userNamespace: false)
 
-    /// The bytes of POSIX message queues a run may hold. The kernel also charges every run's queues
-    /// to the spawner's user (root), whose RLIMIT_MSGQUEUE (819200) cannot be raised without
-    /// CAP_SYS_RESOURCE: a quarter of it each lets four runs with full queues run at once.
+    /// The bytes of POSIX message queues a run may hold. The kernel also charges a run's queues to
+    /// the host uid its user namespace was made as — the run's own (``RunUidPool``), so runs with full
+    /// queues no longer take from one another (with one uid for all, only four fitted at once).
     static let runMessageQueueBytes = UInt64(MessageQueueChannel.Bounds.queueBytesLimit)
 
     /// In a run's own network namespace: its loopback up (already, in a namespace from the
