@@ -99,9 +99,11 @@ struct CgroupPool {
     mutating func claim() -> Claim {
         guard available else { return Claim(slot: nil, pidsErrno: pidsErrno, memoryErrno: memoryErrno) }
         reclaimDrained()
-        // A slot whose runner is warm first: one still starting a fresh image would make the run wait.
-        let warm = free.lastIndex { $0.forker?.isWarm ?? true }
-        let taken = warm.map { free.remove(at: $0) } ?? free.popLast()
+        // A slot whose runner is warm and has cloned nothing from its image first (the run gets a layout
+        // of its own), then a warm one; one still starting a fresh image would make the run wait.
+        let pick = free.lastIndex { ($0.forker?.isWarm ?? true) && $0.forker?.isUsed != true }
+            ?? free.lastIndex { $0.forker?.isWarm ?? true }
+        let taken = pick.map { free.remove(at: $0) } ?? free.popLast()
         guard let slot = taken ?? make() else { return Claim(slot: nil, pidsErrno: ENOSPC, memoryErrno: ENOSPC) }
         return Claim(slot: slot, pidsErrno: slot.pids ? 0 : pidsErrno, memoryErrno: slot.memory ? 0 : memoryErrno)
     }
@@ -180,6 +182,11 @@ struct CgroupPool {
 
     /// Whether a free slot's runner cloned from the image it runs now.
     var hasUsedRunners: Bool { free.contains { $0.forker?.isUsed == true } }
+
+    /// Whether a free slot's runner is warm and has cloned nothing from its image (or a slot can be made).
+    var hasFreshRunner: Bool {
+        free.contains { ($0.forker?.isWarm ?? true) && $0.forker?.isUsed != true } || isShort
+    }
 
     /// Removes every slot and the pool's directories (the spawner is ending; its runs are reaped).
     mutating func removeAll() {

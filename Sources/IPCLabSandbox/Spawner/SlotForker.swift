@@ -33,6 +33,8 @@ final class SlotForker {
     private(set) var starting = true
     /// Inits cloned from the image running now.
     private(set) var clonesSinceExec = 0
+    /// Whether the last init cloned shares its image (its address layout) with an earlier one.
+    private(set) var lastCloneShared = false
 
     init(pid: pid_t, socket: Int32, reexecEvery: Int) {
         self.pid = pid
@@ -150,6 +152,7 @@ final class SlotForker {
             return -1
         }
         clonesSinceExec += 1
+        lastCloneShared = clonesSinceExec > 1
         if clonesSinceExec >= reexecEvery {
             // The runner execs a fresh image by itself after this many.
             clonesSinceExec = 0

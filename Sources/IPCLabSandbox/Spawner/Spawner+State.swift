@@ -36,6 +36,8 @@ extension Spawner {
             var joined: CgroupPool.Attachment
             /// The run's host uid (and gid), which its root maps to.
             var uid: UInt32
+            /// Cloned from a runner image that had cloned an init before (same address layout).
+            var sharesImage: Bool
         }
 
         init(uids: RunUidPool, image: SlotForker.Image) {
@@ -67,6 +69,7 @@ extension Spawner {
             if claim.forker == nil && spareRunner == nil { spareRunner = SlotForker.start(home: networks.homeFD, image: image) }
             var pid: pid_t = -1
             var forkerLost = false
+            var sharesImage = false
             var err = EAGAIN
             if let forker = claim.forker ?? spareRunner {
                 let pooled = networks.take()
@@ -84,6 +87,7 @@ extension Spawner {
                     pid = clone(false)
                 }
                 err = errno
+                sharesImage = forker.lastCloneShared
                 let lost = pid < 0 && [EIO, EPIPE, ECONNRESET].contains(err)
                 if lost && claim.forker == nil {
                     spareRunner?.stop()
@@ -109,7 +113,7 @@ extension Spawner {
             }
             return (Prepared(pid: pid, control: pair[0],
                              joined: CgroupPool.Attachment(pidsErrno: claim.pidsErrno, memoryErrno: claim.memoryErrno, ns: 0),
-                             uid: uid), nil)
+                             uid: uid, sharesImage: sharesImage), nil)
         }
 
         /// Hands a run to a ready init (or one cloned now): its limits into its cgroup slot, then the
@@ -148,20 +152,33 @@ extension Spawner {
         /// One step of getting ready while idle: fresh runner images, a network namespace, a cgroup
         /// slot, or a run init.
         mutating func refill(socket: Int32) {
-            freshen()
             if networks.refill() || cgroups.refill() { return }
             guard isShortOfInits else { return }
+            // Ahead of time, only from a runner image that cloned nothing yet (else wait for one).
+            let fresh = cgroups.available ? cgroups.hasFreshRunner : (spareRunner.map { $0.isWarm && !$0.isUsed } ?? true)
+            guard fresh else { return }
             if case (let made?, _) = prepare(socket: socket) { ready.append(made) } else { cannotPrepare = true }
         }
 
-        /// While no run is in flight: every runner that cloned since its last exec execs a fresh image.
-        func freshen() {
+        /// After a while with no run in flight: every runner that cloned since its last exec execs a
+        /// fresh image, and ready inits that share an image with an earlier init are dropped (refill
+        /// clones new ones from the fresh images), so the next run shares no address layout.
+        mutating func freshen() {
             cgroups.freshen()
             spareRunner?.reexec()
+            for r in ready where r.sharesImage {
+                close(r.control) // it sees end of file and exits; reap() frees its slot and uid
+                Glibc.kill(r.pid, SIGKILL)
+            }
         }
 
-        /// Whether a runner would start a fresh image if the spawner freshened them now.
-        var hasUsedRunners: Bool { cgroups.hasUsedRunners || spareRunner?.isUsed == true }
+        /// Whether ``freshen()`` has anything to do.
+        var needsFreshening: Bool {
+            cgroups.hasUsedRunners || spareRunner?.isUsed == true || ready.contains { $0.sharesImage }
+        }
+
+        /// When the last run started or ended (CLOCK_MONOTONIC, ms).
+        var lastRunActivity: Int64 = 0
 
         mutating func kill(runID: UInt64) {
             if let pid = runs[runID] { Glibc.kill(pid, SIGKILL) }

@@ -32,7 +32,7 @@ public enum Spawner {
     }
 
     /// How many inits a runner clones before it execs a fresh image (see README, "Runners").
-    public static let defaultReexecEvery = 16
+    public static let defaultReexecEvery = 64
 
     /// The default first host uid of runs, and how many there are.
     public static let defaultRunUidBase = RunUidPool.defaultBase
@@ -75,12 +75,19 @@ public enum Spawner {
                        pollfd(fd: children, events: Int16(POLLIN), revents: 0)]
             // Network namespaces are made only while nothing runs: making one takes a kernel-wide
             // lock for ~0.4 ms (4 ms at p99), which would otherwise land on a run in progress.
-            let refill = (state.networks.isShort || state.cgroups.isShort || state.isShortOfInits || state.hasUsedRunners)
-                && state.runs.isEmpty
-            let ready = poll(&fds, children >= 0 ? 2 : 1, refill ? 2 : 250)
+            let refill = (state.networks.isShort || state.cgroups.isShort || state.isShortOfInits) && state.runs.isEmpty
+            // Fresh runner images only once runs have paused a while: a client posting runs back to
+            // back would otherwise pay a runner's start-up (~16 ms of CPU) for every run.
+            let idleMs = monotonicMs() - state.lastRunActivity
+            let freshen = state.runs.isEmpty && state.needsFreshening
+            let timeout = refill ? 2 : freshen ? Int32(max(1, min(250, freshenAfterMs - idleMs))) : 250
+            let ready = poll(&fds, children >= 0 ? 2 : 1, timeout)
             if fds[1].revents != 0 { ipclab_signalfd_drain(children) }
+            let inFlight = state.runs.count
             state.reap()
+            if state.runs.count != inFlight { state.lastRunActivity = monotonicMs() }
             guard ready > 0, fds[0].revents != 0 else {
+                if ready == 0 && freshen && monotonicMs() - state.lastRunActivity >= freshenAfterMs { state.freshen() }
                 if ready == 0 && refill { state.refill(socket: socket) }
                 continue
             }
@@ -100,6 +107,7 @@ public enum Spawner {
             }
             switch SpawnMessage.Kind(rawValue: message.kind) {
             case .run? where nfds == 2:
+                state.lastRunActivity = monotonicMs()
                 state.start(message, ringFD: received[0], doneFD: received[1], socket: socket)
             case .kill?:
                 state.kill(runID: message.runID)
@@ -128,6 +136,15 @@ public enum Spawner {
             }
         }
         _ = SetupOperation.withUserNamespace.count + SetupOperation.withoutUserNamespace.count
+    }
+
+    /// How long runs must have paused before runners start fresh images (see README, "Runners").
+    static let freshenAfterMs: Int64 = 50
+
+    static func monotonicMs() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
     }
 
     /// The `ipclab` binary this process runs (the runners are exec'd from it).
