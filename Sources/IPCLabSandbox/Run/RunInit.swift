@@ -103,7 +103,8 @@ struct RunInit {
         for op in userNamespace ? SetupOperation.withUserNamespace : SetupOperation.standard(userNamespace: false, dropTo: go.uid)
         where op.needs & namespaces == op.needs { perform(op) }
         if networkNamespace { perform(SetupOperation.loopbackUp) }
-        for op in SetupOperation.limits(header.pointee.limits, pidsErrno: go.pidsErrno, memoryErrno: go.memoryErrno) {
+        for op in SetupOperation.limits(header.pointee.limits, pidsErrno: go.pidsErrno, memoryErrno: go.memoryErrno)
+        where op.needs & namespaces == op.needs {
             perform(op)
         }
         // Changing uid or gid (setresuid above) clears the parent-death signal: set it again,
