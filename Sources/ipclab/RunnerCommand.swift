@@ -12,7 +12,7 @@ struct RunnerCommand: ParsableCommand {
     )
 
     @Option(help: "Exec a fresh image after this many clones.")
-    var reexecEvery = 1
+    var reexecEvery = Spawner.defaultReexecEvery
 
     func run() throws {
         Spawner.runner(reexecEvery: max(1, reexecEvery))
