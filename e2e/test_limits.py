@@ -18,7 +18,7 @@ import requests
 from contract import check_response
 from harness import Lab, Server, start_server
 
-RUN_UID = 65534  # a run's root maps to nobody on the host
+from harness import RUN_UIDS  # a run's root maps to a uid of its own, from this range, on the host
 HEALTH_BUDGET_S = 0.100
 
 
@@ -55,8 +55,8 @@ def run_uid_ipc_objects() -> list[str]:
         lines = Path(f"/proc/sysvipc/{kind}").read_text().splitlines()
         header = lines[0].split()
         uid_col = header.index("uid")
-        found += [f"{kind}: {line}" for line in lines[1:] if int(line.split()[uid_col]) == RUN_UID]
-    found += [f"/dev/shm/{e.name}" for e in os.scandir("/dev/shm") if e.stat(follow_symlinks=False).st_uid == RUN_UID]
+        found += [f"{kind}: {line}" for line in lines[1:] if int(line.split()[uid_col]) in RUN_UIDS]
+    found += [f"/dev/shm/{e.name}" for e in os.scandir("/dev/shm") if e.stat(follow_symlinks=False).st_uid in RUN_UIDS]
     return found
 
 
@@ -110,9 +110,12 @@ def describe(pid: str) -> str:
 def running_inits(spawner: int) -> list[int]:
     """The spawner's children other than the inits it cloned ahead of time, which wait for a run
     (named `ipclab-ready`, with no process of their own), and the cgroup slots' forkers
-    (`ipclab-slot`, whose children are the spawner's)."""
-    return [pid for pid in children_of(spawner)
-            if Path(f"/proc/{pid}/comm").read_text().strip() not in ("ipclab-ready", "ipclab-slot") or children_of(pid)]
+    (`ipclab-slot`, or `ipclab runner` while it execs a fresh image; their children are the spawner's)."""
+    def waiting(pid: int) -> bool:
+        return (Path(f"/proc/{pid}/comm").read_text().strip() in ("ipclab-ready", "ipclab-slot")
+                or (Path(f"/proc/{pid}/comm").read_text().strip() in ("exe", "ipclab")
+                    and Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[1:2] == [b"runner"]))
+    return [pid for pid in children_of(spawner) if not waiting(pid) or children_of(pid)]
 
 
 def assert_nothing_left(server: Server) -> None:
@@ -202,6 +205,29 @@ def test_big_file_is_cut_at_file_bytes(lab, server):
     writer = next(p for p in trace["processes"] if p["name"] == "writer")
     assert writer["exit"]["signal"] == "SIGXFSZ"
     assert event(trace, "write_file")["args"]["written"] == 1 << 20
+
+
+def test_tmp_is_sized_from_file_bytes_files_together_fill_it_at_the_limit(lab, server):
+    """The run's /tmp is a tmpfs of file_bytes: two files each under the limit fill it together, and the
+    ENOSPC is reported as the file_bytes limit (issue 13: it was a fixed 16 MiB, ending `ok`)."""
+    trace = run_adversarially(lab, server, busy_run(
+        [{"op": "write_file", "name": "a", "bytes": 768 << 10}, {"op": "write_file", "name": "b", "bytes": 768 << 10}],
+        {"file_bytes": 1 << 20}, "writer"))
+    run = trace["run"]
+    assert run["outcome"] == "limit_exceeded", run["reason"]
+    assert run["reason"].startswith("limit file_bytes:") and "ENOSPC" in run["reason"], run["reason"]
+    writes = [e for e in trace["events"] if e["call"] == "write_file"]
+    assert writes[0]["errno"] is None and writes[1]["errno"] == "ENOSPC", writes
+    assert writes[0]["args"]["written"] + writes[1]["args"]["written"] <= 1 << 20
+    assert any(op["op"] == f"size /tmp {1 << 20}" and op["result"] == 0 for op in run["sandbox"]["setup"])
+
+
+def test_a_file_over_16_mib_fits_when_file_bytes_allows_it(lab, server):
+    trace = run_adversarially(lab, server, busy_run(
+        [{"op": "write_file", "name": "big", "bytes": 20 << 20}], {"file_bytes": 24 << 20}, "writer"))
+    run = trace["run"]
+    assert run["outcome"] == "ok", run["reason"]
+    assert event(trace, "write_file")["result"] == 20 << 20
 
 
 def test_endless_read_times_out(lab, server):

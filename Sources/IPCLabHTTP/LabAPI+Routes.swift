@@ -43,7 +43,7 @@ extension LabAPI {
         }),
         Route("GET", "/metrics", .now { api, _, _ in
             HTTPResponse(status: .ok, headers: ["Content-Type": "text/plain; version=0.0.4; charset=utf-8"],
-                         body: Array(api.metrics.render(queued: api.executor.load.queued).utf8))
+                         body: Array(api.metrics.render(api.executor.snapshot(), budgetBytes: api.executor.responseBudgetBytes).utf8))
         }),
         Route("GET", "/api/v1/experiments", .now { api, _, _ in .json(api.catalog.json()) }),
         Route("GET", "/api/v1/calls", .now { _, _, _ in .json(Call.tableJSON()) }),

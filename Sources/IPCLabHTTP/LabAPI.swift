@@ -20,12 +20,16 @@ public struct LabAPI: HTTPHandler {
     /// The threads `POST /api/v1/runs` runs on, so that a run never holds a server thread.
     public let executor: RunExecutor
     public let metrics: LabMetrics
+    /// Who a run request counts as for the fair sharing of ``executor``: address or API key.
+    public let clients: RunClients
     private let logger: Logger
 
     public init(catalog: Catalog = .standard, runner: LabRunner, staticFiles: StaticFiles?, openAPI: [UInt8]?,
                 version: String, sandbox: SandboxReport, protections: SandboxProtections? = nil, insecure: Bool = false,
-                executor: RunExecutor = RunExecutor(), metrics: LabMetrics = LabMetrics(), logger: Logger) {
+                executor: RunExecutor = RunExecutor(), metrics: LabMetrics = LabMetrics(), clients: RunClients = RunClients(),
+                logger: Logger) {
         self.catalog = catalog
+        self.clients = clients
         self.metrics = metrics
         self.executor = executor
         self.sandbox = sandbox
@@ -58,12 +62,13 @@ public struct LabAPI: HTTPHandler {
                 metrics.rejected(reason: error.code.rawValue)
                 return respond(error.response)
             }
-            streamRun(runRequest, respond: respond)
+            streamRun(runRequest, client: clients.client(of: request), respond: respond)
         case .success(let (runRequest, format)):
-            // The executor answers 503 itself, without running the work, when full or when the
-            // run waited too long for a thread.
-            executor.respond(respond, rejected: { metrics.rejected(reason: $0.rawValue) }) {
-                run(runRequest, format: format)
+            // The executor answers 503 itself, without running the work, when full (or the
+            // client has its most) or when the run waited too long for a thread or the budget.
+            executor.respond(respond, client: clients.client(of: request), cost: Self.responseCost(events: runRequest.limits.events, format: format),
+                             rejected: { metrics.rejected(reason: $0.rawValue) }) { reservation in
+                run(runRequest, format: format, reservation: reservation)
             }
         }
     }
@@ -103,19 +108,17 @@ public struct LabAPI: HTTPHandler {
         }
     }
 
-    /// Runs a checked request and renders its trace as `format`.
-    private func run(_ runRequest: RunRequest, format: String) -> HTTPResponse {
+    /// Runs a checked request and renders its trace as `format`; a large one is pulled in
+    /// pieces while `reservation` (of the response budget) is held.
+    private func run(_ runRequest: RunRequest, format: String, reservation: RunExecutor.Reservation?) -> HTTPResponse {
         metrics.countRun(experiment: runRequest.experimentID) { outcome in
             do throws(LabError) {
                 let trace = try runner.run(runRequest)
                 outcome = trace.run.outcome.rawValue
                 logger.debug("run", metadata: ["experiment": "\(runRequest.experimentID ?? "custom")",
                                                "outcome": "\(trace.run.outcome.rawValue)"])
-                switch format {
-                case "text": return .text(trace.text())
-                case "chrome": return .json(trace.chromeJSON())
-                default: return .json(trace.json())
-                }
+                return traceResponse(trace, format: format,
+                                     reservation: reservation ?? RunExecutor.Reservation(client: "", bytes: 0, core: nil))
             } catch {
                 return APIError(error).response
             }

@@ -3,6 +3,8 @@
 
 import { payloadBytes, preview, stuck } from "./format.js";
 
+/** Calls that put bytes into a channel: the diagram's labels show what they sent (pairing is the server's, trace.transfers). */
+export const SEND_CALLS = new Set(["write", "writev", "pwrite", "send", "sendto", "sendmsg", "msgsnd", "mq_send", "mq_timedsend"]);
 /** Calls that take bytes out of a channel (a 0 result is end of file, in the diagram's labels). */
 export const RECV_CALLS = new Set(["read", "readv", "pread", "recv", "recvfrom", "recvmsg", "msgrcv", "mq_receive", "mq_timedreceive"]);
 

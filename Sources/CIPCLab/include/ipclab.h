@@ -30,6 +30,11 @@
  * published by storing `state` with release order. A call that can block is
  * claimed when it starts (state BEGUN) and completed when it returns
  * (state DONE), so a process killed while blocked still shows the call.
+ *
+ * Every process of a run can write the whole mapping. Nothing in it bounds a
+ * read: the records' offset is a constant, each recorder copies the capacity
+ * when it binds (before any participant runs), and the server keeps its own
+ * copy of the layout and checks the header and each record it copies out.
  * ------------------------------------------------------------------------- */
 
 #define IPCLAB_RING_MAGIC 0x52435049u /* "IPCR" little-endian */
@@ -114,7 +119,7 @@ typedef struct ipclab_ring_header {
     uint32_t magic;
     uint32_t version;
     uint32_t capacity;        /* number of records */
-    uint32_t records_offset;  /* byte offset of records[0] */
+    uint32_t records_offset;  /* byte offset of records[0]: always ipclab_ring_records_offset(), checked, never followed */
     uint64_t next;            /* atomic: next record index to claim */
     uint64_t dropped;         /* atomic: records lost because the ring was full */
     int64_t t0;               /* CLOCK_MONOTONIC ns at run start, set by init */
@@ -138,19 +143,31 @@ size_t ipclab_ring_size(uint32_t capacity, uint32_t plan_capacity);
 /** Initialises a ring header in a zeroed mapping. Not async-signal-safe; call before the run. */
 void ipclab_ring_init(void *base, uint32_t capacity, uint32_t plan_capacity);
 
-/** Returns record `index` of a ring (no bounds check beyond capacity). */
+/** Byte offset of records[0] in every ring (a constant: the header's `records_offset` is not read back). */
+size_t ipclab_ring_records_offset(void);
+
+/** Returns record `index` of a ring. No bounds check: the caller checks `index` against a capacity it owns. */
 ipclab_record *ipclab_ring_record(void *base, uint32_t index);
 
-/** Number of records claimed so far, capped at capacity. */
-uint32_t ipclab_ring_count(const void *base);
+/** Number of records claimed so far (the header's `next`), capped at `capacity`, which the caller owns. */
+uint32_t ipclab_ring_claimed(const void *base, uint32_t capacity);
 
 /** Atomically loads a record's state (acquire). */
 uint32_t ipclab_record_state(const ipclab_record *record);
 
 /* --- recording, from inside a run (all async-signal-safe) ----------------- */
 
-/** Binds this process's recorder to a ring; `process` is its participant index (-1 for init). */
-void ipclab_recorder_bind(void *base, int process);
+/**
+ * Binds this process's recorder to a ring mapped at `base` for `size` bytes; `process` is its
+ * participant index (-1 for init). The ring's capacity is copied here, once, and checked against
+ * `size`: the header is shared with the whole run, which may overwrite it. Binding again to the
+ * same mapping (a forked participant) keeps the copy made first. Returns -1 (and records nothing
+ * from then on) when the header does not describe a ring that fits the mapping.
+ */
+int ipclab_recorder_bind(void *base, size_t size, int process);
+
+/** The capacity copied when this process bound its ring (0 when unbound). */
+uint32_t ipclab_recorder_capacity(void);
 
 /** Sets the ring's t0 to now. Called once, by the run's init. */
 void ipclab_recorder_start_clock(void);
@@ -200,6 +217,17 @@ extern const int ipclab_CLONE_PARENT;
  * Only for a single-threaded caller. Returns the child's pid, 0 in the child, -1 on error.
  */
 pid_t ipclab_fork_into(int flags);
+
+/**
+ * ipclab_fork_into(flags) with the effective uid and gid set to `euid`/`egid` for the clone only
+ * (the real and saved ids stay root, so the caller gets root back at once): a user namespace made by
+ * the clone is then owned by `euid`, and the kernel charges what the run holds under per-user
+ * limits (RLIMIT_SIGPENDING, RLIMIT_MSGQUEUE, RLIMIT_NPROC) to `euid` on the host, not to root.
+ * The caller is dumpable again afterwards and its parent-death signal is set to `deathsig` again
+ * (a change of credentials clears both). -1 and errno when the ids could not be taken or the clone
+ * failed. Only for a single-threaded caller that is root.
+ */
+pid_t ipclab_fork_into_as(int flags, uid_t euid, gid_t egid, int deathsig);
 
 /** unshare(2). */
 int ipclab_unshare(int flags);
@@ -253,6 +281,7 @@ extern const unsigned long ipclab_MS_PRIVATE;
 extern const unsigned long ipclab_MS_NOSUID;
 extern const unsigned long ipclab_MS_NODEV;
 extern const unsigned long ipclab_MS_NOEXEC;
+extern const unsigned long ipclab_MS_REMOUNT;
 
 /** mount_setattr(path, AT_RECURSIVE, MOUNT_ATTR_RDONLY): every mount under `path` read-only. */
 int ipclab_make_readonly_recursive(const char *path);

@@ -146,4 +146,12 @@ extension ArgumentName {
     public static let whence = ArgumentName(rawValue: "whence")
     public static let with = ArgumentName(rawValue: "with")
     public static let written = ArgumentName(rawValue: "written")
+    public static let exit = ArgumentName(rawValue: "exit")
+    public static let group = ArgumentName(rawValue: "group")
+    public static let openFlags = ArgumentName(rawValue: "open_flags")
+    public static let pgid = ArgumentName(rawValue: "pgid")
+    public static let position = ArgumentName(rawValue: "position")
+    public static let read = ArgumentName(rawValue: "read")
+    public static let stDev = ArgumentName(rawValue: "st_dev")
+    public static let stIno = ArgumentName(rawValue: "st_ino")
 }

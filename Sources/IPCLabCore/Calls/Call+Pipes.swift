@@ -1,7 +1,7 @@
 /// Pipes, and the byte-stream calls FIFOs share with them (`read`, `write`, `close`), and the
 /// built-in programs of a pipeline (`getrandom`).
 public enum PipeCall: String, CallTable {
-    case pipe, read, write, close, fcntl, dup2, getrandom
+    case pipe, read, write, close, fstat, fcntl, dup2, getrandom
 
     public var spec: CallSpec {
         let end = CallArgument.string(.end)
@@ -16,6 +16,10 @@ public enum PipeCall: String, CallTable {
                  blocks: true, moves: .sends, "write(2): puts count bytes into a pipe or FIFO; blocks while it is full.")
         case .close:
             call(.pipes, [.integer(.fd), .channel, end], "close(2): closes one end of a pipe or FIFO.")
+        case .fstat:
+            call(.pipes, [.integer(.fd), .channel, end, .integer(.stDev, .optional("fstat returned 0")), .integer(.stIno, .optional("fstat returned 0")),
+                          .string(.type, .optional("fstat returned 0")), .init(.openFlags, .flags, .optional("fstat returned 0; null when F_GETFL failed"))],
+                 "fstat(2) and fcntl(F_GETFL) of a pipe end: the inode it reaches, its file type, the open file's access mode (null when F_GETFL failed).")
         case .fcntl:
             call(.pipes, [.integer(.fd), .flags(.cmd), .init(.arg, .flags, .optional("F_SETFL (flag names) and F_SETPIPE_SZ (an integer)")), .channel],
                  "fcntl(2): reads or sets a descriptor's flags (O_NONBLOCK) or a pipe's capacity (F_GETPIPE_SZ, F_SETPIPE_SZ).")

@@ -44,7 +44,7 @@ public enum SandboxCall: String, CallTable {
 /// The records of a bench step: its C loops' figures, and any call of theirs that failed.
 public enum BenchCall: String, CallTable {
     case throughput = "bench_throughput", latency = "bench_latency", progress, schedSetaffinity = "sched_setaffinity"
-    case mismatch = "bench_mismatch"
+    case mismatch = "bench_mismatch", ringPosition = "ring_position"
     /// Any other call of a loop, recorded when it failed (its errno says why), by its own name.
     case failed = "*"
 
@@ -62,6 +62,9 @@ public enum BenchCall: String, CallTable {
         case .progress:
             call(f, [.string(.bench), mechanism, .integer(.done), .integer(.total)], "How far a phase has got, each tenth of the way.")
         case .schedSetaffinity: call(f, [mechanism, .integer(.cpu)], "sched_setaffinity(2) to the CPU the placement chose, when it failed.")
+        case .ringPosition:
+            call(f, [mechanism, .integer(.read), .integer(.position)],
+                 "EPROTO: the other side's position in the shm ring, read from the shared page, was out of range; the phase stopped.")
         case .mismatch: call(f, [mechanism, .integer(.mismatchedLines)], "The receiver found bytes that differ from what was sent.")
         case .failed: call(f, [mechanism], "A call of the loop that failed; the event carries its own name and errno.")
         }

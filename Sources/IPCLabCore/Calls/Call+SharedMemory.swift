@@ -49,7 +49,8 @@ public enum SharedMemoryCall: String, CallTable {
             call(f, [.integer(.pid), .init(.cpu, .integer, .nullable("no CPU could be chosen")), .integer(.arrival)],
                  "sched_setaffinity(2): the n-th process to reach a barrier takes the n-th CPU.")
         case .barrier:
-            call(f, access + [.integer(.count), .channel], blocks: true, "Waits at a counter in the region until count processes arrived.")
+            call(f, access + [.integer(.count), .channel, .integer(.arrival, .optional("EPROTO: the arrival read from the shared count was outside 1…count"))],
+                 blocks: true, "Waits at a counter in the region until count processes arrived.")
         case .increment:
             call(f, access + [.integer(.iterations), .string(.sync), .channel, .init(.semaphore, .channel, .optional("sync is semaphore")),
                               .integer(.firstLoaded, .optional("it ran")), .integer(.lastStored, .optional("it ran"))],

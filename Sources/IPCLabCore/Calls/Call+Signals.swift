@@ -1,7 +1,7 @@
 /// Signals: dispositions, sending, masks, waiting, deliveries (recorded by the handler), faults, and
 /// the `/proc/PID/stat` reads of `proc_stat`. Keys with a prefix are calls other families make too.
 public enum SignalCall: String, CallTable {
-    case deliver, sigaction, kill, sigqueue, sigprocmask, sigpending, ppoll, fault
+    case deliver, sigaction, setpgid, kill, sigqueue, sigprocmask, sigpending, ppoll, fault
     case mmap = "sig.mmap", processVmReadv = "sig.process_vm_readv"
     case procStatOpen = "procstat.open", procStatRead = "procstat.read"
 
@@ -18,10 +18,14 @@ public enum SignalCall: String, CallTable {
                      .integer(.handled)],
                  "A signal delivered to a handler, as its siginfo_t says; handled counts the deliveries so far.")
         case .sigaction:
-            call(f, [.signal(.signal), .string(.handler), .flags(.flags), .init(.reply, .object, .nullable("the handler sends no reply"))],
+            call(f, [.signal(.signal), .string(.handler), .flags(.flags), .init(.reply, .object, .nullable("the handler sends no reply")),
+                     .integer(.exit, .optional("the handler ends the process with this status once it recorded the delivery"))],
                  "sigaction(2): sets a signal's disposition: SIG_DFL, SIG_IGN or a handler.")
+        case .setpgid:
+            call(f, [.integer(.pid), .integer(.pgid), .init(.process, .process), .init(.group, .process)],
+                 "setpgid(2): moves a process into the group whose id is the pid of group (its own: a new group it leads).")
         case .kill:
-            call(f, sending + [.init(.process, .process), .init(.fromHandler, .boolean), .integer(.uid)], "kill(2): sends a signal to a process.")
+            call(f, sending + [.init(.process, .process), .init(.fromHandler, .boolean), .integer(.uid)], "kill(2): sends a signal to a process, or with a negative pid to every process of the group -pid.")
         case .sigqueue:
             call(f, sending + [.init(.value, .object), .init(.process, .process), .integer(.uid)], moves: .sends,
                  "sigqueue(3): sends a signal with a value (an int, or a pointer to this process's buffer).")

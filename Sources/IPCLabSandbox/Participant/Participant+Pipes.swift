@@ -22,7 +22,7 @@ extension Participant {
             let bytes = data.bytes
             // A repeated call stops at its first error, as a C loop checking the result would.
             for _ in 0..<count {
-                if write(channel, bytes, step: i) < 0 { break }
+                if write(channel, bytes, step: i).result < 0 { break }
             }
         case let .read(channel, size, count):
             for _ in 0..<count {
@@ -34,6 +34,8 @@ extension Participant {
             fill(channel, size, step: i)
         case let .close(channel, end):
             close(channel, end, step: i)
+        case let .fstat(channel, end):
+            fstatEnd(channel, end, step: i)
         case let .open(channel, end, nonblocking):
             open(channel, end, nonblocking: nonblocking, step: i)
         case let .setNonblocking(channel, end, enabled):
@@ -53,9 +55,9 @@ extension Participant {
         scenario.channels.firstIndex { $0.name == name } ?? 0
     }
 
-    /// One `write(2)`; returns its result.
+    /// One `write(2)`; returns its result and the errno it left (read once, by the recorder).
     @discardableResult
-    mutating func write(_ channel: String, _ bytes: [UInt8], step: Int) -> Int {
+    mutating func write(_ channel: String, _ bytes: [UInt8], step: Int) -> Recorder.Outcome {
         let c = channelIndex(channel)
         let fd = ends[c].write
         let r = bytes.withUnsafeBytes { buf in
@@ -64,7 +66,7 @@ extension Participant {
             }
         }
         snapshot(c, after: r.slot)
-        return r.result
+        return r
     }
 
     /// One `read(2)` of up to `size` bytes; returns its result.
@@ -93,15 +95,24 @@ extension Participant {
     mutating func fill(_ channel: String, _ size: Int, step: Int) {
         let c = channelIndex(channel)
         let fd = ends[c].write
-        // The capacity is asked of the kernel; the step that reports it is get_pipe_size.
-        let capacity = ipclab_fcntl(fd, ipclab_F_GETPIPE_SZ)
         let chunk = PipeStep.Data.size(size).bytes
-        var full = false
+        // Full is what the kernel says, not arithmetic on F_GETPIPE_SZ: the capacity counts page-sized
+        // slots, so chunks that do not divide a page leave room unused and the bytes waiting never reach
+        // it. Writes without waiting until EAGAIN; then, if the end was blocking, one blocking write,
+        // which waits for the reader.
+        let flags = ipclab_fcntl(fd, F_GETFL)
+        let blocking = flags >= 0 && flags & O_NONBLOCK == 0
+        if blocking { setNonblocking(channel, .write, true, step: step) }
         for _ in 0..<Self.loopLimit {
             let r = write(channel, chunk, step: step)
-            if r < 0 || full { return }
-            let waiting = ends[c].anyOpen.map { ipclab_bytes_readable($0) } ?? -1
-            full = capacity > 0 && waiting >= capacity
+            if r.result < 0 {
+                let full = r.errno == EAGAIN
+                if blocking {
+                    setNonblocking(channel, .write, false, step: step)
+                    if full { write(channel, chunk, step: step) }
+                }
+                return
+            }
         }
     }
 
@@ -111,6 +122,23 @@ extension Participant {
         let fd = ends[c][key]
         Recorder.returned(.pipes(.close), step: step, args: [Int64(fd), Int64(c), end == .read ? 0 : 1]) { Int(Glibc.close(fd)) }
         ends[c][key] = -1
+    }
+
+    /// `fstat(2)` and `fcntl(F_GETFL)` of one end, in one record: what inode it reaches, and how the
+    /// open file behind it was opened.
+    mutating func fstatEnd(_ channel: String, _ end: PipeEnd, step: Int) {
+        let c = channelIndex(channel)
+        let fd = ends[c][end == .read ? .read : .write]
+        var st = stat()
+        var flags: Int32 = -1
+        Recorder.returned(.pipes(.fstat), step: step,
+                          args: [Int64(fd), Int64(c), end == .read ? 0 : 1, Int64(flags), Int64(bitPattern: UInt64(st.st_ino)),
+                                 Int64(bitPattern: UInt64(st.st_dev)), Int64(st.st_mode)]) {
+            let r = Glibc.fstat(fd, &st)
+            // F_GETFL only once fstat succeeded: errno, read when it failed, stays fstat's.
+            if r == 0 { flags = ipclab_fcntl(fd, F_GETFL) }
+            return Int(r)
+        }
     }
 
     /// `open(2)` of a FIFO: blocks until the other side opens, unless non-blocking.

@@ -7,8 +7,8 @@ import IPCLabCore
 extension Participant {
     mutating func runSignalStep(_ step: SignalStep, at i: Int) {
         switch step {
-        case let .sigaction(signal, action, reply, restart):
-            sigaction(signal, action, reply: reply, restart: restart, step: i)
+        case let .sigaction(signal, action, reply, restart, exit):
+            sigaction(signal, action, reply: reply, restart: restart, exit: exit, step: i)
         case let .kill(process, signal, count):
             for _ in 0..<count where kill(process, signal, step: i) < 0 { break }
         case let .sigqueue(process, signal, value, count):
@@ -26,6 +26,20 @@ extension Participant {
             fault(kind, step: i)
         case let .procStat(process):
             procStat(process, step: i)
+        case let .setpgid(process, group):
+            let (pid, index) = target(process)
+            let (pgid, groupIndex) = target(group)
+            Recorder.returned(.signals(.setpgid), step: i, args: [Int64(pid), Int64(pgid), Int64(index), Int64(groupIndex)]) {
+                guard pid > 1 && pgid > 1 else { errno = ESRCH; return -1 }
+                return Int(Glibc.setpgid(pid, pgid))
+            }
+        case let .killGroup(group, signal):
+            // Only a group named by a participant's pid: never 0 (the caller's own group) or -1 (everyone).
+            let (pgid, index) = target(group)
+            Recorder.call(.signals(.kill), step: i, args: [Int64(-pgid), Int64(signal.number), Int64(index), 0, Int64(getuid())]) {
+                guard pgid > 1 else { errno = ESRCH; return -1 }
+                return Int(Glibc.kill(-pgid, Int32(signal.number)))
+            }
         }
     }
 
@@ -37,16 +51,17 @@ extension Participant {
         return (pid > 1 ? pid : -1, index)
     }
 
-    private func sigaction(_ signal: Signal, _ action: SignalStep.Action, reply: SignalStep.Reply?, restart: Bool, step: Int) {
+    private func sigaction(_ signal: Signal, _ action: SignalStep.Action, reply: SignalStep.Reply?, restart: Bool, exit: Int?, step: Int) {
         let disposition: ipclab_disposition = switch action {
         case .default: IPCLAB_DISPOSITION_DEFAULT
         case .ignore: IPCLAB_DISPOSITION_IGNORE
         case .handle: IPCLAB_DISPOSITION_HANDLE
         }
         let answer = reply.map { (target($0.process), $0.signal.number) }
+        ipclab_handler_exits(Int32(signal.number), Int32(exit ?? -1))
         Recorder.returned(.signals(.sigaction), step: step,
                           args: [Int64(signal.number), Int64(disposition.rawValue), restart ? 1 : 0,
-                                 Int64(answer?.1 ?? 0), Int64(answer?.0.index ?? -1)]) {
+                                 Int64(answer?.1 ?? 0), Int64(answer?.0.index ?? -1), Int64(exit ?? -1)]) {
             Int(ipclab_sigaction(Int32(signal.number), Int32(disposition.rawValue), restart ? 1 : 0,
                                  Int32(answer?.1 ?? 0), answer?.0.pid ?? 0, Int32(answer?.0.index ?? -1), Int32(step)))
         }
