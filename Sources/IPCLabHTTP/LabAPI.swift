@@ -43,6 +43,7 @@ public struct LabAPI: HTTPHandler {
     /// request accepts it (``streamRun(_:respond:)``); everything else is answered at once by
     /// ``handle(_:)``.
     public func handle(_ request: HTTPRequest, respond: @escaping HTTPResponder) {
+        if request.path == "/api/v1/grades", request.method == "POST" { return grade(request, respond: respond) }
         guard request.path == "/api/v1/runs", request.method == "POST" else { return respond(handle(request)) }
         switch prepareRun(request) {
         case .failure(let error):
@@ -99,6 +100,10 @@ public struct LabAPI: HTTPHandler {
         }
         if path == "/api/v1/runs" {
             return only(["POST"], request) { run(request) }
+        }
+        if path == "/api/v1/grades" {
+            // POST is answered by handle(_:respond:); a synchronous caller gets the 405s only.
+            return only(["POST"], request) { APIError(.unavailable, "grades are answered asynchronously").response }
         }
         if path == "/api" || path.hasPrefix("/api/") {
             return APIError.notFound(path: path).response

@@ -16,6 +16,7 @@ extension Trace {
             w.key("events"); w.array { w in for e in events { e.write(to: &w) } }
             w.key("objects"); w.array { w in for o in objects { o.write(to: &w) } }
             w.key("observations"); w.array { w in for o in observations { o.write(to: &w) } }
+            if let checks { writeChecks(checks, to: &w) }
         }
     }
 }
@@ -49,6 +50,7 @@ extension RunInfo {
                 }
             }
             w.field("events_dropped", eventsDropped)
+            if let schedule { w.field("schedule", schedule.json) }
         }
     }
 }

@@ -13,6 +13,8 @@ public struct Trace: Sendable {
     public var events: [TraceEvent]
     public var objects: [ObjectSnapshot]
     public var observations: [Observation]
+    /// The results of the request's checks, in their order; nil when it gave none.
+    public var checks: [CheckResult]?
 
     public init(run: RunInfo, scenario: Scenario, processes: [TraceProcess], events: [TraceEvent],
                 objects: [ObjectSnapshot], observations: [Observation] = []) {
@@ -61,6 +63,8 @@ public struct RunInfo: Sendable {
     public var sandbox: SandboxReport
     /// Records the ring could not hold.
     public var eventsDropped: Int
+    /// The perturbed schedule the run ran with (`schedule` of the request, or of its grade), if any.
+    public var schedule: RunSchedule?
 
     public init(id: String, experiment: String?, startedAt: String, durationNs: Int64, outcome: Outcome,
                 reason: String?, limits: RunLimits, sandbox: SandboxReport, eventsDropped: Int) {

@@ -37,9 +37,7 @@ public final class LabRunner: Sendable {
     /// `seq`). `watch` runs on the calling thread; when it returns false (no one is listening
     /// any more) the run is killed at once and the trace returned says so.
     public func run(_ request: RunRequest, pollMs: Int, watch: ([TraceEvent]) -> Bool) throws(LabError) -> Trace {
-        var w = JSONWriter()
-        w.value(request.scenario.json)
-        let plan = w.bytes
+        let plan = RunPlan.encode(request.scenario, schedule: request.schedule)
         let ring: EventRing
         do {
             // The participants' records, plus the reserve only the run's init may use.
@@ -82,6 +80,8 @@ public final class LabRunner: Sendable {
             runID: String(runID, radix: 16).leftPadded(16), experiment: request.experimentID,
             startedAt: startedAt, limits: request.limits, failure: failure))
         trace.observations = request.observe(trace)
+        trace.run.schedule = request.schedule
+        trace.checks = request.grade(trace)
         return trace
     }
 }

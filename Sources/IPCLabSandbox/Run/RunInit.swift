@@ -80,10 +80,11 @@ struct RunInit {
         // The plan, decoded here in the init (a fork of the warmed spawner) before the run's clock
         // starts: every process inherits it.
         let plan = UnsafeRawBufferPointer(start: base + Int(header.pointee.plan_offset), count: Int(header.pointee.plan_length))
-        guard let json = try? JSONValue.parse(plan), let scenario = try? Scenario.decode(json) else {
+        guard let (scenario, schedule) = RunPlan.decode(plan) else {
             ipclab_ring_finish(Int32(IPCLAB_OUTCOME_ERROR.rawValue), EINVAL, "the run's plan could not be read")
             _exit(0)
         }
+        runSchedule = schedule
         ipclab_recorder_start_clock()
         Recorder.record(IPCLAB_REC_SETUP, "namespaces", step: nil,
                         args: [userNamespace ? 1 : 0, networkNamespace ? 1 : 0, Int64(namespaces)], result: 0)

@@ -1,0 +1,89 @@
+import Foundation
+import IPCLabCore
+import IPCLabSandbox
+
+/// `POST /api/v1/grades`: a run repeated under perturbed schedules and graded by checks.
+///
+/// The grade takes one place on ``executor`` like a run (503 at once when it is full); its runs
+/// go on that thread and on as many more of the executor's threads as it will lend, so a grade
+/// never waits for threads it cannot have.
+extension LabAPI {
+    /// Answers `POST /api/v1/grades` (as JSON, as Gradescope's results.json, or streamed as NDJSON).
+    func grade(_ request: HTTPRequest, respond: @escaping HTTPResponder) {
+        let prepared = prepareGrade(request)
+        guard case .success(let (gradeRequest, format)) = prepared else {
+            if case .failure(let error) = prepared {
+                metrics.rejected(reason: error.code.rawValue)
+                respond(error.response)
+            }
+            return
+        }
+        if Self.wantsNDJSON(request) {
+            guard format == "json" else {
+                return respond(APIError(.invalidParameter, "a streamed grade (Accept: application/x-ndjson) ends with the JSON grade; leave out format=\(format)",
+                                        path: "format").response)
+            }
+            return streamGrade(gradeRequest, respond: respond)
+        }
+        executor.respond(respond, rejected: { metrics.rejected(reason: $0.rawValue) }) {
+            do throws(LabError) {
+                let report = try runGrade(gradeRequest) { _, _ in true }
+                return format == "gradescope" ? .json(report.gradescopeJSON()) : .json(report.json())
+            } catch {
+                return APIError(error).response
+            }
+        }
+    }
+
+    /// The checks that need no run: the media type, `format`, the body.
+    private func prepareGrade(_ request: HTTPRequest) -> Result<(GradeRequest, String), APIError> {
+        guard request.mediaType == "application/json" else {
+            return .failure(APIError(.unsupportedMediaType,
+                                     "send the grade as JSON with Content-Type: application/json, not \(request.mediaType.map { "\"\($0)\"" } ?? "no Content-Type")"))
+        }
+        let format = request.query["format"] ?? "json"
+        guard ["json", "gradescope"].contains(format) else {
+            return .failure(APIError(.invalidParameter, "format must be \"json\" or \"gradescope\", not \"\(format)\"", path: "format"))
+        }
+        do {
+            return .success((try GradeRequest.decode(request.body, catalog: catalog, maxima: runner.maxima), format))
+        } catch {
+            return .failure(APIError(error))
+        }
+    }
+
+    /// Runs the grade on the calling thread (one of the executor's), lending its runs to more of them.
+    private func runGrade(_ request: GradeRequest, onRun: @escaping @Sendable (Int, Trace) -> Bool) throws(LabError) -> GradeReport {
+        let grader = Grader(request, runner: runner, onRun: onRun)
+        let executor = self.executor
+        return try grader.run(workers: executor.threadCount) { work in
+            executor.submit(work, expired: {})
+        }
+    }
+
+    /// The grade as NDJSON: a line per finished run, the grade last.
+    private func streamGrade(_ request: GradeRequest, respond: @escaping HTTPResponder) {
+        let body = HTTPStreamingBody()
+        let accepted = executor.submit {
+            do throws(LabError) {
+                let report = try runGrade(request) { index, trace in
+                    body.write(GradeStreamLine.run(index, trace).ndjson()) && !body.isClosed
+                }
+                body.write(GradeStreamLine.grade(report).ndjson())
+            } catch {
+                body.write(GradeStreamLine.error(error).ndjson())
+            }
+            body.finish()
+        } expired: {
+            metrics.rejected(reason: RunExecutor.Rejection.queueWait.rawValue)
+            body.write(GradeStreamLine.error(LabError(.unavailable,
+                "the server is busy: this grade waited too long for one of the run threads and was not started; try again in a second")).ndjson())
+            body.finish()
+        }
+        guard accepted else {
+            metrics.rejected(reason: executor.refusalReason.rawValue)
+            return respond(executor.refusal.response)
+        }
+        respond(.streaming(contentType: HTTPResponse.ContentType.ndjson, body))
+    }
+}
