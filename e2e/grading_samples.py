@@ -120,7 +120,7 @@ ASSIGNMENTS: dict[str, tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any
     "bounded_buffer.full_at_one": (bounded_buffer(full_initial=1), BOUNDED_BUFFER_CHECKS, {"wall_ms": 2000}, False),
     "bounded_buffer.no_consumer_mutex": (bounded_buffer(consumer_mutex=False), BOUNDED_BUFFER_CHECKS, {"wall_ms": 2000}, False),
     "pipe_eof.correct": (pipe_eof(), PIPE_EOF_CHECKS, {"wall_ms": 2000}, True),
-    "pipe_eof.forgotten_close": (pipe_eof(close_write_end=False), PIPE_EOF_CHECKS, {"wall_ms": 300}, False),
+    "pipe_eof.forgotten_close": (pipe_eof(close_write_end=False), PIPE_EOF_CHECKS, {"wall_ms": 2000}, False),
     "handshake.correct": (handshake(), HANDSHAKE_CHECKS, {"wall_ms": 2000}, True),
     "handshake.no_reply": (handshake(reply=False), HANDSHAKE_CHECKS, {"wall_ms": 2000}, False),
 }

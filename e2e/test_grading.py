@@ -24,7 +24,8 @@ JITTER = {"seed": 1, "jitter_us": 1000}
 WRONG = {
     "bounded_buffer.full_at_one": {"received": "expected \"item", "sem.producer_consumer.all_in_order": "the consumer took"},
     "bounded_buffer.no_consumer_mutex": {"consumer_locks": "0 calls matched sem_wait by cons on lock"},
-    "pipe_eof.forgotten_close": {"ends": "ended timeout", "no_deadlock": "parent in read on pipe",
+    "pipe_eof.forgotten_close": {"ends": "the run ended in a deadlock",
+                                 "no_deadlock": "parent reads pipe: its only open write end is parent's own",
                                  "eof": "0 calls matched read by parent on pipe (result 0)",
                                  "eof_observation": "never closed its own write end"},
     "handshake.no_reply": {"reply_sent": "0 calls matched kill by child",
@@ -240,3 +241,56 @@ def test_cli_grade_exit_status(tmp_path):
     wrong = subprocess.run([str(server_binary()), "grade", "--scenario", str(tmp_path / "s.json"), "--checks",
                             str(tmp_path / "bad.json")], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert wrong.returncode == 2 and "checks[0].match" in wrong.stderr, wrong.stderr
+
+
+def test_a_deadlock_is_found_at_once(lab):
+    """A forgotten close: the parent reads a pipe whose only open write end is its own."""
+    r = lab.run({"scenario": pipe_eof(close_write_end=False), "limits": {"wall_ms": 8000}})
+    t = r.json
+    check_trace(t)
+    run = t["run"]
+    assert run["outcome"] == "deadlock", run
+    assert run["duration_ns"] < 4_000_000_000, run["duration_ns"]  # well before the wall limit: the backstop never came
+    blocked = run["deadlock"]["blocked"]
+    assert [(b["process"], b["call"], b["channel"]) for b in blocked] == [("parent", "read", "pipe")]
+    assert "parent reads pipe: its only open write end is parent's own" in run["deadlock"]["explanation"]
+    assert run["reason"] == run["deadlock"]["explanation"]
+    read = next(e for e in t["events"] if e["call"] == "read" and not e["returned"])
+    assert blocked[0]["since_ms"] == pytest.approx(read["t_ns"] / 1e6, abs=0.01)
+    # A deadlocked bounded buffer (its mutex starts at 0): both sides wait on semaphores nobody posts.
+    scenario = bounded_buffer()
+    scenario["channels"][3]["value"] = 0
+    run = lab.run({"scenario": scenario, "limits": {"wall_ms": 8000}}).json["run"]
+    assert run["outcome"] == "deadlock", run
+    assert {(b["process"], b["call"], b["channel"]) for b in run["deadlock"]["blocked"]} == {
+        ("prod", "sem_wait", "lock"), ("cons", "sem_wait", "items")}
+
+
+def test_a_timed_wait_is_not_a_deadlock(lab):
+    """While the child waits with a timeout, the blocked parent is no deadlock; once the child has
+    ended, the parent's read (its own write end open) is one."""
+    scenario = pipe_eof(close_write_end=False)
+    scenario["processes"][1]["steps"].insert(2, {"op": "wait_signals", "count": 1, "timeout_ms": 400})
+    t = lab.run({"scenario": scenario, "limits": {"wall_ms": 8000}}).json
+    assert t["run"]["outcome"] == "deadlock", t["run"]
+    ppoll = next(e for e in t["events"] if e["process"] == "child" and e["call"] == "ppoll")
+    assert ppoll["returned"] and ppoll["end_ns"] - ppoll["t_ns"] >= 400_000_000
+    assert t["run"]["duration_ns"] > ppoll["end_ns"]
+
+
+def test_no_false_deadlock(lab, catalog):
+    """Every preset 50 times (the measurements 5 times) and every correct grading sample 200 times,
+    with and without jitter: no run ends as a deadlock."""
+    no_deadlock = [{"id": "dl", "kind": "no_deadlock"}]
+    for experiment in sorted(catalog):
+        repeat = 5 if experiment.startswith("bench.") else 50
+        r = lab.post_json("/api/v1/grades", {"experiment": experiment, "checks": no_deadlock, "repeat": repeat})
+        assert r.status == 200, r.body[:300]
+        assert "deadlock" not in r.json["outcomes"], (experiment, r.json["checks"][0]["first_failure"])
+    for name, (scenario, _, limits, correct) in ASSIGNMENTS.items():
+        if not correct:
+            continue
+        for schedule in ({"seed": 1}, {"seed": 1, "jitter_us": 1000, "cpus": "one"}):
+            r = lab.post_json("/api/v1/grades", {"scenario": scenario, "checks": no_deadlock, "limits": limits,
+                                                 "repeat": 100, "schedule": schedule})
+            assert r.status == 200 and r.json["outcomes"] == {"ok": 100}, (name, schedule, r.json["outcomes"])

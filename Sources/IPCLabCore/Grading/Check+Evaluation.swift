@@ -13,7 +13,8 @@ extension Check {
         case .outcome(let expected):
             let seen = trace.run.outcome
             let why = trace.run.reason.map { ": \($0)" } ?? ""
-            return (seen == expected, [], "the run ended \(seen.rawValue)\(why)" + (seen == expected ? "" : " (expected \(expected.rawValue))"))
+            let ended = seen == .deadlock ? "in a deadlock" : seen.rawValue
+            return (seen == expected, [], "the run ended \(ended)\(why)" + (seen == expected ? "" : " (expected \(expected.rawValue))"))
         case let .exit(process, code, signal):
             if let missing = trace.missing(process: process) { return (false, [], missing) }
             let exits = trace.calls("exit", by: process).seqs
@@ -74,6 +75,9 @@ extension Check {
             let r = binding.evaluate(trace, run: run)
             return (r.holds, r.evidence, r.message)
         case .noDeadlock:
+            if let deadlock = trace.run.deadlock {
+                return (false, trace.unfinished.filter { $0.call != "exit" }.seqs, "the run ended in a deadlock: \(deadlock.explanation)")
+            }
             if let blocked = trace.deadlockedAtEnd {
                 let who = blocked.map { e in
                     "\(e.process) in \(e.call)" + (e.channel.map { " on \($0)" } ?? "") + " since \(Self.ms(e.tNs))"

@@ -51,6 +51,7 @@ extension RunInfo {
             }
             w.field("events_dropped", eventsDropped)
             if let schedule { w.field("schedule", schedule.json) }
+            if let deadlock { w.field("deadlock", deadlock.json) }
         }
     }
 }

@@ -47,6 +47,9 @@ public enum Outcome: String, Sendable, CaseIterable {
     case limitExceeded = "limit_exceeded"
     /// The sandbox could not run the scenario (set-up failed, the spawner died…).
     case error
+    /// Every live process was blocked in a call no live process could complete; the run was ended
+    /// at once (`run.deadlock` says who waited for what).
+    case deadlock
 }
 
 /// The run as a whole.
@@ -63,6 +66,8 @@ public struct RunInfo: Sendable {
     public var sandbox: SandboxReport
     /// Records the ring could not hold.
     public var eventsDropped: Int
+    /// Who was blocked and why nobody could wake them, when the outcome is `deadlock`.
+    public var deadlock: Deadlock?
     /// The perturbed schedule the run ran with (`schedule` of the request, or of its grade), if any.
     public var schedule: RunSchedule?
 

@@ -84,15 +84,25 @@ struct TraceBuilder {
         }
 
         let limitReasons = Self.limitReasons(header: header, limits: context.limits, processes: processes, events: events)
-        let (outcome, reason) = Self.outcome(header: header, context: context, limitReasons: limitReasons,
+        var (outcome, reason) = Self.outcome(header: header, context: context, limitReasons: limitReasons,
                                              unfinished: events.filter { !$0.returned && $0.call != "exit" })
+        // The init ended the run because every live process was blocked for good (DeadlockWatch).
+        var deadlock: Deadlock?
+        if outcome == .timeout, records.contains(where: { $0.kind == IPCLAB_REC_NOTE && $0.call == "deadlock" }) {
+            let found = Deadlock(events: events, processes: processes)
+            outcome = .deadlock
+            reason = found.explanation
+            deadlock = found
+        }
         let duration = header.t_end > 0 ? header.t_end : (events.map { $0.endNs ?? $0.tNs }.max() ?? 0)
         let run = RunInfo(
             id: context.runID, experiment: context.experiment, startedAt: context.startedAt, durationNs: duration,
             outcome: outcome, reason: reason, limits: context.limits,
             sandbox: SandboxReport(namespaces: context.failure == nil ? namespaces : [], setup: setup, seccomp: seccomp),
             eventsDropped: Int(header.dropped))
-        return Trace(run: run, scenario: scenario, processes: processes, events: events, objects: objects)
+        var trace = Trace(run: run, scenario: scenario, processes: processes, events: events, objects: objects)
+        trace.run.deadlock = deadlock
+        return trace
     }
 
     /// A limit the kernel enforced outranks the timeout or the kill it may have led to; the reason
