@@ -9,7 +9,7 @@ extension Trace {
         let width = processes.map { "\($0.name)(\($0.pid))".count }.max() ?? 8
         // A call that never returned because a signal killed its process (not the run's time limit) says so.
         var killed: [String: String] = [:]
-        for p in processes where run.outcome != .timeout {
+        for p in processes where run.outcome != .timeout && run.outcome != .deadlock {
             if case let .signal(name, _)? = p.exit { killed[p.name] = name }
         }
         for e in events {
