@@ -63,3 +63,15 @@ struct GradeReportTests {
         }
     }
 }
+
+/// Bad JSON says where, as a person counts.
+@Suite("JSON error positions")
+struct JSONErrorPositionTests {
+    @Test("a syntax error names its line and column, and the byte")
+    func lineAndColumn() {
+        expectLabError(.invalidJSON, path: nil, message: "at line 3, column 8 (byte 20)") {
+            try JSONValue.parse(Array("{\n  \"a\": 1,\n  \"é\": tru }".utf8))
+        }
+        expectLabError(.invalidJSON, path: nil, message: "at line 1, column") { try JSONValue.parse(Array("[1,".utf8)) }
+    }
+}
