@@ -54,7 +54,19 @@ extension LabAPI {
 
     /// Runs the grade on the calling thread (one of the executor's), lending its runs to more of them.
     private func runGrade(_ request: GradeRequest, onRun: @escaping @Sendable (Int, Trace) -> Bool) throws(LabError) -> GradeReport {
-        let grader = Grader(request, runner: runner, onRun: onRun)
+        let (metrics, runner) = (self.metrics, self.runner)
+        // Each run of a grade counts in /metrics like any run.
+        let grader = Grader(request, runner: runner, around: { run in
+            metrics.countRun(experiment: run.experimentID) { outcome in
+                do throws(LabError) {
+                    let trace = try runner.run(run)
+                    outcome = trace.run.outcome.rawValue
+                    return .success(trace)
+                } catch {
+                    return .failure(error)
+                }
+            }
+        }, onRun: onRun)
         let executor = self.executor
         return try grader.run(workers: executor.threadCount) { work in
             executor.submit(work, expired: {})

@@ -125,6 +125,32 @@ struct GradingCheckTests {
         #expect(c.evaluate(sleeping).passed)
     }
 
+    @Test("a deadlock says who waits for what, and no_deadlock fails on it")
+    func deadlock() throws {
+        let events = [
+            Self.event(1, "child", "write", t: 1, end: 2, result: 6, data: "item 1", canBlock: false),
+            Self.event(2, "parent", "read", t: 1, end: 3, result: 6, data: "item 1"),
+            Self.event(3, "parent", "read", t: 4, end: nil, result: nil),
+        ]
+        var t = Self.trace(outcome: .deadlock, events: events, parentExit: .signal(name: "SIGKILL", coreDumped: false))
+        let found = Deadlock(events: t.events, processes: t.processes)
+        #expect(found.blocked == [Deadlock.Blocked(process: "parent", call: "read", channel: "p", sinceMs: 4)])
+        #expect(found.explanation == "every live process is blocked for good: parent reads p: its only open write end is parent's own (child had ended)",
+                "\(found.explanation)")
+        t.run.deadlock = found
+        let r = try Self.check(#"{"id": "d", "kind": "no_deadlock"}"#).evaluate(t)
+        #expect(!r.passed && r.evidence == [3] && r.message.hasPrefix("the run ended in a deadlock: "), "\(r.message)")
+        // The parent closed its own write end: then the child's is the one that stays open.
+        let closed = [TraceEvent(seq: 1, tNs: 0, endNs: 1, process: "parent", pid: 2, step: 0, call: "close",
+                                 args: [("channel", .string("p")), ("end", .string("write"))], result: 0, errno: nil,
+                                 canBlock: false, payload: nil),
+                      Self.event(2, "parent", "read", t: 4, end: nil, result: nil),
+                      Self.event(3, "child", "sem_wait", t: 4, end: nil, result: nil)]
+        let both = Deadlock(events: closed, processes: Self.trace(events: [], childExit: nil, parentExit: nil).processes)
+        #expect(both.explanation.contains("parent reads p: its write ends are held by child, blocked too"), "\(both.explanation)")
+        #expect(both.explanation.contains("child waits on p: no process left running can post it"), "\(both.explanation)")
+    }
+
     @Test("observation: a role bound to a name the scenario lacks fails and says so")
     func observationMissingRole() throws {
         let c = try Self.check(#"{"id": "pipe.eof.read_returns_zero", "kind": "observation", "roles": {"reader": "parent", "writer": "producer"}}"#)

@@ -8,6 +8,13 @@ public struct Deadlock: Sendable, Equatable {
         public var call: String
         public var channel: String?
         public var sinceMs: Double
+
+        public init(process: String, call: String, channel: String?, sinceMs: Double) {
+            self.process = process
+            self.call = call
+            self.channel = channel
+            self.sinceMs = sinceMs
+        }
     }
 
     public var blocked: [Blocked]

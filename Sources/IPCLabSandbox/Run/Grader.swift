@@ -16,13 +16,19 @@ public final class Grader: @unchecked Sendable {
     private var failure: LabError?
     private var stopped = false
     private let onRun: @Sendable (Int, Trace) -> Bool
+    private let runOne: @Sendable (RunRequest) -> Result<Trace, LabError>
 
-    /// - Parameter onRun: told of each finished run (on the thread that ran it, under no lock
-    ///   the grade holds); returning false stops the grade (no one is listening any more).
-    public init(_ request: GradeRequest, runner: LabRunner, onRun: @escaping @Sendable (Int, Trace) -> Bool = { _, _ in true }) {
+    /// - Parameters:
+    ///   - onRun: told of each finished run (on the thread that ran it, under no lock the grade
+    ///     holds); returning false stops the grade (no one is listening any more).
+    ///   - around: runs one request (default: `runner.run`); the server wraps it to count the run.
+    public init(_ request: GradeRequest, runner: LabRunner,
+                around: (@Sendable (RunRequest) -> Result<Trace, LabError>)? = nil,
+                onRun: @escaping @Sendable (Int, Trace) -> Bool = { _, _ in true }) {
         self.request = request
         self.runner = runner
         self.onRun = onRun
+        runOne = around ?? { r in Result { () throws(LabError) in try runner.run(r) } }
         report = GradeReport(checks: request.checks, schedule: request.schedule)
     }
 
@@ -61,8 +67,7 @@ public final class Grader: @unchecked Sendable {
             next += 1
             working += 1
             lock.unlock()
-            let outcome: Result<Trace, LabError>
-            do { outcome = .success(try runner.run(request.runRequest(index))) } catch { outcome = .failure(error) }
+            let outcome = runOne(request.runRequest(index))
             var keepGoing = true
             if case .success(let trace) = outcome { keepGoing = onRun(index, trace) }
             lock.lock()
