@@ -46,7 +46,7 @@ let package = Package(
         .executableTarget(
             name: "ipclab",
             dependencies: [
-                "IPCLabCore", "IPCLabSandbox", "IPCLabHTTP",
+                "CIPCLab", "IPCLabCore", "IPCLabSandbox", "IPCLabHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

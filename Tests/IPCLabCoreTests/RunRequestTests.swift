@@ -177,11 +177,26 @@ struct RunRequestTests {
         }
     }
 
+    // MARK: null
+
+    @Test("null where the schema gives a value is refused with its path; null inside params means the default",
+          arguments: [
+            (#"{"experiment": "pipe.byte_stream", "params": null}"#, LabError.Code.invalidRequest, "params"),
+            (#"{"experiment": "pipe.byte_stream", "scenario": null}"#, .invalidRequest, "scenario"),
+            (#"{"experiment": null, "scenario": {"processes": [{"name": "a"}]}}"#, .invalidRequest, "experiment"),
+            (#"{"experiment": "pipe.byte_stream", "limits": null}"#, .invalidRequest, "limits"),
+            (#"{"experiment": "pipe.byte_stream", "limits": {"wall_ms": null}}"#, .invalidLimit, "limits.wall_ms"),
+            (#"{"scenario": {"processes": [{"name": "a", "steps": [null]}]}}"#, .invalidScenario, "scenario.processes[0].steps[0]"),
+          ])
+    func nullRefused(_ body: String, _ code: LabError.Code, _ path: String) {
+        expectLabError(code, path: path) { try decodeRequest(body) }
+    }
+
     // MARK: Defaults
 
     @Test("empty or missing params get the experiment's defaults, and the default wall limit",
           arguments: [#"{"experiment": "pipe.byte_stream"}"#, #"{"experiment": "pipe.byte_stream", "params": {}}"#,
-                      #"{"experiment": "pipe.byte_stream", "params": null, "limits": {}}"#,
+                      #"{"experiment": "pipe.byte_stream", "limits": {}}"#,
                       #"{"experiment": "pipe.byte_stream", "params": {"read_sizes": null}}"#])
     func defaultsApplied(_ body: String) throws {
         let r = try decodeRequest(body)

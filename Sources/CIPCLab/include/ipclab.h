@@ -250,6 +250,7 @@ extern const unsigned long ipclab_MS_PRIVATE;
 extern const unsigned long ipclab_MS_NOSUID;
 extern const unsigned long ipclab_MS_NODEV;
 extern const unsigned long ipclab_MS_NOEXEC;
+extern const unsigned long ipclab_MS_REMOUNT;
 
 /** mount_setattr(path, AT_RECURSIVE, MOUNT_ATTR_RDONLY): every mount under `path` read-only. */
 int ipclab_make_readonly_recursive(const char *path);

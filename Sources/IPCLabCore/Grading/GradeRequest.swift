@@ -27,7 +27,10 @@ public struct GradeRequest: Sendable {
     /// Reads `{"experiment","params"} | {"scenario"}`, `checks` (at least one), `repeat`, `limits`, `schedule`.
     public static func decode(_ body: some Collection<UInt8>, catalog: Catalog = .standard,
                               maxima: RunLimits) throws(LabError) -> GradeRequest {
-        try decode(try JSONValue.parse(body), catalog: catalog, maxima: maxima)
+        let value = try JSONValue.parse(body)
+        // As for runs: a null is refused with its path, not read as "left out".
+        try RunRequest.refuseNull(in: value)
+        return try decode(value, catalog: catalog, maxima: maxima)
     }
 
     /// Reads a parsed body.

@@ -104,7 +104,8 @@ struct RunInit {
         for op in userNamespace ? SetupOperation.withUserNamespace : SetupOperation.withoutUserNamespace
         where op.needs & namespaces == op.needs { perform(op) }
         if networkNamespace { perform(SetupOperation.loopbackUp) }
-        for op in SetupOperation.limits(header.pointee.limits, pidsErrno: go.pidsErrno, memoryErrno: go.memoryErrno) {
+        for op in SetupOperation.limits(header.pointee.limits, pidsErrno: go.pidsErrno, memoryErrno: go.memoryErrno)
+        where op.needs & namespaces == op.needs {
             perform(op)
         }
         // Changing uid or gid (setresuid above) clears the parent-death signal: set it again,

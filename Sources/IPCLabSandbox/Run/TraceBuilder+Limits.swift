@@ -47,6 +47,9 @@ extension TraceBuilder {
             reasons.append("limit file_bytes: \(p.name) was killed by SIGXFSZ writing past the run's limit of \(limits.fileBytes) bytes per file")
         } else if let e = failed("EFBIG") {
             reasons.append("limit file_bytes: \(e.process)'s \(e.call) got EFBIG at the run's limit of \(limits.fileBytes) bytes per file")
+        } else if let e = events.first(where: { $0.errno == "ENOSPC" && $0.call == "write_file" }) {
+            // The run's /tmp is a tmpfs of file_bytes ("size /tmp N" in the set-up).
+            reasons.append("limit file_bytes: \(e.process)'s \(e.call) got ENOSPC: the run's /tmp holds \(limits.fileBytes) bytes (file_bytes) in all")
         }
         if let e = failed("EMFILE") {
             reasons.append("limit open_files: \(e.process)'s \(e.call) got EMFILE at the run's limit of \(limits.openFiles) descriptors per process")
