@@ -80,11 +80,12 @@ PIPE_EOF_CHECKS: list[dict[str, Any]] = [
 ]
 
 
-def handshake(reply: bool = True, timeout_ms: int = 300) -> dict[str, Any]:
+def handshake(reply: bool = True, ready: bool = True, timeout_ms: int = 300) -> dict[str, Any]:
+    """Without `ready`, the parent may signal the child before its handler is installed."""
     handler: dict[str, Any] = {"op": "sigaction", "signal": "SIGUSR1", "action": "handle", "restart": True}
     if reply:
         handler["reply"] = {"signal": "SIGUSR2", "process": "parent"}
-    return {
+    scenario = {
         "channels": [{"name": "ready", "kind": "pipe"}],
         "processes": [
             {"name": "parent", "steps": [
@@ -99,6 +100,10 @@ def handshake(reply: bool = True, timeout_ms: int = 300) -> dict[str, Any]:
                 {"op": "wait_signals", "count": 1, "timeout_ms": timeout_ms}]},
         ],
     }
+    if not ready:
+        for p in scenario["processes"]:
+            p["steps"] = [step for step in p["steps"] if step.get("channel") != "ready"]
+    return scenario
 
 
 HANDSHAKE_ROLES = {"a": "parent", "b": "child", "ready": "ready"}
@@ -123,4 +128,5 @@ ASSIGNMENTS: dict[str, tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any
     "pipe_eof.forgotten_close": (pipe_eof(close_write_end=False), PIPE_EOF_CHECKS, {"wall_ms": 2000}, False),
     "handshake.correct": (handshake(), HANDSHAKE_CHECKS, {"wall_ms": 2000}, True),
     "handshake.no_reply": (handshake(reply=False), HANDSHAKE_CHECKS, {"wall_ms": 2000}, False),
+    "handshake.no_ready_pipe": (handshake(ready=False), HANDSHAKE_CHECKS, {"wall_ms": 2000}, False),
 }
