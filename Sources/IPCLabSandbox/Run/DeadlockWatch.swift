@@ -65,6 +65,18 @@ struct DeadlockWatch {
 
     /// Every participant gone or blocked in a waiting call: those calls; else nil.
     private func scan() -> [Int: UInt32]? {
+        // The processes first (a few small reads): a running one ends the look before the ring is read.
+        var sleeping: [Int] = []
+        for i in 0..<participants {
+            let pid = ipclab_participant_pid(Int32(i))
+            guard pid > 0 else { return nil }
+            switch Self.state(of: pid) {
+            case .gone: continue
+            case .sleeping: sleeping.append(i)
+            case .other: return nil
+            }
+        }
+        guard !sleeping.isEmpty else { return nil }
         let header = base.assumingMemoryBound(to: ipclab_ring_header.self)
         var open: [Int: UInt32] = [:]
         let count = min(ipclab_ring_count(base), header.pointee.capacity)
@@ -75,18 +87,11 @@ struct DeadlockWatch {
             open[Int(r.pointee.process)] = i
         }
         var blocked: [Int: UInt32] = [:]
-        for i in 0..<participants {
-            let pid = ipclab_participant_pid(Int32(i))
-            guard pid > 0 else { return nil }
-            switch Self.state(of: pid) {
-            case .gone: continue
-            case .sleeping:
-                guard let record = open[i], Self.waitingCalls.contains(Self.call(ipclab_ring_record(base, record)!)) else { return nil }
-                blocked[i] = record
-            case .other: return nil
-            }
+        for i in sleeping {
+            guard let record = open[i], Self.waitingCalls.contains(Self.call(ipclab_ring_record(base, record)!)) else { return nil }
+            blocked[i] = record
         }
-        return blocked.isEmpty ? nil : blocked
+        return blocked
     }
 
     private static func call(_ r: UnsafeMutablePointer<ipclab_record>) -> String {
