@@ -192,5 +192,8 @@ struct GradingCheckTests {
         #expect(root["score"] == .integer(2) && root["max_score"] == .integer(3))
         guard case .array(let checks)? = root["checks"], case .object(let first)? = checks.first else { Issue.record("no checks"); return }
         #expect(first["id"] == .string("o") && first["passed"] == .bool(true) && first["evidence"] == .array([]))
+        let text = t.text()
+        #expect(text.contains("# check ✓ o [2/2]: the run ended ok") && text.contains("# check ✗ x [0/1]") && text.hasSuffix("# score 2/3\n"),
+                "\(text)")
     }
 }

@@ -29,6 +29,10 @@ extension Trace {
         for o in observations {
             lines.append("# \(o.holds ? "✓" : "✗") \(o.id): \(o.detail)")
         }
+        for c in checks ?? [] {
+            lines.append("# check \(c.passed ? "✓" : "✗") \(c.id) [\(c.points)/\(c.maxPoints)]: \(c.message)")
+        }
+        if checks != nil { lines.append("# score \(score)/\(maxScore)") }
         return lines.joined(separator: "\n") + "\n"
     }
 
