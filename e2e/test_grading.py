@@ -300,3 +300,14 @@ def test_no_false_deadlock(lab, catalog):
             r = lab.post_json("/api/v1/grades", {"scenario": scenario, "checks": no_deadlock, "limits": limits,
                                                  "repeat": 100, "schedule": schedule})
             assert r.status == 200 and r.json["outcomes"] == {"ok": 100}, (name, schedule, r.json["outcomes"])
+
+
+def test_fields_leave_the_rest_out(lab):
+    body = {"scenario": pipe_eof(), "checks": PIPE_EOF_CHECKS[:2]}
+    t = lab.run(body, params={"fields": "run,checks"}).json
+    assert set(t) == {"trace_version", "run", "checks", "score", "max_score"}
+    assert t["run"]["outcome"] == "ok" and t["score"] == t["max_score"] == 2
+    assert set(lab.run(body, params={"fields": "events"}).json) == {"trace_version", "events"}
+    for params in ({"fields": "run,colour"}, {"fields": "run", "format": "text"}):
+        r = lab.run(body, params=params)
+        assert r.status == 400 and r.json["error"]["path"] == "fields", r.json

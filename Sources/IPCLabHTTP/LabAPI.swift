@@ -62,7 +62,7 @@ public struct LabAPI: HTTPHandler {
             // The executor answers 503 itself, without running the work, when full or when the
             // run waited too long for a thread.
             executor.respond(respond, rejected: { metrics.rejected(reason: $0.rawValue) }) {
-                run(runRequest, format: format)
+                run(runRequest, format: format, fields: Self.fields(of: request))
             }
         }
     }
@@ -119,7 +119,7 @@ public struct LabAPI: HTTPHandler {
             metrics.rejected(reason: error.code.rawValue)
             return error.response
         case .success(let (runRequest, format)):
-            return run(runRequest, format: format)
+            return run(runRequest, format: format, fields: Self.fields(of: request))
         }
     }
 
@@ -133,6 +133,7 @@ public struct LabAPI: HTTPHandler {
         guard ["json", "text", "chrome"].contains(format) else {
             return .failure(APIError(.invalidParameter, "format must be \"json\", \"text\" or \"chrome\", not \"\(format)\"", path: "format"))
         }
+        if case .failure(let error) = Self.traceFields(request, format: format) { return .failure(error) }
         do {
             return .success((try RunRequest.decode(request.body, catalog: catalog, maxima: runner.maxima), format))
         } catch {
@@ -140,8 +141,8 @@ public struct LabAPI: HTTPHandler {
         }
     }
 
-    /// Runs a checked request and renders its trace as `format`.
-    private func run(_ runRequest: RunRequest, format: String) -> HTTPResponse {
+    /// Runs a checked request and renders its trace as `format` (JSON: only `fields`, when given).
+    private func run(_ runRequest: RunRequest, format: String, fields: TraceFields? = nil) -> HTTPResponse {
         metrics.countRun(experiment: runRequest.experimentID) { outcome in
             do throws(LabError) {
                 let trace = try runner.run(runRequest)
@@ -151,7 +152,7 @@ public struct LabAPI: HTTPHandler {
                 switch format {
                 case "text": return .text(trace.text())
                 case "chrome": return .json(trace.chromeJSON())
-                default: return .json(trace.json())
+                default: return .json(fields.map { $0.select(trace.json()) } ?? trace.json())
                 }
             } catch {
                 return APIError(error).response

@@ -75,3 +75,22 @@ struct JSONErrorPositionTests {
         expectLabError(.invalidJSON, path: nil, message: "at line 1, column") { try JSONValue.parse(Array("[1,".utf8)) }
     }
 }
+
+/// `?fields=`: only the top-level members asked for, byte for byte.
+@Suite("Trace fields")
+struct TraceFieldsTests {
+    @Test("keeps trace_version and the fields named, in their order, and refuses unknown names")
+    func select() throws {
+        var t = GradingCheckTests.good
+        t.checks = [try GradingCheckTests.check(#"{"id": "o", "kind": "outcome", "is": "ok"}"#).evaluate(t)]
+        let full = try JSONValue.parse(t.json())
+        let some = try JSONValue.parse(try TraceFields("checks,run").select(t.json()))
+        guard case .object(let all) = full, case .object(let kept) = some else { Issue.record("not objects"); return }
+        #expect(Set(kept.keys) == ["trace_version", "run", "checks", "score", "max_score"])
+        for (k, v) in kept { #expect(all[k] == v, "\(k)") }
+        let events = try JSONValue.parse(try TraceFields("events").select(t.json(pretty: true)))
+        guard case .object(let e) = events else { Issue.record("not an object"); return }
+        #expect(Set(e.keys) == ["trace_version", "events"] && e["events"] == all["events"])
+        expectLabError(.invalidParameter, path: "fields") { try TraceFields("run,colour") }
+    }
+}
