@@ -82,8 +82,11 @@ def test_checks_on_a_run_say_what_was_seen(lab):
         {"id": "child_exit", "kind": "exit", "process": "child", "code": 0, "points": 2},
         {"id": "writes", "kind": "call", "match": {"process": "child", "call": "write", "channel": "pipe"}, "count": {"min": 1, "max": 1}},
         {"id": "no_epipe", "kind": "no_call", "match": {"call": "write", "errno": "EPIPE"}},
+        # Causal, whatever the load: the parent waits only after end of file, which needs the child
+        # gone, after it recorded its write. (A read of 0 could start before the write's end was
+        # stamped: the child may be preempted between its write and the record.)
         {"id": "write_then_eof", "kind": "order", "first": {"call": "write", "process": "child"},
-         "then": {"call": "read", "process": "parent", "result": 0}},
+         "then": {"call": "wait4", "process": "parent"}},
         {"id": "got", "kind": "received", "process": "parent", "channel": "pipe", "data": ["some bytes, then the end"]},
         {"id": "wrong_data", "kind": "received", "process": "parent", "channel": "pipe", "data": ["other bytes"], "hint": "read it all"},
         {"id": "ghost", "kind": "exit", "process": "ghost", "code": 0},
