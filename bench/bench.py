@@ -3,7 +3,7 @@
 measured in the same run on the same machine, with ratios and the targets.
 
   python3 bench/bench.py [--seconds 10] [--runs 2000] [--memory-runs 10000] [--out bench/results]
-                         [--only service|measurements] [--measure-repeats 5]
+                         [--only service|measurements|grading] [--measure-repeats 5] [--grading-submissions 300]
 
 Needs a release build (.build/release/ipclab), gcc, wrk and nginx (make bench installs
 and builds them). Prints a table and writes it as JSON (bench/results/latest.json).
@@ -11,6 +11,7 @@ and builds them). Prints a table and writes it as JSON (bench/results/latest.jso
 import argparse, datetime, json, os, re, shutil, signal, socket, subprocess, sys, tempfile, time
 import http.client
 
+from grading import grading_rows
 from measurements import measurement_rows
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -117,11 +118,12 @@ def main():
     ap.add_argument("--binary", default=os.path.join(ROOT, ".build/release/ipclab"))
     ap.add_argument("--threads", type=int, default=0, help="server HTTP threads (default: the server's)")
     ap.add_argument("--out", default=os.path.join(ROOT, "bench/results"))
-    ap.add_argument("--only", choices=["service", "measurements"],
-                    help="run only the service rows (part 1) or only the measurement rows (part 2)")
+    ap.add_argument("--only", choices=["service", "measurements", "grading"],
+                    help="run only the service rows (part 1), the measurement rows (part 2) or the grading rows")
+    ap.add_argument("--grading-submissions", type=int, default=300, help="submissions graded at once from 8 threads")
     ap.add_argument("--measure-repeats", type=int, default=5, help="repeats of the pipe/ring comparison (median kept)")
     args = ap.parse_args()
-    for tool in (("gcc",) if args.only == "measurements" else ("wrk", "nginx", "gcc")):
+    for tool in (("gcc",) if args.only in ("measurements", "grading") else ("wrk", "nginx", "gcc")):
         if not shutil.which(tool):
             raise SystemExit(f"bench: {tool} is missing (make bench installs it)")
 
@@ -133,10 +135,13 @@ def main():
     server, url = start_server(args.binary, args.threads)
     try:
         post_runs(url, 200)  # warm up
-        if args.only != "service":
+        if args.only in (None, "measurements"):
             measured, results["measurements"] = measurement_rows(url, tmp, args.measure_repeats)
             rows += measured
-        if args.only == "measurements":
+        if args.only in (None, "grading"):
+            graded, results["grading"] = grading_rows(url, submissions=args.grading_submissions)
+            rows += graded
+        if args.only in ("measurements", "grading"):
             return finish(rows, results, args)
         base_seq = baseline_loops(baseline, args.runs, 1)
         seq = wrk(f"{url}/api/v1/runs", 1, 1, args.seconds, os.path.join(ROOT, "bench/post_run.lua"))

@@ -12,21 +12,27 @@ struct LimitEvidenceTests {
                    errno: errno, canBlock: false, payload: nil)
     }
 
+    /// The ring of a run with the default events limit.
+    static let capacity = UInt32(16_384) + UInt32(IPCLAB_INIT_RESERVE)
+
+    /// An intact header as the server reads it, with `dropped` records.
+    static func header(dropped: Int = 0) -> RingHeader {
+        RingHeader(claimed: 0, dropped: dropped, tEnd: nil, outcome: IPCLAB_OUTCOME_OK, failedErrno: 0, failure: "",
+                   evidence: ipclab_run_evidence(), corruption: nil)
+    }
+
     @Test("mq_open's EMFILE (RLIMIT_MSGQUEUE, shared by every run) is not the run's open_files limit; open's is")
     func mqOpenEMFILE() {
-        let header = ipclab_ring_header()
-        let none = TraceBuilder.limitReasons(header: header, limits: .defaults, processes: [], events: [event("mq_open", errno: "EMFILE")])
+        let header = Self.header()
+        let none = TraceBuilder.limitReasons(header: header, capacity: Self.capacity, limits: .defaults, processes: [], events: [event("mq_open", errno: "EMFILE")])
         #expect(none.isEmpty, "\(none)")
-        let fired = TraceBuilder.limitReasons(header: header, limits: .defaults, processes: [], events: [event("open", errno: "EMFILE")])
+        let fired = TraceBuilder.limitReasons(header: header, capacity: Self.capacity, limits: .defaults, processes: [], events: [event("open", errno: "EMFILE")])
         #expect(fired.count == 1 && fired[0].hasPrefix("limit open_files"), "\(fired)")
     }
 
     @Test("dropped records are the events limit firing")
     func dropped() {
-        var header = ipclab_ring_header()
-        header.capacity = 16_384 + UInt32(IPCLAB_INIT_RESERVE)
-        header.dropped = 12
-        let reasons = TraceBuilder.limitReasons(header: header, limits: .defaults, processes: [], events: [])
+        let reasons = TraceBuilder.limitReasons(header: Self.header(dropped: 12), capacity: Self.capacity, limits: .defaults, processes: [], events: [])
         #expect(reasons.count == 1 && reasons[0].hasPrefix("limit events"), "\(reasons)")
     }
 }

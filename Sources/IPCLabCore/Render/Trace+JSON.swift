@@ -31,6 +31,7 @@ extension Trace {
         w.endArray()
         w.key("objects"); w.array { w in for o in objects { o.write(to: &w) } }
         w.key("observations"); w.array { w in for o in observations { o.write(to: &w) } }
+        if let checks { writeChecks(checks, to: &w) }
         w.endObject()
     }
 }
@@ -65,6 +66,8 @@ extension RunInfo {
             }
             w.field("events_dropped", eventsDropped)
             if recordsRejected > 0 { w.field("records_rejected", recordsRejected) }
+            if let schedule { w.field("schedule", schedule.json) }
+            if let deadlock { w.field("deadlock", deadlock.json) }
         }
     }
 }

@@ -43,9 +43,7 @@ public final class LabRunner: Sendable {
     /// ``run(_:pollMs:watch:)``, also answering the ring the trace was read from (tests corrupt copies of it).
     func runKeepingRing(_ request: RunRequest, pollMs: Int = 0,
                         watch: ([TraceEvent]) -> Bool = { _ in true }) throws(LabError) -> (trace: Trace, ring: EventRing) {
-        var w = JSONWriter()
-        w.value(request.scenario.json)
-        let plan = w.bytes
+        let plan = RunPlan.encode(request.scenario, schedule: request.schedule)
         let ring: EventRing
         do {
             // The participants' records, plus the reserve only the run's init may use.
@@ -110,6 +108,8 @@ public final class LabRunner: Sendable {
         } else {
             trace.observations = request.observe(trace)
         }
+        trace.run.schedule = request.schedule
+        trace.checks = request.grade(trace)
         return trace
     }
 
