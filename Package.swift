@@ -26,7 +26,7 @@ let package = Package(
         .target(
             name: "CIPCLab",
             cSettings: [.define("_GNU_SOURCE")],
-            linkerSettings: [.linkedLibrary("rt")]
+            linkerSettings: [.linkedLibrary("rt"), .linkedLibrary("z")]
         ),
         .target(name: "IPCLabCore"),
         .target(
@@ -39,7 +39,7 @@ let package = Package(
         .target(
             name: "IPCLabHTTP",
             dependencies: [
-                "CMicroHTTPD", "IPCLabCore", "IPCLabSandbox",
+                "CMicroHTTPD", "CIPCLab", "IPCLabCore", "IPCLabSandbox",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -13,7 +13,7 @@ import Logging
 /// `--host` 127.0.0.1, `--port` 8080 (0 picks a free port), `--public` public,
 /// `--openapi` (none: the openapi.yaml built in), `--threads` one per core, `--max-wall-ms` 10000 and the other
 /// limit maxima (``LimitMaximaOptions``), `--log-level` info, `--insecure-no-sandbox` off;
-/// admission and connection limits in ``AdmissionOptions``.
+/// admission and connection limits in ``AdmissionOptions``; the runs' host uids in ``RunUidOptions``.
 struct ServeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
@@ -55,6 +55,9 @@ struct ServeCommand: ParsableCommand {
     @OptionGroup(title: "Admission")
     var admission: AdmissionOptions
 
+    @OptionGroup(title: "Run uids")
+    var runUids: RunUidOptions
+
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0…65535") }
         if let adminPort, !(0...65535).contains(adminPort) { throw ValidationError("--admin-port must be 0…65535") }
@@ -80,7 +83,7 @@ struct ServeCommand: ParsableCommand {
         }
         let logger = Logger(label: "ipclab")
 
-        let runner = LabRunner(spawner: try SpawnerClient(insecure: insecureNoSandbox, logger: logger, adoptOrphans: true), maxima: limits.maxima)
+        let runner = LabRunner(spawner: try SpawnerClient(insecure: insecureNoSandbox, options: runUids.options, logger: logger, adoptOrphans: true), maxima: limits.maxima)
         let refusal = "runs need PID, IPC and mount namespaces; --insecure-no-sandbox starts without them (development only)"
         let selfTest: Trace
         do {
