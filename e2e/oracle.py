@@ -21,7 +21,7 @@ from oracle_channels import mq_boundaries, mq_notify, mq_sysv, socket_fd_passing
 from oracle_memory import (bench_latency_more, bench_throughput_more, pipe_pipeline, sandbox_denied_calls, shm_pointers,
                            shm_posix)
 from oracle_signals import (signal_blocked, signal_coalescing, signal_dispositions, signal_fault, signal_handshake,
-                            signal_pointer, signal_process_group, signal_sigchld, signal_sigint, signal_sigqueue,
+                            signal_permissions, signal_pointer, signal_process_group, signal_sigchld, signal_sigint, signal_sigqueue,
                             signal_stop_cont, signal_unblockable)
 
 
@@ -431,6 +431,7 @@ RULES: dict[str, Callable[[Trace, dict[str, Any]], dict[str, bool]]] = {
     "bench.latency": bench_latency,
     "signal.dispositions": signal_dispositions,
     "signal.pointer": signal_pointer,
+    "signal.permissions": signal_permissions,
     "mq.sysv": mq_sysv,
     "mq.boundaries": mq_boundaries,
     "mq.notify": mq_notify,

@@ -189,3 +189,24 @@ def c_text(e: Event | None) -> str | None:
     if not e or not e["payload"]:
         return None
     return bytes.fromhex(e["payload"]["hex"]).split(b"\0")[0].decode("utf-8", errors="replace")
+
+
+def signal_permissions(t: Trace, p: dict[str, Any]) -> dict[str, bool]:
+    kill_a = next(iter(ev(t, "kill", "other_uid")), None)
+    sig = kill_a["args"].get("signal") if kill_a else p.get("signal", "SIGUSR1")
+
+    def ids(name: str) -> tuple[int | None, int | None]:
+        u = next(iter(ev(t, "setresuid", name)), None)
+        g = next(iter(ev(t, "setresgid", name)), None)
+        return (u["args"].get("uid_now") if u and u["result"] == 0 else None,
+                g["args"].get("gid_now") if g and g["result"] == 0 else None)
+
+    def from_(name: str) -> list[Event]:
+        return [d for d in ev(t, "deliver", "target") if d["args"].get("signal") == sig and d["args"].get("si_pid") == pid_of(t, name)]
+    (tu, tg), (au, _), (bu, bg) = ids("target"), ids("other_uid"), ids("other_gid")
+    refused = None not in (tu, au) and tu != au and au != 0 and bool(kill_a) and kill_a["result"] == -1 \
+        and kill_a["errno"] == "EPERM" and not from_("other_uid")
+    kill_b = next(iter(ev(t, "kill", "other_gid")), None)
+    allowed = None not in (tu, tg, bu, bg) and tu == bu and bu != 0 and tg != bg and bool(kill_b) and kill_b["result"] == 0 \
+        and bool(from_("other_gid"))
+    return {"different_uid_refused": refused, "different_gid_delivered": allowed}
