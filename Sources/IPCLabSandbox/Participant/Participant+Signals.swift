@@ -21,12 +21,22 @@ extension Participant {
             Recorder.instant("sigpending", step: i, args: [Int64(bitPattern: set)], result: Int(r), errno: r == 0 ? 0 : errno)
         case let .waitSignals(count, timeoutMs):
             _ = ipclab_wait_signals(Int64(count), Int64(timeoutMs) * 1_000_000, Int32(i))
-        case let .readPointer(size):
-            readPointer(size, step: i)
+        case let .readPointer(size, own):
+            readPointer(size, own: own, step: i)
         case let .fault(kind):
             fault(kind, step: i)
         case let .procStat(process):
             procStat(process, step: i)
+        case let .setresgid(gid):
+            let id = gid_t(gid)
+            let r = ipclab_setresgid(id)
+            Recorder.instant("setresgid", step: i, args: [Int64(gid), Int64(gid), Int64(gid), Int64(getgid())], result: Int(r),
+                             errno: r == 0 ? 0 : errno)
+        case let .setresuid(uid):
+            let id = uid_t(uid)
+            let r = ipclab_setresuid(id)
+            Recorder.instant("setresuid", step: i, args: [Int64(uid), Int64(uid), Int64(uid), Int64(getuid())], result: Int(r),
+                             errno: r == 0 ? 0 : errno)
         case let .setpgid(process, group):
             let (pid, index) = target(process)
             let (pgid, groupIndex) = target(group)
@@ -104,6 +114,17 @@ extension Participant {
             let err = pid > 1 ? (r == 0 ? 0 : errno) : ESRCH
             bytes.withUnsafeBytes { Recorder.end(slot, result: Int(r), errno: err, payload: $0) }
             return r
+        case .staticPointer(let text):
+            // The program's static buffer: there before fork, so the receiver has its own copy at this address.
+            let buffer = ipclab_static_buffer()!
+            let bytes = Array(text.utf8) + [0]
+            bytes.withUnsafeBytes { buffer.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+            let address = Int64(Int(bitPattern: buffer))
+            let slot = Recorder.begin("sigqueue", step: step, args: [Int64(pid), Int64(signal.number), address, Int64(index), uid, 2])
+            let r: Int32 = pid > 1 ? ipclab_sigqueue_ptr(pid, Int32(signal.number), buffer) : -1
+            let err = pid > 1 ? (r == 0 ? 0 : errno) : ESRCH
+            bytes.withUnsafeBytes { Recorder.end(slot, result: Int(r), errno: err, payload: $0) }
+            return r
         }
     }
 
@@ -124,7 +145,18 @@ extension Participant {
     }
 
     /// Reads this process's own memory at the address the last handled signal carried.
-    private func readPointer(_ size: Int, step: Int) {
+    private func readPointer(_ size: Int, own: String?, step: Int) {
+        if let own {
+            // This process's own bytes in its copy of the static buffer, recorded as a store there.
+            let buffer = ipclab_static_buffer()!
+            let bytes = Array(own.utf8) + [0]
+            bytes.withUnsafeBytes { src in
+                buffer.copyMemory(from: src.baseAddress!, byteCount: src.count)
+                _ = Recorder.instant("store", step: step,
+                                     args: [Int64(Int(bitPattern: buffer)), 0, Int64(src.count), -1, 0, 0, 0, SignalRecord.mark],
+                                     result: src.count, errno: 0, payload: src)
+            }
+        }
         let address = UInt64(UInt(bitPattern: ipclab_last_sival_ptr()))
         var buffer = [UInt8](repeating: 0, count: size)
         let r = buffer.withUnsafeMutableBytes { ipclab_read_own_memory(address, $0.baseAddress, size) }
