@@ -36,7 +36,8 @@ extension LabAPI {
                         return !body.isClosed
                     }
                     outcome = trace.run.outcome.rawValue
-                    body.write(RunStreamLine.trace(trace).ndjson())
+                    // The trace line comes once the run is stored, like a 200.
+                    body.write((storeRun(trace, runRequest).map(RunStreamLine.error) ?? RunStreamLine.trace(trace)).ndjson())
                 } catch {
                     body.write(RunStreamLine.error(error).ndjson())
                 }

@@ -1,5 +1,6 @@
 import IPCLabCore
 import IPCLabSandbox
+import IPCLabStore
 import Logging
 
 /// The lab's HTTP API: routes `/api/v1/…`, `/healthz` and `/openapi.yaml`, and hands
@@ -20,7 +21,9 @@ public struct LabAPI: HTTPHandler {
     /// The threads `POST /api/v1/runs` runs on, so that a run never holds a server thread.
     public let executor: RunExecutor
     public let metrics: LabMetrics
-    private let logger: Logger
+    /// Where runs are stored (see LabAPI+Store.swift); nil stores nothing.
+    public var store: RunStore?
+    let logger: Logger
 
     public init(catalog: Catalog = .standard, runner: LabRunner, staticFiles: StaticFiles?, openAPI: [UInt8]?,
                 version: String, sandbox: SandboxReport, protections: SandboxProtections? = nil, insecure: Bool = false,
@@ -80,7 +83,7 @@ public struct LabAPI: HTTPHandler {
         if path == "/metrics" {
             return only(["GET", "HEAD"], request) {
                 HTTPResponse(status: .ok, headers: ["Content-Type": "text/plain; version=0.0.4; charset=utf-8"],
-                             body: Array(metrics.render(queued: executor.load.queued).utf8))
+                             body: Array((metrics.render(queued: executor.load.queued) + (store?.metrics.render() ?? "")).utf8))
             }
         }
         if path == "/api/v1/experiments" {
@@ -97,6 +100,7 @@ public struct LabAPI: HTTPHandler {
                 return .json(body)
             }
         }
+        if let stored = storedRoutes(request) { return stored }
         if path == "/api/v1/runs" {
             return only(["POST"], request) { run(request) }
         }
@@ -141,6 +145,7 @@ public struct LabAPI: HTTPHandler {
             do throws(LabError) {
                 let trace = try runner.run(runRequest)
                 outcome = trace.run.outcome.rawValue
+                if let refusal = storeRun(trace, runRequest) { return APIError(refusal).response }
                 logger.debug("run", metadata: ["experiment": "\(runRequest.experimentID ?? "custom")",
                                                "outcome": "\(trace.run.outcome.rawValue)"])
                 switch format {

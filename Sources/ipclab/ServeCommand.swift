@@ -4,6 +4,7 @@ import Glibc
 import IPCLabCore
 import IPCLabHTTP
 import IPCLabSandbox
+import IPCLabStore
 import Logging
 
 /// `ipclab serve`: the HTTP API and the lab page.
@@ -47,6 +48,9 @@ struct ServeCommand: ParsableCommand {
 
     @OptionGroup(title: "Admission")
     var admission: AdmissionOptions
+
+    @OptionGroup(title: "Storage")
+    var storage: StoreOptions
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0…65535") }
@@ -107,9 +111,18 @@ struct ServeCommand: ParsableCommand {
         let openAPIBytes = FileManager.default.contents(atPath: openapi).map { [UInt8]($0) }
         if openAPIBytes == nil { logger.warning("no OpenAPI document at \(openapi): /openapi.yaml will answer 404") }
 
-        let api = LabAPI(runner: runner, staticFiles: staticFiles, openAPI: openAPIBytes,
+        let store: RunStore?
+        do {
+            store = try storage.open(logger: logger)
+        } catch {
+            logger.critical("refusing to start: could not open the run store: \(error)")
+            runner.spawner.shutdown()
+            throw ExitCode(1)
+        }
+        var api = LabAPI(runner: runner, staticFiles: staticFiles, openAPI: openAPIBytes,
                          version: IPCLab.configuration.version, sandbox: sandbox, protections: protections,
                          insecure: insecureNoSandbox, executor: admission.makeExecutor(), logger: logger)
+        api.store = store
         var configuration = HTTPServerConfiguration(host: host, port: port)
         admission.apply(to: &configuration)
         logger.info("\(admission.summary)")
@@ -123,6 +136,7 @@ struct ServeCommand: ParsableCommand {
         sigwait(&stopSignals, &received)
         logger.info("stopping on signal \(received): finishing runs in flight")
         server.stop()
+        store?.close()
         runner.spawner.shutdown()
         logger.info("stopped")
     }

@@ -6,6 +6,8 @@ public struct RunRequest: Sendable {
     /// The scenario that will run (the preset's expansion, or the custom one).
     public var scenario: Scenario
     public var limits: RunLimits
+    /// Whether the server stores the run (`"store": false` in the body skips it).
+    public var store = true
 
     public var experimentID: String? { preset?.experiment.id }
 
@@ -55,7 +57,16 @@ public struct RunRequest: Sendable {
         let params = r.value("params")
         let scenario = r.value("scenario")
         let limits = r.value("limits")
+        let store = try r.bool("store")
         try r.finish()
+        var request = try decode(experiment: experiment, params: params, scenario: scenario, limits: limits,
+                                 catalog: catalog, maxima: maxima)
+        request.store = store ?? true
+        return request
+    }
+
+    private static func decode(experiment: String?, params: JSONValue?, scenario: JSONValue?, limits: JSONValue?,
+                               catalog: Catalog, maxima: RunLimits) throws(LabError) -> RunRequest {
         switch (experiment, scenario) {
         case let (id?, nil):
             return try preset(id, params: params, limits: limits, catalog: catalog, maxima: maxima)

@@ -79,7 +79,7 @@ public final class LabRunner: Sendable {
             ?? (completion.cancelled ? "the run was stopped because no one was listening any more" : nil)
             ?? (completion.killedFromOutside ? "the run did not end within its wall-clock limit and was killed from outside" : nil)
         var trace = TraceBuilder(ring: ring, scenario: request.scenario).build(.init(
-            runID: String(runID, radix: 16).leftPadded(16), experiment: request.experimentID,
+            runID: Self.newTraceID(), experiment: request.experimentID,
             startedAt: startedAt, limits: request.limits, failure: failure))
         trace.observations = request.observe(trace)
         return trace
@@ -87,6 +87,13 @@ public final class LabRunner: Sendable {
 }
 
 extension LabRunner {
+    /// A run's public id: 128 random bits from the system's CSPRNG as 32 hex digits, so that a
+    /// stored run's address cannot be guessed (traces may hold students' work).
+    static func newTraceID() -> String {
+        var rng = SystemRandomNumberGenerator()
+        return String(rng.next() as UInt64, radix: 16).leftPadded(16) + String(rng.next() as UInt64, radix: 16).leftPadded(16)
+    }
+
     /// Runs `pipe.hello` once and reports what the sandbox really gave it: the
     /// namespaces and set-up operations in force. Servers call this at start.
     public func selfTest() throws(LabError) -> Trace {
