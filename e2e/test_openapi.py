@@ -56,7 +56,12 @@ def test_spec_has_every_path_of_the_contract():
     paths = spec()["paths"]
     assert set(paths["/api/v1/experiments"]) == {"get"}
     assert set(paths["/api/v1/experiments/{id}"]) == {"get"}
-    assert "post" in paths["/api/v1/runs"] and "get" not in paths["/api/v1/runs"]
+    assert set(paths["/api/v1/runs"]) == {"get", "post"}
+    assert set(paths["/api/v1/runs/{id}"]) == {"get"}
+    assert set(paths["/api/v1/grades/{id}"]) == {"get"}
+    assert {p["name"] for p in paths["/api/v1/runs"]["get"]["parameters"]} == {"limit", "before", "experiment", "outcome"}
+    assert {p["name"] for p in paths["/api/v1/runs/{id}"]["get"]["parameters"]} == {"id", "format"}
+    assert "store" in spec()["components"]["schemas"]["RunRequest"]["properties"]
     assert set(paths["/api/v1/runs"]["post"]["responses"]) >= {"200", "400", "404", "413", "415", "500", "503"}
     assert set(paths["/api/v1/runs"]["post"]["responses"]["200"]["content"]) == {"application/json", "text/plain", "application/x-ndjson"}
     for p in ("/healthz", "/openapi.yaml", "/"):

@@ -62,8 +62,11 @@ public final class RunStore: Sendable {
     public func store(_ run: StoredRun) throws {
         let clock = ContinuousClock.now
         let summary = run.summary
+        // Counted inside the transaction, so that retention by bytes after the batch sees this run;
+        // taken back if the commit fails.
+        let counted = Counted()
         do {
-            try writer.write { db in
+            try writer.write { [metrics] db in
                 try db.execute(sql: """
                     INSERT INTO run (id, experiment, outcome, started_at, duration_ns, stored_at, bytes,
                                      trace_json, trace_text, trace_chrome)
@@ -71,12 +74,20 @@ public final class RunStore: Sendable {
                     """, arguments: [summary.id, summary.experiment, summary.outcome, summary.startedAt,
                                      summary.durationNs, summary.storedAt, summary.bytes,
                                      Data(run.blobs[.json]!), Data(run.blobs[.text]!), Data(run.blobs[.chrome]!)])
+                metrics.added(bytes: summary.bytes)
+                counted.value = true
             }
         } catch {
+            if counted.value { metrics.pruned(runs: 1, bytes: summary.bytes, byRetention: false) }
             metrics.failed()
             throw error
         }
-        metrics.stored(bytes: summary.bytes, seconds: (ContinuousClock.now - clock).seconds)
+        metrics.stored(seconds: (ContinuousClock.now - clock).seconds)
+    }
+
+    /// Whether a write counted its run; read by the caller once the writer has signalled.
+    private final class Counted: @unchecked Sendable {
+        var value = false
     }
 
     /// Stores `trace` (see ``StoredRun/init(_:json:storedAt:)``), stamped with this store's clock.

@@ -28,10 +28,17 @@ public final class StoreMetrics: Sendable {
         state.withLock { $0.runs = runs; $0.bytes = bytes }
     }
 
-    func stored(bytes: Int, seconds: Double) {
+    /// A run was inserted (in the transaction not yet committed).
+    func added(bytes: Int) {
         state.withLock { s in
             s.runs += 1
             s.bytes += bytes
+        }
+    }
+
+    /// A run's commit is done, `seconds` after it was handed to the writer.
+    func stored(seconds: Double) {
+        state.withLock { s in
             s.storedTotal += 1
             s.sum += seconds
             s.count += 1
@@ -43,11 +50,12 @@ public final class StoreMetrics: Sendable {
         state.withLock { $0.failedTotal += 1 }
     }
 
-    func pruned(runs: Int, bytes: Int) {
+    /// Runs left the store: deleted by retention, or (`byRetention` false) never committed.
+    func pruned(runs: Int, bytes: Int, byRetention: Bool = true) {
         state.withLock { s in
             s.runs -= runs
             s.bytes -= bytes
-            s.pruned += runs
+            if byRetention { s.pruned += runs }
         }
     }
 

@@ -25,6 +25,14 @@ public struct StoredRun: Sendable {
                              startedAt: trace.run.startedAt, durationNs: Int(trace.run.durationNs), storedAt: storedAt,
                              bytes: blobs.values.reduce(0) { $0 + $1.count })
     }
+
+    /// A run from its list fields and its rendered formats (tests, and stores that did not render them).
+    public init(summary: RunSummary, formats: [Format: [UInt8]]) {
+        blobs = formats.mapValues(Deflate.compress)
+        for format in Format.allCases where blobs[format] == nil { blobs[format] = Deflate.compress([]) }
+        self.summary = summary
+        self.summary.bytes = blobs.values.reduce(0) { $0 + $1.count }
+    }
 }
 
 /// What a run list shows of a stored run.
