@@ -16,7 +16,7 @@ from contract import CONTRACT_SCENARIO, SPEC_PATH, ContractError, check_response
 
 CONTRACT_TRACE = {
     "trace_version": 1,
-    "run": {"id": "0f3c", "experiment": "pipe.hello", "started_at": "2026-11-21T17:00:00.123Z",
+    "run": {"id": "0f3c9a7e5b2d4c1f8e6a0b1c2d3e4f50", "experiment": "pipe.hello", "started_at": "2026-11-21T17:00:00.123Z",
             "duration_ns": 812345, "outcome": "ok", "reason": None,
             "limits": {"wall_ms": 2000, "cpu_ms": 10000, "memory_bytes": 67108864, "processes": 32,
                        "open_files": 256, "file_bytes": 16777216, "events": 16384, "payload_bytes": 268435456},

@@ -59,7 +59,7 @@ def test_a_run_reads_back_byte_for_byte_in_every_format(lab):
 
     chrome = lab.request("POST", "/api/v1/runs?format=chrome", json=HELLO)
     assert chrome.status == 200
-    cid = chrome.json["metadata"]["run_id"]
+    cid = chrome.json["otherData"]["run_id"]
     got = lab.get(f"/api/v1/runs/{cid}?format=chrome")
     assert got.status == 200
     assert got.body == chrome.body

@@ -55,7 +55,7 @@ def test_the_chrome_export_is_the_run_on_screen_and_runs_nothing(lab_page: Any, 
     with lp.page.expect_download() as info:
         lp.page.click("#download-chrome")
     chrome = json.loads(Path(info.value.path()).read_text())
-    assert chrome["metadata"]["run_id"] == trace["run"]["id"]
+    assert chrome["otherData"]["run_id"] == trace["run"]["id"]
     assert posts == [], f"the Chrome export ran something: {posts}"
     assert lp.page.locator("#results").get_attribute("data-run-id") == trace["run"]["id"]
 
