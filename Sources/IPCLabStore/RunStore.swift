@@ -3,8 +3,8 @@ import GRDB
 import IPCLabCore
 
 /// Every run (and grade) the server answered, in an embedded SQLite database (GRDB) under the
-/// data directory: WAL with `synchronous=NORMAL`, one writer thread with group commits
-/// (``StoreWriter``), reads on a pool of readers that never wait for the writer.
+/// data directory: WAL with `synchronous=NORMAL`, group commits made by the writing threads
+/// themselves (``StoreWriter``), reads on a pool of readers that never wait for the writer.
 ///
 /// Durability: ``store(_:)`` returns once its transaction is committed to the WAL. A process that
 /// dies (even by `kill -9`) right after loses nothing; a power cut or kernel crash may lose the
@@ -48,7 +48,7 @@ public final class RunStore: Sendable {
         writer = StoreWriter(
             pool: pool,
             afterBatch: { db in try retention.pruneBytes(db, metrics: metrics) },
-            onIdle: { [pool, metrics, now] in
+            onTimer: { [pool, metrics, now] in
                 _ = try? pool.write { db in try retention.pruneDays(db, now: now(), metrics: metrics) }
             })
         try pool.write { db in
@@ -167,7 +167,7 @@ public final class RunStore: Sendable {
         return bytes
     }
 
-    /// Applies retention now (it also runs at start, after every write for bytes, and every
+    /// Applies retention now (it also runs at start, after every commit for bytes, and every
     /// minute for days). Returns the number of runs removed.
     @discardableResult
     public func prune() throws -> Int {

@@ -2,45 +2,59 @@ import Dispatch
 import Foundation
 import GRDB
 
-/// The store's one writer: a dedicated thread that takes every write waiting, runs them in one
-/// transaction and commits once (a group commit), then wakes each caller. A run thread that
-/// stores waits only for the commit its write joined, and many runs finishing together share one.
+/// The store's writes, group-committed by their own threads (leader and followers): a thread that
+/// writes when no commit is in progress commits at once, on its own thread, with no hand-off; writes
+/// that arrive during a commit wait, and the next of them commits all that are waiting in one
+/// transaction. So a lone run pays one insert and one commit, and many runs finishing together share
+/// a commit. A timer thread applies retention by days once a minute.
 final class StoreWriter: @unchecked Sendable {
-    /// A write, run inside the batch's transaction.
+    /// A write, run inside its batch's transaction.
     typealias Work = (Database) throws -> Void
 
     private final class Job: @unchecked Sendable {
         let work: Work
         let done = DispatchSemaphore(value: 0)
         var error: (any Error)?
+        /// Set (before `done` is signalled) when this job's thread is to commit the next batch.
+        var lead = false
         init(_ work: @escaping Work) { self.work = work }
     }
 
     private let pool: DatabasePool
-    /// Run after each batch, in its transaction (retention by bytes, counters).
+    /// Run after each batch, in its transaction (retention by bytes).
     private let afterBatch: (Database) throws -> Void
-    /// Run when the writer has been idle for `idleSeconds` (retention by days).
-    private let onIdle: () -> Void
-    private let idleSeconds: Double
     // Guarded by `condition`.
     private let condition = NSCondition()
     private var queue: [Job] = []
+    private var leading = false
     private var stopping = false
-    private let stopped = DispatchSemaphore(value: 0)
+    private let timerStopped = DispatchSemaphore(value: 0)
 
-    init(pool: DatabasePool, idleSeconds: Double = 60, afterBatch: @escaping (Database) throws -> Void,
-         onIdle: @escaping () -> Void) {
+    init(pool: DatabasePool, every seconds: Double = 60, afterBatch: @escaping (Database) throws -> Void,
+         onTimer: @escaping @Sendable () -> Void) {
         self.pool = pool
         self.afterBatch = afterBatch
-        self.onIdle = onIdle
-        self.idleSeconds = idleSeconds
-        let thread = Thread { [self] in loop() }
-        thread.name = "ipclab-store-writer"
+        let thread = Thread { [self] in
+            condition.lock()
+            // The deadline stays put when a commit's broadcast wakes this thread early.
+            var next = Date(timeIntervalSinceNow: seconds)
+            while !stopping {
+                if !condition.wait(until: next) && !stopping {
+                    condition.unlock()
+                    onTimer()
+                    condition.lock()
+                    next = Date(timeIntervalSinceNow: seconds)
+                }
+            }
+            condition.unlock()
+            timerStopped.signal()
+        }
+        thread.name = "ipclab-store-retention"
         thread.start()
     }
 
-    /// Runs `work` in the next group commit and returns once it is committed (or throws its error,
-    /// or the commit's).
+    /// Runs `work` in a group commit and returns once it is committed (or throws its error, or the
+    /// commit's).
     func write(_ work: @escaping Work) throws {
         let job = Job(work)
         condition.lock()
@@ -49,53 +63,61 @@ final class StoreWriter: @unchecked Sendable {
             throw StoreError.closed
         }
         queue.append(job)
-        condition.signal()
-        condition.unlock()
-        job.done.wait()
+        if leading {
+            condition.unlock()
+            job.done.wait()
+            if !job.lead {
+                if let error = job.error { throw error }
+                return
+            }
+        } else {
+            leading = true
+            condition.unlock()
+        }
+        lead(job)
         if let error = job.error { throw error }
     }
 
-    /// Finishes the writes already queued, then stops the thread.
+    /// Commits every job waiting (`me` among them), then passes the lead to the first job that came
+    /// during the commit, or gives it up.
+    private func lead(_ me: Job) {
+        condition.lock()
+        let batch = queue
+        queue.removeAll(keepingCapacity: true)
+        condition.unlock()
+        do {
+            try pool.write { db in
+                // A failed statement rolls back only itself; the batch's other writes still commit.
+                for job in batch {
+                    do { try job.work(db) } catch { job.error = error }
+                }
+                try afterBatch(db)
+            }
+        } catch {
+            for job in batch where job.error == nil { job.error = error }
+        }
+        for job in batch where job !== me { job.done.signal() }
+        condition.lock()
+        if let next = queue.first {
+            next.lead = true
+            condition.unlock()
+            next.done.signal()
+        } else {
+            leading = false
+            condition.broadcast()
+            condition.unlock()
+        }
+    }
+
+    /// Refuses new writes, waits for the commit in progress, and stops the timer.
     func stop() {
         condition.lock()
         let wasStopping = stopping
         stopping = true
-        condition.signal()
+        condition.broadcast()
+        while leading { condition.wait() }
         condition.unlock()
-        if !wasStopping { stopped.wait() }
-    }
-
-    private func loop() {
-        var lastIdle = Date()
-        while true {
-            condition.lock()
-            while queue.isEmpty && !stopping {
-                if !condition.wait(until: lastIdle.addingTimeInterval(idleSeconds)) { break }
-            }
-            let batch = queue
-            queue.removeAll(keepingCapacity: true)
-            let stop = stopping && batch.isEmpty
-            condition.unlock()
-            if stop { break }
-            if Date().timeIntervalSince(lastIdle) >= idleSeconds {
-                onIdle()
-                lastIdle = Date()
-            }
-            guard !batch.isEmpty else { continue }
-            do {
-                try pool.write { db in
-                    // A failed statement rolls back only itself; the batch's other writes still commit.
-                    for job in batch {
-                        do { try job.work(db) } catch { job.error = error }
-                    }
-                    try afterBatch(db)
-                }
-            } catch {
-                for job in batch where job.error == nil { job.error = error }
-            }
-            for job in batch { job.done.signal() }
-        }
-        stopped.signal()
+        if !wasStopping { timerStopped.wait() }
     }
 }
 
