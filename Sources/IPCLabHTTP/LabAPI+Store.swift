@@ -89,8 +89,8 @@ extension LabAPI {
             }
             limit = n
         }
-        let outcomes = ["ok", "timeout", "limit_exceeded", "error"]
-        if let outcome = q["outcome"], !outcomes.contains(outcome) {
+        let outcomes = Outcome.allCases.map(\.rawValue)
+        if let outcome = q["outcome"], Outcome(rawValue: outcome) == nil {
             return APIError(.invalidParameter, "outcome must be one of \(outcomes.joined(separator: ", ")), not \"\(outcome)\"",
                             path: "outcome").response
         }

@@ -147,6 +147,16 @@ public final class RunStore: Sendable {
         }
     }
 
+    /// A new id for a grade (or anything else stored): 128 random bits from the system's CSPRNG as
+    /// 32 hex digits, like a run's, so that one stored address tells nothing about another.
+    public static func newID() -> String {
+        var rng = SystemRandomNumberGenerator()
+        return (0..<2).map { _ in
+            let s = String(rng.next() as UInt64, radix: 16)
+            return String(repeating: "0", count: 16 - s.count) + s
+        }.joined()
+    }
+
     /// Stores a grade (its JSON as the grading answered it), by its id, beside the run it graded.
     public func storeGrade(id: String, runID: String?, json: [UInt8]) throws {
         let blob = Data(Deflate.compress(json))

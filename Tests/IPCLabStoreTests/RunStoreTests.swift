@@ -176,6 +176,9 @@ struct RunStoreTests {
         try t.store.storeGrade(id: "g1", runID: "r1", json: json)
         #expect(try t.store.grade(id: "g1") == json)
         #expect(try t.store.grade(id: "g2") == nil)
+        let ids = Set((0..<100).map { _ in RunStore.newID() })
+        #expect(ids.count == 100)
+        #expect(ids.allSatisfy { $0.count == 32 && $0.allSatisfy(\.isHexDigit) })
     }
 
     @Test("runs stored from many threads at once are all there (group commits)")
