@@ -57,7 +57,7 @@ let package = Package(
         .executableTarget(
             name: "ipclab",
             dependencies: [
-                "IPCLabCore", "IPCLabSandbox", "IPCLabStore", "IPCLabHTTP",
+                "CIPCLab", "IPCLabCore", "IPCLabSandbox", "IPCLabStore", "IPCLabHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

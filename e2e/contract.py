@@ -118,7 +118,8 @@ def find_response(method: str, path: str, status: int) -> tuple[str, Mapping[str
     """(operation name, response object, pointer to the response, template) for a real response.
 
     A method a path does not have must be a 405 (`MethodNotAllowed`); a path with no operation, or an
-    operation that documents no 404, may answer 404 (`NotFound`).
+    operation that documents no 404, may answer 404 (`NotFound`); any path may answer the HTTP layer's
+    own 400, 501 or 503 (`Refused`).
     """
     method = method.lower()
     path = path.split("?", 1)[0]
@@ -129,7 +130,12 @@ def find_response(method: str, path: str, status: int) -> tuple[str, Mapping[str
             raise ContractError(f"{method.upper()} {path}: 405, but openapi.yaml has this operation")
         return (f"{method.upper()} {path}", components["MethodNotAllowed"],
                 _pointer("components", "responses", "MethodNotAllowed"), template or path)
+    # The HTTP layer's own refusals may answer any path (components/responses/Refused).
+    refused = (f"{method.upper()} {path}", components["Refused"], _pointer("components", "responses", "Refused"),
+               template or path)
     if template is None or method not in spec()["paths"][template]:
+        if status in (400, 501, 503):
+            return refused
         if status == 404:
             return (f"{method.upper()} {path}", components["NotFound"],
                     _pointer("components", "responses", "NotFound"), template or path)
@@ -147,6 +153,8 @@ def find_response(method: str, path: str, status: int) -> tuple[str, Mapping[str
             return name, response, pointer, template
     if status == 404:
         return name, components["NotFound"], _pointer("components", "responses", "NotFound"), template
+    if status in (400, 501, 503):
+        return refused
     raise ContractError(f"{name}: status {status} is not documented (documented: {sorted(responses)})")
 
 

@@ -24,8 +24,10 @@ SLEEP_RUN = {"scenario": {"channels": [], "processes": [{"name": "sleeper", "ste
 
 @pytest.fixture(scope="module")
 def strict_server() -> Iterator[Server]:
-    """One HTTP thread, 2 s connection timeout, at most 3 connections per IP."""
-    srv = start_server("--threads", "1", "--connection-timeout-s", str(TIMEOUT_S), "--max-connections-per-ip", "3")
+    """One HTTP thread, 2 s connection timeout, at most 3 connections per IP and no reserve (so a
+    fourth is closed at accept; test_http_strict.py tests the reserve's 503s)."""
+    srv = start_server("--threads", "1", "--connection-timeout-s", str(TIMEOUT_S), "--max-connections-per-ip", "3",
+                       "--connection-reserve-per-ip", "0")
     yield srv
     assert srv.stop() == 0, srv.stderr_tail()
 

@@ -136,7 +136,9 @@ def test_eof_without_closing_unused_ends_times_out(lab):
 
 def test_capacity_preset_shows_the_capacity(lab):
     trace = run_ok(lab, {"experiment": "pipe.capacity"})
-    sizes = [r for r in results(trace, "fcntl") + results(trace, "get_pipe_size") if r and r > 0]
+    # The fill also sets and clears O_NONBLOCK with fcntl (F_GETFL/F_SETFL): only the size commands report a size.
+    sizes = [e["result"] for e in trace["events"] if e["call"] == "fcntl" and e["args"].get("cmd") in ("F_GETPIPE_SZ", "F_SETPIPE_SZ")
+             and e["result"] and e["result"] > 0] + [r for r in results(trace, "get_pipe_size") if r and r > 0]
     pipe_states = [o["state"] for o in trace["objects"] if o["kind"] == "pipe"]
     capacities = {s.get("capacity") for s in pipe_states} - {None}
     assert sizes or capacities, "no capacity anywhere in the trace"

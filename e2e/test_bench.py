@@ -8,6 +8,7 @@ import os
 
 import pytest
 
+from oracle import clearly_above
 from traces import calls, observation, run_ok as run_trace
 
 THROUGHPUT = ["pipe", "unix_stream", "tcp", "posix_mq", "shm_ring"]
@@ -87,10 +88,17 @@ def test_throughput_small(lab):
         assert f"{m} {gibps(e):.2f} GiB/s" in moved["detail"], (m, moved["detail"])
     fastest = observation(trace, "bench.throughput.shm_fastest")
     best_other = max(gibps(e) for m, e in by.items() if m != "shm_ring")
-    assert fastest["holds"] == (gibps(by["shm_ring"]) > best_other), (fastest, best_other)
+    # Within the 5 % noise margin it is a tie (≈), not a ranking, and the claim does not hold.
+    assert fastest["holds"] == clearly_above(gibps(by["shm_ring"]), best_other), (fastest, best_other)
     assert set(fastest["evidence"]) == {e["seq"] for e in phases}
     ranked = sorted(by, key=lambda m: -gibps(by[m]))
-    assert fastest["detail"].startswith("ranking: " + " > ".join(f"{m} {gibps(by[m]):.2f} GiB/s" for m in ranked))
+    shown = f"{ranked[0]} {gibps(by[ranked[0]]):.2f} GiB/s"
+    for a, b in zip(ranked, ranked[1:]):
+        tie = not clearly_above(gibps(by[a]), gibps(by[b]))
+        shown += (" ≈ " if tie else " > ") + f"{b} {gibps(by[b]):.2f} GiB/s"
+    assert fastest["detail"].startswith("ranking: " + shown), (fastest["detail"], shown)
+    if not fastest["holds"] and not clearly_above(best_other, gibps(by["shm_ring"])):
+        assert "a tie" in fastest["detail"], fastest
     copies = observation(trace, "bench.throughput.fewer_copies")
 
     def cpu_per_mib(e):
@@ -98,7 +106,7 @@ def test_throughput_small(lab):
         cpu = a["cpu_user_ns"] + a["cpu_system_ns"] + a["peer_cpu_user_ns"] + a["peer_cpu_system_ns"]
         return cpu / 1000 / (a["bytes"] / 2**20)
 
-    assert copies["holds"] == (cpu_per_mib(by["pipe"]) > cpu_per_mib(by["shm_ring"])), copies
+    assert copies["holds"] == clearly_above(cpu_per_mib(by["pipe"]), cpu_per_mib(by["shm_ring"])), copies
     assert copies["evidence"] == [by["pipe"]["seq"], by["shm_ring"]["seq"]]
     assert f"{cpu_per_mib(by['pipe']):.0f} µs of CPU per MiB" in copies["detail"], copies
 
@@ -138,7 +146,7 @@ def test_latency_small(lab):
         assert f"{m} p50 {e['args']['p50_ns'] / 1000:.1f} µs" in measured["detail"], (m, measured["detail"])
     fastest = observation(trace, "bench.latency.shm_fastest")
     best_other = min(e["args"]["p50_ns"] for m, e in by.items() if m != "shm_ring")
-    assert fastest["holds"] == (by["shm_ring"]["args"]["p50_ns"] < best_other), fastest
+    assert fastest["holds"] == clearly_above(best_other, by["shm_ring"]["args"]["p50_ns"]), fastest
     placement = observation(trace, "bench.latency.placement")
     assert placement["holds"] is True
     for m, e in by.items():

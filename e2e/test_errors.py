@@ -326,3 +326,24 @@ def test_errors_are_never_500_for_junk(lab):
     for body in junk:
         r = lab.raw("POST", RUNS, body, JSON)
         assert 400 <= r.status < 500, (body[:80], r.status, r.body[:300])
+
+
+# --------------------------------------------------------------------- null (issue 13)
+
+
+@pytest.mark.parametrize("body,status,code,path", [
+    ({"experiment": "pipe.hello", "params": None}, 400, "invalid_request", "params"),
+    ({"experiment": "pipe.hello", "scenario": None}, 400, "invalid_request", "scenario"),
+    ({"experiment": "pipe.hello", "limits": None}, 400, "invalid_request", "limits"),
+    ({"experiment": "pipe.hello", "limits": {"wall_ms": None}}, 400, "invalid_limit", "limits.wall_ms"),
+    ({"experiment": "pipe.hello", "limits": {"file_bytes": None}}, 400, "invalid_limit", "limits.file_bytes"),
+    ({"scenario": scenario_with(lambda s: s["processes"][0].__setitem__("name", None))}, 400, "invalid_scenario",
+     "scenario.processes[0].name"),
+])
+def test_null_where_the_schema_gives_a_value_is_refused_with_its_path(lab, body, status, code, path):
+    assert lab.run(body).error(status, code)["path"] == path
+
+
+def test_null_inside_params_is_the_default(lab):
+    r = lab.run({"experiment": "pipe.byte_stream", "params": {"read_sizes": None}})
+    assert r.status == 200, r.body[:300]

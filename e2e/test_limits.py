@@ -204,6 +204,29 @@ def test_big_file_is_cut_at_file_bytes(lab, server):
     assert event(trace, "write_file")["args"]["written"] == 1 << 20
 
 
+def test_tmp_is_sized_from_file_bytes_files_together_fill_it_at_the_limit(lab, server):
+    """The run's /tmp is a tmpfs of file_bytes: two files each under the limit fill it together, and the
+    ENOSPC is reported as the file_bytes limit (issue 13: it was a fixed 16 MiB, ending `ok`)."""
+    trace = run_adversarially(lab, server, busy_run(
+        [{"op": "write_file", "name": "a", "bytes": 768 << 10}, {"op": "write_file", "name": "b", "bytes": 768 << 10}],
+        {"file_bytes": 1 << 20}, "writer"))
+    run = trace["run"]
+    assert run["outcome"] == "limit_exceeded", run["reason"]
+    assert run["reason"].startswith("limit file_bytes:") and "ENOSPC" in run["reason"], run["reason"]
+    writes = [e for e in trace["events"] if e["call"] == "write_file"]
+    assert writes[0]["errno"] is None and writes[1]["errno"] == "ENOSPC", writes
+    assert writes[0]["args"]["written"] + writes[1]["args"]["written"] <= 1 << 20
+    assert any(op["op"] == f"size /tmp {1 << 20}" and op["result"] == 0 for op in run["sandbox"]["setup"])
+
+
+def test_a_file_over_16_mib_fits_when_file_bytes_allows_it(lab, server):
+    trace = run_adversarially(lab, server, busy_run(
+        [{"op": "write_file", "name": "big", "bytes": 20 << 20}], {"file_bytes": 24 << 20}, "writer"))
+    run = trace["run"]
+    assert run["outcome"] == "ok", run["reason"]
+    assert event(trace, "write_file")["result"] == 20 << 20
+
+
 def test_endless_read_times_out(lab, server):
     body = {
         "scenario": {

@@ -12,7 +12,7 @@ from harness import server_binary
 from contract import REPO, validate_schema
 from traces import calls, check_trace, process, run_ok, holds, check_claim_holds
 
-PRESETS = ["mq.sysv", "mq.posix", "mq.full", "mq.boundaries", "mq.notify"]
+PRESETS = ["mq.sysv", "mq.posix", "mq.full", "mq.sysv_full", "mq.boundaries", "mq.notify"]
 
 
 def texts(events):

@@ -171,3 +171,34 @@ def test_served_openapi_is_the_repository_file(lab):
     assert r.content_type.split(";")[0].strip() == "application/yaml"
     assert r.body == SPEC_PATH.read_bytes()
     assert yaml.safe_load(r.body) == spec()
+
+
+def test_openapi_is_built_in_a_server_started_elsewhere_serves_it(tmp_path):
+    """The document is built into the binary (C23 #embed of the repository file): a server started in
+    an empty directory, with no openapi.yaml in sight, serves the repository file byte for byte."""
+    import subprocess
+    import time
+    import urllib.request
+
+    from harness import LISTENING, server_binary
+
+    process = subprocess.Popen([str(server_binary()), "serve", "--host", "127.0.0.1", "--port", "0",
+                                "--public", str(tmp_path)], cwd=tmp_path, stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        port = None
+        assert process.stdout is not None
+        while port is None and time.monotonic() < deadline:
+            line = process.stdout.readline()
+            if not line:
+                break
+            m = LISTENING.search(line)
+            port = int(m.group(2)) if m else None
+        assert port is not None, "the server did not start"
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/openapi.yaml", timeout=10) as r:
+            assert r.status == 200
+            assert r.read() == SPEC_PATH.read_bytes()
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

@@ -12,7 +12,7 @@ from harness import server_binary
 from contract import REPO, validate_schema
 from traces import calls, check_trace, payload_bytes, process, run_ok as run_trace, holds, check_claim_holds, cli_run_ok
 
-PRESETS = ["pipe.sigpipe", "pipe.nonblocking", "pipe.duplex", "pipe.pipeline", "fifo.rendezvous"]
+PRESETS = ["pipe.sigpipe", "pipe.nonblocking", "pipe.duplex", "pipe.pipeline", "fifo.rendezvous", "pipe.inode"]
 # Processes a preset's defaults end by a signal, on purpose.
 KILLED = {"pipe.sigpipe": {"writer": "SIGPIPE"}, "pipe.pipeline": {"random": "SIGPIPE", "alnum": "SIGPIPE"}}
 

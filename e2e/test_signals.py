@@ -13,10 +13,13 @@ from contract import REPO
 from traces import calls, check_trace, process, run_ok as run_trace
 
 PRESETS = ["signal.handshake", "signal.sigqueue", "signal.pointer", "signal.coalescing", "signal.blocked",
-           "signal.dispositions", "signal.sigint", "signal.sigchld", "signal.fault", "signal.stop_cont"]
+           "signal.dispositions", "signal.sigint", "signal.sigchld", "signal.fault", "signal.stop_cont",
+           "signal.unblockable", "signal.process_group"]
 # Processes a preset's defaults end by a signal, on purpose (the core flag is what the kernel said).
-KILLED = {"signal.dispositions": {"target": "SIGTERM"}, "signal.fault": {"segv": "SIGSEGV", "fpe": "SIGFPE"}}
-EXIT_CODES = {"signal.sigchld": {"child": 7}}
+KILLED = {"signal.dispositions": {"target": "SIGTERM"}, "signal.fault": {"segv": "SIGSEGV", "fpe": "SIGFPE"},
+          "signal.unblockable": {"target": "SIGKILL"}}
+# signal.sigint's handler calls exit(-1), as the seed's int_handler does: status 255.
+EXIT_CODES = {"signal.sigchld": {"child": 7}, "signal.sigint": {"program": 255}}
 
 
 def run_ok(lab, body):
@@ -133,6 +136,18 @@ def test_sigint_without_handler_terminates(lab):
     trace = run_ok(lab, {"experiment": "signal.sigint", "params": {"handler": False}})
     assert process(trace, "program")["exit"] == {"signal": "SIGINT", "core_dumped": False}
     assert holds(trace) == [False, False]
+
+
+def test_sigint_handler_exits_255_or_returns(lab):
+    trace = run_ok(lab, {"experiment": "signal.sigint"})
+    assert process(trace, "program")["exit"] == {"code": 255}
+    assert calls(trace, "sigaction", "program")[0]["args"]["exit"] == 255
+    assert holds(trace) == [True, True]
+    back = run_ok(lab, {"experiment": "signal.sigint", "params": {"handler_returns": True}})
+    assert process(back, "program")["exit"] == {"code": 0}
+    assert calls(back, "nanosleep", "program")[0]["errno"] == "EINTR"
+    assert "exit" not in calls(back, "sigaction", "program")[0]["args"]
+    assert holds(back) == [True, True]
 
 
 def test_sigchld_zombie_states(lab):

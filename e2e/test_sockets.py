@@ -16,7 +16,7 @@ from contract import REPO, validate_schema
 from traces import calls, check_trace, run_ok, holds, cli_run_ok
 
 PRESETS = ["socket.tcp", "socket.unix_stream", "socket.unix_dgram", "socket.socketpair", "socket.udp",
-           "socket.buffer", "socket.fd_passing"]
+           "socket.buffer", "socket.fd_passing", "socket.nonblocking"]
 
 
 def text(e):

@@ -108,10 +108,28 @@ static int receive_all(const ipclab_bench_spec *s, int fd, const uint8_t *expect
 /* The ring's data: after the control block, `capacity` bytes. */
 typedef struct ring { bench_control *c; uint8_t *data; int64_t capacity; } ring;
 
+/* The other side's position is shared memory that any process of the run may overwrite. Every
+ * copy and check below is bounded by it, so a position that cannot be (ahead of this side, or more
+ * than a ring behind) ends the phase with EPROTO, recorded with the value read, before it is used. */
+static int ring_position_refused(const ipclab_bench_spec *s, ring r, int64_t read, int64_t own) {
+    int64_t args[3] = { s->mechanism, read, own };
+    ipclab_record_now(IPCLAB_REC_EVENT, "ring_position", s->step, args, 3, -1, EPROTO, NULL, 0);
+    /* The other side may be asleep waiting for this one: give it an impossible position of its own
+     * (and wake it), so it stops too and the phase ends now rather than at the wall-clock limit. */
+    uint64_t *mine = s->role == 0 ? &r.c->head : &r.c->tail;
+    uint32_t *word = s->role == 0 ? &r.c->head_word : &r.c->tail_word;
+    __atomic_store_n(mine, UINT64_MAX, __ATOMIC_RELEASE);
+    __atomic_store_n(word, (uint32_t)own + 1, __ATOMIC_SEQ_CST);
+    ipclab_bench_futex(word, FUTEX_WAKE, 1);
+    return -1;
+}
+
 static int ring_send(const ipclab_bench_spec *s, ring r, const uint8_t *src) {
     int64_t sent = 0, total = s->total_bytes, chunk = s->chunk_bytes;
     while (sent < total) {
         int64_t consumed = (int64_t)__atomic_load_n(&r.c->tail, __ATOMIC_ACQUIRE);
+        /* The reader consumes only what was sent, and the writer never gets a ring ahead: 0 <= room <= capacity. */
+        if (consumed > sent || consumed < sent - r.capacity) return ring_position_refused(s, r, consumed, sent);
         int64_t room = r.capacity - (sent - consumed);
         if (room == 0) {
             /* Full: sleep while the reader's position is still exactly one ring behind. */
@@ -140,6 +158,9 @@ static int ring_receive(const ipclab_bench_spec *s, ring r, const uint8_t *expec
     int64_t total = s->total_bytes, chunk = s->chunk_bytes, next = total / IPCLAB_BENCH_PROGRESS;
     while (*got < total) {
         int64_t published = (int64_t)__atomic_load_n(&r.c->head, __ATOMIC_ACQUIRE);
+        /* The writer publishes no more than it sends, and at most a ring ahead of what was read. */
+        if (published < *got || published - *got > r.capacity || published > total)
+            return ring_position_refused(s, r, published, *got);
         if (published == *got) {
             ipclab_bench_wait_while(r.c, 1, &r.c->head_word, &r.c->reader_waiting, (uint32_t)*got);
             continue;
@@ -184,6 +205,10 @@ int ipclab_bench_throughput(const ipclab_bench_spec *s) {
     cpu_times cpu0 = ipclab_bench_cpu_now();
     int64_t t0 = ipclab_bench_now_ns();
     ring r = { c, (uint8_t *)s->sync + IPCLAB_BENCH_CONTROL_BYTES, s->sync_size - IPCLAB_BENCH_CONTROL_BYTES };
+    if (s->mechanism == IPCLAB_BENCH_SHM_RING && r.capacity <= 0) {
+        errno = EINVAL;
+        rc = ipclab_bench_failed(s, "shm_ring");
+    }
     if (s->mechanism == IPCLAB_BENCH_TCP) {
         fd = me == 1 ? ipclab_bench_tcp_accept(s, listener) : ipclab_bench_tcp_connect(s);
         t0 = ipclab_bench_now_ns();

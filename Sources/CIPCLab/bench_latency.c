@@ -43,7 +43,8 @@ static int stream_all(int fd, uint8_t *p, size_t n, int writing) {
 }
 
 /* One message (or signal, or post) out when `sending`, else in, through the phase's mechanism. */
-static int message(const ipclab_bench_spec *s, bench_control *c, int out_fd, int in_fd, uint8_t *msg, uint32_t seq, int sending) {
+static int message(const ipclab_bench_spec *s, bench_control *c, pid_t peer_pid, int out_fd, int in_fd, uint8_t *msg,
+                   uint32_t seq, int sending) {
     int me = s->role;
     switch (s->mechanism) {
     case IPCLAB_BENCH_PIPE:
@@ -79,7 +80,7 @@ static int message(const ipclab_bench_spec *s, bench_control *c, int out_fd, int
     }
     case IPCLAB_BENCH_SIGNAL:
         if (sending) {
-            if (kill(c->pid[1 - me], SIGUSR1) != 0) return ipclab_bench_failed(s, "kill");
+            if (kill(peer_pid, SIGUSR1) != 0) return ipclab_bench_failed(s, "kill");
         } else {
             sigset_t set;
             sigemptyset(&set);
@@ -130,6 +131,13 @@ int ipclab_bench_latency(const ipclab_bench_spec *s) {
     ipclab_bench_barrier(c);
 
     int rc = 0, out_fd = s->fd, in_fd = s->fd2;
+    /* The peer's pid, copied once from the shared page (which the run may overwrite): a signal goes
+     * to a process of this run (pid 1 is its init, 0 and below are groups), or the phase fails. */
+    pid_t peer_pid = __atomic_load_n(&c->pid[peer], __ATOMIC_ACQUIRE);
+    if (s->mechanism == IPCLAB_BENCH_SIGNAL && peer_pid <= 1) {
+        errno = EPROTO;
+        rc = ipclab_bench_failed(s, "kill");
+    }
     if (s->mechanism == IPCLAB_BENCH_TCP) {
         out_fd = in_fd = me == 1 ? ipclab_bench_tcp_accept(s, listener) : ipclab_bench_tcp_connect(s);
         if (out_fd < 0) rc = -1;
@@ -148,16 +156,16 @@ int ipclab_bench_latency(const ipclab_bench_spec *s) {
         if (me == 0) {
             msg[0] = (uint8_t)i;
             int64_t t0 = ipclab_bench_now_ns();
-            rc = message(s, c, out_fd, in_fd, msg, seq, 1);
-            if (rc == 0) rc = message(s, c, out_fd, in_fd, msg, seq, 0);
+            rc = message(s, c, peer_pid, out_fd, in_fd, msg, seq, 1);
+            if (rc == 0) rc = message(s, c, peer_pid, out_fd, in_fd, msg, seq, 0);
             int64_t t1 = ipclab_bench_now_ns();
             if (rc == 0 && i >= IPCLAB_BENCH_WARMUP) {
                 samples[done++] = t1 - t0;
                 ipclab_bench_progress(s, done, n, &next);
             }
         } else {
-            rc = message(s, c, out_fd, in_fd, msg, seq, 0);
-            if (rc == 0) rc = message(s, c, out_fd, in_fd, msg, seq, 1);
+            rc = message(s, c, peer_pid, out_fd, in_fd, msg, seq, 0);
+            if (rc == 0) rc = message(s, c, peer_pid, out_fd, in_fd, msg, seq, 1);
         }
     }
     if (s->mechanism == IPCLAB_BENCH_TCP && out_fd >= 0) close(out_fd);

@@ -8,6 +8,13 @@
 
 static ipclab_ring_header *bound_ring;
 static int bound_process = -1;
+/* The ring's size in records, copied once when this process bound the ring: the header's copy is
+ * shared with every process of the run, and a run may overwrite it (a recorder that believed it
+ * would claim records past the mapping). */
+static uint32_t bound_capacity;
+
+/* Byte offset of records[0]: the header, rounded up to a cache line. A constant, never read back. */
+#define RECORDS_OFFSET ((sizeof(ipclab_ring_header) + 63) & ~(size_t)63)
 
 static int64_t monotonic_ns(void) {
     struct timespec ts;
@@ -16,14 +23,14 @@ static int64_t monotonic_ns(void) {
 }
 
 size_t ipclab_ring_size(uint32_t capacity, uint32_t plan_capacity) {
-    size_t records = sizeof(ipclab_ring_header);
-    records = (records + 63) & ~(size_t)63;
-    return records + (size_t)capacity * sizeof(ipclab_record) + plan_capacity;
+    return RECORDS_OFFSET + (size_t)capacity * sizeof(ipclab_record) + plan_capacity;
 }
+
+size_t ipclab_ring_records_offset(void) { return RECORDS_OFFSET; }
 
 void ipclab_ring_init(void *base, uint32_t capacity, uint32_t plan_capacity) {
     ipclab_ring_header *h = base;
-    size_t records = (sizeof(ipclab_ring_header) + 63) & ~(size_t)63;
+    size_t records = RECORDS_OFFSET;
     h->magic = IPCLAB_RING_MAGIC;
     h->version = IPCLAB_RING_VERSION;
     h->capacity = capacity;
@@ -37,23 +44,34 @@ void ipclab_ring_init(void *base, uint32_t capacity, uint32_t plan_capacity) {
 }
 
 ipclab_record *ipclab_ring_record(void *base, uint32_t index) {
-    ipclab_ring_header *h = base;
-    return (ipclab_record *)((char *)base + h->records_offset) + index;
+    return (ipclab_record *)((char *)base + RECORDS_OFFSET) + index;
 }
 
-uint32_t ipclab_ring_count(const void *base) {
+uint32_t ipclab_ring_claimed(const void *base, uint32_t capacity) {
     const ipclab_ring_header *h = base;
     uint64_t next = __atomic_load_n(&h->next, __ATOMIC_ACQUIRE);
-    return next > h->capacity ? h->capacity : (uint32_t)next;
+    return next > capacity ? capacity : (uint32_t)next;
 }
+
+uint32_t ipclab_recorder_capacity(void) { return bound_ring ? bound_capacity : 0; }
 
 uint32_t ipclab_record_state(const ipclab_record *record) {
     return __atomic_load_n(&record->state, __ATOMIC_ACQUIRE);
 }
 
-void ipclab_recorder_bind(void *base, int process) {
-    bound_ring = base;
+int ipclab_recorder_bind(void *base, size_t size, int process) {
     bound_process = process;
+    if (base && base == (void *)bound_ring) return 0; /* inherited: the bounds copied then still hold */
+    bound_ring = NULL;
+    bound_capacity = 0;
+    if (!base || size < RECORDS_OFFSET) return -1;
+    const ipclab_ring_header *h = base;
+    uint32_t capacity = h->capacity;
+    if (h->magic != IPCLAB_RING_MAGIC || h->records_offset != RECORDS_OFFSET
+        || ipclab_ring_size(capacity, 0) > size) return -1;
+    bound_capacity = capacity;
+    bound_ring = base;
+    return 0;
 }
 
 void ipclab_recorder_start_clock(void) {
@@ -82,7 +100,8 @@ uint32_t ipclab_begin(uint16_t kind, const char *call, int32_t step,
      * A participant's start and the reaps it makes (wait) may use the reserve too: without
      * them the trace would not know a process that started after the flood. */
     int reserved = bound_process >= 0 && kind != IPCLAB_REC_START && kind != IPCLAB_REC_REAP;
-    uint64_t limit = h->capacity - (reserved ? IPCLAB_INIT_RESERVE : 0);
+    uint64_t limit = bound_capacity;
+    if (reserved) limit = limit > IPCLAB_INIT_RESERVE ? limit - IPCLAB_INIT_RESERVE : 0;
     uint64_t index = __atomic_load_n(&h->next, __ATOMIC_ACQUIRE);
     do {
         if (index >= limit) {
@@ -124,7 +143,7 @@ static void finish_record(ipclab_record *r, int64_t t_end, int64_t result, int32
 void ipclab_end(uint32_t index, int64_t result, int32_t err,
                 const void *payload, size_t payload_len) {
     ipclab_ring_header *h = bound_ring;
-    if (!h || index >= h->capacity) return;
+    if (!h || index >= bound_capacity) return;
     finish_record(ipclab_ring_record(h, index), ipclab_now_ns(), result, err, payload, payload_len);
 }
 

@@ -47,15 +47,20 @@ int ipclab_semop(int semid, int op, int flags) {
 
 uint32_t ipclab_semaphore_waiters(void *ring, int64_t channel) {
     uint32_t mask = 0;
-    uint32_t n = ipclab_ring_count(ring);
+    /* The ring is shared with the whole run: its bound is the capacity this process copied when it
+     * bound the ring, and each record is copied before it is looked at. */
+    uint32_t n = ipclab_ring_claimed(ring, ipclab_recorder_capacity());
     for (uint32_t i = 0; i < n; i++) {
-        const ipclab_record *r = ipclab_ring_record(ring, i);
-        if (ipclab_record_state(r) != IPCLAB_STATE_BEGUN) continue;
-        if (r->kind != IPCLAB_REC_EVENT || r->args[0] != channel) continue;
-        if (r->process < 0 || r->process >= 32) continue;
-        int waits = strcmp(r->call, "sem_wait") == 0
-            || (strcmp(r->call, "semop") == 0 && r->args[2] <= 0 && (r->args[3] & IPC_NOWAIT) == 0);
-        if (waits) mask |= 1u << r->process;
+        const ipclab_record *shared = ipclab_ring_record(ring, i);
+        if (ipclab_record_state(shared) != IPCLAB_STATE_BEGUN) continue;
+        ipclab_record r;
+        memcpy(&r, shared, sizeof r);
+        r.call[IPCLAB_CALL_MAX - 1] = 0;
+        if (r.kind != IPCLAB_REC_EVENT || r.args[0] != channel) continue;
+        if (r.process < 0 || r.process >= 32) continue;
+        int waits = strcmp(r.call, "sem_wait") == 0
+            || (strcmp(r.call, "semop") == 0 && r.args[2] <= 0 && (r.args[3] & IPC_NOWAIT) == 0);
+        if (waits) mask |= 1u << r.process;
     }
     return mask;
 }

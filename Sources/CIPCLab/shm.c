@@ -113,8 +113,14 @@ int64_t ipclab_barrier_arrive(void *p) {
     return __atomic_add_fetch((int64_t *)p, 1, __ATOMIC_SEQ_CST);
 }
 
-void ipclab_barrier_wait(void *p, int64_t count, int64_t me) {
+int ipclab_barrier_wait(void *p, int64_t count, int64_t me) {
     int64_t *arrived = p, *go = arrived + 1, *beats = arrived + 2;
+    /* `me` came from the shared arrival count, which any process of the run may overwrite: it picks
+     * the time-stamp slot written below, so anything but 1…count is refused, not followed. */
+    if (me < 1 || me > count) {
+        errno = EPROTO;
+        return -1;
+    }
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     int64_t needed = count < cpus ? count : (cpus > 0 ? cpus : 1);
     int64_t all_arrived = 0;
@@ -138,6 +144,7 @@ void ipclab_barrier_wait(void *p, int64_t count, int64_t me) {
         __builtin_ia32_pause();
 #endif
     }
+    return 0;
 }
 
 int ipclab_pin_to_nth_cpu(int64_t n) {

@@ -127,6 +127,7 @@ const unsigned long ipclab_MS_PRIVATE = MS_PRIVATE;
 const unsigned long ipclab_MS_NOSUID = MS_NOSUID;
 const unsigned long ipclab_MS_NODEV = MS_NODEV;
 const unsigned long ipclab_MS_NOEXEC = MS_NOEXEC;
+const unsigned long ipclab_MS_REMOUNT = MS_REMOUNT;
 
 int ipclab_close_range(unsigned int first, unsigned int last) {
     return (int)syscall(SYS_close_range, first, last, 0);

@@ -123,6 +123,12 @@ extension APIError {
         public static let unsupportedMediaType = Code("unsupported_media_type", status: .unsupportedMediaType)
         /// 503: the spawner is down (send `Retry-After`).
         public static let unavailable = Code("unavailable", status: .serviceUnavailable)
+        /// 400: the HTTP request itself is malformed or ambiguous (its framing, its target);
+        /// answered by the server before any handler, and the connection is closed after it.
+        public static let badRequest = Code("bad_request", status: .badRequest)
+        /// 501: a transfer coding the server does not implement (only `chunked` is); the
+        /// connection is closed after it.
+        public static let notImplemented = Code("not_implemented", status: 501)
         /// 500: a bug; log it. Never for bad input.
         public static let `internal` = Code("internal", status: .internalServerError)
     }

@@ -21,9 +21,17 @@ extension HTTPServer {
         let logger: Logger
         let maxBodyBytes: Int
         let accessLog: AccessLogWriter
-        /// How much of an oversized body is read and dropped before the connection is
-        /// closed instead of answered.
-        var discardLimit: Int { max(64 * maxBodyBytes, 16 << 20) }
+        /// Per-connection deadlines and the per-address cap.
+        let connections: ConnectionGuard
+        /// Paths still served on a connection in the reserve.
+        let reservePaths: Set<String>
+        /// Counts what the server turns away itself, by reason.
+        let refused: @Sendable (String) -> Void
+        /// How much of an oversized body is read and dropped (at least the minimum body rate)
+        /// so that a client that sends it all before reading sees the 413; a declared length
+        /// past it is answered 413 at once and the connection closed, and a chunked body that
+        /// grows past it has its connection closed.
+        var discardLimit: Int { max(8 * maxBodyBytes, 8 << 20) }
         private let lock = NSLock()
         private var lastMessage: String?
 
@@ -47,11 +55,15 @@ extension HTTPServer {
         /// gone).
         var unfinished = 0
 
-        init(handler: any HTTPHandler, logger: Logger, maxBodyBytes: Int, accessLog: AccessLogWriter) {
+        init(handler: any HTTPHandler, logger: Logger, maxBodyBytes: Int, accessLog: AccessLogWriter,
+             connections: ConnectionGuard, reservePaths: Set<String>, refused: @escaping @Sendable (String) -> Void) {
             self.handler = handler
             self.logger = logger
             self.maxBodyBytes = maxBodyBytes
             self.accessLog = accessLog
+            self.connections = connections
+            self.reservePaths = reservePaths
+            self.refused = refused
         }
 
         var lastLibraryMessage: String? {
@@ -83,8 +95,12 @@ extension HTTPServer {
     /// no lock; `stage` and `response` may be touched by `respond` on any thread, under
     /// ``Context/answers``, once the handler has been called.
     final class RequestState: @unchecked Sendable {
-        let method: String
-        let path: String
+        /// The target as it came (from the URI log callback), up to a NUL byte.
+        let rawTarget: [UInt8]
+        /// Set by the first call of the access handler (the head is in).
+        var method = ""
+        var path = "/"
+        var headSeen = false
         let started = ContinuousClock.now
         var body: [UInt8] = []
         /// Set once the body is known to be over the limit; from then on it is discarded.
@@ -103,9 +119,12 @@ extension HTTPServer {
         /// The response given before it could be queued.
         var response: HTTPResponse?
 
-        init(method: String, path: String) {
-            self.method = method
-            self.path = path
+        /// Whether ``rawTarget`` is what came on the wire (else the decoded path).
+        let rawTargetKnown: Bool
+
+        init(rawTarget: [UInt8], known: Bool = true) {
+            self.rawTarget = rawTarget
+            self.rawTargetKnown = known
         }
     }
 
@@ -174,29 +193,23 @@ func httpServerAccessHandler(
     guard let cls, let connection, let uploadDataSize, let requestClosure else { return .NO }
     let context = Unmanaged<HTTPServer.Context>.fromOpaque(cls).takeUnretainedValue()
 
-    guard let stateRaw = requestClosure.pointee else {
-        let state = HTTPServer.RequestState(method: method.map { String(cString: $0) } ?? "",
-                                            path: url.map { String(cString: $0) } ?? "/")
+    let state: HTTPServer.RequestState
+    if let stateRaw = requestClosure.pointee {
+        state = Unmanaged<HTTPServer.RequestState>.fromOpaque(stateRaw).takeUnretainedValue()
+    } else {
+        // The URI log callback made none (it always does while installed): no raw target.
+        state = HTTPServer.RequestState(rawTarget: url.map { Array(String(cString: $0).utf8) } ?? [], known: false)
         requestClosure.pointee = Unmanaged.passRetained(state).toOpaque()
-        if let declared = MHD_lookup_connection_value(connection, .HEADER_KIND, "Content-Length"),
-           let length = Int(String(cString: declared)), length >= 0 {
-            if length > context.maxBodyBytes { state.tooLarge = true } else { state.body.reserveCapacity(length) }
-        }
-        // A declared length over the limit is refused before any of the body is read: a
-        // client waiting for "100 Continue" is spared the upload, and no client can hold a
-        // worker while it trickles megabytes that would be thrown away. MHD closes the
-        // connection after this early answer, which is right here.
-        if state.tooLarge {
-            return queue(APIError.bodyTooLarge(limit: context.maxBodyBytes).response,
-                         for: state, on: connection, context: context)
-        }
-        return .YES
     }
-    let state = Unmanaged<HTTPServer.RequestState>.fromOpaque(stateRaw).takeUnretainedValue()
+    if !state.headSeen {
+        state.headSeen = true
+        return receiveHead(state, connection: connection, url: url, method: method, version: version, context: context)
+    }
 
     let size = uploadDataSize.pointee
     if size > 0 {
         uploadDataSize.pointee = 0
+        if let entry = connectionEntry(connection) { context.connections.bodyReceived(entry, count: size) }
         if !state.tooLarge, let uploadData {
             if state.body.count + size > context.maxBodyBytes {
                 state.tooLarge = true
@@ -223,6 +236,7 @@ func httpServerAccessHandler(
     if state.handlerCalled {
         return answerAfterResume(state, on: connection, context: context)
     }
+    if let entry = connectionEntry(connection) { context.connections.handling(entry) }
     if state.tooLarge {
         return queue(APIError.bodyTooLarge(limit: context.maxBodyBytes).response,
                      for: state, on: connection, context: context)
@@ -321,6 +335,9 @@ func httpServerRequestCompleted(
     _ requestClosure: UnsafeMutablePointer<UnsafeMutableRawPointer?>?,
     _ reason: MHD_RequestTerminationCode
 ) {
+    if let connection, let entry = connectionEntry(connection), let cls {
+        Unmanaged<HTTPServer.Context>.fromOpaque(cls).takeUnretainedValue().connections.requestCompleted(entry)
+    }
     guard let cls, let requestClosure, let stateRaw = requestClosure.pointee else { return }
     let state = Unmanaged<HTTPServer.RequestState>.fromOpaque(stateRaw)
     if state.takeUnretainedValue().counted {
@@ -350,7 +367,7 @@ func httpServerLogMessage(_ cls: UnsafeMutableRawPointer?, _ format: UnsafePoint
 
 /// Sends `response` (`MHD_RESPMEM_MUST_COPY`: MHD owns its copy of the body) and logs the
 /// request's line. Returns `MHD_NO`, which closes the connection, only when MHD refuses.
-private func queue(
+func queue(
     _ response: HTTPResponse, for request: HTTPServer.RequestState, on connection: OpaquePointer,
     context: HTTPServer.Context
 ) -> MHD_Result {

@@ -16,13 +16,18 @@ import Glibc
 /// server.stop()
 /// ```
 ///
-/// What it does for every request: reads the whole body (chunked or not) and answers 413
-/// `body_too_large` without calling the handler once it is over
+/// What it does for every request: refuses a head that could be framed two ways (400
+/// `bad_request`, 501 `not_implemented`: ``HTTPFraming``) and a connection in the per-address
+/// reserve (503), each with `Connection: close`; reads the whole body (chunked or not) and
+/// answers 413 `body_too_large` without calling the handler once it is over
 /// ``HTTPServerConfiguration/maxBodyBytes``; calls the handler
 /// (``HTTPHandler/handle(_:respond:)``); sends the response with `Content-Length`, keeping
 /// the connection alive; answers `HEAD` with the headers of the handler's response and no
 /// body; writes one access line (``HTTPServerConfiguration/AccessLog``):
 /// `METHOD /path STATUS bytes duration_ms`.
+///
+/// A connection whose head does not arrive in time, or whose body comes too slowly, is shut
+/// down (``ConnectionGuard``).
 ///
 /// This is the only type that holds `MHD_*` pointers. ``stop()`` is idempotent and also
 /// runs at deinit; a stopped server may be started again. Never call ``stop()`` from inside
@@ -43,6 +48,7 @@ public final class HTTPServer: @unchecked Sendable {
     public let configuration: HTTPServerConfiguration
     private let logger: Logger
     private let handler: any HTTPHandler
+    private let refused: @Sendable (String) -> Void
 
     // `lock` guards the three below; `@unchecked Sendable` rests on it (the rest is `let`).
     private let lock = NSLock()
@@ -51,11 +57,17 @@ public final class HTTPServer: @unchecked Sendable {
     private var boundPort: Int?
 
     /// A server that will answer with `handler` once started; nothing is bound yet.
+    /// `refused` hears of each request or connection the server itself turns away, by
+    /// reason: `bad_request` and `not_implemented` (``HTTPFraming``), `per_ip_limit` (a
+    /// connection in the reserve answered 503), `head_timeout` and `body_too_slow` (closed by
+    /// the deadlines of ``HTTPServerConfiguration``).
     public init(configuration: HTTPServerConfiguration = HTTPServerConfiguration(),
-                logger: Logger, handler: any HTTPHandler) {
+                logger: Logger, handler: any HTTPHandler,
+                refused: @escaping @Sendable (_ reason: String) -> Void = { _ in }) {
         self.configuration = configuration
         self.logger = logger
         self.handler = handler
+        self.refused = refused
     }
 
     deinit { stop() }
@@ -81,9 +93,22 @@ public final class HTTPServer: @unchecked Sendable {
         defer { lock.unlock() }
         guard self.daemon == nil else { throw .alreadyStarted }
 
+        let guardLimits = ConnectionGuard.Limits(
+            perAddress: configuration.connectionLimitPerIP,
+            reservePerAddress: configuration.connectionReservePerIP,
+            headTimeout: .seconds(configuration.headTimeoutSeconds),
+            reserveHeadTimeout: .seconds(min(3, configuration.headTimeoutSeconds)),
+            minBodyBytesPerSecond: configuration.minBodyBytesPerSecond,
+            bodyGrace: .seconds(5))
+        let connections = ConnectionGuard(limits: guardLimits, refused: refused)
         let context = Unmanaged.passRetained(
             Context(handler: handler, logger: logger, maxBodyBytes: configuration.maxBodyBytes,
-                    accessLog: AccessLogWriter(configuration.accessLog, logger: logger)))
+                    accessLog: AccessLogWriter(configuration.accessLog, logger: logger),
+                    connections: connections, reservePaths: configuration.reservePaths, refused: refused))
+        // libmicrohttpd closes at accept only what is over the cap and the reserve; the
+        // reserve is answered 503 by the access handler.
+        let mhdPerIP = configuration.connectionLimitPerIP == 0
+            ? 0 : configuration.connectionLimitPerIP + configuration.connectionReservePerIP
         // No MHD_USE_TURBO: measured here it saved nothing (2.2 syscalls per keep-alive
         // request with or without), and it skips the shutdown() that lets a client read an
         // early 413 before the connection closes. MHD_ALLOW_SUSPEND_RESUME (which brings
@@ -99,10 +124,12 @@ public final class HTTPServer: @unchecked Sendable {
                     httpServerAccessHandler, context.toOpaque(),
                     httpServerRequestCompleted, context.toOpaque(),
                     httpServerLogMessage, context.toOpaque(),
+                    httpServerURILog, context.toOpaque(),
+                    httpServerConnectionNotify, context.toOpaque(),
                     UInt32(configuration.threadPoolSize),
                     UInt32(configuration.connectionTimeoutSeconds),
                     UInt32(configuration.connectionLimit),
-                    UInt32(configuration.connectionLimitPerIP),
+                    UInt32(min(mhdPerIP, Int(UInt32.max))),
                     configuration.connectionMemoryLimit)
             }
         }
@@ -113,6 +140,7 @@ public final class HTTPServer: @unchecked Sendable {
             throw .startFailed("cannot listen on \(address.description): \(reason)")
         }
         let port = Int(cmhd_daemon_bind_port(daemon))
+        connections.start()
         self.daemon = daemon
         self.context = context
         self.boundPort = port
@@ -138,6 +166,7 @@ public final class HTTPServer: @unchecked Sendable {
         }
         guard let daemon, let retained else { return }
         let listenSocket = drain(daemon, retained.takeUnretainedValue())
+        retained.takeUnretainedValue().connections.stop()
         MHD_stop_daemon(daemon)
         if listenSocket >= 0 { close(listenSocket) }
         // Only now can no callback hold the context any more (a `respond` closure still may,

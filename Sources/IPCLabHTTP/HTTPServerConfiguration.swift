@@ -30,9 +30,24 @@ public struct HTTPServerConfiguration: Sendable, Hashable {
     /// The most connections open at once; more are closed as soon as they are accepted.
     /// Default 1000.
     public var connectionLimit: Int
-    /// The most connections open at once from one IP address; more are closed as soon as they
-    /// are accepted. 0: no limit. Default 64.
+    /// The most connections served at once from one IP address. 0: no limit. Default 64.
+    /// Past it, ``connectionReservePerIP`` more are accepted only to be answered 503
+    /// `unavailable` with `Retry-After` (or served, for ``reservePaths``) and closed; more
+    /// than both are closed as soon as they are accepted.
     public var connectionLimitPerIP: Int
+    /// Connections past ``connectionLimitPerIP`` accepted from one address to say 503 (see
+    /// there); they must send their head within 3 s. Default 64.
+    public var connectionReservePerIP: Int
+    /// Paths a connection in the reserve is still served (the lab's `/healthz` and
+    /// `/metrics`). Default none.
+    public var reservePaths: Set<String>
+    /// Seconds a request head may take to arrive in whole, counted from the connection's
+    /// start or the end of its previous response (a keep-alive connection's idle time
+    /// counts); past it the connection is closed. Default 10.
+    public var headTimeoutSeconds: Int
+    /// The least average rate (bytes per second) a request body must come at, checked after
+    /// its first 5 s; a slower one's connection is closed. Default 1024.
+    public var minBodyBytesPerSecond: Int
     /// Bytes of buffer each connection may use; its request line and headers must fit.
     /// Default 32 KiB (libmicrohttpd's own default).
     public var connectionMemoryLimit: Int
@@ -57,6 +72,10 @@ public struct HTTPServerConfiguration: Sendable, Hashable {
         connectionTimeoutSeconds: Int = 15,
         connectionLimit: Int = 1000,
         connectionLimitPerIP: Int = 64,
+        connectionReservePerIP: Int = 64,
+        reservePaths: Set<String> = [],
+        headTimeoutSeconds: Int = 10,
+        minBodyBytesPerSecond: Int = 1024,
         connectionMemoryLimit: Int = 32 * 1024,
         stopTimeoutSeconds: Int = 30,
         accessLog: AccessLog = .standardError
@@ -68,6 +87,10 @@ public struct HTTPServerConfiguration: Sendable, Hashable {
         self.connectionTimeoutSeconds = connectionTimeoutSeconds
         self.connectionLimit = connectionLimit
         self.connectionLimitPerIP = connectionLimitPerIP
+        self.connectionReservePerIP = connectionReservePerIP
+        self.reservePaths = reservePaths
+        self.headTimeoutSeconds = headTimeoutSeconds
+        self.minBodyBytesPerSecond = minBodyBytesPerSecond
         self.connectionMemoryLimit = connectionMemoryLimit
         self.stopTimeoutSeconds = stopTimeoutSeconds
         self.accessLog = accessLog
@@ -93,6 +116,15 @@ public struct HTTPServerConfiguration: Sendable, Hashable {
         }
         guard (0...1_000_000).contains(connectionLimitPerIP) else {
             throw fail("connectionLimitPerIP: must be 0…1000000, got \(connectionLimitPerIP)")
+        }
+        guard (0...1_000_000).contains(connectionReservePerIP) else {
+            throw fail("connectionReservePerIP: must be 0…1000000, got \(connectionReservePerIP)")
+        }
+        guard (1...3600).contains(headTimeoutSeconds) else {
+            throw fail("headTimeoutSeconds: must be 1…3600, got \(headTimeoutSeconds)")
+        }
+        guard (0...(1 << 30)).contains(minBodyBytesPerSecond) else {
+            throw fail("minBodyBytesPerSecond: must be 0…1 GiB, got \(minBodyBytesPerSecond)")
         }
         guard (4096...(64 << 20)).contains(connectionMemoryLimit) else {
             throw fail("connectionMemoryLimit: must be 4096…64 MiB, got \(connectionMemoryLimit)")

@@ -14,6 +14,7 @@ public final class LabMetrics: Sendable {
         var count = 0
         var active = 0
         var rejections: [String: Int] = [:]
+        var httpRefusals: [String: Int] = [:]
     }
 
     private struct RunKey: Hashable, Comparable {
@@ -63,6 +64,13 @@ public final class LabMetrics: Sendable {
         state.withLock { $0.rejections[reason, default: 0] += 1 }
     }
 
+    /// A request or connection the HTTP server turned away itself (``HTTPServer``'s
+    /// `refused`): `bad_request`, `not_implemented`, `per_ip_limit`, `head_timeout`,
+    /// `body_too_slow`.
+    public func httpRefused(reason: String) {
+        state.withLock { $0.httpRefusals[reason, default: 0] += 1 }
+    }
+
     /// The exposition, with the executor's queue depth at this moment.
     public func render(queued: Int) -> String {
         let s = state.withLock { $0 }
@@ -91,6 +99,11 @@ public final class LabMetrics: Sendable {
         line("# TYPE ipclab_run_rejections_total counter")
         for (reason, n) in s.rejections.sorted(by: { $0.key < $1.key }) {
             line("ipclab_run_rejections_total{reason=\"\(Self.escape(reason))\"} \(n)")
+        }
+        line("# HELP ipclab_http_refusals_total Requests and connections the HTTP server turned away itself, by reason (bad_request, not_implemented, per_ip_limit, head_timeout, body_too_slow).")
+        line("# TYPE ipclab_http_refusals_total counter")
+        for (reason, n) in s.httpRefusals.sorted(by: { $0.key < $1.key }) {
+            line("ipclab_http_refusals_total{reason=\"\(Self.escape(reason))\"} \(n)")
         }
         return out
     }

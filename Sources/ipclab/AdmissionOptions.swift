@@ -6,7 +6,8 @@ import IPCLabHTTP
 /// ``HTTPServerConfiguration`` and the ``RunExecutor`` the server is made with.
 ///
 /// Defaults: `--max-runs` 2 × cores, `--run-queue` 64, `--max-queue-wait-ms` 10000,
-/// `--connection-timeout-s` 15, `--max-connections` 1000, `--max-connections-per-ip` 64.
+/// `--connection-timeout-s` 15, `--max-connections` 1000, `--max-connections-per-ip` 64,
+/// `--connection-reserve-per-ip` 64, `--head-timeout-s` 10, `--min-body-rate` 1024.
 struct AdmissionOptions: ParsableArguments {
     @Option(help: "Runs at once (default: twice the online cores); more wait in the run queue.")
     var maxRuns: Int?
@@ -23,8 +24,17 @@ struct AdmissionOptions: ParsableArguments {
     @Option(help: "Connections open at once; more are closed at accept.")
     var maxConnections = 1000
 
-    @Option(help: "Connections open at once from one IP address (0: no limit); more are closed at accept.")
+    @Option(help: "Connections served at once from one IP address (0: no limit); past it, --connection-reserve-per-ip more are answered 503 with Retry-After (/healthz and /metrics still served), and more than both are closed at accept.")
     var maxConnectionsPerIp = 64
+
+    @Option(help: "Connections past --max-connections-per-ip accepted from one address only to answer them 503 (they must send their head within 3 s).")
+    var connectionReservePerIp = 64
+
+    @Option(help: "Seconds a request head may take in whole, from the connection's start or its previous response; past it the connection is closed.")
+    var headTimeoutS = 10
+
+    @Option(help: "The least average rate of a request body in bytes per second, checked after its first 5 s; a slower one's connection is closed.")
+    var minBodyRate = 1024
 
     func validate() throws {
         if let maxRuns, !(1...1024).contains(maxRuns) { throw ValidationError("--max-runs must be 1…1024") }
@@ -35,6 +45,11 @@ struct AdmissionOptions: ParsableArguments {
         guard (0...1_000_000).contains(maxConnectionsPerIp) else {
             throw ValidationError("--max-connections-per-ip must be 0…1000000")
         }
+        guard (0...1_000_000).contains(connectionReservePerIp) else {
+            throw ValidationError("--connection-reserve-per-ip must be 0…1000000")
+        }
+        guard (1...3600).contains(headTimeoutS) else { throw ValidationError("--head-timeout-s must be 1…3600") }
+        guard (0...(1 << 30)).contains(minBodyRate) else { throw ValidationError("--min-body-rate must be 0…1073741824") }
     }
 
     /// The run threads and their queue.
@@ -47,7 +62,9 @@ struct AdmissionOptions: ParsableArguments {
     var summary: String {
         "admission: \(maxRuns ?? 2 * HTTPServerConfiguration.onlineCores) runs at once, \(runQueue) queued for at most \(maxQueueWaitMs) ms; "
             + "connections: \(maxConnections) at most, \(maxConnectionsPerIp == 0 ? "no cap" : "\(maxConnectionsPerIp)") per IP, "
-            + "closed after \(connectionTimeoutS) s with nothing moving"
+            + "\(connectionReservePerIp) more per IP answered 503; "
+            + "closed after \(connectionTimeoutS) s with nothing moving, a head not in within \(headTimeoutS) s, "
+            + "or a body slower than \(minBodyRate) B/s"
     }
 
     /// Sets the connection limits of `configuration`.
@@ -55,5 +72,8 @@ struct AdmissionOptions: ParsableArguments {
         configuration.connectionTimeoutSeconds = connectionTimeoutS
         configuration.connectionLimit = maxConnections
         configuration.connectionLimitPerIP = maxConnectionsPerIp
+        configuration.connectionReservePerIP = connectionReservePerIp
+        configuration.headTimeoutSeconds = headTimeoutS
+        configuration.minBodyBytesPerSecond = minBodyRate
     }
 }

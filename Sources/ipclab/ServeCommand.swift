@@ -1,4 +1,5 @@
 import ArgumentParser
+import CIPCLab
 import Foundation
 import Glibc
 import IPCLabCore
@@ -11,7 +12,7 @@ import Logging
 ///
 /// Configuration (flags; every default is shown by `--help`):
 /// `--host` 127.0.0.1, `--port` 8080 (0 picks a free port), `--public` public,
-/// `--openapi` openapi.yaml, `--threads` one per core, `--max-wall-ms` 10000 and the other
+/// `--openapi` (none: the openapi.yaml built in), `--threads` one per core, `--max-wall-ms` 10000 and the other
 /// limit maxima (``LimitMaximaOptions``), `--log-level` info, `--insecure-no-sandbox` off;
 /// admission and connection limits in ``AdmissionOptions``.
 struct ServeCommand: ParsableCommand {
@@ -30,8 +31,14 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .customLong("public"), help: ArgumentHelp("Directory of the static page.", valueName: "DIR"))
     var publicDirectory = "public"
 
-    @Option(help: ArgumentHelp("The OpenAPI document served at /openapi.yaml.", valueName: "FILE"))
-    var openapi = "openapi.yaml"
+    @Option(help: ArgumentHelp("Serve this file at /openapi.yaml instead of the repository's openapi.yaml built into the binary.", valueName: "FILE"))
+    var openapi: String?
+
+    @Option(help: ArgumentHelp("Also serve /healthz and /metrics (only) on this port, with connection limits of its own, so that they answer while clients hold every connection of --port; 0 picks a free port (printed at start). Default: no admin listener.", valueName: "PORT"))
+    var adminPort: Int?
+
+    @Option(help: "Address the admin listener binds (--admin-port).")
+    var adminHost = "127.0.0.1"
 
     @Option(help: "Worker threads of the HTTP server (default: one per core).")
     var threads: Int?
@@ -54,6 +61,7 @@ struct ServeCommand: ParsableCommand {
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0…65535") }
+        if let adminPort, !(0...65535).contains(adminPort) { throw ValidationError("--admin-port must be 0…65535") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
         if let threads, !(1...256).contains(threads) { throw ValidationError("--threads must be 1…256") }
     }
@@ -108,8 +116,13 @@ struct ServeCommand: ParsableCommand {
             logger.warning("no static page: \(error)")
             staticFiles = nil
         }
-        let openAPIBytes = FileManager.default.contents(atPath: openapi).map { [UInt8]($0) }
-        if openAPIBytes == nil { logger.warning("no OpenAPI document at \(openapi): /openapi.yaml will answer 404") }
+        let openAPIBytes: [UInt8]?
+        if let openapi {
+            openAPIBytes = FileManager.default.contents(atPath: openapi).map { [UInt8]($0) }
+            if openAPIBytes == nil { logger.warning("no OpenAPI document at \(openapi): /openapi.yaml will answer 404") }
+        } else {
+            openAPIBytes = Array(UnsafeBufferPointer(start: ipclab_openapi_yaml_bytes(), count: ipclab_openapi_yaml_size()))
+        }
 
         let store: RunStore?
         do {
@@ -125,16 +138,32 @@ struct ServeCommand: ParsableCommand {
         api.store = store
         var configuration = HTTPServerConfiguration(host: host, port: port)
         admission.apply(to: &configuration)
+        configuration.reservePaths = AdminAPI.paths
         logger.info("\(admission.summary)")
         if let threads { configuration.threadPoolSize = threads }
-        let server = HTTPServer(configuration: configuration, logger: logger, handler: api)
+        let metrics = api.metrics
+        let refused: @Sendable (String) -> Void = { metrics.httpRefused(reason: $0) }
+        let server = HTTPServer(configuration: configuration, logger: logger, handler: api, refused: refused)
         let bound = try server.start()
         // Written straight to fd 1, unbuffered: scripts and tests wait for this line.
         FileHandle.standardOutput.write(Data("ipclab: listening on http://\(host):\(bound)\n".utf8))
+        var adminServer: HTTPServer?
+        if let adminPort {
+            // Small and separate: a few probes and scrapers, never the class.
+            let admin = HTTPServer(
+                configuration: HTTPServerConfiguration(
+                    host: adminHost, port: adminPort, threadPoolSize: 1, connectionLimit: 64, connectionLimitPerIP: 16,
+                    connectionReservePerIP: 0, accessLog: configuration.accessLog),
+                logger: logger, handler: AdminAPI(api: api), refused: refused)
+            let adminBound = try admin.start()
+            FileHandle.standardOutput.write(Data("ipclab: admin (/healthz, /metrics) on http://\(adminHost):\(adminBound)\n".utf8))
+            adminServer = admin
+        }
 
         var received: Int32 = 0
         sigwait(&stopSignals, &received)
         logger.info("stopping on signal \(received): finishing runs in flight")
+        adminServer?.stop()
         server.stop()
         store?.close()
         runner.spawner.shutdown()

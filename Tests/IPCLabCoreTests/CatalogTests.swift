@@ -125,4 +125,27 @@ struct CatalogTests {
         let preset = try #require(Catalog.standard.preset("pipe.hello"))
         #expect(try Scenario.decode(scenario) == preset.scenario(.defaults(for: preset.experiment)))
     }
+
+    @Test("corrections: each names a note, what it says and what the kernel does; a cited observation is the experiment's own")
+    func corrections() throws {
+        let all = Catalog.standard.experiments.flatMap { e in e.corrections.map { (e, $0) } }
+        #expect(all.count >= 7)
+        for (e, c) in all {
+            #expect(["000", "001", "002", "003", "004"].contains(c.note))
+            #expect(!c.says.isEmpty && !c.kernel.isEmpty)
+            if let o = c.observation { #expect(e.observations.contains(o), "\(e.id): \(o)") }
+        }
+        let root = try #require(try JSONSerialization.jsonObject(with: Data(Catalog.standard.json())) as? [String: Any])
+        let listed = try #require(root["experiments"] as? [[String: Any]])
+        for e in listed { #expect(e["corrections"] is [Any], "\(e["id"] ?? "?")") }
+    }
+
+    @Test("pipe.capacity refuses a chunk whose fill a trace cannot hold; pipe.byte_stream counts page slots")
+    func fillBudget() {
+        #expect(PipeCapacity.writesToFill(capacity: 65_536, chunk: 1000) == 65)
+        #expect(PipeByteStream.slotsNeeded(Array(repeating: 2049, count: 20)) == 20)
+        #expect(PipeByteStream.slotsNeeded([10, 10, 10, 10]) == 1)
+        #expect(PipeByteStream.slotsNeeded([4096, 1]) == 2)
+        #expect(PipeByteStream.slotsNeeded([5000, 3000]) == 2)
+    }
 }

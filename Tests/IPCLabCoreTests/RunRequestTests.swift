@@ -119,13 +119,20 @@ struct RunRequestTests {
         }
     }
 
-    @Test("pipe.byte_stream's writes may not add up to more than 65536 bytes")
+    @Test("pipe.byte_stream's writes must fit in the pipe's 16 page-sized slots at once")
     func byteStreamTotal() throws {
-        expectLabError(.invalidParameter, path: "params.write_sizes", message: "65537") {
+        expectLabError(.invalidParameter, path: "params.write_sizes", message: "17 page-sized slots") {
             try decodeRequest(#"{"experiment": "pipe.byte_stream", "params": {"write_sizes": [65536, 1]}}"#)
         }
         let exact = try decodeRequest(#"{"experiment": "pipe.byte_stream", "params": {"write_sizes": [32768, 32768]}}"#)
         #expect(exact.parameters?.ints("write_sizes") == [32768, 32768])
+        // The issue's case: 20 writes of 2049 bytes are 40,980 bytes but need 20 slots (the kernel blocks the 17th).
+        expectLabError(.invalidParameter, path: "params.write_sizes", message: "20 page-sized slots") {
+            try decodeRequest(#"{"experiment": "pipe.byte_stream", "params": {"write_sizes": [\#(Array(repeating: "2049", count: 20).joined(separator: ","))]}}"#)
+        }
+        // 16 of them fit; small writes share pages.
+        _ = try decodeRequest(#"{"experiment": "pipe.byte_stream", "params": {"write_sizes": [\#(Array(repeating: "2049", count: 16).joined(separator: ","))]}}"#)
+        _ = try decodeRequest(#"{"experiment": "pipe.byte_stream", "params": {"write_sizes": [\#(Array(repeating: "1024", count: 64).joined(separator: ","))]}}"#)
     }
 
     @Test("pipe.capacity's pipe_size is bounded like set_pipe_size")
@@ -177,11 +184,26 @@ struct RunRequestTests {
         }
     }
 
+    // MARK: null
+
+    @Test("null where the schema gives a value is refused with its path; null inside params means the default",
+          arguments: [
+            (#"{"experiment": "pipe.byte_stream", "params": null}"#, LabError.Code.invalidRequest, "params"),
+            (#"{"experiment": "pipe.byte_stream", "scenario": null}"#, .invalidRequest, "scenario"),
+            (#"{"experiment": null, "scenario": {"processes": [{"name": "a"}]}}"#, .invalidRequest, "experiment"),
+            (#"{"experiment": "pipe.byte_stream", "limits": null}"#, .invalidRequest, "limits"),
+            (#"{"experiment": "pipe.byte_stream", "limits": {"wall_ms": null}}"#, .invalidLimit, "limits.wall_ms"),
+            (#"{"scenario": {"processes": [{"name": "a", "steps": [null]}]}}"#, .invalidScenario, "scenario.processes[0].steps[0]"),
+          ])
+    func nullRefused(_ body: String, _ code: LabError.Code, _ path: String) {
+        expectLabError(code, path: path) { try decodeRequest(body) }
+    }
+
     // MARK: Defaults
 
     @Test("empty or missing params get the experiment's defaults, and the default wall limit",
           arguments: [#"{"experiment": "pipe.byte_stream"}"#, #"{"experiment": "pipe.byte_stream", "params": {}}"#,
-                      #"{"experiment": "pipe.byte_stream", "params": null, "limits": {}}"#,
+                      #"{"experiment": "pipe.byte_stream", "limits": {}}"#,
                       #"{"experiment": "pipe.byte_stream", "params": {"read_sizes": null}}"#])
     func defaultsApplied(_ body: String) throws {
         let r = try decodeRequest(body)

@@ -77,7 +77,7 @@ struct AccessLogTests {
         let (logger, store) = Self.logger()
         try withServer(accessLog: .logger, logger: logger, handler: EchoHandler()) { port in
             let connection = try Connection(port: port)
-            connection.request("/via logger")
+            connection.request("/via%20logger")  // decoded "/via logger"; a raw space is refused 400
             _ = try #require(connection.receive())
         }
         let lines = store.all.filter { $0.contains("/via") }

@@ -61,17 +61,35 @@ struct HTTPServerTests {
         }
     }
 
-    @Test("a declared Content-Length over the limit is 413 body_too_large before the body is read; the connection closes")
+    @Test("a declared Content-Length over the limit: the body is read and dropped, then 413; the connection stays usable")
     func declaredBodyTooLarge() throws {
         let echo = EchoHandler()
         try withServer(maxBodyBytes: 1000, handler: echo) { port in
             let connection = try Connection(port: port)
-            // Only the headers: the answer must not wait for a body.
-            connection.send("POST /big HTTP/1.1\r\nHost: t\r\nContent-Length: 1001\r\n\r\n")
+            // Sent whole before any reading, as Python's urllib does: it must read the 413.
+            connection.send("POST /big HTTP/1.1\r\nHost: t\r\nContent-Length: 1001\r\n\r\n" + String(repeating: "a", count: 1001))
             let tooLarge = try #require(connection.receive())
             #expect(tooLarge.status == 413)
             #expect(tooLarge.text == #"{"error":{"code":"body_too_large","message":"request body is larger than 1000 bytes","path":null}}"#)
-            #expect(connection.isClosedByPeer())
+            connection.send("POST /ok HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc")
+            #expect(try #require(connection.receive()).text.hasSuffix("body=3"))
+            #expect(echo.callCount == 1)
+        }
+    }
+
+    @Test("a declared Content-Length over the limit with Expect: 100-continue, or past what is dropped, is 413 at once; the connection closes")
+    func declaredBodyTooLargeAtOnce() throws {
+        let echo = EchoHandler()
+        try withServer(maxBodyBytes: 1000, handler: echo) { port in
+            for head in ["Content-Length: 1001\r\nExpect: 100-continue", "Content-Length: 999999999"] {
+                let connection = try Connection(port: port)
+                // Only the headers: the answer must not wait for a body.
+                connection.send("POST /big HTTP/1.1\r\nHost: t\r\n\(head)\r\n\r\n")
+                let tooLarge = try #require(connection.receive())
+                #expect(tooLarge.status == 413)
+                #expect(tooLarge.headers["connection"] == "close")
+                #expect(connection.isClosedByPeer())
+            }
             #expect(echo.callCount == 0)
         }
     }

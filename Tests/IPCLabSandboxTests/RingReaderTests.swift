@@ -16,8 +16,8 @@ struct RingReaderTests {
     private func withRing(_ body: (EventRing, Scenario) throws -> Void) throws {
         let scenario = try RunRequest.preset("pipe.hello", params: nil).scenario
         let ring = try EventRing(capacity: 1024, planCapacity: 16)
-        ipclab_recorder_bind(ring.base, 0)
-        defer { ipclab_recorder_bind(nil, -1) }
+        ipclab_recorder_bind(ring.base, ring.size, 0)
+        defer { ipclab_recorder_bind(nil, 0, -1) }
         ipclab_recorder_start_clock()
         try body(ring, scenario)
     }
@@ -77,6 +77,7 @@ struct RingReaderTests {
             let r = ring.record(0)
             r.pointee.kind = UInt16(IPCLAB_REC_EVENT.rawValue)
             r.pointee.process = 0
+            r.pointee.pid = getpid()  // as a recorder writes it: a record with no pid is out of range
             r.pointee.step = 0
             r.pointee.t_begin = 1
             r.pointee.t_end = 2

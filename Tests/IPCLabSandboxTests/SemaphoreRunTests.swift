@@ -86,18 +86,25 @@ struct SemaphoreRunTests {
           arguments: ["posix_named", "sysv", "posix_unnamed"])
     func fruitPlate(_ type: String) async throws {
         let trace = try await run("sem.fruit_plate", params: ["type": .string(type)])
-        expectWentWell(trace)
+        // Whether a parent finds the plate full, or a child finds no fruit yet, depends on scheduling (on a
+        // busy machine a child may start after its fruit was put): those observations must agree with what
+        // the waits show; every other must hold.
+        expectWentWell(trace, scheduling: ["sem.fruit_plate.parents_wait_for_space", "sem.fruit_plate.children_wait_for_fruit"])
+        expectParentsWaitAgrees(trace)
         #expect(trace.processes.map(\.name) == ["father", "mother", "son", "daughter"])
         #expect(trace.scenario.channels.map(\.name) == ["plate", "s1", "s2", "s3"])
         #expect(values(trace, "s1").first == 0 && values(trace, "s2").first == 0 && values(trace, "s3").first == 1)
-        // The children's first waits found 0 and blocked while the parents peeled (30 ms).
+        // A child's first wait that found 0 slept until its parent posted (the parents peel for 30 ms first),
+        // and as it began the snapshot named the child among those waiting on its semaphore.
         for (child, semaphore) in [("son", "s1"), ("daughter", "s2")] {
             let first = try #require(trace.semaphoreWaits(on: semaphore, by: child).first, "\(describe(trace))")
-            #expect(first.int("value_before") == 0)
-            #expect((first.blockedNs ?? 0) > 5_000_000, "\(child) did not wait: \(describe(trace))")
-            // As the wait began, the snapshot named the child among those waiting on its semaphore.
+            guard first.int("value_before") == 0 else { continue }
+            #expect(trace.sleptUntilPost(on: semaphore, by: child).contains { $0.wait.seq == first.seq }, "\(describe(trace))")
             #expect(trace.snapshots(of: semaphore).contains { $0.seq == first.seq && ($0.label("waiters") ?? "").contains(child) })
         }
+        let slept = !trace.sleptUntilPost(on: "s1", by: "son").isEmpty && !trace.sleptUntilPost(on: "s2", by: "daughter").isEmpty
+        let children = trace.observations.first { $0.id == "sem.fruit_plate.children_wait_for_fruit" }
+        #expect(children?.holds == slept, "\(children?.detail ?? "missing")")
         // Only the mother posts s1, only the father s2, only the children s3.
         #expect(Set(trace.semaphorePosts(on: "s1").map(\.process)) == ["mother"])
         #expect(Set(trace.semaphorePosts(on: "s2").map(\.process)) == ["father"])
@@ -122,8 +129,10 @@ struct SemaphoreRunTests {
         #expect(trace.run.outcome == .ok, "\(describe(trace))")
         #expect(values(trace, "s3").first == 2)
         let parents = try observation(trace, "sem.fruit_plate.parents_wait_for_space")
-        #expect(parents.holds == false, "\(parents.detail)")
-        #expect(parents.detail.contains("s3 started at 2"), "\(parents.detail)")
+        // Two slots let both parents put without waiting; a parent may still find s3 at 0 in a later
+        // round. Whatever happened, the observation says what the trace shows.
+        expectParentsWaitAgrees(trace)
+        if !parents.holds { #expect(parents.detail.contains("s3 started at 2"), "\(parents.detail)") }
         #expect(trace.observations.map(\.id) == Catalog.standard.preset("sem.fruit_plate")?.experiment.observations)
     }
 
@@ -151,5 +160,17 @@ struct SemaphoreRunTests {
         let waits = try observation(trace, "sem.producer_consumer.producer_waits_when_full")
         #expect(waits.holds == false)
         #expect(waits.detail.contains("never filled"), "\(waits.detail)")
+    }
+
+    /// `parents_wait_for_space` holds exactly when a parent's wait on s3 found 0 and a child's post on s3
+    /// began while that wait was in the kernel (the rule written again, from the events alone).
+    private func expectParentsWaitAgrees(_ trace: Trace, sourceLocation: SourceLocation = #_sourceLocation) {
+        let posts = trace.semaphorePosts(on: "s3").filter { $0.process == "son" || $0.process == "daughter" }
+        let waited = trace.semaphoreWaits(on: "s3").filter { w in
+            (w.process == "father" || w.process == "mother") && w.int("value_before") == 0 && w.result == 0
+                && posts.contains { p in w.tNs < p.tNs && p.tNs < (w.endNs ?? .min) }
+        }
+        let o = trace.observations.first { $0.id == "sem.fruit_plate.parents_wait_for_space" }
+        #expect(o?.holds == !waited.isEmpty, "\(o?.detail ?? "missing")", sourceLocation: sourceLocation)
     }
 }

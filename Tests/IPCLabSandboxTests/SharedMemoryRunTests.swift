@@ -88,7 +88,18 @@ struct SharedMemoryRunTests {
         let create = try #require(trace.calls("shmget", by: "reader", on: "seg").first)
         #expect(create.string("key") == "0x" + String(key, radix: 16))
         #expect(create.int("size") == 1024)
-        #expect(trace.calls("shmat", on: "seg").count == 2)
+        #expect(trace.calls("shmat", on: "seg").count == 3)
+        // Both processes found the segment by its key: the same id as the creating shmget, which each attached.
+        let ids = trace.calls("shmget", on: "seg").filter { ($0.result ?? -1) >= 0 }
+        #expect(Set(ids.map(\.process)) == ["reader", "writer"] && Set(ids.compactMap(\.result)).count == 1, "\(describe(trace))")
+        #expect(trace.calls("shmat", on: "seg").allSatisfy { $0.int("shmid") == ids.first?.result })
+        #expect(try observation(trace, "shm.sysv.same_key").holds)
+        // The bytes were read through an attach made after IPC_STAT showed no process attached.
+        let data = try observation(trace, "shm.sysv.data_shared")
+        #expect(data.holds, "\(data.detail)")
+        let attach = try #require(data.evidence.map { trace.events[$0 - 1] }.first { $0.call == "shmat" })
+        #expect(trace.snapshots(of: "seg").contains { $0.value("nattch") == 0 && $0.value("exists") == 1 && $0.tNs < attach.tNs
+            && $0.tNs > (trace.calls("shmdt", by: "writer").first?.endNs ?? .max) })
         #expect(trace.calls("shmdt", on: "seg").allSatisfy { $0.result == 0 })
         // IPC_STAT after each step: the key and size the segment was made with; nattch back to 0.
         let stats = trace.snapshots(of: "seg").filter { $0.value("exists") == 1 }
@@ -109,7 +120,7 @@ struct SharedMemoryRunTests {
         #expect(trace.run.outcome == .ok, "\(describe(trace))")
         #expect(trace.calls("shmctl", on: "seg").isEmpty)
         let creates = trace.calls("shmget", by: "reader", on: "seg")
-        #expect(creates.count == 2)
+        #expect(creates.count == 3, "the creating shmget, a lookup before attaching, the lookup at the end")
         #expect(creates.last?.result == creates.first?.result, "the lookup finds the same id")
         #expect((trace.calls("ftok", on: "seg").first?.result ?? 0) >> 24 == 66)
         #expect(trace.snapshots(of: "seg").allSatisfy { $0.value("exists") == 1 && $0.value("size") == 64 })

@@ -93,13 +93,23 @@ struct SignalRunTests {
         #expect(chld.string("status_signal") == "SIGTERM")
     }
 
-    @Test("signal.sigint: the handler runs, nanosleep returns EINTR, and the program exits 0")
+    @Test("signal.sigint: the handler runs and calls exit(-1) as the seed's int_handler does: status 255")
     func sigint() async throws {
         let trace = try await run("signal.sigint")
+        #expect(trace.run.outcome == .ok)
+        #expect(trace.process("program")?.exit == .code(255), "\(describe(trace))")
+        #expect(trace.calls("sigaction", by: "program").first?.int("exit") == 255)
+        #expect(trace.observations.allSatisfy { $0.holds }, "\(trace.observations.map(\.detail))")
+    }
+
+    @Test("signal.sigint with a returning handler: nanosleep returns EINTR, and the program exits 0")
+    func sigintReturning() async throws {
+        let trace = try await run("signal.sigint", params: ["handler_returns": true])
         expectWentWell(trace)
         let sleep = try #require(trace.calls("nanosleep", by: "program").first)
         #expect(sleep.errno == "EINTR", "\(describe(trace))")
         #expect((sleep.blockedNs ?? .max) < 900_000_000, "cut short, not the full second")
+        #expect(trace.observations.allSatisfy { $0.holds }, "\(trace.observations.map(\.detail))")
     }
 
     @Test("signal.sigchld: CLD_EXITED with status 7; the child is Z until wait4, then gone")

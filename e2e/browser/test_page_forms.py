@@ -132,3 +132,16 @@ def test_every_parameter_type_has_a_field_that_sends_its_type(lab_page: Any, cat
     box.wait_for(state="visible")
     assert "no such experiment" in box.inner_text()
     assert lp.count(".field.invalid") == 1
+
+
+def test_corrections_to_the_notes_show_beside_the_claim(lab_page: Any, catalog: dict[str, Any]) -> None:
+    lp = lab_page
+    lp.open_and_capture("#experiment=pipe.capacity")
+    box = lp.page.locator("#exp-corrections")
+    assert box.is_visible()
+    text = box.inner_text()
+    [c] = catalog["pipe.capacity"]["corrections"]
+    assert f"Note {c['note']} says:" in text and c["kernel"] in text and c["observation"] in text, text
+    lp.open_and_capture("#experiment=pipe.hello")
+    assert not catalog["pipe.hello"]["corrections"]
+    assert lp.page.locator("#exp-corrections").is_hidden()

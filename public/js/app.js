@@ -52,6 +52,15 @@ function showExperiment(exp, initialParams = {}, wallMs) {
   state.current = exp;
   $("#exp-title").textContent = exp.title || exp.id;
   clear($("#exp-claim")).append(exp.claim || "", " ", h("span", { class: "exp-id" }, [exp.id, exp.seed ? ` · notes ${exp.seed}` : ""]));
+  // Where the course notes and the kernel disagree, say so beside the claim.
+  const corrections = clear($("#exp-corrections"));
+  corrections.hidden = !(exp.corrections || []).length;
+  for (const c of exp.corrections || []) {
+    corrections.append(h("li", {}, [
+      h("strong", {}, `Note ${c.note} says: `), c.says, h("br"), h("strong", {}, "The kernel: "), c.kernel,
+      c.observation ? h("span", { class: "exp-id" }, ` · shown by ${c.observation}`) : "",
+    ]));
+  }
   state.form = renderForm($("#params"), exp, initialParams, wallMs);
   $("#params-form").hidden = false;
   closeEditor({ keepFocus: true });

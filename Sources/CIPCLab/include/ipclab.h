@@ -27,6 +27,11 @@
  * published by storing `state` with release order. A call that can block is
  * claimed when it starts (state BEGUN) and completed when it returns
  * (state DONE), so a process killed while blocked still shows the call.
+ *
+ * Every process of a run can write the whole mapping. Nothing in it bounds a
+ * read: the records' offset is a constant, each recorder copies the capacity
+ * when it binds (before any participant runs), and the server keeps its own
+ * copy of the layout and checks the header and each record it copies out.
  * ------------------------------------------------------------------------- */
 
 #define IPCLAB_RING_MAGIC 0x52435049u /* "IPCR" little-endian */
@@ -111,7 +116,7 @@ typedef struct ipclab_ring_header {
     uint32_t magic;
     uint32_t version;
     uint32_t capacity;        /* number of records */
-    uint32_t records_offset;  /* byte offset of records[0] */
+    uint32_t records_offset;  /* byte offset of records[0]: always ipclab_ring_records_offset(), checked, never followed */
     uint64_t next;            /* atomic: next record index to claim */
     uint64_t dropped;         /* atomic: records lost because the ring was full */
     int64_t t0;               /* CLOCK_MONOTONIC ns at run start, set by init */
@@ -135,19 +140,31 @@ size_t ipclab_ring_size(uint32_t capacity, uint32_t plan_capacity);
 /** Initialises a ring header in a zeroed mapping. Not async-signal-safe; call before the run. */
 void ipclab_ring_init(void *base, uint32_t capacity, uint32_t plan_capacity);
 
-/** Returns record `index` of a ring (no bounds check beyond capacity). */
+/** Byte offset of records[0] in every ring (a constant: the header's `records_offset` is not read back). */
+size_t ipclab_ring_records_offset(void);
+
+/** Returns record `index` of a ring. No bounds check: the caller checks `index` against a capacity it owns. */
 ipclab_record *ipclab_ring_record(void *base, uint32_t index);
 
-/** Number of records claimed so far, capped at capacity. */
-uint32_t ipclab_ring_count(const void *base);
+/** Number of records claimed so far (the header's `next`), capped at `capacity`, which the caller owns. */
+uint32_t ipclab_ring_claimed(const void *base, uint32_t capacity);
 
 /** Atomically loads a record's state (acquire). */
 uint32_t ipclab_record_state(const ipclab_record *record);
 
 /* --- recording, from inside a run (all async-signal-safe) ----------------- */
 
-/** Binds this process's recorder to a ring; `process` is its participant index (-1 for init). */
-void ipclab_recorder_bind(void *base, int process);
+/**
+ * Binds this process's recorder to a ring mapped at `base` for `size` bytes; `process` is its
+ * participant index (-1 for init). The ring's capacity is copied here, once, and checked against
+ * `size`: the header is shared with the whole run, which may overwrite it. Binding again to the
+ * same mapping (a forked participant) keeps the copy made first. Returns -1 (and records nothing
+ * from then on) when the header does not describe a ring that fits the mapping.
+ */
+int ipclab_recorder_bind(void *base, size_t size, int process);
+
+/** The capacity copied when this process bound its ring (0 when unbound). */
+uint32_t ipclab_recorder_capacity(void);
 
 /** Sets the ring's t0 to now. Called once, by the run's init. */
 void ipclab_recorder_start_clock(void);
@@ -250,6 +267,7 @@ extern const unsigned long ipclab_MS_PRIVATE;
 extern const unsigned long ipclab_MS_NOSUID;
 extern const unsigned long ipclab_MS_NODEV;
 extern const unsigned long ipclab_MS_NOEXEC;
+extern const unsigned long ipclab_MS_REMOUNT;
 
 /** mount_setattr(path, AT_RECURSIVE, MOUNT_ATTR_RDONLY): every mount under `path` read-only. */
 int ipclab_make_readonly_recursive(const char *path);

@@ -72,9 +72,11 @@ int64_t ipclab_add_with_semaphore(void *counter, int64_t times, void *sem, int s
  * first). `ipclab_barrier_wait` then spins, writing the time into the process's stamp; once all
  * have arrived, they leave together (the first to see it sets `go`) when as many of them as there
  * are CPUs have fresh stamps, i.e. are running at that moment; or 100 ms after the last arrival.
+ * The arrival count is shared memory any process of the run may overwrite: `ipclab_barrier_wait`
+ * returns -1 with errno EPROTO, touching nothing, when `me` is not in 1…count; else 0.
  */
 int64_t ipclab_barrier_arrive(void *p);
-void ipclab_barrier_wait(void *p, int64_t count, int64_t me);
+int ipclab_barrier_wait(void *p, int64_t count, int64_t me);
 
 /** sched_setaffinity(2) to the `n`-th (modulo their number) of the CPUs this process may use;
  * returns that CPU's number, or -1 with errno. */

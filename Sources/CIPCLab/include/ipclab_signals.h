@@ -33,6 +33,13 @@ enum ipclab_disposition {
 int ipclab_sigaction(int sig, int disposition, int restart, int reply_sig, pid_t reply_pid,
                      int reply_process, int step);
 
+/**
+ * Makes the handler of `sig` end the process with `_exit(status)` after recording the delivery (and
+ * sending its reply), as a handler that calls exit() does; a negative status makes it return again.
+ * Set before `ipclab_sigaction`.
+ */
+void ipclab_handler_exits(int sig, int status);
+
 /** Deliveries this process's handlers have recorded so far (all signals). */
 int64_t ipclab_signals_handled(void);
 

@@ -8,12 +8,12 @@ public struct Catalog: Sendable {
 
     /// The lab's catalog (see `CATALOG.md` in the course material).
     public static let standard = Catalog(presets: [
-        PipeHello(), PipeByteStream(), PipeEOF(), PipeCapacity(), PipeSigpipe(), PipeNonblocking(), PipeDuplex(), PipePipeline(), FIFORendezvous(),
+        PipeHello(), PipeByteStream(), PipeEOF(), PipeCapacity(), PipeSigpipe(), PipeNonblocking(), PipeDuplex(), PipePipeline(), FIFORendezvous(), PipeInode(),
         ShmAnonymous(), ShmPrivate(), ShmSysV(), ShmPOSIX(), ShmRace(), ShmPointers(),
         SemMutex(), SemFruitPlate(), SemProducerConsumer(),
-        SignalHandshake(), SignalSigqueue(), SignalPointer(), SignalCoalescing(), SignalBlocked(), SignalDispositions(), SignalSigint(), SignalSigchld(), SignalFault(), SignalStopCont(),
-        MQSysV(), MQPosix(), MQFull(), MQBoundaries(), MQNotify(),
-        SocketTCP(), SocketUnixStream(), SocketUnixDgram(), SocketPair(), SocketUDP(), SocketBuffer(), SocketFDPassing(),
+        SignalHandshake(), SignalSigqueue(), SignalPointer(), SignalCoalescing(), SignalBlocked(), SignalDispositions(), SignalSigint(), SignalSigchld(), SignalFault(), SignalStopCont(), SignalUnblockable(), SignalProcessGroup(),
+        MQSysV(), MQPosix(), MQFull(), MQSysVFull(), MQBoundaries(), MQNotify(),
+        SocketTCP(), SocketUnixStream(), SocketUnixDgram(), SocketPair(), SocketUDP(), SocketBuffer(), SocketFDPassing(), SocketNonblocking(),
         SandboxDeniedCalls(),
         BenchThroughput(), BenchLatency(),
     ])

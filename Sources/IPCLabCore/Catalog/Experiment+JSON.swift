@@ -32,6 +32,17 @@ extension Experiment {
             }
             w.field("default_wall_ms", defaultWallMs)
             w.key("observations"); w.array { w in for o in observations { w.value(o) } }
+            w.key("corrections")
+            w.array { w in
+                for c in corrections {
+                    w.object { w in
+                        w.field("note", c.note)
+                        w.field("says", c.says)
+                        w.field("kernel", c.kernel)
+                        w.field("observation", c.observation)
+                    }
+                }
+            }
             if let scenario { w.field("scenario", scenario.json) }
         }
     }

@@ -14,6 +14,8 @@ public struct Experiment: Sendable {
     public var observations: [String]
     /// The wall-clock limit of a run that gives none (still at most the server's maximum).
     public var defaultWallMs: Int
+    /// Where the course notes and the kernel disagree about what this experiment shows.
+    public var corrections: [Correction] { Correction.known[id] ?? [] }
 
     public init(id: String, mechanism: String, title: String, claim: String, seed: String,
                 parameters: [Parameter], observations: [String], defaultWallMs: Int = RunLimits.defaultWallMs) {

@@ -52,6 +52,7 @@ public struct RunRequest: Sendable {
     public static func decode(_ body: some Collection<UInt8>, catalog: Catalog = .standard,
                               maxima: RunLimits) throws(LabError) -> RunRequest {
         let value = try JSONValue.parse(body)
+        try refuseNull(in: value)
         var r = try JSONObjectReader(value, at: JSONPath(), code: .invalidRequest)
         let experiment = try r.string("experiment")
         let params = r.value("params")
@@ -83,6 +84,39 @@ public struct RunRequest: Sendable {
         default:
             throw LabError(.invalidRequest, "give either \"experiment\" or \"scenario\", not both", path: "scenario")
         }
+    }
+
+    /// Refuses a `null` anywhere in a request body but as a value inside `params` (an open
+    /// object whose members may be `null` for "the default"): the schema gives every other
+    /// field a type without `null`, so a client sending one is told so, with its path, instead
+    /// of having it read as "left out". Objects' keys are visited in order, so the first null
+    /// reported is the same for the same body.
+    static func refuseNull(in body: JSONValue) throws(LabError) {
+        // `top`: the top-level field `value` is in; `nested`: below it (a top-level field
+        // itself is the request's, invalid_request).
+        func visit(_ value: JSONValue, at path: JSONPath, top: String?, nested: Bool) throws(LabError) {
+            switch value {
+            case .null:
+                let code: LabError.Code = switch nested ? top : nil {
+                case "limits": .invalidLimit
+                case "scenario": .invalidScenario
+                default: .invalidRequest
+                }
+                throw LabError(code, "must not be null; leave the field out for its default", path: path.description)
+            case .object(let fields):
+                for key in fields.keys.sorted() where !(top == nil && key == "params" && fields[key] != .null) {
+                    try visit(fields[key]!, at: path.key(key), top: top ?? key, nested: top != nil)
+                }
+            case .array(let items):
+                for (index, item) in items.enumerated() {
+                    try visit(item, at: path.index(index), top: top, nested: true)
+                }
+            default:
+                break
+            }
+        }
+        // A body that is `null` itself is left to the reader ("must be an object").
+        if case .object = body { try visit(body, at: JSONPath(), top: nil, nested: false) }
     }
 
     /// The observations of this run, checked against its trace (none for a custom scenario).

@@ -49,6 +49,7 @@ extension RunInfo {
                 }
             }
             w.field("events_dropped", eventsDropped)
+            if recordsRejected > 0 { w.field("records_rejected", recordsRejected) }
         }
     }
 }

@@ -61,6 +61,9 @@ public struct RunInfo: Sendable {
     public var sandbox: SandboxReport
     /// Records the ring could not hold.
     public var eventsDropped: Int
+    /// Records the server found in the ring out of range (a process, step, time, length or name no
+    /// recorder writes: the run overwrote them) and left out of the trace. Shown only when not 0.
+    public var recordsRejected = 0
 
     public init(id: String, experiment: String?, startedAt: String, durationNs: Int64, outcome: Outcome,
                 reason: String?, limits: RunLimits, sandbox: SandboxReport, eventsDropped: Int) {

@@ -37,6 +37,8 @@ extension Participant {
             fill(channel, size, step: i)
         case let .close(channel, end):
             close(channel, end, step: i)
+        case let .fstat(channel, end):
+            fstatEnd(channel, end, step: i)
         case let .open(channel, end, nonblocking):
             open(channel, end, nonblocking: nonblocking, step: i)
         case let .setNonblocking(channel, end, enabled):
@@ -99,15 +101,24 @@ extension Participant {
     mutating func fill(_ channel: String, _ size: Int, step: Int) {
         let c = channelIndex(channel)
         let fd = ends[c].write
-        // The capacity is asked of the kernel; the step that reports it is get_pipe_size.
-        let capacity = ipclab_fcntl(fd, ipclab_F_GETPIPE_SZ)
         let chunk = PipeStep.Data.size(size).bytes
-        var full = false
+        // Full is what the kernel says, not arithmetic on F_GETPIPE_SZ: the capacity counts page-sized
+        // slots, so chunks that do not divide a page leave room unused and the bytes waiting never reach
+        // it. Writes without waiting until EAGAIN; then, if the end was blocking, one blocking write,
+        // which waits for the reader.
+        let flags = ipclab_fcntl(fd, F_GETFL)
+        let blocking = flags >= 0 && flags & O_NONBLOCK == 0
+        if blocking { setNonblocking(channel, .write, true, step: step) }
         for _ in 0..<Self.loopLimit {
             let r = write(channel, chunk, step: step)
-            if r < 0 || full { return }
-            let waiting = ends[c].anyOpen.map { ipclab_bytes_readable($0) } ?? -1
-            full = capacity > 0 && waiting >= capacity
+            if r < 0 {
+                let full = errno == EAGAIN
+                if blocking {
+                    setNonblocking(channel, .write, false, step: step)
+                    if full { write(channel, chunk, step: step) }
+                }
+                return
+            }
         }
     }
 
@@ -119,6 +130,21 @@ extension Participant {
         Recorder.instant("close", step: step, args: [Int64(fd), Int64(c), end == .read ? 0 : 1], result: Int(r),
                          errno: r == 0 ? 0 : errno)
         ends[c][key] = -1
+    }
+
+    /// `fstat(2)` and `fcntl(F_GETFL)` of one end, in one record: what inode it reaches, and how the
+    /// open file behind it was opened.
+    mutating func fstatEnd(_ channel: String, _ end: PipeEnd, step: Int) {
+        let c = channelIndex(channel)
+        let fd = ends[c][end == .read ? .read : .write]
+        var st = stat()
+        let r = Glibc.fstat(fd, &st)
+        let err = r == 0 ? 0 : errno
+        let flags = r == 0 ? ipclab_fcntl(fd, F_GETFL) : -1
+        Recorder.instant("fstat", step: step,
+                         args: [Int64(fd), Int64(c), end == .read ? 0 : 1, Int64(flags), Int64(bitPattern: UInt64(st.st_ino)),
+                                Int64(bitPattern: UInt64(st.st_dev)), Int64(st.st_mode)],
+                         result: Int(r), errno: err)
     }
 
     /// `open(2)` of a FIFO: blocks until the other side opens, unless non-blocking.

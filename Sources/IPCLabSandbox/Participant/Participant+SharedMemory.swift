@@ -74,8 +74,14 @@ extension Participant {
                 Recorder.instant("sched_setaffinity", step: i, args: [0, Int64(cpu), arrival], result: cpu < 0 ? -1 : 0,
                                  errno: cpu < 0 ? errno : 0)
             }
-            ipclab_barrier_wait(base + offset, Int64(count), arrival)
-            Recorder.end(slot, result: Int(arrival), errno: 0)
+            // The arrival comes from shared memory: a value outside 1…count fails the step with
+            // EPROTO (args[4] keeps what was read) instead of choosing where the barrier writes.
+            if ipclab_barrier_wait(base + offset, Int64(count), arrival) != 0 {
+                if slot != Recorder.none { ipclab_ring_record(ringBase, slot).pointee.args.4 = arrival }
+                Recorder.end(slot, result: -1, errno: errno)
+            } else {
+                Recorder.end(slot, result: Int(arrival), errno: 0)
+            }
         case let .lookup(channel):
             lookup(channelIndex(channel), step: i)
         case let .remove(channel):
@@ -282,13 +288,17 @@ extension Participant {
 
     // MARK: Names and state
 
-    /// SysV: `ftok` and `shmget(key, 0, 0)`; POSIX: `shm_open(name, O_RDWR)` (the descriptor becomes this process's handle).
+    /// SysV: `ftok` and `shmget(key, 0, 0)` (the id found becomes this process's handle); POSIX:
+    /// `shm_open(name, O_RDWR)` (the descriptor becomes this process's handle).
     mutating func lookup(_ c: Int, step: Int) {
         guard let spec = region(c) else { return }
         if spec.type == .sysv {
             guard let key = makeKey(c, path: spec.ftokPath ?? "", id: spec.ftokID ?? 65, step: step) else { return }
             let id = shmget(key, 0, 0)
             Recorder.instant("shmget", step: step, args: [Int64(key), 0, 0, Int64(c)], result: Int(id), errno: id < 0 ? errno : 0)
+            // The id found by key is the one this process attaches from now on, as a program that did
+            // not inherit it would: the trace then shows both processes reaching the segment by its key.
+            if id >= 0 { ends[c].handle = Int64(id) }
         } else {
             let fd = shm_open(spec.shmName ?? "", O_RDWR, 0)
             Recorder.instant("shm_open", step: step, args: [Int64(c), Int64(O_RDWR), 0], result: Int(fd), errno: fd < 0 ? errno : 0)

@@ -7,8 +7,8 @@ import IPCLabCore
 extension Participant {
     mutating func runSignalStep(_ step: SignalStep, at i: Int) {
         switch step {
-        case let .sigaction(signal, action, reply, restart):
-            sigaction(signal, action, reply: reply, restart: restart, step: i)
+        case let .sigaction(signal, action, reply, restart, exit):
+            sigaction(signal, action, reply: reply, restart: restart, exit: exit, step: i)
         case let .kill(process, signal, count):
             for _ in 0..<count where kill(process, signal, step: i) < 0 { break }
         case let .sigqueue(process, signal, value, count):
@@ -27,6 +27,18 @@ extension Participant {
             fault(kind, step: i)
         case let .procStat(process):
             procStat(process, step: i)
+        case let .setpgid(process, group):
+            let (pid, index) = target(process)
+            let (pgid, groupIndex) = target(group)
+            let r: Int32 = pid > 1 && pgid > 1 ? Glibc.setpgid(pid, pgid) : -1
+            Recorder.instant("setpgid", step: i, args: [Int64(pid), Int64(pgid), Int64(index), Int64(groupIndex)], result: Int(r),
+                             errno: pid > 1 && pgid > 1 ? (r == 0 ? 0 : errno) : ESRCH)
+        case let .killGroup(group, signal):
+            // Only a group named by a participant's pid: never 0 (the caller's own group) or -1 (everyone).
+            let (pgid, index) = target(group)
+            let slot = Recorder.begin("kill", step: i, args: [Int64(-pgid), Int64(signal.number), Int64(index), 0, Int64(getuid())])
+            let r: Int32 = pgid > 1 ? Glibc.kill(-pgid, Int32(signal.number)) : -1
+            Recorder.end(slot, result: Int(r), errno: pgid > 1 ? (r == 0 ? 0 : errno) : ESRCH)
         }
     }
 
@@ -38,18 +50,19 @@ extension Participant {
         return (pid > 1 ? pid : -1, index)
     }
 
-    private func sigaction(_ signal: Signal, _ action: SignalStep.Action, reply: SignalStep.Reply?, restart: Bool, step: Int) {
+    private func sigaction(_ signal: Signal, _ action: SignalStep.Action, reply: SignalStep.Reply?, restart: Bool, exit: Int?, step: Int) {
         let disposition: ipclab_disposition = switch action {
         case .default: IPCLAB_DISPOSITION_DEFAULT
         case .ignore: IPCLAB_DISPOSITION_IGNORE
         case .handle: IPCLAB_DISPOSITION_HANDLE
         }
         let answer = reply.map { (target($0.process), $0.signal.number) }
+        ipclab_handler_exits(Int32(signal.number), Int32(exit ?? -1))
         let r = ipclab_sigaction(Int32(signal.number), Int32(disposition.rawValue), restart ? 1 : 0,
                                  Int32(answer?.1 ?? 0), answer?.0.pid ?? 0, Int32(answer?.0.index ?? -1), Int32(step))
         Recorder.instant("sigaction", step: step,
                          args: [Int64(signal.number), Int64(disposition.rawValue), restart ? 1 : 0,
-                                Int64(answer?.1 ?? 0), Int64(answer?.0.index ?? -1)],
+                                Int64(answer?.1 ?? 0), Int64(answer?.0.index ?? -1), Int64(exit ?? -1)],
                          result: Int(r), errno: r == 0 ? 0 : errno)
     }
 

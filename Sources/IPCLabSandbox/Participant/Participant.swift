@@ -42,10 +42,11 @@ struct Participant {
     private func begin() {
         ipclab_reset_signal_dispositions()
         ipclab_sigmask_clear()
-        ipclab_recorder_bind(ringBase, Int32(index))
+        // The same mapping the init bound: the ring's bounds it copied before any participant ran still hold.
+        _ = ipclab_recorder_bind(ringBase, ringSize, Int32(index))
         // The run's cpu_ms, on this process's own CPU clock (see SetupOperation.limits).
-        if let header = ringBase?.assumingMemoryBound(to: ipclab_ring_header.self), header.pointee.limits.cpu_ms > 0 {
-            _ = ipclab_arm_cpu_timer(header.pointee.limits.cpu_ms)
+        if runLimits.cpu_ms > 0 {
+            _ = ipclab_arm_cpu_timer(runLimits.cpu_ms)
         }
         _ = ipclab_set_process_name(name)
         // Started is recorded before the pid is published: a process that signals this one by
@@ -103,8 +104,10 @@ struct Participant {
     func pid(of process: String) -> pid_t {
         guard let i = scenario.processIndex(named: process) else { return -1 }
         while true {
+            // The table of pids is shared memory: only a pid a process of the run can have is taken
+            // (1 is the run's init; 0 and below would name process groups or every process).
             let pid = ipclab_participant_pid(Int32(i))
-            if pid != 0 { return pid }
+            if pid > 1 { return pid }
             usleep(50)
         }
     }
@@ -128,3 +131,7 @@ struct Participant {
 
 /// The mapped ring every participant records into (set by the run's init before forking).
 nonisolated(unsafe) var ringBase: UnsafeMutableRawPointer?
+/// The size of that mapping in bytes.
+nonisolated(unsafe) var ringSize = 0
+/// The run's limits, copied from the ring by the run's init before any participant existed.
+nonisolated(unsafe) var runLimits = ipclab_run_limits()

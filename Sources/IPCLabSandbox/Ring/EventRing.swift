@@ -3,6 +3,11 @@ import Glibc
 
 /// The shared-memory event ring of one run (layout in `ipclab.h`): a `memfd`
 /// mapped by the server, inherited by every process of the run, read back after it.
+///
+/// Every process of the run can write anywhere in this mapping, header included. So what bounds
+/// the server's reads — the capacity, the records' offset, the plan's place — is kept here, outside
+/// the mapping, as the server chose it; the header is only read through ``readHeader()`` (one copy,
+/// checked against these) and records only through ``copyRecord(_:scenario:)`` (one copy each, checked).
 final class EventRing {
     /// Records per run. A record is 200 bytes; pages are only touched when used.
     static let defaultCapacity: UInt32 = 16_384
@@ -10,6 +15,14 @@ final class EventRing {
     let fd: Int32
     let base: UnsafeMutableRawPointer
     let size: Int
+    /// Records the ring holds, as the server made it.
+    let capacity: UInt32
+    /// Where the plan starts, and how many bytes it may take, as the server made it.
+    let planOffset: Int
+    let planCapacity: Int
+    /// What the server wrote into the header besides the layout: checked again when the header is read.
+    private(set) var planLength: UInt32 = 0
+    private(set) var limits = ipclab_run_limits()
 
     /// Creates a ring with room for a plan of `planCapacity` bytes.
     init(capacity: UInt32 = EventRing.defaultCapacity, planCapacity: Int) throws {
@@ -30,22 +43,18 @@ final class EventRing {
         self.fd = fd
         self.base = base
         self.size = size
+        self.capacity = capacity
+        self.planOffset = ipclab_ring_records_offset() + Int(capacity) * MemoryLayout<ipclab_record>.stride
+        self.planCapacity = planCapacity
     }
 
-    /// Maps an existing ring from an inherited descriptor (inside a run).
-    init(mapping fd: Int32) throws {
-        var st = stat()
-        guard fstat(fd, &st) == 0 else { throw SystemCallError("fstat") }
-        let size = Int(st.st_size)
-        guard let base = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), base != MAP_FAILED else {
-            throw SystemCallError("mmap")
-        }
-        guard base.assumingMemoryBound(to: ipclab_ring_header.self).pointee.magic == IPCLAB_RING_MAGIC else {
-            throw SystemCallError("ring magic", EINVAL)
-        }
-        self.fd = fd
-        self.base = base
-        self.size = size
+    /// A new ring of the same shape as `other`, holding a copy of its bytes, and expecting what the server
+    /// wrote into `other` (for tests that corrupt a real run's ring without touching it).
+    convenience init(copyOf other: EventRing) throws {
+        try self.init(capacity: other.capacity, planCapacity: other.planCapacity)
+        base.copyMemory(from: other.base, byteCount: size)
+        planLength = other.planLength
+        limits = other.limits
     }
 
     deinit {
@@ -53,28 +62,35 @@ final class EventRing {
         close(fd)
     }
 
+    /// The shared header, for writing what the server sets before the run. Never read through this
+    /// after the run started: ``readHeader()`` copies and checks it.
     var header: UnsafeMutablePointer<ipclab_ring_header> {
         base.assumingMemoryBound(to: ipclab_ring_header.self)
     }
 
     /// Stores the plan (the scenario's JSON) after the records.
     func writePlan(_ bytes: [UInt8]) {
-        precondition(UInt64(bytes.count) <= header.pointee.plan_capacity)
+        precondition(bytes.count <= planCapacity)
         bytes.withUnsafeBytes { src in
-            (base + Int(header.pointee.plan_offset)).copyMemory(from: src.baseAddress!, byteCount: src.count)
+            (base + planOffset).copyMemory(from: src.baseAddress!, byteCount: src.count)
         }
-        header.pointee.plan_length = UInt32(bytes.count)
+        planLength = UInt32(bytes.count)
+        header.pointee.plan_length = planLength
     }
 
-    /// The plan bytes.
-    var plan: UnsafeRawBufferPointer {
-        UnsafeRawBufferPointer(start: base + Int(header.pointee.plan_offset), count: Int(header.pointee.plan_length))
+    /// Stores the run's limits in the header, for the spawner and the run's init.
+    func writeLimits(_ limits: ipclab_run_limits) {
+        self.limits = limits
+        header.pointee.limits = limits
     }
 
-    /// Records claimed so far.
-    var count: Int { Int(ipclab_ring_count(base)) }
+    /// Records claimed so far: the header's `next`, at most ``capacity`` (a larger `next` is reported
+    /// by ``readHeader()``).
+    var count: Int { Int(ipclab_ring_claimed(base, capacity)) }
 
+    /// Record `i` in the mapping, for the recorder of this process (tests). `i` must be below ``capacity``.
     func record(_ i: Int) -> UnsafeMutablePointer<ipclab_record> {
-        ipclab_ring_record(base, UInt32(i))
+        precondition(i >= 0 && i < Int(capacity), "record \(i) of a ring of \(capacity)")
+        return ipclab_ring_record(base, UInt32(i))
     }
 }

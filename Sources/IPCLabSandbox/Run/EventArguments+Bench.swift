@@ -25,6 +25,10 @@ extension EventArguments {
             return [("bench", .string(step.bench)), mechanism, ("done", .integer(a[0])), ("total", .integer(a[1]))]
         case "sched_setaffinity":
             return [mechanism, ("cpu", .integer(a[1]))]
+        case "ring_position":
+            // EPROTO: the other side's position in the shm ring, read from the shared page, could not be
+            // (the run overwrote it); the phase stopped before using it.
+            return [mechanism, ("read", .integer(a[1])), ("position", .integer(a[2]))]
         case "bench_mismatch":
             return [mechanism, ("mismatched_lines", .integer(a[1]))]
         default:

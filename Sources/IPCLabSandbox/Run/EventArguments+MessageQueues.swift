@@ -23,7 +23,7 @@ extension EventArguments {
             return [("msqid", int(a[0])), ("cmd", a[1] == Int64(IPC_RMID) ? "IPC_RMID" : int(a[1])), ("channel", channel(a[2]))]
         case "mq_open":
             let attr: JSONValue = a[1] > 0 ? ["mq_maxmsg": int(a[1]), "mq_msgsize": int(a[2])] : .null
-            return [("name", queueName(a[3])), ("oflag", .string(openFlags(Int32(a[0])) + (Int32(a[0]) & O_CREAT != 0 ? "|O_CREAT" : ""))),
+            return [("name", queueName(a[3])), ("oflag", .string(openFlags(Int32(truncatingIfNeeded: a[0])) + (Int32(truncatingIfNeeded: a[0]) & O_CREAT != 0 ? "|O_CREAT" : ""))),
                     ("mode", a[1] > 0 ? "0600" : .null), ("attr", attr), ("channel", channel(a[3]))]
         case "mq_send":
             return [("mqdes", int(a[0])), ("msg_len", int(a[1])), ("msg_prio", int(a[2])), ("channel", channel(a[3]))]
@@ -33,7 +33,7 @@ extension EventArguments {
         case "mq_setattr":
             return [("mqdes", int(a[0])), ("mq_flags", a[1] != 0 ? "O_NONBLOCK" : "0"), ("channel", channel(a[2]))]
         case "mq_notify":
-            return [("mqdes", int(a[0])), ("sigev_notify", "SIGEV_SIGNAL"), ("sigev_signo", .string(SignalName.of(Int32(a[1])))),
+            return [("mqdes", int(a[0])), ("sigev_notify", "SIGEV_SIGNAL"), ("sigev_signo", .string(SignalName.of(Int32(truncatingIfNeeded: a[1])))),
                     ("channel", channel(a[2]))]
         case "mq_unlink":
             return [("name", queueName(a[0])), ("channel", channel(a[0]))]
@@ -50,7 +50,7 @@ extension EventArguments {
         guard r.call == "message_queue" else { return nil }
         let a = r.args
         if a[7] != 0 {
-            return ([("exists", 0)], [("errno", ErrnoName.of(Int32(a[7])) ?? "E\(a[7])")])
+            return ([("exists", 0)], [("errno", ErrnoName.of(Int32(truncatingIfNeeded: a[7])) ?? "E\(a[7])")])
         }
         if scenario.channels.indices.contains(Int(a[0])), case .messageQueue(.posix) = scenario.channels[Int(a[0])].spec {
             return ([("mq_curmsgs", a[1]), ("mq_maxmsg", a[2]), ("mq_msgsize", a[4])],

@@ -20,15 +20,23 @@ extension EventArguments {
             return [("path", path(a[1])), ("mode", .string(String(a[0], radix: 8).leftPadded(4))), ("channel", channel(a[1]))]
         case "close":
             return [("fd", .integer(a[0])), ("channel", channel(a[1])), ("end", end(a[2]))]
+        case "fstat":
+            var out: [(String, JSONValue)] = [("fd", .integer(a[0])), ("channel", channel(a[1])), ("end", end(a[2]))]
+            if r.done && r.result == 0 {
+                let type: JSONValue = (UInt32(truncatingIfNeeded: a[6]) & S_IFMT) == S_IFIFO ? "S_IFIFO" : .string(String(a[6], radix: 8))
+                out += [("st_dev", .integer(a[5])), ("st_ino", .integer(a[4])), ("type", type),
+                        ("open_flags", a[3] >= 0 ? .string(openFlags(Int32(a[3]))) : .null)]
+            }
+            return out
         case "read", "write":
             return [("fd", .integer(a[0])), ("count", .integer(a[1])), ("channel", channel(a[2])),
                     ("end", r.call == "read" ? "read" : "write")]
         case "open":
-            return [("path", path(a[1])), ("flags", .string(openFlags(Int32(a[0])))), ("channel", channel(a[1])), ("end", end(a[2]))]
+            return [("path", path(a[1])), ("flags", .string(openFlags(Int32(truncatingIfNeeded: a[0])))), ("channel", channel(a[1])), ("end", end(a[2]))]
         case "fcntl":
-            let cmd = Int32(a[1])
+            let cmd = Int32(truncatingIfNeeded: a[1])
             var out: [(String, JSONValue)] = [("fd", .integer(a[0])), ("cmd", .string(fcntlName(cmd)))]
-            if cmd == F_SETFL { out.append(("arg", .string(openFlags(Int32(a[2]))))) }
+            if cmd == F_SETFL { out.append(("arg", .string(openFlags(Int32(truncatingIfNeeded: a[2]))))) }
             if cmd == ipclab_F_SETPIPE_SZ { out.append(("arg", .integer(a[2]))) }
             out.append(("channel", channel(a[3])))
             return out

@@ -19,9 +19,9 @@ extension EventArguments {
         case "sem_init":
             return [("sem", Self.addressText(a[1])), ("pshared", .integer(a[2])), ("value", .integer(a[3])), ("channel", channel(a[0]))]
         case "semget":
-            return [("key", Self.addressText(a[0])), ("nsems", .integer(a[1])), ("semflg", .string(Self.ipcFlags(Int32(a[2])))), ("channel", channel(a[3]))]
+            return [("key", Self.addressText(a[0])), ("nsems", .integer(a[1])), ("semflg", .string(Self.ipcFlags(Int32(truncatingIfNeeded: a[2])))), ("channel", channel(a[3]))]
         case "semctl":
-            let cmd = Int32(a[2])
+            let cmd = Int32(truncatingIfNeeded: a[2])
             var out: [(String, JSONValue)] = [("semid", .integer(a[0])), ("semnum", .integer(a[1])), ("cmd", .string(Self.semctlName(cmd)))]
             if cmd == ipclab_SETVAL { out.append(("value", .integer(a[3]))) }
             out.append(("channel", channel(a[4])))
@@ -50,7 +50,7 @@ extension EventArguments {
         let waiters = scenario.processes.indices.filter { $0 < 32 && a[2] & (Int64(1) << Int64($0)) != 0 }.map { scenario.processes[$0].name }
         let labels = [("waiters", waiters.joined(separator: ","))]
         if a[7] != 0 {
-            return ([("exists", 0), ("waiting", Int64(waiters.count))], labels + [("errno", ErrnoName.of(Int32(a[7])) ?? "E\(a[7])")])
+            return ([("exists", 0), ("waiting", Int64(waiters.count))], labels + [("errno", ErrnoName.of(Int32(truncatingIfNeeded: a[7])) ?? "E\(a[7])")])
         }
         var state: [(String, Int64)] = [("value", a[1]), ("waiting", Int64(waiters.count))]
         if scenario.channels.indices.contains(Int(a[0])), case .semaphore(let spec) = scenario.channels[Int(a[0])].spec, spec.type == .sysv {

@@ -15,8 +15,8 @@ extension EventArguments {
         switch r.call {
         case "mmap":
             var out: [(String, JSONValue)] = [
-                ("addr", a[0] == 0 ? "NULL" : Self.addressText(a[0])), ("length", .integer(a[1])), ("prot", .string(Self.protNames(Int32(a[2])))),
-                ("flags", .string(Self.mapFlagNames(Int32(a[3])))), ("fd", .integer(a[4])), ("offset", .integer(a[5])),
+                ("addr", a[0] == 0 ? "NULL" : Self.addressText(a[0])), ("length", .integer(a[1])), ("prot", .string(Self.protNames(Int32(truncatingIfNeeded: a[2])))),
+                ("flags", .string(Self.mapFlagNames(Int32(truncatingIfNeeded: a[3])))), ("fd", .integer(a[4])), ("offset", .integer(a[5])),
                 ("channel", channel(a[6])),
             ]
             if r.done && r.result > 0 { out.append(("mapped", Self.rangeText(r.result, a[1]))) }
@@ -30,7 +30,7 @@ extension EventArguments {
             if r.done && r.result >= 0 { out.append(("key", Self.addressText(r.result))) }
             return out
         case "shmget":
-            return [("key", Self.addressText(a[0])), ("size", .integer(a[1])), ("shmflg", .string(Self.ipcFlags(Int32(a[2])))), ("channel", channel(a[3]))]
+            return [("key", Self.addressText(a[0])), ("size", .integer(a[1])), ("shmflg", .string(Self.ipcFlags(Int32(truncatingIfNeeded: a[2])))), ("channel", channel(a[3]))]
         case "shmat":
             var out: [(String, JSONValue)] = [("shmid", .integer(a[0])), ("shmaddr", a[1] == 0 ? "NULL" : Self.addressText(a[1])),
                                               ("shmflg", .integer(a[2])), ("channel", channel(a[3]))]
@@ -39,9 +39,9 @@ extension EventArguments {
         case "shmdt":
             return [("shmaddr", Self.addressText(a[0])), ("channel", channel(a[1]))]
         case "shmctl":
-            return [("shmid", .integer(a[0])), ("cmd", Int32(a[1]) == IPC_RMID ? "IPC_RMID" : .integer(a[1])), ("channel", channel(a[2]))]
+            return [("shmid", .integer(a[0])), ("cmd", Int32(truncatingIfNeeded: a[1]) == IPC_RMID ? "IPC_RMID" : .integer(a[1])), ("channel", channel(a[2]))]
         case "shm_open":
-            return [("name", shmName(a[0])), ("oflag", .string(Self.openFlagNames(Int32(a[1])))), ("mode", .string(String(a[2], radix: 8).leftPadded(4))),
+            return [("name", shmName(a[0])), ("oflag", .string(Self.openFlagNames(Int32(truncatingIfNeeded: a[1])))), ("mode", .string(String(a[2], radix: 8).leftPadded(4))),
                     ("channel", channel(a[0]))]
         case "ftruncate":
             return [("fd", .integer(a[0])), ("length", .integer(a[1])), ("channel", channel(a[2]))]
@@ -66,7 +66,11 @@ extension EventArguments {
         case "sched_setaffinity":
             return [("pid", .integer(a[0])), ("cpu", a[1] >= 0 ? .integer(a[1]) : .null), ("arrival", .integer(a[2]))]
         case "barrier":
-            return [("base", Self.addressText(a[0])), ("offset", .integer(a[1])), ("count", .integer(a[2])), ("channel", channel(a[3]))]
+            var out: [(String, JSONValue)] = [("base", Self.addressText(a[0])), ("offset", .integer(a[1])), ("count", .integer(a[2])),
+                                              ("channel", channel(a[3]))]
+            // EPROTO: the arrival read from the shared count was outside 1…count (the region was overwritten).
+            if r.done && r.result < 0 && r.err == EPROTO { out.append(("arrival", .integer(a[4]))) }
+            return out
         case "increment":
             let sync = ["none", "atomic", "semaphore"][Int(max(0, min(2, a[3])))]
             var out: [(String, JSONValue)] = [
@@ -88,7 +92,7 @@ extension EventArguments {
         guard r.call == "shared_memory" else { return nil }
         let a = r.args
         if a[7] != 0 {
-            return ([("exists", 0)], [("errno", ErrnoName.of(Int32(a[7])) ?? "E\(a[7])")])
+            return ([("exists", 0)], [("errno", ErrnoName.of(Int32(truncatingIfNeeded: a[7])) ?? "E\(a[7])")])
         }
         if scenario.channels.indices.contains(Int(a[0])), case .sharedMemory(let spec) = scenario.channels[Int(a[0])].spec,
            spec.type == .sysv {

@@ -23,7 +23,11 @@ extension EventArguments {
             }
             let flags: JSONValue = a[1] == Int64(IPCLAB_DISPOSITION_HANDLE.rawValue) ? (a[2] != 0 ? "SA_SIGINFO|SA_RESTART" : "SA_SIGINFO") : "0"
             let reply: JSONValue = a[3] > 0 ? ["signal": signal(a[3]), "process": process(a[4])] : .null
-            return [("signal", signal(a[0])), ("handler", handler), ("flags", flags), ("reply", reply)]
+            var out: [(String, JSONValue)] = [("signal", signal(a[0])), ("handler", handler), ("flags", flags), ("reply", reply)]
+            if a.count > 5 && a[5] >= 0 { out.append(("exit", .integer(a[5]))) }
+            return out
+        case "setpgid":
+            return [("pid", .integer(a[0])), ("pgid", .integer(a[1])), ("process", process(a[2])), ("group", process(a[3]))]
         case "kill":
             return [("pid", .integer(a[0])), ("signal", signal(a[1])), ("process", process(a[2])), ("from_handler", .bool(a[3] != 0)),
                     ("uid", .integer(a[4]))]

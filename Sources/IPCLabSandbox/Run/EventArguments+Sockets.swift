@@ -112,7 +112,7 @@ extension EventArguments {
     }
 
     private func socketType(_ t: Int64) -> String {
-        switch Int32(t) {
+        switch Int32(truncatingIfNeeded: t) {
         case ipclab_SOCK_STREAM: "SOCK_STREAM"
         case ipclab_SOCK_DGRAM: "SOCK_DGRAM"
         case ipclab_SOCK_SEQPACKET: "SOCK_SEQPACKET"

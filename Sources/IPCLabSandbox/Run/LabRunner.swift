@@ -37,6 +37,12 @@ public final class LabRunner: Sendable {
     /// `seq`). `watch` runs on the calling thread; when it returns false (no one is listening
     /// any more) the run is killed at once and the trace returned says so.
     public func run(_ request: RunRequest, pollMs: Int, watch: ([TraceEvent]) -> Bool) throws(LabError) -> Trace {
+        try runKeepingRing(request, pollMs: pollMs, watch: watch).trace
+    }
+
+    /// ``run(_:pollMs:watch:)``, also answering the ring the trace was read from (tests corrupt copies of it).
+    func runKeepingRing(_ request: RunRequest, pollMs: Int = 0,
+                        watch: ([TraceEvent]) -> Bool = { _ in true }) throws(LabError) -> (trace: Trace, ring: EventRing) {
         var w = JSONWriter()
         w.value(request.scenario.json)
         let plan = w.bytes
@@ -49,9 +55,9 @@ public final class LabRunner: Sendable {
         }
         ring.writePlan(plan)
         let l = request.limits
-        ring.header.pointee.limits = ipclab_run_limits(
+        ring.writeLimits(ipclab_run_limits(
             wall_ms: Int64(l.wallMs), cpu_ms: Int64(l.cpuMs), memory_bytes: Int64(l.memoryBytes),
-            processes: Int64(l.processes), open_files: Int64(l.openFiles), file_bytes: Int64(l.fileBytes))
+            processes: Int64(l.processes), open_files: Int64(l.openFiles), file_bytes: Int64(l.fileBytes)))
         let runID = UInt64.random(in: 1...UInt64.max)
         let startedAt = Date().formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted))
         let completion: SpawnerClient.Completion
@@ -66,7 +72,7 @@ public final class LabRunner: Sendable {
         }
         // The spawner died while this run was in flight, and took the run down with it (unless
         // its init had already finished): no trace to give, but nothing wrong with the request.
-        if let lost = completion.spawnerLost, ring.header.pointee.outcome == Int32(IPCLAB_OUTCOME_RUNNING.rawValue) {
+        if let lost = completion.spawnerLost, ring.readHeader().outcome == IPCLAB_OUTCOME_RUNNING {
             throw LabError(.unavailable, "the sandbox's spawner process"
                 + (lost > 0 ? " (pid \(lost))" : "") + " died during this run, which was ended with it; "
                 + "a new spawner has been started: send the run again")
@@ -78,11 +84,37 @@ public final class LabRunner: Sendable {
         let failure = completion.failure?.description
             ?? (completion.cancelled ? "the run was stopped because no one was listening any more" : nil)
             ?? (completion.killedFromOutside ? "the run did not end within its wall-clock limit and was killed from outside" : nil)
+        let trace = Self.trace(of: ring, request: request, runID: Self.newTraceID(),
+                               startedAt: startedAt, failure: failure)
+        return (trace, ring)
+    }
+
+    /// The trace of a run from its ring once the run is over: the one path from what a run wrote to
+    /// what the server answers (the ring is hostile input: see ``EventRing``).
+    static func trace(of ring: EventRing, request: RunRequest, runID: String, startedAt: String, failure: String?) -> Trace {
         var trace = TraceBuilder(ring: ring, scenario: request.scenario).build(.init(
-            runID: Self.newTraceID(), experiment: request.experimentID,
-            startedAt: startedAt, limits: request.limits, failure: failure))
-        trace.observations = request.observe(trace)
+            runID: runID, experiment: request.experimentID, startedAt: startedAt, limits: request.limits, failure: failure))
+        if let overwritten = Self.overwritten(trace, ring) {
+            // The run wrote over its own trace records: what is left proves nothing. Each observation is
+            // listed (graders key on the ids), with its claim, as not holding, and why; the claims come
+            // from the observations of the trace without its events, which reads no record at all.
+            var bare = trace
+            bare.events = []
+            bare.objects = []
+            trace.observations = request.observe(bare).map {
+                Observation(id: $0.id, claim: $0.claim, holds: false, evidence: [], detail: "not checked: \(overwritten)")
+            }
+        } else {
+            trace.observations = request.observe(trace)
+        }
         return trace
+    }
+
+    /// Why a run's records cannot be taken as evidence, when it overwrote them.
+    private static func overwritten(_ trace: Trace, _ ring: EventRing) -> String? {
+        if let corruption = ring.readHeader().corruption { return corruption }
+        let n = trace.run.recordsRejected
+        return n > 0 ? "the run overwrote its event ring: \(n) record(s) were out of range and left out" : nil
     }
 }
 

@@ -40,9 +40,16 @@ final class RingReader {
         var ready: [RawRecord] = []
         var waiting: [Int] = []
         for index in candidates {
-            guard let record = RawRecord(ring.record(index), index: index) else {
+            let record: RawRecord
+            switch ring.copyRecord(index, scenario: scenario) {
+            case .record(let r):
+                record = r
+            case .unpublished:
                 // Claimed, not yet published (or claimed by a process killed before it could).
                 if !final { waiting.append(index) }
+                continue
+            case .rejected:
+                // Out of range (the run overwrote it): never handed out; the trace counts it.
                 continue
             }
             if record.kind == IPCLAB_REC_START, scenario.processes.indices.contains(record.process) {

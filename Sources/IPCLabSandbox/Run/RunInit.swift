@@ -74,12 +74,22 @@ struct RunInit {
               let base = mmap(nil, Int(st.st_size), PROT_READ | PROT_WRITE, MAP_SHARED, ringFD, 0), base != MAP_FAILED
         else { _exit(112) }
         ringBase = base
-        ipclab_recorder_bind(base, -1)
+        ringSize = Int(st.st_size)
+        // Before any participant exists: the bounds copied here are the server's, and every participant inherits them.
+        guard ipclab_recorder_bind(base, ringSize, -1) == 0 else { _exit(112) }
         let header = base.assumingMemoryBound(to: ipclab_ring_header.self)
-        let wallMs = Int(header.pointee.limits.wall_ms)
+        // Copied now, before any participant exists, and inherited by each: the header is shared with
+        // the run, which could otherwise raise the limits of the processes it starts later.
+        runLimits = header.pointee.limits
+        let wallMs = Int(runLimits.wall_ms)
         // The plan, decoded here in the init (a fork of the warmed spawner) before the run's clock
         // starts: every process inherits it.
-        let plan = UnsafeRawBufferPointer(start: base + Int(header.pointee.plan_offset), count: Int(header.pointee.plan_length))
+        let (planOffset, planLength) = (Int(header.pointee.plan_offset), Int(header.pointee.plan_length))
+        guard planOffset + planLength <= ringSize else {
+            ipclab_ring_finish(Int32(IPCLAB_OUTCOME_ERROR.rawValue), EINVAL, "the run's plan does not fit its ring")
+            _exit(0)
+        }
+        let plan = UnsafeRawBufferPointer(start: base + planOffset, count: planLength)
         guard let json = try? JSONValue.parse(plan), let scenario = try? Scenario.decode(json) else {
             ipclab_ring_finish(Int32(IPCLAB_OUTCOME_ERROR.rawValue), EINVAL, "the run's plan could not be read")
             _exit(0)
@@ -103,7 +113,8 @@ struct RunInit {
         for op in userNamespace ? SetupOperation.withUserNamespace : SetupOperation.withoutUserNamespace
         where op.needs & namespaces == op.needs { perform(op) }
         if networkNamespace { perform(SetupOperation.loopbackUp) }
-        for op in SetupOperation.limits(header.pointee.limits, pidsErrno: go.pidsErrno, memoryErrno: go.memoryErrno) {
+        for op in SetupOperation.limits(runLimits, pidsErrno: go.pidsErrno, memoryErrno: go.memoryErrno)
+        where op.needs & namespaces == op.needs {
             perform(op)
         }
         // Changing uid or gid (setresuid above) clears the parent-death signal: set it again,

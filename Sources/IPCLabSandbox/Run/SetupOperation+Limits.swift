@@ -4,7 +4,8 @@ import Glibc
 extension SetupOperation {
     /// Names are short (a record holds 23 characters): `pids.max N` and `memory.limit N` are the
     /// cgroup files the spawner wrote, `RLIMIT_AS N` (virtual size + memory_bytes) the fallback,
-    /// `RLIMIT_CPU N` the backstop in seconds, `cpu timer N ms` the precise limit.
+    /// `RLIMIT_CPU N` the backstop in seconds, `cpu timer N ms` the precise limit, `size /tmp N`
+    /// the run's tmpfs resized to file_bytes.
     ///
     /// The run's resource limits, as set-up operations its init performs (and records) before the
     /// first participant starts; every process of the run inherits the rlimits.
@@ -44,6 +45,13 @@ extension SetupOperation {
             },
             SetupOperation(name: "RLIMIT_FSIZE \(limits.file_bytes)", required: true) {
                 ipclab_set_rlimit(IPCLAB_RLIMIT_FSIZE, UInt64(limits.file_bytes), UInt64(limits.file_bytes))
+            },
+            // The run's /tmp holds file_bytes in all (mounted at 16 MiB before the limits were
+            // known): one file reaches its RLIMIT_FSIZE, and files together fill /tmp (ENOSPC)
+            // at the same figure, so a run never ends ENOSPC under a limit it was told is larger.
+            SetupOperation(name: "size /tmp \(limits.file_bytes)", required: true, needs: ipclab_CLONE_NEWNS) {
+                ipclab_mount("tmpfs", "/tmp", "tmpfs", ipclab_MS_REMOUNT | ipclab_MS_NOSUID | ipclab_MS_NODEV,
+                             "size=\(limits.file_bytes),mode=1777")
             },
             SetupOperation(name: "RLIMIT_CPU \(cpuSeconds)", required: true) {
                 ipclab_set_rlimit(IPCLAB_RLIMIT_CPU, cpuSeconds, cpuSeconds + 1)

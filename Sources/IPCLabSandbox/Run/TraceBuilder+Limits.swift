@@ -7,7 +7,7 @@ extension TraceBuilder {
     /// Evidence is only what the kernel said: the cgroups' counters (read by the spawner after the
     /// run), how processes died (SIGXCPU, SIGXFSZ), and the errnos the run's calls got (EMFILE,
     /// EFBIG, ENOMEM under RLIMIT_AS). Nothing is inferred from what the scenario meant to do.
-    static func limitReasons(header: ipclab_ring_header, limits: RunLimits, processes: [TraceProcess],
+    static func limitReasons(header: RingHeader, capacity: UInt32, limits: RunLimits, processes: [TraceProcess],
                              events: [TraceEvent]) -> [String] {
         let evidence = header.evidence
         var reasons: [String] = []
@@ -47,12 +47,17 @@ extension TraceBuilder {
             reasons.append("limit file_bytes: \(p.name) was killed by SIGXFSZ writing past the run's limit of \(limits.fileBytes) bytes per file")
         } else if let e = failed("EFBIG") {
             reasons.append("limit file_bytes: \(e.process)'s \(e.call) got EFBIG at the run's limit of \(limits.fileBytes) bytes per file")
+        } else if let e = events.first(where: { $0.errno == "ENOSPC" && $0.call == "write_file" }) {
+            // The run's /tmp is a tmpfs of file_bytes ("size /tmp N" in the set-up).
+            reasons.append("limit file_bytes: \(e.process)'s \(e.call) got ENOSPC: the run's /tmp holds \(limits.fileBytes) bytes (file_bytes) in all")
         }
-        if let e = failed("EMFILE") {
+        // mq_open's EMFILE is also the kernel's answer for RLIMIT_MSGQUEUE (queue memory, shared by every
+        // run's uid), not the run's open_files: it is no evidence that this limit fired.
+        if let e = events.first(where: { $0.errno == "EMFILE" && $0.call != "mq_open" }) {
             reasons.append("limit open_files: \(e.process)'s \(e.call) got EMFILE at the run's limit of \(limits.openFiles) descriptors per process")
         }
         if header.dropped > 0 {
-            reasons.append("limit events: the run recorded more than its \(header.capacity - UInt32(IPCLAB_INIT_RESERVE)) trace records; \(header.dropped) were dropped")
+            reasons.append("limit events: the run recorded more than its \(Int(capacity) - Int(IPCLAB_INIT_RESERVE)) trace records; \(header.dropped) were dropped")
         }
         return reasons
     }

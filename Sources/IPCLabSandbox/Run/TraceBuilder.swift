@@ -18,8 +18,17 @@ struct TraceBuilder {
     }
 
     func build(_ context: Context) -> Trace {
-        let records = (0..<ring.count).compactMap { RawRecord(ring.record($0), index: $0) }
-        let header = ring.header.pointee
+        // The header once, checked; then each record once, checked: what is out of range is dropped and counted.
+        let header = ring.readHeader()
+        var records: [RawRecord] = []
+        var rejected: [String] = []
+        for i in 0..<header.claimed {
+            switch ring.copyRecord(i, scenario: scenario) {
+            case .record(let r): records.append(r)
+            case .rejected(let why): rejected.append(why)
+            case .unpublished: break
+            }
+        }
 
         // Processes, from their start records.
         var pids: [Int: Int32] = [:]
@@ -43,7 +52,7 @@ struct TraceBuilder {
                 name: scenario.processes[i].name, pid: pid,
                 parent: i == 0 ? nil : ppids[i].flatMap { names[$0] },
                 exit: reap.flatMap { WaitStatus(Int32(truncatingIfNeeded: $0.args[1])).exit },
-                userCPUNs: reap?.args[2], systemCPUNs: reap?.args[3])
+                userCPUNs: reap.flatMap { Self.cpuNs($0.args[2]) }, systemCPUNs: reap.flatMap { Self.cpuNs($0.args[3]) })
         }
 
         // Events, ordered by the time each call started.
@@ -83,24 +92,33 @@ struct TraceBuilder {
             return SandboxReport.Seccomp(mode: mode, filters: r.args[1] >= 0 ? Int(r.args[1]) : nil)
         }
 
-        let limitReasons = Self.limitReasons(header: header, limits: context.limits, processes: processes, events: events)
+        let limitReasons = Self.limitReasons(header: header, capacity: ring.capacity, limits: context.limits,
+                                             processes: processes, events: events)
         let (outcome, reason) = Self.outcome(header: header, context: context, limitReasons: limitReasons,
                                              unfinished: events.filter { !$0.returned && $0.call != "exit" })
-        let duration = header.t_end > 0 ? header.t_end : (events.map { $0.endNs ?? $0.tNs }.max() ?? 0)
-        let run = RunInfo(
+        let duration = header.tEnd ?? (events.map { $0.endNs ?? $0.tNs }.max() ?? 0)
+        var run = RunInfo(
             id: context.runID, experiment: context.experiment, startedAt: context.startedAt, durationNs: duration,
             outcome: outcome, reason: reason, limits: context.limits,
             sandbox: SandboxReport(namespaces: context.failure == nil ? namespaces : [], setup: setup, seccomp: seccomp),
-            eventsDropped: Int(header.dropped))
+            eventsDropped: header.dropped)
+        run.recordsRejected = rejected.count
         return Trace(run: run, scenario: scenario, processes: processes, events: events, objects: objects)
+    }
+
+    /// A CPU time from a reap record, when it is one a process can have used (the trace adds them up).
+    private static func cpuNs(_ ns: Int64) -> Int64? {
+        (0...RingHeader.maxTime).contains(ns) ? ns : nil
     }
 
     /// A limit the kernel enforced outranks the timeout or the kill it may have led to; the reason
     /// names the first limit, then any other, then how the run ended.
-    private static func outcome(header: ipclab_ring_header, context: Context, limitReasons: [String],
+    private static func outcome(header: RingHeader, context: Context, limitReasons: [String],
                                 unfinished: [TraceEvent]) -> (Outcome, String?) {
         if let failure = context.failure { return (.error, failure) }
-        let ended = ipclab_outcome(rawValue: UInt32(bitPattern: header.outcome))
+        // A run that overwrote what the server wrote in its ring's header: nothing it says about how it ended counts.
+        if let corruption = header.corruption { return (.error, corruption) }
+        let ended = header.outcome
         if !limitReasons.isEmpty && ended != IPCLAB_OUTCOME_ERROR {
             let after = ended == IPCLAB_OUTCOME_TIMEOUT ? ["then the wall-clock limit of \(context.limits.wallMs) ms ran out"]
                 : ended == IPCLAB_OUTCOME_OK ? [] : ["the run's init was killed"]
@@ -117,8 +135,7 @@ struct TraceBuilder {
             return (.timeout, "the wall-clock limit of \(context.limits.wallMs) ms ran out; everything left was killed"
                 + (stuck.isEmpty ? "" : "; still blocked: " + stuck.joined(separator: ", ")))
         case IPCLAB_OUTCOME_ERROR:
-            let what = withUnsafeBytes(of: header.failure) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            return (.error, what + (header.failed_errno != 0 ? " (\(ErrnoName.of(header.failed_errno) ?? "?"))" : ""))
+            return (.error, header.failure + (header.failedErrno != 0 ? " (\(ErrnoName.of(header.failedErrno) ?? "?"))" : ""))
         default:
             return (.error, "the run ended before its init finished: it was killed from outside")
         }

@@ -110,6 +110,11 @@ public enum Spawner {
         let size = MemoryLayout<ipclab_ring_header>.size
         guard withUnsafeMutableBytes(of: &header, { pread(ringFD, $0.baseAddress, size, 0) }) == size,
               header.magic == IPCLAB_RING_MAGIC else { return nil }
+        // Read before any process of the run exists, yet still a length from a shared file: the plan
+        // must lie inside the file before anything is allocated for it.
+        var st = stat()
+        guard fstat(ringFD, &st) == 0, UInt64(header.plan_length) <= header.plan_capacity,
+              Int64(header.plan_offset) + Int64(header.plan_length) <= Int64(st.st_size) else { return nil }
         var plan = [UInt8](repeating: 0, count: Int(header.plan_length))
         let n = plan.withUnsafeMutableBytes { pread(ringFD, $0.baseAddress, $0.count, off_t(header.plan_offset)) }
         guard n == plan.count else { return nil }

@@ -94,11 +94,14 @@ public struct BenchLatency: Preset {
         let fastest: Observation
         if let ring = measured.first(where: { $0.0 == .shmRing }), ranked.count >= 2 {
             let best = ranked.first { $0.0 != .shmRing }!
-            let holds = (ring.1.int("p50_ns") ?? .max) < (best.1.int("p50_ns") ?? .max)
+            let r = Double(ring.1.int("p50_ns") ?? .max), b = Double(best.1.int("p50_ns") ?? .max)
+            let holds = Noise.clearlyAbove(b, r)
+            let tied = Noise.tie(r, b)
             fastest = Observation(
                 id: "bench.latency.shm_fastest", claim: claim, holds: holds, evidence: ranked.map(\.1.seq),
-                detail: "by median: " + ranked.map { "\($0.0.rawValue) \(Self.micros($0.1.int("p50_ns")))" }.joined(separator: " < ")
-                    + (holds ? "" : " — the ring is not the fastest in this run"))
+                detail: "by median: " + Noise.ranking(ranked.map { ("\($0.0.rawValue) \(Self.micros($0.1.int("p50_ns")))", Double($0.1.int("p50_ns") ?? .max)) }, separator: " < ")
+                    + (holds ? "" : tied ? " — the ring ties with \(best.0.rawValue) within the \(Int(Noise.margin * 100)) % noise margin, not a ranking"
+                                         : " — the ring is not the fastest in this run"))
         } else {
             fastest = Observation(
                 id: "bench.latency.shm_fastest", claim: claim, holds: false, evidence: phases.seqs,

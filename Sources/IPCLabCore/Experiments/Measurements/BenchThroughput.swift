@@ -101,7 +101,8 @@ public struct BenchThroughput: Preset {
         if let ring, ranked.count >= 2 {
             let others = ranked.filter { $0.0 != .shmRing }
             let best = others[0]
-            let holds = Self.gibps(ring) > Self.gibps(best.1)
+            let holds = Noise.clearlyAbove(Self.gibps(ring), Self.gibps(best.1))
+            let tied = Noise.tie(Self.gibps(ring), Self.gibps(best.1))
             var versus = String(format: "; the ring is %.2f× ", Self.gibps(ring) / max(Self.gibps(best.1), 1e-9)) + best.0.rawValue
             if let pipe = phase(.pipe), best.0 != .pipe {
                 versus += String(format: " and %.2f× the pipe", Self.gibps(ring) / max(Self.gibps(pipe), 1e-9))
@@ -111,8 +112,9 @@ public struct BenchThroughput: Preset {
                 claim: "Shared memory is the fastest (the seed): the ring moves bytes faster than every other mechanism measured.",
                 holds: holds,
                 evidence: ranked.map(\.1.seq),
-                detail: "ranking: " + ranked.map { "\($0.0.rawValue) \(Self.rate($0.1))" }.joined(separator: " > ")
-                    + versus + (holds ? "" : " — not the fastest in this run"))
+                detail: "ranking: " + Noise.ranking(ranked.map { ("\($0.0.rawValue) \(Self.rate($0.1))", Self.gibps($0.1)) }, separator: " > ")
+                    + versus + (holds ? "" : tied ? " — a tie with \(best.0.rawValue) within the \(Int(Noise.margin * 100)) % noise margin, not a ranking"
+                                               : " — not the fastest in this run"))
         } else {
             fastest = Observation(
                 id: "bench.throughput.shm_fastest",
@@ -127,11 +129,14 @@ public struct BenchThroughput: Preset {
             copies = Observation(
                 id: "bench.throughput.fewer_copies",
                 claim: "A pipe costs more copies than shared memory (the seed: four against two, counting the copies from and to files): here a pipe copies each byte twice (write into the kernel, read out), the ring once (memcpy in, read in place), and the pipe spends more CPU time per byte.",
-                holds: pipeCPU > ringCPU,
+                holds: Noise.clearlyAbove(pipeCPU, ringCPU),
                 evidence: [pipe.seq, ring.seq],
                 detail: String(format: "pipe: %d copies per byte, %.0f µs of CPU per MiB (both sides, %.0f%% in the kernel); ring: %d copy, %.0f µs per MiB (%.0f%% in the kernel)",
                                pipe.int("copies_per_byte") ?? 0, pipeCPU, Self.kernelShare(pipe) * 100,
-                               ring.int("copies_per_byte") ?? 0, ringCPU, Self.kernelShare(ring) * 100))
+                               ring.int("copies_per_byte") ?? 0, ringCPU, Self.kernelShare(ring) * 100)
+                    + (Noise.clearlyAbove(pipeCPU, ringCPU) ? "" : Noise.tie(pipeCPU, ringCPU)
+                        ? String(format: " — a tie within the %d %% noise margin: this run does not show the pipe costing more", Int(Noise.margin * 100))
+                        : " — the pipe cost less CPU per byte in this run"))
         } else {
             copies = Observation(
                 id: "bench.throughput.fewer_copies",

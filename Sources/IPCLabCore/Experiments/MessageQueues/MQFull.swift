@@ -98,13 +98,31 @@ public struct MQFull: Preset {
                 detail: failed ? "with O_NONBLOCK, mq_send number \(n + 1) failed at once with EAGAIN"
                     : "the last mq_send returned \(last?.outcomeText ?? "nothing")")
         } else {
-            let firstReceive = receives.first
-            let released = last.flatMap { s in firstReceive.map { r in (s.endNs ?? 0) >= r.tNs } } ?? false
-            let ok = released && last?.result == 0 && sends.count == Int(n) + 1
+            // The last send waited only if the queue was full when it began (the last mq_getattr before
+            // it) and it was still in the kernel when the receive that made room began.
+            let release = last.flatMap { s in receives.first { ($0.endNs ?? .max) > s.tNs && ($0.result ?? -1) >= 0 } }
+            let before = last.flatMap { s in trace.state(of: "q", before: s.tNs)?.value("mq_curmsgs") }
+            let verdict = last.map {
+                WaitVerdict.judge($0, release: release, full: before == n,
+                                  state: "mq_getattr showed \(before.map(String.init) ?? "no") message(s) of \(n) when it began")
+            }
+            let ok = verdict?.holds == true && last?.result == 0 && sends.count == Int(n) + 1
+            let detail: String
+            switch verdict {
+            case .waited(let ns)? where ok:
+                detail = "mq_send number \(n + 1) found the queue full (mq_curmsgs \(n)) and waited \(milliseconds(ns)), returning only after the receiver's mq_receive began"
+            case .didNotWait(true)?:
+                detail = "the receiver's mq_receive had begun before mq_send number \(sends.count) did: there was room again, so this run does not show a send waiting"
+            case .didNotWait(false)?:
+                detail = "mq_send number \(sends.count) returned \(last?.outcomeText ?? "?") before the receiver's mq_receive began: it did not wait"
+            case .notFull(let why)?:
+                detail = "the queue was not full when mq_send number \(sends.count) began: " + why
+            default:
+                detail = "mq_send number \(sends.count) returned \(last?.outcomeText ?? "nothing") and no receive followed it"
+            }
             waits = Observation(
-                id: "mq.full.full_send_waits", claim: Self.waitClaim, holds: ok, evidence: [last, firstReceive].compactMap { $0?.seq },
-                detail: ok ? "mq_send number \(n + 1) found the queue full and waited \(milliseconds(last?.blockedNs ?? 0)), returning only after the receiver's first mq_receive began"
-                    : "mq_send number \(sends.count) returned \(last?.outcomeText ?? "nothing")")
+                id: "mq.full.full_send_waits", claim: Self.waitClaim, holds: ok, evidence: [last, release].compactMap { $0?.seq },
+                detail: detail)
         }
 
         let sent = sends.filter { $0.result == 0 }

@@ -56,13 +56,16 @@ public struct FIFORendezvous: Preset {
         let ms = { (ns: Int64?) in String(format: "%.3f ms", Double(ns ?? 0) / 1e6) }
         func waits(_ fifo: String, first: TraceEvent?, second: TraceEvent?, firstName: String, secondName: String,
                    id: String, claim: String) -> Observation {
+            // Waited for the other side: already in open when the other's open began, and returned after.
             let met = (first?.result ?? -1) >= 0 && (second?.result ?? -1) >= 0
-                && (first?.endNs ?? 0) >= (second?.tNs ?? .max)
+                && first!.blocked(until: second!)
             let detail: String
             if met {
                 detail = "\(firstName)'s open of \(fifo) blocked \(ms(first!.blockedNs)) and returned fd \(first!.result!) only after \(secondName)'s open began (at \(ms(second!.tNs)))"
             } else {
+                let late = first != nil && second != nil && first!.tNs >= second!.tNs
                 detail = "\(firstName)'s open of \(fifo) returned \(first?.outcomeText ?? "nothing") after \(ms(first?.blockedNs)); \(secondName)'s returned \(second?.outcomeText ?? "nothing")"
+                    + (late ? "; \(secondName)'s open had begun first, so this run does not show \(firstName) waiting" : "")
                     + (first?.arg("flags")?.compactText.contains("O_NONBLOCK") == true ? ": with O_NONBLOCK nobody waits" : "")
             }
             return Observation(id: id, claim: claim, holds: met, evidence: [first, second].compactMap { $0?.seq }, detail: detail)

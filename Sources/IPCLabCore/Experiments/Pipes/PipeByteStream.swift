@@ -2,8 +2,32 @@
 public struct PipeByteStream: Preset {
     public init() {}
 
-    /// The writer finishes before the reader starts, so everything must fit in the pipe at once.
-    static let maxTotal = 65_536
+    /// The writer finishes before the reader starts, so every write must fit in the pipe at once.
+    /// A pipe's default capacity is 16 page-sized slots (65536 bytes on 4096-byte pages), and the
+    /// kernel (pipe_write) puts a write's remainder (size mod 4096) into the last page only if it fits
+    /// there whole; the rest takes fresh pages. So 20 writes of 2049 bytes need 20 slots, not 41,000 bytes.
+    static let slots = 16
+    static let page = 4096
+
+    /// The slots `sizes` take, written in order into an empty pipe, as the kernel packs them.
+    public static func slotsNeeded(_ sizes: [Int]) -> Int {
+        var used = 0, lastFill = 0
+        for w in sizes {
+            var left = w
+            let remainder = w % page
+            if remainder > 0 && used > 0 && lastFill + remainder <= page {
+                lastFill += remainder
+                left -= remainder
+            }
+            while left > 0 {
+                let n = min(page, left)
+                used += 1
+                lastFill = n
+                left -= n
+            }
+        }
+        return used
+    }
 
     public let experiment = Experiment(
         id: "pipe.byte_stream",
@@ -12,7 +36,7 @@ public struct PipeByteStream: Preset {
         claim: "A pipe keeps no message boundaries: bytes written in several writes can be read in any sizes the reader asks for.",
         seed: "004",
         parameters: [
-            Parameter("write_sizes", .integerArray, "Sizes of the writer's writes, in order (total at most 65536: the writer finishes before the reader starts).",
+            Parameter("write_sizes", .integerArray, "Sizes of the writer's writes, in order. They must all fit in the pipe at once (the writer finishes before the reader starts): 16 page-sized slots, where a write shares the last page only if it fits there whole (at most 65536 bytes in all).",
                       default: [10, 10, 10, 10], range: 1...65_536, count: 1...64),
             Parameter("read_sizes", .integerArray, "Sizes the reader asks for, in order.",
                       default: [5, 15, 15, 5], range: 1...65_536, count: 1...64),
@@ -21,10 +45,12 @@ public struct PipeByteStream: Preset {
     )
 
     public func validate(_ params: Parameters) throws(LabError) {
-        let total = params.ints("write_sizes").reduce(0, +)
-        if total > Self.maxTotal {
+        let sizes = params.ints("write_sizes")
+        let total = sizes.reduce(0, +)
+        let needed = Self.slotsNeeded(sizes)
+        if needed > Self.slots {
             throw LabError(.invalidParameter,
-                           "the writes add up to \(total) bytes; at most \(Self.maxTotal) (the pipe's default capacity), since the writer finishes before the reader starts",
+                           "the writes (\(total) bytes) need \(needed) page-sized slots of the pipe; it has \(Self.slots) (a write shares the last page only if it fits there whole), and the writer finishes before the reader starts, so it would block for ever",
                            path: "params.write_sizes")
         }
     }
@@ -57,7 +83,9 @@ public struct PipeByteStream: Preset {
                 id: "pipe.byte_stream.no_boundaries",
                 claim: "A pipe keeps no message boundaries: the reader gets bytes in the sizes it asks for, not in the sizes they were written.",
                 holds: !crossing.isEmpty, evidence: (writes + reads).seqs,
-                detail: crossing.isEmpty
+                detail: got.isEmpty
+                    ? "\(wrote.count) writes of \(list(wrote)) bytes were made, and the reader got no bytes"
+                    : crossing.isEmpty
                     ? "\(wrote.count) writes of \(list(wrote)) bytes were read as \(list(got)): every read matched whole writes, so this run does not show a boundary being lost"
                     : "\(wrote.count) writes of \(list(wrote)) bytes were read as \(list(got)) bytes: \(crossing.count) read(s) took bytes across or inside a write's boundary"),
             Observation(

@@ -41,7 +41,10 @@ public struct PipeHello: Preset {
         let got = reads.first?.payload
         let received = sent != nil && sent?.bytes == got?.bytes && sent?.preview == got?.preview
         let closes = trace.calls("close", on: "pfds")
+        // Each closed the end it does not use: the parent the write end, the child the read end.
         let closedOK = closes.count == 2 && closes.allSatisfy { $0.result == 0 }
+            && closes.contains { $0.process == "parent" && $0.string("end") == "write" }
+            && closes.contains { $0.process == "child" && $0.string("end") == "read" }
         let waits = trace.calls("wait4", by: "parent")
         let childPid = trace.process("child")?.pid
         let waited = waits.contains { $0.result == Int64(childPid ?? -2) }

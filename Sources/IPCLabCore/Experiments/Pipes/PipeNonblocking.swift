@@ -42,7 +42,8 @@ public struct PipeNonblocking: Preset {
         let eagain = first?.errno == "EAGAIN" && (write.map { (first?.endNs ?? .max) < $0.tNs } ?? true)
         let flags = trace.calls("fcntl", by: "reader", on: "p").filter { $0.arg("cmd") == "F_SETFL" }
         let blocking = reads.first { $0.errno == nil && ($0.result ?? 0) > 0 }
-        let waited = blocking != nil && write != nil && (blocking!.endNs ?? 0) >= write!.tNs
+        // It waited only if it was already in the kernel when the write began, and returned after.
+        let waited = blocking != nil && write != nil && blocking!.blocked(until: write!)
         let ms = { (ns: Int64?) in String(format: "%.3f ms", Double(ns ?? 0) / 1e6) }
         return [
             Observation(
@@ -58,6 +59,8 @@ public struct PipeNonblocking: Preset {
                 holds: waited, evidence: [blocking, write].compactMap { $0?.seq },
                 detail: waited
                     ? "the blocking read waited \(ms(blocking!.blockedNs)) and returned \(blocking!.result!) bytes \(blocking!.payload?.quotedText ?? "") once the writer wrote"
+                    : blocking != nil && write != nil && blocking!.tNs >= write!.tNs
+                    ? "the writer had already written when the blocking read began: the pipe was not empty, so this run does not show a read waiting"
                     : "no blocking read returned the writer's data"),
         ]
     }

@@ -15,12 +15,12 @@ public struct ShmSysV: Preset {
             Parameter("size", .integer, "Bytes of the segment (the course's example asks shmget for 1024).", default: 1024, range: 1...1_048_576),
             Parameter("ftok_id", .integer, "The project id ftok combines with the key file (the example uses 'A', 65).", default: 65, range: 1...127),
             Parameter("writer_delay_ms", .integer,
-                      "How long the writer waits before attaching, so that the reader is attached too (shm_nattch 2).",
+                      "How long the writer waits before its ftok, shmget and shmat, so that the reader is attached too (shm_nattch 2).",
                       default: 20, range: 0...1000),
             Parameter("remove", .boolean, "Remove the segment with shmctl(IPC_RMID) at the end. Without it the key still finds the segment.",
                       default: true),
         ],
-        observations: ["shm.sysv.data_shared", "shm.sysv.nattch_counts", "shm.sysv.removed"]
+        observations: ["shm.sysv.same_key", "shm.sysv.data_shared", "shm.sysv.nattch_counts", "shm.sysv.removed"]
     )
 
     public func validate(_ params: Parameters) throws(LabError) {
@@ -31,9 +31,15 @@ public struct ShmSysV: Preset {
         let message = (params.string("message") ?? "") + "\u{0}"
         let segment = SharedMemoryChannel(type: .sysv, size: params.int("size") ?? 1024, ftokPath: "/tmp/shmfile",
                                           ftokID: params.int("ftok_id") ?? 65)
+        // Each process finds the segment by its key (ftok, shmget without IPC_CREAT) and attaches the id it
+        // found. The reader detaches once the writer is gone, so no one is attached (shm_nattch 0), and only
+        // then attaches again to read: the bytes outlived every attachment.
         var reader: [Step] = [
+            .lookup(channel: "seg"),
             .attach(channel: "seg"),
             .wait(process: "writer"),
+            .detach(channel: "seg"),
+            .attach(channel: "seg"),
             .load(channel: "seg", size: message.utf8.count),
             .detach(channel: "seg"),
         ]
@@ -45,6 +51,7 @@ public struct ShmSysV: Preset {
                 ProcessSpec(name: "reader", steps: reader),
                 ProcessSpec(name: "writer", steps: [
                     .sleep(ms: params.int("writer_delay_ms") ?? 20),
+                    .lookup(channel: "seg"),
                     .attach(channel: "seg"),
                     .store(channel: "seg", data: message),
                     .detach(channel: "seg"),
@@ -55,20 +62,48 @@ public struct ShmSysV: Preset {
     public func observe(_ trace: Trace, _ params: Parameters) -> [Observation] {
         let message = params.string("message") ?? ""
         let stored = trace.accesses("store", on: "seg", by: "writer").first
-        let writerDetach = trace.calls("shmdt", by: "writer", on: "seg").first
         let loaded = trace.accesses("load", on: "seg", by: "reader").first
-        let afterDetach = (loaded?.tNs ?? 0) > (writerDetach?.endNs ?? .max) && writerDetach?.result == 0
+        // Every process attached: the last IPC_STAT showing shm_nattch 0 after the store, taken before the
+        // attach the reader read through began.
+        let attachBeforeLoad = loaded.flatMap { l in trace.calls("shmat", by: "reader", on: "seg").last { $0.tNs < l.tNs && ($0.result ?? -1) > 0 } }
+        let empty = (stored?.endNs).flatMap { after in
+            attachBeforeLoad.flatMap { a in
+                trace.snapshots(of: "seg").last { $0.value("exists") == 1 && $0.value("nattch") == 0 && $0.tNs > after && $0.tNs < a.tNs }
+            }
+        }
         let got = loaded?.cString
         let data = Observation(
             id: "shm.sysv.data_shared",
-            claim: "The reader reads, through its own shmat of the same key, what the writer stored — after the writer detached and exited: a segment keeps its bytes while no process is attached.",
-            holds: got == message && afterDetach,
-            evidence: [stored, writerDetach, loaded].compactMap { $0?.seq },
-            detail: got == message
-                ? "the writer stored \(quoted(message)) and detached; the reader then read \(quoted(got))"
-                : "the writer stored \(quoted(message)); the reader read \(quoted(got))")
+            claim: "The reader reads what the writer stored, through an attach made after every process had detached: a segment keeps its bytes while no process is attached.",
+            holds: got == message && empty != nil,
+            evidence: [stored, empty?.seq.map { trace.events[$0 - 1] }, attachBeforeLoad, loaded].compactMap { $0?.seq },
+            detail: got != message
+                ? "the writer stored \(quoted(message)); the reader read \(quoted(got))"
+                : empty != nil
+                ? "the writer stored \(quoted(message)) and detached; IPC_STAT then showed shm_nattch 0 (no process attached); the reader attached again and read \(quoted(got))"
+                : "the reader read \(quoted(got)), but the trace shows no moment with shm_nattch 0 between the store and the attach it read through")
 
-        return [data, nattch(trace), removed(trace, params)]
+        return [sameKey(trace), data, nattch(trace), removed(trace, params)]
+    }
+
+    /// Both processes ftok the same file and project id and shmget that key: one id, which each attaches.
+    private func sameKey(_ trace: Trace) -> Observation {
+        let ftoks = trace.calls("ftok", on: "seg").filter { ($0.result ?? -1) >= 0 }
+        let gets = trace.calls("shmget", on: "seg").filter { ($0.result ?? -1) >= 0 }
+        let ids = Set(gets.compactMap(\.result))
+        let keys = Set(ftoks.compactMap(\.result))
+        let byKey = Set(gets.filter { $0.step != nil }.map(\.process))
+        let attaches = trace.calls("shmat", on: "seg").filter { ($0.result ?? -1) > 0 }
+        let attachedIDs = Set(attaches.compactMap { $0.int("shmid") })
+        let holds = keys.count == 1 && ids.count == 1 && byKey.isSuperset(of: ["reader", "writer"]) && attachedIDs == ids
+        return Observation(
+            id: "shm.sysv.same_key",
+            claim: "Processes that ftok the same file and project id get the same key, and shmget of that key the same segment id, which each attaches.",
+            holds: holds,
+            evidence: (ftoks + gets + attaches).sorted { $0.seq < $1.seq }.seqs,
+            detail: holds
+                ? "ftok gave key 0x\(String(keys.first ?? 0, radix: 16)) in \(Set(ftoks.map(\.process)).sorted().joined(separator: " and ")); shmget of it returned id \(ids.first ?? -1) every time (\(gets.count) calls), and every shmat used that id"
+                : "keys \(keys.sorted()), ids \(ids.sorted()) from shmget, ids attached \(attachedIDs.sorted()); processes that looked the key up: \(byKey.sorted())")
     }
 
     /// Every IPC_STAT's shm_nattch must lie between the attaches and detaches that had surely happened and

@@ -22,8 +22,9 @@ extension Trace {
     public func sleptUntilPost(on channel: String, by process: String? = nil) -> [(wait: TraceEvent, post: TraceEvent)] {
         let posts = semaphorePosts(on: channel)
         return semaphoreWaits(on: channel, by: process).compactMap { w in
-            guard w.int("value_before") == 0, w.result == 0, let end = w.endNs else { return nil }
-            guard let post = posts.last(where: { p in p.process != w.process && p.tNs <= end && (p.endNs ?? p.tNs) >= w.tNs })
+            guard w.int("value_before") == 0, w.result == 0, w.endNs != nil else { return nil }
+            // The post that released it began while the wait was in the kernel (see `blocked(until:)`).
+            guard let post = posts.last(where: { p in p.process != w.process && w.blocked(until: p) })
             else { return nil }
             return (w, post)
         }

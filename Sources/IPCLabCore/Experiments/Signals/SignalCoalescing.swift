@@ -71,7 +71,8 @@ public struct SignalCoalescing: Preset {
         let rtGot = trace.deliveries(to: "receiver", of: rt)
         let pending = trace.calls("sigpending", by: "receiver")
         let pendingText = pending.first.map { "; sigpending showed \($0.arg("set")?.compactText ?? "[]") before the unblock" } ?? ""
-        let merged = kills.count >= 2 && stdGot.count == 1
+        // Merged: every send returned before the one delivery began (a send after it was not merged into it).
+        let merged = kills.count >= 2 && stdGot.count == 1 && kills.allSatisfy { ($0.endNs ?? .max) <= stdGot[0].tNs }
         let mergedDetail: String
         if kills.count < 2 {
             mergedDetail = "only \(kills.count) \(std.name) was sent: there was nothing to merge"
@@ -79,6 +80,8 @@ public struct SignalCoalescing: Preset {
             mergedDetail = "\(kills.count) × kill(receiver, \(std.name)) = 0 while it was blocked; the handler ran once" + pendingText
         } else if params.bool("blocked") == false {
             mergedDetail = "\(std.name) was not blocked: each of the \(kills.count) was delivered before the next was sent, so the handler ran \(stdGot.count) times and none merged"
+        } else if stdGot.count == 1 {
+            mergedDetail = "\(kills.count) sent, 1 delivered, but not every send came before the delivery: the trace does not show them merged"
         } else {
             mergedDetail = "\(kills.count) sent, \(stdGot.count) delivered"
         }

@@ -6,10 +6,12 @@ public struct SignalSigint: Preset {
         id: "signal.sigint",
         mechanism: "signal",
         title: "Catching Ctrl+C",
-        claim: "SIGINT (what a terminal sends on Ctrl+C) terminates a process by default; a process with a SIGINT handler runs the handler instead and goes on — its sleep is cut short with EINTR.",
+        claim: "SIGINT (what a terminal sends on Ctrl+C) terminates a process by default; a process with a SIGINT handler runs the handler instead. The course's int_handler then calls exit(-1), so the program ends with status 255 rather than being killed by SIGINT; a handler that returns lets it go on — its sleep is cut short with EINTR.",
         seed: "002, 004",
         parameters: [
             Parameter("handler", .boolean, "Whether the program installs a SIGINT handler (the seed's int_handler).", default: true),
+            Parameter("handler_returns", .boolean, "Whether the handler returns (the program goes on and exits 0) instead of calling exit(-1) as the seed's int_handler does (status 255).",
+                      default: false),
             Parameter("sleep_ms", .integer, "How long the program sleeps, waiting for Ctrl+C (the seed sleeps 60 s).",
                       default: 1000, range: 100...10_000),
         ],
@@ -17,7 +19,8 @@ public struct SignalSigint: Preset {
     )
 
     public func scenario(_ params: Parameters) -> Scenario {
-        let program: [Step] = ((params.bool("handler") ?? true) ? [.sigaction(.sigint, .handle)] : [])
+        let returns = params.bool("handler_returns") ?? false
+        let program: [Step] = ((params.bool("handler") ?? true) ? [.sigaction(.sigint, .handle, exit: returns ? nil : 255)] : [])
             + [ReadyPipe.signal, .sleep(ms: params.int("sleep_ms") ?? 1000)]
         return Scenario(
             channels: [ReadyPipe.channel],
@@ -35,7 +38,12 @@ public struct SignalSigint: Preset {
         let got = trace.deliveries(to: "program", of: .sigint).first
         let sleep = trace.calls("nanosleep", by: "program").first
         let exit = trace.process("program")?.exit
-        let wentOn = got != nil && exit == .code(0)
+        let returns = params.bool("handler_returns") ?? false
+        let expected: TraceProcess.Exit = .code(returns ? 0 : 255)
+        let ended = got != nil && exit == expected
+        let how = returns
+            ? "nanosleep returned \(sleep?.outcomeText ?? "?") after \(String(format: "%.3f ms", Double(sleep?.blockedNs ?? 0) / 1e6)); the handler returned, the program went on and exited with 0"
+            : "the handler called exit(-1) as the seed's int_handler does: the program exited with status 255, not killed by SIGINT"
         return [
             Observation(
                 id: "signal.sigint.handler_ran",
@@ -45,11 +53,11 @@ public struct SignalSigint: Preset {
                     ?? "no handler ran: the program \(trace.ending(of: "program"))"),
             Observation(
                 id: "signal.sigint.not_terminated",
-                claim: "With a handler, SIGINT does not terminate the process: the handler returns and the process goes on to finish.",
-                holds: wentOn, evidence: [kill, got, sleep].compactMap { $0?.seq },
-                detail: wentOn
-                    ? "nanosleep returned \(sleep?.outcomeText ?? "?") after \(String(format: "%.3f ms", Double(sleep?.blockedNs ?? 0) / 1e6)); the program went on and exited with 0"
-                    : "the program \(trace.ending(of: "program")): SIGINT's default action (Term)"),
+                claim: "With a handler, SIGINT's default action (terminate) does not happen: the process ends as its handler decides — with exit(-1), status 255 (the seed); with a handler that returns, it goes on and finishes.",
+                holds: ended, evidence: [kill, got, sleep].compactMap { $0?.seq },
+                detail: ended ? how
+                    : got == nil ? "the program \(trace.ending(of: "program")): SIGINT's default action (Term)"
+                    : "the handler ran, and the program \(trace.ending(of: "program")) (expected exit status \(returns ? 0 : 255))"),
         ]
     }
 }

@@ -49,7 +49,7 @@ public struct SignalSigqueue: Preset {
                 holds: carried, evidence: evidence,
                 detail: got.map { g in
                     carried
-                        ? "sender: \(send!.call)(receiver, \(sig.name), \(value)) = \(send!.outcomeText); the handler got sival_int \(value) with \(g.string("si_code")!)"
+                        ? "sender: \(send?.call ?? "no call")(receiver, \(sig.name), \(value)) = \(send?.outcomeText ?? "?"); the handler got sival_int \(value) with \(g.string("si_code") ?? "?")"
                         : "the handler got \(g.deliverySummary) and " + (g.sivalInt.map { "sival_int \($0)" } ?? "no value")
                             + (send?.call == "kill" ? ": kill sends no value" : ", not \(value)")
                 } ?? "no delivery of \(sig.name) was recorded by the receiver, which \(trace.ending(of: "receiver"))"),

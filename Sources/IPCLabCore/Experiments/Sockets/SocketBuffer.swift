@@ -58,7 +58,6 @@ public struct SocketBuffer: Preset {
                 : "no send failed with EAGAIN after \(accepted) bytes")
 
         let blocking = sends.filter { $0.string("flags") == "0" }.last
-        let firstRead = trace.socketReceives(on: "sv", by: "reader").first
         let waits: Observation
         if nonblocking {
             waits = Observation(
@@ -66,12 +65,33 @@ public struct SocketBuffer: Preset {
                 evidence: eagain.map { [$0.seq] } ?? [],
                 detail: eagain != nil ? "non-blocking, the send into the full buffer failed at once with EAGAIN; the writer stopped there" : "no send failed with EAGAIN")
         } else {
-            let released = blocking.flatMap { b in firstRead.map { r in (b.endNs ?? 0) >= r.tNs } } ?? false
-            let ok = released && (blocking?.result ?? 0) > 0
+            // The blocking send waited only if it followed the EAGAIN with no recv done in between (the buffer
+            // still full) and was still in the kernel when the recv that made room began.
+            let reads = trace.socketReceives(on: "sv", by: "reader")
+            let follows = blocking.flatMap { b in eagain.map { b.tNs > $0.tNs } } ?? false
+            let drainedBefore = blocking.map { b in reads.filter { ($0.endNs ?? .max) <= b.tNs && ($0.result ?? 0) > 0 }.count } ?? 0
+            let release = blocking.flatMap { b in reads.first { ($0.endNs ?? .max) > b.tNs && ($0.result ?? 0) > 0 } }
+            let verdict = blocking.map {
+                WaitVerdict.judge($0, release: release, full: follows && drainedBefore == 0,
+                                  state: follows ? "the reader had already received \(drainedBefore) time(s) since the EAGAIN" : "it did not follow an EAGAIN")
+            }
+            let ok = verdict?.holds == true && (blocking?.result ?? 0) > 0
+            let detail: String
+            switch verdict {
+            case .waited(let ns)? where ok:
+                detail = "after EAGAIN, the blocking send into the full buffer waited \(milliseconds(ns)) and returned \(blocking?.result ?? 0) only after the reader's recv began"
+            case .didNotWait(true)?:
+                detail = "the reader's recv had begun before the blocking send did: the buffer had room again, so this run does not show a send waiting"
+            case .didNotWait(false)?:
+                detail = "the blocking send returned \(blocking?.outcomeText ?? "?") before the reader's recv began: it did not wait"
+            case .notFull(let why)?:
+                detail = "the buffer was not full when the blocking send began: " + why
+            default:
+                detail = "the blocking send returned \(blocking?.outcomeText ?? "nothing")"
+            }
             waits = Observation(
-                id: "socket.buffer.full_send_waits", claim: Self.waitClaim, holds: ok, evidence: [blocking, firstRead].compactMap { $0?.seq },
-                detail: ok ? "the blocking send into the full buffer waited \(milliseconds(blocking?.blockedNs ?? 0)) and returned \(blocking!.result!) only after the reader's first recv began"
-                    : "the blocking send returned \(blocking?.outcomeText ?? "nothing")")
+                id: "socket.buffer.full_send_waits", claim: Self.waitClaim, holds: ok,
+                evidence: [eagain, blocking, release].compactMap { $0?.seq }, detail: detail)
         }
 
         let sent = sends.filter { ($0.result ?? 0) > 0 }.bytesMoved

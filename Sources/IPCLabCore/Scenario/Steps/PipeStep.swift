@@ -29,11 +29,15 @@ public enum PipeStep: StepFamily {
     case read(channel: String, size: Int, repeat: Int)
     /// `read(2)` chunks of `size` until it returns 0 (end of file) or fails.
     case readAll(channel: String, size: Int)
-    /// `write(2)` chunks of `size` until the pipe holds its capacity, then once more:
-    /// that last write blocks, or fails with `EAGAIN` on a non-blocking end.
+    /// `write(2)` chunks of `size` without waiting (`O_NONBLOCK`, set with `fcntl` if the end was
+    /// blocking) until the kernel says the pipe is full with `EAGAIN`; then, on a blocking end, `O_NONBLOCK`
+    /// is cleared and one more write waits for the reader.
     case fill(channel: String, size: Int)
     /// `close(2)` one end.
     case close(channel: String, end: PipeEnd)
+    /// `fstat(2)` of one end, with its `fcntl(F_GETFL)`: the inode it reaches (`st_dev`, `st_ino`),
+    /// the file type, and the access mode of the open file behind the descriptor.
+    case fstat(channel: String, end: PipeEnd)
     /// `open(2)` a FIFO for reading or writing: blocks until the other side opens, unless
     /// `nonblocking` (`O_NONBLOCK`: a reader's open returns at once, a writer's fails with `ENXIO`).
     case open(channel: String, end: PipeEnd, nonblocking: Bool)
@@ -104,7 +108,7 @@ public enum PipeStep: StepFamily {
     }
 
     public static let ops = ["write", "read", "read_all", "fill", "close", "open", "set_nonblocking",
-                             "set_pipe_size", "get_pipe_size", "dup2", "stage"]
+                             "set_pipe_size", "get_pipe_size", "dup2", "stage", "fstat"]
 
     public static func decode(op: String, _ r: inout JSONObjectReader) throws(LabError) -> PipeStep {
         typealias B = Scenario.Bounds
@@ -142,6 +146,8 @@ public enum PipeStep: StepFamily {
             return .fill(channel: channel, size: try r.int("size", in: B.bytes) ?? 4096)
         case "close":
             return .close(channel: channel, end: try requiredEnd(&r))
+        case "fstat":
+            return .fstat(channel: channel, end: try requiredEnd(&r))
         case "open":
             return .open(channel: channel, end: try requiredEnd(&r), nonblocking: try r.bool("nonblocking") ?? false)
         case "dup2":
@@ -167,6 +173,7 @@ public enum PipeStep: StepFamily {
         case .readAll: "read_all"
         case .fill: "fill"
         case .close: "close"
+        case .fstat: "fstat"
         case .open: "open"
         case .setNonblocking: "set_nonblocking"
         case .setPipeSize: "set_pipe_size"
@@ -178,7 +185,7 @@ public enum PipeStep: StepFamily {
 
     public var channel: String? {
         switch self {
-        case .write(let c, _, _), .read(let c, _, _), .readAll(let c, _), .fill(let c, _), .close(let c, _),
+        case .write(let c, _, _), .read(let c, _, _), .readAll(let c, _), .fill(let c, _), .close(let c, _), .fstat(let c, _),
              .open(let c, _, _), .setNonblocking(let c, _, _), .setPipeSize(let c, _), .getPipeSize(let c), .dup2(let c, _, _):
             c
         case .stage:
@@ -201,7 +208,7 @@ public enum PipeStep: StepFamily {
             if rep != 1 { o["repeat"] = int(rep) }
         case let .readAll(_, size), let .fill(_, size), let .setPipeSize(_, size):
             o["size"] = int(size)
-        case let .close(_, end):
+        case let .close(_, end), let .fstat(_, end):
             o["end"] = .string(end.rawValue)
         case let .open(_, end, nonblocking):
             o["end"] = .string(end.rawValue)
@@ -240,6 +247,7 @@ extension Step {
     public static func readAll(channel: String, size: Int) -> Step { .pipe(.readAll(channel: channel, size: size)) }
     public static func fill(channel: String, size: Int) -> Step { .pipe(.fill(channel: channel, size: size)) }
     public static func close(channel: String, end: PipeEnd) -> Step { .pipe(.close(channel: channel, end: end)) }
+    public static func fstat(channel: String, end: PipeEnd) -> Step { .pipe(.fstat(channel: channel, end: end)) }
     public static func open(channel: String, end: PipeEnd, nonblocking: Bool = false) -> Step {
         .pipe(.open(channel: channel, end: end, nonblocking: nonblocking))
     }

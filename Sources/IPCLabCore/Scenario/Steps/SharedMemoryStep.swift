@@ -42,6 +42,7 @@ public enum SharedMemoryStep: StepFamily {
     /// n-th arrival to the n-th CPU), so that they can run at the same time at all.
     case barrier(channel: String, offset: Int, count: Int, spread: Bool)
     /// SysV: `ftok` and `shmget(key, 0, 0)`; POSIX: `shm_open(name, O_RDWR)` — is the name still there?
+    /// What it finds is what the process attaches afterwards.
     case lookup(channel: String)
     /// SysV: `shmctl(IPC_RMID)`: the segment goes when the last process detaches; its key at once.
     case remove(channel: String)

@@ -48,8 +48,9 @@ public enum SignalStep: StepFamily {
         case fpe
     }
 
-    /// `sigaction(2)` with `SA_SIGINFO`; `restart` adds `SA_RESTART`.
-    case sigaction(signal: Signal, action: Action, reply: Reply?, restart: Bool)
+    /// `sigaction(2)` with `SA_SIGINFO`; `restart` adds `SA_RESTART`. A handler with `exit` ends the
+    /// process with that status once it has recorded the delivery (the course's `int_handler` calls `exit(-1)`: 255).
+    case sigaction(signal: Signal, action: Action, reply: Reply?, restart: Bool, exit: Int? = nil)
     /// `kill(2)` to a named process of the run, `repeat` times.
     case kill(process: String, signal: Signal, repeat: Int)
     /// `sigqueue(3)` to a named process of the run, `repeat` times (the i-th carries `value + i`).
@@ -68,9 +69,15 @@ public enum SignalStep: StepFamily {
     case fault(Fault)
     /// Reads `/proc/PID/stat` of a named process of the run: its state (R, S, T, Z…).
     case procStat(process: String)
+    /// `setpgid(2)`: moves a named process of the run into the process group whose id is the pid of
+    /// `group` (itself: a new group it leads), as a shell puts a job's processes in one group.
+    case setpgid(process: String, group: String)
+    /// `kill(2)` to a process group: `kill(-pgid, signal)`, the group whose id is the pid of the named
+    /// process (as the terminal's Ctrl+C reaches the foreground group).
+    case killGroup(group: String, signal: Signal)
 
     public static let ops = ["sigaction", "kill", "sigqueue", "sigprocmask", "sigpending", "wait_signals",
-                             "read_pointer", "fault", "proc_stat"]
+                             "read_pointer", "fault", "proc_stat", "setpgid", "kill_group"]
 
     /// Bounds of the signal steps, also stated in `openapi.yaml`.
     public enum Bounds {
@@ -80,6 +87,7 @@ public enum SignalStep: StepFamily {
         public static let pointerText = 1...64
         public static let readSize = 1...4096
         public static let maskSignals = 0...64
+        public static let exitStatus = 0...255
     }
 
     public static func decode(op: String, _ r: inout JSONObjectReader) throws(LabError) -> SignalStep {
@@ -99,7 +107,9 @@ public enum SignalStep: StepFamily {
                 guard action == .handle else { throw r.fail("reply", "only a handler can reply: set \"action\": \"handle\"") }
                 reply = Reply(signal: sig, process: process)
             }
-            return .sigaction(signal: signal, action: action, reply: reply, restart: try r.bool("restart") ?? false)
+            let exit = try r.int("exit", in: B.exitStatus)
+            if exit != nil && action != .handle { throw r.fail("exit", "only a handler can exit: set \"action\": \"handle\"") }
+            return .sigaction(signal: signal, action: action, reply: reply, restart: try r.bool("restart") ?? false, exit: exit)
         case "kill":
             let process = try target(&r)
             return .kill(process: process, signal: try r.requiredSignal("signal"),
@@ -148,6 +158,11 @@ public enum SignalStep: StepFamily {
         case "fault":
             guard let kind = try r.choice("kind", Fault.self) else { throw r.fail("kind", "is required: \"segv\" or \"fpe\"") }
             return .fault(kind)
+        case "setpgid":
+            let process = try target(&r)
+            return .setpgid(process: process, group: try r.requiredString("group"))
+        case "kill_group":
+            return .killGroup(group: try r.requiredString("group"), signal: try r.requiredSignal("signal"))
         default:
             return .procStat(process: try target(&r))
         }
@@ -180,6 +195,8 @@ public enum SignalStep: StepFamily {
         case .readPointer: "read_pointer"
         case .fault: "fault"
         case .procStat: "proc_stat"
+        case .setpgid: "setpgid"
+        case .killGroup: "kill_group"
         }
     }
 
@@ -189,7 +206,9 @@ public enum SignalStep: StepFamily {
     public var processes: [String] {
         switch self {
         case let .kill(p, _, _), let .sigqueue(p, _, _, _), let .procStat(p): [p]
-        case let .sigaction(_, _, reply?, _): [reply.process]
+        case let .sigaction(_, _, reply?, _, _): [reply.process]
+        case let .setpgid(p, g): [p, g]
+        case let .killGroup(g, _): [g]
         default: []
         }
     }
@@ -197,10 +216,11 @@ public enum SignalStep: StepFamily {
     public var fields: [String: JSONValue] {
         func int(_ n: Int) -> JSONValue { .integer(Int64(n)) }
         switch self {
-        case let .sigaction(signal, action, reply, restart):
+        case let .sigaction(signal, action, reply, restart, exit):
             var o: [String: JSONValue] = ["signal": signal.json, "action": .string(action.rawValue)]
             if let reply { o["reply"] = ["signal": reply.signal.json, "process": .string(reply.process)] }
             if restart { o["restart"] = true }
+            if let exit { o["exit"] = int(exit) }
             return o
         case let .kill(process, signal, count):
             var o: [String: JSONValue] = ["process": .string(process), "signal": signal.json]
@@ -226,12 +246,21 @@ public enum SignalStep: StepFamily {
             return ["kind": .string(kind.rawValue)]
         case let .procStat(process):
             return ["process": .string(process)]
+        case let .setpgid(process, group):
+            return ["process": .string(process), "group": .string(group)]
+        case let .killGroup(group, signal):
+            return ["group": .string(group), "signal": signal.json]
         }
     }
 
     public func check(in scenario: Scenario, process: Int, at path: JSONPath) throws(LabError) {
-        let at = if case .sigaction = self { path.key("reply").key("process") } else { path.key("process") }
         for name in processes where scenario.processIndex(named: name) == nil {
+            let at: JSONPath = switch self {
+            case .sigaction: path.key("reply").key("process")
+            case .killGroup: path.key("group")
+            case .setpgid(let p, _) where p != name: path.key("group")
+            default: path.key("process")
+            }
             let known = scenario.processes.map(\.name).joined(separator: ", ")
             throw LabError(.invalidScenario,
                            "no process named \"\(name)\" in this run (processes: \(known)); signals go only to the run's own processes",
@@ -242,8 +271,8 @@ public enum SignalStep: StepFamily {
 
 extension Step {
     public static func sigaction(_ signal: Signal, _ action: SignalStep.Action, reply: SignalStep.Reply? = nil,
-                                 restart: Bool = false) -> Step {
-        .signal(.sigaction(signal: signal, action: action, reply: reply, restart: restart))
+                                 restart: Bool = false, exit: Int? = nil) -> Step {
+        .signal(.sigaction(signal: signal, action: action, reply: reply, restart: restart, exit: exit))
     }
     public static func kill(_ process: String, _ signal: Signal, repeat count: Int = 1) -> Step {
         .signal(.kill(process: process, signal: signal, repeat: count))
@@ -259,4 +288,6 @@ extension Step {
     public static func readPointer(size: Int) -> Step { .signal(.readPointer(size: size)) }
     public static func fault(_ kind: SignalStep.Fault) -> Step { .signal(.fault(kind)) }
     public static func procStat(_ process: String) -> Step { .signal(.procStat(process: process)) }
+    public static func setpgid(_ process: String, group: String) -> Step { .signal(.setpgid(process: process, group: group)) }
+    public static func killGroup(_ group: String, _ signal: Signal) -> Step { .signal(.killGroup(group: group, signal: signal)) }
 }
