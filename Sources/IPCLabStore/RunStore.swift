@@ -21,8 +21,9 @@ public final class RunStore: Sendable {
     private let now: @Sendable () -> Double
 
     /// Opens (creating the directory and the database if they are missing) and migrates the store
-    /// in `directory`. `now` is the clock retention reads (seconds since 1970).
-    public init(directory: String, retention: StoreRetention = StoreRetention(),
+    /// in `directory`. `now` is the clock retention reads (seconds since 1970); retention by days
+    /// runs every `retentionEvery` seconds.
+    public init(directory: String, retention: StoreRetention = StoreRetention(), retentionEvery: Double = 60,
                 now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) throws {
         try DataDirectory.create(directory)
         var config = Configuration()
@@ -46,7 +47,7 @@ public final class RunStore: Sendable {
         self.pool = pool
         self.now = now
         writer = StoreWriter(
-            pool: pool,
+            pool: pool, every: retentionEvery,
             afterBatch: { db in try retention.pruneBytes(db, metrics: metrics) },
             onTimer: { [pool, metrics, now] in
                 _ = try? pool.write { db in try retention.pruneDays(db, now: now(), metrics: metrics) }

@@ -16,11 +16,12 @@ final class TestStore: @unchecked Sendable {
     let clock = ManualClock()
     var store: RunStore
 
-    init(retention: StoreRetention = StoreRetention(), directory: String? = nil) throws {
+    init(retention: StoreRetention = StoreRetention(), retentionEvery: Double = 60, directory: String? = nil) throws {
         self.directory = directory ?? FileManager.default.temporaryDirectory
             .appendingPathComponent("ipclab-store-test-\(UInt64.random(in: 0...UInt64.max))").path
         let clock = self.clock
-        store = try RunStore(directory: self.directory + "/data", retention: retention, now: { clock.now })
+        store = try RunStore(directory: self.directory + "/data", retention: retention, retentionEvery: retentionEvery,
+                             now: { clock.now })
     }
 
     /// Closes and opens the same folder again, as a restarted server would.
@@ -156,6 +157,20 @@ struct RunStoreTests {
         try t.reopen(retention: StoreRetention(keepDays: 2))
         #expect(try t.store.list(limit: 10)?.runs.isEmpty == true)
         #expect(try t.store.grade(id: "g-old") == nil)
+    }
+
+    @Test("retention by days also runs by itself on the store's timer, while the server runs")
+    func retentionDaysTimer() throws {
+        let t = try TestStore(retention: StoreRetention(keepDays: 1), retentionEvery: 0.05)
+        try t.add("t-old")
+        t.clock.advance(2 * 86_400)
+        try t.add("t-new")
+        // Polled, not timed: a slow machine only makes this wait longer.
+        let deadline = Date().addingTimeInterval(30)
+        while try t.store.contains(id: "t-old"), Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+        #expect(try !t.store.contains(id: "t-old"))
+        #expect(try t.store.contains(id: "t-new"))
+        #expect(t.store.metrics.snapshot.pruned == 1)
     }
 
     @Test("retention by bytes deletes the oldest runs until the rest fit")
