@@ -28,7 +28,7 @@ let package = Package(
         .target(
             name: "CIPCLab",
             cSettings: [.define("_GNU_SOURCE")],
-            linkerSettings: [.linkedLibrary("rt")]
+            linkerSettings: [.linkedLibrary("rt"), .linkedLibrary("z")]
         ),
         .target(name: "IPCLabCore"),
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
@@ -50,7 +50,7 @@ let package = Package(
         .target(
             name: "IPCLabHTTP",
             dependencies: [
-                "CMicroHTTPD", "IPCLabCore", "IPCLabSandbox", "IPCLabStore",
+                "CMicroHTTPD", "CIPCLab", "IPCLabCore", "IPCLabSandbox", "IPCLabStore",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

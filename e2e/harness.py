@@ -32,6 +32,8 @@ from contract import REPO, check_response
 STARTUP_TIMEOUT_S = float(os.environ.get("IPCLAB_STARTUP_TIMEOUT", "30"))
 STOP_TIMEOUT_S = 5.0
 REQUEST_TIMEOUT_S = 20.0
+# The host uids (and gids) runs get: the server's default --run-uid-base and --run-uid-count.
+RUN_UIDS = range(2_000_000_000, 2_000_000_000 + 65536)
 LISTENING = re.compile(r"listening on http://(\[[0-9a-fA-F:.]+\]|[^\s:/]+):(\d+)")
 
 

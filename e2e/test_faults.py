@@ -36,9 +36,12 @@ def children(pid: int) -> list[int]:
 
 def waiting_init(pid: int) -> bool:
     """A process the spawner keeps ready, not part of any run: a run init cloned ahead of time,
-    waiting for a run (named `ipclab-ready`), or a cgroup slot's forker (`ipclab-slot`)."""
+    waiting for a run (named `ipclab-ready`), or a runner (`ipclab-slot`, `ipclab runner` while it
+    execs a fresh image)."""
     try:
-        return Path(f"/proc/{pid}/comm").read_text().strip() in ("ipclab-ready", "ipclab-slot")
+        return (Path(f"/proc/{pid}/comm").read_text().strip() in ("ipclab-ready", "ipclab-slot")
+                or (Path(f"/proc/{pid}/comm").read_text().strip() in ("exe", "ipclab")
+                    and Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[1:2] == [b"runner"]))
     except OSError:
         return False
 

@@ -18,7 +18,7 @@ import requests
 from contract import check_response
 from harness import Lab, Server, start_server
 
-RUN_UID = 65534  # a run's root maps to nobody on the host
+from harness import RUN_UIDS  # a run's root maps to a uid of its own, from this range, on the host
 HEALTH_BUDGET_S = 0.100
 
 
@@ -55,8 +55,8 @@ def run_uid_ipc_objects() -> list[str]:
         lines = Path(f"/proc/sysvipc/{kind}").read_text().splitlines()
         header = lines[0].split()
         uid_col = header.index("uid")
-        found += [f"{kind}: {line}" for line in lines[1:] if int(line.split()[uid_col]) == RUN_UID]
-    found += [f"/dev/shm/{e.name}" for e in os.scandir("/dev/shm") if e.stat(follow_symlinks=False).st_uid == RUN_UID]
+        found += [f"{kind}: {line}" for line in lines[1:] if int(line.split()[uid_col]) in RUN_UIDS]
+    found += [f"/dev/shm/{e.name}" for e in os.scandir("/dev/shm") if e.stat(follow_symlinks=False).st_uid in RUN_UIDS]
     return found
 
 
@@ -110,9 +110,12 @@ def describe(pid: str) -> str:
 def running_inits(spawner: int) -> list[int]:
     """The spawner's children other than the inits it cloned ahead of time, which wait for a run
     (named `ipclab-ready`, with no process of their own), and the cgroup slots' forkers
-    (`ipclab-slot`, whose children are the spawner's)."""
-    return [pid for pid in children_of(spawner)
-            if Path(f"/proc/{pid}/comm").read_text().strip() not in ("ipclab-ready", "ipclab-slot") or children_of(pid)]
+    (`ipclab-slot`, or `ipclab runner` while it execs a fresh image; their children are the spawner's)."""
+    def waiting(pid: int) -> bool:
+        return (Path(f"/proc/{pid}/comm").read_text().strip() in ("ipclab-ready", "ipclab-slot")
+                or (Path(f"/proc/{pid}/comm").read_text().strip() in ("exe", "ipclab")
+                    and Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[1:2] == [b"runner"]))
+    return [pid for pid in children_of(spawner) if not waiting(pid) or children_of(pid)]
 
 
 def assert_nothing_left(server: Server) -> None:

@@ -21,7 +21,7 @@ from typing import Any, Iterator
 import pytest
 
 from contract import REPO
-from harness import STOP_TIMEOUT_S, Lab, server_binary, start_server
+from harness import RUN_UIDS, STOP_TIMEOUT_S, Lab, server_binary, start_server
 from traces import calls, check_trace, holds, process
 
 HEALTH_LIMIT_S = 0.100
@@ -120,13 +120,13 @@ def host_processes(prefix: str) -> dict[int, str]:
 
 
 def nobody_sysv() -> int:
-    """SysV objects owned by uid 65534 (a run's uid on the host) on the host."""
+    """SysV objects owned by a run's uid on the host (RUN_UIDS)."""
     count = 0
     for table in ("shm", "sem", "msg"):
         with open(f"/proc/sysvipc/{table}") as f:
             header = f.readline().split()
             uid = header.index("uid")
-            count += sum(1 for line in f if line.split()[uid] == "65534")
+            count += sum(1 for line in f if int(line.split()[uid]) in RUN_UIDS)
     return count
 
 
@@ -144,7 +144,7 @@ def adversary(lab: Lab, marker: str, keep: tuple[str, ...] = ()) -> Iterator[Hea
     assert host_processes(marker) == {}, "processes of the run outlived it"
     assert [e for e in os.listdir("/dev/shm") if marker in e] == []
     assert [e for e in os.listdir("/tmp") if e.startswith(marker) and e not in keep] == []
-    assert nobody_sysv() <= sysv_before, "a SysV object of uid 65534 appeared on the host"
+    assert nobody_sysv() <= sysv_before, "a SysV object of a run's uid appeared on the host"
 
 
 def scenario(*processes: tuple[str, list[dict[str, Any]]], channels: list[dict[str, Any]] | None = None) -> dict[str, Any]:

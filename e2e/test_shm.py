@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from harness import server_binary
+from harness import RUN_UIDS, server_binary
 from contract import REPO, validate_schema
 from traces import calls, check_trace, observation, run_ok as run_trace
 
@@ -33,17 +33,17 @@ def text(e):
 
 
 def host_view():
-    """/dev/shm's entries and the SysV objects of uid 65534 (a run's uid on the host), seen from outside."""
+    """/dev/shm's entries and the SysV objects of a run's uid on the host (RUN_UIDS), seen from outside."""
     sysv = []
     for table in ("shm", "sem", "msg"):
         with open(f"/proc/sysvipc/{table}") as f:
             lines = f.read().splitlines()
         header = lines[0].split()
         uid, cuid = header.index("uid"), header.index("cuid")
-        sysv += [line for line in lines[1:] if "65534" in (line.split()[uid], line.split()[cuid])]
+        sysv += [line for line in lines[1:] if int(line.split()[uid]) in RUN_UIDS or int(line.split()[cuid]) in RUN_UIDS]
     ipcs = subprocess.run(["ipcs", "-m", "-s", "-q"], capture_output=True, text=True, check=True).stdout
-    nobody = [line for line in ipcs.splitlines() if "nobody" in line.split()]
-    return sorted(os.listdir("/dev/shm")), sysv, nobody
+    runs = [line for line in ipcs.splitlines() if any(w.isdigit() and int(w) in RUN_UIDS for w in line.split())]
+    return sorted(os.listdir("/dev/shm")), sysv, runs
 
 
 # ------------------------------------------------------------------ catalog

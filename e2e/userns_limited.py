@@ -7,8 +7,9 @@ of user namespaces: a process in a user namespace where `max_pid_namespaces` is 
 namespace, not even inside a further user namespace of its own. This is how the tests take namespaces
 away from `ipclab serve` with the kernel's own mechanism (no test-only switch in the server).
 
-The child is root in the new namespace with host ids 0…65535 mapped one to one (written by this
-process, which stays outside), so the server inside can map a run's root to 65534 as usual. SIGTERM
+The child is root in the new namespace with host ids 0…65535 and the default run uids
+(2000000000…2000065535) mapped one to one (written by this process, which stays outside), so the
+server inside can give runs their uids as usual. SIGTERM
 and SIGINT are passed on to the command; the exit status is the command's.
 """
 
@@ -49,7 +50,8 @@ def main() -> int:
         return 125
     for name in ("uid_map", "gid_map"):
         with open(f"/proc/{pid}/{name}", "w") as f:
-            f.write("0 0 65536\n")
+            # The server's default run uids (--run-uid-base 2000000000, 65536 of them) too.
+            f.write("0 0 65536\n2000000000 2000000000 65536\n")
     os.write(go_w, b"1")
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda s, _frame: os.kill(pid, s))

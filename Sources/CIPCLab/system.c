@@ -31,6 +31,31 @@ pid_t ipclab_fork_into(int flags) {
     return (pid_t)syscall(SYS_clone, (unsigned long)(flags | SIGCHLD), NULL, NULL, NULL, 0UL);
 }
 
+pid_t ipclab_fork_into_as(int flags, uid_t euid, gid_t egid, int deathsig) {
+    /* Raw syscalls: glibc's wrappers would signal every thread (there are none) to change too. */
+    if (syscall(SYS_setresgid, (gid_t)-1, egid, (gid_t)-1) != 0) return -1;
+    if (syscall(SYS_setresuid, (uid_t)-1, euid, (uid_t)-1) != 0) {
+        int e = errno;
+        syscall(SYS_setresgid, (gid_t)-1, (gid_t)0, (gid_t)-1);
+        errno = e;
+        return -1;
+    }
+    /* The change of ids made this process non-dumpable: its child would inherit that, and could not
+     * open its own /proc/self files (owned by root then). */
+    prctl(PR_SET_DUMPABLE, 1UL, 0, 0, 0);
+    pid_t pid = ipclab_fork_into(flags);
+    if (pid == 0) return 0;
+    int e = errno;
+    if (syscall(SYS_setresuid, (uid_t)-1, (uid_t)0, (uid_t)-1) != 0 ||
+        syscall(SYS_setresgid, (gid_t)-1, (gid_t)0, (gid_t)-1) != 0) {
+        _exit(71); /* a forker that cannot be root again must not clone another run */
+    }
+    prctl(PR_SET_DUMPABLE, 1UL, 0, 0, 0);
+    prctl(PR_SET_PDEATHSIG, (unsigned long)deathsig, 0, 0, 0);
+    errno = e;
+    return pid;
+}
+
 int ipclab_setresuid(uid_t id) { return setresuid(id, id, id); }
 int ipclab_setresgid(gid_t id) { return setresgid(id, id, id); }
 int ipclab_unshare(int flags) { return unshare(flags); }

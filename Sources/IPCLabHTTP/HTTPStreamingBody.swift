@@ -37,6 +37,10 @@ public final class HTTPStreamingBody: @unchecked Sendable, Hashable {
     /// Whether the client of the suspended connection hung up (it is not watched then).
     private var peerGone: (@Sendable () -> Bool)?
     private var sent = 0
+    /// A pulled body: what gives the next bytes when the queue is empty (nil: the end).
+    private var source: (() -> [UInt8]?)?
+    /// Called once, after the lock, when the body is closed (sent, or the client gone).
+    private var onRelease: (@Sendable () -> Void)?
 
     /// An empty body, open for writing.
     public init(limitBytes: Int = 1 << 20, writeTimeoutSeconds: Double = 60) {
@@ -44,10 +48,22 @@ public final class HTTPStreamingBody: @unchecked Sendable, Hashable {
         self.writeTimeoutSeconds = writeTimeoutSeconds
     }
 
+    /// A body pulled rather than written: when the connection can take more and nothing is
+    /// queued, `source` gives the next bytes (on the server's thread, under the body's lock;
+    /// nil: the end). Nothing produces ahead of the client, so what the body holds is what
+    /// `source` holds plus one piece: a slow reader only slows its own pulls. `onRelease` is
+    /// called once when the body is done (sent, or the client gone), after `source` is dropped.
+    public convenience init(pulling source: @escaping () -> [UInt8]?, onRelease: @escaping @Sendable () -> Void = {}) {
+        self.init()
+        self.source = source
+        self.onRelease = onRelease
+    }
+
     /// Queues `bytes` to be sent; when ``limitBytes`` or more are queued, first waits until
     /// half of them are sent. Returns
     /// false, queueing nothing, once no one will read them (the client left, the server is
-    /// stopping, the client read nothing for ``writeTimeoutSeconds``) or after ``finish()``.
+    /// stopping, the client read nothing for ``writeTimeoutSeconds``) or after ``finish()`` or
+    /// ``continuePulling(_:onRelease:)``.
     @discardableResult
     public func write(_ bytes: [UInt8]) -> Bool {
         condition.lock()
@@ -62,12 +78,27 @@ public final class HTTPStreamingBody: @unchecked Sendable, Hashable {
                 }
             }
         }
-        guard !closed, !finished else { return false }
+        guard !closed, !finished, source == nil else { return false }
         guard !bytes.isEmpty else { return true }
         chunks.append(bytes)
         queuedBytes += bytes.count
         wakeReaderLocked()
         return true
+    }
+
+    /// Ends what the producer writes: what is queued is still sent, then what `source` gives
+    /// when the connection asks for more (nil: the end), as a pulled body
+    /// (``init(pulling:onRelease:)``), with `onRelease` called once the body is done. The
+    /// producer's thread is free at once, however slow the client.
+    public func continuePulling(_ source: @escaping () -> [UInt8]?, onRelease: @escaping @Sendable () -> Void) {
+        let release: (@Sendable () -> Void)? = condition.withLock {
+            guard !closed, !finished else { return onRelease }
+            self.source = source
+            self.onRelease = onRelease
+            wakeReaderLocked()
+            return nil
+        }
+        release?()
     }
 
     /// Ends the body: what is queued is still sent, then the response ends.
@@ -126,6 +157,16 @@ public final class HTTPStreamingBody: @unchecked Sendable, Hashable {
         condition.lock()
         defer { condition.unlock() }
         if closed { return .gone }
+        while head >= chunks.count, !finished, let source {
+            if let piece = source() {
+                guard !piece.isEmpty else { continue }
+                chunks.append(piece)
+                queuedBytes += piece.count
+            } else {
+                finished = true
+                self.source = nil
+            }
+        }
         var copied = 0
         while copied < buffer.count && head < chunks.count {
             let chunk = chunks[head]
@@ -159,15 +200,19 @@ public final class HTTPStreamingBody: @unchecked Sendable, Hashable {
 
     /// The connection is gone: drops what is queued and refuses further writes.
     func close() {
-        condition.withLock { closeLocked(wakeReader: false) }
+        let release = condition.withLock { closeLocked(wakeReader: false) }
+        release?()
     }
 
     /// The server stops: as ``close()``, and a suspended connection is woken to be cut off.
     func abandon() {
-        condition.withLock { closeLocked(wakeReader: true) }
+        let release = condition.withLock { closeLocked(wakeReader: true) }
+        release?()
     }
 
-    private func closeLocked(wakeReader: Bool) {
+    /// Closes the body; answers its `onRelease`, to call once the lock is let go.
+    @discardableResult
+    private func closeLocked(wakeReader: Bool) -> (@Sendable () -> Void)? {
         if !closed {
             closed = true
             chunks = []
@@ -178,7 +223,10 @@ public final class HTTPStreamingBody: @unchecked Sendable, Hashable {
         if wakeReader { wakeReaderLocked() }
         wake = nil
         peerGone = nil
+        source = nil
         condition.broadcast()
+        defer { onRelease = nil }
+        return onRelease
     }
 
     private func wakeReaderLocked() {

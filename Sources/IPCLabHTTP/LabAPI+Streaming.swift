@@ -24,9 +24,9 @@ extension LabAPI {
     /// Runs a checked request on ``executor`` and answers with its lines as they come; 503
     /// `unavailable` at once, as JSON, when the executor is full. A client that leaves ends
     /// the run (it is killed) and releases the queue.
-    func streamRun(_ runRequest: RunRequest, respond: @escaping HTTPResponder) {
+    func streamRun(_ runRequest: RunRequest, client: String, respond: @escaping HTTPResponder) {
         let body = HTTPStreamingBody()
-        let accepted = executor.submit {
+        let refusedBy = executor.submit(client: client, cost: Self.responseCost(events: runRequest.limits.events)) { reservation in
             metrics.countRun(experiment: runRequest.experimentID) { outcome in
                 do throws(LabError) {
                     let trace = try runner.run(runRequest, pollMs: Self.streamPollMs) { events in
@@ -36,13 +36,21 @@ extension LabAPI {
                         return !body.isClosed
                     }
                     outcome = trace.run.outcome.rawValue
+                    reservation.resize(to: Self.heldCost(events: trace.events.count))
                     // The trace line comes once the run is stored, like a 200.
-                    body.write((storeRun(trace, runRequest).map(RunStreamLine.error) ?? RunStreamLine.trace(trace)).ndjson())
+                    if let refusal = storeRun(trace, runRequest) {
+                        body.write(RunStreamLine.error(refusal).ndjson())
+                        body.finish()
+                        reservation.release()
+                    } else {
+                        Self.pullTraceLine(trace, into: body, reservation: reservation)
+                    }
                 } catch {
                     body.write(RunStreamLine.error(error).ndjson())
+                    body.finish()
+                    reservation.release()
                 }
             }
-            body.finish()
         } expired: {
             // The 200 is already on its way: the refusal is the stream's last line.
             metrics.rejected(reason: RunExecutor.Rejection.queueWait.rawValue)
@@ -50,10 +58,37 @@ extension LabAPI {
                 "the server is busy: this run waited too long for one of the run threads and was not started; try again in a second")).ndjson())
             body.finish()
         }
-        guard accepted else {
-            metrics.rejected(reason: executor.refusalReason.rawValue)
-            return respond(executor.refusal.response)
+        if let refusedBy {
+            metrics.rejected(reason: refusedBy.rawValue)
+            return respond(executor.refusal(refusedBy, client: client).response)
         }
         respond(.streaming(contentType: HTTPResponse.ContentType.ndjson, body))
     }
+
+    /// The last line, `{"type":"trace","trace":…}`, pulled a piece of the trace at a time as
+    /// the client reads (never one document in memory), and the body ended after it; the run's
+    /// thread goes back at once, however slow the client, and `reservation` is held until sent.
+    static func pullTraceLine(_ trace: Trace, into body: HTTPStreamingBody, reservation: RunExecutor.Reservation) {
+        var chunks = TraceChunks(trace, format: .json)
+        var part = TraceLinePart.head
+        body.continuePulling({
+            switch part {
+            case .head:
+                part = .trace
+                return Array(#"{"type":"trace","trace":"#.utf8)
+            case .trace:
+                if let chunk = chunks.next() { return chunk }
+                part = .done
+                return Array("}\n".utf8)
+            case .done:
+                return nil
+            }
+        }, onRelease: {
+            reservation.release()
+            giveMemoryBack()
+        })
+    }
 }
+
+/// Where ``LabAPI/pullTraceLine(_:into:reservation:)`` is in the line.
+private enum TraceLinePart { case head, trace, done }

@@ -21,14 +21,18 @@ public struct LabAPI: HTTPHandler {
     /// The threads `POST /api/v1/runs` runs on, so that a run never holds a server thread.
     public let executor: RunExecutor
     public let metrics: LabMetrics
+    /// Who a run request counts as for the fair sharing of ``executor``: address or API key.
+    public let clients: RunClients
     /// Where runs are stored (see LabAPI+Store.swift); nil stores nothing.
     public var store: RunStore?
     let logger: Logger
 
     public init(catalog: Catalog = .standard, runner: LabRunner, staticFiles: StaticFiles?, openAPI: [UInt8]?,
                 version: String, sandbox: SandboxReport, protections: SandboxProtections? = nil, insecure: Bool = false,
-                executor: RunExecutor = RunExecutor(), metrics: LabMetrics = LabMetrics(), logger: Logger) {
+                executor: RunExecutor = RunExecutor(), metrics: LabMetrics = LabMetrics(), clients: RunClients = RunClients(),
+                logger: Logger) {
         self.catalog = catalog
+        self.clients = clients
         self.metrics = metrics
         self.executor = executor
         self.sandbox = sandbox
@@ -59,12 +63,13 @@ public struct LabAPI: HTTPHandler {
                 metrics.rejected(reason: error.code.rawValue)
                 return respond(error.response)
             }
-            streamRun(runRequest, respond: respond)
+            streamRun(runRequest, client: clients.client(of: request), respond: respond)
         case .success(let (runRequest, format)):
-            // The executor answers 503 itself, without running the work, when full or when the
-            // run waited too long for a thread.
-            executor.respond(respond, rejected: { metrics.rejected(reason: $0.rawValue) }) {
-                run(runRequest, format: format)
+            // The executor answers 503 itself, without running the work, when full (or the
+            // client has its most) or when the run waited too long for a thread or the budget.
+            executor.respond(respond, client: clients.client(of: request), cost: Self.responseCost(events: runRequest.limits.events, format: format),
+                             rejected: { metrics.rejected(reason: $0.rawValue) }) { reservation in
+                run(runRequest, format: format, reservation: reservation)
             }
         }
     }
@@ -83,7 +88,8 @@ public struct LabAPI: HTTPHandler {
         if path == "/metrics" {
             return only(["GET", "HEAD"], request) {
                 HTTPResponse(status: .ok, headers: ["Content-Type": "text/plain; version=0.0.4; charset=utf-8"],
-                             body: Array((metrics.render(queued: executor.load.queued) + (store?.metrics.render() ?? "")).utf8))
+                             body: Array((metrics.render(executor.snapshot(), budgetBytes: executor.responseBudgetBytes)
+                                          + (store?.metrics.render() ?? "")).utf8))
             }
         }
         if path == "/api/v1/experiments" {
@@ -118,7 +124,7 @@ public struct LabAPI: HTTPHandler {
             metrics.rejected(reason: error.code.rawValue)
             return error.response
         case .success(let (runRequest, format)):
-            return run(runRequest, format: format)
+            return run(runRequest, format: format, reservation: nil)
         }
     }
 
@@ -139,20 +145,21 @@ public struct LabAPI: HTTPHandler {
         }
     }
 
-    /// Runs a checked request and renders its trace as `format`.
-    private func run(_ runRequest: RunRequest, format: String) -> HTTPResponse {
+    /// Runs a checked request and renders its trace as `format`; a large one is pulled in
+    /// pieces while `reservation` (of the response budget) is held.
+    private func run(_ runRequest: RunRequest, format: String, reservation: RunExecutor.Reservation?) -> HTTPResponse {
         metrics.countRun(experiment: runRequest.experimentID) { outcome in
             do throws(LabError) {
                 let trace = try runner.run(runRequest)
                 outcome = trace.run.outcome.rawValue
-                if let refusal = storeRun(trace, runRequest) { return APIError(refusal).response }
+                if let refusal = storeRun(trace, runRequest) {
+                    reservation?.release()
+                    return APIError(refusal).response
+                }
                 logger.debug("run", metadata: ["experiment": "\(runRequest.experimentID ?? "custom")",
                                                "outcome": "\(trace.run.outcome.rawValue)"])
-                switch format {
-                case "text": return .text(trace.text())
-                case "chrome": return .json(trace.chromeJSON())
-                default: return .json(trace.json())
-                }
+                return traceResponse(trace, format: format,
+                                     reservation: reservation ?? RunExecutor.Reservation(client: "", bytes: 0, core: nil))
             } catch {
                 return APIError(error).response
             }

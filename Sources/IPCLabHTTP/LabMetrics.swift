@@ -2,7 +2,8 @@ import Synchronization
 
 /// What `GET /metrics` reports, in the Prometheus text exposition format (0.0.4): runs by
 /// experiment and outcome, a histogram of how long runs took to serve, runs in progress,
-/// the run queue's depth, and rejected run requests by reason.
+/// the run queue's depth (in all and by client), the response budget held and the runs that
+/// waited for it, and rejected run requests by reason.
 public final class LabMetrics: Sendable {
     /// Upper bounds of the duration histogram's buckets, in seconds.
     static let buckets: [Double] = [0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
@@ -59,7 +60,7 @@ public final class LabMetrics: Sendable {
     }
 
     /// A run request answered without a run: the error code (`invalid_parameter`, …), or `queue_full`,
-    /// `queue_wait` or `stopping` (``RunExecutor/Rejection``).
+    /// `client_limit`, `queue_wait` or `stopping` (``RunExecutor/Rejection``).
     public func rejected(reason: String) {
         state.withLock { $0.rejections[reason, default: 0] += 1 }
     }
@@ -71,8 +72,10 @@ public final class LabMetrics: Sendable {
         state.withLock { $0.httpRefusals[reason, default: 0] += 1 }
     }
 
-    /// The exposition, with the executor's queue depth at this moment.
-    public func render(queued: Int) -> String {
+    /// The exposition, with the executor's queue (in all and by client) and response budget
+    /// at this moment.
+    public func render(_ executor: RunExecutor.Snapshot, budgetBytes: Int?) -> String {
+        let queued = executor.queued
         let s = state.withLock { $0 }
         var out = ""
         func line(_ text: String) { out += text + "\n" }
@@ -95,7 +98,22 @@ public final class LabMetrics: Sendable {
         line("# HELP ipclab_run_queue_depth Run requests waiting for a run thread.")
         line("# TYPE ipclab_run_queue_depth gauge")
         line("ipclab_run_queue_depth \(queued)")
-        line("# HELP ipclab_run_rejections_total Run requests answered without a run, by reason (error code, or queue_full, queue_wait, stopping).")
+        line("# HELP ipclab_client_runs Run requests of each client (address, or key:<name>) with any running or waiting, by state.")
+        line("# TYPE ipclab_client_runs gauge")
+        for (client, load) in executor.clients.sorted(by: { $0.key < $1.key }) where load.running + load.queued > 0 {
+            line("ipclab_client_runs{client=\"\(Self.escape(client))\",state=\"running\"} \(load.running)")
+            line("ipclab_client_runs{client=\"\(Self.escape(client))\",state=\"queued\"} \(load.queued)")
+        }
+        line("# HELP ipclab_response_bytes_in_flight Bytes of the response budget held by running runs and responses not yet sent.")
+        line("# TYPE ipclab_response_bytes_in_flight gauge")
+        line("ipclab_response_bytes_in_flight \(executor.heldBytes)")
+        line("# HELP ipclab_response_budget_bytes The response budget (--response-budget-mb); 0: none.")
+        line("# TYPE ipclab_response_budget_bytes gauge")
+        line("ipclab_response_budget_bytes \(budgetBytes ?? 0)")
+        line("# HELP ipclab_response_budget_waits_total Runs that had to wait for the response budget before they could start.")
+        line("# TYPE ipclab_response_budget_waits_total counter")
+        line("ipclab_response_budget_waits_total \(executor.budgetWaits)")
+        line("# HELP ipclab_run_rejections_total Run requests answered without a run, by reason (error code, or queue_full, client_limit, queue_wait, stopping).")
         line("# TYPE ipclab_run_rejections_total counter")
         for (reason, n) in s.rejections.sorted(by: { $0.key < $1.key }) {
             line("ipclab_run_rejections_total{reason=\"\(Self.escape(reason))\"} \(n)")

@@ -6,19 +6,27 @@ import Glibc
 #endif
 
 /// Runs blocking work (a run that lasts up to its wall limit) on a fixed set of threads of
-/// its own, behind a bounded queue, so that it never holds an ``HTTPServer`` pool thread.
+/// its own, behind a bounded queue that is shared fairly between clients, so that it never
+/// holds an ``HTTPServer`` pool thread and no client holds the run slots while others wait.
 ///
 /// All threads are started by `init` and live until ``shutdown()``: the process's thread
 /// count stays what was configured, whatever the load. At most `threads` pieces of work run
-/// at once and at most `queueLimit` more wait; past that ``submit(_:expired:)`` refuses at once
-/// and ``respond(_:rejected:with:)`` answers 503 `unavailable` with `Retry-After: 1`. With a
-/// `maxQueueWait`, work that waited longer than that for a thread is not run: it is expired
-/// (answered 503 the same way) by a thread of its own, as soon as its time is up.
+/// at once and at most `queueLimit` more wait, at most `perClientLimit` of them (running and
+/// waiting) from one client; waiting work is started round-robin between clients
+/// (``FairRunQueue``). Past a limit ``submit(client:cost:_:expired:)`` refuses at once and
+/// ``respond(_:client:cost:rejected:with:)`` answers 503 `unavailable` with a `Retry-After`
+/// estimated from recent run durations and the queue ahead. With a `maxQueueWait`, work that
+/// waited longer than that for a thread is not run: it is expired (answered 503 the same way)
+/// by a thread of its own, as soon as its time is up.
+///
+/// With a `responseBudgetBytes`, each piece of work declares what its response may hold in
+/// memory (its `cost`) and starts only when that fits the budget: it holds a ``Reservation``
+/// until its response is sent or dropped, so runs wait for memory instead of growing it.
 ///
 /// ```swift
 /// let executor = RunExecutor()   // 2 × cores threads, 64 waiting
 /// func handle(_ request: HTTPRequest, respond: @escaping HTTPResponder) {
-///     executor.respond(respond) { slowWork(request) }
+///     executor.respond(respond, client: request.remoteAddress) { _ in slowWork(request) }
 /// }
 /// ```
 public final class RunExecutor: Sendable {
@@ -28,6 +36,12 @@ public final class RunExecutor: Sendable {
     public let queueLimit: Int
     /// The longest work may wait for a thread before it is expired instead of run; `nil`: no limit.
     public let maxQueueWait: Duration?
+    /// The most work one client may have running and waiting at once.
+    public let perClientLimit: Int
+    /// The most work one client may have running at once.
+    public let perClientRunning: Int
+    /// Response bytes that may be held at once; nil: no budget.
+    public let responseBudgetBytes: Int?
 
     private let core: Core
     private let threads: Mutex<[pthread_t]>
@@ -39,16 +53,27 @@ public final class RunExecutor: Sendable {
     ///   - queueLimit: 0…65536; default 64.
     ///   - maxQueueWait: the longest a piece of work may wait (positive), or `nil` (default) for
     ///     no limit. With one, a further thread, `name-wait`, expires work that waited too long.
+    ///   - perClientLimit: running + waiting for one client; default (nil) `threads + queueLimit`.
+    ///   - perClientRunning: running for one client; default (nil) `threads`. Fewer than
+    ///     `threads` keeps a thread free for another client while one has work waiting.
+    ///   - responseBudgetBytes: the response budget (positive), or nil (default) for none.
     /// - Precondition: all in range, and the threads could be created.
     public init(threads: Int = 2 * HTTPServerConfiguration.onlineCores, queueLimit: Int = 64,
-                maxQueueWait: Duration? = nil, name: String = "ipclab-run") {
+                maxQueueWait: Duration? = nil, perClientLimit: Int? = nil, perClientRunning: Int? = nil, responseBudgetBytes: Int? = nil,
+                name: String = "ipclab-run") {
         precondition((1...1024).contains(threads), "RunExecutor: threads must be 1…1024, got \(threads)")
         precondition((0...65536).contains(queueLimit), "RunExecutor: queueLimit must be 0…65536, got \(queueLimit)")
         precondition(maxQueueWait.map { $0 > .zero } ?? true, "RunExecutor: maxQueueWait must be positive")
+        precondition(responseBudgetBytes.map { $0 > 0 } ?? true, "RunExecutor: responseBudgetBytes must be positive")
         threadCount = threads
         self.queueLimit = queueLimit
         self.maxQueueWait = maxQueueWait
-        core = Core(capacity: threads + queueLimit, maxWait: maxQueueWait)
+        self.perClientLimit = max(1, perClientLimit ?? threads + queueLimit)
+        self.perClientRunning = min(threads, max(1, perClientRunning ?? threads))
+        self.responseBudgetBytes = responseBudgetBytes
+        core = Core(queue: FairRunQueue(capacity: threads + queueLimit, perClientLimit: self.perClientLimit,
+                                        perClientRunning: self.perClientRunning, budgetBytes: responseBudgetBytes),
+                    threads: threads, maxWait: maxQueueWait)
         var started: [pthread_t] = []
         var roles = (0..<threads).map { WorkerStart.Role.worker(name: "\(name)-\($0)") }
         if maxQueueWait != nil && queueLimit > 0 { roles.append(.expirer(name: "\(name)-wait")) }
@@ -71,54 +96,84 @@ public final class RunExecutor: Sendable {
 
     deinit { shutdown() }
 
-    /// Queues `work` for one of the threads. Returns `false`, without running it, when
-    /// `threadCount + queueLimit` pieces are already running or waiting, or after
-    /// ``shutdown()``. Should it wait longer than ``maxQueueWait``, `expired` is called
-    /// instead of `work` (on the executor's `-wait` thread).
+    /// Queues `work` for one of the threads, as one of `client`'s. Returns `false`, without
+    /// running it, when `threadCount + queueLimit` pieces are already running or waiting,
+    /// or `perClientLimit` of `client`'s, or after ``shutdown()``. Should it wait longer than
+    /// ``maxQueueWait``, `expired` is called instead of `work` (on the executor's `-wait` thread).
     public func submit(_ work: @escaping @Sendable () -> Void,
                        expired: @escaping @Sendable () -> Void = {}) -> Bool {
-        core.submit(Job(work: work, expired: expired, queued: .now))
+        submit(client: "", { _ in work() }, expired: expired) == nil
+    }
+
+    /// Queues `work` for one of the threads, as one of `client`'s, holding `cost` bytes of the
+    /// response budget from its start: `work` gets the ``Reservation`` to resize, and to keep
+    /// until its response is sent (it is given back when released or freed). Answers why it
+    /// was refused (`work` is then not run), or nil.
+    public func submit(client: String, cost: Int = 0, _ work: @escaping @Sendable (Reservation) -> Void,
+                       expired: @escaping @Sendable () -> Void = {}) -> Rejection? {
+        core.submit(Job(work: work, expired: expired), client: client, cost: cost)
     }
 
     /// Why work was answered without being run.
     public enum Rejection: String, Sendable {
         /// `threadCount + queueLimit` pieces were already running or waiting.
         case queueFull = "queue_full"
-        /// It waited longer than ``RunExecutor/maxQueueWait`` for a thread.
+        /// The client already had `perClientLimit` pieces running or waiting.
+        case clientLimit = "client_limit"
+        /// It waited longer than ``RunExecutor/maxQueueWait`` for a thread (or for the budget).
         case queueWait = "queue_wait"
         /// The executor is shutting down.
         case stopping
     }
 
     /// Computes a response with `work` on one of the threads and passes it to `respond`.
-    /// When the executor is full (or shut down) it responds at once, on the calling thread,
-    /// with 503 `unavailable` and `Retry-After: 1`, and `work` is not run; so it does when the
-    /// work waited longer than ``maxQueueWait``. `rejected` learns why, before `respond`.
-    public func respond(_ respond: @escaping HTTPResponder,
+    /// When the executor is full (or shut down, or the client has its most) it responds at
+    /// once, on the calling thread, with 503 `unavailable` and a `Retry-After`, and `work` is
+    /// not run; so it does when the work waited longer than ``maxQueueWait``. `rejected`
+    /// learns why, before `respond`.
+    public func respond(_ respond: @escaping HTTPResponder, client: String = "", cost: Int = 0,
                         rejected: @escaping @Sendable (Rejection) -> Void = { _ in },
-                        with work: @escaping @Sendable () -> HTTPResponse) {
-        let waited = maxQueueWait.map { Self.milliseconds($0) } ?? 0
-        let threads = threadCount
-        let accepted = submit({ respond(work()) }, expired: {
+                        with work: @escaping @Sendable (Reservation) -> HTTPResponse) {
+        let refusedBy = submit(client: client, cost: cost, { reservation in respond(work(reservation)) }, expired: {
             rejected(.queueWait)
-            respond(APIError.unavailable(
-                "the server is busy: this run waited \(waited) ms for one of the \(threads) run threads and was not started; try again in a second",
-                retryAfterSeconds: 1).response)
+            respond(self.refusal(.queueWait, client: client).response)
         })
-        guard !accepted else { return }
-        rejected(refusalReason)
-        respond(refusal.response)
+        guard let refusedBy else { return }
+        rejected(refusedBy)
+        respond(refusal(refusedBy, client: client).response)
     }
 
-    /// Why ``submit(_:expired:)`` refuses work right now: the executor is stopping, or full.
-    public var refusalReason: Rejection { core.isShutDown ? .stopping : .queueFull }
+    /// ``respond(_:client:cost:rejected:with:)`` for work that needs no response budget.
+    public func respond(_ respond: @escaping HTTPResponder, client: String = "",
+                        rejected: @escaping @Sendable (Rejection) -> Void = { _ in },
+                        with work: @escaping @Sendable () -> HTTPResponse) {
+        self.respond(respond, client: client, cost: 0, rejected: rejected) { _ in work() }
+    }
 
-    /// The 503 `unavailable` (with `Retry-After: 1`) for work ``submit(_:expired:)`` refused: busy, or stopping.
-    public var refusal: APIError {
-        let message = core.isShutDown
-            ? "the server is stopping; try again shortly"
-            : "the server is busy: \(threadCount) runs in progress and \(queueLimit) waiting; try again in a second"
-        return APIError.unavailable(message, retryAfterSeconds: 1)
+    /// The 503 `unavailable` for work refused or expired for `reason`, its `Retry-After` from
+    /// the queue as it is now: how many runs are ahead and how long runs took lately.
+    public func refusal(_ reason: Rejection, client: String = "") -> APIError {
+        let state = core.snapshot(client: client)
+        let perRun = max(0.05, state.averageRunSeconds)
+        let ahead: Int
+        let message: String
+        switch reason {
+        case .stopping:
+            return APIError.unavailable("the server is stopping; try again shortly", retryAfterSeconds: 1)
+        case .queueFull:
+            // Runs that must end before a slot is free for one more: the same whether or not
+            // a thread has taken the last one queued yet.
+            ahead = max(1, state.running + state.queued - threadCount + 1)
+            message = "the server is busy: \(threadCount) runs in progress and \(queueLimit) waiting"
+        case .clientLimit:
+            ahead = state.client.running + state.client.queued
+            message = "you already have \(state.client.running) runs in progress and \(state.client.queued) waiting, the most one client may have (\(perClientLimit))"
+        case .queueWait:
+            ahead = max(1, state.running + state.queued - threadCount + 1)
+            message = "the server is busy: this run waited \(maxQueueWait.map { "\(Self.milliseconds($0))" } ?? "too many") ms for one of the \(threadCount) run threads (or for response memory) and was not started"
+        }
+        let seconds = min(60, max(1, Int((perRun * Double(ahead) / Double(threadCount)).rounded(.up))))
+        return APIError.unavailable(message + "; try again in \(seconds) s", retryAfterSeconds: seconds)
     }
 
     private static func milliseconds(_ duration: Duration) -> Int64 {
@@ -134,7 +189,29 @@ public final class RunExecutor: Sendable {
     }
 
     /// What runs and waits right now (for tests and diagnostics; it may change at once).
-    public var load: Load { core.load }
+    public var load: Load {
+        let state = core.snapshot(client: "")
+        return Load(running: state.running, queued: state.queued)
+    }
+
+    /// The queue in detail, for `/metrics`.
+    public struct Snapshot: Sendable {
+        public var running: Int
+        public var queued: Int
+        /// By client (address or API key name), those with anything running, waiting or held.
+        public var clients: [String: FairRunQueue<Job>.ClientLoad]
+        /// The one client asked about.
+        public var client: FairRunQueue<Job>.ClientLoad
+        /// Response budget bytes held now.
+        public var heldBytes: Int
+        /// Pieces of work that waited for the response budget.
+        public var budgetWaits: Int
+        /// Recent runs' average duration.
+        public var averageRunSeconds: Double
+    }
+
+    /// The queue in detail now; `client`'s load in ``Snapshot/client``.
+    public func snapshot(client: String = "") -> Snapshot { core.snapshot(client: client) }
 
     /// Refuses new work, lets the threads finish what runs and what waits, and waits for
     /// them to end. Calling it again does nothing; calling it from the executor's own work
@@ -156,96 +233,6 @@ public final class RunExecutor: Sendable {
 }
 
 extension RunExecutor {
-    /// The queue and its counters, shared by the executor and its threads (which do not keep
-    /// the executor itself alive, so that its deinit can stop them).
-    /// One piece of work in the queue: what to run, what to do instead if it waited too long,
-    /// and since when it waits.
-    struct Job {
-        var work: @Sendable () -> Void
-        var expired: @Sendable () -> Void
-        var queued: ContinuousClock.Instant
-    }
-
-    private final class Core: @unchecked Sendable {
-        private let condition = NSCondition()
-        private let maxWait: Duration?
-        // Guarded by `condition`: a ring of `capacity` slots, `count` of them used from `head`
-        // (oldest first, so the head is always the first to expire).
-        private var ring: [Job?]
-        private var head = 0
-        private var count = 0
-        private var running = 0
-        private var stopping = false
-
-        init(capacity: Int, maxWait: Duration?) {
-            ring = Array(repeating: nil, count: capacity)
-            self.maxWait = maxWait
-        }
-
-        func submit(_ job: Job) -> Bool {
-            condition.lock()
-            defer { condition.unlock() }
-            guard !stopping, count + running < ring.count else { return false }
-            ring[(head + count) % ring.count] = job
-            count += 1
-            // Every waiter: the expirer, when there is one, must learn of a new head as well.
-            condition.broadcast()
-            return true
-        }
-
-        /// Takes the head of the queue; call with `condition` locked and `count > 0`.
-        private func popHead() -> Job {
-            let job = ring[head]!
-            ring[head] = nil
-            head = (head + 1) % ring.count
-            count -= 1
-            return job
-        }
-
-        /// The next piece of work, waiting for one; `nil` once shutting down with nothing left.
-        func next(finished: Bool) -> (@Sendable () -> Void)? {
-            condition.lock()
-            defer { condition.unlock() }
-            if finished { running -= 1 }
-            while count == 0 && !stopping { condition.wait() }
-            guard count > 0 else { return nil }
-            let job = popHead()
-            running += 1
-            return job.work
-        }
-
-        /// The next piece of work that waited longer than `maxWait`, waiting until one has;
-        /// `nil` once shutting down (what still waits then is run, not expired).
-        func nextExpired() -> Job? {
-            guard let maxWait else { return nil }
-            condition.lock()
-            defer { condition.unlock() }
-            while !stopping {
-                if count == 0 {
-                    condition.wait()
-                    continue
-                }
-                let deadline = ring[head]!.queued + maxWait
-                if ContinuousClock.now >= deadline { return popHead() }
-                let left = ContinuousClock.now.duration(to: deadline)
-                let seconds = Double(left.components.seconds) + Double(left.components.attoseconds) / 1e18
-                _ = condition.wait(until: Date(timeIntervalSinceNow: seconds))
-            }
-            return nil
-        }
-
-        func beginShutdown() {
-            condition.withLock {
-                stopping = true
-                condition.broadcast()
-            }
-        }
-
-        var isShutDown: Bool { condition.withLock { stopping } }
-
-        var load: Load { condition.withLock { Load(running: running, queued: count) } }
-    }
-
     /// What a new thread is handed: the queue, and what it does with it.
     private final class WorkerStart {
         /// A worker runs work; the expirer answers work that waited too long.
@@ -254,10 +241,10 @@ extension RunExecutor {
             case expirer(name: String)
         }
 
-        let core: Core
+        let core: RunExecutor.Core
         let role: Role
 
-        init(core: Core, role: Role) {
+        init(core: RunExecutor.Core, role: Role) {
             self.core = core
             self.role = role
         }
@@ -266,10 +253,13 @@ extension RunExecutor {
             switch role {
             case .worker(let name):
                 nameThisThread(name)
-                var finished = false
-                while let work = core.next(finished: finished) {
-                    work()
-                    finished = true
+                var finished: (client: String, seconds: Double)?
+                while let (job, reservation) = core.next(finished: finished) {
+                    let started = ContinuousClock.now
+                    job.work(reservation)
+                    let elapsed = ContinuousClock.now - started
+                    finished = (reservation.client,
+                                Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
                 }
             case .expirer(let name):
                 nameThisThread(name)

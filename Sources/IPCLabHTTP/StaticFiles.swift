@@ -1,3 +1,4 @@
+import CIPCLab
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -13,9 +14,14 @@ import Darwin
 ///   (symlinks included) and must still lie under the root's own real path.
 /// - Missing files are 404 `not_found`, other methods 405 `method_not_allowed` with
 ///   `Allow: GET, HEAD`, both as ``APIError`` JSON.
-/// - Files are read on each request (no cache, `Cache-Control: no-cache`: an edited page
-///   shows at once). There are no validators (`ETag`, 304): libmicrohttpd 0.9.75 would send
-///   a 304 with a wrong `Content-Length: 0`, and the page's files are small.
+/// - Files are read on each request, so an edited page shows at once. Each answer carries an
+///   `ETag` (size and modification time, `-gz` for the compressed form); a request whose
+///   `If-None-Match` names it gets 304 with no body (libmicrohttpd 0.9.75 writes
+///   `Content-Length: 0` on it; browsers and caches take a 304's body as empty whatever it says).
+///   `Cache-Control: no-cache` (revalidate: cheap with the 304), except for a versioned URL
+///   (`?v=…`), which never changes: `public, max-age=31536000, immutable`.
+/// - Text files (HTML, JS, CSS, SVG, JSON, YAML) are sent gzip-compressed to a client that
+///   accepts it (`Accept-Encoding: gzip`), with `Vary: Accept-Encoding`.
 ///
 /// It is an ``HTTPHandler`` on its own, or a fallback behind a router:
 /// `return staticFiles.handle(request)`.
@@ -128,15 +134,60 @@ public struct StaticFiles: HTTPHandler {
         guard fstat(descriptor, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
             return APIError.notFound(path: request.path).response
         }
-        let headers = [
-            "Content-Type": StaticFiles.contentType(for: file),
-            "Cache-Control": "no-cache",
-            "X-Content-Type-Options": "nosniff",
-        ]
         guard let body = StaticFiles.readAll(descriptor, expected: Int(info.st_size)) else {
             return APIError.internal("could not read \(request.path)").response
         }
-        return HTTPResponse(status: .ok, headers: headers, body: body)
+        let type = StaticFiles.contentType(for: file)
+        let gzip = StaticFiles.isText(type) && body.count > 256 && StaticFiles.acceptsGzip(request.header("Accept-Encoding"))
+        let tag = "\"\(info.st_size)-\(info.st_mtim.tv_sec)\(info.st_mtim.tv_nsec)\(gzip ? "-gz" : "")\""
+        var headers = [
+            "Content-Type": type,
+            "Cache-Control": request.query["v"] != nil ? "public, max-age=31536000, immutable" : "no-cache",
+            "X-Content-Type-Options": "nosniff",
+            "ETag": tag,
+            "Vary": "Accept-Encoding",
+        ]
+        if let wanted = request.header("If-None-Match"),
+           wanted.split(separator: ",").contains(where: { let t = $0.trimmingSpaces; return t == "*" || t == tag || t == "W/" + tag }) {
+            headers["Content-Type"] = nil
+            return HTTPResponse(status: .notModified, headers: headers)
+        }
+        guard gzip, let packed = StaticFiles.gzipped(body) else {
+            return HTTPResponse(status: .ok, headers: headers, body: body)
+        }
+        headers["Content-Encoding"] = "gzip"
+        return HTTPResponse(status: .ok, headers: headers, body: packed)
+    }
+
+    /// Content types worth compressing.
+    private static func isText(_ type: String) -> Bool {
+        type.hasPrefix("text/") || type.contains("javascript") || type.contains("json") || type.contains("svg") || type.contains("yaml")
+    }
+
+    /// Whether an `Accept-Encoding` value accepts gzip (listed, and not with `q=0`).
+    static func acceptsGzip(_ value: String?) -> Bool {
+        guard let value else { return false }
+        for item in value.split(separator: ",") {
+            let parts = item.split(separator: ";").map { HTTPRequest.lowercasedASCII(String($0.trimmingSpaces)) }
+            guard parts.first == "gzip" || parts.first == "*" else { continue }
+            let q = parts.dropFirst().first { $0.hasPrefix("q=") }.map { String($0.dropFirst(2)) }
+            if let q, let weight = Double(q), weight <= 0 { return false }
+            return true
+        }
+        return false
+    }
+
+    /// `body` as a gzip member, or `nil` when zlib fails.
+    private static func gzipped(_ body: [UInt8]) -> [UInt8]? {
+        var out = [UInt8](repeating: 0, count: ipclab_gzip_bound(body.count))
+        let count = body.withUnsafeBufferPointer { input in
+            out.withUnsafeMutableBufferPointer { output in
+                ipclab_gzip(input.baseAddress, input.count, output.baseAddress, output.count)
+            }
+        }
+        guard count >= 0 else { return nil }
+        out.removeSubrange(count...)
+        return out
     }
 
     /// The first `expected` bytes from `descriptor` (fewer if the file shrank), retrying
@@ -177,5 +228,15 @@ public struct StaticFiles: HTTPHandler {
         guard let resolved = realpath(path, nil) else { return nil }
         defer { free(resolved) }
         return String(cString: resolved)
+    }
+}
+
+extension Substring {
+    /// Without leading and trailing spaces and tabs.
+    fileprivate var trimmingSpaces: Substring {
+        var s = self
+        while let c = s.first, c == " " || c == "\t" { s.removeFirst() }
+        while let c = s.last, c == " " || c == "\t" { s.removeLast() }
+        return s
     }
 }

@@ -14,7 +14,7 @@ import Logging
 /// `--host` 127.0.0.1, `--port` 8080 (0 picks a free port), `--public` public,
 /// `--openapi` (none: the openapi.yaml built in), `--threads` one per core, `--max-wall-ms` 10000 and the other
 /// limit maxima (``LimitMaximaOptions``), `--log-level` info, `--insecure-no-sandbox` off;
-/// admission and connection limits in ``AdmissionOptions``.
+/// admission and connection limits in ``AdmissionOptions``; the runs' host uids in ``RunUidOptions``.
 struct ServeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
@@ -59,6 +59,9 @@ struct ServeCommand: ParsableCommand {
     @OptionGroup(title: "Storage")
     var storage: StoreOptions
 
+    @OptionGroup(title: "Run uids")
+    var runUids: RunUidOptions
+
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0…65535") }
         if let adminPort, !(0...65535).contains(adminPort) { throw ValidationError("--admin-port must be 0…65535") }
@@ -74,6 +77,7 @@ struct ServeCommand: ParsableCommand {
         sigaddset(&stopSignals, SIGTERM)
         pthread_sigmask(SIG_BLOCK, &stopSignals, nil)
         signal(SIGPIPE, SIG_IGN)
+        admission.tuneAllocator()
 
         let level = Logger.Level(rawValue: logLevel) ?? .info
         LoggingSystem.bootstrap { label in
@@ -83,7 +87,7 @@ struct ServeCommand: ParsableCommand {
         }
         let logger = Logger(label: "ipclab")
 
-        let runner = LabRunner(spawner: try SpawnerClient(insecure: insecureNoSandbox, logger: logger, adoptOrphans: true), maxima: limits.maxima)
+        let runner = LabRunner(spawner: try SpawnerClient(insecure: insecureNoSandbox, options: runUids.options, logger: logger, adoptOrphans: true), maxima: limits.maxima)
         let refusal = "runs need PID, IPC and mount namespaces; --insecure-no-sandbox starts without them (development only)"
         let selfTest: Trace
         do {
@@ -134,7 +138,8 @@ struct ServeCommand: ParsableCommand {
         }
         var api = LabAPI(runner: runner, staticFiles: staticFiles, openAPI: openAPIBytes,
                          version: IPCLab.configuration.version, sandbox: sandbox, protections: protections,
-                         insecure: insecureNoSandbox, executor: admission.makeExecutor(), logger: logger)
+                         insecure: insecureNoSandbox, executor: admission.makeExecutor(), clients: try admission.makeClients(),
+                         logger: logger)
         api.store = store
         var configuration = HTTPServerConfiguration(host: host, port: port)
         admission.apply(to: &configuration)

@@ -13,7 +13,14 @@ struct SpawnerCommand: ParsableCommand {
     @Flag(help: "Clone runs without the namespaces this host cannot make (see `serve --insecure-no-sandbox`).")
     var insecureNoSandbox = false
 
+    @OptionGroup var runUids: RunUidOptions
+
+    @Option(help: "A runner execs a fresh image after this many clones.")
+    var reexecEvery = Spawner.defaultReexecEvery
+
     func run() throws {
-        Spawner.serve(insecure: insecureNoSandbox)
+        var options = runUids.options
+        options.reexecEvery = max(1, reexecEvery)
+        Spawner.serve(insecure: insecureNoSandbox, options: options)
     }
 }

@@ -148,7 +148,8 @@ struct RunExecutorTests {
             let (refused, elapsed) = timed { third.receive() }
             let busy = try #require(refused)
             #expect(busy.status == 503)
-            #expect(busy.headers["retry-after"] == "1")
+            // One waits and one runs on the one thread, each estimated at a second (no run ended yet).
+            #expect(busy.headers["retry-after"] == "2")
             #expect(busy.text.contains(#""code":"unavailable""#))
             #expect(elapsed < 100, "the 503 took \(elapsed) ms")
             #expect(first.isSilent(forMilliseconds: 20) && second.isSilent(forMilliseconds: 20))
@@ -157,5 +158,61 @@ struct RunExecutorTests {
             #expect(try #require(first.receive()).text == "ran /a")
             #expect(try #require(second.receive()).text == "ran /b")
         }
+    }
+}
+
+@Suite("RunExecutor fairness", .serialized)
+struct RunExecutorFairnessTests {
+    @Test("one client past its cap is refused client_limit with a Retry-After from the queue; another client still gets in")
+    func clientLimit() {
+        let executor = RunExecutor(threads: 1, queueLimit: 8, perClientLimit: 3, name: "test-cap")
+        defer { executor.shutdown() }
+        let gate = Gate()
+        for _ in 0..<3 { #expect(executor.submit(client: "10.0.0.1", { _ in gate.wait() }) == nil) }
+        #expect(executor.submit(client: "10.0.0.1", { _ in }) == .clientLimit)
+        #expect(executor.submit(client: "10.0.0.2", { _ in gate.wait() }) == nil)
+        let refusal = executor.refusal(.clientLimit, client: "10.0.0.1")
+        #expect(refusal.response.status == .serviceUnavailable)
+        #expect(Int(refusal.response.header("Retry-After") ?? "") ?? 0 >= 3, "3 runs of ~1 s ahead on 1 thread")
+        #expect(executor.snapshot().clients["10.0.0.1"].map { $0.running + $0.queued } == 3)
+        gate.open()
+    }
+
+    @Test("a second client's work starts before the rest of the first client's backlog")
+    func order() {
+        let executor = RunExecutor(threads: 1, queueLimit: 16, name: "test-order")
+        defer { executor.shutdown() }
+        let gate = Gate()
+        let order = Mutex<[String]>([])
+        _ = executor.submit(client: "a", { _ in gate.wait() })
+        #expect(eventually(seconds: 2) { executor.load.running == 1 })
+        for i in 1...4 { _ = executor.submit(client: "a", { _ in order.withLock { $0.append("a\(i)") } }) }
+        _ = executor.submit(client: "b", { _ in order.withLock { $0.append("b1") } })
+        gate.open()
+        #expect(eventually(seconds: 2) { order.withLock { $0.count } == 5 })
+        // b has none running, a has one: b goes first, then a's backlog.
+        #expect(order.withLock { $0 } == ["b1", "a1", "a2", "a3", "a4"])
+    }
+}
+
+extension RunExecutorFairnessTests {
+    @Test("work that does not fit the response budget waits, without a thread, until a reservation is released")
+    func budgetBackpressure() {
+        let executor = RunExecutor(threads: 2, queueLimit: 4, responseBudgetBytes: 100, name: "test-budget")
+        defer { executor.shutdown() }
+        let kept = Mutex<RunExecutor.Reservation?>(nil)
+        let ran = Atomic(0)
+        // The first keeps its 80 bytes after it returns, as a response still being sent does.
+        #expect(executor.submit(client: "a", cost: 80, { reservation in kept.withLock { $0 = reservation } }) == nil)
+        #expect(eventually(seconds: 2) { kept.withLock { $0 != nil } })
+        #expect(executor.submit(client: "b", cost: 50, { _ in ran.add(1, ordering: .relaxed) }) == nil)
+        usleep(200_000)
+        #expect(ran.load(ordering: .relaxed) == 0, "ran past the budget")
+        let snapshot = executor.snapshot()
+        #expect(snapshot.heldBytes == 80 && snapshot.queued == 1 && snapshot.running == 0 && snapshot.budgetWaits == 1)
+        kept.withLock { $0?.resize(to: 40) }  // the trace turned out smaller: 40 + 50 fits
+        #expect(eventually(seconds: 2) { ran.load(ordering: .relaxed) == 1 })
+        kept.withLock { $0 = nil }  // released when freed
+        #expect(eventually(seconds: 2) { executor.snapshot().heldBytes == 0 })
     }
 }

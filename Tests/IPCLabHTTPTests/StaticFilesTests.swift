@@ -45,3 +45,48 @@ struct StaticFilesTests {
         #expect(post.status == .methodNotAllowed && post.header("Allow") == "GET, HEAD")
     }
 }
+
+@Suite("StaticFiles: gzip, ETag and 304, long caching for versioned URLs")
+struct StaticFilesCachingTests {
+    private func makeRoot() throws -> (root: String, files: StaticFiles, script: String) {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("static-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        let script = String(repeating: "export const answer = 42; // the same line, so it packs well\n", count: 40)
+        try script.write(toFile: root + "/app.js", atomically: true, encoding: .utf8)
+        try "tiny".write(toFile: root + "/tiny.txt", atomically: true, encoding: .utf8)
+        return (root, try StaticFiles(directory: root), script)
+    }
+
+    @Test("gzip only when accepted, with Vary; small files and q=0 stay plain")
+    func gzip() throws {
+        let (root, files, script) = try makeRoot()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let plain = files.handle(HTTPRequest(method: "GET", path: "/app.js"))
+        #expect(plain.body == Array(script.utf8) && plain.header("Content-Encoding") == nil)
+        let packed = files.handle(HTTPRequest(method: "GET", path: "/app.js", headers: ["Accept-Encoding": "br, gzip"]))
+        #expect(packed.header("Content-Encoding") == "gzip" && packed.header("Vary") == "Accept-Encoding")
+        #expect(Array(packed.body.prefix(2)) == [0x1f, 0x8b])
+        #expect(packed.body.count < script.utf8.count / 4)
+        let refused = files.handle(HTTPRequest(method: "GET", path: "/app.js", headers: ["Accept-Encoding": "gzip;q=0"]))
+        #expect(refused.header("Content-Encoding") == nil)
+        let tiny = files.handle(HTTPRequest(method: "GET", path: "/tiny.txt", headers: ["Accept-Encoding": "gzip"]))
+        #expect(tiny.body == Array("tiny".utf8))
+    }
+
+    @Test("an ETag per form; If-None-Match with it is 304 without a body; ?v= is immutable")
+    func validators() throws {
+        let (root, files, _) = try makeRoot()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let first = files.handle(HTTPRequest(method: "GET", path: "/app.js"))
+        let tag = try #require(first.header("ETag"))
+        #expect(first.header("Cache-Control") == "no-cache")
+        let gz = files.handle(HTTPRequest(method: "GET", path: "/app.js", headers: ["Accept-Encoding": "gzip"]))
+        #expect(gz.header("ETag") != tag)
+        let again = files.handle(HTTPRequest(method: "GET", path: "/app.js", headers: ["If-None-Match": "\"x\", \(tag)"]))
+        #expect(again.status == .notModified && again.body.isEmpty && again.header("ETag") == tag)
+        let other = files.handle(HTTPRequest(method: "GET", path: "/app.js", headers: ["If-None-Match": "\"stale\""]))
+        #expect(other.status == .ok)
+        let versioned = files.handle(HTTPRequest(method: "GET", path: "/app.js", query: ["v": "3"]))
+        #expect(versioned.header("Cache-Control") == "public, max-age=31536000, immutable")
+    }
+}

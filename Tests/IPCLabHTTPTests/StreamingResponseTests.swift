@@ -195,3 +195,89 @@ struct StreamingResponseTests {
         #expect(connection.isClosedByPeer())
     }
 }
+
+/// Pulled bodies (``HTTPStreamingBody/init(pulling:onRelease:)``): nothing produced ahead of
+/// the client, the release called once when it is read or when its client leaves.
+extension StreamingResponseTests {
+    final class PullingHandler: HTTPHandler, Sendable {
+        let pieces: Int
+        let pulled = Atomic(0)
+        let released = Atomic(0)
+        init(pieces: Int) { self.pieces = pieces }
+
+        func handle(_ request: HTTPRequest) -> HTTPResponse {
+            let counter = Mutex(0)
+            let body = HTTPStreamingBody(pulling: { [self] in
+                counter.withLock { n -> [UInt8]? in
+                    guard n < pieces else { return nil }
+                    n += 1
+                    pulled.add(1, ordering: .relaxed)
+                    // An empty piece is skipped, never taken for the end.
+                    return n % 3 == 0 ? [] : Array(String(format: "%05d", n).utf8) + [UInt8](repeating: 46, count: 4091)
+                }
+            }, onRelease: { [self] in released.add(1, ordering: .relaxed) })
+            return .streaming(contentType: HTTPResponse.ContentType.plainText, body)
+        }
+    }
+
+    @Test("pulled: read to the end, every piece in order, chunked; released once")
+    func pulledToEnd() throws {
+        let handler = PullingHandler(pieces: 30)
+        try withServer(handler: handler) { port in
+            let connection = try Connection(port: port)
+            connection.request("GET", "/pulled")
+            var raw: [UInt8] = []
+            #expect(read(connection.fd, until: "0\r\n\r\n", into: &raw))
+            #expect(String(decoding: raw.prefix(12), as: UTF8.self) == "HTTP/1.1 200")
+            let expected = (1...30).filter { $0 % 3 != 0 }.map { String(format: "%05d", $0) + String(repeating: ".", count: 4091) }.joined()
+            let body = String(decoding: dechunk(raw), as: UTF8.self)
+            #expect(body.count == expected.count)
+            #expect(body == expected, "the pieces, in order")
+        }
+        #expect(eventually(seconds: 2) { handler.released.load(ordering: .relaxed) == 1 })
+    }
+
+    @Test("pulled: a client that reads nothing and leaves: only what fits the socket is pulled, and it is released")
+    func pulledClientLeaves() throws {
+        let handler = PullingHandler(pieces: 100_000)  // 400 MB if it were all produced
+        try withServer(handler: handler) { port in
+            var connection: Connection? = try Connection(port: port)
+            connection!.request("GET", "/pulled")
+            #expect(eventually(seconds: 2) { handler.pulled.load(ordering: .relaxed) > 0 })
+            usleep(200_000)
+            let pulled = handler.pulled.load(ordering: .relaxed)
+            #expect(pulled < 2_000, "pulled \(pulled) pieces (\(pulled * 4) KB) for a client that reads nothing")
+            connection = nil
+            #expect(eventually(seconds: 5) { handler.released.load(ordering: .relaxed) == 1 })
+        }
+        #expect(handler.released.load(ordering: .relaxed) == 1)
+    }
+}
+
+extension StreamingResponseTests {
+    @Test("a written body continued as pulled: the producer returns at once, the client gets it all, released once")
+    func continuedPulling() throws {
+        let released = Atomic(0)
+        let returned = Gate()
+        let handler = StreamingHandler(limitBytes: 64) { body in
+            body.write(Array("event\n".utf8))
+            var left = 3
+            body.continuePulling({
+                guard left > 0 else { return nil }
+                left -= 1
+                return Array("piece\(left)\n".utf8)
+            }, onRelease: { released.add(1, ordering: .relaxed) })
+            returned.open()
+            #expect(body.write(Array("late\n".utf8)) == false, "writing is over once pulling")
+        }
+        try withServer(handler: handler) { port in
+            let connection = try Connection(port: port)
+            connection.request("GET", "/stream")
+            #expect(returned.wait(seconds: 5), "the producer waited for the client")
+            var raw: [UInt8] = []
+            #expect(read(connection.fd, until: "0\r\n\r\n", into: &raw))
+            #expect(String(decoding: dechunk(raw), as: UTF8.self) == "event\npiece2\npiece1\npiece0\n")
+        }
+        #expect(eventually(seconds: 2) { released.load(ordering: .relaxed) == 1 })
+    }
+}

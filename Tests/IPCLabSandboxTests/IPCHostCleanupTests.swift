@@ -10,13 +10,17 @@ import Testing
 @Suite("IPC objects stay in the run", .serialized)
 struct IPCHostCleanupTests {
     /// What the host shows: the entries of /dev/shm, and the SysV objects a run's processes could have
-    /// made (their uid on the host is 65534), from /proc/sysvipc and from `ipcs`.
+    /// made (their uid on the host is one of the run uids), from /proc/sysvipc and from `ipcs`.
     struct HostView: Equatable, CustomStringConvertible {
         var devShm: Set<String>
         var sysvByRunUid: [String]
         var ipcsByNobody: [String]
 
-        var description: String { "dev/shm \(devShm.sorted()), sysv of uid 65534 \(sysvByRunUid), ipcs of nobody \(ipcsByNobody)" }
+        var description: String { "dev/shm \(devShm.sorted()), sysv of a run uid \(sysvByRunUid), ipcs of a run uid \(ipcsByNobody)" }
+
+        static func isRunUid<S: StringProtocol>(_ field: S) -> Bool {
+            UInt32(field).map { $0 >= Spawner.defaultRunUidBase && $0 - Spawner.defaultRunUidBase < Spawner.defaultRunUidCount } ?? false
+        }
 
         static func now() throws -> HostView {
             let devShm = Set(try FileManager.default.contentsOfDirectory(atPath: "/dev/shm"))
@@ -27,11 +31,11 @@ struct IPCHostCleanupTests {
                       let uid = header.firstIndex(of: "uid"), let cuid = header.firstIndex(of: "cuid") else { continue }
                 for line in lines.dropFirst() {
                     let fields = line.split(whereSeparator: \.isWhitespace)
-                    if fields.count > max(uid, cuid), fields[uid] == "65534" || fields[cuid] == "65534" { sysv.append("\(table): \(line)") }
+                    if fields.count > max(uid, cuid), isRunUid(fields[uid]) || isRunUid(fields[cuid]) { sysv.append("\(table): \(line)") }
                 }
             }
             let ipcs = try command("/usr/bin/ipcs", "-m", "-s", "-q")
-            let nobody = ipcs.split(separator: "\n").filter { $0.split(whereSeparator: \.isWhitespace).contains("nobody") }.map(String.init)
+            let nobody = ipcs.split(separator: "\n").filter { $0.split(whereSeparator: \.isWhitespace).contains(where: isRunUid) }.map(String.init)
             return HostView(devShm: devShm, sysvByRunUid: sysv, ipcsByNobody: nobody)
         }
     }

@@ -35,7 +35,7 @@ struct SandboxIsolationTests {
         #expect(getpid() > 3)
     }
 
-    @Test("a run's processes are nobody (65534) on the host: root only inside their user namespace")
+    @Test("a run's processes have a host uid and gid of their own, from the run uid range: root only inside their user namespace")
     func unprivilegedOnTheHost() async throws {
         let scenario = #"{"processes": [{"name": "uid_probe", "steps": [{"op": "sleep", "ms": 400}]}]}"#
         let ids = IDs()
@@ -45,8 +45,10 @@ struct SandboxIsolationTests {
         #expect(trace.run.outcome == .ok, "\(describe(trace))")
         try #require(!seen.isEmpty, "the probe was never seen on the host")
         // real, effective, saved and filesystem ids, as the host sees them
-        #expect(ids.uid == ["65534", "65534", "65534", "65534"], "host uid of a run's process: \(ids.uid ?? [])")
-        #expect(ids.gid == ["65534", "65534", "65534", "65534"], "host gid of a run's process: \(ids.gid ?? [])")
+        let runIDs = Spawner.defaultRunUidBase..<(Spawner.defaultRunUidBase + Spawner.defaultRunUidCount)
+        let uid = try #require(ids.uid, "no Uid line")
+        #expect(uid.count == 4 && Set(uid).count == 1 && UInt32(uid[0]).map(runIDs.contains) == true, "host uid of a run's process: \(uid)")
+        #expect(ids.gid == uid, "host gid of a run's process: \(ids.gid ?? [])")
     }
 
     /// Ids read from /proc by the scan, on another task.

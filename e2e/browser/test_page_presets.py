@@ -46,12 +46,17 @@ def check_diagram(lp: Any, trace: dict[str, Any]) -> None:
         "els => els.map(e => [Number(e.dataset.from), Number(e.dataset.to), e.dataset.channel])")
     assert sorted(map(tuple, rel)) == sorted(expect.releases(trace))
     # a bar per call with a span, hatched where it waited; an end mark per process, a mark per event
+    # (blocked on an object, asleep on a timer, or running: each drawn its own way, with its cause)
+    waited = ".diagram-body .blocked, .diagram-body .sleeping, .diagram-body .running"
     assert sorted(int(x) for x in page.eval_on_selector_all(
-        ".diagram-body .blocked", "els => els.map(e => e.dataset.seq)")) == expect.waited(trace)
+        waited, "els => els.map(e => e.dataset.seq)")) == expect.waited(trace)
+    assert all(page.eval_on_selector_all(waited, "els => els.map(e => e.dataset.cause)"))
     assert sorted(int(x) for x in page.eval_on_selector_all(
-        ".diagram-body .blocked, .diagram-body .call-span", "els => els.map(e => e.dataset.seq)")) == expect.spans(trace)
+        waited + ", .diagram-body .call-span", "els => els.map(e => e.dataset.seq)")) == expect.spans(trace)
     assert lp.count(".diagram-body .process-end") == len(procs)
-    assert lp.count(".diagram-body .event") == len(trace["events"])
+    # a mark per event, a run of one call folded into one mark that names every event it stands for
+    members = page.eval_on_selector_all(".diagram-body .event", "els => els.flatMap(e => e.dataset.members.split(' ').map(Number))")
+    assert sorted(members) == sorted(e["seq"] for e in trace["events"])
     # the table and the observations
     assert lp.count(".events-table tbody tr") == len(trace["events"])
     assert lp.count(".observations li") == len(trace["observations"])

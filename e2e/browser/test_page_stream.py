@@ -234,7 +234,7 @@ def test_measurements_are_grouped_and_streamed(lab_page: Any) -> None:
     trace = fixture_json("bench-rendering.json")
     seen = stub_stream(lp.page, trace)
     lp.open()
-    groups = lp.page.eval_on_selector_all(".group h3", "els => els.map(e => e.firstChild.textContent)")
+    groups = lp.page.eval_on_selector_all(".group.mech h3", "els => els.map(e => e.firstChild.textContent)")
     assert groups == ["Pipes", "Semaphores", "Measurements"]
     assert lp.count(".group[data-mechanism='Measurements'] .card") == 2
     lp.page.click(".card[data-experiment='bench.throughput']")

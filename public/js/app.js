@@ -16,6 +16,11 @@ import { downloadTrace, downloadChrome, chromeSupported, markChromeUnsupported }
 import * as banner from "./outcome.js";
 import { createLiveView } from "./live-progress.js";
 import { benchFigures, hasBenchFigures, renderBenchChart } from "./bench-chart.js";
+import { renderStepper } from "./stepper.js";
+
+/** The run the page opens on: a real trace of pipe.hello recorded by this server's build. */
+const EXAMPLE = { id: "pipe.hello", url: "examples/pipe.hello.json" };
+const HEALTH_MS = 15000;
 
 const state = {
   experiments: [],
@@ -33,11 +38,22 @@ const state = {
   evidence: new Set(),
   runCounter: 0,
   appliedHash: null,
+  zoom: 1,
+  stepper: null,
+  example: false,       // the trace shown is the recorded example, not a run of this visit
 };
 
 const tip = createTip($("#event-tip"));
 const bannerEl = $("#banner");
-const editor = createEditor($("#editor"), { onRun: runScenario, onClose: closeEditor });
+const editor = createEditor($("#editor"), {
+  onRun: runScenario, onClose: closeEditor,
+  onInvalid: (err) => { fadeResults(); banner.showError(bannerEl, err, { title: "⚠ Not run" }); },
+});
+
+/** Results of an earlier run stay readable but faded, under a banner saying this run failed. */
+function fadeResults() {
+  $("#results").classList.toggle("stale", Boolean(state.trace));
+}
 const narrow = window.matchMedia("(max-width: 900px)");
 const live = createLiveView($("#live"));
 
@@ -87,6 +103,7 @@ async function submit(body, onError) {
   $("#scenario-run") && ($("#scenario-run").disabled = true);
   if (long) live.start(body.experiment ? `Live: ${body.experiment}` : "Live: custom scenario");
   else live.stop();
+  let keepLive = false;
   try {
     const trace = long
       ? await api.runStream(body, (line) => { if (ticket === state.runCounter) live.line(line); })
@@ -97,12 +114,17 @@ async function submit(body, onError) {
   } catch (err) {
     if (ticket !== state.runCounter) return null;
     if (!(err instanceof api.ApiError)) throw err;
-    $("#results").classList.toggle("stale", Boolean(state.trace));
+    fadeResults();
+    if (long && err.code === "network" && live.counts().events > 0) {
+      keepLive = true;
+      live.brokeOff(err.message);
+    }
     onError(err);
+    if (err.code === "network") refreshHealth();
     return null;
   } finally {
     if (ticket === state.runCounter) {
-      live.stop();
+      if (!keepLive) live.stop();
       $("#run").disabled = false;
       $("#scenario-run") && ($("#scenario-run").disabled = false);
     }
@@ -128,6 +150,7 @@ async function runPreset({ push = true } = {}) {
     if (beside) state.form.focusFirstError();
   });
   if (trace) {
+    if (document.activeElement === document.body || document.activeElement?.id === "run") bannerEl.focus({ preventScroll: false });
     const bare = location.hash === presetHash(state.current.id);
     nameRun(trace, presetHash(state.current.id, read.params, wall), { push: push && !bare });
   }
@@ -189,23 +212,27 @@ function closeEditor({ keepFocus = false } = {}) {
 
 // ---- showing a trace ----------------------------------------------------------------------------
 
-function showTrace(trace, body) {
+function showTrace(trace, body, { example = false } = {}) {
+  state.example = example;
+  $("#example-note").hidden = !example;
   state.trace = trace;
   state.body = body;
   state.model = buildModel(trace);
   state.selected = null;
   state.evidence = new Set();
-  banner.showOutcome(bannerEl, trace);
+  banner.showOutcome(bannerEl, trace, { example });
   $("#results").hidden = false;
   $("#results").classList.remove("stale");
   drawDiagram();
   state.table = renderTable($("#events"), state.model, { hover, select });
   state.observations = renderObservations($("#observations"), trace, highlight);
   renderObjects($("#objects"), trace, state.model.runEnd, select);
+  state.stepper = renderStepper($("#stepper"), state.model, { step: (seq) => state.diagram?.step(seq) });
   drawBench();
   clear($("#selected")).append(h("p", { class: "muted" }, "Click an event in the diagram or the table (or focus it and press Enter)."));
   $("#share-url").value = location.href;
-  $("#results").dataset.runId = (trace.run && trace.run.id) || "";
+  $("#results").dataset.runId = example ? "" : (trace.run && trace.run.id) || "";
+  $("#results").dataset.example = example ? "true" : "";
   $("#run-again").disabled = !body;
   updateChromeButton();
 }
@@ -230,8 +257,15 @@ function drawDiagram() {
     results.classList.add("wide");
     state.diagram = renderDiagram(root, state.model, state.mode, { hover, select });
   }
+  if (state.zoom !== 1) setZoom(state.zoom);
   if (state.evidence.size) state.diagram.setHighlight(state.evidence);
   if (state.selected) state.diagram.select(state.selected);
+}
+
+function setZoom(z) {
+  if (!state.diagram) return;
+  state.zoom = state.diagram.zoom(z);
+  $("#zoom-level").textContent = `${Math.round(state.zoom * 100)}%`;
 }
 
 function hover(seq, el) {
@@ -259,7 +293,7 @@ function highlight(seqs) {
 async function updateChromeButton() {
   const btn = $("#download-chrome");
   const ok = await chromeSupported();
-  btn.disabled = !ok || !state.trace;
+  btn.disabled = !ok || !state.trace || state.example;
   btn.title = ok ? "Download this run as Chrome Trace Event JSON (opens in Perfetto); nothing runs again"
     : "This server does not offer Chrome traces yet.";
 }
@@ -323,6 +357,40 @@ async function showStored(id, body) {
   }
 }
 
+// ---- the server's health, refreshed while the page is open -----------------------------------------
+
+async function refreshHealth() {
+  const el = $("#health");
+  try {
+    const hz = await api.health();
+    const ns = hz.sandbox && hz.sandbox.namespaces ? hz.sandbox.namespaces.join(", ") : "";
+    el.textContent = `server ${hz.version || ""} · ${hz.status}${ns ? ` · namespaces: ${ns}` : ""}`;
+    el.classList.remove("down");
+    el.dataset.status = hz.status || "";
+  } catch {
+    el.textContent = `server not answering (checked ${new Date().toLocaleTimeString()})`;
+    el.classList.add("down");
+    el.dataset.status = "down";
+  }
+}
+
+/** Open on a ready example: a recorded pipe.hello run, marked as such, until the student runs one. */
+async function showExample() {
+  const exp = state.experiments.find((e) => e.id === EXAMPLE.id);
+  if (!exp) return;
+  let trace;
+  try {
+    const r = await fetch(EXAMPLE.url);
+    if (!r.ok) return;
+    trace = await r.json();
+  } catch { return; }
+  if (state.trace || location.hash) return;   // a run or a link came first
+  showExperiment(exp);
+  clear($("#example-note")).append("An example run, recorded earlier on this lab's server: read it, step through it, then press ",
+    h("strong", {}, "Run"), " to run it for real now — or pick another experiment.");
+  showTrace(trace, { experiment: exp.id, params: {} }, { example: true });
+}
+
 // ---- start --------------------------------------------------------------------------------------
 
 async function start() {
@@ -354,14 +422,22 @@ async function start() {
   window.addEventListener("popstate", applyHash);
   if (narrow.matches) $("#gallery-details").open = !location.hash;
 
-  api.health().then((hz) => {
-    const ns = hz.sandbox && hz.sandbox.namespaces ? hz.sandbox.namespaces.join(", ") : "";
-    $("#health").textContent = `server ${hz.version || ""} · ${hz.status}${ns ? ` · namespaces: ${ns}` : ""}`;
-  }, () => { $("#health").textContent = "server health unknown"; });
+  refreshHealth();
+  setInterval(refreshHealth, HEALTH_MS);
+  document.addEventListener("visibilitychange", () => { if (!document.hidden) refreshHealth(); });
+  $("#zoom-in").addEventListener("click", () => setZoom(state.zoom * 1.25));
+  $("#zoom-out").addEventListener("click", () => setZoom(state.zoom / 1.25));
+  $("#zoom-fit").addEventListener("click", () => setZoom(state.zoom < 1 ? 1 : "fit"));
+  $("#results").addEventListener("keydown", (e) => {
+    if (e.target.matches("input[type=text], input[type=search], textarea")) return;
+    if (state.stepper?.key(e)) e.preventDefault();
+  });
+  $("#exp-search").addEventListener("input", () => {
+    const q = $("#exp-search").value;
+    const n = state.gallery?.filter(q);
+    $("#exp-search-count").textContent = q.trim() ? `${n} of ${state.experiments.length} match` : "";
+  });
 
-  // Ask once, at start, whether the server offers Chrome traces: the answer is known before the page
-  // says it is ready, so no request of ours runs behind a student's (or a test's) back later.
-  const chromeProbe = updateChromeButton();
   try {
     state.experiments = await api.listExperiments();
   } catch (err) {
@@ -370,7 +446,7 @@ async function start() {
     return;
   }
   state.gallery = renderGallery($("#gallery"), state.experiments, pick);
-  await chromeProbe;
+  if (!location.hash) await showExample();
   document.body.dataset.ready = "true";
   await applyHash();
 }

@@ -2,13 +2,13 @@
 // "order": one row per event (seq order), times between rows interpolated.
 // "scale": y proportional to t_ns.
 
-import { signature, stuck } from "./format.js";
-import { RECV_CALLS } from "./trace-model.js";
+import { signature, stuck, preview, payloadBytes } from "./format.js";
+import { RECV_CALLS, SEND_CALLS } from "./trace-model.js";
 
 export const ROW = 30;          // px per event row in "order" mode
 export const TOP = 18;          // body padding above the first row
 export const CHAR_W = 6.7;      // monospace 11px
-const MIN_COL = 104, MAX_COL = 260;
+const MIN_COL = 104, MAX_COL = 340;
 
 const NOISE = new Set(["uid", "from_handler", "si_uid", "si_code", "handled", "sem", "flags", "msgflg", "protocol"]);
 
@@ -18,32 +18,108 @@ function resultTail(ev) {
   return "";
 }
 
+const hex = (n) => (typeof n === "number" && n > 0xffff ? "0x" + n.toString(16) : String(n));
+const dataOf = (ev) => preview(payloadBytes(ev.payload), 14, Boolean(ev.payload && ev.payload.truncated));
+
 /**
- * The label drawn beside an event mark: the call's signature, shortened where the full one (in the
- * table and the details) would run over the next lifeline. Signals name the process, not the pid.
+ * What a call gave back, in the words of the lesson, put before the call so a cut never hides it:
+ * the result (a new fd, a pid, bytes moved, EOF, the errno), the data, a message's priority, the value
+ * loaded or stored. Empty when the call returns nothing worth reading first.
  */
-export function eventLabel(ev) {
+export function labelValue(ev) {
   const a = ev.args || {};
-  if (ev.call === "kill" || ev.call === "tgkill" || ev.call === "tkill") {
-    return `${ev.call}(${a.process ?? a.pid}, ${a.signal})${resultTail(ev)}`;
+  if (stuck(ev)) return "? blocked";
+  if (ev.errno) return `-1 ${ev.errno}`;
+  const data = dataOf(ev);
+  switch (ev.call) {
+    case "load_int": case "store_int": case "load_pointer": case "store_pointer":
+      return a.value !== undefined ? `${ev.call.startsWith("load") ? "got" : "put"} ${/pointer/.test(ev.call) ? hex(a.value) : a.value}` : "";
+    case "store": case "load": return data ? data : "";
+    case "increment": return a.first_loaded !== undefined ? `${a.first_loaded}→${a.last_stored}` : `${ev.result}×`;
+    case "accept": return `fd ${ev.result}`;
+    case "open": case "socket": case "dup": case "dup2": case "mq_open": case "shm_open": return typeof ev.result === "number" ? `fd ${ev.result}` : "";
+    case "fork": case "vfork": case "clone": return typeof ev.result === "number" ? `pid ${ev.result}` : "";
+    case "mmap": case "shmat": return typeof ev.result === "number" ? hex(ev.result) : "";
+    case "mq_receive": case "mq_timedreceive":
+      return `prio ${a.msg_prio ?? "?"}${data ? " " + data : ` ${ev.result} B`}`;
+    case "mq_send": case "mq_timedsend":
+      return `prio ${a.msg_prio ?? "?"}${data ? " " + data : ""}`;
+    default: break;
   }
+  if (RECV_CALLS.has(ev.call)) {
+    if (ev.result === 0) return "0 EOF";
+    return data ? `${ev.result} ${data}` : typeof ev.result === "number" ? `${ev.result} B` : "";
+  }
+  if (SEND_CALLS.has(ev.call)) return data ? `${ev.result} ${data}` : typeof ev.result === "number" ? `${ev.result} B` : "";
+  return "";
+}
+
+/** The call and its arguments (the result left out: labelValue says it), without the noise. */
+function labelCall(ev, brief = false) {
+  const a = ev.args || {};
+  if (ev.call === "kill" || ev.call === "tgkill" || ev.call === "tkill") return `${ev.call}(${a.process ?? a.pid}, ${a.signal})`;
   if (ev.call === "sigqueue") {
     const v = a.value && typeof a.value === "object" ? Object.values(a.value)[0] : a.value;
-    return `sigqueue(${a.process ?? a.pid}, ${a.signal}, ${v})${resultTail(ev)}`;
-  }
-  if (ev.call === "deliver") {
-    const v = a.si_value && a.si_code === "SI_QUEUE" ? ` value ${a.si_value.sival_int}` : "";
-    const from = a.sender ? ` from ${a.sender}` : a.si_pid ? ` from pid ${a.si_pid}` : "";
-    return `⚡${a.signal}${from}${v}${a.si_code && !/^SI_(USER|QUEUE)$/.test(a.si_code) ? ` (${a.si_code})` : ""}`;
+    return `sigqueue(${a.process ?? a.pid}, ${a.signal}, ${v})`;
   }
   if (/^sem_(wait|post|trywait|timedwait)$|^sem(op|ctl)$/.test(ev.call) && a.channel) {
     const was = typeof a.value_before === "number" ? ` (was ${a.value_before})` : "";
-    return `${ev.call}(${a.channel})${was}${resultTail(ev)}`;
+    return `${ev.call}(${a.channel})${was}`;
   }
+  if (/^(load|store)(_int|_pointer)?$|^increment$/.test(ev.call) && a.channel) return `${ev.call}(${a.channel}+${a.offset ?? 0})`;
+  if (brief) return `${ev.call}(${a.channel ?? (a.fd ?? "")})`;
   const trimmed = { ...ev, args: Object.fromEntries(Object.entries(a).filter(([k, v]) => !NOISE.has(k) || (k === "flags" && v !== "0") || (k === "msgflg" && v !== "0"))) };
-  let text = signature(trimmed);
-  if (RECV_CALLS.has(ev.call) && ev.result === 0 && !ev.errno) text += " EOF";
-  return text;
+  const known = labelValue(ev) !== "" || ev.errno || stuck(ev);
+  return signature(trimmed, { withResult: !known });
+}
+
+/**
+ * The label drawn beside an event mark: the value first ("6 \"Hello\\0\" ← read(3, 6)"), then the call.
+ * Given `chars`, the call is shortened before the value is ever cut. Signals name the process.
+ */
+export function eventLabel(ev, chars = Infinity) {
+  const a = ev.args || {};
+  if (ev.call === "deliver") {
+    const v = a.si_value && a.si_code === "SI_QUEUE" ? ` value ${a.si_value.sival_int}` : "";
+    const from = a.sender ? ` from ${a.sender}` : a.si_pid ? ` from pid ${a.si_pid}` : "";
+    return cut(`⚡${a.signal}${v}${from}${a.si_code && !/^SI_(USER|QUEUE)$/.test(a.si_code) ? ` (${a.si_code})` : ""}`, chars);
+  }
+  const value = labelValue(ev);
+  const arrow = SEND_CALLS.has(ev.call) || /^store|^sem_post|^kill|^sigqueue/.test(ev.call) ? " → " : " ← ";
+  const join = (call) => (value ? value + arrow + call : call);
+  let text = join(labelCall(ev));
+  if (!value && RECV_CALLS.has(ev.call) && ev.result === 0 && !ev.errno) text += " EOF";
+  if (text.length <= chars) return text;
+  for (const call of [labelCall(ev, true), ev.call]) {
+    const t = join(call);
+    if (t.length <= chars) return t;
+  }
+  return cut(value || text, chars);
+}
+
+function cut(text, chars) {
+  return text.length > chars ? text.slice(0, Math.max(1, chars - 1)) + "…" : text;
+}
+
+/** A run of the same call by the same process, one after another (kill ×100): one row for them all. */
+function foldKey(ev) {
+  if (ev.errno || stuck(ev) || ev.call === "deliver" || ev.call === "exit") return null;
+  const a = ev.args || {};
+  return `${ev.process}|${ev.call}|${a.channel ?? ""}|${a.process ?? a.pid ?? ""}|${a.signal ?? ""}|${ev.result ?? ""}`;
+}
+
+/** Rows of the diagram in "order" mode: [{seqs: [..]}], runs of MIN_FOLD or more identical calls folded. */
+export const MIN_FOLD = 4;
+export function foldRows(events, spanSeqs = new Set()) {
+  const rows = [];
+  let i = 0;
+  while (i < events.length) {
+    const key = foldKey(events[i]);
+    let j = i + 1;
+    if (key !== null && !spanSeqs.has(events[i].seq)) while (j < events.length && foldKey(events[j]) === key && !spanSeqs.has(events[j].seq)) j++;
+    if (j - i >= MIN_FOLD) { rows.push(events.slice(i, j)); i = j; } else { rows.push([events[i]]); i++; }
+  }
+  return rows;
 }
 
 function niceStep(raw) {
@@ -92,25 +168,31 @@ export function layout(model, mode, availableWidth = 900) {
   let yAt;                      // ns -> y
   let ticks = [];               // gutter marks: {y, text, seq?}
   let bottom;
+  let folds = [];               // runs of one call drawn as one row
 
   if (mode === "scale") {
-    const span = Math.max(runEnd, 1);
+    // from the first event, not from 0: the sandbox's set-up before it would take most of the height
+    const t0 = events.length ? events[0].t_ns : 0;
+    const span = Math.max(runEnd - t0, 1);
     const height = Math.min(4000, Math.max(360, events.length * 22));
     const k = height / span;
-    yAt = (t) => TOP + Math.max(0, t) * k;
+    yAt = (t) => TOP + Math.max(0, t - t0) * k;
     for (const ev of events) rowY.set(ev.seq, yAt(ev.t_ns));
     const step = niceStep(60 / k);
-    for (let t = 0; t <= span + step / 2; t += step) {
+    for (let t = Math.floor(t0 / step) * step; t <= runEnd + step / 2; t += step) {
+      if (t < t0) continue;
       ticks.push({ y: yAt(t), text: `${(t / 1e6).toFixed(step < 1e4 ? 3 : step < 1e6 ? 2 : 1)} ms` });
     }
-    bottom = yAt(span);
+    bottom = yAt(runEnd);
   } else {
-    const times = events.map((e) => e.t_ns);
-    events.forEach((ev, i) => rowY.set(ev.seq, TOP + i * ROW + ROW / 2));
-    const last = events.length - 1;
+    // one row per event, or per run of the same call folded into one (kill ×100)
+    const rows = foldRows(events, new Set(model.spans.map((e) => e.seq)));
+    const times = rows.map((r) => r[0].t_ns);
+    rows.forEach((r, i) => r.forEach((ev) => rowY.set(ev.seq, TOP + i * ROW + ROW / 2)));
+    const last = rows.length - 1;
     const endRowY = TOP + (last + 1) * ROW + ROW / 2;
     yAt = (t) => {
-      if (events.length === 0) return TOP;
+      if (rows.length === 0) return TOP;
       if (t <= times[0]) return TOP + ROW / 2;
       let lo = 0, hi = last;         // last index with times[i] <= t
       while (lo < hi) {
@@ -125,8 +207,9 @@ export function layout(model, mode, availableWidth = 900) {
       const dt = times[lo + 1] - times[lo];
       return y0 + (dt > 0 ? (t - times[lo]) / dt : 0) * ROW;
     };
-    ticks = events.map((ev) => ({ y: rowY.get(ev.seq), seq: ev.seq, text: narrow ? "" : `${(ev.t_ns / 1e6).toFixed(3)} ms` }));
+    ticks = rows.map((r) => ({ y: rowY.get(r[0].seq), seq: r[0].seq, text: narrow ? "" : `${(r[0].t_ns / 1e6).toFixed(3)} ms` }));
     bottom = endRowY;
+    folds = rows.filter((r) => r.length > 1);
   }
 
   // Where lifelines start (a fork/spawn event that created the process) and end (last activity).
@@ -138,5 +221,12 @@ export function layout(model, mode, availableWidth = 900) {
   }
   const ends = new Map(processes.map((p) => [p.name, p.events.length ? yAt(p.lastNs) + (mode === "order" ? ROW / 2 : 8) : TOP + ROW]));
   const height = Math.max(bottom, ...ends.values()) + 46;
-  return { mode, gutter: GUTTER, col, width, height, xOf, rowY, yAt, ticks, starts, ends, labelChars, labelLeft };
+  // A label stops before the next lifeline on its side (never across it); the first lifeline's left
+  // labels and the last one's right labels have the room made for them above.
+  const room = (ev) => {
+    const i = idx(ev.process), left = labelLeft.has(ev.seq);
+    if ((left && i === 0) || (!left && i === n - 1)) return labelChars;
+    return Math.max(6, Math.floor((col - 22) / CHAR_W));
+  };
+  return { mode, gutter: GUTTER, col, width, height, xOf, rowY, yAt, ticks, starts, ends, labelChars, labelLeft, room, folds };
 }

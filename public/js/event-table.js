@@ -32,13 +32,13 @@ export function renderTable(root, model, on) {
       class: [ev.errno ? "failed" : "", stuck(ev) ? "never-returned" : ""].join(" ").trim() || null,
     }, [
       h("td", { class: "num" }, String(ev.seq)),
-      h("td", { class: "num" }, (ev.t_ns / 1e6).toFixed(3)),
+      h("td", { class: "num", "data-label": "ms" }, (ev.t_ns / 1e6).toFixed(3)),
       h("td", {}, [h("span", { class: `swatch p${p.index % 8}`, "aria-hidden": "true" }), `${ev.process} (${ev.pid ?? p.pid ?? "?"})`]),
       h("td", { class: "code" }, signature(ev, { withResult: false })),
-      h("td", {}, channelText(ev) || ""),
-      h("td", { class: "code" }, ev.errno ? `-1` : resultText(ev)),
-      h("td", { class: "errno" }, ev.errno || ""),
-      h("td", { class: waited ? "blocked-cell" : "muted", title: blocked && !waited ? "time in the call; nothing else ran meanwhile" : null }, blocked),
+      h("td", { "data-label": "channel" }, channelText(ev) || ""),
+      h("td", { class: "code", "data-label": "=" }, ev.errno ? `-1` : resultText(ev)),
+      h("td", { class: "errno", "data-label": "errno" }, ev.errno || ""),
+      h("td", { class: waited ? "blocked-cell" : "muted", "data-label": "blocked", title: blocked && !waited ? "time in the call; nothing else ran meanwhile" : null }, blocked),
     ]));
   }
   const table = h("table", { class: "events-table" }, [

@@ -40,6 +40,7 @@ export function createLiveView(root) {
   return {
     start(title) {
       events = 0; latest = null; bars = new Map();
+      root.classList.remove("broken");
       clear(root).append(
         h("h2", { id: "live-title" }, title),
         countEl = h("p", { class: "live-count" }),
@@ -68,5 +69,15 @@ export function createLiveView(root) {
       root.hidden = true;
     },
     counts() { return { events, bars: bars.size }; },
+    /** The stream broke off: keep what arrived on screen and say where it stopped. */
+    brokeOff(message) {
+      if (frame) { cancelAnimationFrame(frame); }
+      render();
+      root.classList.add("broken");
+      const where = latest ? ` The last event that arrived: #${latest.seq} (${latest.process} ${latest.call}) at ${(latest.t_ns / 1e6).toFixed(3)} ms.` : "";
+      root.append(h("p", { class: "live-broken", role: "alert" }, [h("strong", {}, "Stopped: "),
+        `the stream broke off after ${events} ${events === 1 ? "event" : "events"}.${where} What arrived is kept here; the trace itself never came. (${message})`]));
+      root.hidden = false;
+    },
   };
 }

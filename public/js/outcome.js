@@ -3,6 +3,7 @@
 
 import { h, clear } from "./dom.js";
 import { duration, plural } from "./format.js";
+import { parseUnknown } from "./suggest.js";
 
 const TEXT = {
   ok: "Run finished",
@@ -11,7 +12,7 @@ const TEXT = {
   error: "Run failed",
 };
 
-export function showOutcome(el, trace) {
+export function showOutcome(el, trace, { example = false } = {}) {
   const run = trace.run || {};
   const outcome = run.outcome || "error";
   clear(el);
@@ -23,7 +24,7 @@ export function showOutcome(el, trace) {
   ];
   if (run.limits && run.limits.wall_ms) facts.push(`limit ${run.limits.wall_ms} ms`);
   el.append(
-    h("strong", {}, (outcome === "ok" ? "✓ " : "⚠ ") + (TEXT[outcome] || `Run ended: ${outcome}`)),
+    h("strong", {}, (outcome === "ok" ? "✓ " : "⚠ ") + (example ? "Example run (recorded earlier)" : TEXT[outcome] || `Run ended: ${outcome}`)),
     h("span", {}, ` — ${facts.join(" · ")}`),
   );
   if (run.reason) el.append(h("span", { class: "reason" }, [h("br"), `Reason: ${run.reason}`]));
@@ -31,15 +32,28 @@ export function showOutcome(el, trace) {
   el.hidden = false;
 }
 
+/**
+ * An error message as nodes: a server message that lists every allowed name ("unknown op "x"; one
+ * of: …") becomes the short part and "did you mean …?", the full list folded in a <details>.
+ */
+export function errorText(message, { withList = false } = {}) {
+  const u = parseUnknown(message);
+  if (!u) return [String(message ?? "")];
+  const out = [u.short];
+  if (u.suggestions.length) out.push(" — did you mean ", ...u.suggestions.flatMap((x, i) => [i ? " or " : "", h("code", { class: "suggestion" }, x)]), "?");
+  if (withList) out.push(h("details", { class: "choices" }, [h("summary", {}, `all ${u.choices.length} names`), h("p", { class: "code" }, u.choices.join(", "))]));
+  return out;
+}
+
 /** An error that kept the run from happening (bad request, server busy, network). */
-export function showError(el, err) {
+export function showError(el, err, { title = "⚠ Could not run" } = {}) {
   clear(el);
   el.className = "banner outcome-error";
-  let msg = err.message;
-  if (err.status === 503 && err.retryAfter) msg += ` Try again in ${err.retryAfter} s.`;
-  el.append(h("strong", {}, "⚠ Could not run"), ` — ${msg}`,
-    err.code ? h("span", { class: "code-chip" }, err.code) : null,
-    err.path ? h("span", { class: "code-chip" }, err.path) : null);
+  const parts = [h("strong", {}, title), " — ", ...errorText(err.message || "The run could not start.")];
+  if (err.status === 503 && err.retryAfter) parts.push(` Try again in ${err.retryAfter} s.`);
+  if (err.code) parts.push(h("span", { class: "code-chip" }, err.code));
+  if (err.path) parts.push(h("span", { class: "code-chip" }, err.path));
+  el.append(...parts);
   el.hidden = false;
 }
 

@@ -3,8 +3,9 @@
 
 import { h, clear } from "./dom.js";
 import { locate, locateAll, lineCol, JsonSyntaxError } from "./json-locate.js";
+import { errorText } from "./outcome.js";
 
-export function createEditor(root, { onRun, onClose }) {
+export function createEditor(root, { onRun, onClose, onInvalid = () => {} }) {
   const textarea = h("textarea", { id: "scenario-text", spellcheck: "false", autocomplete: "off", rows: 18,
     "aria-describedby": "scenario-hint scenario-error", wrap: "off" });
   const marks = h("div", { class: "editor-marks", "aria-hidden": "true" });
@@ -39,7 +40,7 @@ export function createEditor(root, { onRun, onClose }) {
     clear(error);
     const where = range ? lineCol(textarea.value, range.start) : null;
     error.append(
-      h("strong", {}, code ? `${code}: ` : "Error: "), message,
+      h("strong", {}, code ? `${code}: ` : "Error: "), ...(typeof message === "string" ? errorText(message, { withList: true }) : [message]),
       where ? h("span", { class: "where" }, ` (line ${where.line}, column ${where.col})`) : null,
     );
     error.hidden = false;
@@ -62,7 +63,11 @@ export function createEditor(root, { onRun, onClose }) {
     try {
       locateAll(text);
     } catch (err) {
-      if (err instanceof JsonSyntaxError) { show(`not valid JSON — ${err.message}`, { start: err.pos, end: err.pos + 1 }, "invalid_json"); return; }
+      if (err instanceof JsonSyntaxError) {
+        show(`not valid JSON — ${err.message}`, { start: err.pos, end: err.pos + 1 }, "invalid_json");
+        onInvalid({ code: "invalid_json", message: `The scenario is not valid JSON (${err.message}); nothing was run.` });
+        return;
+      }
       throw err;
     }
     const w = wall.value.trim();

@@ -4,11 +4,22 @@
 import { s, h, clear, scrollWithin } from "./dom.js";
 import { exitShort, exitText, signature, channelText, duration, stuck } from "./format.js";
 import { layout, eventLabel, CHAR_W, ROW } from "./diagram-layout.js";
+import { waitState } from "./wait-state.js";
 
 const HEAD_H = 50;
 
 function fit(text, chars) {
   return text.length > chars ? text.slice(0, Math.max(1, chars - 1)) + "…" : text;
+}
+
+/** One label for a folded run: the shared label when every call looks the same, else the call and its target. */
+function foldLabel(run, room) {
+  const n = ` ×${run.length}`;
+  const all = run.map((e) => eventLabel(e));
+  if (all.every((t) => t === all[0])) return eventLabel(run[0], room - n.length) + n;
+  const a = run[0].args || {};
+  const target = [a.process ?? a.pid ?? a.channel, a.signal].filter((x) => x !== undefined && x !== null).join(", ");
+  return `${run[0].call}(${target})${n}`.slice(0, Math.max(room, 8));
 }
 
 function eventAria(ev, model) {
@@ -26,6 +37,10 @@ function defs() {
     s("pattern", { id: "hatch", width: 6, height: 6, patternUnits: "userSpaceOnUse", patternTransform: "rotate(45)" }, [
       s("rect", { width: 6, height: 6, class: "hatch-bg" }),
       s("line", { x1: 0, y1: 0, x2: 0, y2: 6, class: "hatch-line" }),
+    ]),
+    s("pattern", { id: "sleep-dots", width: 5, height: 5, patternUnits: "userSpaceOnUse" }, [
+      s("rect", { width: 5, height: 5, class: "sleep-bg" }),
+      s("circle", { cx: 2.5, cy: 2.5, r: 1, class: "sleep-dot" }),
     ]),
   ]);
 }
@@ -82,6 +97,10 @@ function signalLabel(t) {
 
 function transfersLayer(model, L, placed) {
   const g = s("g", { class: "transfers" });
+  // Arrows leaving one folded row (kill ×10) carry one label between them, on the first.
+  const foldOf = new Map();
+  for (const run of L.folds) for (const e of run) foldOf.set(e.seq, run);
+  const labelledFold = new Set();
   const channels = [...new Set(model.transfers.map((t) => t.channel))];
   const arrows = [...model.transfers, ...(model.signals || []), ...(model.releases || [])];
   // Many pieces from one process into one read (a read that drains a full pipe): one label for them all.
@@ -110,7 +129,11 @@ function transfersLayer(model, L, placed) {
     // the full label where it fits without covering another label, else just the byte count, else none
     let box = null, text = full;
     const grouped = groupLabel.has(t) ? groupLabel.get(t) : undefined;
-    const candidates = isSignal ? [full, `⚡${t.signal}`] : isRelease ? [full, "wakes"] :
+    const fold = foldOf.get(t.from.seq);
+    const foldCount = fold ? [...(model.signals || []), ...model.transfers].filter((o) => fold.includes(o.from)).length : 0;
+    const quiet = fold && labelledFold.has(fold);
+    if (fold) labelledFold.add(fold);
+    const candidates = quiet ? [] : fold && isSignal ? [`⚡${t.signal}: ${fold.length} sent, ${foldCount} delivered`, `⚡×${fold.length}→${foldCount}`] : isSignal ? [full, `⚡${t.signal}`] : isRelease ? [full, "wakes"] :
       grouped === undefined ? (t.preview ? [full, `${t.bytes} B`] : [full]) : grouped ? [grouped] : [];
     for (const candidate of candidates) {
       const tw = candidate.length * CHAR_W + 8;
@@ -186,7 +209,7 @@ function body(model, L) {
       s("line", { x1: x, x2: x, y1: start.y, y2: end, class: "lifeline-line" }),
     ]);
     if (start.by) {
-      const px = L.xOf(start.by.process) + 14 + eventLabel(start.by).length * CHAR_W;
+      const px = L.xOf(start.by.process) + (L.labelLeft.has(start.by.seq) ? 8 : 14 + eventLabel(start.by, L.room(start.by)).length * CHAR_W);
       if (x > px) lifeline.append(s("path", { class: "spawn-line", d: `M${px},${start.y} L${x},${start.y}` }));
     }
     const killed = p.exit && p.exit.signal;
@@ -201,36 +224,71 @@ function body(model, L) {
     svg.append(lifeline);
   }
 
-  // Hatched: the call waited (see waitedSeqs). Thin: it only took its time.
+  // Why it took time: hatched = blocked on an object (the cause beside it), dotted = asleep on a
+  // timer, solid = running on the CPU. Thin: it only took its time.
   const bars = s("g", { class: "blocked-bars" });
+  const causes = [];
   for (const ev of model.spans) {
     const x = L.xOf(ev.process), y1 = L.rowY.get(ev.seq);
     const never = stuck(ev);
     const waited = model.waited.has(ev.seq);
     const y2 = never ? L.ends.get(ev.process) - 4 : Math.max(L.yAt(ev.end_ns ?? ev.t_ns), y1 + 3);
-    const title = never ? `#${ev.seq} ${ev.call} blocked and never returned`
-      : `#${ev.seq} ${ev.call} ${waited ? "blocked" : "took"} ${duration(ev.blocked_ns)}`;
+    const st = waited ? waitState(ev, model.trace) : null;
+    const how = !st ? "took" : st.kind === "blocked" ? "blocked" : st.kind === "sleeping" ? "slept" : "ran";
+    const title = never ? `#${ev.seq} ${ev.call} blocked and never returned — ${st.cause}`
+      : `#${ev.seq} ${ev.call} ${how} ${duration(ev.blocked_ns)}${st ? ` — ${st.cause}` : ""}`;
+    const cls = !waited ? `call-span p${model.processIndex.get(ev.process) % 8}`
+      : st.kind === "blocked" ? `blocked${never ? " never-returned" : ""}` : `${st.kind} p${model.processIndex.get(ev.process) % 8}`;
     bars.append(s("rect", {
-      class: waited ? `blocked${never ? " never-returned" : ""}` : `call-span p${model.processIndex.get(ev.process) % 8}`, "data-seq": ev.seq,
+      class: cls, "data-seq": ev.seq, "data-cause": st ? st.cause : null,
       x: x - (waited ? 5 : 2), y: y1, width: waited ? 10 : 4, height: y2 - y1,
     }, s("title", {}, title)));
+    if (st && y2 - y1 > ROW * 0.9) causes.push({ ev, x, y1, y2, st });
   }
   svg.append(bars);
 
   // Event labels claim their place first; in "scale" mode a label that would cover another is left out.
+  // A folded run of one call (kill ×100) has one mark and one label for all of it.
   const placed = [], labels = new Map();
+  const folded = new Map();     // first seq of a folded run -> the run
+  const hidden = new Set();     // the rest of it
+  for (const run of L.folds) { folded.set(run[0].seq, run); run.slice(1).forEach((e) => hidden.add(e.seq)); }
   for (const ev of model.events) {
+    if (hidden.has(ev.seq)) continue;
     const x = L.xOf(ev.process), y = L.rowY.get(ev.seq);
-    const text = fit(eventLabel(ev), L.labelChars);
+    const run = folded.get(ev.seq);
+    const room = L.room(ev);
+    const text = run ? foldLabel(run, room) : eventLabel(ev, room);
     const w = text.length * CHAR_W + 4;
     const left = L.labelLeft.has(ev.seq);
     const box = { x: left ? x - 10 - w : x + 8, y: y - 7, w, h: 14, left };
     if (L.mode === "order" || !placed.some((b) => overlaps(b, box))) { placed.push(box); labels.set(ev.seq, box); box.text = text; }
   }
+  // The cause of a long wait, beside its bar where it is free; and the result where the call returned.
+  const causeLayer = s("g", { class: "wait-causes" });
+  for (const c of causes) {
+    const text = c.st.cause.length > L.room(c.ev) ? c.st.cause.slice(0, L.room(c.ev) - 1) + "…" : c.st.cause;
+    const w = text.length * 6 + 4;
+    const ym = Math.min(c.y1 + ROW * 0.9, (c.y1 + c.y2) / 2);
+    const box = { x: c.x + 9, y: ym - 6, w, h: 12 };
+    if (placed.some((b) => overlaps(b, box, 0))) continue;
+    placed.push(box);
+    causeLayer.append(s("text", { class: `wait-cause cause-${c.st.kind}`, x: box.x + 2, y: ym + 4, "data-seq": c.ev.seq }, text));
+    if (c.st.kind !== "blocked" || stuck(c.ev)) continue;
+    const ret = `↳ ${eventLabel(c.ev, 18).split(" ← ")[0].split(" → ")[0]}`;
+    const rbox = { x: c.x + 9, y: c.y2 - 6, w: ret.length * 6 + 4, h: 12 };
+    if (c.y2 - c.y1 < ROW * 1.8 || placed.some((b) => overlaps(b, rbox, 0))) continue;
+    placed.push(rbox);
+    causeLayer.append(s("text", { class: "returned-at", x: rbox.x + 2, y: c.y2 + 4, "data-seq": c.ev.seq }, `${ret} returned`));
+  }
   svg.append(transfersLayer(model, L, placed));
+  svg.append(causeLayer);
 
   const marks = s("g", { class: "events" });
-  model.events.forEach((ev, i) => {
+  let first = true;
+  model.events.forEach((ev) => {
+    if (hidden.has(ev.seq)) return;
+    const run = folded.get(ev.seq);
     const p = model.processes[model.processIndex.get(ev.process)];
     const x = L.xOf(ev.process), y = L.rowY.get(ev.seq);
     const cls = ["event", `p${p.index % 8}`];
@@ -240,11 +298,14 @@ function body(model, L) {
     const hitX = label && label.left ? label.x - 4 : x - 8;
     const hitW = label ? (label.left ? x + 8 - hitX : label.w + 20) : 16;
     const g = s("g", { class: cls.join(" "), "data-seq": ev.seq, "data-process": ev.process, "data-call": ev.call,
-      tabindex: i === 0 ? 0 : -1, role: "button", "aria-label": eventAria(ev, model) }, [
+      tabindex: first ? 0 : -1, role: "button", "data-members": run ? run.map((e) => e.seq).join(" ") : String(ev.seq),
+      "aria-label": run ? `${eventAria(ev, model)}; and ${run.length - 1} more ${ev.call} right after it (#${run[1].seq}–#${run[run.length - 1].seq})` : eventAria(ev, model) }, [
       s("rect", { class: "hit", x: hitX, y: y - 9, width: hitW, height: 18 }),
       s("rect", { class: "mark", x: x - 5, y: y - 5, width: 10, height: 10, rx: 2 }),
       label ? s("text", { class: "event-label", x: label.left ? x - 10 : x + 10, y: y + 4, "text-anchor": label.left ? "end" : null }, label.text) : null,
     ]);
+    if (run) g.classList.add("folded");
+    first = false;
     marks.append(g);
   });
   svg.append(marks);
@@ -260,14 +321,17 @@ export function renderDiagram(root, model, mode, on) {
   clear(root);
   if (model.events.length === 0) {
     root.append(h("p", { class: "empty" }, "This run recorded no events."));
-    return { setHighlight() {}, select() {}, focus() {} };
+    return { setHighlight() {}, select() {}, focus() {}, zoom() { return 1; }, step() {} };
   }
   const L = layout(model, mode, root.clientWidth || 900);
   const bodySvg = body(model, L);
   root.append(h("div", { class: "diagram-sticky" }, header(model, L)), bodySvg);
 
-  const eventEl = (seq) => bodySvg.querySelector(`.event[data-seq="${seq}"]`);
-  const order = model.events.map((e) => e.seq);
+  const eventEl = (seq) => bodySvg.querySelector(`.event[data-members~="${seq}"]`);
+  const order = [...bodySvg.querySelectorAll(".event")].map((e) => Number(e.dataset.seq));
+  const headSvg = root.querySelector(".diagram-head");
+  for (const el of [bodySvg, headSvg]) el.setAttribute("viewBox", `0 0 ${el.getAttribute("width")} ${el.getAttribute("height")}`);
+  const natural = { w: L.width, h: L.height, head: HEAD_H };
   const moveTo = (seq) => {
     const el = eventEl(seq);
     if (!el) return;
@@ -304,7 +368,7 @@ export function renderDiagram(root, model, mode, on) {
   const mark = (cls, seqs, bothEnds) => {
     bodySvg.querySelectorAll(`.${cls}`).forEach((el) => el.classList.remove(cls));
     for (const q of seqs) {
-      bodySvg.querySelectorAll(`.event[data-seq="${q}"], .blocked[data-seq="${q}"]`).forEach((el) => el.classList.add(cls));
+      bodySvg.querySelectorAll(`.event[data-members~="${q}"], .blocked[data-seq="${q}"], .sleeping[data-seq="${q}"], .running[data-seq="${q}"]`).forEach((el) => el.classList.add(cls));
       bodySvg.querySelectorAll(`.transfer[data-from="${q}"], .transfer[data-to="${q}"], .signal[data-from="${q}"], .signal[data-to="${q}"], .release[data-from="${q}"], .release[data-to="${q}"]`).forEach((el) => {
         const a = seqs.has(Number(el.dataset.from)), b = seqs.has(Number(el.dataset.to));
         if (bothEnds ? a && b : a || b) el.classList.add(cls);
@@ -320,5 +384,38 @@ export function renderDiagram(root, model, mode, on) {
     },
     select(seq) { mark("selected", new Set(seq ? [seq] : []), false); if (seq) scrollWithin(root, eventEl(seq)); },
     focus: moveTo,
+    /** Scale the drawing (1 = natural size); "fit" makes the whole run fit the box. Returns the scale. */
+    zoom(z) {
+      if (z === "fit") {
+        const box = root.getBoundingClientRect();
+        const availH = Math.max(200, (root.clientHeight || box.height) - natural.head - 8);
+        z = Math.min(1, availH / natural.h, (root.clientWidth || box.width) / natural.w);
+      }
+      z = Math.max(0.1, Math.min(2, z));
+      bodySvg.setAttribute("width", natural.w * z);
+      bodySvg.setAttribute("height", natural.h * z);
+      headSvg.setAttribute("width", natural.w * z);
+      headSvg.setAttribute("height", natural.head * z);
+      root.dataset.zoom = z.toFixed(2);
+      return z;
+    },
+    /** The step shown (seq): events after it fade, it is marked, the box scrolls to it. */
+    step(seq) {
+      bodySvg.classList.toggle("stepping", seq !== null);
+      bodySvg.querySelectorAll(".future, .now").forEach((el) => el.classList.remove("future", "now"));
+      if (seq === null) return;
+      bodySvg.querySelectorAll(".event").forEach((el) => {
+        const members = el.dataset.members.split(" ").map(Number);
+        if (members[0] > seq) el.classList.add("future");
+        else if (members.includes(seq)) el.classList.add("now");
+      });
+      bodySvg.querySelectorAll(".transfer, .signal, .release").forEach((el) => {
+        if (Math.max(Number(el.dataset.from), Number(el.dataset.to)) > seq) el.classList.add("future");
+      });
+      bodySvg.querySelectorAll(".blocked-bars rect, .wait-causes text").forEach((el) => {
+        if (Number(el.dataset.seq) > seq) el.classList.add("future");
+      });
+      scrollWithin(root, eventEl(seq), { center: true });
+    },
   };
 }

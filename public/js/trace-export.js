@@ -24,14 +24,12 @@ export function downloadTrace(trace) {
 }
 
 /**
- * Whether the server knows ?format=chrome. Asked once, with an empty body: a server without the
- * format rejects the format (error path "format"); one with it rejects the empty body instead.
+ * Whether the server offers ?format=chrome: the contract (openapi.yaml) says it does, so no probe is
+ * sent (a probe was a rejected request in /metrics and an error in the console on every load); a
+ * server that turns the format down when asked is remembered (markChromeUnsupported).
  */
-let chromeSupport = null;
+let chromeSupport = Promise.resolve(true);
 export function chromeSupported() {
-  if (chromeSupport === null) {
-    chromeSupport = api.run({}, "chrome").then(() => true, (e) => e.path !== "format" && e.status !== 0);
-  }
   return chromeSupport;
 }
 

@@ -215,6 +215,17 @@ extern const int ipclab_CLONE_PARENT;
  */
 pid_t ipclab_fork_into(int flags);
 
+/**
+ * ipclab_fork_into(flags) with the effective uid and gid set to `euid`/`egid` for the clone only
+ * (the real and saved ids stay root, so the caller gets root back at once): a user namespace made by
+ * the clone is then owned by `euid`, and the kernel charges what the run holds under per-user
+ * limits (RLIMIT_SIGPENDING, RLIMIT_MSGQUEUE, RLIMIT_NPROC) to `euid` on the host, not to root.
+ * The caller is dumpable again afterwards and its parent-death signal is set to `deathsig` again
+ * (a change of credentials clears both). -1 and errno when the ids could not be taken or the clone
+ * failed. Only for a single-threaded caller that is root.
+ */
+pid_t ipclab_fork_into_as(int flags, uid_t euid, gid_t egid, int deathsig);
+
 /** unshare(2). */
 int ipclab_unshare(int flags);
 

@@ -18,7 +18,8 @@ public struct Parameter: Sendable {
     public var range: ClosedRange<Int>?
     /// Bounds on the number of items of an array, or the UTF-8 length of a string.
     public var count: ClosedRange<Int>?
-    /// The words each item of a `string_array` may be.
+    /// The words each item of a `string_array` may be, or the words a `string` may be (published
+    /// so that a form offers them as a list; the preset's own check still rejects any other).
     public var choices: [String]?
     /// Reads a given value into its canonical form before the type check, or rejects it
     /// (a signal number into its name, a word that must be one of a few).

@@ -1,6 +1,6 @@
 /// Writes JSON text in the order fields are given: traces read top-down
 /// (`seq` before `call` before `result`), and output is byte-for-byte repeatable.
-public struct JSONWriter {
+public struct JSONWriter: Sendable {
     public private(set) var bytes: [UInt8] = []
     private var needsComma: [Bool] = [false]
     private let indentStep: Int?
@@ -35,6 +35,21 @@ public struct JSONWriter {
         if indentStep != nil { bytes.append(UInt8(ascii: " ")) }
         needsComma[needsComma.count - 1] = true
         pendingKey = true
+    }
+
+    /// Opens an object or array that ``endObject()`` / ``endArray()`` closes later: for a
+    /// document written in pieces (``takeBytes()`` between them), such as a streamed trace.
+    public mutating func beginObject() { open(UInt8(ascii: "{")) }
+    public mutating func endObject() { close(UInt8(ascii: "}")) }
+    public mutating func beginArray() { open(UInt8(ascii: "[")) }
+    public mutating func endArray() { close(UInt8(ascii: "]")) }
+
+    /// The bytes written since the last call, handed over and cleared; the writer keeps its
+    /// place in the document, so what it writes next continues it.
+    public mutating func takeBytes() -> [UInt8] {
+        defer { bytes = [] }
+        if !bytes.isEmpty { handedOver = true }
+        return bytes
     }
 
     // MARK: Values
@@ -83,6 +98,8 @@ public struct JSONWriter {
     // MARK: Internals
 
     private var pendingKey = false
+    /// Bytes were already handed over by ``takeBytes()``: the document has begun.
+    private var handedOver = false
 
     private mutating func separate() {
         if pendingKey { pendingKey = false; return }
@@ -104,7 +121,7 @@ public struct JSONWriter {
     }
 
     private mutating func newline() {
-        guard let step = indentStep, bytes.count > 0 else { return }
+        guard let step = indentStep, bytes.count > 0 || handedOver else { return }
         bytes.append(UInt8(ascii: "\n"))
         bytes.append(contentsOf: repeatElement(UInt8(ascii: " "), count: step * (needsComma.count - 1)))
     }

@@ -1,22 +1,37 @@
 extension Trace {
-    /// The trace as JSON (format version 1; see `openapi.yaml`, schema `Trace`).
+    /// The trace as JSON (format version 1; see `openapi.yaml`, schema `Trace`): the pieces
+    /// of ``TraceChunks`` joined, so a streamed trace is byte for byte this one.
     public func json(pretty: Bool = false) -> [UInt8] {
-        var w = JSONWriter(pretty: pretty, capacity: 1024 + events.count * 320)
-        write(to: &w)
-        return w.bytes
+        var out: [UInt8] = []
+        out.reserveCapacity(1024 + events.count * 320)
+        var chunks = TraceChunks(self, format: .json, pretty: pretty)
+        while let chunk = chunks.next() { out.append(contentsOf: chunk) }
+        return out
     }
 
     /// Writes the trace into an open writer (as one value).
     public func write(to w: inout JSONWriter) {
-        w.object { w in
-            w.field("trace_version", Trace.version)
-            w.key("run"); run.write(to: &w)
-            w.field("scenario", scenario.json)
-            w.key("processes"); w.array { w in for p in processes { p.write(to: &w) } }
-            w.key("events"); w.array { w in for e in events { e.write(to: &w) } }
-            w.key("objects"); w.array { w in for o in objects { o.write(to: &w) } }
-            w.key("observations"); w.array { w in for o in observations { o.write(to: &w) } }
-        }
+        writeHead(to: &w)
+        for e in events { e.write(to: &w) }
+        writeTail(to: &w)
+    }
+
+    /// Everything before the first event: the object opened, up to `"events":[`.
+    func writeHead(to w: inout JSONWriter) {
+        w.beginObject()
+        w.field("trace_version", Trace.version)
+        w.key("run"); run.write(to: &w)
+        w.field("scenario", scenario.json)
+        w.key("processes"); w.array { w in for p in processes { p.write(to: &w) } }
+        w.key("events"); w.beginArray()
+    }
+
+    /// Everything after the last event: the events closed, the objects, the observations, the end.
+    func writeTail(to w: inout JSONWriter) {
+        w.endArray()
+        w.key("objects"); w.array { w in for o in objects { o.write(to: &w) } }
+        w.key("observations"); w.array { w in for o in observations { o.write(to: &w) } }
+        w.endObject()
     }
 }
 

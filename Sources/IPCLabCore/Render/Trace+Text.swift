@@ -1,22 +1,32 @@
 /// The trace as plain text, one line per event, in the manner of strace:
 /// `[  0.120 ms] child(3)    write(4, "Hello\0", 6) = 6`.
 extension Trace {
+    /// The whole text: the pieces of ``TraceChunks`` joined, so a streamed one is the same.
     public func text() -> String {
-        var lines: [String] = []
+        var out: [UInt8] = []
+        var chunks = TraceChunks(self, format: .text)
+        while let chunk = chunks.next() { out.append(contentsOf: chunk) }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// The first line: `# run … — experiment — outcome … — N ms`.
+    var textHeadLine: String {
         let who = experiment.map { "\($0)" } ?? "custom scenario"
-        lines.append("# run \(run.id) — \(who) — outcome \(run.outcome.rawValue)"
-            + (run.reason.map { " (\($0))" } ?? "") + String(format: " — %.3f ms", Double(run.durationNs) / 1e6))
-        let width = processes.map { "\($0.name)(\($0.pid))".count }.max() ?? 8
-        // A call that never returned because a signal killed its process (not the run's time limit) says so.
-        var killed: [String: String] = [:]
-        for p in processes where run.outcome != .timeout {
-            if case let .signal(name, _)? = p.exit { killed[p.name] = name }
-        }
-        for e in events {
-            let label = "\(e.process)(\(e.pid))"
-            let padded = label + String(repeating: " ", count: max(0, width - label.count))
-            lines.append(String(format: "[%10.3f ms] ", Double(e.tNs) / 1e6) + padded + "  " + e.textLine(killedBy: killed[e.process]))
-        }
+        return "# run \(run.id) — \(who) — outcome \(run.outcome.rawValue)"
+            + (run.reason.map { " (\($0))" } ?? "") + String(format: " — %.3f ms", Double(run.durationNs) / 1e6)
+    }
+
+    /// One event's line, its process label padded to `width`; `killedBy`: the signal that
+    /// killed the event's process (not the run's time limit), when one did.
+    func textLine(_ e: TraceEvent, width: Int, killedBy: String?) -> String {
+        let label = "\(e.process)(\(e.pid))"
+        let padded = label + String(repeating: " ", count: max(0, width - label.count))
+        return String(format: "[%10.3f ms] ", Double(e.tNs) / 1e6) + padded + "  " + e.textLine(killedBy: killedBy)
+    }
+
+    /// The lines after the events: how each process ended, then the observations.
+    var textTailLines: [String] {
+        var lines: [String] = []
         for p in processes {
             let end: String
             switch p.exit {
@@ -29,7 +39,7 @@ extension Trace {
         for o in observations {
             lines.append("# \(o.holds ? "✓" : "✗") \(o.id): \(o.detail)")
         }
-        return lines.joined(separator: "\n") + "\n"
+        return lines
     }
 
     private var experiment: String? { run.experiment }

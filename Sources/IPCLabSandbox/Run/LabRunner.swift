@@ -55,15 +55,18 @@ public final class LabRunner: Sendable {
         }
         ring.writePlan(plan)
         let l = request.limits
-        ring.writeLimits(ipclab_run_limits(
+        let limits = ipclab_run_limits(
             wall_ms: Int64(l.wallMs), cpu_ms: Int64(l.cpuMs), memory_bytes: Int64(l.memoryBytes),
-            processes: Int64(l.processes), open_files: Int64(l.openFiles), file_bytes: Int64(l.fileBytes)))
+            processes: Int64(l.processes), open_files: Int64(l.openFiles), file_bytes: Int64(l.fileBytes))
+        ring.writeLimits(limits)
+        // The spawner learns what it needs from the server, not from the plan.
+        let usesTCP = request.scenario.channels.contains { $0.kind == "tcp" }
         let runID = UInt64.random(in: 1...UInt64.max)
         let startedAt = Date().formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted))
         let completion: SpawnerClient.Completion
         let reader = pollMs > 0 ? RingReader(ring: ring, scenario: request.scenario) : nil
         do {
-            completion = try spawner.execute(ring: ring, runID: runID, wallMs: request.limits.wallMs, every: pollMs) {
+            completion = try spawner.execute(ring: ring, runID: runID, limits: limits, usesTCP: usesTCP, every: pollMs) {
                 guard let reader else { return true }
                 return watch(reader.read())
             }

@@ -7,7 +7,7 @@ import IPCLabCore
 /// limit: when it runs out, it kills everything left (`kill(-1, SIGKILL)`), reaps
 /// it, and exits — and with PID 1 gone the kernel kills whatever remains.
 ///
-/// The spawner clones an init ahead of time, while it is idle (``waitForRun(control:join:userNamespace:namespaces:networkNamespace:)``):
+/// A runner (``SlotForker``) clones an init ahead of time, while it is idle (``waitForRun(control:join:userNamespace:namespaces:networkNamespace:)``):
 /// already in its namespaces and its cgroup slot, it waits on its control socket until a run is
 /// handed to it (the ring and the completion pipe, as `SCM_RIGHTS`). Moving a process into a v1
 /// cgroup takes the kernel's threadgroup lock for writing, which waits for an RCU grace period
@@ -82,8 +82,8 @@ struct RunInit {
         // the run, which could otherwise raise the limits of the processes it starts later.
         runLimits = header.pointee.limits
         let wallMs = Int(runLimits.wall_ms)
-        // The plan, decoded here in the init (a fork of the warmed spawner) before the run's clock
-        // starts: every process inherits it.
+        // The plan, decoded here in the init (a fork of the warmed runner, which never saw it) before
+        // the run's clock starts: every process of this run inherits it, and no other process has it.
         let (planOffset, planLength) = (Int(header.pointee.plan_offset), Int(header.pointee.plan_length))
         guard planOffset + planLength <= ringSize else {
             ipclab_ring_finish(Int32(IPCLAB_OUTCOME_ERROR.rawValue), EINVAL, "the run's plan does not fit its ring")
@@ -110,7 +110,7 @@ struct RunInit {
             if r != 0 && op.required { fail("sandbox set-up failed: \(op.name)", err) }
         }
         // An operation whose namespace the run lacks would change the host: it is left out.
-        for op in userNamespace ? SetupOperation.withUserNamespace : SetupOperation.withoutUserNamespace
+        for op in userNamespace ? SetupOperation.withUserNamespace : SetupOperation.standard(userNamespace: false, dropTo: go.uid)
         where op.needs & namespaces == op.needs { perform(op) }
         if networkNamespace { perform(SetupOperation.loopbackUp) }
         for op in SetupOperation.limits(runLimits, pidsErrno: go.pidsErrno, memoryErrno: go.memoryErrno)

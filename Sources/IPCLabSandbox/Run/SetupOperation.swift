@@ -17,9 +17,9 @@ struct SetupOperation {
     nonisolated(unsafe) static let withUserNamespace = standard(userNamespace: true)
     nonisolated(unsafe) static let withoutUserNamespace = standard(userNamespace: false)
 
-    /// The bytes of POSIX message queues a run may hold. The kernel also charges every run's queues
-    /// to the spawner's user (root), whose RLIMIT_MSGQUEUE (819200) cannot be raised without
-    /// CAP_SYS_RESOURCE: a quarter of it each lets four runs with full queues run at once.
+    /// The bytes of POSIX message queues a run may hold. The kernel also charges a run's queues to
+    /// the host uid its user namespace was made as — the run's own (``RunUidPool``), so runs with full
+    /// queues no longer take from one another (with one uid for all, only four fitted at once).
     static let runMessageQueueBytes = UInt64(MessageQueueChannel.Bounds.queueBytesLimit)
 
     /// In a run's own network namespace: its loopback up (already, in a namespace from the
@@ -40,12 +40,13 @@ struct SetupOperation {
     nonisolated(unsafe) static let reaper = SetupOperation(name: "child subreaper", required: true) { ipclab_set_child_subreaper() }
 
     /// The set-up of a run inside fresh user, PID, IPC, mount and UTS namespaces.
-    static func standard(userNamespace: Bool) -> [SetupOperation] {
+    /// Without a user namespace the run's processes drop to `uid` (and the same gid) once mounted.
+    static func standard(userNamespace: Bool, dropTo uid: UInt32 = 65534) -> [SetupOperation] {
         let noDevSuid = ipclab_MS_NOSUID | ipclab_MS_NODEV
         var ops: [SetupOperation] = []
         if userNamespace {
             // Until the process takes ids the map covers, files it creates would belong to an
-            // unmapped id and fail with EOVERFLOW: become the namespace's root (host uid 65534).
+            // unmapped id and fail with EOVERFLOW: become the namespace's root (the run's host uid).
             ops.append(SetupOperation(name: "setresgid 0 (userns)", required: true) { ipclab_setresgid(0) })
             ops.append(SetupOperation(name: "setresuid 0 (userns)", required: true) { ipclab_setresuid(0) })
             ops.append(SetupOperation(name: "setgroups none", required: true) { setgroups(0, nil) })
@@ -83,10 +84,10 @@ struct SetupOperation {
             },
         ]
         if !userNamespace {
-            // Without a user namespace the run is real root: drop to nobody once mounted.
-            ops.append(SetupOperation(name: "drop to uid 65534", required: true) {
-                guard setgroups(0, nil) == 0, setgid(65534) == 0 else { return -1 }
-                return setuid(65534)
+            // Without a user namespace the run is real root: drop to the run's own uid once mounted.
+            ops.append(SetupOperation(name: "drop to uid \(uid)", required: true) {
+                guard setgroups(0, nil) == 0, setgid(uid) == 0 else { return -1 }
+                return setuid(uid)
             })
         }
         return ops

@@ -57,14 +57,18 @@ struct TraceBuilder {
 
         // Events, ordered by the time each call started.
         let arguments = EventArguments(scenario: scenario, processNames: names)
-        let eventRecords = records
-            .filter(EventArguments.isEvent)
-            .sorted { ($0.tBegin, $0.index) < ($1.tBegin, $1.index) }
+        // Positions into `records`, not copies of them, and a seq kept only for the records an
+        // object snapshot names: for a 262,144-event trace each copy or map costs tens of MB.
+        let eventOrder = records.indices
+            .filter { EventArguments.isEvent(records[$0]) }
+            .sorted { (records[$0].tBegin, records[$0].index) < (records[$1].tBegin, records[$1].index) }
+        let named = Set(records.lazy.filter { $0.kind == IPCLAB_REC_OBJECT }.map { Int($0.args[3]) })
         var seqOf: [Int: Int] = [:]
         var events: [TraceEvent] = []
-        events.reserveCapacity(eventRecords.count)
-        for (n, r) in eventRecords.enumerated() {
-            seqOf[r.index] = n + 1
+        events.reserveCapacity(eventOrder.count)
+        for (n, i) in eventOrder.enumerated() {
+            let r = records[i]
+            if named.contains(r.index) { seqOf[r.index] = n + 1 }
             events.append(arguments.event(r, seq: n + 1))
         }
 

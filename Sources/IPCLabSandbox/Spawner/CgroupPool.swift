@@ -99,7 +99,12 @@ struct CgroupPool {
     mutating func claim() -> Claim {
         guard available else { return Claim(slot: nil, pidsErrno: pidsErrno, memoryErrno: memoryErrno) }
         reclaimDrained()
-        guard let slot = free.popLast() ?? make() else { return Claim(slot: nil, pidsErrno: ENOSPC, memoryErrno: ENOSPC) }
+        // A slot whose runner is warm and has cloned nothing from its image first (the run gets a layout
+        // of its own), then a warm one; one still starting a fresh image would make the run wait.
+        let pick = free.lastIndex { ($0.forker?.isWarm ?? true) && $0.forker?.isUsed != true }
+            ?? free.lastIndex { $0.forker?.isWarm ?? true }
+        let taken = pick.map { free.remove(at: $0) } ?? free.popLast()
+        guard let slot = taken ?? make() else { return Claim(slot: nil, pidsErrno: ENOSPC, memoryErrno: ENOSPC) }
         return Claim(slot: slot, pidsErrno: slot.pids ? 0 : pidsErrno, memoryErrno: slot.memory ? 0 : memoryErrno)
     }
 
@@ -169,6 +174,20 @@ struct CgroupPool {
         return evidence
     }
 
+    /// The spawner is idle: every free slot's runner that cloned an init from the image it runs now
+    /// starts a fresh one, so the next run does not share the last one's address layout.
+    func freshen() {
+        for slot in free { slot.forker?.reexec() }
+    }
+
+    /// Whether a free slot's runner cloned from the image it runs now.
+    var hasUsedRunners: Bool { free.contains { $0.forker?.isUsed == true } }
+
+    /// Whether a free slot's runner is warm and has cloned nothing from its image (or a slot can be made).
+    var hasFreshRunner: Bool {
+        free.contains { ($0.forker?.isWarm ?? true) && $0.forker?.isUsed != true } || isShort
+    }
+
     /// Removes every slot and the pool's directories (the spawner is ending; its runs are reaped).
     mutating func removeAll() {
         let all = free + draining + Array(busy.values)
@@ -205,17 +224,19 @@ struct CgroupPool {
             slot.oomKillsBase = max(0, ipclab_cgroup_read(slot.memoryOOM, "oom_kill"))
         }
         guard slot.pids || slot.memory else { return nil }
-        slot.forker = Self.startForker(in: slot, home: home)
+        slot.forker = Self.startForker(in: slot, home: home, image: image)
         return slot
     }
 
     /// The network namespace a slot's forker returns to after each clone (-1: none).
     var home: Int32 = -1
+    /// How a slot's runner is started.
+    var image = SlotForker.Image(executable: "/proc/self/exe", reexecEvery: 1)
 
-    /// Forks the slot's forker and moves it in: the one migration the slot ever costs, while the
+    /// Starts the slot's runner and moves it in: the one migration the slot ever costs, while the
     /// spawner is idle. Nil (the slot's inits then move in themselves) if any step fails.
-    private static func startForker(in slot: Slot, home: Int32) -> SlotForker? {
-        guard let forker = SlotForker.start(home: home) else { return nil }
+    private static func startForker(in slot: Slot, home: Int32, image: SlotForker.Image) -> SlotForker? {
+        guard let forker = SlotForker.start(home: home, image: image) else { return nil }
         let moved = (!slot.pids || ipclab_cgroup_write(slot.pidsProcs, Int64(forker.pid)) == 0)
             && (!slot.memory || ipclab_cgroup_write(slot.memoryProcs, Int64(forker.pid)) == 0)
         guard moved else {

@@ -62,26 +62,6 @@ struct NetworkNamespacePool {
         return true
     }
 
-    /// Clones a run with `flags` inside a ready namespace (made now if none is). Returns the
-    /// child's pid (0 in the child, -1 and errno on failure) and whether it got a namespace.
-    mutating func fork(_ flags: Int32) -> (pid: pid_t, network: Bool) {
-        guard available, let ns = free.popLast() ?? make() else { return (ipclab_fork_into(flags), false) }
-        guard ipclab_netns_enter(ns) == 0 else {
-            let err = errno
-            close(ns)
-            available = false
-            errno = err
-            return (ipclab_fork_into(flags), false)
-        }
-        let pid = ipclab_fork_into(flags)
-        if pid == 0 { return (0, true) }
-        let err = errno
-        comeHome()
-        if pid > 0 { busy[pid] = ns } else { free.append(ns) }
-        errno = err
-        return (pid, pid > 0)
-    }
-
     /// The run whose init was `pid` is over: its namespace is ready again, unless TCP sockets
     /// linger in it.
     mutating func release(pid: pid_t, checkSockets: Bool) {
@@ -100,10 +80,6 @@ struct NetworkNamespacePool {
             return nil
         }
         return ns
-    }
-
-    private func comeHome() {
-        if ipclab_netns_enter(home) != 0 { stranded() }
     }
 
     /// The spawner could not return to its own namespace: every later run would share this one.

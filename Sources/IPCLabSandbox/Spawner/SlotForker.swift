@@ -1,33 +1,79 @@
 import CIPCLab
 import Glibc
 
-/// A small process that lives in one cgroup slot and clones that slot's run inits, so that an
-/// init is born in its cgroups instead of being moved there.
+/// The runner: the only process run inits are cloned from. It is started with `exec`
+/// (`ipclab runner`, a fresh image with a fresh address layout and an environment the spawner
+/// builds, never the server's), reads nothing but its own start-up (the catalog's default
+/// scenarios, to warm up what every run would otherwise initialise again), and then only clones
+/// inits on request. No plan, trace or request of any run ever enters its memory: an init reads
+/// its own run's plan from its own ring once it is cloned. It execs itself again every
+/// ``Image/reexecEvery`` clones, so runs do not share an address layout for long.
 ///
-/// Moving a process into a v1 cgroup waits for an RCU grace period (5–35 ms on this project's
+/// There is one in each cgroup slot, so that an init is born in its cgroups instead of being moved
+/// there. Moving a process into a v1 cgroup waits for an RCU grace period (5–35 ms on this project's
 /// machine) and meanwhile holds the kernel's global `cgroup_threadgroup_rwsem`, stalling every
 /// fork and exit, those of runs in progress included. A child inherits its parent's cgroups for
-/// free, so the forker is moved once, when its slot is made (while the spawner is idle), and then
+/// free, so the runner is moved once, when its slot is made (while the spawner is idle), and then
 /// clones with `CLONE_PARENT`: the init is the spawner's child (the spawner reaps it, and it dies
-/// with the spawner) but is born in the forker's cgroups. cgroup v2 has `CLONE_INTO_CGROUP` for this.
+/// with the spawner) but is born in the runner's cgroups. An exec keeps the pid and the cgroups.
+/// One more runner, in no slot, clones the inits of slots whose runner is gone (those move
+/// themselves in) and of hosts without cgroups.
 ///
-/// The forker is a fork of the warmed-up spawner; it takes one request at a time over a
-/// `SOCK_SEQPACKET` pair and never runs anything else. It shares its slot's memory cgroup with the
-/// runs; every run init raises its own `oom_score_adj` to 1000 (inherited by the run's processes;
-/// lowering the forker's would need CAP_SYS_RESOURCE), so the OOM killer picks a run's process,
-/// never the forker.
-struct SlotForker {
+/// It takes one request at a time over a `SOCK_SEQPACKET` pair. It shares its slot's memory cgroup
+/// with the runs; every run init raises its own `oom_score_adj` to 1000 (inherited by the run's
+/// processes; lowering the runner's would need CAP_SYS_RESOURCE), so the OOM killer picks a run's
+/// process, never the runner.
+final class SlotForker {
     let pid: pid_t
     /// The spawner's end of the request socket; closing it ends the forker.
     let socket: Int32
+    let reexecEvery: Int
+    /// The runner is starting an image (exec'd, not yet warm): it says so with a hello
+    /// (a ``Reply`` with pid 0) when it is ready to clone.
+    private(set) var starting = true
+    /// Inits cloned from the image running now.
+    private(set) var clonesSinceExec = 0
+    /// Whether the last init cloned shares its image (its address layout) with an earlier one.
+    private(set) var lastCloneShared = false
 
-    /// What the spawner asks: clone an init with these flags (plus `CLONE_PARENT`), in the network
-    /// namespace whose descriptor travels with the request, if `network` is 1.
+    init(pid: pid_t, socket: Int32, reexecEvery: Int) {
+        self.pid = pid
+        self.socket = socket
+        self.reexecEvery = reexecEvery
+    }
+
+    /// Whether the runner can clone at once (its image is warm): reads its hello if it came.
+    var isWarm: Bool {
+        if starting {
+            var hello = Reply(pid: -1, errno: 0)
+            let n = withUnsafeMutableBytes(of: &hello) { recv(socket, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+            if n == MemoryLayout<Reply>.size && hello.pid == 0 { starting = false }
+        }
+        return !starting
+    }
+
+    /// Whether an init was cloned from the image running now (so the next run would share its layout).
+    var isUsed: Bool { clonesSinceExec > 0 }
+
+    /// Where the runner finds its request socket and the home network namespace after exec.
+    static let socketFD: Int32 = 3
+    static let homeFD: Int32 = 4
+
+    /// What the spawner asks: clone an init with these flags (plus `CLONE_PARENT`). With the
+    /// control socket travel, in this order and as `attached` says, the network namespace to clone
+    /// it into (bit 1) and the slot's `cgroup.procs` files the init joins by itself (bits 2: pids,
+    /// 4: memory; only when the slot has no runner of its own).
     struct Request {
         var flags: Int32
         var userNamespace: Int32
         var namespaces: Int32
         var network: Int32
+        /// The run's host uid and gid: its user namespace is made as them (0: as root).
+        var uid: UInt32 = 0
+        var gid: UInt32 = 0
+        var attached: Int32 = 0
+        /// 1: as soon as it is idle, exec a fresh image (no clone).
+        var reexec: Int32 = 0
     }
 
     /// The forker's answer: the init's pid, or -1 and the errno of the failed clone.
@@ -36,41 +82,94 @@ struct SlotForker {
         var errno: Int32
     }
 
-    /// Forks a forker that comes back to network namespace `home` after each clone.
-    static func start(home: Int32) -> SlotForker? {
+    /// How a runner is started.
+    struct Image {
+        /// The `ipclab` binary.
+        var executable: String
+        /// A fresh image after this many clones.
+        var reexecEvery: Int
+        /// The whole environment a runner (and so a run) gets.
+        static let environment = ["LD_BIND_NOW=1"]
+    }
+
+    /// Starts a runner (fork, then exec at once) that comes back to network namespace `home`
+    /// (-1: none) after each clone.
+    static func start(home: Int32, image: Image) -> SlotForker? {
         var pair: [Int32] = [-1, -1]
         guard socketpair(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0 else { return nil }
+        // Everything the child needs is made before fork: it only moves descriptors and execs.
+        let argv: [UnsafeMutablePointer<CChar>?] = [strdup("ipclab"), strdup("runner"), strdup("--reexec-every"),
+                                                    strdup(String(image.reexecEvery))] + [nil]
+        let envp: [UnsafeMutablePointer<CChar>?] = Image.environment.map { strdup($0) } + [nil]
+        defer { for p in argv + envp { free(p) } }
         let pid = fork()
         if pid == 0 {
-            close(pair[0])
-            serve(socket: pair[1], home: home)
+            // Copies above 10 without CLOEXEC, then onto 3 and 4 (a dup2 onto itself would keep CLOEXEC).
+            let s = fcntl(pair[1], F_DUPFD, 10)
+            let h = home >= 0 ? fcntl(home, F_DUPFD, 10) : -1
+            guard s >= 0, dup2(s, socketFD) == socketFD else { _exit(127) }
+            if h >= 0 { guard dup2(h, homeFD) == homeFD else { _exit(127) } } else { close(homeFD) }
+            _ = ipclab_close_range(UInt32(homeFD + 1), UInt32.max)
+            execve(image.executable, argv, envp)
+            _exit(127)
         }
         close(pair[1])
         guard pid > 0 else {
             close(pair[0])
             return nil
         }
-        return SlotForker(pid: pid, socket: pair[0])
+        return SlotForker(pid: pid, socket: pair[0], reexecEvery: image.reexecEvery)
     }
 
     /// Asks for an init: `control` is the init's end of its control socket, `network` the network
-    /// namespace to clone it into (-1: the forker's own). Returns its pid, or -1 with `errno` set.
-    func clone(_ request: Request, control: Int32, network: Int32) -> pid_t {
+    /// namespace to clone it into (-1: the forker's own), `join` the slot's `cgroup.procs` files the
+    /// init moves itself into (-1: none). Returns its pid, or -1 with `errno` set.
+    func clone(_ request: Request, control: Int32, network: Int32, join: (pids: Int32, memory: Int32) = (-1, -1)) -> pid_t {
         var r = request
-        let fds = network >= 0 ? [control, network] : [control]
+        var fds = [control]
+        r.attached = 0
+        if network >= 0 { fds.append(network); r.attached |= 1 }
+        if join.pids >= 0 { fds.append(join.pids); r.attached |= 2 }
+        if join.memory >= 0 { fds.append(join.memory); r.attached |= 4 }
         let sent = withUnsafeBytes(of: &r) { buf in
             fds.withUnsafeBufferPointer { ipclab_send_with_fds(socket, buf.baseAddress, buf.count, $0.baseAddress, Int32($0.count)) }
         }
         guard sent == MemoryLayout<Request>.size else { return -1 }
         var reply = Reply(pid: -1, errno: EIO)
-        var n: Int
-        repeat { n = withUnsafeMutableBytes(of: &reply) { recv(socket, $0.baseAddress, $0.count, 0) } } while n < 0 && errno == EINTR
-        guard n == MemoryLayout<Reply>.size else {
-            errno = EIO
+        while true {
+            var n: Int
+            repeat { n = withUnsafeMutableBytes(of: &reply) { recv(socket, $0.baseAddress, $0.count, 0) } } while n < 0 && errno == EINTR
+            guard n == MemoryLayout<Reply>.size else {
+                errno = EIO
+                return -1
+            }
+            // A hello (the image it was starting is warm) comes before the answer.
+            if reply.pid == 0 { starting = false; continue }
+            break
+        }
+        if reply.pid < 0 {
+            errno = reply.errno
             return -1
         }
-        if reply.pid < 0 { errno = reply.errno }
+        clonesSinceExec += 1
+        lastCloneShared = clonesSinceExec > 1
+        if clonesSinceExec >= reexecEvery {
+            // The runner execs a fresh image by itself after this many.
+            clonesSinceExec = 0
+            starting = true
+        }
         return reply.pid
+    }
+
+    /// Asks the runner for a fresh image now (the spawner is idle), without waiting for it.
+    func reexec() {
+        guard isUsed, !starting else { return }
+        var r = Request(flags: 0, userNamespace: 0, namespaces: 0, network: 0, reexec: 1)
+        let sent = withUnsafeBytes(of: &r) { send(socket, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+        if sent == MemoryLayout<Request>.size {
+            clonesSinceExec = 0
+            starting = true
+        }
     }
 
     /// Ends the forker and reaps it (its slot can then be removed).
@@ -81,36 +180,78 @@ struct SlotForker {
         _ = waitpid(pid, &status, 0)
     }
 
-    private static func serve(socket: Int32, home: Int32) -> Never {
+    /// The runner's loop (`ipclab runner`): its request socket on fd 3, the home network namespace on
+    /// fd 4 (when open). Never returns: it exits when the spawner goes, or execs itself.
+    static func serve(reexecEvery: Int) -> Never {
         _ = ipclab_set_parent_death_signal(SIGKILL)
+        if getppid() == 1 { _exit(0) }
         _ = ipclab_set_process_name("ipclab-slot")
-        // Keep only the request socket and the home network namespace.
-        for fd in 3..<max(socket, home) + 1 where fd != socket && fd != home { close(fd) }
-        _ = ipclab_close_range(UInt32(max(socket, home) + 1), UInt32.max)
+        let socket = socketFD
+        let home: Int32 = fcntl(homeFD, F_GETFD) >= 0 ? homeFD : -1
+        _ = ipclab_close_range(UInt32(homeFD + 1), UInt32.max)
+        Spawner.warmUp()
+        var hello = Reply(pid: 0, errno: 0)
+        _ = withUnsafeBytes(of: &hello) { send(socket, $0.baseAddress, $0.count, 0) }
+        var clones = 0
         while true {
             var request = Request(flags: 0, userNamespace: 0, namespaces: 0, network: 0)
-            var fds: [Int32] = [-1, -1]
+            var fds: [Int32] = [-1, -1, -1, -1]
             var nfds: Int32 = 0
-            let n = withUnsafeMutableBytes(of: &request) { ipclab_recv_with_fds(socket, $0.baseAddress, $0.count, &fds, 2, &nfds) }
+            let n = withUnsafeMutableBytes(of: &request) { ipclab_recv_with_fds(socket, $0.baseAddress, $0.count, &fds, 4, &nfds) }
             if n < 0 && errno == EINTR { continue }
-            guard n == MemoryLayout<Request>.size, nfds >= 1 else { _exit(0) }
-            let network = nfds == 2 ? fds[1] : -1
+            guard n == MemoryLayout<Request>.size else { _exit(0) }
+            if request.reexec != 0 {
+                for i in 0..<Int(nfds) { close(fds[i]) }
+                if clones > 0 { reexecSelf(reexecEvery: reexecEvery) }
+                continue
+            }
+            guard nfds >= 1 else { _exit(0) }
+            var next = 1
+            func take(_ present: Bool) -> Int32 {
+                guard present, next < Int(nfds) else { return -1 }
+                defer { next += 1 }
+                return fds[next]
+            }
+            let network = take(request.attached & 1 != 0)
+            let pidsProcs = take(request.attached & 2 != 0)
+            let memoryProcs = take(request.attached & 4 != 0)
             var reply = Reply(pid: -1, errno: 0)
-            if network >= 0 && ipclab_netns_enter(network) != 0 {
-                reply.errno = errno
+            if network >= 0 && (home < 0 || ipclab_netns_enter(network) != 0) {
+                reply.errno = home < 0 ? EINVAL : errno
             } else {
-                let pid = ipclab_fork_into(request.flags | ipclab_CLONE_PARENT)
+                let flags = request.flags | ipclab_CLONE_PARENT
+                var pid: pid_t = -1
+                if request.uid != 0 && request.userNamespace != 0 {
+                    pid = ipclab_fork_into_as(flags, request.uid, request.gid, SIGKILL)
+                    // A host that lets only root make user namespaces (a security module's rule): the
+                    // run still gets its own uid inside, but its user namespace is root's.
+                    if pid < 0 && [EPERM, EACCES].contains(errno) { pid = ipclab_fork_into(flags) }
+                } else {
+                    pid = ipclab_fork_into(flags)
+                }
                 if pid == 0 {
-                    RunInit.waitForRun(control: fds[0], join: (-1, -1), userNamespace: request.userNamespace != 0,
+                    RunInit.waitForRun(control: fds[0], join: (pidsProcs, memoryProcs), userNamespace: request.userNamespace != 0,
                                        namespaces: request.namespaces, networkNamespace: request.network != 0)
                 }
                 reply = Reply(pid: pid, errno: pid < 0 ? errno : 0)
+                if pid > 0 { clones += 1 }
                 // Stranded outside home, this forker would clone the next init into a used namespace.
                 if network >= 0 && ipclab_netns_enter(home) != 0 { _exit(70) }
             }
-            close(fds[0])
-            if network >= 0 { close(network) }
+            for fd in [fds[0], network, pidsProcs, memoryProcs] where fd >= 0 { close(fd) }
             _ = withUnsafeBytes(of: &reply) { send(socket, $0.baseAddress, $0.count, 0) }
+            if clones >= reexecEvery { reexecSelf(reexecEvery: reexecEvery) }
         }
+    }
+
+    /// A fresh image of the runner in this same process (same pid, same cgroups, the request socket
+    /// and home namespace kept on fds 3 and 4): a new address layout for the next runs.
+    private static func reexecSelf(reexecEvery: Int) {
+        let argv: [UnsafeMutablePointer<CChar>?] = [strdup("ipclab"), strdup("runner"), strdup("--reexec-every"),
+                                                    strdup(String(reexecEvery))] + [nil]
+        let envp: [UnsafeMutablePointer<CChar>?] = Image.environment.map { strdup($0) } + [nil]
+        execve("/proc/self/exe", argv, envp)
+        // Could not exec (the binary is gone?): keep serving with this image.
+        for p in argv + envp { free(p) }
     }
 }

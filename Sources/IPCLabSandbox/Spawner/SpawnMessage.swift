@@ -1,7 +1,13 @@
 import Glibc
 
+import CIPCLab
+
 /// What the server says to the spawner over their `SOCK_SEQPACKET` pair. Both ends
 /// are the same binary, so the struct's in-memory layout is the wire format.
+///
+/// Everything the spawner needs to know of a run travels here, from the server: its limits and
+/// whether it has a TCP channel. The spawner never reads a run's plan (nor the ring's header), so
+/// no run's scenario ever enters its memory.
 struct SpawnMessage {
     enum Kind: UInt32 {
         /// Start a run; the ring and the completion pipe's write end travel as `SCM_RIGHTS`.
@@ -13,11 +19,19 @@ struct SpawnMessage {
     var kind: UInt32
     var wallMs: UInt32
     var runID: UInt64
+    /// The run's limits (its cgroup slot is set to them).
+    var limits = ipclab_run_limits()
+    /// 1 when the run's scenario has a TCP channel: only those can leave sockets in TIME_WAIT in
+    /// their network namespace, which is then not reused.
+    var usesTCP: UInt32 = 0
+    var reserved: UInt32 = 0
 
-    init(_ kind: Kind, runID: UInt64, wallMs: Int = 0) {
+    init(_ kind: Kind, runID: UInt64, wallMs: Int = 0, limits: ipclab_run_limits = ipclab_run_limits(), usesTCP: Bool = false) {
         self.kind = kind.rawValue
         self.wallMs = UInt32(wallMs)
         self.runID = runID
+        self.limits = limits
+        self.usesTCP = usesTCP ? 1 : 0
     }
 
     init() {
@@ -30,7 +44,7 @@ struct SpawnMessage {
 /// What the spawner writes into a run's completion pipe when it could not start the run.
 /// A run that started writes nothing: end of file on the pipe means every process of the run is gone.
 struct SpawnFailure {
-    /// The step that failed: 1 clone, 2 uid/gid maps, 3 reading the plan.
+    /// The step that failed: 1 clone, 2 uid/gid maps, 3 no free run uid, 4 the run uids do not exist here.
     var stage: Int32
     var errno: Int32
     /// For a failed clone: the `CLONE_NEW*` flags among the required ones this host would not make.
@@ -43,7 +57,8 @@ struct SpawnFailure {
         let what = switch stage {
         case 1: "clone into new namespaces"
         case 2: "writing the user namespace's id maps"
-        default: "reading the run's plan"
+        case 3: "taking a host uid for the run (every uid of --run-uid-base/--run-uid-count is in use)"
+        default: "taking a host uid for the run (the range of --run-uid-base/--run-uid-count is not mapped in the server's user namespace)"
         }
         let missingNames = missingNamespaces
         return "the sandbox could not start: \(what) failed with \(ErrnoName.of(errno) ?? "?")"
@@ -61,4 +76,6 @@ struct GoMessage {
     var pidsErrno: Int32 = ENOENT
     /// 0 when the run is in its memory cgroup, else why not.
     var memoryErrno: Int32 = ENOENT
+    /// The run's host uid and gid: its root maps to it, or, without a user namespace, it drops to it.
+    var uid: UInt32 = 0
 }

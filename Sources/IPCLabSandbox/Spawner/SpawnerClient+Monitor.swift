@@ -78,7 +78,7 @@ extension SpawnerClient {
         }
         let generation = generations.add(1, ordering: .relaxed).newValue
         do {
-            let started = try Self.spawn(executable, insecure: insecure, generation: generation)
+            let started = try Self.spawn(executable, insecure: insecure, options: options, generation: generation)
             p = started
             logger.warning("started a new spawner (pid \(started.pid)): \(reason)",
                            metadata: ["restarts": "\(restarts.load(ordering: .relaxed))"])

@@ -9,13 +9,15 @@ import Synchronization
 ///
 /// A thread of its own (`ipclab-spawnmon`) watches the spawner: the moment it dies (its end of
 /// the socket pair hangs up) a new one is started, without waiting for the next run. Its
-/// runs die with it (each run's init has `PR_SET_PDEATHSIG`), and ``execute(ring:runID:wallMs:)``
+/// runs die with it (each run's init has `PR_SET_PDEATHSIG`), and ``execute(ring:runID:limits:usesTCP:every:tick:)``
 /// reports those as ``Completion/spawnerLost``.
 public final class SpawnerClient: Sendable {
     /// The `ipclab` binary to start as `ipclab spawner`.
     public let executable: String
     /// Whether runs may go without the namespaces the host cannot make (`--insecure-no-sandbox`).
     public let insecure: Bool
+    /// The runs' host uids and the runners' re-exec period, passed to every spawner started.
+    public let options: Spawner.Options
     let logger: Logger
     let process: Mutex<SpawnerProcess?>
     /// Whether this process reaps orphans (it is their subreaper): see ``init(executable:insecure:logger:adoptOrphans:)``.
@@ -55,9 +57,11 @@ public final class SpawnerClient: Sendable {
     ///     (`PR_SET_CHILD_SUBREAPER`) and reap every child that is not the spawner: the inits of
     ///     runs whose spawner died come here instead of to PID 1 (which, in a container, may never
     ///     reap them). Only for a process whose other children nobody waits for: the server.
-    public init(executable: String? = nil, insecure: Bool = false, logger: Logger, adoptOrphans: Bool = false) throws {
+    public init(executable: String? = nil, insecure: Bool = false, options: Spawner.Options = Spawner.Options(),
+                logger: Logger, adoptOrphans: Bool = false) throws {
         self.executable = executable ?? Self.ownExecutable()
         self.insecure = insecure
+        self.options = options
         self.logger = logger
         self.adoptsOrphans = adoptOrphans
         process = Mutex(nil)
@@ -65,7 +69,7 @@ public final class SpawnerClient: Sendable {
             logger.warning("cannot become the subreaper of the runs (\(ErrnoName.of(errno) ?? "?")): runs of a spawner that died are left to PID 1 to reap")
         }
         let first = generations.add(1, ordering: .relaxed).newValue
-        try process.withLock { p in p = try Self.spawn(self.executable, insecure: insecure, generation: first) }
+        try process.withLock { p in p = try Self.spawn(self.executable, insecure: insecure, options: options, generation: first) }
         logger.debug("spawner started", metadata: ["executable": "\(self.executable)"])
         startMonitor()
     }
@@ -117,12 +121,13 @@ public final class SpawnerClient: Sendable {
     /// Hands a run to the spawner and waits until every process of the run is gone.
     /// While it waits it calls `tick` every `intervalMs` (when above 0); when `tick` returns
     /// false the run is killed at once (its `Completion` says `cancelled`).
-    func execute(ring: EventRing, runID: UInt64, wallMs: Int,
+    func execute(ring: EventRing, runID: UInt64, limits: ipclab_run_limits, usesTCP: Bool,
                  every intervalMs: Int = 0, tick: () -> Bool = { true }) throws(SpawnerUnavailable) -> Completion {
+        let wallMs = Int(limits.wall_ms)
         var done: [Int32] = [-1, -1]
         guard ipclab_pipe2(&done, O_CLOEXEC) == 0 else { throw SpawnerUnavailable(reason: "pipe2 failed: \(ErrnoName.of(errno) ?? "?")") }
         defer { close(done[0]) }
-        var message = SpawnMessage(.run, runID: runID, wallMs: wallMs)
+        var message = SpawnMessage(.run, runID: runID, wallMs: wallMs, limits: limits, usesTCP: usesTCP)
         let sent = try send(&message, fds: [ring.fd, done[1]])
         close(done[1])
         guard let generation = sent else { throw SpawnerUnavailable(reason: "the spawner is not running and could not be restarted") }
@@ -208,7 +213,7 @@ public final class SpawnerClient: Sendable {
         }
     }
 
-    static func spawn(_ executable: String, insecure: Bool, generation: Int) throws -> SpawnerProcess {
+    static func spawn(_ executable: String, insecure: Bool, options: Spawner.Options, generation: Int) throws -> SpawnerProcess {
         var pair: [Int32] = [-1, -1]
         guard socketpair(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0 else {
             throw SystemCallError("socketpair")
@@ -234,18 +239,16 @@ public final class SpawnerClient: Sendable {
         posix_spawnattr_setsigdefault(&attr, &all)
         posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
 
-        let argv: [UnsafeMutablePointer<CChar>?] = [strdup(executable), strdup("spawner")]
+        let argv: [UnsafeMutablePointer<CChar>?] = [strdup(executable), strdup("spawner"),
+                                                    strdup("--run-uid-base"), strdup(String(options.uidBase)),
+                                                    strdup("--run-uid-count"), strdup(String(options.uidCount)),
+                                                    strdup("--reexec-every"), strdup(String(options.reexecEvery))]
             + (insecure ? [strdup("--insecure-no-sandbox")] : []) + [nil]
         defer { for a in argv { free(a) } }
         var pid: pid_t = 0
-        // Bind every symbol at start: each run's processes are forks of the spawner and would
-        // otherwise resolve the same symbols lazily, again, in every run.
-        var env: [UnsafeMutablePointer<CChar>?] = [strdup("LD_BIND_NOW=1")]
-        var e = environ
-        while let entry = e.pointee {
-            if strncmp(entry, "LD_BIND_NOW=", 12) != 0 { env.append(strdup(entry)) }
-            e += 1
-        }
+        // The spawner's whole environment, built here: nothing of the server's own (its variables may
+        // hold secrets, and runs must not find them anywhere they can read).
+        var env: [UnsafeMutablePointer<CChar>?] = SlotForker.Image.environment.map { strdup($0) }
         env.append(nil)
         defer { for entry in env { free(entry) } }
         let r = posix_spawn(&pid, executable, &actions, &attr, argv, env)
@@ -256,11 +259,7 @@ public final class SpawnerClient: Sendable {
         return SpawnerProcess(pid: pid, socket: pair[0], generation: generation)
     }
 
-    private static func ownExecutable() -> String {
-        var buffer = [CChar](repeating: 0, count: 4096)
-        let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-        return n > 0 ? String(cString: buffer) : CommandLine.arguments[0]
-    }
+    private static func ownExecutable() -> String { Spawner.ownExecutable() }
 }
 
 /// The spawner is gone and could not be restarted.

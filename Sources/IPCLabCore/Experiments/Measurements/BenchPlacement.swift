@@ -10,7 +10,7 @@ enum BenchPlacement: String, CaseIterable {
     static let parameter = Parameter(
         "placement", .string,
         "Where the two processes run: \"any\" (the scheduler decides), \"same_cpu\" (both pinned to one CPU) or \"two_cpus\" (each pinned to a CPU of its own, sched_setaffinity).",
-        default: "any", count: 3...8)
+        default: "any", count: 3...8, choices: allCases.map(\.rawValue))
 
     static func check(_ params: Parameters) throws(LabError) {
         try Choice.check(params, "placement", allCases.map(\.rawValue))

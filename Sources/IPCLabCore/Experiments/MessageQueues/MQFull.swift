@@ -75,7 +75,7 @@ public struct MQFull: Preset {
         } else {
             let why = open.first.map { "mq_open asked for \(n) messages and failed with \($0.errno ?? "?")" } ?? "the queue was not opened"
             let shared = open.first?.errno == "EMFILE"
-                ? ": the kernel charges every run's POSIX queues to one user, whose RLIMIT_MSGQUEUE (819200 bytes) other runs were using" : ""
+                ? ": the run's POSIX queues together would exceed its RLIMIT_MSGQUEUE (\(MessageQueueChannel.Bounds.queueBytesLimit) bytes)" : ""
             limits = Observation(
                 id: "mq.full.limits", claim: Self.limitsClaim, holds: false, evidence: (sysctl + open).seqs,
                 detail: why + shared + (n > 10 && sysctl.isEmpty ? ": fs.mqueue.msg_max of the run's IPC namespace is 10 and was not raised" : ""))

@@ -14,7 +14,8 @@ public struct SemFruitPlate: Preset {
         claim: "Three semaphores coordinate four processes around a one-slot plate: father and mother wait on s3 (space) before putting an apple or a pear, and post s2 (apple) or s1 (pear); the daughter waits on s2 and the son on s1 before taking, and post s3.",
         seed: "004",
         parameters: [
-            Parameter("type", .string, "The semaphores: \"posix_named\", \"posix_unnamed\" or \"sysv\".", default: "posix_named", count: 4...13),
+            Parameter("type", .string, "The semaphores: \"posix_named\", \"posix_unnamed\" or \"sysv\".", default: "posix_named", count: 4...13,
+                      choices: SemaphoreChannel.Kind.allCases.map(\.rawValue)),
             Parameter("rounds", .integer, "How many fruits each parent puts (and each child eats).", default: 2, range: 1...10),
             Parameter("peel_ms", .integer,
                       "How long a parent peels before putting each fruit: meanwhile the children wait for fruit.", default: 30, range: 0...1000),

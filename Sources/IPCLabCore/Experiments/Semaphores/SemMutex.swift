@@ -11,7 +11,8 @@ public struct SemMutex: Preset {
         seed: "001, 004",
         parameters: [
             Parameter("type", .string, "\"posix_named\" (sem_open), \"sysv\" (semget/semop) or \"posix_unnamed\" (sem_init in shared memory).",
-                      default: "posix_named", count: 4...13),
+                      default: "posix_named", count: 4...13,
+                      choices: SemaphoreChannel.Kind.allCases.map(\.rawValue)),
             Parameter("processes", .integer, "How many processes compete (p1 … pN).", default: 3, range: 1...8),
             Parameter("rounds", .integer, "How many times each process enters the critical section.", default: 2, range: 1...10),
             Parameter("hold_ms", .integer, "How long a process stays inside (it stores its name in a shared room, sleeps, and reads it back).",

@@ -17,7 +17,8 @@ public struct SemProducerConsumer: Preset {
         seed: "001, 004",
         parameters: [
             Parameter("type", .string, "The semaphores: \"posix_unnamed\" (sem_init in shared memory), \"posix_named\" or \"sysv\".",
-                      default: "posix_unnamed", count: 4...13),
+                      default: "posix_unnamed", count: 4...13,
+                      choices: SemaphoreChannel.Kind.allCases.map(\.rawValue)),
             Parameter("items", .integer, "How many items the producer makes.", default: 8, range: 1...32),
             Parameter("slots", .integer, "How many items the buffer holds (the initial value of empty).", default: 3, range: 1...16),
             Parameter("producer_ms", .integer, "How long the producer takes to make each item.", default: 0, range: 0...200),

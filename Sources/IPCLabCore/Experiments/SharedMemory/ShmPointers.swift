@@ -11,7 +11,8 @@ public struct ShmPointers: Preset {
         claim: "The same shared region can be mapped at different addresses in different processes, so a pointer stored in it is wrong in the other process; an offset from the region's start is right in every process.",
         seed: "003",
         parameters: [
-            Parameter("type", .string, "The region: \"posix\" (shm_open + mmap) or \"sysv\" (shmget + shmat).", default: "posix", count: 4...5),
+            Parameter("type", .string, "The region: \"posix\" (shm_open + mmap) or \"sysv\" (shmget + shmat).", default: "posix", count: 4...5,
+                      choices: ["posix", "sysv"]),
             Parameter("writer_address", .integer,
                       "Where the writer asks to map the region (the course's example: 0x40000000 = 1073741824); 0 lets the kernel choose.",
                       default: 0x4000_0000, range: 0...0x7FFF_FFFF_0000),

@@ -19,7 +19,7 @@ public struct ShmRace: Preset {
             Parameter("increments", .integer, "How many times each process adds 1 (K).", default: 100_000, range: 1...1_000_000),
             Parameter("sync", .string,
                       "\"none\" (load, add, store), \"semaphore\" (sem_wait/sem_post on a POSIX semaphore around each increment) or \"atomic\" (__atomic_fetch_add).",
-                      default: "none", count: 4...9),
+                      default: "none", count: 4...9, choices: Self.syncs),
         ],
         observations: ["shm.race.total", "shm.race.loops_overlapped"]
     )

@@ -66,7 +66,7 @@ extension Parameter {
     /// A word that must be one of `choices`.
     static func choice(_ name: String, _ description: String, default value: String, _ choices: [String]) -> Parameter {
         Parameter(name, .string, description + " One of: " + choices.joined(separator: ", ") + ".", default: .string(value),
-                  count: 1...32) { given, path throws(LabError) in
+                  count: 1...32, choices: choices) { given, path throws(LabError) in
             guard case .string(let s) = given, choices.contains(s) else {
                 throw LabError(.invalidParameter, "must be one of \(choices.map { "\"\($0)\"" }.joined(separator: ", "))",
                                path: path.description)

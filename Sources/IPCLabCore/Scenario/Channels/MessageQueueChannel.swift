@@ -29,8 +29,8 @@ public enum MessageQueueChannel: ChannelFamily {
         public static let defaultKey = 1234
         public static let defaultMaxMessages = 10
         public static let defaultMessageSize = 128
-        /// The bytes of POSIX queues a run may hold (its RLIMIT_MSGQUEUE): a quarter of the 819200
-        /// that the kernel lets all runs hold together (they are all charged to the spawner's user).
+        /// The bytes of POSIX queues a run may hold (its RLIMIT_MSGQUEUE). Each run is charged to a
+        /// host uid of its own, so this no longer bounds how many runs hold full queues at once.
         public static let queueBytesLimit = 204_800
     }
 

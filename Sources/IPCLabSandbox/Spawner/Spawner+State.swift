@@ -1,0 +1,251 @@
+import CIPCLab
+import Glibc
+
+extension Spawner {
+    /// The runs in flight, by run id.
+    struct State {
+        var runs: [UInt64: pid_t] = [:]
+        var userNamespace = true
+        /// The namespaces every run is cloned into besides user and network.
+        var namespaces = Spawner.namespaces
+        var networks = NetworkNamespacePool()
+        var cgroups = CgroupPool()
+        /// The host uid of each run.
+        var uids: RunUidPool
+        /// How runners are started.
+        let image: SlotForker.Image
+        /// The runner in no cgroup slot: it clones the inits of slots whose runner is gone (they move
+        /// themselves in) and of hosts without cgroups. Started when first needed.
+        var spareRunner: SlotForker?
+        /// What the spawner keeps of each run until its init is reaped, by the init's pid: the ring,
+        /// to write the cgroups' evidence into, and the completion pipe, closed only after that, so
+        /// the server reads the evidence once end of file says the run is over.
+        var inFlight: [pid_t: (ringFD: Int32, doneFD: Int32, attachment: CgroupPool.Attachment)] = [:]
+        /// Inits of runs with TCP channels: only their namespaces can keep sockets in TIME_WAIT.
+        var usedTCP: Set<pid_t> = []
+
+        /// Run inits cloned ahead of time, each in its namespaces and cgroup slot, waiting for a run.
+        var ready: [Prepared] = []
+        /// How many inits the spawner keeps ready.
+        static let readyTarget = 2
+
+        struct Prepared {
+            var pid: pid_t
+            /// The spawner's end of the init's control socket.
+            var control: Int32
+            var joined: CgroupPool.Attachment
+            /// The run's host uid (and gid), which its root maps to.
+            var uid: UInt32
+            /// Cloned from a runner image that had cloned an init before (same address layout).
+            var sharesImage: Bool
+        }
+
+        init(uids: RunUidPool, image: SlotForker.Image) {
+            self.uids = uids
+            self.image = image
+        }
+
+        /// Whether fewer than ``readyTarget`` inits wait (made only while no run is in flight).
+        var isShortOfInits: Bool { !cannotPrepare && ready.count < Self.readyTarget }
+        /// Set when cloning an init ahead of time failed: no more tries while idle, until a run's own works.
+        var cannotPrepare = false
+
+        /// Clones a run init into new namespaces (and a pooled network namespace) with a cgroup slot
+        /// set aside and a host uid of its own, by the slot's runner (or the spare one), and writes its
+        /// id maps; the init waits for a run. Nil and the failure if it could not.
+        mutating func prepare(socket: Int32) -> (Prepared?, SpawnFailure?) {
+            guard uids.mapped else { return (nil, SpawnFailure(stage: 4, errno: EINVAL)) }
+            guard let uid = uids.take() else { return (nil, SpawnFailure(stage: 3, errno: EUSERS)) }
+            var pair: [Int32] = [-1, -1]
+            guard socketpair(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0 else {
+                uids.assign(uid, to: -1)
+                return (nil, SpawnFailure(stage: 1, errno: errno))
+            }
+            // A network namespace from the pool; when the host makes none, one of the run's own.
+            let ownNetwork = !networks.available && userNamespace ? ipclab_CLONE_NEWNET : 0
+            let claim = cgroups.claim()
+            // Born in its cgroup slot: cloned by the slot's runner, as the spawner's child. Without one,
+            // by the spare runner, and the init moves itself into the slot.
+            if claim.forker == nil && spareRunner == nil { spareRunner = SlotForker.start(home: networks.homeFD, image: image) }
+            var pid: pid_t = -1
+            var forkerLost = false
+            var sharesImage = false
+            var err = EAGAIN
+            if let forker = claim.forker ?? spareRunner {
+                let pooled = networks.take()
+                func clone(_ user: Bool) -> pid_t {
+                    let request = SlotForker.Request(
+                        flags: namespaces | (pooled == nil ? ownNetwork : 0) | (user ? ipclab_CLONE_NEWUSER : 0),
+                        userNamespace: user ? 1 : 0, namespaces: namespaces, network: pooled != nil || ownNetwork != 0 ? 1 : 0,
+                        uid: uid, gid: uid)
+                    return forker.clone(request, control: pair[1], network: pooled ?? -1, join: (claim.pidsProcs, claim.memoryProcs))
+                }
+                pid = clone(userNamespace)
+                if pid < 0 && userNamespace && [EPERM, EINVAL, ENOSPC, EUSERS].contains(errno) {
+                    // No user namespaces on this host: runs get the other namespaces and drop to their uid.
+                    userNamespace = false
+                    pid = clone(false)
+                }
+                err = errno
+                sharesImage = forker.lastCloneShared
+                let lost = pid < 0 && [EIO, EPIPE, ECONNRESET].contains(err)
+                if lost && claim.forker == nil {
+                    spareRunner?.stop()
+                    spareRunner = nil
+                }
+                forkerLost = lost && claim.forker != nil
+                if let pooled { networks.assign(pooled, to: pid) }
+            }
+            cgroups.bind(claim, to: pid, forkerLost: forkerLost)
+            uids.assign(uid, to: pid)
+            close(pair[1])
+            guard pid > 0 else {
+                close(pair[0])
+                return (nil, SpawnFailure(stage: 1, errno: err, missing: namespaces & Spawner.missingNamespaces()))
+            }
+            if userNamespace {
+                guard write("/proc/\(pid)/uid_map", "0 \(uid) 1\n"), write("/proc/\(pid)/gid_map", "0 \(uid) 1\n") else {
+                    let err = errno
+                    close(pair[0]) // the init sees end of file and exits; reap() frees its namespace and uid
+                    Glibc.kill(pid, SIGKILL)
+                    return (nil, SpawnFailure(stage: 2, errno: err))
+                }
+            }
+            return (Prepared(pid: pid, control: pair[0],
+                             joined: CgroupPool.Attachment(pidsErrno: claim.pidsErrno, memoryErrno: claim.memoryErrno, ns: 0),
+                             uid: uid, sharesImage: sharesImage), nil)
+        }
+
+        /// Hands a run to a ready init (or one cloned now): its limits into its cgroup slot, then the
+        /// ring and the completion pipe over its control socket.
+        mutating func start(_ message: SpawnMessage, ringFD: Int32, doneFD: Int32, socket: Int32) {
+            var kept = false
+            defer { if !kept { close(ringFD); close(doneFD) } }
+            // The oldest first: without a runner in its slot, it has had the longest to move itself in.
+            var prepared = ready.isEmpty ? nil : ready.removeFirst()
+            if prepared == nil {
+                let (made, failure) = prepare(socket: socket)
+                guard let made else { return report(failure ?? SpawnFailure(stage: 1, errno: EAGAIN), to: doneFD) }
+                prepared = made
+                cannotPrepare = false
+            }
+            guard let runInit = prepared else { return }
+            defer { close(runInit.control) }
+            let pid = runInit.pid
+            runs[message.runID] = pid
+            if message.usesTCP != 0 { usedTCP.insert(pid) }
+            var attachment = cgroups.configure(pid: pid, limits: message.limits)
+            if attachment.pidsErrno == 0 { attachment.pidsErrno = runInit.joined.pidsErrno }
+            if attachment.memoryErrno == 0 { attachment.memoryErrno = runInit.joined.memoryErrno }
+            inFlight[pid] = (ringFD, doneFD, attachment)
+            kept = true
+            var go = GoMessage(go: 1, pidsErrno: attachment.pidsErrno, memoryErrno: attachment.memoryErrno, uid: runInit.uid)
+            let sent = withUnsafeBytes(of: &go) { buf in
+                [ringFD, doneFD].withUnsafeBufferPointer { ipclab_send_with_fds(runInit.control, buf.baseAddress, buf.count, $0.baseAddress, 2) }
+            }
+            if sent != MemoryLayout<GoMessage>.size {
+                // The init is gone: reap() will close the run's pipe, and the server sees an error.
+                Glibc.kill(pid, SIGKILL)
+            }
+        }
+
+        /// One step of getting ready while idle: fresh runner images, a network namespace, a cgroup
+        /// slot, or a run init.
+        mutating func refill(socket: Int32) {
+            if networks.refill() || cgroups.refill() { return }
+            guard isShortOfInits else { return }
+            // Ahead of time, only from a runner image that cloned nothing yet (else wait for one).
+            let fresh = cgroups.available ? cgroups.hasFreshRunner : (spareRunner.map { $0.isWarm && !$0.isUsed } ?? true)
+            guard fresh else { return }
+            if case (let made?, _) = prepare(socket: socket) { ready.append(made) } else { cannotPrepare = true }
+        }
+
+        /// After a while with no run in flight: every runner that cloned since its last exec execs a
+        /// fresh image, and ready inits that share an image with an earlier init are dropped (refill
+        /// clones new ones from the fresh images), so the next run shares no address layout.
+        mutating func freshen() {
+            cgroups.freshen()
+            spareRunner?.reexec()
+            for r in ready where r.sharesImage {
+                close(r.control) // it sees end of file and exits; reap() frees its slot and uid
+                Glibc.kill(r.pid, SIGKILL)
+            }
+        }
+
+        /// Whether ``freshen()`` has anything to do.
+        var needsFreshening: Bool {
+            cgroups.hasUsedRunners || spareRunner?.isUsed == true || ready.contains { $0.sharesImage }
+        }
+
+        /// When the last run started or ended (CLOCK_MONOTONIC, ms).
+        var lastRunActivity: Int64 = 0
+
+        mutating func kill(runID: UInt64) {
+            if let pid = runs[runID] { Glibc.kill(pid, SIGKILL) }
+        }
+
+        /// Reaps finished inits without blocking.
+        mutating func reap() {
+            while true {
+                var status: Int32 = 0
+                let pid = waitpid(-1, &status, WNOHANG)
+                guard pid > 0 else { return }
+                if let id = runs.first(where: { $0.value == pid })?.key { runs[id] = nil }
+                if let i = ready.firstIndex(where: { $0.pid == pid }) {
+                    // A ready init died before its run (killed from outside): drop it, free its slot.
+                    close(ready[i].control)
+                    ready.remove(at: i)
+                    _ = cgroups.release(pid: pid, attachment: nil)
+                }
+                if pid == spareRunner?.pid { spareRunner = nil }
+                finish(pid: pid)
+                networks.release(pid: pid, checkSockets: usedTCP.remove(pid) != nil)
+                // Every process of the run is gone (the kernel reaps PID 1 of a namespace last).
+                uids.release(pid: pid)
+            }
+        }
+
+        /// A run's init is reaped: the cgroups' evidence into its ring, then its completion pipe closed.
+        private mutating func finish(pid: pid_t) {
+            guard let run = inFlight.removeValue(forKey: pid) else { return }
+            var evidence = cgroups.release(pid: pid, attachment: run.attachment)
+            _ = withUnsafeBytes(of: &evidence) { pwrite(run.ringFD, $0.baseAddress, $0.count, off_t(ipclab_ring_evidence_offset())) }
+            close(run.ringFD)
+            close(run.doneFD)
+        }
+
+        mutating func killAll() {
+            for r in ready {
+                close(r.control)
+                Glibc.kill(r.pid, SIGKILL)
+                var s: Int32 = 0
+                _ = waitpid(r.pid, &s, 0)
+                _ = cgroups.release(pid: r.pid, attachment: nil)
+            }
+            ready = []
+            for pid in runs.values { Glibc.kill(pid, SIGKILL) }
+            for pid in runs.values {
+                var s: Int32 = 0
+                _ = waitpid(pid, &s, 0)
+                finish(pid: pid)
+            }
+            runs = [:]
+            spareRunner?.stop()
+            spareRunner = nil
+            cgroups.removeAll()
+        }
+
+        private func report(_ failure: SpawnFailure, to fd: Int32) {
+            var f = failure
+            _ = withUnsafeBytes(of: &f) { Glibc.write(fd, $0.baseAddress, $0.count) }
+        }
+
+        private func write(_ path: String, _ text: String) -> Bool {
+            let fd = open(path, O_WRONLY | O_CLOEXEC)
+            guard fd >= 0 else { return false }
+            defer { close(fd) }
+            let bytes = Array(text.utf8)
+            return Glibc.write(fd, bytes, bytes.count) == bytes.count
+        }
+    }
+}

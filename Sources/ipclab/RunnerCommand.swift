@@ -1,0 +1,20 @@
+import ArgumentParser
+import IPCLabSandbox
+
+/// `ipclab runner`: the exec'd process that run inits are cloned from, one per cgroup slot.
+/// Started by the spawner (its request socket on fd 3, the home network namespace on fd 4) with an
+/// environment of the spawner's making; not for people.
+struct RunnerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "runner",
+        abstract: "Internal: clones run inits for the spawner, started by `ipclab spawner`.",
+        shouldDisplay: false
+    )
+
+    @Option(help: "Exec a fresh image after this many clones.")
+    var reexecEvery = Spawner.defaultReexecEvery
+
+    func run() throws {
+        Spawner.runner(reexecEvery: max(1, reexecEvery))
+    }
+}

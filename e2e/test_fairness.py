@@ -1,0 +1,165 @@
+"""Fair sharing of run slots: one address flooding the server with long runs does not starve another
+address, and one address past its share is told so with a 503, a Retry-After from the queue and a
+count in /metrics.
+
+The victim is 127.0.0.2, the flood 127.0.0.1 (both loopback on Linux). The bound on the victim's
+latency is functional, not a benchmark: without fair sharing its runs wait behind the flood's queue
+(tens of seconds, or a 503); with it, each waits for at most one of the flood's 1 s runs to end.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import re
+import threading
+import time
+
+import pytest
+import requests
+
+from contract import check_response
+from harness import Server, start_server
+
+SLEEP_1S = {"scenario": {"channels": [], "processes": [{"name": "sleeper", "steps": [{"op": "sleep", "ms": 1000}]}]}}
+
+
+def post(srv: Server, body: dict, source: str, timeout: float = 60) -> tuple[int, dict[str, str], bytes]:
+    """POST /api/v1/runs from `source` on a new connection; the status, headers and body, checked
+    against openapi.yaml."""
+    conn = http.client.HTTPConnection(srv.host, srv.port, timeout=timeout, source_address=(source, 0))
+    try:
+        conn.request("POST", "/api/v1/runs", body=json.dumps(body), headers={"Content-Type": "application/json"})
+        r = conn.getresponse()
+        data = r.read()
+        headers = dict(r.getheaders())
+    finally:
+        conn.close()
+    check_response("POST", "/api/v1/runs", r.status, data, headers.get("Content-Type"), headers)
+    return r.status, headers, data
+
+
+def test_a_flood_from_one_address_does_not_starve_another():
+    """40 clients on 127.0.0.1 post 1 s runs without pause; meanwhile 127.0.0.2 makes 10 sequential
+    pipe.hello runs: all 200, p95 ≤ 1.5 s."""
+    srv = start_server()
+    stop = threading.Event()
+    flood_statuses: list[int] = []
+    lock = threading.Lock()
+
+    def flooder() -> None:
+        while not stop.is_set():
+            try:
+                status, _, _ = post(srv, SLEEP_1S, "127.0.0.1")
+            except OSError:
+                status = 0
+            with lock:
+                flood_statuses.append(status)
+            if status != 200:
+                time.sleep(0.05)  # refused: come straight back, as a flood would
+
+    threads = [threading.Thread(target=flooder, daemon=True) for _ in range(40)]
+    try:
+        for t in threads:
+            t.start()
+        # The flood holds every run thread and its share of the queue before the victim starts.
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            metrics = requests.get(srv.base_url + "/metrics", timeout=5).text
+            if re.search(r'^ipclab_client_runs\{client="127\.0\.0\.1",state="queued"\} [1-9]', metrics, re.M):
+                break
+            time.sleep(0.1)
+        else:
+            pytest.fail("the flood never queued")
+        latencies = []
+        for _ in range(10):
+            began = time.monotonic()
+            status, _, body = post(srv, {"experiment": "pipe.hello"}, "127.0.0.2")
+            latencies.append(time.monotonic() - began)
+            assert status == 200, body[:300]
+            assert json.loads(body)["run"]["outcome"] == "ok"
+        latencies.sort()
+        p95 = latencies[int(0.95 * (len(latencies) - 1) + 0.5)]
+        print(f"victim latencies (s): {[round(x, 2) for x in latencies]}, p95 {p95:.2f}")
+        assert p95 <= 1.5, f"victim p95 {p95:.2f} s while one address floods: {latencies}"
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(30)
+        assert srv.stop() == 0, srv.stderr_tail()
+    assert 200 in flood_statuses, "the flood itself was never served"
+    assert set(flood_statuses) <= {200, 503}, f"flood statuses {set(flood_statuses)}"
+
+
+def test_one_address_past_its_share_gets_503_client_limit():
+    """30 simultaneous 1 s runs from one address, with 4 run threads and room for 64 waiting: the
+    queue has room, but the address may hold only its share (--max-runs-per-client 6): the others
+    are answered 503 at once, with a Retry-After from the queue, and counted as client_limit. Another
+    address still gets in meanwhile."""
+    srv = start_server("--max-runs", "4", "--run-queue", "64", "--max-runs-per-client", "6")
+    try:
+        results: list[tuple[int, dict[str, str], bytes, float]] = []
+        lock = threading.Lock()
+        barrier = threading.Barrier(30)
+
+        def client() -> None:
+            barrier.wait()
+            began = time.monotonic()
+            status, headers, body = post(srv, SLEEP_1S, "127.0.0.1")
+            with lock:
+                results.append((status, headers, body, time.monotonic() - began))
+
+        threads = [threading.Thread(target=client) for _ in range(30)]
+        for t in threads:
+            t.start()
+        other = post(srv, {"experiment": "pipe.hello"}, "127.0.0.2")
+        for t in threads:
+            t.join(60)
+        assert other[0] == 200, other[2][:300]
+        statuses = [r[0] for r in results]
+        assert statuses.count(200) == 6 and statuses.count(503) == 24, statuses
+        for status, headers, body, elapsed in results:
+            if status == 503:
+                error = json.loads(body)["error"]
+                assert error["code"] == "unavailable" and "the most one client may have (6)" in error["message"], error
+                assert 1 <= int(headers["Retry-After"]) <= 60
+                assert elapsed < 1.0, f"a refusal took {elapsed:.2f} s: it must not wait"
+        metrics = requests.get(srv.base_url + "/metrics", timeout=5).text
+        assert re.search(r'^ipclab_run_rejections_total\{reason="client_limit"\} 24$', metrics, re.M), metrics
+    finally:
+        assert srv.stop() == 0, srv.stderr_tail()
+
+
+def test_api_keys_are_clients(tmp_path):
+    """With --api-keys, two keys from one address are two clients (each its own share); an unknown
+    key counts as the address. The keys never appear in /metrics, only their names."""
+    keys = tmp_path / "keys"
+    keys.write_text("# name key\nalice aaaaaaaaaaaaaaaaaaaaaaaa\nbob bbbbbbbbbbbbbbbbbbbbbbbb\n")
+    srv = start_server("--max-runs", "1", "--max-runs-per-client", "1", "--api-keys", str(keys))
+    try:
+        def post_key(key: str | None, out: list) -> None:
+            headers = {"Content-Type": "application/json"} | ({"X-API-Key": key} if key else {})
+            r = requests.post(srv.base_url + "/api/v1/runs", data=json.dumps(SLEEP_1S), headers=headers, timeout=30)
+            check_response("POST", "/api/v1/runs", r.status_code, r.content, r.headers.get("Content-Type"), r.headers)
+            out.append(r.status_code)
+
+        first: list[int] = []
+        t = threading.Thread(target=post_key, args=("aaaaaaaaaaaaaaaaaaaaaaaa", first))
+        t.start()
+        deadline = time.monotonic() + 5
+        while "ipclab_runs_active 1" not in requests.get(srv.base_url + "/metrics", timeout=5).text:
+            assert time.monotonic() < deadline, "the first run never started"
+            time.sleep(0.05)
+        metrics = requests.get(srv.base_url + "/metrics", timeout=5).text
+        assert 'client="key:alice",state="running"} 1' in metrics
+        assert "aaaaaaaa" not in metrics
+        again: list[int] = []
+        post_key("aaaaaaaaaaaaaaaaaaaaaaaa", again)  # alice past her share of 1
+        assert again == [503]
+        bob: list[int] = []
+        post_key("bbbbbbbbbbbbbbbbbbbbbbbb", bob)  # another client: waits its turn, then runs
+        assert bob == [200]
+        t.join(30)
+        assert first == [200]
+    finally:
+        assert srv.stop() == 0, srv.stderr_tail()
