@@ -33,8 +33,9 @@ def build_baseline(out_dir):
     return exe
 
 
-def start_server(binary, threads):
-    cmd = [binary, "serve", "--host", "127.0.0.1", "--port", "0", "--public", "public", "--log-level", "warning"]
+def start_server(binary, threads, data_dir):
+    cmd = [binary, "serve", "--host", "127.0.0.1", "--port", "0", "--public", "public", "--log-level", "warning",
+           "--data-dir", data_dir]
     if threads:
         cmd += ["--threads", str(threads)]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
@@ -110,6 +111,19 @@ def post_runs(url, count):
     return bad
 
 
+def store_cost(url, seconds):
+    """pipe.hello's p50 with the run stored and with `"store": false`, 1 client, measured in turns
+    (stored, not stored, three times each) so that the machine's noise falls on both; medians."""
+    script = os.path.join(ROOT, "bench/post_run.lua")
+    turn = max(1, seconds // 3)
+    stored, unstored = [], []
+    for _ in range(3):
+        stored.append(wrk(f"{url}/api/v1/runs", 1, 1, turn, script)["p50_ms"])
+        unstored.append(wrk(f"{url}/api/v1/runs", 1, 1, turn, script,
+                            env={"IPCLAB_BENCH_BODY": '{"experiment":"pipe.hello","store":false}'})["p50_ms"])
+    return sorted(stored)[1], sorted(unstored)[1]
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seconds", type=int, default=10)
@@ -132,7 +146,7 @@ def main():
     rows, results = [], {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(), "machine": {
         "cores": os.cpu_count(), "load_before": os.getloadavg()[0], "kernel": os.uname().release}}
 
-    server, url = start_server(args.binary, args.threads)
+    server, url = start_server(args.binary, args.threads, os.path.join(tmp, "data"))
     try:
         post_runs(url, 200)  # warm up
         if args.only in (None, "measurements"):
@@ -147,12 +161,15 @@ def main():
         seq = wrk(f"{url}/api/v1/runs", 1, 1, args.seconds, os.path.join(ROOT, "bench/post_run.lua"))
         base_par = baseline_loops(baseline, args.runs, 2)
         par = wrk(f"{url}/api/v1/runs", 2, 8, args.seconds, os.path.join(ROOT, "bench/post_run.lua"))
+        stored, unstored = store_cost(url, args.seconds)
+        results["store"] = {"stored": stored, "store_false": unstored}
         results["latency"] = {"ours": seq, "baseline": base_seq}
         results["throughput"] = {"ours": par, "baseline": base_par}
         rows += [
             ("run latency p50 (ms), 1 client", seq["p50_ms"], base_seq["p50_ms"], "≤ 1 ms and ≤ 1.5× baseline",
              seq["p50_ms"] <= 1.0 and seq["p50_ms"] <= 1.5 * base_seq["p50_ms"]),
             ("run latency p99 (ms), 1 client", seq["p99_ms"], base_seq["p99_ms"], "≤ 3 ms", seq["p99_ms"] <= 3.0),
+            ("pipe.hello p50 (ms), stored vs \"store\": false", stored, unstored, "≤ 1.10×", stored <= 1.10 * unstored),
             ("runs/s, 8 clients", par["rps"], base_par["runs_per_s"], "≥ 1000 and ≥ 0.6× baseline (2 loops)",
              par["rps"] >= 1000 and par["rps"] >= 0.6 * base_par["runs_per_s"]),
             ("run latency p99 (ms), 8 clients", par["p99_ms"], None, "≤ 20 ms", par["p99_ms"] <= 20),

@@ -1,5 +1,6 @@
 import IPCLabCore
 import IPCLabSandbox
+import IPCLabStore
 import Logging
 
 /// The lab's HTTP API: routes `/api/v1/…`, `/healthz` and `/openapi.yaml`, and hands
@@ -22,7 +23,9 @@ public struct LabAPI: HTTPHandler {
     public let metrics: LabMetrics
     /// Who a run request counts as for the fair sharing of ``executor``: address or API key.
     public let clients: RunClients
-    private let logger: Logger
+    /// Where runs are stored (see LabAPI+Store.swift); nil stores nothing.
+    public var store: RunStore?
+    let logger: Logger
 
     public init(catalog: Catalog = .standard, runner: LabRunner, staticFiles: StaticFiles?, openAPI: [UInt8]?,
                 version: String, sandbox: SandboxReport, protections: SandboxProtections? = nil, insecure: Bool = false,
@@ -86,7 +89,8 @@ public struct LabAPI: HTTPHandler {
         if path == "/metrics" {
             return only(["GET", "HEAD"], request) {
                 HTTPResponse(status: .ok, headers: ["Content-Type": "text/plain; version=0.0.4; charset=utf-8"],
-                             body: Array(metrics.render(executor.snapshot(), budgetBytes: executor.responseBudgetBytes).utf8))
+                             body: Array((metrics.render(executor.snapshot(), budgetBytes: executor.responseBudgetBytes)
+                                          + (store?.metrics.render() ?? "")).utf8))
             }
         }
         if path == "/api/v1/experiments" {
@@ -103,6 +107,7 @@ public struct LabAPI: HTTPHandler {
                 return .json(body)
             }
         }
+        if let stored = storedRoutes(request) { return stored }
         if path == "/api/v1/runs" {
             return only(["POST"], request) { run(request) }
         }
@@ -154,6 +159,10 @@ public struct LabAPI: HTTPHandler {
             do throws(LabError) {
                 let trace = try runner.run(runRequest)
                 outcome = trace.run.outcome.rawValue
+                if let refusal = storeRun(trace, runRequest) {
+                    reservation?.release()
+                    return APIError(refusal).response
+                }
                 logger.debug("run", metadata: ["experiment": "\(runRequest.experimentID ?? "custom")",
                                                "outcome": "\(trace.run.outcome.rawValue)"])
                 if let fields, format == "json" {

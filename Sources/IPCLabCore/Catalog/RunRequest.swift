@@ -10,6 +10,8 @@ public struct RunRequest: Sendable {
     public var checks: [Check] = []
     /// The perturbed schedule (`schedule`), if any.
     public var schedule: RunSchedule?
+    /// Whether the server stores the run (`"store": false` in the body skips it).
+    public var store = true
 
     public var experimentID: String? { preset?.experiment.id }
 
@@ -62,11 +64,13 @@ public struct RunRequest: Sendable {
         let limits = r.value("limits")
         let checks = r.value("checks")
         let schedule = r.value("schedule")
+        let store = try r.bool("store")
         try r.finish()
         var request = try request(experiment: experiment, params: params, scenario: scenario, limits: limits,
                                   catalog: catalog, maxima: maxima)
         request.checks = try Check.decodeList(checks, at: JSONPath().key("checks"), catalog: catalog)
         request.schedule = try RunSchedule.decode(schedule, at: JSONPath().key("schedule"))
+        request.store = store ?? true
         return request
     }
 
