@@ -5,6 +5,7 @@ import PackageDescription
 //   CMicroHTTPD, CIPCLab  (C at the bottom: libmicrohttpd and the small shim)
 //   IPCLabCore            (scenarios, traces, the catalog; no C, no HTTP)
 //   IPCLabSandbox         (namespaces, the spawner, participants, the event ring)
+//   IPCLabStore           (stored runs and grades: SQLite through GRDB, traces deflated by zlib)
 //   IPCLabHTTP            (the only code that touches MHD_*)
 //   ipclab                (the executable that wires them)
 let package = Package(
@@ -16,6 +17,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         .systemLibrary(
@@ -29,6 +31,15 @@ let package = Package(
             linkerSettings: [.linkedLibrary("rt"), .linkedLibrary("z")]
         ),
         .target(name: "IPCLabCore"),
+        .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
+        .target(
+            name: "IPCLabStore",
+            dependencies: [
+                "CZlib", "IPCLabCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .target(
             name: "IPCLabSandbox",
             dependencies: [
@@ -39,14 +50,14 @@ let package = Package(
         .target(
             name: "IPCLabHTTP",
             dependencies: [
-                "CMicroHTTPD", "CIPCLab", "IPCLabCore", "IPCLabSandbox",
+                "CMicroHTTPD", "CIPCLab", "IPCLabCore", "IPCLabSandbox", "IPCLabStore",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(
             name: "ipclab",
             dependencies: [
-                "CIPCLab", "IPCLabCore", "IPCLabSandbox", "IPCLabHTTP",
+                "CIPCLab", "IPCLabCore", "IPCLabSandbox", "IPCLabStore", "IPCLabHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -56,6 +67,7 @@ let package = Package(
             name: "IPCLabSandboxTests",
             dependencies: ["IPCLabSandbox", "IPCLabCore", .product(name: "Logging", package: "swift-log")]
         ),
+        .testTarget(name: "IPCLabStoreTests", dependencies: ["IPCLabStore", "IPCLabCore"]),
         .testTarget(
             name: "IPCLabHTTPTests",
             dependencies: ["IPCLabHTTP", "IPCLabCore", .product(name: "Logging", package: "swift-log")]

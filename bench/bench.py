@@ -3,7 +3,7 @@
 measured in the same run on the same machine, with ratios and the targets.
 
   python3 bench/bench.py [--seconds 10] [--runs 2000] [--memory-runs 10000] [--out bench/results]
-                         [--only service|measurements] [--measure-repeats 5]
+                         [--only service|measurements|grading] [--measure-repeats 5] [--grading-submissions 300]
 
 Needs a release build (.build/release/ipclab), gcc, wrk and nginx (make bench installs
 and builds them). Prints a table and writes it as JSON (bench/results/latest.json).
@@ -11,6 +11,7 @@ and builds them). Prints a table and writes it as JSON (bench/results/latest.jso
 import argparse, datetime, json, os, re, shutil, signal, socket, subprocess, sys, tempfile, time
 import http.client
 
+from grading import grading_rows
 from measurements import measurement_rows
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -32,8 +33,9 @@ def build_baseline(out_dir):
     return exe
 
 
-def start_server(binary, threads):
-    cmd = [binary, "serve", "--host", "127.0.0.1", "--port", "0", "--public", "public", "--log-level", "warning"]
+def start_server(binary, threads, data_dir):
+    cmd = [binary, "serve", "--host", "127.0.0.1", "--port", "0", "--public", "public", "--log-level", "warning",
+           "--data-dir", data_dir]
     if threads:
         cmd += ["--threads", str(threads)]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
@@ -109,6 +111,19 @@ def post_runs(url, count):
     return bad
 
 
+def store_cost(url, seconds):
+    """pipe.hello's p50 with the run stored and with `"store": false`, 1 client, measured in turns
+    (stored, not stored, three times each) so that the machine's noise falls on both; medians."""
+    script = os.path.join(ROOT, "bench/post_run.lua")
+    turn = max(1, seconds // 3)
+    stored, unstored = [], []
+    for _ in range(3):
+        stored.append(wrk(f"{url}/api/v1/runs", 1, 1, turn, script)["p50_ms"])
+        unstored.append(wrk(f"{url}/api/v1/runs", 1, 1, turn, script,
+                            env={"IPCLAB_BENCH_BODY": '{"experiment":"pipe.hello","store":false}'})["p50_ms"])
+    return sorted(stored)[1], sorted(unstored)[1]
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seconds", type=int, default=10)
@@ -117,11 +132,12 @@ def main():
     ap.add_argument("--binary", default=os.path.join(ROOT, ".build/release/ipclab"))
     ap.add_argument("--threads", type=int, default=0, help="server HTTP threads (default: the server's)")
     ap.add_argument("--out", default=os.path.join(ROOT, "bench/results"))
-    ap.add_argument("--only", choices=["service", "measurements"],
-                    help="run only the service rows (part 1) or only the measurement rows (part 2)")
+    ap.add_argument("--only", choices=["service", "measurements", "grading"],
+                    help="run only the service rows (part 1), the measurement rows (part 2) or the grading rows")
+    ap.add_argument("--grading-submissions", type=int, default=300, help="submissions graded at once from 8 threads")
     ap.add_argument("--measure-repeats", type=int, default=5, help="repeats of the pipe/ring comparison (median kept)")
     args = ap.parse_args()
-    for tool in (("gcc",) if args.only == "measurements" else ("wrk", "nginx", "gcc")):
+    for tool in (("gcc",) if args.only in ("measurements", "grading") else ("wrk", "nginx", "gcc")):
         if not shutil.which(tool):
             raise SystemExit(f"bench: {tool} is missing (make bench installs it)")
 
@@ -130,24 +146,30 @@ def main():
     rows, results = [], {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(), "machine": {
         "cores": os.cpu_count(), "load_before": os.getloadavg()[0], "kernel": os.uname().release}}
 
-    server, url = start_server(args.binary, args.threads)
+    server, url = start_server(args.binary, args.threads, os.path.join(tmp, "data"))
     try:
         post_runs(url, 200)  # warm up
-        if args.only != "service":
+        if args.only in (None, "measurements"):
             measured, results["measurements"] = measurement_rows(url, tmp, args.measure_repeats)
             rows += measured
-        if args.only == "measurements":
+        if args.only in (None, "grading"):
+            graded, results["grading"] = grading_rows(url, submissions=args.grading_submissions)
+            rows += graded
+        if args.only in ("measurements", "grading"):
             return finish(rows, results, args)
         base_seq = baseline_loops(baseline, args.runs, 1)
         seq = wrk(f"{url}/api/v1/runs", 1, 1, args.seconds, os.path.join(ROOT, "bench/post_run.lua"))
         base_par = baseline_loops(baseline, args.runs, 2)
         par = wrk(f"{url}/api/v1/runs", 2, 8, args.seconds, os.path.join(ROOT, "bench/post_run.lua"))
+        stored, unstored = store_cost(url, args.seconds)
+        results["store"] = {"stored": stored, "store_false": unstored}
         results["latency"] = {"ours": seq, "baseline": base_seq}
         results["throughput"] = {"ours": par, "baseline": base_par}
         rows += [
             ("run latency p50 (ms), 1 client", seq["p50_ms"], base_seq["p50_ms"], "≤ 1 ms and ≤ 1.5× baseline",
              seq["p50_ms"] <= 1.0 and seq["p50_ms"] <= 1.5 * base_seq["p50_ms"]),
             ("run latency p99 (ms), 1 client", seq["p99_ms"], base_seq["p99_ms"], "≤ 3 ms", seq["p99_ms"] <= 3.0),
+            ("pipe.hello p50 (ms), stored vs \"store\": false", stored, unstored, "≤ 1.10×", stored <= 1.10 * unstored),
             ("runs/s, 8 clients", par["rps"], base_par["runs_per_s"], "≥ 1000 and ≥ 0.6× baseline (2 loops)",
              par["rps"] >= 1000 and par["rps"] >= 0.6 * base_par["runs_per_s"]),
             ("run latency p99 (ms), 8 clients", par["p99_ms"], None, "≤ 20 ms", par["p99_ms"] <= 20),

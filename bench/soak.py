@@ -20,14 +20,17 @@ named ipclab (other servers' too) are reported, not judged.
 from __future__ import annotations
 
 import argparse
+import atexit
 import collections
 import datetime
 import http.client
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -137,8 +140,11 @@ def host_snapshot() -> dict:
 
 class Server:
     def __init__(self, binary: str, extra: list[str]):
+        # Its runs are stored in a folder of its own, removed when the soak ends.
+        self.data_dir = tempfile.mkdtemp(prefix="ipclab-soak-data-")
+        atexit.register(shutil.rmtree, self.data_dir, True)
         cmd = [binary, "serve", "--host", "127.0.0.1", "--port", "0", "--public", "public",
-               "--log-level", "warning", *extra]
+               "--log-level", "warning", "--data-dir", self.data_dir, *extra]
         self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         line = self.proc.stdout.readline()
         m = re.search(r"listening on http://([\d.]+):(\d+)", line)

@@ -9,11 +9,13 @@ contains `listening on http://HOST:PORT`.
 
 from __future__ import annotations
 
+import atexit
 import http.client
 import json
 import os
 import queue
 import re
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -75,6 +77,18 @@ class Server:
             return None
 
 
+_DATA_DIRS: list[str] = []
+
+
+def new_data_dir() -> str:
+    """A new, empty folder for a server's run store, removed when the tests end."""
+    path = tempfile.mkdtemp(prefix="ipclab-e2e-data-")
+    if not _DATA_DIRS:
+        atexit.register(lambda: [shutil.rmtree(p, ignore_errors=True) for p in _DATA_DIRS])
+    _DATA_DIRS.append(path)
+    return path
+
+
 def start_server(*extra_args: str, wrapper: tuple[str, ...] = ()) -> Server:
     """Start `ipclab serve` with `extra_args`; `wrapper` is a command line it runs under (its last
     word is followed by the server's), e.g. e2e/userns_limited.py."""
@@ -83,6 +97,9 @@ def start_server(*extra_args: str, wrapper: tuple[str, ...] = ()) -> Server:
         pytest.fail(f"no server binary at {binary}: build it with `swift build` (or set IPCLAB_BIN)",
                     pytrace=False)
     stderr_file = tempfile.NamedTemporaryFile(prefix="ipclab-e2e-", suffix=".stderr", delete=False)
+    if "--data-dir" not in extra_args and "--no-store" not in extra_args:
+        # Each server stores its runs in a folder of its own, never in the user's default store.
+        extra_args = ("--data-dir", new_data_dir(), *extra_args)
     process = subprocess.Popen(
         [*wrapper, str(binary), "serve", "--host", "127.0.0.1", "--port", "0", "--public", "public", *extra_args],
         cwd=REPO, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr_file,

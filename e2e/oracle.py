@@ -17,8 +17,12 @@ from typing import Any, Callable
 
 from oracle_base import (NOISE, Event, Trace, clearly_above, end, ev, exit_of, ok, pos,  # noqa: F401
                          state_before, waited_for)
-from oracle_signals import (signal_blocked, signal_coalescing, signal_fault, signal_handshake, signal_process_group,
-                            signal_sigchld, signal_sigint, signal_sigqueue, signal_stop_cont, signal_unblockable)
+from oracle_channels import mq_boundaries, mq_notify, mq_sysv, socket_fd_passing, socket_socketpair, socket_tcp, socket_udp
+from oracle_memory import (bench_latency_more, bench_throughput_more, pipe_pipeline, sandbox_denied_calls, shm_pointers,
+                           shm_posix)
+from oracle_signals import (signal_blocked, signal_coalescing, signal_dispositions, signal_fault, signal_handshake,
+                            signal_permissions, signal_pointer, signal_process_group, signal_sigchld, signal_sigint, signal_sigqueue,
+                            signal_stop_cont, signal_unblockable)
 
 
 # ------------------------------------------------------------------ pipes
@@ -172,13 +176,14 @@ def bench_throughput(t: Trace, p: dict[str, Any]) -> dict[str, bool]:
     others = [gibps(e) for m, e in by.items() if m != "shm_ring"]
     out["shm_fastest"] = "shm_ring" in by and bool(others) and clearly_above(gibps(by["shm_ring"]), max(others))
     out["fewer_copies"] = "shm_ring" in by and "pipe" in by and clearly_above(cpu_per_mib(by["pipe"]), cpu_per_mib(by["shm_ring"]))
-    return out
+    return out | bench_throughput_more(t, p)
 
 
 def bench_latency(t: Trace, p: dict[str, Any]) -> dict[str, bool]:
     by = {e["args"]["mechanism"]: e for e in ev(t, "bench_latency") if e["errno"] is None}
     others = [e["args"]["p50_ns"] for m, e in by.items() if m != "shm_ring"]
-    return {"shm_fastest": "shm_ring" in by and bool(others) and clearly_above(min(others), by["shm_ring"]["args"]["p50_ns"])}
+    return {"shm_fastest": "shm_ring" in by and bool(others) and clearly_above(min(others), by["shm_ring"]["args"]["p50_ns"])} \
+        | bench_latency_more(t, p)
 
 
 # ------------------------------------------------------------------ semaphores, and the rest
@@ -424,6 +429,20 @@ RULES: dict[str, Callable[[Trace, dict[str, Any]], dict[str, bool]]] = {
     "socket.unix_stream": socket_unix_stream,
     "bench.throughput": bench_throughput,
     "bench.latency": bench_latency,
+    "signal.dispositions": signal_dispositions,
+    "signal.pointer": signal_pointer,
+    "signal.permissions": signal_permissions,
+    "mq.sysv": mq_sysv,
+    "mq.boundaries": mq_boundaries,
+    "mq.notify": mq_notify,
+    "socket.tcp": socket_tcp,
+    "socket.udp": socket_udp,
+    "socket.socketpair": socket_socketpair,
+    "socket.fd_passing": socket_fd_passing,
+    "sandbox.denied_calls": sandbox_denied_calls,
+    "shm.posix": shm_posix,
+    "shm.pointers": shm_pointers,
+    "pipe.pipeline": pipe_pipeline,
 }
 
 

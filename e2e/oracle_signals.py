@@ -127,3 +127,86 @@ def signal_sigqueue(t: Trace, p: dict[str, Any]) -> dict[str, bool]:
     uid = send["args"].get("uid") if send else None
     identified = bool(got) and got["args"].get("si_pid") == pid_of(t, "sender") and uid is not None and got["args"].get("si_uid") == uid
     return {"value_carried": carried, "sender_identified": identified}
+
+
+# Default actions, from signal(7); real-time signals terminate.
+CORE = {"SIGQUIT", "SIGILL", "SIGABRT", "SIGFPE", "SIGSEGV", "SIGBUS", "SIGSYS", "SIGTRAP", "SIGXCPU", "SIGXFSZ"}
+STOP = {"SIGSTOP", "SIGTSTP", "SIGTTIN", "SIGTTOU"}
+IGN = {"SIGCHLD", "SIGURG", "SIGWINCH", "SIGCONT"}
+
+
+def signal_dispositions(t: Trace, p: dict[str, Any]) -> dict[str, bool]:
+    asked = p.get("disposition", "default")
+    kill = next(iter(ev(t, "kill", "parent")), None)
+    sig = kill["args"].get("signal") if kill else p.get("signal", "SIGTERM")
+    setting = next(iter(ev(t, "sigaction", "target")), None)
+    accepted = bool(setting) and setting["result"] == 0
+    if sig in ("SIGKILL", "SIGSTOP"):
+        set_ok = bool(setting) and setting["result"] == -1 and setting["errno"] == "EINVAL"
+    else:
+        set_ok = accepted
+    in_force = asked if accepted else "default"
+    exit = exit_of(t, "target")
+    handled = [d for d in ev(t, "deliver", "target") if d["args"].get("signal") == sig]
+    states = [o["state"].get("state") for o in t["objects"] if o["kind"] == "process" and o["object"] == "target"]
+    stopped = "T" in states
+    if in_force == "handle":
+        effect = bool(handled) and exit == {"code": 0}
+    elif in_force == "ignore" or sig in IGN:
+        effect = not handled and exit == {"code": 0} and not stopped
+    elif sig in STOP:
+        effect = stopped and bool(states) and states[-1] != "T" and exit == {"code": 0}
+    elif sig in CORE:
+        effect = (exit or {}).get("signal") == sig
+    else:
+        effect = exit == {"signal": sig, "core_dumped": False}
+    return {"sigaction_result": set_ok, "effect": effect}
+
+
+def signal_pointer(t: Trace, p: dict[str, Any]) -> dict[str, bool]:
+    text = p.get("text", "a secret").encode() + b"\0"
+    send = next(iter(ev(t, "sigqueue", "sender")), None)
+    value = send["args"].get("value") if send else None
+    sent = value.get("sival_ptr") if isinstance(value, dict) else None
+    sig = send["args"].get("signal") if send else p.get("signal")
+    got = next((d for d in ev(t, "deliver", "receiver") if d["args"].get("signal") == sig), None)
+    arrived = (got["args"].get("si_value") or {}).get("sival_ptr") if got else None
+    arrives = sent is not None and send["result"] == 0 and arrived == sent
+    read = next(iter(ev(t, "process_vm_readv", "receiver")), None)
+    held = (send["payload"]["bytes"], send["payload"]["hex"]) if send and send["payload"] else (len(text), text[:64].hex())
+    same = bool(read) and read["result"] == held[0] and bool(read["payload"]) and read["payload"]["hex"] == held[1]
+    # Note 000's kernel side: a buffer there before fork is valid in the receiver and holds its own bytes.
+    store = next((e for e in ev(t, "store", "receiver") if e["args"].get("buffer") == "static"), None)
+    own = c_text(store)
+    valid = bool(send) and send["args"].get("buffer") == "static" and arrives and bool(store and read) \
+        and store["args"].get("address") == arrived == read["args"].get("address") and read["errno"] is None \
+        and (read["result"] or 0) > 0 and own is not None and c_text(read) == own and own != c_text(send)
+    return {"address_arrives": arrives, "meaningless_in_receiver": arrives and bool(read) and read["returned"] and not same,
+            "valid_after_fork": valid}
+
+
+def c_text(e: Event | None) -> str | None:
+    if not e or not e["payload"]:
+        return None
+    return bytes.fromhex(e["payload"]["hex"]).split(b"\0")[0].decode("utf-8", errors="replace")
+
+
+def signal_permissions(t: Trace, p: dict[str, Any]) -> dict[str, bool]:
+    kill_a = next(iter(ev(t, "kill", "other_uid")), None)
+    sig = kill_a["args"].get("signal") if kill_a else p.get("signal", "SIGUSR1")
+
+    def ids(name: str) -> tuple[int | None, int | None]:
+        u = next(iter(ev(t, "setresuid", name)), None)
+        g = next(iter(ev(t, "setresgid", name)), None)
+        return (u["args"].get("uid_now") if u and u["result"] == 0 else None,
+                g["args"].get("gid_now") if g and g["result"] == 0 else None)
+
+    def from_(name: str) -> list[Event]:
+        return [d for d in ev(t, "deliver", "target") if d["args"].get("signal") == sig and d["args"].get("si_pid") == pid_of(t, name)]
+    (tu, tg), (au, _), (bu, bg) = ids("target"), ids("other_uid"), ids("other_gid")
+    refused = None not in (tu, au) and tu != au and au != 0 and bool(kill_a) and kill_a["result"] == -1 \
+        and kill_a["errno"] == "EPERM" and not from_("other_uid")
+    kill_b = next(iter(ev(t, "kill", "other_gid")), None)
+    allowed = None not in (tu, tg, bu, bg) and tu == bu and bu != 0 and tg != bg and bool(kill_b) and kill_b["result"] == 0 \
+        and bool(from_("other_gid"))
+    return {"different_uid_refused": refused, "different_gid_delivered": allowed}

@@ -238,8 +238,9 @@ def test_unknown_field_in_a_step(lab):
 
 
 @pytest.mark.parametrize("method, path, allowed", [
-    ("GET", RUNS, "POST"),
-    ("DELETE", RUNS, "POST"),
+    ("PUT", RUNS, "POST"),
+    ("DELETE", RUNS, "GET"),
+    ("POST", RUNS + "/" + "0" * 32, "GET"),
     ("POST", "/api/v1/experiments", "GET"),
     ("PUT", "/api/v1/experiments/pipe.hello", "GET"),
     ("POST", "/healthz", "GET"),

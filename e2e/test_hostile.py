@@ -54,8 +54,19 @@ def cgroup_dirs(spawner: int) -> list[Path]:
     for line in Path("/proc/self/mounts").read_text().splitlines():
         f = line.split()
         if f[2] == "cgroup" and {"pids", "memory"} & set(f[3].split(",")):
-            dirs += list(Path(f[1]).rglob(f"ipclab-{spawner}"))
+            dirs += _glob_while_others_change(Path(f[1]), f"ipclab-{spawner}")
     return dirs
+
+
+def _glob_while_others_change(root: Path, name: str) -> list[Path]:
+    """`root.rglob(name)`, tried again when another spawner (an earlier test's server, ending) removes a
+    cgroup directory under the walk: the walk then fails with FileNotFoundError, which says nothing of ours."""
+    for _ in range(20):
+        try:
+            return list(root.rglob(name))
+        except FileNotFoundError:
+            time.sleep(0.01)
+    return list(root.rglob(name))
 
 
 def alive(pid: int) -> bool:

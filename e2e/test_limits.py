@@ -234,7 +234,9 @@ def test_endless_read_times_out(lab, server):
     body = {
         "scenario": {
             "channels": [{"name": "p", "kind": "pipe"}],
-            "processes": [{"name": "reader", "steps": [{"op": "read", "channel": "p", "size": 16}]}],
+            # The sleeper keeps the run from being a deadlock (a sleep ends by itself): the wall limit ends it.
+            "processes": [{"name": "reader", "steps": [{"op": "read", "channel": "p", "size": 16}]},
+                          {"name": "sleeper", "steps": [{"op": "sleep", "ms": 10000}]}],
         },
         "limits": {"wall_ms": 400},
     }

@@ -75,8 +75,10 @@ def test_sysv_negative_msgtyp_takes_lowest_types(lab):
 
 
 def test_sysv_wrong_msgtyp_waits_and_says_so(lab):
-    trace = run_ok(lab, {"experiment": "mq.sysv", "params": {"msgtyp": 7}, "limits": {"wall_ms": 300}})
-    assert trace["run"]["outcome"] == "timeout"
+    trace = run_ok(lab, {"experiment": "mq.sysv", "params": {"msgtyp": 7}, "limits": {"wall_ms": 3000}})
+    # Nobody is left to send a message of type 7: the run ends at once as a deadlock.
+    assert trace["run"]["outcome"] == "deadlock", trace["run"]
+    assert "receiver reads" in trace["run"]["reason"], trace["run"]["reason"]
     assert calls(trace, "msgrcv", "receiver")[-1]["returned"] is False
     assert holds(trace)["session"] is False
     assert "still waiting" in trace["observations"][-1]["detail"]

@@ -16,7 +16,7 @@ from contract import CONTRACT_SCENARIO, SPEC_PATH, ContractError, check_response
 
 CONTRACT_TRACE = {
     "trace_version": 1,
-    "run": {"id": "0f3c", "experiment": "pipe.hello", "started_at": "2026-11-21T17:00:00.123Z",
+    "run": {"id": "0f3c9a7e5b2d4c1f8e6a0b1c2d3e4f50", "experiment": "pipe.hello", "started_at": "2026-11-21T17:00:00.123Z",
             "duration_ns": 812345, "outcome": "ok", "reason": None,
             "limits": {"wall_ms": 2000, "cpu_ms": 10000, "memory_bytes": 67108864, "processes": 32,
                        "open_files": 256, "file_bytes": 16777216, "events": 16384, "payload_bytes": 268435456},
@@ -58,7 +58,12 @@ def test_spec_has_every_path_of_the_contract():
     assert set(paths["/api/v1/experiments"]) == {"get"}
     assert set(paths["/api/v1/calls"]) == {"get"}
     assert set(paths["/api/v1/experiments/{id}"]) == {"get"}
-    assert "post" in paths["/api/v1/runs"] and "get" not in paths["/api/v1/runs"]
+    assert set(paths["/api/v1/runs"]) == {"get", "post"}
+    assert set(paths["/api/v1/runs/{id}"]) == {"get"}
+    assert set(paths["/api/v1/grades/{id}"]) == {"get"}
+    assert {p["name"] for p in paths["/api/v1/runs"]["get"]["parameters"]} == {"limit", "before", "experiment", "outcome"}
+    assert {p["name"] for p in paths["/api/v1/runs/{id}"]["get"]["parameters"]} == {"id", "format"}
+    assert "store" in spec()["components"]["schemas"]["RunRequest"]["properties"]
     assert set(paths["/api/v1/runs"]["post"]["responses"]) >= {"200", "400", "404", "413", "415", "500", "503"}
     assert set(paths["/api/v1/runs"]["post"]["responses"]["200"]["content"]) == {"application/json", "text/plain", "application/x-ndjson"}
     for p in ("/healthz", "/openapi.yaml", "/"):

@@ -91,6 +91,17 @@ def test_pointer_is_an_address_only(lab):
     assert all(holds(trace))
 
 
+def test_pointer_after_fork_is_unmapped_in_the_receiver(lab):
+    trace = run_ok(lab, {"experiment": "signal.pointer", "params": {"before_fork": False}})
+    assert calls(trace, "process_vm_readv", "receiver")[0]["errno"] == "EFAULT"
+    assert holds(trace) == [True, True, False]
+
+
+def test_pointer_receiver_text_equal_to_text_is_refused(lab):
+    r = lab.run({"experiment": "signal.pointer", "params": {"text": "same", "receiver_text": "same"}})
+    assert r.error(400, "invalid_parameter")["path"] == "params.receiver_text"
+
+
 def test_coalescing_counts_deliveries(lab):
     trace = run_ok(lab, {"experiment": "signal.coalescing", "params": {"count": 7}})
     assert len(deliveries(trace, "receiver", "SIGUSR1")) == 1
@@ -199,3 +210,18 @@ def test_cli_runs_the_presets(args):
     text = subprocess.run([str(server_binary()), "run", *args, "--format", "text"], cwd=REPO,
                           capture_output=True, text=True, timeout=60)
     assert text.returncode == 0 and "deliver(" in text.stdout, text.stdout[-2000:]
+
+
+def test_permissions_uid_not_gid(lab):
+    trace = run_ok(lab, {"experiment": "signal.permissions", "params": {"signal": "SIGUSR2"}})
+    assert calls(trace, "kill", "other_uid")[0]["errno"] == "EPERM"
+    assert calls(trace, "kill", "other_gid")[0]["result"] == 0
+    got = deliveries(trace, "target", "SIGUSR2")
+    assert [d["args"]["sender"] for d in got] == ["other_gid"]
+    assert all(holds(trace))
+
+
+def test_setresuid_requires_uid(lab):
+    scenario = {"processes": [{"name": "p", "steps": [{"op": "setresuid"}]}]}
+    e = lab.run({"scenario": scenario}).error(400, "invalid_scenario")
+    assert e["path"] == "scenario.processes[0].steps[0].uid"

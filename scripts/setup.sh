@@ -2,7 +2,8 @@
 # Install what IPC Lab needs on Debian or Ubuntu. Idempotent, and quick when everything is there:
 # apt-get runs only when a package is missing, pip only when e2e/requirements.txt changed.
 #
-#   scripts/setup.sh                 to build and serve: libmicrohttpd-dev, pkg-config
+#   scripts/setup.sh                 to build and serve: libmicrohttpd-dev, pkg-config, zlib1g-dev and
+#                                    libsqlite3-dev (the run store)
 #   scripts/setup.sh --test          and the e2e tests' Python packages (e2e/requirements.txt),
 #                                    in a virtualenv
 #   scripts/setup.sh --bench         and what the benchmark needs: wrk, nginx-light, gcc
@@ -73,7 +74,7 @@ if ! command -v swift >/dev/null 2>&1; then
     exit 1
 fi
 
-apt_packages=(libmicrohttpd-dev pkg-config)
+apt_packages=(libmicrohttpd-dev pkg-config zlib1g-dev libsqlite3-dev)
 if [ "$want_browser" = 1 ]; then
     apt_packages+=(chromium fonts-liberation fonts-dejavu-core)
 fi

@@ -102,6 +102,10 @@ int64_t ipclab_signals_handled(void) { return __atomic_load_n(&handled, __ATOMIC
 
 void *ipclab_last_sival_ptr(void) { return last_sival_ptr; }
 
+static char static_buffer[4096];
+
+void *ipclab_static_buffer(void) { return static_buffer; }
+
 int ipclab_sigqueue_int(pid_t pid, int sig, int value) {
     union sigval v;
     memset(&v, 0, sizeof v);

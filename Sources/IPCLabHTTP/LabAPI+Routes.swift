@@ -9,6 +9,8 @@ struct Route: Sendable {
         case now(@Sendable (LabAPI, HTTPRequest, String?) -> HTTPResponse)
         /// `POST /api/v1/runs`: checked at once, then run on the executor (``LabAPI/handle(_:respond:)``).
         case run
+        /// `POST /api/v1/grades`: checked at once, then its runs on the executor (``LabAPI/grade(_:respond:)``).
+        case grade
     }
 
     var method: String
@@ -43,7 +45,8 @@ extension LabAPI {
         }),
         Route("GET", "/metrics", .now { api, _, _ in
             HTTPResponse(status: .ok, headers: ["Content-Type": "text/plain; version=0.0.4; charset=utf-8"],
-                         body: Array(api.metrics.render(api.executor.snapshot(), budgetBytes: api.executor.responseBudgetBytes).utf8))
+                         body: Array((api.metrics.render(api.executor.snapshot(), budgetBytes: api.executor.responseBudgetBytes)
+                                      + (api.store?.metrics.render() ?? "")).utf8))
         }),
         Route("GET", "/api/v1/experiments", .now { api, _, _ in .json(api.catalog.json()) }),
         Route("GET", "/api/v1/calls", .now { _, _, _ in .json(Call.tableJSON()) }),
@@ -55,7 +58,12 @@ extension LabAPI {
             }
             return .json(body)
         }),
+        // The store's reads (LabAPI+Store.swift answers them, 503 when the server keeps no store).
+        Route("GET", "/api/v1/runs", .now { api, request, _ in api.storedRoutes(request) ?? APIError.notFound(path: request.path).response }),
         Route("POST", "/api/v1/runs", .run),
+        Route("GET", "/api/v1/runs/{id}", .now { api, request, _ in api.storedRoutes(request) ?? APIError.notFound(path: request.path).response }),
+        Route("POST", "/api/v1/grades", .grade),
+        Route("GET", "/api/v1/grades/{id}", .now { api, request, _ in api.storedRoutes(request) ?? APIError.notFound(path: request.path).response }),
     ]
 
     /// What the table says about a request: its route and the path's `{id}`, the methods the path

@@ -37,7 +37,14 @@ extension LabAPI {
                     }
                     outcome = trace.run.outcome.rawValue
                     reservation.resize(to: Self.heldCost(events: trace.events.count))
-                    Self.pullTraceLine(trace, into: body, reservation: reservation)
+                    // The trace line comes once the run is stored, like a 200.
+                    if let refusal = storeRun(trace, runRequest) {
+                        body.write(RunStreamLine.error(refusal).ndjson())
+                        body.finish()
+                        reservation.release()
+                    } else {
+                        Self.pullTraceLine(trace, into: body, reservation: reservation)
+                    }
                 } catch {
                     body.write(RunStreamLine.error(error).ndjson())
                     body.finish()

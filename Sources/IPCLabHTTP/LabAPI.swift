@@ -1,5 +1,6 @@
 import IPCLabCore
 import IPCLabSandbox
+import IPCLabStore
 import Logging
 
 /// The lab's HTTP API: routes `/api/v1/…`, `/healthz` and `/openapi.yaml`, and hands
@@ -22,7 +23,9 @@ public struct LabAPI: HTTPHandler {
     public let metrics: LabMetrics
     /// Who a run request counts as for the fair sharing of ``executor``: address or API key.
     public let clients: RunClients
-    private let logger: Logger
+    /// Where runs are stored (see LabAPI+Store.swift); nil stores nothing.
+    public var store: RunStore?
+    let logger: Logger
 
     public init(catalog: Catalog = .standard, runner: LabRunner, staticFiles: StaticFiles?, openAPI: [UInt8]?,
                 version: String, sandbox: SandboxReport, protections: SandboxProtections? = nil, insecure: Bool = false,
@@ -47,8 +50,11 @@ public struct LabAPI: HTTPHandler {
     /// request accepts it (``streamRun(_:respond:)``); everything else is answered at once by
     /// ``handle(_:)``.
     public func handle(_ request: HTTPRequest, respond: @escaping HTTPResponder) {
-        guard case .route(let route, _) = Self.route(request.method, request.path), case .run = route.handler else {
-            return respond(handle(request))
+        guard case .route(let route, _) = Self.route(request.method, request.path) else { return respond(handle(request)) }
+        switch route.handler {
+        case .now: return respond(handle(request))
+        case .grade: return grade(request, respond: respond)
+        case .run: break
         }
         switch prepareRun(request) {
         case .failure(let error):
@@ -68,7 +74,7 @@ public struct LabAPI: HTTPHandler {
             // client has its most) or when the run waited too long for a thread or the budget.
             executor.respond(respond, client: clients.client(of: request), cost: Self.responseCost(events: runRequest.limits.events, format: format),
                              rejected: { metrics.rejected(reason: $0.rawValue) }) { reservation in
-                run(runRequest, format: format, reservation: reservation)
+                run(runRequest, format: format, reservation: reservation, fields: Self.fields(of: request))
             }
         }
     }
@@ -79,8 +85,9 @@ public struct LabAPI: HTTPHandler {
         case .route(let route, let id):
             switch route.handler {
             case .now(let answer): return answer(self, request, id)
-            // Runs never come here: handle(_:respond:) takes them to the executor.
+            // Runs and grades never come here: handle(_:respond:) takes them to the executor.
             case .run: return APIError.internal("a run is answered by handle(_:respond:)").response
+            case .grade: return APIError(.unavailable, "grades are answered asynchronously").response
             }
         case .notAllowed(let allowed):
             return APIError.methodNotAllowed(request.method, allowed: allowed).response
@@ -101,6 +108,7 @@ public struct LabAPI: HTTPHandler {
         guard ["json", "text", "chrome"].contains(format) else {
             return .failure(APIError(.invalidParameter, "format must be \"json\", \"text\" or \"chrome\", not \"\(format)\"", path: "format"))
         }
+        if case .failure(let error) = Self.traceFields(request, format: format) { return .failure(error) }
         do {
             return .success((try RunRequest.decode(request.body, catalog: catalog, maxima: runner.maxima), format))
         } catch {
@@ -108,15 +116,25 @@ public struct LabAPI: HTTPHandler {
         }
     }
 
-    /// Runs a checked request and renders its trace as `format`; a large one is pulled in
-    /// pieces while `reservation` (of the response budget) is held.
-    private func run(_ runRequest: RunRequest, format: String, reservation: RunExecutor.Reservation?) -> HTTPResponse {
+    /// Runs a checked request and renders its trace as `format` (JSON: only `fields`, when given); a
+    /// large one is pulled in pieces while `reservation` (of the response budget) is held.
+    private func run(_ runRequest: RunRequest, format: String, reservation: RunExecutor.Reservation?,
+                     fields: TraceFields? = nil) -> HTTPResponse {
         metrics.countRun(experiment: runRequest.experimentID) { outcome in
             do throws(LabError) {
                 let trace = try runner.run(runRequest)
                 outcome = trace.run.outcome.rawValue
+                if let refusal = storeRun(trace, runRequest) {
+                    reservation?.release()
+                    return APIError(refusal).response
+                }
                 logger.debug("run", metadata: ["experiment": "\(runRequest.experimentID ?? "custom")",
                                                "outcome": "\(trace.run.outcome.rawValue)"])
+                if let fields, format == "json" {
+                    // A chosen part of the trace is rendered whole (graders ask for fields to keep answers small).
+                    defer { reservation?.release() }
+                    return .json(fields.select(trace.json()))
+                }
                 return traceResponse(trace, format: format,
                                      reservation: reservation ?? RunExecutor.Reservation(client: "", bytes: 0, core: nil))
             } catch {

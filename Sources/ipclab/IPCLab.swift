@@ -7,6 +7,6 @@ struct IPCLab: ParsableCommand {
         commandName: "ipclab",
         abstract: "Run real IPC experiments (pipes, FIFOs, …) in sandboxed processes and trace what the kernel answered.",
         version: "0.1.0",
-        subcommands: [ServeCommand.self, RunCommand.self, ExperimentsCommand.self, SpawnerCommand.self, RunnerCommand.self]
+        subcommands: [ServeCommand.self, RunCommand.self, GradeCommand.self, ExperimentsCommand.self, SpawnerCommand.self, RunnerCommand.self]
     )
 }

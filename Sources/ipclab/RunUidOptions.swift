@@ -1,14 +1,14 @@
 import ArgumentParser
 import IPCLabSandbox
 
-/// `--run-uid-base` and `--run-uid-count`: the host uids (and gids) runs are given, one per live run.
+/// `--run-uid-base` and `--run-uid-count`: the host uids (and gids) runs are given, three per live run.
 struct RunUidOptions: ParsableArguments {
     @Option(help: ArgumentHelp(
         "The first host uid (and gid) given to runs: each live run has one of its own, returned when it ends, so the kernel's per-user limits (pending signals, POSIX queue memory, processes) are each run's. Pick a range no real user or container has.",
         valueName: "UID"))
     var runUidBase: UInt32 = Spawner.defaultRunUidBase
 
-    @Option(help: ArgumentHelp("How many host uids runs may use (at most this many runs at once, ready ones included).", valueName: "N"))
+    @Option(help: ArgumentHelp("How many host uids runs may use: three per run (its root and its ids 1 and 2), so at most a third as many runs at once, ready ones included.", valueName: "N"))
     var runUidCount: UInt32 = Spawner.defaultRunUidCount
 
     func validate() throws {

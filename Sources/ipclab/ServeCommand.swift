@@ -5,6 +5,7 @@ import Glibc
 import IPCLabCore
 import IPCLabHTTP
 import IPCLabSandbox
+import IPCLabStore
 import Logging
 
 /// `ipclab serve`: the HTTP API and the lab page.
@@ -54,6 +55,9 @@ struct ServeCommand: ParsableCommand {
 
     @OptionGroup(title: "Admission")
     var admission: AdmissionOptions
+
+    @OptionGroup(title: "Storage")
+    var storage: StoreOptions
 
     @OptionGroup(title: "Run uids")
     var runUids: RunUidOptions
@@ -124,10 +128,19 @@ struct ServeCommand: ParsableCommand {
             openAPIBytes = Array(UnsafeBufferPointer(start: ipclab_openapi_yaml_bytes(), count: ipclab_openapi_yaml_size()))
         }
 
-        let api = LabAPI(runner: runner, staticFiles: staticFiles, openAPI: openAPIBytes,
+        let store: RunStore?
+        do {
+            store = try storage.open(logger: logger)
+        } catch {
+            logger.critical("refusing to start: could not open the run store: \(error)")
+            runner.spawner.shutdown()
+            throw ExitCode(1)
+        }
+        var api = LabAPI(runner: runner, staticFiles: staticFiles, openAPI: openAPIBytes,
                          version: IPCLab.configuration.version, sandbox: sandbox, protections: protections,
                          insecure: insecureNoSandbox, executor: admission.makeExecutor(), clients: try admission.makeClients(),
                          logger: logger)
+        api.store = store
         var configuration = HTTPServerConfiguration(host: host, port: port)
         admission.apply(to: &configuration)
         configuration.reservePaths = AdminAPI.paths
@@ -157,6 +170,7 @@ struct ServeCommand: ParsableCommand {
         logger.info("stopping on signal \(received): finishing runs in flight")
         adminServer?.stop()
         server.stop()
+        store?.close()
         runner.spawner.shutdown()
         logger.info("stopped")
     }

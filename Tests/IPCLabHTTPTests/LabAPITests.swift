@@ -56,7 +56,8 @@ struct LabAPITests {
     func methodNotAllowed() throws {
         let api = try api()
         for (method, path, allow) in [("POST", "/api/v1/experiments", "GET, HEAD"), ("DELETE", "/healthz", "GET, HEAD"),
-                                      ("PUT", "/api/v1/experiments/pipe.hello", "GET, HEAD"), ("GET", "/api/v1/runs", "POST"),
+                                      ("PUT", "/api/v1/experiments/pipe.hello", "GET, HEAD"), ("PUT", "/api/v1/runs", "GET, HEAD, POST"),
+                                      ("GET", "/api/v1/grades", "POST"), ("DELETE", "/api/v1/grades/x", "GET, HEAD"),
                                       ("POST", "/api/v1/calls", "GET, HEAD")] {
             let r = api.handle(HTTPRequest(method: method, path: path))
             #expect(r.status.code == 405, "\(method) \(path)")

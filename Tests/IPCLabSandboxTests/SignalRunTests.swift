@@ -43,15 +43,53 @@ struct SignalRunTests {
         #expect(send.result == 0)
     }
 
-    @Test("signal.pointer: the address arrives, but the receiver's memory there is not the sender's text")
-    func pointer() async throws {
-        let trace = try await run("signal.pointer")
-        expectWentWell(trace)
-        let mmap = try #require(trace.calls(.signals(.mmap), by: "sender").first, "\(describe(trace))")
+    @Test("signal.pointer, before_fork false: the address arrives, but nothing is mapped there in the receiver")
+    func pointerAfterFork() async throws {
+        let trace = try await run("signal.pointer", params: ["before_fork": false])
+        // valid_after_fork is false by design here (no buffer existed before fork); asserted below.
+        expectWentWell(trace, scheduling: ["signal.pointer.valid_after_fork"])
+        let mmap = try #require(trace.calls(.sharedMemory(.mmap), by: "sender").first, "\(describe(trace))")
         let got = try #require(trace.deliveries(to: "receiver").first)
         #expect(got.sivalPtr == "0x" + String(UInt64(mmap.result ?? 0), radix: 16), "the buffer's address is what arrived")
-        let read = try #require(trace.calls(.signals(.processVmReadv), by: "receiver").first)
-        #expect(read.errno == "EFAULT" || read.payload?.text.hasPrefix("a secret") == false, "\(read.args)")
+        let read = try #require(trace.calls(.sharedMemory(.processVmReadv), by: "receiver").first)
+        #expect(read.errno == "EFAULT", "\(read.args)")
+        #expect(trace.observations.map(\.holds) == [true, true, false], "\(trace.observations.map(\.detail))")
+    }
+
+    @Test("signal.pointer (defaults): a buffer there before fork is valid in the receiver and holds its own bytes")
+    func pointerBeforeFork() async throws {
+        let trace = try await run("signal.pointer", params: ["text": "the sender's", "receiver_text": "mine"])
+        expectWentWell(trace)
+        let send = try #require(trace.calls(.signals(.sigqueue), by: "sender").first, "\(describe(trace))")
+        #expect(send.string(.buffer) == "static" && trace.calls(.sharedMemory(.mmap), by: "sender").isEmpty)
+        let got = try #require(trace.deliveries(to: "receiver").first)
+        let store = try #require(trace.calls(.sharedMemory(.store), by: "receiver").first)
+        #expect(store.string(.address) == got.sivalPtr, "the receiver's copy is at the address the sender sent")
+        let read = try #require(trace.calls(.sharedMemory(.processVmReadv), by: "receiver").first)
+        #expect(read.errno == nil && read.cString == "mine", "\(read.args)")
+        #expect(trace.observations.allSatisfy { $0.holds }, "\(trace.observations.map(\.detail))")
+    }
+
+    @Test("signal.permissions: another uid gets EPERM; the same uid with another gid is delivered")
+    func permissions() async throws {
+        let trace = try await run("signal.permissions")
+        expectWentWell(trace)
+        #expect(trace.calls(.signals(.setresuid)).count == 3 && trace.calls(.signals(.setresuid)).allSatisfy { $0.result == 0 }, "\(describe(trace))")
+        let refused = try #require(trace.calls(.signals(.kill), by: "other_uid").first)
+        #expect(refused.result == -1 && refused.errno == "EPERM")
+        let allowed = try #require(trace.calls(.signals(.kill), by: "other_gid").first)
+        #expect(allowed.result == 0)
+        let got = trace.deliveries(to: "target", of: .sigusr1)
+        #expect(got.count == 1 && got.first?.int(.siPid) == Int64(trace.process("other_gid")?.pid ?? -1))
+        #expect(trace.observations.allSatisfy { $0.holds }, "\(trace.observations.map(\.detail))")
+    }
+
+    @Test("setresuid to an id the run's user namespace does not map fails with EINVAL")
+    func unmappedUid() async throws {
+        let scenario = #"{"processes": [{"name": "p", "steps": [{"op": "setresuid", "uid": 7}]}]}"#
+        let trace = try await run(scenario: scenario, wallMs: 2000)
+        let call = try #require(trace.calls(.signals(.setresuid), by: "p").first, "\(describe(trace))")
+        #expect(call.result == -1 && call.errno == "EINVAL")
     }
 
     @Test("signal.coalescing: 10 SIGUSR1 while blocked are delivered once; 10 SIGRTMIN ten times, in order")

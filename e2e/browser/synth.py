@@ -63,7 +63,7 @@ class TraceBuilder:
         duration = max(max(e["end_ns"] or e["t_ns"] for e in self.events), self.t) + 5_000
         return {
             "trace_version": 1,
-            "run": {"id": "feedc0ffee0123456789", "experiment": self.experiment,
+            "run": {"id": "feedc0ffee0123456789abcdef012345", "experiment": self.experiment,
                     "started_at": "2026-11-21T17:00:00.000Z", "duration_ns": duration, "outcome": outcome,
                     "reason": reason, "limits": {"wall_ms": 2000},
                     "sandbox": {"namespaces": ["user", "pid", "ipc", "mount", "uts"], "setup": []},

@@ -1,4 +1,5 @@
-"""Share links restore and re-run; the trace downloads as valid JSON; Chrome export follows the server."""
+"""Share links: a recipe link restores the form and runs; a run's own link (#run=ID) is covered in
+test_page_stored.py. The trace downloads as valid JSON; Chrome export follows the server."""
 
 from __future__ import annotations
 
@@ -29,10 +30,13 @@ def test_share_url_restores_the_form_and_runs(make_lab_page: Any, catalog: dict[
     first.wait_for_diagram(trace1)
     url = first.page.locator("#share-url").input_value()
     assert url == first.page.url
+    assert f"#run={trace1['run']['id']}&" in url
     assert f"experiment={exp_id}" in url and "wall_ms=1500" in url
+    # Without its run, the link is the recipe alone: opening it runs it again.
+    recipe = url.replace(f"run={trace1['run']['id']}&", "")
 
     second = make_lab_page()
-    status, trace2 = second.run_and_capture(lambda: second.page.goto(url))
+    status, trace2 = second.run_and_capture(lambda: second.page.goto(recipe))
     assert status == 200, trace2
     second.wait_for_diagram(trace2)
     assert trace2["run"]["id"] != trace1["run"]["id"], "the link must run again, not replay"
@@ -56,9 +60,11 @@ def test_back_button_returns_to_the_previous_run(lab_page: Any, catalog: dict[st
     lp.page.click(f".card[data-experiment='{ids[1]}']")
     status, t2 = lp.run_and_capture(lambda: lp.page.click("#run"))
     lp.wait_for_diagram(t2)
-    status, t3 = lp.run_and_capture(lambda: lp.page.go_back())
-    lp.wait_for_diagram(t3)
-    assert t3["run"]["experiment"] == ids[0] == t1["run"]["experiment"]
+    # The previous entry names the previous run: going back shows that very run again, fetched, not run.
+    with lp.page.expect_response(lambda r: f"/api/v1/runs/{t1['run']['id']}" in r.url and r.request.method == "GET"):
+        lp.page.go_back()
+    lp.wait_for_diagram(t1)
+    assert t1["run"]["experiment"] == ids[0]
 
 
 def test_download_json_is_the_trace(lab_page: Any, catalog: dict[str, Any], tmp_path: Any) -> None:
@@ -102,8 +108,9 @@ def test_scenario_link_runs_the_scenario(lab_page: Any, catalog: dict[str, Any])
     assert t2["run"]["experiment"] is None
     assert t2["scenario"] == trace["scenario"]
     url = lp.page.url
-    assert "#scenario=" in url
-    status, t3 = lp.run_and_capture(lambda: lp.page.goto(lp.base_url + "?again#" + url.split("#", 1)[1]))
+    assert f"#run={t2['run']['id']}&scenario=" in url
+    recipe = url.split("#", 1)[1].replace(f"run={t2['run']['id']}&", "")
+    status, t3 = lp.run_and_capture(lambda: lp.page.goto(lp.base_url + "?again#" + recipe))
     lp.wait_for_diagram(t3)
     assert t3["scenario"] == trace["scenario"]
     assert lp.page.locator("#exp-title").inner_text() == "Custom scenario"

@@ -1,4 +1,5 @@
-// The public API of the service, and nothing else: GET /api/v1/experiments[/{id}], POST /api/v1/runs.
+// The public API of the service, and nothing else: GET /api/v1/experiments[/{id}], POST /api/v1/runs,
+// GET /api/v1/runs/{id}.
 
 const BASE = "api/v1";
 
@@ -59,6 +60,12 @@ export function run(body, format) {
     headers: { "Content-Type": "application/json" },
     body: JSON.stringify(body),
   });
+}
+
+/** The stored run `id`, as its POST answered it (format: undefined for the JSON trace, or "chrome" / "text"). */
+export function getRun(id, format) {
+  const query = format ? `?format=${encodeURIComponent(format)}` : "";
+  return request(`${BASE}/runs/${encodeURIComponent(id)}${query}`);
 }
 
 /**

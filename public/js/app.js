@@ -11,7 +11,7 @@ import { renderObservations } from "./observations.js";
 import { renderObjects } from "./object-chart.js";
 import { createEditor } from "./scenario-editor.js";
 import { createTip, eventDetails } from "./inspector.js";
-import { presetHash, scenarioHash, readHash, setHash } from "./share.js";
+import { presetHash, scenarioHash, runHash, recipeOf, readHash, setHash } from "./share.js";
 import { downloadTrace, downloadChrome, chromeSupported, markChromeUnsupported } from "./trace-export.js";
 import * as banner from "./outcome.js";
 import { createLiveView } from "./live-progress.js";
@@ -152,10 +152,25 @@ async function runPreset({ push = true } = {}) {
   if (trace) {
     if (document.activeElement === document.body || document.activeElement?.id === "run") bannerEl.focus({ preventScroll: false });
     const bare = location.hash === presetHash(state.current.id);
-    setHash(presetHash(state.current.id, read.params, wall), { push: push && !bare });
-    state.appliedHash = location.hash;
-    $("#share-url").value = location.href;
+    nameRun(trace, presetHash(state.current.id, read.params, wall), { push: push && !bare });
   }
+}
+
+/** Put the run shown in the address (`#run=ID`, then the recipe that "Run again" uses). */
+function nameRun(trace, recipe, { push }) {
+  setHash(runHash(trace.run.id, recipe), { push });
+  state.appliedHash = location.hash;
+  $("#share-url").value = location.href;
+}
+
+/** "Run again": the request behind the trace on screen, run anew (a new run, a new address). */
+async function runAgain() {
+  const body = state.body;
+  if (body && body.scenario) return runScenario(body);
+  if (!body) return runPreset();
+  const recipe = recipeOf(location.hash);
+  const trace = await submit(body, (err) => banner.showError(bannerEl, err));
+  if (trace) nameRun(trace, recipe, { push: true });
 }
 
 async function runScenario(body) {
@@ -166,9 +181,7 @@ async function runScenario(body) {
   });
   if (trace) {
     const wall = body.limits && body.limits.wall_ms !== DEFAULT_WALL_MS ? body.limits.wall_ms : undefined;
-    setHash(scenarioHash(body.scenario, wall), { push: true });
-    state.appliedHash = location.hash;
-    $("#share-url").value = location.href;
+    nameRun(trace, scenarioHash(body.scenario, wall), { push: true });
   }
 }
 
@@ -220,6 +233,7 @@ function showTrace(trace, body, { example = false } = {}) {
   $("#share-url").value = location.href;
   $("#results").dataset.runId = example ? "" : (trace.run && trace.run.id) || "";
   $("#results").dataset.example = example ? "true" : "";
+  $("#run-again").disabled = !body;
   updateChromeButton();
 }
 
@@ -279,8 +293,8 @@ function highlight(seqs) {
 async function updateChromeButton() {
   const btn = $("#download-chrome");
   const ok = await chromeSupported();
-  btn.disabled = !ok || !state.trace;
-  btn.title = ok ? "Run it again and download the trace as Chrome Trace Event JSON (opens in Perfetto)"
+  btn.disabled = !ok || !state.trace || state.example;
+  btn.title = ok ? "Download this run as Chrome Trace Event JSON (opens in Perfetto); nothing runs again"
     : "This server does not offer Chrome traces yet.";
 }
 
@@ -301,16 +315,46 @@ async function applyHash() {
     $("#editor").hidden = false;
     editor.setCanClose(false);
     editor.open(want.scenario, want.wallMs);
-    await runScenario({ scenario: want.scenario, ...(want.wallMs ? { limits: { wall_ms: want.wallMs } } : {}) });
+    const body = { scenario: want.scenario, ...(want.wallMs ? { limits: { wall_ms: want.wallMs } } : {}) };
+    if (want.run) await showStored(want.run, body);
+    else await runScenario(body);
     return;
   }
+  if (!want.experiment) { await showStored(want.run, null); return; }
   const exp = state.experiments.find((e) => e.id === want.experiment);
   if (!exp) {
     banner.showError(bannerEl, { code: "unknown_experiment", message: `This server has no experiment "${want.experiment}".` });
     return;
   }
   showExperiment(exp, want.params, want.wallMs);
-  await runPreset({ push: false });
+  if (want.run) await showStored(want.run, null);
+  else await runPreset({ push: false });
+}
+
+/** Show the stored run `id` exactly as it was answered: fetched, never run. `body` is the request that
+ *  "Run again" sends (null: the form's). */
+async function showStored(id, body) {
+  const ticket = ++state.runCounter;
+  banner.showBusy(bannerEl, "Loading the stored run…");
+  live.stop();
+  try {
+    const trace = await api.getRun(id);
+    if (ticket !== state.runCounter) return;
+    if (!state.current && !body && trace.run.experiment) {
+      const exp = state.experiments.find((e) => e.id === trace.run.experiment);
+      if (exp) showExperiment(exp);
+    }
+    showTrace(trace, body ?? (trace.run.experiment ? null : { scenario: trace.scenario }));
+    $("#run-again").disabled = false;
+    $("#share-url").value = location.href;
+  } catch (err) {
+    if (ticket !== state.runCounter) return;
+    if (!(err instanceof api.ApiError)) throw err;
+    $("#results").classList.toggle("stale", Boolean(state.trace));
+    banner.showError(bannerEl, err.status === 404
+      ? { ...err, message: `This run is not stored on this server (${err.message}). Nothing was run; "Run" makes a new one.` }
+      : err);
+  }
 }
 
 // ---- the server's health, refreshed while the page is open -----------------------------------------
@@ -356,12 +400,13 @@ async function start() {
   $("#download-json").addEventListener("click", () => state.trace && downloadTrace(state.trace));
   $("#download-chrome").addEventListener("click", async () => {
     try {
-      await downloadChrome(state.body, state.trace);
+      await downloadChrome(state.trace);
     } catch (err) {
       if (err.path === "format") { markChromeUnsupported(); updateChromeButton(); }
       banner.showError(bannerEl, err);
     }
   });
+  $("#run-again").addEventListener("click", runAgain);
   $("#copy-link").addEventListener("click", async () => {
     const input = $("#share-url");
     try { await navigator.clipboard.writeText(input.value); $("#copy-link").textContent = "Copied"; } catch {

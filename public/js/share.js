@@ -1,8 +1,11 @@
-// The page's address holds what ran, so a link re-runs it:
+// The page's address holds what ran. After a run it names the stored run first, so that a link
+// shows exactly that trace again (nothing runs); the rest is the recipe "Run again" uses:
+//   #run=<run id>&experiment=pipe.byte_stream&write_sizes=10,10,10,10&read_sizes=5,15,15,5&wall_ms=2000
+// Without `run`, a link is a recipe, and opening it runs it:
 //   #experiment=pipe.byte_stream&write_sizes=10,10,10,10&read_sizes=5,15,15,5&wall_ms=2000
 //   #scenario=<base64url of the scenario JSON>&wall_ms=500
 
-const RESERVED = new Set(["experiment", "scenario", "wall_ms"]);
+const RESERVED = new Set(["run", "experiment", "scenario", "wall_ms"]);
 
 function toBase64Url(text) {
   const bytes = new TextEncoder().encode(text);
@@ -33,22 +36,35 @@ export function scenarioHash(scenario, wallMs) {
   return "#" + q.toString();
 }
 
-/** What the address asks for: {experiment, params} or {scenario} (plus wallMs), or null. */
+/** The address of the stored run `id`, followed by `recipe` (a preset or scenario hash) for "Run again". */
+export function runHash(id, recipe = "") {
+  const rest = recipe.replace(/^#/, "");
+  return `#run=${encodeURIComponent(id)}${rest ? "&" + rest : ""}`;
+}
+
+/** `hash` without its `run`: the recipe alone. */
+export function recipeOf(hash) {
+  return "#" + hash.replace(/^#/, "").split("&").filter((part) => !part.startsWith("run=")).join("&");
+}
+
+/** What the address asks for: {experiment, params} or {scenario} (plus wallMs), each with `run`
+ *  (the stored run to show) when the address names one; {run} alone; or null. */
 export function readHash(hash = location.hash) {
   const q = new URLSearchParams(hash.replace(/^#/, ""));
+  const run = q.get("run") || undefined;
   const wall = q.get("wall_ms");
   const wallMs = wall !== null && /^\d+$/.test(wall) ? Number(wall) : undefined;
   if (q.has("scenario")) {
     try {
-      return { scenario: JSON.parse(fromBase64Url(q.get("scenario"))), wallMs };
+      return { run, scenario: JSON.parse(fromBase64Url(q.get("scenario"))), wallMs };
     } catch {
       return { error: "The link's scenario could not be decoded." };
     }
   }
-  if (!q.has("experiment")) return null;
+  if (!q.has("experiment")) return run ? { run } : null;
   const params = {};
   for (const [k, v] of q) if (!RESERVED.has(k)) params[k] = v;
-  return { experiment: q.get("experiment"), params, wallMs };
+  return { run, experiment: q.get("experiment"), params, wallMs };
 }
 
 /** Put `hash` in the address without triggering a run (no hashchange event). */

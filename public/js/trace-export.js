@@ -33,9 +33,10 @@ export function chromeSupported() {
   return chromeSupport;
 }
 
-/** Run `body` again with ?format=chrome and download what comes back. */
-export async function downloadChrome(body, trace) {
-  const result = await api.run(body, "chrome");
+/** Download the run on screen as Chrome Trace Event JSON: the stored run's own conversion, fetched by
+ *  its id. Nothing runs again, so the file holds exactly the trace on screen. */
+export async function downloadChrome(trace) {
+  const result = await api.getRun(trace.run.id, "chrome");
   const text = typeof result === "string" ? result : JSON.stringify(result);
   download(`${fileBase(trace)}.chrome.json`, text, "application/json");
 }

@@ -49,6 +49,12 @@ void *ipclab_last_sival_ptr(void);
 /** sigqueue(pid, sig, {.sival_int = value}). */
 int ipclab_sigqueue_int(pid_t pid, int sig, int value);
 
+/**
+ * A 4096-byte buffer in the program's static storage: it exists before any participant forks, so
+ * every process of a run has its own copy of it, at the same address (copy-on-write after fork).
+ */
+void *ipclab_static_buffer(void);
+
 /** sigqueue(pid, sig, {.sival_ptr = ptr}). */
 int ipclab_sigqueue_ptr(pid_t pid, int sig, void *ptr);
 

@@ -1,9 +1,9 @@
 /// Signals: dispositions, sending, masks, waiting, deliveries (recorded by the handler), faults, and
 /// the `/proc/PID/stat` reads of `proc_stat`. Keys with a prefix are calls other families make too.
 public enum SignalCall: String, CallTable {
-    case deliver, sigaction, setpgid, kill, sigqueue, sigprocmask, sigpending, ppoll, fault
+    case deliver, sigaction, setpgid, setresuid, setresgid, kill, sigqueue, sigprocmask, sigpending, ppoll, fault
     case mmap = "sig.mmap", processVmReadv = "sig.process_vm_readv"
-    case procStatOpen = "procstat.open", procStatRead = "procstat.read"
+    case procStatOpen = "procstat.open", procStatRead = "procstat.read", store = "sig.store"
 
     public var spec: CallSpec {
         let f = CallFamily.signals
@@ -21,13 +21,23 @@ public enum SignalCall: String, CallTable {
             call(f, [.signal(.signal), .string(.handler), .flags(.flags), .init(.reply, .object, .nullable("the handler sends no reply")),
                      .integer(.exit, .optional("the handler ends the process with this status once it recorded the delivery"))],
                  "sigaction(2): sets a signal's disposition: SIG_DFL, SIG_IGN or a handler.")
+        case .setresuid:
+            call(f, [.integer(.ruid), .integer(.euid), .integer(.suid), .integer(.uidNow)],
+                 "setresuid(2): sets the real, effective and saved uid; uid_now is getuid() after it.")
+        case .setresgid:
+            call(f, [.integer(.rgid), .integer(.egid), .integer(.sgid), .integer(.gidNow)],
+                 "setresgid(2): sets the real, effective and saved gid; gid_now is getgid() after it.")
+        case .store:
+            call(f, [.address(.address), .integer(.count), .string(.buffer)], moves: .sends,
+                 "A store of this process's own bytes into its copy of the static buffer (there before fork).")
         case .setpgid:
             call(f, [.integer(.pid), .integer(.pgid), .init(.process, .process), .init(.group, .process)],
                  "setpgid(2): moves a process into the group whose id is the pid of group (its own: a new group it leads).")
         case .kill:
             call(f, sending + [.init(.process, .process), .init(.fromHandler, .boolean), .integer(.uid)], "kill(2): sends a signal to a process, or with a negative pid to every process of the group -pid.")
         case .sigqueue:
-            call(f, sending + [.init(.value, .object), .init(.process, .process), .integer(.uid)], moves: .sends,
+            call(f, sending + [.init(.value, .object), .init(.process, .process), .integer(.uid),
+                               .string(.buffer, .optional("a pointer: mmap (made after fork) or static (there before fork)"))], moves: .sends,
                  "sigqueue(3): sends a signal with a value (an int, or a pointer to this process's buffer).")
         case .sigprocmask:
             call(f, [.string(.how), .init(.set, .signals), .init(.oldset, .signals, .nullable("it has not returned"))],

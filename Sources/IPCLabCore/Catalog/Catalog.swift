@@ -11,7 +11,7 @@ public struct Catalog: Sendable {
         PipeHello(), PipeByteStream(), PipeEOF(), PipeCapacity(), PipeSigpipe(), PipeNonblocking(), PipeDuplex(), PipePipeline(), FIFORendezvous(), PipeInode(),
         ShmAnonymous(), ShmPrivate(), ShmSysV(), ShmPOSIX(), ShmRace(), ShmPointers(),
         SemMutex(), SemFruitPlate(), SemProducerConsumer(),
-        SignalHandshake(), SignalSigqueue(), SignalPointer(), SignalCoalescing(), SignalBlocked(), SignalDispositions(), SignalSigint(), SignalSigchld(), SignalFault(), SignalStopCont(), SignalUnblockable(), SignalProcessGroup(),
+        SignalHandshake(), SignalSigqueue(), SignalPointer(), SignalCoalescing(), SignalBlocked(), SignalDispositions(), SignalSigint(), SignalSigchld(), SignalFault(), SignalStopCont(), SignalUnblockable(), SignalProcessGroup(), SignalPermissions(),
         MQSysV(), MQPosix(), MQFull(), MQSysVFull(), MQBoundaries(), MQNotify(),
         SocketTCP(), SocketUnixStream(), SocketUnixDgram(), SocketPair(), SocketUDP(), SocketBuffer(), SocketFDPassing(), SocketNonblocking(),
         SandboxDeniedCalls(),

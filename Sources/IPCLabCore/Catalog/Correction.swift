@@ -21,20 +21,18 @@ public struct Correction: Sendable, Equatable {
 extension Correction {
     /// The corrections known so far, by experiment id (see the catalog's Corrections section).
     static let known: [String: [Correction]] = [
-        // Not shown by a run yet: a run's user namespace maps one uid and one gid, so no process of it can
-        // take a second uid or gid (signal.permissions needs a wider id map from the spawner).
-        "signal.handshake": [Correction(
+        "signal.permissions": [Correction(
             note: "001", says: "a process can only send signals to processes in the same group, i.e. with the same uid and gid",
             kernel: "kill(2) checks user ids only: the sender's real or effective uid must match the target's real or saved uid (or the sender has CAP_KILL in the target's user namespace); a different gid alone does not matter",
-            observation: nil)],
+            observation: "signal.permissions.different_gid_delivered")],
         "signal.coalescing": [Correction(
             note: "001", says: "if a signal occurs once or 10 times it will only be handled once by the process",
             kernel: "only standard signals (1–31) are merged while pending; real-time signals (SIGRTMIN…SIGRTMAX) queue, and each is delivered, in order",
             observation: "signal.coalescing.realtime_queued")],
         "signal.pointer": [Correction(
             note: "000", says: "if we send a pointer, the receiver will likely see an invalid or meaningless address",
-            kernel: "the number arrives intact and is an address in the receiver's own address space: memory mapped before fork is mapped at the same address in both, so there it is valid and holds the receiver's own copy of the bytes; memory the sender mapped after fork (as in this preset) is not mapped in the receiver (EFAULT)",
-            observation: nil)],
+            kernel: "the number arrives intact and is an address in the receiver's own address space: memory mapped before fork is mapped at the same address in both, so there it is valid and holds the receiver's own copy of the bytes; memory the sender mapped after fork (before_fork: false) is not mapped in the receiver (EFAULT)",
+            observation: "signal.pointer.valid_after_fork")],
         "shm.anonymous": [Correction(
             note: "004", says: "shared_memory.c: memcpy(shmem, parent_message, sizeof(parent_message)) copies the message",
             kernel: "parent_message is a char *, so sizeof gives the pointer's size (8 bytes on x86-64), not the string's: the program copies 8 bytes — \"1111\", its NUL and 3 bytes past it — and works only because the messages are shorter than a pointer (strlen + 1 is what was meant)",

@@ -1,6 +1,8 @@
 extension Experiment {
-    /// Writes the catalog entry; with `scenario`, also the scenario it expands to.
-    public func write(to w: inout JSONWriter, scenario: Scenario? = nil) {
+    /// Writes the catalog entry; with `scenario`, also the scenario it expands to; with `roles`,
+    /// each observation's roles (the process and channel names a check may bind).
+    public func write(to w: inout JSONWriter, scenario: Scenario? = nil,
+                      roles: (processes: [String], channels: [String])? = nil) {
         w.object { w in
             w.field("id", id)
             w.field("mechanism", mechanism)
@@ -43,6 +45,7 @@ extension Experiment {
                     }
                 }
             }
+            if let roles { writeObservationRoles(roles, to: &w) }
             if let scenario { w.field("scenario", scenario.json) }
         }
     }
@@ -54,7 +57,7 @@ extension Catalog {
         var w = JSONWriter()
         w.object { w in
             w.key("experiments")
-            w.array { w in for e in experiments { e.write(to: &w) } }
+            w.array { w in for p in presets { p.experiment.write(to: &w, roles: ObservationBinding.roles(of: p)) } }
         }
         return w.bytes
     }
@@ -63,7 +66,8 @@ extension Catalog {
     public func json(for id: String) -> [UInt8]? {
         guard let preset = preset(id) else { return nil }
         var w = JSONWriter()
-        preset.experiment.write(to: &w, scenario: preset.scenario(.defaults(for: preset.experiment)))
+        preset.experiment.write(to: &w, scenario: preset.scenario(.defaults(for: preset.experiment)),
+                                roles: ObservationBinding.roles(of: preset))
         return w.bytes
     }
 }

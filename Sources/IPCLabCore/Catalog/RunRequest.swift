@@ -6,6 +6,12 @@ public struct RunRequest: Sendable {
     /// The scenario that will run (the preset's expansion, or the custom one).
     public var scenario: Scenario
     public var limits: RunLimits
+    /// The checks to grade the trace with (`checks`), in order.
+    public var checks: [Check] = []
+    /// The perturbed schedule (`schedule`), if any.
+    public var schedule: RunSchedule?
+    /// Whether the server stores the run (`"store": false` in the body skips it).
+    public var store = true
 
     public var experimentID: String? { preset?.experiment.id }
 
@@ -56,7 +62,21 @@ public struct RunRequest: Sendable {
         let params = r.value("params")
         let scenario = r.value("scenario")
         let limits = r.value("limits")
+        let checks = r.value("checks")
+        let schedule = r.value("schedule")
+        let store = try r.bool("store")
         try r.finish()
+        var request = try request(experiment: experiment, params: params, scenario: scenario, limits: limits,
+                                  catalog: catalog, maxima: maxima)
+        request.checks = try Check.decodeList(checks, at: JSONPath().key("checks"), catalog: catalog)
+        request.schedule = try RunSchedule.decode(schedule, at: JSONPath().key("schedule"))
+        request.store = store ?? true
+        return request
+    }
+
+    /// The run a body's `experiment`/`params` or `scenario`, and `limits`, ask for (also read by grades).
+    public static func request(experiment: String?, params: JSONValue?, scenario: JSONValue?, limits: JSONValue?,
+                               catalog: Catalog, maxima: RunLimits) throws(LabError) -> RunRequest {
         switch (experiment, scenario) {
         case let (id?, nil):
             return try preset(id, params: params, limits: limits, catalog: catalog, maxima: maxima)
@@ -73,6 +93,13 @@ public struct RunRequest: Sendable {
         default:
             throw LabError(.invalidRequest, "give either \"experiment\" or \"scenario\", not both", path: "scenario")
         }
+    }
+
+    /// The results of ``checks`` on `trace`; nil when the request gave none.
+    public func grade(_ trace: Trace) -> [CheckResult]? {
+        guard !checks.isEmpty else { return nil }
+        let run = preset.flatMap { p in parameters.map { (p.experiment.id, $0) } }
+        return checks.map { $0.evaluate(trace, run: run) }
     }
 
     /// Refuses a `null` anywhere in a request body but as a value inside `params` (an open

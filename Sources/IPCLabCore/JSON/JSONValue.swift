@@ -22,8 +22,21 @@ public enum JSONValue: Sendable, Equatable {
         }
         switch outcome {
         case .success(let value): return value
-        case .failure(let f): throw LabError(.invalidJSON, "the body is not valid JSON: \(f.message) at byte \(f.offset)")
+        case .failure(let f):
+            let (line, column) = position(of: f.offset, in: bytes)
+            throw LabError(.invalidJSON, "the body is not valid JSON: \(f.message) at line \(line), column \(column) (byte \(f.offset))")
         }
+    }
+
+    /// The 1-based line and column (in characters) of byte `offset`, for people reading an error.
+    static func position(of offset: Int, in bytes: some Collection<UInt8>) -> (line: Int, column: Int) {
+        var line = 1
+        var lineStart: [UInt8] = []
+        for b in bytes.prefix(offset) {
+            if b == 0x0A { line += 1; lineStart.removeAll(keepingCapacity: true) } else { lineStart.append(b) }
+        }
+        // Count characters, not bytes: UTF-8 continuation bytes do not start one.
+        return (line, lineStart.filter { $0 & 0xC0 != 0x80 }.count + 1)
     }
 
     /// Parses a raw buffer (a run's plan in shared memory) without copying it.

@@ -32,6 +32,7 @@ extension Trace {
         w.key("transfers"); w.array { w in for t in transfers { t.write(to: &w) } }
         w.key("objects"); w.array { w in for o in objects { o.write(to: &w) } }
         w.key("observations"); w.array { w in for o in observations { o.write(to: &w) } }
+        if let checks { writeChecks(checks, to: &w) }
         w.endObject()
     }
 }
@@ -79,6 +80,8 @@ extension RunInfo {
             }
             w.field("events_dropped", eventsDropped)
             if recordsRejected > 0 { w.field("records_rejected", recordsRejected) }
+            if let schedule { w.field("schedule", schedule.json) }
+            if let deadlock { w.field("deadlock", deadlock.json) }
         }
     }
 }

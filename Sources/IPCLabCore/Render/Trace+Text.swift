@@ -24,7 +24,7 @@ extension Trace {
         return String(format: "[%10.3f ms] ", Double(e.tNs) / 1e6) + padded + "  " + e.textLine(killedBy: killedBy)
     }
 
-    /// The lines after the events: how each process ended, then the observations.
+    /// The lines after the events: how each process ended, the observations, then the checks and score.
     var textTailLines: [String] {
         var lines: [String] = []
         for p in processes {
@@ -39,6 +39,10 @@ extension Trace {
         for o in observations {
             lines.append("# \(o.holds ? "✓" : "✗") \(o.id): \(o.detail)")
         }
+        for c in checks ?? [] {
+            lines.append("# check \(c.passed ? "✓" : "✗") \(c.id) [\(c.points)/\(c.maxPoints)]: \(c.message)")
+        }
+        if checks != nil { lines.append("# score \(score)/\(maxScore)") }
         return lines
     }
 

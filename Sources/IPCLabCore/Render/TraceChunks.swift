@@ -90,7 +90,7 @@ public struct TraceChunks: IteratorProtocol, Sendable {
 
     private mutating func textHead() -> [UInt8] {
         textWidth = trace.processes.map { "\($0.name)(\($0.pid))".count }.max() ?? 8
-        for p in trace.processes where trace.run.outcome != .timeout {
+        for p in trace.processes where trace.run.outcome != .timeout && trace.run.outcome != .deadlock {
             if case let .signal(name, _)? = p.exit { killedBy[p.name] = name }
         }
         return Array((trace.textHeadLine + "\n").utf8)

@@ -16,6 +16,8 @@ public struct Trace: Sendable {
     /// What went from one call to another (bytes, signals, wake-ups, descriptors), paired once
     /// here from the events (`Trace+Transfers.swift`).
     public var transfers: [Transfer]
+    /// The results of the request's checks, in their order; nil when it gave none.
+    public var checks: [CheckResult]?
 
     /// A trace of these events; their transfers are found here unless given.
     public init(run: RunInfo, scenario: Scenario, processes: [TraceProcess], events: [TraceEvent],
@@ -50,6 +52,9 @@ public enum Outcome: String, Sendable, CaseIterable {
     case limitExceeded = "limit_exceeded"
     /// The sandbox could not run the scenario (set-up failed, the spawner died…).
     case error
+    /// Every live process was blocked in a call no live process could complete; the run was ended
+    /// at once (`run.deadlock` says who waited for what).
+    case deadlock
 }
 
 /// The run as a whole.
@@ -69,6 +74,10 @@ public struct RunInfo: Sendable {
     /// Records the server found in the ring out of range (a process, step, time, length or name no
     /// recorder writes: the run overwrote them) and left out of the trace. Shown only when not 0.
     public var recordsRejected = 0
+    /// Who was blocked and why nobody could wake them, when the outcome is `deadlock`.
+    public var deadlock: Deadlock?
+    /// The perturbed schedule the run ran with (`schedule` of the request, or of its grade), if any.
+    public var schedule: RunSchedule?
 
     public init(id: String, experiment: String?, startedAt: String, durationNs: Int64, outcome: Outcome,
                 reason: String?, limits: RunLimits, sandbox: SandboxReport, eventsDropped: Int) {

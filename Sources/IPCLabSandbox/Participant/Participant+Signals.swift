@@ -20,12 +20,21 @@ extension Participant {
             Recorder.returned(.signals(.sigpending), step: i, args: [Int64(bitPattern: set)]) { Int(ipclab_sigpending_bits(&set)) }
         case let .waitSignals(count, timeoutMs):
             _ = ipclab_wait_signals(Int64(count), Int64(timeoutMs) * 1_000_000, Int32(i))
-        case let .readPointer(size):
-            readPointer(size, step: i)
+        case let .readPointer(size, own):
+            readPointer(size, own: own, step: i)
         case let .fault(kind):
             fault(kind, step: i)
         case let .procStat(process):
             procStat(process, step: i)
+        case let .setresgid(gid):
+            // args[3]: the real gid after the call, read once it returned.
+            Recorder.returned(.signals(.setresgid), step: i, args: [Int64(gid), Int64(gid), Int64(gid), Int64(getgid())]) {
+                Int(ipclab_setresgid(gid_t(gid)))
+            }
+        case let .setresuid(uid):
+            Recorder.returned(.signals(.setresuid), step: i, args: [Int64(uid), Int64(uid), Int64(uid), Int64(getuid())]) {
+                Int(ipclab_setresuid(uid_t(uid)))
+            }
         case let .setpgid(process, group):
             let (pid, index) = target(process)
             let (pgid, groupIndex) = target(group)
@@ -104,6 +113,18 @@ extension Participant {
                     pid > 1 ? Int(ipclab_sigqueue_ptr(pid, Int32(signal.number), buffer)) : Self.refused()
                 }.result)
             }
+        case .staticPointer(let text):
+            // The program's static buffer: there before fork, so the receiver has its own copy at this address.
+            let buffer = ipclab_static_buffer()!
+            let bytes = Array(text.utf8) + [0]
+            bytes.withUnsafeBytes { buffer.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+            let address = Int64(Int(bitPattern: buffer))
+            return bytes.withUnsafeBytes { sent in
+                Int32(Recorder.call(.signals(.sigqueue), step: step, args: [Int64(pid), Int64(signal.number), address, Int64(index), uid, 2],
+                                    payload: sent, moved: { $0 == 0 ? sent.count : 0 }) {
+                    pid > 1 ? Int(ipclab_sigqueue_ptr(pid, Int32(signal.number), buffer)) : Self.refused()
+                }.result)
+            }
         }
     }
 
@@ -127,7 +148,17 @@ extension Participant {
     }
 
     /// Reads this process's own memory at the address the last handled signal carried.
-    private func readPointer(_ size: Int, step: Int) {
+    private func readPointer(_ size: Int, own: String?, step: Int) {
+        if let own {
+            // This process's own bytes in its copy of the static buffer, recorded as a store there.
+            let buffer = ipclab_static_buffer()!
+            let bytes = Array(own.utf8) + [0]
+            bytes.withUnsafeBytes { src in
+                buffer.copyMemory(from: src.baseAddress!, byteCount: src.count)
+                Recorder.instant(.signals(.store), step: step, args: [Int64(Int(bitPattern: buffer)), 0, Int64(src.count)],
+                                 result: src.count, errno: 0, payload: src)
+            }
+        }
         let address = UInt64(UInt(bitPattern: ipclab_last_sival_ptr()))
         var buffer = [UInt8](repeating: 0, count: size)
         _ = buffer.withUnsafeMutableBytes { buf in

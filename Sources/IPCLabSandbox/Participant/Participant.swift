@@ -95,7 +95,18 @@ struct Participant {
 
     /// Runs the steps in order, then exits with status 0.
     private mutating func runSteps() -> Never {
+        var jitter = runSchedule.flatMap { s in
+            s.jitterUs > 0 ? JitterGenerator(seed: s.seed, process: index, jitterUs: s.jitterUs) : nil
+        }
+        switch runSchedule?.cpus {
+        case .one?: _ = ipclab_pin_to_nth_cpu(0)
+        case .spread?: _ = ipclab_pin_to_nth_cpu(Int64(index))
+        default: break
+        }
         for (i, step) in scenario.processes[index].steps.enumerated() {
+            // A perturbed schedule: a pseudo-random pause before each step (not recorded; the
+            // step's own events show when it ran).
+            if let us = jitter?.next(), us > 0 { usleep(useconds_t(us)) }
             run(step, at: i)
         }
         exit(code: 0, step: nil)

@@ -21,6 +21,11 @@ extension EventArguments {
             var out: [(String, JSONValue)] = [("signal", signal(a[0])), ("handler", handler), ("flags", flags), ("reply", reply)]
             if a.count > 5 && a[5] >= 0 { out.append(("exit", .integer(a[5]))) }
             return out
+        case .setresgid:
+            // args[3]: the real gid after the call, as getgid() read it.
+            return [("rgid", .integer(a[0])), ("egid", .integer(a[1])), ("sgid", .integer(a[2])), ("gid_now", .integer(a[3]))]
+        case .setresuid:
+            return [("ruid", .integer(a[0])), ("euid", .integer(a[1])), ("suid", .integer(a[2])), ("uid_now", .integer(a[3]))]
         case .setpgid:
             return [("pid", .integer(a[0])), ("pgid", .integer(a[1])), ("process", process(a[2])), ("group", process(a[3]))]
         case .kill:
@@ -28,8 +33,13 @@ extension EventArguments {
                     ("uid", .integer(a[4]))]
         case .sigqueue:
             let value: JSONValue = a[5] != 0 ? ["sival_ptr": hex(a[2])] : ["sival_int": .integer(a[2])]
-            return [("pid", .integer(a[0])), ("signal", signal(a[1])), ("value", value), ("process", process(a[3])),
-                    ("uid", .integer(a[4]))]
+            var out: [(String, JSONValue)] = [("pid", .integer(a[0])), ("signal", signal(a[1])), ("value", value), ("process", process(a[3])),
+                                              ("uid", .integer(a[4]))]
+            // A pointer names its buffer: mmap'ed after fork, or the static one that was there before fork.
+            if a[5] != 0 { out.append(("buffer", a[5] == 2 ? "static" : "mmap")) }
+            return out
+        case .store:
+            return [("address", hex(a[0])), ("count", .integer(a[2])), ("buffer", "static")]
         case .sigprocmask:
             let how: JSONValue = ["SIG_BLOCK", "SIG_UNBLOCK", "SIG_SETMASK"].indices.contains(Int(a[0]))
                 ? .string(["SIG_BLOCK", "SIG_UNBLOCK", "SIG_SETMASK"][Int(a[0])]) : .integer(a[0])

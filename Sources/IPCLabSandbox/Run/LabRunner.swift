@@ -43,9 +43,7 @@ public final class LabRunner: Sendable {
     /// ``run(_:pollMs:watch:)``, also answering the ring the trace was read from (tests corrupt copies of it).
     func runKeepingRing(_ request: RunRequest, pollMs: Int = 0,
                         watch: ([TraceEvent]) -> Bool = { _ in true }) throws(LabError) -> (trace: Trace, ring: EventRing) {
-        var w = JSONWriter()
-        w.value(request.scenario.json)
-        let plan = w.bytes
+        let plan = RunPlan.encode(request.scenario, schedule: request.schedule)
         let ring: EventRing
         do {
             // The participants' records, plus the reserve only the run's init may use.
@@ -87,7 +85,7 @@ public final class LabRunner: Sendable {
         let failure = completion.failure?.description
             ?? (completion.cancelled ? "the run was stopped because no one was listening any more" : nil)
             ?? (completion.killedFromOutside ? "the run did not end within its wall-clock limit and was killed from outside" : nil)
-        let trace = Self.trace(of: ring, request: request, runID: String(runID, radix: 16).leftPadded(16),
+        let trace = Self.trace(of: ring, request: request, runID: Self.newTraceID(),
                                startedAt: startedAt, failure: failure)
         return (trace, ring)
     }
@@ -110,6 +108,8 @@ public final class LabRunner: Sendable {
         } else {
             trace.observations = request.observe(trace)
         }
+        trace.run.schedule = request.schedule
+        trace.checks = request.grade(trace)
         return trace
     }
 
@@ -122,6 +122,13 @@ public final class LabRunner: Sendable {
 }
 
 extension LabRunner {
+    /// A run's public id: 128 random bits from the system's CSPRNG as 32 hex digits, so that a
+    /// stored run's address cannot be guessed (traces may hold students' work).
+    static func newTraceID() -> String {
+        var rng = SystemRandomNumberGenerator()
+        return String(rng.next() as UInt64, radix: 16).leftPadded(16) + String(rng.next() as UInt64, radix: 16).leftPadded(16)
+    }
+
     /// Runs `pipe.hello` once and reports what the sandbox really gave it: the
     /// namespaces and set-up operations in force. Servers call this at start.
     public func selfTest() throws(LabError) -> Trace {

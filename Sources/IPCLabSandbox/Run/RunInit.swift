@@ -90,10 +90,11 @@ struct RunInit {
             _exit(0)
         }
         let plan = UnsafeRawBufferPointer(start: base + planOffset, count: planLength)
-        guard let json = try? JSONValue.parse(plan), let scenario = try? Scenario.decode(json) else {
+        guard let (scenario, schedule) = RunPlan.decode(plan) else {
             ipclab_ring_finish(Int32(IPCLAB_OUTCOME_ERROR.rawValue), EINVAL, "the run's plan could not be read")
             _exit(0)
         }
+        runSchedule = schedule
         ipclab_recorder_start_clock()
         Recorder.record(IPCLAB_REC_SETUP, "namespaces", step: nil,
                         args: [userNamespace ? 1 : 0, networkNamespace ? 1 : 0, Int64(namespaces)], result: 0)
@@ -136,7 +137,7 @@ struct RunInit {
         if first < 0 { fail("fork of the first process failed", errno) }
         if !pidNamespace { _ = setpgid(first, first) }
 
-        superviseUntilDone(first: first, wallMs: wallMs)
+        superviseUntilDone(first: first, wallMs: wallMs, watch: DeadlockWatch(base: base, scenario: scenario))
     }
 
     /// Whether the run has a PID namespace of its own (always, unless `--insecure-no-sandbox`).
@@ -149,13 +150,24 @@ struct RunInit {
     }
 
     /// Reaps until no process is left, or kills them all when the wall-clock limit runs out.
-    private func superviseUntilDone(first: pid_t, wallMs: Int) -> Never {
+    /// Ends the run early, as a deadlock, when `watch` finds every live process blocked for good.
+    private func superviseUntilDone(first: pid_t, wallMs: Int, watch: DeadlockWatch) -> Never {
+        var watch = watch
         let deadline = Int64(wallMs) * 1_000_000
         while true {
             if reapExited(blocking: false) { finish(IPCLAB_OUTCOME_OK) }
-            let remaining = deadline - ipclab_now_ns()
+            let now = ipclab_now_ns()
+            let remaining = deadline - now
             if remaining <= 0 { break }
-            _ = ipclab_sigwait_timeout(SIGCHLD, remaining)
+            if let blocked = watch.check(now: now) {
+                // The note names the blocked calls (record indexes); the trace shows them unfinished.
+                Recorder.record(IPCLAB_REC_NOTE, "deadlock", step: nil,
+                                args: blocked.keys.sorted().prefix(8).map { Int64(blocked[$0]!) }, result: blocked.count)
+                killRun(first: first)
+                _ = reapExited(blocking: true)
+                finish(IPCLAB_OUTCOME_TIMEOUT)
+            }
+            _ = ipclab_sigwait_timeout(SIGCHLD, watch.enabled ? min(remaining, DeadlockWatch.tickNs) : remaining)
         }
         Recorder.record(IPCLAB_REC_NOTE, "timeout", step: nil, args: [Int64(wallMs)], result: 0)
         killRun(first: first)

@@ -98,8 +98,18 @@ struct TraceBuilder {
 
         let limitReasons = Self.limitReasons(header: header, capacity: ring.capacity, limits: context.limits,
                                              processes: processes, events: events)
-        let (outcome, reason) = Self.outcome(header: header, context: context, limitReasons: limitReasons,
+        var (outcome, reason) = Self.outcome(header: header, context: context, limitReasons: limitReasons,
                                              unfinished: events.filter { !$0.returned && $0.call != "exit" })
+        // The init ended the run because every live process was blocked for good (DeadlockWatch). The
+        // note is a record a run could forge: it only names the outcome; who waited for what is
+        // worked out again from the events by Deadlock, never taken from the note.
+        var deadlock: Deadlock?
+        if outcome == .timeout, records.contains(where: { $0.kind == IPCLAB_REC_NOTE && $0.call == "deadlock" }) {
+            let found = Deadlock(events: events, processes: processes)
+            outcome = .deadlock
+            reason = found.explanation
+            deadlock = found
+        }
         let duration = header.tEnd ?? (events.map { $0.endNs ?? $0.tNs }.max() ?? 0)
         var run = RunInfo(
             id: context.runID, experiment: context.experiment, startedAt: context.startedAt, durationNs: duration,
@@ -107,7 +117,9 @@ struct TraceBuilder {
             sandbox: SandboxReport(namespaces: context.failure == nil ? namespaces : [], setup: setup, seccomp: seccomp),
             eventsDropped: header.dropped)
         run.recordsRejected = rejected.count
-        return Trace(run: run, scenario: scenario, processes: processes, events: events, objects: objects)
+        var trace = Trace(run: run, scenario: scenario, processes: processes, events: events, objects: objects)
+        trace.run.deadlock = deadlock
+        return trace
     }
 
     /// A CPU time from a reap record, when it is one a process can have used (the trace adds them up).

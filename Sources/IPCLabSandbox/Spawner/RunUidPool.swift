@@ -18,10 +18,13 @@ struct RunUidPool {
     static let defaultBase: UInt32 = 2_000_000_000
     /// The default number of uids: more than runs that can be alive at once.
     static let defaultCount: UInt32 = 65536
+    /// Host ids per run: its root (the uid handed out) and the next two, which the run's user namespace
+    /// maps as its uids and gids 1 and 2 (signal.permissions takes them with setresuid/setresgid).
+    static let idsPerRun: UInt32 = 3
 
     let base: UInt32
     let count: UInt32
-    /// Uids never handed out yet start at `base + fresh`.
+    /// Blocks never handed out yet start at `base + fresh * idsPerRun`.
     private var fresh: UInt32 = 0
     /// Uids given back, oldest first, from `returnedHead` on.
     private var returned: [UInt32] = []
@@ -35,7 +38,7 @@ struct RunUidPool {
 
     init(base: UInt32 = defaultBase, count: UInt32 = defaultCount) {
         self.base = base
-        self.count = max(1, count)
+        self.count = max(Self.idsPerRun, count)
         mapped = Self.covers("/proc/self/uid_map", base, self.count) && Self.covers("/proc/self/gid_map", base, self.count)
     }
 
@@ -56,14 +59,14 @@ struct RunUidPool {
     }
 
     /// How many uids no live run holds.
-    var freeCount: Int { Int(count - fresh) + returned.count - returnedHead }
+    var freeCount: Int { Int(count / Self.idsPerRun - fresh) + returned.count - returnedHead }
 
     /// Takes a uid never used yet, else the one given back the longest ago; nil when every uid is
     /// held by a live run.
     mutating func take() -> UInt32? {
-        if fresh < count {
+        if fresh < count / Self.idsPerRun {
             defer { fresh += 1 }
-            return base + fresh
+            return base + fresh * Self.idsPerRun
         }
         guard returnedHead < returned.count else { return nil }
         let uid = returned[returnedHead]

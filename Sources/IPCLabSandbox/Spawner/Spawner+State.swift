@@ -104,7 +104,9 @@ extension Spawner {
                 return (nil, SpawnFailure(stage: 1, errno: err, missing: namespaces & Spawner.missingNamespaces()))
             }
             if userNamespace {
-                guard write("/proc/\(pid)/uid_map", "0 \(uid) 1\n"), write("/proc/\(pid)/gid_map", "0 \(uid) 1\n") else {
+                // The run's root is its uid; its ids 1 and 2 are the two host ids after it, its own too.
+                let map = "0 \(uid) 1\n1 \(uid + 1) \(RunUidPool.idsPerRun - 1)\n"
+                guard write("/proc/\(pid)/uid_map", map), write("/proc/\(pid)/gid_map", map) else {
                     let err = errno
                     close(pair[0]) // the init sees end of file and exits; reap() frees its namespace and uid
                     Glibc.kill(pid, SIGKILL)

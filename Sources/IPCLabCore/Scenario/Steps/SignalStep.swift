@@ -31,6 +31,16 @@ public enum SignalStep: StepFamily {
         case int(Int)
         /// `sival_ptr`: the address of a fresh buffer in the sender holding this text.
         case pointer(String)
+        /// `sival_ptr`: the address of the program's static buffer, which exists before fork (every
+        /// process has its own copy at that address); the sender puts this text in its copy.
+        case staticPointer(String)
+    }
+
+    /// Where a sent pointer's buffer lives: `mmap`, made by the sender after fork; `static`, the
+    /// program's static buffer, there before fork.
+    public enum PointerBuffer: String, Sendable, CaseIterable {
+        case mmap
+        case `static`
     }
 
     /// `sigprocmask(2)`'s `how`.
@@ -63,8 +73,9 @@ public enum SignalStep: StepFamily {
     /// in all (counting since the process started), or `timeout_ms` passed.
     case waitSignals(count: Int, timeoutMs: Int)
     /// `process_vm_readv(2)` of `size` bytes of this process's own memory at the address the
-    /// last handled signal carried in `si_value.sival_ptr`.
-    case readPointer(size: Int)
+    /// last handled signal carried in `si_value.sival_ptr`. With `own`, the process first puts that text
+    /// in its own copy of the static buffer (a `store` event), so what it finds there is known to be its own.
+    case readPointer(size: Int, own: String?)
     /// Makes the CPU fault: the kernel sends SIGSEGV or SIGFPE.
     case fault(Fault)
     /// Reads `/proc/PID/stat` of a named process of the run: its state (R, S, T, Z…).
@@ -75,9 +86,15 @@ public enum SignalStep: StepFamily {
     /// `kill(2)` to a process group: `kill(-pgid, signal)`, the group whose id is the pid of the named
     /// process (as the terminal's Ctrl+C reaches the foreground group).
     case killGroup(group: String, signal: Signal)
+    /// `setresgid(2)`: the process's real, effective and saved gid become `gid` of the run's user
+    /// namespace (it maps 0…2 only: another id fails with EINVAL).
+    case setresgid(gid: Int)
+    /// `setresuid(2)`: the process's real, effective and saved uid become `uid` of the run's user
+    /// namespace; leaving uid 0 drops the process's capabilities there (make it after setresgid).
+    case setresuid(uid: Int)
 
     public static let ops = ["sigaction", "kill", "sigqueue", "sigprocmask", "sigpending", "wait_signals",
-                             "read_pointer", "fault", "proc_stat", "setpgid", "kill_group"]
+                             "read_pointer", "fault", "proc_stat", "setpgid", "kill_group", "setresgid", "setresuid"]
 
     /// Bounds of the signal steps, also stated in `openapi.yaml`.
     public enum Bounds {
@@ -87,6 +104,8 @@ public enum SignalStep: StepFamily {
         public static let pointerText = 1...64
         public static let readSize = 1...4096
         public static let maskSignals = 0...64
+        /// The ids `setresuid`/`setresgid` accept (the run's user namespace maps 0…2; the kernel answers the rest).
+        public static let id = 0...65534
         public static let exitStatus = 0...255
     }
 
@@ -119,6 +138,8 @@ public enum SignalStep: StepFamily {
             let signal = try r.requiredSignal("signal")
             let int = try r.int("value", in: B.value)
             let text = try r.string("pointer")
+            let buffer = try r.choice("buffer", PointerBuffer.self)
+            if buffer != nil && text == nil { throw r.fail("buffer", "goes with \"pointer\": it says where the pointed-to text lives") }
             let count = try r.int("repeat", in: Scenario.Bounds.repeats) ?? 1
             let value: Value
             switch (int, text) {
@@ -133,7 +154,7 @@ public enum SignalStep: StepFamily {
                     throw r.fail("pointer", "must be 1…\(B.pointerText.upperBound) bytes of UTF-8: the text put in the buffer whose address is sent")
                 }
                 guard count == 1 else { throw r.fail("repeat", "a pointer is sent once") }
-                value = .pointer(t)
+                value = buffer == .static ? .staticPointer(t) : .pointer(t)
             default:
                 throw r.fail("pointer", "give either \"value\" (sival_int) or \"pointer\" (sival_ptr), not both")
             }
@@ -154,7 +175,11 @@ public enum SignalStep: StepFamily {
         case "wait_signals":
             return .waitSignals(count: try r.int("count", in: B.count) ?? 1, timeoutMs: try r.int("timeout_ms", in: B.timeoutMs) ?? 1000)
         case "read_pointer":
-            return .readPointer(size: try r.int("size", in: B.readSize) ?? 32)
+            let own = try r.string("own")
+            if let own, !B.pointerText.contains(own.utf8.count) {
+                throw r.fail("own", "must be 1…\(B.pointerText.upperBound) bytes of UTF-8: the text put in this process's copy of the static buffer")
+            }
+            return .readPointer(size: try r.int("size", in: B.readSize) ?? 32, own: own)
         case "fault":
             guard let kind = try r.choice("kind", Fault.self) else { throw r.fail("kind", "is required: \"segv\" or \"fpe\"") }
             return .fault(kind)
@@ -163,6 +188,12 @@ public enum SignalStep: StepFamily {
             return .setpgid(process: process, group: try r.requiredString("group"))
         case "kill_group":
             return .killGroup(group: try r.requiredString("group"), signal: try r.requiredSignal("signal"))
+        case "setresgid":
+            guard let gid = try r.int("gid", in: B.id) else { throw r.fail("gid", "is required: the group id to take (0…2 are mapped)") }
+            return .setresgid(gid: gid)
+        case "setresuid":
+            guard let uid = try r.int("uid", in: B.id) else { throw r.fail("uid", "is required: the user id to take (0…2 are mapped)") }
+            return .setresuid(uid: uid)
         default:
             return .procStat(process: try target(&r))
         }
@@ -197,6 +228,8 @@ public enum SignalStep: StepFamily {
         case .procStat: "proc_stat"
         case .setpgid: "setpgid"
         case .killGroup: "kill_group"
+        case .setresgid: "setresgid"
+        case .setresuid: "setresuid"
         }
     }
 
@@ -231,6 +264,7 @@ public enum SignalStep: StepFamily {
             switch value {
             case .int(let v): o["value"] = int(v)
             case .pointer(let t): o["pointer"] = .string(t)
+            case .staticPointer(let t): o["pointer"] = .string(t); o["buffer"] = .string(PointerBuffer.static.rawValue)
             }
             if count != 1 { o["repeat"] = int(count) }
             return o
@@ -240,8 +274,10 @@ public enum SignalStep: StepFamily {
             return [:]
         case let .waitSignals(count, timeout):
             return ["count": int(count), "timeout_ms": int(timeout)]
-        case let .readPointer(size):
-            return ["size": int(size)]
+        case let .readPointer(size, own):
+            var o: [String: JSONValue] = ["size": int(size)]
+            if let own { o["own"] = .string(own) }
+            return o
         case let .fault(kind):
             return ["kind": .string(kind.rawValue)]
         case let .procStat(process):
@@ -250,6 +286,10 @@ public enum SignalStep: StepFamily {
             return ["process": .string(process), "group": .string(group)]
         case let .killGroup(group, signal):
             return ["group": .string(group), "signal": signal.json]
+        case let .setresgid(gid):
+            return ["gid": int(gid)]
+        case let .setresuid(uid):
+            return ["uid": int(uid)]
         }
     }
 
@@ -285,9 +325,11 @@ extension Step {
     }
     public static var sigpending: Step { .signal(.sigpending) }
     public static func waitSignals(count: Int, timeoutMs: Int) -> Step { .signal(.waitSignals(count: count, timeoutMs: timeoutMs)) }
-    public static func readPointer(size: Int) -> Step { .signal(.readPointer(size: size)) }
+    public static func readPointer(size: Int, own: String? = nil) -> Step { .signal(.readPointer(size: size, own: own)) }
     public static func fault(_ kind: SignalStep.Fault) -> Step { .signal(.fault(kind)) }
     public static func procStat(_ process: String) -> Step { .signal(.procStat(process: process)) }
     public static func setpgid(_ process: String, group: String) -> Step { .signal(.setpgid(process: process, group: group)) }
     public static func killGroup(_ group: String, _ signal: Signal) -> Step { .signal(.killGroup(group: group, signal: signal)) }
+    public static func setresgid(_ gid: Int) -> Step { .signal(.setresgid(gid: gid)) }
+    public static func setresuid(_ uid: Int) -> Step { .signal(.setresuid(uid: uid)) }
 }

@@ -1,0 +1,2 @@
+// zlib (Debian's zlib1g-dev), for deflating stored traces.
+#include <zlib.h>

@@ -1,0 +1,43 @@
+/// One line of a grade streamed as NDJSON (`POST /api/v1/grades` with `Accept: application/x-ndjson`;
+/// `openapi.yaml`, schema `GradeStreamLine`): one line per finished run, in the order they finish,
+/// and the grade last (or an error).
+public enum GradeStreamLine: Sendable {
+    /// `{"type":"run","run","seed","outcome","passed","score","max_score","checks":[…]}`.
+    case run(Int, Trace)
+    /// `{"type":"grade","grade":<Grade>}`: the last line.
+    case grade(GradeReport)
+    /// `{"type":"error","error":{"code","message","path"}}`: the last line of a grade that could not finish.
+    case error(LabError)
+
+    /// The line as compact JSON, ending in `\n`.
+    public func ndjson() -> [UInt8] {
+        var w = JSONWriter(capacity: 1024)
+        w.object { w in
+            switch self {
+            case let .run(index, trace):
+                w.field("type", "run")
+                w.field("run", index)
+                w.field("seed", trace.run.schedule?.seed)
+                w.field("outcome", trace.run.outcome.rawValue)
+                w.field("passed", trace.checksPassed)
+                w.field("score", trace.score)
+                w.field("max_score", trace.maxScore)
+                w.key("checks"); w.array { w in for c in trace.checks ?? [] { c.write(to: &w) } }
+            case .grade(let report):
+                w.field("type", "grade")
+                w.key("grade"); report.write(to: &w)
+            case .error(let error):
+                w.field("type", "error")
+                w.key("error")
+                w.object { w in
+                    w.field("code", error.code.rawValue)
+                    w.field("message", error.message)
+                    w.field("path", error.path)
+                }
+            }
+        }
+        var bytes = w.bytes
+        bytes.append(0x0A)
+        return bytes
+    }
+}

@@ -1,0 +1,135 @@
+import Dispatch
+import Foundation
+import GRDB
+
+/// The store's writes, group-committed by their own threads (leader and followers): a thread that
+/// writes when no commit is in progress commits at once, on its own thread, with no hand-off; writes
+/// that arrive during a commit wait, and the next of them commits all that are waiting in one
+/// transaction. So a lone run pays one insert and one commit, and many runs finishing together share
+/// a commit. A timer thread applies retention by days once a minute.
+final class StoreWriter: @unchecked Sendable {
+    /// A write, run inside its batch's transaction.
+    typealias Work = (Database) throws -> Void
+
+    private final class Job: @unchecked Sendable {
+        let work: Work
+        let done = DispatchSemaphore(value: 0)
+        var error: (any Error)?
+        /// Set (before `done` is signalled) when this job's thread is to commit the next batch.
+        var lead = false
+        init(_ work: @escaping Work) { self.work = work }
+    }
+
+    private let pool: DatabasePool
+    /// Run after each batch, in its transaction (retention by bytes).
+    private let afterBatch: (Database) throws -> Void
+    // Guarded by `condition`.
+    private let condition = NSCondition()
+    private var queue: [Job] = []
+    private var leading = false
+    private var stopping = false
+    private let timerStopped = DispatchSemaphore(value: 0)
+
+    init(pool: DatabasePool, every seconds: Double = 60, afterBatch: @escaping (Database) throws -> Void,
+         onTimer: @escaping @Sendable () -> Void) {
+        self.pool = pool
+        self.afterBatch = afterBatch
+        let thread = Thread { [self] in
+            condition.lock()
+            // The deadline stays put when a commit's broadcast wakes this thread early.
+            var next = Date(timeIntervalSinceNow: seconds)
+            while !stopping {
+                if !condition.wait(until: next) && !stopping {
+                    condition.unlock()
+                    onTimer()
+                    condition.lock()
+                    next = Date(timeIntervalSinceNow: seconds)
+                }
+            }
+            condition.unlock()
+            timerStopped.signal()
+        }
+        thread.name = "ipclab-store-retention"
+        thread.start()
+    }
+
+    /// Runs `work` in a group commit and returns once it is committed (or throws its error, or the
+    /// commit's).
+    func write(_ work: @escaping Work) throws {
+        let job = Job(work)
+        condition.lock()
+        guard !stopping else {
+            condition.unlock()
+            throw StoreError.closed
+        }
+        queue.append(job)
+        if leading {
+            condition.unlock()
+            job.done.wait()
+            if !job.lead {
+                if let error = job.error { throw error }
+                return
+            }
+        } else {
+            leading = true
+            condition.unlock()
+        }
+        lead(job)
+        if let error = job.error { throw error }
+    }
+
+    /// Commits every job waiting (`me` among them), then passes the lead to the first job that came
+    /// during the commit, or gives it up.
+    private func lead(_ me: Job) {
+        condition.lock()
+        let batch = queue
+        queue.removeAll(keepingCapacity: true)
+        condition.unlock()
+        do {
+            try pool.write { db in
+                // A failed statement rolls back only itself; the batch's other writes still commit.
+                for job in batch {
+                    do { try job.work(db) } catch { job.error = error }
+                }
+                try afterBatch(db)
+            }
+        } catch {
+            for job in batch where job.error == nil { job.error = error }
+        }
+        for job in batch where job !== me { job.done.signal() }
+        condition.lock()
+        if let next = queue.first {
+            next.lead = true
+            condition.unlock()
+            next.done.signal()
+        } else {
+            leading = false
+            condition.broadcast()
+            condition.unlock()
+        }
+    }
+
+    /// Refuses new writes, waits for the commit in progress, and stops the timer.
+    func stop() {
+        condition.lock()
+        let wasStopping = stopping
+        stopping = true
+        condition.broadcast()
+        while leading { condition.wait() }
+        condition.unlock()
+        if !wasStopping { timerStopped.wait() }
+    }
+}
+
+/// Why the store refused a write or a read.
+public enum StoreError: Error, CustomStringConvertible {
+    case closed
+    case corrupt(String)
+
+    public var description: String {
+        switch self {
+        case .closed: "the store is closed (the server is stopping)"
+        case .corrupt(let what): "the stored \(what) could not be read back"
+        }
+    }
+}

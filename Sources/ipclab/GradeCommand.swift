@@ -1,0 +1,130 @@
+import ArgumentParser
+import Foundation
+import IPCLabCore
+import IPCLabSandbox
+import Logging
+
+/// `ipclab grade`: a grade without a server (as Gradescope runs graders, in a container), through
+/// the same sandbox, checks and report as `POST /api/v1/grades`.
+struct GradeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "grade",
+        abstract: "Run a scenario or an experiment repeatedly under a perturbed schedule and grade it by checks.",
+        discussion: """
+            Examples:
+              ipclab grade --scenario submission.json --checks checks.json --repeat 20 --jitter-us 1000
+              ipclab grade --experiment sem.producer_consumer --param items=12 --checks checks.json --format gradescope > results.json
+            The checks file holds the `checks` array of the API (or an object with a `checks` field).
+            Exit status: 0 when every check passed in every run, 1 when not, 2 for bad input.
+            """
+    )
+
+    enum Format: String, ExpressibleByArgument, CaseIterable {
+        case json, gradescope, text
+    }
+
+    @Option(help: ArgumentHelp("The submission: a custom scenario from a JSON file (the `scenario` object of the API).", valueName: "FILE"))
+    var scenario: String?
+
+    @Option(help: "A preset id from `ipclab experiments` (instead of --scenario).")
+    var experiment: String?
+
+    @Option(name: .customLong("param"), help: ArgumentHelp("A parameter of --experiment as NAME=VALUE (VALUE read as JSON when it parses).", valueName: "NAME=VALUE"))
+    var params: [String] = []
+
+    @Option(help: ArgumentHelp("The checks: a JSON file with the `checks` array.", valueName: "FILE"))
+    var checks: String
+
+    @Option(name: .customLong("repeat"), help: "How many runs (1…500).")
+    var repeatCount = GradeRequest.defaultRepeat
+
+    @Option(help: "The schedule's seed: run i uses seed + i.")
+    var seed: Int64 = 1
+
+    @Option(help: "Each process sleeps before each step a pseudo-random time in [0, J] µs (0…100000).")
+    var jitterUs = 0
+
+    @Option(help: "Where processes run: one (all on one CPU), spread (one CPU each), any.")
+    var cpus = "any"
+
+    @Option(help: "Wall-clock limit of each run in milliseconds.")
+    var wallMs: Int?
+
+    @Option(help: "How many runs at once (default: the online CPUs).")
+    var parallel = ProcessInfo.processInfo.activeProcessorCount
+
+    @OptionGroup(title: "Limit maxima")
+    var maxima: LimitMaximaOptions
+
+    @Option(help: "Output: the grade as JSON, Gradescope's results.json, or a line per check.")
+    var format: Format = .text
+
+    func validate() throws {
+        if (experiment == nil) == (scenario == nil) {
+            throw ValidationError("give --scenario FILE or --experiment ID (one of them)")
+        }
+        if scenario != nil && !params.isEmpty {
+            throw ValidationError("--param goes with --experiment, not with --scenario")
+        }
+        if parallel < 1 { throw ValidationError("--parallel must be at least 1") }
+    }
+
+    func run() throws {
+        let request: GradeRequest
+        do {
+            request = try GradeRequest.decode(try body(), maxima: maxima.maxima)
+        } catch let error as LabError {
+            FileHandle.standardError.write(Data("ipclab: \(error)\n".utf8))
+            throw ExitCode(2)
+        } catch let error as ValidationError {
+            FileHandle.standardError.write(Data("ipclab: \(error.message)\n".utf8))
+            throw ExitCode(2)
+        }
+        var logger = Logger(label: "ipclab.grade")
+        logger.logLevel = .warning
+        let runner = LabRunner(spawner: try SpawnerClient(logger: logger), maxima: maxima.maxima)
+        defer { runner.spawner.shutdown() }
+        let report: GradeReport
+        do {
+            report = try Grader(request, runner: runner).run(workers: parallel) { work in
+                Thread.detachNewThread(work)
+                return true
+            }
+        } catch {
+            FileHandle.standardError.write(Data("ipclab: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+        switch format {
+        case .json: FileHandle.standardOutput.write(Data(report.json(pretty: true) + [UInt8(ascii: "\n")]))
+        case .gradescope: FileHandle.standardOutput.write(Data(report.gradescopeJSON(pretty: true) + [UInt8(ascii: "\n")]))
+        case .text: FileHandle.standardOutput.write(Data(report.text().utf8))
+        }
+        if !report.passed { throw ExitCode(1) }
+    }
+
+    /// The request as the API's body, so that the CLI and the server read it the same way.
+    private func body() throws -> JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if let file = scenario { fields["scenario"] = try Self.readJSON(file) }
+        if let experiment {
+            fields["experiment"] = .string(experiment)
+            fields["params"] = try RunCommand.parse(params)
+        }
+        var checksValue = try Self.readJSON(checks)
+        if case .object(let o) = checksValue, let c = o["checks"] { checksValue = c }
+        fields["checks"] = checksValue
+        fields["repeat"] = .integer(Int64(repeatCount))
+        fields["schedule"] = .object(["seed": .integer(seed), "jitter_us": .integer(Int64(jitterUs)), "cpus": .string(cpus)])
+        if let wallMs { fields["limits"] = .object(["wall_ms": .integer(Int64(wallMs))]) }
+        return .object(fields)
+    }
+
+    private static func readJSON(_ file: String) throws -> JSONValue {
+        guard let data = FileManager.default.contents(atPath: file) else { throw ValidationError("cannot read \(file)") }
+        do {
+            return try JSONValue.parse(data)
+        } catch {
+            throw ValidationError("\(file): \(error.message)")
+        }
+    }
+}

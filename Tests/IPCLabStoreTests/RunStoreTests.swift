@@ -1,0 +1,224 @@
+import Foundation
+import Synchronization
+import Testing
+@testable import IPCLabStore
+
+/// The time a test store reads, moved by the test.
+final class ManualClock: Sendable {
+    private let seconds = Mutex(1_800_000_000.0)
+    var now: Double { seconds.withLock { $0 } }
+    func advance(_ by: Double) { seconds.withLock { $0 += by } }
+}
+
+/// A store in a new temporary folder, with a clock the test moves.
+final class TestStore: @unchecked Sendable {
+    let directory: String
+    let clock = ManualClock()
+    var store: RunStore
+
+    init(retention: StoreRetention = StoreRetention(), retentionEvery: Double = 60, directory: String? = nil) throws {
+        self.directory = directory ?? FileManager.default.temporaryDirectory
+            .appendingPathComponent("ipclab-store-test-\(UInt64.random(in: 0...UInt64.max))").path
+        let clock = self.clock
+        store = try RunStore(directory: self.directory + "/data", retention: retention, retentionEvery: retentionEvery,
+                             now: { clock.now })
+    }
+
+    /// Closes and opens the same folder again, as a restarted server would.
+    func reopen(retention: StoreRetention = StoreRetention()) throws {
+        store.close()
+        let clock = self.clock
+        store = try RunStore(directory: directory + "/data", retention: retention, now: { clock.now })
+    }
+
+    var now: Double { clock.now }
+
+    /// Stores a made-up run; its formats name its id so that a mix-up shows.
+    @discardableResult
+    func add(_ id: String, experiment: String? = "pipe.hello", outcome: String = "ok", size: Int = 100) throws -> StoredRun {
+        let json = Self.json(id, size: size)
+        let run = StoredRun(summary: RunSummary(id: id, experiment: experiment, outcome: outcome, startedAt: "2027-01-15T08:00:00.000Z",
+                                                durationNs: 1234, storedAt: now, bytes: 0),
+                            formats: [.json: json, .text: Array("# run \(id)\n".utf8), .chrome: Array("{\"traceEvents\":[],\"id\":\"\(id)\"}".utf8)])
+        try store.store(run)
+        return run
+    }
+
+    /// The JSON ``add(_:experiment:outcome:size:)`` stores for `id`.
+    static func json(_ id: String, size: Int = 100) -> [UInt8] {
+        Array("{\"run\":{\"id\":\"\(id)\"},\"pad\":\"\(String(repeating: "x", count: size))\"}".utf8)
+    }
+
+    deinit {
+        store.close()
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+}
+
+@Suite("Run store")
+struct RunStoreTests {
+    @Test("a new store creates its folder and applies every migration once, in order")
+    func migrations() throws {
+        let t = try TestStore()
+        #expect(FileManager.default.fileExists(atPath: t.directory + "/data/" + RunStore.fileName))
+        #expect(try t.store.appliedMigrations() == ["v1: runs", "v2: grades"])
+        try t.add("a1")
+        try t.reopen()
+        #expect(try t.store.appliedMigrations() == ["v1: runs", "v2: grades"])
+        #expect(try t.store.contains(id: "a1"))
+        #expect(t.store.metrics.snapshot.runs == 1)
+    }
+
+    @Test("each format comes back byte for byte; an unknown id is nil")
+    func roundTrip() throws {
+        let t = try TestStore()
+        try t.add("r1")
+        try t.add("r2", size: 50_000)
+        #expect(try t.store.trace(id: "r1", format: .json) == TestStore.json("r1"))
+        #expect(try t.store.trace(id: "r1", format: .text) == Array("# run r1\n".utf8))
+        #expect(try t.store.trace(id: "r2", format: .chrome) == Array("{\"traceEvents\":[],\"id\":\"r2\"}".utf8))
+        #expect(try t.store.trace(id: "r2", format: .json) == TestStore.json("r2", size: 50_000))
+        #expect(try t.store.trace(id: "r3", format: .json) == nil)
+        // Deflated: 50,000 x's take far less than 50,000 bytes on disk.
+        #expect(t.store.metrics.snapshot.bytes < 5_000)
+    }
+
+    @Test("a second run with the same id is refused and the first is kept")
+    func duplicateID() throws {
+        let t = try TestStore()
+        try t.add("d1", outcome: "ok")
+        #expect(throws: (any Error).self) { try t.add("d1", outcome: "timeout") }
+        #expect(try t.store.list(limit: 10)?.runs.map(\.outcome) == ["ok"])
+        #expect(t.store.metrics.snapshot.failedTotal == 1)
+    }
+
+    @Test("deflate round-trips, and a corrupt blob is nil rather than a crash")
+    func deflate() {
+        let bytes = Array((0..<10_000).map { UInt8($0 % 251) })
+        #expect(Deflate.decompress(Deflate.compress(bytes)) == bytes)
+        #expect(Deflate.decompress(Deflate.compress([])) == [])
+        var blob = Deflate.compress(bytes)
+        blob[blob.count / 2] ^= 0xff
+        #expect(Deflate.decompress(blob) == nil)
+        #expect(Deflate.decompress([0xff, 0xff, 0xff, 0x7f, 1, 2]) == nil)
+        #expect(Deflate.decompress([1]) == nil)
+    }
+
+    @Test("pages go newest first and the cursor walks every run once")
+    func paging() throws {
+        let t = try TestStore()
+        for i in 1...5 { try t.add("p\(i)") }
+        let first = try #require(try t.store.list(limit: 2))
+        #expect(first.runs.map(\.id) == ["p5", "p4"])
+        #expect(first.next == "p4")
+        let second = try #require(try t.store.list(limit: 2, before: first.next))
+        #expect(second.runs.map(\.id) == ["p3", "p2"])
+        let third = try #require(try t.store.list(limit: 2, before: second.next))
+        #expect(third.runs.map(\.id) == ["p1"])
+        #expect(third.next == nil)
+        #expect(try t.store.list(limit: 5)?.next == nil)
+        #expect(try t.store.list(limit: 2, before: "nope") == nil)
+    }
+
+    @Test("filters by experiment (custom: the scenarios) and by outcome")
+    func filters() throws {
+        let t = try TestStore()
+        try t.add("f1", experiment: "pipe.hello", outcome: "ok")
+        try t.add("f2", experiment: nil, outcome: "timeout")
+        try t.add("f3", experiment: "pipe.eof", outcome: "ok")
+        try t.add("f4", experiment: "pipe.hello", outcome: "error")
+        #expect(try t.store.list(limit: 10, experiment: "pipe.hello")?.runs.map(\.id) == ["f4", "f1"])
+        #expect(try t.store.list(limit: 10, experiment: "custom")?.runs.map(\.id) == ["f2"])
+        #expect(try t.store.list(limit: 10, outcome: "ok")?.runs.map(\.id) == ["f3", "f1"])
+        #expect(try t.store.list(limit: 10, experiment: "pipe.hello", outcome: "ok")?.runs.map(\.id) == ["f1"])
+        let page = try #require(try t.store.list(limit: 1, experiment: "pipe.hello"))
+        #expect(page.runs.map(\.id) == ["f4"])
+        #expect(try t.store.list(limit: 1, before: page.next, experiment: "pipe.hello")?.runs.map(\.id) == ["f1"])
+    }
+
+    @Test("retention by days deletes what is older, oldest first, and keeps the rest")
+    func retentionDays() throws {
+        let t = try TestStore(retention: StoreRetention(keepDays: 2))
+        try t.add("old1")
+        t.clock.advance(86_400)
+        try t.add("old2")
+        t.clock.advance(86_400 + 3_600)
+        try t.add("new")
+        try t.store.storeGrade(id: "g-old", runID: "old1", json: Array("{}".utf8))
+        #expect(try t.store.prune() == 1)
+        #expect(try t.store.list(limit: 10)?.runs.map(\.id) == ["new", "old2"])
+        t.clock.advance(86_400)
+        #expect(try t.store.prune() == 1)
+        #expect(try t.store.list(limit: 10)?.runs.map(\.id) == ["new"])
+        #expect(t.store.metrics.snapshot.runs == 1)
+        #expect(t.store.metrics.snapshot.pruned == 2)
+        // A restarted store applies it at start too.
+        t.clock.advance(3 * 86_400)
+        try t.reopen(retention: StoreRetention(keepDays: 2))
+        #expect(try t.store.list(limit: 10)?.runs.isEmpty == true)
+        #expect(try t.store.grade(id: "g-old") == nil)
+    }
+
+    @Test("retention by days also runs by itself on the store's timer, while the server runs")
+    func retentionDaysTimer() throws {
+        let t = try TestStore(retention: StoreRetention(keepDays: 1), retentionEvery: 0.05)
+        try t.add("t-old")
+        t.clock.advance(2 * 86_400)
+        try t.add("t-new")
+        // Polled, not timed: a slow machine only makes this wait longer.
+        let deadline = Date().addingTimeInterval(30)
+        while try t.store.contains(id: "t-old"), Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+        #expect(try !t.store.contains(id: "t-old"))
+        #expect(try t.store.contains(id: "t-new"))
+        #expect(t.store.metrics.snapshot.pruned == 1)
+    }
+
+    @Test("retention by bytes deletes the oldest runs until the rest fit")
+    func retentionBytes() throws {
+        let one = try TestStore().add("size", size: 2_000).summary.bytes
+        let t = try TestStore(retention: StoreRetention(maxStoredBytes: one * 3 + one / 2))
+        for i in 1...6 { try t.add("b\(i)", size: 2_000) }
+        #expect(try t.store.list(limit: 10)?.runs.map(\.id) == ["b6", "b5", "b4"])
+        #expect(t.store.metrics.snapshot.bytes <= one * 3 + one / 2)
+        #expect(t.store.metrics.snapshot.runs == 3)
+        #expect(try t.store.trace(id: "b1", format: .json) == nil)
+    }
+
+    @Test("grades round-trip by id")
+    func grades() throws {
+        let t = try TestStore()
+        let json = Array("{\"id\":\"g1\",\"score\":3}".utf8)
+        try t.store.storeGrade(id: "g1", runID: "r1", json: json)
+        #expect(try t.store.grade(id: "g1") == json)
+        #expect(try t.store.grade(id: "g2") == nil)
+        let ids = Set((0..<100).map { _ in RunStore.newID() })
+        #expect(ids.count == 100)
+        #expect(ids.allSatisfy { $0.count == 32 && $0.allSatisfy(\.isHexDigit) })
+    }
+
+    @Test("runs stored from many threads at once are all there (group commits)")
+    func concurrentStores() throws {
+        let t = try TestStore()
+        let failures = Mutex(0)
+        DispatchQueue.concurrentPerform(iterations: 64) { i in
+            do { try t.add("c\(i)") } catch { failures.withLock { $0 += 1 } }
+        }
+        #expect(failures.withLock { $0 } == 0)
+        #expect(try t.store.list(limit: 100)?.runs.count == 64)
+        #expect(t.store.metrics.snapshot.storedTotal == 64)
+    }
+
+    @Test("a closed store refuses to store")
+    func closed() throws {
+        let t = try TestStore()
+        t.store.close()
+        #expect(throws: StoreError.self) { try t.add("late") }
+    }
+
+    @Test("the default data directory: /var/lib/ipclab for root, else the XDG state folder")
+    func defaultDirectory() {
+        #expect(DataDirectory.standard(environment: [:], isRoot: true) == "/var/lib/ipclab")
+        #expect(DataDirectory.standard(environment: ["XDG_STATE_HOME": "/s", "HOME": "/h"], isRoot: false) == "/s/ipclab")
+        #expect(DataDirectory.standard(environment: ["HOME": "/h"], isRoot: false) == "/h/.local/state/ipclab")
+    }
+}

@@ -1,0 +1,73 @@
+"""Grading rows of `make bench` (issue 14): a 20-run grade of a 20-item bounded buffer with 1 ms of jitter,
+next to the same 20 runs posted one by one without jitter (the baseline, same session), and many
+submissions graded at once from 8 client threads.
+
+  python3 bench/bench.py --only grading [--grading-submissions 300]
+"""
+import http.client, json, os, statistics, sys, time
+from concurrent.futures import ThreadPoolExecutor
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "e2e"))
+import grading_samples  # noqa: E402  (the e2e suite's bounded buffer and its checks)
+
+ITEMS = 20
+
+
+def bounded_buffer_20():
+    grading_samples.ITEMS = ITEMS
+    scenario = grading_samples.bounded_buffer()
+    checks = [c for c in grading_samples.BOUNDED_BUFFER_CHECKS if c["id"] != "received"]
+    for c in checks:
+        if c["kind"] == "observation":
+            c["params"] = {"items": ITEMS, "slots": grading_samples.SLOTS}
+        if c["id"] == "consumer_locks":
+            c["count"] = {"min": ITEMS}
+    checks.append({"id": "received", "kind": "received", "process": "cons", "channel": "buf",
+                   "data": [f"item {i + 1}" for i in range(ITEMS)]})
+    return scenario, checks
+
+
+def post(url, path, body):
+    host, port = url.split("//")[1].split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=300)
+    try:
+        conn.request("POST", path, json.dumps(body).encode(), {"Content-Type": "application/json"})
+        r = conn.getresponse()
+        return r.status, json.loads(r.read())
+    finally:
+        conn.close()
+
+
+def grading_rows(url, repeats=5, submissions=300):
+    scenario, checks = bounded_buffer_20()
+    grade = {"scenario": scenario, "checks": checks, "repeat": 20, "schedule": {"seed": 1, "jitter_us": 1000}}
+    walls, bad = [], 0
+    for _ in range(repeats):
+        start = time.monotonic()
+        status, g = post(url, "/api/v1/grades", grade)
+        walls.append((time.monotonic() - start) * 1000)
+        bad += status != 200 or not g.get("passed")
+    singles = []
+    for _ in range(repeats):
+        start = time.monotonic()
+        for _ in range(20):
+            status, t = post(url, "/api/v1/runs", {"scenario": scenario, "checks": checks})
+            bad += status != 200 or t["score"] != t["max_score"]
+        singles.append((time.monotonic() - start) * 1000)
+    grade_ms, single_ms = statistics.median(walls), statistics.median(singles)
+
+    start = time.monotonic()
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda _: post(url, "/api/v1/grades", grade), range(submissions)))
+    load_s = time.monotonic() - start
+    bad_load = sum(1 for status, g in answers if status != 200 or not g.get("passed"))
+    results = {"grade_ms": walls, "sequential_runs_ms": singles, "submissions": submissions, "load_s": load_s,
+               "bad": bad, "bad_under_load": bad_load}
+    rows = [
+        (f"20-run grade, {ITEMS}-item bounded buffer, 1 ms jitter (ms, median of {repeats})", round(grade_ms, 1),
+         round(single_ms, 1), "≤ 1000 ms", grade_ms <= 1000),
+        (f"{submissions} submissions × 20 runs, 8 client threads (s)", round(load_s, 1), None,
+         "≤ 300 s", load_s <= 300),
+        ("grades that did not pass (a correct submission)", bad + bad_load, None, "0", bad + bad_load == 0),
+    ]
+    return rows, results

@@ -1,0 +1,214 @@
+"""Stored runs (issue 17): every run answered 200 is stored, and GET /api/v1/runs/{id} gives it back
+byte for byte in each format, after a clean restart and after `kill -9` too; lists page newest first
+with filters; `"store": false` skips it; retention deletes the oldest."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import subprocess
+import time
+
+import pytest
+import requests
+
+from contract import REPO
+from harness import Lab, new_data_dir, server_binary, start_server
+
+HELLO = {"experiment": "pipe.hello"}
+CUSTOM = {"scenario": {"channels": [{"name": "p", "kind": "pipe"}],
+                       "processes": [{"name": "solo", "steps": [{"op": "write", "channel": "p", "data": "hi"}]}]}}
+
+
+def run_id(reply) -> str:
+    return reply.json["run"]["id"]
+
+
+@pytest.fixture
+def own():
+    """A server of this test's own, on a new store; stopped at the end."""
+    servers = []
+
+    def start(*args: str):
+        srv = start_server(*args)
+        servers.append(srv)
+        return srv, Lab(srv)
+
+    yield start
+    for srv in servers:
+        srv.stop()
+
+
+def test_a_run_reads_back_byte_for_byte_in_every_format(lab):
+    posted = lab.run(HELLO)
+    assert posted.status == 200
+    rid = run_id(posted)
+    assert re.fullmatch(r"[0-9a-f]{32}", rid), rid
+    stored = lab.get(f"/api/v1/runs/{rid}")
+    assert stored.status == 200
+    assert stored.body == posted.body
+    assert lab.get(f"/api/v1/runs/{rid}?format=json").body == posted.body
+
+    text = lab.request("POST", "/api/v1/runs?format=text", json=HELLO)
+    assert text.status == 200
+    tid = re.match(r"# run ([0-9a-f]{32}) ", text.text).group(1)
+    got = lab.get(f"/api/v1/runs/{tid}?format=text")
+    assert got.status == 200 and got.content_type.startswith("text/plain")
+    assert got.body == text.body
+
+    chrome = lab.request("POST", "/api/v1/runs?format=chrome", json=HELLO)
+    assert chrome.status == 200
+    cid = chrome.json["otherData"]["run_id"]
+    got = lab.get(f"/api/v1/runs/{cid}?format=chrome")
+    assert got.status == 200
+    assert got.body == chrome.body
+    # The stored run's other formats are that same run's.
+    assert lab.get(f"/api/v1/runs/{cid}").json["run"]["id"] == cid
+    assert lab.get(f"/api/v1/runs/{rid}?format=text").text.startswith(f"# run {rid} ")
+
+
+def test_ids_differ_and_do_not_leak_each_other(lab):
+    ids = {run_id(lab.run(HELLO)) for _ in range(4)}
+    assert len(ids) == 4
+    # 128 bits each; consecutive runs share no long prefix (they are not a counter).
+    a, b = sorted(ids)[:2]
+    assert a[:12] != b[:12]
+
+
+def test_a_streamed_run_is_stored_once_its_trace_line_is_sent(lab):
+    r = requests.post(lab.server.base_url + "/api/v1/runs", json=HELLO,
+                      headers={"Accept": "application/x-ndjson"}, timeout=20)
+    last = json.loads(r.text.strip().splitlines()[-1])
+    assert last["type"] == "trace", last
+    trace = last["trace"]
+    assert lab.get(f"/api/v1/runs/{trace['run']['id']}").json == trace
+
+
+def test_store_false_is_answered_and_not_stored(lab):
+    posted = lab.run({**HELLO, "store": False})
+    assert posted.status == 200
+    lab.get(f"/api/v1/runs/{run_id(posted)}").error(404, "not_found")
+    lab.run({**HELLO, "store": "no"}).error(400, "invalid_request")
+
+
+def test_unknown_ids_and_bad_parameters_are_clear_errors(lab):
+    err = lab.get("/api/v1/runs/" + "0" * 32).error(404, "not_found")
+    assert "no stored run" in err["message"]
+    rid = run_id(lab.run(HELLO))
+    assert lab.get(f"/api/v1/runs/{rid}?format=xml").error(400, "invalid_parameter")["path"] == "format"
+    assert lab.get("/api/v1/runs?limit=0").error(400, "invalid_parameter")["path"] == "limit"
+    assert lab.get("/api/v1/runs?limit=x").error(400, "invalid_parameter")["path"] == "limit"
+    assert lab.get("/api/v1/runs?outcome=fine").error(400, "invalid_parameter")["path"] == "outcome"
+    assert lab.get("/api/v1/runs?before=nope").error(400, "invalid_parameter")["path"] == "before"
+    assert lab.get("/api/v1/runs?experiment=pipe.nope").error(404, "unknown_experiment")["path"] == "experiment"
+    r = lab.request("DELETE", f"/api/v1/runs/{rid}")
+    r.error(405, "method_not_allowed")
+    assert r.headers["allow"] == "GET, HEAD"
+    assert "GET" in lab.request("PUT", "/api/v1/runs").headers["allow"]
+    lab.get("/api/v1/grades/" + "0" * 32).error(404, "not_found")
+
+
+def test_lists_page_newest_first_with_filters(own):
+    _, lab = own()
+    hello = [run_id(lab.run(HELLO)) for _ in range(3)]
+    custom = [run_id(lab.run(CUSTOM))]
+    hello.append(run_id(lab.run(HELLO)))
+    newest_first = list(reversed(hello[:3] + custom + hello[3:]))
+
+    page = lab.get("/api/v1/runs").json
+    assert [r["id"] for r in page["runs"]] == newest_first
+    assert page["next"] is None
+    first = page["runs"][0]
+    assert first["experiment"] == "pipe.hello" and first["outcome"] == "ok" and first["bytes"] > 0
+    assert first["started_at"] == lab.get(f"/api/v1/runs/{first['id']}").json["run"]["started_at"]
+
+    seen, before = [], None
+    while True:
+        page = lab.get("/api/v1/runs?limit=2" + (f"&before={before}" if before else "")).json
+        assert len(page["runs"]) <= 2
+        seen += [r["id"] for r in page["runs"]]
+        before = page["next"]
+        if before is None:
+            break
+    assert seen == newest_first
+
+    assert [r["id"] for r in lab.get("/api/v1/runs?experiment=pipe.hello").json["runs"]] == list(reversed(hello))
+    listed = lab.get("/api/v1/runs?experiment=custom").json["runs"]
+    assert [r["id"] for r in listed] == custom and listed[0]["experiment"] is None
+    assert len(lab.get("/api/v1/runs?outcome=ok").json["runs"]) == 5
+    assert lab.get("/api/v1/runs?outcome=timeout").json["runs"] == []
+    assert lab.get("/api/v1/runs?experiment=pipe.hello&limit=1").json["next"] == hello[-1]
+
+
+def test_metrics_count_stored_runs_bytes_and_latency(own):
+    _, lab = own()
+    for _ in range(2):
+        lab.run(HELLO)
+    lab.run({**HELLO, "store": False})
+    metrics = lab.get("/metrics").text
+    assert re.search(r"^ipclab_stored_runs 2$", metrics, re.M), metrics
+    assert re.search(r"^ipclab_store_writes_total 2$", metrics, re.M)
+    assert int(re.search(r"^ipclab_stored_bytes (\d+)$", metrics, re.M).group(1)) > 0
+    assert re.search(r"^ipclab_store_duration_seconds_count 2$", metrics, re.M)
+
+
+def test_runs_survive_a_clean_restart(own):
+    data = new_data_dir()
+    srv, lab = own("--data-dir", data)
+    posted = {run_id(r): r.body for r in (lab.run(HELLO), lab.run(CUSTOM))}
+    assert srv.stop() == 0
+    _, again = own("--data-dir", data)
+    for rid, body in posted.items():
+        assert again.get(f"/api/v1/runs/{rid}").body == body
+    assert len(again.get("/api/v1/runs").json["runs"]) == 2
+
+
+def test_a_run_answered_200_survives_kill_9_right_after(own):
+    data = new_data_dir()
+    srv, lab = own("--data-dir", data)
+    posted = lab.run(HELLO)
+    assert posted.status == 200
+    srv.process.send_signal(signal.SIGKILL)
+    srv.process.wait(timeout=10)
+    _, again = own("--data-dir", data)
+    assert again.get(f"/api/v1/runs/{run_id(posted)}").body == posted.body
+
+
+def test_retention_by_bytes_deletes_the_oldest(own):
+    _, probe = own()
+    probe.run(HELLO)
+    one = probe.get("/api/v1/runs").json["runs"][0]["bytes"]
+    limit = one * 3 + one // 2
+    _, lab = own("--max-stored-bytes", str(limit))
+    ids = [run_id(lab.run(HELLO)) for _ in range(6)]
+    listed = [r["id"] for r in lab.get("/api/v1/runs").json["runs"]]
+    assert 1 <= len(listed) <= 4
+    assert listed == list(reversed(ids))[:len(listed)]
+    lab.get(f"/api/v1/runs/{ids[0]}").error(404, "not_found")
+    metrics = lab.get("/metrics").text
+    assert int(re.search(r"^ipclab_stored_bytes (\d+)$", metrics, re.M).group(1)) <= limit
+    assert int(re.search(r"^ipclab_store_pruned_total (\d+)$", metrics, re.M).group(1)) >= 2
+
+
+def test_retention_by_days_deletes_old_runs_at_start(own):
+    data = new_data_dir()
+    srv, lab = own("--data-dir", data)
+    old = run_id(lab.run(HELLO))
+    assert srv.stop() == 0
+    time.sleep(1.5)  # older than the 0.00001 days (0.864 s) kept below, whatever the machine does
+    _, again = own("--data-dir", data, "--keep-days", "0.00001")
+    again.get(f"/api/v1/runs/{old}").error(404, "not_found")
+    fresh = run_id(again.run(HELLO))
+    assert again.get(f"/api/v1/runs/{fresh}").status == 200
+
+
+def test_a_data_dir_that_is_a_file_refuses_to_start(tmp_path):
+    f = tmp_path / "file"
+    f.write_text("not a folder")
+    done = subprocess.run([str(server_binary()), "serve", "--host", "127.0.0.1", "--port", "0", "--public", "public",
+                           "--data-dir", str(f)],
+                          cwd=REPO, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1, (done.returncode, done.stderr[-2000:])
+    assert "listening on" not in done.stdout
+    assert "could not open the run store" in done.stderr, done.stderr[-2000:]
