@@ -212,3 +212,26 @@ def test_a_data_dir_that_is_a_file_refuses_to_start(tmp_path):
     assert done.returncode == 1, (done.returncode, done.stderr[-2000:])
     assert "listening on" not in done.stdout
     assert "could not open the run store" in done.stderr, done.stderr[-2000:]
+
+
+def test_a_grade_and_its_failing_run_are_stored(lab):
+    """A grade is stored with an id; the run behind a failed check can be fetched by its id; "store": false
+    leaves both out."""
+    body = {"experiment": "pipe.hello", "repeat": 2,
+            "checks": [{"id": "ends", "kind": "outcome", "is": "ok"},
+                       {"id": "never", "kind": "exit", "process": "child", "code": 7}]}
+    graded = lab.post_json("/api/v1/grades", body)
+    assert graded.status == 200, graded.body[:300]
+    grade = graded.json
+    assert re.fullmatch(r"[0-9a-f]{32}", grade["id"]), grade.get("id")
+    assert not grade["passed"] and grade["failing_trace"] is not None
+    stored = lab.get(f"/api/v1/grades/{grade['id']}")
+    assert stored.status == 200
+    assert stored.json == grade
+    failing = lab.get(f"/api/v1/runs/{grade['failing_trace']['run']['id']}")
+    assert failing.status == 200
+    assert failing.json["run"]["id"] == grade["failing_trace"]["run"]["id"]
+
+    unstored = lab.post_json("/api/v1/grades", {**body, "store": False})
+    assert unstored.status == 200 and "id" not in unstored.json
+    assert lab.get(f"/api/v1/runs/{unstored.json['failing_trace']['run']['id']}").status == 404

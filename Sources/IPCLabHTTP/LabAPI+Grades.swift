@@ -28,7 +28,8 @@ extension LabAPI {
         }
         executor.respond(respond, client: client, rejected: { metrics.rejected(reason: $0.rawValue) }) {
             do throws(LabError) {
-                let report = try runGrade(gradeRequest, client: client) { _, _ in true }
+                var report = try runGrade(gradeRequest, client: client) { _, _ in true }
+                if let refusal = storeGrade(&report, gradeRequest) { return APIError(refusal).response }
                 return format == "gradescope" ? .json(report.gradescopeJSON()) : .json(report.json())
             } catch {
                 return APIError(error).response
@@ -80,10 +81,14 @@ extension LabAPI {
         let body = HTTPStreamingBody()
         let refusedBy = executor.submit(client: client, { _ in
             do throws(LabError) {
-                let report = try runGrade(request, client: client) { index, trace in
+                var report = try runGrade(request, client: client) { index, trace in
                     body.write(GradeStreamLine.run(index, trace).ndjson()) && !body.isClosed
                 }
-                body.write(GradeStreamLine.grade(report).ndjson())
+                if let refusal = storeGrade(&report, request) {
+                    body.write(GradeStreamLine.error(refusal).ndjson())
+                } else {
+                    body.write(GradeStreamLine.grade(report).ndjson())
+                }
             } catch {
                 body.write(GradeStreamLine.error(error).ndjson())
             }

@@ -23,6 +23,24 @@ extension LabAPI {
         }
     }
 
+    /// Stores a finished grade, and the trace of its first failing run (so the run behind a disputed grade
+    /// can be fetched), unless its request said `"store": false` or the server has no store. The grade
+    /// gets its `id`. The runs of a grade are not stored one by one. Returns the error to answer instead.
+    func storeGrade(_ report: inout GradeReport, _ request: GradeRequest) -> LabError? {
+        guard request.run.store, let store else { return nil }
+        do {
+            if let failing = report.failingTrace { try store.store(failing) }
+            let id = RunStore.newID()
+            report.id = id
+            try store.storeGrade(id: id, runID: report.failingTrace?.run.id, json: report.json())
+            return nil
+        } catch {
+            logger.error("could not store a grade", metadata: ["error": "\(error)"])
+            return LabError(.unavailable, "the grade finished but could not be stored (\(error)); send it again, "
+                            + "or with \"store\": false to have it without storing")
+        }
+    }
+
     /// The answer to a stored-run or grade route, or nil when `request` is for another route
     /// (`POST /api/v1/runs` among them).
     func storedRoutes(_ request: HTTPRequest) -> HTTPResponse? {

@@ -13,6 +13,7 @@ extension GradeReport {
     public func write(to w: inout JSONWriter) {
         w.object { w in
             w.field("grade_version", Self.version)
+            if let id { w.field("id", id) }
             w.field("runs", runs)
             w.field("passed", passed)
             w.field("score", score)

@@ -35,6 +35,8 @@ public struct GradeReport: Sendable {
     public var failingTrace: Trace?
     private var failingRun: Int?
     public var durationMs: Int = 0
+    /// The grade's id when the server stored it (`GET /api/v1/grades/{id}` reads it back); nil when not stored.
+    public var id: String?
 
     public init(checks: [Check], schedule: RunSchedule) {
         self.checks = checks.map { CheckSummary(id: $0.id, name: $0.name, points: $0.points) }

@@ -24,7 +24,7 @@ public struct GradeRequest: Sendable {
         return r
     }
 
-    /// Reads `{"experiment","params"} | {"scenario"}`, `checks` (at least one), `repeat`, `limits`, `schedule`.
+    /// Reads `{"experiment","params"} | {"scenario"}`, `checks` (at least one), `repeat`, `limits`, `schedule`, `store`.
     public static func decode(_ body: some Collection<UInt8>, catalog: Catalog = .standard,
                               maxima: RunLimits) throws(LabError) -> GradeRequest {
         let value = try JSONValue.parse(body)
@@ -43,10 +43,12 @@ public struct GradeRequest: Sendable {
         let checks = r.value("checks")
         let repeatCount = try r.int("repeat", in: repeatRange) ?? defaultRepeat
         let schedule = r.value("schedule")
+        let store = try r.bool("store")
         try r.finish()
         var run = try RunRequest.request(experiment: experiment, params: params, scenario: scenario, limits: limits,
                                          catalog: catalog, maxima: maxima)
         run.checks = try Check.decodeList(checks, at: JSONPath().key("checks"), catalog: catalog)
+        run.store = store ?? true
         if run.checks.isEmpty {
             throw LabError(.invalidRequest, "a grade needs at least one check", path: "checks")
         }
