@@ -104,7 +104,7 @@ struct IPCHostCleanupTests {
         #expect(after.devShm.count == before.devShm.count)
     }
 
-    @Test("the host view notices what it looks for: a SysV segment of uid 65534 and a name in /dev/shm, made here on the host")
+    @Test("the host view notices what it looks for: a SysV segment of a run uid and a name in /dev/shm, made here on the host")
     func hostViewSeesALeak() throws {
         // Without this control, a view that could not see a leak (a wrong uid, an unread table)
         // would make the tests above pass whatever the runs left behind.
@@ -114,7 +114,8 @@ struct IPCHostCleanupTests {
         defer { _ = shmctl(id, IPC_RMID, nil) }
         var ds = shmid_ds()
         try #require(shmctl(id, IPC_STAT, &ds) == 0)
-        ds.shm_perm.uid = 65534
+        // The first uid of the run uid pool (runs no longer run as nobody since the exec'd runners).
+        ds.shm_perm.uid = Spawner.defaultRunUidBase
         try #require(shmctl(id, IPC_SET, &ds) == 0, "IPC_SET: errno \(errno)")
         let fd = shm_open("/ipclab_leakcheck_control", O_CREAT | O_RDWR, 0o600)
         try #require(fd >= 0)
