@@ -20,7 +20,10 @@ struct RunLifecycleTests {
         #expect(trace.run.limits.wallMs == 200)
         #expect(trace.run.durationNs >= 200_000_000, "not before the limit")
         #expect(trace.run.durationNs < 1_500_000_000, "\(trace.run.durationNs) ns")
-        #expect(elapsed < 1500, "the caller waited \(elapsed) ms")
+        // The kill's promptness is the run's own duration above; the caller's wait adds the hand-over to a
+        // runner (a fresh exec after a pause, seconds on a loaded machine in a debug build): it must only
+        // not have waited for the 5 s sleep.
+        #expect(elapsed < 4500, "the caller waited \(elapsed) ms")
         #expect(trace.process("sleeper")?.exit == .signal(name: "SIGKILL", coreDumped: false))
         let sleep = try #require(trace.calls(.process(.nanosleep), by: "sleeper").first)
         #expect(sleep.returned == false)
