@@ -61,12 +61,7 @@ public enum RunStreamLine: Sendable {
                 w.key("trace"); trace.write(to: &w)
             case .error(let error):
                 w.field("type", "error")
-                w.key("error")
-                w.object { w in
-                    w.field("code", error.code.rawValue)
-                    w.field("message", error.message)
-                    w.field("path", error.path)
-                }
+                w.key("error"); error.write(to: &w)
             }
         }
         var bytes = w.bytes

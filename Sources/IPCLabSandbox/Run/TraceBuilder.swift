@@ -104,8 +104,9 @@ struct TraceBuilder {
         // note is a record a run could forge: it only names the outcome; who waited for what is
         // worked out again from the events by Deadlock, never taken from the note.
         var deadlock: Deadlock?
-        if outcome == .timeout, records.contains(where: { $0.kind == IPCLAB_REC_NOTE && $0.call == "deadlock" }) {
-            let found = Deadlock(events: events, processes: processes)
+        if outcome == .timeout, records.contains(where: { $0.kind == IPCLAB_REC_NOTE && $0.call == "deadlock" }),
+           case let found = Deadlock(events: events, processes: processes), !found.blocked.isEmpty {
+            // A forged note with no call left blocked in the events stays a timeout: no evidence, no claim.
             outcome = .deadlock
             reason = found.explanation
             deadlock = found
