@@ -118,6 +118,8 @@ def test_a_grade_shows_pass_counts_the_failing_run_and_replays_its_schedule(lab_
     assert lp.page.locator("#checks button[data-check=child_exit_7]").get_attribute("aria-pressed") == "true"
     assert highlighted_rows(lp) == sorted(bad["evidence"]) and bad["evidence"]
     view.screenshot(path=str(artifacts / "grading-grade.png"))
+    assert lp.page.locator("label[for=share-url]").inner_text() == "Link to this grade"
+    assert lp.page.locator("#diagram-title").get_attribute("data-grade-run") == "0"
     # the replay sends the failing run's recorded schedule with the grade's own request, and says
     # that the kernel's scheduling does not replay
     schedule = failing["run"]["schedule"]
@@ -134,6 +136,7 @@ def test_a_grade_shows_pass_counts_the_failing_run_and_replays_its_schedule(lab_
     lp.wait_for_diagram(replayed)
     assert "Failed again: child_exit_7" in lp.page.locator("#banner").inner_text()
     assert lp.page.locator("#grade").is_visible()   # the grade stays above its replay
+    assert lp.page.locator("label[for=share-url]").inner_text() == "Link to this run"
 
 
 def test_a_stored_grade_opens_from_its_link_without_grading(make_lab_page: Any, lab: Any) -> None:
@@ -149,6 +152,7 @@ def test_a_stored_grade_opens_from_its_link_without_grading(make_lab_page: Any, 
     other.page.wait_for_function("id => document.querySelector('#results').dataset.runId === id",
                                  arg=grade["failing_trace"]["run"]["id"])
     assert posts == []
+    assert other.page.locator("#exp-title").inner_text() == "A stored grade"
     # no jitter: nothing to replay, and the button says so; a link keeps no checks, and the note says so
     assert other.page.locator("#replay").inner_text() == "Run it again (no schedule to replay)"
     note = other.page.locator("#replay-note").inner_text()
@@ -210,6 +214,7 @@ def test_every_error_is_marked_on_its_line_at_once(lab_page: Any, artifacts: Pat
         {"code": "unknown_field", "message": "unknown field \"bogus\"", "path": "scenario.processes[1].steps[0].bogus"},
         {"code": "invalid_request", "message": "must be one of \"ok\", \"timeout\", not \"x\"", "path": "checks[0].is"},
         {"code": "invalid_parameter", "message": "must be at most 100000", "path": "schedule.jitter_us"},
+        {"code": "invalid_request", "message": "no field to blame", "path": None, "line": 3, "column": 5},
     ]
     body = {"error": {**errors[0], "errors": errors}}
 
@@ -222,7 +227,10 @@ def test_every_error_is_marked_on_its_line_at_once(lab_page: Any, artifacts: Pat
     assert marks == ['"size": 0', '"bogus": 1']
     assert gutter_bad_lines(lp, "scenario") == [line_of(text, '"size": 0'), line_of(text, '"bogus": 1')]
     items = lp.page.locator("#scenario-error li").all_inner_texts()
-    assert len(items) == 2 and "scenario.processes[0].steps[1].size" in items[0] and "bogus" in items[1]
+    assert len(items) == 3 and "scenario.processes[0].steps[1].size" in items[0] and "bogus" in items[1]
+    # an error that names no field is listed too, unmarked, with the place in the request the server gave
+    assert "no field to blame" in items[2] and "line 3, column 5 of the request" in items[2]
+    assert "null" not in lp.page.locator("#scenario-error").inner_text()
     bogus_line = line_of(text, '"bogus": 1')
     assert f"line {bogus_line}" in items[1]
     assert lp.page.locator("#checks-text >> xpath=.. >> .editor-marks mark").inner_text() == '"is": "ok"'

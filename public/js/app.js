@@ -239,6 +239,7 @@ function showTrace(trace, body, { example = false, keepGrade = false } = {}) {
   $("#results").dataset.runId = example ? "" : (trace.run && trace.run.id) || "";
   $("#results").dataset.example = example ? "true" : "";
   $("#results").dataset.gradeRun = "";
+  $("#diagram-title").dataset.gradeRun = "";
   $("#run-again").disabled = !body;
   updateChromeButton();
 }

@@ -22,11 +22,13 @@ export function createGrading({ state, bannerEl, editor, fade, showTrace, submit
     if (grade.failing_trace) {
       showTrace(grade.failing_trace, plan.body, { keepGrade: true });
       $("#results").dataset.gradeRun = String(plan.index);
+      $("#diagram-title").dataset.gradeRun = String(plan.index);
     } else {
       $("#results").hidden = true;
     }
     banner.showGrade(bannerEl, grade);
     $("#share-url").value = location.href;
+    $("label[for=share-url]").textContent = grade.id ? "Link to this grade" : "Link to this run";
   }
 
   /** Show check `id` in the failing run: its result pressed in the checks panel, its evidence highlighted. */
@@ -42,6 +44,7 @@ export function createGrading({ state, bannerEl, editor, fade, showTrace, submit
     const trace = await submit(plan.body, (err) => banner.showError(bannerEl, err, { title: "⚠ Could not replay" }), { keepGrade: true });
     if (!trace) return;
     nameRun(trace);
+    $("label[for=share-url]").textContent = "Link to this run";
     const now = new Map((trace.checks || []).map((c) => [c.id, c.passed]));
     const again = before.filter((id) => now.get(id) === false), passed = before.filter((id) => now.get(id) === true);
     const parts = [`Replay of run ${plan.index}'s schedule (seed ${plan.schedule.seed}).`];
@@ -50,6 +53,7 @@ export function createGrading({ state, bannerEl, editor, fade, showTrace, submit
     if (!now.size) parts.push("The replay ran without checks.");
     banner.addNote(bannerEl, parts.join(" "));
     $("#results").dataset.gradeRun = "";
+    $("#diagram-title").dataset.gradeRun = "";
   }
 
   return {
@@ -82,6 +86,8 @@ export function createGrading({ state, bannerEl, editor, fade, showTrace, submit
       if (ticket !== state.runCounter) return;
       if (grade.id) { setHash(gradeHash(grade.id), { push: true }); state.appliedHash = location.hash; }
       show(grade, body);
+      // focus follows the answer, as after a run (unless the student already moved on)
+      if (document.activeElement === document.body || document.activeElement?.id === "scenario-grade") bannerEl.focus();
     },
     /** Open the stored grade `id` (GET /api/v1/grades/{id}); nothing is graded again. */
     async showStored(id) {
@@ -89,7 +95,12 @@ export function createGrading({ state, bannerEl, editor, fade, showTrace, submit
       banner.showBusy(bannerEl, "Loading the stored grade…");
       try {
         const grade = await api.getGrade(id);
-        if (ticket === state.runCounter) show(grade, null);
+        if (ticket !== state.runCounter) return;
+        if (!state.current) {
+          $("#exp-title").textContent = "A stored grade";
+          $("#exp-claim").textContent = "Graded earlier on this server and opened from its link: nothing was graded again.";
+        }
+        show(grade, null);
       } catch (err) {
         if (ticket !== state.runCounter) return;
         if (!(err instanceof api.ApiError)) throw err;
@@ -98,6 +109,10 @@ export function createGrading({ state, bannerEl, editor, fade, showTrace, submit
           ? { ...err, message: `This grade is not stored on this server (${err.message}). Nothing was graded.` } : err);
       }
     },
-    hide() { root.hidden = true; shown = null; },
+    hide() {
+      root.hidden = true;
+      shown = null;
+      $("label[for=share-url]").textContent = "Link to this run";
+    },
   };
 }
