@@ -315,3 +315,21 @@ def test_grading_view_fits_a_phone_and_passes_axe(make_lab_page: Any, lab: Any, 
         bad = [f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes'][:3]]}"
                for v in result["violations"]]
         assert bad == [], size
+
+
+def test_the_form_marks_every_field_the_server_names(lab_page: Any) -> None:
+    lp = lab_page
+    lp.open("#experiment=pipe.byte_stream")
+    lp.page.wait_for_selector(".diagram-body")
+    errors = [{"code": "invalid_parameter", "message": "must be 1…65536, not 0", "path": "params.write_sizes[1]"},
+              {"code": "invalid_parameter", "message": "must not be empty", "path": "params.read_sizes"}]
+
+    def fake(route: Any) -> None:
+        route.fulfill(status=400, content_type="application/json",
+                      body=json.dumps({"error": {**errors[0], "errors": errors}}))
+    lp.page.route("**/api/v1/runs*", fake)
+    lp.page.click("#run")
+    lp.page.wait_for_selector("#param-read_sizes-error:not([hidden])")
+    assert lp.page.locator("#param-write_sizes-error").inner_text() == "Item 2: must be 1…65536, not 0"
+    assert lp.page.locator("#param-read_sizes-error").inner_text() == "must not be empty"
+    assert lp.page.locator("#param-write_sizes").get_attribute("aria-invalid") == "true"

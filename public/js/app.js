@@ -147,7 +147,8 @@ async function runPreset({ push = true } = {}) {
   if (read.limits) body.limits = read.limits;
   const wall = read.limits && read.limits.wall_ms !== DEFAULT_WALL_MS ? read.limits.wall_ms : undefined;
   const trace = await submit(body, (err) => {
-    const beside = state.form.showError(err.path, err.message);
+    // every error the server lists beside its own field (one, from a server without `error.errors`)
+    const beside = err.errors.map((e) => state.form.showError(e.path, e.message))[0];
     banner.showError(bannerEl, beside ? { ...err, message: `${err.message} (see the marked field)` } : err);
     if (beside) state.form.focusFirstError();
   });
