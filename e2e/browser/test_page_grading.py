@@ -124,7 +124,7 @@ def test_a_grade_shows_pass_counts_the_failing_run_and_replays_its_schedule(lab_
     # that the kernel's scheduling does not replay
     schedule = failing["run"]["schedule"]
     button = lp.page.locator("#replay")
-    assert button.inner_text() == f"Replay this schedule (seed {schedule['seed']})"
+    assert button.inner_text() == f"Replay this schedule (seed {schedule['seed']}: the delays, not the kernel's timing)"
     note = lp.page.locator("#replay-note").inner_text()
     assert "up to 700 µs" in note and "does not replay" in note
     status, replayed = lp.run_and_capture(lambda: button.click())

@@ -32,7 +32,8 @@ export function replayPlan(grade, request) {
   if (jitter > 0) {
     return {
       body, exact: false, schedule, index,
-      label: `Replay this schedule (seed ${schedule.seed})`,
+      // the label itself says a replay is not exact: only the delays are the same
+      label: `Replay this schedule (seed ${schedule.seed}: the delays, not the kernel's timing)`,
       note: `Runs once more with run ${index}'s recorded schedule: the same delays before every step (seed ${schedule.seed}, up to ${jitter} µs)${placement}. ${kernel}${noChecks}`,
     };
   }
