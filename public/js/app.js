@@ -148,7 +148,7 @@ async function runPreset({ push = true } = {}) {
   const wall = read.limits && read.limits.wall_ms !== DEFAULT_WALL_MS ? read.limits.wall_ms : undefined;
   const trace = await submit(body, (err) => {
     // every error the server lists beside its own field (one, from a server without `error.errors`)
-    const beside = err.errors.map((e) => state.form.showError(e.path, e.message))[0];
+    const beside = err.errors.map((e) => state.form.showError(e.path, e.message)).some(Boolean);
     banner.showError(bannerEl, beside ? { ...err, message: `${err.message} (see the marked field)` } : err);
     if (beside) state.form.focusFirstError();
   });
