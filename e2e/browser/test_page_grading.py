@@ -170,6 +170,9 @@ def test_checks_editor_lists_the_servers_kinds_and_each_template_is_accepted(lab
     kinds = spec["components"]["schemas"]["Check"]["properties"]["kind"]["enum"]
     lp.page.wait_for_function("n => document.querySelectorAll('#check-kind option').length === n", arg=len(kinds))
     assert lp.page.eval_on_selector_all("#check-kind option", "os => os.map(o => o.value)") == kinds
+    # "What each kind takes" is the schema's own description, with every kind named in it
+    about = set(lp.page.eval_on_selector_all("#check-kinds-about code", "cs => cs.map(c => c.textContent)"))
+    assert set(kinds) <= about
     starter = json.loads(lp.page.locator("#checks-text").input_value())
     assert {"id": "ends_ok", "kind": "outcome", "is": "ok"}.items() <= starter[0].items()
     assert any(c["kind"] == "observation" for c in starter)   # from the experiment's own observations

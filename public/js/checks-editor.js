@@ -75,7 +75,8 @@ export function createChecksEditor() {
         return;
       }
       for (const k of kinds) kind.append(h("option", { value: k }, k));
-      about.querySelector("p").textContent = text;
+      // the schema's description, its `names` set as code
+      about.querySelector("p").append(...text.split("`").map((part, i) => (i % 2 ? h("code", {}, part) : part)));
     });
   };
 
