@@ -241,6 +241,7 @@ def test_every_error_is_marked_on_its_line_at_once(lab_page: Any, artifacts: Pat
     assert lp.page.locator("#checks-error").inner_text().startswith("line ")
     assert gutter_bad_lines(lp, "checks") == [line_of(checks_text, '"is": "ok"')]
     assert lp.page.locator("#grade-jitter_us").get_attribute("aria-invalid") == "true"
+    assert "and 4 more errors, each marked where it is" in lp.page.locator("#banner").inner_text()
     assert "schedule.jitter_us" in lp.page.locator("#settings-error").inner_text()
     # the cursor sits on the first error; a line button moves it to its own error
     sel = "(() => { const t = document.querySelector('#scenario-text'); return t.value.slice(t.selectionStart, t.selectionEnd); })()"
@@ -256,23 +257,42 @@ def test_every_error_is_marked_on_its_line_at_once(lab_page: Any, artifacts: Pat
     assert lp.page.locator("#checks-text >> xpath=.. >> .editor-marks mark").count() == 1
 
 
-def test_todays_single_error_and_a_checks_error_from_the_server(lab_page: Any) -> None:
+def test_the_servers_errors_each_in_its_place(lab_page: Any) -> None:
+    """The real server: today's one `error`, or every error of `error.errors` (branch grading2) —
+    each shown where its path points, none lost."""
     lp = lab_page
     scenario = open_editor(lp)
     scenario["processes"][0]["steps"][1]["size"] = 0
-    lp.page.fill("#scenario-text", json.dumps(scenario, indent=2))
-    lp.page.fill("#checks-text", json.dumps(CHECKS, indent=2))
-    status, body = lp.run_and_capture(lambda: lp.page.click("#scenario-run"))
-    assert status == 400, body
+    scenario["processes"][1]["steps"][0]["bogus"] = 1
+    text = json.dumps(scenario, indent=2)
+    lp.page.fill("#scenario-text", text)
+    lp.page.fill("#checks-text", json.dumps([dict(CHECKS[0]), {"id": "x", "kind": "bogus"}], indent=2))
+    lp.page.fill("#grade-repeat", "2")
+    with lp.page.expect_response(lambda r: "/api/v1/grades" in r.url and r.request.method == "POST") as info:
+        lp.page.click("#scenario-grade")
+    assert info.value.status == 400
+    body = info.value.json()
     listed = body["error"].get("errors") or [body["error"]]
-    lp.page.wait_for_selector("#scenario-error .error-list")
-    assert lp.page.locator("#scenario-error li").count() == sum(1 for e in listed if e["path"].startswith("scenario"))
-    assert lp.page.locator("#scenario-text >> xpath=.. >> .editor-marks mark").first.inner_text() == '"size": 0'
-    # a bad check kind is marked in the checks text, where the server's path points
+    assert listed[0]["path"] == body["error"]["path"]   # the top-level error is the first
+    lp.page.wait_for_selector("#banner.outcome-error")
+    in_scenario = [e for e in listed if e["path"].startswith("scenario")]
+    in_checks = [e for e in listed if e["path"].startswith("checks")]
+    in_fields = [e for e in listed if e["path"] in ("repeat", "limits.wall_ms") or e["path"].startswith("schedule.")]
+    assert len(in_scenario) + len(in_checks) + len(in_fields) == len(listed)
+    assert lp.page.locator("#scenario-error li").count() == len(in_scenario)
+    marks = lp.page.eval_on_selector_all("#scenario-text >> xpath=.. >> .editor-marks mark", "ms => ms.map(m => m.textContent)")
+    assert marks == ['"size": 0', '"bogus": 1'][: len(in_scenario)]
+    assert gutter_bad_lines(lp, "scenario") == [line_of(text, m) for m in marks]
+    assert lp.page.locator("#checks-text >> xpath=.. >> .editor-marks mark").count() == len(in_checks)
+    if in_checks:
+        assert lp.page.locator("#checks-text >> xpath=.. >> .editor-marks mark").inner_text() == '"kind": "bogus"'
+    assert (lp.page.locator("#grade-repeat").get_attribute("aria-invalid") == "true") == any(e["path"] == "repeat" for e in listed)
+    assert ("more error" in lp.page.locator("#banner").inner_text()) == (len(listed) > 1)
+    # alone, a bad check kind is marked in the checks text, where the server's path points
     scenario["processes"][0]["steps"][1]["size"] = 6
+    del scenario["processes"][1]["steps"][0]["bogus"]
     lp.page.fill("#scenario-text", json.dumps(scenario, indent=2))
-    bad = [dict(CHECKS[0]), {"id": "x", "kind": "bogus"}]
-    lp.page.fill("#checks-text", json.dumps(bad, indent=2))
+    lp.page.fill("#checks-text", json.dumps([dict(CHECKS[0]), {"id": "x", "kind": "bogus"}], indent=2))
     status, body = lp.run_and_capture(lambda: lp.page.click("#scenario-run"))
     assert status == 400 and body["error"]["path"] == "checks[1].kind", body
     lp.page.wait_for_selector("#checks-error .error-list")

@@ -68,6 +68,8 @@ export function showError(el, err, { title = "⚠ Could not run" } = {}) {
   clear(el);
   el.className = "banner outcome-error";
   const parts = [h("strong", {}, title), " — ", ...errorText(err.message || "The run could not start.")];
+  const more = (err.errors?.length || 1) - 1;
+  if (more > 0) parts.push(` — and ${plural(more, "more error")}, each marked where it is.`);
   if (err.status === 503 && err.retryAfter) parts.push(` Try again in ${err.retryAfter} s.`);
   if (err.code) parts.push(h("span", { class: "code-chip" }, err.code));
   if (err.path) parts.push(h("span", { class: "code-chip" }, err.path));
