@@ -32,8 +32,12 @@ export function createCodeArea({ id, errorsId = `${id}-errors`, label, hint, row
     gutter.scrollTop = textarea.scrollTop;
   };
 
+  let painted = { n: -1, bad: null };
   const paintGutter = () => {
     const n = textarea.value.split("\n").length;
+    // typing within a line changes nothing here: a long scenario's thousands of numbers stay put
+    if (n === painted.n && badLines.size === 0 && painted.bad === 0) return;
+    painted = { n, bad: badLines.size };
     clear(gutter);
     gutter.style.setProperty("--digits", String(String(n).length));
     for (let line = 1; line <= n; line++) {
