@@ -26,7 +26,7 @@ extension LabAPI {
             }
             return streamGrade(gradeRequest, client: client, respond: respond)
         }
-        executor.respond(respond, client: client, rejected: { metrics.rejected(reason: $0.rawValue) }) {
+        executor.respond(respond, client: client, errors: APIError.render, rejected: { metrics.rejected(reason: $0.rawValue) }) {
             do throws(LabError) {
                 var report = try runGrade(gradeRequest, client: client) { _, _ in true }
                 if let refusal = storeGrade(&report, gradeRequest) { return APIError(refusal).response }
@@ -101,7 +101,7 @@ extension LabAPI {
         })
         if let refusedBy {
             metrics.rejected(reason: refusedBy.rawValue)
-            return respond(executor.refusal(refusedBy, client: client).response)
+            return respond(APIError(executor.refusal(refusedBy, client: client)).response)
         }
         respond(.streaming(contentType: HTTPResponse.ContentType.ndjson, body))
     }

@@ -60,7 +60,7 @@ extension LabAPI {
         }
         if let refusedBy {
             metrics.rejected(reason: refusedBy.rawValue)
-            return respond(executor.refusal(refusedBy, client: client).response)
+            return respond(APIError(executor.refusal(refusedBy, client: client)).response)
         }
         respond(.streaming(contentType: HTTPResponse.ContentType.ndjson, body))
     }
