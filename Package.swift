@@ -5,7 +5,7 @@ import PackageDescription
 //   CMicroHTTPD, CIPCLab  (C at the bottom: libmicrohttpd and the small shim)
 //   IPCLabCore            (scenarios, traces, the catalog; no C, no HTTP)
 //   IPCLabSandbox         (namespaces, the spawner, participants, the event ring)
-//   IPCLabStore           (stored runs and grades: SQLite through GRDB, traces deflated by zlib)
+//   IPCLabStore           (stored runs and grades: SQLite through GRDB, traces deflated by zlib via CIPCLab)
 //   IPCLabHTTP            (the only code that touches MHD_*)
 //   ipclab                (the executable that wires them)
 let package = Package(
@@ -31,11 +31,10 @@ let package = Package(
             linkerSettings: [.linkedLibrary("rt"), .linkedLibrary("z")]
         ),
         .target(name: "IPCLabCore"),
-        .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
         .target(
             name: "IPCLabStore",
             dependencies: [
-                "CZlib", "IPCLabCore",
+                "CIPCLab", "IPCLabCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -195,10 +195,10 @@ public struct StaticFiles: HTTPHandler {
 
     /// `body` as a gzip member, or `nil` when zlib fails.
     private static func gzipped(_ body: [UInt8]) -> [UInt8]? {
-        var out = [UInt8](repeating: 0, count: ipclab_gzip_bound(body.count))
+        var out = [UInt8](repeating: 0, count: ipclab_deflate_bound(body.count))
         let count = body.withUnsafeBufferPointer { input in
             out.withUnsafeMutableBufferPointer { output in
-                ipclab_gzip(input.baseAddress, input.count, output.baseAddress, output.count)
+                ipclab_deflate(input.baseAddress, input.count, output.baseAddress, output.count, 6, 1)
             }
         }
         guard count >= 0 else { return nil }
