@@ -243,3 +243,23 @@ def preset_ids(*mechanisms: str) -> list[str]:
         out = subprocess.run([str(server_binary()), "experiments", "--json"], capture_output=True, check=True, timeout=60)
         preset_ids.catalog = json.loads(out.stdout)["experiments"]  # type: ignore[attr-defined]
     return [e["id"] for e in preset_ids.catalog if e["mechanism"] in mechanisms]  # type: ignore[attr-defined]
+
+
+def children(pid: int) -> list[int]:
+    """The children of every thread of `pid` (/proc/PID/task/*/children); a thread gone meanwhile is skipped."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            pass
+    return found
+
+
+def describe(pid: int | str) -> str:
+    """A process's name, state and parent, for a failure message."""
+    try:
+        status = dict(line.split(":\t", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":\t" in line)
+        return f"{pid} {status.get('Name', '?')} {status.get('State', '?')} ppid {status.get('PPid', '?')}"
+    except OSError:
+        return f"{pid} (gone)"

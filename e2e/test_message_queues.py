@@ -9,8 +9,9 @@ import subprocess
 import pytest
 
 from harness import server_binary
-from contract import REPO, validate_schema
-from traces import calls, check_trace, process, run_ok, holds, check_claim_holds
+from contract import REPO
+from traces import calls, check_trace, process, run_ok, holds, check_claim_holds, check_catalog_entry, \
+    check_preset_as_custom_scenario
 from harness import preset_ids
 
 PRESETS = preset_ids("mq")
@@ -34,21 +35,13 @@ def test_defaults_show_the_claim(lab, catalog, exp_id):
 
 @pytest.mark.parametrize("exp_id", PRESETS)
 def test_catalog_entry_and_scenario(lab, catalog, exp_id):
-    entry = catalog[exp_id]
-    assert entry["mechanism"] == "mq"
-    assert all(o.startswith(exp_id + ".") for o in entry["observations"])
-    scenario = lab.get(f"/api/v1/experiments/{exp_id}").json["scenario"]
-    validate_schema(scenario, "Scenario", exp_id)
+    scenario = check_catalog_entry(lab, catalog, exp_id, "mq")
     assert scenario["channels"][0]["kind"] == "message_queue"
 
 
 @pytest.mark.parametrize("exp_id", PRESETS)
 def test_preset_scenario_runs_as_a_custom_scenario(lab, exp_id):
-    scenario = lab.get(f"/api/v1/experiments/{exp_id}").json["scenario"]
-    trace = run_ok(lab, {"scenario": scenario})
-    assert trace["run"]["experiment"] is None
-    assert trace["run"]["outcome"] == "ok"
-    assert trace["observations"] == []
+    check_preset_as_custom_scenario(lab, exp_id)
 
 
 def test_sysv_session_and_queue_depth(lab):
