@@ -112,21 +112,15 @@ struct ErrorRendererTests {
         #expect(String(decoding: lab.body, as: UTF8.self) == #"{"error":{"code":"not_found","message":"nothing at /missing","path":null}}"#)
     }
 
-    @Test("the run executor's 503 when full comes from the renderer given")
+    @Test("the run executor's 503 comes from the renderer given")
     func executorRefusal() {
         let executor = RunExecutor(threads: 1, queueLimit: 0, name: "test-render")
-        defer { executor.shutdown() }
-        let gate = Gate()
-        let answers = Mutex<[HTTPResponse]>([])
-        executor.respond({ response in answers.withLock { $0.append(response) } }, errors: Self.marked) {
-            gate.wait()
-            return .text("ran")
-        }
-        executor.respond({ response in answers.withLock { $0.append(response) } }, errors: Self.marked) { .text("must not run") }
-        let refused = answers.withLock { $0.first }
-        gate.open()
-        #expect(refused.map { String(decoding: $0.body, as: UTF8.self) }?.hasPrefix("MARKED unavailable 503: the server is busy") == true)
-        #expect(refused?.header("Retry-After") != nil)
+        executor.shutdown()  // refuses at once from now on: `stopping`
+        let answer = Mutex<HTTPResponse?>(nil)
+        executor.respond({ response in answer.withLock { $0 = response } }, errors: Self.marked) { .text("must not run") }
+        let refused = answer.withLock { $0 }
+        #expect(refused.map { String(decoding: $0.body, as: UTF8.self) } == "MARKED unavailable 503: the server is stopping; try again shortly")
+        #expect(refused?.header("Retry-After") == "1")
     }
 
     @Test("with no renderer given, the server's errors are plain text: the transport holds no error format")
