@@ -395,15 +395,24 @@ func queue(
         return .NO
     }
     defer { MHD_destroy_response(mhdResponse) }
+    addHeaders(of: response, to: mhdResponse, for: request, context: context)
+    let result = MHD_queue_response(connection, UInt32(response.status.code), mhdResponse)
+    context.accessLog.record(method: request.method, path: request.path, status: response.status.code,
+                             bytes: request.method == "HEAD" ? 0 : response.body.count, started: request.started)
+    return result
+}
+
+/// Sets `response`'s header fields on `mhdResponse`, but `Content-Length` (libmicrohttpd writes
+/// it, or chunks a streamed body); a field libmicrohttpd rejects is logged and left out.
+func addHeaders(
+    of response: HTTPResponse, to mhdResponse: OpaquePointer, for request: HTTPServer.RequestState,
+    context: HTTPServer.Context
+) {
     for (name, value) in response.headers where HTTPRequest.lowercasedASCII(name) != "content-length" {
         if MHD_add_response_header(mhdResponse, name, value) != .YES {
             context.logger.warning("\(request.method) \(AccessLogWriter.loggable(request.path)): header \(name) rejected")
         }
     }
-    let result = MHD_queue_response(connection, UInt32(response.status.code), mhdResponse)
-    context.accessLog.record(method: request.method, path: request.path, status: response.status.code,
-                             bytes: request.method == "HEAD" ? 0 : response.body.count, started: request.started)
-    return result
 }
 
 /// The connection's values of one kind (headers, query arguments) as a dictionary, filled by
