@@ -3,14 +3,11 @@ openapi.yaml) and the CLI, with defaults and changed parameters."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-
 import pytest
 
 from harness import server_binary
 from contract import REPO
-from traces import calls, check_trace, process, run_ok, holds, check_claim_holds, check_catalog_entry, \
+from traces import calls, process, run_ok, holds, check_claim_holds, check_catalog_entry, cli_run_ok, \
     check_preset_as_custom_scenario
 from harness import preset_ids
 
@@ -148,14 +145,5 @@ def test_bad_parameters_and_scenarios_name_the_field(lab):
     ["mq.notify", "--param", "sender_delay_ms=5"],
 ])
 def test_cli_runs_the_presets(args):
-    r = subprocess.run([str(server_binary()), "run", *args], cwd=REPO, capture_output=True, text=True, timeout=60)
-    assert r.returncode == 0, r.stderr
-    trace = json.loads(r.stdout)
-    check_trace(trace)
-    assert trace["run"]["experiment"] == args[0]
     expected_false = {"mq.posix": {"highest_priority_first"}}.get(args[0], set()) if len(args) > 1 else set()
-    for o in trace["observations"]:
-        assert o["holds"] is (o["id"].rsplit(".", 1)[1] not in expected_false), o
-    text = subprocess.run([str(server_binary()), "run", *args, "--format", "text"], cwd=REPO,
-                          capture_output=True, text=True, timeout=60)
-    assert text.returncode == 0 and args[0] in text.stdout, text.stderr
+    cli_run_ok(str(server_binary()), args, REPO, expected_false=frozenset(expected_false))

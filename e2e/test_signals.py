@@ -3,14 +3,11 @@ openapi.yaml) and the CLI, with defaults and changed parameters; signals never l
 
 from __future__ import annotations
 
-import json
-import subprocess
-
 import pytest
 
 from harness import server_binary
 from contract import REPO
-from traces import calls, check_trace, process, run_ok as run_trace, check_claim_holds, \
+from traces import calls, process, run_ok as run_trace, check_claim_holds, cli_run_ok, \
     check_preset_as_custom_scenario
 from harness import preset_ids
 
@@ -197,14 +194,7 @@ def test_bad_signal_parameter(lab):
     ["signal.stop_cont", "--param", "hold_ms=5"],
 ])
 def test_cli_runs_the_presets(args):
-    r = subprocess.run([str(server_binary()), "run", *args], cwd=REPO, capture_output=True, text=True, timeout=60)
-    assert r.returncode == 0, r.stderr
-    trace = json.loads(r.stdout)
-    check_trace(trace)
-    assert all(o["holds"] for o in trace["observations"]), trace["observations"]
-    text = subprocess.run([str(server_binary()), "run", *args, "--format", "text"], cwd=REPO,
-                          capture_output=True, text=True, timeout=60)
-    assert text.returncode == 0 and "deliver(" in text.stdout, text.stdout[-2000:]
+    cli_run_ok(str(server_binary()), args, REPO, text_shows="deliver(")
 
 
 def test_permissions_uid_not_gid(lab):

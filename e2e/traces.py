@@ -182,9 +182,11 @@ def check_preset_as_custom_scenario(lab, exp_id: str, run=run_ok) -> dict[str, A
     return trace
 
 
-def cli_run_ok(binary: str, args: list[str], cwd: str) -> dict[str, Any]:
-    """`ipclab run ARGS` succeeds with a trace whose observations all hold, and its
-    `--format text` form names the experiment; the JSON trace."""
+def cli_run_ok(binary: str, args: list[str], cwd: str, *, expected_false: frozenset[str] = frozenset(),
+               text_shows: str = "") -> dict[str, Any]:
+    """`ipclab run ARGS` succeeds with a trace whose observations all hold (but those whose last id
+    segment is in `expected_false`, which must not), and its `--format text` form names the
+    experiment (and holds `text_shows`); the JSON trace."""
     import json
     import subprocess
 
@@ -193,9 +195,10 @@ def cli_run_ok(binary: str, args: list[str], cwd: str) -> dict[str, Any]:
     trace = json.loads(r.stdout)
     check_trace(trace)
     assert trace["run"]["experiment"] == args[0]
-    assert all(o["holds"] for o in trace["observations"]), trace["observations"]
+    for o in trace["observations"]:
+        assert o["holds"] is (o["id"].rsplit(".", 1)[1] not in expected_false), o
     text = subprocess.run([binary, "run", *args, "--format", "text"], cwd=cwd, capture_output=True, text=True, timeout=60)
-    assert text.returncode == 0 and args[0] in text.stdout, text.stderr
+    assert text.returncode == 0 and args[0] in text.stdout and text_shows in text.stdout, text.stderr or text.stdout[-2000:]
     return trace
 
 
