@@ -17,6 +17,7 @@ import queue
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import threading
@@ -263,3 +264,22 @@ def describe(pid: int | str) -> str:
         return f"{pid} {status.get('Name', '?')} {status.get('State', '?')} ppid {status.get('PPid', '?')}"
     except OSError:
         return f"{pid} (gone)"
+
+
+def read_until_closed(s: socket.socket, limit_s: float) -> bytes:
+    """Everything the server sends until it closes (or resets) the connection; fails after `limit_s`."""
+    s.settimeout(limit_s)
+    chunks = []
+    deadline = time.monotonic() + limit_s
+    try:
+        while True:
+            assert time.monotonic() < deadline, "the server did not close the connection in time"
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    except ConnectionResetError:
+        pass
+    except socket.timeout:
+        pytest.fail(f"the server did not close the connection within {limit_s} s")
+    return b"".join(chunks)
