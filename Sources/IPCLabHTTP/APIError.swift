@@ -40,11 +40,16 @@ public struct APIError: Error, Sendable, Hashable, CustomStringConvertible {
 
     /// The JSON body, `{"error":{"code":…,"message":…,"path":…}}`, in that key order.
     public var jsonBody: [UInt8] {
-        var w = JSONWriter(capacity: 48 + code.rawValue.utf8.count + message.utf8.count + (path?.utf8.count ?? 4))
-        w.object { w in
-            w.key("error"); w.errorObject(code: code.rawValue, message: message, path: path)
-        }
-        return w.bytes
+        var out: [UInt8] = []
+        out.reserveCapacity(48 + code.rawValue.utf8.count + message.utf8.count + (path?.utf8.count ?? 4))
+        out.append(contentsOf: #"{"error":{"code":"#.utf8)
+        JSONWriter.appendString(code.rawValue, to: &out)
+        out.append(contentsOf: #","message":"#.utf8)
+        JSONWriter.appendString(message, to: &out)
+        out.append(contentsOf: #","path":"#.utf8)
+        if let path { JSONWriter.appendString(path, to: &out) } else { out.append(contentsOf: "null".utf8) }
+        out.append(contentsOf: "}}".utf8)
+        return out
     }
 
     /// The response: the status, `Content-Type: application/json; charset=utf-8`, the
