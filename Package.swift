@@ -5,7 +5,7 @@ import PackageDescription
 //   CMicroHTTPD, CIPCLab  (C at the bottom: libmicrohttpd and the small shim)
 //   IPCLabCore            (scenarios, traces, the catalog; no C, no HTTP)
 //   IPCLabSandbox         (namespaces, the spawner, participants, the event ring)
-//   IPCLabStore           (stored runs and grades: SQLite through GRDB, traces deflated by zlib via CIPCLab)
+//   IPCLabStore           (stored runs and grades: SQLite through GRDB, traces deflated by zlib)
 //   IPCLabHTTP            (the only code that touches MHD_*)
 //   ipclab                (the executable that wires them)
 let package = Package(
