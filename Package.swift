@@ -31,11 +31,10 @@ let package = Package(
             linkerSettings: [.linkedLibrary("rt"), .linkedLibrary("z")]
         ),
         .target(name: "IPCLabCore"),
-        .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
         .target(
             name: "IPCLabStore",
             dependencies: [
-                "CZlib", "IPCLabCore",
+                "CIPCLab", "IPCLabCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]
