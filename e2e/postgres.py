@@ -16,15 +16,21 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-import pytest
+try:
+    import pytest
+
+    def _fail(message: str) -> None:
+        pytest.fail(message, pytrace=False)
+except ImportError:  # bench/bench.py uses this module too, with the system's python3
+    def _fail(message: str) -> None:
+        raise SystemExit(message)
 
 
 def bin_dir() -> Path:
     """The newest installed PostgreSQL's programs (`/usr/lib/postgresql/N/bin`: not on PATH)."""
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(Path(p).parts[-3]))
     if not found:
-        pytest.fail("no PostgreSQL server installed (/usr/lib/postgresql/*/bin/initdb): run scripts/setup.sh --test",
-                    pytrace=False)
+        _fail("no PostgreSQL server installed (/usr/lib/postgresql/*/bin/initdb): run scripts/setup.sh --test")
     return Path(found[-1]).parent
 
 

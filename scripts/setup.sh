@@ -9,7 +9,7 @@
 #                                    in a virtualenv; postgresql and nginx (the stored-run tests start
 #                                    a PostgreSQL cluster of their own, and nginx in front of several
 #                                    instances)
-#   scripts/setup.sh --bench         and what the benchmark needs: wrk, nginx-light, gcc
+#   scripts/setup.sh --bench         and what the benchmark needs: wrk, nginx-light, gcc, postgresql
 #   scripts/setup.sh --test --browser
 #                                    and what the page's browser tests need: Debian's chromium
 #                                    (Playwright drives it; no browser is downloaded) with fonts,
@@ -82,7 +82,7 @@ if [ "$want_browser" = 1 ]; then
     apt_packages+=(chromium fonts-liberation fonts-dejavu-core)
 fi
 if [ "$want_bench" = 1 ]; then
-    apt_packages+=(wrk nginx-light gcc libc6-dev)
+    apt_packages+=(wrk nginx-light gcc libc6-dev postgresql)
 fi
 if [ "$want_test" = 1 ]; then
     apt_packages+=(postgresql nginx)
