@@ -32,6 +32,19 @@ final class PostgresConnection: StoreConnection, @unchecked Sendable {
     /// Whether the connection still works (false once the server is gone): a broken one is dropped.
     var isHealthy: Bool { PQstatus(conn) == CONNECTION_OK }
 
+    /// Whether it can go back to the pool: working, and outside any transaction.
+    var isReusable: Bool { isHealthy && PQtransactionStatus(conn) == PQTRANS_IDLE }
+
+    /// Whether the server spoke or hung up while the connection sat idle (a restarted database sends
+    /// its last error, then closes): its socket is readable. Checked before lending it, so that the first
+    /// request after a database restart is not answered 503 for a connection that was dead already. An
+    /// idle connection has nothing to read otherwise but a rare notice, and dropping it then costs only
+    /// a new connection.
+    var isStale: Bool {
+        var p = pollfd(fd: PQsocket(conn), events: Int16(POLLIN), revents: 0)
+        return PQstatus(conn) != CONNECTION_OK || poll(&p, 1, 0) != 0
+    }
+
     func execute(_ sql: String, _ arguments: [StoreValue]) throws {
         _ = try run(sql, arguments)
     }

@@ -107,6 +107,10 @@ public final class PostgresDatabase: StoreDatabase, @unchecked Sendable {
             throw StoreError.closed
         }
         var connection = idle.popLast()
+        while let stale = connection, stale.isStale {
+            open -= 1
+            connection = idle.popLast()
+        }
         if connection == nil { open += 1 }
         condition.unlock()
         do {
@@ -116,7 +120,7 @@ public final class PostgresDatabase: StoreDatabase, @unchecked Sendable {
             throw error
         }
         let pg = connection!
-        defer { giveBack(pg.isHealthy ? pg : nil) }
+        defer { giveBack(pg.isReusable ? pg : nil) }
         return try body(pg)
     }
 
