@@ -162,7 +162,7 @@ public final class RunStore: Sendable {
     }
 
     /// Applies retention now (it also runs at start, after every commit for bytes, and every
-    /// minute for days). `recount` reads the stored runs and bytes from the database first (on a
+    /// `retentionEvery` seconds for days). `recount` reads the stored runs and bytes from the database first (on a
     /// shared database, other servers store too). Returns the number of runs removed.
     @discardableResult
     public func prune(recount: Bool = false) throws -> Int {

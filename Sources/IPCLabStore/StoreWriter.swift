@@ -5,7 +5,8 @@ import Foundation
 /// writes when no commit is in progress commits at once, on its own thread, with no hand-off; writes
 /// that arrive during a commit wait, and the next of them commits all that are waiting in one
 /// transaction. So a lone run pays one insert and one commit, and many runs finishing together share
-/// a commit. A timer thread applies retention by days once a minute.
+/// a commit, on either backend (``StoreDatabase``). A timer thread (``startTimer(every:_:)``) applies
+/// retention by days: once a minute, every 10 s on a shared database.
 final class StoreWriter: @unchecked Sendable {
     /// A write, run inside its batch's transaction.
     typealias Work = (any StoreConnection) throws -> Void
