@@ -287,6 +287,11 @@ def test_a_run_answered_200_survives_a_database_server_crash(postgres: Postgres)
         down = lab.run(HELLO)
         down.error(503, "unavailable")
         assert "stored" in down.json["error"]["message"]
+        # Reads too: a 503 (with Retry-After, as openapi.yaml says), not a 404 for a run that is there.
+        unread = lab.get(f"/api/v1/runs/{run_id(posted)}")
+        unread.error(503, "unavailable")
+        assert int(unread.headers["retry-after"]) >= 0
+        lab.get("/api/v1/runs").error(503, "unavailable")
         postgres.start()
         again = lab.run(HELLO)
         assert again.status == 200
