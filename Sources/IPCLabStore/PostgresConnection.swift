@@ -9,8 +9,9 @@ final class PostgresConnection: StoreConnection, @unchecked Sendable {
     /// Connects to `url` (`postgresql://…`; libpq reads its parameters, and `PGPASSWORD` and the like).
     init(url: String) throws {
         // Ours come before `dbname` (the URL), so that the URL's own `connect_timeout` wins.
-        let keywords = ["connect_timeout", "application_name", "dbname"]
-        let values = ["10", "ipclab", url]
+        // Swift's strings are UTF-8 whatever the database's own encoding.
+        let keywords = ["connect_timeout", "application_name", "client_encoding", "dbname"]
+        let values = ["10", "ipclab", "UTF8", url]
         let cKeywords = keywords.map { strdup($0) }
         let cValues = values.map { strdup($0) }
         defer { (cKeywords + cValues).forEach { free($0) } }
