@@ -343,9 +343,18 @@ def shm_anonymous(t: Trace, p: dict[str, Any]) -> dict[str, bool]:
     mmap = next(iter(ev(t, "mmap", "parent", "shmem")), None)
     mapped = hex(mmap["result"]) if mmap and mmap["result"] is not None else None
     bases = {e["args"].get("base") for e in accesses}
-    return {"child_reads_parent_write": bool(child_loads) and text(child_loads[0]) == parent_msg,
+    # Correction 004: sizeof(char *) is 8 on every platform the lab runs on (x86-64, arm64); shown only
+    # when the message with its NUL is not 8 bytes too, and what the child read is what was stored.
+    first = next((e for e in ev(t, "store", "parent", "shmem") if e["step"] is None), None)
+    stored = text(first)
+    whole = len(parent_msg.encode()) + 1
+    expect = (parent_msg.encode() + b"\0" * 8)[:8].split(b"\0")[0].decode() if p.get("copy", "sizeof") == "sizeof" else parent_msg
+    pointer = p.get("copy", "sizeof") == "sizeof" and bool(first) and first["args"]["count"] == 8 and whole != 8 \
+        and stored == expect and bool(child_loads) and text(child_loads[0]) == stored
+    return {"child_reads_parent_write": bool(child_loads) and stored is not None and text(child_loads[0]) == stored == expect,
             "parent_reads_child_write": text(parent_last) == child_msg and after,
-            "same_address": bases == {mapped} and len({e["process"] for e in accesses}) == 2}
+            "same_address": bases == {mapped} and len({e["process"] for e in accesses}) == 2,
+            "copies_pointer_size": pointer}
 
 
 def shm_private(t: Trace, p: dict[str, Any]) -> dict[str, bool]:
