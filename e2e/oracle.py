@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 from oracle_base import (NOISE, Event, Trace, clearly_above, end, ev, exit_of, ok, pos,  # noqa: F401
                          state_before, waited_for)
-from oracle_channels import mq_boundaries, mq_notify, mq_sysv, socket_fd_passing, socket_socketpair, socket_tcp, socket_udp
+from oracle_channels import fifo_unrelated, mq_boundaries, mq_notify, mq_sysv, socket_fd_passing, socket_socketpair, socket_tcp, socket_udp
 from oracle_memory import (bench_latency_more, bench_throughput_more, pipe_pipeline, sandbox_denied_calls, shm_pointers,
                            shm_posix)
 from oracle_signals import (signal_blocked, signal_coalescing, signal_dispositions, signal_fault, signal_handshake,
@@ -413,6 +413,7 @@ RULES: dict[str, Callable[[Trace, dict[str, Any]], dict[str, bool]]] = {
     "sem.mutex": sem_mutex,
     "pipe.nonblocking": pipe_nonblocking,
     "fifo.rendezvous": fifo_rendezvous,
+    "fifo.unrelated": fifo_unrelated,
     "socket.nonblocking": socket_nonblocking,
     "signal.unblockable": signal_unblockable,
     "pipe.inode": pipe_inode,
