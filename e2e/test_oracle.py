@@ -20,6 +20,7 @@ from oracle_params import effective, params_for
 from traces import check_trace
 
 RUNS = int(os.environ.get("ORACLE_RUNS", "2"))
+JITTER_RUNS = int(os.environ.get("ORACLE_JITTER_RUNS", "1"))
 SEED = int(os.environ.get("ORACLE_SEED", "15"))
 ONLY = [p for p in os.environ.get("ORACLE_PRESETS", "").split(",") if p]
 
@@ -57,3 +58,29 @@ def test_observations_agree_with_the_oracle(lab, catalog):
     print(f"oracle: {runs} runs agreed or not, {rejected} parameter sets refused, {len(problems)} disagreements")
     assert not problems, "\n".join(problems[:20])
     assert runs > 0 and runs >= rejected, (runs, rejected)
+
+
+def test_observations_agree_under_jittered_schedules(lab, catalog):
+    # The soak's second half in small (bench/oracle_soak.py, `make oracle-soak`): each process sleeps a
+    # seeded 0…jitter_us µs before each step, so the interleavings differ from the plain runs above.
+    rng = random.Random(SEED + 1)
+    problems, runs = [], 0
+    for exp_id in presets(sorted(catalog)):
+        entry = catalog[exp_id]
+        wall = entry["default_wall_ms"]
+        for i in range(JITTER_RUNS):
+            params = params_for(rng, entry)
+            schedule = {"seed": rng.randrange(1, 1 << 31), "jitter_us": rng.choice([50, 200, 1000, 3000])}
+            body = {"experiment": exp_id, "params": params, "limits": {"wall_ms": wall}, "schedule": schedule}
+            r = lab.run(body, timeout=wall / 1000 + 20)
+            if r.status == 400:
+                assert r.json["error"]["path"].startswith("params"), (exp_id, params, r.json)
+                continue
+            assert r.status == 200, (exp_id, body, r.body[:400])
+            assert r.json["run"]["schedule"]["jitter_us"] == schedule["jitter_us"], r.json["run"].get("schedule")
+            runs += 1
+            for d in disagreements(r.json, effective(entry, params)):
+                problems.append(f"{exp_id} {body}: {d}")
+    print(f"oracle, jittered: {runs} runs, {len(problems)} disagreements")
+    assert not problems, "\n".join(problems[:20])
+    assert runs >= len(presets(sorted(catalog))) // 2, runs
