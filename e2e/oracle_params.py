@@ -58,13 +58,38 @@ def draw(rng: random.Random, p: dict[str, Any]) -> Any:
     return p["default"]
 
 
+# Arrays a preset wants one value for each message of (or a single value for all).
+PER_MESSAGE = ("priorities", "types")
+
+
 def params_for(rng: random.Random, entry: dict[str, Any]) -> dict[str, Any]:
     out = {}
     for p in entry["parameters"]:
         v = draw(rng, p)
         if v is not None:
             out[p["name"]] = v
-    return out
+    return fit(rng, out)
+
+
+def fit(rng: random.Random, params: dict[str, Any]) -> dict[str, Any]:
+    """Mostly keeps drawn values to the rules that tie parameters together (the bounds are per
+    parameter), so that most draws run rather than being refused; the rest still test the refusal."""
+    if rng.random() < 0.15:
+        return params
+    messages = params.get("messages")
+    # Messages are a list, a count, or words separated by spaces.
+    count = len(messages) if isinstance(messages, list) else messages if isinstance(messages, int) \
+        else len(messages.split()) if isinstance(messages, str) else None
+    for name in PER_MESSAGE:
+        values = params.get(name)
+        if count and isinstance(values, list) and values:
+            want = count if rng.random() < 0.8 else 1
+            params[name] = [values[i % len(values)] for i in range(want)]
+    for name, v in params.items():
+        # Addresses to map at: 0 (the kernel chooses) or a page multiple from 64 KiB up.
+        if name.endswith("_address") and isinstance(v, int) and v:
+            params[name] = max(65536, v // 4096 * 4096)
+    return params
 
 
 def effective(entry: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
