@@ -28,8 +28,6 @@ import http.client
 import json
 import os
 import random
-import re
-import subprocess
 import sys
 import threading
 import time
@@ -40,30 +38,18 @@ sys.path.insert(0, os.path.join(ROOT, "e2e"))
 
 from oracle import disagreements  # noqa: E402
 from oracle_params import effective, params_for  # noqa: E402
+from soak import Server  # noqa: E402  (bench/soak.py: `ipclab serve` on a free port)
 
 JITTER_US = [50, 200, 1000, 3000]
 
 
-class Server:
-    """`ipclab serve --no-store` on a free port, stopped with SIGTERM at the end."""
+def connect(server: Server) -> http.client.HTTPConnection:
+    return http.client.HTTPConnection(server.host, server.port, timeout=60)
 
-    def __init__(self, binary: str) -> None:
-        cmd = [binary, "serve", "--host", "127.0.0.1", "--port", "0", "--public", "public",
-               "--log-level", "warning", "--no-store"]
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        line = self.proc.stdout.readline()
-        m = re.search(r"listening on http://([\d.]+):(\d+)", line)
-        if not m:
-            self.proc.kill()
-            raise SystemExit(f"server did not start: {line!r}")
-        self.host, self.port = m.group(1), int(m.group(2))
 
-    def connection(self) -> http.client.HTTPConnection:
-        return http.client.HTTPConnection(self.host, self.port, timeout=60)
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(timeout=30)
+def stop(server: Server) -> None:
+    server.proc.terminate()
+    server.proc.wait(timeout=30)
 
 
 def request_body(catalog: dict[str, Any], preset: str, mode: str, seed: int, i: int) -> dict[str, Any]:
@@ -87,7 +73,7 @@ def post(conn: http.client.HTTPConnection, server: Server, body: dict[str, Any])
             raw = r.read()
         except (OSError, http.client.HTTPException):
             conn.close()
-            conn = server.connection()
+            conn = connect(server)
             time.sleep(1)
             continue
         if r.status == 503:
@@ -153,15 +139,12 @@ def main() -> int:
     ap.add_argument("--out", default=os.path.join(ROOT, "bench/results"))
     args = ap.parse_args()
 
-    server = Server(args.binary)
-    conn = server.connection()
-    conn.request("GET", "/api/v1/experiments")
-    catalog = {e["id"]: e for e in json.loads(conn.getresponse().read())["experiments"]}
-    conn.close()
+    server = Server(args.binary, ["--no-store"])
+    catalog = {e["id"]: e for e in server.get_json("/api/v1/experiments")["experiments"]}
     chosen = [p for p in args.presets.split(",") if p] or sorted(catalog)
     unknown = [p for p in chosen if p not in catalog]
     if unknown:
-        server.stop()
+        stop(server)
         raise SystemExit(f"no such preset: {', '.join(unknown)}")
     modes = [m for m in args.modes.split(",") if m]
     jobs = collections.deque((p, m) for p in chosen for m in modes)
@@ -170,7 +153,7 @@ def main() -> int:
     began = time.monotonic()
 
     def worker() -> None:
-        c = server.connection()
+        c = connect(server)
         while True:
             with lock:
                 if not jobs:
@@ -189,7 +172,7 @@ def main() -> int:
         t.start()
     for t in threads:
         t.join()
-    server.stop()
+    stop(server)
     seconds = time.monotonic() - began
 
     print(f"\noracle soak: {len(chosen)} presets × {modes}, {args.runs} runs each, seed {args.seed}, "
