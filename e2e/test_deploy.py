@@ -158,20 +158,12 @@ def test_every_privilege_the_deployment_grants_is_explained():
 # ---------------------------------------------------------------- the Containerfile and the binary
 
 
-def pending_flags(helped: dict[str, bool]) -> set[str]:
-    """--database is issue 17 part 4 (another branch): allowed to be missing only from a binary that
-    has no PostgreSQL store at all. Once the binary has it, it is checked like every other flag."""
-    return set() if "--database" in helped else {"--database"}
-
-
 def test_the_flags_passed_to_serve_are_the_binarys():
     helped = help_flags()
     entry = instruction("ENTRYPOINT")
     assert entry[1:] == ["serve"], entry
     for where, args in (("Containerfile CMD", instruction("CMD")), ("Deployment args", container()["args"])):
         for name, value in flags(args).items():
-            if name in pending_flags(helped):
-                continue
             assert name in helped, f"{where} passes {name}, which `ipclab serve --help` does not list"
             assert helped[name] == (value is not None), f"{where}: {name} {'takes' if helped[name] else 'takes no'} value"
 
@@ -197,7 +189,7 @@ def test_the_server_starts_with_the_deployments_flags_and_answers_the_probe():
     # Local stand-ins for what only the cluster has: the loopback, free ports, the repository's page,
     # and no database (the store under a temporary --data-dir instead).
     args.update({"--host": "127.0.0.1", "--admin-host": "127.0.0.1", "--admin-port": "0", "--public": "public"})
-    for name in pending_flags(helped) | {"--database", "--port"}:
+    for name in ("--database", "--port"):
         args.pop(name, None)
     srv = start_server(*(f"{k}={v}" if v is not None else k for k, v in args.items()))
     try:
