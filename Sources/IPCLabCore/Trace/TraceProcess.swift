@@ -15,6 +15,10 @@ public struct TraceProcess: Sendable {
     public var exit: Exit?
     public var userCPUNs: Int64?
     public var systemCPUNs: Int64?
+    /// What a C program's process wrote to its standard output, as captured (nil for scenario processes).
+    public var stdout: String? = nil
+    /// Whether `stdout` was cut at the capture's bound.
+    public var stdoutTruncated = false
 
     public init(name: String, pid: Int32, parent: String?, exit: Exit?, userCPUNs: Int64?, systemCPUNs: Int64?) {
         self.name = name
