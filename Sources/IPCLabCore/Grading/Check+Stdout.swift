@@ -8,10 +8,10 @@ extension Check {
             return (false, [], "\(process) has no captured standard output (only the processes of C programs have one)")
         }
         let size = "\(output.utf8.count) bytes"
-        let cut = p.stdoutTruncated ? ", cut at the capture's bound" : ""
         guard output.contains(contains) else {
             let shown = output.isEmpty ? "it is empty" : "it begins \(Self.quoted(Self.preview(output)))"
-            return (false, [], "\(process)'s standard output (\(size)\(cut)) does not contain \(Self.quoted(Self.preview(contains))); \(shown)")
+            let cut = p.truncated ? " (the capture keeps \(TraceProcess.outputLimit) bytes per stream: the text may have come later)" : ""
+            return (false, [], "\(process)'s standard output (\(size)) does not contain \(Self.quoted(Self.preview(contains))); \(shown)\(cut)")
         }
         // The writes to fd 1 that carried part of the text (a line may take several writes).
         let writes = trace.events.filter { e in
@@ -19,7 +19,7 @@ extension Check {
                   let text = e.payload?.text, !text.isEmpty else { return false }
             return text.contains(contains) || contains.contains(text)
         }
-        return (true, writes.seqs, "\(process)'s standard output (\(size)\(cut)) contains \(Self.quoted(Self.preview(contains)))")
+        return (true, writes.seqs, "\(process)'s standard output (\(size)) contains \(Self.quoted(Self.preview(contains)))")
     }
 
     /// At most 80 characters of `text`, on one line.
