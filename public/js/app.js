@@ -17,6 +17,8 @@ import * as banner from "./outcome.js";
 import { createLiveView } from "./live-progress.js";
 import { benchFigures, hasBenchFigures, renderBenchChart } from "./bench-chart.js";
 import { renderStepper } from "./stepper.js";
+import { createCEditor, renderProgramGallery } from "./c-editor.js";
+import { renderProgramOutput } from "./program-output.js";
 
 /** The run the page opens on: a real trace of pipe.hello recorded by this server's build. */
 const EXAMPLE = { id: "pipe.hello", url: "examples/pipe.hello.json" };
@@ -54,6 +56,8 @@ const editor = createEditor($("#editor"), {
 function fadeResults() {
   $("#results").classList.toggle("stale", Boolean(state.trace));
 }
+const cEditor = createCEditor($("#c-editor"), { onRun: runPrograms });
+let programGallery = null;
 const narrow = window.matchMedia("(max-width: 900px)");
 const live = createLiveView($("#live"));
 
@@ -79,6 +83,8 @@ function showExperiment(exp, initialParams = {}, wallMs) {
   }
   state.form = renderForm($("#params"), exp, initialParams, wallMs);
   $("#params-form").hidden = false;
+  $("#c-editor").hidden = true;
+  programGallery?.setCurrent(null);
   closeEditor({ keepFocus: true });
   state.gallery?.setCurrent(exp.id);
   document.title = `${exp.title || exp.id} — IPC Lab`;
@@ -167,6 +173,7 @@ function nameRun(trace, recipe, { push }) {
 async function runAgain() {
   const body = state.body;
   if (body && body.scenario) return runScenario(body);
+  if (body && body.programs) return runPrograms(body);
   if (!body) return runPreset();
   const recipe = recipeOf(location.hash);
   const trace = await submit(body, (err) => banner.showError(bannerEl, err));
@@ -185,6 +192,37 @@ async function runScenario(body) {
   }
 }
 
+// ---- C programs (c-editor.js): an example or a blank program in the editor, run, compile errors marked ----
+
+function showPrograms(entry) {
+  state.current = null;
+  state.gallery?.setCurrent(null);
+  programGallery?.setCurrent(entry?.id ?? null);
+  $("#exp-title").textContent = entry ? entry.title : "Your own C program";
+  clear($("#exp-claim")).append(entry ? entry.claim : "Write C that uses pipes, shared memory, signals, queues or sockets: each call is traced.",
+    entry ? h("span", { class: "exp-id" }, ` ${entry.id}`) : "");
+  $("#exp-corrections").hidden = true;
+  $("#params-form").hidden = true;
+  $("#editor").hidden = true;
+  $("#c-editor").hidden = false;
+  cEditor.open(entry);
+  document.title = `${entry ? entry.title : "C program"} — IPC Lab`;
+  if (narrow.matches) { $("#c-gallery-details").open = false; $("#gallery-details").open = false; }
+}
+
+async function runPrograms(body) {
+  cEditor.clearDiagnostics();
+  const trace = await submit(body, (err) => banner.showError(bannerEl, err));
+  if (!trace) return;
+  cEditor.showDiagnostics(trace.run.diagnostics || []);
+  if (trace.run.outcome === "compile_error") {
+    $("#results").hidden = true;
+    banner.showError(bannerEl, { code: "compile_error", message: cEditor.summary() }, { title: "⚠ Did not compile" });
+    return;
+  }
+  nameRun(trace, "", { push: true });
+}
+
 // ---- the scenario editor ----------------------------------------------------------------------
 
 async function openEditor() {
@@ -198,6 +236,7 @@ async function openEditor() {
     }
   }
   $("#params-form").hidden = true;
+  $("#c-editor").hidden = true;
   $("#editor").hidden = false;
   editor.setCanClose(true);
   editor.open(scenario || { channels: [], processes: [{ name: "main", steps: [] }] },
@@ -229,6 +268,7 @@ function showTrace(trace, body, { example = false } = {}) {
   renderObjects($("#objects"), trace, state.model.runEnd, select);
   state.stepper = renderStepper($("#stepper"), state.model, { step: (seq) => state.diagram?.step(seq) });
   drawBench();
+  renderProgramOutput($("#program-output"), trace);
   clear($("#selected")).append(h("p", { class: "muted" }, "Click an event in the diagram or the table (or focus it and press Enter)."));
   $("#share-url").value = location.href;
   $("#results").dataset.runId = example ? "" : (trace.run && trace.run.id) || "";
@@ -312,6 +352,7 @@ async function applyHash() {
     $("#exp-title").textContent = "Custom scenario";
     clear($("#exp-claim")).append("A scenario from a shared link. Edit it and run it again.");
     $("#params-form").hidden = true;
+    $("#c-editor").hidden = true;
     $("#editor").hidden = false;
     editor.setCanClose(false);
     editor.open(want.scenario, want.wallMs);
@@ -446,6 +487,9 @@ async function start() {
     return;
   }
   state.gallery = renderGallery($("#gallery"), state.experiments, pick);
+  $("#c-blank").addEventListener("click", () => showPrograms(null));
+  api.listPrograms().then((entries) => { programGallery = renderProgramGallery($("#c-gallery"), entries, showPrograms); },
+    () => clear($("#c-gallery")).append(h("p", { class: "muted" }, "The example programs could not be loaded.")));
   if (!location.hash) await showExample();
   document.body.dataset.ready = "true";
   await applyHash();
