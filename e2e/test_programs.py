@@ -149,3 +149,33 @@ def test_bad_program_requests_name_the_field(lab):
     assert r.error(400, "invalid_request")["path"] == "experiment"
     r = lab.run({"programs": []})
     assert r.error(400, "invalid_request")["path"] == "programs"
+
+
+IPC = open(__file__.replace("test_programs.py", "programs/ipc_tour.c")).read()
+
+
+def test_shm_semaphores_queues_signals_and_sockets_use_the_vocabulary(lab):
+    trace = run_programs(lab, [program("tour", IPC)])
+    assert trace["run"]["outcome"] == "ok", trace["run"]
+    assert process(trace, "tour")["stdout"] == "shared=42 mq=ping prio=1 signal=10\n"
+    def one(call, proc="tour"):
+        found = calls(trace, call, proc)
+        assert len(found) == 1, (call, found)
+        return found[0]
+    assert one("shm_open")["args"]["name"] == "/counter" and one("shm_open")["result"] >= 0
+    assert one("mmap")["args"]["flags"] == "MAP_SHARED"
+    assert one("sem_open")["args"]["name"] == "/lock" and one("sem_open")["args"]["value"] == 0
+    assert one("mq_open")["args"]["attr"] == {"mq_maxmsg": 4, "mq_msgsize": 32}
+    sent = one("mq_send", "tour.1")
+    assert bytes.fromhex(sent["payload"]["hex"]) == b"ping" and sent["args"]["msg_prio"] == 1
+    got = one("mq_receive")
+    assert got["result"] == 4 and got["args"]["msg_prio"] == 1 and bytes.fromhex(got["payload"]["hex"]) == b"ping"
+    assert one("sem_post", "tour.1")["result"] == 0 and one("sem_wait")["result"] == 0
+    kill = one("kill", "tour.1")
+    assert kill["args"]["signal"] == "SIGUSR1" and kill["args"]["process"] == "tour"
+    delivered = one("deliver")
+    assert delivered["args"]["signal"] == "SIGUSR1" and delivered["args"]["sender"] == "tour.1"
+    assert one("sigaction")["args"]["handler"] == "handler"
+    assert one("bind")["args"]["addr"] == "127.0.0.1:9000" and one("listen")["result"] == 0
+    for call in ("shm_unlink", "sem_unlink", "mq_unlink"):
+        assert one(call)["result"] == 0

@@ -141,7 +141,7 @@ int mkfifo(const char *path, mode_t mode) {
     int err = r < 0 ? errno : 0;
     if (ipclab_tracing) {
         int64_t args[2] = { (int64_t)mode, -1 };
-        ipclab_record_now(IPCLAB_REC_EVENT, "mkfifo", -1, args, 2, r, err, NULL, 0);
+        ipclab_record_now(IPCLAB_REC_EVENT, "mkfifo", -1, args, 2, r, err, path, path ? strnlen(path, IPCLAB_PAYLOAD_MAX) : 0);
     }
     if (err) errno = err;
     return r;

@@ -29,6 +29,12 @@ enum ProgramResults {
         trace.run.diagnostics = diagnostics
         // A program the compiler refused: the run is a compile error, unless a limit ended the compiler.
         let failed = trace.run.sandbox.setup.first { $0.op.hasPrefix("gcc ") && $0.result > 0 && $0.result < 128 }
+        // A limit or the wall clock that ended the run before any program started: say it was the compiler.
+        let compiled = Set(trace.run.sandbox.setup.filter { $0.op.hasPrefix("gcc ") && $0.result == 0 }.map { String($0.op.dropFirst(4)) })
+        if trace.processes.isEmpty, [.limitExceeded, .timeout].contains(trace.run.outcome),
+           let compiling = programs.first(where: { !compiled.contains($0.name) }) {
+            trace.run.reason = (trace.run.reason ?? "") + "; while compiling program \"\(compiling.name)\""
+        }
         if let failed, trace.run.outcome == .ok {
             let name = String(failed.op.dropFirst(4))
             let first = diagnostics.first { $0.program == name && $0.severity == "error" }

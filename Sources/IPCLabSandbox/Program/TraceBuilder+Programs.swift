@@ -32,10 +32,18 @@ extension TraceBuilder {
         return (processes, names)
     }
 
+    /// The argument a call's payload holds in a program run: the object's name, or the socket address.
+    private static let textArgument = ["shm_open": "name", "shm_unlink": "name", "sem_open": "name", "sem_unlink": "name",
+                                       "mq_open": "name", "mq_unlink": "name", "bind": "addr", "connect": "addr", "accept": "peer",
+                                       "open": "path", "mkfifo": "path"]
+
     /// Names an event's process by its pid, and the processes its arguments reach (a fork's child,
     /// the process a wait reaped or a kill aimed at) by theirs: the interposer knows only pids.
-    static func nameProgramEvent(_ e: inout TraceEvent, names: [Int32: String]) {
+    static func nameProgramEvent(_ e: inout TraceEvent, record r: RawRecord, names: [Int32: String]) {
         if let name = names[e.pid] { e.process = name }
+        // What a scenario names by its channel, the interposer puts in the payload (ipc_trace.c).
+        let text = JSONValue.string(String(decoding: r.payload.prefix { $0 != 0 }, as: UTF8.self))
+        if let key = textArgument[r.call], r.payloadLength > 0, let i = e.args.firstIndex(where: { $0.0 == key }) { e.args[i].1 = text }
         func named(_ pid: Int64?) -> JSONValue {
             guard let pid, let name = names[Int32(truncatingIfNeeded: pid)] else { return .null }
             return .string(name)

@@ -74,7 +74,7 @@ struct TraceBuilder {
             let r = records[i]
             if named.contains(r.index) { seqOf[r.index] = n + 1 }
             events.append(arguments.event(r, seq: n + 1))
-            if programs { Self.nameProgramEvent(&events[events.count - 1], names: names) }
+            if programs { Self.nameProgramEvent(&events[events.count - 1], record: r, names: names) }
         }
 
         let objects = records.filter { $0.kind == IPCLAB_REC_OBJECT }.map { r -> ObjectSnapshot in
