@@ -2,8 +2,8 @@
 # Install what IPC Lab needs on Debian or Ubuntu. Idempotent, and quick when everything is there:
 # apt-get runs only when a package is missing, pip only when e2e/requirements.txt changed.
 #
-#   scripts/setup.sh                 to build and serve: libmicrohttpd-dev, pkg-config, zlib1g-dev and
-#                                    libsqlite3-dev (the run store)
+#   scripts/setup.sh                 to build and serve: libmicrohttpd-dev, pkg-config, zlib1g-dev,
+#                                    libsqlite3-dev (the run store), gcc and libc6-dev (C programs)
 #   scripts/setup.sh --test          and the e2e tests' Python packages (e2e/requirements.txt),
 #                                    in a virtualenv
 #   scripts/setup.sh --bench         and what the benchmark needs: wrk, nginx-light, gcc
@@ -74,7 +74,8 @@ if ! command -v swift >/dev/null 2>&1; then
     exit 1
 fi
 
-apt_packages=(libmicrohttpd-dev pkg-config zlib1g-dev libsqlite3-dev)
+# gcc and libc6-dev: students' C programs are compiled inside each run's sandbox (README, "C programs").
+apt_packages=(libmicrohttpd-dev pkg-config zlib1g-dev libsqlite3-dev gcc libc6-dev)
 if [ "$want_browser" = 1 ]; then
     apt_packages+=(chromium fonts-liberation fonts-dejavu-core)
 fi

@@ -12,6 +12,9 @@ public struct RunRequest: Sendable {
     public var schedule: RunSchedule?
     /// Whether the server stores the run (`"store": false` in the body skips it).
     public var store = true
+    /// The students' C programs the run compiles and runs (`programs`), instead of a preset or a
+    /// scenario; ``scenario`` then has one process per program and no steps (``ProgramSpec/scenario(of:)``).
+    public var programs: [ProgramSpec]?
 
     public var experimentID: String? { preset?.experiment.id }
 
@@ -61,13 +64,23 @@ public struct RunRequest: Sendable {
         let experiment = try r.string("experiment")
         let params = r.value("params")
         let scenario = r.value("scenario")
+        let programs = r.value("programs")
         let limits = r.value("limits")
         let checks = r.value("checks")
         let schedule = r.value("schedule")
         let store = try r.bool("store")
         try r.finish()
-        var request = try request(experiment: experiment, params: params, scenario: scenario, limits: limits,
-                                  catalog: catalog, maxima: maxima)
+        var request: RunRequest
+        if let programs {
+            if experiment != nil || scenario != nil || params != nil {
+                throw LabError(.invalidRequest, "give \"programs\", or \"experiment\" or \"scenario\", not both",
+                               path: experiment != nil ? "experiment" : scenario != nil ? "scenario" : "params")
+            }
+            request = try programRequest(programs, limits: limits, maxima: maxima)
+        } else {
+            request = try self.request(experiment: experiment, params: params, scenario: scenario, limits: limits,
+                                       catalog: catalog, maxima: maxima)
+        }
         request.checks = try Check.decodeList(checks, at: JSONPath().key("checks"), catalog: catalog)
         request.schedule = try RunSchedule.decode(schedule, at: JSONPath().key("schedule"))
         request.store = store ?? true
@@ -93,6 +106,15 @@ public struct RunRequest: Sendable {
         default:
             throw LabError(.invalidRequest, "give either \"experiment\" or \"scenario\", not both", path: "scenario")
         }
+    }
+
+    /// A run of students' programs (`programs`), under `limits` (which bound compiling and running alike).
+    public static func programRequest(_ programs: JSONValue, limits: JSONValue?, maxima: RunLimits) throws(LabError) -> RunRequest {
+        let list = try ProgramSpec.decodeList(programs, at: JSONPath().key("programs"))
+        let limits = try RunLimits.decode(limits, maxima: maxima)
+        var request = RunRequest(preset: nil, parameters: nil, scenario: ProgramSpec.scenario(of: list), limits: limits)
+        request.programs = list
+        return request
     }
 
     /// The results of ``checks`` on `trace`; nil when the request gave none.

@@ -17,7 +17,7 @@ import IPCLabCore
 /// the backstop. A runnable process between its record and its call shows `R`, not `S`.
 struct DeadlockWatch {
     /// Calls that wait, with no timeout, for another process of the run.
-    static let waitingCalls: Set<String> = ["read", "write", "open", "openat", "sem_wait", "semop", "wait4",
+    static let waitingCalls: Set<String> = ["read", "write", "open", "openat", "sem_wait", "semop", "wait4", "waitpid",
                                             "msgrcv", "msgsnd", "mq_receive", "mq_send"]
     static let quietNs: Int64 = 20_000_000
     static let confirmNs: Int64 = 10_000_000
