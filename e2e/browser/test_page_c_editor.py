@@ -229,3 +229,30 @@ def test_axe_and_phone_width(make_lab_page: Any, artifacts: Path, viewport: dict
     assert lp.page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
     lp.page.locator("#program-output").scroll_into_view_if_needed()
     lp.shot(artifacts / f"c-editor-output-{viewport['width']}-{scheme}.png", full_page=False)
+
+
+def test_c_program_runs_for_real(lab_page: Any, artifacts: Path) -> None:
+    """On the real server: an example compiles and runs, its output shown with the diagram; a line broken
+    on purpose comes back from gcc marked where it is."""
+    lp = lab_page
+    open_example(lp, "c.pipe_parent_child")
+    status, trace = lp.run_and_capture(lambda: lp.page.click("#c-run"))
+    assert status == 200 and trace["run"]["outcome"] == "ok", trace["run"]
+    lp.wait_for_diagram(trace)
+    out = lp.page.locator(".c-proc[data-process='pipe'] pre.stdout").text_content()
+    assert out == next(p for p in trace["processes"] if p["name"] == "pipe")["stdout"]
+    assert "hello from the child" in out
+    assert lp.count(".diagram-body .lifeline") == len(trace["processes"])
+    lp.shot(artifacts / "c-editor-real-run.png")
+    # break line 21 (`int fd[2]; …` becomes `int fd[2] …`): gcc's error lands on it
+    source = lp.page.input_value("#c-source-0").split("\n")
+    assert source[20].strip().startswith("int fd[2];"), source[20]
+    source[20] = source[20].replace("int fd[2];", "int fd[2]")
+    lp.page.fill("#c-source-0", "\n".join(source))
+    status, trace = lp.run_and_capture(lambda: lp.page.click("#c-run"))
+    assert status == 200 and trace["run"]["outcome"] == "compile_error", trace["run"]
+    lp.page.wait_for_selector("#c-diagnostics:not([hidden])")
+    lines = {d["line"] for d in trace["run"]["diagnostics"] if d["severity"] == "error"}
+    marked = set(map(int, lp.page.eval_on_selector_all("#c-pane-0 .c-ln.c-error", "els => els.map(e => e.textContent)")))
+    assert marked == lines and lines, (marked, trace["run"]["diagnostics"])
+    assert "Did not compile" in lp.page.locator("#banner").inner_text()

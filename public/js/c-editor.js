@@ -44,7 +44,7 @@ function programPane(index, program, onInput) {
   const textarea = h("textarea", { id, class: "c-source", spellcheck: "false", autocomplete: "off", autocapitalize: "off",
     wrap: "off", rows: 20, "aria-describedby": "c-diagnostics" });
   const name = h("input", { id: `c-name-${index}`, class: "c-name", type: "text", value: program.name, required: true,
-    pattern: "[A-Za-z_][A-Za-z0-9_.-]*", autocomplete: "off", spellcheck: "false" });
+    pattern: "[a-z][a-z0-9_]{0,15}", maxlength: 16, autocomplete: "off", spellcheck: "false" });
   const pane = h("div", { class: "c-pane", role: "tabpanel", id: `c-pane-${index}`, "aria-labelledby": `c-tab-${index}` }, [
     h("div", { class: "c-name-row" }, [h("label", { for: name.id }, "Program name"), name]),
     h("label", { for: id, class: "editor-label" }, "C source"),
