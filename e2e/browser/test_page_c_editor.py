@@ -231,7 +231,7 @@ def test_axe_and_phone_width(make_lab_page: Any, artifacts: Path, viewport: dict
     lp.shot(artifacts / f"c-editor-output-{viewport['width']}-{scheme}.png", full_page=False)
 
 
-def test_c_program_runs_for_real(lab_page: Any, artifacts: Path) -> None:
+def test_c_program_runs_for_real(lab_page: Any, make_lab_page: Any, artifacts: Path) -> None:
     """On the real server: an example compiles and runs, its output shown with the diagram; a line broken
     on purpose comes back from gcc marked where it is."""
     lp = lab_page
@@ -244,6 +244,16 @@ def test_c_program_runs_for_real(lab_page: Any, artifacts: Path) -> None:
     assert "hello from the child" in out
     assert lp.count(".diagram-body .lifeline") == len(trace["processes"])
     lp.shot(artifacts / "c-editor-real-run.png")
+    # its link shows the stored run with its output, and runs nothing (the sources are not in the link)
+    link = lp.page.evaluate("location.href")
+    assert link.split("#")[1] == f"run={trace['run']['id']}"
+    other = make_lab_page()
+    posts: list[str] = []
+    other.page.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
+    other.page.goto(link)
+    other.wait_for_diagram(trace)
+    assert other.page.locator(".c-proc[data-process='pipe'] pre.stdout").text_content() == out
+    assert other.page.locator("#run-again").is_disabled() and posts == []
     # break line 21 (`int fd[2]; …` becomes `int fd[2] …`): gcc's error lands on it
     source = lp.page.input_value("#c-source-0").split("\n")
     assert source[20].strip().startswith("int fd[2];"), source[20]

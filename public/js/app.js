@@ -385,8 +385,10 @@ async function showStored(id, body) {
       const exp = state.experiments.find((e) => e.id === trace.run.experiment);
       if (exp) showExperiment(exp);
     }
-    showTrace(trace, body ?? (trace.run.experiment ? null : { scenario: trace.scenario }));
-    $("#run-again").disabled = false;
+    // A stored run of C programs keeps no sources: there is nothing to run again from a link alone.
+    const programs = Boolean(trace.run.tracer) && !body;
+    showTrace(trace, body ?? (trace.run.experiment || programs ? null : { scenario: trace.scenario }));
+    $("#run-again").disabled = programs;
     $("#share-url").value = location.href;
   } catch (err) {
     if (ticket !== state.runCounter) return;
