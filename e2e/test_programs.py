@@ -179,3 +179,16 @@ def test_shm_semaphores_queues_signals_and_sockets_use_the_vocabulary(lab):
     assert one("bind")["args"]["addr"] == "127.0.0.1:9000" and one("listen")["result"] == 0
     for call in ("shm_unlink", "sem_unlink", "mq_unlink"):
         assert one(call)["result"] == 0
+
+
+def test_a_program_run_streams_its_events_with_the_trace_names(server):
+    from test_stream import key, parse_stream, stream_run
+    status, headers, lines = stream_run(server, {"programs": [program("parent", PIPE)]})
+    assert status == 200, lines[:3]
+    objects = parse_stream(headers, lines)
+    trace = objects[-1]["trace"]
+    check_program_trace(trace)
+    streamed = [o["event"] for o in objects if o["type"] == "event"]
+    # The same events as the trace's, each once, under the same process names (forks too).
+    assert sorted(map(key, streamed)) == sorted(map(key, trace["events"]))
+    assert {e["process"] for e in streamed} == {"parent", "parent.1"}
