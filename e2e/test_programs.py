@@ -3,38 +3,14 @@ sandbox and traces it through the interposer (every response checked against ope
 
 from __future__ import annotations
 
+import os
+
 from typing import Any
 
 from traces import calls, process
 
-PIPE = r"""
-#include <stdio.h>
-#include <string.h>
-#include <unistd.h>
-#include <sys/wait.h>
-
-int main(void) {
-    int fds[2];
-    if (pipe(fds) < 0) { perror("pipe"); return 1; }
-    pid_t pid = fork();
-    if (pid == 0) {
-        close(fds[1]);
-        char buf[64];
-        ssize_t n = read(fds[0], buf, sizeof buf - 1);
-        buf[n > 0 ? n : 0] = 0;
-        printf("child got: %s\n", buf);
-        return 0;
-    }
-    close(fds[0]);
-    write(fds[1], "hello", 5);
-    close(fds[1]);
-    int status;
-    waitpid(pid, &status, 0);
-    printf("parent done, child exited %d\n", WEXITSTATUS(status));
-    fprintf(stderr, "a word on stderr\n");
-    return 0;
-}
-"""
+PROGRAMS = os.path.join(os.path.dirname(__file__), "programs")
+PIPE = open(os.path.join(PROGRAMS, "pipe.c")).read()
 
 
 def program(name: str, source: str, **kw: Any) -> dict[str, Any]:
@@ -151,7 +127,7 @@ def test_bad_program_requests_name_the_field(lab):
     assert r.error(400, "invalid_request")["path"] == "programs"
 
 
-IPC = open(__file__.replace("test_programs.py", "programs/ipc_tour.c")).read()
+IPC = open(os.path.join(PROGRAMS, "ipc_tour.c")).read()
 
 
 def test_shm_semaphores_queues_signals_and_sockets_use_the_vocabulary(lab):
