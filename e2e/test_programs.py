@@ -72,6 +72,10 @@ def test_a_two_process_pipe_program_is_traced(lab):
     assert bytes.fromhex(read["payload"]["hex"]) == b"hello"
     closes = {(e["process"], e["args"]["fd"], e["args"]["end"]) for e in calls(trace, "close")}
     assert {("parent", read_end, "read"), ("parent", write_end, "write"), ("parent.1", write_end, "write")} <= closes
+    # The pipe is named by its inode, in every process, and what was written is paired with what was read.
+    assert {e["args"]["channel"] for e in calls(trace, "close") + [pipe, write, read]} == {"pipe1"}
+    data = [t for t in trace["transfers"] if t["kind"] == "data"]
+    assert data == [{"kind": "data", "from": write["seq"], "to": read["seq"], "channel": "pipe1", "bytes": 5}], trace["transfers"]
     [wait] = calls(trace, "waitpid", "parent")
     assert wait["result"] == child["pid"] and wait["args"]["process"] == "parent.1"
     assert wait["args"]["status"] == {"code": 0}
@@ -151,6 +155,8 @@ def test_shm_semaphores_queues_signals_and_sockets_use_the_vocabulary(lab):
     assert kill["args"]["signal"] == "SIGUSR1" and kill["args"]["process"] == "tour"
     delivered = one("deliver")
     assert delivered["args"]["signal"] == "SIGUSR1" and delivered["args"]["sender"] == "tour.1"
+    assert {"kind": "signal", "from": kill["seq"], "to": delivered["seq"]}.items() <= next(
+        t for t in trace["transfers"] if t["kind"] == "signal").items(), trace["transfers"]
     assert one("sigaction")["args"]["handler"] == "handler"
     assert one("bind")["args"]["addr"] == "127.0.0.1:9000" and one("listen")["result"] == 0
     for call in ("shm_unlink", "sem_unlink", "mq_unlink"):

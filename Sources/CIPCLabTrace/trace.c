@@ -67,16 +67,23 @@ static int64_t end_of(int fd) {
     return flags >= 0 && (flags & O_ACCMODE) == O_WRONLY ? 1 : 0;
 }
 
-static int is_socket(int fd) {
+/* What a descriptor reaches: 1 a socket, 0 anything else; `*pipe` the pipe's or FIFO's inode (both
+ * ends of a pipe share it), or -1. The server names a program's pipes by it (`channel`). */
+static int kind_of(int fd, int64_t *pipe) {
     struct stat st;
-    return fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
+    *pipe = -1;
+    if (fstat(fd, &st) != 0) return 0;
+    if (S_ISFIFO(st.st_mode)) *pipe = (int64_t)st.st_ino;
+    return S_ISSOCK(st.st_mode);
 }
 
 int pipe(int fds[2]) {
     int r = REAL.pipe(fds);
     int err = r < 0 ? errno : 0;
     if (ipclab_tracing) {
-        int64_t args[3] = { r == 0 ? fds[0] : -1, r == 0 ? fds[1] : -1, -1 };
+        int64_t inode = -1;
+        if (r == 0) kind_of(fds[0], &inode);
+        int64_t args[3] = { r == 0 ? fds[0] : -1, r == 0 ? fds[1] : -1, inode };
         ipclab_record_now(IPCLAB_REC_EVENT, "pipe", -1, args, 3, r, err, NULL, 0);
     }
     errno = err ? err : errno;
@@ -87,7 +94,9 @@ int pipe2(int fds[2], int flags) {
     int r = REAL.pipe2(fds, flags);
     int err = r < 0 ? errno : 0;
     if (ipclab_tracing) {
-        int64_t args[3] = { r == 0 ? fds[0] : -1, r == 0 ? fds[1] : -1, -1 };
+        int64_t inode = -1;
+        if (r == 0) kind_of(fds[0], &inode);
+        int64_t args[3] = { r == 0 ? fds[0] : -1, r == 0 ? fds[1] : -1, inode };
         ipclab_record_now(IPCLAB_REC_EVENT, "pipe", -1, args, 3, r, err, NULL, 0);
     }
     if (err) errno = err;
@@ -96,8 +105,9 @@ int pipe2(int fds[2], int flags) {
 
 ssize_t read(int fd, void *buf, size_t count) {
     if (!ipclab_tracing) return REAL.read(fd, buf, count);
-    int sock = is_socket(fd);
-    int64_t args[4] = { fd, (int64_t)count, -1, 0 };
+    int64_t inode;
+    int sock = kind_of(fd, &inode);
+    int64_t args[4] = { fd, (int64_t)count, inode, 0 };
     uint32_t slot = ipclab_begin(IPCLAB_REC_EVENT, sock ? "sock.read" : "read", -1, args, sock ? 3 : 4);
     ssize_t r = REAL.read(fd, buf, count);
     int err = r < 0 ? errno : 0;
@@ -108,8 +118,9 @@ ssize_t read(int fd, void *buf, size_t count) {
 
 ssize_t write(int fd, const void *buf, size_t count) {
     if (!ipclab_tracing) return REAL.write(fd, buf, count);
-    int sock = is_socket(fd);
-    int64_t args[4] = { fd, (int64_t)count, -1, 1 };
+    int64_t inode;
+    int sock = kind_of(fd, &inode);
+    int64_t args[4] = { fd, (int64_t)count, inode, 1 };
     uint32_t slot = ipclab_begin(IPCLAB_REC_EVENT, sock ? "sock.write" : "write", -1, args, sock ? 3 : 4);
     ssize_t r = REAL.write(fd, buf, count);
     int err = r < 0 ? errno : 0;
@@ -120,7 +131,9 @@ ssize_t write(int fd, const void *buf, size_t count) {
 
 int close(int fd) {
     if (!ipclab_tracing) return REAL.close(fd);
-    int64_t args[3] = { fd, -1, end_of(fd) };
+    int64_t inode;
+    kind_of(fd, &inode);
+    int64_t args[3] = { fd, inode, end_of(fd) };
     int r = REAL.close(fd);
     int err = r < 0 ? errno : 0;
     ipclab_record_now(IPCLAB_REC_EVENT, "close", -1, args, 3, r, err, NULL, 0);
@@ -130,7 +143,9 @@ int close(int fd) {
 
 int dup2(int oldfd, int newfd) {
     if (!ipclab_tracing) return REAL.dup2(oldfd, newfd);
-    int64_t args[4] = { oldfd, newfd, -1, end_of(oldfd) };
+    int64_t inode;
+    kind_of(oldfd, &inode);
+    int64_t args[4] = { oldfd, newfd, inode, end_of(oldfd) };
     int r = REAL.dup2(oldfd, newfd);
     int err = r < 0 ? errno : 0;
     ipclab_record_now(IPCLAB_REC_EVENT, "dup2", -1, args, 4, r, err, NULL, 0);
@@ -162,7 +177,7 @@ int open(const char *path, int flags, ...) {
     struct stat st;
     int fifo = ipclab_tracing && stat(path, &st) == 0 && S_ISFIFO(st.st_mode);
     if (!fifo) return REAL.open(path, flags, mode);
-    int64_t args[3] = { flags, -1, (flags & O_ACCMODE) == O_WRONLY ? 1 : 0 };
+    int64_t args[3] = { flags, (int64_t)st.st_ino, (flags & O_ACCMODE) == O_WRONLY ? 1 : 0 };
     uint32_t slot = ipclab_begin(IPCLAB_REC_EVENT, "open", -1, args, 3);
     int r = REAL.open(path, flags, mode);
     int err = r < 0 ? errno : 0;

@@ -28,6 +28,8 @@ final class RingReader {
     private let programs: Bool
     /// Processes started so far, by program index (program runs).
     private var started: [Int: Int] = [:]
+    /// A program run's pipes, named as they are met (as TraceBuilder names them, in its order).
+    private var channels = ProgramChannels()
 
     init(ring: EventRing, scenario: Scenario, programs: Bool = false) {
         self.ring = ring
@@ -76,7 +78,7 @@ final class RingReader {
         return ready.sorted { ($0.tBegin, $0.index) < ($1.tBegin, $1.index) }.map { record in
             handedOut += 1
             var event = arguments.event(record, seq: handedOut)
-            if programs { TraceBuilder.nameProgramEvent(&event, record: record, names: names) }
+            if programs { TraceBuilder.nameProgramEvent(&event, record: record, names: names, channels: &channels) }
             return event
         }
     }
