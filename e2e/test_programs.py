@@ -174,3 +174,31 @@ def test_a_program_run_streams_its_events_with_the_trace_names(server):
     # The same events as the trace's, each once, under the same process names (forks too).
     assert sorted(map(key, streamed)) == sorted(map(key, trace["events"]))
     assert {e["process"] for e in streamed} == {"parent", "parent.1"}
+
+
+def test_checks_grade_a_program_run(lab):
+    checks = [{"id": "child_ok", "kind": "exit", "process": "parent.1", "code": 0},
+              {"id": "write_then_read", "kind": "order", "first": {"process": "parent", "call": "write"},
+               "then": {"process": "parent.1", "call": "read"}},
+              {"id": "child_killed", "kind": "exit", "process": "parent.1", "signal": "SIGKILL"}]
+    trace = run_programs(lab, [program("parent", PIPE)], checks=checks)
+    assert [(c["id"], c["passed"]) for c in trace["checks"]] == [("child_ok", True), ("write_then_read", True), ("child_killed", False)]
+
+
+def test_the_cli_runs_programs_from_files(tmp_path):
+    import subprocess
+    from harness import server_binary
+    parent = tmp_path / "parent.c"
+    parent.write_text(PIPE)
+    out = subprocess.run([str(server_binary()), "run", "--program", str(parent)], capture_output=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    import json
+    trace = json.loads(out.stdout)
+    check_program_trace(trace)
+    assert [p["name"] for p in trace["processes"]] == ["parent", "parent.1"]
+    bad = tmp_path / "bad.c"
+    bad.write_text("int main(void) { return y; }\n")
+    out = subprocess.run([str(server_binary()), "run", "--program", str(bad), "--format", "text"], capture_output=True, timeout=120)
+    assert out.returncode == 1
+    assert b"bad.c:1:" in out.stderr and b"error:" in out.stderr, out.stderr
+    assert b"outcome compile_error" in out.stdout, out.stdout
