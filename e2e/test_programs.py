@@ -3,38 +3,14 @@ sandbox and traces it through the interposer (every response checked against ope
 
 from __future__ import annotations
 
+import os
+
 from typing import Any
 
 from traces import calls, process
 
-PIPE = r"""
-#include <stdio.h>
-#include <string.h>
-#include <unistd.h>
-#include <sys/wait.h>
-
-int main(void) {
-    int fds[2];
-    if (pipe(fds) < 0) { perror("pipe"); return 1; }
-    pid_t pid = fork();
-    if (pid == 0) {
-        close(fds[1]);
-        char buf[64];
-        ssize_t n = read(fds[0], buf, sizeof buf - 1);
-        buf[n > 0 ? n : 0] = 0;
-        printf("child got: %s\n", buf);
-        return 0;
-    }
-    close(fds[0]);
-    write(fds[1], "hello", 5);
-    close(fds[1]);
-    int status;
-    waitpid(pid, &status, 0);
-    printf("parent done, child exited %d\n", WEXITSTATUS(status));
-    fprintf(stderr, "a word on stderr\n");
-    return 0;
-}
-"""
+PROGRAMS = os.path.join(os.path.dirname(__file__), "programs")
+PIPE = open(os.path.join(PROGRAMS, "pipe.c")).read()
 
 
 def program(name: str, source: str, **kw: Any) -> dict[str, Any]:
@@ -96,6 +72,10 @@ def test_a_two_process_pipe_program_is_traced(lab):
     assert bytes.fromhex(read["payload"]["hex"]) == b"hello"
     closes = {(e["process"], e["args"]["fd"], e["args"]["end"]) for e in calls(trace, "close")}
     assert {("parent", read_end, "read"), ("parent", write_end, "write"), ("parent.1", write_end, "write")} <= closes
+    # The pipe is named by its inode, in every process, and what was written is paired with what was read.
+    assert {e["args"]["channel"] for e in calls(trace, "close") + [pipe, write, read]} == {"pipe1"}
+    data = [t for t in trace["transfers"] if t["kind"] == "data"]
+    assert data == [{"kind": "data", "from": write["seq"], "to": read["seq"], "channel": "pipe1", "bytes": 5}], trace["transfers"]
     [wait] = calls(trace, "waitpid", "parent")
     assert wait["result"] == child["pid"] and wait["args"]["process"] == "parent.1"
     assert wait["args"]["status"] == {"code": 0}
@@ -151,7 +131,7 @@ def test_bad_program_requests_name_the_field(lab):
     assert r.error(400, "invalid_request")["path"] == "programs"
 
 
-IPC = open(__file__.replace("test_programs.py", "programs/ipc_tour.c")).read()
+IPC = open(os.path.join(PROGRAMS, "ipc_tour.c")).read()
 
 
 def test_shm_semaphores_queues_signals_and_sockets_use_the_vocabulary(lab):
@@ -175,7 +155,50 @@ def test_shm_semaphores_queues_signals_and_sockets_use_the_vocabulary(lab):
     assert kill["args"]["signal"] == "SIGUSR1" and kill["args"]["process"] == "tour"
     delivered = one("deliver")
     assert delivered["args"]["signal"] == "SIGUSR1" and delivered["args"]["sender"] == "tour.1"
+    assert {"kind": "signal", "from": kill["seq"], "to": delivered["seq"]}.items() <= next(
+        t for t in trace["transfers"] if t["kind"] == "signal").items(), trace["transfers"]
     assert one("sigaction")["args"]["handler"] == "handler"
     assert one("bind")["args"]["addr"] == "127.0.0.1:9000" and one("listen")["result"] == 0
     for call in ("shm_unlink", "sem_unlink", "mq_unlink"):
         assert one(call)["result"] == 0
+
+
+def test_a_program_run_streams_its_events_with_the_trace_names(server):
+    from test_stream import key, parse_stream, stream_run
+    status, headers, lines = stream_run(server, {"programs": [program("parent", PIPE)]})
+    assert status == 200, lines[:3]
+    objects = parse_stream(headers, lines)
+    trace = objects[-1]["trace"]
+    check_program_trace(trace)
+    streamed = [o["event"] for o in objects if o["type"] == "event"]
+    # The same events as the trace's, each once, under the same process names (forks too).
+    assert sorted(map(key, streamed)) == sorted(map(key, trace["events"]))
+    assert {e["process"] for e in streamed} == {"parent", "parent.1"}
+
+
+def test_checks_grade_a_program_run(lab):
+    checks = [{"id": "child_ok", "kind": "exit", "process": "parent.1", "code": 0},
+              {"id": "write_then_read", "kind": "order", "first": {"process": "parent", "call": "write"},
+               "then": {"process": "parent.1", "call": "read"}},
+              {"id": "child_killed", "kind": "exit", "process": "parent.1", "signal": "SIGKILL"}]
+    trace = run_programs(lab, [program("parent", PIPE)], checks=checks)
+    assert [(c["id"], c["passed"]) for c in trace["checks"]] == [("child_ok", True), ("write_then_read", True), ("child_killed", False)]
+
+
+def test_the_cli_runs_programs_from_files(tmp_path):
+    import subprocess
+    from harness import server_binary
+    parent = tmp_path / "parent.c"
+    parent.write_text(PIPE)
+    out = subprocess.run([str(server_binary()), "run", "--program", str(parent)], capture_output=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    import json
+    trace = json.loads(out.stdout)
+    check_program_trace(trace)
+    assert [p["name"] for p in trace["processes"]] == ["parent", "parent.1"]
+    bad = tmp_path / "bad.c"
+    bad.write_text("int main(void) { return y; }\n")
+    out = subprocess.run([str(server_binary()), "run", "--program", str(bad), "--format", "text"], capture_output=True, timeout=120)
+    assert out.returncode == 1
+    assert b"bad.c:1:" in out.stderr and b"error:" in out.stderr, out.stderr
+    assert b"outcome compile_error" in out.stdout, out.stdout

@@ -174,7 +174,8 @@ int main(void) {
     trace, _ = run_one(lab, source)
     run = trace["run"]
     check_program_trace(trace)
-    assert run.get("records_rejected", 0) > 0 or run["outcome"] == "error", run
+    # The records past the first page are out of range: left out and counted, never trusted.
+    assert run.get("records_rejected", 0) > 0, run
 
 
 def test_signals_reach_no_process_outside_the_run(lab, still_fine):

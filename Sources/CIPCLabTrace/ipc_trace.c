@@ -60,7 +60,7 @@ static size_t address_text(const struct sockaddr *addr, socklen_t len, char *out
 /* --- POSIX shared memory and mappings ----------------------------------------------------------- */
 
 int shm_open(const char *name, int oflag, mode_t mode) {
-    int r = ipclab_real.shm_open(name, oflag, mode);
+    int r = REAL.shm_open(name, oflag, mode);
     int err = r < 0 ? errno : 0;
     if (ipclab_tracing) {
         int64_t args[3] = { NO_CHANNEL, oflag, mode };
@@ -70,7 +70,7 @@ int shm_open(const char *name, int oflag, mode_t mode) {
 }
 
 int shm_unlink(const char *name) {
-    int r = ipclab_real.shm_unlink(name);
+    int r = REAL.shm_unlink(name);
     int err = r < 0 ? errno : 0;
     if (ipclab_tracing) {
         int64_t args[1] = { NO_CHANNEL };
@@ -80,7 +80,7 @@ int shm_unlink(const char *name) {
 }
 
 int ftruncate(int fd, off_t length) {
-    int r = ipclab_real.ftruncate(fd, length);
+    int r = REAL.ftruncate(fd, length);
     int err = r < 0 ? errno : 0;
     if (ipclab_tracing) {
         int64_t args[3] = { fd, length, NO_CHANNEL };
@@ -91,7 +91,7 @@ int ftruncate(int fd, off_t length) {
 
 /* Only shared mappings: they are IPC; a private one is a program's own memory. */
 void *mmap(void *addr, size_t length, int prot, int flags, int fd, off_t offset) {
-    void *r = ipclab_real.mmap(addr, length, prot, flags, fd, offset);
+    void *r = REAL.mmap(addr, length, prot, flags, fd, offset);
     int err = r == MAP_FAILED ? errno : 0;
     if (ipclab_tracing && (flags & MAP_SHARED)) {
         int64_t args[7] = { (int64_t)(intptr_t)addr, (int64_t)length, prot, flags, fd, offset, NO_CHANNEL };
@@ -101,7 +101,7 @@ void *mmap(void *addr, size_t length, int prot, int flags, int fd, off_t offset)
 }
 
 int munmap(void *addr, size_t length) {
-    int r = ipclab_real.munmap(addr, length);
+    int r = REAL.munmap(addr, length);
     int err = r < 0 ? errno : 0;
     if (ipclab_tracing) {
         int64_t args[3] = { (int64_t)(intptr_t)addr, (int64_t)length, NO_CHANNEL };
@@ -113,7 +113,7 @@ int munmap(void *addr, size_t length) {
 /* --- System V shared memory --------------------------------------------------------------------- */
 
 int shmget(key_t key, size_t size, int flags) {
-    int r = ipclab_real.shmget(key, size, flags);
+    int r = REAL.shmget(key, size, flags);
     int err = r < 0 ? errno : 0;
     if (ipclab_tracing) {
         int64_t args[4] = { key, (int64_t)size, flags, NO_CHANNEL };
@@ -123,7 +123,7 @@ int shmget(key_t key, size_t size, int flags) {
 }
 
 void *shmat(int shmid, const void *addr, int flags) {
-    void *r = ipclab_real.shmat(shmid, addr, flags);
+    void *r = REAL.shmat(shmid, addr, flags);
     int err = r == (void *)-1 ? errno : 0;
     if (ipclab_tracing) {
         int64_t args[4] = { shmid, (int64_t)(intptr_t)addr, flags, NO_CHANNEL };
@@ -133,7 +133,7 @@ void *shmat(int shmid, const void *addr, int flags) {
 }
 
 int shmdt(const void *addr) {
-    int r = ipclab_real.shmdt(addr);
+    int r = REAL.shmdt(addr);
     int err = r < 0 ? errno : 0;
     if (ipclab_tracing) {
         int64_t args[2] = { (int64_t)(intptr_t)addr, NO_CHANNEL };
@@ -143,7 +143,7 @@ int shmdt(const void *addr) {
 }
 
 int shmctl(int shmid, int cmd, struct shmid_ds *buf) {
-    int r = ipclab_real.shmctl(shmid, cmd, buf);
+    int r = REAL.shmctl(shmid, cmd, buf);
     int err = r < 0 ? errno : 0;
     if (ipclab_tracing) {
         int64_t args[3] = { shmid, cmd, NO_CHANNEL };
@@ -164,7 +164,7 @@ sem_t *sem_open(const char *name, int oflag, ...) {
         value = va_arg(ap, unsigned);
         va_end(ap);
     }
-    sem_t *r = ipclab_real.sem_open(name, oflag, mode, value);
+    sem_t *r = REAL.sem_open(name, oflag, mode, value);
     int err = r == SEM_FAILED ? errno : 0;
     if (ipclab_tracing) {
         int64_t args[4] = { NO_CHANNEL, oflag, mode, value };
@@ -174,7 +174,7 @@ sem_t *sem_open(const char *name, int oflag, ...) {
 }
 
 int sem_init(sem_t *sem, int pshared, unsigned value) {
-    int r = ipclab_real.sem_init(sem, pshared, value);
+    int r = REAL.sem_init(sem, pshared, value);
     int err = r < 0 ? errno : 0;
     if (ipclab_tracing) {
         int64_t args[4] = { NO_CHANNEL, (int64_t)(intptr_t)sem, pshared, value };
@@ -199,22 +199,22 @@ static int traced_sem(const char *key, int (*real)(sem_t *), sem_t *sem) {
 }
 
 int sem_wait(sem_t *sem) {
-    if (!ipclab_tracing) return ipclab_real.sem_wait(sem);
-    return traced_sem("sem_wait", ipclab_real.sem_wait, sem);
+    if (!ipclab_tracing) return REAL.sem_wait(sem);
+    return traced_sem("sem_wait", REAL.sem_wait, sem);
 }
 
 int sem_trywait(sem_t *sem) {
-    if (!ipclab_tracing) return ipclab_real.sem_trywait(sem);
-    return traced_sem("sem_trywait", ipclab_real.sem_trywait, sem);
+    if (!ipclab_tracing) return REAL.sem_trywait(sem);
+    return traced_sem("sem_trywait", REAL.sem_trywait, sem);
 }
 
 int sem_post(sem_t *sem) {
-    if (!ipclab_tracing) return ipclab_real.sem_post(sem);
-    return traced_sem("sem_post", ipclab_real.sem_post, sem);
+    if (!ipclab_tracing) return REAL.sem_post(sem);
+    return traced_sem("sem_post", REAL.sem_post, sem);
 }
 
 int sem_close(sem_t *sem) {
-    int r = ipclab_real.sem_close(sem);
+    int r = REAL.sem_close(sem);
     int err = r < 0 ? errno : 0;
     if (ipclab_tracing) {
         int64_t args[2] = { NO_CHANNEL, (int64_t)(intptr_t)sem };
@@ -224,7 +224,7 @@ int sem_close(sem_t *sem) {
 }
 
 int sem_destroy(sem_t *sem) {
-    int r = ipclab_real.sem_destroy(sem);
+    int r = REAL.sem_destroy(sem);
     int err = r < 0 ? errno : 0;
     if (ipclab_tracing) {
         int64_t args[2] = { NO_CHANNEL, (int64_t)(intptr_t)sem };
@@ -234,7 +234,7 @@ int sem_destroy(sem_t *sem) {
 }
 
 int sem_unlink(const char *name) {
-    int r = ipclab_real.sem_unlink(name);
+    int r = REAL.sem_unlink(name);
     int err = r < 0 ? errno : 0;
     if (ipclab_tracing) {
         int64_t args[1] = { NO_CHANNEL };
@@ -244,7 +244,7 @@ int sem_unlink(const char *name) {
 }
 
 int semget(key_t key, int nsems, int flags) {
-    int r = ipclab_real.semget(key, nsems, flags);
+    int r = REAL.semget(key, nsems, flags);
     int err = r < 0 ? errno : 0;
     if (ipclab_tracing) {
         int64_t args[4] = { key, nsems, flags, NO_CHANNEL };
@@ -255,11 +255,11 @@ int semget(key_t key, int nsems, int flags) {
 
 /* semop: the first operation of the array (the lab's semop steps make one). */
 int semop(int semid, struct sembuf *sops, size_t nsops) {
-    if (!ipclab_tracing || !sops || nsops == 0) return ipclab_real.semop(semid, sops, nsops);
+    if (!ipclab_tracing || !sops || nsops == 0) return REAL.semop(semid, sops, nsops);
     int before = semctl(semid, sops[0].sem_num, GETVAL);
     int64_t args[5] = { NO_CHANNEL, semid, sops[0].sem_op, sops[0].sem_flg, before };
     uint32_t slot = ipclab_begin(IPCLAB_REC_EVENT, "semop", -1, args, 5);
-    int r = ipclab_real.semop(semid, sops, nsops);
+    int r = REAL.semop(semid, sops, nsops);
     int err = r < 0 ? errno : 0;
     ipclab_end(slot, r, err, NULL, 0);
     RETURN_WITH(r, err);
@@ -268,7 +268,7 @@ int semop(int semid, struct sembuf *sops, size_t nsops) {
 /* --- message queues ----------------------------------------------------------------------------- */
 
 int msgget(key_t key, int flags) {
-    int r = ipclab_real.msgget(key, flags);
+    int r = REAL.msgget(key, flags);
     int err = r < 0 ? errno : 0;
     if (ipclab_tracing) {
         int64_t args[3] = { key, flags, NO_CHANNEL };
@@ -278,21 +278,21 @@ int msgget(key_t key, int flags) {
 }
 
 int msgsnd(int msqid, const void *msgp, size_t msgsz, int flags) {
-    if (!ipclab_tracing || !msgp) return ipclab_real.msgsnd(msqid, msgp, msgsz, flags);
+    if (!ipclab_tracing || !msgp) return REAL.msgsnd(msqid, msgp, msgsz, flags);
     const long *type = msgp;
     int64_t args[5] = { msqid, (int64_t)msgsz, *type, flags, NO_CHANNEL };
     uint32_t slot = ipclab_begin(IPCLAB_REC_EVENT, "msgsnd", -1, args, 5);
-    int r = ipclab_real.msgsnd(msqid, msgp, msgsz, flags);
+    int r = REAL.msgsnd(msqid, msgp, msgsz, flags);
     int err = r < 0 ? errno : 0;
     ipclab_end(slot, r, err, r == 0 ? (const char *)msgp + sizeof(long) : NULL, r == 0 ? msgsz : 0);
     RETURN_WITH(r, err);
 }
 
 ssize_t msgrcv(int msqid, void *msgp, size_t msgsz, long msgtyp, int flags) {
-    if (!ipclab_tracing || !msgp) return ipclab_real.msgrcv(msqid, msgp, msgsz, msgtyp, flags);
+    if (!ipclab_tracing || !msgp) return REAL.msgrcv(msqid, msgp, msgsz, msgtyp, flags);
     int64_t args[6] = { msqid, (int64_t)msgsz, msgtyp, flags, NO_CHANNEL, 0 };
     uint32_t slot = ipclab_begin(IPCLAB_REC_EVENT, "msgrcv", -1, args, 6);
-    ssize_t r = ipclab_real.msgrcv(msqid, msgp, msgsz, msgtyp, flags);
+    ssize_t r = REAL.msgrcv(msqid, msgp, msgsz, msgtyp, flags);
     int err = r < 0 ? errno : 0;
     ipclab_record *rec = ipclab_ring_record_bound(slot);
     if (rec && r >= 0) rec->args[5] = *(const long *)msgp;
@@ -310,7 +310,7 @@ mqd_t mq_open(const char *name, int oflag, ...) {
         attr = va_arg(ap, struct mq_attr *);
         va_end(ap);
     }
-    mqd_t r = ipclab_real.mq_open(name, oflag, mode, attr);
+    mqd_t r = REAL.mq_open(name, oflag, mode, attr);
     int err = r == (mqd_t)-1 ? errno : 0;
     if (ipclab_tracing) {
         int64_t args[4] = { oflag, attr ? attr->mq_maxmsg : 0, attr ? attr->mq_msgsize : 0, NO_CHANNEL };
@@ -320,21 +320,21 @@ mqd_t mq_open(const char *name, int oflag, ...) {
 }
 
 int mq_send(mqd_t mq, const char *msg, size_t len, unsigned prio) {
-    if (!ipclab_tracing) return ipclab_real.mq_send(mq, msg, len, prio);
+    if (!ipclab_tracing) return REAL.mq_send(mq, msg, len, prio);
     int64_t args[4] = { mq, (int64_t)len, prio, NO_CHANNEL };
     uint32_t slot = ipclab_begin(IPCLAB_REC_EVENT, "mq_send", -1, args, 4);
-    int r = ipclab_real.mq_send(mq, msg, len, prio);
+    int r = REAL.mq_send(mq, msg, len, prio);
     int err = r < 0 ? errno : 0;
     ipclab_end(slot, r, err, r == 0 ? msg : NULL, r == 0 ? len : 0);
     RETURN_WITH(r, err);
 }
 
 ssize_t mq_receive(mqd_t mq, char *msg, size_t len, unsigned *prio) {
-    if (!ipclab_tracing) return ipclab_real.mq_receive(mq, msg, len, prio);
+    if (!ipclab_tracing) return REAL.mq_receive(mq, msg, len, prio);
     int64_t args[4] = { mq, (int64_t)len, NO_CHANNEL, 0 };
     uint32_t slot = ipclab_begin(IPCLAB_REC_EVENT, "mq_receive", -1, args, 4);
     unsigned own = 0;
-    ssize_t r = ipclab_real.mq_receive(mq, msg, len, prio ? prio : &own);
+    ssize_t r = REAL.mq_receive(mq, msg, len, prio ? prio : &own);
     int err = r < 0 ? errno : 0;
     ipclab_record *rec = ipclab_ring_record_bound(slot);
     if (rec && r >= 0) rec->args[3] = prio ? *prio : own;
@@ -343,7 +343,7 @@ ssize_t mq_receive(mqd_t mq, char *msg, size_t len, unsigned *prio) {
 }
 
 int mq_unlink(const char *name) {
-    int r = ipclab_real.mq_unlink(name);
+    int r = REAL.mq_unlink(name);
     int err = r < 0 ? errno : 0;
     if (ipclab_tracing) {
         int64_t args[1] = { NO_CHANNEL };
@@ -355,7 +355,7 @@ int mq_unlink(const char *name) {
 /* --- sockets ------------------------------------------------------------------------------------ */
 
 int socket(int domain, int type, int protocol) {
-    int r = ipclab_real.socket(domain, type, protocol);
+    int r = REAL.socket(domain, type, protocol);
     int err = r < 0 ? errno : 0;
     if (ipclab_tracing) {
         int64_t args[4] = { domain, type, protocol, NO_CHANNEL };
@@ -365,7 +365,7 @@ int socket(int domain, int type, int protocol) {
 }
 
 int socketpair(int domain, int type, int protocol, int sv[2]) {
-    int r = ipclab_real.socketpair(domain, type, protocol, sv);
+    int r = REAL.socketpair(domain, type, protocol, sv);
     int err = r < 0 ? errno : 0;
     if (ipclab_tracing) {
         int64_t args[6] = { domain, type, protocol, NO_CHANNEL, r == 0 ? sv[0] : -1, r == 0 ? sv[1] : -1 };
@@ -375,7 +375,7 @@ int socketpair(int domain, int type, int protocol, int sv[2]) {
 }
 
 int bind(int fd, const struct sockaddr *addr, socklen_t len) {
-    int r = ipclab_real.bind(fd, addr, len);
+    int r = REAL.bind(fd, addr, len);
     int err = r < 0 ? errno : 0;
     if (ipclab_tracing) {
         char text[IPCLAB_PAYLOAD_MAX];
@@ -387,7 +387,7 @@ int bind(int fd, const struct sockaddr *addr, socklen_t len) {
 }
 
 int listen(int fd, int backlog) {
-    int r = ipclab_real.listen(fd, backlog);
+    int r = REAL.listen(fd, backlog);
     int err = r < 0 ? errno : 0;
     if (ipclab_tracing) {
         int64_t args[3] = { fd, backlog, NO_CHANNEL };
@@ -397,12 +397,12 @@ int listen(int fd, int backlog) {
 }
 
 int accept(int fd, struct sockaddr *addr, socklen_t *len) {
-    if (!ipclab_tracing) return ipclab_real.accept(fd, addr, len);
+    if (!ipclab_tracing) return REAL.accept(fd, addr, len);
     int64_t args[3] = { fd, NO_CHANNEL, -1 };
     uint32_t slot = ipclab_begin(IPCLAB_REC_EVENT, "accept", -1, args, 3);
     struct sockaddr_storage peer;
     socklen_t peer_len = sizeof peer;
-    int r = ipclab_real.accept(fd, (struct sockaddr *)&peer, &peer_len);
+    int r = REAL.accept(fd, (struct sockaddr *)&peer, &peer_len);
     int err = r < 0 ? errno : 0;
     char text[IPCLAB_PAYLOAD_MAX];
     size_t n = r >= 0 ? address_text((struct sockaddr *)&peer, peer_len, text, sizeof text) : 0;
@@ -416,39 +416,39 @@ int accept(int fd, struct sockaddr *addr, socklen_t *len) {
 }
 
 int connect(int fd, const struct sockaddr *addr, socklen_t len) {
-    if (!ipclab_tracing) return ipclab_real.connect(fd, addr, len);
+    if (!ipclab_tracing) return REAL.connect(fd, addr, len);
     char text[IPCLAB_PAYLOAD_MAX];
     size_t n = address_text(addr, len, text, sizeof text);
     int64_t args[3] = { fd, NO_CHANNEL, -1 };
     uint32_t slot = ipclab_begin(IPCLAB_REC_EVENT, "connect", -1, args, 3);
-    int r = ipclab_real.connect(fd, addr, len);
+    int r = REAL.connect(fd, addr, len);
     int err = r < 0 ? errno : 0;
     ipclab_end(slot, r, err, text, n);
     RETURN_WITH(r, err);
 }
 
 ssize_t send(int fd, const void *buf, size_t len, int flags) {
-    if (!ipclab_tracing) return ipclab_real.send(fd, buf, len, flags);
+    if (!ipclab_tracing) return REAL.send(fd, buf, len, flags);
     int64_t args[3] = { fd, (int64_t)len, (flags & MSG_DONTWAIT) != 0 };
     uint32_t slot = ipclab_begin(IPCLAB_REC_EVENT, "send", -1, args, 3);
-    ssize_t r = ipclab_real.send(fd, buf, len, flags);
+    ssize_t r = REAL.send(fd, buf, len, flags);
     int err = r < 0 ? errno : 0;
     ipclab_end(slot, r, err, buf, r > 0 ? (size_t)r : 0);
     RETURN_WITH(r, err);
 }
 
 ssize_t recv(int fd, void *buf, size_t len, int flags) {
-    if (!ipclab_tracing) return ipclab_real.recv(fd, buf, len, flags);
+    if (!ipclab_tracing) return REAL.recv(fd, buf, len, flags);
     int64_t args[3] = { fd, (int64_t)len, (flags & MSG_DONTWAIT) != 0 };
     uint32_t slot = ipclab_begin(IPCLAB_REC_EVENT, "recv", -1, args, 3);
-    ssize_t r = ipclab_real.recv(fd, buf, len, flags);
+    ssize_t r = REAL.recv(fd, buf, len, flags);
     int err = r < 0 ? errno : 0;
     ipclab_end(slot, r, err, buf, r > 0 ? (size_t)r : 0);
     RETURN_WITH(r, err);
 }
 
 int shutdown(int fd, int how) {
-    int r = ipclab_real.shutdown(fd, how);
+    int r = REAL.shutdown(fd, how);
     int err = r < 0 ? errno : 0;
     if (ipclab_tracing) {
         int64_t args[3] = { fd, how, NO_CHANNEL };

@@ -44,7 +44,7 @@ static int64_t disposition(const struct sigaction *act) {
 }
 
 int sigaction(int sig, const struct sigaction *act, struct sigaction *old) {
-    if (!ipclab_tracing || sig <= 0 || sig >= NSIG) return ipclab_real.sigaction(sig, act, old);
+    if (!ipclab_tracing || sig <= 0 || sig >= NSIG) return REAL.sigaction(sig, act, old);
     struct sigaction previous = wanted[sig];
     struct sigaction installed;
     const struct sigaction *give = act;
@@ -54,7 +54,7 @@ int sigaction(int sig, const struct sigaction *act, struct sigaction *old) {
         installed.sa_sigaction = trampoline;
         give = &installed;
     }
-    int r = ipclab_real.sigaction(sig, give, old);
+    int r = REAL.sigaction(sig, give, old);
     int err = r < 0 ? errno : 0;
     if (r == 0) {
         /* What the program had set (our trampoline stands for its handler). */
@@ -70,7 +70,7 @@ int sigaction(int sig, const struct sigaction *act, struct sigaction *old) {
 }
 
 sighandler_t signal(int sig, sighandler_t handler) {
-    if (!ipclab_tracing) return ipclab_real.signal(sig, handler);
+    if (!ipclab_tracing) return REAL.signal(sig, handler);
     struct sigaction act, old;
     memset(&act, 0, sizeof act);
     act.sa_handler = handler;
@@ -81,9 +81,9 @@ sighandler_t signal(int sig, sighandler_t handler) {
 }
 
 int kill(pid_t pid, int sig) {
-    if (!ipclab_tracing) return ipclab_real.kill(pid, sig);
+    if (!ipclab_tracing) return REAL.kill(pid, sig);
     int64_t args[5] = { pid, sig, -1, in_handler > 0, getuid() };
-    int r = ipclab_real.kill(pid, sig);
+    int r = REAL.kill(pid, sig);
     int err = r < 0 ? errno : 0;
     ipclab_record_now(IPCLAB_REC_EVENT, "kill", -1, args, 5, r, err, NULL, 0);
     if (err) errno = err;
@@ -91,12 +91,12 @@ int kill(pid_t pid, int sig) {
 }
 
 int raise(int sig) {
-    if (!ipclab_tracing) return ipclab_real.raise(sig);
+    if (!ipclab_tracing) return REAL.raise(sig);
     /* Recorded as the kill(getpid(), sig) it amounts to in a single-threaded program, before it is made:
      * the signal may end the process. */
     int64_t args[5] = { getpid(), sig, -1, in_handler > 0, getuid() };
     uint32_t slot = ipclab_begin(IPCLAB_REC_EVENT, "kill", -1, args, 5);
-    int r = ipclab_real.raise(sig);
+    int r = REAL.raise(sig);
     int err = r != 0 ? errno : 0;
     ipclab_end(slot, r, err, NULL, 0);
     if (err) errno = err;
@@ -104,9 +104,9 @@ int raise(int sig) {
 }
 
 int sigqueue(pid_t pid, int sig, const union sigval value) {
-    if (!ipclab_tracing) return ipclab_real.sigqueue(pid, sig, value);
+    if (!ipclab_tracing) return REAL.sigqueue(pid, sig, value);
     int64_t args[6] = { pid, sig, value.sival_int, -1, getuid(), 0 };
-    int r = ipclab_real.sigqueue(pid, sig, value);
+    int r = REAL.sigqueue(pid, sig, value);
     int err = r < 0 ? errno : 0;
     ipclab_record_now(IPCLAB_REC_EVENT, "sigqueue", -1, args, 6, r, err, NULL, 0);
     if (err) errno = err;
@@ -121,9 +121,9 @@ static int64_t bits(const sigset_t *set) {
 }
 
 int sigprocmask(int how, const sigset_t *set, sigset_t *old) {
-    if (!ipclab_tracing) return ipclab_real.sigprocmask(how, set, old);
+    if (!ipclab_tracing) return REAL.sigprocmask(how, set, old);
     sigset_t before;
-    int r = ipclab_real.sigprocmask(how, set, &before);
+    int r = REAL.sigprocmask(how, set, &before);
     int err = r < 0 ? errno : 0;
     if (r == 0 && old) *old = before;
     int64_t args[3] = { how, bits(set), r == 0 ? bits(&before) : 0 };
@@ -141,10 +141,10 @@ static int64_t handled_total(void) {
 }
 
 int pause(void) {
-    if (!ipclab_tracing) return ipclab_real.pause();
+    if (!ipclab_tracing) return REAL.pause();
     int64_t args[4] = { -1, 1, handled_total(), 0 };
     uint32_t slot = ipclab_begin(IPCLAB_REC_EVENT, "ppoll", -1, args, 4);
-    int r = ipclab_real.pause();
+    int r = REAL.pause();
     int err = r < 0 ? errno : 0;
     ipclab_record *rec = ipclab_ring_record_bound(slot);
     if (rec) rec->args[2] = handled_total();
@@ -154,10 +154,10 @@ int pause(void) {
 }
 
 int sigsuspend(const sigset_t *mask) {
-    if (!ipclab_tracing) return ipclab_real.sigsuspend(mask);
+    if (!ipclab_tracing) return REAL.sigsuspend(mask);
     int64_t args[4] = { -1, 1, handled_total(), bits(mask) };
     uint32_t slot = ipclab_begin(IPCLAB_REC_EVENT, "ppoll", -1, args, 4);
-    int r = ipclab_real.sigsuspend(mask);
+    int r = REAL.sigsuspend(mask);
     int err = r < 0 ? errno : 0;
     ipclab_record *rec = ipclab_ring_record_bound(slot);
     if (rec) rec->args[2] = handled_total();

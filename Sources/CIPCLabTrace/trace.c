@@ -21,19 +21,21 @@
 #include <sys/stat.h>
 
 struct ipclab_real ipclab_real;
+int ipclab_resolved;
 
 /* Whether this process records (a ring was found and bound). */
 int ipclab_tracing;
 
 #define RESOLVE(name) ipclab_real.name = (typeof(ipclab_real.name))dlsym(RTLD_NEXT, #name)
 
-static void resolve_all(void) {
+void ipclab_resolve_all(void) {
     RESOLVE(pipe); RESOLVE(pipe2); RESOLVE(read); RESOLVE(write); RESOLVE(close); RESOLVE(dup2);
     RESOLVE(fork); RESOLVE(wait); RESOLVE(waitpid); RESOLVE(wait4); RESOLVE(kill); RESOLVE(sigaction);
     RESOLVE(signal); RESOLVE(exit); RESOLVE(_exit); RESOLVE(sleep); RESOLVE(usleep); RESOLVE(nanosleep);
     RESOLVE(mkfifo); RESOLVE(open); RESOLVE(sigqueue); RESOLVE(sigprocmask); RESOLVE(pause); RESOLVE(sigsuspend);
     RESOLVE(raise);
     ipclab_resolve_ipc();
+    __atomic_store_n(&ipclab_resolved, 1, __ATOMIC_RELEASE);
 }
 
 /* The start record every process of a program writes first (the init names it from these). */
@@ -43,7 +45,7 @@ void ipclab_trace_started(void) {
 }
 
 __attribute__((constructor)) static void ipclab_trace_init(void) {
-    resolve_all();
+    if (!ipclab_resolved) ipclab_resolve_all();
     const char *fd_text = getenv("IPCLAB_RING_FD");
     const char *program = getenv("IPCLAB_PROGRAM");
     if (!fd_text || !program) return;
@@ -65,16 +67,23 @@ static int64_t end_of(int fd) {
     return flags >= 0 && (flags & O_ACCMODE) == O_WRONLY ? 1 : 0;
 }
 
-static int is_socket(int fd) {
+/* What a descriptor reaches: 1 a socket, 0 anything else; `*pipe` the pipe's or FIFO's inode (both
+ * ends of a pipe share it), or -1. The server names a program's pipes by it (`channel`). */
+static int kind_of(int fd, int64_t *pipe) {
     struct stat st;
-    return fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
+    *pipe = -1;
+    if (fstat(fd, &st) != 0) return 0;
+    if (S_ISFIFO(st.st_mode)) *pipe = (int64_t)st.st_ino;
+    return S_ISSOCK(st.st_mode);
 }
 
 int pipe(int fds[2]) {
-    int r = ipclab_real.pipe(fds);
+    int r = REAL.pipe(fds);
     int err = r < 0 ? errno : 0;
     if (ipclab_tracing) {
-        int64_t args[3] = { r == 0 ? fds[0] : -1, r == 0 ? fds[1] : -1, -1 };
+        int64_t inode = -1;
+        if (r == 0) kind_of(fds[0], &inode);
+        int64_t args[3] = { r == 0 ? fds[0] : -1, r == 0 ? fds[1] : -1, inode };
         ipclab_record_now(IPCLAB_REC_EVENT, "pipe", -1, args, 3, r, err, NULL, 0);
     }
     errno = err ? err : errno;
@@ -82,10 +91,12 @@ int pipe(int fds[2]) {
 }
 
 int pipe2(int fds[2], int flags) {
-    int r = ipclab_real.pipe2(fds, flags);
+    int r = REAL.pipe2(fds, flags);
     int err = r < 0 ? errno : 0;
     if (ipclab_tracing) {
-        int64_t args[3] = { r == 0 ? fds[0] : -1, r == 0 ? fds[1] : -1, -1 };
+        int64_t inode = -1;
+        if (r == 0) kind_of(fds[0], &inode);
+        int64_t args[3] = { r == 0 ? fds[0] : -1, r == 0 ? fds[1] : -1, inode };
         ipclab_record_now(IPCLAB_REC_EVENT, "pipe", -1, args, 3, r, err, NULL, 0);
     }
     if (err) errno = err;
@@ -93,11 +104,12 @@ int pipe2(int fds[2], int flags) {
 }
 
 ssize_t read(int fd, void *buf, size_t count) {
-    if (!ipclab_tracing) return ipclab_real.read(fd, buf, count);
-    int sock = is_socket(fd);
-    int64_t args[4] = { fd, (int64_t)count, -1, 0 };
+    if (!ipclab_tracing) return REAL.read(fd, buf, count);
+    int64_t inode;
+    int sock = kind_of(fd, &inode);
+    int64_t args[4] = { fd, (int64_t)count, inode, 0 };
     uint32_t slot = ipclab_begin(IPCLAB_REC_EVENT, sock ? "sock.read" : "read", -1, args, sock ? 3 : 4);
-    ssize_t r = ipclab_real.read(fd, buf, count);
+    ssize_t r = REAL.read(fd, buf, count);
     int err = r < 0 ? errno : 0;
     ipclab_end(slot, r, err, buf, r > 0 ? (size_t)r : 0);
     if (err) errno = err;
@@ -105,11 +117,12 @@ ssize_t read(int fd, void *buf, size_t count) {
 }
 
 ssize_t write(int fd, const void *buf, size_t count) {
-    if (!ipclab_tracing) return ipclab_real.write(fd, buf, count);
-    int sock = is_socket(fd);
-    int64_t args[4] = { fd, (int64_t)count, -1, 1 };
+    if (!ipclab_tracing) return REAL.write(fd, buf, count);
+    int64_t inode;
+    int sock = kind_of(fd, &inode);
+    int64_t args[4] = { fd, (int64_t)count, inode, 1 };
     uint32_t slot = ipclab_begin(IPCLAB_REC_EVENT, sock ? "sock.write" : "write", -1, args, sock ? 3 : 4);
-    ssize_t r = ipclab_real.write(fd, buf, count);
+    ssize_t r = REAL.write(fd, buf, count);
     int err = r < 0 ? errno : 0;
     ipclab_end(slot, r, err, buf, r > 0 ? (size_t)r : 0);
     if (err) errno = err;
@@ -117,9 +130,11 @@ ssize_t write(int fd, const void *buf, size_t count) {
 }
 
 int close(int fd) {
-    if (!ipclab_tracing) return ipclab_real.close(fd);
-    int64_t args[3] = { fd, -1, end_of(fd) };
-    int r = ipclab_real.close(fd);
+    if (!ipclab_tracing) return REAL.close(fd);
+    int64_t inode;
+    kind_of(fd, &inode);
+    int64_t args[3] = { fd, inode, end_of(fd) };
+    int r = REAL.close(fd);
     int err = r < 0 ? errno : 0;
     ipclab_record_now(IPCLAB_REC_EVENT, "close", -1, args, 3, r, err, NULL, 0);
     if (err) errno = err;
@@ -127,9 +142,11 @@ int close(int fd) {
 }
 
 int dup2(int oldfd, int newfd) {
-    if (!ipclab_tracing) return ipclab_real.dup2(oldfd, newfd);
-    int64_t args[4] = { oldfd, newfd, -1, end_of(oldfd) };
-    int r = ipclab_real.dup2(oldfd, newfd);
+    if (!ipclab_tracing) return REAL.dup2(oldfd, newfd);
+    int64_t inode;
+    kind_of(oldfd, &inode);
+    int64_t args[4] = { oldfd, newfd, inode, end_of(oldfd) };
+    int r = REAL.dup2(oldfd, newfd);
     int err = r < 0 ? errno : 0;
     ipclab_record_now(IPCLAB_REC_EVENT, "dup2", -1, args, 4, r, err, NULL, 0);
     if (err) errno = err;
@@ -137,11 +154,11 @@ int dup2(int oldfd, int newfd) {
 }
 
 int mkfifo(const char *path, mode_t mode) {
-    int r = ipclab_real.mkfifo(path, mode);
+    int r = REAL.mkfifo(path, mode);
     int err = r < 0 ? errno : 0;
     if (ipclab_tracing) {
         int64_t args[2] = { (int64_t)mode, -1 };
-        ipclab_record_now(IPCLAB_REC_EVENT, "mkfifo", -1, args, 2, r, err, path, path ? strnlen(path, IPCLAB_PAYLOAD_MAX) : 0);
+        ipclab_record_now(IPCLAB_REC_EVENT, "mkfifo", -1, args, 2, r, err, r == 0 ? path : NULL, r == 0 ? strnlen(path, IPCLAB_PAYLOAD_MAX) : 0);
     }
     if (err) errno = err;
     return r;
@@ -158,11 +175,11 @@ int open(const char *path, int flags, ...) {
         va_end(ap);
     }
     struct stat st;
-    int fifo = ipclab_tracing && path && stat(path, &st) == 0 && S_ISFIFO(st.st_mode);
-    if (!fifo) return ipclab_real.open(path, flags, mode);
-    int64_t args[3] = { flags, -1, (flags & O_ACCMODE) == O_WRONLY ? 1 : 0 };
+    int fifo = ipclab_tracing && stat(path, &st) == 0 && S_ISFIFO(st.st_mode);
+    if (!fifo) return REAL.open(path, flags, mode);
+    int64_t args[3] = { flags, (int64_t)st.st_ino, (flags & O_ACCMODE) == O_WRONLY ? 1 : 0 };
     uint32_t slot = ipclab_begin(IPCLAB_REC_EVENT, "open", -1, args, 3);
-    int r = ipclab_real.open(path, flags, mode);
+    int r = REAL.open(path, flags, mode);
     int err = r < 0 ? errno : 0;
     ipclab_end(slot, r, err, path, strnlen(path, IPCLAB_PAYLOAD_MAX));
     if (err) errno = err;
@@ -182,19 +199,19 @@ static void own_output(pid_t parent) {
         if (fstat(stream, &inherited) != 0 || stat(path, &parents) != 0) continue;
         if (inherited.st_dev != parents.st_dev || inherited.st_ino != parents.st_ino) continue;
         snprintf(path, sizeof path, "/tmp/.ipclab/out/%d.%d", (int)getpid(), stream);
-        int fd = ipclab_real.open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        int fd = REAL.open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
         if (fd < 0) continue;
-        ipclab_real.dup2(fd, stream);
-        ipclab_real.close(fd);
+        REAL.dup2(fd, stream);
+        REAL.close(fd);
     }
 }
 
 pid_t fork(void) {
-    if (!ipclab_tracing) return ipclab_real.fork();
+    if (!ipclab_tracing) return REAL.fork();
     int64_t args[1] = { -1 };
     uint32_t slot = ipclab_begin(IPCLAB_REC_EVENT, "fork", -1, args, 1);
     pid_t parent = getpid();
-    pid_t pid = ipclab_real.fork();
+    pid_t pid = REAL.fork();
     int err = pid < 0 ? errno : 0;
     if (pid == 0) {
         own_output(parent);
@@ -216,7 +233,7 @@ static pid_t traced_wait(const char *key, pid_t pid, int *status, int options, s
     struct rusage own;
     (void)kind;
     /* Every wait is a wait4, for the reap record's CPU times (glibc's wait and waitpid are wait4 too). */
-    pid_t r = ipclab_real.wait4(pid, st, options, usage ? usage : &own);
+    pid_t r = REAL.wait4(pid, st, options, usage ? usage : &own);
     int err = r < 0 ? errno : 0;
     if (slot != UINT32_MAX && r > 0) {
         ipclab_record *rec = ipclab_ring_record_bound(slot);
@@ -235,17 +252,17 @@ static pid_t traced_wait(const char *key, pid_t pid, int *status, int options, s
 }
 
 pid_t wait(int *status) {
-    if (!ipclab_tracing) return ipclab_real.wait(status);
+    if (!ipclab_tracing) return REAL.wait(status);
     return traced_wait("waitpid", -1, status, 0, NULL, 0);
 }
 
 pid_t waitpid(pid_t pid, int *status, int options) {
-    if (!ipclab_tracing) return ipclab_real.waitpid(pid, status, options);
+    if (!ipclab_tracing) return REAL.waitpid(pid, status, options);
     return traced_wait("waitpid", pid, status, options, NULL, 1);
 }
 
 pid_t wait4(pid_t pid, int *status, int options, struct rusage *usage) {
-    if (!ipclab_tracing) return ipclab_real.wait4(pid, status, options, usage);
+    if (!ipclab_tracing) return REAL.wait4(pid, status, options, usage);
     return traced_wait("wait4", pid, status, options, usage, 2);
 }
 
@@ -255,7 +272,7 @@ void exit(int code) {
         int64_t args[1] = { code };
         ipclab_begin(IPCLAB_REC_EVENT, "exit", -1, args, 1);
     }
-    ipclab_real.exit(code);
+    REAL.exit(code);
     __builtin_unreachable();
 }
 
@@ -264,7 +281,7 @@ void _exit(int code) {
         int64_t args[1] = { code };
         ipclab_begin(IPCLAB_REC_EVENT, "exit", -1, args, 1);
     }
-    ipclab_real._exit(code);
+    REAL._exit(code);
     __builtin_unreachable();
 }
 
@@ -278,25 +295,25 @@ static int sleep_ns(int64_t ms, int (*body)(void *), void *arg) {
     return r;
 }
 
-static int do_sleep(void *arg) { return (int)ipclab_real.sleep(*(unsigned *)arg); }
-static int do_usleep(void *arg) { return ipclab_real.usleep(*(useconds_t *)arg); }
+static int do_sleep(void *arg) { return (int)REAL.sleep(*(unsigned *)arg); }
+static int do_usleep(void *arg) { return REAL.usleep(*(useconds_t *)arg); }
 static int do_nanosleep(void *arg) {
     const struct timespec **ts = arg;
-    return ipclab_real.nanosleep(ts[0], (struct timespec *)ts[1]);
+    return REAL.nanosleep(ts[0], (struct timespec *)ts[1]);
 }
 
 unsigned int sleep(unsigned int seconds) {
-    if (!ipclab_tracing) return ipclab_real.sleep(seconds);
+    if (!ipclab_tracing) return REAL.sleep(seconds);
     return (unsigned)sleep_ns((int64_t)seconds * 1000, do_sleep, &seconds);
 }
 
 int usleep(useconds_t us) {
-    if (!ipclab_tracing) return ipclab_real.usleep(us);
+    if (!ipclab_tracing) return REAL.usleep(us);
     return sleep_ns((int64_t)us / 1000, do_usleep, &us);
 }
 
 int nanosleep(const struct timespec *req, struct timespec *rem) {
-    if (!ipclab_tracing || !req) return ipclab_real.nanosleep(req, rem);
+    if (!ipclab_tracing || !req) return REAL.nanosleep(req, rem);
     const struct timespec *pair[2] = { req, rem };
     return sleep_ns((int64_t)req->tv_sec * 1000 + req->tv_nsec / 1000000, do_nanosleep, pair);
 }

@@ -89,6 +89,14 @@ struct ipclab_real {
 
 extern struct ipclab_real ipclab_real;
 extern int ipclab_tracing;
+extern int ipclab_resolved;
+
+/** Resolves every real function (dlsym RTLD_NEXT) once. */
+void ipclab_resolve_all(void);
+
+/* The C library's functions, resolved on first use: another library's constructor (the loader runs
+ * them before ours, in dependency order) may call a wrapper before this library's constructor ran. */
+#define REAL (*(__builtin_expect(ipclab_resolved, 1) ? &ipclab_real : (ipclab_resolve_all(), &ipclab_real)))
 
 /** Resolves the IPC functions (ipc_trace.c). */
 void ipclab_resolve_ipc(void);

@@ -34,6 +34,10 @@ extension RunInit {
             if r != 0 && op.required { fail("sandbox set-up failed: \(op.name)", err) }
         }
         guard namespaces & ipclab_CLONE_NEWNS != 0 else { fail("a program run needs a mount namespace of its own", ENOSYS) }
+        guard access(tracer, R_OK) == 0 else {
+            // The header keeps 127 bytes of a failure: the path last, so the advice survives a cut.
+            fail("no tracer (swift build --product IPCLabTrace): \(tracer)", errno)
+        }
         for op in Self.programSetup(userNamespace: userNamespace, uid: go.uid, tracer: tracer) where op.needs & namespaces == op.needs {
             perform(op)
         }

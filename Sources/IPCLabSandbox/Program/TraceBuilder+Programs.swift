@@ -39,8 +39,11 @@ extension TraceBuilder {
 
     /// Names an event's process by its pid, and the processes its arguments reach (a fork's child,
     /// the process a wait reaped or a kill aimed at) by theirs: the interposer knows only pids.
-    static func nameProgramEvent(_ e: inout TraceEvent, record r: RawRecord, names: [Int32: String]) {
+    static func nameProgramEvent(_ e: inout TraceEvent, record r: RawRecord, names: [Int32: String], channels: inout ProgramChannels) {
         if let name = names[e.pid] { e.process = name }
+        if let slot = ProgramChannels.inodeArgument[r.call], r.args[slot] > 0, let i = e.args.firstIndex(where: { $0.0 == "channel" }) {
+            e.args[i].1 = .string(channels.name(inode: r.args[slot], fifo: r.call == "open"))
+        }
         // What a scenario names by its channel, the interposer puts in the payload (ipc_trace.c).
         let text = JSONValue.string(String(decoding: r.payload.prefix { $0 != 0 }, as: UTF8.self))
         if let key = textArgument[r.call], r.payloadLength > 0, let i = e.args.firstIndex(where: { $0.0 == key }) { e.args[i].1 = text }
@@ -58,5 +61,22 @@ extension TraceBuilder {
             default: break
             }
         }
+    }
+}
+
+/// A program's pipes and FIFOs have no scenario names: each gets one by its inode (which both ends
+/// share, in every process), in the order the trace first meets it — `pipe1`, `fifo2` — so that
+/// what was written is paired with what was read (`transfers`) as for a scenario's pipes.
+struct ProgramChannels {
+    private var names: [Int64: String] = [:]
+
+    /// Where the interposer puts a pipe's inode, by call (trace.c).
+    static let inodeArgument = ["pipe": 2, "read": 2, "write": 2, "close": 1, "dup2": 2, "open": 1]
+
+    mutating func name(inode: Int64, fifo: Bool) -> String {
+        if let name = names[inode] { return name }
+        let name = (fifo ? "fifo" : "pipe") + String(names.count + 1)
+        names[inode] = name
+        return name
     }
 }

@@ -65,7 +65,7 @@ public final class LabRunner: Sendable {
         let runID = UInt64.random(in: 1...UInt64.max)
         let startedAt = Date().formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted))
         let completion: SpawnerClient.Completion
-        let reader = pollMs > 0 ? RingReader(ring: ring, scenario: request.scenario) : nil
+        let reader = pollMs > 0 ? RingReader(ring: ring, scenario: request.scenario, programs: request.programs != nil) : nil
         do {
             completion = try spawner.execute(ring: ring, runID: runID, limits: limits, usesTCP: usesTCP, every: pollMs) {
                 guard let reader else { return true }

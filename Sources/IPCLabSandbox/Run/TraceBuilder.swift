@@ -70,11 +70,12 @@ struct TraceBuilder {
         var seqOf: [Int: Int] = [:]
         var events: [TraceEvent] = []
         events.reserveCapacity(eventOrder.count)
+        var channels = ProgramChannels()
         for (n, i) in eventOrder.enumerated() {
             let r = records[i]
             if named.contains(r.index) { seqOf[r.index] = n + 1 }
             events.append(arguments.event(r, seq: n + 1))
-            if programs { Self.nameProgramEvent(&events[events.count - 1], record: r, names: names) }
+            if programs { Self.nameProgramEvent(&events[events.count - 1], record: r, names: names, channels: &channels) }
         }
 
         let objects = records.filter { $0.kind == IPCLAB_REC_OBJECT }.map { r -> ObjectSnapshot in
