@@ -125,7 +125,9 @@ def test_ipclab_grade_grades_programs(gallery: dict[str, dict[str, Any]], tmp_pa
     assert grade["passed"] and grade["runs"] == 3
     # a client that sends something else fails the server's stdout check, and the grade says so
     (tmp_path / "client.c").write_text(entry["programs"][1]["source"].replace('"hello, server"', '"goodbye"'))
-    bad = subprocess.run([str(server_binary()), "grade", *args, "--checks", str(tmp_path / "checks.json"), "--repeat", "2"],
+    # FILE.c alone names the program after the file
+    plain = [a if a == "--program" else a.split("=", 1)[1] for a in args]
+    bad = subprocess.run([str(server_binary()), "grade", *plain, "--checks", str(tmp_path / "checks.json"), "--repeat", "2"],
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == 1, bad.stdout + bad.stderr
     assert "server_stdout" in bad.stdout and "does not contain" in bad.stdout, bad.stdout

@@ -31,8 +31,8 @@ struct GradeCommand: ParsableCommand {
     var experiment: String?
 
     @Option(name: .customLong("program"), help: ArgumentHelp(
-        "The submission as C programs, started together in each run: NAME=FILE.c (repeatable; NAME names its processes).",
-        valueName: "NAME=FILE"))
+        "The submission as C programs, started together in each run (repeatable): FILE.c, named after the file, or NAME=FILE.c.",
+        valueName: "[NAME=]FILE.c"))
     var programs: [String] = []
 
     @Option(name: .customLong("param"), help: ArgumentHelp("A parameter of --experiment as NAME=VALUE (VALUE read as JSON when it parses).", valueName: "NAME=VALUE"))
@@ -67,10 +67,7 @@ struct GradeCommand: ParsableCommand {
 
     func validate() throws {
         if [experiment != nil, scenario != nil, !programs.isEmpty].filter({ $0 }).count != 1 {
-            throw ValidationError("give --scenario FILE, --experiment ID or --program NAME=FILE (one of them)")
-        }
-        for p in programs where !p.contains("=") {
-            throw ValidationError("--program takes NAME=FILE (e.g. server=server.c), not \"\(p)\"")
+            throw ValidationError("give --scenario FILE, --experiment ID or --program FILE.c (one of them)")
         }
         if experiment == nil && !params.isEmpty {
             throw ValidationError("--param goes with --experiment, not with --scenario or --program")
@@ -111,24 +108,11 @@ struct GradeCommand: ParsableCommand {
         if !report.passed { throw ExitCode(1) }
     }
 
-    /// `NAME=FILE` as the API's program object: the file's text in C, no arguments, empty stdin.
-    static func program(_ option: String) throws -> JSONValue {
-        let parts = option.split(separator: "=", maxSplits: 1).map(String.init)
-        guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
-            throw ValidationError("--program takes NAME=FILE (e.g. server=server.c), not \"\(option)\"")
-        }
-        guard let data = FileManager.default.contents(atPath: parts[1]) else {
-            throw ValidationError("cannot read the program \(parts[1])")
-        }
-        return .object(["name": .string(parts[0]), "language": "c", "source": .string(String(decoding: data, as: UTF8.self)),
-                        "args": .array([]), "stdin": ""])
-    }
-
     /// The request as the API's body, so that the CLI and the server read it the same way.
     private func body() throws -> JSONValue {
         var fields: [String: JSONValue] = [:]
         if let file = scenario { fields["scenario"] = try Self.readJSON(file) }
-        if !programs.isEmpty { fields["programs"] = .array(try programs.map(Self.program)) }
+        if !programs.isEmpty { fields["programs"] = .array(try programs.map(ProgramOption.json)) }
         if let experiment {
             fields["experiment"] = .string(experiment)
             fields["params"] = try RunCommand.parse(params)
