@@ -19,6 +19,9 @@ struct ProgramGalleryTests {
         let entry = try #require(Self.gallery.entry(id))
         let checks = try Check.decodeList(.array(entry.checks), at: JSONPath("checks"), catalog: .standard)
         #expect(checks.count == entry.checks.count)
+        // The programs are valid as a request's (names, bounds), once they have their sources.
+        let programs = JSONValue.array(entry.programs.map { p in var p = p.spec; p.source = "int main(void) { return 0; }"; return p.json })
+        #expect(try ProgramSpec.decodeList(programs, at: JSONPath("programs")).map(\.name) == entry.programs.map(\.name))
         // Each names only the example's own programs (the first process of each is named after it).
         let names = Set(entry.programs.map(\.name))
         for check in checks {

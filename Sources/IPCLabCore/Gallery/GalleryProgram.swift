@@ -1,31 +1,25 @@
-/// One C program of a gallery example: what `POST /api/v1/runs` takes in `programs`
-/// (`{"name","language","source","args","stdin"}`), with the file of `programs/` it comes from.
+/// One C program of a gallery example: the request's program (``ProgramSpec``, what `POST /api/v1/runs`
+/// takes in `programs`) and the file of the repository's `programs/` its source comes from.
 public struct GalleryProgram: Sendable, Equatable {
-    /// The program's name in a run: its first process is named so.
-    public var name: String
+    public var spec: ProgramSpec
     /// The file under the repository's `programs/` that holds the source.
     public var file: String
-    public var args: [String]
-    public var stdin: String
-    /// The file's text; empty until the gallery is given its sources.
-    public var source: String
 
-    public init(name: String, file: String, args: [String] = [], stdin: String = "", source: String = "") {
-        self.name = name
+    /// A program whose source is given later (``ProgramGallery/init(sources:entries:)``).
+    public init(name: String, file: String, args: [String] = [], stdin: String = "") {
+        self.spec = ProgramSpec(name: name, source: "", args: args, stdin: stdin)
         self.file = file
-        self.args = args
-        self.stdin = stdin
-        self.source = source
+    }
+
+    /// The program's name in a run: its first process is named so.
+    public var name: String { spec.name }
+
+    /// The file's text; empty until the gallery is given its sources.
+    public var source: String {
+        get { spec.source }
+        set { spec.source = newValue }
     }
 
     /// Writes the object a run request's `programs` array takes.
-    public func write(to w: inout JSONWriter) {
-        w.object { w in
-            w.field("name", name)
-            w.field("language", "c")
-            w.field("source", source)
-            w.key("args"); w.array { w in for a in args { w.value(a) } }
-            w.field("stdin", stdin)
-        }
-    }
+    public func write(to w: inout JSONWriter) { w.value(spec.json) }
 }
