@@ -107,7 +107,7 @@ async function submit(body, onError) {
   banner.showBusy(bannerEl, long ? "Running in the sandbox — live progress below…" : "Running in the sandbox…");
   $("#run").disabled = true;
   $("#scenario-run") && ($("#scenario-run").disabled = true);
-  if (long) live.start(body.experiment ? `Live: ${body.experiment}` : "Live: custom scenario");
+  if (long) live.start(body.experiment ? `Live: ${body.experiment}` : body.programs ? "Live: C programs" : "Live: custom scenario");
   else live.stop();
   let keepLive = false;
   try {
