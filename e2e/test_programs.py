@@ -178,11 +178,11 @@ def test_a_program_run_streams_its_events_with_the_trace_names(server):
 
 def test_checks_grade_a_program_run(lab):
     checks = [{"id": "child_ok", "kind": "exit", "process": "parent.1", "code": 0},
-              {"id": "write_then_read", "kind": "order", "first": {"process": "parent", "call": "write"},
+              {"id": "pipe_then_read", "kind": "order", "first": {"process": "parent", "call": "pipe"},
                "then": {"process": "parent.1", "call": "read"}},
               {"id": "child_killed", "kind": "exit", "process": "parent.1", "signal": "SIGKILL"}]
     trace = run_programs(lab, [program("parent", PIPE)], checks=checks)
-    assert [(c["id"], c["passed"]) for c in trace["checks"]] == [("child_ok", True), ("write_then_read", True), ("child_killed", False)]
+    assert [(c["id"], c["passed"]) for c in trace["checks"]] == [("child_ok", True), ("pipe_then_read", True), ("child_killed", False)]
 
 
 def test_the_cli_runs_programs_from_files(tmp_path):
@@ -202,3 +202,35 @@ def test_the_cli_runs_programs_from_files(tmp_path):
     assert out.returncode == 1
     assert b"bad.c:1:" in out.stderr and b"error:" in out.stderr, out.stderr
     assert b"outcome compile_error" in out.stdout, out.stdout
+
+
+def test_a_program_that_deadlocks_ends_at_once_saying_who_waits(lab):
+    source = open(os.path.join(PROGRAMS, "forgot_to_close.c")).read()
+    trace = run_programs(lab, [program("parent", source)], limits={"wall_ms": 8000})
+    run = trace["run"]
+    assert run["outcome"] == "deadlock", run
+    # Well before the wall limit: the run's init saw every live process blocked for good.
+    assert run["duration_ns"] < 6_000_000_000, run["duration_ns"]
+    assert run["deadlock"]["blocked"] == [{"process": "parent", "call": "read", "channel": "pipe1",
+                                           "since_ms": run["deadlock"]["blocked"][0]["since_ms"]}]
+    assert "parent reads pipe1" in run["reason"] and "write end is parent's own" in run["reason"], run["reason"]
+    assert process(trace, "parent")["exit"] == {"signal": "SIGKILL", "core_dumped": False}
+
+
+def test_a_slow_writer_is_no_deadlock(lab):
+    source = r"""
+#include <unistd.h>
+#include <sys/wait.h>
+int main(void) {
+    int fds[2];
+    pipe(fds);
+    if (fork() == 0) { close(fds[0]); usleep(300000); write(fds[1], "late", 4); return 0; }
+    close(fds[1]);
+    char buf[8];
+    while (read(fds[0], buf, sizeof buf) > 0) { }
+    wait(NULL);
+    return 0;
+}
+"""
+    trace = run_programs(lab, [program("parent", source)], limits={"wall_ms": 5000})
+    assert trace["run"]["outcome"] == "ok", trace["run"]

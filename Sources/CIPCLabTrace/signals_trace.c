@@ -82,10 +82,12 @@ sighandler_t signal(int sig, sighandler_t handler) {
 
 int kill(pid_t pid, int sig) {
     if (!ipclab_tracing) return REAL.kill(pid, sig);
+    /* Begun before the call: the delivery (recorded by the receiver's handler) comes after it in time. */
     int64_t args[5] = { pid, sig, -1, in_handler > 0, getuid() };
+    uint32_t slot = ipclab_begin(IPCLAB_REC_EVENT, "kill", -1, args, 5);
     int r = REAL.kill(pid, sig);
     int err = r < 0 ? errno : 0;
-    ipclab_record_now(IPCLAB_REC_EVENT, "kill", -1, args, 5, r, err, NULL, 0);
+    ipclab_end(slot, r, err, NULL, 0);
     if (err) errno = err;
     return r;
 }
@@ -106,9 +108,10 @@ int raise(int sig) {
 int sigqueue(pid_t pid, int sig, const union sigval value) {
     if (!ipclab_tracing) return REAL.sigqueue(pid, sig, value);
     int64_t args[6] = { pid, sig, value.sival_int, -1, getuid(), 0 };
+    uint32_t slot = ipclab_begin(IPCLAB_REC_EVENT, "sigqueue", -1, args, 6);
     int r = REAL.sigqueue(pid, sig, value);
     int err = r < 0 ? errno : 0;
-    ipclab_record_now(IPCLAB_REC_EVENT, "sigqueue", -1, args, 6, r, err, NULL, 0);
+    ipclab_end(slot, r, err, NULL, 0);
     if (err) errno = err;
     return r;
 }

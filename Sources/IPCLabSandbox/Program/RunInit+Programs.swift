@@ -81,7 +81,9 @@ extension RunInit {
             if pid < 0 { fail("fork of program \(program.name) failed", errno) }
             if first == 0 { first = pid }
         }
-        superviseUntilDone(first: first, wallMs: wallMs, watch: DeadlockWatch(base: base, scenario: ProgramSpec.scenario(of: programs)))
+        var watch = DeadlockWatch(base: base, scenario: ProgramSpec.scenario(of: programs))
+        watch.programs = true
+        superviseUntilDone(first: first, wallMs: wallMs, watch: watch)
     }
 
     /// The set-up of a program run: the scenario's, but with the minimal root instead of the host's
