@@ -41,11 +41,14 @@ setup:
 setup-test:
 	@scripts/setup.sh $(SETUP_TEST_FLAGS)
 
+# The tracer of C programs (libIPCLabTrace.so, next to the binary) is a product `swift build` leaves out.
 build: setup
 	$(SWIFT_BUILD)
+	$(SWIFT_BUILD) --product IPCLabTrace
 
 release: setup
 	$(SWIFT_BUILD) -c release
+	$(SWIFT_BUILD) -c release --product IPCLabTrace
 
 serve: release
 	$(RELEASE_BIN) serve --host $(HOST) --port $(PORT) --public $(PUBLIC)
@@ -54,6 +57,7 @@ serve: release
 # first fails (so one failure does not hide the other's report), and it fails if either did.
 test: setup-test
 	$(SWIFT_BUILD)
+	$(SWIFT_BUILD) --product IPCLabTrace
 	status=0; \
 	$(SWIFT_TEST) $(SWIFT_TEST_FLAGS) || status=$$?; \
 	IPCLAB_BIN=$(DEBUG_BIN) $(VENV)/bin/python -m pytest e2e $(PYTEST_FLAGS) || status=$$?; \

@@ -13,7 +13,9 @@ let package = Package(
     name: "ipclab",
     platforms: [.macOS(.v14)],
     products: [
-        .executable(name: "ipclab", targets: ["ipclab"])
+        .executable(name: "ipclab", targets: ["ipclab"]),
+        // The tracer of students' C programs: LD_PRELOADed into each program (README, "C programs").
+        .library(name: "IPCLabTrace", type: .dynamic, targets: ["CIPCLabTrace"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -31,6 +33,8 @@ let package = Package(
             cSettings: [.define("_GNU_SOURCE")],
             linkerSettings: [.linkedLibrary("rt"), .linkedLibrary("z")]
         ),
+        // The interposer (C only, no dependency: it is loaded into a student's program, not into ipclab).
+        .target(name: "CIPCLabTrace", cSettings: [.define("_GNU_SOURCE"), .headerSearchPath("../CIPCLab/include")], linkerSettings: [.linkedLibrary("dl"), .unsafeFlags(["-nostartfiles"])]),
         .target(name: "IPCLabCore"),
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .target(

@@ -13,6 +13,7 @@ import http.client
 
 from grading import grading_rows
 from measurements import measurement_rows
+from bench_programs import program_rows
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -164,12 +165,12 @@ def main():
     ap.add_argument("--binary", default=os.path.join(ROOT, ".build/release/ipclab"))
     ap.add_argument("--threads", type=int, default=0, help="server HTTP threads (default: the server's)")
     ap.add_argument("--out", default=os.path.join(ROOT, "bench/results"))
-    ap.add_argument("--only", choices=["service", "measurements", "grading", "store"],
-                    help="run only the service rows (part 1), the measurement rows (part 2), the grading rows, or the stored-vs-not rows (SQLite and PostgreSQL)")
+    ap.add_argument("--only", choices=["service", "measurements", "grading", "store", "programs"],
+                    help="run only the service rows (part 1), the measurement rows (part 2), the grading rows, the stored-vs-not rows (SQLite and PostgreSQL) or the C-program rows")
     ap.add_argument("--grading-submissions", type=int, default=300, help="submissions graded at once from 8 threads")
     ap.add_argument("--measure-repeats", type=int, default=5, help="repeats of the pipe/ring comparison (median kept)")
     args = ap.parse_args()
-    for tool in (("gcc",) if args.only in ("measurements", "grading") else ("wrk", "nginx", "gcc")):
+    for tool in (("gcc",) if args.only in ("measurements", "grading", "programs") else ("wrk", "nginx", "gcc")):
         if not shutil.which(tool):
             raise SystemExit(f"bench: {tool} is missing (make bench installs it)")
 
@@ -189,7 +190,10 @@ def main():
             rows += graded
         if args.only == "store":
             rows += store_rows(url, args, results)
-        if args.only in ("measurements", "grading", "store"):
+        if args.only in (None, "programs"):
+            programs, results["programs"] = program_rows(url)
+            rows += programs
+        if args.only in ("measurements", "grading", "store", "programs"):
             return finish(rows, results, args)
         base_seq = baseline_loops(baseline, args.runs, 1)
         seq = wrk(f"{url}/api/v1/runs", 1, 1, args.seconds, os.path.join(ROOT, "bench/post_run.lua"))

@@ -4,7 +4,7 @@
 #
 #   scripts/setup.sh                 to build and serve: libmicrohttpd-dev, pkg-config, zlib1g-dev,
 #                                    libsqlite3-dev and libpq-dev (the run store: SQLite, or PostgreSQL
-#                                    with --database)
+#                                    with --database), gcc and libc6-dev (C programs)
 #   scripts/setup.sh --test          and the e2e tests' Python packages (e2e/requirements.txt),
 #                                    in a virtualenv; postgresql and nginx (the stored-run tests start
 #                                    a PostgreSQL cluster of their own, and nginx in front of several
@@ -77,7 +77,8 @@ if ! command -v swift >/dev/null 2>&1; then
     exit 1
 fi
 
-apt_packages=(libmicrohttpd-dev pkg-config zlib1g-dev libsqlite3-dev libpq-dev)
+# gcc and libc6-dev: students' C programs are compiled inside each run's sandbox (README, "C programs").
+apt_packages=(libmicrohttpd-dev pkg-config zlib1g-dev libsqlite3-dev libpq-dev gcc libc6-dev)
 if [ "$want_browser" = 1 ]; then
     apt_packages+=(chromium fonts-liberation fonts-dejavu-core)
 fi

@@ -19,6 +19,7 @@ const int IPCLAB_RLIMIT_FSIZE = RLIMIT_FSIZE;
 const int IPCLAB_RLIMIT_CPU = RLIMIT_CPU;
 const int IPCLAB_RLIMIT_AS = RLIMIT_AS;
 const int IPCLAB_RLIMIT_NPROC = RLIMIT_NPROC;
+const int IPCLAB_RLIMIT_CORE = RLIMIT_CORE;
 
 int ipclab_set_rlimit(int resource, uint64_t soft, uint64_t hard) {
     struct rlimit rl = { .rlim_cur = (rlim_t)soft, .rlim_max = (rlim_t)hard };

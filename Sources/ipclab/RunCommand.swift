@@ -14,6 +14,7 @@ struct RunCommand: ParsableCommand {
               ipclab run pipe.hello
               ipclab run pipe.byte_stream --param 'write_sizes=[7,3,11]' --param 'read_sizes=[4,4,13]' --format text
               ipclab run --scenario my-scenario.json
+              ipclab run --program server.c --program client.c
             Exit status: 0 when the run completed (outcome ok), 1 when it ended otherwise
             (timeout, limit_exceeded, error), 2 for bad input.
             """
@@ -32,6 +33,9 @@ struct RunCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Run a custom scenario from a JSON file (the `scenario` object of the API).", valueName: "FILE"))
     var scenario: String?
 
+    @Option(name: .customLong("program"), help: ArgumentHelp("Compile and run a C program (repeat for several, started together): FILE.c, named after the file without .c, or NAME=FILE.c.", valueName: "[NAME=]FILE.c"))
+    var programs: [String] = []
+
     @Option(help: "Wall-clock limit of the run in milliseconds (default: the experiment's own, else 2000).")
     var wallMs: Int?
 
@@ -45,8 +49,8 @@ struct RunCommand: ParsableCommand {
     var format: Format = .json
 
     func validate() throws {
-        if (experiment == nil) == (scenario == nil) {
-            throw ValidationError("give an experiment id or --scenario FILE (one of them)")
+        if [experiment != nil, scenario != nil, !programs.isEmpty].filter({ $0 }).count != 1 {
+            throw ValidationError("give an experiment id, --scenario FILE or --program FILE.c (one of them)")
         }
         if scenario != nil && !params.isEmpty {
             throw ValidationError("--param goes with an experiment id, not with --scenario")
@@ -60,7 +64,10 @@ struct RunCommand: ParsableCommand {
         let limits: JSONValue? = fields.isEmpty ? nil : .object(fields)
         let request: RunRequest
         do {
-            if let file = scenario {
+            if !programs.isEmpty {
+                request = try RunRequest.programRequest(.array(try programs.map(ProgramOption.json)), limits: limits,
+                                                        maxima: maxima.maxima)
+            } else if let file = scenario {
                 guard let data = FileManager.default.contents(atPath: file) else {
                     throw ValidationError("cannot read \(file)")
                 }
@@ -91,6 +98,10 @@ struct RunCommand: ParsableCommand {
         case .json: FileHandle.standardOutput.write(Data(trace.json(pretty: true) + [UInt8(ascii: "\n")]))
         case .text: FileHandle.standardOutput.write(Data(trace.text().utf8))
         case .chrome: FileHandle.standardOutput.write(Data(trace.chromeJSON() + [UInt8(ascii: "\n")]))
+        }
+        for d in trace.run.diagnostics ?? [] {
+            let at = d.line.map { ":\($0)" + (d.column.map { ":\($0)" } ?? "") } ?? ""
+            FileHandle.standardError.write(Data("\(d.program).c\(at): \(d.severity): \(d.message)\n".utf8))
         }
         if trace.run.outcome != .ok {
             FileHandle.standardError.write(Data("ipclab: run ended with outcome \(trace.run.outcome.rawValue)\(trace.run.reason.map { ": \($0)" } ?? "")\n".utf8))

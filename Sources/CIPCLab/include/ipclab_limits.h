@@ -21,6 +21,7 @@ extern const int IPCLAB_RLIMIT_FSIZE;
 extern const int IPCLAB_RLIMIT_CPU;
 extern const int IPCLAB_RLIMIT_AS;
 extern const int IPCLAB_RLIMIT_NPROC;
+extern const int IPCLAB_RLIMIT_CORE;
 
 /** This process's virtual size in bytes (from /proc/self/statm), or -1. */
 int64_t ipclab_virtual_size(void);

@@ -1,6 +1,6 @@
 /// Processes: fork, wait, sleep and exit, and the steps that push on a limit.
 public enum ProcessCall: String, CallTable {
-    case fork, wait4, nanosleep, exit, spin, allocate
+    case fork, wait4, waitpid, nanosleep, exit, spin, allocate
     case forkChildren = "fork_children", openFiles = "open_files", writeFile = "write_file"
 
     public var spec: CallSpec {
@@ -10,6 +10,9 @@ public enum ProcessCall: String, CallTable {
         case .wait4:
             call(f, [.integer(.pid), .init(.process, .process), .init(.status, .object, .nullable("wait4 failed or has not returned")), .integer(.options)],
                  blocks: true, "wait4(2): waits for a child to end and reaps it; status says how it ended.")
+        case .waitpid:
+            call(f, [.integer(.pid), .init(.process, .process), .init(.status, .object, .nullable("waitpid failed or has not returned")), .integer(.options)],
+                 blocks: true, "waitpid(2) (and wait(2), as waitpid(-1)) in a C program: waits for a child to end and reaps it.")
         case .nanosleep: call(f, [.integer(.ms)], blocks: true, "nanosleep(2): sleeps ms milliseconds.")
         case .exit: call(f, [.integer(.code)], "_exit(2): ends the process; it never returns.")
         case .spin: call(f, [.integer(.ms)], blocks: true, "Spins on the CPU for ms milliseconds (to meet a CPU limit).")

@@ -12,6 +12,9 @@ public struct RunRequest: Sendable {
     public var schedule: RunSchedule?
     /// Whether the server stores the run (`"store": false` in the body skips it).
     public var store = true
+    /// The students' C programs the run compiles and runs (`programs`), instead of a preset or a
+    /// scenario; ``scenario`` then has one process per program and no steps (``ProgramSpec/scenario(of:)``).
+    public var programs: [ProgramSpec]?
 
     public var experimentID: String? { preset?.experiment.id }
 
@@ -61,13 +64,14 @@ public struct RunRequest: Sendable {
         let experiment = try r.string("experiment")
         let params = r.value("params")
         let scenario = r.value("scenario")
+        let programs = r.value("programs")
         let limits = r.value("limits")
         let checks = r.value("checks")
         let schedule = r.value("schedule")
         let store = try r.bool("store")
         try r.finish()
-        var request = try request(experiment: experiment, params: params, scenario: scenario, limits: limits,
-                                  catalog: catalog, maxima: maxima)
+        var request = try self.request(experiment: experiment, params: params, scenario: scenario, programs: programs,
+                                       limits: limits, catalog: catalog, maxima: maxima)
         request.checks = try Check.decodeList(checks, at: JSONPath().key("checks"), catalog: catalog)
         request.schedule = try RunSchedule.decode(schedule, at: JSONPath().key("schedule"))
         request.store = store ?? true
@@ -93,6 +97,30 @@ public struct RunRequest: Sendable {
         default:
             throw LabError(.invalidRequest, "give either \"experiment\" or \"scenario\", not both", path: "scenario")
         }
+    }
+
+    /// The run a body's `programs`, or its `experiment`/`params` or `scenario`, and `limits` ask for
+    /// (runs and grades read them alike).
+    public static func request(experiment: String?, params: JSONValue?, scenario: JSONValue?, programs: JSONValue?,
+                               limits: JSONValue?, catalog: Catalog, maxima: RunLimits) throws(LabError) -> RunRequest {
+        guard let programs else {
+            return try request(experiment: experiment, params: params, scenario: scenario, limits: limits,
+                               catalog: catalog, maxima: maxima)
+        }
+        if experiment != nil || scenario != nil || params != nil {
+            throw LabError(.invalidRequest, "give \"programs\", or \"experiment\" or \"scenario\", not both",
+                           path: experiment != nil ? "experiment" : scenario != nil ? "scenario" : "params")
+        }
+        return try programRequest(programs, limits: limits, maxima: maxima)
+    }
+
+    /// A run of students' programs (`programs`), under `limits` (which bound compiling and running alike).
+    public static func programRequest(_ programs: JSONValue, limits: JSONValue?, maxima: RunLimits) throws(LabError) -> RunRequest {
+        let list = try ProgramSpec.decodeList(programs, at: JSONPath().key("programs"))
+        let limits = try RunLimits.decode(limits, maxima: maxima)
+        var request = RunRequest(preset: nil, parameters: nil, scenario: ProgramSpec.scenario(of: list), limits: limits)
+        request.programs = list
+        return request
     }
 
     /// The results of ``checks`` on `trace`; nil when the request gave none.

@@ -43,7 +43,7 @@ public struct Deadlock: Sendable, Equatable {
             case "write", "msgsnd", "mq_send": what = "writes\(on), which is full: no process left running reads it"
             case "open", "openat": what = "opens\(on): no process left running opens its other end"
             case "sem_wait", "semop": what = "waits on\(on): no process left running can post it"
-            case "wait4": what = "waits for a child that is blocked too"
+            case "wait4", "waitpid": what = "waits for a child that is blocked too"
             default: what = "is blocked in \(e.call)\(on)"
             }
             return "\(e.process) \(what)"

@@ -82,6 +82,18 @@ extension RunInfo {
             if recordsRejected > 0 { w.field("records_rejected", recordsRejected) }
             if let schedule { w.field("schedule", schedule.json) }
             if let deadlock { w.field("deadlock", deadlock.json) }
+            if let tracer { w.field("tracer", tracer) }
+            if let diagnostics {
+                w.key("diagnostics")
+                w.array { w in
+                    for d in diagnostics {
+                        w.object { w in
+                            w.field("program", d.program); w.field("line", d.line); w.field("column", d.column)
+                            w.field("severity", d.severity); w.field("message", d.message)
+                        }
+                    }
+                }
+            }
         }
     }
 }
@@ -104,6 +116,9 @@ extension TraceProcess {
             } else {
                 w.null()
             }
+            if let stdout { w.field("stdout", stdout) }
+            if let stderr { w.field("stderr", stderr) }
+            if stdout != nil || stderr != nil { w.field("truncated", truncated) }
         }
     }
 }

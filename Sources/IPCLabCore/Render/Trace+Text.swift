@@ -11,7 +11,7 @@ extension Trace {
 
     /// The first line: `# run … — experiment — outcome … — N ms`.
     var textHeadLine: String {
-        let who = experiment.map { "\($0)" } ?? "custom scenario"
+        let who = experiment.map { "\($0)" } ?? (run.tracer != nil ? "C programs" : "custom scenario")
         return "# run \(run.id) — \(who) — outcome \(run.outcome.rawValue)"
             + (run.reason.map { " (\($0))" } ?? "") + String(format: " — %.3f ms", Double(run.durationNs) / 1e6)
     }

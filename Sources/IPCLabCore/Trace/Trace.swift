@@ -55,6 +55,8 @@ public enum Outcome: String, Sendable, CaseIterable {
     /// Every live process was blocked in a call no live process could complete; the run was ended
     /// at once (`run.deadlock` says who waited for what).
     case deadlock
+    /// A program of the run did not compile: `run.diagnostics` says where and why; nothing ran.
+    case compileError = "compile_error"
 }
 
 /// The run as a whole.
@@ -78,6 +80,11 @@ public struct RunInfo: Sendable {
     public var deadlock: Deadlock?
     /// The perturbed schedule the run ran with (`schedule` of the request, or of its grade), if any.
     public var schedule: RunSchedule?
+    /// How the calls of a program run were seen (`interposer`); nil for presets and scenarios,
+    /// whose processes record their own calls.
+    public var tracer: String?
+    /// What the compiler said about a program run's programs (errors and warnings), in order.
+    public var diagnostics: [Diagnostic]?
 
     public init(id: String, experiment: String?, startedAt: String, durationNs: Int64, outcome: Outcome,
                 reason: String?, limits: RunLimits, sandbox: SandboxReport, eventsDropped: Int) {
@@ -130,5 +137,25 @@ public struct SandboxReport: Sendable {
         self.namespaces = namespaces
         self.setup = setup
         self.seccomp = seccomp
+    }
+}
+
+/// One message of the compiler about a program (gcc's `-fdiagnostics-format=json`).
+public struct Diagnostic: Sendable, Equatable {
+    /// The program's name.
+    public var program: String
+    /// 1-based; nil when the message is about no line (a link error).
+    public var line: Int?
+    public var column: Int?
+    /// `error`, `warning` or `note` (as gcc says).
+    public var severity: String
+    public var message: String
+
+    public init(program: String, line: Int?, column: Int?, severity: String, message: String) {
+        self.program = program
+        self.line = line
+        self.column = column
+        self.severity = severity
+        self.message = message
     }
 }

@@ -15,6 +15,14 @@ public struct TraceProcess: Sendable {
     public var exit: Exit?
     public var userCPUNs: Int64?
     public var systemCPUNs: Int64?
+    /// What a program's process wrote to its standard output and error (program runs only; nil for
+    /// scenarios), each cut at ``outputLimit`` bytes, `truncated` when either was cut.
+    public var stdout: String?
+    public var stderr: String?
+    public var truncated = false
+
+    /// The bytes of each stream a trace keeps per process.
+    public static let outputLimit = 8192
 
     public init(name: String, pid: Int32, parent: String?, exit: Exit?, userCPUNs: Int64?, systemCPUNs: Int64?) {
         self.name = name

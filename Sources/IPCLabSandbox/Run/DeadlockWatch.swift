@@ -17,7 +17,7 @@ import IPCLabCore
 /// the backstop. A runnable process between its record and its call shows `R`, not `S`.
 struct DeadlockWatch {
     /// Calls that wait, with no timeout, for another process of the run.
-    static let waitingCalls: Set<String> = ["read", "write", "open", "openat", "sem_wait", "semop", "wait4",
+    static let waitingCalls: Set<String> = ["read", "write", "open", "openat", "sem_wait", "semop", "wait4", "waitpid",
                                             "msgrcv", "msgsnd", "mq_receive", "mq_send"]
     static let quietNs: Int64 = 20_000_000
     static let confirmNs: Int64 = 10_000_000
@@ -27,6 +27,9 @@ struct DeadlockWatch {
     let base: UnsafeMutableRawPointer
     let participants: Int
     let enabled: Bool
+    /// A program run's: its processes are found in `/proc`, not in the table of participants
+    /// (DeadlockWatch+Programs.swift).
+    var programs = false
     private var lastCount: UInt32 = .max
     private var quietSince: Int64 = 0
     private var candidate: [Int: UInt32]?
@@ -49,7 +52,7 @@ struct DeadlockWatch {
             candidate = nil
             return nil
         }
-        guard now - quietSince >= Self.quietNs, let blocked = scan() else {
+        guard now - quietSince >= Self.quietNs, let blocked = programs ? scanProgramProcesses() : scan() else {
             candidate = nil
             return nil
         }
@@ -94,15 +97,15 @@ struct DeadlockWatch {
         return blocked
     }
 
-    private static func call(_ r: UnsafeMutablePointer<ipclab_record>) -> String {
+    static func call(_ r: UnsafeMutablePointer<ipclab_record>) -> String {
         withUnsafeBytes(of: r.pointee.call) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
     }
 
-    private enum ProcessState { case gone, sleeping, other }
+    enum ProcessState { case gone, sleeping, other }
 
     /// From `/proc/PID/stat`: gone (no entry, or a zombie), sleeping (`S`), or anything else
     /// (running, stopped, in disk sleep, or unreadable: then nothing is declared).
-    private static func state(of pid: pid_t) -> ProcessState {
+    static func state(of pid: pid_t) -> ProcessState {
         let fd = open("/proc/\(pid)/stat", O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return errno == ENOENT || errno == ESRCH ? .gone : .other }
         defer { close(fd) }

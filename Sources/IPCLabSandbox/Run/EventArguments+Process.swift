@@ -7,10 +7,10 @@ extension EventArguments {
         switch call {
         case .fork:
             return [("child", process(a[0]))]
-        case .wait4:
+        case .wait4, .waitpid:
             return [("pid", .integer(a[0])), ("process", process(a[2])),
                     ("status", r.done && r.result > 0 ? WaitStatus(Int32(truncatingIfNeeded: a[1])).json : .null),
-                    ("options", .integer(0))]
+                    ("options", .integer(call == .waitpid ? a[3] : 0))]
         case .nanosleep:
             return [("ms", .integer(a[0]))]
         case .exit:

@@ -43,11 +43,13 @@ public final class LabRunner: Sendable {
     /// ``run(_:pollMs:watch:)``, also answering the ring the trace was read from (tests corrupt copies of it).
     func runKeepingRing(_ request: RunRequest, pollMs: Int = 0,
                         watch: ([TraceEvent]) -> Bool = { _ in true }) throws(LabError) -> (trace: Trace, ring: EventRing) {
-        let plan = RunPlan.encode(request.scenario, schedule: request.schedule)
+        let plan = request.programs.map(ProgramPlan.encode) ?? RunPlan.encode(request.scenario, schedule: request.schedule)
+        // A program run's output comes back after its plan (ProgramOutput).
+        let outputBytes = request.programs.map { ProgramOutput.capacity(programs: $0.count) } ?? 0
         let ring: EventRing
         do {
             // The participants' records, plus the reserve only the run's init may use.
-            ring = try EventRing(capacity: UInt32(request.limits.events) + UInt32(IPCLAB_INIT_RESERVE), planCapacity: plan.count)
+            ring = try EventRing(capacity: UInt32(request.limits.events) + UInt32(IPCLAB_INIT_RESERVE), planCapacity: plan.count + outputBytes)
         } catch {
             throw LabError(.unavailable, "could not prepare the run's event ring: \(error)")
         }
@@ -58,11 +60,12 @@ public final class LabRunner: Sendable {
             processes: Int64(l.processes), open_files: Int64(l.openFiles), file_bytes: Int64(l.fileBytes))
         ring.writeLimits(limits)
         // The spawner learns what it needs from the server, not from the plan.
-        let usesTCP = request.scenario.channels.contains { $0.kind == "tcp" }
+        // A program may use TCP on the run's loopback (a server and a client): it gets a network namespace.
+        let usesTCP = request.programs != nil || request.scenario.channels.contains { $0.kind == "tcp" }
         let runID = UInt64.random(in: 1...UInt64.max)
         let startedAt = Date().formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted))
         let completion: SpawnerClient.Completion
-        let reader = pollMs > 0 ? RingReader(ring: ring, scenario: request.scenario) : nil
+        let reader = pollMs > 0 ? RingReader(ring: ring, scenario: request.scenario, programs: request.programs != nil) : nil
         do {
             completion = try spawner.execute(ring: ring, runID: runID, limits: limits, usesTCP: usesTCP, every: pollMs) {
                 guard let reader else { return true }
@@ -93,8 +96,9 @@ public final class LabRunner: Sendable {
     /// The trace of a run from its ring once the run is over: the one path from what a run wrote to
     /// what the server answers (the ring is hostile input: see ``EventRing``).
     static func trace(of ring: EventRing, request: RunRequest, runID: String, startedAt: String, failure: String?) -> Trace {
-        var trace = TraceBuilder(ring: ring, scenario: request.scenario).build(.init(
+        var trace = TraceBuilder(ring: ring, scenario: request.scenario, programs: request.programs != nil).build(.init(
             runID: runID, experiment: request.experimentID, startedAt: startedAt, limits: request.limits, failure: failure))
+        if let programs = request.programs { ProgramResults.apply(to: &trace, ring: ring, programs: programs) }
         if let overwritten = Self.overwritten(trace, ring) {
             // The run wrote over its own trace records: what is left proves nothing. Each observation is
             // listed (graders key on the ids), with its claim, as not holding, and why; the claims come

@@ -24,10 +24,17 @@ final class RingReader {
     private var names: [Int32: String] = [:]
     /// Events handed out so far.
     private(set) var handedOut = 0
+    /// A program run's: its processes are named as TraceBuilder names them (`name`, `name.1`…).
+    private let programs: Bool
+    /// Processes started so far, by program index (program runs).
+    private var started: [Int: Int] = [:]
+    /// A program run's pipes, named as they are met (as TraceBuilder names them, in its order).
+    private var channels = ProgramChannels()
 
-    init(ring: EventRing, scenario: Scenario) {
+    init(ring: EventRing, scenario: Scenario, programs: Bool = false) {
         self.ring = ring
         self.scenario = scenario
+        self.programs = programs
     }
 
     /// The events completed since the last read, ordered by the time each call started.
@@ -53,7 +60,14 @@ final class RingReader {
                 continue
             }
             if record.kind == IPCLAB_REC_START, scenario.processes.indices.contains(record.process) {
-                names[record.pid] = scenario.processes[record.process].name
+                let name = scenario.processes[record.process].name
+                if !programs {
+                    names[record.pid] = name
+                } else if names[record.pid] == nil {
+                    let n = started[record.process, default: 0]
+                    started[record.process] = n + 1
+                    names[record.pid] = n == 0 ? name : "\(name).\(n)"
+                }
             }
             guard EventArguments.isEvent(record) else { continue }
             if record.done || final { ready.append(record) } else { waiting.append(index) }
@@ -63,7 +77,9 @@ final class RingReader {
         let arguments = EventArguments(scenario: scenario, processNames: names)
         return ready.sorted { ($0.tBegin, $0.index) < ($1.tBegin, $1.index) }.map { record in
             handedOut += 1
-            return arguments.event(record, seq: handedOut)
+            var event = arguments.event(record, seq: handedOut)
+            if programs { TraceBuilder.nameProgramEvent(&event, record: record, names: names, channels: &channels) }
+            return event
         }
     }
 }

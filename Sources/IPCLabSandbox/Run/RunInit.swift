@@ -90,6 +90,10 @@ struct RunInit {
             _exit(0)
         }
         let plan = UnsafeRawBufferPointer(start: base + planOffset, count: planLength)
+        // Students' C programs take their own way from here (RunInit+Programs.swift).
+        if let programs = ProgramPlan.decode(plan) {
+            runPrograms(programs, base: base, planEnd: planOffset + planLength, planArea: Int(header.pointee.plan_capacity))
+        }
         guard let (scenario, schedule) = RunPlan.decode(plan) else {
             ipclab_ring_finish(Int32(IPCLAB_OUTCOME_ERROR.rawValue), EINVAL, "the run's plan could not be read")
             _exit(0)
@@ -141,17 +145,17 @@ struct RunInit {
     }
 
     /// Whether the run has a PID namespace of its own (always, unless `--insecure-no-sandbox`).
-    private var pidNamespace: Bool { namespaces & ipclab_CLONE_NEWPID != 0 }
+    var pidNamespace: Bool { namespaces & ipclab_CLONE_NEWPID != 0 }
 
     /// SIGKILL to everything the run made: every process in its PID namespace (`kill(-1)` there),
     /// or, without one, the first participant's process group, never the host's processes.
-    private func killRun(first: pid_t) {
+    func killRun(first: pid_t) {
         if pidNamespace { _ = kill(-1, SIGKILL) } else if first > 0 { _ = kill(-first, SIGKILL) }
     }
 
     /// Reaps until no process is left, or kills them all when the wall-clock limit runs out.
     /// Ends the run early, as a deadlock, when `watch` finds every live process blocked for good.
-    private func superviseUntilDone(first: pid_t, wallMs: Int, watch: DeadlockWatch) -> Never {
+    func superviseUntilDone(first: pid_t, wallMs: Int, watch: DeadlockWatch) -> Never {
         var watch = watch
         let deadline = Int64(wallMs) * 1_000_000
         while true {
@@ -176,7 +180,7 @@ struct RunInit {
     }
 
     /// Reaps what has exited; returns true once no child is left.
-    private func reapExited(blocking: Bool) -> Bool {
+    func reapExited(blocking: Bool) -> Bool {
         while true {
             var status: Int32 = 0
             var usage = rusage()
@@ -190,15 +194,21 @@ struct RunInit {
         }
     }
 
-    private func finish(_ outcome: ipclab_outcome) -> Never {
+    func finish(_ outcome: ipclab_outcome) -> Never {
+        runFinishing?()
         ipclab_ring_finish(Int32(outcome.rawValue), 0, nil)
         _exit(0)
     }
 
-    private func fail(_ what: String, _ err: Int32) -> Never {
+    func fail(_ what: String, _ err: Int32) -> Never {
         if pidNamespace { _ = kill(-1, SIGKILL) }
         _ = reapExited(blocking: true)
+        runFinishing?()
         ipclab_ring_finish(Int32(IPCLAB_OUTCOME_ERROR.rawValue), err, what)
         _exit(0)
     }
 }
+
+/// What the run's init does once every process of the run is gone, before it writes the outcome
+/// (a program run copies its processes' output into the ring); nil for scenarios.
+nonisolated(unsafe) var runFinishing: (() -> Void)?

@@ -6,6 +6,8 @@ import IPCLabCore
 struct TraceBuilder {
     let ring: EventRing
     let scenario: Scenario
+    /// A program run's: its processes are named from their start records (TraceBuilder+Programs.swift).
+    var programs = false
 
     /// What the server knows about the run besides the ring.
     struct Context {
@@ -45,7 +47,7 @@ struct TraceBuilder {
             let pid = Int32(truncatingIfNeeded: r.args[0])
             if reaps[pid] == nil { reaps[pid] = r }
         }
-        let processes = scenario.processes.indices.map { i -> TraceProcess in
+        var processes = scenario.processes.indices.map { i -> TraceProcess in
             let pid = pids[i] ?? 0
             let reap = pids[i].flatMap { reaps[$0] }
             return TraceProcess(
@@ -54,6 +56,8 @@ struct TraceBuilder {
                 exit: reap.flatMap { WaitStatus(Int32(truncatingIfNeeded: $0.args[1])).exit },
                 userCPUNs: reap.flatMap { Self.cpuNs($0.args[2]) }, systemCPUNs: reap.flatMap { Self.cpuNs($0.args[3]) })
         }
+
+        if programs { (processes, names) = Self.programProcesses(records, scenario: scenario, reaps: reaps) }
 
         // Events, ordered by the time each call started.
         let arguments = EventArguments(scenario: scenario, processNames: names)
@@ -66,10 +70,12 @@ struct TraceBuilder {
         var seqOf: [Int: Int] = [:]
         var events: [TraceEvent] = []
         events.reserveCapacity(eventOrder.count)
+        var channels = ProgramChannels()
         for (n, i) in eventOrder.enumerated() {
             let r = records[i]
             if named.contains(r.index) { seqOf[r.index] = n + 1 }
             events.append(arguments.event(r, seq: n + 1))
+            if programs { Self.nameProgramEvent(&events[events.count - 1], record: r, names: names, channels: &channels) }
         }
 
         let objects = records.filter { $0.kind == IPCLAB_REC_OBJECT }.map { r -> ObjectSnapshot in
@@ -124,7 +130,7 @@ struct TraceBuilder {
     }
 
     /// A CPU time from a reap record, when it is one a process can have used (the trace adds them up).
-    private static func cpuNs(_ ns: Int64) -> Int64? {
+    static func cpuNs(_ ns: Int64) -> Int64? {
         (0...RingHeader.maxTime).contains(ns) ? ns : nil
     }
 
