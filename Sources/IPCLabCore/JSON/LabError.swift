@@ -34,8 +34,8 @@ public struct LabError: Error, Sendable, Equatable, CustomStringConvertible {
         self.path = path?.isEmpty == true ? nil : path
     }
 
+    /// `path: message`; with several ``errors``, one such line for each.
     public var description: String {
-        if let path { return "\(path): \(message)" }
-        return message
+        all.map { e in e.path.map { "\($0): \(e.message)" } ?? e.message }.joined(separator: "\n")
     }
 }
