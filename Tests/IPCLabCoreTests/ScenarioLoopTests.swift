@@ -80,6 +80,9 @@ struct ScenarioLoopTests {
         #expect(s.processes[0].steps == [0, 10, 11, 20, 21, 22].map { Step.exit(code: $0) })
         #expect(s.processes[0].loops?.origins[4].path == "steps[0].do[0].do[0]")
         #expect(s.processes[0].loops?.origins[4].iteration.description == "i=2, j=1")
+        expectLabError(.invalidScenario, path: "scenario.processes[0].steps[0].do[0].times", message: "division by zero (in the iteration i=0)") {
+            try decodeScenario(#"{"processes": [{"name": "p", "steps": [{"op": "loop", "times": 2, "do": [{"op": "loop", "index": "j", "times": "{5 / i}", "do": [{"op": "exit"}]}]}]}]}"#)
+        }
         expectLabError(.invalidScenario, path: "scenario.processes[0].steps[0].do[0].index", message: "already uses \"i\"") {
             try decodeScenario(#"{"processes": [{"name": "p", "steps": [{"op": "loop", "times": 2, "do": [{"op": "loop", "times": 2, "do": [{"op": "exit"}]}]}]}]}"#)
         }

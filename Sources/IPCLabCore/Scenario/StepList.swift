@@ -55,31 +55,40 @@ struct StepList {
 
     private mutating func readLoop(_ value: JSONValue, at path: JSONPath, relative: String, scope: LoopScope,
                                    errors: inout ErrorCollector) {
-        let header = errors.attempt { () throws(LabError) -> (times: Int, index: String, body: [JSONValue]) in
-            var r = try JSONObjectReader(value, at: path, code: .invalidScenario)
-            _ = r.value("op")
-            let index = try r.string("index") ?? "i"
-            try Names.check(index, at: path.key("index"))
-            if scope.value(of: index) != nil {
-                throw r.fail("index", "an enclosing loop already uses \"\(index)\"; give this loop an index of its own")
-            }
-            // An inner loop may run a number of times that depends on the outer indexes.
-            r.scope = scope.indexes.isEmpty ? nil : scope
-            let times = try r.requiredInt("times", in: Scenario.Bounds.loopTimes)
-            guard let body = try r.array("do") else { throw r.fail("do", "is required: the steps to repeat") }
-            guard (1...Scenario.Bounds.steps.upperBound).contains(body.count) else {
-                throw r.fail("do", "must have 1…\(Scenario.Bounds.steps.upperBound) steps, not \(body.count)")
-            }
-            try r.finish()
-            return (times, index, body)
+        let header: (times: Int, index: String, body: [JSONValue])
+        do throws(LabError) {
+            header = try Self.readHeader(value, at: path, scope: scope)
+        } catch {
+            for e in error.all { errors.add(Self.inIteration(e, scope)) }
+            return
         }
-        guard let header else { return }
         for k in 0..<header.times {
             let before = errors.errors.count
             read(header.body, at: path.key("do"), relative: "\(relative).do", scope: scope.with(header.index, k), errors: &errors)
             // A mistake in the body would repeat in every iteration: report the first.
             if errors.errors.count > before || overflowed { return }
         }
+    }
+
+    /// A loop's own fields: how many times, the index's name, the steps to do.
+    private static func readHeader(_ value: JSONValue, at path: JSONPath, scope: LoopScope) throws(LabError)
+        -> (times: Int, index: String, body: [JSONValue]) {
+        var r = try JSONObjectReader(value, at: path, code: .invalidScenario)
+        _ = r.value("op")
+        let index = try r.string("index") ?? "i"
+        try Names.check(index, at: path.key("index"))
+        if scope.value(of: index) != nil {
+            throw r.fail("index", "an enclosing loop already uses \"\(index)\"; give this loop an index of its own")
+        }
+        // An inner loop may run a number of times that depends on the outer indexes.
+        r.scope = scope.indexes.isEmpty ? nil : scope
+        let times = try r.requiredInt("times", in: Scenario.Bounds.loopTimes)
+        guard let body = try r.array("do") else { throw r.fail("do", "is required: the steps to repeat") }
+        guard (1...Scenario.Bounds.steps.upperBound).contains(body.count) else {
+            throw r.fail("do", "must have 1…\(Scenario.Bounds.steps.upperBound) steps, not \(body.count)")
+        }
+        try r.finish()
+        return (times, index, body)
     }
 
     /// The error, saying in which iteration it was found (inside a loop).
