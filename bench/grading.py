@@ -34,15 +34,26 @@ def bounded_buffer_20():
     return scenario, checks
 
 
+RETRIES = []  # one entry per 503 answered (and retried after its Retry-After), as a grader would
+
+
 def post(url, path, body):
+    """POSTs `body`; a 503 (the client's share of the run slots is full: 8 grades from one address
+    lend their runs past it) is retried after its `Retry-After`, as a grader does, and counted."""
     host, port = url.split("//")[1].split(":")
-    conn = http.client.HTTPConnection(host, int(port), timeout=300)
-    try:
-        conn.request("POST", path, json.dumps(body).encode(), {"Content-Type": "application/json"})
-        r = conn.getresponse()
-        return r.status, json.loads(r.read())
-    finally:
-        conn.close()
+    for _ in range(30):
+        conn = http.client.HTTPConnection(host, int(port), timeout=300)
+        try:
+            conn.request("POST", path, json.dumps(body).encode(), {"Content-Type": "application/json"})
+            r = conn.getresponse()
+            status, answer, wait = r.status, json.loads(r.read()), r.getheader("Retry-After")
+        finally:
+            conn.close()
+        if status != 503:
+            return status, answer
+        RETRIES.append(path)
+        time.sleep(float(wait or 1))
+    return status, answer
 
 
 def grading_rows(url, repeats=5, submissions=300):
@@ -64,10 +75,12 @@ def grading_rows(url, repeats=5, submissions=300):
         singles.append((time.monotonic() - start) * 1000)
     grade_ms, single_ms = statistics.median(walls), statistics.median(singles)
 
+    RETRIES.clear()
     start = time.monotonic()
     with ThreadPoolExecutor(8) as pool:
         answers = list(pool.map(lambda _: post(url, "/api/v1/grades", grade), range(submissions)))
     load_s = time.monotonic() - start
+    retried = len(RETRIES)
     bad_load = sum(1 for status, g in answers if status != 200 or not g.get("passed"))
     # The baseline: plain runs (no checks, no jitter, not stored), as many per submission, from 8 threads.
     sample = min(BASELINE_SUBMISSIONS, submissions)
@@ -79,12 +92,12 @@ def grading_rows(url, repeats=5, submissions=300):
     bad += sum(1 for status, t in plain_answers if status != 200 or t["run"]["outcome"] != "ok")
     results = {"grade_ms": walls, "sequential_runs_ms": singles, "submissions": submissions, "load_s": load_s,
                "plain_runs_s_scaled": plain_s, "baseline_submissions": sample, "steps_as_written": steps,
-               "bad": bad, "bad_under_load": bad_load}
+               "bad": bad, "bad_under_load": bad_load, "retried_503_under_load": retried}
     rows = [
         (f"20-run grade, {ITEMS}-item bounded buffer ({steps} steps), 1 ms jitter (ms, median of {repeats})",
          round(grade_ms, 1), round(single_ms, 1), "≤ 1000 ms", grade_ms <= 1000),
-        (f"{submissions} submissions × 20 runs, 8 client threads (s)", round(load_s, 1), round(plain_s, 1),
-         "≤ 300 s", load_s <= 300),
+        (f"{submissions} submissions × 20 runs, 8 client threads (s; {retried} 503s retried)", round(load_s, 1),
+         round(plain_s, 1), "≤ 300 s", load_s <= 300),
         ("grades that did not pass (a correct submission)", bad + bad_load, None, "0", bad + bad_load == 0),
     ]
     return rows, results
