@@ -11,27 +11,35 @@ ITEMS = 8
 SLOTS = 3
 
 
-def bounded_buffer(full_initial: int = 0, consumer_mutex: bool = True) -> dict[str, Any]:
-    """prod puts ITEMS items through SLOTS slots of `buf`; cons takes them. `slots` counts free slots,
-    `items` filled ones, `lock` guards the buffer."""
-    prod: list[dict[str, Any]] = []
-    cons: list[dict[str, Any]] = []
-    for i in range(ITEMS):
-        offset = (i % SLOTS) * 16
-        prod += [{"op": "sem_wait", "channel": "slots"}, {"op": "sem_wait", "channel": "lock"},
-                 {"op": "store", "channel": "buf", "offset": offset, "data": f"item {i + 1}\u0000"},
-                 {"op": "sem_post", "channel": "lock"}, {"op": "sem_post", "channel": "items"}]
-        take = [{"op": "load", "channel": "buf", "offset": offset, "size": 16}]
-        if consumer_mutex:
-            take = [{"op": "sem_wait", "channel": "lock"}, *take, {"op": "sem_post", "channel": "lock"}]
-        cons += [{"op": "sem_wait", "channel": "items"}, *take, {"op": "sem_post", "channel": "slots"}]
-    prod.append({"op": "wait", "process": "cons"})
+def bounded_buffer(full_initial: int = 0, consumer_mutex: bool = True, items: int | None = None) -> dict[str, Any]:
+    """prod puts `items` (ITEMS) items through SLOTS slots of `buf`; cons takes them. `slots` counts free
+    slots, `items` filled ones, `lock` guards the buffer. Written with loops, as a student would: 13 steps
+    for any number of items."""
+    items = ITEMS if items is None else items
+    slot = f"{{i % {SLOTS} * 16}}"
+    take: list[dict[str, Any]] = [{"op": "load", "channel": "buf", "offset": slot, "size": 16}]
+    if consumer_mutex:
+        take = [{"op": "sem_wait", "channel": "lock"}, *take, {"op": "sem_post", "channel": "lock"}]
+    prod = [{"op": "loop", "times": items, "do": [
+                {"op": "sem_wait", "channel": "slots"}, {"op": "sem_wait", "channel": "lock"},
+                {"op": "store", "channel": "buf", "offset": slot, "data": "item {i + 1}\u0000"},
+                {"op": "sem_post", "channel": "lock"}, {"op": "sem_post", "channel": "items"}]},
+            {"op": "wait", "process": "cons"}]
+    cons = [{"op": "loop", "times": items, "do": [
+                {"op": "sem_wait", "channel": "items"}, *take, {"op": "sem_post", "channel": "slots"}]}]
     sem = lambda name, value: {"name": name, "kind": "semaphore", "type": "posix_unnamed", "value": value}  # noqa: E731
     return {
         "channels": [{"name": "buf", "kind": "shared_memory", "type": "anonymous", "size": SLOTS * 16},
                      sem("slots", SLOTS), sem("items", full_initial), sem("lock", 1)],
         "processes": [{"name": "prod", "steps": prod}, {"name": "cons", "steps": cons}],
     }
+
+
+def count_steps(scenario: dict[str, Any]) -> int:
+    """Steps as written, a loop and each step of its `do` counting one."""
+    def count(steps: list[dict[str, Any]]) -> int:
+        return sum(1 + (count(s["do"]) if s["op"] == "loop" else 0) for s in steps)
+    return sum(count(p["steps"]) for p in scenario["processes"])
 
 
 BOUNDED_BUFFER_ROLES = {"producer": "prod", "consumer": "cons", "buffer": "buf",
@@ -80,8 +88,12 @@ PIPE_EOF_CHECKS: list[dict[str, Any]] = [
 ]
 
 
-def handshake(reply: bool = True, ready: bool = True, timeout_ms: int = 300) -> dict[str, Any]:
-    """Without `ready`, the parent may signal the child before its handler is installed."""
+def handshake(reply: bool = True, ready: bool = True, timeout_ms: int = 300, setup_ms: int = 20) -> dict[str, Any]:
+    """The child sets itself up for `setup_ms` (a student's child reads its configuration, say) before it
+    installs its SIGUSR1 handler, then tells the parent it is ready through the `ready` pipe. Without
+    `ready`, the parent signals the child before its handler is installed — under every schedule, since
+    the setup outlasts the parent's fork-to-kill — and SIGUSR1's default action kills the child. (With
+    no setup the race is lost in about one run of ten: a 20-run grade would pass one time in eight.)"""
     handler: dict[str, Any] = {"op": "sigaction", "signal": "SIGUSR1", "action": "handle", "restart": True}
     if reply:
         handler["reply"] = {"signal": "SIGUSR2", "process": "parent"}
@@ -95,6 +107,7 @@ def handshake(reply: bool = True, ready: bool = True, timeout_ms: int = 300) -> 
                 {"op": "wait_signals", "count": 1, "timeout_ms": timeout_ms},
                 {"op": "wait", "process": "child"}]},
             {"name": "child", "steps": [
+                *([{"op": "sleep", "ms": setup_ms}] if setup_ms else []),
                 handler,
                 {"op": "write", "channel": "ready", "data": "ready"},
                 {"op": "wait_signals", "count": 1, "timeout_ms": timeout_ms}]},
@@ -113,6 +126,10 @@ HANDSHAKE_CHECKS: list[dict[str, Any]] = [
     {"id": "reply_sent", "name": "The child's handler answers SIGUSR2", "points": 2, "kind": "call",
      "match": {"process": "child", "call": "kill", "result": 0}, "count": {"min": 1, "max": 1},
      "hint": "The answer is sent from inside the SIGUSR1 handler (sigaction's reply)."},
+    # What the missing synchronisation makes possible, observed: the signal sent before the handler exists.
+    {"id": "handler_first", "name": "The parent signals only once the child's handler is installed", "kind": "order",
+     "first": {"process": "child", "call": "sigaction"}, "then": {"process": "parent", "call": "kill"},
+     "hint": "Wait until the child says it is ready (the ready pipe) before you signal it."},
     {"id": "signal.handshake.b_received", "name": "The child's handler sees SIGUSR1 from the parent",
      "kind": "observation", "roles": HANDSHAKE_ROLES},
     {"id": "signal.handshake.a_acknowledged", "name": "The parent's handler sees SIGUSR2 from the child", "points": 2,

@@ -21,6 +21,18 @@ public struct APIError: Error, Sendable, Hashable, CustomStringConvertible {
     public var path: String?
     /// Extra header fields for the response, such as `Allow` or `Retry-After`.
     public var headers: [String: String]
+    /// Every error found in the request, in document order, this one first (`error.errors`, at
+    /// most 100). Empty when it was found alone: the JSON of a validation error (a code of
+    /// ``Code/validationCodes``) then lists it alone, so a client (the page's editor) reads one
+    /// shape; other errors (transport, 404, 5xx) leave `errors` out.
+    public var errors: [Detail] = []
+
+    /// One of ``errors``: `{"code", "message", "path"}`.
+    public struct Detail: Sendable, Hashable {
+        public var code: String
+        public var message: String
+        public var path: String?
+    }
 
     /// An error with a code, a message, and optionally a path and header fields.
     public init(_ code: Code, _ message: String, path: String? = nil, headers: [String: String] = [:]) {
@@ -38,7 +50,7 @@ public struct APIError: Error, Sendable, Hashable, CustomStringConvertible {
         "\(code.rawValue): \(message)" + (path.map { " (at \($0))" } ?? "")
     }
 
-    /// The JSON body, `{"error":{"code":…,"message":…,"path":…}}`, in that key order.
+    /// The JSON body, `{"error":{"code":…,"message":…,"path":…}}`, in that key order, then `errors` when there are.
     public var jsonBody: [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(48 + code.rawValue.utf8.count + message.utf8.count + (path?.utf8.count ?? 4))
@@ -48,6 +60,20 @@ public struct APIError: Error, Sendable, Hashable, CustomStringConvertible {
         JSONWriter.appendString(message, to: &out)
         out.append(contentsOf: #","path":"#.utf8)
         if let path { JSONWriter.appendString(path, to: &out) } else { out.append(contentsOf: "null".utf8) }
+        let list = errors.isEmpty && Code.validationCodes.contains(code) ? [Detail(code: code.rawValue, message: message, path: path)] : errors
+        if !list.isEmpty {
+            out.append(contentsOf: #","errors":["#.utf8)
+            for (n, e) in list.enumerated() {
+                out.append(contentsOf: (n == 0 ? #"{"code":"# : #",{"code":"#).utf8)
+                JSONWriter.appendString(e.code, to: &out)
+                out.append(contentsOf: #","message":"#.utf8)
+                JSONWriter.appendString(e.message, to: &out)
+                out.append(contentsOf: #","path":"#.utf8)
+                if let path = e.path { JSONWriter.appendString(path, to: &out) } else { out.append(contentsOf: "null".utf8) }
+                out.append(UInt8(ascii: "}"))
+            }
+            out.append(UInt8(ascii: "]"))
+        }
         out.append(contentsOf: "}}".utf8)
         return out
     }
@@ -95,6 +121,9 @@ extension HTTPError.Code {
     public static let unknownExperiment = Self("unknown_experiment", status: .notFound)
     /// 415: a body that is not `application/json`, or has no Content-Type.
     public static let unsupportedMediaType = Self("unsupported_media_type", status: .unsupportedMediaType)
+    /// The 400s of a request's validation: their JSON always carries `errors`.
+    public static let validationCodes: Set<Self> = [.invalidJSON, .invalidRequest, .unknownField, .invalidParameter,
+                                                    .invalidScenario, .invalidLimit]
 }
 
 extension APIError {

@@ -11,7 +11,7 @@ extension LabAPI {
     /// Answers `POST /api/v1/grades` (as JSON, as Gradescope's results.json, or streamed as NDJSON).
     func grade(_ request: HTTPRequest, respond: @escaping HTTPResponder) {
         let prepared = prepareGrade(request)
-        guard case .success(let (gradeRequest, format)) = prepared else {
+        guard case .success(let (gradeRequest, format, fields)) = prepared else {
             if case .failure(let error) = prepared {
                 metrics.rejected(reason: error.code.rawValue)
                 respond(error.response)
@@ -30,15 +30,15 @@ extension LabAPI {
             do throws(LabError) {
                 var report = try runGrade(gradeRequest, client: client) { _, _ in true }
                 if let refusal = storeGrade(&report, gradeRequest) { return APIError(refusal).response }
-                return format == "gradescope" ? .json(report.gradescopeJSON()) : .json(report.json())
+                return format == "gradescope" ? .json(report.gradescopeJSON()) : .json(report.json(fields: fields))
             } catch {
                 return APIError(error).response
             }
         }
     }
 
-    /// The checks that need no run: the media type, `format`, the body.
-    private func prepareGrade(_ request: HTTPRequest) -> Result<(GradeRequest, String), APIError> {
+    /// The checks that need no run: the media type, `format`, `fields` (of the failing trace), the body.
+    private func prepareGrade(_ request: HTTPRequest) -> Result<(GradeRequest, String, TraceFields?), APIError> {
         guard request.mediaType == "application/json" else {
             return .failure(APIError(.unsupportedMediaType,
                                      "send the grade as JSON with Content-Type: application/json, not \(request.mediaType.map { "\"\($0)\"" } ?? "no Content-Type")"))
@@ -47,8 +47,14 @@ extension LabAPI {
         guard ["json", "gradescope"].contains(format) else {
             return .failure(APIError(.invalidParameter, "format must be \"json\" or \"gradescope\", not \"\(format)\"", path: "format"))
         }
+        // `fields` picks the parts of `failing_trace` a grader reads; a Gradescope answer has no trace.
+        let fields: TraceFields?
+        switch Self.traceFields(request, format: format == "gradescope" ? "gradescope" : "json") {
+        case .success(let f): fields = f
+        case .failure(let error): return .failure(error)
+        }
         do {
-            return .success((try GradeRequest.decode(request.body, catalog: catalog, maxima: runner.maxima), format))
+            return .success((try GradeRequest.decode(request.body, catalog: catalog, maxima: runner.maxima), format, fields))
         } catch {
             return .failure(APIError(error))
         }

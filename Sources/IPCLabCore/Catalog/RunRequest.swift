@@ -55,42 +55,60 @@ public struct RunRequest: Sendable {
         return try decode(body, catalog: catalog, maxima: maxima)
     }
 
-    /// Reads a request body, each limit bounded by the server's `maxima`.
+    /// Reads a request body, each limit bounded by the server's `maxima`. Every error of the body is
+    /// reported at once (``LabError/errors``, in document order).
     public static func decode(_ body: some Collection<UInt8>, catalog: Catalog = .standard,
                               maxima: RunLimits) throws(LabError) -> RunRequest {
         let value = try JSONValue.parse(body)
-        try refuseNull(in: value)
-        var r = try JSONObjectReader(value, at: JSONPath(), code: .invalidRequest)
-        let experiment = try r.string("experiment")
-        let params = r.value("params")
-        let scenario = r.value("scenario")
-        let programs = r.value("programs")
-        let limits = r.value("limits")
-        let checks = r.value("checks")
-        let schedule = r.value("schedule")
-        let store = try r.bool("store")
-        try r.finish()
-        var request = try self.request(experiment: experiment, params: params, scenario: scenario, programs: programs,
-                                       limits: limits, catalog: catalog, maxima: maxima)
-        request.checks = try Check.decodeList(checks, at: JSONPath().key("checks"), catalog: catalog)
-        request.schedule = try RunSchedule.decode(schedule, at: JSONPath().key("schedule"))
-        request.store = store ?? true
-        return request
+        do throws(LabError) {
+            try refuseNull(in: value)
+            var errors = ErrorCollector()
+            var r = try JSONObjectReader(value, at: JSONPath(), code: .invalidRequest)
+            let experiment = errors.attempt { () throws(LabError) in try r.string("experiment") } ?? nil
+            let params = r.value("params")
+            let scenario = r.value("scenario")
+            let programs = r.value("programs")
+            let limits = r.value("limits")
+            let checks = r.value("checks")
+            let schedule = r.value("schedule")
+            let store = errors.attempt { () throws(LabError) in try r.bool("store") } ?? nil
+            errors.attempt { () throws(LabError) in try r.finish() }
+            let run = errors.attempt { () throws(LabError) in
+                try request(experiment: experiment, params: params, scenario: scenario, programs: programs,
+                            limits: limits, catalog: catalog, maxima: maxima)
+            }
+            let checked = errors.attempt { () throws(LabError) in try Check.decodeList(checks, at: JSONPath().key("checks"), catalog: catalog) }
+            let runSchedule = errors.attempt { () throws(LabError) in try RunSchedule.decode(schedule, at: JSONPath().key("schedule")) }
+            try errors.check()
+            guard var request = run, let checked, let runSchedule else { throw LabError(.internalError, "a part of the request was lost") }
+            request.checks = checked
+            request.schedule = runSchedule
+            request.store = store ?? true
+            return request
+        } catch {
+            throw error.inDocumentOrder(of: body)
+        }
     }
 
-    /// The run a body's `experiment`/`params` or `scenario`, and `limits`, ask for (also read by grades).
+    /// The run a body's `experiment`/`params` or `scenario`, and `limits`, ask for (also read by grades);
+    /// the scenario's errors and the limits' are reported together.
     public static func request(experiment: String?, params: JSONValue?, scenario: JSONValue?, limits: JSONValue?,
                                catalog: Catalog, maxima: RunLimits) throws(LabError) -> RunRequest {
         switch (experiment, scenario) {
         case let (id?, nil):
             return try preset(id, params: params, limits: limits, catalog: catalog, maxima: maxima)
         case let (nil, s?):
+            var errors = ErrorCollector()
             if params != nil {
-                throw LabError(.invalidRequest, "params go with \"experiment\"; a scenario carries its own values", path: "params")
+                errors.add(LabError(.invalidRequest, "params go with \"experiment\"; a scenario carries its own values", path: "params"))
             }
-            let scenario = try Scenario.decode(s)
-            let limits = try RunLimits.decode(limits, maxima: maxima)
-            try limits.check(scenario, maxima: maxima)
+            let scenario = errors.attempt { () throws(LabError) in try Scenario.decode(s) }
+            let limits = errors.attempt { () throws(LabError) in try RunLimits.decode(limits, maxima: maxima) }
+            if let scenario, let limits {
+                errors.attempt { () throws(LabError) in try limits.check(scenario, maxima: maxima) }
+            }
+            try errors.check()
+            guard let scenario, let limits else { throw LabError(.internalError, "a part of the request was lost") }
             return RunRequest(preset: nil, parameters: nil, scenario: scenario, limits: limits)
         case (nil, nil):
             throw LabError(.invalidRequest, "give \"experiment\" (a preset id) or \"scenario\"", path: "experiment")
@@ -133,12 +151,12 @@ public struct RunRequest: Sendable {
     /// Refuses a `null` anywhere in a request body but as a value inside `params` (an open
     /// object whose members may be `null` for "the default"): the schema gives every other
     /// field a type without `null`, so a client sending one is told so, with its path, instead
-    /// of having it read as "left out". Objects' keys are visited in order, so the first null
-    /// reported is the same for the same body.
+    /// of having it read as "left out". Every null is reported (put in document order by the caller).
     static func refuseNull(in body: JSONValue) throws(LabError) {
         // `top`: the top-level field `value` is in; `nested`: below it (a top-level field
         // itself is the request's, invalid_request).
-        func visit(_ value: JSONValue, at path: JSONPath, top: String?, nested: Bool) throws(LabError) {
+        var errors = ErrorCollector()
+        func visit(_ value: JSONValue, at path: JSONPath, top: String?, nested: Bool) {
             switch value {
             case .null:
                 let code: LabError.Code = switch nested ? top : nil {
@@ -146,21 +164,22 @@ public struct RunRequest: Sendable {
                 case "scenario": .invalidScenario
                 default: .invalidRequest
                 }
-                throw LabError(code, "must not be null; leave the field out for its default", path: path.description)
+                errors.add(LabError(code, "must not be null; leave the field out for its default", path: path.description))
             case .object(let fields):
                 for key in fields.keys.sorted() where !(top == nil && key == "params" && fields[key] != .null) {
-                    try visit(fields[key]!, at: path.key(key), top: top ?? key, nested: top != nil)
+                    visit(fields[key]!, at: path.key(key), top: top ?? key, nested: top != nil)
                 }
             case .array(let items):
                 for (index, item) in items.enumerated() {
-                    try visit(item, at: path.index(index), top: top, nested: true)
+                    visit(item, at: path.index(index), top: top, nested: true)
                 }
             default:
                 break
             }
         }
         // A body that is `null` itself is left to the reader ("must be an object").
-        if case .object = body { try visit(body, at: JSONPath(), top: nil, nested: false) }
+        if case .object = body { visit(body, at: JSONPath(), top: nil, nested: false) }
+        try errors.check()
     }
 
     /// The observations of this run, checked against its trace (none for a custom scenario).

@@ -11,14 +11,18 @@ extension Check {
         }
         var checks: [Check] = []
         var seen: Set<String> = []
+        var errors = ErrorCollector()
         for (i, item) in items.enumerated() {
-            let check = try decode(item, at: path.index(i), catalog: catalog)
+            // Each check's errors are reported with the others'.
+            guard let check = errors.attempt({ () throws(LabError) in try decode(item, at: path.index(i), catalog: catalog) }) else { continue }
             guard seen.insert(check.id).inserted else {
-                throw LabError(.invalidRequest, "check id \"\(check.id)\" is used twice; ids must be unique",
-                               path: path.index(i).key("id").description)
+                errors.add(LabError(.invalidRequest, "check id \"\(check.id)\" is used twice; ids must be unique",
+                                    path: path.index(i).key("id").description))
+                continue
             }
             checks.append(check)
         }
+        try errors.check()
         return checks
     }
 

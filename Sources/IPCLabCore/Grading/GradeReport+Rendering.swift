@@ -3,14 +3,15 @@ extension GradeReport {
     /// The format clients code against.
     public static let version = 1
 
-    /// The grade as JSON; `failing_trace` only when a run failed.
-    public func json(pretty: Bool = false) -> [UInt8] {
-        var w = JSONWriter(pretty: pretty, capacity: 4096 + (failingTrace?.events.count ?? 0) * 320)
-        write(to: &w)
+    /// The grade as JSON; `failing_trace` only when a run failed, with only `fields` of it when given
+    /// (`?fields=run,checks` on `POST /api/v1/grades`).
+    public func json(pretty: Bool = false, fields: TraceFields? = nil) -> [UInt8] {
+        var w = JSONWriter(pretty: pretty, capacity: 4096 + (fields == nil ? (failingTrace?.events.count ?? 0) * 320 : 0))
+        write(to: &w, fields: fields)
         return w.bytes
     }
 
-    public func write(to w: inout JSONWriter) {
+    public func write(to w: inout JSONWriter, fields: TraceFields? = nil) {
         w.object { w in
             w.field("grade_version", Self.version)
             if let id { w.field("id", id) }
@@ -46,7 +47,10 @@ extension GradeReport {
                     }
                 }
             }
-            if let failingTrace { w.key("failing_trace"); failingTrace.write(to: &w) }
+            if let failingTrace {
+                w.key("failing_trace")
+                if let fields { w.raw(fields.select(failingTrace.json())) } else { failingTrace.write(to: &w) }
+            }
             w.field("duration_ms", durationMs)
         }
     }

@@ -24,36 +24,48 @@ public struct GradeRequest: Sendable {
         return r
     }
 
-    /// Reads `{"experiment","params"} | {"scenario"} | {"programs"}`, `checks` (at least one), `repeat`, `limits`, `schedule`, `store`.
+    /// Reads `{"experiment","params"} | {"scenario"} | {"programs"}`, `checks` (at least one), `repeat`, `limits`,
+    /// `schedule`, `store`. Every error of the body is reported at once (``LabError/errors``, in document order).
     public static func decode(_ body: some Collection<UInt8>, catalog: Catalog = .standard,
                               maxima: RunLimits) throws(LabError) -> GradeRequest {
         let value = try JSONValue.parse(body)
-        // As for runs: a null is refused with its path, not read as "left out".
-        try RunRequest.refuseNull(in: value)
-        return try decode(value, catalog: catalog, maxima: maxima)
+        do throws(LabError) {
+            // As for runs: a null is refused with its path, not read as "left out".
+            try RunRequest.refuseNull(in: value)
+            return try decode(value, catalog: catalog, maxima: maxima)
+        } catch {
+            throw error.inDocumentOrder(of: body)
+        }
     }
 
     /// Reads a parsed body.
     public static func decode(_ value: JSONValue, catalog: Catalog = .standard, maxima: RunLimits) throws(LabError) -> GradeRequest {
+        var errors = ErrorCollector()
         var r = try JSONObjectReader(value, at: JSONPath(), code: .invalidRequest)
-        let experiment = try r.string("experiment")
+        let experiment = errors.attempt { () throws(LabError) in try r.string("experiment") } ?? nil
         let params = r.value("params")
         let scenario = r.value("scenario")
         let programs = r.value("programs")
         let limits = r.value("limits")
         let checks = r.value("checks")
-        let repeatCount = try r.int("repeat", in: repeatRange) ?? defaultRepeat
+        let repeatCount = errors.attempt { () throws(LabError) in try r.int("repeat", in: repeatRange) } ?? nil
         let schedule = r.value("schedule")
-        let store = try r.bool("store")
-        try r.finish()
-        var run = try RunRequest.request(experiment: experiment, params: params, scenario: scenario, programs: programs,
-                                         limits: limits, catalog: catalog, maxima: maxima)
-        run.checks = try Check.decodeList(checks, at: JSONPath().key("checks"), catalog: catalog)
-        run.store = store ?? true
-        if run.checks.isEmpty {
-            throw LabError(.invalidRequest, "a grade needs at least one check", path: "checks")
+        let store = errors.attempt { () throws(LabError) in try r.bool("store") } ?? nil
+        errors.attempt { () throws(LabError) in try r.finish() }
+        let run = errors.attempt { () throws(LabError) in
+            try RunRequest.request(experiment: experiment, params: params, scenario: scenario, programs: programs,
+                                   limits: limits, catalog: catalog, maxima: maxima)
         }
-        return GradeRequest(run: run, repeatCount: repeatCount,
-                            schedule: try RunSchedule.decode(schedule, at: JSONPath().key("schedule")) ?? RunSchedule())
+        let checked = errors.attempt { () throws(LabError) in
+            let list = try Check.decodeList(checks, at: JSONPath().key("checks"), catalog: catalog)
+            if list.isEmpty { throw LabError(.invalidRequest, "a grade needs at least one check", path: "checks") }
+            return list
+        }
+        let runSchedule = errors.attempt { () throws(LabError) in try RunSchedule.decode(schedule, at: JSONPath().key("schedule")) }
+        try errors.check()
+        guard var run, let checked, let runSchedule else { throw LabError(.internalError, "a part of the grade was lost") }
+        run.checks = checked
+        run.store = store ?? true
+        return GradeRequest(run: run, repeatCount: repeatCount ?? defaultRepeat, schedule: runSchedule ?? RunSchedule())
     }
 }

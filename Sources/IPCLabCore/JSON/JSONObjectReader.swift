@@ -6,6 +6,9 @@ public struct JSONObjectReader {
     private let fields: [String: JSONValue]
     private let code: LabError.Code
     private var read: Set<String> = []
+    /// The loop indexes in scope (a step inside a `loop`): text fields then have their `{…}`
+    /// filled in, and integer fields may be a `"{…}"` expression of them. Nil outside loops.
+    public var scope: LoopScope?
 
     /// - Parameters:
     ///   - value: must be a JSON object.
@@ -33,11 +36,13 @@ public struct JSONObjectReader {
         return value
     }
 
-    /// Fails when the object carries a field that was never read.
+    /// Fails when the object carries fields that were never read (one error for each).
     public func finish() throws(LabError) {
-        if let unknown = fields.keys.sorted().first(where: { !read.contains($0) }) {
-            throw LabError(.unknownField, "unknown field", path: path.key(unknown).description)
+        var found = ErrorCollector()
+        for unknown in fields.keys.sorted() where !read.contains(unknown) {
+            found.add(LabError(.unknownField, "unknown field", path: path.key(unknown).description))
         }
+        try found.check()
     }
 
     public func fail(_ key: String, _ message: String) -> LabError {
@@ -49,7 +54,8 @@ public struct JSONObjectReader {
     public mutating func string(_ key: String) throws(LabError) -> String? {
         guard let value = value(key) else { return nil }
         guard case .string(let s) = value else { throw fail(key, "must be a string, not \(value.typeName)") }
-        return s
+        guard let scope else { return s }
+        return try scope.substitute(s, at: path.key(key), code: code)
     }
 
     public mutating func requiredString(_ key: String) throws(LabError) -> String {
@@ -65,6 +71,13 @@ public struct JSONObjectReader {
 
     public mutating func int(_ key: String, in range: ClosedRange<Int>) throws(LabError) -> Int? {
         guard let value = value(key) else { return nil }
+        if let scope, case .string(let s) = value {
+            let n = try scope.evaluate(s, at: path.key(key), code: code)
+            guard range.contains(n) else {
+                throw fail(key, "must be \(range.lowerBound)…\(range.upperBound), not \(n) (\"\(s)\")")
+            }
+            return n
+        }
         return try Self.integer(value, in: range, at: path.key(key), code: code)
     }
 

@@ -63,6 +63,8 @@ public struct JSONWriter: Sendable {
     }
     public mutating func value(_ b: Bool) { separate(); bytes.append(contentsOf: (b ? "true" : "false").utf8) }
     public mutating func null() { separate(); bytes.append(contentsOf: "null".utf8) }
+    /// A value already written as compact JSON (a part of a trace chosen by ``TraceFields``), copied as it is.
+    public mutating func raw(_ json: [UInt8]) { separate(); bytes.append(contentsOf: json) }
 
     public mutating func value(_ v: JSONValue) {
         switch v {

@@ -20,6 +20,12 @@ public struct LabError: Error, Sendable, Equatable, CustomStringConvertible {
     public var code: Code
     public var message: String
     public var path: String?
+    /// Every error found in the request, in document order, this one first; empty when this error
+    /// was found alone (``all`` then lists just it). See ``ErrorCollector``.
+    public var errors: [LabError] = []
+
+    /// Every error this one stands for: its ``errors``, or itself.
+    public var all: [LabError] { errors.isEmpty ? [self] : errors }
 
     public init(_ code: Code, _ message: String, path: String? = nil) {
         self.code = code
@@ -28,8 +34,8 @@ public struct LabError: Error, Sendable, Equatable, CustomStringConvertible {
         self.path = path?.isEmpty == true ? nil : path
     }
 
+    /// `path: message`; with several ``errors``, one such line for each.
     public var description: String {
-        if let path { return "\(path): \(message)" }
-        return message
+        all.map { e in e.path.map { "\($0): \(e.message)" } ?? e.message }.joined(separator: "\n")
     }
 }

@@ -134,6 +134,10 @@ extension TraceEvent {
             w.field("process", process)
             w.field("pid", Int(pid))
             w.field("step", step)
+            if let origin {
+                w.field("step_path", origin.path)
+                w.key("iteration"); w.object { w in for index in origin.iteration.indexes { w.field(index.name, index.value) } }
+            }
             w.field("call", call)
             w.key("args"); w.object { w in for (k, v) in args { w.field(k, v) } }
             w.field("result", result)

@@ -21,7 +21,9 @@ extension Trace {
     func textLine(_ e: TraceEvent, width: Int, killedBy: String?) -> String {
         let label = "\(e.process)(\(e.pid))"
         let padded = label + String(repeating: " ", count: max(0, width - label.count))
-        return String(format: "[%10.3f ms] ", Double(e.tNs) / 1e6) + padded + "  " + e.textLine(killedBy: killedBy)
+        // A loop's step says which iteration made it, as `# steps[2].do[0] i=3`.
+        let origin = e.origin.map { "  # \($0.path) \($0.iteration)" } ?? ""
+        return String(format: "[%10.3f ms] ", Double(e.tNs) / 1e6) + padded + "  " + e.textLine(killedBy: killedBy) + origin
     }
 
     /// The lines after the events: how each process ended, the observations, then the checks and score.

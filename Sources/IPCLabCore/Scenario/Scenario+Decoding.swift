@@ -1,74 +1,98 @@
 extension Scenario {
-    /// Reads and validates a scenario. Every error names the path of the bad field,
-    /// e.g. `scenario.processes[1].steps[3].size: must be 1…1048576, not 0`.
+    /// Reads and validates a scenario, expanding its loops (``StepList``). Every error names the path
+    /// of the bad field, e.g. `scenario.processes[1].steps[3].size: must be 1…1048576, not 0`, and all
+    /// of them are reported at once (``LabError/errors``): one per channel, process field or step.
     public static func decode(_ value: JSONValue, at path: JSONPath = JSONPath("scenario")) throws(LabError) -> Scenario {
+        var errors = ErrorCollector()
         var reader = try JSONObjectReader(value, at: path, code: .invalidScenario)
-        let channelValues = try reader.array("channels") ?? []
-        guard let processValues = try reader.array("processes") else {
-            throw reader.fail("processes", "is required: a list of 1…\(Bounds.processes.upperBound) processes")
-        }
-        try reader.finish()
-
-        guard Bounds.channels.contains(channelValues.count) else {
-            throw reader.fail("channels", "must have at most \(Bounds.channels.upperBound) channels")
-        }
-        guard Bounds.processes.contains(processValues.count) else {
-            throw reader.fail("processes", "must have 1…\(Bounds.processes.upperBound) processes, not \(processValues.count)")
+        let channelValues = errors.attempt { () throws(LabError) -> [JSONValue] in try reader.array("channels") ?? [] } ?? []
+        let processValues = errors.attempt { () throws(LabError) -> [JSONValue] in
+            guard let values = try reader.array("processes") else {
+                throw reader.fail("processes", "is required: a list of 1…\(Bounds.processes.upperBound) processes")
+            }
+            guard Bounds.processes.contains(values.count) else {
+                throw reader.fail("processes", "must have 1…\(Bounds.processes.upperBound) processes, not \(values.count)")
+            }
+            return values
+        } ?? []
+        errors.attempt { () throws(LabError) in try reader.finish() }
+        if !Bounds.channels.contains(channelValues.count) {
+            errors.add(reader.fail("channels", "must have at most \(Bounds.channels.upperBound) channels"))
         }
 
         var channels: [Channel] = []
-        for (i, item) in channelValues.enumerated() {
-            let channel = try Channel.decode(item, at: path.key("channels").index(i))
-            if channels.contains(where: { $0.name == channel.name }) {
-                throw LabError(.invalidScenario, "another channel is already named \"\(channel.name)\"",
-                               path: path.key("channels").index(i).key("name").description)
+        for (i, item) in channelValues.prefix(Bounds.channels.upperBound).enumerated() {
+            errors.attempt { () throws(LabError) in
+                let channel = try Channel.decode(item, at: path.key("channels").index(i))
+                if channels.contains(where: { $0.name == channel.name }) {
+                    throw LabError(.invalidScenario, "another channel is already named \"\(channel.name)\"",
+                                   path: path.key("channels").index(i).key("name").description)
+                }
+                if let p = channel.path, channels.contains(where: { $0.path == p }) {
+                    // Two channels at one path would be one kernel object under two names.
+                    throw LabError(.invalidScenario, "another FIFO already uses \"\(p)\"",
+                                   path: path.key("channels").index(i).key("path").description)
+                }
+                channels.append(channel)
             }
-            if let p = channel.path, channels.contains(where: { $0.path == p }) {
-                // Two channels at one path would be one kernel object under two names.
-                throw LabError(.invalidScenario, "another FIFO already uses \"\(p)\"",
-                               path: path.key("channels").index(i).key("path").description)
-            }
-            channels.append(channel)
         }
 
         var processes: [ProcessSpec] = []
         for (i, item) in processValues.enumerated() {
             let at = path.key("processes").index(i)
-            var p = try JSONObjectReader(item, at: at, code: .invalidScenario)
-            let name = try p.requiredString("name")
-            try Names.check(name, at: at.key("name"))
-            if processes.contains(where: { $0.name == name }) {
-                throw LabError(.invalidScenario, "another process is already named \"\(name)\"", path: at.key("name").description)
+            let read = errors.attempt { () throws(LabError) -> (name: String, steps: [JSONValue]) in
+                var p = try JSONObjectReader(item, at: at, code: .invalidScenario)
+                let name = try p.requiredString("name")
+                try Names.check(name, at: at.key("name"))
+                if processes.contains(where: { $0.name == name }) {
+                    throw LabError(.invalidScenario, "another process is already named \"\(name)\"", path: at.key("name").description)
+                }
+                let stepValues = try p.array("steps") ?? []
+                try p.finish()
+                guard Bounds.steps.contains(stepValues.count) else {
+                    throw LabError(.invalidScenario, "must have at most \(Bounds.steps.upperBound) steps (a loop repeats steps)",
+                                   path: at.key("steps").description)
+                }
+                return (name, stepValues)
             }
-            let stepValues = try p.array("steps") ?? []
-            try p.finish()
-            guard Bounds.steps.contains(stepValues.count) else {
-                throw LabError(.invalidScenario, "must have at most \(Bounds.steps.upperBound) steps",
-                               path: at.key("steps").description)
-            }
-            var steps: [Step] = []
-            for (j, stepValue) in stepValues.enumerated() {
-                steps.append(try Step.decode(stepValue, at: at.key("steps").index(j)))
-            }
-            processes.append(ProcessSpec(name: name, steps: steps))
+            guard let read else { continue }
+            var list = StepList()
+            list.read(read.steps, at: at.key("steps"), relative: "steps", scope: LoopScope(), errors: &errors)
+            let loops = list.hasLoops ? ProcessSpec.Loops(origins: list.origins, written: read.steps) : nil
+            processes.append(ProcessSpec(name: read.name, steps: list.steps, loops: loops))
         }
 
         let scenario = Scenario(channels: channels, processes: processes)
-        try scenario.checkReferences(at: path)
+        // A step naming a channel or process whose own declaration was refused would only repeat that error.
+        if errors.isEmpty || (channels.count == channelValues.count && processes.count == processValues.count) {
+            scenario.checkReferences(at: path, errors: &errors)
+        }
+        try errors.check()
         return scenario
     }
 
     /// Checks that steps name channels that exist, then lets each step's family check the rest.
-    private func checkReferences(at path: JSONPath) throws(LabError) {
+    private func checkReferences(at path: JSONPath, errors: inout ErrorCollector) {
         for (i, process) in processes.enumerated() {
             for (j, step) in process.steps.enumerated() {
-                let at = path.key("processes").index(i).key("steps").index(j)
-                if let name = step.channel, channel(named: name) == nil {
-                    let known = channels.map(\.name).joined(separator: ", ")
-                    throw LabError(.invalidScenario, "no channel named \"\(name)\" (channels: \(known.isEmpty ? "none" : known))",
-                                   path: at.key("channel").description)
+                let at = path.key("processes").index(i).key(process.loops?.origins[j].path ?? "steps[\(j)]")
+                do throws(LabError) {
+                    if let name = step.channel, channel(named: name) == nil {
+                        let known = channels.map(\.name).joined(separator: ", ")
+                        throw LabError(.invalidScenario, "no channel named \"\(name)\" (channels: \(known.isEmpty ? "none" : known))",
+                                       path: at.key("channel").description)
+                    }
+                    try step.family.check(in: self, process: i, step: j, at: at)
+                } catch {
+                    guard let origin = process.loops?.origins[j] else { errors.add(error); continue }
+                    // A loop's step fails the same way in each iteration: name the first, once.
+                    let written = "\(at)"
+                    if errors.errors.contains(where: { $0.path?.hasPrefix(written) == true }) { continue }
+                    var e = error
+                    e.errors = []
+                    if !origin.iteration.indexes.isEmpty { e.message += " (in the iteration \(origin.iteration))" }
+                    errors.add(e)
                 }
-                try step.family.check(in: self, process: i, at: at)
             }
         }
         // A FIFO that no one makes before fork must be made by some process's mkfifo step.

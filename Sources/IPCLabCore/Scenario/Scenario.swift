@@ -16,7 +16,12 @@ public struct Scenario: Sendable, Equatable {
     public enum Bounds {
         public static let processes = 1...8
         public static let channels = 0...16
+        /// Steps of one list as written (a process's `steps`, a loop's `do`).
         public static let steps = 0...256
+        /// Steps of one process once its loops are expanded.
+        public static let expandedSteps = 0...4096
+        /// How many times a `loop` step runs its `do`.
+        public static let loopTimes = 1...4096
         public static let bytes = 1...1_048_576
         public static let repeats = 1...4096
         public static let sleepMs = 0...10_000
@@ -39,11 +44,36 @@ public struct Scenario: Sendable, Equatable {
 /// A named process and the steps it runs, in order.
 public struct ProcessSpec: Sendable, Equatable {
     public var name: String
+    /// The steps it runs, loops expanded.
     public var steps: [Step]
+    /// When the process was written with loops: where each of ``steps`` is written and in which
+    /// iteration (parallel to ``steps``), and the steps as written, which the scenario's JSON shows.
+    public var loops: Loops?
 
-    public init(name: String, steps: [Step]) {
+    /// Where a process's loops put its steps.
+    public struct Loops: Sendable, Equatable {
+        /// For each step run, where it is written and which iteration made it.
+        public var origins: [StepOrigin]
+        /// The `steps` array as written, loops and all.
+        public var written: [JSONValue]
+    }
+
+    public init(name: String, steps: [Step], loops: Loops? = nil) {
         self.name = name
         self.steps = steps
+        self.loops = loops
+    }
+}
+
+/// Where a step that a loop made is written (`steps[2].do[0]`, relative to its process) and the
+/// loop indexes of its iteration (`i=3`): what lets a reader of a trace find which iteration did what.
+public struct StepOrigin: Sendable, Equatable {
+    public var path: String
+    public var iteration: LoopScope
+
+    public init(path: String, iteration: LoopScope) {
+        self.path = path
+        self.iteration = iteration
     }
 }
 

@@ -60,10 +60,11 @@ public enum Step: Sendable, Equatable {
     /// The channel the step uses, if any.
     public var channel: String? { family.channel }
 
-    /// Reads one step object (`{"op": "write", …}`) strictly.
-    static func decode(_ value: JSONValue, at path: JSONPath) throws(LabError) -> Step {
+    /// Reads one step object (`{"op": "write", …}`) strictly; inside a loop, with its indexes in `scope`.
+    static func decode(_ value: JSONValue, at path: JSONPath, scope: LoopScope? = nil) throws(LabError) -> Step {
         var r = try JSONObjectReader(value, at: path, code: .invalidScenario)
         let op = try r.requiredString("op")
+        r.scope = scope
         guard let family = families.first(where: { $0.ops.contains(op) }) else {
             throw r.fail("op", "unknown op \"\(op)\"; one of: \(ops.joined(separator: ", "))")
         }

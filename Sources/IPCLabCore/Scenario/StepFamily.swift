@@ -22,8 +22,16 @@ public protocol StepFamily: Sendable, Equatable {
     /// Checks that the step makes sense in its scenario: the channel's kind, named processes…
     /// `process` is the index of the process running it; `path` points at the step.
     func check(in scenario: Scenario, process: Int, at path: JSONPath) throws(LabError)
+
+    /// The same, for a check that needs the step's place in the process's steps as they run
+    /// (`step`, loops expanded), which the written `path` no longer tells once loops are used.
+    func check(in scenario: Scenario, process: Int, step: Int, at path: JSONPath) throws(LabError)
 }
 
 extension StepFamily {
     public func check(in scenario: Scenario, process: Int, at path: JSONPath) throws(LabError) {}
+
+    public func check(in scenario: Scenario, process: Int, step: Int, at path: JSONPath) throws(LabError) {
+        try check(in: scenario, process: process, at: path)
+    }
 }

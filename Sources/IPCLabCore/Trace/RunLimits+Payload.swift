@@ -20,7 +20,7 @@ extension RunLimits {
             for (s, step) in process.steps.enumerated() where step.payloadBytes > 0 {
                 total = total.addingReportingOverflow(step.payloadBytes).partialValue
                 guard total <= payloadBytes else {
-                    let at = JSONPath("scenario").key("processes").index(p).key("steps").index(s)
+                    let at = JSONPath("scenario").key("processes").index(p).key(process.loops?.origins[s].path ?? "steps[\(s)]")
                     throw LabError(.invalidLimit,
                                    "the scenario asks to move \(total) bytes by \(at) (\(step.op)), more than the run's payload_bytes limit of \(payloadBytes)"
                                    + (payloadBytes < maxima.payloadBytes ? "; ask for up to \(maxima.payloadBytes)" : " (the server's maximum)"),

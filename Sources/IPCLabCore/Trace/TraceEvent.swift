@@ -8,8 +8,10 @@ public struct TraceEvent: Sendable {
     public var endNs: Int64?
     public var process: String
     public var pid: Int32
-    /// Index of the scenario step that made the call, if any.
+    /// Index of the scenario step that made the call, if any (in the process's steps as they run, loops expanded).
     public var step: Int?
+    /// Where that step is written and in which iteration, when its process was written with loops (`step_path`, `iteration`).
+    public var origin: StepOrigin?
     public var call: String
     /// The call's arguments, in order, with scenario names (`channel`, `end`) added.
     public var args: [(String, JSONValue)]

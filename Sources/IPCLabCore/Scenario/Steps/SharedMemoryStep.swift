@@ -175,7 +175,7 @@ public enum SharedMemoryStep: StepFamily {
         }
     }
 
-    public func check(in scenario: Scenario, process: Int, at path: JSONPath) throws(LabError) {
+    public func check(in scenario: Scenario, process: Int, step: Int, at path: JSONPath) throws(LabError) {
         guard let name = channel, let c = scenario.channel(named: name) else { return }
         func fail(_ key: String, _ why: String) -> LabError { LabError(.invalidScenario, why, path: path.key(key).description) }
         guard case .sharedMemory(let region) = c.spec else {
@@ -212,21 +212,19 @@ public enum SharedMemoryStep: StepFamily {
         default:
             break
         }
-        try checkMapped(region, name: name, in: scenario.processes[process], at: path)
+        try checkMapped(region, name: name, in: scenario.processes[process], step: step, at: path)
     }
 
     /// A memory access needs the region mapped in this process at that step: anonymous regions are
     /// mapped from the start; SysV and POSIX ones from an `attach` until a `detach`.
-    private func checkMapped(_ region: SharedMemoryChannel, name: String, in process: ProcessSpec, at path: JSONPath) throws(LabError) {
+    private func checkMapped(_ region: SharedMemoryChannel, name: String, in process: ProcessSpec, step index: Int,
+                             at path: JSONPath) throws(LabError) {
         let needsMapping: Bool
         switch self {
         case .attach, .lookup, .remove, .unlink: needsMapping = false
         default: needsMapping = true
         }
-        // The step's own index is the last `[n]` of its path (`…steps[3]`).
-        guard needsMapping, let open = path.description.lastIndex(of: "["),
-              let index = Int(path.description[path.description.index(after: open)...].dropLast())
-        else { return }
+        guard needsMapping else { return }
         var mapped = region.type == .anonymous
         var everMapped = mapped
         for step in process.steps.prefix(index) {

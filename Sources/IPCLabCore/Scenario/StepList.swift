@@ -1,0 +1,102 @@
+/// Reads one process's `steps`, expanding its loops:
+///
+/// ```json
+/// {"op": "loop", "times": 20, "index": "i", "do": [
+///   {"op": "sem_wait", "channel": "slots"},
+///   {"op": "store", "channel": "buf", "offset": "{i % 4 * 16}", "data": "item {i + 1}"},
+///   {"op": "sem_post", "channel": "items"}]}
+/// ```
+///
+/// runs its `do` steps `times` times (1…4096), the index (`i` unless named; 0, 1, … `times` − 1) in
+/// scope for the steps' text and integer fields (``LoopScope``). Loops nest (each with its own
+/// index name, and `times` may use the enclosing indexes); a process runs at most
+/// ``Scenario/Bounds/expandedSteps`` steps once expanded. Every step keeps where it is written
+/// and its iteration (``StepOrigin``), so a trace can name it and an error points at the written
+/// field (`scenario.processes[1].steps[2].do[0].data`).
+struct StepList {
+    /// The `op` of a loop step.
+    static let loopOp = "loop"
+
+    private(set) var steps: [Step] = []
+    private(set) var origins: [StepOrigin] = []
+    private(set) var hasLoops = false
+    /// Set once the expansion went past its bound: nothing more is read.
+    private var overflowed = false
+
+    /// Reads `values` (a `steps` or `do` array at `path`, `relative` to its process) in `scope`,
+    /// recording its errors in `errors`.
+    mutating func read(_ values: [JSONValue], at path: JSONPath, relative: String, scope: LoopScope,
+                       errors: inout ErrorCollector) {
+        for (j, value) in values.enumerated() {
+            guard !overflowed else { return }
+            let at = path.index(j)
+            let here = "\(relative)[\(j)]"
+            if case .object(let fields) = value, fields["op"] == .string(Self.loopOp) {
+                hasLoops = true
+                readLoop(value, at: at, relative: here, scope: scope, errors: &errors)
+                continue
+            }
+            let inLoop = scope.indexes.isEmpty ? nil : scope
+            do throws(LabError) {
+                let step = try Step.decode(value, at: at, scope: inLoop)
+                guard steps.count < Scenario.Bounds.expandedSteps.upperBound else {
+                    overflowed = true
+                    errors.add(LabError(.invalidScenario, "the process runs more than \(Scenario.Bounds.expandedSteps.upperBound) steps once its loops are expanded",
+                                        path: at.description))
+                    return
+                }
+                steps.append(step)
+                origins.append(StepOrigin(path: here, iteration: scope))
+            } catch {
+                for e in error.all { errors.add(Self.inIteration(e, scope)) }
+            }
+        }
+    }
+
+    private mutating func readLoop(_ value: JSONValue, at path: JSONPath, relative: String, scope: LoopScope,
+                                   errors: inout ErrorCollector) {
+        let header: (times: Int, index: String, body: [JSONValue])
+        do throws(LabError) {
+            header = try Self.readHeader(value, at: path, scope: scope)
+        } catch {
+            for e in error.all { errors.add(Self.inIteration(e, scope)) }
+            return
+        }
+        for k in 0..<header.times {
+            let before = errors.errors.count
+            read(header.body, at: path.key("do"), relative: "\(relative).do", scope: scope.with(header.index, k), errors: &errors)
+            // A mistake in the body would repeat in every iteration: report the first.
+            if errors.errors.count > before || overflowed { return }
+        }
+    }
+
+    /// A loop's own fields: how many times, the index's name, the steps to do.
+    private static func readHeader(_ value: JSONValue, at path: JSONPath, scope: LoopScope) throws(LabError)
+        -> (times: Int, index: String, body: [JSONValue]) {
+        var r = try JSONObjectReader(value, at: path, code: .invalidScenario)
+        _ = r.value("op")
+        let index = try r.string("index") ?? "i"
+        try Names.check(index, at: path.key("index"))
+        if scope.value(of: index) != nil {
+            throw r.fail("index", "an enclosing loop already uses \"\(index)\"; give this loop an index of its own")
+        }
+        // An inner loop may run a number of times that depends on the outer indexes.
+        r.scope = scope.indexes.isEmpty ? nil : scope
+        let times = try r.requiredInt("times", in: Scenario.Bounds.loopTimes)
+        guard let body = try r.array("do") else { throw r.fail("do", "is required: the steps to repeat") }
+        guard (1...Scenario.Bounds.steps.upperBound).contains(body.count) else {
+            throw r.fail("do", "must have 1…\(Scenario.Bounds.steps.upperBound) steps, not \(body.count)")
+        }
+        try r.finish()
+        return (times, index, body)
+    }
+
+    /// The error, saying in which iteration it was found (inside a loop).
+    private static func inIteration(_ error: LabError, _ scope: LoopScope) -> LabError {
+        guard !scope.indexes.isEmpty else { return error }
+        var e = error
+        e.errors = []
+        e.message += " (in the iteration \(scope))"
+        return e
+    }
+}
