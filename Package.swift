@@ -35,11 +35,10 @@ let package = Package(
         // The interposer (C only, no dependency: it is loaded into a student's program, not into ipclab).
         .target(name: "CIPCLabTrace", cSettings: [.define("_GNU_SOURCE"), .headerSearchPath("../CIPCLab/include")], linkerSettings: [.linkedLibrary("dl"), .unsafeFlags(["-nostartfiles"])]),
         .target(name: "IPCLabCore"),
-        .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
         .target(
             name: "IPCLabStore",
             dependencies: [
-                "CZlib", "IPCLabCore",
+                "CIPCLab", "IPCLabCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]
