@@ -76,6 +76,11 @@ def test_a_two_process_pipe_program_is_traced(lab):
     assert {e["args"]["channel"] for e in calls(trace, "close") + [pipe, write, read]} == {"pipe1"}
     data = [t for t in trace["transfers"] if t["kind"] == "data"]
     assert data == [{"kind": "data", "from": write["seq"], "to": read["seq"], "channel": "pipe1", "bytes": 5}], trace["transfers"]
+    # The pipe's state after each call that moved bytes, as for a scenario's pipes.
+    snapshots = {o["seq"]: o for o in trace["objects"]}
+    assert set(snapshots) == {write["seq"], read["seq"]}, trace["objects"]
+    assert all(o["object"] == "pipe1" and o["kind"] == "pipe" and o["state"]["capacity"] == 65536 for o in snapshots.values())
+    assert snapshots[read["seq"]]["state"]["bytes"] == 0 and snapshots[write["seq"]]["state"]["bytes"] in (0, 5)
     [wait] = calls(trace, "waitpid", "parent")
     assert wait["result"] == child["pid"] and wait["args"]["process"] == "parent.1"
     assert wait["args"]["status"] == {"code": 0}
