@@ -98,7 +98,7 @@ def start_server(*extra_args: str, wrapper: tuple[str, ...] = ()) -> Server:
         pytest.fail(f"no server binary at {binary}: build it with `swift build` (or set IPCLAB_BIN)",
                     pytrace=False)
     stderr_file = tempfile.NamedTemporaryFile(prefix="ipclab-e2e-", suffix=".stderr", delete=False)
-    if "--data-dir" not in extra_args and "--no-store" not in extra_args:
+    if not {"--data-dir", "--no-store", "--database"} & set(extra_args):
         # Each server stores its runs in a folder of its own, never in the user's default store.
         extra_args = ("--data-dir", new_data_dir(), *extra_args)
     process = subprocess.Popen(

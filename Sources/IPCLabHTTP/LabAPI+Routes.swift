@@ -50,6 +50,7 @@ extension LabAPI {
         }),
         Route("GET", "/api/v1/experiments", .now { api, _, _ in .json(api.catalog.json()) }),
         Route("GET", "/api/v1/calls", .now { _, _, _ in .json(Call.tableJSON()) }),
+        Route("GET", "/api/v1/programs", .now { _, _, _ in .json(ProgramGallery.embeddedJSON) }),
         Route("GET", "/api/v1/experiments/{id}", .now { api, _, id in
             let id = id ?? ""
             guard let body = api.catalog.json(for: id) else {

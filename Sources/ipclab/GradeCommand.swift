@@ -14,6 +14,7 @@ struct GradeCommand: ParsableCommand {
             Examples:
               ipclab grade --scenario submission.json --checks checks.json --repeat 20 --jitter-us 1000
               ipclab grade --experiment sem.producer_consumer --param items=12 --checks checks.json --format gradescope > results.json
+              ipclab grade --program server=server.c --program client=client.c --checks checks.json
             The checks file holds the `checks` array of the API (or an object with a `checks` field).
             Exit status: 0 when every check passed in every run, 1 when not, 2 for bad input.
             """
@@ -28,6 +29,11 @@ struct GradeCommand: ParsableCommand {
 
     @Option(help: "A preset id from `ipclab experiments` (instead of --scenario).")
     var experiment: String?
+
+    @Option(name: .customLong("program"), help: ArgumentHelp(
+        "The submission as C programs, started together in each run (repeatable): FILE.c, named after the file, or NAME=FILE.c.",
+        valueName: "[NAME=]FILE.c"))
+    var programs: [String] = []
 
     @Option(name: .customLong("param"), help: ArgumentHelp("A parameter of --experiment as NAME=VALUE (VALUE read as JSON when it parses).", valueName: "NAME=VALUE"))
     var params: [String] = []
@@ -60,11 +66,11 @@ struct GradeCommand: ParsableCommand {
     var format: Format = .text
 
     func validate() throws {
-        if (experiment == nil) == (scenario == nil) {
-            throw ValidationError("give --scenario FILE or --experiment ID (one of them)")
+        if [experiment != nil, scenario != nil, !programs.isEmpty].filter({ $0 }).count != 1 {
+            throw ValidationError("give --scenario FILE, --experiment ID or --program FILE.c (one of them)")
         }
-        if scenario != nil && !params.isEmpty {
-            throw ValidationError("--param goes with --experiment, not with --scenario")
+        if experiment == nil && !params.isEmpty {
+            throw ValidationError("--param goes with --experiment, not with --scenario or --program")
         }
         if parallel < 1 { throw ValidationError("--parallel must be at least 1") }
     }
@@ -106,6 +112,7 @@ struct GradeCommand: ParsableCommand {
     private func body() throws -> JSONValue {
         var fields: [String: JSONValue] = [:]
         if let file = scenario { fields["scenario"] = try Self.readJSON(file) }
+        if !programs.isEmpty { fields["programs"] = .array(try programs.map(ProgramOption.json)) }
         if let experiment {
             fields["experiment"] = .string(experiment)
             fields["params"] = try RunCommand.parse(params)

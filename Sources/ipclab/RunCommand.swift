@@ -33,7 +33,7 @@ struct RunCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Run a custom scenario from a JSON file (the `scenario` object of the API).", valueName: "FILE"))
     var scenario: String?
 
-    @Option(name: .customLong("program"), help: ArgumentHelp("Compile and run a C program (repeat for several, started together); its name is the file's, without .c.", valueName: "FILE.c"))
+    @Option(name: .customLong("program"), help: ArgumentHelp("Compile and run a C program (repeat for several, started together): FILE.c, named after the file without .c, or NAME=FILE.c.", valueName: "[NAME=]FILE.c"))
     var programs: [String] = []
 
     @Option(help: "Wall-clock limit of the run in milliseconds (default: the experiment's own, else 2000).")
@@ -65,13 +65,8 @@ struct RunCommand: ParsableCommand {
         let request: RunRequest
         do {
             if !programs.isEmpty {
-                var list: [JSONValue] = []
-                for file in programs {
-                    guard let data = FileManager.default.contents(atPath: file) else { throw ValidationError("cannot read \(file)") }
-                    let stem = file.split(separator: "/").last.map { $0.hasSuffix(".c") ? String($0.dropLast(2)) : String($0) } ?? file
-                    list.append(["name": .string(stem), "language": "c", "source": .string(String(decoding: data, as: UTF8.self))])
-                }
-                request = try RunRequest.programRequest(.array(list), limits: limits, maxima: maxima.maxima)
+                request = try RunRequest.programRequest(.array(try programs.map(ProgramOption.json)), limits: limits,
+                                                        maxima: maxima.maxima)
             } else if let file = scenario {
                 guard let data = FileManager.default.contents(atPath: file) else {
                     throw ValidationError("cannot read \(file)")

@@ -62,6 +62,23 @@ struct GradeReportTests {
             try grade(#", "checks": [{"id": "o", "kind": "no_deadlock"}], "schedule": {"cpus": "two"}"#)
         }
     }
+
+    @Test("a grade of C programs: programs instead of a scenario, read as a run reads them")
+    func programs() throws {
+        let checks = #""checks": [{"id": "s", "kind": "stdout", "process": "main", "contains": "hi"}]"#
+        let program = #"{"name": "main", "language": "c", "source": "int main(void) { return 0; }"}"#
+        let g = try GradeRequest.decode(Array(#"{"programs": [\#(program)], \#(checks), "repeat": 3}"#.utf8),
+                                        maxima: RunLimits.standardMaxima)
+        #expect(g.repeatCount == 3 && g.run.programs?.map(\.name) == ["main"])
+        expectLabError(.invalidRequest, path: "experiment") {
+            try GradeRequest.decode(Array(#"{"programs": [\#(program)], "experiment": "pipe.hello", \#(checks)}"#.utf8),
+                                    maxima: RunLimits.standardMaxima)
+        }
+        expectLabError(.invalidRequest, path: "programs[0].name") {
+            try GradeRequest.decode(Array(#"{"programs": [{"name": "Main!", "source": "x"}], \#(checks)}"#.utf8),
+                                    maxima: RunLimits.standardMaxima)
+        }
+    }
 }
 
 /// Bad JSON says where, as a person counts.

@@ -42,7 +42,7 @@ struct LabAPITests {
     }
 
     @Test("every GET route answers 200, and HEAD wherever GET", arguments: [
-        "/healthz", "/openapi.yaml", "/metrics", "/api/v1/experiments", "/api/v1/calls", "/api/v1/experiments/pipe.hello",
+        "/healthz", "/openapi.yaml", "/metrics", "/api/v1/experiments", "/api/v1/calls", "/api/v1/experiments/pipe.hello", "/api/v1/programs",
     ])
     func getRoutes(_ path: String) throws {
         let api = try api()

@@ -56,6 +56,12 @@ export async function listExperiments() {
   return body.experiments || [];
 }
 
+/** The gallery of example C programs: [{id, title, mechanism, claim, observations, checks, programs}]. */
+export async function listPrograms() {
+  const body = await request(`${BASE}/programs`);
+  return body.programs || [];
+}
+
 export function getExperiment(id) {
   return request(`${BASE}/experiments/${encodeURIComponent(id)}`);
 }

@@ -18,6 +18,8 @@ import { createLiveView } from "./live-progress.js";
 import { benchFigures, hasBenchFigures, renderBenchChart } from "./bench-chart.js";
 import { renderStepper } from "./stepper.js";
 import { createGrading } from "./grade-flow.js";
+import { createCEditor, renderProgramGallery } from "./c-editor.js";
+import { renderProgramOutput } from "./program-output.js";
 
 /** The run the page opens on: a real trace of pipe.hello recorded by this server's build. */
 const EXAMPLE = { id: "pipe.hello", url: "examples/pipe.hello.json" };
@@ -56,6 +58,8 @@ const editor = createEditor($("#editor"), {
 function fadeResults() {
   $("#results").classList.toggle("stale", Boolean(state.trace));
 }
+const cEditor = createCEditor($("#c-editor"), { onRun: runPrograms });
+let programGallery = null;
 const narrow = window.matchMedia("(max-width: 900px)");
 const live = createLiveView($("#live"));
 
@@ -81,6 +85,8 @@ function showExperiment(exp, initialParams = {}, wallMs) {
   }
   state.form = renderForm($("#params"), exp, initialParams, wallMs);
   $("#params-form").hidden = false;
+  $("#c-editor").hidden = true;
+  programGallery?.setCurrent(null);
   closeEditor({ keepFocus: true });
   state.gallery?.setCurrent(exp.id);
   document.title = `${exp.title || exp.id} — IPC Lab`;
@@ -103,7 +109,7 @@ async function submit(body, onError, opts = {}) {
   banner.showBusy(bannerEl, long ? "Running in the sandbox — live progress below…" : "Running in the sandbox…");
   $("#run").disabled = true;
   editor.setBusy(true);
-  if (long) live.start(body.experiment ? `Live: ${body.experiment}` : "Live: custom scenario");
+  if (long) live.start(body.experiment ? `Live: ${body.experiment}` : body.programs ? "Live: C programs" : "Live: custom scenario");
   else live.stop();
   let keepLive = false;
   try {
@@ -170,6 +176,7 @@ function nameRun(trace, recipe, { push }) {
 async function runAgain() {
   const body = state.body;
   if (body && body.scenario) return runScenario(body);
+  if (body && body.programs) return runPrograms(body);
   if (!body) return runPreset();
   const recipe = recipeOf(location.hash);
   const trace = await submit(body, (err) => banner.showError(bannerEl, err));
@@ -188,6 +195,37 @@ async function runScenario(body) {
   }
 }
 
+// ---- C programs (c-editor.js): an example or a blank program in the editor, run, compile errors marked ----
+
+function showPrograms(entry) {
+  state.current = null;
+  state.gallery?.setCurrent(null);
+  programGallery?.setCurrent(entry?.id ?? null);
+  $("#exp-title").textContent = entry ? entry.title : "Your own C program";
+  clear($("#exp-claim")).append(entry ? entry.claim : "Write C that uses pipes, shared memory, signals, queues or sockets: each call is traced.",
+    entry ? h("span", { class: "exp-id" }, ` ${entry.id}`) : "");
+  $("#exp-corrections").hidden = true;
+  $("#params-form").hidden = true;
+  $("#editor").hidden = true;
+  $("#c-editor").hidden = false;
+  cEditor.open(entry);
+  document.title = `${entry ? entry.title : "C program"} — IPC Lab`;
+  if (narrow.matches) { $("#c-gallery-details").open = false; $("#gallery-details").open = false; }
+}
+
+async function runPrograms(body) {
+  cEditor.clearDiagnostics();
+  const trace = await submit(body, (err) => banner.showError(bannerEl, err));
+  if (!trace) return;
+  cEditor.showDiagnostics(trace.run.diagnostics || []);
+  if (trace.run.outcome === "compile_error") {
+    $("#results").hidden = true;
+    banner.showError(bannerEl, { code: "compile_error", message: cEditor.summary() }, { title: "⚠ Did not compile" });
+    return;
+  }
+  nameRun(trace, "", { push: true });
+}
+
 // ---- the scenario editor ----------------------------------------------------------------------
 
 async function openEditor() {
@@ -201,6 +239,7 @@ async function openEditor() {
     }
   }
   $("#params-form").hidden = true;
+  $("#c-editor").hidden = true;
   $("#editor").hidden = false;
   editor.setCanClose(true);
   editor.open(scenario || { channels: [], processes: [{ name: "main", steps: [] }] },
@@ -235,6 +274,7 @@ function showTrace(trace, body, { example = false, keepGrade = false } = {}) {
   renderObjects($("#objects"), trace, state.model.runEnd, select);
   state.stepper = renderStepper($("#stepper"), state.model, { step: (seq) => state.diagram?.step(seq) });
   drawBench();
+  renderProgramOutput($("#program-output"), trace);
   clear($("#selected")).append(h("p", { class: "muted" }, "Click an event in the diagram or the table (or focus it and press Enter)."));
   $("#share-url").value = location.href;
   $("#results").dataset.runId = example ? "" : (trace.run && trace.run.id) || "";
@@ -321,6 +361,7 @@ async function applyHash() {
     $("#exp-title").textContent = "Custom scenario";
     clear($("#exp-claim")).append("A scenario from a shared link. Edit it and run it again.");
     $("#params-form").hidden = true;
+    $("#c-editor").hidden = true;
     $("#editor").hidden = false;
     editor.setCanClose(false);
     editor.open(want.scenario, want.wallMs);
@@ -353,8 +394,10 @@ async function showStored(id, body) {
       const exp = state.experiments.find((e) => e.id === trace.run.experiment);
       if (exp) showExperiment(exp);
     }
-    showTrace(trace, body ?? (trace.run.experiment ? null : { scenario: trace.scenario }));
-    $("#run-again").disabled = false;
+    // A stored run of C programs keeps no sources: there is nothing to run again from a link alone.
+    const programs = Boolean(trace.run.tracer) && !body;
+    showTrace(trace, body ?? (trace.run.experiment || programs ? null : { scenario: trace.scenario }));
+    $("#run-again").disabled = programs;
     $("#share-url").value = location.href;
   } catch (err) {
     if (ticket !== state.runCounter) return;
@@ -461,6 +504,9 @@ async function start() {
     return;
   }
   state.gallery = renderGallery($("#gallery"), state.experiments, pick);
+  $("#c-blank").addEventListener("click", () => showPrograms(null));
+  api.listPrograms().then((entries) => { programGallery = renderProgramGallery($("#c-gallery"), entries, showPrograms); },
+    () => clear($("#c-gallery")).append(h("p", { class: "muted" }, "The example programs could not be loaded.")));
   if (!location.hash) await showExample();
   document.body.dataset.ready = "true";
   await applyHash();

@@ -21,6 +21,7 @@ export function checkTemplate(kind, scenario, experiment) {
     case "no_call": return { kind, match: { call: reader?.op || "read", errno: "EINTR" } };
     case "order": return { kind, first: { call: writer?.op || "write" }, then: { call: reader?.op || "read" } };
     case "received": return { kind, process: reader?.process || procs[0] || "main", channel: reader?.channel || chans[0] || "p", data: [written || "Hello"] };
+    case "stdout": return { kind, process: procs[0] || "main", contains: written || "Hello" };
     case "observation": {
       const id = experiment?.observations?.[0];
       return id ? { kind, observation: id } : { kind, observation: "pipe.hello.message_received", roles: {} };

@@ -70,17 +70,8 @@ public struct RunRequest: Sendable {
         let schedule = r.value("schedule")
         let store = try r.bool("store")
         try r.finish()
-        var request: RunRequest
-        if let programs {
-            if experiment != nil || scenario != nil || params != nil {
-                throw LabError(.invalidRequest, "give \"programs\", or \"experiment\" or \"scenario\", not both",
-                               path: experiment != nil ? "experiment" : scenario != nil ? "scenario" : "params")
-            }
-            request = try programRequest(programs, limits: limits, maxima: maxima)
-        } else {
-            request = try self.request(experiment: experiment, params: params, scenario: scenario, limits: limits,
-                                       catalog: catalog, maxima: maxima)
-        }
+        var request = try self.request(experiment: experiment, params: params, scenario: scenario, programs: programs,
+                                       limits: limits, catalog: catalog, maxima: maxima)
         request.checks = try Check.decodeList(checks, at: JSONPath().key("checks"), catalog: catalog)
         request.schedule = try RunSchedule.decode(schedule, at: JSONPath().key("schedule"))
         request.store = store ?? true
@@ -106,6 +97,21 @@ public struct RunRequest: Sendable {
         default:
             throw LabError(.invalidRequest, "give either \"experiment\" or \"scenario\", not both", path: "scenario")
         }
+    }
+
+    /// The run a body's `programs`, or its `experiment`/`params` or `scenario`, and `limits` ask for
+    /// (runs and grades read them alike).
+    public static func request(experiment: String?, params: JSONValue?, scenario: JSONValue?, programs: JSONValue?,
+                               limits: JSONValue?, catalog: Catalog, maxima: RunLimits) throws(LabError) -> RunRequest {
+        guard let programs else {
+            return try request(experiment: experiment, params: params, scenario: scenario, limits: limits,
+                               catalog: catalog, maxima: maxima)
+        }
+        if experiment != nil || scenario != nil || params != nil {
+            throw LabError(.invalidRequest, "give \"programs\", or \"experiment\" or \"scenario\", not both",
+                           path: experiment != nil ? "experiment" : scenario != nil ? "scenario" : "params")
+        }
+        return try programRequest(programs, limits: limits, maxima: maxima)
     }
 
     /// A run of students' programs (`programs`), under `limits` (which bound compiling and running alike).

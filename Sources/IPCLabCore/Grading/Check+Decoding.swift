@@ -83,6 +83,14 @@ extension Check {
             kind = .observation(try ObservationBinding.decode(&r, catalog: catalog))
         case "no_deadlock":
             kind = .noDeadlock
+        case "stdout":
+            let process = try r.requiredString("process")
+            let contains = try r.requiredString("contains")
+            // An empty string is in every output: a check that cannot fail.
+            guard !contains.isEmpty, contains.utf8.count <= maxStdoutNeedle else {
+                throw r.fail("contains", "must be 1…\(maxStdoutNeedle) bytes of text")
+            }
+            kind = .stdout(process: process, contains: contains)
         default:
             throw r.fail("kind", "must be one of \(Kind.names.map { "\"\($0)\"" }.joined(separator: ", ")), not \"\(kindName)\"")
         }

@@ -87,6 +87,8 @@ extension Check {
             }
             return (true, [], "no deadlock: the run ended \(trace.run.outcome.rawValue)"
                 + (trace.run.outcome == .ok ? "" : " but not with every live process blocked"))
+        case let .stdout(process, contains):
+            return Self.stdoutOutcome(on: trace, process: process, contains: contains)
         }
     }
 

@@ -43,6 +43,9 @@ public struct Check: Sendable {
         case observation(ObservationBinding)
         /// `{"kind":"no_deadlock"}`: the run did not end with its live processes all blocked.
         case noDeadlock
+        /// `{"kind":"stdout","process":P,"contains":S}`: what a program's process wrote to its
+        /// standard output (as captured, up to the capture's bound) contains `S`.
+        case stdout(process: String, contains: String)
 
         /// The `kind` spelling.
         public var name: String {
@@ -55,12 +58,16 @@ public struct Check: Sendable {
             case .received: "received"
             case .observation: "observation"
             case .noDeadlock: "no_deadlock"
+            case .stdout: "stdout"
             }
         }
 
-        public static let names = ["outcome", "exit", "call", "no_call", "order", "received", "observation", "no_deadlock"]
+        public static let names = ["outcome", "exit", "call", "no_call", "order", "received", "observation", "no_deadlock", "stdout"]
     }
 
     /// The most checks one request may carry.
     public static let maxCount = 100
+
+    /// The longest text a `stdout` check may look for (bytes of UTF-8).
+    public static let maxStdoutNeedle = 4096
 }

@@ -24,7 +24,7 @@ public struct GradeRequest: Sendable {
         return r
     }
 
-    /// Reads `{"experiment","params"} | {"scenario"}`, `checks` (at least one), `repeat`, `limits`, `schedule`, `store`.
+    /// Reads `{"experiment","params"} | {"scenario"} | {"programs"}`, `checks` (at least one), `repeat`, `limits`, `schedule`, `store`.
     public static func decode(_ body: some Collection<UInt8>, catalog: Catalog = .standard,
                               maxima: RunLimits) throws(LabError) -> GradeRequest {
         let value = try JSONValue.parse(body)
@@ -39,14 +39,15 @@ public struct GradeRequest: Sendable {
         let experiment = try r.string("experiment")
         let params = r.value("params")
         let scenario = r.value("scenario")
+        let programs = r.value("programs")
         let limits = r.value("limits")
         let checks = r.value("checks")
         let repeatCount = try r.int("repeat", in: repeatRange) ?? defaultRepeat
         let schedule = r.value("schedule")
         let store = try r.bool("store")
         try r.finish()
-        var run = try RunRequest.request(experiment: experiment, params: params, scenario: scenario, limits: limits,
-                                         catalog: catalog, maxima: maxima)
+        var run = try RunRequest.request(experiment: experiment, params: params, scenario: scenario, programs: programs,
+                                         limits: limits, catalog: catalog, maxima: maxima)
         run.checks = try Check.decodeList(checks, at: JSONPath().key("checks"), catalog: catalog)
         run.store = store ?? true
         if run.checks.isEmpty {

@@ -1,0 +1,133 @@
+"""The gallery of example C programs (GET /api/v1/programs): each example compiles cleanly with the
+host's gcc (-Wall -Wextra -Werror), runs natively to exit 0 printing what its stdout checks look for,
+and runs through the API to `ok` with every one of its checks passing."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness import REPO, server_binary
+
+GALLERY_IDS = ["c.pipe_parent_child", "c.fifo", "c.sysv_shm", "c.posix_shm_sem", "c.message_queue",
+               "c.signal_handler", "c.socket_server_client"]
+
+
+@pytest.fixture(scope="module")
+def gallery(lab: Any) -> dict[str, dict[str, Any]]:
+    r = lab.get("/api/v1/programs")
+    assert r.status == 200, r.body[:500]
+    return {e["id"]: e for e in r.json["programs"]}
+
+
+def test_gallery_lists_one_example_per_mechanism(gallery: dict[str, dict[str, Any]], catalog: dict[str, Any]) -> None:
+    assert sorted(gallery) == sorted(GALLERY_IDS)
+    assert {e["mechanism"] for e in gallery.values()} >= {"pipe", "fifo", "shm", "sem", "mq", "signal", "socket"}
+    observations = {o for e in catalog.values() for o in e["observations"]}
+    for entry in gallery.values():
+        assert set(entry["observations"]) <= observations, entry["id"]
+        for program in entry["programs"]:
+            # The source is the repository's file (the server embeds programs/ when built).
+            assert program["source"] in {p.read_text() for p in (REPO / "programs").glob("*.c")}, program["name"]
+
+
+def stdout_checks(entry: dict[str, Any]) -> dict[str, list[str]]:
+    wanted: dict[str, list[str]] = {}
+    for c in entry["checks"]:
+        if c["kind"] == "stdout":
+            wanted.setdefault(c["process"], []).append(c["contains"])
+    return wanted
+
+
+@pytest.mark.parametrize("example", GALLERY_IDS)
+def test_example_compiles_cleanly_and_runs_natively(gallery: dict[str, dict[str, Any]], example: str) -> None:
+    entry = gallery[example]
+    with tempfile.TemporaryDirectory(prefix="ipclab-gallery-") as tmp:
+        binaries = {}
+        for program in entry["programs"]:
+            src = Path(tmp) / f"{program['name']}.c"
+            src.write_text(program["source"])
+            binary = Path(tmp) / program["name"]
+            cc = subprocess.run(["gcc", "-std=gnu17", "-Wall", "-Wextra", "-Werror", "-O0", "-o", str(binary), str(src)],
+                                capture_output=True, text=True, timeout=60)
+            assert cc.returncode == 0, f"{program['name']}: {cc.stderr}"
+            binaries[program["name"]] = binary
+        # Started together, as a run starts them (the client retries until the server listens).
+        procs = {name: subprocess.Popen([str(b)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp)
+                 for name, b in binaries.items()}
+        outputs = {name: p.communicate(timeout=20) for name, p in procs.items()}
+    for name, p in procs.items():
+        assert p.returncode == 0, f"{name} exited {p.returncode}: {outputs[name][1]}"
+    for name, texts in stdout_checks(entry).items():
+        for text in texts:
+            assert text in outputs[name][0], f"{name} printed {outputs[name][0]!r}, without {text!r}"
+
+
+def failing(trace: dict[str, Any]) -> str:
+    """What to show when a gallery run went wrong: the reason, the compiler, each process's stderr."""
+    run = trace["run"]
+    return json.dumps({"outcome": run["outcome"], "reason": run.get("reason"), "diagnostics": run.get("diagnostics"),
+                       "checks": [c for c in trace.get("checks", []) if not c["passed"]],
+                       "processes": [(p["name"], p.get("exit"), p.get("stdout"), p.get("stderr")) for p in trace["processes"]]},
+                      indent=1)
+
+
+@pytest.mark.parametrize("example", GALLERY_IDS)
+def test_example_runs_to_ok_in_the_sandbox_with_every_check_passing(lab: Any, gallery: dict[str, dict[str, Any]],
+                                                                     example: str) -> None:
+    entry = gallery[example]
+    r = lab.run({"programs": entry["programs"], "checks": entry["checks"]})
+    assert r.status == 200, r.body[:500]
+    trace = r.json
+    assert trace["run"]["outcome"] == "ok", failing(trace)
+    assert [c["id"] for c in trace["checks"] if not c["passed"]] == [], failing(trace)
+    assert trace["score"] == trace["max_score"] == len(entry["checks"])
+    names = {p["name"] for p in trace["processes"]}
+    assert {p["name"] for p in entry["programs"]} <= names
+    # what the stdout checks read is what the process printed, captured in the trace
+    for process, texts in stdout_checks(entry).items():
+        out = next(p for p in trace["processes"] if p["name"] == process)["stdout"]
+        assert all(t in out for t in texts), out
+
+
+def test_a_stdout_check_fails_when_the_text_is_not_printed(lab: Any, gallery: dict[str, dict[str, Any]]) -> None:
+    entry = gallery["c.pipe_parent_child"]
+    checks = [{"id": "said_goodbye", "kind": "stdout", "process": "pipe", "contains": "goodbye"},
+              {"id": "said_hello", "kind": "stdout", "process": "pipe", "contains": "hello from the child"},
+              {"id": "nobody", "kind": "stdout", "process": "nobody", "contains": "x"}]
+    trace = lab.run({"programs": entry["programs"], "checks": checks}).json
+    results = {c["id"]: c for c in trace["checks"]}
+    assert not results["said_goodbye"]["passed"]
+    assert "does not contain \"goodbye\"" in results["said_goodbye"]["message"], results["said_goodbye"]
+    assert results["said_hello"]["passed"], results["said_hello"]
+    assert not results["nobody"]["passed"] and "nobody" in results["nobody"]["message"]
+    # on a scenario's run, no process has captured output: the check fails and says so
+    preset = lab.run({"experiment": "pipe.hello", "checks": [{"id": "s", "kind": "stdout", "process": "parent", "contains": "x"}]}).json
+    assert not preset["checks"][0]["passed"] and "no captured standard output" in preset["checks"][0]["message"]
+
+
+def test_ipclab_grade_grades_programs(gallery: dict[str, dict[str, Any]], tmp_path: Path) -> None:
+    entry = gallery["c.socket_server_client"]
+    args = []
+    for p in entry["programs"]:
+        (tmp_path / f"{p['name']}.c").write_text(p["source"])
+        args += ["--program", f"{p['name']}={tmp_path / (p['name'] + '.c')}"]
+    (tmp_path / "checks.json").write_text(json.dumps(entry["checks"]))
+    ok = subprocess.run([str(server_binary()), "grade", *args, "--checks", str(tmp_path / "checks.json"), "--repeat", "3",
+                         "--format", "json"], capture_output=True, text=True, timeout=120)
+    assert ok.returncode == 0, ok.stdout[-2000:] + ok.stderr
+    grade = json.loads(ok.stdout)
+    assert grade["passed"] and grade["runs"] == 3
+    # a client that sends something else fails the server's stdout check, and the grade says so
+    (tmp_path / "client.c").write_text(entry["programs"][1]["source"].replace('"hello, server"', '"goodbye"'))
+    # FILE.c alone names the program after the file
+    plain = [a if a == "--program" else a.split("=", 1)[1] for a in args]
+    bad = subprocess.run([str(server_binary()), "grade", *plain, "--checks", str(tmp_path / "checks.json"), "--repeat", "2"],
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 1, bad.stdout + bad.stderr
+    assert "server_stdout" in bad.stdout and "does not contain" in bad.stdout, bad.stdout
