@@ -76,6 +76,11 @@ def test_a_two_process_pipe_program_is_traced(lab):
     assert {e["args"]["channel"] for e in calls(trace, "close") + [pipe, write, read]} == {"pipe1"}
     data = [t for t in trace["transfers"] if t["kind"] == "data"]
     assert data == [{"kind": "data", "from": write["seq"], "to": read["seq"], "channel": "pipe1", "bytes": 5}], trace["transfers"]
+    # The pipe's state after each call that moved bytes, as for a scenario's pipes.
+    snapshots = {o["seq"]: o for o in trace["objects"]}
+    assert set(snapshots) == {write["seq"], read["seq"]}, trace["objects"]
+    assert all(o["object"] == "pipe1" and o["kind"] == "pipe" and o["state"]["capacity"] == 65536 for o in snapshots.values())
+    assert snapshots[read["seq"]]["state"]["bytes"] == 0 and snapshots[write["seq"]]["state"]["bytes"] in (0, 5)
     [wait] = calls(trace, "waitpid", "parent")
     assert wait["result"] == child["pid"] and wait["args"]["process"] == "parent.1"
     assert wait["args"]["status"] == {"code": 0}
@@ -234,3 +239,81 @@ int main(void) {
 """
     trace = run_programs(lab, [program("parent", source)], limits={"wall_ms": 5000})
     assert trace["run"]["outcome"] == "ok", trace["run"]
+
+
+SERVER = r"""
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+int main(void) {
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    int one = 1;
+    setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(7000) };
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    if (bind(s, (struct sockaddr *)&a, sizeof a) < 0 || listen(s, 1) < 0) { perror("bind/listen"); return 1; }
+    int c = accept(s, NULL, NULL);
+    char buf[32];
+    ssize_t n = recv(c, buf, sizeof buf, 0);
+    printf("server got %.*s\n", (int)n, buf);
+    close(c);
+    return 0;
+}
+"""
+
+CLIENT = r"""
+#include <arpa/inet.h>
+#include <sys/socket.h>
+#include <unistd.h>
+int main(void) {
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(7000) };
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    for (int tries = 0; tries < 200; tries++) {   /* the server may not be listening yet */
+        int s = socket(AF_INET, SOCK_STREAM, 0);
+        if (connect(s, (struct sockaddr *)&a, sizeof a) == 0) { send(s, "hello", 5, 0); close(s); return 0; }
+        close(s);
+        usleep(5000);
+    }
+    return 1;
+}
+"""
+
+
+def test_two_programs_share_the_run_a_server_and_a_client(lab):
+    trace = run_programs(lab, [program("server", SERVER), program("client", CLIENT)], limits={"wall_ms": 5000})
+    assert trace["run"]["outcome"] == "ok", trace["run"]
+    server, client = process(trace, "server"), process(trace, "client")
+    assert server["parent"] is None and client["parent"] is None
+    assert server["stdout"] == "server got hello\n" and client["exit"] == {"code": 0}
+    [bind] = calls(trace, "bind", "server")
+    assert bind["args"]["addr"] == "127.0.0.1:7000"
+    [accepted] = calls(trace, "accept", "server")
+    assert accepted["result"] >= 0 and accepted["args"]["peer"].startswith("127.0.0.1:")
+    connected = [e for e in calls(trace, "connect", "client") if e["result"] == 0]
+    assert len(connected) == 1 and connected[0]["args"]["addr"] == "127.0.0.1:7000"
+    [sent] = calls(trace, "send", "client")
+    [got] = calls(trace, "recv", "server")
+    assert bytes.fromhex(sent["payload"]["hex"]) == bytes.fromhex(got["payload"]["hex"]) == b"hello"
+
+
+def test_long_output_is_cut_and_marked(lab):
+    source = "#include <stdio.h>\nint main(void) { for (int i = 0; i < 3000; i++) printf(\"line %04d\\n\", i); return 0; }\n"
+    trace = run_programs(lab, [program("chatty", source)])
+    assert trace["run"]["outcome"] == "ok", trace["run"]
+    p = process(trace, "chatty")
+    assert p["truncated"] is True and len(p["stdout"]) == 8192, len(p["stdout"])
+    assert p["stdout"].startswith("line 0000\nline 0001\n")
+
+
+def test_endless_output_is_bounded(lab):
+    # The captured output lives in the run's /tmp, which holds file_bytes in all: the program's writes
+    # fail (ENOSPC, or SIGXFSZ at RLIMIT_FSIZE) long before the server could be asked to hold more.
+    source = "#include <stdio.h>\nint main(void) { for (;;) fputs(\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\\n\", stdout); }\n"
+    trace = run_programs(lab, [program("flood", source)], limits={"file_bytes": 1 << 20, "wall_ms": 1500})
+    run = trace["run"]
+    p = process(trace, "flood")
+    assert p["truncated"] is True and len(p["stdout"]) == 8192
+    assert run["outcome"] in ("timeout", "limit_exceeded"), run
+    assert p["exit"] in ({"signal": "SIGKILL", "core_dumped": False}, {"signal": "SIGXFSZ", "core_dumped": False}), p

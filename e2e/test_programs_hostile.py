@@ -223,3 +223,16 @@ def test_a_preprocessor_bomb_is_stopped_by_the_limits(lab, still_fine):
     assert run["outcome"] in ("limit_exceeded", "timeout"), run
     assert run["reason"].endswith('while compiling program "bomb"'), run["reason"]
     assert trace["processes"] == []
+
+
+def test_a_program_sees_only_the_environment_the_run_gives_it(lab, still_fine):
+    source = r"""
+#include <stdio.h>
+extern char **environ;
+int main(void) { for (char **e = environ; *e; e++) printf("%s\n", *e); return 0; }
+"""
+    trace, p = run_one(lab, source)
+    assert trace["run"]["outcome"] == "ok", trace["run"]
+    names = {line.split("=", 1)[0] for line in p["stdout"].splitlines()}
+    # Nothing of the server's environment (e2e/test_isolation.py puts a marker there): only the run's.
+    assert names == {"PATH", "HOME", "TMPDIR", "LC_ALL", "LD_PRELOAD", "IPCLAB_RING_FD", "IPCLAB_PROGRAM"}, names

@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -103,6 +104,15 @@ int pipe2(int fds[2], int flags) {
     return r;
 }
 
+/* A pipe's state after a call on it, as the participants snapshot theirs: bytes waiting, capacity,
+ * and the call's record (kind OBJECT "pipe"; args[0] is the inode, which names the pipe). */
+static void pipe_snapshot(int fd, int64_t inode, uint32_t slot) {
+    int waiting = 0;
+    if (inode < 0 || ioctl(fd, FIONREAD, &waiting) != 0) return;
+    int64_t args[4] = { inode, waiting, fcntl(fd, F_GETPIPE_SZ), slot == UINT32_MAX ? -1 : (int64_t)slot };
+    ipclab_record_now(IPCLAB_REC_OBJECT, "pipe", -1, args, 4, 0, 0, NULL, 0);
+}
+
 ssize_t read(int fd, void *buf, size_t count) {
     if (!ipclab_tracing) return REAL.read(fd, buf, count);
     int64_t inode;
@@ -112,6 +122,7 @@ ssize_t read(int fd, void *buf, size_t count) {
     ssize_t r = REAL.read(fd, buf, count);
     int err = r < 0 ? errno : 0;
     ipclab_end(slot, r, err, buf, r > 0 ? (size_t)r : 0);
+    if (r > 0) pipe_snapshot(fd, inode, slot);
     if (err) errno = err;
     return r;
 }
@@ -125,6 +136,7 @@ ssize_t write(int fd, const void *buf, size_t count) {
     ssize_t r = REAL.write(fd, buf, count);
     int err = r < 0 ? errno : 0;
     ipclab_end(slot, r, err, buf, r > 0 ? (size_t)r : 0);
+    if (r > 0) pipe_snapshot(fd, inode, slot);
     if (err) errno = err;
     return r;
 }

@@ -107,4 +107,14 @@ ipclab_record *ipclab_ring_record_bound(uint32_t slot);
 /** Records this process's start (a program's first process, and each fork's child). */
 void ipclab_trace_started(void);
 
+/* A program has no scenario channels: -1 where the participants record one. */
+#define NO_CHANNEL (-1)
+
+static inline size_t text_len(const char *s) { return s ? strnlen(s, IPCLAB_PAYLOAD_MAX) : 0; }
+
+#define RECORD_NOW(key, args, r, err, payload, len) \
+    ipclab_record_now(IPCLAB_REC_EVENT, key, -1, args, (int)(sizeof args / sizeof *args), r, err, payload, len)
+
+#define RETURN_WITH(r, err) do { if (err) errno = err; return r; } while (0)
+
 #endif

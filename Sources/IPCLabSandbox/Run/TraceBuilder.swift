@@ -83,7 +83,7 @@ struct TraceBuilder {
             let named = arguments.objectState(r)
             return ObjectSnapshot(
                 seq: after >= 0 ? seqOf[after] : nil, tNs: r.tBegin,
-                object: arguments.objectName(r),
+                object: programs && r.call == "pipe" ? channels.name(inode: r.args[0], fifo: false) : arguments.objectName(r),
                 kind: r.call, state: named.state, labels: named.labels)
         }.sorted { $0.tNs < $1.tNs }
 
