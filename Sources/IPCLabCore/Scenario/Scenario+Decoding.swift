@@ -100,8 +100,8 @@ extension Scenario {
             guard case .pipe(let fifo) = c.spec, !fifo.madeBeforeFork else { continue }
             let made = processes.contains { $0.steps.contains { $0 == .pipe(.mkfifo(channel: c.name)) } }
             if !made {
-                throw LabError(.invalidScenario, "no process makes \"\(c.name)\": give one an {\"op\": \"mkfifo\", \"channel\": \"\(c.name)\"} step, or leave before_fork out",
-                               path: path.key("channels").index(i).key("before_fork").description)
+                errors.add(LabError(.invalidScenario, "no process makes \"\(c.name)\": give one an {\"op\": \"mkfifo\", \"channel\": \"\(c.name)\"} step, or leave before_fork out",
+                                    path: path.key("channels").index(i).key("before_fork").description))
             }
         }
     }
