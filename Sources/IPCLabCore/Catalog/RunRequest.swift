@@ -64,26 +64,10 @@ public struct RunRequest: Sendable {
             try refuseNull(in: value)
             var errors = ErrorCollector()
             var r = try JSONObjectReader(value, at: JSONPath(), code: .invalidRequest)
-            let experiment = errors.attempt { () throws(LabError) in try r.string("experiment") } ?? nil
-            let params = r.value("params")
-            let scenario = r.value("scenario")
-            let programs = r.value("programs")
-            let limits = r.value("limits")
-            let checks = r.value("checks")
-            let schedule = r.value("schedule")
-            let store = errors.attempt { () throws(LabError) in try r.bool("store") } ?? nil
-            errors.attempt { () throws(LabError) in try r.finish() }
-            let run = errors.attempt { () throws(LabError) in
-                try request(experiment: experiment, params: params, scenario: scenario, programs: programs,
-                            limits: limits, catalog: catalog, maxima: maxima)
-            }
-            let checked = errors.attempt { () throws(LabError) in try Check.decodeList(checks, at: JSONPath().key("checks"), catalog: catalog) }
-            let runSchedule = errors.attempt { () throws(LabError) in try RunSchedule.decode(schedule, at: JSONPath().key("schedule")) }
+            let fields = RunBody.read(&r, catalog: catalog, maxima: maxima, errors: &errors)
             try errors.check()
-            guard var request = run, let checked, let runSchedule else { throw LabError(.internalError, "a part of the request was lost") }
-            request.checks = checked
-            request.schedule = runSchedule
-            request.store = store ?? true
+            var request = try fields.request()
+            request.schedule = fields.schedule ?? nil
             return request
         } catch {
             throw error.inDocumentOrder(of: body)

@@ -42,30 +42,13 @@ public struct GradeRequest: Sendable {
     public static func decode(_ value: JSONValue, catalog: Catalog = .standard, maxima: RunLimits) throws(LabError) -> GradeRequest {
         var errors = ErrorCollector()
         var r = try JSONObjectReader(value, at: JSONPath(), code: .invalidRequest)
-        let experiment = errors.attempt { () throws(LabError) in try r.string("experiment") } ?? nil
-        let params = r.value("params")
-        let scenario = r.value("scenario")
-        let programs = r.value("programs")
-        let limits = r.value("limits")
-        let checks = r.value("checks")
         let repeatCount = errors.attempt { () throws(LabError) in try r.int("repeat", in: repeatRange) } ?? nil
-        let schedule = r.value("schedule")
-        let store = errors.attempt { () throws(LabError) in try r.bool("store") } ?? nil
-        errors.attempt { () throws(LabError) in try r.finish() }
-        let run = errors.attempt { () throws(LabError) in
-            try RunRequest.request(experiment: experiment, params: params, scenario: scenario, programs: programs,
-                                   limits: limits, catalog: catalog, maxima: maxima)
+        let body = RunBody.read(&r, catalog: catalog, maxima: maxima, errors: &errors)
+        if body.checks?.isEmpty == true {
+            errors.add(LabError(.invalidRequest, "a grade needs at least one check", path: "checks"))
         }
-        let checked = errors.attempt { () throws(LabError) in
-            let list = try Check.decodeList(checks, at: JSONPath().key("checks"), catalog: catalog)
-            if list.isEmpty { throw LabError(.invalidRequest, "a grade needs at least one check", path: "checks") }
-            return list
-        }
-        let runSchedule = errors.attempt { () throws(LabError) in try RunSchedule.decode(schedule, at: JSONPath().key("schedule")) }
         try errors.check()
-        guard var run, let checked, let runSchedule else { throw LabError(.internalError, "a part of the grade was lost") }
-        run.checks = checked
-        run.store = store ?? true
-        return GradeRequest(run: run, repeatCount: repeatCount ?? defaultRepeat, schedule: runSchedule ?? RunSchedule())
+        return GradeRequest(run: try body.request(), repeatCount: repeatCount ?? defaultRepeat,
+                            schedule: (body.schedule ?? nil) ?? RunSchedule())
     }
 }
