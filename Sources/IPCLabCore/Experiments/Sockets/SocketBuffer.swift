@@ -69,7 +69,10 @@ public struct SocketBuffer: Preset {
             // still full) and was still in the kernel when the recv that made room began.
             let reads = trace.socketReceives(on: "sv", by: "reader")
             let follows = blocking.flatMap { b in eagain.map { b.tNs > $0.tNs } } ?? false
-            let drainedBefore = blocking.map { b in reads.filter { ($0.endNs ?? .max) <= b.tNs && ($0.result ?? 0) > 0 }.count } ?? 0
+            // Spelled without `Optional.map { … } ?? 0`: that form crashes swift 6.3.1's optimizer
+            // (CopyPropagation) in release builds.
+            var drainedBefore = 0
+            if let b = blocking { drainedBefore = reads.filter { ($0.endNs ?? .max) <= b.tNs && ($0.result ?? 0) > 0 }.count }
             let release = blocking.flatMap { b in reads.first { ($0.endNs ?? .max) > b.tNs && ($0.result ?? 0) > 0 } }
             let verdict = blocking.map {
                 WaitVerdict.judge($0, release: release, full: follows && drainedBefore == 0,
