@@ -147,7 +147,20 @@ public enum Spawner {
         return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
     }
 
-    /// The `ipclab` binary this process runs (the runners are exec'd from it).
+    /// The name of the sandbox side's own executable, installed beside `ipclab`.
+    public static let sandboxExecutableName = "ipclab-sandbox"
+
+    /// The image a spawner is started from (and its runners exec'd from): `ipclab-sandbox` beside
+    /// `executable` when it is there, else `executable` itself (`ipclab`'s hidden `spawner` and
+    /// `runner` commands run the same code from the server's large image, which makes every fork,
+    /// page fault and exit of a run cost more: README, "Runners").
+    public static func sandboxImage(beside executable: String) -> String {
+        guard let slash = executable.lastIndex(of: "/") else { return executable }
+        let sibling = String(executable[...slash]) + sandboxExecutableName
+        return access(sibling, X_OK) == 0 ? sibling : executable
+    }
+
+    /// The binary this process runs (the runners are exec'd from it).
     static func ownExecutable() -> String {
         var buffer = [CChar](repeating: 0, count: 4096)
         let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)

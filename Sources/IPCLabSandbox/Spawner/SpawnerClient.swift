@@ -239,7 +239,9 @@ public final class SpawnerClient: Sendable {
         posix_spawnattr_setsigdefault(&attr, &all)
         posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
 
-        let argv: [UnsafeMutablePointer<CChar>?] = [strdup(executable), strdup("spawner"),
+        // The small image beside `ipclab` when it is there (the runners are exec'd from the same one).
+        let image = Spawner.sandboxImage(beside: executable)
+        let argv: [UnsafeMutablePointer<CChar>?] = [strdup(image), strdup("spawner"),
                                                     strdup("--run-uid-base"), strdup(String(options.uidBase)),
                                                     strdup("--run-uid-count"), strdup(String(options.uidCount)),
                                                     strdup("--reexec-every"), strdup(String(options.reexecEvery))]
@@ -251,10 +253,10 @@ public final class SpawnerClient: Sendable {
         var env: [UnsafeMutablePointer<CChar>?] = SlotForker.Image.environment.map { strdup($0) }
         env.append(nil)
         defer { for entry in env { free(entry) } }
-        let r = posix_spawn(&pid, executable, &actions, &attr, argv, env)
+        let r = posix_spawn(&pid, image, &actions, &attr, argv, env)
         guard r == 0 else {
             close(pair[0])
-            throw SystemCallError("posix_spawn \(executable)", r)
+            throw SystemCallError("posix_spawn \(image)", r)
         }
         return SpawnerProcess(pid: pid, socket: pair[0], generation: generation)
     }
