@@ -46,14 +46,16 @@ var arguments = Arguments(rest: Array(CommandLine.arguments.dropFirst(2)))
 switch CommandLine.arguments.dropFirst().first {
 case "runner":
     let every = arguments.option("--reexec-every", Spawner.defaultReexecEvery)
+    let warmUp = !arguments.flag("--no-warm-up")
     arguments.finish()
-    Spawner.runner(reexecEvery: max(1, every))
+    Spawner.runner(reexecEvery: max(1, every), warmUp: warmUp)
 case "spawner":
     var options = Spawner.Options()
     options.uidBase = arguments.option("--run-uid-base", Spawner.defaultRunUidBase)
     options.uidCount = arguments.option("--run-uid-count", Spawner.defaultRunUidCount)
     options.reexecEvery = max(1, arguments.option("--reexec-every", Spawner.defaultReexecEvery))
     let insecure = arguments.flag("--insecure-no-sandbox")
+    options.oneShot = arguments.flag("--one-shot")
     arguments.finish()
     Spawner.serve(insecure: insecure, options: options)
 default:

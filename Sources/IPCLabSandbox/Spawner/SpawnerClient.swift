@@ -245,7 +245,7 @@ public final class SpawnerClient: Sendable {
                                                     strdup("--run-uid-base"), strdup(String(options.uidBase)),
                                                     strdup("--run-uid-count"), strdup(String(options.uidCount)),
                                                     strdup("--reexec-every"), strdup(String(options.reexecEvery))]
-            + (insecure ? [strdup("--insecure-no-sandbox")] : []) + [nil]
+            + (insecure ? [strdup("--insecure-no-sandbox")] : []) + (options.oneShot ? [strdup("--one-shot")] : []) + [nil]
         defer { for a in argv { free(a) } }
         var pid: pid_t = 0
         // The spawner's whole environment, built here: nothing of the server's own (its variables may
