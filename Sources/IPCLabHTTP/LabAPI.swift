@@ -54,9 +54,10 @@ public struct LabAPI: HTTPHandler {
     /// request accepts it (``streamRun(_:respond:)``); everything else is answered at once by
     /// ``handle(_:)``.
     public func handle(_ request: HTTPRequest, respond: @escaping HTTPResponder) {
-        guard case .route(let route, _) = Self.route(request.method, request.path) else { return respond(handle(request)) }
+        let routing = Self.route(request.method, request.path)
+        guard case .route(let route, _) = routing else { return respond(answer(request, routing)) }
         switch route.handler {
-        case .now: return respond(handle(request))
+        case .now: return respond(answer(request, routing))
         case .grade: return grade(request, respond: respond)
         case .run: break
         }
@@ -85,7 +86,12 @@ public struct LabAPI: HTTPHandler {
 
     /// Every request but a run, answered at once from the route table (``routes``).
     public func handle(_ request: HTTPRequest) -> HTTPResponse {
-        switch Self.route(request.method, request.path) {
+        answer(request, Self.route(request.method, request.path))
+    }
+
+    /// ``handle(_:)`` with the request's route already looked up (once per request).
+    private func answer(_ request: HTTPRequest, _ routing: Routing) -> HTTPResponse {
+        switch routing {
         case .route(let route, let id):
             switch route.handler {
             case .now(let answer): return answer(self, request, id)

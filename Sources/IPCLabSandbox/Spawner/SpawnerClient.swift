@@ -91,11 +91,13 @@ public final class SpawnerClient: Sendable {
         public var restarts: Int
     }
 
-    /// What the spawner is right now.
+    /// What the spawner is right now, without a system call (`/healthz` asks on every request): a
+    /// spawner that hung up is replaced by the monitor the moment its poll sees it (``startMonitor()``),
+    /// so only that moment's answer can lag; ``isRunning`` asks the socket itself.
     public var status: Status {
         let (running, pid): (Bool, Int32?) = process.withLock { p in
             guard let current = p else { return (false, nil) }
-            return (!current.reaped && !Self.hungUp(current.socket), current.pid)
+            return (!current.reaped, current.pid)
         }
         return Status(running: running, pid: pid, restarts: restarts.load(ordering: .relaxed))
     }
