@@ -25,13 +25,14 @@ RELEASE_BIN := $(abspath $(BUILD_DIR))/release/ipclab
 
 export IPCLAB_VENV := $(VENV)
 
-.PHONY: help setup setup-test build release serve test unit e2e openapi bench soak clean
+.PHONY: help setup setup-test build release serve test unit e2e openapi bench soak oracle-soak clean
 
 help:
 	@echo "make serve   build (release) and run the service on http://$(HOST):$(PORT)"
 	@echo "make test    build, then run the Swift tests and the end-to-end tests"
 	@echo "make bench   the service benchmark: our figures next to bare baselines (see README)"
 	@echo "make soak    10,000 mixed runs on a release server: memory, descriptors, threads, leaks"
+	@echo "make oracle-soak  200 random runs of every preset, plain and jittered, against e2e/oracle.py"
 	@echo "make build | release | unit | e2e | openapi | clean"
 
 setup:
@@ -78,6 +79,10 @@ bench: release
 # The soak test (issue 8): never in `make test`; SOAK_FLAGS e.g. --runs 2000 for a shorter one.
 soak: release
 	python3 bench/soak.py --binary $(RELEASE_BIN) $(SOAK_FLAGS)
+
+# The oracle soak (issue 15): never in `make test`; ORACLE_SOAK_FLAGS e.g. --runs 20 --presets mq.full.
+oracle-soak: release
+	python3 bench/oracle_soak.py --binary $(RELEASE_BIN) $(ORACLE_SOAK_FLAGS)
 
 clean:
 	$(SWIFT) package clean --scratch-path $(BUILD_DIR)

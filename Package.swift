@@ -5,7 +5,8 @@ import PackageDescription
 //   CMicroHTTPD, CIPCLab  (C at the bottom: libmicrohttpd and the small shim)
 //   IPCLabCore            (scenarios, traces, the catalog; no C, no HTTP)
 //   IPCLabSandbox         (namespaces, the spawner, participants, the event ring)
-//   IPCLabStore           (stored runs and grades: SQLite through GRDB, traces deflated by zlib)
+//   IPCLabStore           (stored runs and grades: SQLite through GRDB or PostgreSQL through libpq,
+//                          traces deflated by zlib)
 //   IPCLabHTTP            (the only code that touches MHD_*)
 //   ipclab                (the executable that wires them)
 let package = Package(
@@ -32,11 +33,11 @@ let package = Package(
             linkerSettings: [.linkedLibrary("rt"), .linkedLibrary("z")]
         ),
         .target(name: "IPCLabCore"),
-        .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .target(
             name: "IPCLabStore",
             dependencies: [
-                "CZlib", "IPCLabCore",
+                "CIPCLab", "CLibPQ", "IPCLabCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -9,6 +9,7 @@ from typing import Any, Iterator
 import pytest
 
 from harness import STOP_TIMEOUT_S, Lab, Server, start_server
+from postgres import Postgres
 
 
 @pytest.fixture(scope="session")
@@ -23,6 +24,17 @@ def server() -> Iterator[Server]:
 @pytest.fixture(scope="session")
 def lab(server: Server) -> Lab:
     return Lab(server)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    """A PostgreSQL cluster of the tests' own (see postgres.py), started when a test first asks for it."""
+    cluster = Postgres()
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.cleanup()
 
 
 @pytest.fixture(scope="session")

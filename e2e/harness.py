@@ -17,6 +17,7 @@ import queue
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import threading
@@ -97,7 +98,7 @@ def start_server(*extra_args: str, wrapper: tuple[str, ...] = ()) -> Server:
         pytest.fail(f"no server binary at {binary}: build it with `swift build` (or set IPCLAB_BIN)",
                     pytrace=False)
     stderr_file = tempfile.NamedTemporaryFile(prefix="ipclab-e2e-", suffix=".stderr", delete=False)
-    if "--data-dir" not in extra_args and "--no-store" not in extra_args:
+    if not {"--data-dir", "--no-store", "--database"} & set(extra_args):
         # Each server stores its runs in a folder of its own, never in the user's default store.
         extra_args = ("--data-dir", new_data_dir(), *extra_args)
     process = subprocess.Popen(
@@ -243,3 +244,42 @@ def preset_ids(*mechanisms: str) -> list[str]:
         out = subprocess.run([str(server_binary()), "experiments", "--json"], capture_output=True, check=True, timeout=60)
         preset_ids.catalog = json.loads(out.stdout)["experiments"]  # type: ignore[attr-defined]
     return [e["id"] for e in preset_ids.catalog if e["mechanism"] in mechanisms]  # type: ignore[attr-defined]
+
+
+def children(pid: int) -> list[int]:
+    """The children of every thread of `pid` (/proc/PID/task/*/children); a thread gone meanwhile is skipped."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            pass
+    return found
+
+
+def describe(pid: int | str) -> str:
+    """A process's name, state and parent, for a failure message."""
+    try:
+        status = dict(line.split(":\t", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":\t" in line)
+        return f"{pid} {status.get('Name', '?')} {status.get('State', '?')} ppid {status.get('PPid', '?')}"
+    except OSError:
+        return f"{pid} (gone)"
+
+
+def read_until_closed(s: socket.socket, limit_s: float) -> bytes:
+    """Everything the server sends until it closes (or resets) the connection; fails after `limit_s`."""
+    s.settimeout(limit_s)
+    chunks = []
+    deadline = time.monotonic() + limit_s
+    try:
+        while True:
+            assert time.monotonic() < deadline, "the server did not close the connection in time"
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    except ConnectionResetError:
+        pass
+    except socket.timeout:
+        pytest.fail(f"the server did not close the connection within {limit_s} s")
+    return b"".join(chunks)

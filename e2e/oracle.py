@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 from oracle_base import (NOISE, Event, Trace, clearly_above, end, ev, exit_of, ok, pos,  # noqa: F401
                          state_before, waited_for)
-from oracle_channels import mq_boundaries, mq_notify, mq_sysv, socket_fd_passing, socket_socketpair, socket_tcp, socket_udp
+from oracle_channels import fifo_unrelated, mq_boundaries, mq_notify, mq_sysv, socket_fd_passing, socket_socketpair, socket_tcp, socket_udp
 from oracle_memory import (bench_latency_more, bench_throughput_more, pipe_pipeline, sandbox_denied_calls, shm_pointers,
                            shm_posix)
 from oracle_signals import (signal_blocked, signal_coalescing, signal_dispositions, signal_fault, signal_handshake,
@@ -343,9 +343,18 @@ def shm_anonymous(t: Trace, p: dict[str, Any]) -> dict[str, bool]:
     mmap = next(iter(ev(t, "mmap", "parent", "shmem")), None)
     mapped = hex(mmap["result"]) if mmap and mmap["result"] is not None else None
     bases = {e["args"].get("base") for e in accesses}
-    return {"child_reads_parent_write": bool(child_loads) and text(child_loads[0]) == parent_msg,
+    # Correction 004: sizeof(char *) is 8 on every platform the lab runs on (x86-64, arm64); shown only
+    # when the message with its NUL is not 8 bytes too, and what the child read is what was stored.
+    first = next((e for e in ev(t, "store", "parent", "shmem") if e["step"] is None), None)
+    stored = text(first)
+    whole = len(parent_msg.encode()) + 1
+    expect = (parent_msg.encode() + b"\0" * 8)[:8].split(b"\0")[0].decode() if p.get("copy", "sizeof") == "sizeof" else parent_msg
+    pointer = p.get("copy", "sizeof") == "sizeof" and bool(first) and first["args"]["count"] == 8 and whole != 8 \
+        and stored == expect and bool(child_loads) and text(child_loads[0]) == stored
+    return {"child_reads_parent_write": bool(child_loads) and stored is not None and text(child_loads[0]) == stored == expect,
             "parent_reads_child_write": text(parent_last) == child_msg and after,
-            "same_address": bases == {mapped} and len({e["process"] for e in accesses}) == 2}
+            "same_address": bases == {mapped} and len({e["process"] for e in accesses}) == 2,
+            "copies_pointer_size": pointer}
 
 
 def shm_private(t: Trace, p: dict[str, Any]) -> dict[str, bool]:
@@ -404,6 +413,7 @@ RULES: dict[str, Callable[[Trace, dict[str, Any]], dict[str, bool]]] = {
     "sem.mutex": sem_mutex,
     "pipe.nonblocking": pipe_nonblocking,
     "fifo.rendezvous": fifo_rendezvous,
+    "fifo.unrelated": fifo_unrelated,
     "socket.nonblocking": socket_nonblocking,
     "signal.unblockable": signal_unblockable,
     "pipe.inode": pipe_inode,

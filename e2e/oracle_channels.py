@@ -1,11 +1,11 @@
-"""The oracle's rules for the message-queue, socket and pipeline presets (see oracle.py), written from a
+"""The oracle's rules for the message-queue, socket, unrelated-FIFO and pipeline presets (see oracle.py), written from a
 trace's events and objects alone."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from oracle_base import Event, Trace, ev, ok, pid_of, pos
+from oracle_base import Event, Trace, end, ev, ok, pid_of, pos, waited_for
 
 SENDS = ("send", "sendto", "write")
 RECVS = ("recv", "recvfrom", "read")
@@ -201,3 +201,24 @@ def socket_fd_passing(t: Trace, p: dict[str, Any]) -> dict[str, bool]:
     read = next((e for e in ev(t, "read", "receiver") if e["args"].get("path") is not None or e["args"].get("channel") is None), None)
     return {"descriptor_received": received,
             "same_file": received and words(read) is not None and words(read) == words(wrote)}
+
+
+def fifo_unrelated(t: Trace, p: dict[str, Any]) -> dict[str, bool]:
+    """The reader makes the FIFO by a step (nobody before fork); the writer, whose parent is not the
+    reader, opens that path after it exists; the two opens meet and the bytes arrive."""
+    made = ev(t, "mkfifo", channel="f")
+    opens = ev(t, "open", channel="f")
+    r = next((e for e in opens if e["process"] == "reader"), None)
+    w = next((e for e in opens if e["process"] == "writer"), None)
+    parent = next((q.get("parent") for q in t["processes"] if q["name"] == "writer"), None)
+    maker = (len(made) == 1 and made[0]["process"] == "reader" and made[0]["step"] is not None and made[0]["result"] == 0
+             and parent not in (None, "reader") and ok(w) and w["t_ns"] > end(made[0])
+             and {e["process"] for e in opens} == {"reader", "writer"})
+    wrote = [e for e in ev(t, "write", "writer", "f")]
+    read = [e for e in ev(t, "read", "reader", "f")]
+    message = p.get("message", "").encode()
+    got = b"".join(preview(e) or b"" for e in read)
+    delivered = sum(map(pos, wrote)) == len(message) and sum(map(pos, read)) == len(message) \
+        and (len(message) > 64 or got == message)
+    met = ok(r) and ok(w) and (waited_for(r, w) or waited_for(w, r))
+    return {"maker_not_an_ancestor": maker, "met_by_path": bool(met and delivered)}

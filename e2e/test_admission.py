@@ -16,7 +16,7 @@ import pytest
 import requests
 
 from contract import check_response
-from harness import Server, start_server
+from harness import Server, read_until_closed, start_server
 
 TIMEOUT_S = 2  # --connection-timeout-s of the servers below
 SLEEP_RUN = {"scenario": {"channels": [], "processes": [{"name": "sleeper", "steps": [{"op": "sleep", "ms": 1500}]}]}}
@@ -54,25 +54,6 @@ def served_quickly(srv: Server, source: str = "127.0.0.1", limit_s: float = 1.0)
     elapsed = time.monotonic() - started
     assert data.startswith(b"HTTP/1.1 200"), data[:200]
     assert elapsed < limit_s, f"/healthz took {elapsed:.2f} s"
-
-
-def read_until_closed(s: socket.socket, limit_s: float) -> bytes:
-    """Everything the server sends until it closes (or resets) the connection; fails after `limit_s`."""
-    s.settimeout(limit_s)
-    chunks = []
-    deadline = time.monotonic() + limit_s
-    try:
-        while True:
-            assert time.monotonic() < deadline, "the server did not close the connection in time"
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            chunks.append(chunk)
-    except ConnectionResetError:
-        pass
-    except socket.timeout:
-        pytest.fail(f"the server did not close the connection within {limit_s} s")
-    return b"".join(chunks)
 
 
 def test_stalled_and_slow_uploads_do_not_stop_others(strict_server):

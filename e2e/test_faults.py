@@ -16,22 +16,12 @@ from pathlib import Path
 import requests
 
 from contract import check_response
-from harness import start_server
+from harness import children, start_server
 
 
 def sleep_run(ms: int) -> dict:
     return {"scenario": {"channels": [], "processes": [{"name": "sleeper", "steps": [{"op": "sleep", "ms": ms}]}]},
             "limits": {"wall_ms": ms + 2000}}
-
-
-def children(pid: int) -> list[int]:
-    found: list[int] = []
-    for task in Path(f"/proc/{pid}/task").glob("*"):
-        try:
-            found += [int(c) for c in (task / "children").read_text().split()]
-        except OSError:
-            pass
-    return found
 
 
 def waiting_init(pid: int) -> bool:

@@ -17,7 +17,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from harness import Lab, Server, start_server
+from harness import Lab, Server, children, describe, start_server
 from traces import check_trace
 
 # Hostile 64-bit values a store_int can write (±2^53−1 is the language's bound); words near INT64_MIN
@@ -73,28 +73,13 @@ def alive(pid: int) -> bool:
     return Path(f"/proc/{pid}").exists()
 
 
-def children_of(pid: int) -> set[str]:
-    found: set[str] = set()
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        found |= set((task / "children").read_text().split())
-    return found
-
-
-def describe(pid: str) -> str:
-    try:
-        status = dict(line.split(":\t", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":\t" in line)
-        return f"{pid} {status.get('Name', '?')} {status.get('State', '?')} ppid {status.get('PPid', '?')}"
-    except OSError:
-        return f"{pid} (gone)"
-
-
 def leftovers(spawner: int) -> dict[str, set[str]]:
     """Processes in the live spawner's cgroup slots that are not its own children (the slots' forkers and
     the inits it cloned ahead of time, waiting for a run): a finished run's, had it outlived its run."""
     # The slots first, then the spawner's children: an init it clones meanwhile is then among them.
     held = {str(slot): set((slot / "cgroup.procs").read_text().split())
             for d in cgroup_dirs(spawner) for slot in d.glob("slot-*")}
-    mine = children_of(spawner)
+    mine = {str(pid) for pid in children(spawner)}
     return {slot: procs - mine for slot, procs in held.items() if procs - mine}
 
 

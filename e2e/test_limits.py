@@ -16,7 +16,7 @@ import pytest
 import requests
 
 from contract import check_response
-from harness import Lab, Server, start_server
+from harness import Lab, Server, children, describe, start_server
 
 from harness import RUN_UIDS  # a run's root maps to a uid of its own, from this range, on the host
 HEALTH_BUDGET_S = 0.100
@@ -28,13 +28,6 @@ def spawner_pid(server: Server) -> int:
         if b"spawner" in Path(f"/proc/{pid}/cmdline").read_bytes():
             return int(pid)
     raise AssertionError(f"no spawner among the server's children {children}")
-
-
-def children_of(pid: int) -> list[int]:
-    out: list[int] = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        out += [int(c) for c in (task / "children").read_text().split()]
-    return out
 
 
 def cgroup_slot_dirs(spawner: int) -> list[Path]:
@@ -98,15 +91,6 @@ def run_adversarially(lab: Lab, server: Server, body: dict[str, Any]) -> dict[st
     return trace
 
 
-def describe(pid: str) -> str:
-    """A process's name, state and parent, for a failure message."""
-    try:
-        status = dict(line.split(":\t", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":\t" in line)
-        return f"{pid} {status.get('Name', '?')} {status.get('State', '?')} ppid {status.get('PPid', '?')}"
-    except OSError:
-        return f"{pid} (gone)"
-
-
 def running_inits(spawner: int) -> list[int]:
     """The spawner's children other than the inits it cloned ahead of time, which wait for a run
     (named `ipclab-ready`, with no process of their own), and the cgroup slots' forkers
@@ -115,7 +99,7 @@ def running_inits(spawner: int) -> list[int]:
         return (Path(f"/proc/{pid}/comm").read_text().strip() in ("ipclab-ready", "ipclab-slot")
                 or (Path(f"/proc/{pid}/comm").read_text().strip() in ("exe", "ipclab", "ipclab-sandbox")
                     and Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[1:2] == [b"runner"]))
-    return [pid for pid in children_of(spawner) if not waiting(pid) or children_of(pid)]
+    return [pid for pid in children(spawner) if not waiting(pid) or children(pid)]
 
 
 def assert_nothing_left(server: Server) -> None:
@@ -127,7 +111,7 @@ def assert_nothing_left(server: Server) -> None:
     # The slots first, then the spawner's children: an init the spawner clones meanwhile (ahead of
     # time, into a slot) is then among its children.
     held = {slot: set((slot / "cgroup.procs").read_text().split()) for slot in cgroup_slot_dirs(spawner)}
-    waiting = {str(pid) for pid in children_of(spawner)}
+    waiting = {str(pid) for pid in children(spawner)}
     for slot, procs in held.items():
         left = procs - waiting
         assert not left, f"{slot} still holds processes {left}: " + "; ".join(describe(pid) for pid in left)

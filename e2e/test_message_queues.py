@@ -3,14 +3,12 @@ openapi.yaml) and the CLI, with defaults and changed parameters."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-
 import pytest
 
 from harness import server_binary
-from contract import REPO, validate_schema
-from traces import calls, check_trace, process, run_ok, holds, check_claim_holds
+from contract import REPO
+from traces import calls, process, run_ok, holds, check_claim_holds, check_catalog_entry, cli_run_ok, \
+    check_preset_as_custom_scenario
 from harness import preset_ids
 
 PRESETS = preset_ids("mq")
@@ -34,21 +32,13 @@ def test_defaults_show_the_claim(lab, catalog, exp_id):
 
 @pytest.mark.parametrize("exp_id", PRESETS)
 def test_catalog_entry_and_scenario(lab, catalog, exp_id):
-    entry = catalog[exp_id]
-    assert entry["mechanism"] == "mq"
-    assert all(o.startswith(exp_id + ".") for o in entry["observations"])
-    scenario = lab.get(f"/api/v1/experiments/{exp_id}").json["scenario"]
-    validate_schema(scenario, "Scenario", exp_id)
+    scenario = check_catalog_entry(lab, catalog, exp_id, "mq")
     assert scenario["channels"][0]["kind"] == "message_queue"
 
 
 @pytest.mark.parametrize("exp_id", PRESETS)
 def test_preset_scenario_runs_as_a_custom_scenario(lab, exp_id):
-    scenario = lab.get(f"/api/v1/experiments/{exp_id}").json["scenario"]
-    trace = run_ok(lab, {"scenario": scenario})
-    assert trace["run"]["experiment"] is None
-    assert trace["run"]["outcome"] == "ok"
-    assert trace["observations"] == []
+    check_preset_as_custom_scenario(lab, exp_id)
 
 
 def test_sysv_session_and_queue_depth(lab):
@@ -155,14 +145,5 @@ def test_bad_parameters_and_scenarios_name_the_field(lab):
     ["mq.notify", "--param", "sender_delay_ms=5"],
 ])
 def test_cli_runs_the_presets(args):
-    r = subprocess.run([str(server_binary()), "run", *args], cwd=REPO, capture_output=True, text=True, timeout=60)
-    assert r.returncode == 0, r.stderr
-    trace = json.loads(r.stdout)
-    check_trace(trace)
-    assert trace["run"]["experiment"] == args[0]
     expected_false = {"mq.posix": {"highest_priority_first"}}.get(args[0], set()) if len(args) > 1 else set()
-    for o in trace["observations"]:
-        assert o["holds"] is (o["id"].rsplit(".", 1)[1] not in expected_false), o
-    text = subprocess.run([str(server_binary()), "run", *args, "--format", "text"], cwd=REPO,
-                          capture_output=True, text=True, timeout=60)
-    assert text.returncode == 0 and args[0] in text.stdout, text.stderr
+    cli_run_ok(str(server_binary()), args, REPO, expected_false=frozenset(expected_false))

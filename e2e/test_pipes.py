@@ -9,8 +9,9 @@ import subprocess
 import pytest
 
 from harness import preset_ids, server_binary
-from contract import REPO, validate_schema
-from traces import calls, check_trace, payload_bytes, process, run_ok as run_trace, holds, check_claim_holds, cli_run_ok
+from contract import REPO
+from traces import calls, check_trace, payload_bytes, process, run_ok as run_trace, holds, check_claim_holds, cli_run_ok, \
+    check_catalog_entry, check_preset_as_custom_scenario
 
 PRESETS = preset_ids("pipe", "fifo")
 # Processes a preset's defaults end by a signal, on purpose.
@@ -33,19 +34,12 @@ def test_defaults_show_the_claim(lab, catalog, exp_id):
 
 @pytest.mark.parametrize("exp_id", PRESETS)
 def test_catalog_entry_and_scenario(lab, catalog, exp_id):
-    entry = catalog[exp_id]
-    assert entry["mechanism"] == exp_id.split(".")[0]
-    assert all(o.startswith(exp_id + ".") for o in entry["observations"])
-    scenario = lab.get(f"/api/v1/experiments/{exp_id}").json["scenario"]
-    validate_schema(scenario, "Scenario", exp_id)
+    check_catalog_entry(lab, catalog, exp_id, exp_id.split(".")[0])
 
 
 @pytest.mark.parametrize("exp_id", PRESETS)
 def test_preset_scenario_runs_as_a_custom_scenario(lab, exp_id):
-    scenario = lab.get(f"/api/v1/experiments/{exp_id}").json["scenario"]
-    trace = run_ok(lab, {"scenario": scenario})
-    assert trace["run"]["experiment"] is None
-    assert trace["run"]["outcome"] == "ok"
+    check_preset_as_custom_scenario(lab, exp_id, run_ok)
 
 
 def test_sigpipe_ignored_gives_epipe(lab):

@@ -11,7 +11,7 @@ import pytest
 
 from harness import RUN_UIDS, server_binary
 from contract import REPO, validate_schema
-from traces import calls, check_trace, observation, run_ok as run_trace
+from traces import calls, check_trace, observation, run_ok as run_trace, check_preset_as_custom_scenario
 from harness import preset_ids
 
 SHM = preset_ids("shm")
@@ -85,10 +85,7 @@ def test_defaults_show_the_claim(lab, catalog, exp_id):
 
 @pytest.mark.parametrize("exp_id", SHM + SEM)
 def test_preset_scenario_runs_as_a_custom_scenario(lab, exp_id):
-    scenario = lab.get(f"/api/v1/experiments/{exp_id}").json["scenario"]
-    trace = run_ok(lab, {"scenario": scenario})
-    assert trace["observations"] == []
-    assert trace["scenario"] == scenario
+    check_preset_as_custom_scenario(lab, exp_id, run_ok)
 
 
 def test_race_loses_updates_without_synchronisation(lab):

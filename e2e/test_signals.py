@@ -3,14 +3,12 @@ openapi.yaml) and the CLI, with defaults and changed parameters; signals never l
 
 from __future__ import annotations
 
-import json
-import subprocess
-
 import pytest
 
 from harness import server_binary
 from contract import REPO
-from traces import calls, check_trace, process, run_ok as run_trace
+from traces import calls, process, run_ok as run_trace, check_claim_holds, cli_run_ok, \
+    check_preset_as_custom_scenario
 from harness import preset_ids
 
 PRESETS = preset_ids("signal")
@@ -37,12 +35,8 @@ def holds(trace):
 @pytest.mark.parametrize("exp_id", PRESETS)
 def test_defaults_show_the_claim(lab, catalog, exp_id):
     trace = run_ok(lab, {"experiment": exp_id, "params": {}})
-    assert trace["run"]["outcome"] == "ok", trace["run"]
     assert catalog[exp_id]["mechanism"] == "signal"
-    assert [o["id"] for o in trace["observations"]] == catalog[exp_id]["observations"]
-    for o in trace["observations"]:
-        assert o["holds"] is True, o
-        assert o["evidence"], o
+    check_claim_holds(trace, catalog[exp_id]["observations"])
     for p in trace["processes"]:
         killed = KILLED.get(exp_id, {}).get(p["name"])
         if killed:
@@ -53,9 +47,7 @@ def test_defaults_show_the_claim(lab, catalog, exp_id):
 
 @pytest.mark.parametrize("exp_id", PRESETS)
 def test_preset_scenario_runs_as_a_custom_scenario(lab, exp_id):
-    scenario = lab.get(f"/api/v1/experiments/{exp_id}").json["scenario"]
-    trace = run_ok(lab, {"scenario": scenario})
-    assert trace["run"]["outcome"] == "ok", trace["run"]
+    check_preset_as_custom_scenario(lab, exp_id, run_ok)
 
 
 def test_handshake_deliveries_carry_siginfo(lab):
@@ -202,14 +194,7 @@ def test_bad_signal_parameter(lab):
     ["signal.stop_cont", "--param", "hold_ms=5"],
 ])
 def test_cli_runs_the_presets(args):
-    r = subprocess.run([str(server_binary()), "run", *args], cwd=REPO, capture_output=True, text=True, timeout=60)
-    assert r.returncode == 0, r.stderr
-    trace = json.loads(r.stdout)
-    check_trace(trace)
-    assert all(o["holds"] for o in trace["observations"]), trace["observations"]
-    text = subprocess.run([str(server_binary()), "run", *args, "--format", "text"], cwd=REPO,
-                          capture_output=True, text=True, timeout=60)
-    assert text.returncode == 0 and "deliver(" in text.stdout, text.stdout[-2000:]
+    cli_run_ok(str(server_binary()), args, REPO, text_shows="deliver(")
 
 
 def test_permissions_uid_not_gid(lab):

@@ -17,7 +17,7 @@ import urllib.request
 
 import pytest
 
-from harness import Server, start_server
+from harness import Server, read_until_closed, start_server
 
 ADMIN = re.compile(r"admin \(/healthz, /metrics\) on http://([^\s:/]+):(\d+)")
 
@@ -120,10 +120,7 @@ def test_a_body_at_a_fair_rate_is_served(srv: Server):
         for i in range(0, len(body), 1000):  # ~1000 B every 0.5 s: 2000 B/s, over 7 s in all
             s.sendall(body[i:i + 1000])
             time.sleep(0.5)
-        s.settimeout(30)
-        data = b""
-        while chunk := s.recv(65536):
-            data += chunk
+        data = read_until_closed(s, 30)
     finally:
         s.close()
     assert data.startswith(b"HTTP/1.1 200"), data[:300]
@@ -172,10 +169,7 @@ def test_health_answers_on_the_admin_port_while_17_addresses_trickle_64_connecti
             s = connect(admin_host, admin_port, "127.0.0.19")
             try:
                 s.sendall(f"GET {path} HTTP/1.1\r\nHost: lab\r\nConnection: close\r\n\r\n".encode())
-                s.settimeout(10)
-                data = b""
-                while chunk := s.recv(65536):
-                    data += chunk
+                data = read_until_closed(s, 10)
             finally:
                 s.close()
             elapsed = time.monotonic() - started

@@ -12,8 +12,9 @@ import subprocess
 import pytest
 
 from harness import server_binary
-from contract import REPO, validate_schema
-from traces import calls, check_trace, run_ok, holds, cli_run_ok
+from contract import REPO
+from traces import calls, check_trace, run_ok, holds, cli_run_ok, check_claim_holds, check_catalog_entry, \
+    check_preset_as_custom_scenario
 from harness import preset_ids
 
 PRESETS = preset_ids("socket")
@@ -30,29 +31,20 @@ def results(trace, call, process_name):
 @pytest.mark.parametrize("exp_id", PRESETS)
 def test_defaults_show_the_claim(lab, catalog, exp_id):
     trace = run_ok(lab, {"experiment": exp_id})
-    assert trace["run"]["outcome"] == "ok", trace["run"]
+    check_claim_holds(trace, catalog[exp_id]["observations"])
     assert "net" in trace["run"]["sandbox"]["namespaces"]
-    assert [o["id"] for o in trace["observations"]] == catalog[exp_id]["observations"]
-    for o in trace["observations"]:
-        assert o["holds"] is True, o
-        assert o["evidence"], o
     for p in trace["processes"]:
         assert p["exit"] == {"code": 0}, p
 
 
 @pytest.mark.parametrize("exp_id", PRESETS)
 def test_catalog_entry_and_scenario(lab, catalog, exp_id):
-    entry = catalog[exp_id]
-    assert entry["mechanism"] == "socket"
-    scenario = lab.get(f"/api/v1/experiments/{exp_id}").json["scenario"]
-    validate_schema(scenario, "Scenario", exp_id)
+    check_catalog_entry(lab, catalog, exp_id, "socket")
 
 
 @pytest.mark.parametrize("exp_id", PRESETS)
 def test_preset_scenario_runs_as_a_custom_scenario(lab, exp_id):
-    scenario = lab.get(f"/api/v1/experiments/{exp_id}").json["scenario"]
-    trace = run_ok(lab, {"scenario": scenario})
-    assert trace["run"]["outcome"] == "ok"
+    check_preset_as_custom_scenario(lab, exp_id)
 
 
 def test_tcp_is_the_seed(lab):

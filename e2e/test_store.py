@@ -1,6 +1,8 @@
 """Stored runs (issue 17): every run answered 200 is stored, and GET /api/v1/runs/{id} gives it back
 byte for byte in each format, after a clean restart and after `kill -9` too; lists page newest first
-with filters; `"store": false` skips it; retention deletes the oldest."""
+with filters; `"store": false` skips it; retention deletes the oldest. Each test that stores runs
+runs twice: on the embedded SQLite store, and on PostgreSQL (`--database`, a cluster the tests start,
+a new database for each server), since both backends promise the same."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ import requests
 
 from contract import REPO
 from harness import Lab, new_data_dir, server_binary, start_server
+from postgres import Postgres
 
 HELLO = {"experiment": "pipe.hello"}
 CUSTOM = {"scenario": {"channels": [{"name": "p", "kind": "pipe"}],
@@ -25,12 +28,39 @@ def run_id(reply) -> str:
     return reply.json["run"]["id"]
 
 
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def backend(request) -> str:
+    return request.param
+
+
+@pytest.fixture(scope="module")
+def new_store(request, backend):
+    """Makes the flags of a new, empty store of this backend: `--data-dir DIR` or `--database URL`."""
+    if backend == "sqlite":
+        return lambda: ("--data-dir", new_data_dir())
+    cluster: Postgres = request.getfixturevalue("postgres")
+    return lambda: ("--database", cluster.create_database())
+
+
+@pytest.fixture(scope="module")
+def lab(lab, backend, new_store):
+    """The session's server (SQLite), or one server of this module's on PostgreSQL."""
+    if backend == "sqlite":
+        yield lab
+        return
+    srv = start_server(*new_store())
+    yield Lab(srv)
+    assert srv.stop() == 0, srv.stderr_tail()
+
+
 @pytest.fixture
-def own():
-    """A server of this test's own, on a new store; stopped at the end."""
+def own(new_store):
+    """A server of this test's own, on a new store of the backend unless the test names one; stopped at the end."""
     servers = []
 
     def start(*args: str):
+        if not {"--data-dir", "--database"} & set(args):
+            args = (*new_store(), *args)
         srv = start_server(*args)
         servers.append(srv)
         return srv, Lab(srv)
@@ -153,25 +183,25 @@ def test_metrics_count_stored_runs_bytes_and_latency(own):
     assert re.search(r"^ipclab_store_duration_seconds_count 2$", metrics, re.M)
 
 
-def test_runs_survive_a_clean_restart(own):
-    data = new_data_dir()
-    srv, lab = own("--data-dir", data)
+def test_runs_survive_a_clean_restart(own, new_store):
+    data = new_store()
+    srv, lab = own(*data)
     posted = {run_id(r): r.body for r in (lab.run(HELLO), lab.run(CUSTOM))}
     assert srv.stop() == 0
-    _, again = own("--data-dir", data)
+    _, again = own(*data)
     for rid, body in posted.items():
         assert again.get(f"/api/v1/runs/{rid}").body == body
     assert len(again.get("/api/v1/runs").json["runs"]) == 2
 
 
-def test_a_run_answered_200_survives_kill_9_right_after(own):
-    data = new_data_dir()
-    srv, lab = own("--data-dir", data)
+def test_a_run_answered_200_survives_kill_9_right_after(own, new_store):
+    data = new_store()
+    srv, lab = own(*data)
     posted = lab.run(HELLO)
     assert posted.status == 200
     srv.process.send_signal(signal.SIGKILL)
     srv.process.wait(timeout=10)
-    _, again = own("--data-dir", data)
+    _, again = own(*data)
     assert again.get(f"/api/v1/runs/{run_id(posted)}").body == posted.body
 
 
@@ -191,13 +221,13 @@ def test_retention_by_bytes_deletes_the_oldest(own):
     assert int(re.search(r"^ipclab_store_pruned_total (\d+)$", metrics, re.M).group(1)) >= 2
 
 
-def test_retention_by_days_deletes_old_runs_at_start(own):
-    data = new_data_dir()
-    srv, lab = own("--data-dir", data)
+def test_retention_by_days_deletes_old_runs_at_start(own, new_store):
+    data = new_store()
+    srv, lab = own(*data)
     old = run_id(lab.run(HELLO))
     assert srv.stop() == 0
     time.sleep(1.5)  # older than the 0.00001 days (0.864 s) kept below, whatever the machine does
-    _, again = own("--data-dir", data, "--keep-days", "0.00001")
+    _, again = own(*data, "--keep-days", "0.00001")
     again.get(f"/api/v1/runs/{old}").error(404, "not_found")
     fresh = run_id(again.run(HELLO))
     assert again.get(f"/api/v1/runs/{fresh}").status == 200
@@ -235,3 +265,51 @@ def test_a_grade_and_its_failing_run_are_stored(lab):
     unstored = lab.post_json("/api/v1/grades", {**body, "store": False})
     assert unstored.status == 200 and "id" not in unstored.json
     assert lab.get(f"/api/v1/runs/{unstored.json['failing_trace']['run']['id']}").status == 404
+
+
+def test_a_run_answered_200_survives_a_database_server_crash(postgres: Postgres):
+    """PostgreSQL stopped with `-m immediate` (no checkpoint: its crash recovery replays the WAL) right
+    after a 200, then started again: the run is there, because the 200 waited for the WAL flush."""
+    url = postgres.create_database()
+    srv = start_server("--database", url)
+    try:
+        lab = Lab(srv)
+        posted = lab.run(HELLO)
+        assert posted.status == 200
+        postgres.stop("immediate")
+        postgres.start()
+        # The run is there; and the first request after the restart is answered on a new connection
+        # (the pool checks an idle one before lending it: the old server hung up on it).
+        got = lab.get(f"/api/v1/runs/{run_id(posted)}")
+        assert got.status == 200 and got.body == posted.body, got.body[:300]
+        postgres.stop("immediate")
+        # With the database down, a run cannot be stored: a 503, never a 200 that was not stored.
+        down = lab.run(HELLO)
+        down.error(503, "unavailable")
+        assert "stored" in down.json["error"]["message"]
+        # Reads too: a 503 (with Retry-After, as openapi.yaml says), not a 404 for a run that is there.
+        unread = lab.get(f"/api/v1/runs/{run_id(posted)}")
+        unread.error(503, "unavailable")
+        assert int(unread.headers["retry-after"]) >= 0
+        lab.get("/api/v1/runs").error(503, "unavailable")
+        postgres.start()
+        again = lab.run(HELLO)
+        assert again.status == 200
+        assert lab.get(f"/api/v1/runs/{run_id(again)}").body == again.body
+    finally:
+        assert srv.stop() == 0, srv.stderr_tail()
+
+
+def test_a_database_that_cannot_be_reached_or_named_refuses_to_start(postgres: Postgres):
+    def serve(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([str(server_binary()), "serve", "--host", "127.0.0.1", "--port", "0", "--public", "public",
+                               *args], cwd=REPO, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+
+    closed = serve("--database", f"postgresql://ipclab:secret@127.0.0.1:{postgres.port}/no_such_database")
+    assert closed.returncode == 1, (closed.returncode, closed.stderr[-2000:])
+    assert "could not open the run store" in closed.stderr and "no_such_database" in closed.stderr
+    assert "secret" not in closed.stderr + closed.stdout
+    bad = serve("--database", "mysql://x@127.0.0.1/db")
+    assert bad.returncode != 0 and "--database must be a postgresql:// URL" in bad.stderr
+    both = serve("--database", postgres.url(), "--data-dir", new_data_dir())
+    assert both.returncode != 0 and "give one" in both.stderr

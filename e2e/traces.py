@@ -157,9 +157,36 @@ def check_claim_holds(trace: dict[str, Any], observations: list[str]) -> None:
         assert o["evidence"], o
 
 
-def cli_run_ok(binary: str, args: list[str], cwd: str) -> dict[str, Any]:
-    """`ipclab run ARGS` succeeds with a trace whose observations all hold, and its
-    `--format text` form names the experiment; the JSON trace."""
+def check_catalog_entry(lab, catalog: dict[str, Any], exp_id: str, mechanism: str) -> dict[str, Any]:
+    """A preset's catalog entry names its mechanism and only observations of its own, and its scenario
+    keeps the contract's Scenario schema; the scenario."""
+    from contract import validate_schema
+
+    entry = catalog[exp_id]
+    assert entry["mechanism"] == mechanism, entry
+    assert all(o.startswith(exp_id + ".") for o in entry["observations"]), entry["observations"]
+    scenario = lab.get(f"/api/v1/experiments/{exp_id}").json["scenario"]
+    validate_schema(scenario, "Scenario", exp_id)
+    return scenario
+
+
+def check_preset_as_custom_scenario(lab, exp_id: str, run=run_ok) -> dict[str, Any]:
+    """A preset's scenario sent as a custom one runs ok, as no experiment, with no observations (those
+    belong to presets) and the scenario echoed as sent; the trace. `run` posts it (run_ok by default)."""
+    scenario = lab.get(f"/api/v1/experiments/{exp_id}").json["scenario"]
+    trace = run(lab, {"scenario": scenario})
+    assert trace["run"]["experiment"] is None, trace["run"]
+    assert trace["run"]["outcome"] == "ok", trace["run"]
+    assert trace["observations"] == []
+    assert trace["scenario"] == scenario
+    return trace
+
+
+def cli_run_ok(binary: str, args: list[str], cwd: str, *, expected_false: frozenset[str] = frozenset(),
+               text_shows: str = "") -> dict[str, Any]:
+    """`ipclab run ARGS` succeeds with a trace whose observations all hold (but those whose last id
+    segment is in `expected_false`, which must not), and its `--format text` form names the
+    experiment (and holds `text_shows`); the JSON trace."""
     import json
     import subprocess
 
@@ -168,9 +195,10 @@ def cli_run_ok(binary: str, args: list[str], cwd: str) -> dict[str, Any]:
     trace = json.loads(r.stdout)
     check_trace(trace)
     assert trace["run"]["experiment"] == args[0]
-    assert all(o["holds"] for o in trace["observations"]), trace["observations"]
+    for o in trace["observations"]:
+        assert o["holds"] is (o["id"].rsplit(".", 1)[1] not in expected_false), o
     text = subprocess.run([binary, "run", *args, "--format", "text"], cwd=cwd, capture_output=True, text=True, timeout=60)
-    assert text.returncode == 0 and args[0] in text.stdout, text.stderr
+    assert text.returncode == 0 and args[0] in text.stdout and text_shows in text.stdout, text.stderr or text.stdout[-2000:]
     return trace
 
 

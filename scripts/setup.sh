@@ -2,11 +2,14 @@
 # Install what IPC Lab needs on Debian or Ubuntu. Idempotent, and quick when everything is there:
 # apt-get runs only when a package is missing, pip only when e2e/requirements.txt changed.
 #
-#   scripts/setup.sh                 to build and serve: libmicrohttpd-dev, pkg-config, zlib1g-dev and
-#                                    libsqlite3-dev (the run store)
+#   scripts/setup.sh                 to build and serve: libmicrohttpd-dev, pkg-config, zlib1g-dev,
+#                                    libsqlite3-dev and libpq-dev (the run store: SQLite, or PostgreSQL
+#                                    with --database)
 #   scripts/setup.sh --test          and the e2e tests' Python packages (e2e/requirements.txt),
-#                                    in a virtualenv
-#   scripts/setup.sh --bench         and what the benchmark needs: wrk, nginx-light, gcc
+#                                    in a virtualenv; postgresql and nginx (the stored-run tests start
+#                                    a PostgreSQL cluster of their own, and nginx in front of several
+#                                    instances)
+#   scripts/setup.sh --bench         and what the benchmark needs: wrk, nginx-light, gcc, postgresql
 #   scripts/setup.sh --test --browser
 #                                    and what the page's browser tests need: Debian's chromium
 #                                    (Playwright drives it; no browser is downloaded) with fonts,
@@ -74,14 +77,15 @@ if ! command -v swift >/dev/null 2>&1; then
     exit 1
 fi
 
-apt_packages=(libmicrohttpd-dev pkg-config zlib1g-dev libsqlite3-dev)
+apt_packages=(libmicrohttpd-dev pkg-config zlib1g-dev libsqlite3-dev libpq-dev)
 if [ "$want_browser" = 1 ]; then
     apt_packages+=(chromium fonts-liberation fonts-dejavu-core)
 fi
 if [ "$want_bench" = 1 ]; then
-    apt_packages+=(wrk nginx-light gcc libc6-dev)
+    apt_packages+=(wrk nginx-light gcc libc6-dev postgresql)
 fi
 if [ "$want_test" = 1 ]; then
+    apt_packages+=(postgresql nginx)
     if ! command -v python3 >/dev/null 2>&1; then
         apt_packages+=(python3 python3-venv)
     elif ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
@@ -90,10 +94,12 @@ if [ "$want_test" = 1 ]; then
 fi
 apt_install "${apt_packages[@]}"
 
-if ! pkg-config --exists libmicrohttpd; then
-    echo "setup.sh: pkg-config cannot find libmicrohttpd after installing libmicrohttpd-dev" >&2
-    exit 1
-fi
+for pc in libmicrohttpd:libmicrohttpd-dev libpq:libpq-dev; do
+    if ! pkg-config --exists "${pc%%:*}"; then
+        echo "setup.sh: pkg-config cannot find ${pc%%:*} after installing ${pc#*:}" >&2
+        exit 1
+    fi
+done
 
 # ---------------------------------------------------------- python (tests)
 if [ "$want_test" = 1 ]; then

@@ -3,8 +3,8 @@ import IPCLabCore
 /// An error the API answers with: it knows its status and renders itself as
 /// `{"error": {"code": "...", "message": "...", "path": "..."|null}}`.
 ///
-/// This is the one place where error codes meet HTTP statuses: a ``Code`` carries its
-/// status, so a handler throws or returns `APIError(.invalidScenario, "must be 1…1048576",
+/// A ``Code`` carries its status (the transport's codes and the lab's are one table,
+/// ``HTTPError/Code``), so a handler throws or returns `APIError(.invalidScenario, "must be 1…1048576",
 /// path: "scenario.processes[1].steps[3].size")` and never picks a status by hand.
 ///
 /// ```swift
@@ -62,85 +62,58 @@ public struct APIError: Error, Sendable, Hashable, CustomStringConvertible {
 }
 
 extension APIError {
-    /// An error code (`invalid_json`, `not_found`, …) and the status it is answered with.
-    /// The contract's codes are the static members; add another with
-    /// `extension APIError.Code { static let x = APIError.Code("x", status: 429) }`.
-    public struct Code: Hashable, Sendable, CustomStringConvertible {
-        /// The code as clients see it.
-        public var rawValue: String
-        /// The status an error with this code is answered with.
-        public var status: HTTPResponse.Status
+    /// An error code (`invalid_json`, `not_found`, …) and the status it is answered with: the
+    /// transport's codes (``HTTPError/Code``) and the lab's, below.
+    public typealias Code = HTTPError.Code
 
-        /// A code and its status.
-        public init(_ rawValue: String, status: HTTPResponse.Status) {
-            self.rawValue = rawValue
-            self.status = status
-        }
-
-        /// The code as clients see it.
-        public var description: String { rawValue }
-
-        /// 400: the body is not JSON.
-        public static let invalidJSON = Code("invalid_json", status: .badRequest)
-        /// 400: a top-level field has the wrong type or is missing.
-        public static let invalidRequest = Code("invalid_request", status: .badRequest)
-        /// 400: a field that the schema does not know.
-        public static let unknownField = Code("unknown_field", status: .badRequest)
-        /// 400: an unknown or out-of-range preset parameter (or query parameter).
-        public static let invalidParameter = Code("invalid_parameter", status: .badRequest)
-        /// 400: the scenario fails validation.
-        public static let invalidScenario = Code("invalid_scenario", status: .badRequest)
-        /// 400: a run limit out of range.
-        public static let invalidLimit = Code("invalid_limit", status: .badRequest)
-        /// 404: no experiment with that id.
-        public static let unknownExperiment = Code("unknown_experiment", status: .notFound)
-        /// 404: no such route or file.
-        public static let notFound = Code("not_found", status: .notFound)
-        /// 405: the path exists, the method does not (send `Allow`).
-        public static let methodNotAllowed = Code("method_not_allowed", status: .methodNotAllowed)
-        /// 413: the body is over the server's limit.
-        public static let bodyTooLarge = Code("body_too_large", status: .contentTooLarge)
-        /// 415: a body that is not `application/json`, or has no Content-Type.
-        public static let unsupportedMediaType = Code("unsupported_media_type", status: .unsupportedMediaType)
-        /// 503: the spawner is down (send `Retry-After`).
-        public static let unavailable = Code("unavailable", status: .serviceUnavailable)
-        /// 400: the HTTP request itself is malformed or ambiguous (its framing, its target);
-        /// answered by the server before any handler, and the connection is closed after it.
-        public static let badRequest = Code("bad_request", status: .badRequest)
-        /// 501: a transfer coding the server does not implement (only `chunked` is); the
-        /// connection is closed after it.
-        public static let notImplemented = Code("not_implemented", status: 501)
-        /// 500: a bug; log it. Never for bad input.
-        public static let `internal` = Code("internal", status: .internalServerError)
+    /// The lab's face of an error the transport answers by itself (its path stays `null`).
+    public init(_ error: HTTPError) {
+        self.init(error.code, error.message, headers: error.headers)
     }
+
+    /// The lab's ``HTTPErrorRenderer``: every error the transport answers by itself gets the
+    /// same JSON body as the API's own (``jsonBody``). Given to the servers, the static files
+    /// and the run executor, so that no transport code writes the lab's error shape.
+    public static let render: HTTPErrorRenderer = { APIError($0).response }
+}
+
+/// The lab's own codes, next to the transport's (``HTTPError/Code``).
+extension HTTPError.Code {
+    /// 400: the body is not JSON.
+    public static let invalidJSON = Self("invalid_json", status: .badRequest)
+    /// 400: a top-level field has the wrong type or is missing.
+    public static let invalidRequest = Self("invalid_request", status: .badRequest)
+    /// 400: a field that the schema does not know.
+    public static let unknownField = Self("unknown_field", status: .badRequest)
+    /// 400: an unknown or out-of-range preset parameter (or query parameter).
+    public static let invalidParameter = Self("invalid_parameter", status: .badRequest)
+    /// 400: the scenario fails validation.
+    public static let invalidScenario = Self("invalid_scenario", status: .badRequest)
+    /// 400: a run limit out of range.
+    public static let invalidLimit = Self("invalid_limit", status: .badRequest)
+    /// 404: no experiment with that id.
+    public static let unknownExperiment = Self("unknown_experiment", status: .notFound)
+    /// 415: a body that is not `application/json`, or has no Content-Type.
+    public static let unsupportedMediaType = Self("unsupported_media_type", status: .unsupportedMediaType)
 }
 
 extension APIError {
     /// 404 `not_found`: no route or file answers `path` (the request path, not a JSON path,
     /// so the error's `path` stays `null`).
-    public static func notFound(path: String) -> APIError {
-        APIError(.notFound, "nothing at \(path)")
-    }
+    public static func notFound(path: String) -> APIError { APIError(HTTPError.notFound(path: path)) }
 
     /// 405 `method_not_allowed` with `Allow: GET, HEAD` built from `allowed`.
     public static func methodNotAllowed(_ method: String = "", allowed: [String]) -> APIError {
-        let what = method.isEmpty ? "method" : method
-        return APIError(.methodNotAllowed, "\(what) not allowed here; allowed: \(allowed.joined(separator: ", "))",
-                        headers: ["Allow": allowed.joined(separator: ", ")])
-    }
-
-    /// 413 `body_too_large` for a body over `limit` bytes.
-    public static func bodyTooLarge(limit: Int) -> APIError {
-        APIError(.bodyTooLarge, "request body is larger than \(limit) bytes")
+        APIError(HTTPError.methodNotAllowed(method, allowed: allowed))
     }
 
     /// 503 `unavailable` with `Retry-After: seconds`.
     public static func unavailable(_ message: String, retryAfterSeconds: Int) -> APIError {
-        APIError(.unavailable, message, headers: ["Retry-After": String(retryAfterSeconds)])
+        APIError(HTTPError.unavailable(message, retryAfterSeconds: retryAfterSeconds))
     }
 
     /// 500 `internal`, with a message safe to show (log the details, do not send them).
     public static func `internal`(_ message: String = "internal error") -> APIError {
-        APIError(.internal, message)
+        APIError(HTTPError.internal(message))
     }
 }

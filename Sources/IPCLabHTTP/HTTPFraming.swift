@@ -18,10 +18,10 @@ public struct HTTPFraming: Sendable {
         case notImplemented(String)
 
         /// The error the server answers with.
-        public var apiError: APIError {
+        public var error: HTTPError {
             switch self {
-            case .badRequest(let message): APIError(.badRequest, message)
-            case .notImplemented(let message): APIError(.notImplemented, message)
+            case .badRequest(let message): HTTPError(.badRequest, message)
+            case .notImplemented(let message): HTTPError(.notImplemented, message)
             }
         }
     }

@@ -3,7 +3,7 @@
 /// The server calls ``handle(_:respond:)`` once per request, after the whole body has
 /// arrived, on one of its pool threads, and for several requests at once: a handler must be
 /// safe to call concurrently, hence `Sendable`. A handler cannot throw: it turns its errors
-/// into responses (``APIError`` renders itself), and should not trap, since a trap ends the
+/// into responses (the lab's ``APIError`` renders itself), and should not trap, since a trap ends the
 /// process.
 ///
 /// Most handlers only implement the synchronous ``handle(_:)``; the default

@@ -18,6 +18,8 @@ extension HTTPServer {
     /// What every callback of one running server shares.
     final class Context: @unchecked Sendable {
         let handler: any HTTPHandler
+        /// Makes the body of every error the server answers by itself.
+        let errors: HTTPErrorRenderer
         let logger: Logger
         let maxBodyBytes: Int
         let accessLog: AccessLogWriter
@@ -55,9 +57,10 @@ extension HTTPServer {
         /// gone).
         var unfinished = 0
 
-        init(handler: any HTTPHandler, logger: Logger, maxBodyBytes: Int, accessLog: AccessLogWriter,
+        init(handler: any HTTPHandler, errors: @escaping HTTPErrorRenderer, logger: Logger, maxBodyBytes: Int, accessLog: AccessLogWriter,
              connections: ConnectionGuard, reservePaths: Set<String>, refused: @escaping @Sendable (String) -> Void) {
             self.handler = handler
+            self.errors = errors
             self.logger = logger
             self.maxBodyBytes = maxBodyBytes
             self.accessLog = accessLog
@@ -144,7 +147,7 @@ extension HTTPServer {
             if !called.load(ordering: .acquiring) {
                 context.logger.error(
                     "\(state.method) \(AccessLogWriter.loggable(state.path)): the handler dropped respond without calling it; answering 500")
-                deliver(APIError.internal("the server lost this request's response").response)
+                deliver(context.answer(.internal("the server lost this request's response")))
             }
         }
 
@@ -238,7 +241,7 @@ func httpServerAccessHandler(
     }
     if let entry = connectionEntry(connection) { context.connections.handling(entry) }
     if state.tooLarge {
-        return queue(APIError.bodyTooLarge(limit: context.maxBodyBytes).response,
+        return queue(context.answer(.bodyTooLarge(limit: context.maxBodyBytes)),
                      for: state, on: connection, context: context)
     }
     let body = state.body
@@ -287,7 +290,7 @@ private func answerAfterHandler(
     if context.refusingSuspension {
         state.stage = .abandoned
         answers.unlock()
-        return queue(HTTPServer.stoppingResponse, for: state, on: connection, context: context)
+        return queue(context.stoppingResponse, for: state, on: connection, context: context)
     }
     MHD_suspend_connection(connection)
     state.stage = .suspended
@@ -308,7 +311,7 @@ private func answerAfterResume(
             defer { state.response = nil }
             return state.response
         case .abandoned:
-            return HTTPServer.stoppingResponse
+            return context.stoppingResponse
         case .receiving, .handling, .suspended, .answered:
             return nil
         }
@@ -320,11 +323,12 @@ private func answerAfterResume(
     return queue(response, for: state, on: connection, context: context)
 }
 
-extension HTTPServer {
+extension HTTPServer.Context {
+    /// The response to an error the server answers by itself, from the application's renderer.
+    func answer(_ error: HTTPError) -> HTTPResponse { error.response(errors) }
+
     /// The answer to a request whose response `stop()` no longer waits for.
-    static var stoppingResponse: HTTPResponse {
-        APIError.unavailable("the server is stopping", retryAfterSeconds: 1).response
-    }
+    var stoppingResponse: HTTPResponse { answer(.unavailable("the server is stopping", retryAfterSeconds: 1)) }
 }
 
 /// `MHD_RequestCompletedCallback`: releases what the first call retained. MHD calls it for
@@ -375,7 +379,9 @@ func queue(
     if !(100...599).contains(response.status.code) {
         context.logger.error(
             "handler answered \(request.method) \(AccessLogWriter.loggable(request.path)) with status \(response.status); sending 500")
-        response = APIError.internal().response
+        response = context.answer(.internal())
+        // A renderer that makes no valid status either gets the plain one.
+        if !(100...599).contains(response.status.code) { response = HTTPError.internal().response(HTTPError.plainText) }
     }
     if let stream = response.stream {
         return queueStream(response, stream, for: request, on: connection, context: context)
@@ -389,15 +395,24 @@ func queue(
         return .NO
     }
     defer { MHD_destroy_response(mhdResponse) }
+    addHeaders(of: response, to: mhdResponse, for: request, context: context)
+    let result = MHD_queue_response(connection, UInt32(response.status.code), mhdResponse)
+    context.accessLog.record(method: request.method, path: request.path, status: response.status.code,
+                             bytes: request.method == "HEAD" ? 0 : response.body.count, started: request.started)
+    return result
+}
+
+/// Sets `response`'s header fields on `mhdResponse`, but `Content-Length` (libmicrohttpd writes
+/// it, or chunks a streamed body); a field libmicrohttpd rejects is logged and left out.
+func addHeaders(
+    of response: HTTPResponse, to mhdResponse: OpaquePointer, for request: HTTPServer.RequestState,
+    context: HTTPServer.Context
+) {
     for (name, value) in response.headers where HTTPRequest.lowercasedASCII(name) != "content-length" {
         if MHD_add_response_header(mhdResponse, name, value) != .YES {
             context.logger.warning("\(request.method) \(AccessLogWriter.loggable(request.path)): header \(name) rejected")
         }
     }
-    let result = MHD_queue_response(connection, UInt32(response.status.code), mhdResponse)
-    context.accessLog.record(method: request.method, path: request.path, status: response.status.code,
-                             bytes: request.method == "HEAD" ? 0 : response.body.count, started: request.started)
-    return result
 }
 
 /// The connection's values of one kind (headers, query arguments) as a dictionary, filled by

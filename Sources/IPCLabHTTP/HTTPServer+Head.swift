@@ -25,17 +25,17 @@ func receiveHead(
     let framing = HTTPFraming(version: version.map { String(cString: $0) } ?? "", rawTarget: state.rawTarget,
                               targetLengthOnWire: onWire >= 0 ? onWire : nil, fields: headerFields(connection))
     if let refusal = framing.refusal() {
-        let error = refusal.apiError
+        let error = refusal.error
         context.refused(error.code.rawValue)
         context.logger.notice("\(state.method) \(AccessLogWriter.loggable(state.path)): refused: \(error.message)")
-        return queue(closing(error.response), for: state, on: connection, context: context)
+        return queue(closing(context.answer(error)), for: state, on: connection, context: context)
     }
     if let entry, entry.inReserve, !context.reservePaths.contains(state.path) {
         context.refused("per_ip_limit")
         let cap = context.connections.limits.perAddress
-        return queue(closing(APIError.unavailable(
+        return queue(closing(context.answer(.unavailable(
             "too many connections from \(entry.address): at most \(cap) at once; close one and retry",
-            retryAfterSeconds: 1).response), for: state, on: connection, context: context)
+            retryAfterSeconds: 1))), for: state, on: connection, context: context)
     }
     var bodyExpected = MHD_lookup_connection_value(connection, .HEADER_KIND, "Transfer-Encoding") != nil
     if let declared = MHD_lookup_connection_value(connection, .HEADER_KIND, "Content-Length"),
@@ -49,7 +49,7 @@ func receiveHead(
             // a connection reset.
             let expect = MHD_lookup_connection_value(connection, .HEADER_KIND, "Expect").map { String(cString: $0) }
             if expect.map(HTTPRequest.lowercasedASCII) == "100-continue" || length > context.discardLimit {
-                return queue(closing(APIError.bodyTooLarge(limit: context.maxBodyBytes).response),
+                return queue(closing(context.answer(.bodyTooLarge(limit: context.maxBodyBytes))),
                              for: state, on: connection, context: context)
             }
         } else {

@@ -55,11 +55,7 @@ func queueStream(
         return .NO
     }
     defer { MHD_destroy_response(mhdResponse) }
-    for (name, value) in response.headers where HTTPRequest.lowercasedASCII(name) != "content-length" {
-        if MHD_add_response_header(mhdResponse, name, value) != .YES {
-            context.logger.warning("\(request.method) \(AccessLogWriter.loggable(request.path)): header \(name) rejected")
-        }
-    }
+    addHeaders(of: response, to: mhdResponse, for: request, context: context)
     if !request.counted {
         context.drain.withLock { context.unfinished += 1 }
         request.counted = true

@@ -10,7 +10,8 @@ import Glibc
 /// calling one ``HTTPHandler`` per fully received request.
 ///
 /// ```swift
-/// let server = HTTPServer(configuration: .init(port: 0), logger: logger, handler: router)
+/// let server = HTTPServer(configuration: .init(port: 0), logger: logger, handler: router,
+///                         errors: APIError.render)
 /// let port = try server.start()   // the bound port, also when asked for port 0
 /// // … block SIGINT/SIGTERM before start, sigwait for them here …
 /// server.stop()
@@ -28,6 +29,9 @@ import Glibc
 ///
 /// A connection whose head does not arrive in time, or whose body comes too slowly, is shut
 /// down (``ConnectionGuard``).
+///
+/// Every error it answers by itself (400, 501, 503, 413, 500) is an ``HTTPError`` made into a
+/// response by the ``HTTPErrorRenderer`` it was given: the server knows no error body.
 ///
 /// This is the only type that holds `MHD_*` pointers. ``stop()`` is idempotent and also
 /// runs at deinit; a stopped server may be started again. Never call ``stop()`` from inside
@@ -48,6 +52,7 @@ public final class HTTPServer: @unchecked Sendable {
     public let configuration: HTTPServerConfiguration
     private let logger: Logger
     private let handler: any HTTPHandler
+    private let errors: HTTPErrorRenderer
     private let refused: @Sendable (String) -> Void
 
     // `lock` guards the three below; `@unchecked Sendable` rests on it (the rest is `let`).
@@ -60,13 +65,15 @@ public final class HTTPServer: @unchecked Sendable {
     /// `refused` hears of each request or connection the server itself turns away, by
     /// reason: `bad_request` and `not_implemented` (``HTTPFraming``), `per_ip_limit` (a
     /// connection in the reserve answered 503), `head_timeout` and `body_too_slow` (closed by
-    /// the deadlines of ``HTTPServerConfiguration``).
+    /// the deadlines of ``HTTPServerConfiguration``). `errors` makes the body of every error
+    /// the server answers by itself (``HTTPError``); plain text unless the application gives its own.
     public init(configuration: HTTPServerConfiguration = HTTPServerConfiguration(),
-                logger: Logger, handler: any HTTPHandler,
+                logger: Logger, handler: any HTTPHandler, errors: @escaping HTTPErrorRenderer = HTTPError.plainText,
                 refused: @escaping @Sendable (_ reason: String) -> Void = { _ in }) {
         self.configuration = configuration
         self.logger = logger
         self.handler = handler
+        self.errors = errors
         self.refused = refused
     }
 
@@ -102,7 +109,7 @@ public final class HTTPServer: @unchecked Sendable {
             bodyGrace: .seconds(5))
         let connections = ConnectionGuard(limits: guardLimits, refused: refused)
         let context = Unmanaged.passRetained(
-            Context(handler: handler, logger: logger, maxBodyBytes: configuration.maxBodyBytes,
+            Context(handler: handler, errors: errors, logger: logger, maxBodyBytes: configuration.maxBodyBytes,
                     accessLog: AccessLogWriter(configuration.accessLog, logger: logger),
                     connections: connections, reservePaths: configuration.reservePaths, refused: refused))
         // libmicrohttpd closes at accept only what is over the cap and the reserve; the

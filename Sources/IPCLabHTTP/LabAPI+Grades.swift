@@ -26,7 +26,7 @@ extension LabAPI {
             }
             return streamGrade(gradeRequest, client: client, respond: respond)
         }
-        executor.respond(respond, client: client, rejected: { metrics.rejected(reason: $0.rawValue) }) {
+        executor.respond(respond, client: client, errors: APIError.render, rejected: { metrics.rejected(reason: $0.rawValue) }) {
             do throws(LabError) {
                 var report = try runGrade(gradeRequest, client: client) { _, _ in true }
                 if let refusal = storeGrade(&report, gradeRequest) { return APIError(refusal).response }
@@ -78,8 +78,7 @@ extension LabAPI {
 
     /// The grade as NDJSON: a line per finished run, the grade last.
     private func streamGrade(_ request: GradeRequest, client: String, respond: @escaping HTTPResponder) {
-        let body = HTTPStreamingBody()
-        let refusedBy = executor.submit(client: client, { _ in
+        respondStreaming("grade", client: client, respond: respond) { body, _ in
             do throws(LabError) {
                 var report = try runGrade(request, client: client) { index, trace in
                     body.write(GradeStreamLine.run(index, trace).ndjson()) && !body.isClosed
@@ -93,16 +92,6 @@ extension LabAPI {
                 body.write(GradeStreamLine.error(error).ndjson())
             }
             body.finish()
-        }, expired: {
-            metrics.rejected(reason: RunExecutor.Rejection.queueWait.rawValue)
-            body.write(GradeStreamLine.error(LabError(.unavailable,
-                "the server is busy: this grade waited too long for one of the run threads and was not started; try again in a second")).ndjson())
-            body.finish()
-        })
-        if let refusedBy {
-            metrics.rejected(reason: refusedBy.rawValue)
-            return respond(executor.refusal(refusedBy, client: client).response)
         }
-        respond(.streaming(contentType: HTTPResponse.ContentType.ndjson, body))
     }
 }

@@ -21,12 +21,33 @@ extension LabAPI {
         }
     }
 
-    /// Runs a checked request on ``executor`` and answers with its lines as they come; 503
-    /// `unavailable` at once, as JSON, when the executor is full. A client that leaves ends
-    /// the run (it is killed) and releases the queue.
-    func streamRun(_ runRequest: RunRequest, client: String, respond: @escaping HTTPResponder) {
+    /// Answers with an NDJSON stream that `work` writes (and finishes) on one of ``executor``'s
+    /// threads, as `client`'s, holding `cost` of the response budget; 503 `unavailable` at once,
+    /// as JSON, when the executor is full. Should the work wait too long for a thread, the
+    /// stream's one line is an `unavailable` error (the 200 is already on its way). Runs and
+    /// grades (`what`) stream alike.
+    func respondStreaming(_ what: String, client: String, cost: Int = 0, respond: @escaping HTTPResponder,
+                          _ work: @escaping @Sendable (HTTPStreamingBody, RunExecutor.Reservation) -> Void) {
         let body = HTTPStreamingBody()
-        let refusedBy = executor.submit(client: client, cost: Self.responseCost(events: runRequest.limits.events)) { reservation in
+        let refusedBy = executor.submit(client: client, cost: cost, { reservation in work(body, reservation) }, expired: {
+            metrics.rejected(reason: RunExecutor.Rejection.queueWait.rawValue)
+            body.write(LabError(.unavailable,
+                "the server is busy: this \(what) waited too long for one of the run threads and was not started; try again in a second").streamLine())
+            body.finish()
+        })
+        if let refusedBy {
+            metrics.rejected(reason: refusedBy.rawValue)
+            return respond(APIError(executor.refusal(refusedBy, client: client)).response)
+        }
+        respond(.streaming(contentType: HTTPResponse.ContentType.ndjson, body))
+    }
+
+    /// Runs a checked request on ``executor`` and answers with its lines as they come
+    /// (``respondStreaming(_:client:cost:respond:_:)``). A client that leaves ends the run (it
+    /// is killed) and releases the queue.
+    func streamRun(_ runRequest: RunRequest, client: String, respond: @escaping HTTPResponder) {
+        respondStreaming("run", client: client, cost: Self.responseCost(events: runRequest.limits.events),
+                         respond: respond) { body, reservation in
             metrics.countRun(experiment: runRequest.experimentID) { outcome in
                 do throws(LabError) {
                     let trace = try runner.run(runRequest, pollMs: Self.streamPollMs) { events in
@@ -39,30 +60,19 @@ extension LabAPI {
                     reservation.resize(to: Self.heldCost(events: trace.events.count))
                     // The trace line comes once the run is stored, like a 200.
                     if let refusal = storeRun(trace, runRequest) {
-                        body.write(RunStreamLine.error(refusal).ndjson())
+                        body.write(refusal.streamLine())
                         body.finish()
                         reservation.release()
                     } else {
                         Self.pullTraceLine(trace, into: body, reservation: reservation)
                     }
                 } catch {
-                    body.write(RunStreamLine.error(error).ndjson())
+                    body.write(error.streamLine())
                     body.finish()
                     reservation.release()
                 }
             }
-        } expired: {
-            // The 200 is already on its way: the refusal is the stream's last line.
-            metrics.rejected(reason: RunExecutor.Rejection.queueWait.rawValue)
-            body.write(RunStreamLine.error(LabError(.unavailable,
-                "the server is busy: this run waited too long for one of the run threads and was not started; try again in a second")).ndjson())
-            body.finish()
         }
-        if let refusedBy {
-            metrics.rejected(reason: refusedBy.rawValue)
-            return respond(executor.refusal(refusedBy, client: client).response)
-        }
-        respond(.streaming(contentType: HTTPResponse.ContentType.ndjson, body))
     }
 
     /// The last line, `{"type":"trace","trace":…}`, pulled a piece of the trace at a time as

@@ -78,7 +78,7 @@ public struct LabAPI: HTTPHandler {
             // The executor answers 503 itself, without running the work, when full (or the
             // client has its most) or when the run waited too long for a thread or the budget.
             executor.respond(respond, client: clients.client(of: request), cost: Self.responseCost(events: runRequest.limits.events, format: format),
-                             rejected: { metrics.rejected(reason: $0.rawValue) }) { reservation in
+                             errors: APIError.render, rejected: { metrics.rejected(reason: $0.rawValue) }) { reservation in
                 run(runRequest, format: format, reservation: reservation, fields: Self.fields(of: request))
             }
         }
@@ -104,7 +104,7 @@ public struct LabAPI: HTTPHandler {
         case .none:
             if request.path == "/api" || request.path.hasPrefix("/api/") { return APIError.notFound(path: request.path).response }
             guard let staticFiles else { return APIError.notFound(path: request.path).response }
-            return staticFiles.handle(request)
+            return staticFiles.handle(request, errors: APIError.render)
         }
     }
 

@@ -14,7 +14,7 @@ import Glibc
 /// at once and at most `queueLimit` more wait, at most `perClientLimit` of them (running and
 /// waiting) from one client; waiting work is started round-robin between clients
 /// (``FairRunQueue``). Past a limit ``submit(client:cost:_:expired:)`` refuses at once and
-/// ``respond(_:client:cost:rejected:with:)`` answers 503 `unavailable` with a `Retry-After`
+/// ``respond(_:client:cost:errors:rejected:with:)`` answers 503 `unavailable` with a `Retry-After`
 /// estimated from recent run durations and the queue ahead. With a `maxQueueWait`, work that
 /// waited longer than that for a thread is not run: it is expired (answered 503 the same way)
 /// by a thread of its own, as soon as its time is up.
@@ -128,38 +128,40 @@ public final class RunExecutor: Sendable {
 
     /// Computes a response with `work` on one of the threads and passes it to `respond`.
     /// When the executor is full (or shut down, or the client has its most) it responds at
-    /// once, on the calling thread, with 503 `unavailable` and a `Retry-After`, and `work` is
-    /// not run; so it does when the work waited longer than ``maxQueueWait``. `rejected`
-    /// learns why, before `respond`.
+    /// once, on the calling thread, with 503 `unavailable` and a `Retry-After` (its body made
+    /// by `errors`), and `work` is not run; so it does when the work waited longer than
+    /// ``maxQueueWait``. `rejected` learns why, before `respond`.
     public func respond(_ respond: @escaping HTTPResponder, client: String = "", cost: Int = 0,
+                        errors: @escaping HTTPErrorRenderer = HTTPError.plainText,
                         rejected: @escaping @Sendable (Rejection) -> Void = { _ in },
                         with work: @escaping @Sendable (Reservation) -> HTTPResponse) {
         let refusedBy = submit(client: client, cost: cost, { reservation in respond(work(reservation)) }, expired: {
             rejected(.queueWait)
-            respond(self.refusal(.queueWait, client: client).response)
+            respond(self.refusal(.queueWait, client: client).response(errors))
         })
         guard let refusedBy else { return }
         rejected(refusedBy)
-        respond(refusal(refusedBy, client: client).response)
+        respond(refusal(refusedBy, client: client).response(errors))
     }
 
-    /// ``respond(_:client:cost:rejected:with:)`` for work that needs no response budget.
+    /// ``respond(_:client:cost:errors:rejected:with:)`` for work that needs no response budget.
     public func respond(_ respond: @escaping HTTPResponder, client: String = "",
+                        errors: @escaping HTTPErrorRenderer = HTTPError.plainText,
                         rejected: @escaping @Sendable (Rejection) -> Void = { _ in },
                         with work: @escaping @Sendable () -> HTTPResponse) {
-        self.respond(respond, client: client, cost: 0, rejected: rejected) { _ in work() }
+        self.respond(respond, client: client, cost: 0, errors: errors, rejected: rejected) { _ in work() }
     }
 
     /// The 503 `unavailable` for work refused or expired for `reason`, its `Retry-After` from
     /// the queue as it is now: how many runs are ahead and how long runs took lately.
-    public func refusal(_ reason: Rejection, client: String = "") -> APIError {
+    public func refusal(_ reason: Rejection, client: String = "") -> HTTPError {
         let state = core.snapshot(client: client)
         let perRun = max(0.05, state.averageRunSeconds)
         let ahead: Int
         let message: String
         switch reason {
         case .stopping:
-            return APIError.unavailable("the server is stopping; try again shortly", retryAfterSeconds: 1)
+            return .unavailable("the server is stopping; try again shortly", retryAfterSeconds: 1)
         case .queueFull:
             // Runs that must end before a slot is free for one more: the same whether or not
             // a thread has taken the last one queued yet.
@@ -173,7 +175,7 @@ public final class RunExecutor: Sendable {
             message = "the server is busy: this run waited \(maxQueueWait.map { "\(Self.milliseconds($0))" } ?? "too many") ms for one of the \(threadCount) run threads (or for response memory) and was not started"
         }
         let seconds = min(60, max(1, Int((perRun * Double(ahead) / Double(threadCount)).rounded(.up))))
-        return APIError.unavailable(message + "; try again in \(seconds) s", retryAfterSeconds: seconds)
+        return .unavailable(message + "; try again in \(seconds) s", retryAfterSeconds: seconds)
     }
 
     private static func milliseconds(_ duration: Duration) -> Int64 {

@@ -13,7 +13,8 @@ import Darwin
 ///   dot-directory segment (`.git`), is 404; every candidate is resolved with `realpath(3)`
 ///   (symlinks included) and must still lie under the root's own real path.
 /// - Missing files are 404 `not_found`, other methods 405 `method_not_allowed` with
-///   `Allow: GET, HEAD`, both as ``APIError`` JSON.
+///   `Allow: GET, HEAD`, each an ``HTTPError`` rendered by the ``HTTPErrorRenderer`` given
+///   (the lab's JSON, from ``LabAPI``; plain text by default).
 /// - Files are read on each request, so an edited page shows at once. Each answer carries an
 ///   `ETag` (size and modification time, `-gz` for the compressed form); a request whose
 ///   `If-None-Match` names it gets 304 with no body (libmicrohttpd 0.9.75 writes
@@ -24,15 +25,18 @@ import Darwin
 ///   accepts it (`Accept-Encoding: gzip`), with `Vary: Accept-Encoding`.
 ///
 /// It is an ``HTTPHandler`` on its own, or a fallback behind a router:
-/// `return staticFiles.handle(request)`.
+/// `return staticFiles.handle(request, errors: APIError.render)`.
 public struct StaticFiles: HTTPHandler {
     /// The root directory's real path (absolute, symlinks resolved), without a trailing `/`.
     public let root: String
+    /// Makes the body of a 404, 405 or 500 when it answers as a handler of its own (``handle(_:)``).
+    public var errors: HTTPErrorRenderer
 
-    /// Files served from `directory`.
+    /// Files served from `directory`, errors rendered by `errors`.
     /// - Throws: ``HTTPServerError/invalidConfiguration(_:)`` when `directory` does not
     ///   exist or is not a directory.
-    public init(directory: String) throws(HTTPServerError) {
+    public init(directory: String, errors: @escaping HTTPErrorRenderer = HTTPError.plainText) throws(HTTPServerError) {
+        self.errors = errors
         guard let real = StaticFiles.realPath(directory) else {
             throw .invalidConfiguration("static files directory \(directory): \(String(cString: strerror(errno)))")
         }
@@ -43,19 +47,31 @@ public struct StaticFiles: HTTPHandler {
         root = real == "/" ? "" : real
     }
 
-    /// The file for `request.path`, or the JSON error that says why not.
+    /// The file for `request.path`, or the error that says why not, rendered by ``errors``.
     public func handle(_ request: HTTPRequest) -> HTTPResponse {
+        handle(request, errors: errors)
+    }
+
+    /// The file for `request.path`, or the error that says why not, rendered by `errors`.
+    public func handle(_ request: HTTPRequest, errors: HTTPErrorRenderer) -> HTTPResponse {
+        switch answer(request) {
+        case .success(let response): response
+        case .failure(let error): error.response(errors)
+        }
+    }
+
+    private func answer(_ request: HTTPRequest) -> Result<HTTPResponse, HTTPError> {
         guard request.method == "GET" || request.method == "HEAD" else {
-            return APIError.methodNotAllowed(request.method, allowed: ["GET", "HEAD"]).response
+            return .failure(.methodNotAllowed(request.method, allowed: ["GET", "HEAD"]))
         }
         switch resolve(request.path) {
         case .file(let file):
             return respond(with: file, request: request)
         case .directoryWithoutSlash(let location):
             // Relative links on `/sub`'s index page must resolve under `/sub/`.
-            return HTTPResponse(status: 301, headers: ["Location": location])
+            return .success(HTTPResponse(status: 301, headers: ["Location": location]))
         case .none:
-            return APIError.notFound(path: request.path).response
+            return .failure(.notFound(path: request.path))
         }
     }
 
@@ -125,17 +141,17 @@ public struct StaticFiles: HTTPHandler {
     }
 
     /// Reads `file` and answers with it.
-    private func respond(with file: String, request: HTTPRequest) -> HTTPResponse {
+    private func respond(with file: String, request: HTTPRequest) -> Result<HTTPResponse, HTTPError> {
         // O_NONBLOCK: should the file have become a FIFO since `resolve`, open must not hang.
         let descriptor = open(file, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
-        guard descriptor >= 0 else { return APIError.notFound(path: request.path).response }
+        guard descriptor >= 0 else { return .failure(.notFound(path: request.path)) }
         defer { close(descriptor) }
         var info = stat()
         guard fstat(descriptor, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
-            return APIError.notFound(path: request.path).response
+            return .failure(.notFound(path: request.path))
         }
         guard let body = StaticFiles.readAll(descriptor, expected: Int(info.st_size)) else {
-            return APIError.internal("could not read \(request.path)").response
+            return .failure(.internal("could not read \(request.path)"))
         }
         let type = StaticFiles.contentType(for: file)
         let gzip = StaticFiles.isText(type) && body.count > 256 && StaticFiles.acceptsGzip(request.header("Accept-Encoding"))
@@ -150,13 +166,13 @@ public struct StaticFiles: HTTPHandler {
         if let wanted = request.header("If-None-Match"),
            wanted.split(separator: ",").contains(where: { let t = $0.trimmingSpaces; return t == "*" || t == tag || t == "W/" + tag }) {
             headers["Content-Type"] = nil
-            return HTTPResponse(status: .notModified, headers: headers)
+            return .success(HTTPResponse(status: .notModified, headers: headers))
         }
         guard gzip, let packed = StaticFiles.gzipped(body) else {
-            return HTTPResponse(status: .ok, headers: headers, body: body)
+            return .success(HTTPResponse(status: .ok, headers: headers, body: body))
         }
         headers["Content-Encoding"] = "gzip"
-        return HTTPResponse(status: .ok, headers: headers, body: packed)
+        return .success(HTTPResponse(status: .ok, headers: headers, body: packed))
     }
 
     /// Content types worth compressing.
@@ -179,10 +195,10 @@ public struct StaticFiles: HTTPHandler {
 
     /// `body` as a gzip member, or `nil` when zlib fails.
     private static func gzipped(_ body: [UInt8]) -> [UInt8]? {
-        var out = [UInt8](repeating: 0, count: ipclab_gzip_bound(body.count))
+        var out = [UInt8](repeating: 0, count: ipclab_deflate_bound(body.count))
         let count = body.withUnsafeBufferPointer { input in
             out.withUnsafeMutableBufferPointer { output in
-                ipclab_gzip(input.baseAddress, input.count, output.baseAddress, output.count)
+                ipclab_deflate(input.baseAddress, input.count, output.baseAddress, output.count, 6, 1)
             }
         }
         guard count >= 0 else { return nil }

@@ -1,61 +1,48 @@
 import Foundation
-import GRDB
 import IPCLabCore
 
-/// Every run (and grade) the server answered, in an embedded SQLite database (GRDB) under the
-/// data directory: WAL with `synchronous=NORMAL`, group commits made by the writing threads
-/// themselves (``StoreWriter``), reads on a pool of readers that never wait for the writer.
+/// Every run (and grade) the server answered, in a ``StoreDatabase``: an embedded SQLite file under
+/// the data directory (``SQLiteDatabase``), or a PostgreSQL database several servers share
+/// (``PostgresDatabase``). Writes are group-committed by the writing threads themselves
+/// (``StoreWriter``); reads never wait for the writer.
 ///
-/// Durability: ``store(_:)`` returns once its transaction is committed to the WAL. A process that
-/// dies (even by `kill -9`) right after loses nothing; a power cut or kernel crash may lose the
-/// commits since the last checkpoint, as `synchronous=NORMAL` documents.
+/// Durability: ``store(_:)`` returns once its transaction is committed, as durably as the backend
+/// says (SQLite: in the WAL, safe from a killed process; PostgreSQL: flushed to the server's WAL).
 public final class RunStore: Sendable {
-    /// The database file's name inside the data directory.
-    public static let fileName = "ipclab.sqlite"
+    /// The SQLite database file's name inside the data directory.
+    public static let fileName = SQLiteDatabase.fileName
 
-    public let directory: String
+    public let database: any StoreDatabase
     public let retention: StoreRetention
     public let metrics: StoreMetrics
-    private let pool: DatabasePool
     private let writer: StoreWriter
     private let now: @Sendable () -> Double
 
-    /// Opens (creating the directory and the database if they are missing) and migrates the store
-    /// in `directory`. `now` is the clock retention reads (seconds since 1970); retention by days
-    /// runs every `retentionEvery` seconds.
-    public init(directory: String, retention: StoreRetention = StoreRetention(), retentionEvery: Double = 60,
+    /// Opens (creating the directory and the database if they are missing) and migrates the SQLite
+    /// store in `directory`; see ``init(database:retention:retentionEvery:now:)``.
+    public convenience init(directory: String, retention: StoreRetention = StoreRetention(), retentionEvery: Double = 60,
+                            now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) throws {
+        try self.init(database: SQLiteDatabase(directory: directory), retention: retention,
+                      retentionEvery: retentionEvery, now: now)
+    }
+
+    /// Migrates `database` and stores into it. `now` is the clock retention reads (seconds since
+    /// 1970); retention by days runs every `retentionEvery` seconds (on a shared database, so does
+    /// a recount of the runs and bytes other servers stored).
+    public init(database: any StoreDatabase, retention: StoreRetention = StoreRetention(), retentionEvery: Double = 60,
                 now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) throws {
-        try DataDirectory.create(directory)
-        var config = Configuration()
-        config.busyMode = .timeout(10)
-        config.prepareDatabase { db in
-            // WAL is DatabasePool's own; NORMAL syncs the WAL only at checkpoints (see the type's doc).
-            try db.execute(sql: "PRAGMA synchronous = NORMAL")
-        }
-        let pool = try DatabasePool(path: (directory as NSString).appendingPathComponent(Self.fileName),
-                                    configuration: config)
-        try StoreSchema.migrator.migrate(pool)
+        try database.migrate()
         let metrics = StoreMetrics()
-        let (count, bytes) = try pool.read { db in
-            let row = try Row.fetchOne(db, sql: "SELECT count(*), coalesce(sum(bytes), 0) FROM run")!
-            return (row[0] as Int, row[1] as Int)
-        }
-        metrics.set(runs: count, bytes: bytes)
-        self.directory = directory
+        try database.read { db in try StoreRetention.recount(db, metrics: metrics) }
+        self.database = database
         self.retention = retention
         self.metrics = metrics
-        self.pool = pool
         self.now = now
-        writer = StoreWriter(
-            pool: pool, every: retentionEvery,
-            afterBatch: { db in try retention.pruneBytes(db, metrics: metrics) },
-            onTimer: { [pool, metrics, now] in
-                _ = try? pool.write { db in try retention.pruneDays(db, now: now(), metrics: metrics) }
-            })
-        try pool.write { db in
-            try retention.pruneDays(db, now: now(), metrics: metrics)
-            try retention.pruneBytes(db, metrics: metrics)
-        }
+        let shared = database.shared
+        writer = StoreWriter(database: database,
+                             afterBatch: { db in try retention.pruneBytes(db, shared: shared, metrics: metrics) })
+        try prune()
+        writer.startTimer(every: retentionEvery) { [weak self] in _ = try? self?.prune(recount: shared) }
     }
 
     /// Stores a run and returns once it is committed. Throws when it could not be: the caller
@@ -68,13 +55,13 @@ public final class RunStore: Sendable {
         let counted = Counted()
         do {
             try writer.write { [metrics] db in
-                try db.execute(sql: """
+                try db.execute("""
                     INSERT INTO run (id, experiment, outcome, started_at, duration_ns, stored_at, bytes,
                                      trace_json, trace_text, trace_chrome)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """, arguments: [summary.id, summary.experiment, summary.outcome, summary.startedAt,
-                                     summary.durationNs, summary.storedAt, summary.bytes,
-                                     Data(run.blobs[.json]!), Data(run.blobs[.text]!), Data(run.blobs[.chrome]!)])
+                    """, .text(summary.id), StoreValue(summary.experiment), .text(summary.outcome), .text(summary.startedAt),
+                                 .int(summary.durationNs), .double(summary.storedAt), .int(summary.bytes),
+                                 .blob(run.blobs[.json]!), .blob(run.blobs[.text]!), .blob(run.blobs[.chrome]!))
                 metrics.added(bytes: summary.bytes)
                 counted.value = true
             }
@@ -98,49 +85,47 @@ public final class RunStore: Sendable {
 
     /// The stored run `id` rendered as `format`, exactly as its answer was; nil when no run has that id.
     public func trace(id: String, format: StoredRun.Format) throws -> [UInt8]? {
-        let blob = try pool.read { db in
-            try Data.fetchOne(db, sql: "SELECT \(StoreSchema.column(format)) FROM run WHERE id = ?", arguments: [id])
+        let blob = try database.read { db in
+            try db.row("SELECT \(StoreSchema.column(format)) FROM run WHERE id = ?", .text(id))?.blob(0)
         }
         guard let blob else { return nil }
-        guard let bytes = Deflate.decompress(Array(blob)) else { throw StoreError.corrupt("run \(id) (\(format.rawValue))") }
+        guard let bytes = Deflate.decompress(blob) else { throw StoreError.corrupt("run \(id) (\(format.rawValue))") }
         return bytes
     }
 
     /// Whether a run with this id is stored.
     public func contains(id: String) throws -> Bool {
-        try pool.read { db in try Bool.fetchOne(db, sql: "SELECT 1 FROM run WHERE id = ?", arguments: [id]) ?? false }
+        try database.read { db in try db.row("SELECT 1 FROM run WHERE id = ?", .text(id)) != nil }
     }
 
     /// Stored runs, newest first: at most `limit`, stored before the run `before` (nil: from the
     /// newest), of one `experiment` (`"custom"`: the custom scenarios) and/or `outcome`.
     /// Nil when `before` names no stored run.
     public func list(limit: Int, before: String? = nil, experiment: String? = nil, outcome: String? = nil) throws -> RunPage? {
-        try pool.read { db in
+        try database.read { db in
             var conditions: [String] = []
-            var arguments: StatementArguments = []
+            var arguments: [StoreValue] = []
             if let before {
-                guard let seq = try Int.fetchOne(db, sql: "SELECT seq FROM run WHERE id = ?", arguments: [before]) else {
-                    return nil
-                }
-                conditions.append("seq < ?"); _ = arguments.append(contentsOf: [seq])
+                guard let seq = try db.row("SELECT seq FROM run WHERE id = ?", .text(before))?.int(0) else { return nil }
+                conditions.append("seq < ?"); arguments.append(.int(seq))
             }
             if experiment == "custom" {
                 conditions.append("experiment IS NULL")
             } else if let experiment {
-                conditions.append("experiment = ?"); _ = arguments.append(contentsOf: [experiment])
+                conditions.append("experiment = ?"); arguments.append(.text(experiment))
             }
             if let outcome {
-                conditions.append("outcome = ?"); _ = arguments.append(contentsOf: [outcome])
+                conditions.append("outcome = ?"); arguments.append(.text(outcome))
             }
-            _ = arguments.append(contentsOf: [limit + 1])
+            arguments.append(.int(limit + 1))
             let sql = """
                 SELECT id, experiment, outcome, started_at, duration_ns, stored_at, bytes FROM run
                 \(conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND "))
                 ORDER BY seq DESC LIMIT ?
                 """
-            var runs = try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
-                RunSummary(id: row[0], experiment: row[1], outcome: row[2], startedAt: row[3], durationNs: row[4],
-                           storedAt: row[5], bytes: row[6])
+            var runs = try db.rows(sql, arguments).map { row in
+                RunSummary(id: row.string(0) ?? "", experiment: row.string(1), outcome: row.string(2) ?? "",
+                           startedAt: row.string(3) ?? "", durationNs: row.int(4), storedAt: row.double(5), bytes: row.int(6))
             }
             let more = runs.count > limit
             if more { runs.removeLast() }
@@ -160,44 +145,47 @@ public final class RunStore: Sendable {
 
     /// Stores a grade (its JSON as the grading answered it), by its id, beside the run it graded.
     public func storeGrade(id: String, runID: String?, json: [UInt8]) throws {
-        let blob = Data(Deflate.compress(json))
+        let blob = Deflate.compress(json)
         let storedAt = now()
         try writer.write { db in
-            try db.execute(sql: "INSERT INTO grade (id, run_id, stored_at, grade_json) VALUES (?, ?, ?, ?)",
-                           arguments: [id, runID, storedAt, blob])
+            try db.execute("INSERT INTO grade (id, run_id, stored_at, grade_json) VALUES (?, ?, ?, ?)",
+                           .text(id), StoreValue(runID), .double(storedAt), .blob(blob))
         }
     }
 
     /// The stored grade `id`'s JSON; nil when no grade has that id.
     public func grade(id: String) throws -> [UInt8]? {
-        let blob = try pool.read { db in
-            try Data.fetchOne(db, sql: "SELECT grade_json FROM grade WHERE id = ?", arguments: [id])
-        }
+        let blob = try database.read { db in try db.row("SELECT grade_json FROM grade WHERE id = ?", .text(id))?.blob(0) }
         guard let blob else { return nil }
-        guard let bytes = Deflate.decompress(Array(blob)) else { throw StoreError.corrupt("grade \(id)") }
+        guard let bytes = Deflate.decompress(blob) else { throw StoreError.corrupt("grade \(id)") }
         return bytes
     }
 
     /// Applies retention now (it also runs at start, after every commit for bytes, and every
-    /// minute for days). Returns the number of runs removed.
+    /// `retentionEvery` seconds for days). `recount` reads the stored runs and bytes from the database first (on a
+    /// shared database, other servers store too). Returns the number of runs removed.
     @discardableResult
-    public func prune() throws -> Int {
+    public func prune(recount: Bool = false) throws -> Int {
         let before = metrics.snapshot.pruned
+        let shared = database.shared
         try writer.write { [retention, metrics, now] db in
+            if recount { try StoreRetention.recount(db, metrics: metrics) }
             try retention.pruneDays(db, now: now(), metrics: metrics)
-            try retention.pruneBytes(db, metrics: metrics)
+            try retention.pruneBytes(db, shared: shared, recount: recount, metrics: metrics)
         }
         return metrics.snapshot.pruned - before
     }
 
-    /// Finishes the writes in flight and stops the writer; later writes throw ``StoreError/closed``.
+    /// Finishes the writes in flight, stops the writer and closes the database; later writes throw
+    /// ``StoreError/closed``.
     public func close() {
         writer.stop()
+        database.close()
     }
 
     /// The schema migrations applied, in order (for tests and `GET /healthz`-like checks).
     public func appliedMigrations() throws -> [String] {
-        try pool.read { db in try StoreSchema.migrator.appliedMigrations(db) }
+        try database.appliedMigrations()
     }
 }
 

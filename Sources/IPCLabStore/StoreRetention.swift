@@ -1,5 +1,3 @@
-import GRDB
-
 /// How long stored runs are kept: runs older than `keepDays`, and the oldest runs while the
 /// stored bytes are over `maxStoredBytes`, are deleted, oldest first. Nil keeps everything.
 public struct StoreRetention: Sendable {
@@ -14,34 +12,50 @@ public struct StoreRetention: Sendable {
     }
 
     /// Deletes what is older than ``keepDays``.
-    func pruneDays(_ db: Database, now: Double, metrics: StoreMetrics) throws {
+    func pruneDays(_ db: any StoreConnection, now: Double, metrics: StoreMetrics) throws {
         guard let keepDays else { return }
-        let cutoff = now - keepDays * 86_400
-        let row = try Row.fetchOne(db, sql: "SELECT count(*), coalesce(sum(bytes), 0) FROM run WHERE stored_at < ?",
-                                   arguments: [cutoff])!
-        let (count, bytes): (Int, Int) = (row[0], row[1])
-        try db.execute(sql: "DELETE FROM grade WHERE stored_at < ?", arguments: [cutoff])
+        try db.lockRetention()
+        let cutoff = StoreValue.double(now - keepDays * 86_400)
+        let row = try db.row("SELECT count(*), coalesce(sum(bytes), 0) FROM run WHERE stored_at < ?", cutoff)!
+        let (count, bytes) = (row.int(0), row.int(1))
+        try db.execute("DELETE FROM grade WHERE stored_at < ?", cutoff)
         guard count > 0 else { return }
-        try db.execute(sql: "DELETE FROM run WHERE stored_at < ?", arguments: [cutoff])
+        try db.execute("DELETE FROM run WHERE stored_at < ?", cutoff)
         metrics.pruned(runs: count, bytes: bytes)
     }
 
-    /// Deletes the oldest runs until the rest take at most ``maxStoredBytes``.
-    func pruneBytes(_ db: Database, metrics: StoreMetrics) throws {
+    /// Deletes the oldest runs until the rest take at most ``maxStoredBytes``. On a shared database
+    /// the total is read from the database (other servers store too) once this server's own count says
+    /// it may be over, and on every retention tick (`recount`).
+    func pruneBytes(_ db: any StoreConnection, shared: Bool, recount: Bool = false, metrics: StoreMetrics) throws {
         guard let maxStoredBytes else { return }
+        guard recount || metrics.snapshot.bytes > maxStoredBytes else { return }
+        if shared {
+            try db.lockRetention()
+            try StoreRetention.recount(db, metrics: metrics)
+        }
         var excess = metrics.snapshot.bytes - maxStoredBytes
         guard excess > 0 else { return }
         var lastSeq = 0, count = 0, bytes = 0
-        let rows = try Row.fetchCursor(db, sql: "SELECT seq, bytes FROM run ORDER BY seq")
-        while excess > 0, let row = try rows.next() {
-            lastSeq = row[0]
-            let size: Int = row[1]
-            excess -= size
-            bytes += size
-            count += 1
+        // In pages, oldest first, so that a large store is not read whole to delete a few runs.
+        while excess > 0 {
+            let rows = try db.rows("SELECT seq, bytes FROM run WHERE seq > ? ORDER BY seq LIMIT 256", .int(lastSeq))
+            if rows.isEmpty { break }
+            for row in rows where excess > 0 {
+                lastSeq = row.int(0)
+                excess -= row.int(1)
+                bytes += row.int(1)
+                count += 1
+            }
         }
         guard count > 0 else { return }
-        try db.execute(sql: "DELETE FROM run WHERE seq <= ?", arguments: [lastSeq])
+        try db.execute("DELETE FROM run WHERE seq <= ?", .int(lastSeq))
         metrics.pruned(runs: count, bytes: bytes)
+    }
+
+    /// Sets the stored runs and bytes gauges from the database itself.
+    static func recount(_ db: any StoreConnection, metrics: StoreMetrics) throws {
+        let row = try db.row("SELECT count(*), coalesce(sum(bytes), 0) FROM run")!
+        metrics.set(runs: row.int(0), bytes: row.int(1))
     }
 }

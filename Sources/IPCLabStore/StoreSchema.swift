@@ -1,13 +1,21 @@
 import GRDB
 
-/// The database's schema as versioned migrations: each runs once, in order, and GRDB records
-/// which ran (table `grdb_migrations`). Never edit a migration that has shipped: add one.
+/// The database's schema as versioned migrations, the same list for both backends: each runs once,
+/// in order, and the backend records which ran (SQLite: GRDB's table `grdb_migrations`; PostgreSQL:
+/// `ipclab_migrations`). Never edit a migration that has shipped: add one.
 enum StoreSchema {
-    static var migrator: DatabaseMigrator {
-        var migrator = DatabaseMigrator()
-        migrator.registerMigration("v1: runs") { db in
+    /// One step of the schema, in each backend's dialect (the same tables, columns and indexes).
+    struct Migration {
+        let name: String
+        let sqlite: String
+        let postgres: String
+    }
+
+    static let migrations: [Migration] = [
+        Migration(
+            name: "v1: runs",
             // `seq` is the order runs were stored in: lists page by it, retention drops the lowest.
-            try db.execute(sql: """
+            sqlite: """
                 CREATE TABLE run (
                     seq INTEGER PRIMARY KEY AUTOINCREMENT,
                     id TEXT NOT NULL UNIQUE,
@@ -24,10 +32,32 @@ enum StoreSchema {
                 CREATE INDEX run_by_experiment ON run(experiment, seq);
                 CREATE INDEX run_by_outcome ON run(outcome, seq);
                 CREATE INDEX run_by_stored_at ON run(stored_at);
-                """)
-        }
-        migrator.registerMigration("v2: grades") { db in
-            try db.execute(sql: """
+                """,
+            // The blobs are deflated already: STORAGE EXTERNAL keeps PostgreSQL from compressing them again.
+            postgres: """
+                CREATE TABLE run (
+                    seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                    id TEXT NOT NULL UNIQUE,
+                    experiment TEXT,
+                    outcome TEXT NOT NULL,
+                    started_at TEXT NOT NULL,
+                    duration_ns BIGINT NOT NULL,
+                    stored_at DOUBLE PRECISION NOT NULL,
+                    bytes BIGINT NOT NULL,
+                    trace_json BYTEA NOT NULL,
+                    trace_text BYTEA NOT NULL,
+                    trace_chrome BYTEA NOT NULL
+                );
+                ALTER TABLE run ALTER COLUMN trace_json SET STORAGE EXTERNAL,
+                                ALTER COLUMN trace_text SET STORAGE EXTERNAL,
+                                ALTER COLUMN trace_chrome SET STORAGE EXTERNAL;
+                CREATE INDEX run_by_experiment ON run(experiment, seq);
+                CREATE INDEX run_by_outcome ON run(outcome, seq);
+                CREATE INDEX run_by_stored_at ON run(stored_at);
+                """),
+        Migration(
+            name: "v2: grades",
+            sqlite: """
                 CREATE TABLE grade (
                     id TEXT PRIMARY KEY NOT NULL,
                     run_id TEXT,
@@ -35,7 +65,24 @@ enum StoreSchema {
                     grade_json BLOB NOT NULL
                 );
                 CREATE INDEX grade_by_stored_at ON grade(stored_at);
-                """)
+                """,
+            postgres: """
+                CREATE TABLE grade (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    run_id TEXT,
+                    stored_at DOUBLE PRECISION NOT NULL,
+                    grade_json BYTEA NOT NULL
+                );
+                ALTER TABLE grade ALTER COLUMN grade_json SET STORAGE EXTERNAL;
+                CREATE INDEX grade_by_stored_at ON grade(stored_at);
+                """),
+    ]
+
+    /// The SQLite migrations as GRDB's migrator.
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        for migration in migrations {
+            migrator.registerMigration(migration.name) { db in try db.execute(sql: migration.sqlite) }
         }
         return migrator
     }

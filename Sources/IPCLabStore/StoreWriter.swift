@@ -1,15 +1,15 @@
 import Dispatch
 import Foundation
-import GRDB
 
 /// The store's writes, group-committed by their own threads (leader and followers): a thread that
 /// writes when no commit is in progress commits at once, on its own thread, with no hand-off; writes
 /// that arrive during a commit wait, and the next of them commits all that are waiting in one
 /// transaction. So a lone run pays one insert and one commit, and many runs finishing together share
-/// a commit. A timer thread applies retention by days once a minute.
+/// a commit, on either backend (``StoreDatabase``). A timer thread (``startTimer(every:_:)``) applies
+/// retention by days: once a minute, every 10 s on a shared database.
 final class StoreWriter: @unchecked Sendable {
     /// A write, run inside its batch's transaction.
-    typealias Work = (Database) throws -> Void
+    typealias Work = (any StoreConnection) throws -> Void
 
     private final class Job: @unchecked Sendable {
         let work: Work
@@ -20,20 +20,28 @@ final class StoreWriter: @unchecked Sendable {
         init(_ work: @escaping Work) { self.work = work }
     }
 
-    private let pool: DatabasePool
+    private let database: any StoreDatabase
     /// Run after each batch, in its transaction (retention by bytes).
-    private let afterBatch: (Database) throws -> Void
+    private let afterBatch: Work
     // Guarded by `condition`.
     private let condition = NSCondition()
     private var queue: [Job] = []
     private var leading = false
     private var stopping = false
+    private var timer = false
     private let timerStopped = DispatchSemaphore(value: 0)
 
-    init(pool: DatabasePool, every seconds: Double = 60, afterBatch: @escaping (Database) throws -> Void,
-         onTimer: @escaping @Sendable () -> Void) {
-        self.pool = pool
+    init(database: any StoreDatabase, afterBatch: @escaping Work) {
+        self.database = database
         self.afterBatch = afterBatch
+    }
+
+    /// Starts the thread that calls `onTimer` every `seconds` until ``stop()``.
+    func startTimer(every seconds: Double, _ onTimer: @escaping @Sendable () -> Void) {
+        condition.lock()
+        timer = !stopping
+        condition.unlock()
+        guard timer else { return }
         let thread = Thread { [self] in
             condition.lock()
             // The deadline stays put when a commit's broadcast wakes this thread early.
@@ -86,10 +94,10 @@ final class StoreWriter: @unchecked Sendable {
         queue.removeAll(keepingCapacity: true)
         condition.unlock()
         do {
-            try pool.write { db in
-                // A failed statement rolls back only itself; the batch's other writes still commit.
+            try database.write { db in
+                // A failed write rolls back only itself; the batch's other writes still commit.
                 for job in batch {
-                    do { try job.work(db) } catch { job.error = error }
+                    do { try db.attempt { try job.work(db) } } catch { job.error = error }
                 }
                 try afterBatch(db)
             }
@@ -112,12 +120,12 @@ final class StoreWriter: @unchecked Sendable {
     /// Refuses new writes, waits for the commit in progress, and stops the timer.
     func stop() {
         condition.lock()
-        let wasStopping = stopping
+        let waitForTimer = !stopping && timer
         stopping = true
         condition.broadcast()
         while leading { condition.wait() }
         condition.unlock()
-        if !wasStopping { timerStopped.wait() }
+        if waitForTimer { timerStopped.wait() }
     }
 }
 

@@ -115,7 +115,7 @@ struct ServeCommand: ParsableCommand {
 
         let staticFiles: StaticFiles?
         do {
-            staticFiles = try StaticFiles(directory: publicDirectory)
+            staticFiles = try StaticFiles(directory: publicDirectory, errors: APIError.render)
         } catch {
             logger.warning("no static page: \(error)")
             staticFiles = nil
@@ -148,7 +148,9 @@ struct ServeCommand: ParsableCommand {
         if let threads { configuration.threadPoolSize = threads }
         let metrics = api.metrics
         let refused: @Sendable (String) -> Void = { metrics.httpRefused(reason: $0) }
-        let server = HTTPServer(configuration: configuration, logger: logger, handler: api, refused: refused)
+        // Every error the transport answers by itself gets the lab's JSON body (openapi.yaml's Error).
+        let server = HTTPServer(configuration: configuration, logger: logger, handler: api, errors: APIError.render,
+                                refused: refused)
         let bound = try server.start()
         // Written straight to fd 1, unbuffered: scripts and tests wait for this line.
         FileHandle.standardOutput.write(Data("ipclab: listening on http://\(host):\(bound)\n".utf8))
@@ -159,7 +161,7 @@ struct ServeCommand: ParsableCommand {
                 configuration: HTTPServerConfiguration(
                     host: adminHost, port: adminPort, threadPoolSize: 1, connectionLimit: 64, connectionLimitPerIP: 16,
                     connectionReservePerIP: 0, accessLog: configuration.accessLog),
-                logger: logger, handler: AdminAPI(api: api), refused: refused)
+                logger: logger, handler: AdminAPI(api: api), errors: APIError.render, refused: refused)
             let adminBound = try admin.start()
             FileHandle.standardOutput.write(Data("ipclab: admin (/healthz, /metrics) on http://\(adminHost):\(adminBound)\n".utf8))
             adminServer = admin

@@ -21,6 +21,37 @@ struct PipeValidationTests {
         #expect(Step.open(channel: "f", end: .read).json == ["op": "open", "channel": "f", "end": "read"])
     }
 
+    @Test("a FIFO made by an mkfifo step (before_fork false) decodes and round-trips; the others keep their shape")
+    func fifoMadeByStep() throws {
+        let s = try decodeScenario(scenarioText(
+            channels: [#"{"name": "f", "kind": "fifo", "before_fork": false}"#, #"{"name": "g", "kind": "fifo"}"#],
+            parent: [#"{"op": "mkfifo", "channel": "f"}"#, #"{"op": "open", "channel": "f", "end": "read"}"#],
+            child: [#"{"op": "open", "channel": "f", "end": "write"}"#]))
+        #expect(s.channels[0].spec == .pipe(.fifo(path: "/tmp/f", beforeFork: false)))
+        #expect(s.channels[1].spec == .pipe(.fifo(path: "/tmp/g")))
+        #expect(s.processes[0].steps.first == .mkfifo(channel: "f"))
+        #expect(try Scenario.decode(s.json) == s)
+        #expect(s.channels[1].spec.family.fields["before_fork"] == nil && s.channels[0].spec.family.fields["before_fork"] == false,
+                "only a FIFO made by a step says so")
+    }
+
+    @Test("a FIFO no step makes, mkfifo on a pipe and before_fork on a pipe are refused by path", arguments: [
+        ([#"{"name": "f", "kind": "fifo", "before_fork": false}"#], [#"{"op": "open", "channel": "f", "end": "read"}"#],
+         "scenario.channels[0].before_fork", "no process makes"),
+        ([#"{"name": "p", "kind": "pipe"}"#], [#"{"op": "mkfifo", "channel": "p"}"#],
+         "scenario.processes[0].steps[0].channel", "mkfifo is for a fifo"),
+        ([#"{"name": "p", "kind": "pipe", "before_fork": false}"#], [#"{"op": "close", "channel": "p", "end": "read"}"#],
+         "scenario.channels[0].before_fork", "is for a fifo"),
+    ])
+    func fifoMadeByStepRefusals(_ channels: [String], _ parent: [String], _ path: String, _ message: String) {
+        guard let error = labError({ try decodeScenario(scenarioText(channels: channels, parent: parent, child: [])) }) else {
+            Issue.record("accepted: \(channels) \(parent)")
+            return
+        }
+        #expect(error.path == path, "\(error)")
+        #expect(error.message.contains(message), "\(error)")
+    }
+
     @Test("bad pipeline steps name their field", arguments: [
         (#"{"op": "dup2", "channel": "p", "end": "read", "fd": 3}"#, "scenario.processes[0].steps[0].fd", "0…2"),
         (#"{"op": "dup2", "channel": "p", "fd": 0}"#, "scenario.processes[0].steps[0].end", "required"),

@@ -55,4 +55,12 @@ struct RunStreamLineTests {
         #expect(line["type"] == .string("error"))
         #expect(dict(line["error"]) == ["code": .string("unavailable"), "message": .string("the spawner is down"), "path": .null])
     }
+
+    @Test("a run's and a grade's error lines are the same bytes: one compact object and a newline")
+    func errorLineShared() {
+        let error = LabError(.invalidScenario, "bad \"x\"", path: "scenario.x")
+        let expected = Array(#"{"type":"error","error":{"code":"invalid_scenario","message":"bad \"x\"","path":"scenario.x"}}"#.utf8) + [0x0A]
+        #expect(RunStreamLine.error(error).ndjson() == expected)
+        #expect(GradeStreamLine.error(error).ndjson() == expected)
+    }
 }

@@ -211,6 +211,10 @@ struct SharedMemoryValidationTests {
         ("shm.race", #"{"increments": 0}"#, "params.increments"),
         ("shm.private", #"{"mapping": "public"}"#, "params.mapping"),
         ("shm.anonymous", #"{"size": 4}"#, "params.size"),
+        // The notes' sizeof copy moves 8 bytes: the mapping must hold them, and they must not cut a character.
+        ("shm.anonymous", #"{"size": 7, "parent_message": "a", "child_message": "b"}"#, "params.size"),
+        ("shm.anonymous", #"{"parent_message": "1234567é"}"#, "params.parent_message"),
+        ("shm.anonymous", #"{"copy": "memcpy"}"#, "params.copy"),
         ("shm.sysv", #"{"ftok_id": 200}"#, "params.ftok_id"),
         ("shm.posix", #"{"size": 3}"#, "params.size"),
         ("shm.pointers", #"{"type": "anonymous"}"#, "params.type"),

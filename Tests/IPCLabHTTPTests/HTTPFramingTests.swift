@@ -57,7 +57,7 @@ struct HTTPFramingTests {
             }
             #expect(message.contains("chunked"))
         }
-        let error = HTTPFraming.Refusal.notImplemented("x").apiError
+        let error = HTTPFraming.Refusal.notImplemented("x").error
         #expect(error.status.code == 501 && error.code.rawValue == "not_implemented")
     }
 }

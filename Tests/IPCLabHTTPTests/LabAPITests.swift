@@ -66,6 +66,24 @@ struct LabAPITests {
         }
     }
 
+    @Test("the page's files answer 404 and 405 in the lab's JSON, whatever renderer they were built with")
+    func staticFileErrors() throws {
+        let base = try api()
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("labapi-\(getpid())-\(UInt32.random(in: 0...UInt32.max))").path
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let files = try StaticFiles(directory: root)  // plain text on its own
+        #expect(files.handle(HTTPRequest(method: "GET", path: "/nope.html")).contentType == HTTPResponse.ContentType.plainText)
+        let api = LabAPI(runner: base.runner, staticFiles: files, openAPI: nil, version: "test", sandbox: base.sandbox,
+                         executor: base.executor, logger: silentLogger)
+        let missing = api.handle(HTTPRequest(method: "GET", path: "/nope.html"))
+        #expect(missing.status == .notFound)
+        #expect(try errorCode(missing) == "not_found")
+        let posted = api.handle(HTTPRequest(method: "POST", path: "/index.html"))
+        #expect(posted.status == .methodNotAllowed && posted.header("Allow") == "GET, HEAD")
+        #expect(try errorCode(posted) == "method_not_allowed")
+    }
+
     @Test("unknown paths under /api, and everything without a page, are 404 not_found")
     func notFound() throws {
         let api = try api()

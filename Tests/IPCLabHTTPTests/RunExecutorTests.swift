@@ -74,7 +74,7 @@ struct RunExecutorTests {
             gate.wait()
             return .text("ran")
         }
-        executor.respond({ response in answers.withLock { $0.append(response) } }) { .text("must not run") }
+        executor.respond({ response in answers.withLock { $0.append(response) } }, errors: APIError.render) { .text("must not run") }
         let refused = answers.withLock { $0 }
         #expect(refused.count == 1)
         #expect(refused.first?.status == .serviceUnavailable)
@@ -130,7 +130,7 @@ struct RunExecutorTests {
         defer { executor.shutdown() }
         let gate = Gate()
         let handler = LaterHandler { request, respond in
-            executor.respond(respond) {
+            executor.respond(respond, errors: APIError.render) {
                 gate.wait()
                 return .text("ran \(request.path)")
             }
@@ -172,8 +172,8 @@ struct RunExecutorFairnessTests {
         #expect(executor.submit(client: "10.0.0.1", { _ in }) == .clientLimit)
         #expect(executor.submit(client: "10.0.0.2", { _ in gate.wait() }) == nil)
         let refusal = executor.refusal(.clientLimit, client: "10.0.0.1")
-        #expect(refusal.response.status == .serviceUnavailable)
-        #expect(Int(refusal.response.header("Retry-After") ?? "") ?? 0 >= 3, "3 runs of ~1 s ahead on 1 thread")
+        #expect(refusal.status == .serviceUnavailable)
+        #expect(Int(refusal.headers["Retry-After"] ?? "") ?? 0 >= 3, "3 runs of ~1 s ahead on 1 thread")
         #expect(executor.snapshot().clients["10.0.0.1"].map { $0.running + $0.queued } == 3)
         gate.open()
     }

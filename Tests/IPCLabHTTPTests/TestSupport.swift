@@ -48,23 +48,25 @@ final class EchoHandler: HTTPHandler, Sendable {
     }
 }
 
-/// A test server on 127.0.0.1, port 0, with a silent logger unless given one.
+/// A test server on 127.0.0.1, port 0, with a silent logger unless given one, rendering its
+/// own errors as the lab does (``APIError/render``) unless given another renderer.
 func makeServer(threads: Int = 2, maxBodyBytes: Int = 1_048_576, stopTimeoutSeconds: Int = 30,
                 accessLog: HTTPServerConfiguration.AccessLog = .off, logger: Logger = silentLogger,
-                handler: any HTTPHandler) -> HTTPServer {
+                errors: @escaping HTTPErrorRenderer = APIError.render, handler: any HTTPHandler) -> HTTPServer {
     HTTPServer(
         configuration: HTTPServerConfiguration(port: 0, threadPoolSize: threads, maxBodyBytes: maxBodyBytes,
                                                stopTimeoutSeconds: stopTimeoutSeconds, accessLog: accessLog),
-        logger: logger, handler: handler)
+        logger: logger, handler: handler, errors: errors)
 }
 
 /// A started server and its port; stops at the end of `body`.
 func withServer<T>(
     threads: Int = 2, maxBodyBytes: Int = 1_048_576, accessLog: HTTPServerConfiguration.AccessLog = .off,
-    logger: Logger = silentLogger, handler: any HTTPHandler, _ body: (Int) throws -> T
+    logger: Logger = silentLogger, errors: @escaping HTTPErrorRenderer = APIError.render, handler: any HTTPHandler,
+    _ body: (Int) throws -> T
 ) throws -> T {
     let server = makeServer(threads: threads, maxBodyBytes: maxBodyBytes, accessLog: accessLog, logger: logger,
-                            handler: handler)
+                            errors: errors, handler: handler)
     let port = try server.start()
     defer { server.stop() }
     return try body(port)

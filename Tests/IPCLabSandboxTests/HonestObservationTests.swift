@@ -107,4 +107,34 @@ struct NewPresetRunTests {
         let send = try #require(trace.socketSends(on: "sv", by: "writer").first)
         #expect(o.holds == recv.blocked(until: send), "\(o.detail)")
     }
+
+    @Test("shm.anonymous (correction 004): sizeof(parent_message) copies 8 bytes; a longer message arrives cut; strlen + 1 or an 8-byte message shows nothing")
+    func sizeofPointerCopy() async throws {
+        let id = "shm.anonymous.copies_pointer_size"
+        func observation(_ trace: Trace, _ id: String) throws -> Observation {
+            try #require(trace.observations.first { $0.id == id }, "\(trace.observations.map(\.id))")
+        }
+        let short = try await run("shm.anonymous")
+        let shown = try observation(short, id)
+        #expect(shown.holds, "\(shown.detail)")
+        let cited = shown.evidence.map { short.events[$0 - 1] }
+        #expect(cited.first?.call == "store" && cited.first?.int(.count) == 8 && cited.first?.payload?.bytes == 8, "\(cited)")
+        #expect(cited.last?.process == "child" && cited.last?.cString == "1111")
+
+        let long = try await run("shm.anonymous", params: ["parent_message": "Hello, shared memory"])
+        let cut = try observation(long, id)
+        #expect(cut.holds && cut.detail.contains("cut"), "\(cut.detail)")
+        #expect(long.calls(.sharedMemory(.load), by: "child", on: "shmem").first?.cString == "Hello, s")
+        #expect(try observation(long, "shm.anonymous.child_reads_parent_write").holds, "the child read what was stored")
+
+        let string = try await run("shm.anonymous", params: ["copy": "string", "parent_message": "Hello, shared memory"])
+        let meant = try observation(string, id)
+        #expect(!meant.holds && meant.detail.contains("strlen + 1 = 21"), "\(meant.detail)")
+        #expect(string.calls(.sharedMemory(.load), by: "child", on: "shmem").first?.cString == "Hello, shared memory")
+
+        // Seven characters and a NUL are a pointer's 8 bytes: the run cannot tell the two copies apart.
+        let eight = try await run("shm.anonymous", params: ["parent_message": "1234567"])
+        let tie = try observation(eight, id)
+        #expect(!tie.holds && tie.detail.contains("cannot tell"), "\(tie.detail)")
+    }
 }

@@ -162,4 +162,34 @@ struct PipeFIFORunTests {
         expectWentWell(trace, scheduling: ["fifo.rendezvous.reader_waits_for_writer", "fifo.rendezvous.writer_waits_for_reader"])
         #expect(trace.observations.first { $0.id == "fifo.rendezvous.met_by_path" }?.holds == true, "\(describe(trace))")
     }
+
+    // MARK: fifo.unrelated
+
+    @Test("unrelated: the reader makes the FIFO by a step, the writer (not its descendant) opens the path, the bytes arrive")
+    func unrelated() async throws {
+        let trace = try await run("fifo.unrelated")
+        expectWentWell(trace)
+        let made = trace.calls(.fifos(.mkfifo), on: "f")
+        #expect(made.count == 1 && made.first?.process == "reader" && made.first?.step == 0, "\(describe(trace))")
+        #expect(trace.process("writer")?.parent == "parent", "the writer is the reader's sibling")
+        // No process but the two ends ever opened it, and the parent, which forked both, never did.
+        #expect(Set(trace.calls(.fifos(.open), on: "f").map(\.process)) == ["reader", "writer"])
+        let readerOpen = try #require(trace.calls(.fifos(.open), by: "reader", on: "f").first)
+        let writerOpen = try #require(trace.calls(.fifos(.open), by: "writer", on: "f").first)
+        #expect(readerOpen.blocked(until: writerOpen) && (readerOpen.blockedNs ?? 0) > 50_000_000, "\(describe(trace))")
+        #expect(trace.calls(.pipes(.read), by: "reader", on: "f").first?.payload?.text == "hello from a process that inherited nothing")
+    }
+
+    @Test("unrelated, made before fork: the same scenario with the FIFO made by the first process is not what the observation claims")
+    func unrelatedClaimCanFail() async throws {
+        // The preset's scenario with before_fork true and no mkfifo step: the parent made the FIFO, the
+        // reader is not its maker, and maker_not_an_ancestor must say so.
+        var request = try RunRequest.preset("fifo.unrelated", params: nil)
+        request.scenario.channels[0] = .fifo("f", path: "/tmp/rendezvous")
+        request.scenario.processes[1].steps.removeFirst()
+        let trace = try await run(request)
+        let o = try #require(trace.observations.first { $0.id == "fifo.unrelated.maker_not_an_ancestor" }, "\(describe(trace))")
+        #expect(!o.holds, "\(o.detail)")
+        #expect(trace.calls(.fifos(.mkfifo), on: "f").first?.process == "parent")
+    }
 }

@@ -22,10 +22,11 @@ struct SharedMemoryRunTests {
         #expect(mmap.arg(.flags) == "MAP_SHARED|MAP_ANONYMOUS")
         #expect(mmap.int(.length) == 128)
         let base = try #require(mmap.result)
-        // The bytes stored before fork: by the parent, with no step, before the fork call.
+        // The bytes stored before fork: by the parent, with no step, before the fork call; as the notes'
+        // memcpy(shmem, parent_message, sizeof(parent_message)), the 8 bytes of a pointer's size.
         let initial = try #require(trace.calls(.sharedMemory(.store), by: "parent", on: "shmem").first)
         #expect(initial.step == nil)
-        #expect(initial.payload?.text == "1111\u{0}")
+        #expect(initial.payload?.text == "1111\u{0}\u{0}\u{0}\u{0}")
         let fork = try #require(trace.calls(.process(.fork), by: "parent").first)
         #expect(initial.tNs <= fork.tNs)
         #expect(trace.calls(.sharedMemory(.load), by: "child", on: "shmem").first?.payload?.text == "1111\u{0}")

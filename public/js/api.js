@@ -1,16 +1,24 @@
 // The public API of the service, and nothing else: GET /api/v1/experiments[/{id}], POST /api/v1/runs,
-// GET /api/v1/runs/{id}.
+// GET /api/v1/runs/{id}, POST /api/v1/grades, GET /api/v1/grades/{id}, and the check kinds of
+// /openapi.yaml.
 
 const BASE = "api/v1";
 
-/** An error the server (or the network) gave: code, message, path as in {"error": {…}}. */
+/** An error the server (or the network) gave: code, message, path as in {"error": {…}}. `errors` is
+ *  every validation error the server found ({code, message, path, line?, column?}, in document order,
+ *  the first being the error itself): the server's `error.errors` when it sends one, else just this one. */
 export class ApiError extends Error {
-  constructor({ code, message, path = null, status = 0, retryAfter = null }) {
+  constructor({ code, message, path = null, status = 0, retryAfter = null, errors = null, line, column }) {
     super(message);
     this.code = code;
     this.path = path;
     this.status = status;
     this.retryAfter = retryAfter;
+    const one = { code, message, path, ...(line ? { line, column } : {}) };
+    this.errors = Array.isArray(errors) && errors.length
+      ? errors.filter((e) => e && typeof e.message === "string").map((e) => ({ ...e, path: e.path ?? null }))
+      : [one];
+    if (!this.errors.length) this.errors = [one];
   }
 }
 
@@ -35,6 +43,9 @@ function failure(response, body) {
     code: err.code || `http_${response.status}`,
     message: err.message || `The server answered ${response.status} ${response.statusText}.`,
     path: err.path ?? null,
+    errors: err.errors,
+    line: err.line,
+    column: err.column,
     status: response.status,
     retryAfter: response.headers.get("Retry-After"),
   });
@@ -73,10 +84,29 @@ export function getRun(id, format) {
  * progress line as it arrives; resolves with the trace of the last line. A bad request still fails
  * with its ApiError before any line; a server that answers with the whole trace at once is fine too.
  */
-export async function runStream(body, onLine) {
+export function runStream(body, onLine) {
+  return postStream(`${BASE}/runs`, body, onLine, "trace");
+}
+
+/**
+ * Grade a run request with `checks` (POST /api/v1/grades), streamed: `onLine(obj)` gets each finished
+ * run's line ({type: "run", run, seed, passed, …}); resolves with the Grade of the last line.
+ */
+export function grade(body, onLine = () => {}) {
+  return postStream(`${BASE}/grades`, body, onLine, "grade");
+}
+
+/** The stored grade `id`, as its POST answered it. */
+export function getGrade(id) {
+  return request(`${BASE}/grades/${encodeURIComponent(id)}`);
+}
+
+/** POST `body` as NDJSON; every line but the last goes to `onLine`, the last carries `last` (trace or grade). */
+async function postStream(url, body, onLine, last) {
+  const what = last === "grade" ? "grade" : "run";
   let response;
   try {
-    response = await fetch(`${BASE}/runs`, {
+    response = await fetch(url, {
       method: "POST",
       headers: { "Content-Type": "application/json", Accept: "application/x-ndjson" },
       body: JSON.stringify(body),
@@ -88,16 +118,16 @@ export async function runStream(body, onLine) {
   if (!type.includes("application/x-ndjson")) {
     const json = type.includes("application/json") ? await response.json().catch(() => null) : null;
     if (!response.ok) throw failure(response, json);
-    if (json && json.trace_version) return json;
-    throw new ApiError({ code: "bad_response", message: `The server answered ${type || "no Content-Type"}, not a trace.` });
+    if (json && json[`${last}_version`]) return json;
+    throw new ApiError({ code: "bad_response", message: `The server answered ${type || "no Content-Type"}, not a ${last}.` });
   }
   const reader = response.body.getReader();
   const decoder = new TextDecoder();
-  let buffered = "", trace = null;
+  let buffered = "", result = null;
   const take = (line) => {
     if (!line.trim()) return;
     const obj = JSON.parse(line);
-    if (obj.type === "trace") trace = obj.trace;
+    if (obj.type === last) result = obj[last];
     else if (obj.type === "error") throw new ApiError({ ...obj.error, status: response.status });
     else onLine(obj);
   };
@@ -115,11 +145,37 @@ export async function runStream(body, onLine) {
     }
   } catch (e) {
     if (e instanceof ApiError) throw e;
-    throw new ApiError({ code: "network", message: `The run's stream broke off (${e.message}).` });
+    throw new ApiError({ code: "network", message: `The ${what}'s stream broke off (${e.message}).` });
   }
   take(buffered + decoder.decode());
-  if (!trace) throw new ApiError({ code: "network", message: "The run's stream ended before its trace arrived." });
-  return trace;
+  if (!result) throw new ApiError({ code: "network", message: `The ${what}'s stream ended before its ${last} arrived.` });
+  return result;
+}
+
+let checkKinds = null;
+
+/**
+ * The check kinds the server accepts, read from its own /openapi.yaml (schema `Check`, `kind`'s enum)
+ * with the schema's description of each kind's fields; fetched once, when the checks editor opens.
+ * Resolves {kinds: [..], about: "…"}; kinds is empty when the document could not be read.
+ */
+export function listCheckKinds() {
+  checkKinds ??= fetch("openapi.yaml").then((r) => (r.ok ? r.text() : "")).catch(() => "").then(checkKindsOf);
+  return checkKinds;
+}
+
+/** The `Check` schema's kinds and its description, from the OpenAPI YAML text (no YAML parser: the
+ *  document's own layout, a `    Check:` block with `kind:` → `enum: [...]`). */
+export function checkKindsOf(yaml) {
+  const start = yaml.search(/^ {4}Check:\s*$/m);
+  if (start < 0) return { kinds: [], about: "" };
+  const rest = yaml.slice(start + 1);
+  const end = rest.search(/^ {4}\S/m);
+  const block = end < 0 ? rest : rest.slice(0, end);
+  const kinds = (/\n\s+kind:\s*\n(?:\s+type: string\s*\n)?\s+enum:\s*\[([^\]]*)\]/.exec(block)?.[1] || "")
+    .split(",").map((k) => k.trim().replace(/^["']|["']$/g, "")).filter(Boolean);
+  const desc = /description: \|\n((?: {8}.*\n)+)/.exec(block)?.[1] || "";
+  return { kinds, about: desc.split("\n").map((l) => l.trim()).join(" ").trim() };
 }
 
 export function health() {

@@ -7,7 +7,7 @@ import { renderForm, DEFAULT_WALL_MS } from "./params-form.js";
 import { buildModel } from "./trace-model.js";
 import { renderDiagram } from "./sequence-diagram.js";
 import { renderTable } from "./event-table.js";
-import { renderObservations } from "./observations.js";
+import { renderObservations, renderChecks } from "./observations.js";
 import { renderObjects } from "./object-chart.js";
 import { createEditor } from "./scenario-editor.js";
 import { createTip, eventDetails } from "./inspector.js";
@@ -17,6 +17,7 @@ import * as banner from "./outcome.js";
 import { createLiveView } from "./live-progress.js";
 import { benchFigures, hasBenchFigures, renderBenchChart } from "./bench-chart.js";
 import { renderStepper } from "./stepper.js";
+import { createGrading } from "./grade-flow.js";
 
 /** The run the page opens on: a real trace of pipe.hello recorded by this server's build. */
 const EXAMPLE = { id: "pipe.hello", url: "examples/pipe.hello.json" };
@@ -34,6 +35,7 @@ const state = {
   diagram: null,
   table: null,
   observations: null,
+  checks: null,         // the checks panel of the trace shown (when its request had checks)
   selected: null,
   evidence: new Set(),
   runCounter: 0,
@@ -46,7 +48,7 @@ const state = {
 const tip = createTip($("#event-tip"));
 const bannerEl = $("#banner");
 const editor = createEditor($("#editor"), {
-  onRun: runScenario, onClose: closeEditor,
+  onRun: runScenario, onClose: closeEditor, onGrade: (body) => grading.grade(body),
   onInvalid: (err) => { fadeResults(); banner.showError(bannerEl, err, { title: "⚠ Not run" }); },
 });
 
@@ -95,12 +97,12 @@ function pick(exp) {
 
 // ---- running ----------------------------------------------------------------------------------
 
-async function submit(body, onError) {
+async function submit(body, onError, opts = {}) {
   const ticket = ++state.runCounter;
   const long = isLongRun(body);
   banner.showBusy(bannerEl, long ? "Running in the sandbox — live progress below…" : "Running in the sandbox…");
   $("#run").disabled = true;
-  $("#scenario-run") && ($("#scenario-run").disabled = true);
+  editor.setBusy(true);
   if (long) live.start(body.experiment ? `Live: ${body.experiment}` : "Live: custom scenario");
   else live.stop();
   let keepLive = false;
@@ -109,7 +111,7 @@ async function submit(body, onError) {
       ? await api.runStream(body, (line) => { if (ticket === state.runCounter) live.line(line); })
       : await api.run(body);
     if (ticket !== state.runCounter) return null;
-    showTrace(trace, body);
+    showTrace(trace, body, opts);
     return trace;
   } catch (err) {
     if (ticket !== state.runCounter) return null;
@@ -126,7 +128,7 @@ async function submit(body, onError) {
     if (ticket === state.runCounter) {
       if (!keepLive) live.stop();
       $("#run").disabled = false;
-      $("#scenario-run") && ($("#scenario-run").disabled = false);
+      editor.setBusy(false);
     }
   }
 }
@@ -145,7 +147,8 @@ async function runPreset({ push = true } = {}) {
   if (read.limits) body.limits = read.limits;
   const wall = read.limits && read.limits.wall_ms !== DEFAULT_WALL_MS ? read.limits.wall_ms : undefined;
   const trace = await submit(body, (err) => {
-    const beside = state.form.showError(err.path, err.message);
+    // every error the server lists beside its own field (one, from a server without `error.errors`)
+    const beside = err.errors.map((e) => state.form.showError(e.path, e.message)).some(Boolean);
     banner.showError(bannerEl, beside ? { ...err, message: `${err.message} (see the marked field)` } : err);
     if (beside) state.form.focusFirstError();
   });
@@ -201,7 +204,7 @@ async function openEditor() {
   $("#editor").hidden = false;
   editor.setCanClose(true);
   editor.open(scenario || { channels: [], processes: [{ name: "main", steps: [] }] },
-    state.body && state.body.limits ? state.body.limits.wall_ms : undefined);
+    state.body && state.body.limits ? state.body.limits.wall_ms : undefined, state.current);
 }
 
 function closeEditor({ keepFocus = false } = {}) {
@@ -212,7 +215,8 @@ function closeEditor({ keepFocus = false } = {}) {
 
 // ---- showing a trace ----------------------------------------------------------------------------
 
-function showTrace(trace, body, { example = false } = {}) {
+function showTrace(trace, body, { example = false, keepGrade = false } = {}) {
+  if (!keepGrade) grading.hide();
   state.example = example;
   $("#example-note").hidden = !example;
   state.trace = trace;
@@ -225,7 +229,9 @@ function showTrace(trace, body, { example = false } = {}) {
   $("#results").classList.remove("stale");
   drawDiagram();
   state.table = renderTable($("#events"), state.model, { hover, select });
-  state.observations = renderObservations($("#observations"), trace, highlight);
+  state.observations = renderObservations($("#observations"), trace, (seqs) => { state.checks?.clear(); highlight(seqs); });
+  $("#checks-panel").hidden = !Array.isArray(trace.checks);
+  state.checks = renderChecks($("#checks"), trace, (seqs) => { state.observations?.clear(); highlight(seqs); });
   renderObjects($("#objects"), trace, state.model.runEnd, select);
   state.stepper = renderStepper($("#stepper"), state.model, { step: (seq) => state.diagram?.step(seq) });
   drawBench();
@@ -233,6 +239,8 @@ function showTrace(trace, body, { example = false } = {}) {
   $("#share-url").value = location.href;
   $("#results").dataset.runId = example ? "" : (trace.run && trace.run.id) || "";
   $("#results").dataset.example = example ? "true" : "";
+  $("#results").dataset.gradeRun = "";
+  $("#diagram-title").dataset.gradeRun = "";
   $("#run-again").disabled = !body;
   updateChromeButton();
 }
@@ -306,6 +314,7 @@ async function applyHash() {
   const want = readHash();
   if (!want) return;
   if (want.error) { banner.showError(bannerEl, { message: want.error }); return; }
+  if (want.grade) { await grading.showStored(want.grade); return; }
   if (want.scenario) {
     state.current = null;
     state.gallery?.setCurrent(null);
@@ -356,6 +365,12 @@ async function showStored(id, body) {
       : err);
   }
 }
+
+const grading = createGrading({
+  state, bannerEl, editor, fade: fadeResults, showTrace, submit,
+  nameRun: (trace) => nameRun(trace, trace.scenario ? scenarioHash(trace.scenario) : "", { push: true }),
+  pressCheck: (id) => state.checks?.press(id),
+});
 
 // ---- the server's health, refreshed while the page is open -----------------------------------------
 

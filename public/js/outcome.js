@@ -32,6 +32,24 @@ export function showOutcome(el, trace, { example = false } = {}) {
   el.hidden = false;
 }
 
+/** How a grade came out: passed, or the score and that the first failing run is shown. */
+export function showGrade(el, grade) {
+  clear(el);
+  const failed = (grade.checks || []).filter((c) => !c.passed).length;
+  el.className = `banner ${grade.passed ? "outcome-ok" : "outcome-timeout"}`;
+  el.append(
+    h("strong", {}, grade.passed ? `✓ Graded: every check passed in all ${plural(grade.runs, "run")}`
+      : `⚠ Graded: ${plural(failed, "check")} failed in at least one of ${plural(grade.runs, "run")}`),
+    h("span", {}, ` — score ${grade.score} of ${grade.max_score}${grade.failing_trace ? "; the first failing run is shown below" : ""}.`),
+  );
+  el.hidden = false;
+}
+
+/** A line added under what the banner says (e.g. what a replay found). */
+export function addNote(el, text) {
+  el.append(h("span", { class: "reason banner-note" }, [h("br"), text]));
+}
+
 /**
  * An error message as nodes: a server message that lists every allowed name ("unknown op "x"; one
  * of: …") becomes the short part and "did you mean …?", the full list folded in a <details>.
@@ -50,6 +68,8 @@ export function showError(el, err, { title = "⚠ Could not run" } = {}) {
   clear(el);
   el.className = "banner outcome-error";
   const parts = [h("strong", {}, title), " — ", ...errorText(err.message || "The run could not start.")];
+  const more = (err.errors?.length || 1) - 1;
+  if (more > 0) parts.push(` — and ${plural(more, "more error")}, each marked where it is.`);
   if (err.status === 503 && err.retryAfter) parts.push(` Try again in ${err.retryAfter} s.`);
   if (err.code) parts.push(h("span", { class: "code-chip" }, err.code));
   if (err.path) parts.push(h("span", { class: "code-chip" }, err.path));

@@ -4,8 +4,9 @@
 // Without `run`, a link is a recipe, and opening it runs it:
 //   #experiment=pipe.byte_stream&write_sizes=10,10,10,10&read_sizes=5,15,15,5&wall_ms=2000
 //   #scenario=<base64url of the scenario JSON>&wall_ms=500
+// A stored grade: #grade=<grade id> (fetched, never graded again).
 
-const RESERVED = new Set(["run", "experiment", "scenario", "wall_ms"]);
+const RESERVED = new Set(["run", "experiment", "scenario", "wall_ms", "grade"]);
 
 function toBase64Url(text) {
   const bytes = new TextEncoder().encode(text);
@@ -42,15 +43,21 @@ export function runHash(id, recipe = "") {
   return `#run=${encodeURIComponent(id)}${rest ? "&" + rest : ""}`;
 }
 
+/** The address of the stored grade `id`. */
+export function gradeHash(id) {
+  return `#grade=${encodeURIComponent(id)}`;
+}
+
 /** `hash` without its `run`: the recipe alone. */
 export function recipeOf(hash) {
   return "#" + hash.replace(/^#/, "").split("&").filter((part) => !part.startsWith("run=")).join("&");
 }
 
 /** What the address asks for: {experiment, params} or {scenario} (plus wallMs), each with `run`
- *  (the stored run to show) when the address names one; {run} alone; or null. */
+ *  (the stored run to show) when the address names one; {run} alone; {grade}; or null. */
 export function readHash(hash = location.hash) {
   const q = new URLSearchParams(hash.replace(/^#/, ""));
+  if (q.get("grade")) return { grade: q.get("grade") };
   const run = q.get("run") || undefined;
   const wall = q.get("wall_ms");
   const wallMs = wall !== null && /^\d+$/.test(wall) ? Number(wall) : undefined;

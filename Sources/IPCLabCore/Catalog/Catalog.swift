@@ -8,7 +8,7 @@ public struct Catalog: Sendable {
 
     /// The lab's catalog (see `CATALOG.md` in the course material).
     public static let standard = Catalog(presets: [
-        PipeHello(), PipeByteStream(), PipeEOF(), PipeCapacity(), PipeSigpipe(), PipeNonblocking(), PipeDuplex(), PipePipeline(), FIFORendezvous(), PipeInode(),
+        PipeHello(), PipeByteStream(), PipeEOF(), PipeCapacity(), PipeSigpipe(), PipeNonblocking(), PipeDuplex(), PipePipeline(), FIFORendezvous(), FIFOUnrelated(), PipeInode(),
         ShmAnonymous(), ShmPrivate(), ShmSysV(), ShmPOSIX(), ShmRace(), ShmPointers(),
         SemMutex(), SemFruitPlate(), SemProducerConsumer(),
         SignalHandshake(), SignalSigqueue(), SignalPointer(), SignalCoalescing(), SignalBlocked(), SignalDispositions(), SignalSigint(), SignalSigchld(), SignalFault(), SignalStopCont(), SignalUnblockable(), SignalProcessGroup(), SignalPermissions(),

@@ -35,8 +35,8 @@ extension Correction {
             observation: "signal.pointer.valid_after_fork")],
         "shm.anonymous": [Correction(
             note: "004", says: "shared_memory.c: memcpy(shmem, parent_message, sizeof(parent_message)) copies the message",
-            kernel: "parent_message is a char *, so sizeof gives the pointer's size (8 bytes on x86-64), not the string's: the program copies 8 bytes — \"1111\", its NUL and 3 bytes past it — and works only because the messages are shorter than a pointer (strlen + 1 is what was meant)",
-            observation: nil)],
+            kernel: "parent_message is a char *, so sizeof gives the pointer's size (8 bytes on x86-64), not the string's: the program copies 8 bytes — \"1111\", its NUL and 3 bytes past it — and works only because the messages are shorter than a pointer (strlen + 1 is what was meant); this preset copies as the notes do unless copy is \"string\"",
+            observation: "shm.anonymous.copies_pointer_size")],
         "shm.sysv": [Correction(
             note: "004", says: "shmid = shmget(key, 1024, 0644) makes the segment",
             kernel: "without IPC_CREAT, shmget only finds an existing segment: with no segment for the key it fails with ENOENT (this preset creates it with IPC_CREAT|0600, and shows the ENOENT of shmget(key, 0, 0) once the segment is gone)",

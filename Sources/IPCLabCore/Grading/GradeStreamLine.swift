@@ -11,11 +11,9 @@ public enum GradeStreamLine: Sendable {
 
     /// The line as compact JSON, ending in `\n`.
     public func ndjson() -> [UInt8] {
-        var w = JSONWriter(capacity: 1024)
-        w.object { w in
-            switch self {
-            case let .run(index, trace):
-                w.field("type", "run")
+        switch self {
+        case let .run(index, trace):
+            JSONWriter.streamLine("run", capacity: 1024) { w in
                 w.field("run", index)
                 w.field("seed", trace.run.schedule?.seed)
                 w.field("outcome", trace.run.outcome.rawValue)
@@ -23,16 +21,11 @@ public enum GradeStreamLine: Sendable {
                 w.field("score", trace.score)
                 w.field("max_score", trace.maxScore)
                 w.key("checks"); w.array { w in for c in trace.checks ?? [] { c.write(to: &w) } }
-            case .grade(let report):
-                w.field("type", "grade")
-                w.key("grade"); report.write(to: &w)
-            case .error(let error):
-                w.field("type", "error")
-                w.key("error"); error.write(to: &w)
             }
+        case .grade(let report):
+            JSONWriter.streamLine("grade", capacity: 1024) { w in w.key("grade"); report.write(to: &w) }
+        case .error(let error):
+            error.streamLine()
         }
-        var bytes = w.bytes
-        bytes.append(0x0A)
-        return bytes
     }
 }

@@ -42,30 +42,22 @@ public enum RunStreamLine: Sendable {
 
     /// The line as compact JSON, ending in `\n`.
     public func ndjson() -> [UInt8] {
-        var w = JSONWriter(capacity: 512)
-        w.object { w in
-            switch self {
-            case .event(let event):
-                w.field("type", "event")
-                w.key("event"); event.write(to: &w)
-            case .progress(let p):
-                w.field("type", "progress")
+        switch self {
+        case .event(let event):
+            JSONWriter.streamLine("event") { w in w.key("event"); event.write(to: &w) }
+        case .progress(let p):
+            JSONWriter.streamLine("progress") { w in
                 w.field("process", p.process)
                 w.field("bench", p.bench)
                 w.field("mechanism", p.mechanism)
                 w.field("done", p.done)
                 w.field("total", p.total)
                 w.field("percent", p.percent)
-            case .trace(let trace):
-                w.field("type", "trace")
-                w.key("trace"); trace.write(to: &w)
-            case .error(let error):
-                w.field("type", "error")
-                w.key("error"); error.write(to: &w)
             }
+        case .trace(let trace):
+            JSONWriter.streamLine("trace", capacity: 4096) { w in w.key("trace"); trace.write(to: &w) }
+        case .error(let error):
+            error.streamLine()
         }
-        var bytes = w.bytes
-        bytes.append(0x0A)
-        return bytes
     }
 }

@@ -19,7 +19,9 @@ public struct Channel: Sendable, Equatable {
     public static func pipe(_ name: String) -> Channel { Channel(name: name, spec: .pipe(.pipe)) }
 
     /// A FIFO named `name` at `path` (under `/tmp/`).
-    public static func fifo(_ name: String, path: String) -> Channel { Channel(name: name, spec: .pipe(.fifo(path: path))) }
+    public static func fifo(_ name: String, path: String, beforeFork: Bool = true) -> Channel {
+        Channel(name: name, spec: .pipe(.fifo(path: path, beforeFork: beforeFork)))
+    }
 
     /// The channel in the JSON language.
     public var json: JSONValue {

@@ -71,6 +71,15 @@ extension Scenario {
                 try step.family.check(in: self, process: i, at: at)
             }
         }
+        // A FIFO that no one makes before fork must be made by some process's mkfifo step.
+        for (i, c) in channels.enumerated() {
+            guard case .pipe(let fifo) = c.spec, !fifo.madeBeforeFork else { continue }
+            let made = processes.contains { $0.steps.contains { $0 == .pipe(.mkfifo(channel: c.name)) } }
+            if !made {
+                throw LabError(.invalidScenario, "no process makes \"\(c.name)\": give one an {\"op\": \"mkfifo\", \"channel\": \"\(c.name)\"} step, or leave before_fork out",
+                               path: path.key("channels").index(i).key("before_fork").description)
+            }
+        }
     }
 }
 

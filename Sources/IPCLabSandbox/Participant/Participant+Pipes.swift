@@ -4,16 +4,21 @@ import IPCLabCore
 
 /// Pipe and FIFO steps.
 extension Participant {
-    /// `pipe(2)` or `mkfifo(3)`, before anyone forks.
+    /// `pipe(2)` or `mkfifo(3)`, before anyone forks (a FIFO made `before_fork: false` waits for an `mkfifo` step).
     mutating func createPipeChannel(_ i: Int, _ spec: PipeChannel) {
         switch spec {
         case .pipe:
             var fds: [Int32] = [-1, -1]
             let r = Recorder.returned(.pipes(.pipe), step: nil, args: [Int64(fds[0]), Int64(fds[1]), Int64(i)]) { Int(ipclab_pipe2(&fds, 0)) }
             if r.result == 0 { ends[i] = ChannelEnds(read: fds[0], write: fds[1]) }
-        case .fifo(let path):
-            Recorder.returned(.fifos(.mkfifo), step: nil, args: [0o600, Int64(i)]) { Int(mkfifo(path, 0o600)) }
+        case .fifo(let path, let beforeFork):
+            if beforeFork { makeFIFO(i, path, step: nil) }
         }
+    }
+
+    /// `mkfifo(3)` of a FIFO channel's path, mode 0600.
+    func makeFIFO(_ i: Int, _ path: String, step: Int?) {
+        Recorder.returned(.fifos(.mkfifo), step: step, args: [0o600, Int64(i)]) { Int(mkfifo(path, 0o600)) }
     }
 
     mutating func runPipeStep(_ step: PipeStep, at i: Int) {
@@ -48,6 +53,9 @@ extension Participant {
             dup2(channel, end, onto: Int32(fd), step: i)
         case let .stage(program):
             runStage(program, step: i)
+        case let .mkfifo(channel):
+            let c = channelIndex(channel)
+            makeFIFO(c, scenario.channels[c].path ?? "", step: i)
         }
     }
 

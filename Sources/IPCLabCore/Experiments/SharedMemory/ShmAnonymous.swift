@@ -1,6 +1,7 @@
 /// `shm.anonymous` — the course's `shared_memory.c`: a `MAP_SHARED|MAP_ANONYMOUS` mapping made before
 /// fork; the parent stored "1111" before forking, the child reads it and stores "2222", and the parent,
-/// after a sleep, reads "2222".
+/// after a sleep, reads "2222". Its copy before fork is, by default, the notes' own
+/// `memcpy(shmem, parent_message, sizeof(parent_message))`: `sizeof` of a pointer (correction 004).
 public struct ShmAnonymous: Preset {
     public init() {}
 
@@ -19,11 +20,16 @@ public struct ShmAnonymous: Preset {
                       default: 100, range: 0...5000),
             Parameter("size", .integer, "Bytes of the mapping (the C example maps 128); at least the longer message and its NUL.",
                       default: 128, range: 1...1_048_576),
+            Parameter("copy", .string,
+                      "How the parent copies its message before fork: \"sizeof\" as the notes' shared_memory.c does, memcpy(shmem, parent_message, sizeof(parent_message)) — the size of a char *, 8 bytes, whatever the message (the bytes past its NUL are zeros here; in the C program, whatever follows the string literal) — or \"string\", strlen(parent_message) + 1 bytes, what was meant.",
+                      default: "sizeof", count: 6...6, choices: ["sizeof", "string"]),
         ],
-        observations: ["shm.anonymous.child_reads_parent_write", "shm.anonymous.parent_reads_child_write", "shm.anonymous.same_address"]
+        observations: ["shm.anonymous.child_reads_parent_write", "shm.anonymous.parent_reads_child_write", "shm.anonymous.same_address",
+                       "shm.anonymous.copies_pointer_size"]
     )
 
     public func validate(_ params: Parameters) throws(LabError) {
+        try Choice.check(params, "copy", ["sizeof", "string"])
         try ForkedMessages(params).validate(params)
     }
 
@@ -39,12 +45,13 @@ public struct ShmAnonymous: Preset {
         let childStore = seen.childStore
         let readAfterStore = (seen.parentLast?.tNs ?? 0) > (childStore?.tNs ?? .max)
 
+        let stored = seen.initialStore?.cString
         let childReads = Observation(
             id: "shm.anonymous.child_reads_parent_write",
             claim: "The child reads the bytes its parent stored before fork: the mapping was inherited.",
-            holds: childRead == m.parent,
+            holds: stored != nil && childRead == stored,
             evidence: [seen.initialStore, seen.childFirst].compactMap { $0?.seq },
-            detail: "the parent stored \(quoted(m.parent)) before fork; the child read \(quoted(childRead))")
+            detail: "the parent stored \(quoted(stored)) before fork; the child read \(quoted(childRead))")
 
         let detail: String
         if parentLast == m.child {
@@ -72,6 +79,39 @@ public struct ShmAnonymous: Preset {
             detail: sameAddress
                 ? "mmap returned \(mapped ?? "?"); every load and store of both processes used that address"
                 : "the accesses used \(bases.sorted().joined(separator: ", ")); mmap returned \(mapped ?? "nothing")")
-        return [childReads, parentReads, same]
+        return [childReads, parentReads, same, pointerSizeCopy(m, seen)]
+    }
+
+    /// Correction 004: `sizeof(parent_message)` is the size of a pointer, not of the message. Shown
+    /// only when the copy's byte count differs from the message's with its NUL.
+    func pointerSizeCopy(_ m: ForkedMessages, _ seen: ForkedMessages.Seen) -> Observation {
+        let pointer = ForkedMessages.pointerSize
+        let text = m.parent.utf8.count + 1
+        let copied = seen.initialStore?.int(.count).map(Int.init)
+        let read = seen.childFirst?.cString
+        let arrived = read != nil && read == seen.initialStore?.cString
+        let detail: String
+        var holds = false
+        if !m.sizeofCopy {
+            detail = "copy is \"string\": the parent copied strlen + 1 = \(copied ?? 0) bytes; run with copy \"sizeof\" to see the notes' sizeof(parent_message)"
+        } else if copied != pointer {
+            detail = "the copy before fork moved \(copied.map(String.init) ?? "nothing"), not the \(pointer) bytes of sizeof(char *)"
+        } else if text == pointer {
+            detail = "the message and its NUL are \(text) bytes, as many as a pointer: this run cannot tell sizeof(parent_message) from strlen + 1; choose a message of another length"
+        } else if !arrived {
+            detail = "the parent copied \(pointer) bytes; the child read \(quoted(read)), not the \(quoted(seen.initialStore?.cString)) they hold"
+        } else if text < pointer {
+            holds = true
+            detail = "sizeof(parent_message) is \(pointer): the parent copied \(pointer) bytes — \(quoted(m.parent)), its NUL and \(pointer - text) bytes past it (zeros here) — and the child read \(quoted(read)) only because the message is shorter than a pointer"
+        } else {
+            holds = true
+            detail = "sizeof(parent_message) is \(pointer): the parent copied \(pointer) of the message's \(text) bytes (with its NUL), and the child read \(quoted(read)): cut, with no NUL of its own (the mapping's zeros ended it)"
+        }
+        return Observation(
+            id: "shm.anonymous.copies_pointer_size",
+            claim: "memcpy(shmem, parent_message, sizeof(parent_message)) copies sizeof(char *) bytes — 8 here — not the message: parent_message is a pointer, so a shorter message brings bytes past its NUL and a longer one arrives cut.",
+            holds: holds,
+            evidence: [seen.initialStore, seen.childFirst].compactMap { $0?.seq },
+            detail: detail)
     }
 }

@@ -38,6 +38,9 @@ public enum PipeStep: StepFamily {
     /// `fstat(2)` of one end, with its `fcntl(F_GETFL)`: the inode it reaches (`st_dev`, `st_ino`),
     /// the file type, and the access mode of the open file behind the descriptor.
     case fstat(channel: String, end: PipeEnd)
+    /// `mkfifo(3)` a FIFO channel's path now, in this process (for a FIFO made `before_fork: false`;
+    /// on one that exists already it fails with `EEXIST`).
+    case mkfifo(channel: String)
     /// `open(2)` a FIFO for reading or writing: blocks until the other side opens, unless
     /// `nonblocking` (`O_NONBLOCK`: a reader's open returns at once, a writer's fails with `ENXIO`).
     case open(channel: String, end: PipeEnd, nonblocking: Bool)
@@ -108,7 +111,7 @@ public enum PipeStep: StepFamily {
     }
 
     public static let ops = ["write", "read", "read_all", "fill", "close", "open", "set_nonblocking",
-                             "set_pipe_size", "get_pipe_size", "dup2", "stage", "fstat"]
+                             "set_pipe_size", "get_pipe_size", "dup2", "stage", "fstat", "mkfifo"]
 
     public static func decode(op: String, _ r: inout JSONObjectReader) throws(LabError) -> PipeStep {
         typealias B = Scenario.Bounds
@@ -148,6 +151,8 @@ public enum PipeStep: StepFamily {
             return .close(channel: channel, end: try requiredEnd(&r))
         case "fstat":
             return .fstat(channel: channel, end: try requiredEnd(&r))
+        case "mkfifo":
+            return .mkfifo(channel: channel)
         case "open":
             return .open(channel: channel, end: try requiredEnd(&r), nonblocking: try r.bool("nonblocking") ?? false)
         case "dup2":
@@ -175,6 +180,7 @@ public enum PipeStep: StepFamily {
         case .close: "close"
         case .fstat: "fstat"
         case .open: "open"
+        case .mkfifo: "mkfifo"
         case .setNonblocking: "set_nonblocking"
         case .setPipeSize: "set_pipe_size"
         case .getPipeSize: "get_pipe_size"
@@ -186,7 +192,8 @@ public enum PipeStep: StepFamily {
     public var channel: String? {
         switch self {
         case .write(let c, _, _), .read(let c, _, _), .readAll(let c, _), .fill(let c, _), .close(let c, _), .fstat(let c, _),
-             .open(let c, _, _), .setNonblocking(let c, _, _), .setPipeSize(let c, _), .getPipeSize(let c), .dup2(let c, _, _):
+             .open(let c, _, _), .setNonblocking(let c, _, _), .setPipeSize(let c, _), .getPipeSize(let c), .dup2(let c, _, _),
+             .mkfifo(let c):
             c
         case .stage:
             nil
@@ -220,7 +227,7 @@ public enum PipeStep: StepFamily {
             if let n = program.count { o["count"] = int(n) }
         case let .setNonblocking(_, end, enabled):
             o["end"] = .string(end.rawValue); o["enabled"] = .bool(enabled)
-        case .getPipeSize:
+        case .getPipeSize, .mkfifo:
             break
         }
         return o
@@ -230,6 +237,10 @@ public enum PipeStep: StepFamily {
         guard let name = channel, let c = scenario.channel(named: name) else { return }
         guard case .pipe(let kind) = c.spec else {
             throw LabError(.invalidScenario, "\(op) works on a pipe or fifo; \"\(name)\" is a \(c.kind)",
+                           path: path.key("channel").description)
+        }
+        if case .mkfifo = self, kind == .pipe {
+            throw LabError(.invalidScenario, "mkfifo is for a fifo channel; \"\(name)\" is a pipe",
                            path: path.key("channel").description)
         }
         if case .open = self, kind == .pipe {
@@ -253,6 +264,7 @@ extension Step {
     }
     public static func dup2(channel: String, end: PipeEnd, fd: Int) -> Step { .pipe(.dup2(channel: channel, end: end, fd: fd)) }
     public static func stage(_ program: PipeStep.Program) -> Step { .pipe(.stage(program)) }
+    public static func mkfifo(channel: String) -> Step { .pipe(.mkfifo(channel: channel)) }
     public static func setNonblocking(channel: String, end: PipeEnd, enabled: Bool) -> Step {
         .pipe(.setNonblocking(channel: channel, end: end, enabled: enabled))
     }

@@ -1,2 +1,0 @@
-// zlib (Debian's zlib1g-dev), for deflating stored traces.
-#include <zlib.h>

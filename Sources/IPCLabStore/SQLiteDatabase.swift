@@ -1,0 +1,92 @@
+import Foundation
+import GRDB
+
+/// The embedded backend: one SQLite file under the data directory, through GRDB's `DatabasePool`
+/// (WAL; readers never wait for the writer) with `synchronous=NORMAL`.
+///
+/// Durability: a commit is in the WAL (the kernel's page cache) when ``write(_:)`` returns, so a
+/// process that dies (even by `kill -9`) right after loses nothing; a power cut or kernel crash may
+/// lose the commits since the last checkpoint, as `synchronous=NORMAL` documents.
+public final class SQLiteDatabase: StoreDatabase {
+    /// The database file's name inside the data directory.
+    public static let fileName = "ipclab.sqlite"
+
+    public let directory: String
+    public var location: String { (directory as NSString).appendingPathComponent(Self.fileName) }
+    public var shared: Bool { false }
+    private let pool: DatabasePool
+
+    /// Opens (creating the directory and the file if they are missing) the database in `directory`.
+    public init(directory: String) throws {
+        try DataDirectory.create(directory)
+        var config = Configuration()
+        config.busyMode = .timeout(10)
+        config.prepareDatabase { db in
+            // WAL is DatabasePool's own; NORMAL syncs the WAL only at checkpoints (see the type's doc).
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        self.directory = directory
+        pool = try DatabasePool(path: (directory as NSString).appendingPathComponent(Self.fileName), configuration: config)
+    }
+
+    public func migrate() throws {
+        try StoreSchema.migrator.migrate(pool)
+    }
+
+    public func appliedMigrations() throws -> [String] {
+        try pool.read { db in try StoreSchema.migrator.appliedMigrations(db) }
+    }
+
+    public func write(_ work: (any StoreConnection) throws -> Void) throws {
+        try pool.write { db in try work(Connection(db: db)) }
+    }
+
+    public func read<T>(_ work: (any StoreConnection) throws -> T) throws -> T {
+        try pool.read { db in try work(Connection(db: db)) }
+    }
+
+    public func close() {
+        try? pool.close()
+    }
+
+    /// GRDB's `Database` as a ``StoreConnection``.
+    private struct Connection: StoreConnection {
+        let db: Database
+
+        func execute(_ sql: String, _ arguments: [StoreValue]) throws {
+            try db.execute(sql: sql, arguments: Self.arguments(arguments))
+        }
+
+        func rows(_ sql: String, _ arguments: [StoreValue]) throws -> [StoreRow] {
+            try Row.fetchAll(db, sql: sql, arguments: Self.arguments(arguments)).map { row in
+                StoreRow(values: (0..<row.count).map { i in
+                    switch (row[i] as DatabaseValue).storage {
+                    case .null: .null
+                    case .int64(let n): .int(Int(n))
+                    case .double(let d): .double(d)
+                    case .string(let s): .text(s)
+                    case .blob(let data): .blob(Array(data))
+                    }
+                })
+            }
+        }
+
+        /// A failed statement in SQLite undoes only itself; the store's writes are one statement each.
+        func attempt(_ work: () throws -> Void) throws { try work() }
+
+        /// One server writes an SQLite file, and its writes are already one at a time.
+        func lockRetention() throws {}
+
+        static func arguments(_ values: [StoreValue]) -> StatementArguments {
+            StatementArguments(values.map { value -> (any DatabaseValueConvertible)? in
+                switch value {
+                case .null: nil
+                case .int(let n): n
+                case .double(let d): d
+                case .text(let s): s
+                case .blob(let b): Data(b)
+                }
+            })
+        }
+    }
+}
