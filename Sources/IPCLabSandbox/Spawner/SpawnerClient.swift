@@ -107,13 +107,17 @@ public final class SpawnerClient: Sendable {
         stopping.store(true, ordering: .releasing)
         process.withLock { p in
             guard let current = p else { return }
+            // shutdown before close: the monitor thread may be in poll() on this socket, which holds
+            // it open, so a close alone would reach the spawner only when that poll ends (up to
+            // 200 ms: most of a one-shot `ipclab run`'s wall time).
+            _ = Glibc.shutdown(current.socket, Int32(SHUT_RDWR))
             close(current.socket)
             p = nil
             guard !current.reaped else { return }
             var status: Int32 = 0
-            for _ in 0..<200 {
+            for _ in 0..<2000 {
                 if waitpid(current.pid, &status, WNOHANG) != 0 { return }
-                usleep(10_000)
+                usleep(1_000)
             }
             kill(current.pid, SIGKILL)
             waitpid(current.pid, &status, 0)
