@@ -14,6 +14,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "ipclab", targets: ["ipclab"]),
+        .executable(name: "ipclab-sandbox", targets: ["ipclab-sandbox"]),
         // The tracer of students' C programs: LD_PRELOADed into each program (README, "C programs").
         .library(name: "IPCLabTrace", type: .dynamic, targets: ["CIPCLabTrace"]),
     ],
@@ -65,6 +66,23 @@ let package = Package(
                 "CIPCLab", "IPCLabCore", "IPCLabSandbox", "IPCLabStore", "IPCLabHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The spawner's and runners' own image (runs are forks of it): the sandbox code alone, with the
+        // Swift runtime and Foundation linked in statically, so a fork, its page faults and its exit
+        // walk ~10 mappings instead of ~170 (README, "Runners").
+        .executableTarget(
+            name: "ipclab-sandbox",
+            dependencies: ["IPCLabSandbox"],
+            linkerSettings: [
+                // lld: the static Foundation archives refer to each other (and to ICU) in circles,
+                // which lld resolves in any order and GNU ld only inside --start-group.
+                .unsafeFlags(["-static-stdlib", "-use-ld=lld"], .when(platforms: [.linux])),
+                .linkedLibrary("_FoundationICU", .when(platforms: [.linux])),
+                .linkedLibrary("CoreFoundation", .when(platforms: [.linux])),
+                .linkedLibrary("_FoundationCShims", .when(platforms: [.linux])),
+                .linkedLibrary("_FoundationCollections", .when(platforms: [.linux])),
+                .linkedLibrary("stdc++", .when(platforms: [.linux])),
             ]
         ),
         .testTarget(name: "IPCLabCoreTests", dependencies: ["IPCLabCore"]),

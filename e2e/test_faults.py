@@ -30,7 +30,7 @@ def waiting_init(pid: int) -> bool:
     execs a fresh image)."""
     try:
         return (Path(f"/proc/{pid}/comm").read_text().strip() in ("ipclab-ready", "ipclab-slot")
-                or (Path(f"/proc/{pid}/comm").read_text().strip() in ("exe", "ipclab")
+                or (Path(f"/proc/{pid}/comm").read_text().strip() in ("exe", "ipclab", "ipclab-sandbox")
                     and Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[1:2] == [b"runner"]))
     except OSError:
         return False

@@ -99,8 +99,8 @@ def runners_and_ready(spawner: int) -> list[int]:
                 argv = Path(f"/proc/{c}/cmdline").read_bytes().split(b"\0")
             except OSError:
                 continue
-            # (A runner starting an image is still named after the file it execs: exe, ipclab.)
-            if comm in ("ipclab-slot", "ipclab-ready") or (comm in ("exe", "ipclab") and argv[1:2] == [b"runner"]):
+            # (A runner starting an image is still named after the file it execs: exe, ipclab-sandbox, ipclab.)
+            if comm in ("ipclab-slot", "ipclab-ready") or (comm in ("exe", "ipclab", "ipclab-sandbox") and argv[1:2] == [b"runner"]):
                 out.append(int(c))
     return out
 

@@ -26,6 +26,8 @@ public struct LabAPI: HTTPHandler {
     /// Where runs are stored (see LabAPI+Store.swift); nil stores nothing.
     public var store: RunStore?
     let logger: Logger
+    /// The unchanging part of `/healthz` (see ``health()``).
+    let healthTail: [UInt8]
 
     public init(catalog: Catalog = .standard, runner: LabRunner, staticFiles: StaticFiles?, openAPI: [UInt8]?,
                 version: String, sandbox: SandboxReport, protections: SandboxProtections? = nil, insecure: Bool = false,
@@ -43,6 +45,8 @@ public struct LabAPI: HTTPHandler {
         self.openAPI = openAPI
         self.version = version
         self.logger = logger
+        healthTail = Self.healthTail(insecure: insecure, sandbox: sandbox, protections: self.protections,
+                                     maxWallMs: runner.maxWallMs, experiments: catalog.presets.count)
     }
 
     /// `POST /api/v1/runs` is checked here (a bad request is answered at once) and run on
@@ -50,9 +54,10 @@ public struct LabAPI: HTTPHandler {
     /// request accepts it (``streamRun(_:respond:)``); everything else is answered at once by
     /// ``handle(_:)``.
     public func handle(_ request: HTTPRequest, respond: @escaping HTTPResponder) {
-        guard case .route(let route, _) = Self.route(request.method, request.path) else { return respond(handle(request)) }
+        let routing = Self.route(request.method, request.path)
+        guard case .route(let route, _) = routing else { return respond(answer(request, routing)) }
         switch route.handler {
-        case .now: return respond(handle(request))
+        case .now: return respond(answer(request, routing))
         case .grade: return grade(request, respond: respond)
         case .run: break
         }
@@ -81,7 +86,12 @@ public struct LabAPI: HTTPHandler {
 
     /// Every request but a run, answered at once from the route table (``routes``).
     public func handle(_ request: HTTPRequest) -> HTTPResponse {
-        switch Self.route(request.method, request.path) {
+        answer(request, Self.route(request.method, request.path))
+    }
+
+    /// ``handle(_:)`` with the request's route already looked up (once per request).
+    private func answer(_ request: HTTPRequest, _ routing: Routing) -> HTTPResponse {
+        switch routing {
         case .route(let route, let id):
             switch route.handler {
             case .now(let answer): return answer(self, request, id)
@@ -143,7 +153,8 @@ public struct LabAPI: HTTPHandler {
         }
     }
 
-    /// `GET /healthz`: what protects runs, and whether the spawner is up.
+    /// `GET /healthz`: what protects runs, and whether the spawner is up. Only the spawner's state
+    /// changes while the server runs: the rest of the body (``healthTail``) is written once.
     func health() -> HTTPResponse {
         let spawner = runner.spawner.status
         let spawnerUp = spawner.running
@@ -157,6 +168,20 @@ public struct LabAPI: HTTPHandler {
                 w.field("pid", spawner.pid.map(Int.init))
                 w.field("restarts", spawner.restarts)
             }
+        }
+        // `{…}` + `{"insecure":…}` → `{…,"insecure":…}`: the same object, in the same key order.
+        var body = w.bytes
+        body.removeLast()
+        body.append(UInt8(ascii: ","))
+        body.append(contentsOf: healthTail.dropFirst())
+        return .json(status: spawnerUp ? .ok : .serviceUnavailable, body)
+    }
+
+    /// The fields of `/healthz` after `spawner`, as a JSON object (they do not change while the server runs).
+    static func healthTail(insecure: Bool, sandbox: SandboxReport, protections: SandboxProtections,
+                           maxWallMs: Int, experiments: Int) -> [UInt8] {
+        var w = JSONWriter()
+        w.object { w in
             w.field("insecure", insecure)
             w.key("sandbox")
             w.object { w in
@@ -164,7 +189,7 @@ public struct LabAPI: HTTPHandler {
                 w.field("user_namespace", sandbox.namespaces.contains("user"))
                 w.key("setup"); w.array { w in for op in sandbox.setup where op.result == 0 { w.value(op.op) } }
                 w.field("seccomp", sandbox.seccomp?.mode)
-                w.field("max_wall_ms", runner.maxWallMs)
+                w.field("max_wall_ms", maxWallMs)
             }
             w.key("protections")
             w.object { w in
@@ -176,8 +201,8 @@ public struct LabAPI: HTTPHandler {
                     }
                 }
             }
-            w.field("experiments", catalog.presets.count)
+            w.field("experiments", experiments)
         }
-        return .json(status: spawnerUp ? .ok : .serviceUnavailable, w.bytes)
+        return w.bytes
     }
 }

@@ -85,7 +85,10 @@ struct RunCommand: ParsableCommand {
 
         var logger = Logger(label: "ipclab.run")
         logger.logLevel = .warning
-        let runner = LabRunner(spawner: try SpawnerClient(logger: logger), maxima: maxima.maxima)
+        // One run: the spawner makes nothing ahead of time and its runner skips the warm-up.
+        var options = Spawner.Options()
+        options.oneShot = true
+        let runner = LabRunner(spawner: try SpawnerClient(options: options, logger: logger), maxima: maxima.maxima)
         defer { runner.spawner.shutdown() }
         let trace: Trace
         do {

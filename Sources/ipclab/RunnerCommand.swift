@@ -14,7 +14,10 @@ struct RunnerCommand: ParsableCommand {
     @Option(help: "Exec a fresh image after this many clones.")
     var reexecEvery = Spawner.defaultReexecEvery
 
+    @Flag(help: "Skip the warm-up (for a spawner that clones one run).")
+    var noWarmUp = false
+
     func run() throws {
-        Spawner.runner(reexecEvery: max(1, reexecEvery))
+        Spawner.runner(reexecEvery: max(1, reexecEvery), warmUp: !noWarmUp)
     }
 }

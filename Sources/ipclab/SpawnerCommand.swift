@@ -18,9 +18,13 @@ struct SpawnerCommand: ParsableCommand {
     @Option(help: "A runner execs a fresh image after this many clones.")
     var reexecEvery = Spawner.defaultReexecEvery
 
+    @Flag(help: "Serve one run: nothing made ahead of time, runners without warm-up (`ipclab run`).")
+    var oneShot = false
+
     func run() throws {
         var options = runUids.options
         options.reexecEvery = max(1, reexecEvery)
+        options.oneShot = oneShot
         Spawner.serve(insecure: insecureNoSandbox, options: options)
     }
 }

@@ -88,8 +88,16 @@ final class SlotForker {
         var executable: String
         /// A fresh image after this many clones.
         var reexecEvery: Int
+        /// Whether the runner warms up (``Spawner/warmUp()``) before its first clone: worth it when
+        /// many runs will be cloned from it, not for `ipclab run`'s one.
+        var warmUp = true
         /// The whole environment a runner (and so a run) gets.
         static let environment = ["LD_BIND_NOW=1"]
+
+        /// A runner's argument vector (`ipclab-sandbox` and `ipclab` both read it).
+        static func arguments(reexecEvery: Int, warmUp: Bool) -> [String] {
+            ["ipclab", "runner", "--reexec-every", String(reexecEvery)] + (warmUp ? [] : ["--no-warm-up"])
+        }
     }
 
     /// Starts a runner (fork, then exec at once) that comes back to network namespace `home`
@@ -98,8 +106,7 @@ final class SlotForker {
         var pair: [Int32] = [-1, -1]
         guard socketpair(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0 else { return nil }
         // Everything the child needs is made before fork: it only moves descriptors and execs.
-        let argv: [UnsafeMutablePointer<CChar>?] = [strdup("ipclab"), strdup("runner"), strdup("--reexec-every"),
-                                                    strdup(String(image.reexecEvery))] + [nil]
+        let argv: [UnsafeMutablePointer<CChar>?] = Image.arguments(reexecEvery: image.reexecEvery, warmUp: image.warmUp).map { strdup($0) } + [nil]
         let envp: [UnsafeMutablePointer<CChar>?] = Image.environment.map { strdup($0) } + [nil]
         defer { for p in argv + envp { free(p) } }
         let pid = fork()
@@ -182,14 +189,14 @@ final class SlotForker {
 
     /// The runner's loop (`ipclab runner`): its request socket on fd 3, the home network namespace on
     /// fd 4 (when open). Never returns: it exits when the spawner goes, or execs itself.
-    static func serve(reexecEvery: Int) -> Never {
+    static func serve(reexecEvery: Int, warmUp: Bool = true) -> Never {
         _ = ipclab_set_parent_death_signal(SIGKILL)
         if getppid() == 1 { _exit(0) }
         _ = ipclab_set_process_name("ipclab-slot")
         let socket = socketFD
         let home: Int32 = fcntl(homeFD, F_GETFD) >= 0 ? homeFD : -1
         _ = ipclab_close_range(UInt32(homeFD + 1), UInt32.max)
-        Spawner.warmUp()
+        if warmUp { Spawner.warmUp() }
         var hello = Reply(pid: 0, errno: 0)
         _ = withUnsafeBytes(of: &hello) { send(socket, $0.baseAddress, $0.count, 0) }
         var clones = 0
@@ -202,7 +209,7 @@ final class SlotForker {
             guard n == MemoryLayout<Request>.size else { _exit(0) }
             if request.reexec != 0 {
                 for i in 0..<Int(nfds) { close(fds[i]) }
-                if clones > 0 { reexecSelf(reexecEvery: reexecEvery) }
+                if clones > 0 { reexecSelf(reexecEvery: reexecEvery, warmUp: warmUp) }
                 continue
             }
             guard nfds >= 1 else { _exit(0) }
@@ -240,15 +247,14 @@ final class SlotForker {
             }
             for fd in [fds[0], network, pidsProcs, memoryProcs] where fd >= 0 { close(fd) }
             _ = withUnsafeBytes(of: &reply) { send(socket, $0.baseAddress, $0.count, 0) }
-            if clones >= reexecEvery { reexecSelf(reexecEvery: reexecEvery) }
+            if clones >= reexecEvery { reexecSelf(reexecEvery: reexecEvery, warmUp: warmUp) }
         }
     }
 
     /// A fresh image of the runner in this same process (same pid, same cgroups, the request socket
     /// and home namespace kept on fds 3 and 4): a new address layout for the next runs.
-    private static func reexecSelf(reexecEvery: Int) {
-        let argv: [UnsafeMutablePointer<CChar>?] = [strdup("ipclab"), strdup("runner"), strdup("--reexec-every"),
-                                                    strdup(String(reexecEvery))] + [nil]
+    private static func reexecSelf(reexecEvery: Int, warmUp: Bool) {
+        let argv: [UnsafeMutablePointer<CChar>?] = Image.arguments(reexecEvery: reexecEvery, warmUp: warmUp).map { strdup($0) } + [nil]
         let envp: [UnsafeMutablePointer<CChar>?] = Image.environment.map { strdup($0) } + [nil]
         execve("/proc/self/exe", argv, envp)
         // Could not exec (the binary is gone?): keep serving with this image.

@@ -28,6 +28,10 @@ public enum Spawner {
         public var uidBase: UInt32 = RunUidPool.defaultBase
         public var uidCount: UInt32 = RunUidPool.defaultCount
         public var reexecEvery: Int = Spawner.defaultReexecEvery
+        /// For one run (`ipclab run`): nothing made ahead of time (no pools filled at start or
+        /// while idle, no ready inits, no fresh images), runners that skip their warm-up. The one
+        /// run makes the slot, namespace and runner it needs.
+        public var oneShot = false
         public init() {}
     }
 
@@ -39,8 +43,8 @@ public enum Spawner {
     public static let defaultRunUidCount = RunUidPool.defaultCount
 
     /// `ipclab runner`: a runner's loop (see ``SlotForker``).
-    public static func runner(reexecEvery: Int) -> Never {
-        SlotForker.serve(reexecEvery: reexecEvery)
+    public static func runner(reexecEvery: Int, warmUp: Bool = true) -> Never {
+        SlotForker.serve(reexecEvery: reexecEvery, warmUp: warmUp)
     }
 
     static let namespaces = ipclab_CLONE_NEWPID | ipclab_CLONE_NEWIPC | ipclab_CLONE_NEWNS | ipclab_CLONE_NEWUTS
@@ -59,12 +63,15 @@ public enum Spawner {
         if getppid() == 1 { _exit(0) }
         signal(SIGPIPE, SIG_IGN)
         var state = State(uids: RunUidPool(base: options.uidBase, count: options.uidCount),
-                          image: SlotForker.Image(executable: ownExecutable(), reexecEvery: max(1, options.reexecEvery)))
+                          image: SlotForker.Image(executable: ownExecutable(), reexecEvery: max(1, options.reexecEvery),
+                                                  warmUp: !options.oneShot))
         if insecure { state.namespaces &= ~missingNamespaces() }
-        while state.networks.refill() {}
         state.cgroups.home = state.networks.homeFD
         state.cgroups.image = state.image
-        while state.cgroups.refill() {}
+        if !options.oneShot {
+            while state.networks.refill() {}
+            while state.cgroups.refill() {}
+        }
         // Run inits are cloned while idle, not here: a first request (e.g. `ipclab run`'s only one)
         // would otherwise wait for them.
         // A finished run is reaped (and its network namespace freed) the moment its init exits,
@@ -75,11 +82,11 @@ public enum Spawner {
                        pollfd(fd: children, events: Int16(POLLIN), revents: 0)]
             // Network namespaces are made only while nothing runs: making one takes a kernel-wide
             // lock for ~0.4 ms (4 ms at p99), which would otherwise land on a run in progress.
-            let refill = (state.networks.isShort || state.cgroups.isShort || state.isShortOfInits) && state.runs.isEmpty
+            let refill = !options.oneShot && (state.networks.isShort || state.cgroups.isShort || state.isShortOfInits) && state.runs.isEmpty
             // Fresh runner images only once runs have paused a while: a client posting runs back to
             // back would otherwise pay a runner's start-up (~16 ms of CPU) for every run.
             let idleMs = monotonicMs() - state.lastRunActivity
-            let freshen = state.runs.isEmpty && state.needsFreshening
+            let freshen = !options.oneShot && state.runs.isEmpty && state.needsFreshening
             let timeout = refill ? 2 : freshen ? Int32(max(1, min(250, freshenAfterMs - idleMs))) : 250
             let ready = poll(&fds, children >= 0 ? 2 : 1, timeout)
             if fds[1].revents != 0 { ipclab_signalfd_drain(children) }
@@ -147,7 +154,20 @@ public enum Spawner {
         return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
     }
 
-    /// The `ipclab` binary this process runs (the runners are exec'd from it).
+    /// The name of the sandbox side's own executable, installed beside `ipclab`.
+    public static let sandboxExecutableName = "ipclab-sandbox"
+
+    /// The image a spawner is started from (and its runners exec'd from): `ipclab-sandbox` beside
+    /// `executable` when it is there, else `executable` itself (`ipclab`'s hidden `spawner` and
+    /// `runner` commands run the same code from the server's large image, which makes every fork,
+    /// page fault and exit of a run cost more: README, "Runners").
+    public static func sandboxImage(beside executable: String) -> String {
+        guard let slash = executable.lastIndex(of: "/") else { return executable }
+        let sibling = String(executable[...slash]) + sandboxExecutableName
+        return access(sibling, X_OK) == 0 ? sibling : executable
+    }
+
+    /// The binary this process runs (the runners are exec'd from it).
     static func ownExecutable() -> String {
         var buffer = [CChar](repeating: 0, count: 4096)
         let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)

@@ -91,11 +91,13 @@ public final class SpawnerClient: Sendable {
         public var restarts: Int
     }
 
-    /// What the spawner is right now.
+    /// What the spawner is right now, without a system call (`/healthz` asks on every request): a
+    /// spawner that hung up is replaced by the monitor the moment its poll sees it (``startMonitor()``),
+    /// so only that moment's answer can lag; ``isRunning`` asks the socket itself.
     public var status: Status {
         let (running, pid): (Bool, Int32?) = process.withLock { p in
             guard let current = p else { return (false, nil) }
-            return (!current.reaped && !Self.hungUp(current.socket), current.pid)
+            return (!current.reaped, current.pid)
         }
         return Status(running: running, pid: pid, restarts: restarts.load(ordering: .relaxed))
     }
@@ -105,13 +107,17 @@ public final class SpawnerClient: Sendable {
         stopping.store(true, ordering: .releasing)
         process.withLock { p in
             guard let current = p else { return }
+            // shutdown before close: the monitor thread may be in poll() on this socket, which holds
+            // it open, so a close alone would reach the spawner only when that poll ends (up to
+            // 200 ms: most of a one-shot `ipclab run`'s wall time).
+            _ = Glibc.shutdown(current.socket, Int32(SHUT_RDWR))
             close(current.socket)
             p = nil
             guard !current.reaped else { return }
             var status: Int32 = 0
-            for _ in 0..<200 {
+            for _ in 0..<2000 {
                 if waitpid(current.pid, &status, WNOHANG) != 0 { return }
-                usleep(10_000)
+                usleep(1_000)
             }
             kill(current.pid, SIGKILL)
             waitpid(current.pid, &status, 0)
@@ -239,11 +245,13 @@ public final class SpawnerClient: Sendable {
         posix_spawnattr_setsigdefault(&attr, &all)
         posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
 
-        let argv: [UnsafeMutablePointer<CChar>?] = [strdup(executable), strdup("spawner"),
+        // The small image beside `ipclab` when it is there (the runners are exec'd from the same one).
+        let image = Spawner.sandboxImage(beside: executable)
+        let argv: [UnsafeMutablePointer<CChar>?] = [strdup(image), strdup("spawner"),
                                                     strdup("--run-uid-base"), strdup(String(options.uidBase)),
                                                     strdup("--run-uid-count"), strdup(String(options.uidCount)),
                                                     strdup("--reexec-every"), strdup(String(options.reexecEvery))]
-            + (insecure ? [strdup("--insecure-no-sandbox")] : []) + [nil]
+            + (insecure ? [strdup("--insecure-no-sandbox")] : []) + (options.oneShot ? [strdup("--one-shot")] : []) + [nil]
         defer { for a in argv { free(a) } }
         var pid: pid_t = 0
         // The spawner's whole environment, built here: nothing of the server's own (its variables may
@@ -251,10 +259,10 @@ public final class SpawnerClient: Sendable {
         var env: [UnsafeMutablePointer<CChar>?] = SlotForker.Image.environment.map { strdup($0) }
         env.append(nil)
         defer { for entry in env { free(entry) } }
-        let r = posix_spawn(&pid, executable, &actions, &attr, argv, env)
+        let r = posix_spawn(&pid, image, &actions, &attr, argv, env)
         guard r == 0 else {
             close(pair[0])
-            throw SystemCallError("posix_spawn \(executable)", r)
+            throw SystemCallError("posix_spawn \(image)", r)
         }
         return SpawnerProcess(pid: pid, socket: pair[0], generation: generation)
     }
