@@ -143,11 +143,12 @@ static int64_t handled_total(void) {
     return n;
 }
 
-int pause(void) {
-    if (!ipclab_tracing) return REAL.pause();
-    int64_t args[4] = { -1, 1, handled_total(), 0 };
+/* pause and sigsuspend alike: a wait for a signal (ppoll in the vocabulary) that records how many
+ * handlers had run before and after it; sigsuspend's temporary mask with it. */
+static int traced_suspend(const sigset_t *mask, int is_sigsuspend) {
+    int64_t args[4] = { -1, 1, handled_total(), bits(mask) };
     uint32_t slot = ipclab_begin(IPCLAB_REC_EVENT, "ppoll", -1, args, 4);
-    int r = REAL.pause();
+    int r = is_sigsuspend ? REAL.sigsuspend(mask) : REAL.pause();
     int err = r < 0 ? errno : 0;
     ipclab_record *rec = ipclab_ring_record_bound(slot);
     if (rec) rec->args[2] = handled_total();
@@ -156,15 +157,12 @@ int pause(void) {
     return r;
 }
 
+int pause(void) {
+    if (!ipclab_tracing) return REAL.pause();
+    return traced_suspend(NULL, 0);
+}
+
 int sigsuspend(const sigset_t *mask) {
     if (!ipclab_tracing) return REAL.sigsuspend(mask);
-    int64_t args[4] = { -1, 1, handled_total(), bits(mask) };
-    uint32_t slot = ipclab_begin(IPCLAB_REC_EVENT, "ppoll", -1, args, 4);
-    int r = REAL.sigsuspend(mask);
-    int err = r < 0 ? errno : 0;
-    ipclab_record *rec = ipclab_ring_record_bound(slot);
-    if (rec) rec->args[2] = handled_total();
-    ipclab_end(slot, r, err, NULL, 0);
-    errno = err;
-    return r;
+    return traced_suspend(mask, 1);
 }

@@ -113,13 +113,15 @@ static void pipe_snapshot(int fd, int64_t inode, uint32_t slot) {
     ipclab_record_now(IPCLAB_REC_OBJECT, "pipe", -1, args, 4, 0, 0, NULL, 0);
 }
 
-ssize_t read(int fd, void *buf, size_t count) {
-    if (!ipclab_tracing) return REAL.read(fd, buf, count);
+/* read and write alike: on a socket the call is sock.read / sock.write; the bytes moved are the
+ * payload; a pipe's state after a transfer is recorded with it. */
+static ssize_t traced_transfer(int fd, void *buf, size_t count, int writing) {
     int64_t inode;
     int sock = kind_of(fd, &inode);
-    int64_t args[4] = { fd, (int64_t)count, inode, 0 };
-    uint32_t slot = ipclab_begin(IPCLAB_REC_EVENT, sock ? "sock.read" : "read", -1, args, sock ? 3 : 4);
-    ssize_t r = REAL.read(fd, buf, count);
+    int64_t args[4] = { fd, (int64_t)count, inode, writing };
+    const char *name = writing ? (sock ? "sock.write" : "write") : (sock ? "sock.read" : "read");
+    uint32_t slot = ipclab_begin(IPCLAB_REC_EVENT, name, -1, args, sock ? 3 : 4);
+    ssize_t r = writing ? REAL.write(fd, buf, count) : REAL.read(fd, buf, count);
     int err = r < 0 ? errno : 0;
     ipclab_end(slot, r, err, buf, r > 0 ? (size_t)r : 0);
     if (r > 0) pipe_snapshot(fd, inode, slot);
@@ -127,18 +129,14 @@ ssize_t read(int fd, void *buf, size_t count) {
     return r;
 }
 
+ssize_t read(int fd, void *buf, size_t count) {
+    if (!ipclab_tracing) return REAL.read(fd, buf, count);
+    return traced_transfer(fd, buf, count, 0);
+}
+
 ssize_t write(int fd, const void *buf, size_t count) {
     if (!ipclab_tracing) return REAL.write(fd, buf, count);
-    int64_t inode;
-    int sock = kind_of(fd, &inode);
-    int64_t args[4] = { fd, (int64_t)count, inode, 1 };
-    uint32_t slot = ipclab_begin(IPCLAB_REC_EVENT, sock ? "sock.write" : "write", -1, args, sock ? 3 : 4);
-    ssize_t r = REAL.write(fd, buf, count);
-    int err = r < 0 ? errno : 0;
-    ipclab_end(slot, r, err, buf, r > 0 ? (size_t)r : 0);
-    if (r > 0) pipe_snapshot(fd, inode, slot);
-    if (err) errno = err;
-    return r;
+    return traced_transfer(fd, (void *)buf, count, 1);
 }
 
 int close(int fd) {

@@ -27,12 +27,6 @@ extension RunInit {
         _ = ipclab_close_range(UInt32(Self.programRingFD + 1), UInt32.max)
         _ = ipclab_fcntl_int(Self.programRingFD, F_SETFD, FD_CLOEXEC)
 
-        func perform(_ op: SetupOperation) {
-            let r = op.action()
-            let err = r == 0 ? 0 : errno
-            Recorder.record(IPCLAB_REC_SETUP, op.name, step: nil, result: Int(r), errno: err)
-            if r != 0 && op.required { fail("sandbox set-up failed: \(op.name)", err) }
-        }
         guard namespaces & ipclab_CLONE_NEWNS != 0 else { fail("a program run needs a mount namespace of its own", ENOSYS) }
         guard access(tracer, R_OK) == 0 else {
             // The header keeps 127 bytes of a failure: the path last, so the advice survives a cut.
@@ -48,13 +42,7 @@ extension RunInit {
         // No core files (a crash is shown by its signal); inherited across exec, unlike dumpable.
         perform(SetupOperation(name: "RLIMIT_CORE 0", required: true) { ipclab_set_rlimit(IPCLAB_RLIMIT_CORE, 0, 0) })
         _ = ipclab_set_parent_death_signal(SIGKILL)
-        for op in SetupOperation.lockdown { perform(op) }
-        var mode: Int32 = -1
-        var filters: Int32 = -1
-        _ = ipclab_seccomp_status(&mode, &filters)
-        Recorder.record(IPCLAB_REC_SETUP, "seccomp", step: nil, args: [Int64(mode), Int64(filters)], result: 0)
-
-        _ = ipclab_sigmask_one(SIG_BLOCK, SIGCHLD)
+        lockDown()
         let dirs = ["", "/src", "/bin", "/out", "/in"].map { Self.programDir + $0 }
         for dir in dirs where mkdir(dir, 0o755) != 0 { fail("mkdir \(dir) failed", errno) }
         let collect = ProgramCollector(programs: programs, base: base + planEnd, capacity: area)

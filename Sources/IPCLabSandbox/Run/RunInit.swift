@@ -108,12 +108,6 @@ struct RunInit {
         _ = ipclab_close_range(3, UInt32(Self.doneFD - 1))
         _ = ipclab_close_range(UInt32(Self.doneFD + 1), UInt32.max)
 
-        func perform(_ op: SetupOperation) {
-            let r = op.action()
-            let err = r == 0 ? 0 : errno
-            Recorder.record(IPCLAB_REC_SETUP, op.name, step: nil, result: Int(r), errno: err)
-            if r != 0 && op.required { fail("sandbox set-up failed: \(op.name)", err) }
-        }
         // An operation whose namespace the run lacks would change the host: it is left out.
         for op in userNamespace ? SetupOperation.withUserNamespace : SetupOperation.standard(userNamespace: false, dropTo: go.uid)
         where op.needs & namespaces == op.needs { perform(op) }
@@ -126,13 +120,7 @@ struct RunInit {
         // so that the run still dies with its spawner.
         _ = ipclab_set_parent_death_signal(SIGKILL)
         if !pidNamespace { perform(SetupOperation.reaper) }
-        for op in SetupOperation.lockdown { perform(op) }
-        var mode: Int32 = -1
-        var filters: Int32 = -1
-        _ = ipclab_seccomp_status(&mode, &filters)
-        Recorder.record(IPCLAB_REC_SETUP, "seccomp", step: nil, args: [Int64(mode), Int64(filters)], result: 0)
-
-        _ = ipclab_sigmask_one(SIG_BLOCK, SIGCHLD)
+        lockDown()
         let first = fork()
         if first == 0 {
             if !pidNamespace { _ = setpgid(0, 0) }
@@ -198,6 +186,25 @@ struct RunInit {
         runFinishing?()
         ipclab_ring_finish(Int32(outcome.rawValue), 0, nil)
         _exit(0)
+    }
+
+    /// Performs one set-up operation and records it; a required one that fails ends the run.
+    func perform(_ op: SetupOperation) {
+        let r = op.action()
+        let err = r == 0 ? 0 : errno
+        Recorder.record(IPCLAB_REC_SETUP, op.name, step: nil, result: Int(r), errno: err)
+        if r != 0 && op.required { fail("sandbox set-up failed: \(op.name)", err) }
+    }
+
+    /// The lockdown (the seccomp filter and the rest), the filter's state recorded as a set-up
+    /// event, and SIGCHLD blocked: the init reaps its children itself.
+    func lockDown() {
+        for op in SetupOperation.lockdown { perform(op) }
+        var mode: Int32 = -1
+        var filters: Int32 = -1
+        _ = ipclab_seccomp_status(&mode, &filters)
+        Recorder.record(IPCLAB_REC_SETUP, "seccomp", step: nil, args: [Int64(mode), Int64(filters)], result: 0)
+        _ = ipclab_sigmask_one(SIG_BLOCK, SIGCHLD)
     }
 
     func fail(_ what: String, _ err: Int32) -> Never {
