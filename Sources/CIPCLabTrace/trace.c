@@ -277,20 +277,20 @@ pid_t wait4(pid_t pid, int *status, int options, struct rusage *usage) {
 }
 
 /* exit(3) and _exit(2): begun, never completed (they do not return), like a participant's exit. */
+static void record_exit(int code) {
+    if (!ipclab_tracing) return;
+    int64_t args[1] = { code };
+    ipclab_begin(IPCLAB_REC_EVENT, "exit", -1, args, 1);
+}
+
 void exit(int code) {
-    if (ipclab_tracing) {
-        int64_t args[1] = { code };
-        ipclab_begin(IPCLAB_REC_EVENT, "exit", -1, args, 1);
-    }
+    record_exit(code);
     REAL.exit(code);
     __builtin_unreachable();
 }
 
 void _exit(int code) {
-    if (ipclab_tracing) {
-        int64_t args[1] = { code };
-        ipclab_begin(IPCLAB_REC_EVENT, "exit", -1, args, 1);
-    }
+    record_exit(code);
     REAL._exit(code);
     __builtin_unreachable();
 }
