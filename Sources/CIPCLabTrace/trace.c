@@ -78,21 +78,8 @@ static int kind_of(int fd, int64_t *pipe) {
     return S_ISSOCK(st.st_mode);
 }
 
-int pipe(int fds[2]) {
-    int r = REAL.pipe(fds);
-    int err = r < 0 ? errno : 0;
-    if (ipclab_tracing) {
-        int64_t inode = -1;
-        if (r == 0) kind_of(fds[0], &inode);
-        int64_t args[3] = { r == 0 ? fds[0] : -1, r == 0 ? fds[1] : -1, inode };
-        ipclab_record_now(IPCLAB_REC_EVENT, "pipe", -1, args, 3, r, err, NULL, 0);
-    }
-    errno = err ? err : errno;
-    return r;
-}
-
-int pipe2(int fds[2], int flags) {
-    int r = REAL.pipe2(fds, flags);
+/* pipe(2) and pipe2(2) alike: the two ends and the pipe's inode, which names it in the trace. */
+static int record_pipe(int r, int fds[2]) {
     int err = r < 0 ? errno : 0;
     if (ipclab_tracing) {
         int64_t inode = -1;
@@ -102,6 +89,14 @@ int pipe2(int fds[2], int flags) {
     }
     if (err) errno = err;
     return r;
+}
+
+int pipe(int fds[2]) {
+    return record_pipe(REAL.pipe(fds), fds);
+}
+
+int pipe2(int fds[2], int flags) {
+    return record_pipe(REAL.pipe2(fds, flags), fds);
 }
 
 /* A pipe's state after a call on it, as the participants snapshot theirs: bytes waiting, capacity,
