@@ -37,9 +37,11 @@ struct SandboxIsolationTests {
 
     @Test("a run's processes have a host uid and gid of their own, from the run uid range: root only inside their user namespace")
     func unprivilegedOnTheHost() async throws {
-        let scenario = #"{"processes": [{"name": "uid_probe", "steps": [{"op": "sleep", "ms": 400}]}]}"#
+        // The probe sleeps long enough for the scan to see it while the test runs' other suites load
+        // the machine (CI once saw a 400 ms probe come and go between two scans).
+        let scenario = #"{"processes": [{"name": "uid_probe", "steps": [{"op": "sleep", "ms": 1500}]}]}"#
         let ids = IDs()
-        let (trace, seen) = try await runWatching(scenario: scenario, wallMs: 2000, names: ["uid_probe"]) { pid, _ in
+        let (trace, seen) = try await runWatching(scenario: scenario, wallMs: 5000, names: ["uid_probe"]) { pid, _ in
             ids.record(uid: procStatus(pid, "Uid"), gid: procStatus(pid, "Gid"))
         }
         #expect(trace.run.outcome == .ok, "\(describe(trace))")

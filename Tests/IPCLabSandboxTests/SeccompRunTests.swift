@@ -53,11 +53,11 @@ struct SeccompRunTests {
 
     @Test("seen from the host, a run's process has NoNewPrivs 1 and seccomp mode 2 with two filters")
     func hostView() async throws {
-        let scenario = #"{"processes": [{"name": "seccomp_probe", "steps": [{"op": "sleep", "ms": 400}]}]}"#
+        let scenario = #"{"processes": [{"name": "seccomp_probe", "steps": [{"op": "sleep", "ms": 1500}]}]}"#
         let seen = Seen()
-        let (trace, pids) = try await runWatching(scenario: scenario, wallMs: 2000, names: ["seccomp_probe"]) { pid, _ in
+        let (trace, pids) = try await runWatching(scenario: scenario, wallMs: 5000, names: ["seccomp_probe"]) { pid, _ in
             // Seen as soon as it is named, which is just before it stacks its own filter: look
-            // again (it sleeps 400 ms) until the second filter is there, or 200 ms have passed.
+            // again (it sleeps 1.5 s) until the second filter is there, or 200 ms have passed.
             for _ in 0..<40 where procStatus(pid, "Seccomp_filters") != ["2"] { usleep(5000) }
             seen.record(noNewPrivs: procStatus(pid, "NoNewPrivs"), seccomp: procStatus(pid, "Seccomp"),
                         filters: procStatus(pid, "Seccomp_filters"))
