@@ -33,6 +33,8 @@ static int fail(char *failure, size_t len, const char *what) {
     return -1;
 }
 
+static int build_root(const char *trace_library, char *failure, size_t len);
+
 /* An empty file at `target`, with `source` bind-mounted over it (read-only when asked). */
 static int bind_file(const char *source, const char *target, int readonly) {
     int fd = open(target, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
@@ -47,6 +49,22 @@ static int bind_file(const char *source, const char *target, int readonly) {
 }
 
 int ipclab_program_root(const char *trace_library, char *failure, size_t len) {
+    /* The tracer is held open before the new root covers NEW_ROOT (/tmp): the binary it sits beside
+     * may itself be under /tmp (a checkout there), and then its path is gone once the tmpfs is on. */
+    if (!trace_library) return fail(failure, len, "no tracer");
+    int tracer_fd = open(trace_library, O_PATH | O_CLOEXEC);
+    if (tracer_fd < 0) return fail(failure, len, "open the tracer");
+    char tracer[32];
+    snprintf(tracer, sizeof tracer, "/proc/self/fd/%d", tracer_fd);
+    int r = build_root(tracer, failure, len);
+    int err = errno;
+    close(tracer_fd);
+    errno = err;
+    return r;
+}
+
+/* The root itself, the tracer named by a path that stays valid while NEW_ROOT is covered. */
+static int build_root(const char *trace_library, char *failure, size_t len) {
     if (mount("tmpfs", NEW_ROOT, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=0755") != 0)
         return fail(failure, len, "mount tmpfs root");
     const char *dirs[] = { "usr", "tmp", "dev", "dev/shm", "proc", "etc", ".ipclab", ".old" };
@@ -76,7 +94,7 @@ int ipclab_program_root(const char *trace_library, char *failure, size_t len) {
     }
     if (access("/etc/ld.so.cache", R_OK) == 0 && bind_file("/etc/ld.so.cache", NEW_ROOT "/etc/ld.so.cache", 1) != 0)
         return fail(failure, len, "bind ld.so.cache");
-    if (!trace_library || bind_file(trace_library, NEW_ROOT "/.ipclab/trace.so", 1) != 0)
+    if (bind_file(trace_library, NEW_ROOT "/.ipclab/trace.so", 1) != 0)
         return fail(failure, len, "bind the tracer");
     /* SwiftPM links every dynamic library against libswiftCore (NEEDED, found through RUNPATH $ORIGIN),
      * though the tracer, built with -nostartfiles, uses nothing of it: the same file under that name
