@@ -38,6 +38,7 @@ extension Scenario {
         }
 
         var processes: [ProcessSpec] = []
+        var everyStepRead = true
         for (i, item) in processValues.enumerated() {
             let at = path.key("processes").index(i)
             let read = errors.attempt { () throws(LabError) -> (name: String, steps: [JSONValue]) in
@@ -58,21 +59,24 @@ extension Scenario {
             guard let read else { continue }
             var list = StepList()
             list.read(read.steps, at: at.key("steps"), relative: "steps", scope: LoopScope(), errors: &errors)
+            everyStepRead = everyStepRead && list.complete
             let loops = list.hasLoops ? ProcessSpec.Loops(origins: list.origins, written: read.steps) : nil
             processes.append(ProcessSpec(name: read.name, steps: list.steps, loops: loops))
         }
 
         let scenario = Scenario(channels: channels, processes: processes)
-        // A step naming a channel or process whose own declaration was refused would only repeat that error.
+        // A step naming a channel or process whose own declaration was refused would only repeat that error;
+        // so would a family's checks across steps (a receive's send) when one of those steps was refused.
         if errors.isEmpty || (channels.count == channelValues.count && processes.count == processValues.count) {
-            scenario.checkReferences(at: path, errors: &errors)
+            scenario.checkReferences(at: path, acrossSteps: everyStepRead, errors: &errors)
         }
         try errors.check()
         return scenario
     }
 
-    /// Checks that steps name channels that exist, then lets each step's family check the rest.
-    private func checkReferences(at path: JSONPath, errors: inout ErrorCollector) {
+    /// Checks that steps name channels that exist, then lets each step's family check the rest — only
+    /// when every step was read (`acrossSteps`): a family's check may look for another step.
+    private func checkReferences(at path: JSONPath, acrossSteps: Bool, errors: inout ErrorCollector) {
         for (i, process) in processes.enumerated() {
             for (j, step) in process.steps.enumerated() {
                 let at = path.key("processes").index(i).key(process.loops?.origins[j].path ?? "steps[\(j)]")
@@ -82,7 +86,7 @@ extension Scenario {
                         throw LabError(.invalidScenario, "no channel named \"\(name)\" (channels: \(known.isEmpty ? "none" : known))",
                                        path: at.key("channel").description)
                     }
-                    try step.family.check(in: self, process: i, step: j, at: at)
+                    if acrossSteps { try step.family.check(in: self, process: i, step: j, at: at) }
                 } catch {
                     guard let origin = process.loops?.origins[j] else { errors.add(error); continue }
                     // A loop's step fails the same way in each iteration: name the first, once.

@@ -67,13 +67,20 @@ public struct ProcessSpec: Sendable, Equatable {
 
 /// Where a step that a loop made is written (`steps[2].do[0]`, relative to its process) and the
 /// loop indexes of its iteration (`i=3`): what lets a reader of a trace find which iteration did what.
-public struct StepOrigin: Sendable, Equatable {
-    public var path: String
-    public var iteration: LoopScope
+public final class StepOrigin: Sendable, Equatable {
+    // A class: every event of a process written with loops points at its step's origin, and a
+    // trace may hold 262,144 events, so an event carries one reference (8 bytes), not the path
+    // and the indexes inline.
+    public let path: String
+    public let iteration: LoopScope
 
     public init(path: String, iteration: LoopScope) {
         self.path = path
         self.iteration = iteration
+    }
+
+    public static func == (a: StepOrigin, b: StepOrigin) -> Bool {
+        a.path == b.path && a.iteration == b.iteration
     }
 }
 

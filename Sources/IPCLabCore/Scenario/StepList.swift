@@ -22,6 +22,9 @@ struct StepList {
     private(set) var hasLoops = false
     /// Set once the expansion went past its bound: nothing more is read.
     private var overflowed = false
+    /// False once a step (or a loop's header) was refused: the list lacks it, so checks across
+    /// steps (a send's receive, a channel's users) would only report its absence again.
+    private(set) var complete = true
 
     /// Reads `values` (a `steps` or `do` array at `path`, `relative` to its process) in `scope`,
     /// recording its errors in `errors`.
@@ -41,6 +44,7 @@ struct StepList {
                 let step = try Step.decode(value, at: at, scope: inLoop)
                 guard steps.count < Scenario.Bounds.expandedSteps.upperBound else {
                     overflowed = true
+                    complete = false
                     errors.add(LabError(.invalidScenario, "the process runs more than \(Scenario.Bounds.expandedSteps.upperBound) steps once its loops are expanded",
                                         path: at.description))
                     return
@@ -48,6 +52,7 @@ struct StepList {
                 steps.append(step)
                 origins.append(StepOrigin(path: here, iteration: scope))
             } catch {
+                complete = false
                 for e in error.all { errors.add(Self.inIteration(e, scope)) }
             }
         }
@@ -59,6 +64,7 @@ struct StepList {
         do throws(LabError) {
             header = try Self.readHeader(value, at: path, scope: scope)
         } catch {
+            complete = false
             for e in error.all { errors.add(Self.inIteration(e, scope)) }
             return
         }
