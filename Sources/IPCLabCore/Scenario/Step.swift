@@ -66,7 +66,7 @@ public enum Step: Sendable, Equatable {
         let op = try r.requiredString("op")
         r.scope = scope
         guard let family = families.first(where: { $0.ops.contains(op) }) else {
-            throw r.fail("op", "unknown op \"\(op)\"; one of: \(ops.joined(separator: ", "))")
+            throw r.fail("op", "unknown op \"\(op)\"; one of: \((ops + [StepList.loopOp]).joined(separator: ", "))")
         }
         let step = try family.decode(op, &r)
         try r.finish()
