@@ -20,10 +20,10 @@ import { renderStepper } from "./stepper.js";
 import { createGrading } from "./grade-flow.js";
 import { createCEditor, renderProgramGallery } from "./c-editor.js";
 import { renderProgramOutput } from "./program-output.js";
+import { refreshHealth, watchHealth } from "./health.js";
 
 /** The run the page opens on: a real trace of pipe.hello recorded by this server's build. */
 const EXAMPLE = { id: "pipe.hello", url: "examples/pipe.hello.json" };
-const HEALTH_MS = 15000;
 
 const state = {
   experiments: [],
@@ -128,7 +128,7 @@ async function submit(body, onError, opts = {}) {
       live.brokeOff(err.message);
     }
     onError(err);
-    if (err.code === "network") refreshHealth();
+    if (err.code === "network") refreshHealth($("#health"));
     return null;
   } finally {
     if (ticket === state.runCounter) {
@@ -415,23 +415,6 @@ const grading = createGrading({
   pressCheck: (id) => state.checks?.press(id),
 });
 
-// ---- the server's health, refreshed while the page is open -----------------------------------------
-
-async function refreshHealth() {
-  const el = $("#health");
-  try {
-    const hz = await api.health();
-    const ns = hz.sandbox && hz.sandbox.namespaces ? hz.sandbox.namespaces.join(", ") : "";
-    el.textContent = `server ${hz.version || ""} · ${hz.status}${ns ? ` · namespaces: ${ns}` : ""}`;
-    el.classList.remove("down");
-    el.dataset.status = hz.status || "";
-  } catch {
-    el.textContent = `server not answering (checked ${new Date().toLocaleTimeString()})`;
-    el.classList.add("down");
-    el.dataset.status = "down";
-  }
-}
-
 /** Open on a ready example: a recorded pipe.hello run, marked as such, until the student runs one. */
 async function showExample() {
   const exp = state.experiments.find((e) => e.id === EXAMPLE.id);
@@ -480,9 +463,7 @@ async function start() {
   window.addEventListener("popstate", applyHash);
   if (narrow.matches) $("#gallery-details").open = !location.hash;
 
-  refreshHealth();
-  setInterval(refreshHealth, HEALTH_MS);
-  document.addEventListener("visibilitychange", () => { if (!document.hidden) refreshHealth(); });
+  watchHealth($("#health"));
   $("#zoom-in").addEventListener("click", () => setZoom(state.zoom * 1.25));
   $("#zoom-out").addEventListener("click", () => setZoom(state.zoom / 1.25));
   $("#zoom-fit").addEventListener("click", () => setZoom(state.zoom < 1 ? 1 : "fit"));
