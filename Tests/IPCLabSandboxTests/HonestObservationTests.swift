@@ -108,6 +108,15 @@ struct NewPresetRunTests {
         #expect(o.holds == recv.blocked(until: send), "\(o.detail)")
     }
 
+    @Test("socket.nonblocking with a blocking first recv ends ok: one recv takes the data, none waits for ever")
+    func blockingFirstRecvEnds() async throws {
+        let trace = try await run("socket.nonblocking", params: ["writer_delay_ms": 30, "nonblocking": false])
+        #expect(trace.run.outcome == .ok, "\(trace.run.reason ?? "")")
+        #expect(trace.socketReceives(on: "sv", by: "reader").count == 1)
+        let o = try #require(trace.observations.first { $0.id == "socket.nonblocking.eagain_when_empty" })
+        #expect(!o.holds, "\(o.detail)")
+    }
+
     @Test("shm.anonymous (correction 004): sizeof(parent_message) copies 8 bytes; a longer message arrives cut; strlen + 1 or an 8-byte message shows nothing")
     func sizeofPointerCopy() async throws {
         let id = "shm.anonymous.copies_pointer_size"
