@@ -250,6 +250,13 @@ def test_cli_grade_exit_status(tmp_path):
     wrong = subprocess.run([str(server_binary()), "grade", "--scenario", str(tmp_path / "s.json"), "--checks",
                             str(tmp_path / "bad.json")], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert wrong.returncode == 2 and "checks[0].match" in wrong.stderr, wrong.stderr
+    # --fields trims the failing run's trace as ?fields= does on POST /api/v1/grades.
+    trimmed = grade_cli("bounded_buffer.no_consumer_mutex", "--repeat", "2", "--format", "json", "--fields", "run,checks")
+    failing = json.loads(trimmed.stdout)["failing_trace"]
+    assert trimmed.returncode == 1 and set(failing) == {"trace_version", "run", "checks", "score", "max_score"}, trimmed.stderr
+    for args, said in [(["--fields", "run,nope", "--format", "json"], 'not "nope"'), (["--fields", "run", "--format", "text"], "--format json")]:
+        refused = grade_cli("pipe_eof.correct", *args)
+        assert refused.returncode == 64 and said in refused.stderr, refused.stderr
 
 
 def test_a_deadlock_is_found_at_once(lab):

@@ -15,8 +15,9 @@ struct GradeCommand: ParsableCommand {
               ipclab grade --scenario submission.json --checks checks.json --repeat 20 --jitter-us 1000
               ipclab grade --experiment sem.producer_consumer --param items=12 --checks checks.json --format gradescope > results.json
               ipclab grade --program server=server.c --program client=client.c --checks checks.json
+              ipclab grade --experiment pipe.hello --checks checks.json --format json --fields run,checks
             The checks file holds the `checks` array of the API (or an object with a `checks` field).
-            Exit status: 0 when every check passed in every run, 1 when not, 2 for bad input.
+            Exit status: 0 when every check passed in every run, 1 when not, 2 for a bad submission or checks, 64 for bad options.
             """
     )
 
@@ -65,6 +66,11 @@ struct GradeCommand: ParsableCommand {
     @Option(help: "Output: the grade as JSON, Gradescope's results.json, or a line per check.")
     var format: Format = .text
 
+    @Option(help: ArgumentHelp(
+        "With --format json: only these top-level fields of `failing_trace`, comma-separated (run, scenario, processes, events, transfers, objects, observations, checks), as `?fields=` on POST /api/v1/grades.",
+        valueName: "LIST"))
+    var fields: String?
+
     func validate() throws {
         if [experiment != nil, scenario != nil, !programs.isEmpty].filter({ $0 }).count != 1 {
             throw ValidationError("give --scenario FILE, --experiment ID or --program FILE.c (one of them)")
@@ -73,6 +79,14 @@ struct GradeCommand: ParsableCommand {
             throw ValidationError("--param goes with --experiment, not with --scenario or --program")
         }
         if parallel < 1 { throw ValidationError("--parallel must be at least 1") }
+        if let fields {
+            if format != .json { throw ValidationError("--fields picks parts of the JSON grade's failing_trace: give it with --format json") }
+            do {
+                _ = try TraceFields(fields)
+            } catch {
+                throw ValidationError("--fields: \(error.message)")
+            }
+        }
     }
 
     func run() throws {
@@ -101,7 +115,10 @@ struct GradeCommand: ParsableCommand {
             throw ExitCode(1)
         }
         switch format {
-        case .json: FileHandle.standardOutput.write(Data(report.json(pretty: true) + [UInt8(ascii: "\n")]))
+        case .json:
+            // validate() has read `fields` already.
+            let picked = fields.flatMap { try? TraceFields($0) }
+            FileHandle.standardOutput.write(Data(report.json(pretty: true, fields: picked) + [UInt8(ascii: "\n")]))
         case .gradescope: FileHandle.standardOutput.write(Data(report.gradescopeJSON(pretty: true) + [UInt8(ascii: "\n")]))
         case .text: FileHandle.standardOutput.write(Data(report.text().utf8))
         }
