@@ -69,7 +69,7 @@ export function programIo(index, program, { limits, nameOf }) {
   const argsHint = h("p", { id: `${ids.args}-hint`, class: "hint" },
     ["Words as a shell splits them: spaces separate; 'single' or \"double\" quotes keep spaces; \\ escapes one character. ",
       "No variables, wildcards or redirections."]);
-  const sent = h("p", { id: `${ids.args}-sent`, class: "c-sent", "aria-live": "polite" });
+  const sent = h("p", { id: `${ids.args}-sent`, class: "c-sent" });
   const argsError = h("p", { id: `${ids.args}-error`, class: "field-error", role: "alert", hidden: true });
   const stdinArea = h("textarea", { id: ids.stdin, class: "c-stdin", rows: 3, spellcheck: "false", autocomplete: "off",
     autocapitalize: "off", "aria-describedby": `${ids.stdin}-hint ${ids.stdin}-error` });
