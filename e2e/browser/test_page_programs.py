@@ -58,6 +58,7 @@ def test_args_and_stdin_reach_the_program(lab_page: Any, artifacts: Path) -> Non
     assert json.dumps(expected_args) in sent_text, sent_text
     lp.page.wait_for_function("() => /of at most 32 arguments/.test(document.querySelector('#c-args-0-sent').textContent)")
     assert 'argv[0] is "echo"' in sent_text and "1,024 bytes" in lp.page.locator("#c-args-0-sent").inner_text()
+    assert lp.page.locator("#c-source-0-size").inner_text() == f"{len(ECHO.encode()):,} of at most 65,536 bytes"
     lp.page.fill("#c-stdin-0", "first line\nsecond line\n")
     assert "23 of at most 65,536 bytes" in lp.page.locator("#c-stdin-0-hint").inner_text()
     with lp.page.expect_request(lambda r: r.url.endswith("/api/v1/runs") and r.method == "POST") as req:

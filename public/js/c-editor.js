@@ -64,10 +64,16 @@ function programPane(index, program, limits) {
   const name = h("input", { id: `c-name-${index}`, class: "c-name", type: "text", value: program.name, required: true,
     pattern: "[a-z][a-z0-9_]{0,15}", maxlength: 16, autocomplete: "off", spellcheck: "false", "aria-describedby": `c-name-${index}-error` });
   const nameError = fieldError(`c-name-${index}-error`), sourceError = fieldError(`${id}-error`);
+  const size = h("span", { id: `${id}-size`, class: "muted small" });
+  const showSize = () => {
+    const n = new TextEncoder().encode(textarea.value).length, max = limits()?.sourceBytes;
+    size.textContent = `${n.toLocaleString("en")}${max ? ` of at most ${max.toLocaleString("en")}` : ""} bytes`;
+    size.classList.toggle("c-over", Boolean(max) && n > max);
+  };
   const io = programIo(index, program, { limits, nameOf: () => name.value.trim() });
   const pane = h("div", { class: "c-pane", role: "tabpanel", id: `c-pane-${index}`, "aria-labelledby": `c-tab-${index}` }, [
     h("div", { class: "c-name-row" }, [h("label", { for: name.id }, "Program name"), name]), nameError.el,
-    h("label", { for: id, class: "editor-label" }, "C source"),
+    h("div", { class: "c-label-row" }, [h("label", { for: id, class: "editor-label" }, "C source"), size]),
     h("div", { class: "c-code" }, [gutter, h("div", { class: "c-text" }, [marks, textarea])]), sourceError.el,
     io.el,
   ]);
@@ -92,11 +98,14 @@ function programPane(index, program, limits) {
     marks.scrollLeft = textarea.scrollLeft;
   };
   textarea.addEventListener("scroll", sync);
-  textarea.addEventListener("input", () => { sourceError.set(textarea, ""); paint(); });
+  textarea.addEventListener("input", () => { sourceError.set(textarea, ""); paint(); showSize(); });
   paint();
+  showSize();
 
   return {
     pane, textarea, name, io,
+    /** Say the sizes again against the limits (once the server's are known). */
+    refresh() { showSize(); io.refresh(); },
     /** The program as edited, to build the editor again (its args as typed, even when they cannot be split). */
     draft: () => ({ name: name.value.trim(), source: textarea.value, argsText: io.argsText(), stdin: io.stdin() }),
     /** The program to send ({name, language, source, args, stdin}), or null when its args cannot be split. */
@@ -181,7 +190,7 @@ export function createCEditor(root, { onRun, onInvalid = () => {} }) {
   const askLimits = () => {
     if (asked) return;
     asked = true;
-    api.programLimits().then((l) => { limits = l; editors.forEach((e) => e.io.refresh()); showCount(); });
+    api.programLimits().then((l) => { limits = l; editors.forEach((e) => e.refresh()); showCount(); });
   };
 
   const select = (i, { focus = false } = {}) => {
