@@ -152,7 +152,7 @@ def test_each_process_output_is_shown_with_the_trace(lab_page: Any, artifacts: P
     assert "child of parent" in child.locator("h3").inner_text()
     assert child.locator("pre.stderr").text_content() == "child: a warning on stderr\n"
     assert "(nothing)" in child.inner_text() and "was cut" in child.inner_text()
-    assert lp.page.evaluate("location.hash") == "#run=c-run-1"
+    assert lp.page.evaluate("location.hash").startswith("#run=c-run-1&programs=")
     lp.shot(artifacts / "c-editor-output.png")
     # a preset's run has no program output
     lp.page.unroute("**/api/v1/runs")
@@ -239,9 +239,11 @@ def test_c_program_runs_for_real(lab_page: Any, make_lab_page: Any, artifacts: P
     assert "hello from the child" in out
     assert lp.count(".diagram-body .lifeline") == len(trace["processes"])
     lp.shot(artifacts / "c-editor-real-run.png")
-    # its link shows the stored run with its output, and runs nothing (the sources are not in the link)
+    # its link shows the stored run with its output, and runs nothing (the sources ride along as the
+    # recipe of "Run again": test_page_programs.py); the stored run alone has nothing to run again
     link = lp.page.evaluate("location.href")
-    assert link.split("#")[1] == f"run={trace['run']['id']}"
+    assert link.split("#")[1].startswith(f"run={trace['run']['id']}&programs=")
+    link = link.split("&")[0]
     other = make_lab_page()
     posts: list[str] = []
     other.page.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)

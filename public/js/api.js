@@ -158,6 +158,13 @@ async function postStream(url, body, onLine, last) {
   return result;
 }
 
+let openapiText = null;
+/** The server's /openapi.yaml as text ("" when it cannot be read); fetched once, when first needed. */
+function openapi() {
+  openapiText ??= fetch("openapi.yaml").then((r) => (r.ok ? r.text() : "")).catch(() => "");
+  return openapiText;
+}
+
 let checkKinds = null;
 
 /**
@@ -166,7 +173,7 @@ let checkKinds = null;
  * Resolves {kinds: [..], about: "…"}; kinds is empty when the document could not be read.
  */
 export function listCheckKinds() {
-  checkKinds ??= fetch("openapi.yaml").then((r) => (r.ok ? r.text() : "")).catch(() => "").then(checkKindsOf);
+  checkKinds ??= openapi().then(checkKindsOf);
   return checkKinds;
 }
 
@@ -182,6 +189,37 @@ export function checkKindsOf(yaml) {
     .split(",").map((k) => k.trim().replace(/^["']|["']$/g, "")).filter(Boolean);
   const desc = /description: \|\n((?: {8}.*\n)+)/.exec(block)?.[1] || "";
   return { kinds, about: desc.split("\n").map((l) => l.trim()).join(" ").trim() };
+}
+
+/** The server's bounds of a run's programs, read from its /openapi.yaml (fetched when the C editor first
+ *  opens): {programs, args, argBytes, stdinBytes, sourceBytes}, or null when the document has none. */
+export function programLimits() {
+  return openapi().then(programLimitsOf);
+}
+
+/** The bounds in the OpenAPI YAML text: `RunRequest.programs.maxItems` and the `Program` schema's
+ *  `args` (maxItems, items' maxLength), `stdin` and `source` maxLength (no YAML parser, as checkKindsOf). */
+export function programLimitsOf(yaml) {
+  const block = (re) => {
+    const start = yaml.search(re);
+    if (start < 0) return "";
+    const rest = yaml.slice(start);
+    const end = rest.slice(1).search(/^ {4}\S/m);
+    return end < 0 ? rest : rest.slice(0, end + 1);
+  };
+  const program = block(/^ {4}Program:\s*$/m);
+  const field = (name) => new RegExp(`^ {8}${name}:\\s*\\n((?:(?: {10}.*)?\\n)+)`, "m").exec(program)?.[1] || "";
+  const int = (text, re) => { const m = re.exec(text); return m ? Number(m[1]) : null; };
+  const args = field("args"), stdin = field("stdin"), source = field("source");
+  const programsBlock = /^ {8}programs:\s*\n((?:(?: {10}.*)?\n)+)/m.exec(block(/^ {4}RunRequest:\s*$/m))?.[1] || "";
+  const limits = {
+    programs: int(programsBlock, /maxItems:\s*(\d+)/),
+    args: int(args, /maxItems:\s*(\d+)/),
+    argBytes: int(args, /items:.*maxLength:\s*(\d+)/),
+    stdinBytes: int(stdin, /maxLength:\s*(\d+)/),
+    sourceBytes: int(source, /maxLength:\s*(\d+)/),
+  };
+  return Object.values(limits).every((v) => v !== null) ? limits : null;
 }
 
 export function health() {

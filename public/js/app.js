@@ -18,7 +18,7 @@ import { createLiveView } from "./live-progress.js";
 import { benchFigures, hasBenchFigures, renderBenchChart } from "./bench-chart.js";
 import { renderStepper } from "./stepper.js";
 import { createGrading } from "./grade-flow.js";
-import { createCEditor, renderProgramGallery } from "./c-editor.js";
+import { createProgramFlow } from "./program-flow.js";
 import { renderProgramOutput } from "./program-output.js";
 import { refreshHealth, watchHealth } from "./health.js";
 
@@ -58,8 +58,6 @@ const editor = createEditor($("#editor"), {
 function fadeResults() {
   $("#results").classList.toggle("stale", Boolean(state.trace));
 }
-const cEditor = createCEditor($("#c-editor"), { onRun: runPrograms });
-let programGallery = null;
 const narrow = window.matchMedia("(max-width: 900px)");
 const live = createLiveView($("#live"));
 
@@ -86,7 +84,7 @@ function showExperiment(exp, initialParams = {}, wallMs) {
   state.form = renderForm($("#params"), exp, initialParams, wallMs);
   $("#params-form").hidden = false;
   $("#c-editor").hidden = true;
-  programGallery?.setCurrent(null);
+  programFlow.deselect();
   closeEditor({ keepFocus: true });
   state.gallery?.setCurrent(exp.id);
   document.title = `${exp.title || exp.id} — IPC Lab`;
@@ -176,7 +174,7 @@ function nameRun(trace, recipe, { push }) {
 async function runAgain() {
   const body = state.body;
   if (body && body.scenario) return runScenario(body);
-  if (body && body.programs) return runPrograms(body);
+  if (body && body.programs) return programFlow.run(body);
   if (!body) return runPreset();
   const recipe = recipeOf(location.hash);
   const trace = await submit(body, (err) => banner.showError(bannerEl, err));
@@ -193,37 +191,6 @@ async function runScenario(body) {
     const wall = body.limits && body.limits.wall_ms !== DEFAULT_WALL_MS ? body.limits.wall_ms : undefined;
     nameRun(trace, scenarioHash(body.scenario, wall), { push: true });
   }
-}
-
-// ---- C programs (c-editor.js): an example or a blank program in the editor, run, compile errors marked ----
-
-function showPrograms(entry) {
-  state.current = null;
-  state.gallery?.setCurrent(null);
-  programGallery?.setCurrent(entry?.id ?? null);
-  $("#exp-title").textContent = entry ? entry.title : "Your own C program";
-  clear($("#exp-claim")).append(entry ? entry.claim : "Write C that uses pipes, shared memory, signals, queues or sockets: each call is traced.",
-    entry ? h("span", { class: "exp-id" }, ` ${entry.id}`) : "");
-  $("#exp-corrections").hidden = true;
-  $("#params-form").hidden = true;
-  $("#editor").hidden = true;
-  $("#c-editor").hidden = false;
-  cEditor.open(entry);
-  document.title = `${entry ? entry.title : "C program"} — IPC Lab`;
-  if (narrow.matches) { $("#c-gallery-details").open = false; $("#gallery-details").open = false; }
-}
-
-async function runPrograms(body) {
-  cEditor.clearDiagnostics();
-  const trace = await submit(body, (err) => banner.showError(bannerEl, err));
-  if (!trace) return;
-  cEditor.showDiagnostics(trace.run.diagnostics || []);
-  if (trace.run.outcome === "compile_error") {
-    $("#results").hidden = true;
-    banner.showError(bannerEl, { code: "compile_error", message: cEditor.summary() }, { title: "⚠ Did not compile" });
-    return;
-  }
-  nameRun(trace, "", { push: true });
 }
 
 // ---- the scenario editor ----------------------------------------------------------------------
@@ -370,6 +337,7 @@ async function applyHash() {
     else await runScenario(body);
     return;
   }
+  if (want.programs) { await programFlow.openLink(want); return; }
   if (!want.experiment) { await showStored(want.run, null); return; }
   const exp = state.experiments.find((e) => e.id === want.experiment);
   if (!exp) {
@@ -408,6 +376,11 @@ async function showStored(id, body) {
       : err);
   }
 }
+
+const programFlow = createProgramFlow({
+  state, bannerEl, narrow, submit, nameRun, showStored,
+  beforeShow: () => { $("#params-form").hidden = true; $("#editor").hidden = true; },
+});
 
 const grading = createGrading({
   state, bannerEl, editor, fade: fadeResults, showTrace, submit,
@@ -485,9 +458,7 @@ async function start() {
     return;
   }
   state.gallery = renderGallery($("#gallery"), state.experiments, pick);
-  $("#c-blank").addEventListener("click", () => showPrograms(null));
-  api.listPrograms().then((entries) => { programGallery = renderProgramGallery($("#c-gallery"), entries, showPrograms); },
-    () => clear($("#c-gallery")).append(h("p", { class: "muted" }, "The example programs could not be loaded.")));
+  programFlow.start();
   if (!location.hash) await showExample();
   document.body.dataset.ready = "true";
   await applyHash();

@@ -1,8 +1,12 @@
 // The C editor: the gallery of example C programs (GET /api/v1/programs), one textarea with line
 // numbers per program (tabs when an example has several, e.g. a server and a client), Run, and the
-// compiler's diagnostics (run.diagnostics) marked on their lines. The trace views are the page's own.
+// compiler's diagnostics (run.diagnostics) marked on their lines; each program's arguments and standard
+// input (program-io.js); the server's validation errors (`programs[1].args[0]`) beside their fields.
+// The trace views are the page's own.
 
 import { h, clear } from "./dom.js";
+import * as api from "./api.js";
+import { programIo } from "./program-io.js";
 
 const NEW_PROGRAM = `#include <stdio.h>
 #include <unistd.h>
@@ -36,20 +40,44 @@ export function renderProgramGallery(root, entries, onPick) {
   };
 }
 
-/** One program's editor: a name, and its source in a textarea beside line numbers, with marks behind it. */
-function programPane(index, program, onInput) {
+/** The error line under a field (hidden while empty); `set(control, message)` shows or clears it. */
+function fieldError(id) {
+  const el = h("p", { id, class: "field-error", role: "alert", hidden: true });
+  return {
+    el,
+    set(control, message) {
+      el.textContent = message || "";
+      el.hidden = !message;
+      control?.toggleAttribute("aria-invalid", Boolean(message));
+    },
+  };
+}
+
+/** One program's editor: a name, its source in a textarea beside line numbers (with marks behind it),
+ *  its arguments and standard input. */
+function programPane(index, program, limits) {
   const id = `c-source-${index}`;
   const gutter = h("div", { class: "c-gutter", "aria-hidden": "true" });
   const marks = h("div", { class: "c-marks", "aria-hidden": "true" });
   const textarea = h("textarea", { id, class: "c-source", spellcheck: "false", autocomplete: "off", autocapitalize: "off",
-    wrap: "off", rows: 20, "aria-describedby": "c-diagnostics" });
+    wrap: "off", rows: 20, "aria-describedby": `c-diagnostics ${id}-error` });
   const name = h("input", { id: `c-name-${index}`, class: "c-name", type: "text", value: program.name, required: true,
-    pattern: "[a-z][a-z0-9_]{0,15}", maxlength: 16, autocomplete: "off", spellcheck: "false" });
+    pattern: "[a-z][a-z0-9_]{0,15}", maxlength: 16, autocomplete: "off", spellcheck: "false", "aria-describedby": `c-name-${index}-error` });
+  const nameError = fieldError(`c-name-${index}-error`), sourceError = fieldError(`${id}-error`);
+  const size = h("span", { id: `${id}-size`, class: "muted small" });
+  const showSize = () => {
+    const n = new TextEncoder().encode(textarea.value).length, max = limits()?.sourceBytes;
+    size.textContent = `${n.toLocaleString("en")}${max ? ` of at most ${max.toLocaleString("en")}` : ""} bytes`;
+    size.classList.toggle("c-over", Boolean(max) && n > max);
+  };
+  const io = programIo(index, program, { limits, nameOf: () => name.value.trim() });
   const pane = h("div", { class: "c-pane", role: "tabpanel", id: `c-pane-${index}`, "aria-labelledby": `c-tab-${index}` }, [
-    h("div", { class: "c-name-row" }, [h("label", { for: name.id }, "Program name"), name]),
-    h("label", { for: id, class: "editor-label" }, "C source"),
-    h("div", { class: "c-code" }, [gutter, h("div", { class: "c-text" }, [marks, textarea])]),
+    h("div", { class: "c-name-row" }, [h("label", { for: name.id }, "Program name"), name]), nameError.el,
+    h("div", { class: "c-label-row" }, [h("label", { for: id, class: "editor-label" }, "C source"), size]),
+    h("div", { class: "c-code" }, [gutter, h("div", { class: "c-text" }, [marks, textarea])]), sourceError.el,
+    io.el,
   ]);
+  name.addEventListener("input", () => { nameError.set(name, ""); io.refresh(); });
   textarea.value = program.source;
   let lines = new Map();   // line → {severity, messages}
 
@@ -70,12 +98,29 @@ function programPane(index, program, onInput) {
     marks.scrollLeft = textarea.scrollLeft;
   };
   textarea.addEventListener("scroll", sync);
-  textarea.addEventListener("input", () => { paint(); onInput(); });
+  textarea.addEventListener("input", () => { sourceError.set(textarea, ""); paint(); showSize(); });
   paint();
+  showSize();
 
   return {
-    pane, textarea, name,
-    program: () => ({ name: name.value.trim(), language: "c", source: textarea.value, args: program.args || [], stdin: program.stdin || "" }),
+    pane, textarea, name, io,
+    /** Say the sizes again against the limits (once the server's are known). */
+    refresh() { showSize(); io.refresh(); },
+    /** The program as edited, to build the editor again (its args as typed, even when they cannot be split). */
+    draft: () => ({ name: name.value.trim(), source: textarea.value, argsText: io.argsText(), stdin: io.stdin() }),
+    /** The program to send ({name, language, source, args, stdin}), or null when its args cannot be split. */
+    read() {
+      const r = io.read();
+      return r.error ? null : { name: name.value.trim(), language: "c", source: textarea.value, args: r.args, stdin: r.stdin };
+    },
+    /** Show the server's `message` beside the field `rest` of this program names ("name", "args[0]", …). */
+    showError(rest, message) {
+      if (rest === "name") { nameError.set(name, message); return "name"; }
+      if (rest === "source" || rest === "language") { sourceError.set(textarea, message); return "source"; }
+      return io.showError(rest, message);
+    },
+    clearErrors() { nameError.set(name, ""); sourceError.set(textarea, ""); io.clearErrors(); },
+    focus(field) { if (field === "name") name.focus(); else if (field === "source") textarea.focus(); else io.focus(field); },
     /** Mark these diagnostics (of this program) on their lines; [] clears. */
     mark(diagnostics) {
       lines = new Map();
@@ -104,29 +149,49 @@ function programPane(index, program, onInput) {
 }
 
 /**
- * The editor in `root`. `onRun(body)` gets `{programs: [...]}` (plus `limits` when a time limit is given).
- * Returns { open(entry), showDiagnostics(list), clearDiagnostics(), summary() }.
+ * The editor in `root`. `onRun(body)` gets `{programs: [...]}` (plus `limits` when a time limit is given);
+ * `onInvalid(message)` when the editor itself refuses to send (arguments that cannot be split).
+ * Returns { open(entry), load(programs, wallMs), showErrors(errors), showDiagnostics(list),
+ * clearDiagnostics(), summary() }.
  */
-export function createCEditor(root, { onRun }) {
+export function createCEditor(root, { onRun, onInvalid = () => {} }) {
   const tabs = h("div", { class: "c-tabs", role: "tablist", "aria-label": "Programs of this run" });
   const panes = h("div", { class: "c-panes" });
   const diagnostics = h("div", { id: "c-diagnostics", class: "c-diagnostics", role: "alert", hidden: true });
-  const wall = h("input", { id: "c-wall_ms", type: "number", min: 1, step: 1, inputmode: "numeric", placeholder: "default" });
+  const wall = h("input", { id: "c-wall_ms", type: "number", min: 1, step: 1, inputmode: "numeric", placeholder: "default",
+    "aria-describedby": "c-form-error" });
   const runBtn = h("button", { type: "submit", class: "primary", id: "c-run" }, "Compile and run");
   const addBtn = h("button", { type: "button", id: "c-add" }, "Add a program");
   const removeBtn = h("button", { type: "button", id: "c-remove" }, "Remove this program");
+  const count = h("span", { id: "c-count", class: "muted small" });
+  const formError = fieldError("c-form-error");
   const form = h("form", { class: "c-form", novalidate: true }, [
     h("p", { class: "hint", id: "c-hint" },
-      "Each program is compiled with gcc and started in the run's sandbox, all at once; every process it forks is traced. "
-      + "Its output is shown with the trace."),
+      "Each program is compiled with gcc and started in the run's sandbox, all at once (a server and a client share "
+      + "its IPC and network); every process it forks is traced. Its output is shown with the trace."),
     tabs, panes, diagnostics,
-    h("div", { class: "editor-actions" }, [h("label", { for: "c-wall_ms" }, "time limit (ms)"), wall, runBtn, addBtn, removeBtn]),
+    h("div", { class: "editor-actions" }, [h("label", { for: "c-wall_ms" }, "time limit (ms)"), wall, runBtn, addBtn, removeBtn, count]),
+    formError.el,
   ]);
   clear(root).append(form);
 
   let editors = [];
   let current = 0;
   let last = [];   // the diagnostics shown
+  let limits = null;   // the server's bounds (api.programLimits), once read
+  let asked = false;
+
+  const showCount = () => {
+    const max = limits?.programs;
+    count.textContent = `${editors.length}${max ? ` of at most ${max}` : ""} program${editors.length === 1 && !max ? "" : "s"}`;
+    addBtn.disabled = Boolean(max) && editors.length >= max;
+  };
+  /** The bounds come from the server's openapi.yaml, read the first time the editor opens (not on load). */
+  const askLimits = () => {
+    if (asked) return;
+    asked = true;
+    api.programLimits().then((l) => { limits = l; editors.forEach((e) => e.refresh()); showCount(); });
+  };
 
   const select = (i, { focus = false } = {}) => {
     current = Math.max(0, Math.min(i, editors.length - 1));
@@ -151,7 +216,7 @@ export function createCEditor(root, { onRun }) {
     clear(tabs);
     clear(panes);
     editors = programs.map((p, i) => {
-      const ed = programPane(i, p, () => {});
+      const ed = programPane(i, p, () => limits);
       ed.name.addEventListener("input", relabel);
       const tab = h("button", { type: "button", role: "tab", id: `c-tab-${i}`, "aria-controls": `c-pane-${i}`, class: "c-tab" });
       tab.addEventListener("click", () => select(i));
@@ -165,6 +230,7 @@ export function createCEditor(root, { onRun }) {
     });
     relabel();
     select(0);
+    showCount();
   };
 
   const clearDiagnostics = () => {
@@ -174,9 +240,10 @@ export function createCEditor(root, { onRun }) {
     editors.forEach((e) => { delete e.pane.dataset.errors; e.mark([]); });
     relabel();
   };
+  const clearErrors = () => { editors.forEach((e) => e.clearErrors()); formError.set(wall, ""); };
 
   addBtn.addEventListener("click", () => {
-    const programs = editors.map((e) => e.program());
+    const programs = editors.map((e) => e.draft());
     let n = programs.length + 1;
     while (programs.some((p) => p.name === `program${n}`)) n++;
     build([...programs, { name: `program${n}`, source: NEW_PROGRAM, args: [], stdin: "" }]);
@@ -185,23 +252,66 @@ export function createCEditor(root, { onRun }) {
   });
   removeBtn.addEventListener("click", () => {
     if (editors.length < 2) return;
-    const programs = editors.map((e) => e.program()).filter((_, i) => i !== current);
-    build(programs);
+    build(editors.map((e) => e.draft()).filter((_, i) => i !== current));
     addBtn.focus();
   });
   form.addEventListener("submit", (ev) => {
     ev.preventDefault();
-    const programs = editors.map((e) => e.program());
+    clearErrors();
+    const programs = editors.map((e) => e.read());
+    const bad = programs.findIndex((p) => p === null);
+    if (bad >= 0) {
+      select(bad);
+      editors[bad].focus("args");
+      onInvalid(`The arguments of ${editors[bad].name.value || "the program"}.c cannot be split into words (see the marked field).`);
+      return;
+    }
     const w = wall.value.trim();
     onRun({ programs, ...(w ? { limits: { wall_ms: Number(w) } } : {}) });
   });
 
+  const placeOne = ({ path, message }) => {
+    const m = /^programs\[(\d+)\]\.(.+)$/.exec(path || "");
+    if (m && editors[Number(m[1])]) {
+      const k = Number(m[1]);
+      const field = editors[k].showError(m[2], message);
+      return field ? { k, field } : null;
+    }
+    if (path === "limits.wall_ms") { formError.set(wall, message); return { field: "wall" }; }
+    if (path === "programs") { formError.set(null, message); return { field: "programs" }; }
+    return null;
+  };
+
   return {
     /** Show a gallery entry's programs (or a blank program when `entry` is null). */
     open(entry) {
+      askLimits();
       build(entry ? entry.programs : [{ name: "main", source: NEW_PROGRAM, args: [], stdin: "" }]);
       clearDiagnostics();
+      clearErrors();
+      wall.value = "";
       editors[0].textarea.focus({ preventScroll: true });
+    },
+    /** Show `programs` as a request sent them (a link's recipe), with its time limit. */
+    load(programs, wallMs) {
+      askLimits();
+      build(programs);
+      clearDiagnostics();
+      clearErrors();
+      wall.value = wallMs ? String(wallMs) : "";
+    },
+    /**
+     * Show the server's validation errors (`error.errors`) beside the fields their paths name
+     * (`programs[1].args[0]`, `programs[0].stdin`, `limits.wall_ms`…); the first one's program is shown
+     * and its field focused. Returns whether any error found its field.
+     */
+    showErrors(errors) {
+      clearErrors();
+      const placed = (errors || []).map(placeOne).filter(Boolean);
+      const first = placed[0];
+      if (!first) return false;
+      if (first.k !== undefined) { select(first.k); editors[first.k].focus(first.field); } else if (first.field === "wall") wall.focus();
+      return true;
     },
     /** Mark the compiler's messages on their programs' lines and list them; the first error gets the caret. */
     showDiagnostics(list) {

@@ -4,20 +4,33 @@
 // Without `run`, a link is a recipe, and opening it runs it:
 //   #experiment=pipe.byte_stream&write_sizes=10,10,10,10&read_sizes=5,15,15,5&wall_ms=2000
 //   #scenario=<base64url of the scenario JSON>&wall_ms=500
+//   #programs=<base64url of the deflate-raw'd JSON of a run's `programs`>&wall_ms=3000
 // A stored grade: #grade=<grade id> (fetched, never graded again).
 
-const RESERVED = new Set(["run", "experiment", "scenario", "wall_ms", "grade"]);
+const RESERVED = new Set(["run", "experiment", "scenario", "programs", "wall_ms", "grade"]);
 
 function toBase64Url(text) {
-  const bytes = new TextEncoder().encode(text);
+  return bytesToBase64Url(new TextEncoder().encode(text));
+}
+
+function bytesToBase64Url(bytes) {
   let bin = "";
   for (const b of bytes) bin += String.fromCharCode(b);
   return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
 function fromBase64Url(text) {
+  return new TextDecoder().decode(base64UrlToBytes(text));
+}
+
+function base64UrlToBytes(text) {
   const bin = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
-  return new TextDecoder().decode(Uint8Array.from(bin, (c) => c.charCodeAt(0)));
+  return Uint8Array.from(bin, (c) => c.charCodeAt(0));
+}
+
+/** `bytes` through a (De)CompressionStream, all at once. */
+async function transform(bytes, stream) {
+  return new Uint8Array(await new Response(new Blob([bytes]).stream().pipeThrough(stream)).arrayBuffer());
 }
 
 function paramText(v) {
@@ -37,6 +50,30 @@ export function scenarioHash(scenario, wallMs) {
   return "#" + q.toString();
 }
 
+/**
+ * The recipe of a run of C programs (their sources, args and stdin: what "Run again" sends), deflated
+ * (C sources shrink about 3×) so that a link stays short enough to paste; "" where the browser has no
+ * CompressionStream (the link then names the stored run alone).
+ */
+export async function programsHash(programs, wallMs) {
+  if (typeof CompressionStream === "undefined") return "";
+  const packed = await transform(new TextEncoder().encode(JSON.stringify(programs)), new CompressionStream("deflate-raw"));
+  const q = new URLSearchParams({ programs: bytesToBase64Url(packed) });
+  if (wallMs !== undefined && wallMs !== null) q.set("wall_ms", String(wallMs));
+  return "#" + q.toString();
+}
+
+/** The programs a link's `programs=` holds ([{name, language, source, args, stdin}]); throws when it
+ *  does not decode to a list of programs. */
+export async function decodePrograms(packed) {
+  const text = new TextDecoder().decode(await transform(base64UrlToBytes(packed), new DecompressionStream("deflate-raw")));
+  const programs = JSON.parse(text);
+  const ok = Array.isArray(programs) && programs.length > 0 && programs.every((p) => p && typeof p.name === "string"
+    && typeof p.source === "string" && (p.args === undefined || Array.isArray(p.args)));
+  if (!ok) throw new Error("not a list of programs");
+  return programs;
+}
+
 /** The address of the stored run `id`, followed by `recipe` (a preset or scenario hash) for "Run again". */
 export function runHash(id, recipe = "") {
   const rest = recipe.replace(/^#/, "");
@@ -53,7 +90,8 @@ export function recipeOf(hash) {
   return "#" + hash.replace(/^#/, "").split("&").filter((part) => !part.startsWith("run=")).join("&");
 }
 
-/** What the address asks for: {experiment, params} or {scenario} (plus wallMs), each with `run`
+/** What the address asks for: {experiment, params}, {scenario} or {programs} (the packed text for
+ *  decodePrograms), plus wallMs, each with `run`
  *  (the stored run to show) when the address names one; {run} alone; {grade}; or null. */
 export function readHash(hash = location.hash) {
   const q = new URLSearchParams(hash.replace(/^#/, ""));
@@ -68,6 +106,7 @@ export function readHash(hash = location.hash) {
       return { error: "The link's scenario could not be decoded." };
     }
   }
+  if (q.has("programs")) return { run, programs: q.get("programs"), wallMs };
   if (!q.has("experiment")) return run ? { run } : null;
   const params = {};
   for (const [k, v] of q) if (!RESERVED.has(k)) params[k] = v;
