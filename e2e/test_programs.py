@@ -134,6 +134,12 @@ def test_bad_program_requests_name_the_field(lab):
     assert r.error(400, "invalid_request")["path"] == "experiment"
     r = lab.run({"programs": []})
     assert r.error(400, "invalid_request")["path"] == "programs"
+    # Every mistake at once, in the body's order, as for a scenario.
+    bad = [program("Bad Name", "int main(){}", args=[1, "ok", 2]), program("b", "", language="rust", stdin=5)]
+    r = lab.run({"programs": bad, "limits": {"wall_ms": -1}})
+    paths = [e["path"] for e in r.error(400, "invalid_request")["errors"]]
+    assert paths == ["programs[0].name", "programs[0].args[0]", "programs[0].args[2]", "programs[1].language",
+                     "programs[1].source", "programs[1].stdin", "limits.wall_ms"], paths
 
 
 IPC = open(os.path.join(PROGRAMS, "ipc_tour.c")).read()

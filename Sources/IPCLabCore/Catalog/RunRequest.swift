@@ -118,8 +118,11 @@ public struct RunRequest: Sendable {
 
     /// A run of students' programs (`programs`), under `limits` (which bound compiling and running alike).
     public static func programRequest(_ programs: JSONValue, limits: JSONValue?, maxima: RunLimits) throws(LabError) -> RunRequest {
-        let list = try ProgramSpec.decodeList(programs, at: JSONPath().key("programs"))
-        let limits = try RunLimits.decode(limits, maxima: maxima)
+        var errors = ErrorCollector()
+        let list = errors.attempt { () throws(LabError) in try ProgramSpec.decodeList(programs, at: JSONPath().key("programs")) }
+        let limits = errors.attempt { () throws(LabError) in try RunLimits.decode(limits, maxima: maxima) }
+        try errors.check()
+        guard let list, let limits else { throw LabError(.internalError, "a part of the request was lost") }
         var request = RunRequest(preset: nil, parameters: nil, scenario: ProgramSpec.scenario(of: list), limits: limits)
         request.programs = list
         return request

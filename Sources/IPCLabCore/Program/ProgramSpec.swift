@@ -33,7 +33,8 @@ public struct ProgramSpec: Sendable, Equatable {
     /// The languages a program may be written in.
     public static let languages = ["c"]
 
-    /// Reads `programs` of a request body, with the path of any bad field.
+    /// Reads `programs` of a request body, with the path of every bad field (all of them at once,
+    /// as for a scenario: ``LabError/errors``).
     public static func decodeList(_ value: JSONValue, at path: JSONPath) throws(LabError) -> [ProgramSpec] {
         guard case .array(let items) = value else {
             throw LabError(.invalidRequest, "must be an array of programs, not \(value.typeName)", path: path.description)
@@ -42,53 +43,65 @@ public struct ProgramSpec: Sendable, Equatable {
             throw LabError(.invalidRequest, "must hold \(Bounds.programs.lowerBound)…\(Bounds.programs.upperBound) programs, not \(items.count)",
                            path: path.description)
         }
+        var errors = ErrorCollector()
         var programs: [ProgramSpec] = []
         for (i, item) in items.enumerated() {
-            let program = try decode(item, at: path.index(i))
+            guard let program = errors.attempt({ () throws(LabError) in try decode(item, at: path.index(i)) }) else { continue }
             if programs.contains(where: { $0.name == program.name }) {
-                throw LabError(.invalidRequest, "two programs are named \"\(program.name)\"", path: path.index(i).key("name").description)
+                errors.add(LabError(.invalidRequest, "two programs are named \"\(program.name)\"", path: path.index(i).key("name").description))
             }
             programs.append(program)
         }
+        try errors.check()
         return programs
     }
 
+    /// Reads one program, every bad field reported at once.
     static func decode(_ value: JSONValue, at path: JSONPath) throws(LabError) -> ProgramSpec {
         var r = try JSONObjectReader(value, at: path, code: .invalidRequest)
-        let name = try r.requiredString("name")
-        let language = try r.string("language") ?? "c"
-        let source = try r.requiredString("source")
-        let argValues = try r.array("args") ?? []
-        let stdin = try r.string("stdin") ?? ""
-        try r.finish()
+        var errors = ErrorCollector()
+        let name = errors.attempt { () throws(LabError) in try r.requiredString("name") }
+        let language = errors.attempt { () throws(LabError) in try r.string("language") ?? "c" }
+        let source = errors.attempt { () throws(LabError) in try r.requiredString("source") }
+        let argValues = errors.attempt { () throws(LabError) in try r.array("args") ?? [] } ?? []
+        let stdin = errors.attempt { () throws(LabError) in try r.string("stdin") ?? "" }
+        errors.attempt { () throws(LabError) in try r.finish() }
         // The schema's ProgramName, so that every process name (`name.N`) is a ProcessName.
         func lower(_ c: UInt8) -> Bool { (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(c) }
         func allowed(_ c: UInt8) -> Bool { lower(c) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(c) || c == UInt8(ascii: "_") }
-        guard Bounds.nameLength.contains(name.utf8.count), let first = name.utf8.first, lower(first), name.utf8.allSatisfy(allowed) else {
-            throw r.fail("name", "must be 1…16 lower-case letters, digits or _, starting with a letter, not \"\(name)\"")
+        if let name, !(Bounds.nameLength.contains(name.utf8.count) && name.utf8.first.map(lower) == true && name.utf8.allSatisfy(allowed)) {
+            errors.add(r.fail("name", "must be 1…16 lower-case letters, digits or _, starting with a letter, not \"\(name)\""))
         }
-        guard languages.contains(language) else { throw r.fail("language", "must be \"c\", not \"\(language)\"") }
-        guard Bounds.sourceBytes.contains(source.utf8.count) else {
-            throw r.fail("source", "must be \(Bounds.sourceBytes.lowerBound)…\(Bounds.sourceBytes.upperBound) bytes, not \(source.utf8.count)")
+        if let language, !languages.contains(language) { errors.add(r.fail("language", "must be \"c\", not \"\(language)\"")) }
+        if let source {
+            if !Bounds.sourceBytes.contains(source.utf8.count) {
+                errors.add(r.fail("source", "must be \(Bounds.sourceBytes.lowerBound)…\(Bounds.sourceBytes.upperBound) bytes, not \(source.utf8.count)"))
+            } else if source.utf8.contains(0) {
+                errors.add(r.fail("source", "must not contain a NUL character"))
+            }
         }
-        guard !source.utf8.contains(0) else { throw r.fail("source", "must not contain a NUL character") }
-        guard Bounds.args.contains(argValues.count) else {
-            throw r.fail("args", "must hold at most \(Bounds.args.upperBound) arguments, not \(argValues.count)")
+        if !Bounds.args.contains(argValues.count) {
+            errors.add(r.fail("args", "must hold at most \(Bounds.args.upperBound) arguments, not \(argValues.count)"))
         }
         var args: [String] = []
-        for (i, v) in argValues.enumerated() {
+        for (i, v) in argValues.prefix(Bounds.args.upperBound).enumerated() {
+            let at = path.key("args").index(i).description
             guard case .string(let s) = v else {
-                throw LabError(.invalidRequest, "must be a string, not \(v.typeName)", path: path.key("args").index(i).description)
+                errors.add(LabError(.invalidRequest, "must be a string, not \(v.typeName)", path: at))
+                continue
             }
             guard Bounds.argBytes.contains(s.utf8.count), !s.utf8.contains(0) else {
-                throw LabError(.invalidRequest, "must be at most \(Bounds.argBytes.upperBound) bytes, without NUL",
-                               path: path.key("args").index(i).description)
+                errors.add(LabError(.invalidRequest, "must be at most \(Bounds.argBytes.upperBound) bytes, without NUL", path: at))
+                continue
             }
             args.append(s)
         }
-        guard Bounds.stdinBytes.contains(stdin.utf8.count) else {
-            throw r.fail("stdin", "must be at most \(Bounds.stdinBytes.upperBound) bytes, not \(stdin.utf8.count)")
+        if let stdin, !Bounds.stdinBytes.contains(stdin.utf8.count) {
+            errors.add(r.fail("stdin", "must be at most \(Bounds.stdinBytes.upperBound) bytes, not \(stdin.utf8.count)"))
         }
+        try errors.check()
+        // Each is nil only when reading it failed, and then check() threw.
+        guard let name, let language, let source, let stdin else { throw LabError(.internalError, "a part of a program was lost") }
         return ProgramSpec(name: name, language: language, source: source, args: args, stdin: stdin)
     }
 
