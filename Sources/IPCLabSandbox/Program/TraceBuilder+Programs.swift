@@ -32,6 +32,12 @@ extension TraceBuilder {
         return (processes, names)
     }
 
+    /// Whether a record is not the init's `output` of a process the trace does not know (one that never
+    /// started traced, such as a static binary): such bytes have no process to be shown under.
+    static func namedOutput(_ r: RawRecord, names: [Int32: String]) -> Bool {
+        r.call != ProcessCall.output.rawValue || r.process != -1 || names[Int32(truncatingIfNeeded: r.args[3])] != nil
+    }
+
     /// The argument a call's payload holds in a program run: the object's name, or the socket address.
     private static let textArgument = ["shm_open": "name", "shm_unlink": "name", "sem_open": "name", "sem_unlink": "name",
                                        "mq_open": "name", "mq_unlink": "name", "bind": "addr", "connect": "addr", "accept": "peer",
@@ -40,6 +46,10 @@ extension TraceBuilder {
     /// Names an event's process by its pid, and the processes its arguments reach (a fork's child,
     /// the process a wait reaped or a kill aimed at) by theirs: the interposer knows only pids.
     static func nameProgramEvent(_ e: inout TraceEvent, record r: RawRecord, names: [Int32: String], channels: inout ProgramChannels) {
+        // A process's output is recorded by the run's init, which names the writer by its pid (OutputWatch).
+        if r.call == ProcessCall.output.rawValue, r.kind == IPCLAB_REC_EVENT, r.process == -1 {
+            e.pid = Int32(truncatingIfNeeded: r.args[3])
+        }
         if let name = names[e.pid] { e.process = name }
         if let slot = ProgramChannels.inodeArgument[r.call], r.args[slot] > 0, let i = e.args.firstIndex(where: { $0.0 == "channel" }) {
             e.args[i].1 = .string(channels.name(inode: r.args[slot], fifo: r.call == "open"))
