@@ -57,6 +57,7 @@ extension TraceBuilder {
         // What a scenario names by its channel, the interposer puts in the payload (ipc_trace.c).
         let text = JSONValue.string(String(decoding: r.payload.prefix { $0 != 0 }, as: UTF8.self))
         if let key = textArgument[r.call], r.payloadLength > 0, let i = e.args.firstIndex(where: { $0.0 == key }) { e.args[i].1 = text }
+        channels.nameQueue(&e)
         func named(_ pid: Int64?) -> JSONValue {
             guard let pid, let name = names[Int32(truncatingIfNeeded: pid)] else { return .null }
             return .string(name)
@@ -82,6 +83,31 @@ struct ProgramChannels {
 
     /// Where the interposer puts a pipe's inode, by call (trace.c).
     static let inodeArgument = ["pipe": 2, "read": 2, "write": 2, "close": 1, "dup2": 2, "open": 1]
+
+    /// A POSIX message queue is named by its name (`/lab_queue`): each process's descriptors as
+    /// mq_open returned them, a fork's child starting with a copy of its parent's.
+    private var queues: [Int32: [Int64: String]] = [:]
+
+    /// Gives a message-queue call the name of the queue its descriptor reaches (events in order).
+    mutating func nameQueue(_ e: inout TraceEvent) {
+        switch e.call {
+        case MessageQueueCall.mqOpen.name:
+            if let r = e.result, r >= 0, case .string(let name)? = e.arg(.name), !name.isEmpty {
+                queues[e.pid, default: [:]][r] = name
+                Self.set(&e, channel: name)
+            }
+        case ProcessCall.fork.name:
+            if let child = e.result, child > 0 { queues[Int32(truncatingIfNeeded: child)] = queues[e.pid] }
+        default:
+            if e.call.hasPrefix("mq_"), case .integer(let mqdes)? = e.arg(.mqdes), let name = queues[e.pid]?[mqdes] {
+                Self.set(&e, channel: name)
+            }
+        }
+    }
+
+    private static func set(_ e: inout TraceEvent, channel: String) {
+        if let i = e.args.firstIndex(where: { $0.0 == "channel" }) { e.args[i].1 = .string(channel) }
+    }
 
     mutating func name(inode: Int64, fifo: Bool) -> String {
         if let name = names[inode] { return name }
