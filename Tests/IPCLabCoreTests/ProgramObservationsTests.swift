@@ -149,6 +149,23 @@ struct ProgramObservationsTests {
         #expect(Self.found(Self.trace([send(1, "a", 0), send(2, "b", 0), receive(3, "a", 0)])).isEmpty)
     }
 
+    @Test("a wait on a named semaphore that found 0 until another process posted: sem.mutex.waiters_slept")
+    func semaphore() {
+        func sem(_ seq: Int, _ process: String, _ call: String, before: Int64, t: Int64, end: Int64) -> TraceEvent {
+            Self.e(seq, process, call, [("sem", "0x7f00"), ("value_before", .integer(before)), ("channel", "/ready")], t: t, end: end, result: 0)
+        }
+        let slept = Self.found(Self.trace([sem(1, "prog", "sem_wait", before: 0, t: 1, end: 5), sem(2, "prog.1", "sem_post", before: 0, t: 4, end: 4)]))
+        #expect(slept["sem.mutex.waiters_slept"]?.holds == true && slept["sem.mutex.waiters_slept"]?.evidence == [1, 2])
+        // The rule names no process roles: the detail names the program's own processes.
+        #expect(slept["sem.mutex.waiters_slept"]?.detail.hasPrefix("prog waited 4.") == true && slept["sem.mutex.waiters_slept"]?.detail.contains("until prog.1 posted (roles: mutex = /ready)") == true,
+                "\(String(describing: slept["sem.mutex.waiters_slept"]?.detail))")
+        // The post came first (the wait found 1): no shape, nothing carried.
+        #expect(Self.found(Self.trace([sem(1, "prog.1", "sem_post", before: 0, t: 1, end: 1), sem(2, "prog", "sem_wait", before: 1, t: 2, end: 2)])).isEmpty)
+        // Found 0, but returned before the other's post began: the shape, not the behaviour.
+        let early = Self.found(Self.trace([sem(1, "prog", "sem_wait", before: 0, t: 1, end: 2), sem(2, "prog.1", "sem_post", before: 1, t: 3, end: 3)]))
+        #expect(early["sem.mutex.waiters_slept"]?.holds == false)
+    }
+
     @Test("the gallery lists only observations a program run can carry")
     func galleryListsCarriable() {
         let observable = Set(ProgramObservations.observable)

@@ -1,8 +1,8 @@
 /// The gallery's examples, one per mechanism. Each runs to `ok`; its checks hold on that run, and
 /// its run carries exactly the observations listed, each holding (``ProgramObservations``; the e2e
 /// tests post each entry with its checks and expect both). An empty list says no catalog
-/// observation's shape can be seen in its events (shared memory's plain stores, sockets'
-/// connections and semaphores' values are not in a program's trace).
+/// observation's shape can be seen in its events (shared memory's plain stores and segment states,
+/// and sockets' connections, are not in a program's trace).
 extension ProgramGallery {
     public static let standardEntries: [GalleryEntry] = [
         GalleryEntry(
@@ -31,7 +31,7 @@ extension ProgramGallery {
             id: "c.posix_shm_sem", title: "POSIX shared memory and a semaphore that says \"ready\"", mechanism: "sem",
             claim: "The parent's sem_wait() blocks until the child has written the shared memory and called sem_post(), "
                 + "so the parent never reads before the child wrote.",
-            observations: [],
+            observations: ["sem.mutex.waiters_slept"],
             checks: [ok, exitsZero("posix_shm"), call("shm_open"), call("sem_post"), call("sem_wait"),
                      stdout("posix_shm", "parent reads: the child's message in POSIX shared memory")],
             programs: [GalleryProgram(name: "posix_shm", file: "posix_shm_sem.c")]),

@@ -7,6 +7,8 @@
 /// What the interposer cannot see limits what can be carried: plain loads and stores in shared
 /// memory make no events, and queue depths, segment states and socket connections are not
 /// snapshotted in programs, so no shared-memory, queue-depth or socket observation has a shape here.
+/// Some shapes are the run's: a semaphore wait that found the value 0 happens only when the wait
+/// came before the post.
 public enum ProgramObservations {
     /// A preset's observations as found in a program's events: the roles (preset name → the
     /// trace's name), the parameters the rule reads, and which of the preset's observations apply.
@@ -24,7 +26,7 @@ public enum ProgramObservations {
         var match: @Sendable (Trace) -> Match?
     }
 
-    static let shapes: [Shape] = [pipeHello, pipeEOF, fifoMet, signalHandshake, queuePriority]
+    static let shapes: [Shape] = [pipeHello, pipeEOF, fifoMet, signalHandshake, queuePriority, semaphoreSlept]
 
     /// Every observation a program run can carry.
     public static var observable: [String] { shapes.flatMap(\.observations) }
@@ -133,6 +135,20 @@ public enum ProgramObservations {
             let sends = trace.queueSends(on: q).filter { $0.result == 0 }
             guard Set(sends.compactMap(\.messageTag)).count >= 2, !trace.queueReceives(on: q).isEmpty else { continue }
             return Match(roles: ["q": q], observations: ["mq.posix.highest_priority_first"])
+        }
+        return nil
+    }
+
+    /// sem.mutex's sleeping: a process's wait on a named semaphore (named by its name) found it at 0,
+    /// and another process posted it.
+    static let semaphoreSlept = Shape(preset: "sem.mutex", observations: ["sem.mutex.waiters_slept"]) { trace in
+        var semaphores: [String] = []
+        for e in trace.events where e.call.hasPrefix("sem_") { if let s = e.channel, !semaphores.contains(s) { semaphores.append(s) } }
+        for s in semaphores {
+            let posters = Set(trace.semaphorePosts(on: s).filter { $0.result == 0 }.map(\.process))
+            guard trace.semaphoreWaits(on: s).contains(where: { w in w.int(.valueBefore) == 0 && posters.contains { $0 != w.process } })
+            else { continue }
+            return Match(roles: ["mutex": s], observations: ["sem.mutex.waiters_slept"])
         }
         return nil
     }

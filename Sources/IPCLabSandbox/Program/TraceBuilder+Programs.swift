@@ -84,24 +84,32 @@ struct ProgramChannels {
     /// Where the interposer puts a pipe's inode, by call (trace.c).
     static let inodeArgument = ["pipe": 2, "read": 2, "write": 2, "close": 1, "dup2": 2, "open": 1]
 
-    /// A POSIX message queue is named by its name (`/lab_queue`): each process's descriptors as
-    /// mq_open returned them, a fork's child starting with a copy of its parent's.
-    private var queues: [Int32: [Int64: String]] = [:]
+    /// A POSIX message queue or named semaphore is named by its name (`/lab_queue`): each process's
+    /// handles (a queue's descriptor, a semaphore's address) as mq_open or sem_open returned them, a
+    /// fork's child starting with a copy of its parent's.
+    private var handles: [Int32: [String: String]] = [:]
 
-    /// Gives a message-queue call the name of the queue its descriptor reaches (events in order).
+    /// The handle a call's arguments hold: `mq:3` for a queue descriptor, `sem:0x7f…` for a semaphore.
+    private static func handle(_ e: TraceEvent) -> String? {
+        if e.call.hasPrefix("mq_"), case .integer(let mqdes)? = e.arg(.mqdes) { return "mq:\(mqdes)" }
+        if e.call.hasPrefix("sem_"), case .string(let address)? = e.arg(.sem) { return "sem:\(address)" }
+        return nil
+    }
+
+    /// Gives a queue's or a named semaphore's call the name of the object its handle reaches (events in order).
     mutating func nameQueue(_ e: inout TraceEvent) {
         switch e.call {
-        case MessageQueueCall.mqOpen.name:
-            if let r = e.result, r >= 0, case .string(let name)? = e.arg(.name), !name.isEmpty {
-                queues[e.pid, default: [:]][r] = name
+        case MessageQueueCall.mqOpen.name, SemaphoreCall.semOpen.name:
+            let handle = e.call == SemaphoreCall.semOpen.name ? e.arg(.sem).flatMap { if case .string(let a) = $0 { "sem:\(a)" } else { nil } }
+                : e.result.map { "mq:\($0)" }
+            if let r = e.result, r >= 0, let handle, case .string(let name)? = e.arg(.name), !name.isEmpty {
+                handles[e.pid, default: [:]][handle] = name
                 Self.set(&e, channel: name)
             }
         case ProcessCall.fork.name:
-            if let child = e.result, child > 0 { queues[Int32(truncatingIfNeeded: child)] = queues[e.pid] }
+            if let child = e.result, child > 0 { handles[Int32(truncatingIfNeeded: child)] = handles[e.pid] }
         default:
-            if e.call.hasPrefix("mq_"), case .integer(let mqdes)? = e.arg(.mqdes), let name = queues[e.pid]?[mqdes] {
-                Self.set(&e, channel: name)
-            }
+            if let handle = Self.handle(e), let name = handles[e.pid]?[handle] { Self.set(&e, channel: name) }
         }
     }
 
