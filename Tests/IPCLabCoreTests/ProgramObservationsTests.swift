@@ -166,6 +166,27 @@ struct ProgramObservationsTests {
         #expect(early["sem.mutex.waiters_slept"]?.holds == false)
     }
 
+    @Test("a Unix-domain connection whose client wrote what the server read: bytes_conserved; two_way when the server answered")
+    func unixStream() {
+        func io(_ seq: Int, _ process: String, _ call: String, _ text: String) -> TraceEvent {
+            Self.e(seq, process, call, [("fd", 3), ("count", 64), ("channel", "sock1")], t: Int64(seq), result: Int64(text.utf8.count), data: text)
+        }
+        let connect = Self.e(1, "prog.1", "connect", [("sockfd", 3), ("addr", "/tmp/s"), ("channel", "sock1")], t: 1, result: 0)
+        let both = Self.found(Self.trace([connect, io(2, "prog.1", "write", "ping"), io(3, "prog", "read", "ping"),
+                                          io(4, "prog", "write", "pong"), io(5, "prog.1", "read", "pong")]))
+        #expect(Set(both.keys) == ["socket.unix_stream.bytes_conserved", "socket.unix_stream.two_way"])
+        #expect(both.values.allSatisfy { $0.holds }, "\(both.values.map { $0.detail })")
+        #expect(both["socket.unix_stream.bytes_conserved"]?.detail.contains("roles: client = prog.1, s = sock1, server = prog") == true)
+        // Bytes lost on the way (the server read fewer): the shape is there, the claim is not.
+        let lost = Self.found(Self.trace([connect, io(2, "prog.1", "write", "ping"), io(3, "prog", "read", "pi")]))
+        #expect(Set(lost.keys) == ["socket.unix_stream.bytes_conserved"] && lost["socket.unix_stream.bytes_conserved"]?.holds == false)
+        // A connection the trace could not name (channel null): no shape.
+        var unnamed = Self.trace([connect, io(2, "prog.1", "write", "ping"), io(3, "prog", "read", "ping")])
+        unnamed = unnamed.renamed(["sock1": "x"])
+        unnamed.events = unnamed.events.map { e in var e = e; e.args = e.args.map { $0.0 == "channel" ? ($0.0, .null) : $0 }; return e }
+        #expect(Self.found(unnamed).isEmpty)
+    }
+
     @Test("the gallery lists only observations a program run can carry")
     func galleryListsCarriable() {
         let observable = Set(ProgramObservations.observable)

@@ -5,8 +5,9 @@
 /// shape is in the events; it then holds or not, with its evidence and why, as for a preset's run.
 ///
 /// What the interposer cannot see limits what can be carried: plain loads and stores in shared
-/// memory make no events, and queue depths, segment states and socket connections are not
-/// snapshotted in programs, so no shared-memory, queue-depth or socket observation has a shape here.
+/// memory make no events, and queue depths and segment states are not snapshotted in programs, so
+/// no shared-memory or queue-depth observation has a shape here; a socket connection is named only
+/// where its two ends are certain (the sandbox's `ProgramConnections`).
 /// Some shapes are the run's: a semaphore wait that found the value 0 happens only when the wait
 /// came before the post.
 public enum ProgramObservations {
@@ -26,7 +27,7 @@ public enum ProgramObservations {
         var match: @Sendable (Trace) -> Match?
     }
 
-    static let shapes: [Shape] = [pipeHello, pipeEOF, fifoMet, signalHandshake, queuePriority, semaphoreSlept]
+    static let shapes: [Shape] = [pipeHello, pipeEOF, fifoMet, signalHandshake, queuePriority, semaphoreSlept, unixStream]
 
     /// Every observation a program run can carry.
     public static var observable: [String] { shapes.flatMap(\.observations) }
@@ -149,6 +150,23 @@ public enum ProgramObservations {
             guard trace.semaphoreWaits(on: s).contains(where: { w in w.int(.valueBefore) == 0 && posters.contains { $0 != w.process } })
             else { continue }
             return Match(roles: ["mutex": s], observations: ["sem.mutex.waiters_slept"])
+        }
+        return nil
+    }
+
+    /// socket.unix_stream: a connection on a Unix-domain path (named `sock1`…) whose connecting side
+    /// wrote bytes that the other side received. The client is the connecting process; the server,
+    /// the other side's process that received on it. Two-way only when the server also wrote back.
+    static let unixStream = Shape(preset: "socket.unix_stream",
+                                  observations: ["socket.unix_stream.bytes_conserved", "socket.unix_stream.two_way"]) { trace in
+        let connects = trace.events.filter { $0.call == "connect" && $0.result == 0 }
+        for c in connects {
+            guard case .string(let address)? = c.arg(.addr), address.hasPrefix("/"), let s = c.channel else { continue }
+            let sent = trace.socketSends(on: s, by: c.process).filter { ($0.result ?? 0) > 0 }
+            guard !sent.isEmpty, let server = trace.socketReceives(on: s).first(where: { $0.process != c.process })?.process else { continue }
+            var ids = ["socket.unix_stream.bytes_conserved"]
+            if trace.socketSends(on: s, by: server).contains(where: { ($0.result ?? 0) > 0 }) { ids.append("socket.unix_stream.two_way") }
+            return Match(roles: ["client": c.process, "server": server, "s": s], observations: ids)
         }
         return nil
     }

@@ -77,6 +77,9 @@ struct TraceBuilder {
             events.append(arguments.event(r, seq: n + 1))
             if programs { Self.nameProgramEvent(&events[events.count - 1], record: r, names: names, channels: &channels) }
         }
+        if programs {
+            ProgramConnections.name(&events, parents: Dictionary(processes.compactMap { p in p.parent.map { (p.name, $0) } }) { a, _ in a })
+        }
 
         let objects = records.filter { $0.kind == IPCLAB_REC_OBJECT }.map { r -> ObjectSnapshot in
             let after = Int(r.args[3])
