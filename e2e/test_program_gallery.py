@@ -130,7 +130,7 @@ int main(void) {
     return 0;
 }
 """
-    r = lab.run({"programs": [{"name": "alone", "language": "c", "source": source}]})
+    r = lab.run({"programs": [{"name": "alone", "language": "c", "source": source}], "limits": {"wall_ms": 8000}})
     assert r.status == 200, r.body[:500]
     assert r.json["run"]["outcome"] == "ok", failing(r.json)
     assert r.json["observations"] == []
@@ -144,7 +144,7 @@ def test_a_program_whose_shape_fits_but_whose_behaviour_did_not_happen_says_why(
     source = entry["programs"][0]["source"]
     broken = source.replace("    close(fd[1]); /* the parent only reads", "    /* close(fd[1]); */ /* the parent only reads")
     assert broken != source
-    r = lab.run({"programs": [{**entry["programs"][0], "source": broken}]})
+    r = lab.run({"programs": [{**entry["programs"][0], "source": broken}], "limits": {"wall_ms": 8000}})
     trace = r.json
     assert trace["run"]["outcome"] == "deadlock", failing(trace)
     observations = {o["id"]: o for o in trace["observations"]}

@@ -324,7 +324,7 @@ def test_vfork_and_posix_spawn_children_have_their_own_output(lab):
     # A vfork child that writes and _exits, one that execs echo, and a posix_spawn child (cloned with
     # CLONE_VFORK inside the C library): each is a process of its own, with its own stdout; the parent's
     # holds only its own line. Before, the children's lines went into the parent's capture.
-    trace = run_programs(lab, [program("vf", VFORK)])
+    trace = run_programs(lab, [program("vf", VFORK)], limits={"wall_ms": 8000})
     assert trace["run"]["outcome"] == "ok", trace["run"]
     # Named in the order they started (the children race), so each is found by what it is.
     assert sorted((p["name"], p["parent"]) for p in trace["processes"]) == [
@@ -344,7 +344,7 @@ def test_output_events_carry_what_each_process_printed(lab):
     source = ("#include <stdio.h>\n#include <unistd.h>\n"
               "int main(void) { printf(\"first line\\n\"); fflush(stdout); usleep(500000);\n"
               " fprintf(stderr, \"oops\\n\"); printf(\"second line\\n\"); return 0; }\n")
-    trace = run_programs(lab, [program("talk", source)],
+    trace = run_programs(lab, [program("talk", source)], limits={"wall_ms": 8000},
                          checks=[{"id": "both", "kind": "stdout", "process": "talk", "contains": "line\nsecond"}])
     assert trace["run"]["outcome"] == "ok", trace["run"]
     outputs = calls(trace, "output", "talk")
