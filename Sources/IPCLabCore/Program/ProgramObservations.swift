@@ -112,13 +112,16 @@ public enum ProgramObservations {
             return out
         }
         for k in trace.calls(.signals(.kill)) where k.result == 0 {
-            guard let signal = k.string(.signal), let b = k.string(.process), b != k.process, trace.process(b) != nil else { continue }
+            // The rule reads A's first kill, and a signal it can name.
+            guard trace.calls(.signals(.kill), by: k.process).first?.seq == k.seq,
+                  let signal = k.string(.signal), Signal(parsing: signal) != nil,
+                  let b = k.string(.process), b != k.process, trace.process(b) != nil else { continue }
             let line = ancestors(b)
             guard installs.contains(where: { $0.string(.signal) == signal && line.contains($0.process) && $0.tNs < k.tNs }) else { continue }
             var params: [String: JSONValue] = ["signal": .string(signal)]
             var ids = ["signal.handshake.b_received"]
-            if let answer = trace.calls(.signals(.kill), by: b).first(where: { $0.string(.process) == k.process && $0.arg(.fromHandler) == true }),
-               let ack = answer.string(.signal) {
+            if let answer = trace.calls(.signals(.kill), by: b).first(where: { $0.arg(.fromHandler) == true }),
+               answer.string(.process) == k.process, let ack = answer.string(.signal), Signal(parsing: ack) != nil {
                 params["ack_signal"] = .string(ack)
                 ids.append("signal.handshake.a_acknowledged")
             }
