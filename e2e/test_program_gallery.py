@@ -93,6 +93,65 @@ def test_example_runs_to_ok_in_the_sandbox_with_every_check_passing(lab: Any, ga
     for process, texts in stdout_checks(entry).items():
         out = next(p for p in trace["processes"] if p["name"] == process)["stdout"]
         assert all(t in out for t in texts), out
+    # the run carries exactly the observations the gallery lists for it, each holding on its evidence
+    observations = {o["id"]: o for o in trace["observations"]}
+    assert sorted(observations) == sorted(entry["observations"]), failing(trace) + json.dumps(trace["observations"], indent=1)
+    seqs = {e["seq"] for e in trace["events"]}
+    for o in observations.values():
+        assert o["holds"], o
+        assert o["evidence"] and set(o["evidence"]) <= seqs, o
+    # each stdout check cites the output events that carried its text (the capture, seen by the run's init)
+    for c in trace["checks"]:
+        if c["id"].endswith("_stdout"):
+            cited = [e for e in trace["events"] if e["seq"] in c["evidence"]]
+            assert cited and all(e["call"] in ("output", "write") for e in cited), c
+            assert any(e["call"] == "output" and e["args"]["fd"] == 1 for e in cited), c
+
+
+def test_a_student_program_with_no_matching_shape_carries_no_observation(lab: Any) -> None:
+    # A pipe the parent writes and reads itself: no writer in another process, so nothing of pipe.hello
+    # or pipe.eof can be shown; and a kill of a child without a handler is no handshake.
+    source = r"""
+#include <signal.h>
+#include <stdio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+int main(void) {
+    int fd[2];
+    char buf[8];
+    pipe(fd);
+    write(fd[1], "hi", 2);
+    read(fd[0], buf, sizeof buf);
+    pid_t child = fork();
+    if (child == 0) { pause(); return 0; }
+    kill(child, SIGTERM);
+    waitpid(child, NULL, 0);
+    printf("done\n");
+    return 0;
+}
+"""
+    r = lab.run({"programs": [{"name": "alone", "language": "c", "source": source}], "limits": {"wall_ms": 8000}})
+    assert r.status == 200, r.body[:500]
+    assert r.json["run"]["outcome"] == "ok", failing(r.json)
+    assert r.json["observations"] == []
+
+
+def test_a_program_whose_shape_fits_but_whose_behaviour_did_not_happen_says_why(lab: Any,
+                                                                              gallery: dict[str, dict[str, Any]]) -> None:
+    # The gallery's pipe program with the parent's close of its write end taken out: the read never sees
+    # end of file, the run is a deadlock, and the observations say so rather than hold.
+    entry = gallery["c.pipe_parent_child"]
+    source = entry["programs"][0]["source"]
+    broken = source.replace("    close(fd[1]); /* the parent only reads", "    /* close(fd[1]); */ /* the parent only reads")
+    assert broken != source
+    r = lab.run({"programs": [{**entry["programs"][0], "source": broken}], "limits": {"wall_ms": 8000}})
+    trace = r.json
+    assert trace["run"]["outcome"] == "deadlock", failing(trace)
+    observations = {o["id"]: o for o in trace["observations"]}
+    eof = observations["pipe.eof.read_returns_zero"]
+    assert eof["holds"] is False and "never returned" in eof["detail"] and "never closed its own write end" in eof["detail"], eof
+    assert observations["pipe.hello.parent_waited"]["holds"] is False
+    assert observations["pipe.hello.message_received"]["holds"] is True
 
 
 def test_a_stdout_check_fails_when_the_text_is_not_printed(lab: Any, gallery: dict[str, dict[str, Any]]) -> None:

@@ -11,6 +11,7 @@ from traces import calls, process
 
 PROGRAMS = os.path.join(os.path.dirname(__file__), "programs")
 PIPE = open(os.path.join(PROGRAMS, "pipe.c")).read()
+VFORK = open(os.path.join(PROGRAMS, "vfork.c")).read()
 
 
 def program(name: str, source: str, **kw: Any) -> dict[str, Any]:
@@ -323,3 +324,46 @@ def test_endless_output_is_bounded(lab):
     assert p["truncated"] is True and len(p["stdout"]) == 8192
     assert run["outcome"] in ("timeout", "limit_exceeded"), run
     assert p["exit"] in ({"signal": "SIGKILL", "core_dumped": False}, {"signal": "SIGXFSZ", "core_dumped": False}), p
+
+
+def test_vfork_and_posix_spawn_children_have_their_own_output(lab):
+    # A vfork child that writes and _exits, one that execs echo, and a posix_spawn child (cloned with
+    # CLONE_VFORK inside the C library): each is a process of its own, with its own stdout; the parent's
+    # holds only its own line. Before, the children's lines went into the parent's capture.
+    trace = run_programs(lab, [program("vf", VFORK)], limits={"wall_ms": 8000})
+    assert trace["run"]["outcome"] == "ok", trace["run"]
+    # Named in the order they started (the children race), so each is found by what it is.
+    assert sorted((p["name"], p["parent"]) for p in trace["processes"]) == [
+        ("vf", None), ("vf.1", "vf"), ("vf.2", "vf"), ("vf.3", "vf")], trace["processes"]
+    by_out = {p["stdout"]: p for p in trace["processes"]}
+    assert sorted(by_out) == ["parent prints alone\n", "posix_spawn child\n", "vfork child execs echo\n", "vfork child writes\n"], by_out
+    assert by_out["parent prints alone\n"]["name"] == "vf"
+    writer, execer = by_out["vfork child writes\n"], by_out["vfork child execs echo\n"]
+    # Both vforks are traced as forks, each returning its child's pid.
+    assert [f["result"] for f in calls(trace, "fork", "vf")] == [writer["pid"], execer["pid"]]
+    [write] = calls(trace, "write", writer["name"])
+    assert write["args"]["fd"] == 1 and write["pid"] == writer["pid"]
+
+
+def test_output_events_carry_what_each_process_printed(lab):
+    # printf's write is inside the C library (no event); the run's init records what each capture gained.
+    source = ("#include <stdio.h>\n#include <unistd.h>\n"
+              "int main(void) { printf(\"first line\\n\"); fflush(stdout); usleep(500000);\n"
+              " fprintf(stderr, \"oops\\n\"); printf(\"second line\\n\"); return 0; }\n")
+    trace = run_programs(lab, [program("talk", source)], limits={"wall_ms": 8000},
+                         checks=[{"id": "both", "kind": "stdout", "process": "talk", "contains": "line\nsecond"}])
+    assert trace["run"]["outcome"] == "ok", trace["run"]
+    outputs = calls(trace, "output", "talk")
+    out = [e for e in outputs if e["args"]["fd"] == 1]
+    err = [e for e in outputs if e["args"]["fd"] == 2]
+    # What the events carried, put back together at their offsets, is the captured output.
+    assert "".join(bytes.fromhex(e["payload"]["hex"]).decode() for e in out) == process(trace, "talk")["stdout"]
+    assert [e["args"]["offset"] for e in out] == [sum(x["args"]["bytes"] for x in out[:i]) for i in range(len(out))]
+    assert all(e["result"] == e["args"]["bytes"] == e["payload"]["bytes"] for e in outputs)
+    assert [bytes.fromhex(e["payload"]["hex"]) for e in err] == [b"oops\n"]
+    # The init looks every 10 ms while the run lasts: the first line was seen during the half-second sleep.
+    [sleep] = calls(trace, "nanosleep", "talk")
+    assert out[0]["t_ns"] < sleep["end_ns"] and bytes.fromhex(out[0]["payload"]["hex"]) == b"first line\n", out
+    # A text that spans two chunks cites both.
+    [check] = trace["checks"]
+    assert check["passed"] and sorted(check["evidence"]) == sorted(e["seq"] for e in out[:2]), (check, out)

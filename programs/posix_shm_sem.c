@@ -38,7 +38,7 @@ int main(void) {
     if (child == -1) die("fork");
 
     if (child == 0) {
-        usleep(20 * 1000); /* make the parent wait, so its sem_wait visibly blocks */
+        usleep(50 * 1000); /* make the parent wait, so its sem_wait visibly blocks */
         strcpy(mem, "the child's message in POSIX shared memory");
         if (sem_post(ready) == -1) die("sem_post"); /* 0 -> 1: wakes the parent */
         return 0;

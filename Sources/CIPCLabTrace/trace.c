@@ -24,6 +24,8 @@
 struct ipclab_real ipclab_real;
 int ipclab_resolved;
 
+static void own_output(pid_t parent);
+
 /* Whether this process records (a ring was found and bound). */
 int ipclab_tracing;
 
@@ -57,6 +59,9 @@ __attribute__((constructor)) static void ipclab_trace_init(void) {
     if (base == MAP_FAILED) return;
     if (ipclab_recorder_bind(base, (size_t)st.st_size, atoi(program)) != 0) return;
     ipclab_tracing = 1;
+    /* A process that reached this image without our fork (a vfork or posix_spawn child that
+     * exec'd, system()'s shell) still writes to its parent's capture: give it its own. */
+    own_output(getppid());
     ipclab_trace_started();
 }
 
@@ -226,6 +231,15 @@ pid_t fork(void) {
     ipclab_end(slot, pid, err, NULL, 0);
     if (err) errno = err;
     return pid;
+}
+
+/* vfork(2) as fork: a wrapper cannot vfork (the child would return through, and so overwrite, the
+ * frame its parent still needs), and POSIX leaves everything a vfork child does but _exit and exec
+ * undefined, which a real fork satisfies. The child then gets its own pid's output and start
+ * record, as a fork's: before this it wrote into its parent's capture and went unnamed. */
+pid_t vfork(void) {
+    if (!ipclab_tracing) return REAL.fork();
+    return fork();
 }
 
 /* wait(3), waitpid(2) and wait4(2), under the key of the call the program made: args are the

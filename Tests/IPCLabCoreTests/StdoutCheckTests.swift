@@ -28,6 +28,31 @@ struct StdoutCheckTests {
         #expect(r.message == #"parent's standard output (26 bytes) contains "got 42""#, "\(r.message)")
     }
 
+    static func output(_ seq: Int, offset: Int, _ text: String, fd: Int64 = 1, preview: String? = nil) -> TraceEvent {
+        TraceEvent(seq: seq, tNs: Int64(seq) * 1_000_000, endNs: Int64(seq) * 1_000_000, process: "parent", pid: 2, step: nil,
+                   call: "output", args: [("fd", .integer(fd)), ("offset", .integer(Int64(offset))), ("bytes", .integer(Int64(text.utf8.count)))],
+                   result: Int64(text.utf8.count), errno: nil, canBlock: false,
+                   payload: Payload(bytes: text.utf8.count, preview: Array((preview ?? text).utf8.prefix(Payload.previewLimit))))
+    }
+
+    @Test("cites the output events whose bytes hold the text: every chunk a text spans, no other")
+    func outputEvidence() throws {
+        let c = try GradingCheckTests.check(#"{"id": "s", "kind": "stdout", "process": "parent", "contains": "got 42"}"#)
+        let out = "hello\nparent got 42 items\n"
+        // The init found "hello\nparent g" first, then the rest; stderr's chunk and a forged one do not count.
+        let events = [Self.output(1, offset: 0, "hello\nparent g"), Self.output(2, offset: 0, "got 42", fd: 2),
+                      Self.output(3, offset: 14, "ot 42 items\n"), Self.output(4, offset: 14, "ot 42 items\n", preview: "something else")]
+        let r = c.evaluate(Self.trace(stdout: out, events: events))
+        #expect(r.passed && r.evidence == [1, 3], "\(r.evidence)")
+        #expect(r.message.hasSuffix("; output events #1, #3"), "\(r.message)")
+        // Within one chunk: that chunk alone.
+        let one = try GradingCheckTests.check(#"{"id": "s", "kind": "stdout", "process": "parent", "contains": "items"}"#)
+        #expect(one.evaluate(Self.trace(stdout: out, events: events)).evidence == [3])
+        // Text that is not printed: no evidence, whatever the events say.
+        let none = try GradingCheckTests.check(#"{"id": "s", "kind": "stdout", "process": "parent", "contains": "bye"}"#)
+        #expect(none.evaluate(Self.trace(stdout: out, events: events)).evidence.isEmpty)
+    }
+
     @Test("fails when the text is not there, showing how the output begins")
     func fails() throws {
         let c = try GradingCheckTests.check(#"{"id": "s", "kind": "stdout", "process": "parent", "contains": "goodbye"}"#)

@@ -2,6 +2,7 @@
 public enum ProcessCall: String, CallTable {
     case fork, wait4, waitpid, nanosleep, exit, spin, allocate
     case forkChildren = "fork_children", openFiles = "open_files", writeFile = "write_file"
+    case output
 
     public var spec: CallSpec {
         let f = CallFamily.process
@@ -23,6 +24,12 @@ public enum ProcessCall: String, CallTable {
         case .openFiles: call(f, [.integer(.count), .string(.path)], "Opens /dev/null count times (to meet the open-files limit).")
         case .writeFile:
             call(f, [.integer(.bytes), .integer(.written)], blocks: true, "Writes bytes into a file in /tmp (to meet the file-size limit).")
+        case .output:
+            call(f, [.integer(.fd), .integer(.offset), .integer(.bytes)], moves: .sends,
+                 "A C program's process wrote bytes to its standard output (fd 1) or error (fd 2), at offset of what it "
+                 + "wrote there: seen by the run's init in the capture (printf's own write is inside the C library, "
+                 + "where the tracer cannot see it), so t_ns is when the init found them, within 10 ms of the write "
+                 + "or at the process's end; only the captured first 8192 bytes of each stream.")
         }
     }
 }

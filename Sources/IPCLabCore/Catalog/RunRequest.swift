@@ -169,8 +169,10 @@ public struct RunRequest: Sendable {
         try errors.check()
     }
 
-    /// The observations of this run, checked against its trace (none for a custom scenario).
+    /// The observations of this run, checked against its trace: a preset's own; for C programs, those
+    /// whose shape their events have (``ProgramObservations``); none for a custom scenario.
     public func observe(_ trace: Trace) -> [Observation] {
+        if programs != nil { return ProgramObservations.observe(trace) }
         guard let preset, let parameters else { return [] }
         return preset.observe(trace, parameters)
     }

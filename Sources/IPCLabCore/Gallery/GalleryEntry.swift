@@ -1,5 +1,5 @@
 /// One example of the program gallery: C programs written for the lab that run together to `ok`,
-/// the claim their run shows, the catalog observations whose shape the run has, and checks a
+/// the claim their run shows, the catalog observations its trace carries, and checks a
 /// grader can post with them unchanged.
 public struct GalleryEntry: Sendable {
     /// Stable, e.g. `c.pipe_parent_child`.
@@ -9,7 +9,7 @@ public struct GalleryEntry: Sendable {
     public var mechanism: String
     /// What a run shows, in one sentence.
     public var claim: String
-    /// Catalog observation ids that apply to the run's shape (a check of kind `observation` binds them).
+    /// The catalog observations the run carries (``ProgramObservations`` finds their shape in its events).
     public var observations: [String]
     /// Checks in their request form (`{"id","kind",…}`), valid for `POST /api/v1/runs`'s `checks`.
     public var checks: [JSONValue]

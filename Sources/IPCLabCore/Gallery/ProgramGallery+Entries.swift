@@ -1,28 +1,29 @@
-/// The gallery's examples, one per mechanism. Each runs to `ok`; its checks hold on that run
-/// (the e2e tests post each entry with its checks and expect every one to pass).
+/// The gallery's examples, one per mechanism. Each runs to `ok`; its checks hold on that run, and
+/// its run carries exactly the observations listed, each holding (``ProgramObservations``; the e2e
+/// tests post each entry with its checks and expect both). An empty list says no catalog
+/// observation's shape can be seen in its events (shared memory's plain stores and segment states
+/// are not in a program's trace).
 extension ProgramGallery {
     public static let standardEntries: [GalleryEntry] = [
         GalleryEntry(
             id: "c.pipe_parent_child", title: "A pipe from a child to its parent", mechanism: "pipe",
             claim: "The child's write arrives through the pipe, and the parent's read returns 0 (end-of-file) "
                 + "once every write end is closed — its own included.",
-            observations: ["pipe.hello.message_received", "pipe.hello.unused_ends_closed", "pipe.hello.parent_waited",
-                           "pipe.eof.read_returns_zero"],
+            observations: ["pipe.hello.message_received", "pipe.hello.parent_waited", "pipe.eof.read_returns_zero"],
             checks: [ok, exitsZero("pipe"), call("pipe"), call("fork"),
                      stdout("pipe", "parent read 21 bytes: hello from the child")],
             programs: [GalleryProgram(name: "pipe", file: "pipe_parent_child.c")]),
         GalleryEntry(
             id: "c.fifo", title: "A FIFO: two processes meet by a path", mechanism: "fifo",
             claim: "A FIFO has a name in the file system; each side's open() waits until the other side opens it too.",
-            observations: ["fifo.rendezvous.met_by_path", "fifo.rendezvous.reader_waits_for_writer",
-                           "fifo.rendezvous.writer_waits_for_reader"],
+            observations: ["fifo.unrelated.met_by_path"],
             checks: [ok, exitsZero("fifo"), call("mkfifo"), stdout("fifo", "reader got: hello through the FIFO")],
             programs: [GalleryProgram(name: "fifo", file: "fifo.c")]),
         GalleryEntry(
             id: "c.sysv_shm", title: "System V shared memory between a parent and its child", mechanism: "shm",
             claim: "What the child stores in a segment it attached with shmat(), the parent reads from its own "
                 + "attachment: no system call moves the bytes.",
-            observations: ["shm.sysv.data_shared", "shm.sysv.nattch_counts", "shm.sysv.removed"],
+            observations: [],
             checks: [ok, exitsZero("sysv_shm"), call("shmget"), call("shmat", min: 2),
                      stdout("sysv_shm", "parent reads: written by the child into shared memory")],
             programs: [GalleryProgram(name: "sysv_shm", file: "sysv_shm.c")]),
@@ -30,14 +31,14 @@ extension ProgramGallery {
             id: "c.posix_shm_sem", title: "POSIX shared memory and a semaphore that says \"ready\"", mechanism: "sem",
             claim: "The parent's sem_wait() blocks until the child has written the shared memory and called sem_post(), "
                 + "so the parent never reads before the child wrote.",
-            observations: ["shm.posix.created", "shm.posix.name_gone"],
+            observations: ["sem.mutex.waiters_slept"],
             checks: [ok, exitsZero("posix_shm"), call("shm_open"), call("sem_post"), call("sem_wait"),
                      stdout("posix_shm", "parent reads: the child's message in POSIX shared memory")],
             programs: [GalleryProgram(name: "posix_shm", file: "posix_shm_sem.c")]),
         GalleryEntry(
             id: "c.message_queue", title: "A POSIX message queue: whole messages, by priority", mechanism: "mq",
             claim: "Each mq_receive() returns one whole message, the highest priority first — not in the order they were sent.",
-            observations: ["mq.posix.highest_priority_first", "mq.boundaries.boundaries_kept"],
+            observations: ["mq.posix.highest_priority_first"],
             checks: [ok, exitsZero("mq"), call("mq_send", min: 3), call("mq_receive", min: 3),
                      stdout("mq", "received \"high priority\" (priority 9)\nreceived \"middle priority\" (priority 5)\n"
                             + "received \"low priority\" (priority 1)")],
@@ -46,7 +47,7 @@ extension ProgramGallery {
             id: "c.signal_handler", title: "Signals as IPC: a ping with SIGUSR1, a pong with SIGUSR2", mechanism: "signal",
             claim: "A handler installed with sigaction() runs when kill() delivers the signal; blocking the signals before "
                 + "fork() and waiting in sigsuspend() loses none of them.",
-            observations: ["signal.handshake.b_received", "signal.handshake.a_acknowledged"],
+            observations: ["signal.handshake.b_received"],
             checks: [ok, exitsZero("signals"), call("sigaction", min: 2), call("kill", min: 2),
                      stdout("signals", "parent: got SIGUSR2 back from the child")],
             programs: [GalleryProgram(name: "signals", file: "signal_handler.c")]),
@@ -54,7 +55,7 @@ extension ProgramGallery {
             id: "c.socket_server_client", title: "A Unix-domain socket server and its client", mechanism: "socket",
             claim: "The server's accept() waits for the client's connect(); then each side reads what the other wrote "
                 + "over one two-way connection.",
-            observations: ["socket.unix_stream.two_way", "socket.unix_stream.bytes_conserved"],
+            observations: ["socket.unix_stream.bytes_conserved", "socket.unix_stream.two_way"],
             checks: [ok, exitsZero("server"), exitsZero("client"), call("accept"), call("connect"),
                      stdout("server", "server: got \"hello, server\""),
                      stdout("client", "client: server replied \"echo: hello, server\"")],

@@ -1,6 +1,7 @@
-/// The `stdout` check: what a program's process printed. Its evidence is the process's own
-/// writes to its standard output whose recorded bytes hold the text (none when the tracer did not
-/// record them: the captured output alone then shows it).
+/// The `stdout` check: what a program's process printed. Its evidence is the `output` events whose
+/// bytes hold the text (the run's init records what each process's capture gained: every event that
+/// the first occurrence of the text overlaps, when it spans several), and the process's own traced
+/// writes to fd 1 that carried part of it.
 extension Check {
     static func stdoutOutcome(on trace: Trace, process: String, contains: String) -> (Bool, [Int], String) {
         if let missing = trace.missing(process: process) { return (false, [], missing) }
@@ -19,7 +20,29 @@ extension Check {
                   let text = e.payload?.text, !text.isEmpty else { return false }
             return text.contains(contains) || contains.contains(text)
         }
-        return (true, writes.seqs, "\(process)'s standard output (\(size)) contains \(Self.quoted(Self.preview(contains)))")
+        let chunks = outputEvents(in: trace, process: process, fd: 1, covering: contains, of: output)
+        let seen = chunks.isEmpty ? "" : "; output event\(chunks.count == 1 ? "" : "s") " + chunks.map { "#\($0)" }.joined(separator: ", ")
+        return (true, (writes.seqs + chunks).sorted(),
+                "\(process)'s standard output (\(size)) contains \(Self.quoted(Self.preview(contains)))\(seen)")
+    }
+
+    /// The `output` events of `process` on `fd` that the first occurrence of `text` in the captured
+    /// `output` overlaps. An event counts only when its preview is the captured bytes at its offset
+    /// (the run could record anything; the capture is what the check reads).
+    static func outputEvents(in trace: Trace, process: String, fd: Int64, covering text: String, of output: String) -> [Int] {
+        let bytes = Array(output.utf8), needle = Array(text.utf8)
+        guard !needle.isEmpty, needle.count <= bytes.count,
+              let start = (0...(bytes.count - needle.count)).first(where: { bytes[$0..<($0 + needle.count)].elementsEqual(needle) })
+        else { return [] }
+        let end = start + needle.count
+        return trace.events.filter { e in
+            guard e.process == process, e.call == ProcessCall.output.name, e.arg(.fd) == .integer(fd),
+                  case .integer(let offset)? = e.arg(.offset), case .integer(let count)? = e.arg(.bytes),
+                  let preview = e.payload?.preview, offset >= 0, count > 0 else { return false }
+            let from = Int(offset), to = Int(offset) + Int(count)
+            guard from < end, to > start, from + preview.count <= bytes.count else { return false }
+            return bytes[from..<(from + preview.count)].elementsEqual(preview)
+        }.seqs
     }
 
     /// At most 80 characters of `text`, on one line.

@@ -66,20 +66,33 @@ public struct ObservationBinding: Sendable {
 
     /// Computes the observation on `trace`. `run` is the run's own preset and parameters, if any.
     func evaluate(_ trace: Trace, run: (preset: String, parameters: Parameters)?) -> (holds: Bool, evidence: [Int], message: String) {
+        switch observation(on: trace, run: run) {
+        case .success(let o): (o.holds, o.evidence, o.detail)
+        case .failure(let why): (false, [], why.message)
+        }
+    }
+
+    /// Why an observation could not be computed on a trace.
+    struct Unbound: Error { var message: String }
+
+    /// The preset's observation computed on `trace` with the roles bound (its claim, and its detail
+    /// saying the binding), or why it could not be. A role may be bound to any process of the trace
+    /// (a C program's forks included) and any channel its events name (a program's `pipe1`).
+    func observation(on trace: Trace, run: (preset: String, parameters: Parameters)?) -> Result<Observation, Unbound> {
         let known = Self.roles(of: preset)
-        let processNames = Set(trace.scenario.processes.map(\.name))
-        let channelNames = Set(trace.scenario.channels.map(\.name))
-        // A role bound to a name the scenario lacks: the check fails and says so.
+        let processNames = Set(trace.scenario.processes.map(\.name)).union(trace.processes.map(\.name))
+        let channelNames = Set(trace.scenario.channels.map(\.name)).union(trace.events.compactMap(\.channel))
+        // A role bound to a name the trace lacks: the check fails and says so.
         for role in roles.keys.sorted() {
             let name = roles[role]!
             let isProcess = known.processes.contains(role)
             if isProcess ? !processNames.contains(name) : !channelNames.contains(name) {
-                return (false, [], "the scenario has no \(isProcess ? "process" : "channel") \"\(name)\" (bound to the role \(role))")
+                return .failure(Unbound(message: "the scenario has no \(isProcess ? "process" : "channel") \"\(name)\" (bound to the role \(role))"))
             }
         }
         var rename: [String: String] = [:]
         for (role, name) in roles { rename[name] = role }
-        // A name of the scenario that is also a role bound elsewhere steps aside.
+        // A name of the trace that is also a role bound elsewhere steps aside.
         let boundRoles = Set(roles.keys)
         for name in processNames.union(channelNames) where rename[name] == nil && boundRoles.contains(name) {
             rename[name] = name + " (unbound)"
@@ -88,11 +101,11 @@ public struct ObservationBinding: Sendable {
             ?? (run?.preset == preset.experiment.id ? run?.parameters : nil)
             ?? Parameters.defaults(for: preset.experiment)
         let renamed = trace.renamed(rename)
-        guard let observation = preset.observe(renamed, parameters).first(where: { $0.id == id }) else {
-            return (false, [], "\(preset.experiment.id) did not compute \(id) on this trace")
+        guard var observation = preset.observe(renamed, parameters).first(where: { $0.id == id }) else {
+            return .failure(Unbound(message: "\(preset.experiment.id) did not compute \(id) on this trace"))
         }
         let binding = roles.filter { $0.key != $0.value }.sorted { $0.key < $1.key }.map { "\($0.key) = \($0.value)" }
-        return (observation.holds, observation.evidence,
-                observation.detail + (binding.isEmpty ? "" : " (roles: \(binding.joined(separator: ", ")))"))
+        if !binding.isEmpty { observation.detail += " (roles: \(binding.joined(separator: ", ")))" }
+        return .success(observation)
     }
 }

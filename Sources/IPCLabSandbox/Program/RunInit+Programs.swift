@@ -46,7 +46,12 @@ extension RunInit {
         let dirs = ["", "/src", "/bin", "/out", "/in"].map { Self.programDir + $0 }
         for dir in dirs where mkdir(dir, 0o755) != 0 { fail("mkdir \(dir) failed", errno) }
         let collect = ProgramCollector(programs: programs, base: base + planEnd, capacity: area)
-        runFinishing = { collect.write() }
+        nonisolated(unsafe) var output = OutputWatch()
+        runTick = { output.scan() }
+        runFinishing = {
+            output.scan()
+            collect.write()
+        }
 
         // Compile each program, one after the other, under the run's limits and wall clock.
         let deadline = Int64(wallMs) * 1_000_000

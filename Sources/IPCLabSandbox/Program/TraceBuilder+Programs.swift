@@ -32,6 +32,12 @@ extension TraceBuilder {
         return (processes, names)
     }
 
+    /// Whether a record is not the init's `output` of a process the trace does not know (one that never
+    /// started traced, such as a static binary): such bytes have no process to be shown under.
+    static func namedOutput(_ r: RawRecord, names: [Int32: String]) -> Bool {
+        r.call != ProcessCall.output.rawValue || r.process != -1 || names[Int32(truncatingIfNeeded: r.args[3])] != nil
+    }
+
     /// The argument a call's payload holds in a program run: the object's name, or the socket address.
     private static let textArgument = ["shm_open": "name", "shm_unlink": "name", "sem_open": "name", "sem_unlink": "name",
                                        "mq_open": "name", "mq_unlink": "name", "bind": "addr", "connect": "addr", "accept": "peer",
@@ -40,6 +46,10 @@ extension TraceBuilder {
     /// Names an event's process by its pid, and the processes its arguments reach (a fork's child,
     /// the process a wait reaped or a kill aimed at) by theirs: the interposer knows only pids.
     static func nameProgramEvent(_ e: inout TraceEvent, record r: RawRecord, names: [Int32: String], channels: inout ProgramChannels) {
+        // A process's output is recorded by the run's init, which names the writer by its pid (OutputWatch).
+        if r.call == ProcessCall.output.rawValue, r.kind == IPCLAB_REC_EVENT, r.process == -1 {
+            e.pid = Int32(truncatingIfNeeded: r.args[3])
+        }
         if let name = names[e.pid] { e.process = name }
         if let slot = ProgramChannels.inodeArgument[r.call], r.args[slot] > 0, let i = e.args.firstIndex(where: { $0.0 == "channel" }) {
             e.args[i].1 = .string(channels.name(inode: r.args[slot], fifo: r.call == "open"))
@@ -47,6 +57,7 @@ extension TraceBuilder {
         // What a scenario names by its channel, the interposer puts in the payload (ipc_trace.c).
         let text = JSONValue.string(String(decoding: r.payload.prefix { $0 != 0 }, as: UTF8.self))
         if let key = textArgument[r.call], r.payloadLength > 0, let i = e.args.firstIndex(where: { $0.0 == key }) { e.args[i].1 = text }
+        channels.nameQueue(&e)
         func named(_ pid: Int64?) -> JSONValue {
             guard let pid, let name = names[Int32(truncatingIfNeeded: pid)] else { return .null }
             return .string(name)
@@ -72,6 +83,39 @@ struct ProgramChannels {
 
     /// Where the interposer puts a pipe's inode, by call (trace.c).
     static let inodeArgument = ["pipe": 2, "read": 2, "write": 2, "close": 1, "dup2": 2, "open": 1]
+
+    /// A POSIX message queue or named semaphore is named by its name (`/lab_queue`): each process's
+    /// handles (a queue's descriptor, a semaphore's address) as mq_open or sem_open returned them, a
+    /// fork's child starting with a copy of its parent's.
+    private var handles: [Int32: [String: String]] = [:]
+
+    /// The handle a call's arguments hold: `mq:3` for a queue descriptor, `sem:0x7f…` for a semaphore.
+    private static func handle(_ e: TraceEvent) -> String? {
+        if e.call.hasPrefix("mq_"), case .integer(let mqdes)? = e.arg(.mqdes) { return "mq:\(mqdes)" }
+        if e.call.hasPrefix("sem_"), case .string(let address)? = e.arg(.sem) { return "sem:\(address)" }
+        return nil
+    }
+
+    /// Gives a queue's or a named semaphore's call the name of the object its handle reaches (events in order).
+    mutating func nameQueue(_ e: inout TraceEvent) {
+        switch e.call {
+        case MessageQueueCall.mqOpen.name, SemaphoreCall.semOpen.name:
+            let handle = e.call == SemaphoreCall.semOpen.name ? e.arg(.sem).flatMap { if case .string(let a) = $0 { "sem:\(a)" } else { nil } }
+                : e.result.map { "mq:\($0)" }
+            if let r = e.result, r >= 0, let handle, case .string(let name)? = e.arg(.name), !name.isEmpty {
+                handles[e.pid, default: [:]][handle] = name
+                Self.set(&e, channel: name)
+            }
+        case ProcessCall.fork.name:
+            if let child = e.result, child > 0 { handles[Int32(truncatingIfNeeded: child)] = handles[e.pid] }
+        default:
+            if let handle = Self.handle(e), let name = handles[e.pid]?[handle] { Self.set(&e, channel: name) }
+        }
+    }
+
+    private static func set(_ e: inout TraceEvent, channel: String) {
+        if let i = e.args.firstIndex(where: { $0.0 == "channel" }) { e.args[i].1 = .string(channel) }
+    }
 
     mutating func name(inode: Int64, fifo: Bool) -> String {
         if let name = names[inode] { return name }

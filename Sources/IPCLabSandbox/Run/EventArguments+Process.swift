@@ -1,6 +1,6 @@
 import IPCLabCore
 
-/// Argument names of the process calls: fork, wait4, nanosleep, exit.
+/// Argument names of the process calls: fork, wait4, nanosleep, exit, a program's output.
 extension EventArguments {
     func describe(_ call: ProcessCall, _ r: RawRecord) -> [(String, JSONValue)] {
         let a = r.args
@@ -25,6 +25,9 @@ extension EventArguments {
             return [("count", .integer(a[0])), ("path", .string("/dev/null"))]
         case .writeFile:
             return [("bytes", .integer(a[0])), ("written", .integer(a[1]))]
+        case .output:
+            // args[3] is the writer's pid, which names the event (TraceBuilder+Programs), not an argument.
+            return [("fd", .integer(a[0])), ("offset", .integer(a[1])), ("bytes", .integer(a[2]))]
         }
     }
 }

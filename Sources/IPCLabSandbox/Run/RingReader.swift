@@ -69,7 +69,8 @@ final class RingReader {
                     names[record.pid] = n == 0 ? name : "\(name).\(n)"
                 }
             }
-            guard EventArguments.isEvent(record) else { continue }
+            // As the trace does: no output of a process the trace does not know (TraceBuilder.namedOutput).
+            guard EventArguments.isEvent(record), !programs || TraceBuilder.namedOutput(record, names: names) else { continue }
             if record.done || final { ready.append(record) } else { waiting.append(index) }
         }
         pending = waiting

@@ -159,6 +159,7 @@ struct RunInit {
                 _ = reapExited(blocking: true)
                 finish(IPCLAB_OUTCOME_TIMEOUT)
             }
+            runTick?()
             _ = ipclab_sigwait_timeout(SIGCHLD, watch.enabled ? min(remaining, DeadlockWatch.tickNs) : remaining)
         }
         Recorder.record(IPCLAB_REC_NOTE, "timeout", step: nil, args: [Int64(wallMs)], result: 0)
@@ -219,3 +220,7 @@ struct RunInit {
 /// What the run's init does once every process of the run is gone, before it writes the outcome
 /// (a program run copies its processes' output into the ring); nil for scenarios.
 nonisolated(unsafe) var runFinishing: (() -> Void)?
+
+/// What the run's init does at each tick of its supervisor while the run lasts (a program run
+/// records what its processes wrote, ``OutputWatch``); nil for scenarios.
+nonisolated(unsafe) var runTick: (() -> Void)?

@@ -64,7 +64,7 @@ struct TraceBuilder {
         // Positions into `records`, not copies of them, and a seq kept only for the records an
         // object snapshot names: for a 262,144-event trace each copy or map costs tens of MB.
         let eventOrder = records.indices
-            .filter { EventArguments.isEvent(records[$0]) }
+            .filter { EventArguments.isEvent(records[$0]) && (!programs || Self.namedOutput(records[$0], names: names)) }
             .sorted { (records[$0].tBegin, records[$0].index) < (records[$1].tBegin, records[$1].index) }
         let named = Set(records.lazy.filter { $0.kind == IPCLAB_REC_OBJECT }.map { Int($0.args[3]) })
         var seqOf: [Int: Int] = [:]
@@ -76,6 +76,9 @@ struct TraceBuilder {
             if named.contains(r.index) { seqOf[r.index] = n + 1 }
             events.append(arguments.event(r, seq: n + 1))
             if programs { Self.nameProgramEvent(&events[events.count - 1], record: r, names: names, channels: &channels) }
+        }
+        if programs {
+            ProgramConnections.name(&events, parents: Dictionary(processes.compactMap { p in p.parent.map { (p.name, $0) } }) { a, _ in a })
         }
 
         let objects = records.filter { $0.kind == IPCLAB_REC_OBJECT }.map { r -> ObjectSnapshot in

@@ -35,11 +35,16 @@ public struct PipeEOF: Preset {
         let readerClosedWrite = trace.calls(.pipes(.close), by: "reader", on: "p").filter { $0.arg(.end) == "write" && $0.result == 0 }
         let writerExit = trace.process("writer")?.exit
         if let last = reads.last, last.returned, last.result == 0 {
+            // Who closed a write end before that read (the ends nobody closed went when their process exited).
+            let closed = trace.calls(.pipes(.close), on: "p").filter { $0.arg(.end) == "write" && $0.result == 0 && $0.tNs < last.tNs }
+            let closers = closed.map { "\($0.process) closed a write end (#\($0.seq))" }
+            let writerClosed = closed.contains { $0.process == "writer" }
             return [Observation(
                 id: "pipe.eof.read_returns_zero",
                 claim: "read returns 0 (end of file) once every write end of the pipe is closed.",
-                holds: true, evidence: (pipeMade + readerClosedWrite + [last]).seqs,
-                detail: "the reader closed its own write end, the writer's closed when it exited; read returned 0 after \(Array(reads.dropLast()).bytesMoved) bytes")]
+                holds: true, evidence: (pipeMade + closed + [last]).sorted { $0.seq < $1.seq }.seqs,
+                detail: (closers + (writerClosed ? [] : ["the writer's closed when it exited"])).joined(separator: ", ")
+                    + "; read returned 0 after \(Array(reads.dropLast()).bytesMoved) bytes")]
         }
         let stuck = reads.last.map { $0.returned ? "" : "its read(\($0.arg(.fd)?.compactText ?? "?")) never returned; " } ?? ""
         let why = readerClosedWrite.isEmpty

@@ -45,7 +45,8 @@ public struct PipeHello: Preset {
         let closedOK = closes.count == 2 && closes.allSatisfy { $0.result == 0 }
             && closes.contains { $0.process == "parent" && $0.string(.end) == "write" }
             && closes.contains { $0.process == "child" && $0.string(.end) == "read" }
-        let waits = trace.calls(.process(.wait4), by: "parent")
+        // A C program's parent waits with waitpid (or wait) as often as with wait4.
+        let waits = (trace.calls(.process(.wait4), by: "parent") + trace.calls(.process(.waitpid), by: "parent")).sorted { $0.seq < $1.seq }
         let childPid = trace.process("child")?.pid
         let waited = waits.contains { $0.result == Int64(childPid ?? -2) }
         return [
@@ -66,7 +67,7 @@ public struct PipeHello: Preset {
                 id: "pipe.hello.parent_waited",
                 claim: "The parent waits for its child and collects its exit status.",
                 holds: waited, evidence: waits.seqs,
-                detail: waited ? "wait4 returned the child's pid \(childPid!)" : "the parent did not collect the child"),
+                detail: waited ? "\(waits.first { $0.result == Int64(childPid!) }!.call) returned the child's pid \(childPid!)" : "the parent did not collect the child"),
         ]
     }
 }
