@@ -1,4 +1,5 @@
 import Foundation
+import IPCLabCore
 import Synchronization
 import Testing
 @testable import IPCLabStore
@@ -81,6 +82,35 @@ struct RunStoreTests {
         #expect(try t.store.trace(id: "r3", format: .json) == nil)
         // Deflated: 50,000 x's take far less than 50,000 bytes on disk.
         #expect(t.store.metrics.snapshot.bytes < 5_000)
+    }
+
+    @Test("a run stored from its answer's JSON: that JSON back as it is, its text and Chrome made from it")
+    func derivedFormats() throws {
+        let t = try TestStore()
+        let run = RunInfo(id: "0123456789abcdef0123456789abcdef", experiment: "pipe.hello", startedAt: "2027-01-15T08:00:00.000Z",
+                          durationNs: 2_500_000, outcome: .ok, reason: nil, limits: RunLimits(),
+                          sandbox: SandboxReport(namespaces: ["pid"], setup: []), eventsDropped: 0)
+        let events = [
+            TraceEvent(seq: 1, tNs: 1000, endNs: 1_200_000, process: "parent", pid: 2, step: 0, call: "read",
+                       args: [("fd", 3), ("count", 6), ("channel", "p"), ("end", "read")], result: 6, errno: nil,
+                       canBlock: true, payload: Payload(bytes: 6, preview: Array("Hello\u{0}".utf8))),
+            TraceEvent(seq: 2, tNs: 5000, endNs: 6000, process: "child", pid: 3, step: 0, call: "write",
+                       args: [("fd", 4), ("count", 6), ("channel", "p"), ("end", "write")], result: 6, errno: nil,
+                       canBlock: true, payload: Payload(bytes: 6, preview: Array("Hello\u{0}".utf8))),
+        ]
+        let trace = Trace(run: run, scenario: Scenario(channels: [], processes: []),
+                          processes: [TraceProcess(name: "parent", pid: 2, parent: nil, exit: .code(0), userCPUNs: 1, systemCPUNs: 2),
+                                      TraceProcess(name: "child", pid: 3, parent: "parent", exit: .code(0), userCPUNs: 1, systemCPUNs: 2)],
+                          events: events, objects: [],
+                          observations: [Observation(id: "o", claim: "c", holds: true, evidence: [1, 2], detail: "d")],
+                          transfers: [Transfer(kind: .data, from: 2, to: 1, channel: "p", bytes: 6)])
+        let json = trace.json()
+        try t.store.store(trace, json: json)
+        #expect(try t.store.trace(id: run.id, format: .json) == json)
+        #expect(try t.store.trace(id: run.id, format: .text) == Array(trace.text().utf8))
+        #expect(try t.store.trace(id: run.id, format: .chrome) == trace.chromeJSON())
+        // Only the JSON is stored.
+        #expect(t.store.metrics.snapshot.bytes == Deflate.compress(json).count)
     }
 
     @Test("a second run with the same id is refused and the first is kept")
