@@ -13,16 +13,21 @@ final class StoreWriter: @unchecked Sendable {
 
     private final class Job: @unchecked Sendable {
         let work: Work
+        /// The work is one statement (see ``StoreWriter/write(statement:_:)``).
+        let statement: Bool
         let done = DispatchSemaphore(value: 0)
         var error: (any Error)?
         /// Set (before `done` is signalled) when this job's thread is to commit the next batch.
         var lead = false
-        init(_ work: @escaping Work) { self.work = work }
+        init(_ work: @escaping Work, statement: Bool) {
+            self.work = work
+            self.statement = statement
+        }
     }
 
     private let database: any StoreDatabase
-    /// Run after each batch, in its transaction (retention by bytes).
-    private let afterBatch: Work
+    /// Run after each batch, in its transaction (retention by bytes); nil when there is nothing to run.
+    private let afterBatch: Work?
     // Guarded by `condition`.
     private let condition = NSCondition()
     private var queue: [Job] = []
@@ -31,7 +36,7 @@ final class StoreWriter: @unchecked Sendable {
     private var timer = false
     private let timerStopped = DispatchSemaphore(value: 0)
 
-    init(database: any StoreDatabase, afterBatch: @escaping Work) {
+    init(database: any StoreDatabase, afterBatch: Work?) {
         self.database = database
         self.afterBatch = afterBatch
     }
@@ -62,9 +67,11 @@ final class StoreWriter: @unchecked Sendable {
     }
 
     /// Runs `work` in a group commit and returns once it is committed (or throws its error, or the
-    /// commit's).
-    func write(_ work: @escaping Work) throws {
-        let job = Job(work)
+    /// commit's). `statement`: the work executes one statement, so that alone in its batch (the
+    /// common case: one run at a time) it runs as its own transaction, with no BEGIN or COMMIT
+    /// (``StoreDatabase/writeStatement(_:)``).
+    func write(statement: Bool = false, _ work: @escaping Work) throws {
+        let job = Job(work, statement: statement)
         condition.lock()
         guard !stopping else {
             condition.unlock()
@@ -94,12 +101,16 @@ final class StoreWriter: @unchecked Sendable {
         queue.removeAll(keepingCapacity: true)
         condition.unlock()
         do {
-            try database.write { db in
-                // A failed write rolls back only itself; the batch's other writes still commit.
-                for job in batch {
-                    do { try db.attempt { try job.work(db) } } catch { job.error = error }
+            if batch.count == 1, batch[0].statement, afterBatch == nil {
+                try database.writeStatement(batch[0].work)
+            } else {
+                try database.write { db in
+                    // A failed write rolls back only itself; the batch's other writes still commit.
+                    for job in batch {
+                        do { try db.attempt { try job.work(db) } } catch { job.error = error }
+                    }
+                    try afterBatch?(db)
                 }
-                try afterBatch(db)
             }
         } catch {
             for job in batch where job.error == nil { job.error = error }
