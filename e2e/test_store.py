@@ -98,6 +98,13 @@ def test_a_run_reads_back_byte_for_byte_in_every_format(lab):
     assert lab.get(f"/api/v1/runs/{rid}?format=text").text.startswith(f"# run {rid} ")
 
 
+def test_a_run_answered_in_part_is_stored_whole(lab):
+    part = lab.request("POST", "/api/v1/runs?fields=run", json=HELLO)
+    assert part.status == 200 and set(part.json) == {"trace_version", "run"}
+    stored = lab.get(f"/api/v1/runs/{run_id(part)}").json
+    assert stored["run"] == part.json["run"] and stored["events"] and stored["observations"]
+
+
 def test_ids_differ_and_do_not_leak_each_other(lab):
     ids = {run_id(lab.run(HELLO)) for _ in range(4)}
     assert len(ids) == 4
