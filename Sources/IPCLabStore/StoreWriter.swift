@@ -49,7 +49,7 @@ final class StoreWriter: @unchecked Sendable {
         guard timer else { return }
         let thread = Thread { [self] in
             condition.lock()
-            // The deadline stays put when a commit's broadcast wakes this thread early.
+            // The deadline stays put when this thread wakes early (spuriously).
             var next = Date(timeIntervalSinceNow: seconds)
             while !stopping {
                 if !condition.wait(until: next) && !stopping {
@@ -123,7 +123,9 @@ final class StoreWriter: @unchecked Sendable {
             next.done.signal()
         } else {
             leading = false
-            condition.broadcast()
+            // Only stop() waits for the lead to end; a broadcast after every commit would also wake
+            // the retention timer's thread for nothing (a futex wake and a context switch per run).
+            if stopping { condition.broadcast() }
             condition.unlock()
         }
     }
