@@ -119,7 +119,10 @@ def test_a_streamed_run_is_stored_once_its_trace_line_is_sent(lab):
     last = json.loads(r.text.strip().splitlines()[-1])
     assert last["type"] == "trace", last
     trace = last["trace"]
-    assert lab.get(f"/api/v1/runs/{trace['run']['id']}").json == trace
+    stored = lab.get(f"/api/v1/runs/{trace['run']['id']}")
+    assert stored.json == trace
+    # Byte for byte: the line is the stored JSON wrapped.
+    assert r.content.rstrip(b"\n").splitlines()[-1] == b'{"type":"trace","trace":' + stored.body + b"}"
 
 
 def test_store_false_is_answered_and_not_stored(lab):
