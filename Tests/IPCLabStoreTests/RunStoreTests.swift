@@ -111,6 +111,11 @@ struct RunStoreTests {
         #expect(try t.store.trace(id: run.id, format: .chrome) == trace.chromeJSON())
         // Only the JSON is stored.
         #expect(t.store.metrics.snapshot.bytes == Deflate.compress(json).count)
+        // A stored JSON that is not a trace's cannot be made into text: an error, not a crash.
+        try t.store.store(StoredRun(summary: RunSummary(id: "bad", experiment: nil, outcome: "ok", startedAt: "", durationNs: 0,
+                                                        storedAt: t.now, bytes: 0), formats: [.json: Array("{\"run\":{}}".utf8)]))
+        #expect(try t.store.trace(id: "bad", format: .json) == Array("{\"run\":{}}".utf8))
+        #expect(throws: StoreError.self) { try t.store.trace(id: "bad", format: .text) }
     }
 
     @Test("a second run with the same id is refused and the first is kept")
