@@ -15,7 +15,9 @@ final class StoreWriter: @unchecked Sendable {
         let work: Work
         /// The work is one statement (see ``StoreWriter/write(statement:_:)``).
         let statement: Bool
-        let done = DispatchSemaphore(value: 0)
+        /// What the job's thread waits on while another commits; made only for a job that waits
+        /// (under the lock, before it is queued), so that a lone write creates none.
+        var done: DispatchSemaphore?
         var error: (any Error)?
         /// Set (before `done` is signalled) when this job's thread is to commit the next batch.
         var lead = false
@@ -77,15 +79,18 @@ final class StoreWriter: @unchecked Sendable {
             condition.unlock()
             throw StoreError.closed
         }
-        queue.append(job)
         if leading {
+            let done = DispatchSemaphore(value: 0)
+            job.done = done
+            queue.append(job)
             condition.unlock()
-            job.done.wait()
+            done.wait()
             if !job.lead {
                 if let error = job.error { throw error }
                 return
             }
         } else {
+            queue.append(job)
             leading = true
             condition.unlock()
         }
@@ -115,12 +120,13 @@ final class StoreWriter: @unchecked Sendable {
         } catch {
             for job in batch where job.error == nil { job.error = error }
         }
-        for job in batch where job !== me { job.done.signal() }
+        // Every job but `me` came while a commit was in progress, so it has its semaphore.
+        for job in batch where job !== me { job.done?.signal() }
         condition.lock()
         if let next = queue.first {
             next.lead = true
             condition.unlock()
-            next.done.signal()
+            next.done?.signal()
         } else {
             leading = false
             // Only stop() waits for the lead to end; a broadcast after every commit would also wake
