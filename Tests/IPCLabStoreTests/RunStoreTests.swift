@@ -1,3 +1,4 @@
+import CIPCLab
 import Foundation
 import IPCLabCore
 import Synchronization
@@ -137,6 +138,25 @@ struct RunStoreTests {
         #expect(Deflate.decompress(blob) == nil)
         #expect(Deflate.decompress([0xff, 0xff, 0xff, 0x7f, 1, 2]) == nil)
         #expect(Deflate.decompress([1]) == nil)
+    }
+
+    @Test("a thread's deflate stream is reused: the same bytes deflate the same, every size round-trips, and a gzip in between changes nothing")
+    func deflateReuse() throws {
+        let first = Deflate.compress(Array("{\"run\":1}".utf8))
+        for size in [0, 1, 100, 70_000, 5_000, 300_000, 7] {
+            let bytes = Array((0..<size).map { UInt8(($0 * 7 + size) % 253) })
+            let blob = Deflate.compress(bytes)
+            #expect(Deflate.decompress(blob) == bytes, "size \(size)")
+            #expect(Deflate.compress(bytes) == blob, "size \(size)")
+        }
+        // A gzip member (the page's files) on the same thread, then a zlib stream again.
+        let text = Array(String(repeating: "gzip me ", count: 500).utf8)
+        var gz = [UInt8](repeating: 0, count: ipclab_deflate_bound(text.count))
+        let n = gz.withUnsafeMutableBufferPointer { o in
+            text.withUnsafeBufferPointer { i in ipclab_deflate(i.baseAddress, i.count, o.baseAddress, o.count, 6, 1) }
+        }
+        #expect(n > 10 && gz[0] == 0x1f && gz[1] == 0x8b)
+        #expect(Deflate.compress(Array("{\"run\":1}".utf8)) == first)
     }
 
     @Test("a blob stored by an earlier build (zlib's compress2, level 1) still inflates; a length that understates it is refused")
