@@ -113,16 +113,35 @@ def post_runs(url, count):
 
 
 def store_cost(url, seconds):
-    """pipe.hello's p50 with the run stored and with `"store": false`, 1 client, measured in turns
-    (stored, not stored, three times each) so that the machine's noise falls on both; medians."""
-    script = os.path.join(ROOT, "bench/post_run.lua")
-    turn = max(1, seconds // 3)
-    stored, unstored = [], []
-    for _ in range(3):
-        stored.append(wrk(f"{url}/api/v1/runs", 1, 1, turn, script)["p50_ms"])
-        unstored.append(wrk(f"{url}/api/v1/runs", 1, 1, turn, script,
-                            env={"IPCLAB_BENCH_BODY": '{"experiment":"pipe.hello","store":false}'})["p50_ms"])
-    return sorted(stored)[1], sorted(unstored)[1]
+    """pipe.hello's p50 with the run stored and with `"store": false`, 1 client on one connection,
+    alternating request by request (stored, not stored, stored, …) for 2 × `seconds` and at least
+    500 of each, so that load drift on the shared machine falls on both sides alike. The requests
+    are written ready-made on a bare socket: the client's own time is small next to a run's."""
+    host, port = url.split("//")[1].split(":")
+    sock = socket.create_connection((host, int(port)))
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    requests = [(f"POST /api/v1/runs HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+                 f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+                for body in (b'{"experiment":"pipe.hello"}', b'{"experiment":"pipe.hello","store":false}')]
+    times = ([], [])
+    buf = b""
+    deadline = time.perf_counter() + 2 * seconds
+    while time.perf_counter() < deadline or len(times[1]) < 500:
+        for side, request in enumerate(requests):
+            t = time.perf_counter()
+            sock.sendall(request)
+            while b"\r\n\r\n" not in buf:
+                buf += sock.recv(65536)
+            head, buf = buf.split(b"\r\n\r\n", 1)
+            length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))
+            while len(buf) < length:
+                buf += sock.recv(65536)
+            body, buf = buf[:length], buf[length:]
+            times[side].append((time.perf_counter() - t) * 1000)
+            if not head.startswith(b"HTTP/1.1 200") or b'"outcome":"ok"' not in body:
+                raise SystemExit(f"bench: a store-cost run answered {head[:40]!r}: {body[:200]!r}")
+    sock.close()
+    return tuple(sorted(ts)[len(ts) // 2] for ts in times)
 
 
 def one_shot(binary, baseline, times=5):
@@ -160,10 +179,12 @@ def postgres_store_cost(binary, threads, seconds):
 
 def store_rows(url, args, results):
     """The stored-vs-not rows: SQLite (the server `url`), then PostgreSQL."""
+    load = os.getloadavg()[0]
     stored, unstored = store_cost(url, args.seconds)
     pg_stored, pg_unstored = postgres_store_cost(args.binary, args.threads, args.seconds)
     results["store"] = {"stored": stored, "store_false": unstored,
-                        "postgres": {"stored": pg_stored, "store_false": pg_unstored}}
+                        "postgres": {"stored": pg_stored, "store_false": pg_unstored},
+                        "load": [load, os.getloadavg()[0]]}
     return [
         ("pipe.hello p50 (ms), stored (SQLite) vs \"store\": false", stored, unstored, "≤ 1.10×", stored <= 1.10 * unstored),
         ("pipe.hello p50 (ms), stored (PostgreSQL) vs \"store\": false", pg_stored, pg_unstored, "≤ 1.10×",

@@ -98,6 +98,13 @@ def test_a_run_reads_back_byte_for_byte_in_every_format(lab):
     assert lab.get(f"/api/v1/runs/{rid}?format=text").text.startswith(f"# run {rid} ")
 
 
+def test_a_run_answered_in_part_is_stored_whole(lab):
+    part = lab.request("POST", "/api/v1/runs?fields=run", json=HELLO)
+    assert part.status == 200 and set(part.json) == {"trace_version", "run"}
+    stored = lab.get(f"/api/v1/runs/{run_id(part)}").json
+    assert stored["run"] == part.json["run"] and stored["events"] and stored["observations"]
+
+
 def test_ids_differ_and_do_not_leak_each_other(lab):
     ids = {run_id(lab.run(HELLO)) for _ in range(4)}
     assert len(ids) == 4
@@ -112,7 +119,10 @@ def test_a_streamed_run_is_stored_once_its_trace_line_is_sent(lab):
     last = json.loads(r.text.strip().splitlines()[-1])
     assert last["type"] == "trace", last
     trace = last["trace"]
-    assert lab.get(f"/api/v1/runs/{trace['run']['id']}").json == trace
+    stored = lab.get(f"/api/v1/runs/{trace['run']['id']}")
+    assert stored.json == trace
+    # Byte for byte: the line is the stored JSON wrapped.
+    assert r.content.rstrip(b"\n").splitlines()[-1] == b'{"type":"trace","trace":' + stored.body + b"}"
 
 
 def test_store_false_is_answered_and_not_stored(lab):

@@ -10,11 +10,12 @@ extension LabAPI {
     static let defaultListLimit = 50
 
     /// Stores a finished run unless its request said `"store": false` or the server has no store.
+    /// `json`: the trace's JSON when the answer rendered it already (stored as it is, not rendered again).
     /// Returns the error to answer instead of the trace when it could not be stored: a 200 means stored.
-    func storeRun(_ trace: Trace, _ request: RunRequest) -> LabError? {
+    func storeRun(_ trace: Trace, _ request: RunRequest, json: [UInt8]? = nil) -> LabError? {
         guard request.store, let store else { return nil }
         do {
-            try store.store(trace)
+            try store.store(trace, json: json)
             return nil
         } catch {
             logger.error("could not store a run", metadata: ["run": "\(trace.run.id)", "error": "\(error)"])

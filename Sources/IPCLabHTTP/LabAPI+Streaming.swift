@@ -58,13 +58,15 @@ extension LabAPI {
                     }
                     outcome = trace.run.outcome.rawValue
                     reservation.resize(to: Self.heldCost(events: trace.events.count))
-                    // The trace line comes once the run is stored, like a 200.
-                    if let refusal = storeRun(trace, runRequest) {
+                    // The trace line comes once the run is stored, like a 200; a trace sent whole is
+                    // rendered once, for the line and the store alike.
+                    let json = trace.events.count < Self.streamedEvents ? trace.json() : nil
+                    if let refusal = storeRun(trace, runRequest, json: json) {
                         body.write(refusal.streamLine())
                         body.finish()
                         reservation.release()
                     } else {
-                        Self.pullTraceLine(trace, into: body, reservation: reservation)
+                        Self.pullTraceLine(trace, json: json, into: body, reservation: reservation)
                     }
                 } catch {
                     body.write(error.streamLine())
@@ -78,8 +80,11 @@ extension LabAPI {
     /// The last line, `{"type":"trace","trace":…}`, pulled a piece of the trace at a time as
     /// the client reads (never one document in memory), and the body ended after it; the run's
     /// thread goes back at once, however slow the client, and `reservation` is held until sent.
-    static func pullTraceLine(_ trace: Trace, into body: HTTPStreamingBody, reservation: RunExecutor.Reservation) {
+    /// `json`: the trace already rendered whole (a small one), sent as one piece.
+    static func pullTraceLine(_ trace: Trace, json: [UInt8]? = nil, into body: HTTPStreamingBody,
+                              reservation: RunExecutor.Reservation) {
         var chunks = TraceChunks(trace, format: .json)
+        var whole = json
         var part = TraceLinePart.head
         body.continuePulling({
             switch part {
@@ -87,7 +92,14 @@ extension LabAPI {
                 part = .trace
                 return Array(#"{"type":"trace","trace":"#.utf8)
             case .trace:
+                if let rendered = whole {
+                    whole = nil
+                    part = .tail
+                    return rendered
+                }
                 if let chunk = chunks.next() { return chunk }
+                fallthrough
+            case .tail:
                 part = .done
                 return Array("}\n".utf8)
             case .done:
@@ -100,5 +112,5 @@ extension LabAPI {
     }
 }
 
-/// Where ``LabAPI/pullTraceLine(_:into:reservation:)`` is in the line.
-private enum TraceLinePart { case head, trace, done }
+/// Where ``LabAPI/pullTraceLine(_:json:into:reservation:)`` is in the line.
+private enum TraceLinePart { case head, trace, tail, done }

@@ -134,16 +134,18 @@ public struct LabAPI: HTTPHandler {
             do throws(LabError) {
                 let trace = try runner.run(runRequest)
                 outcome = trace.run.outcome.rawValue
-                if let refusal = storeRun(trace, runRequest) {
+                // A JSON answer sent whole is rendered once: the bytes answered are the bytes stored.
+                let json = format == "json" && (fields != nil || trace.events.count < Self.streamedEvents) ? trace.json() : nil
+                if let refusal = storeRun(trace, runRequest, json: json) {
                     reservation?.release()
                     return APIError(refusal).response
                 }
                 logger.debug("run", metadata: ["experiment": "\(runRequest.experimentID ?? "custom")",
                                                "outcome": "\(trace.run.outcome.rawValue)"])
-                if let fields, format == "json" {
-                    // A chosen part of the trace is rendered whole (graders ask for fields to keep answers small).
+                if let json {
+                    // A chosen part of the trace is cut from the whole (graders ask for fields to keep answers small).
                     defer { reservation?.release() }
-                    return .json(fields.select(trace.json()))
+                    return .json(fields.map { $0.select(json) } ?? json)
                 }
                 return traceResponse(trace, format: format,
                                      reservation: reservation ?? RunExecutor.Reservation(client: "", bytes: 0, core: nil))

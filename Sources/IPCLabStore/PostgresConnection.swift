@@ -5,6 +5,9 @@ import Foundation
 /// Synchronous, like the server's threads: a run's thread sends its insert and waits for the commit.
 final class PostgresConnection: StoreConnection, @unchecked Sendable {
     private let conn: OpaquePointer
+    /// The statements prepared on this connection, by their SQL: the store runs a handful of them,
+    /// each parsed and planned by the server once per connection, not once per run.
+    private var prepared: [String: String] = [:]
 
     /// Connects to `url` (`postgresql://…`; libpq reads its parameters, and `PGPASSWORD` and the like).
     init(url: String) throws {
@@ -75,8 +78,8 @@ final class PostgresConnection: StoreConnection, @unchecked Sendable {
         try execute("SELECT pg_advisory_xact_lock(?)", [.int(PostgresDatabase.retentionLock)])
     }
 
-    /// Runs `sql` (its `?` numbered as `$1`, `$2`…) with `arguments`: blobs in binary, the rest as
-    /// text; answers the rows, each column by its type.
+    /// Runs `sql` (its `?` numbered as `$1`, `$2`…) with `arguments`, prepared once per connection:
+    /// blobs in binary (no escaping), the rest as text; answers the rows, each column by its type.
     private func run(_ sql: String, _ arguments: [StoreValue]) throws -> [StoreRow] {
         var buffers: [UnsafeMutablePointer<CChar>?] = []
         var lengths: [Int32] = []
@@ -95,8 +98,15 @@ final class PostgresConnection: StoreConnection, @unchecked Sendable {
             }
         }
         let values = buffers.map { UnsafePointer($0) }
-        let result = PQexecParams(conn, Self.numbered(sql), Int32(arguments.count), nil, values, lengths, formats, 0)
-        return try check(result)
+        let name: String
+        if let known = prepared[sql] {
+            name = known
+        } else {
+            name = "ipclab_\(prepared.count)"
+            try check(PQprepare(conn, name, Self.numbered(sql), Int32(arguments.count), nil))
+            prepared[sql] = name
+        }
+        return try check(PQexecPrepared(conn, name, Int32(arguments.count), values, lengths, formats, 0))
     }
 
     /// The rows of `result` (freed here), or its error.

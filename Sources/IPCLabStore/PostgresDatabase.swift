@@ -64,6 +64,10 @@ public final class PostgresDatabase: StoreDatabase, @unchecked Sendable {
         try transaction { try work($0) }
     }
 
+    public func writeStatement(_ work: (any StoreConnection) throws -> Void) throws {
+        try withConnection { try work($0) }
+    }
+
     /// Runs `work` between BEGIN and COMMIT (ROLLBACK when it throws).
     private func transaction(_ work: (PostgresConnection) throws -> Void) throws {
         try withConnection { pg in

@@ -39,8 +39,9 @@ public final class RunStore: Sendable {
         self.metrics = metrics
         self.now = now
         let shared = database.shared
-        writer = StoreWriter(database: database,
-                             afterBatch: { db in try retention.pruneBytes(db, shared: shared, metrics: metrics) })
+        writer = StoreWriter(database: database, afterBatch: retention.maxStoredBytes == nil ? nil : { db in
+            try retention.pruneBytes(db, shared: shared, metrics: metrics)
+        })
         try prune()
         writer.startTimer(every: retentionEvery) { [weak self] in _ = try? self?.prune(recount: shared) }
     }
@@ -54,14 +55,15 @@ public final class RunStore: Sendable {
         // taken back if the commit fails.
         let counted = Counted()
         do {
-            try writer.write { [metrics] db in
+            try writer.write(statement: true) { [metrics] db in
                 try db.execute("""
                     INSERT INTO run (id, experiment, outcome, started_at, duration_ns, stored_at, bytes,
                                      trace_json, trace_text, trace_chrome)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """, .text(summary.id), StoreValue(summary.experiment), .text(summary.outcome), .text(summary.startedAt),
                                  .int(summary.durationNs), .double(summary.storedAt), .int(summary.bytes),
-                                 .blob(run.blobs[.json]!), .blob(run.blobs[.text]!), .blob(run.blobs[.chrome]!))
+                                 .blob(run.blobs[.json]!), .blob(run.blobs[.text] ?? StoredRun.derived),
+                                 .blob(run.blobs[.chrome] ?? StoredRun.derived))
                 metrics.added(bytes: summary.bytes)
                 counted.value = true
             }
@@ -84,13 +86,23 @@ public final class RunStore: Sendable {
     }
 
     /// The stored run `id` rendered as `format`, exactly as its answer was; nil when no run has that id.
+    /// Text and Chrome are made from the stored JSON (``StoredRun``), unless the run has them stored.
     public func trace(id: String, format: StoredRun.Format) throws -> [UInt8]? {
-        let blob = try database.read { db in
-            try db.row("SELECT \(StoreSchema.column(format)) FROM run WHERE id = ?", .text(id))?.blob(0)
+        let sql = format == .json ? "SELECT trace_json FROM run WHERE id = ?"
+            : "SELECT trace_json, \(StoreSchema.column(format)) FROM run WHERE id = ?"
+        guard let row = try database.read({ db in try db.row(sql, .text(id)) }) else { return nil }
+        let stored = format == .json ? nil : row.blob(1).flatMap { $0 == StoredRun.derived ? nil : $0 }
+        guard let blob = stored ?? row.blob(0), let bytes = Deflate.decompress(blob) else {
+            throw StoreError.corrupt("run \(id) (\(format.rawValue))")
         }
-        guard let blob else { return nil }
-        guard let bytes = Deflate.decompress(blob) else { throw StoreError.corrupt("run \(id) (\(format.rawValue))") }
-        return bytes
+        guard format != .json, stored == nil else { return bytes }
+        let trace: Trace
+        do {
+            trace = try Trace(json: bytes)
+        } catch {
+            throw StoreError.corrupt("run \(id) (its JSON, for \(format.rawValue): \(error.message))")
+        }
+        return format == .text ? Array(trace.text().utf8) : trace.chromeJSON()
     }
 
     /// Whether a run with this id is stored.
@@ -147,7 +159,7 @@ public final class RunStore: Sendable {
     public func storeGrade(id: String, runID: String?, json: [UInt8]) throws {
         let blob = Deflate.compress(json)
         let storedAt = now()
-        try writer.write { db in
+        try writer.write(statement: true) { db in
             try db.execute("INSERT INTO grade (id, run_id, stored_at, grade_json) VALUES (?, ?, ?, ?)",
                            .text(id), StoreValue(runID), .double(storedAt), .blob(blob))
         }

@@ -41,6 +41,10 @@ public final class SQLiteDatabase: StoreDatabase {
         try pool.write { db in try work(Connection(db: db)) }
     }
 
+    public func writeStatement(_ work: (any StoreConnection) throws -> Void) throws {
+        try pool.writeWithoutTransaction { db in try work(Connection(db: db)) }
+    }
+
     public func read<T>(_ work: (any StoreConnection) throws -> T) throws -> T {
         try pool.read { db in try work(Connection(db: db)) }
     }
@@ -53,12 +57,14 @@ public final class SQLiteDatabase: StoreDatabase {
     private struct Connection: StoreConnection {
         let db: Database
 
+        // The store's statements are a handful of strings, each prepared once per connection
+        // (GRDB's statement cache), not compiled again for every run.
         func execute(_ sql: String, _ arguments: [StoreValue]) throws {
-            try db.execute(sql: sql, arguments: Self.arguments(arguments))
+            try db.cachedStatement(sql: sql).execute(arguments: Self.arguments(arguments))
         }
 
         func rows(_ sql: String, _ arguments: [StoreValue]) throws -> [StoreRow] {
-            try Row.fetchAll(db, sql: sql, arguments: Self.arguments(arguments)).map { row in
+            try Row.fetchAll(db.cachedStatement(sql: sql), arguments: Self.arguments(arguments)).map { row in
                 StoreRow(values: (0..<row.count).map { i in
                     switch (row[i] as DatabaseValue).storage {
                     case .null: .null

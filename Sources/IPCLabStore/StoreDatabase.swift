@@ -14,6 +14,10 @@ public protocol StoreDatabase: Sendable {
     /// Runs `work` in one transaction, committed when it returns (durably, as the backend says),
     /// rolled back when it throws.
     func write(_ work: (any StoreConnection) throws -> Void) throws
+    /// Runs `work`, which executes one statement, with no transaction around it: the statement is
+    /// its own transaction, committed as durably as ``write(_:)``'s when it returns (one round trip
+    /// to PostgreSQL instead of BEGIN, the statement and COMMIT).
+    func writeStatement(_ work: (any StoreConnection) throws -> Void) throws
     /// Runs `work` on a consistent view of the committed data; never waits for a writer.
     func read<T>(_ work: (any StoreConnection) throws -> T) throws -> T
     /// Closes the connections; later calls throw.

@@ -13,16 +13,23 @@ final class StoreWriter: @unchecked Sendable {
 
     private final class Job: @unchecked Sendable {
         let work: Work
-        let done = DispatchSemaphore(value: 0)
+        /// The work is one statement (see ``StoreWriter/write(statement:_:)``).
+        let statement: Bool
+        /// What the job's thread waits on while another commits; made only for a job that waits
+        /// (under the lock, before it is queued), so that a lone write creates none.
+        var done: DispatchSemaphore?
         var error: (any Error)?
         /// Set (before `done` is signalled) when this job's thread is to commit the next batch.
         var lead = false
-        init(_ work: @escaping Work) { self.work = work }
+        init(_ work: @escaping Work, statement: Bool) {
+            self.work = work
+            self.statement = statement
+        }
     }
 
     private let database: any StoreDatabase
-    /// Run after each batch, in its transaction (retention by bytes).
-    private let afterBatch: Work
+    /// Run after each batch, in its transaction (retention by bytes); nil when there is nothing to run.
+    private let afterBatch: Work?
     // Guarded by `condition`.
     private let condition = NSCondition()
     private var queue: [Job] = []
@@ -31,7 +38,7 @@ final class StoreWriter: @unchecked Sendable {
     private var timer = false
     private let timerStopped = DispatchSemaphore(value: 0)
 
-    init(database: any StoreDatabase, afterBatch: @escaping Work) {
+    init(database: any StoreDatabase, afterBatch: Work?) {
         self.database = database
         self.afterBatch = afterBatch
     }
@@ -44,7 +51,7 @@ final class StoreWriter: @unchecked Sendable {
         guard timer else { return }
         let thread = Thread { [self] in
             condition.lock()
-            // The deadline stays put when a commit's broadcast wakes this thread early.
+            // The deadline stays put when this thread wakes early (spuriously).
             var next = Date(timeIntervalSinceNow: seconds)
             while !stopping {
                 if !condition.wait(until: next) && !stopping {
@@ -62,23 +69,28 @@ final class StoreWriter: @unchecked Sendable {
     }
 
     /// Runs `work` in a group commit and returns once it is committed (or throws its error, or the
-    /// commit's).
-    func write(_ work: @escaping Work) throws {
-        let job = Job(work)
+    /// commit's). `statement`: the work executes one statement, so that alone in its batch (the
+    /// common case: one run at a time) it runs as its own transaction, with no BEGIN or COMMIT
+    /// (``StoreDatabase/writeStatement(_:)``).
+    func write(statement: Bool = false, _ work: @escaping Work) throws {
+        let job = Job(work, statement: statement)
         condition.lock()
         guard !stopping else {
             condition.unlock()
             throw StoreError.closed
         }
-        queue.append(job)
         if leading {
+            let done = DispatchSemaphore(value: 0)
+            job.done = done
+            queue.append(job)
             condition.unlock()
-            job.done.wait()
+            done.wait()
             if !job.lead {
                 if let error = job.error { throw error }
                 return
             }
         } else {
+            queue.append(job)
             leading = true
             condition.unlock()
         }
@@ -94,25 +106,32 @@ final class StoreWriter: @unchecked Sendable {
         queue.removeAll(keepingCapacity: true)
         condition.unlock()
         do {
-            try database.write { db in
-                // A failed write rolls back only itself; the batch's other writes still commit.
-                for job in batch {
-                    do { try db.attempt { try job.work(db) } } catch { job.error = error }
+            if batch.count == 1, batch[0].statement, afterBatch == nil {
+                try database.writeStatement(batch[0].work)
+            } else {
+                try database.write { db in
+                    // A failed write rolls back only itself; the batch's other writes still commit.
+                    for job in batch {
+                        do { try db.attempt { try job.work(db) } } catch { job.error = error }
+                    }
+                    try afterBatch?(db)
                 }
-                try afterBatch(db)
             }
         } catch {
             for job in batch where job.error == nil { job.error = error }
         }
-        for job in batch where job !== me { job.done.signal() }
+        // Every job but `me` came while a commit was in progress, so it has its semaphore.
+        for job in batch where job !== me { job.done?.signal() }
         condition.lock()
         if let next = queue.first {
             next.lead = true
             condition.unlock()
-            next.done.signal()
+            next.done?.signal()
         } else {
             leading = false
-            condition.broadcast()
+            // Only stop() waits for the lead to end; a broadcast after every commit would also wake
+            // the retention timer's thread for nothing (a futex wake and a context switch per run).
+            if stopping { condition.broadcast() }
             condition.unlock()
         }
     }

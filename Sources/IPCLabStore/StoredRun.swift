@@ -1,7 +1,10 @@
 import Foundation
 import IPCLabCore
 
-/// A run as it is stored: its list fields and its trace in every format a run has, each deflated.
+/// A run as it is stored: its list fields and its JSON, deflated. Its text and Chrome trace are
+/// made from that JSON when read (``Trace/init(json:)``), byte for byte what the run's own answer in
+/// that format was: the run's thread renders the trace once, and the JSON it answered is what it stores.
+/// (Runs stored before kept all three formats; those are read as they were stored.)
 public struct StoredRun: Sendable {
     /// The formats a run has, as `?format=` names them.
     public enum Format: String, Sendable, CaseIterable {
@@ -9,30 +12,29 @@ public struct StoredRun: Sendable {
     }
 
     public var summary: RunSummary
-    /// The deflated bytes of each format (see `Deflate`).
+    /// The deflated bytes of each format stored (see `Deflate`): the JSON, and the others only when given.
     var blobs: [Format: [UInt8]]
 
-    /// Renders and deflates `trace` in every format. `json` may be the bytes the answer already
-    /// rendered, so that what is stored is byte for byte what was sent.
+    /// Deflates `trace`'s JSON: `json`, the bytes its answer already rendered (so that what is stored
+    /// is byte for byte what was sent, and the trace is not rendered twice), else rendered here.
     public init(_ trace: Trace, json: [UInt8]? = nil, storedAt: Double) {
-        let json = json ?? trace.json()
-        blobs = [
-            .json: Deflate.compress(json),
-            .text: Deflate.compress(Array(trace.text().utf8)),
-            .chrome: Deflate.compress(trace.chromeJSON()),
-        ]
+        blobs = [.json: Deflate.compress(json ?? trace.json())]
         summary = RunSummary(id: trace.run.id, experiment: trace.run.experiment, outcome: trace.run.outcome.rawValue,
                              startedAt: trace.run.startedAt, durationNs: Int(trace.run.durationNs), storedAt: storedAt,
                              bytes: blobs.values.reduce(0) { $0 + $1.count })
     }
 
-    /// A run from its list fields and its rendered formats (tests, and stores that did not render them).
+    /// A run from its list fields and its rendered formats (tests, and stores that did not render
+    /// them); a format left out is made from the JSON when read.
     public init(summary: RunSummary, formats: [Format: [UInt8]]) {
         blobs = formats.mapValues(Deflate.compress)
-        for format in Format.allCases where blobs[format] == nil { blobs[format] = Deflate.compress([]) }
+        if blobs[.json] == nil { blobs[.json] = Deflate.compress([]) }
         self.summary = summary
         self.summary.bytes = blobs.values.reduce(0) { $0 + $1.count }
     }
+
+    /// The stored blob of a format made from the JSON when read: empty (a deflated blob never is).
+    static let derived: [UInt8] = []
 }
 
 /// What a run list shows of a stored run.

@@ -1,4 +1,6 @@
+import CIPCLab
 import Foundation
+import IPCLabCore
 import Synchronization
 import Testing
 @testable import IPCLabStore
@@ -83,6 +85,40 @@ struct RunStoreTests {
         #expect(t.store.metrics.snapshot.bytes < 5_000)
     }
 
+    @Test("a run stored from its answer's JSON: that JSON back as it is, its text and Chrome made from it")
+    func derivedFormats() throws {
+        let t = try TestStore()
+        let run = RunInfo(id: "0123456789abcdef0123456789abcdef", experiment: "pipe.hello", startedAt: "2027-01-15T08:00:00.000Z",
+                          durationNs: 2_500_000, outcome: .ok, reason: nil, limits: RunLimits(),
+                          sandbox: SandboxReport(namespaces: ["pid"], setup: []), eventsDropped: 0)
+        let events = [
+            TraceEvent(seq: 1, tNs: 1000, endNs: 1_200_000, process: "parent", pid: 2, step: 0, call: "read",
+                       args: [("fd", 3), ("count", 6), ("channel", "p"), ("end", "read")], result: 6, errno: nil,
+                       canBlock: true, payload: Payload(bytes: 6, preview: Array("Hello\u{0}".utf8))),
+            TraceEvent(seq: 2, tNs: 5000, endNs: 6000, process: "child", pid: 3, step: 0, call: "write",
+                       args: [("fd", 4), ("count", 6), ("channel", "p"), ("end", "write")], result: 6, errno: nil,
+                       canBlock: true, payload: Payload(bytes: 6, preview: Array("Hello\u{0}".utf8))),
+        ]
+        let trace = Trace(run: run, scenario: Scenario(channels: [], processes: []),
+                          processes: [TraceProcess(name: "parent", pid: 2, parent: nil, exit: .code(0), userCPUNs: 1, systemCPUNs: 2),
+                                      TraceProcess(name: "child", pid: 3, parent: "parent", exit: .code(0), userCPUNs: 1, systemCPUNs: 2)],
+                          events: events, objects: [],
+                          observations: [Observation(id: "o", claim: "c", holds: true, evidence: [1, 2], detail: "d")],
+                          transfers: [Transfer(kind: .data, from: 2, to: 1, channel: "p", bytes: 6)])
+        let json = trace.json()
+        try t.store.store(trace, json: json)
+        #expect(try t.store.trace(id: run.id, format: .json) == json)
+        #expect(try t.store.trace(id: run.id, format: .text) == Array(trace.text().utf8))
+        #expect(try t.store.trace(id: run.id, format: .chrome) == trace.chromeJSON())
+        // Only the JSON is stored.
+        #expect(t.store.metrics.snapshot.bytes == Deflate.compress(json).count)
+        // A stored JSON that is not a trace's cannot be made into text: an error, not a crash.
+        try t.store.store(StoredRun(summary: RunSummary(id: "bad", experiment: nil, outcome: "ok", startedAt: "", durationNs: 0,
+                                                        storedAt: t.now, bytes: 0), formats: [.json: Array("{\"run\":{}}".utf8)]))
+        #expect(try t.store.trace(id: "bad", format: .json) == Array("{\"run\":{}}".utf8))
+        #expect(throws: StoreError.self) { try t.store.trace(id: "bad", format: .text) }
+    }
+
     @Test("a second run with the same id is refused and the first is kept")
     func duplicateID() throws {
         let t = try TestStore()
@@ -102,6 +138,25 @@ struct RunStoreTests {
         #expect(Deflate.decompress(blob) == nil)
         #expect(Deflate.decompress([0xff, 0xff, 0xff, 0x7f, 1, 2]) == nil)
         #expect(Deflate.decompress([1]) == nil)
+    }
+
+    @Test("a thread's deflate stream is reused: the same bytes deflate the same, every size round-trips, and a gzip in between changes nothing")
+    func deflateReuse() throws {
+        let first = Deflate.compress(Array("{\"run\":1}".utf8))
+        for size in [0, 1, 100, 70_000, 5_000, 300_000, 7] {
+            let bytes = Array((0..<size).map { UInt8(($0 * 7 + size) % 253) })
+            let blob = Deflate.compress(bytes)
+            #expect(Deflate.decompress(blob) == bytes, "size \(size)")
+            #expect(Deflate.compress(bytes) == blob, "size \(size)")
+        }
+        // A gzip member (the page's files) on the same thread, then a zlib stream again.
+        let text = Array(String(repeating: "gzip me ", count: 500).utf8)
+        var gz = [UInt8](repeating: 0, count: ipclab_deflate_bound(text.count))
+        let n = gz.withUnsafeMutableBufferPointer { o in
+            text.withUnsafeBufferPointer { i in ipclab_deflate(i.baseAddress, i.count, o.baseAddress, o.count, 6, 1) }
+        }
+        #expect(n > 10 && gz[0] == 0x1f && gz[1] == 0x8b)
+        #expect(Deflate.compress(Array("{\"run\":1}".utf8)) == first)
     }
 
     @Test("a blob stored by an earlier build (zlib's compress2, level 1) still inflates; a length that understates it is refused")

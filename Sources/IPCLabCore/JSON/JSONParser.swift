@@ -211,3 +211,64 @@ struct JSONParser {
         return .double(d)
     }
 }
+
+/// Reading a document a value at a time, in its order: an object's keys come as they were written
+/// (a ``JSONValue`` object forgets their order), for reading back what ``JSONWriter`` wrote
+/// (``Trace/init(json:)``: an event's `args` keep their order).
+extension JSONParser {
+    /// Runs `body` on a parser at the start of `bytes`, then checks that nothing follows what it read.
+    static func read<T>(_ bytes: UnsafeBufferPointer<UInt8>, _ body: (inout JSONParser) throws -> T) throws -> T {
+        var p = JSONParser(bytes)
+        p.skipSpace()
+        let result = try body(&p)
+        p.skipSpace()
+        guard p.i == bytes.count else { throw p.fail("unexpected data after the JSON value") }
+        return result
+    }
+
+    /// The next value, whole.
+    mutating func next() throws(Failure) -> JSONValue {
+        skipSpace()
+        return try value()
+    }
+
+    /// Reads an object, calling `field` with each key in order; `field` reads the key's value.
+    mutating func fields(_ field: (inout JSONParser, String) throws -> Void) throws {
+        skipSpace()
+        guard i < bytes.count, bytes[i] == UInt8(ascii: "{") else { throw fail("expected an object") }
+        i += 1
+        skipSpace()
+        if i < bytes.count, bytes[i] == UInt8(ascii: "}") { i += 1; return }
+        while true {
+            skipSpace()
+            guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else { throw fail("expected a field name") }
+            let key = try string()
+            skipSpace()
+            guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else { throw fail("expected ':'") }
+            i += 1
+            try field(&self, key)
+            skipSpace()
+            guard i < bytes.count else { throw fail("unexpected end of input") }
+            if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
+            if bytes[i] == UInt8(ascii: "}") { i += 1; return }
+            throw fail("expected ',' or '}'")
+        }
+    }
+
+    /// Reads an array, calling `item` for each element; `item` reads it.
+    mutating func items(_ item: (inout JSONParser) throws -> Void) throws {
+        skipSpace()
+        guard i < bytes.count, bytes[i] == UInt8(ascii: "[") else { throw fail("expected an array") }
+        i += 1
+        skipSpace()
+        if i < bytes.count, bytes[i] == UInt8(ascii: "]") { i += 1; return }
+        while true {
+            try item(&self)
+            skipSpace()
+            guard i < bytes.count else { throw fail("unexpected end of input") }
+            if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
+            if bytes[i] == UInt8(ascii: "]") { i += 1; return }
+            throw fail("expected ',' or ']'")
+        }
+    }
+}
