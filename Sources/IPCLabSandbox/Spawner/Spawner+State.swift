@@ -158,14 +158,20 @@ extension Spawner {
         /// kernel-wide lock), which ``refill(socket:)`` does while idle. Such an init may come from a
         /// runner image that cloned before: ``freshen()`` drops it after a pause, as it does the runners.
         var canPrepareAhead: Bool {
-            guard isShortOfInits, !runs.isEmpty, networks.hasFree else { return false }
+            guard prepareSoon, isShortOfInits, networks.hasFree else { return false }
             return cgroups.available ? cgroups.hasWarmFree : spareRunner?.isWarm ?? false
         }
 
         /// Clones one init ahead of time while runs are in flight (see ``canPrepareAhead``).
         mutating func prepareAhead(socket: Int32) {
+            prepareSoon = false
             if case (let made?, _) = prepare(socket: socket) { ready.append(made) } else { cannotPrepare = true }
         }
+
+        /// Set when a run ended: the next init is cloned then, while the server reads the trace and the
+        /// client sends its next run (not while a run sets itself up: both would wait on the kernel's
+        /// mount locks).
+        var prepareSoon = false
 
         /// One step of getting ready while idle: fresh runner images, a network namespace, a cgroup
         /// slot, or a run init.
@@ -221,7 +227,10 @@ extension Spawner {
                 var status: Int32 = 0
                 let pid = waitpid(-1, &status, WNOHANG)
                 guard pid > 0 else { return }
-                if let id = runs.first(where: { $0.value == pid })?.key { runs[id] = nil }
+                if let id = runs.first(where: { $0.value == pid })?.key {
+                    runs[id] = nil
+                    prepareSoon = true
+                }
                 if let i = ready.firstIndex(where: { $0.pid == pid }) {
                     // A ready init died before its run (killed from outside): drop it, free its slot.
                     close(ready[i].control)
