@@ -151,7 +151,7 @@ extension Spawner {
             }
         }
 
-        /// Whether to clone an init ahead of time while runs are in flight, so that a run posted back to
+        /// Whether to clone an init ahead of time now that a run has ended, so that a run posted back to
         /// back finds one waiting instead of waiting for a clone and its id maps (~0.4 ms). Only with
         /// what is at hand — a warm runner in a free slot, a pooled network namespace — never making a
         /// slot (its runner's move into the cgroup stalls every fork on the machine) or a namespace (a
@@ -162,7 +162,7 @@ extension Spawner {
             return cgroups.available ? cgroups.hasWarmFree : spareRunner?.isWarm ?? false
         }
 
-        /// Clones one init ahead of time while runs are in flight (see ``canPrepareAhead``).
+        /// Clones one init ahead of time after a run ended (see ``canPrepareAhead``).
         mutating func prepareAhead(socket: Int32) {
             prepareSoon = false
             if case (let made?, _) = prepare(socket: socket) { ready.append(made) } else { cannotPrepare = true }
