@@ -76,11 +76,13 @@ def alive(pid: int) -> bool:
 def leftovers(spawner: int) -> dict[str, set[str]]:
     """Processes in the live spawner's cgroup slots that are not its own children (the slots' forkers and
     the inits it cloned ahead of time, waiting for a run): a finished run's, had it outlived its run."""
-    # The slots first, then the spawner's children: an init it clones meanwhile is then among them.
+    # The slots first, then the spawner's children: an init it clones meanwhile is then among them. An
+    # init reaped meanwhile (a ready one dropped after a pause) is gone, not left over: only live ones count.
     held = {str(slot): set((slot / "cgroup.procs").read_text().split())
             for d in cgroup_dirs(spawner) for slot in d.glob("slot-*")}
     mine = {str(pid) for pid in children(spawner)}
-    return {slot: procs - mine for slot, procs in held.items() if procs - mine}
+    left = {slot: {p for p in procs - mine if alive(int(p))} for slot, procs in held.items()}
+    return {slot: procs for slot, procs in left.items() if procs}
 
 
 def assert_server_survived(server: Server, lab: Lab, spawner: int | None) -> None:

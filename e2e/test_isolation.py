@@ -106,9 +106,14 @@ def runners_and_ready(spawner: int) -> list[int]:
 
 
 def memory_of(pid: int) -> Iterator[bytes]:
-    """Every readable mapping of `pid`, read through /proc/PID/mem (as root)."""
-    maps = Path(f"/proc/{pid}/maps").read_text().splitlines()
-    fd = os.open(f"/proc/{pid}/mem", os.O_RDONLY)
+    """Every readable mapping of `pid`, read through /proc/PID/mem (as root). Nothing once `pid` is
+    gone: a ready init cloned while runs were in flight is dropped after a pause (it shares a runner
+    image), and what has exited is no process a later run comes from."""
+    try:
+        maps = Path(f"/proc/{pid}/maps").read_text().splitlines()
+        fd = os.open(f"/proc/{pid}/mem", os.O_RDONLY)
+    except (FileNotFoundError, ProcessLookupError):
+        return
     try:
         for line in maps:
             fields = line.split()

@@ -38,9 +38,10 @@ struct Participant {
         p.runSteps()
     }
 
-    /// What every participant does first: a clean signal state, and a start record.
+    /// What every participant does first: a clean signal mask (the dispositions are already the
+    /// defaults: the run's init reset them before forking the first process, which forks the others
+    /// before any step of its own), and a start record.
     private func begin() {
-        ipclab_reset_signal_dispositions()
         ipclab_sigmask_clear()
         // The same mapping the init bound: the ring's bounds it copied before any participant ran still hold.
         _ = ipclab_recorder_bind(ringBase, ringSize, Int32(index))

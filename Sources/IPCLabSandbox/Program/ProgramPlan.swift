@@ -10,9 +10,9 @@ enum ProgramPlan {
         return w.bytes
     }
 
-    /// The programs of a plan, or nil when it is not a program run's.
-    static func decode(_ plan: UnsafeRawBufferPointer) -> [ProgramSpec]? {
-        guard let json = try? JSONValue.parse(plan), case .object(let fields) = json, let list = fields["programs"] else { return nil }
+    /// The programs of a plan (parsed once by the run's init), or nil when it is not a program run's.
+    static func decode(_ json: JSONValue) -> [ProgramSpec]? {
+        guard case .object(let fields) = json, let list = fields["programs"] else { return nil }
         return try? ProgramSpec.decodeList(list, at: JSONPath().key("programs"))
     }
 }

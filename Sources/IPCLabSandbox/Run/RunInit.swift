@@ -89,12 +89,13 @@ struct RunInit {
             ipclab_ring_finish(Int32(IPCLAB_OUTCOME_ERROR.rawValue), EINVAL, "the run's plan does not fit its ring")
             _exit(0)
         }
-        let plan = UnsafeRawBufferPointer(start: base + planOffset, count: planLength)
+        // Parsed once (a second parse cost each run ~0.1 ms of CPU, measured with perf).
+        let plan = try? JSONValue.parse(UnsafeRawBufferPointer(start: base + planOffset, count: planLength))
         // Students' C programs take their own way from here (RunInit+Programs.swift).
-        if let programs = ProgramPlan.decode(plan) {
+        if let plan, let programs = ProgramPlan.decode(plan) {
             runPrograms(programs, base: base, planEnd: planOffset + planLength, planArea: Int(header.pointee.plan_capacity))
         }
-        guard let (scenario, schedule) = RunPlan.decode(plan) else {
+        guard let plan, let (scenario, schedule) = RunPlan.decode(plan) else {
             ipclab_ring_finish(Int32(IPCLAB_OUTCOME_ERROR.rawValue), EINVAL, "the run's plan could not be read")
             _exit(0)
         }
@@ -120,6 +121,9 @@ struct RunInit {
         // so that the run still dies with its spawner.
         _ = ipclab_set_parent_death_signal(SIGKILL)
         if !pidNamespace { perform(SetupOperation.reaper) }
+        // Every signal's default action, once here for every process of the run (a runner inherits
+        // the spawner's ignored SIGPIPE across exec): 64 sigaction calls, not 64 per process.
+        ipclab_reset_signal_dispositions()
         lockDown()
         let first = fork()
         if first == 0 {

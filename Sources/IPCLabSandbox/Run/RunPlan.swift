@@ -15,9 +15,9 @@ enum RunPlan {
         return w.bytes
     }
 
-    /// The scenario and schedule of a plan, or nil when it cannot be read.
-    static func decode(_ plan: UnsafeRawBufferPointer) -> (Scenario, RunSchedule?)? {
-        guard var json = try? JSONValue.parse(plan) else { return nil }
+    /// The scenario and schedule of a plan (parsed once by the run's init), or nil when it cannot be read.
+    static func decode(_ plan: JSONValue) -> (Scenario, RunSchedule?)? {
+        var json = plan
         var schedule: RunSchedule?
         if case .object(var fields) = json, let s = fields.removeValue(forKey: "schedule") {
             guard let decoded = try? RunSchedule.decode(s, at: JSONPath("schedule")) else { return nil }

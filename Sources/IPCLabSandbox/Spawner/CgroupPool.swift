@@ -183,6 +183,10 @@ struct CgroupPool {
     /// Whether a free slot's runner cloned from the image it runs now.
     var hasUsedRunners: Bool { free.contains { $0.forker?.isUsed == true } }
 
+    /// Whether a free slot can take an init at once, without making a slot: its runner is warm (or it
+    /// has none, and the init moves itself in). What cloning ahead of time while runs are in flight uses.
+    var hasWarmFree: Bool { free.contains { $0.forker?.isWarm ?? true } }
+
     /// Whether a free slot's runner is warm and has cloned nothing from its image (or a slot can be made).
     var hasFreshRunner: Bool {
         free.contains { ($0.forker?.isWarm ?? true) && $0.forker?.isUsed != true } || isShort

@@ -37,6 +37,9 @@ struct NetworkNamespacePool {
     /// Whether fewer than `target` namespaces are ready (and more can be made).
     var isShort: Bool { available && free.count < target }
 
+    /// Whether ``take()`` would not have to make a namespace (one is free, or the pool is not in use).
+    var hasFree: Bool { !available || !free.isEmpty }
+
     /// The spawner's own network namespace (-1 when the pool is not in use).
     var homeFD: Int32 { available ? home : -1 }
 

@@ -87,15 +87,18 @@ public enum Spawner {
             // back would otherwise pay a runner's start-up (~16 ms of CPU) for every run.
             let idleMs = monotonicMs() - state.lastRunActivity
             let freshen = !options.oneShot && state.runs.isEmpty && state.needsFreshening
-            let timeout = refill ? 2 : freshen ? Int32(max(1, min(250, freshenAfterMs - idleMs))) : 250
+            // When a run has ended, the next init is cloned as soon as no request waits (timeout 0).
+            let ahead = !options.oneShot && state.canPrepareAhead
+            let timeout = ahead ? 0 : refill ? 2 : freshen ? Int32(max(1, min(250, freshenAfterMs - idleMs))) : 250
             let ready = poll(&fds, children >= 0 ? 2 : 1, timeout)
             if fds[1].revents != 0 { ipclab_signalfd_drain(children) }
             let inFlight = state.runs.count
             state.reap()
             if state.runs.count != inFlight { state.lastRunActivity = monotonicMs() }
             guard ready > 0, fds[0].revents != 0 else {
+                if ready == 0 && ahead { state.prepareAhead(socket: socket) }
                 if ready == 0 && freshen && monotonicMs() - state.lastRunActivity >= freshenAfterMs { state.freshen() }
-                if ready == 0 && refill { state.refill(socket: socket) }
+                if ready == 0 && refill && !ahead { state.refill(socket: socket) }
                 continue
             }
             var message = SpawnMessage()
