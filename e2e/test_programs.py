@@ -367,3 +367,31 @@ def test_output_events_carry_what_each_process_printed(lab):
     # A text that spans two chunks cites both.
     [check] = trace["checks"]
     assert check["passed"] and sorted(check["evidence"]) == sorted(e["seq"] for e in out[:2]), (check, out)
+
+
+def test_a_write_to_a_pipe_without_readers_kills_with_sigpipe(lab):
+    """The program starts with every signal at its default action (the server ignores SIGPIPE, and an
+    ignored disposition survives exec): its write to a pipe nobody can read kills it, as the course says."""
+    source = r"""
+#include <signal.h>
+#include <stdio.h>
+#include <unistd.h>
+int main(void) {
+    struct sigaction sa;
+    sigaction(SIGPIPE, NULL, &sa);
+    printf("SIGPIPE %s\n", sa.sa_handler == SIG_DFL ? "default" : "not default");
+    fflush(stdout);
+    int fd[2];
+    pipe(fd);
+    close(fd[0]);
+    write(fd[1], "x", 1);
+    printf("still alive\n");
+    return 0;
+}
+"""
+    trace = run_programs(lab, [program("writer", source)])
+    writer = process(trace, "writer")
+    assert writer["stdout"] == "SIGPIPE default\n", writer
+    assert writer["exit"]["signal"] == "SIGPIPE", writer["exit"]
+    write = calls(trace, "write", "writer")[-1]
+    assert write["errno"] == "EPIPE" or not write["returned"], write

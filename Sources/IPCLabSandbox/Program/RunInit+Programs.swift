@@ -42,6 +42,10 @@ extension RunInit {
         // No core files (a crash is shown by its signal); inherited across exec, unlike dumpable.
         perform(SetupOperation(name: "RLIMIT_CORE 0", required: true) { ipclab_set_rlimit(IPCLAB_RLIMIT_CORE, 0, 0) })
         _ = ipclab_set_parent_death_signal(SIGKILL)
+        // Every signal's default action, as for scenarios: an ignored disposition survives exec, and the
+        // runner inherits the spawner's ignored SIGPIPE — a program writing to a pipe without readers must
+        // die of SIGPIPE, as the course teaches, not get EPIPE.
+        ipclab_reset_signal_dispositions()
         lockDown()
         let dirs = ["", "/src", "/bin", "/out", "/in"].map { Self.programDir + $0 }
         for dir in dirs where mkdir(dir, 0o755) != 0 { fail("mkdir \(dir) failed", errno) }
