@@ -76,6 +76,10 @@ def start_nginx(tmp, port):
     os.makedirs(www)
     with open(os.path.join(www, "healthz"), "w") as f:
         f.write('{"status":"ok","version":"0.1.0","spawner":"running"}')
+    # nginx's workers run as nobody: mkdtemp's 0700 made every answer a 403 and an error-log line.
+    for path in (tmp, www):
+        os.chmod(path, 0o755)
+    os.chmod(os.path.join(www, "healthz"), 0o644)
     conf = os.path.join(tmp, "nginx.conf")
     with open(conf, "w") as f:
         f.write(f"""worker_processes 2; daemon off; pid {tmp}/nginx.pid; error_log {tmp}/error.log;
@@ -232,6 +236,8 @@ def main():
         nginx = start_nginx(tmp, port)
         try:
             ng = wrk(f"http://127.0.0.1:{port}/healthz", 2, 8, max(3, args.seconds // 2), os.path.join(ROOT, "bench/get.lua"))
+            if ng["errors"]:
+                raise SystemExit(f"bench: nginx answered {ng['errors']} requests with an error: not a static-file baseline")
         finally:
             nginx.terminate()
             nginx.wait()

@@ -70,14 +70,22 @@ public struct HTTPRequest: Sendable, Hashable {
     }
 
     /// `name` with ASCII letters lowercased, cheaper than `lowercased()` for header names.
+    /// A name with no capital letter comes back as it is, without a copy (most header names
+    /// the server compares are already lowercase).
     static func lowercasedASCII(_ name: String) -> String {
+        guard name.utf8.contains(where: { $0 >= 0x41 && $0 <= 0x5A }) else { return name }
         var utf8 = Array(name.utf8)
-        var changed = false
         for index in utf8.indices where utf8[index] >= 0x41 && utf8[index] <= 0x5A {
             utf8[index] |= 0x20
-            changed = true
         }
-        return changed ? String(decoding: utf8, as: UTF8.self) : name
+        return String(decoding: utf8, as: UTF8.self)
+    }
+
+    /// Whether `text` is `lowercase` up to the case of ASCII letters, without a copy of either.
+    static func equalsIgnoringASCIICase(_ text: String, _ lowercase: StaticString) -> Bool {
+        let expected = UnsafeBufferPointer(start: lowercase.utf8Start, count: lowercase.utf8CodeUnitCount)
+        guard text.utf8.count == expected.count else { return false }
+        return zip(text.utf8, expected).allSatisfy { ($0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0) == $1 }
     }
 }
 

@@ -104,6 +104,10 @@ extension HTTPServer {
         var method = ""
         var path = "/"
         var headSeen = false
+        /// The header fields in order, names as they came (read once, with the head).
+        var fields: [(name: String, value: String)] = []
+        /// The head announced a body (`Content-Length` over 0, or `Transfer-Encoding`).
+        var bodyExpected = false
         let started = ContinuousClock.now
         var body: [UInt8] = []
         /// Set once the body is known to be over the limit; from then on it is discarded.
@@ -239,19 +243,24 @@ func httpServerAccessHandler(
     if state.handlerCalled {
         return answerAfterResume(state, on: connection, context: context)
     }
-    if let entry = connectionEntry(connection) { context.connections.handling(entry) }
+    let entry = connectionEntry(connection)
+    // Without a body the head already put the connection in the handling phase.
+    if state.bodyExpected, let entry { context.connections.handling(entry) }
     if state.tooLarge {
         return queue(context.answer(.bodyTooLarge(limit: context.maxBodyBytes)),
                      for: state, on: connection, context: context)
     }
     let body = state.body
     state.body = []
+    // No '?' in the target: no query arguments to ask libmicrohttpd for.
+    let hasQuery = !state.rawTargetKnown || state.rawTarget.contains(UInt8(ascii: "?"))
     let request = HTTPRequest(
         method: state.method, path: state.path,
-        query: connectionValues(connection, .GET_ARGUMENT_KIND, collect: httpServerCollectFirst),
-        lowercasedHeaders: connectionValues(connection, .HEADER_KIND, collect: httpServerCollectJoined),
+        query: hasQuery ? connectionValues(connection, .GET_ARGUMENT_KIND, collect: httpServerCollectFirst) : [:],
+        lowercasedHeaders: lowercasedHeaders(state.fields),
         body: body,
-        remoteAddress: cmhd_connection_client_address(connection).map(HTTPServer.numericHost(of:)) ?? "")
+        remoteAddress: entry?.address
+            ?? cmhd_connection_client_address(connection).map(HTTPServer.numericHost(of:)) ?? "")
     state.handlerCalled = true
     state.connection = connection
     // No other thread knows `state` yet: handing `respond` to one publishes these writes.
@@ -427,23 +436,6 @@ private func connectionValues(
     return values
 }
 
-/// `MHD_KeyValueIterator` for headers: lowercased names, repeated fields joined with ", ".
-private func httpServerCollectJoined(
-    _ cls: UnsafeMutableRawPointer?, _ kind: MHD_ValueKind,
-    _ key: UnsafePointer<CChar>?, _ value: UnsafePointer<CChar>?
-) -> MHD_Result {
-    guard let cls, let key else { return .YES }
-    let values = cls.assumingMemoryBound(to: [String: String].self)
-    let name = lowercasedString(key)
-    let text = value.map { String(cString: $0) } ?? ""
-    if let existing = values.pointee[name] {
-        values.pointee[name] = existing + ", " + text
-    } else {
-        values.pointee[name] = text
-    }
-    return .YES
-}
-
 /// `MHD_KeyValueIterator` for query arguments: the first value of a key wins.
 private func httpServerCollectFirst(
     _ cls: UnsafeMutableRawPointer?, _ kind: MHD_ValueKind,
@@ -456,18 +448,4 @@ private func httpServerCollectFirst(
         values.pointee[name] = value.map { String(cString: $0) } ?? ""
     }
     return .YES
-}
-
-/// A C string as a Swift string with ASCII letters lowercased, in one copy.
-private func lowercasedString(_ cString: UnsafePointer<CChar>) -> String {
-    let length = strlen(cString)
-    return String(unsafeUninitializedCapacity: length) { buffer in
-        UnsafeRawPointer(cString).withMemoryRebound(to: UInt8.self, capacity: length) { source in
-            for index in 0..<length {
-                let byte = source[index]
-                buffer[index] = (byte >= 0x41 && byte <= 0x5A) ? byte | 0x20 : byte
-            }
-        }
-        return length
-    }
 }
