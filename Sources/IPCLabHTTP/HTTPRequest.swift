@@ -74,11 +74,15 @@ public struct HTTPRequest: Sendable, Hashable {
     /// the server compares are already lowercase).
     static func lowercasedASCII(_ name: String) -> String {
         guard name.utf8.contains(where: { $0 >= 0x41 && $0 <= 0x5A }) else { return name }
-        var utf8 = Array(name.utf8)
-        for index in utf8.indices where utf8[index] >= 0x41 && utf8[index] <= 0x5A {
-            utf8[index] |= 0x20
+        // Written in place: a short name (most are) becomes a small string, with no allocation.
+        return String(unsafeUninitializedCapacity: name.utf8.count) { buffer in
+            var count = 0
+            for byte in name.utf8 {
+                buffer[count] = byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte
+                count += 1
+            }
+            return count
         }
-        return String(decoding: utf8, as: UTF8.self)
     }
 
     /// Whether `text` is `lowercase` up to the case of ASCII letters, without a copy of either.

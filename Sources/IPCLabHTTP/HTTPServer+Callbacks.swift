@@ -23,6 +23,8 @@ extension HTTPServer {
         let logger: Logger
         let maxBodyBytes: Int
         let accessLog: AccessLogWriter
+        /// Responses built once for bodies that repeat.
+        let prepared = PreparedResponses()
         /// Per-connection deadlines and the per-address cap.
         let connections: ConnectionGuard
         /// Paths still served on a connection in the reserve.
@@ -378,8 +380,8 @@ func httpServerLogMessage(_ cls: UnsafeMutableRawPointer?, _ format: UnsafePoint
     context.logger.notice("libmicrohttpd: \(message)")
 }
 
-/// Sends `response` (`MHD_RESPMEM_MUST_COPY`: MHD owns its copy of the body) and logs the
-/// request's line. Returns `MHD_NO`, which closes the connection, only when MHD refuses.
+/// Sends `response` (prepared once when its body repeats: ``PreparedResponses``, else built for
+/// this request) and logs the request's line. Returns `MHD_NO`, which closes the connection, only when MHD refuses.
 func queue(
     _ response: HTTPResponse, for request: HTTPServer.RequestState, on connection: OpaquePointer,
     context: HTTPServer.Context
@@ -395,20 +397,34 @@ func queue(
     if let stream = response.stream {
         return queueStream(response, stream, for: request, on: connection, context: context)
     }
+    let result: MHD_Result
+    if let prepared = context.prepared.prepared(for: response, build: { build($0, for: request, context: context) }) {
+        result = MHD_queue_response(connection, UInt32(response.status.code), prepared.pointer)
+    } else {
+        guard let mhdResponse = build(response, for: request, context: context) else { return .NO }
+        result = MHD_queue_response(connection, UInt32(response.status.code), mhdResponse)
+        MHD_destroy_response(mhdResponse)
+    }
+    context.accessLog.record(method: request.method, path: request.path, status: response.status.code,
+                             bytes: request.method == "HEAD" ? 0 : response.body.count, started: request.started)
+    return result
+}
+
+/// A libmicrohttpd response with `response`'s body (`MHD_RESPMEM_MUST_COPY`: MHD owns its copy)
+/// and header fields; `nil` (logged) when libmicrohttpd cannot make one.
+private func build(
+    _ response: HTTPResponse, for request: HTTPServer.RequestState, context: HTTPServer.Context
+) -> OpaquePointer? {
     let mhdResponse = response.body.withUnsafeBytes { bytes in
         MHD_create_response_from_buffer(bytes.count, UnsafeMutableRawPointer(mutating: bytes.baseAddress),
                                         .RESPMEM_MUST_COPY)
     }
     guard let mhdResponse else {
         context.logger.error("\(request.method) \(AccessLogWriter.loggable(request.path)): MHD_create_response_from_buffer failed")
-        return .NO
+        return nil
     }
-    defer { MHD_destroy_response(mhdResponse) }
     addHeaders(of: response, to: mhdResponse, for: request, context: context)
-    let result = MHD_queue_response(connection, UInt32(response.status.code), mhdResponse)
-    context.accessLog.record(method: request.method, path: request.path, status: response.status.code,
-                             bytes: request.method == "HEAD" ? 0 : response.body.count, started: request.started)
-    return result
+    return mhdResponse
 }
 
 /// Sets `response`'s header fields on `mhdResponse`, but `Content-Length` (libmicrohttpd writes
