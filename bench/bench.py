@@ -71,18 +71,21 @@ def baseline_loops(exe, runs, parallel):
             "failures": sum(r["failures"] for r in results)}
 
 
-def start_nginx(tmp, port):
+def start_nginx(tmp, port, body):
+    """nginx as packaged (worker_processes = cores, keep-alive on, sendfile and open_file_cache
+    off by default; access_log off, as our server's access log is at --log-level warning)
+    serving `body` (our /healthz answer, so both send the same bytes) as a static file."""
     www = os.path.join(tmp, "www")
     os.makedirs(www)
-    with open(os.path.join(www, "healthz"), "w") as f:
-        f.write('{"status":"ok","version":"0.1.0","spawner":"running"}')
+    with open(os.path.join(www, "healthz"), "wb") as f:
+        f.write(body)
     # nginx's workers run as nobody: mkdtemp's 0700 made every answer a 403 and an error-log line.
     for path in (tmp, www):
         os.chmod(path, 0o755)
     os.chmod(os.path.join(www, "healthz"), 0o644)
     conf = os.path.join(tmp, "nginx.conf")
     with open(conf, "w") as f:
-        f.write(f"""worker_processes 2; daemon off; pid {tmp}/nginx.pid; error_log {tmp}/error.log;
+        f.write(f"""worker_processes {os.cpu_count()}; daemon off; pid {tmp}/nginx.pid; error_log {tmp}/error.log;
 events {{ worker_connections 1024; }}
 http {{ access_log off; default_type application/json; keepalive_requests 1000000;
   server {{ listen 127.0.0.1:{port}; root {www}; }} }}""")
@@ -233,7 +236,10 @@ def main():
         ]
 
         port = free_port()
-        nginx = start_nginx(tmp, port)
+        health = http.client.HTTPConnection(*url.removeprefix("http://").split(":"))
+        health.request("GET", "/healthz")
+        nginx = start_nginx(tmp, port, health.getresponse().read())
+        health.close()
         try:
             ng = wrk(f"http://127.0.0.1:{port}/healthz", 2, 8, max(3, args.seconds // 2), os.path.join(ROOT, "bench/get.lua"))
             if ng["errors"]:
