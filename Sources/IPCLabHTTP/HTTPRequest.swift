@@ -89,7 +89,12 @@ public struct HTTPRequest: Sendable, Hashable {
     static func equalsIgnoringASCIICase(_ text: String, _ lowercase: StaticString) -> Bool {
         let expected = UnsafeBufferPointer(start: lowercase.utf8Start, count: lowercase.utf8CodeUnitCount)
         guard text.utf8.count == expected.count else { return false }
-        return zip(text.utf8, expected).allSatisfy { ($0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0) == $1 }
+        var index = 0
+        for byte in text.utf8 {
+            guard (byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte) == expected[index] else { return false }
+            index += 1
+        }
+        return true
     }
 }
 
