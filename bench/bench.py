@@ -240,16 +240,22 @@ def main():
         health.request("GET", "/healthz")
         nginx = start_nginx(tmp, port, health.getresponse().read())
         health.close()
+        # Three alternating rounds, the mean of each side: on a shared machine one run of each,
+        # one after the other, measured mostly how busy the machine was at the time.
+        ngs, hzs = [], []
         try:
-            ng = wrk(f"http://127.0.0.1:{port}/healthz", 2, 8, max(3, args.seconds // 2), os.path.join(ROOT, "bench/get.lua"))
-            if ng["errors"]:
-                raise SystemExit(f"bench: nginx answered {ng['errors']} requests with an error: not a static-file baseline")
+            for _ in range(3):
+                ngs.append(wrk(f"http://127.0.0.1:{port}/healthz", 2, 8, max(2, args.seconds // 2), os.path.join(ROOT, "bench/get.lua")))
+                hzs.append(wrk(f"{url}/healthz", 2, 8, max(2, args.seconds // 2), os.path.join(ROOT, "bench/get.lua")))
+            if sum(n["errors"] for n in ngs):
+                raise SystemExit("bench: nginx answered requests with an error: not a static-file baseline")
         finally:
             nginx.terminate()
             nginx.wait()
-        hz = wrk(f"{url}/healthz", 2, 8, max(3, args.seconds // 2), os.path.join(ROOT, "bench/get.lua"))
-        results["http"] = {"ours": hz, "nginx": ng}
-        rows.append(("GET /healthz requests/s vs nginx static file", hz["rps"], ng["rps"], "≥ nginx", hz["rps"] >= ng["rps"]))
+        hz_rps, ng_rps = sum(h["rps"] for h in hzs) / 3, sum(n["rps"] for n in ngs) / 3
+        results["http"] = {"ours": hzs, "nginx": ngs, "ours_rps": hz_rps, "nginx_rps": ng_rps}
+        rows.append(("GET /healthz requests/s vs nginx static file, mean of 3 alternating", hz_rps, ng_rps, "≥ nginx",
+                     hz_rps >= ng_rps))
 
         one, one_base = one_shot(args.binary, baseline)
         results["one_shot"] = {"ours_ms": one, "baseline_ms": one_base}
