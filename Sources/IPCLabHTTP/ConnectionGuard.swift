@@ -117,8 +117,9 @@ final class ConnectionGuard: @unchecked Sendable {
     /// The head is in: the body, if one comes, is held to the minimum rate; else the request
     /// is being handled.
     func headReceived(_ entry: Entry, bodyExpected: Bool) {
-        let now = ContinuousClock.now
-        condition.withLock { entry.phase = bodyExpected ? .body(started: now, bytes: 0) : .busy }
+        // The clock is read only for a body (every request without one would pay for it).
+        let phase: Phase = bodyExpected ? .body(started: .now, bytes: 0) : .busy
+        condition.withLock { entry.phase = phase }
     }
 
     /// `count` more body bytes came.

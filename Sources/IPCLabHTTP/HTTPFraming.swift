@@ -67,18 +67,16 @@ public struct HTTPFraming: Sendable {
             if field.name.utf8.contains(where: { $0 == 0x20 || $0 == 0x09 }) {
                 return .badRequest("whitespace before the colon of header field \"\(HTTPFraming.printable(field.name))\"")
             }
-            switch HTTPRequest.lowercasedASCII(field.name) {
-            case "host":
+            // Compared in place: this runs for every field of every request.
+            if HTTPRequest.equalsIgnoringASCIICase(field.name, "host") {
                 hosts += 1
-            case "content-length":
+            } else if HTTPRequest.equalsIgnoringASCIICase(field.name, "content-length") {
                 lengths.append(field.value)
-            case "transfer-encoding":
+            } else if HTTPRequest.equalsIgnoringASCIICase(field.name, "transfer-encoding") {
                 hasTransferEncoding = true
                 for coding in field.value.split(separator: ",", omittingEmptySubsequences: false) {
                     codings.append(HTTPRequest.lowercasedASCII(String(coding.trimmingWhitespace())))
                 }
-            default:
-                break
             }
         }
         let isHTTP11 = version.hasPrefix("HTTP/1.") && version != "HTTP/1.0"

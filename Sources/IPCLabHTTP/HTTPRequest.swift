@@ -70,14 +70,31 @@ public struct HTTPRequest: Sendable, Hashable {
     }
 
     /// `name` with ASCII letters lowercased, cheaper than `lowercased()` for header names.
+    /// A name with no capital letter comes back as it is, without a copy (most header names
+    /// the server compares are already lowercase).
     static func lowercasedASCII(_ name: String) -> String {
-        var utf8 = Array(name.utf8)
-        var changed = false
-        for index in utf8.indices where utf8[index] >= 0x41 && utf8[index] <= 0x5A {
-            utf8[index] |= 0x20
-            changed = true
+        guard name.utf8.contains(where: { $0 >= 0x41 && $0 <= 0x5A }) else { return name }
+        // Written in place: a short name (most are) becomes a small string, with no allocation.
+        return String(unsafeUninitializedCapacity: name.utf8.count) { buffer in
+            var count = 0
+            for byte in name.utf8 {
+                buffer[count] = byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte
+                count += 1
+            }
+            return count
         }
-        return changed ? String(decoding: utf8, as: UTF8.self) : name
+    }
+
+    /// Whether `text` is `lowercase` up to the case of ASCII letters, without a copy of either.
+    static func equalsIgnoringASCIICase(_ text: String, _ lowercase: StaticString) -> Bool {
+        let expected = UnsafeBufferPointer(start: lowercase.utf8Start, count: lowercase.utf8CodeUnitCount)
+        guard text.utf8.count == expected.count else { return false }
+        var index = 0
+        for byte in text.utf8 {
+            guard (byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte) == expected[index] else { return false }
+            index += 1
+        }
+        return true
     }
 }
 

@@ -23,6 +23,8 @@ extension HTTPServer {
         let logger: Logger
         let maxBodyBytes: Int
         let accessLog: AccessLogWriter
+        /// Responses built once for bodies that repeat.
+        let prepared = PreparedResponses()
         /// Per-connection deadlines and the per-address cap.
         let connections: ConnectionGuard
         /// Paths still served on a connection in the reserve.
@@ -104,6 +106,10 @@ extension HTTPServer {
         var method = ""
         var path = "/"
         var headSeen = false
+        /// The header fields in order, names as they came (read once, with the head).
+        var fields: [(name: String, value: String)] = []
+        /// The head announced a body (`Content-Length` over 0, or `Transfer-Encoding`).
+        var bodyExpected = false
         let started = ContinuousClock.now
         var body: [UInt8] = []
         /// Set once the body is known to be over the limit; from then on it is discarded.
@@ -239,19 +245,24 @@ func httpServerAccessHandler(
     if state.handlerCalled {
         return answerAfterResume(state, on: connection, context: context)
     }
-    if let entry = connectionEntry(connection) { context.connections.handling(entry) }
+    let entry = connectionEntry(connection)
+    // Without a body the head already put the connection in the handling phase.
+    if state.bodyExpected, let entry { context.connections.handling(entry) }
     if state.tooLarge {
         return queue(context.answer(.bodyTooLarge(limit: context.maxBodyBytes)),
                      for: state, on: connection, context: context)
     }
     let body = state.body
     state.body = []
+    // No '?' in the target: no query arguments to ask libmicrohttpd for.
+    let hasQuery = !state.rawTargetKnown || state.rawTarget.contains(UInt8(ascii: "?"))
     let request = HTTPRequest(
         method: state.method, path: state.path,
-        query: connectionValues(connection, .GET_ARGUMENT_KIND, collect: httpServerCollectFirst),
-        lowercasedHeaders: connectionValues(connection, .HEADER_KIND, collect: httpServerCollectJoined),
+        query: hasQuery ? connectionValues(connection, .GET_ARGUMENT_KIND, collect: httpServerCollectFirst) : [:],
+        lowercasedHeaders: lowercasedHeaders(state.fields),
         body: body,
-        remoteAddress: cmhd_connection_client_address(connection).map(HTTPServer.numericHost(of:)) ?? "")
+        remoteAddress: entry?.address
+            ?? cmhd_connection_client_address(connection).map(HTTPServer.numericHost(of:)) ?? "")
     state.handlerCalled = true
     state.connection = connection
     // No other thread knows `state` yet: handing `respond` to one publishes these writes.
@@ -369,8 +380,8 @@ func httpServerLogMessage(_ cls: UnsafeMutableRawPointer?, _ format: UnsafePoint
     context.logger.notice("libmicrohttpd: \(message)")
 }
 
-/// Sends `response` (`MHD_RESPMEM_MUST_COPY`: MHD owns its copy of the body) and logs the
-/// request's line. Returns `MHD_NO`, which closes the connection, only when MHD refuses.
+/// Sends `response` (prepared once when its body repeats: ``PreparedResponses``, else built for
+/// this request) and logs the request's line. Returns `MHD_NO`, which closes the connection, only when MHD refuses.
 func queue(
     _ response: HTTPResponse, for request: HTTPServer.RequestState, on connection: OpaquePointer,
     context: HTTPServer.Context
@@ -386,20 +397,34 @@ func queue(
     if let stream = response.stream {
         return queueStream(response, stream, for: request, on: connection, context: context)
     }
+    let result: MHD_Result
+    if let prepared = context.prepared.prepared(for: response, build: { build($0, for: request, context: context) }) {
+        result = MHD_queue_response(connection, UInt32(response.status.code), prepared.pointer)
+    } else {
+        guard let mhdResponse = build(response, for: request, context: context) else { return .NO }
+        result = MHD_queue_response(connection, UInt32(response.status.code), mhdResponse)
+        MHD_destroy_response(mhdResponse)
+    }
+    context.accessLog.record(method: request.method, path: request.path, status: response.status.code,
+                             bytes: request.method == "HEAD" ? 0 : response.body.count, started: request.started)
+    return result
+}
+
+/// A libmicrohttpd response with `response`'s body (`MHD_RESPMEM_MUST_COPY`: MHD owns its copy)
+/// and header fields; `nil` (logged) when libmicrohttpd cannot make one.
+private func build(
+    _ response: HTTPResponse, for request: HTTPServer.RequestState, context: HTTPServer.Context
+) -> OpaquePointer? {
     let mhdResponse = response.body.withUnsafeBytes { bytes in
         MHD_create_response_from_buffer(bytes.count, UnsafeMutableRawPointer(mutating: bytes.baseAddress),
                                         .RESPMEM_MUST_COPY)
     }
     guard let mhdResponse else {
         context.logger.error("\(request.method) \(AccessLogWriter.loggable(request.path)): MHD_create_response_from_buffer failed")
-        return .NO
+        return nil
     }
-    defer { MHD_destroy_response(mhdResponse) }
     addHeaders(of: response, to: mhdResponse, for: request, context: context)
-    let result = MHD_queue_response(connection, UInt32(response.status.code), mhdResponse)
-    context.accessLog.record(method: request.method, path: request.path, status: response.status.code,
-                             bytes: request.method == "HEAD" ? 0 : response.body.count, started: request.started)
-    return result
+    return mhdResponse
 }
 
 /// Sets `response`'s header fields on `mhdResponse`, but `Content-Length` (libmicrohttpd writes
@@ -427,23 +452,6 @@ private func connectionValues(
     return values
 }
 
-/// `MHD_KeyValueIterator` for headers: lowercased names, repeated fields joined with ", ".
-private func httpServerCollectJoined(
-    _ cls: UnsafeMutableRawPointer?, _ kind: MHD_ValueKind,
-    _ key: UnsafePointer<CChar>?, _ value: UnsafePointer<CChar>?
-) -> MHD_Result {
-    guard let cls, let key else { return .YES }
-    let values = cls.assumingMemoryBound(to: [String: String].self)
-    let name = lowercasedString(key)
-    let text = value.map { String(cString: $0) } ?? ""
-    if let existing = values.pointee[name] {
-        values.pointee[name] = existing + ", " + text
-    } else {
-        values.pointee[name] = text
-    }
-    return .YES
-}
-
 /// `MHD_KeyValueIterator` for query arguments: the first value of a key wins.
 private func httpServerCollectFirst(
     _ cls: UnsafeMutableRawPointer?, _ kind: MHD_ValueKind,
@@ -456,18 +464,4 @@ private func httpServerCollectFirst(
         values.pointee[name] = value.map { String(cString: $0) } ?? ""
     }
     return .YES
-}
-
-/// A C string as a Swift string with ASCII letters lowercased, in one copy.
-private func lowercasedString(_ cString: UnsafePointer<CChar>) -> String {
-    let length = strlen(cString)
-    return String(unsafeUninitializedCapacity: length) { buffer in
-        UnsafeRawPointer(cString).withMemoryRebound(to: UInt8.self, capacity: length) { source in
-            for index in 0..<length {
-                let byte = source[index]
-                buffer[index] = (byte >= 0x41 && byte <= 0x5A) ? byte | 0x20 : byte
-            }
-        }
-        return length
-    }
 }

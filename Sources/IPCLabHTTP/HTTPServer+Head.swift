@@ -22,8 +22,9 @@ func receiveHead(
     state.path = url.map { String(cString: $0) } ?? "/"
     let entry = connectionEntry(connection)
     let onWire = state.rawTargetKnown ? cmhd_request_target_length(url, version) : -1
+    state.fields = headerFields(connection)
     let framing = HTTPFraming(version: version.map { String(cString: $0) } ?? "", rawTarget: state.rawTarget,
-                              targetLengthOnWire: onWire >= 0 ? onWire : nil, fields: headerFields(connection))
+                              targetLengthOnWire: onWire >= 0 ? onWire : nil, fields: state.fields)
     if let refusal = framing.refusal() {
         let error = refusal.error
         context.refused(error.code.rawValue)
@@ -56,6 +57,7 @@ func receiveHead(
             state.body.reserveCapacity(length)
         }
     }
+    state.bodyExpected = bodyExpected
     if let entry { context.connections.headReceived(entry, bodyExpected: bodyExpected) }
     return .YES
 }
@@ -81,6 +83,29 @@ private func headerFields(_ connection: OpaquePointer) -> [(name: String, value:
         _ = MHD_get_connection_values_n(connection, .HEADER_KIND, httpServerCollectFields, pointer)
     }
     return fields
+}
+
+/// The header fields as ``HTTPRequest/headers`` holds them: names lowercased, a repeated
+/// field's values joined with ", " in order; each name and value cut at a NUL byte, as
+/// libmicrohttpd's C strings of them are.
+func lowercasedHeaders(_ fields: [(name: String, value: String)]) -> [String: String] {
+    var headers: [String: String] = Dictionary(minimumCapacity: fields.count)
+    for field in fields {
+        let name = HTTPRequest.lowercasedASCII(cutAtNUL(field.name))
+        let value = cutAtNUL(field.value)
+        if let existing = headers[name] {
+            headers[name] = existing + ", " + value
+        } else {
+            headers[name] = value
+        }
+    }
+    return headers
+}
+
+/// `text` up to its first NUL byte.
+private func cutAtNUL(_ text: String) -> String {
+    guard let nul = text.utf8.firstIndex(of: 0) else { return text }
+    return String(decoding: text.utf8[..<nul], as: UTF8.self)
 }
 
 /// `MHD_KeyValueIteratorN` for ``headerFields(_:)``.

@@ -75,8 +75,18 @@ extension LabAPI {
         case none
     }
 
+    /// The routes each literal path of the table matches, in table order, found once: most
+    /// requests name one (`/healthz`), and one lookup costs less than matching every pattern.
+    private static let literalMatches: [String: [(Route, String?)]] = {
+        var table: [String: [(Route, String?)]] = [:]
+        for route in routes where !route.path.hasSuffix("{id}") {
+            table[route.path] = routes.compactMap { r in r.match(route.path).map { (r, $0) } }
+        }
+        return table
+    }()
+
     static func route(_ method: String, _ path: String) -> Routing {
-        let matching = routes.compactMap { r in r.match(path).map { (r, $0) } }
+        let matching = literalMatches[path] ?? routes.compactMap { r in r.match(path).map { (r, $0) } }
         guard !matching.isEmpty else { return .none }
         if let (r, id) = matching.first(where: { $0.0.method == method || (method == "HEAD" && $0.0.method == "GET") }) {
             return .route(r, id: id)

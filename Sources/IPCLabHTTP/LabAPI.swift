@@ -28,6 +28,8 @@ public struct LabAPI: HTTPHandler {
     let logger: Logger
     /// The unchanging part of `/healthz` (see ``health()``).
     let healthTail: [UInt8]
+    /// The last `/healthz` answer, kept while the spawner's status stays the same.
+    let healthCache = HealthCache()
 
     public init(catalog: Catalog = .standard, runner: LabRunner, staticFiles: StaticFiles?, openAPI: [UInt8]?,
                 version: String, sandbox: SandboxReport, protections: SandboxProtections? = nil, insecure: Bool = false,
@@ -159,6 +161,7 @@ public struct LabAPI: HTTPHandler {
     /// changes while the server runs: the rest of the body (``healthTail``) is written once.
     func health() -> HTTPResponse {
         let spawner = runner.spawner.status
+        if let cached = healthCache.response(for: spawner) { return cached }
         let spawnerUp = spawner.running
         var w = JSONWriter()
         w.object { w in
@@ -176,7 +179,9 @@ public struct LabAPI: HTTPHandler {
         body.removeLast()
         body.append(UInt8(ascii: ","))
         body.append(contentsOf: healthTail.dropFirst())
-        return .json(status: spawnerUp ? .ok : .serviceUnavailable, body)
+        let response = HTTPResponse.json(status: spawnerUp ? .ok : .serviceUnavailable, body)
+        healthCache.store(response, for: spawner)
+        return response
     }
 
     /// The fields of `/healthz` after `spawner`, as a JSON object (they do not change while the server runs).
