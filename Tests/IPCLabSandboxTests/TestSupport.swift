@@ -145,23 +145,36 @@ func procStatus(_ pid: Int32, _ field: String) -> [String]? {
 
 /// Starts a run in the background and scans the host's /proc while it is in flight,
 /// until `names` were all seen or the run ended. Returns the trace and the pids seen by name.
+/// The scan has a thread of its own: on the cooperative pool (as many threads as cores) it could
+/// wait behind other suites' tests for the whole run, and then see nothing (it happened in CI).
 func runWatching(scenario: String, wallMs: Int, names: Set<String>,
                  onSight: @escaping @Sendable (Int32, String) -> Void = { _, _ in }) async throws -> (Trace, [Int32: String]) {
     let done = Flag()
-    let task = Task { () async throws -> Trace in
-        defer { done.set() }
-        return try await run(scenario: scenario, wallMs: wallMs)
-    }
-    var seen: [Int32: String] = [:]
-    while !done.isSet && Set(seen.values) != names {
-        // A child carries its parent's name from fork until its own PR_SET_NAME: keep the latest.
-        for (pid, name) in hostProcesses(named: names) where seen[pid] != name {
-            seen[pid] = name
-            onSight(pid, name)
+    let seen = Mutex<[Int32: String]>([:])
+    let scanned = DispatchSemaphore(value: 0)
+    let scanner = Thread {
+        defer { scanned.signal() }
+        while !done.isSet && Set(seen.withLock { $0.values }) != names {
+            // A child carries its parent's name from fork until its own PR_SET_NAME: keep the latest.
+            for (pid, name) in hostProcesses(named: names) where seen.withLock({ $0[pid] }) != name {
+                seen.withLock { $0[pid] = name }
+                onSight(pid, name)
+            }
+            usleep(5000)
         }
-        try await Task.sleep(for: .milliseconds(5))
     }
-    return (try await task.value, seen)
+    scanner.start()
+    let trace: Trace
+    do {
+        trace = try await run(scenario: scenario, wallMs: wallMs)
+    } catch {
+        done.set()
+        scanned.wait()
+        throw error
+    }
+    done.set()
+    scanned.wait()
+    return (trace, seen.withLock { $0 })
 }
 
 /// A flag one task sets and another polls.
