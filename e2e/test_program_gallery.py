@@ -14,8 +14,11 @@ import pytest
 
 from harness import REPO, server_binary
 
-GALLERY_IDS = ["c.pipe_parent_child", "c.fifo", "c.sysv_shm", "c.posix_shm_sem", "c.message_queue",
-               "c.signal_handler", "c.socket_server_client"]
+GALLERY_IDS = ["c.pipe_parent_child", "c.pipe_filter", "c.fifo", "c.sysv_shm", "c.posix_shm_sem", "c.message_queue",
+               "c.message_queue_args", "c.signal_handler", "c.socket_server_client"]
+# The examples whose programs take default arguments or standard input (run with them natively and in the sandbox).
+WITH_INPUT = {"c.pipe_filter": {"filter": (["upper", "2"], "hello from stdin\nsecond line\nthird line, not sent\n")},
+              "c.message_queue_args": {"mq_args": (["1:tidy up", "9:fire alarm", "5:lunch is ready"], "")}}
 
 
 @pytest.fixture(scope="module")
@@ -34,6 +37,9 @@ def test_gallery_lists_one_example_per_mechanism(gallery: dict[str, dict[str, An
         for program in entry["programs"]:
             # The source is the repository's file (the server embeds programs/ when built).
             assert program["source"] in {p.read_text() for p in (REPO / "programs").glob("*.c")}, program["name"]
+            # Default arguments and standard input, as a run request's `programs` takes them.
+            default = WITH_INPUT.get(entry["id"], {}).get(program["name"], ([], ""))
+            assert (program["args"], program["stdin"]) == default, (entry["id"], program["name"])
 
 
 def stdout_checks(entry: dict[str, Any]) -> dict[str, list[str]]:
@@ -57,13 +63,17 @@ def test_example_compiles_cleanly_and_runs_natively(gallery: dict[str, dict[str,
                                 capture_output=True, text=True, timeout=60)
             assert cc.returncode == 0, f"{program['name']}: {cc.stderr}"
             binaries[program["name"]] = binary
-        # Started together, as a run starts them (the client retries until the server listens).
-        procs = {name: subprocess.Popen([str(b)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp)
+        # Started together, as a run starts them (the client retries until the server listens), each with
+        # its default arguments and standard input.
+        programs = {p["name"]: p for p in entry["programs"]}
+        procs = {name: subprocess.Popen([str(b), *programs[name]["args"]], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE, text=True, cwd=tmp)
                  for name, b in binaries.items()}
-        outputs = {name: p.communicate(timeout=20) for name, p in procs.items()}
+        outputs = {name: p.communicate(input=programs[name]["stdin"], timeout=20) for name, p in procs.items()}
     for name, p in procs.items():
         assert p.returncode == 0, f"{name} exited {p.returncode}: {outputs[name][1]}"
-    for name, texts in stdout_checks(entry).items():
+    for process, texts in stdout_checks(entry).items():
+        name = process.split(".")[0]  # natively a fork (`filter.1`) writes to its program's stdout
         for text in texts:
             assert text in outputs[name][0], f"{name} printed {outputs[name][0]!r}, without {text!r}"
 

@@ -8,6 +8,9 @@
 static const unsigned char pipe_parent_child[] = {
 #embed "../../programs/pipe_parent_child.c"
 };
+static const unsigned char pipe_filter[] = {
+#embed "../../programs/pipe_filter.c"
+};
 static const unsigned char fifo[] = {
 #embed "../../programs/fifo.c"
 };
@@ -19,6 +22,9 @@ static const unsigned char posix_shm_sem[] = {
 };
 static const unsigned char message_queue[] = {
 #embed "../../programs/message_queue.c"
+};
+static const unsigned char message_queue_args[] = {
+#embed "../../programs/message_queue_args.c"
 };
 static const unsigned char signal_handler[] = {
 #embed "../../programs/signal_handler.c"
@@ -37,10 +43,12 @@ static const struct {
     size_t size;
 } files[] = {
     {"pipe_parent_child.c", pipe_parent_child, sizeof pipe_parent_child},
+    {"pipe_filter.c", pipe_filter, sizeof pipe_filter},
     {"fifo.c", fifo, sizeof fifo},
     {"sysv_shm.c", sysv_shm, sizeof sysv_shm},
     {"posix_shm_sem.c", posix_shm_sem, sizeof posix_shm_sem},
     {"message_queue.c", message_queue, sizeof message_queue},
+    {"message_queue_args.c", message_queue_args, sizeof message_queue_args},
     {"signal_handler.c", signal_handler, sizeof signal_handler},
     {"socket_server.c", socket_server, sizeof socket_server},
     {"socket_client.c", socket_client, sizeof socket_client},

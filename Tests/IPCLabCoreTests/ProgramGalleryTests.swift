@@ -22,11 +22,13 @@ struct ProgramGalleryTests {
         // The programs are valid as a request's (names, bounds), once they have their sources.
         let programs = JSONValue.array(entry.programs.map { p in var p = p.spec; p.source = "int main(void) { return 0; }"; return p.json })
         #expect(try ProgramSpec.decodeList(programs, at: JSONPath("programs")).map(\.name) == entry.programs.map(\.name))
-        // Each names only the example's own programs (the first process of each is named after it).
+        // Each names only the example's own programs (the first process of each is named after it) or
+        // their forks (`filter.1`).
         let names = Set(entry.programs.map(\.name))
         for check in checks {
             switch check.kind {
-            case .exit(let p, _, _), .stdout(let p, _): #expect(names.contains(p), "\(check.id) names \(p)")
+            case .exit(let p, _, _), .stdout(let p, _):
+                #expect(names.contains(String(p.split(separator: ".").first ?? "")), "\(check.id) names \(p)")
             default: break
             }
         }
@@ -39,6 +41,22 @@ struct ProgramGalleryTests {
         for entry in Self.gallery.entries {
             for o in entry.observations { #expect(known.contains(o), "\(entry.id): \(o)") }
         }
+    }
+
+    @Test("an example's default arguments and standard input are listed as a request's `args` and `stdin`")
+    func defaultInput() throws {
+        let filter = try #require(Self.gallery.entry("c.pipe_filter")?.programs.first)
+        #expect(filter.spec.args == ["upper", "2"] && filter.spec.stdin.hasPrefix("hello from stdin\n"))
+        #expect(Self.gallery.entry("c.message_queue_args")?.programs.first?.spec.args.count == 3)
+        let body = try JSONValue.parse(ProgramGallery(sources: ["pipe_filter.c": "int main(void) { return 0; }\n"]).json())
+        guard case .object(let top) = body, case .array(let items)? = top["programs"],
+              case .object(let entry)? = items.first(where: { if case .object(let o) = $0 { o["id"] == "c.pipe_filter" } else { false } }),
+              case .array(let programs)? = entry["programs"], case .object(let program)? = programs.first else {
+            Issue.record("unexpected shape: \(body)")
+            return
+        }
+        #expect(program["args"] == .array(["upper", "2"]))
+        #expect(program["stdin"] == .string(filter.spec.stdin))
     }
 
     @Test("sources are filled in by file name; a missing file is named")

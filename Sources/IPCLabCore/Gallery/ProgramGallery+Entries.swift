@@ -14,6 +14,16 @@ extension ProgramGallery {
                      stdout("pipe", "parent read 21 bytes: hello from the child")],
             programs: [GalleryProgram(name: "pipe", file: "pipe_parent_child.c")]),
         GalleryEntry(
+            id: "c.pipe_filter", title: "A filter: standard input through a pipe to a child", mechanism: "pipe",
+            claim: "The lines the parent reads from its standard input reach the child through the pipe as a byte "
+                + "stream, and the child's read returns 0 once the parent has closed its write end.",
+            observations: ["pipe.eof.read_returns_zero"],
+            checks: [ok, exitsZero("filter"), exitsZero("filter.1"), call("pipe"), call("fork"),
+                     stdout("filter", "parent: sent 2 lines through the pipe (transform: upper)"),
+                     stdout("filter.1", "child: 1: HELLO FROM STDIN\nchild: 2: SECOND LINE\nchild: end of file after 2 lines")],
+            programs: [GalleryProgram(name: "filter", file: "pipe_filter.c", args: ["upper", "2"],
+                                      stdin: "hello from stdin\nsecond line\nthird line, not sent\n")]),
+        GalleryEntry(
             id: "c.fifo", title: "A FIFO: two processes meet by a path", mechanism: "fifo",
             claim: "A FIFO has a name in the file system; each side's open() waits until the other side opens it too.",
             observations: ["fifo.unrelated.met_by_path"],
@@ -43,6 +53,16 @@ extension ProgramGallery {
                      stdout("mq", "received \"high priority\" (priority 9)\nreceived \"middle priority\" (priority 5)\n"
                             + "received \"low priority\" (priority 1)")],
             programs: [GalleryProgram(name: "mq", file: "message_queue.c")]),
+        GalleryEntry(
+            id: "c.message_queue_args", title: "A POSIX message queue fed from the command line", mechanism: "mq",
+            claim: "Each argument PRIORITY:TEXT becomes one message; the receiver gets them highest priority first, "
+                + "whatever order the arguments gave.",
+            observations: ["mq.posix.highest_priority_first"],
+            checks: [ok, exitsZero("mq_args"), call("mq_send", min: 3), call("mq_receive", min: 3),
+                     stdout("mq_args", "parent: received \"fire alarm\" (priority 9)\nparent: received \"lunch is ready\" "
+                            + "(priority 5)\nparent: received \"tidy up\" (priority 1)")],
+            programs: [GalleryProgram(name: "mq_args", file: "message_queue_args.c",
+                                      args: ["1:tidy up", "9:fire alarm", "5:lunch is ready"])]),
         GalleryEntry(
             id: "c.signal_handler", title: "Signals as IPC: a ping with SIGUSR1, a pong with SIGUSR2", mechanism: "signal",
             claim: "A handler installed with sigaction() runs when kill() delivers the signal; blocking the signals before "
