@@ -201,3 +201,40 @@ def test_a_link_without_a_run_compiles_and_runs_its_programs(lab_page: Any, make
         "argc=2\nargv[0]=[echo]\nargv[1]=[hi]\nstdin: there\n"
     other.page.goto(f"{other.base_url}#programs=not-deflated")
     other.page.wait_for_function("() => /could not be decoded/.test(document.querySelector('#banner').textContent)")
+
+
+def test_an_example_with_default_args_and_stdin_fills_its_fields_and_they_arrive(lab_page: Any, artifacts: Path) -> None:
+    """An example whose programs take arguments and standard input (GET /api/v1/programs lists their defaults):
+    choosing it fills the fields, the run sends them, and its processes' stdout shows they arrived."""
+    lp = lab_page
+    listed = lp.page.request.get(lp.base_url + "api/v1/programs").json()
+    entry = next(e for e in listed["programs"] if e["id"] == "c.pipe_filter")
+    program = entry["programs"][0]
+    assert program["args"] == ["upper", "2"] and program["stdin"].startswith("hello from stdin\n"), program
+    lp.open()
+    lp.page.click("#c-gallery-details summary")
+    lp.page.click(".c-card[data-program='c.pipe_filter']")
+    lp.page.wait_for_selector("#c-editor:not([hidden]) .c-source")
+    assert lp.page.input_value("#c-args-0") == "upper 2"
+    assert lp.page.input_value("#c-stdin-0") == program["stdin"]
+    assert '["upper", "2"]' in lp.page.locator("#c-args-0-sent").inner_text()
+    with lp.page.expect_request(lambda r: r.url.endswith("/api/v1/runs") and r.method == "POST") as req:
+        status, trace = lp.run_and_capture(lambda: lp.page.click("#c-run"))
+    body = posted(req.value)
+    assert (body["programs"][0]["args"], body["programs"][0]["stdin"]) == (["upper", "2"], program["stdin"])
+    assert status == 200 and trace["run"]["outcome"] == "ok", trace["run"]
+    lp.wait_for_diagram(trace)
+    # the child printed the first two stdin lines transformed by argv[1], and no third (argv[2] is 2)
+    child = "child: 1: HELLO FROM STDIN\nchild: 2: SECOND LINE\nchild: end of file after 2 lines\n"
+    assert next(p for p in trace["processes"] if p["name"] == "filter.1")["stdout"] == child
+    assert lp.page.locator(".c-proc[data-process='filter.1'] pre.stdout").text_content() == child
+    assert "sent 2 lines" in lp.page.locator(".c-proc[data-process='filter'] pre.stdout").text_content()
+    # other arguments typed in the field are what the program gets
+    lp.page.fill("#c-args-0", "reverse")
+    status, again = lp.run_and_capture(lambda: lp.page.click("#c-run"))
+    assert status == 200 and again["run"]["outcome"] == "ok", again["run"]
+    lp.wait_for_diagram(again)
+    out = next(p for p in again["processes"] if p["name"] == "filter.1")["stdout"]
+    assert "child: 1: nidts morf olleh\n" in out and "end of file after 3 lines" in out, out
+    lp.page.locator("#c-args-0").scroll_into_view_if_needed()
+    lp.shot(artifacts / "c-programs-example-defaults.png", full_page=False)
