@@ -1,4 +1,4 @@
-/// The gallery's examples, one per mechanism. Each runs to `ok`; its checks hold on that run, and
+/// The gallery's examples, at least one per mechanism. Each runs to `ok`; its checks hold on that run, and
 /// its run carries exactly the observations listed, each holding (``ProgramObservations``; the e2e
 /// tests post each entry with its checks and expect both). An empty list says no catalog
 /// observation's shape can be seen in its events (shared memory's plain stores and segment states
