@@ -200,3 +200,31 @@ def test_ipclab_grade_grades_programs(gallery: dict[str, dict[str, Any]], tmp_pa
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == 1, bad.stdout + bad.stderr
     assert "server_stdout" in bad.stdout and "does not contain" in bad.stdout, bad.stdout
+
+
+@pytest.mark.parametrize("example", ["c.pipe_filter", "c.message_queue_args"])
+def test_ipclab_grade_gives_programs_their_args_and_stdin(gallery: dict[str, dict[str, Any]], tmp_path: Path,
+                                                          example: str) -> None:
+    """--program-arg NAME=WORD and --program-stdin NAME=FILE give the CLI's programs what the API's
+    programs[].args and .stdin give: the examples that take input pass their own checks only with it."""
+    entry = gallery[example]
+    args: list[str] = []
+    for p in entry["programs"]:
+        (tmp_path / f"{p['name']}.c").write_text(p["source"])
+        args += ["--program", f"{p['name']}={tmp_path / (p['name'] + '.c')}"]
+        args += [a for word in p["args"] for a in ("--program-arg", f"{p['name']}={word}")]
+        if p["stdin"]:
+            (tmp_path / f"{p['name']}.in").write_text(p["stdin"])
+            args += ["--program-stdin", f"{p['name']}={tmp_path / (p['name'] + '.in')}"]
+    (tmp_path / "checks.json").write_text(json.dumps(entry["checks"]))
+    grade = [str(server_binary()), "grade", "--checks", str(tmp_path / "checks.json"), "--repeat", "2", "--format", "json"]
+    ok = subprocess.run(grade + args, capture_output=True, text=True, timeout=120)
+    assert ok.returncode == 0, ok.stdout[-2000:] + ok.stderr
+    assert json.loads(ok.stdout)["passed"]
+    # without its input the same program fails its checks
+    bare = [a for i, a in enumerate(args) if not a.startswith("--program-") and not (i and args[i - 1].startswith("--program-"))]
+    without = subprocess.run(grade + bare, capture_output=True, text=True, timeout=120)
+    assert without.returncode == 1, without.stdout[-2000:] + without.stderr
+    # a NAME no --program has is refused, naming it
+    wrong = subprocess.run(grade + args + ["--program-arg", "nobody=1"], capture_output=True, text=True, timeout=120)
+    assert wrong.returncode == 2 and "no --program is named nobody" in wrong.stderr, wrong.stderr

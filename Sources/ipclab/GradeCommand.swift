@@ -36,6 +36,9 @@ struct GradeCommand: ParsableCommand {
         valueName: "[NAME=]FILE.c"))
     var programs: [String] = []
 
+    @OptionGroup(title: "Programs' input")
+    var programInput: ProgramInputOptions
+
     @Option(name: .customLong("param"), help: ArgumentHelp("A parameter of --experiment as NAME=VALUE (VALUE read as JSON when it parses).", valueName: "NAME=VALUE"))
     var params: [String] = []
 
@@ -72,6 +75,9 @@ struct GradeCommand: ParsableCommand {
     var fields: String?
 
     func validate() throws {
+        if programs.isEmpty && !(programInput.args.isEmpty && programInput.stdins.isEmpty) {
+            throw ValidationError("--program-arg and --program-stdin go with --program")
+        }
         if [experiment != nil, scenario != nil, !programs.isEmpty].filter({ $0 }).count != 1 {
             throw ValidationError("give --scenario FILE, --experiment ID or --program FILE.c (one of them)")
         }
@@ -129,7 +135,7 @@ struct GradeCommand: ParsableCommand {
     private func body() throws -> JSONValue {
         var fields: [String: JSONValue] = [:]
         if let file = scenario { fields["scenario"] = try Self.readJSON(file) }
-        if !programs.isEmpty { fields["programs"] = .array(try programs.map(ProgramOption.json)) }
+        if !programs.isEmpty { fields["programs"] = try programInput.programs(programs) }
         if let experiment {
             fields["experiment"] = .string(experiment)
             fields["params"] = try RunCommand.parse(params)

@@ -3,7 +3,8 @@ import Foundation
 import IPCLabCore
 
 /// The `--program` option of `ipclab run` and `ipclab grade`: `FILE.c` (the program is named after the
-/// file, without `.c`) or `NAME=FILE.c`; read into the API's program object (C, no arguments, empty stdin).
+/// file, without `.c`) or `NAME=FILE.c`; read into the API's program object (C, no arguments, empty stdin:
+/// ``ProgramInputOptions`` adds those).
 enum ProgramOption {
     static func json(_ option: String) throws -> JSONValue {
         var name: String?

@@ -15,6 +15,7 @@ struct RunCommand: ParsableCommand {
               ipclab run pipe.byte_stream --param 'write_sizes=[7,3,11]' --param 'read_sizes=[4,4,13]' --format text
               ipclab run --scenario my-scenario.json
               ipclab run --program server.c --program client.c
+              ipclab run --program programs/pipe_filter.c --program-arg pipe_filter=reverse --program-stdin pipe_filter=- < lines.txt
             Exit status: 0 when the run completed (outcome ok), 1 when it ended otherwise
             (timeout, limit_exceeded, error), 2 for bad input.
             """
@@ -36,6 +37,9 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("program"), help: ArgumentHelp("Compile and run a C program (repeat for several, started together): FILE.c, named after the file without .c, or NAME=FILE.c.", valueName: "[NAME=]FILE.c"))
     var programs: [String] = []
 
+    @OptionGroup(title: "Programs' input")
+    var programInput: ProgramInputOptions
+
     @Option(help: "Wall-clock limit of the run in milliseconds (default: the experiment's own, else 2000).")
     var wallMs: Int?
 
@@ -49,6 +53,9 @@ struct RunCommand: ParsableCommand {
     var format: Format = .json
 
     func validate() throws {
+        if programs.isEmpty && !(programInput.args.isEmpty && programInput.stdins.isEmpty) {
+            throw ValidationError("--program-arg and --program-stdin go with --program")
+        }
         if [experiment != nil, scenario != nil, !programs.isEmpty].filter({ $0 }).count != 1 {
             throw ValidationError("give an experiment id, --scenario FILE or --program FILE.c (one of them)")
         }
@@ -65,7 +72,7 @@ struct RunCommand: ParsableCommand {
         let request: RunRequest
         do {
             if !programs.isEmpty {
-                request = try RunRequest.programRequest(.array(try programs.map(ProgramOption.json)), limits: limits,
+                request = try RunRequest.programRequest(try programInput.programs(programs), limits: limits,
                                                         maxima: maxima.maxima)
             } else if let file = scenario {
                 guard let data = FileManager.default.contents(atPath: file) else {
