@@ -1,8 +1,25 @@
 // The server's allocator, tuned so that memory returns after a burst of large responses.
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
 #include "ipclab_memory.h"
 
+#include <fcntl.h>
+#include <linux/falloc.h>
 #include <malloc.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 int ipclab_malloc_trim(void) { return malloc_trim(0); }
 
 int ipclab_set_malloc_arenas(int arenas) { return mallopt(M_ARENA_MAX, arenas); }
+
+int ipclab_release_pages(int fd, void *base, size_t from, size_t to) {
+    long page = sysconf(_SC_PAGESIZE);
+    size_t start = (from + (size_t)page - 1) & ~((size_t)page - 1);
+    size_t end = to & ~((size_t)page - 1);
+    if (end <= start) return 0;
+    if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)start, (off_t)(end - start)) == 0) return 1;
+    /* No hole punched: at least the server's own mapping stops holding the pages. */
+    return madvise((char *)base + start, end - start, MADV_DONTNEED) == 0 ? 1 : -1;
+}

@@ -7,4 +7,12 @@ int ipclab_malloc_trim(void);
 /// Caps glibc's malloc arenas (mallopt M_ARENA_MAX) at `arenas`; 1 on success.
 int ipclab_set_malloc_arenas(int arenas);
 
+#include <stddef.h>
+
+/// Frees the whole pages of bytes `from..<to` of the memfd `fd` mapped shared at `base` (an event ring
+/// already read): punches a hole in the file, so the memory goes back for every mapping; where that
+/// fails, drops the pages from this mapping only (madvise MADV_DONTNEED). A part of a page at either
+/// end is kept. 1 when released, 0 when no whole page was in range, -1 on failure.
+int ipclab_release_pages(int fd, void *base, size_t from, size_t to);
+
 #endif

@@ -23,6 +23,8 @@ final class EventRing {
     /// What the server wrote into the header besides the layout: checked again when the header is read.
     private(set) var planLength: UInt32 = 0
     private(set) var limits = ipclab_run_limits()
+    /// Records `0..<released` were freed (``releaseRecords(below:)``).
+    private(set) var released = 0
 
     /// Creates a ring with room for a plan of `planCapacity` bytes.
     init(capacity: UInt32 = EventRing.defaultCapacity, planCapacity: Int) throws {
@@ -87,6 +89,21 @@ final class EventRing {
     /// Records claimed so far: the header's `next`, at most ``capacity`` (a larger `next` is reported
     /// by ``readHeader()``).
     var count: Int { Int(ipclab_ring_claimed(base, capacity)) }
+
+    /// Frees the pages that hold records `0..<end` (whole pages: the header's and the one `end` is in
+    /// stay), for the last read of a run that is over: the largest run's records are 50 MB the server
+    /// would otherwise hold mapped while it builds the trace from its copies. The memory goes back to
+    /// the system (a hole punched in the memfd); a freed record reads as never claimed (all zero).
+    func releaseRecords(below end: Int) {
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let offset = ipclab_ring_records_offset(), stride = MemoryLayout<ipclab_record>.stride
+        let end = min(end, Int(capacity))
+        // From the first page after the header, or from the page the last release stopped in.
+        let from = max((offset + page - 1) / page * page, (offset + released * stride) / page * page)
+        guard end > released else { return }
+        _ = ipclab_release_pages(fd, base, from, offset + end * stride)
+        released = end
+    }
 
     /// Record `i` in the mapping, for the recorder of this process (tests). `i` must be below ``capacity``.
     func record(_ i: Int) -> UnsafeMutablePointer<ipclab_record> {

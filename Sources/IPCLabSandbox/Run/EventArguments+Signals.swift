@@ -72,7 +72,7 @@ extension EventArguments {
 
     /// A delivery recorded by the handler: `siginfo_t` with names for the codes, and the
     /// sender's name when it is a process of the run.
-    private func describeDelivery(_ a: [Int64]) -> [(String, JSONValue)] {
+    private func describeDelivery(_ a: RecordArgs) -> [(String, JSONValue)] {
         let signo = Int32(truncatingIfNeeded: a[0])
         let code = Int32(truncatingIfNeeded: a[1])
         var out: [(String, JSONValue)] = [("signal", signal(a[0])), ("si_signo", .integer(a[0])),

@@ -37,11 +37,12 @@ public final class LabRunner: Sendable {
     /// `seq`). `watch` runs on the calling thread; when it returns false (no one is listening
     /// any more) the run is killed at once and the trace returned says so.
     public func run(_ request: RunRequest, pollMs: Int, watch: ([TraceEvent]) -> Bool) throws(LabError) -> Trace {
-        try runKeepingRing(request, pollMs: pollMs, watch: watch).trace
+        try runKeepingRing(request, pollMs: pollMs, keepsRecords: false, watch: watch).trace
     }
 
     /// ``run(_:pollMs:watch:)``, also answering the ring the trace was read from (tests corrupt copies of it).
-    func runKeepingRing(_ request: RunRequest, pollMs: Int = 0,
+    /// Unless `keepsRecords`, the ring's record pages are freed as the trace is built from them.
+    func runKeepingRing(_ request: RunRequest, pollMs: Int = 0, keepsRecords: Bool = true,
                         watch: ([TraceEvent]) -> Bool = { _ in true }) throws(LabError) -> (trace: Trace, ring: EventRing) {
         let plan = request.programs.map(ProgramPlan.encode) ?? RunPlan.encode(request.scenario, schedule: request.schedule)
         // A program run's output comes back after its plan (ProgramOutput).
@@ -89,14 +90,18 @@ public final class LabRunner: Sendable {
             ?? (completion.cancelled ? "the run was stopped because no one was listening any more" : nil)
             ?? (completion.killedFromOutside ? "the run did not end within its wall-clock limit and was killed from outside" : nil)
         let trace = Self.trace(of: ring, request: request, runID: Self.newTraceID(),
-                               startedAt: startedAt, failure: failure)
+                               startedAt: startedAt, failure: failure, releasingRecords: !keepsRecords)
         return (trace, ring)
     }
 
     /// The trace of a run from its ring once the run is over: the one path from what a run wrote to
     /// what the server answers (the ring is hostile input: see ``EventRing``).
-    static func trace(of ring: EventRing, request: RunRequest, runID: String, startedAt: String, failure: String?) -> Trace {
-        var trace = TraceBuilder(ring: ring, scenario: request.scenario, programs: request.programs != nil).build(.init(
+    /// With `releasingRecords`, the ring's record pages are freed as they are read (it cannot be read again).
+    static func trace(of ring: EventRing, request: RunRequest, runID: String, startedAt: String, failure: String?,
+                      releasingRecords: Bool = false) -> Trace {
+        var builder = TraceBuilder(ring: ring, scenario: request.scenario, programs: request.programs != nil)
+        builder.releasesRing = releasingRecords
+        var trace = builder.build(.init(
             runID: runID, experiment: request.experimentID, startedAt: startedAt, limits: request.limits, failure: failure))
         if let programs = request.programs { ProgramResults.apply(to: &trace, ring: ring, programs: programs) }
         if let overwritten = Self.overwritten(trace, ring) {

@@ -8,6 +8,11 @@ struct TraceBuilder {
     let scenario: Scenario
     /// A program run's: its processes are named from their start records (TraceBuilder+Programs.swift).
     var programs = false
+    /// Whether the ring's record pages are freed as they are read (``EventRing/releaseRecords(below:)``):
+    /// for the server's runs, whose ring is read this once; not for rings kept to be read again (tests).
+    var releasesRing = false
+    /// Records read between two releases of the ring's pages (about 800 KB of the ring).
+    static let releaseEvery = 4096
 
     /// What the server knows about the run besides the ring.
     struct Context {
@@ -24,13 +29,17 @@ struct TraceBuilder {
         let header = ring.readHeader()
         var records: [RawRecord] = []
         var rejected: [String] = []
+        records.reserveCapacity(header.claimed)
         for i in 0..<header.claimed {
             switch ring.copyRecord(i, scenario: scenario) {
             case .record(let r): records.append(r)
             case .rejected(let why): rejected.append(why)
             case .unpublished: break
             }
+            // Each record is read once: the pages read so far go back as the copies grow (see `releasesRing`).
+            if releasesRing && (i + 1) % Self.releaseEvery == 0 { ring.releaseRecords(below: i + 1) }
         }
+        if releasesRing { ring.releaseRecords(below: header.claimed) }
 
         // Processes, from their start records.
         var pids: [Int: Int32] = [:]
@@ -71,11 +80,14 @@ struct TraceBuilder {
         var events: [TraceEvent] = []
         events.reserveCapacity(eventOrder.count)
         var channels = ProgramChannels()
+        var shared = SharedArguments()
         for (n, i) in eventOrder.enumerated() {
             let r = records[i]
             if named.contains(r.index) { seqOf[r.index] = n + 1 }
-            events.append(arguments.event(r, seq: n + 1))
-            if programs { Self.nameProgramEvent(&events[events.count - 1], record: r, names: names, channels: &channels) }
+            var event = arguments.event(r, seq: n + 1)
+            if programs { Self.nameProgramEvent(&event, record: r, names: names, channels: &channels) }
+            shared.share(&event)
+            events.append(event)
         }
         if programs {
             ProgramConnections.name(&events, parents: Dictionary(processes.compactMap { p in p.parent.map { (p.name, $0) } }) { a, _ in a })
