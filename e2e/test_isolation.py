@@ -305,3 +305,51 @@ def test_more_than_four_runs_hold_full_size_posix_queues_at_once():
             "; ".join(str([o for o in results[i]["observations"] if o["id"] == "mq.full.limits"]) for i in range(8) if not opened[i])
     finally:
         srv.stop(signal.SIGTERM)
+
+
+def test_a_ready_init_is_set_up_but_not_locked_down_before_its_run(secret_server):
+    """An init waiting for its run (`ipclab-ready`) has already done the set-up that depends on no run
+    (its own /tmp, /dev/shm and /proc, the host's tree read-only), so a run only does what depends on
+    its plan; the lockdown (no_new_privs, seccomp) still waits for the run's limits. The run's trace
+    records that set-up, in its order, before the limits and the lockdown."""
+    srv, _ = secret_server
+    trace = post(srv, sleeper(marker(), 10))
+    ops = [o["op"] for o in trace["run"]["sandbox"]["setup"]]
+    assert ops.index("mount proc /proc") < ops.index("loopback up") < ops.index("RLIMIT_NOFILE 256") < ops.index("seccomp filter"), ops
+    def mounts_of(pid: int) -> dict[str, tuple[list[str], str]]:
+        mounts = {}
+        try:
+            lines = Path(f"/proc/{pid}/mountinfo").read_text().splitlines()
+        except OSError:  # gone (dropped after a pause)
+            return {}
+        for line in lines:
+            fields = line.split()
+            sep = fields.index("-")
+            # The last mount at a point is the one on top (a run's own /tmp over the host's).
+            mounts[fields[4]] = (fields[5].split(",") + fields[sep + 3].split(","), fields[sep + 1])
+        return mounts
+
+    # A ready init sets itself up just after it is cloned: wait for one that has (none ever does on a
+    # build that sets up only once the run arrives).
+    deadline = time.monotonic() + 10
+    pid, mounts = 0, {}
+    while time.monotonic() < deadline:
+        for p in runners_and_ready(spawner_pid(srv)):
+            try:
+                if Path(f"/proc/{p}/comm").read_text().strip() != "ipclab-ready":
+                    continue
+            except OSError:
+                continue
+            m = mounts_of(p)
+            if "ro" in m.get("/", ([], ""))[0]:
+                pid, mounts = p, m
+        if pid:
+            break
+        time.sleep(0.05)
+    assert pid, "no init waiting for a run has its set-up done"
+    for point in ("/tmp", "/dev/shm"):  # the run's own, 16 MiB until its limits are known
+        assert mounts.get(point, ([], ""))[1] == "tmpfs" and "size=16384k" in mounts[point][0], (point, mounts.get(point))
+    assert mounts.get("/proc", ([], ""))[1] == "proc", mounts.get("/proc")
+    status = Path(f"/proc/{pid}/status").read_text()
+    assert re.search(r"^NoNewPrivs:\s+0", status, re.M) and re.search(r"^Seccomp:\s+0", status, re.M), \
+        "a ready init is locked down before its run's limits are set"

@@ -19,33 +19,33 @@ extension RunInit {
         ipclab_recorder_start_clock()
         Recorder.record(IPCLAB_REC_SETUP, "namespaces", step: nil,
                         args: [userNamespace ? 1 : 0, networkNamespace ? 1 : 0, Int64(namespaces)], result: 0)
-        // The tracer is next to the ipclab binary; its path is read before the host's tree goes away.
-        let tracer = Self.tracerLibrary()
+        // The tracer is next to the ipclab binary: the ready init opened it before its tmpfs covered /tmp
+        // (RunInit+Ready.swift), and the root is built from that descriptor (kept, at Self.tracerFD).
         _ = dup2(doneFD, Self.doneFD)
         _ = dup2(ringFD, Self.programRingFD)
         _ = ipclab_close_range(3, UInt32(Self.doneFD - 1))
-        _ = ipclab_close_range(UInt32(Self.programRingFD + 1), UInt32.max)
+        _ = ipclab_close_range(UInt32(Self.tracerFD + 1), UInt32.max)
         _ = ipclab_fcntl_int(Self.programRingFD, F_SETFD, FD_CLOEXEC)
 
         guard namespaces & ipclab_CLONE_NEWNS != 0 else { fail("a program run needs a mount namespace of its own", ENOSYS) }
-        guard access(tracer, R_OK) == 0 else {
+        guard tracer.fd >= 0 else {
             // The header keeps 127 bytes of a failure: the path last, so the advice survives a cut.
-            fail("no tracer (swift build --product IPCLabTrace): \(tracer)", errno)
+            fail("no tracer (swift build --product IPCLabTrace): \(tracer.path)", ENOENT)
         }
-        for op in Self.programSetup(userNamespace: userNamespace, uid: go.uid, tracer: tracer) where op.needs & namespaces == op.needs {
-            perform(op)
-        }
-        if networkNamespace { perform(SetupOperation.loopbackUp) }
+        // The namespaces' set-up, done while the init waited (the host's tree made read-only and the
+        // scenario's tmpfs mounts among it: the minimal root then covers them all).
+        recordEarly()
+        perform(Self.minimalRoot(tracer: "/proc/self/fd/\(Self.tracerFD)"))
+        close(Self.tracerFD)
         for op in SetupOperation.limits(runLimits, pidsErrno: go.pidsErrno, memoryErrno: go.memoryErrno) where op.needs & namespaces == op.needs {
             perform(op)
         }
         // No core files (a crash is shown by its signal); inherited across exec, unlike dumpable.
         perform(SetupOperation(name: "RLIMIT_CORE 0", required: true) { ipclab_set_rlimit(IPCLAB_RLIMIT_CORE, 0, 0) })
         _ = ipclab_set_parent_death_signal(SIGKILL)
-        // Every signal's default action, as for scenarios: an ignored disposition survives exec, and the
-        // runner inherits the spawner's ignored SIGPIPE — a program writing to a pipe without readers must
-        // die of SIGPIPE, as the course teaches, not get EPIPE.
-        ipclab_reset_signal_dispositions()
+        // Every signal's default action was set while the init waited, as for scenarios: an ignored
+        // disposition survives exec, and the runner inherits the spawner's ignored SIGPIPE — a program
+        // writing to a pipe without readers must die of SIGPIPE, as the course teaches, not get EPIPE.
         lockDown()
         let dirs = ["", "/src", "/bin", "/out", "/in"].map { Self.programDir + $0 }
         for dir in dirs where mkdir(dir, 0o755) != 0 { fail("mkdir \(dir) failed", errno) }
@@ -83,23 +83,13 @@ extension RunInit {
         superviseUntilDone(first: first, wallMs: wallMs, watch: watch)
     }
 
-    /// The set-up of a program run: the scenario's, but with the minimal root instead of the host's
-    /// tree made read-only (and the mounts that go with it).
-    static func programSetup(userNamespace: Bool, uid: UInt32, tracer: String) -> [SetupOperation] {
-        let replaced: Set<String> = ["make / read-only", "mount tmpfs /tmp", "mount tmpfs /dev/shm", "mount proc /proc"]
-        var ops: [SetupOperation] = []
-        for op in userNamespace ? SetupOperation.withUserNamespace : SetupOperation.standard(userNamespace: false, dropTo: uid)
-        where !replaced.contains(op.name) {
-            ops.append(op)
-            if op.name == "make / private" {
-                ops.append(SetupOperation(name: "minimal root", required: true, needs: ipclab_CLONE_NEWNS) {
-                    var failure = [CChar](repeating: 0, count: 96)
-                    let r = ipclab_program_root(tracer, &failure, failure.count)
-                    return r
-                })
-            }
+    /// The program run's own root (instead of the host's tree, read-only, that scenarios keep):
+    /// mounted over the run's /tmp, then pivoted into, the host's tree detached (program_root.c).
+    static func minimalRoot(tracer: String) -> SetupOperation {
+        SetupOperation(name: "minimal root", required: true, needs: ipclab_CLONE_NEWNS) {
+            var failure = [CChar](repeating: 0, count: 96)
+            return ipclab_program_root(tracer, &failure, failure.count)
         }
-        return ops
     }
 
     /// The interposer library next to the running `ipclab` binary.

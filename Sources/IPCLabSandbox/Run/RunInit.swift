@@ -12,6 +12,7 @@ import IPCLabCore
 /// handed to it (the ring and the completion pipe, as `SCM_RIGHTS`). Moving a process into a v1
 /// cgroup takes the kernel's threadgroup lock for writing, which waits for an RCU grace period
 /// (5–17 ms measured here when no other move happened lately): done ahead of time, a run pays nothing.
+/// So is every set-up operation that does not depend on the run (``prepareAhead(userNamespace:namespaces:networkNamespace:uid:)``).
 struct RunInit {
     /// Where the completion descriptor is moved, so a run's own pipes start at fd 3 as in a fresh program.
     static let doneFD: Int32 = 100
@@ -27,11 +28,15 @@ struct RunInit {
     /// Whether the run was cloned into a network namespace of its own (its loopback only).
     var networkNamespace: Bool
     var go: GoMessage
+    /// The set-up done before the run was handed over, recorded once its ring is mapped.
+    var early: [SetupOperation.Done] = []
+    /// The tracer library (programs), held open since before /tmp was covered: -1 if there is none.
+    var tracer: (fd: Int32, path: String) = (-1, "")
 
     /// A just-cloned init: keeps nothing of the spawner's but its control socket (an inherited copy of
     /// another run's completion pipe would keep that run from ending), then waits for its run.
     static func waitForRun(control: Int32, join: (pids: Int32, memory: Int32), userNamespace: Bool, namespaces: Int32,
-                           networkNamespace: Bool) -> Never {
+                           networkNamespace: Bool, uid: UInt32) -> Never {
         _ = ipclab_set_parent_death_signal(SIGKILL)
         // `ps` (and the tests) tell a waiting init from a running one by name.
         _ = ipclab_set_process_name("ipclab-ready")
@@ -46,6 +51,13 @@ struct RunInit {
         guard dup2(control, controlFD) == controlFD else { _exit(110) }
         _ = ipclab_close_range(3, UInt32(controlFD - 1))
         _ = ipclab_close_range(UInt32(controlFD + 1), UInt32.max)
+        // The spawner says when the id maps are written (a user namespace's ids mean nothing before);
+        // then everything that does not depend on the run is done here, off the run's path.
+        var ready = GoMessage()
+        let r = withUnsafeMutableBytes(of: &ready) { recv(controlFD, $0.baseAddress, $0.count, 0) }
+        guard r == MemoryLayout<GoMessage>.size, ready.go == GoMessage.mapped else { _exit(0) }
+        let tracer = holdTracer()
+        let early = prepareAhead(userNamespace: userNamespace, namespaces: namespaces, networkNamespace: networkNamespace, uid: uid)
         var go = GoMessage()
         var fds: [Int32] = [-1, -1]
         var nfds: Int32 = 0
@@ -57,7 +69,7 @@ struct RunInit {
         close(controlFD)
         _ = ipclab_set_process_name("ipclab-init")
         RunInit(ringFD: fds[0], doneFD: fds[1], userNamespace: userNamespace, namespaces: namespaces,
-                networkNamespace: networkNamespace, go: go).run()
+                networkNamespace: networkNamespace, go: go, early: early, tracer: tracer).run()
     }
 
     /// `oom_score_adj` 1000, inherited by every process of the run (raising it needs no privilege).
@@ -109,10 +121,8 @@ struct RunInit {
         _ = ipclab_close_range(3, UInt32(Self.doneFD - 1))
         _ = ipclab_close_range(UInt32(Self.doneFD + 1), UInt32.max)
 
-        // An operation whose namespace the run lacks would change the host: it is left out.
-        for op in userNamespace ? SetupOperation.withUserNamespace : SetupOperation.standard(userNamespace: false, dropTo: go.uid)
-        where op.needs & namespaces == op.needs { perform(op) }
-        if networkNamespace { perform(SetupOperation.loopbackUp) }
+        // The namespaces' set-up, done while the init waited (RunInit+Ready.swift); then what depends on the run.
+        recordEarly()
         for op in SetupOperation.limits(runLimits, pidsErrno: go.pidsErrno, memoryErrno: go.memoryErrno)
         where op.needs & namespaces == op.needs {
             perform(op)
@@ -121,9 +131,6 @@ struct RunInit {
         // so that the run still dies with its spawner.
         _ = ipclab_set_parent_death_signal(SIGKILL)
         if !pidNamespace { perform(SetupOperation.reaper) }
-        // Every signal's default action, once here for every process of the run (a runner inherits
-        // the spawner's ignored SIGPIPE across exec): 64 sigaction calls, not 64 per process.
-        ipclab_reset_signal_dispositions()
         lockDown()
         let first = fork()
         if first == 0 {

@@ -238,7 +238,7 @@ final class SlotForker {
                 }
                 if pid == 0 {
                     RunInit.waitForRun(control: fds[0], join: (pidsProcs, memoryProcs), userNamespace: request.userNamespace != 0,
-                                       namespaces: request.namespaces, networkNamespace: request.network != 0)
+                                       namespaces: request.namespaces, networkNamespace: request.network != 0, uid: request.uid)
                 }
                 reply = Reply(pid: pid, errno: pid < 0 ? errno : 0)
                 if pid > 0 { clones += 1 }

@@ -70,8 +70,12 @@ struct SpawnFailure {
 /// completion pipe as `SCM_RIGHTS`) once it may start: its id maps are written, it is in its cgroups
 /// with the run's limits (or the errno of the cgroup that could not take it).
 struct GoMessage {
-    /// 1: go.
+    /// 1: go. ``mapped`` (2, with no descriptors) comes first: the init's id maps are written, so
+    /// it may set up what depends on no run while it waits. The spawner sends it to the next ready
+    /// init as it hands a run to another (the set-up then overlaps that run, on the core its
+    /// processes leave idle), or just before go when no run went before.
     var go: Int32 = 0
+    static let mapped: Int32 = 2
     /// 0 when the run is in its pids cgroup, else why not (ENOENT: the host has no writable one).
     var pidsErrno: Int32 = ENOENT
     /// 0 when the run is in its memory cgroup, else why not.

@@ -38,6 +38,22 @@ extension Spawner {
             var uid: UInt32
             /// Cloned from a runner image that had cloned an init before (same address layout).
             var sharesImage: Bool
+            /// Whether it was told its maps are written (it then sets up what depends on no run).
+            var mapped = false
+        }
+
+        /// Once runs have paused: every ready init not yet told sets itself up now, so that the
+        /// first run after the pause finds one set up.
+        mutating func setUpWaiting() {
+            for i in ready.indices { Self.signalMapped(&ready[i]) }
+        }
+
+        /// Lets an init set up what depends on no run (its id maps are written).
+        static func signalMapped(_ p: inout Prepared) {
+            guard !p.mapped else { return }
+            p.mapped = true
+            var m = GoMessage(go: GoMessage.mapped, uid: p.uid)
+            _ = withUnsafeBytes(of: &m) { send(p.control, $0.baseAddress, $0.count, 0) }
         }
 
         init(uids: RunUidPool, image: SlotForker.Image) {
@@ -131,7 +147,8 @@ extension Spawner {
                 prepared = made
                 cannotPrepare = false
             }
-            guard let runInit = prepared else { return }
+            guard var runInit = prepared else { return }
+            Self.signalMapped(&runInit)
             defer { close(runInit.control) }
             let pid = runInit.pid
             runs[message.runID] = pid
@@ -149,6 +166,8 @@ extension Spawner {
                 // The init is gone: reap() will close the run's pipe, and the server sees an error.
                 Glibc.kill(pid, SIGKILL)
             }
+            // The next init sets itself up while this run goes.
+            if !ready.isEmpty { Self.signalMapped(&ready[0]) }
         }
 
         /// Whether to clone an init ahead of time now that a run has ended, so that a run posted back to

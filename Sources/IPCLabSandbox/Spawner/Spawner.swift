@@ -99,6 +99,7 @@ public enum Spawner {
                 if ready == 0 && ahead { state.prepareAhead(socket: socket) }
                 if ready == 0 && freshen && monotonicMs() - state.lastRunActivity >= freshenAfterMs { state.freshen() }
                 if ready == 0 && refill && !ahead { state.refill(socket: socket) }
+                if ready == 0 && state.runs.isEmpty && monotonicMs() - state.lastRunActivity >= freshenAfterMs { state.setUpWaiting() }
                 continue
             }
             var message = SpawnMessage()
