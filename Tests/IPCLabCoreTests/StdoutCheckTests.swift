@@ -53,6 +53,20 @@ struct StdoutCheckTests {
         #expect(none.evaluate(Self.trace(stdout: out, events: events)).evidence.isEmpty)
     }
 
+    @Test("a forged output event with an offset or size near Int64.max is no evidence, and no crash")
+    func forgedBounds() throws {
+        let c = try GradingCheckTests.check(#"{"id": "s", "kind": "stdout", "process": "parent", "contains": "got 42"}"#)
+        func forged(_ seq: Int, offset: Int64, bytes: Int64) -> TraceEvent {
+            TraceEvent(seq: seq, tNs: 0, endNs: 0, process: "parent", pid: 2, step: nil, call: "output",
+                       args: [("fd", .integer(1)), ("offset", .integer(offset)), ("bytes", .integer(bytes))],
+                       result: 6, errno: nil, canBlock: false, payload: Payload(bytes: 6, preview: Array("got 42".utf8)))
+        }
+        let events = [forged(1, offset: .max, bytes: .max), forged(2, offset: 13, bytes: .max), forged(3, offset: .max - 1, bytes: 2),
+                      Self.output(4, offset: 0, "hello\nparent got 42 items\n")]
+        let r = c.evaluate(Self.trace(stdout: "hello\nparent got 42 items\n", events: events))
+        #expect(r.passed && r.evidence == [4], "\(r.evidence)")
+    }
+
     @Test("fails when the text is not there, showing how the output begins")
     func fails() throws {
         let c = try GradingCheckTests.check(#"{"id": "s", "kind": "stdout", "process": "parent", "contains": "goodbye"}"#)

@@ -27,8 +27,8 @@ extension Check {
     }
 
     /// The `output` events of `process` on `fd` that the first occurrence of `text` in the captured
-    /// `output` overlaps. An event counts only when its preview is the captured bytes at its offset
-    /// (the run could record anything; the capture is what the check reads).
+    /// `output` overlaps. An event counts only when its bytes lie within the capture and its preview is
+    /// the captured bytes at its offset (the run could record anything; the capture is what the check reads).
     static func outputEvents(in trace: Trace, process: String, fd: Int64, covering text: String, of output: String) -> [Int] {
         let bytes = Array(output.utf8), needle = Array(text.utf8)
         guard !needle.isEmpty, needle.count <= bytes.count,
@@ -39,8 +39,10 @@ extension Check {
             guard e.process == process, e.call == ProcessCall.output.name, e.arg(.fd) == .integer(fd),
                   case .integer(let offset)? = e.arg(.offset), case .integer(let count)? = e.arg(.bytes),
                   let preview = e.payload?.preview, offset >= 0, count > 0 else { return false }
-            let from = Int(offset), to = Int(offset) + Int(count)
-            guard from < end, to > start, from + preview.count <= bytes.count else { return false }
+            // offset and count come from the ring, which the run can write: compared before any sum.
+            guard offset < Int64(end) else { return false }
+            let from = Int(offset)
+            guard count > Int64(start - from), count <= Int64(bytes.count - from), preview.count <= bytes.count - from else { return false }
             return bytes[from..<(from + preview.count)].elementsEqual(preview)
         }.seqs
     }
