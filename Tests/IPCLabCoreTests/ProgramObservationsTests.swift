@@ -187,6 +187,21 @@ struct ProgramObservationsTests {
         #expect(Self.found(unnamed).isEmpty)
     }
 
+    @Test("a shape is looked for among the first maxCandidates pipes only: a program (or a forged ring) with thousands costs the server no more")
+    func boundedCandidates() {
+        func withDecoys(_ n: Int) -> Trace {
+            var t = Self.pipeProgram()
+            // Reads of pipes nobody writes: no shape, but candidates, appearing before the program's pipe.
+            let decoys = (0..<n).map { i in Self.e(i + 1, "prog", "read", [("fd", 9), ("channel", .string("pipe\(100 + i)")), ("end", "read")],
+                                                   t: 0, result: 0) }
+            t.events = decoys + t.events.map { e in var e = e; e.seq += n; return e }
+            return t
+        }
+        let within = Self.found(withDecoys(ProgramObservations.maxCandidates - 1))
+        #expect(within["pipe.hello.message_received"]?.holds == true, "\(within.keys)")
+        #expect(Self.found(withDecoys(ProgramObservations.maxCandidates)).isEmpty)
+    }
+
     @Test("the gallery lists only observations a program run can carry")
     func galleryListsCarriable() {
         let observable = Set(ProgramObservations.observable)

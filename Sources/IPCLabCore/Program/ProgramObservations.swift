@@ -29,6 +29,11 @@ public enum ProgramObservations {
 
     static let shapes: [Shape] = [pipeHello, pipeEOF, fifoMet, signalHandshake, queuePriority, semaphoreSlept, unixStream]
 
+    /// How many candidates (channels, queues, semaphores, killers, connections) a shape tries, in the
+    /// order they first appear: each try reads the whole trace, and a program (or a forged ring) can
+    /// name hundreds of thousands of them. A shape found only past these is not carried.
+    public static let maxCandidates = 16
+
     /// Every observation a program run can carry.
     public static var observable: [String] { shapes.flatMap(\.observations) }
 
@@ -46,10 +51,19 @@ public enum ProgramObservations {
     // MARK: - Shapes
 
     /// The channels of a kind (`pipe`, `fifo`) the events name, in the order they first appear.
+    /// At most ``maxCandidates`` of them.
     static func channels(_ trace: Trace, prefix: String) -> [String] {
-        var seen: [String] = []
-        for e in trace.events { if let c = e.channel, c.hasPrefix(prefix), !seen.contains(c) { seen.append(c) } }
-        return seen
+        distinct(trace.events.lazy.compactMap { e in e.channel.flatMap { $0.hasPrefix(prefix) ? $0 : nil } })
+    }
+
+    /// The first ``maxCandidates`` distinct values of `values`, in order (reading no further).
+    static func distinct<S: Sequence>(_ values: S) -> [S.Element] where S.Element: Hashable {
+        var seen: Set<S.Element> = [], out: [S.Element] = []
+        for v in values where seen.insert(v).inserted {
+            out.append(v)
+            if out.count == maxCandidates { break }
+        }
+        return out
     }
 
     static func transfers(_ trace: Trace, _ call: PipeCall, on channel: String) -> [TraceEvent] {
@@ -111,10 +125,15 @@ public enum ProgramObservations {
             while let p = trace.process(out.last!)?.parent, !out.contains(p) { out.append(p) }
             return out
         }
-        for k in trace.calls(.signals(.kill)) where k.result == 0 {
-            // The rule reads A's first kill, and a signal it can name.
-            guard trace.calls(.signals(.kill), by: k.process).first?.seq == k.seq,
-                  let signal = k.string(.signal), Signal(parsing: signal) != nil,
+        // The rule reads A's first kill: each process's first, of the first processes that kill.
+        var killers: Set<String> = [], firstKills: [TraceEvent] = []
+        for k in trace.calls(.signals(.kill)) where killers.insert(k.process).inserted {
+            firstKills.append(k)
+            if firstKills.count == maxCandidates { break }
+        }
+        for k in firstKills where k.result == 0 {
+            // A signal the rule can name.
+            guard let signal = k.string(.signal), Signal(parsing: signal) != nil,
                   let b = k.string(.process), b != k.process, trace.process(b) != nil else { continue }
             let line = ancestors(b)
             guard installs.contains(where: { $0.string(.signal) == signal && line.contains($0.process) && $0.tNs < k.tNs }) else { continue }
@@ -133,9 +152,7 @@ public enum ProgramObservations {
     /// mq.posix's order: a POSIX queue (named by its name) that received messages of two or more
     /// priorities, and gave some back.
     static let queuePriority = Shape(preset: "mq.posix", observations: ["mq.posix.highest_priority_first"]) { trace in
-        var queues: [String] = []
-        for e in trace.events where e.call == MessageQueueCall.mqSend.name { if let q = e.channel, !queues.contains(q) { queues.append(q) } }
-        for q in queues {
+        for q in distinct(trace.events.lazy.filter { $0.call == MessageQueueCall.mqSend.name }.compactMap(\.channel)) {
             let sends = trace.queueSends(on: q).filter { $0.result == 0 }
             guard Set(sends.compactMap(\.messageTag)).count >= 2, !trace.queueReceives(on: q).isEmpty else { continue }
             return Match(roles: ["q": q], observations: ["mq.posix.highest_priority_first"])
@@ -146,9 +163,7 @@ public enum ProgramObservations {
     /// sem.mutex's sleeping: a process's wait on a named semaphore (named by its name) found it at 0,
     /// and another process posted it.
     static let semaphoreSlept = Shape(preset: "sem.mutex", observations: ["sem.mutex.waiters_slept"]) { trace in
-        var semaphores: [String] = []
-        for e in trace.events where e.call.hasPrefix("sem_") { if let s = e.channel, !semaphores.contains(s) { semaphores.append(s) } }
-        for s in semaphores {
+        for s in distinct(trace.events.lazy.filter { $0.call.hasPrefix("sem_") }.compactMap(\.channel)) {
             let posters = Set(trace.semaphorePosts(on: s).filter { $0.result == 0 }.map(\.process))
             guard trace.semaphoreWaits(on: s).contains(where: { w in w.int(.valueBefore) == 0 && posters.contains { $0 != w.process } })
             else { continue }
@@ -162,8 +177,8 @@ public enum ProgramObservations {
     /// the other side's process that received on it. Two-way only when the server also wrote back.
     static let unixStream = Shape(preset: "socket.unix_stream",
                                   observations: ["socket.unix_stream.bytes_conserved", "socket.unix_stream.two_way"]) { trace in
-        let connects = trace.events.filter { $0.call == "connect" && $0.result == 0 }
-        for c in connects {
+        let connects = trace.events.lazy.filter { $0.call == "connect" && $0.result == 0 }
+        for c in connects.prefix(maxCandidates) {
             guard case .string(let address)? = c.arg(.addr), address.hasPrefix("/"), let s = c.channel else { continue }
             let sent = trace.socketSends(on: s, by: c.process).filter { ($0.result ?? 0) > 0 }
             guard !sent.isEmpty, let server = trace.socketReceives(on: s).first(where: { $0.process != c.process })?.process else { continue }
