@@ -37,7 +37,7 @@ extension RunInit {
     /// The tracer library beside the binary, opened (read-only, as it must be readable) before the run's tmpfs covers /tmp,
     /// where a checkout (and so the tracer) may be.
     static func holdTracer() -> (fd: Int32, path: String) {
-        let path = tracerLibrary()
+        let path = tracerLibrary
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return (-1, path) }
         if fd == tracerFD { return (fd, path) }

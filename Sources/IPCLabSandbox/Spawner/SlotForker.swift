@@ -197,6 +197,8 @@ final class SlotForker {
         let home: Int32 = fcntl(homeFD, F_GETFD) >= 0 ? homeFD : -1
         _ = ipclab_close_range(UInt32(homeFD + 1), UInt32.max)
         if warmUp { Spawner.warmUp() }
+        // Inherited by every init cloned from this image, instead of worked out in each.
+        _ = RunInit.tracerLibrary
         var hello = Reply(pid: 0, errno: 0)
         _ = withUnsafeBytes(of: &hello) { send(socket, $0.baseAddress, $0.count, 0) }
         var clones = 0
