@@ -21,9 +21,10 @@ extension RunInit {
                         args: [userNamespace ? 1 : 0, networkNamespace ? 1 : 0, Int64(namespaces)], result: 0)
         // The tracer is next to the ipclab binary: the ready init opened it before its tmpfs covered /tmp
         // (RunInit+Ready.swift), and the root is built from that descriptor (kept, at Self.tracerFD).
-        _ = dup2(doneFD, Self.doneFD)
+        // Kept: stdio, the control socket (close-on-exec: no program holds it), the ring, the tracer.
         _ = dup2(ringFD, Self.programRingFD)
-        _ = ipclab_close_range(3, UInt32(Self.doneFD - 1))
+        _ = ipclab_close_range(3, UInt32(Self.controlFD - 1))
+        _ = ipclab_close_range(UInt32(Self.controlFD + 1), UInt32(Self.programRingFD - 1))
         _ = ipclab_close_range(UInt32(Self.tracerFD + 1), UInt32.max)
         _ = ipclab_fcntl_int(Self.programRingFD, F_SETFD, FD_CLOEXEC)
 

@@ -9,18 +9,18 @@ import IPCLabCore
 ///
 /// A runner (``SlotForker``) clones an init ahead of time, while it is idle (``waitForRun(control:join:userNamespace:namespaces:networkNamespace:)``):
 /// already in its namespaces and its cgroup slot, it waits on its control socket until a run is
-/// handed to it (the ring and the completion pipe, as `SCM_RIGHTS`). Moving a process into a v1
+/// handed to it (the ring, as `SCM_RIGHTS`). It says "done" on the same socket once every other
+/// process of the run is reaped and the outcome is in the ring (``finish(_:)``): the spawner then
+/// answers the server at once, while this init's own teardown (its address space, its namespaces)
+/// happens off the run's path. Moving a process into a v1
 /// cgroup takes the kernel's threadgroup lock for writing, which waits for an RCU grace period
 /// (5–17 ms measured here when no other move happened lately): done ahead of time, a run pays nothing.
 /// So is every set-up operation that does not depend on the run (``prepareAhead(userNamespace:namespaces:networkNamespace:uid:)``).
 struct RunInit {
-    /// Where the completion descriptor is moved, so a run's own pipes start at fd 3 as in a fresh program.
-    static let doneFD: Int32 = 100
-    /// Where a waiting init keeps its control socket.
+    /// Where an init keeps its control socket (close-on-exec; each forked participant closes it first).
     static let controlFD: Int32 = 99
 
     var ringFD: Int32
-    var doneFD: Int32
     var userNamespace: Bool
     /// The `CLONE_NEW*` flags the run was cloned with besides user and network: PID, IPC, mount
     /// and UTS, all four unless the server runs with `--insecure-no-sandbox` on a host without some.
@@ -34,7 +34,7 @@ struct RunInit {
     var tracer: (fd: Int32, path: String) = (-1, "")
 
     /// A just-cloned init: keeps nothing of the spawner's but its control socket (an inherited copy of
-    /// another run's completion pipe would keep that run from ending), then waits for its run.
+    /// another run's descriptors must not reach this run), then waits for its run.
     static func waitForRun(control: Int32, join: (pids: Int32, memory: Int32), userNamespace: Bool, namespaces: Int32,
                            networkNamespace: Bool, uid: UInt32) -> Never {
         _ = ipclab_set_parent_death_signal(SIGKILL)
@@ -49,6 +49,8 @@ struct RunInit {
         let pidsJoin: Int32 = join.pids < 0 ? 0 : (ipclab_cgroup_write(join.pids, 0) == 0 ? 0 : errno)
         let memoryJoin: Int32 = join.memory < 0 ? 0 : (ipclab_cgroup_write(join.memory, 0) == 0 ? 0 : errno)
         guard dup2(control, controlFD) == controlFD else { _exit(110) }
+        // Close-on-exec: a program's processes never hold it (scenario participants close it at fork).
+        _ = ipclab_fcntl_int(controlFD, F_SETFD, FD_CLOEXEC)
         _ = ipclab_close_range(3, UInt32(controlFD - 1))
         _ = ipclab_close_range(UInt32(controlFD + 1), UInt32.max)
         // The spawner says when the id maps are written (a user namespace's ids mean nothing before);
@@ -59,16 +61,15 @@ struct RunInit {
         let tracer = holdTracer()
         let early = prepareAhead(userNamespace: userNamespace, namespaces: namespaces, networkNamespace: networkNamespace, uid: uid)
         var go = GoMessage()
-        var fds: [Int32] = [-1, -1]
+        var fds: [Int32] = [-1]
         var nfds: Int32 = 0
-        let n = withUnsafeMutableBytes(of: &go) { ipclab_recv_with_fds(controlFD, $0.baseAddress, $0.count, &fds, 2, &nfds) }
+        let n = withUnsafeMutableBytes(of: &go) { ipclab_recv_with_fds(controlFD, $0.baseAddress, $0.count, &fds, 1, &nfds) }
         // End of file: the spawner is ending, or dropped this init.
-        guard n == MemoryLayout<GoMessage>.size, nfds == 2, go.go == 1 else { _exit(0) }
+        guard n == MemoryLayout<GoMessage>.size, nfds == 1, go.go == 1 else { _exit(0) }
         if pidsJoin != 0 { go.pidsErrno = pidsJoin }
         if memoryJoin != 0 { go.memoryErrno = memoryJoin }
-        close(controlFD)
         _ = ipclab_set_process_name("ipclab-init")
-        RunInit(ringFD: fds[0], doneFD: fds[1], userNamespace: userNamespace, namespaces: namespaces,
+        RunInit(ringFD: fds[0], userNamespace: userNamespace, namespaces: namespaces,
                 networkNamespace: networkNamespace, go: go, early: early, tracer: tracer).run()
     }
 
@@ -99,7 +100,7 @@ struct RunInit {
         let (planOffset, planLength) = (Int(header.pointee.plan_offset), Int(header.pointee.plan_length))
         guard planOffset + planLength <= ringSize else {
             ipclab_ring_finish(Int32(IPCLAB_OUTCOME_ERROR.rawValue), EINVAL, "the run's plan does not fit its ring")
-            _exit(0)
+            Self.sayDone()
         }
         // Parsed once (a second parse cost each run ~0.1 ms of CPU, measured with perf).
         let plan = try? JSONValue.parse(UnsafeRawBufferPointer(start: base + planOffset, count: planLength))
@@ -109,17 +110,16 @@ struct RunInit {
         }
         guard let plan, let (scenario, schedule) = RunPlan.decode(plan) else {
             ipclab_ring_finish(Int32(IPCLAB_OUTCOME_ERROR.rawValue), EINVAL, "the run's plan could not be read")
-            _exit(0)
+            Self.sayDone()
         }
         runSchedule = schedule
         ipclab_recorder_start_clock()
         Recorder.record(IPCLAB_REC_SETUP, "namespaces", step: nil,
                         args: [userNamespace ? 1 : 0, networkNamespace ? 1 : 0, Int64(namespaces)], result: 0)
 
-        // Keep only stdio and the completion pipe (at a fixed high number).
-        _ = dup2(doneFD, Self.doneFD)
-        _ = ipclab_close_range(3, UInt32(Self.doneFD - 1))
-        _ = ipclab_close_range(UInt32(Self.doneFD + 1), UInt32.max)
+        // Keep only stdio and the control socket (at a fixed high number): a run's own pipes start at fd 3.
+        _ = ipclab_close_range(3, UInt32(Self.controlFD - 1))
+        _ = ipclab_close_range(UInt32(Self.controlFD + 1), UInt32.max)
 
         // The namespaces' set-up, done while the init waited (RunInit+Ready.swift); then what depends on the run.
         recordEarly()
@@ -134,6 +134,8 @@ struct RunInit {
         lockDown()
         let first = fork()
         if first == 0 {
+            // The run's processes never hold the init's channel to the spawner: only the init says done.
+            close(Self.controlFD)
             if !pidNamespace { _ = setpgid(0, 0) }
             Participant.start(first: scenario)
         }
@@ -195,8 +197,24 @@ struct RunInit {
     }
 
     func finish(_ outcome: ipclab_outcome) -> Never {
+        // "Done" promises that no process of the run is left: a path that ends the run without having
+        // waited for every child (a compiler that failed) makes sure here.
+        if !reapExited(blocking: false) {
+            killRun(first: 0)
+            _ = reapExited(blocking: true)
+        }
         runFinishing?()
         ipclab_ring_finish(Int32(outcome.rawValue), 0, nil)
+        Self.sayDone()
+    }
+
+    /// Tells the spawner the run is over — every other process of it reaped, its outcome in the
+    /// ring — and exits. The spawner then collects the cgroups' counters and lets the server read
+    /// the trace while this process is torn down (~0.3 ms: its address space and its namespaces).
+    /// An init that dies without saying it (killed, OOM) is noticed when the spawner reaps it, as before.
+    static func sayDone() -> Never {
+        var done = GoMessage(go: GoMessage.done)
+        _ = withUnsafeBytes(of: &done) { send(controlFD, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT | MSG_NOSIGNAL)) }
         _exit(0)
     }
 
@@ -224,7 +242,7 @@ struct RunInit {
         _ = reapExited(blocking: true)
         runFinishing?()
         ipclab_ring_finish(Int32(IPCLAB_OUTCOME_ERROR.rawValue), err, what)
-        _exit(0)
+        Self.sayDone()
     }
 }
 

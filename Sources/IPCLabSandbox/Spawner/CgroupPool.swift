@@ -5,8 +5,9 @@ import Glibc
 /// ``SlotForker`` living in it, which clones the slot's run inits ahead of time (while the spawner
 /// is idle) with `CLONE_PARENT`: an init is born in its slot and is still the spawner's child.
 /// When its run comes, the slot's limits are set to the run's (``configure(pid:limits:)``); when the
-/// init is reaped the slot's counters say what the kernel refused (`pids.events` max, OOM kills,
-/// `memory.failcnt`) and the slot goes back to the pool once only its forker is left in it.
+/// run is over (its init said done) the slot's counters say what the kernel refused (`pids.events`
+/// max, OOM kills, `memory.failcnt`, ``evidence(pid:attachment:)``), and once the init is reaped the
+/// slot goes back to the pool when only its forker is left in it (``release(pid:)``).
 ///
 /// `mkdir` of a cgroup costs ~0.1–1 ms and `rmdir` waits for RCU; a move into a v1 cgroup waits
 /// for an RCU grace period (5–35 ms here) while holding the kernel's global
@@ -147,31 +148,45 @@ struct CgroupPool {
         return Attachment(pidsErrno: pErr, memoryErrno: mErr, ns: Self.now() - start)
     }
 
-    /// The run whose init was `pid` is over (reaped): its counters, and the slot back in the pool.
-    mutating func release(pid: pid_t, attachment: Attachment?) -> ipclab_run_evidence {
+    /// The counters of the run whose init is `pid`, once the run is over (its init said done, or
+    /// was reaped): what the slot counted since the run started. The slot stays the run's.
+    func evidence(pid: pid_t, attachment: Attachment) -> ipclab_run_evidence {
         var evidence = ipclab_run_evidence()
-        guard var slot = busy.removeValue(forKey: pid) else { return evidence }
-        evidence.attach_ns = attachment?.ns ?? 0
-        if slot.pids && attachment?.pidsErrno == 0 {
+        guard let slot = busy[pid] else { return evidence }
+        evidence.attach_ns = attachment.ns
+        if slot.pids && attachment.pidsErrno == 0 {
             let events = ipclab_cgroup_read(slot.pidsEvents, "max")
             evidence.cgroups |= Int32(IPCLAB_CGROUP_PIDS)
             evidence.pids_max_events = max(0, events - slot.pidsEventsBase)
-            if events >= 0 { slot.pidsEventsBase = events }
         }
-        if slot.memory && attachment?.memoryErrno == 0 {
+        if slot.memory && attachment.memoryErrno == 0 {
             let kills = ipclab_cgroup_read(slot.memoryOOM, "oom_kill")
             evidence.cgroups |= Int32(IPCLAB_CGROUP_MEMORY)
             evidence.memory_oom_kills = max(0, kills - slot.oomKillsBase)
-            if kills >= 0 { slot.oomKillsBase = kills }
             evidence.memory_failcnt = max(0, ipclab_cgroup_read(slot.memoryFailcnt, nil))
             evidence.memory_peak = max(0, ipclab_cgroup_read(slot.memoryPeak, nil))
         }
         evidence.cgroups |= Int32(IPCLAB_CGROUP_COLLECTED)
+        return evidence
+    }
+
+    /// The init `pid` is reaped (a run's, or one that waited for a run): its slot back in the pool,
+    /// its cumulative counters as they stand now the base of the slot's next run (whatever the init
+    /// did after its run's evidence was read counts for no run).
+    mutating func release(pid: pid_t) {
+        guard var slot = busy.removeValue(forKey: pid) else { return }
+        if slot.pids {
+            let events = ipclab_cgroup_read(slot.pidsEvents, "max")
+            if events >= 0 { slot.pidsEventsBase = events }
+        }
+        if slot.memory {
+            let kills = ipclab_cgroup_read(slot.memoryOOM, "oom_kill")
+            if kills >= 0 { slot.oomKillsBase = kills }
+        }
         // What the run leaves charged (its trace records, in the server's ring until the server has
         // read them) is uncharged when freed; a lower limit that a leftover charge exceeds is refused
         // with EBUSY, and the run is then told so (and gets RLIMIT_AS instead).
         if Self.isEmpty(slot) { free.append(slot) } else { draining.append(slot) }
-        return evidence
     }
 
     /// The spawner is idle: every free slot's runner that cloned an init from the image it runs now

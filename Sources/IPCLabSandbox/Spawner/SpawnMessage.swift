@@ -42,7 +42,9 @@ struct SpawnMessage {
 }
 
 /// What the spawner writes into a run's completion pipe when it could not start the run.
-/// A run that started writes nothing: end of file on the pipe means every process of the run is gone.
+/// A run that started writes nothing. Only the spawner holds the pipe's write end (no process of the
+/// run does): end of file means the run is over, because its init said done (every other process
+/// reaped, the outcome written) or was reaped, and the cgroups' counters are in the ring.
 struct SpawnFailure {
     /// The step that failed: 1 clone, 2 uid/gid maps, 3 no free run uid, 4 the run uids do not exist here.
     var stage: Int32
@@ -66,8 +68,8 @@ struct SpawnFailure {
     }
 }
 
-/// What the spawner sends a waiting run init (over its control socket, with the run's ring and
-/// completion pipe as `SCM_RIGHTS`) once it may start: its id maps are written, it is in its cgroups
+/// What the spawner sends a waiting run init (over its control socket, with the run's ring
+/// as `SCM_RIGHTS`) once it may start: its id maps are written, it is in its cgroups
 /// with the run's limits (or the errno of the cgroup that could not take it).
 struct GoMessage {
     /// 1: go. ``mapped`` (2, with no descriptors) comes first: the init's id maps are written, so
@@ -76,6 +78,9 @@ struct GoMessage {
     /// processes leave idle), or just before go when no run went before.
     var go: Int32 = 0
     static let mapped: Int32 = 2
+    /// 3, the other way (init → spawner, no descriptors): the run is over — every process of it but
+    /// the init is reaped and the outcome is in the ring. The init exits right after.
+    static let done: Int32 = 3
     /// 0 when the run is in its pids cgroup, else why not (ENOENT: the host has no writable one).
     var pidsErrno: Int32 = ENOENT
     /// 0 when the run is in its memory cgroup, else why not.

@@ -17,10 +17,24 @@ extension Spawner {
         /// The runner in no cgroup slot: it clones the inits of slots whose runner is gone (they move
         /// themselves in) and of hosts without cgroups. Started when first needed.
         var spareRunner: SlotForker?
-        /// What the spawner keeps of each run until its init is reaped, by the init's pid: the ring,
-        /// to write the cgroups' evidence into, and the completion pipe, closed only after that, so
-        /// the server reads the evidence once end of file says the run is over.
-        var inFlight: [pid_t: (ringFD: Int32, doneFD: Int32, attachment: CgroupPool.Attachment)] = [:]
+        /// What the spawner keeps of each run until it is over, by the init's pid: the ring, to write
+        /// the cgroups' evidence into, the completion pipe, closed only after that (the server reads
+        /// the evidence once end of file says the run is over), and the init's control socket, on
+        /// which it says done (-1 once it hung up). Over means: the init said done (``hear(from:)``),
+        /// or, when it died without saying it (killed, OOM), it was reaped (``reap()``).
+        var inFlight: [pid_t: InFlight] = [:]
+
+        struct InFlight {
+            var ringFD: Int32
+            var doneFD: Int32
+            var control: Int32
+            var attachment: CgroupPool.Attachment
+        }
+
+        /// The control sockets of the runs in flight whose init may still say done, to poll.
+        var listening: [(pid: pid_t, fd: Int32)] {
+            inFlight.compactMap { $0.value.control >= 0 ? ($0.key, $0.value.control) : nil }
+        }
         /// Inits of runs with TCP channels: only their namespaces can keep sockets in TIME_WAIT.
         var usedTCP: Set<pid_t> = []
 
@@ -135,7 +149,7 @@ extension Spawner {
         }
 
         /// Hands a run to a ready init (or one cloned now): its limits into its cgroup slot, then the
-        /// ring and the completion pipe over its control socket.
+        /// ring over its control socket, kept open for the init's done.
         mutating func start(_ message: SpawnMessage, ringFD: Int32, doneFD: Int32, socket: Int32) {
             var kept = false
             defer { if !kept { close(ringFD); close(doneFD) } }
@@ -149,23 +163,27 @@ extension Spawner {
             }
             guard var runInit = prepared else { return }
             Self.signalMapped(&runInit)
-            defer { close(runInit.control) }
             let pid = runInit.pid
             runs[message.runID] = pid
             if message.usesTCP != 0 { usedTCP.insert(pid) }
             var attachment = cgroups.configure(pid: pid, limits: message.limits)
             if attachment.pidsErrno == 0 { attachment.pidsErrno = runInit.joined.pidsErrno }
             if attachment.memoryErrno == 0 { attachment.memoryErrno = runInit.joined.memoryErrno }
-            inFlight[pid] = (ringFD, doneFD, attachment)
             kept = true
             var go = GoMessage(go: 1, pidsErrno: attachment.pidsErrno, memoryErrno: attachment.memoryErrno, uid: runInit.uid)
+            // Only the ring: the completion pipe stays the spawner's alone, so no process of the run can
+            // end it early or hold it open.
             let sent = withUnsafeBytes(of: &go) { buf in
-                [ringFD, doneFD].withUnsafeBufferPointer { ipclab_send_with_fds(runInit.control, buf.baseAddress, buf.count, $0.baseAddress, 2) }
+                [ringFD].withUnsafeBufferPointer { ipclab_send_with_fds(runInit.control, buf.baseAddress, buf.count, $0.baseAddress, 1) }
             }
+            var control = runInit.control
             if sent != MemoryLayout<GoMessage>.size {
                 // The init is gone: reap() will close the run's pipe, and the server sees an error.
                 Glibc.kill(pid, SIGKILL)
+                close(control)
+                control = -1
             }
+            inFlight[pid] = InFlight(ringFD: ringFD, doneFD: doneFD, control: control, attachment: attachment)
             // The next init sets itself up while this run goes.
             if !ready.isEmpty { Self.signalMapped(&ready[0]) }
         }
@@ -251,27 +269,49 @@ extension Spawner {
                     prepareSoon = true
                 }
                 if let i = ready.firstIndex(where: { $0.pid == pid }) {
-                    // A ready init died before its run (killed from outside): drop it, free its slot.
+                    // A ready init died before its run (killed from outside): drop it.
                     close(ready[i].control)
                     ready.remove(at: i)
-                    _ = cgroups.release(pid: pid, attachment: nil)
                 }
-                if dropped.remove(pid) != nil { _ = cgroups.release(pid: pid, attachment: nil) }
+                dropped.remove(pid)
                 if pid == spareRunner?.pid { spareRunner = nil }
-                finish(pid: pid)
+                // A run whose init died without saying done ends here, as every run did before done.
+                end(pid: pid)
+                // What the init held is freed only now that it is gone, not at its done: its slot (the
+                // next run must not share counters and limits with a process still exiting), its network
+                // namespace, and its uid (per-uid kernel limits: no other run gets it while it lives).
+                cgroups.release(pid: pid)
                 networks.release(pid: pid, checkSockets: usedTCP.remove(pid) != nil)
                 // Every process of the run is gone (the kernel reaps PID 1 of a namespace last).
                 uids.release(pid: pid)
             }
         }
 
-        /// A run's init is reaped: the cgroups' evidence into its ring, then its completion pipe closed.
-        private mutating func finish(pid: pid_t) {
+        /// The init `pid` of a run in flight has something on its control socket: its done (the run is
+        /// over, ``end(pid:)``), or end of file (it died without saying done: ``reap()`` ends the run).
+        mutating func hear(from pid: pid_t) {
+            guard var run = inFlight[pid], run.control >= 0 else { return }
+            var message = GoMessage()
+            let n = withUnsafeMutableBytes(of: &message) { recv(run.control, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+            if n < 0 && (errno == EAGAIN || errno == EINTR) { return }
+            if n == MemoryLayout<GoMessage>.size && message.go == GoMessage.done { return end(pid: pid) }
+            close(run.control)
+            run.control = -1
+            inFlight[pid] = run
+        }
+
+        /// The run of init `pid` is over (it said done, or it was reaped): the cgroups' evidence into its
+        /// ring, then its completion pipe closed: end of file tells the server to read the trace.
+        /// At done every process of the run is gone but the init, which exits right after: the counters
+        /// are the same then as after its reap (a peak, counts of refusals and OOM kills: the init's exit
+        /// adds to none of them).
+        private mutating func end(pid: pid_t) {
             guard let run = inFlight.removeValue(forKey: pid) else { return }
-            var evidence = cgroups.release(pid: pid, attachment: run.attachment)
+            var evidence = cgroups.evidence(pid: pid, attachment: run.attachment)
             _ = withUnsafeBytes(of: &evidence) { pwrite(run.ringFD, $0.baseAddress, $0.count, off_t(ipclab_ring_evidence_offset())) }
             close(run.ringFD)
             close(run.doneFD)
+            if run.control >= 0 { close(run.control) }
         }
 
         mutating func killAll() {
@@ -280,20 +320,21 @@ extension Spawner {
                 Glibc.kill(r.pid, SIGKILL)
                 var s: Int32 = 0
                 _ = waitpid(r.pid, &s, 0)
-                _ = cgroups.release(pid: r.pid, attachment: nil)
+                cgroups.release(pid: r.pid)
             }
             ready = []
             for pid in dropped {
                 var s: Int32 = 0
                 _ = waitpid(pid, &s, 0)
-                _ = cgroups.release(pid: pid, attachment: nil)
+                cgroups.release(pid: pid)
             }
             dropped = []
             for pid in runs.values { Glibc.kill(pid, SIGKILL) }
             for pid in runs.values {
                 var s: Int32 = 0
                 _ = waitpid(pid, &s, 0)
-                finish(pid: pid)
+                end(pid: pid)
+                cgroups.release(pid: pid)
             }
             runs = [:]
             spareRunner?.stop()

@@ -15,8 +15,10 @@ import IPCLabCore
 /// mount and UTS namespaces (and a pooled network namespace) by the runner of a cgroup slot
 /// (``CgroupPool``), so each is born in its cgroups, each with a host uid of its own
 /// (``RunUidPool``), and writes their uid/gid maps. For each run request it sets the slot's limits and
-/// hands the run to a waiting init (one cloned then if none waits). It then reaps finished inits,
-/// writes what their cgroups counted into their rings, and kills runs on request. When the server
+/// hands the run to a waiting init (one cloned then if none waits). When an init says its run is done
+/// (or dies without saying it), it writes what the run's cgroups counted into its ring and closes the
+/// run's completion pipe; it reaps finished inits (only then are their slots, network namespaces and
+/// uids free again), and kills runs on request. When the server
 /// closes the socket it kills every run and waiting init and exits.
 public enum Spawner {
     /// The descriptor the spawner's socket arrives on.
@@ -78,8 +80,11 @@ public enum Spawner {
         // not when the next request happens to wake the loop.
         let children = ipclab_signalfd_for(SIGCHLD)
         while true {
+            // The inits of runs in flight say done on their control sockets (after the first two).
+            let listening = state.listening
             var fds = [pollfd(fd: socket, events: Int16(POLLIN), revents: 0),
                        pollfd(fd: children, events: Int16(POLLIN), revents: 0)]
+                + listening.map { pollfd(fd: $0.fd, events: Int16(POLLIN), revents: 0) }
             // Network namespaces are made only while nothing runs: making one takes a kernel-wide
             // lock for ~0.4 ms (4 ms at p99), which would otherwise land on a run in progress.
             let refill = !options.oneShot && (state.networks.isShort || state.cgroups.isShort || state.isShortOfInits) && state.runs.isEmpty
@@ -90,7 +95,10 @@ public enum Spawner {
             // When a run has ended, the next init is cloned as soon as no request waits (timeout 0).
             let ahead = !options.oneShot && state.canPrepareAhead
             let timeout = ahead ? 0 : refill ? 2 : freshen ? Int32(max(1, min(250, freshenAfterMs - idleMs))) : 250
-            let ready = poll(&fds, children >= 0 ? 2 : 1, timeout)
+            if children < 0 { fds[1].fd = -1 }
+            let ready = poll(&fds, nfds_t(fds.count), timeout)
+            // A run's done first: the server may read its trace while the init is still torn down.
+            for (i, run) in listening.enumerated() where fds[2 + i].revents != 0 { state.hear(from: run.pid) }
             if fds[1].revents != 0 { ipclab_signalfd_drain(children) }
             let inFlight = state.runs.count
             state.reap()

@@ -124,7 +124,8 @@ public final class SpawnerClient: Sendable {
         }
     }
 
-    /// Hands a run to the spawner and waits until every process of the run is gone.
+    /// Hands a run to the spawner and waits until the run is over: every process of it gone but its
+    /// init, which has written the outcome and is exiting (its slot and uid stay the spawner's until it is reaped).
     /// While it waits it calls `tick` every `intervalMs` (when above 0); when `tick` returns
     /// false the run is killed at once (its `Completion` says `cancelled`).
     func execute(ring: EventRing, runID: UInt64, limits: ipclab_run_limits, usesTCP: Bool,
@@ -138,7 +139,9 @@ public final class SpawnerClient: Sendable {
         close(done[1])
         guard let generation = sent else { throw SpawnerUnavailable(reason: "the spawner is not running and could not be restarted") }
 
-        // Every process of the run holds the pipe's write end: end of file means all are gone.
+        // Only the spawner holds the pipe's write end (no process of the run): it closes it when the
+        // run's init says done — every other process of the run reaped, the outcome and the cgroups'
+        // counters in the ring — or, for an init that died without saying it, when it reaps the init.
         var bytes = [UInt8]()
         // The run's own init enforces the wall limit; this grace only covers an init that
         // cannot (a loaded machine can delay it by a second or more).

@@ -1,0 +1,163 @@
+import CIPCLab
+import Foundation
+import Glibc
+import IPCLabCore
+import Synchronization
+import Testing
+@testable import IPCLabSandbox
+
+/// A run is over when its init says done (every other process reaped, the outcome in the ring), not
+/// when the init is reaped: the server reads the trace while the init is torn down. What the init
+/// held (its uid, its cgroup slot, its network namespace) stays taken until it is reaped.
+@Suite("Run done")
+struct RunDoneTests {
+    /// The spawner's state with one run in flight, as ``Spawner/State/start(_:ringFD:doneFD:socket:)``
+    /// leaves it, for a made-up init pid (no process: nothing here signals or waits for it).
+    private struct InFlightRun {
+        var state: Spawner.State
+        let pid: pid_t = 999_999_999
+        let uid: UInt32
+        /// The server's end of the completion pipe, and the init's end of its control socket.
+        let serverEnd: Int32
+        let initEnd: Int32
+        let ring: EventRing
+
+        init() throws {
+            state = Spawner.State(uids: RunUidPool(base: 1_000_000, count: 30),
+                                  image: SlotForker.Image(executable: "/nonexistent", reexecEvery: 1))
+            var pipe: [Int32] = [-1, -1]
+            var pair: [Int32] = [-1, -1]
+            try #require(ipclab_pipe2(&pipe, O_CLOEXEC) == 0)
+            try #require(socketpair(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0)
+            ring = try EventRing(capacity: 16, planCapacity: 64)
+            let taken = state.uids.take()
+            uid = try #require(taken)
+            state.uids.assign(uid, to: pid)
+            state.inFlight[pid] = .init(ringFD: dup(ring.fd), doneFD: pipe[1], control: pair[0],
+                                        attachment: CgroupPool.Attachment(pidsErrno: ENOENT, memoryErrno: ENOENT, ns: 0))
+            serverEnd = pipe[0]
+            initEnd = pair[1]
+        }
+
+        func say(_ go: Int32) {
+            var message = GoMessage(go: go)
+            _ = withUnsafeBytes(of: &message) { send(initEnd, $0.baseAddress, $0.count, 0) }
+        }
+
+        /// Whether the server's read end is at end of file now (the spawner closed the only write end).
+        var serverSeesEnd: Bool {
+            var fd = pollfd(fd: serverEnd, events: Int16(POLLIN), revents: 0)
+            guard poll(&fd, 1, 0) == 1 else { return false }
+            var byte: UInt8 = 0
+            return read(serverEnd, &byte, 1) == 0
+        }
+
+        mutating func close() {
+            Glibc.close(serverEnd)
+            Glibc.close(initEnd)
+            state.cgroups.removeAll()
+        }
+    }
+
+    @Test("the init's done ends the run at once: end of file for the server, the evidence collected, the uid still the run's")
+    func doneEndsTheRun() throws {
+        var run = try InFlightRun()
+        defer { run.close() }
+        #expect(!run.serverSeesEnd)
+        run.say(GoMessage.done)
+        run.state.hear(from: run.pid)
+        #expect(run.serverSeesEnd, "the server must be told the run is over at its init's done")
+        #expect(run.state.inFlight[run.pid] == nil)
+        #expect(run.ring.readHeader().evidence.cgroups & Int32(IPCLAB_CGROUP_COLLECTED) == 0,
+                "no slot of the pool holds this made-up init: nothing to collect, and nothing claimed")
+        // The init still lives (it is torn down): another run must not get its uid before it is reaped.
+        #expect(run.state.uids.uid(of: run.pid) == run.uid)
+        #expect(run.state.listening.isEmpty)
+    }
+
+    @Test("an init that hangs up without done leaves the run in flight: it ends when the init is reaped, as before")
+    func hangUpWithoutDone() throws {
+        var run = try InFlightRun()
+        defer { run.close() }
+        close(run.initEnd)
+        run.state.hear(from: run.pid)
+        #expect(!run.serverSeesEnd, "a dead init's hang-up is no done: the spawner waits for its reap and its counters")
+        #expect(run.state.inFlight[run.pid] != nil)
+        #expect(run.state.listening.isEmpty, "a hung-up socket must leave the poll set, or the spawner would spin on it")
+        #expect(run.state.uids.uid(of: run.pid) == run.uid)
+    }
+
+    @Test("any other message is no done")
+    func otherMessages() throws {
+        var run = try InFlightRun()
+        defer { run.close() }
+        run.say(1)
+        run.state.hear(from: run.pid)
+        #expect(!run.serverSeesEnd)
+        #expect(run.state.inFlight[run.pid] != nil)
+    }
+
+    @Test("no process of a run holds the completion pipe or the init's control socket; the init holds the socket only")
+    func runHoldsNoChannel() async throws {
+        let scenario = #"""
+        {"processes": [
+          {"name": "holder_a", "steps": [{"op": "sleep", "ms": 600}, {"op": "wait", "process": "holder_b"}]},
+          {"name": "holder_b", "steps": [{"op": "sleep", "ms": 600}]}]}
+        """#
+        let seen = Mutex<[String: [String]]>([:])
+        let (trace, pids) = try await runWatching(scenario: scenario, wallMs: 5000, names: ["holder_a", "holder_b"]) { pid, name in
+            usleep(50_000) // past the participant's start
+            let own = descriptors(of: pid)
+            seen.withLock { $0[name] = own }
+            // The first process's parent is the run's init.
+            if name == "holder_a", let parent = procStatus(pid, "PPid")?.first.flatMap({ Int32($0) }) {
+                seen.withLock { $0["init"] = descriptors(of: parent) }
+            }
+        }
+        #expect(trace.run.outcome == .ok, "\(describe(trace))")
+        try #require(pids.count == 2, "the processes were not seen on the host")
+        let fds = seen.withLock { $0 }
+        for name in ["holder_a", "holder_b"] {
+            let own = try #require(fds[name])
+            #expect(!own.contains { $0.hasPrefix("99 ") || $0.hasPrefix("100 ") }, "\(name): \(own)")
+            #expect(!own.contains { $0.contains("socket:") || $0.contains("pipe:") }, "\(name) holds a channel it was not given: \(own)")
+        }
+        let initFDs = try #require(fds["init"])
+        #expect(initFDs.filter { $0.contains("socket:") }.map { $0.split(separator: " ").first } == ["99"], "\(initFDs)")
+        #expect(!initFDs.contains { $0.contains("pipe:") }, "the completion pipe is the spawner's alone: \(initFDs)")
+    }
+
+    @Test("a run of many processes answered at its init's done has every exit and its outcome")
+    func completeAtDone() async throws {
+        let children = (1...6).map { #"{"name": "c\#($0)", "steps": [{"op": "exit", "code": \#($0)}]}"# }
+        let waits = (1...6).map { #"{"op": "wait", "process": "c\#($0)"}"# }
+        let scenario = #"{"processes": [{"name": "p", "steps": [\#(waits.joined(separator: ", "))]}, \#(children.joined(separator: ", "))]}"#
+        for _ in 0..<5 {
+            let trace = try await run(scenario: scenario, wallMs: 5000)
+            #expect(trace.run.outcome == .ok, "\(describe(trace))")
+            for i in 1...6 { #expect(trace.process("c\(i)")?.exit == .code(i), "\(describe(trace))") }
+            #expect(trace.process("p")?.exit == .code(0))
+        }
+    }
+
+    @Test("a run whose init is killed from outside before its done ends as before: an error that says so")
+    func initKilledBeforeDone() async throws {
+        let scenario = #"{"processes": [{"name": "orphaned", "steps": [{"op": "sleep", "ms": 3000}]}]}"#
+        let (trace, pids) = try await runWatching(scenario: scenario, wallMs: 10000, names: ["orphaned"]) { pid, _ in
+            if let parent = procStatus(pid, "PPid")?.first.flatMap({ Int32($0) }), parent > 1 { kill(parent, SIGKILL) }
+        }
+        try #require(!pids.isEmpty, "the process was not seen on the host")
+        #expect(trace.run.outcome == .error, "\(describe(trace))")
+        #expect(trace.run.reason?.contains("killed from outside") == true, "\(describe(trace))")
+    }
+}
+
+/// `/proc/<pid>/fd`, each entry as "<fd> <link>".
+private func descriptors(of pid: Int32) -> [String] {
+    guard let names = try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd") else { return [] }
+    return names.compactMap { name in
+        var buffer = [CChar](repeating: 0, count: 256)
+        let n = readlink("/proc/\(pid)/fd/\(name)", &buffer, buffer.count - 1)
+        return n > 0 ? "\(name) \(String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self))" : nil
+    }.sorted()
+}
