@@ -236,3 +236,50 @@ int main(void) { for (char **e = environ; *e; e++) printf("%s\n", *e); return 0;
     names = {line.split("=", 1)[0] for line in p["stdout"].splitlines()}
     # Nothing of the server's environment (e2e/test_isolation.py puts a marker there): only the run's.
     assert names == {"PATH", "HOME", "TMPDIR", "LC_ALL", "LD_PRELOAD", "IPCLAB_RING_FD", "IPCLAB_PROGRAM"}, names
+
+
+def test_a_program_cannot_end_its_run_early(lab, still_fine):
+    """The run is over when its init says done to the spawner: no process of the run holds that channel
+    (the init's control socket, close-on-exec) nor the server's completion pipe (the spawner's alone),
+    and the init's descriptors are out of reach. A program that writes a forged "done" to every
+    descriptor it has, then sleeps, is still traced to its exit."""
+    source = r"""
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+int main(void) {
+    int done[4] = {3, 0, 0, 0};
+    for (int fd = 3; fd < 1024; fd++) {
+        if (fcntl(fd, F_GETFD) < 0) continue;
+        char link[64], path[64] = "";
+        snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+        ssize_t n = readlink(link, path, sizeof path - 1);
+        if (n > 0) path[n] = 0;
+        printf("fd %d %s\n", fd, path);
+        if (strncmp(path, "/memfd:", 7) == 0) continue; /* its own ring: overwriting it spoils only its trace */
+        send(fd, done, sizeof done, MSG_DONTWAIT | MSG_NOSIGNAL);
+        write(fd, done, sizeof done);
+    }
+    const char *theirs[] = {"/proc/1/fd/99", "/proc/1/fd/100", "/proc/1/fd/3"};
+    for (int i = 0; i < 3; i++) {
+        int fd = open(theirs[i], O_WRONLY);
+        printf("%s %s\n", theirs[i], fd >= 0 ? "OPEN" : strerror(errno));
+        if (fd >= 0) write(fd, done, sizeof done);
+    }
+    fflush(stdout);
+    usleep(300000);
+    return 7;
+}
+"""
+    trace, p = run_one(lab, source)
+    assert trace["run"]["outcome"] == "ok", trace["run"]
+    assert p is not None and p["exit"] == {"code": 7}, p
+    lines = p["stdout"].splitlines()
+    held = [line for line in lines if line.startswith("fd ")]
+    # Only the ring, at the descriptor the tracer is told (IPCLAB_RING_FD): no socket, no pipe.
+    assert all("socket:" not in line and "pipe:" not in line for line in held), held
+    assert not any(line.split()[1] in ("99", "100") for line in held), held
+    assert all(not line.endswith("OPEN") for line in lines if line.startswith("/proc/1/")), lines
