@@ -174,7 +174,7 @@ def test_denied_calls_are_refused_with_eperm(lab):
         assert event["result"] == -1 and event["errno"] == ("ENOSYS" if call == "clone3" else "EPERM"), event
     assert calls(trace, "getppid", "prober")[0]["result"] == 1  # the run's init: the control call works
     sandbox = trace["run"]["sandbox"]
-    assert sandbox["seccomp"] == {"mode": "filter", "filters": 1}
+    assert sandbox["seccomp"] == {"mode": "filter", "filters": 2}  # the base, installed ahead, and the late one
     ops = {op["op"]: op for op in sandbox["setup"]}
     for op in ("no_new_privs", "dumpable off", "seccomp filter"):
         assert ops[op]["result"] == 0 and ops[op]["errno"] is None, ops.get(op)

@@ -65,6 +65,23 @@ static const int denied[] = {
     __NR_vhangup, __NR_fanotify_init,
 };
 
+/*
+ * Refused too, but by the last filter only: the set-up a run does once its plan is known (the
+ * run's /tmp resized to its file limit; a program run's minimal root, bound and pivoted into)
+ * needs them after the rest of the policy can already be in place. See ipclab_seccomp_install_base.
+ */
+static const int denied_late[] = {
+    __NR_mount, __NR_umount2, __NR_pivot_root,
+#ifdef __NR_mount_setattr
+    __NR_mount_setattr,
+#endif
+};
+
+static int is_late(int nr) {
+    for (size_t i = 0; i < sizeof denied_late / sizeof denied_late[0]; i++) if (denied_late[i] == nr) return 1;
+    return 0;
+}
+
 #define CLONE_NAMESPACES (CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET)
 
 #define ERRNO(e) (SECCOMP_RET_ERRNO | ((e) & SECCOMP_RET_DATA))
@@ -102,12 +119,15 @@ static size_t emit_tree(struct sock_filter *code, size_t at, const int *nrs, siz
     return n - at;
 }
 
-int ipclab_seccomp_install(void) {
-    enum { count = sizeof denied / sizeof denied[0] };
-    int nrs[count];
-    memcpy(nrs, denied, sizeof nrs);
+/* The run's policy, without the calls of denied_late when `base` (they are then left to the last
+ * filter), into `code` (room for policy_room instructions). Returns its length. */
+enum { policy_room = 16 + 3 * (sizeof denied / sizeof denied[0]) };
+static size_t build_policy(int base, struct sock_filter *code) {
+    enum { all = sizeof denied / sizeof denied[0] };
+    int nrs[all];
+    size_t count = 0;
+    for (size_t i = 0; i < all; i++) if (!base || !is_late(denied[i])) nrs[count++] = denied[i];
     qsort(nrs, count, sizeof nrs[0], by_number);
-    struct sock_filter code[16 + 3 * count];
     size_t n = 0;
     /* Another ABI's numbers mean other calls: refuse everything made through it. */
     code[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));
@@ -128,12 +148,57 @@ int ipclab_seccomp_install(void) {
     code[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, CLONE_NAMESPACES, 0, 1);
     code[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, ERRNO(EPERM));
     code[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
-    size_t patch[count];
+    size_t patch[all];
     size_t npatch = 0;
     n += emit_tree(code, n, nrs, count, patch, &npatch);
     for (size_t i = 0; i < npatch; i++) code[patch[i]].jt = (unsigned char)(n - patch[i] - 1);
     code[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, ERRNO(EPERM));
-    return install(code, n);
+    return n;
+}
+
+/*
+ * The last filter: denied_late with EPERM, everything else left to the filters below it. The kernel
+ * runs every filter and keeps the most restrictive answer, so base + late refuse exactly what
+ * ipclab_seccomp_install refuses, with the same errno: a late call through another ABI, or with
+ * x32's bit set, is refused (EPERM) by the base as before, whatever this one says of its number.
+ */
+enum { late_count = sizeof denied_late / sizeof denied_late[0], late_room = 3 + late_count };
+static size_t build_late(struct sock_filter *code) {
+    enum { count = late_count };
+    size_t n = 0;
+    code[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
+    for (size_t i = 0; i < count; i++) {
+        /* Each match jumps to the EPERM at the end, past the other tests and the ALLOW. */
+        code[n] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)denied_late[i], (unsigned char)(count - i), 0);
+        n++;
+    }
+    code[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+    code[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, ERRNO(EPERM));
+    return n;
+}
+
+int ipclab_seccomp_install(void) {
+    struct sock_filter code[policy_room];
+    return install(code, build_policy(0, code));
+}
+
+int ipclab_seccomp_install_base(void) {
+    struct sock_filter code[policy_room];
+    return install(code, build_policy(1, code));
+}
+
+int ipclab_seccomp_install_late(void) {
+    struct sock_filter code[late_room];
+    return install(code, build_late(code));
+}
+
+_Static_assert(sizeof(struct sock_filter) == sizeof(ipclab_bpf_insn), "ipclab_bpf_insn is struct sock_filter");
+
+size_t ipclab_seccomp_program(int which, ipclab_bpf_insn *out, size_t capacity) {
+    struct sock_filter code[(size_t)policy_room > (size_t)late_room ? (size_t)policy_room : (size_t)late_room];
+    size_t n = which == 2 ? build_late(code) : build_policy(which == 1, code);
+    memcpy(out, code, (n < capacity ? n : capacity) * sizeof code[0]);
+    return n;
 }
 
 int ipclab_seccomp_restrict_process_vm(pid_t self) {

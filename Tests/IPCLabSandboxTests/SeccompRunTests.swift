@@ -32,7 +32,8 @@ struct SeccompRunTests {
         for op in trace.run.sandbox.setup.suffix(3) {
             #expect(op.result == 0 && op.errno == nil, "\(op.op): \(op.errno ?? "")")
         }
-        #expect(trace.run.sandbox.seccomp == .init(mode: "filter", filters: 1))
+        // The run's policy in two stacked filters: the base, installed while the init waited, and the late one.
+        #expect(trace.run.sandbox.seccomp == .init(mode: "filter", filters: 2))
     }
 
     @Test("process_vm_readv works on the process's own memory only: another participant's is refused")
@@ -51,14 +52,14 @@ struct SeccompRunTests {
         #expect(pointer.calls(.sharedMemory(.processVmReadv), by: "receiver").first?.errno == "EFAULT", "\(describe(pointer))")
     }
 
-    @Test("seen from the host, a run's process has NoNewPrivs 1 and seccomp mode 2 with two filters")
+    @Test("seen from the host, a run's process has NoNewPrivs 1 and seccomp mode 2 with three filters")
     func hostView() async throws {
         let scenario = #"{"processes": [{"name": "seccomp_probe", "steps": [{"op": "sleep", "ms": 1500}]}]}"#
         let seen = Seen()
         let (trace, pids) = try await runWatching(scenario: scenario, wallMs: 5000, names: ["seccomp_probe"]) { pid, _ in
             // Seen as soon as it is named, which is just before it stacks its own filter: look
             // again (it sleeps 1.5 s) until the second filter is there, or 200 ms have passed.
-            for _ in 0..<40 where procStatus(pid, "Seccomp_filters") != ["2"] { usleep(5000) }
+            for _ in 0..<40 where procStatus(pid, "Seccomp_filters") != ["3"] { usleep(5000) }
             seen.record(noNewPrivs: procStatus(pid, "NoNewPrivs"), seccomp: procStatus(pid, "Seccomp"),
                         filters: procStatus(pid, "Seccomp_filters"))
         }
@@ -66,8 +67,8 @@ struct SeccompRunTests {
         try #require(!pids.isEmpty, "the probe was never seen on the host")
         #expect(seen.value.noNewPrivs == ["1"])
         #expect(seen.value.seccomp == ["2"])
-        // The run's filter from init, and the participant's own (process_vm_* on itself only).
-        #expect(seen.value.filters == ["2"])
+        // The run's two from init (base and late), and the participant's own (process_vm_* on itself only).
+        #expect(seen.value.filters == ["3"])
     }
 
     /// /proc fields read by the scan, on another task.

@@ -13,6 +13,7 @@
 #ifndef IPCLAB_SECCOMP_H
 #define IPCLAB_SECCOMP_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -24,6 +25,31 @@ int ipclab_set_not_dumpable(void);
 
 /** Installs the run's filter (needs no_new_privs). 0, or -1 with errno. Inherited by every child. */
 int ipclab_seccomp_install(void);
+
+/**
+ * The same policy in two filters, so that the long one is installed off a run's path: the base
+ * (the run's filter but for mount, umount2, pivot_root and mount_setattr, which the set-up after
+ * the plan arrives still needs), installed by a ready init while it waits, then the late one (those
+ * four only, a few instructions) at the lockdown. Stacked, they refuse exactly what
+ * ipclab_seccomp_install refuses, with the same errno. 0, or -1 with errno.
+ */
+int ipclab_seccomp_install_base(void);
+int ipclab_seccomp_install_late(void);
+
+/** One classic BPF instruction, laid out as the kernel's `struct sock_filter`. */
+typedef struct ipclab_bpf_insn {
+    uint16_t code;
+    uint8_t jt;
+    uint8_t jf;
+    uint32_t k;
+} ipclab_bpf_insn;
+
+/**
+ * The instructions a filter is made of (0: the whole policy, 1: the base, 2: the late one), for
+ * tests that check the stacked pair against the whole: at most `capacity` copied to `out`; returns
+ * how many there are.
+ */
+size_t ipclab_seccomp_program(int which, ipclab_bpf_insn *out, size_t capacity);
 
 /**
  * Installs a second filter in one participant: process_vm_readv/writev only on `self`

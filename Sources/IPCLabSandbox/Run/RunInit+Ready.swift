@@ -9,7 +9,8 @@ import IPCLabCore
 /// it does as it hands the run before to another init: done as soon as the init is cloned, the set-up
 /// competed with the server's answer to the previous run and gained nothing end to end (README,
 /// Benchmarks). Nothing of any plan has reached the init yet; the lockdown (no_new_privs, dumpable
-/// off, the seccomp filter) still comes last, after the run's limits, before any participant runs.
+/// off, the seccomp filter) still comes last, after the run's limits, before any participant runs —
+/// only the filter's long part is installed here, after the mounts (``SetupOperation/installBaseFilter()``).
 extension RunInit {
     /// Where a ready init holds the tracer library open (programs bind it into their root).
     static let tracerFD: Int32 = 102
@@ -31,6 +32,8 @@ extension RunInit {
         ipclab_reset_signal_dispositions()
         // Changing uid or gid (above) clears the parent-death signal: set it again.
         _ = ipclab_set_parent_death_signal(SIGKILL)
+        // Last, once no mount but the run's own is left to do: the long part of the seccomp filter.
+        SetupOperation.installBaseFilter()
         return done
     }
 

@@ -29,11 +29,26 @@ struct SetupOperation {
     /// The last operations, after every other: from here on the run can gain no privilege, dump
     /// no core (a piped `core_pattern` would start a helper on the host) and make none of the
     /// calls the seccomp filter refuses (see `seccomp.c`). Every participant inherits all three.
+    /// The filter's long part was installed while the init waited (``installBaseFilter()``): here
+    /// only the last few instructions go in (~13 µs instead of ~45 µs, `seccomp.c`), after which the
+    /// run is under exactly the policy the whole filter states; without the base, the whole filter.
     nonisolated(unsafe) static let lockdown = [
         SetupOperation(name: "no_new_privs", required: false) { ipclab_no_new_privs() },
         SetupOperation(name: "dumpable off", required: false) { ipclab_set_not_dumpable() },
-        SetupOperation(name: "seccomp filter", required: false) { ipclab_seccomp_install() },
+        SetupOperation(name: "seccomp filter", required: false) {
+            baseFilterInstalled ? ipclab_seccomp_install_late() : ipclab_seccomp_install()
+        },
     ]
+
+    /// Whether this init installed the base of the run's filter while it waited (each init's own copy).
+    nonisolated(unsafe) static var baseFilterInstalled = false
+
+    /// A ready init, once its run-independent set-up is done: no_new_privs and the run's seccomp
+    /// policy but for the mount calls the set-up after the plan still makes (`seccomp.c`), off the
+    /// run's path. Not recorded apart: the trace's `seccomp filter` is the moment the whole policy holds.
+    static func installBaseFilter() {
+        baseFilterInstalled = ipclab_no_new_privs() == 0 && ipclab_seccomp_install_base() == 0
+    }
 
     /// Without a PID namespace (`--insecure-no-sandbox` only) the run's init is no PID 1: it
     /// becomes the subreaper of its descendants, so orphans are still reaped by it.
