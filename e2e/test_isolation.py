@@ -310,8 +310,9 @@ def test_more_than_four_runs_hold_full_size_posix_queues_at_once():
 def test_a_ready_init_is_set_up_but_not_locked_down_before_its_run(secret_server):
     """An init waiting for its run (`ipclab-ready`) has already done the set-up that depends on no run
     (its own /tmp, /dev/shm and /proc, the host's tree read-only), so a run only does what depends on
-    its plan; the lockdown (no_new_privs, seccomp) still waits for the run's limits. The run's trace
-    records that set-up, in its order, before the limits and the lockdown."""
+    its plan. Of the lockdown it has only no_new_privs and the base of the seccomp filter (one filter:
+    everything but the mount calls the run's own set-up still makes); the last filter waits for the run's
+    limits. The run's trace records that set-up, in its order, before the limits and the lockdown."""
     srv, _ = secret_server
     trace = post(srv, sleeper(marker(), 10))
     ops = [o["op"] for o in trace["run"]["sandbox"]["setup"]]
@@ -351,5 +352,6 @@ def test_a_ready_init_is_set_up_but_not_locked_down_before_its_run(secret_server
         assert mounts.get(point, ([], ""))[1] == "tmpfs" and "size=16384k" in mounts[point][0], (point, mounts.get(point))
     assert mounts.get("/proc", ([], ""))[1] == "proc", mounts.get("/proc")
     status = Path(f"/proc/{pid}/status").read_text()
-    assert re.search(r"^NoNewPrivs:\s+0", status, re.M) and re.search(r"^Seccomp:\s+0", status, re.M), \
-        "a ready init is locked down before its run's limits are set"
+    assert re.search(r"^NoNewPrivs:\s+1", status, re.M) and re.search(r"^Seccomp:\s+2", status, re.M), status
+    assert re.search(r"^Seccomp_filters:\s+1$", status, re.M), \
+        "a ready init has the base filter only: the last one comes after its run's limits"

@@ -44,13 +44,20 @@ struct RunDoneTests {
             _ = withUnsafeBytes(of: &message) { send(initEnd, $0.baseAddress, $0.count, 0) }
         }
 
-        /// Whether the server's read end is at end of file now (the spawner closed the only write end).
-        var serverSeesEnd: Bool {
-            var fd = pollfd(fd: serverEnd, events: Int16(POLLIN), revents: 0)
-            guard poll(&fd, 1, 0) == 1 else { return false }
-            var byte: UInt8 = 0
-            return read(serverEnd, &byte, 1) == 0
+        /// What the server reads before end of file, if the spawner closed the only write end; nil while it is open.
+        var serverReads: [UInt8]? {
+            var bytes: [UInt8] = []
+            while true {
+                var fd = pollfd(fd: serverEnd, events: Int16(POLLIN), revents: 0)
+                guard poll(&fd, 1, 0) == 1 else { return nil }
+                var buffer = [UInt8](repeating: 0, count: 64)
+                let n = read(serverEnd, &buffer, buffer.count)
+                if n <= 0 { return bytes }
+                bytes += buffer[0..<n]
+            }
         }
+
+        var serverSeesEnd: Bool { serverReads != nil }
 
         mutating func close() {
             Glibc.close(serverEnd)
@@ -66,7 +73,8 @@ struct RunDoneTests {
         #expect(!run.serverSeesEnd)
         run.say(GoMessage.done)
         run.state.hear(from: run.pid)
-        #expect(run.serverSeesEnd, "the server must be told the run is over at its init's done")
+        // The end marker, then end of file: without the marker, the server takes the spawner for dead.
+        #expect(run.serverReads == RunEnded.marker, "the server must be told the run is over at its init's done")
         #expect(run.state.inFlight[run.pid] == nil)
         #expect(run.ring.readHeader().evidence.cgroups & Int32(IPCLAB_CGROUP_COLLECTED) == 0,
                 "no slot of the pool holds this made-up init: nothing to collect, and nothing claimed")

@@ -41,6 +41,13 @@ struct SpawnMessage {
     }
 }
 
+/// What the spawner writes into a run's completion pipe just before it closes it at the end of a run
+/// it started: end of file without it means the spawner died first (its copy of the pipe was closed
+/// by its exit, perhaps before its socket to the server reads as hung up), and the run with it.
+enum RunEnded {
+    static let marker: [UInt8] = Array("end\n".utf8)
+}
+
 /// What the spawner writes into a run's completion pipe when it could not start the run.
 /// A run that started writes nothing. Only the spawner holds the pipe's write end (no process of the
 /// run does): end of file means the run is over, because its init said done (every other process

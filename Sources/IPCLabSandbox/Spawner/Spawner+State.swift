@@ -310,6 +310,7 @@ extension Spawner {
             var evidence = cgroups.evidence(pid: pid, attachment: run.attachment)
             _ = withUnsafeBytes(of: &evidence) { pwrite(run.ringFD, $0.baseAddress, $0.count, off_t(ipclab_ring_evidence_offset())) }
             close(run.ringFD)
+            _ = RunEnded.marker.withUnsafeBytes { Glibc.write(run.doneFD, $0.baseAddress, $0.count) }
             close(run.doneFD)
             if run.control >= 0 { close(run.control) }
         }

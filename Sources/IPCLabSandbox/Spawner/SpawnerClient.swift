@@ -157,10 +157,22 @@ public final class SpawnerClient: Sendable {
             _ = try? send(&kill, fds: [])
             _ = readUntilEOF(done[0], timeoutMs: 5000, into: &bytes)
             return Completion(failure: SpawnFailure.decode(bytes), killedFromOutside: !cancelled, cancelled: cancelled,
-                              spawnerLost: lostSpawner(generation))
+                              spawnerLost: lost(generation, bytes))
         }
-        return Completion(failure: SpawnFailure.decode(bytes), killedFromOutside: false,
-                          spawnerLost: lostSpawner(generation))
+        return Completion(failure: SpawnFailure.decode(bytes), killedFromOutside: false, spawnerLost: lost(generation, bytes))
+    }
+
+    /// The pid of the spawner of `generation` if it died before it ended the run: end of file came
+    /// with neither its end marker nor a failure report (its exit closed the pipe, which can happen
+    /// before its socket to the server reads as hung up); -1 when its pid is no longer known.
+    private func lost(_ generation: Int, _ bytes: [UInt8]) -> pid_t? {
+        if bytes == RunEnded.marker { return nil }
+        if SpawnFailure.decode(bytes) != nil { return lostSpawner(generation) }
+        // Its socket hangs up a moment later: until it does, the next run would be sent to it, and lost too.
+        for _ in 0..<1000 where lostSpawner(generation) == nil { usleep(1000) }
+        return lostSpawner(generation) ?? process.withLock { p in
+            p.flatMap { $0.generation == generation ? $0.pid : nil } ?? deadPids.withLock { $0[generation] } ?? -1
+        }
     }
 
     /// Sends a message, restarting the spawner once if it is gone. Returns the generation of the
