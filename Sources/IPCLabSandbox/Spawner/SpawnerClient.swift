@@ -155,14 +155,14 @@ public final class SpawnerClient: Sendable {
         if !ended {
             var kill = SpawnMessage(.kill, runID: runID)
             _ = try? send(&kill, fds: [])
-            _ = readUntilEOF(done[0], timeoutMs: 5000, into: &bytes)
+            let eof = readUntilEOF(done[0], timeoutMs: 5000, into: &bytes)
             return Completion(failure: SpawnFailure.decode(bytes), killedFromOutside: !cancelled, cancelled: cancelled,
-                              spawnerLost: lost(generation, bytes))
+                              spawnerLost: eof ? lost(generation, bytes) : lostSpawner(generation))
         }
         return Completion(failure: SpawnFailure.decode(bytes), killedFromOutside: false, spawnerLost: lost(generation, bytes))
     }
 
-    /// The pid of the spawner of `generation` if it died before it ended the run: end of file came
+    /// The pid of the spawner of `generation` if it died before it ended the run: end of file (it came)
     /// with neither its end marker nor a failure report (its exit closed the pipe, which can happen
     /// before its socket to the server reads as hung up); -1 when its pid is no longer known.
     private func lost(_ generation: Int, _ bytes: [UInt8]) -> pid_t? {
