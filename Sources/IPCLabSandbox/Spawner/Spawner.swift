@@ -28,6 +28,9 @@ public enum Spawner {
         public var uidBase: UInt32 = RunUidPool.defaultBase
         public var uidCount: UInt32 = RunUidPool.defaultCount
         public var reexecEvery: Int = Spawner.defaultReexecEvery
+        /// What runners move onto anonymous huge pages at start (``CodePages``; README, "Runners").
+        /// `ipclab serve --no-huge-code-pages` makes it ``CodePages/none``.
+        public var codePages: CodePages = .standard
         /// For one run (`ipclab run`): nothing made ahead of time (no pools filled at start or
         /// while idle, no ready inits, no fresh images), runners that skip their warm-up. The one
         /// run makes the slot, namespace and runner it needs.
@@ -43,8 +46,8 @@ public enum Spawner {
     public static let defaultRunUidCount = RunUidPool.defaultCount
 
     /// `ipclab runner`: a runner's loop (see ``SlotForker``).
-    public static func runner(reexecEvery: Int, warmUp: Bool = true) -> Never {
-        SlotForker.serve(reexecEvery: reexecEvery, warmUp: warmUp)
+    public static func runner(reexecEvery: Int, warmUp: Bool = true, codePages: CodePages = .standard) -> Never {
+        SlotForker.serve(reexecEvery: reexecEvery, warmUp: warmUp, codePages: codePages)
     }
 
     static let namespaces = ipclab_CLONE_NEWPID | ipclab_CLONE_NEWIPC | ipclab_CLONE_NEWNS | ipclab_CLONE_NEWUTS
@@ -64,7 +67,7 @@ public enum Spawner {
         signal(SIGPIPE, SIG_IGN)
         var state = State(uids: RunUidPool(base: options.uidBase, count: options.uidCount),
                           image: SlotForker.Image(executable: ownExecutable(), reexecEvery: max(1, options.reexecEvery),
-                                                  warmUp: !options.oneShot))
+                                                  warmUp: !options.oneShot, codePages: options.codePages))
         if insecure { state.namespaces &= ~missingNamespaces() }
         state.cgroups.home = state.networks.homeFD
         state.cgroups.image = state.image

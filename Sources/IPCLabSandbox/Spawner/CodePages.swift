@@ -1,0 +1,71 @@
+import CIPCLab
+import Glibc
+
+/// What a runner moves from its file-backed mappings onto anonymous memory at the same addresses,
+/// before its warm-up ("large pages for code", as Node.js `--use-largepages` does it). Run processes
+/// are forks of the runner: a file-backed code mapping is not copied by fork (it has no anon_vma), so
+/// each of a run's three new processes faults the code it runs in again, 16 pages per fault, and its
+/// exit zaps them again; on transparent huge pages fork copies a few PMD entries and exit zaps as few.
+/// Measured in README, "Runners" (`ipclab serve --no-huge-code-pages` turns it off). The move is
+/// `ipclab_remap_code` (CIPCLab): on any failure the code stays on its file pages and the run works as
+/// before; the spawner says so once on standard error.
+public struct CodePages: OptionSet, Sendable, Hashable {
+    public let rawValue: Int32
+    public init(rawValue: Int32) { self.rawValue = rawValue }
+
+    /// The executable's text, its 2-MiB-aligned part on huge pages.
+    public static let text = CodePages(rawValue: IPCLAB_CODE_TEXT)
+    /// The text's unaligned head and tail too, on 4-KiB anonymous pages (else they stay file-backed).
+    public static let edges = CodePages(rawValue: IPCLAB_CODE_EDGES)
+    /// The executable's first, read-only segment too (Swift metadata, unwind tables).
+    public static let rodata = CodePages(rawValue: IPCLAB_CODE_RODATA)
+    /// libc's text too.
+    public static let libc = CodePages(rawValue: IPCLAB_CODE_LIBC)
+    /// Anonymous 4-KiB pages instead of huge ones (for measuring only).
+    public static let noTHP = CodePages(rawValue: IPCLAB_CODE_NO_THP)
+
+    /// Nothing moved: the code stays on its file pages (`--no-huge-code-pages`).
+    public static let none: CodePages = []
+    /// The default, the best measured (README, "Runners").
+    public static let standard: CodePages = [.text]
+
+    /// Moves the code (single-threaded: the runner's start). What happened, for the hello.
+    func apply() -> ipclab_code_result {
+        var result = ipclab_code_result()
+        if !isEmpty { _ = ipclab_remap_code(rawValue, &result) }
+        return result
+    }
+
+    /// Why the code stayed on file pages, as the runner's hello carries it (0: moved, or not asked).
+    static func reason(status: Int32, error: Int32) -> String {
+        let cause: String
+        switch status {
+        case Int32(IPCLAB_CODE_THP_OFF): cause = "transparent huge pages are off (/sys/kernel/mm/transparent_hugepage/enabled)"
+        case Int32(IPCLAB_CODE_THREADS): cause = "the runner was not single-threaded"
+        case Int32(IPCLAB_CODE_NOT_FOUND): cause = "its code mapping was not found in /proc/self/maps"
+        case Int32(IPCLAB_CODE_TOO_SMALL): cause = "its code has no 2-MiB-aligned part"
+        case Int32(IPCLAB_CODE_MMAP): cause = "mapping the copy failed"
+        case Int32(IPCLAB_CODE_NO_HUGE): cause = "the kernel gave no huge pages"
+        case Int32(IPCLAB_CODE_MREMAP): cause = "mremap over the original failed"
+        default: cause = "status \(status)"
+        }
+        return error != 0 ? "\(cause): \(ErrnoName.of(error) ?? String(error))" : cause
+    }
+
+    /// Whether a fallback was said already (the spawner is single-threaded: one line per spawner).
+    nonisolated(unsafe) private static var reported = false
+
+    /// The spawner's side: a runner's hello (its `errno` field) says whether its code moved; the
+    /// first fallback is written to standard error (the server's), once.
+    static func report(hello: Int32) {
+        guard hello != 0, !reported else { return }
+        reported = true
+        let line = Array("ipclab-sandbox: runner code stays on its file pages (\(reason(status: hello & 0xff, error: hello >> 8))); runs work as before, with more page faults\n".utf8)
+        _ = Glibc.write(2, line, line.count)
+    }
+}
+
+extension ipclab_code_result {
+    /// The hello's `errno` field: the status in the low byte, the errno above it.
+    var helloCode: Int32 { status == 0 ? 0 : (status & 0xff) | (error << 8) }
+}
