@@ -29,6 +29,10 @@ public struct CodePages: OptionSet, Sendable, Hashable {
     /// The default, the best measured (README, "Runners").
     public static let standard: CodePages = [.text]
 
+    /// Bytes of the process's executable mappings on anonymous huge pages (`AnonHugePages` in its
+    /// smaps), -1 when unreadable: how a test or an operator sees that a runner's code moved.
+    public static func hugeExecutableBytes(of pid: Int32) -> Int64 { ipclab_exec_huge_bytes(pid) }
+
     /// Moves the code (single-threaded: the runner's start). What happened, for the hello.
     func apply() -> ipclab_code_result {
         var result = ipclab_code_result()
