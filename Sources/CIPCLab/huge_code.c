@@ -54,9 +54,9 @@ static int single_threaded(void) {
 
 // The file-backed mapping of /proc/self/maps holding `addr` (or, when `addr` is 0, the first whose
 // path ends in `suffix`), whose permissions start with `perms` ("r-x", "r--"). Its bounds in *start,
-// *end; 0 when found.
+// *end, its file offset in *offset; 0 when found.
 static int find_mapping(const char *maps, uintptr_t addr, const char *suffix, const char *perms,
-                        uintptr_t *start, uintptr_t *end) {
+                        uintptr_t *start, uintptr_t *end, off_t *offset) {
     for (const char *line = maps; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
         char *p;
         unsigned long s = strtoul(line, &p, 16);
@@ -74,11 +74,24 @@ static int find_mapping(const char *maps, uintptr_t addr, const char *suffix, co
             if (strncmp(p + 1, perms, 3) != 0) continue;
         }
         if (strncmp(p + 1, perms, 3) != 0 || path == NULL) return -1;
+        *offset = (off_t)strtoull(p + 5, NULL, 16);
         *start = s;
         *end = e;
         return 0;
     }
     return -1;
+}
+
+// Whether no mapping of /proc/self/maps overlaps [start, end).
+static int unmapped(const char *maps, uintptr_t start, uintptr_t end) {
+    for (const char *line = maps; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
+        char *p;
+        unsigned long s = strtoul(line, &p, 16);
+        if (*p != '-') continue;
+        unsigned long e = strtoul(p + 1, &p, 16);
+        if (s < end && e > start) return 0;
+    }
+    return 1;
 }
 
 static uint64_t now_ns(void) {
@@ -87,9 +100,13 @@ static uint64_t now_ns(void) {
     return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
-// Moves [start, end) (page-aligned, one file-backed mapping) onto an anonymous copy with protection
-// `prot`, on huge pages where 2-MiB-aligned unless `no_thp`. `*huge` gets the bytes on huge pages.
-static int move_range(uintptr_t start, uintptr_t end, int prot, int no_thp, uint64_t *huge, int32_t *error) {
+// Moves [start, end) onto an anonymous copy with protection `prot`, on huge pages where 2-MiB-aligned
+// unless `no_thp`. Only [from, to) (inside it) holds the mapping's bytes; the rest of the range is an
+// unmapped gap before or after it, filled with int3. Those bytes are read from `fd` at `offset` when
+// it is open (the page cache straight into the copy: the original mapping is not faulted in), else
+// copied from the mapping. `*huge` gets the bytes on huge pages.
+static int move_range(uintptr_t start, uintptr_t end, uintptr_t from, uintptr_t to, int fd, off_t offset, int prot,
+                      int no_thp, uint64_t *huge, int32_t *error) {
     size_t len = end - start;
     // A reservation one huge page larger, so a copy congruent to `start` mod 2 MiB fits: only then do
     // the aligned parts of the copy and of the original coincide, and mremap moves whole PMDs.
@@ -108,7 +125,16 @@ static int move_range(uintptr_t start, uintptr_t end, int prot, int no_thp, uint
         munmap((void *)copy, len);
         return IPCLAB_CODE_MMAP;
     }
-    memcpy((void *)copy, (const void *)start, len);
+    memset((void *)copy, 0xcc, from - start);
+    size_t done = 0;
+    while (fd >= 0 && done < to - from) {
+        ssize_t r = pread(fd, (void *)(copy + (from - start) + done), to - from - done, offset + (off_t)done);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) break;
+        done += (size_t)r;
+    }
+    memcpy((void *)(copy + (from - start) + done), (const void *)(from + done), to - from - done);
+    memset((void *)(copy + (to - start)), 0xcc, end - to);
     if (want_huge) {
         // The copy's writes fault huge pages in where the kernel has them at once; collapse makes sure
         // (it compacts, or fails: then the copy is not worth mapping).
@@ -136,18 +162,33 @@ static int move_range(uintptr_t start, uintptr_t end, int prot, int no_thp, uint
     return IPCLAB_CODE_OK;
 }
 
-// One region: the mapping holding `addr`; `huge_only` moves only its 2-MiB-aligned part.
+// One region: the mapping holding `addr`; `huge_only` moves only its 2-MiB-aligned part. Where the
+// huge page around an end of the mapping would cover only an unmapped gap besides (an image linked
+// with 2-MiB-aligned segments: `-z separate-loadable-segments`), it is taken whole, gap and all.
 static int move_mapping(const char *maps, uintptr_t addr, const char *suffix, const char *perms, int prot, int huge_only,
                         int no_thp, ipclab_code_result *result) {
-    uintptr_t start, end;
-    if (find_mapping(maps, addr, suffix, perms, &start, &end) != 0) return IPCLAB_CODE_NOT_FOUND;
-    if (huge_only && !no_thp) {
-        uintptr_t hs = (start + HUGE_SIZE - 1) & ~(HUGE_SIZE - 1), he = end & ~(HUGE_SIZE - 1);
-        if (hs >= he) return IPCLAB_CODE_TOO_SMALL;
-        start = hs;
-        end = he;
+    uintptr_t from, to;
+    off_t offset;
+    if (find_mapping(maps, addr, suffix, perms, &from, &to, &offset) != 0) return IPCLAB_CODE_NOT_FOUND;
+    uintptr_t start = from, end = to;
+    if (!no_thp) {
+        uintptr_t down = from & ~(HUGE_SIZE - 1), up = (to + HUGE_SIZE - 1) & ~(HUGE_SIZE - 1);
+        uintptr_t hs = unmapped(maps, down, from) ? down : (from + HUGE_SIZE - 1) & ~(HUGE_SIZE - 1);
+        uintptr_t he = unmapped(maps, to, up) ? up : to & ~(HUGE_SIZE - 1);
+        if (hs >= he) {
+            if (huge_only) return IPCLAB_CODE_TOO_SMALL;
+        } else {
+            // The gaps become part of the copy; the edges left outside it stay as they are unless asked.
+            if (hs < from || huge_only) start = hs;
+            if (he > to || huge_only) end = he;
+        }
     }
-    int status = move_range(start, end, prot, no_thp, &result->huge_bytes, &result->error);
+    uintptr_t first = start > from ? start : from;
+    // The executable's own file (the one mapped, even if its path was replaced since): read, not faulted in.
+    int fd = suffix == NULL ? open("/proc/self/exe", O_RDONLY | O_CLOEXEC) : -1;
+    int status = move_range(start, end, first, end < to ? end : to, fd, offset + (off_t)(first - from), prot, no_thp,
+                            &result->huge_bytes, &result->error);
+    if (fd >= 0) close(fd);
     if (status == IPCLAB_CODE_OK) result->moved_bytes += end - start;
     return status;
 }

@@ -67,7 +67,10 @@ public enum Spawner {
         signal(SIGPIPE, SIG_IGN)
         var state = State(uids: RunUidPool(base: options.uidBase, count: options.uidCount),
                           image: SlotForker.Image(executable: ownExecutable(), reexecEvery: max(1, options.reexecEvery),
-                                                  warmUp: !options.oneShot, codePages: options.codePages))
+                                                  warmUp: !options.oneShot,
+                                                  // The copy costs a runner's start ~4 ms of CPU, paid back over
+                                                  // many runs, not one (README, "Runners").
+                                                  codePages: options.oneShot ? .none : options.codePages))
         if insecure { state.namespaces &= ~missingNamespaces() }
         state.cgroups.home = state.networks.homeFD
         state.cgroups.image = state.image
