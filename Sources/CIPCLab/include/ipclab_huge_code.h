@@ -14,6 +14,8 @@
 #define IPCLAB_CODE_LIBC 8
 /// Anonymous 4-KiB pages only, no huge pages (a measurement: fork then copies every entry).
 #define IPCLAB_CODE_NO_THP 16
+/// Each runner copies its own text, without the spawner's shared code file (a measurement).
+#define IPCLAB_CODE_COPY 32
 
 /// Why the code stayed (partly) on its file pages; 0: every region asked for was moved.
 enum {
@@ -40,14 +42,20 @@ typedef struct {
     uint64_t elapsed_ns;
 } ipclab_code_result;
 
-/// Moves the calling process's code (`what`: IPCLAB_CODE_* bits) onto anonymous memory at the same
-/// addresses: a copy on transparent huge pages (unless IPCLAB_CODE_NO_THP), made read+exec, then
-/// mremap'd over the original. Never writable and executable at once. Call it single-threaded; on any
-/// failure the original mapping stays as it was. Returns `result->status`.
-int32_t ipclab_remap_code(int32_t what, ipclab_code_result *result);
+/// Moves the calling process's code (`what`: IPCLAB_CODE_* bits) onto huge pages at the same
+/// addresses. The text: `code_file` (from ipclab_code_file, made from this same executable) mapped over
+/// it when given and usable, else a copy on anonymous transparent huge pages (unless
+/// IPCLAB_CODE_NO_THP), made read+exec, then mremap'd over the original. Never writable and executable
+/// at once. Call it single-threaded; on any failure the original mapping stays. Returns `result->status`.
+int32_t ipclab_remap_code(int32_t what, int32_t code_file, ipclab_code_result *result);
 
-/// Bytes of `AnonHugePages` in the executable mappings of /proc/`pid`/smaps (0 for the caller's
-/// own: pid 0); -1 when it cannot be read.
+/// The spawner's side: a read-only descriptor of a file on huge pages (a tmpfs mounted `huge=within_size` in
+/// a throw-away mount namespace) holding this executable's text, for its runners to map; -1 when the
+/// text is not 2-MiB-aligned (linked without `-z separate-loadable-segments`) or anything fails.
+int32_t ipclab_code_file(void);
+
+/// Bytes of the executable mappings of /proc/`pid`/smaps mapped by huge pages (`AnonHugePages`,
+/// `ShmemPmdMapped`, `FilePmdMapped`; 0 for the caller's own: pid 0); -1 when it cannot be read.
 int64_t ipclab_exec_huge_bytes(int32_t pid);
 
 #endif

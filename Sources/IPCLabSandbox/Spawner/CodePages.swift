@@ -23,6 +23,9 @@ public struct CodePages: OptionSet, Sendable, Hashable {
     public static let libc = CodePages(rawValue: IPCLAB_CODE_LIBC)
     /// Anonymous 4-KiB pages instead of huge ones (for measuring only).
     public static let noTHP = CodePages(rawValue: IPCLAB_CODE_NO_THP)
+    /// Each runner copies its text onto anonymous huge pages itself, without the spawner's shared code
+    /// file (for measuring only).
+    public static let copy = CodePages(rawValue: IPCLAB_CODE_COPY)
 
     /// Nothing moved: the code stays on its file pages (`--no-huge-code-pages`).
     public static let none: CodePages = []
@@ -33,11 +36,18 @@ public struct CodePages: OptionSet, Sendable, Hashable {
     /// smaps), -1 when unreadable: how a test or an operator sees that a runner's code moved.
     public static func hugeExecutableBytes(of pid: Int32) -> Int64 { ipclab_exec_huge_bytes(pid) }
 
-    /// Moves the code (single-threaded: the runner's start). What happened, for the hello.
-    func apply() -> ipclab_code_result {
+    /// Moves the code (single-threaded: the runner's start), mapping the spawner's `codeFile` over the
+    /// text when it is given and made from this executable. What happened, for the hello.
+    func apply(codeFile: Int32) -> ipclab_code_result {
         var result = ipclab_code_result()
-        if !isEmpty { _ = ipclab_remap_code(rawValue, &result) }
+        if !isEmpty { _ = ipclab_remap_code(rawValue, codeFile, &result) }
         return result
+    }
+
+    /// The spawner's side: the text once on huge pages in a file its runners map (-1: none; each runner
+    /// then copies its text onto anonymous huge pages itself).
+    func codeFile() -> Int32 {
+        contains(.text) && !contains(.noTHP) && !contains(.copy) ? ipclab_code_file() : -1
     }
 
     /// Why the code stayed on file pages, as the runner's hello carries it (0: moved, or not asked).

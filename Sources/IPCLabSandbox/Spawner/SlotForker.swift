@@ -61,6 +61,8 @@ final class SlotForker {
     /// Where the runner finds its request socket and the home network namespace after exec.
     static let socketFD: Int32 = 3
     static let homeFD: Int32 = 4
+    /// The spawner's code file (``CodePages/codeFile()``), when there is one.
+    static let codeFD: Int32 = 5
 
     /// What the spawner asks: clone an init with these flags (plus `CLONE_PARENT`). With the
     /// control socket travel, in this order and as `attached` says, the network namespace to clone
@@ -96,6 +98,8 @@ final class SlotForker {
         var warmUp = true
         /// What the runner moves onto anonymous huge pages before its warm-up.
         var codePages = CodePages.standard
+        /// The spawner's code file, read-only (-1: none): the runner maps it over its text.
+        var codeFile: Int32 = -1
         /// The whole environment a runner (and so a run) gets.
         static let environment = ["LD_BIND_NOW=1"]
 
@@ -120,9 +124,11 @@ final class SlotForker {
             // Copies above 10 without CLOEXEC, then onto 3 and 4 (a dup2 onto itself would keep CLOEXEC).
             let s = fcntl(pair[1], F_DUPFD, 10)
             let h = home >= 0 ? fcntl(home, F_DUPFD, 10) : -1
+            let c = image.codeFile >= 0 ? fcntl(image.codeFile, F_DUPFD, 10) : -1
             guard s >= 0, dup2(s, socketFD) == socketFD else { _exit(127) }
             if h >= 0 { guard dup2(h, homeFD) == homeFD else { _exit(127) } } else { close(homeFD) }
-            _ = ipclab_close_range(UInt32(homeFD + 1), UInt32.max)
+            if c >= 0 { guard dup2(c, codeFD) == codeFD else { _exit(127) } } else { close(codeFD) }
+            _ = ipclab_close_range(UInt32(codeFD + 1), UInt32.max)
             execve(image.executable, argv, envp)
             _exit(127)
         }
@@ -205,10 +211,12 @@ final class SlotForker {
         _ = ipclab_set_process_name("ipclab-slot")
         let socket = socketFD
         let home: Int32 = fcntl(homeFD, F_GETFD) >= 0 ? homeFD : -1
-        _ = ipclab_close_range(UInt32(homeFD + 1), UInt32.max)
+        // Kept open across this runner's execs (inits close it with everything else they inherit).
+        let codeFile: Int32 = fcntl(codeFD, F_GETFD) >= 0 ? codeFD : -1
+        _ = ipclab_close_range(UInt32(codeFD + 1), UInt32.max)
         // Still single-threaded, and before the warm-up touches the code: every init cloned from
         // here on gets the code as a few huge-page entries instead of faulting it in again.
-        let code = codePages.apply()
+        let code = codePages.apply(codeFile: codeFile)
         if warmUp { Spawner.warmUp() }
         // Inherited by every init cloned from this image, instead of worked out in each.
         _ = RunInit.tracerLibrary

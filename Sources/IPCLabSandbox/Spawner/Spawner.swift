@@ -65,12 +65,12 @@ public enum Spawner {
         _ = ipclab_set_parent_death_signal(SIGKILL)
         if getppid() == 1 { _exit(0) }
         signal(SIGPIPE, SIG_IGN)
+        let codePages: CodePages = options.oneShot ? .none : options.codePages
         var state = State(uids: RunUidPool(base: options.uidBase, count: options.uidCount),
                           image: SlotForker.Image(executable: ownExecutable(), reexecEvery: max(1, options.reexecEvery),
                                                   warmUp: !options.oneShot,
-                                                  // The copy costs a runner's start ~4 ms of CPU, paid back over
-                                                  // many runs, not one (README, "Runners").
-                                                  codePages: options.oneShot ? .none : options.codePages))
+                                                  // Paid back over many runs, not one (README, "Runners").
+                                                  codePages: codePages, codeFile: codePages.codeFile()))
         if insecure { state.namespaces &= ~missingNamespaces() }
         state.cgroups.home = state.networks.homeFD
         state.cgroups.image = state.image
