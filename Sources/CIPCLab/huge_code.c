@@ -248,7 +248,7 @@ int32_t ipclab_code_file(void) {
     if (!thp_allowed() || read_file("/proc/self/maps", maps, sizeof maps) <= 0 || aligned_text(maps, &from, &to, &up) != 0)
         return -1;
     int pair[2];
-    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) return -1;
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) return -2;
     pid_t pid = fork();
     if (pid == 0) {
         // The child: its own mount namespace (nothing it mounts reaches the host), a tmpfs on /tmp there,
@@ -268,21 +268,29 @@ int32_t ipclab_code_file(void) {
         memset(fill, 0, sizeof fill);
         memcpy(fill, &stamp, sizeof stamp);
         ok = ok && write_all(fd, fill, sizeof fill) == 0;
-        char byte = 0;
-        if (ok) ipclab_send_with_fds(pair[1], &byte, 1, &fd, 1);
+        // The descriptor, or the errno of the step that failed (for the spawner's log line).
+        int32_t code = ok ? 0 : (errno ? errno : EIO);
+        ipclab_send_with_fds(pair[1], &code, sizeof code, &fd, ok ? 1 : 0);
         _exit(ok ? 0 : 1);
     }
     close(pair[1]);
     int fd = -1, n = 0;
-    char byte;
+    int32_t code = pid < 0 ? errno : EIO;
     if (pid > 0) {
         ssize_t r;
-        do { r = ipclab_recv_with_fds(pair[0], &byte, 1, &fd, 1, &n); } while (r < 0 && errno == EINTR);
-        if (r != 1 || n != 1) fd = -1;
+        do { r = ipclab_recv_with_fds(pair[0], &code, sizeof code, &fd, 1, &n); } while (r < 0 && errno == EINTR);
+        if (r != sizeof code || n != 1) {
+            if (n == 1) close(fd);
+            fd = -1;
+            if (r != sizeof code || code == 0) code = EIO;
+        }
         while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {}
     }
     close(pair[0]);
-    if (fd < 0) return -1;
+    if (fd < 0) {
+        errno = code;
+        return -2;
+    }
     // Read-only from here on: no descriptor that could write the runners' code is left anywhere.
     char path[64];
     snprintf(path, sizeof path, "/proc/self/fd/%d", fd);

@@ -15,14 +15,15 @@ struct HugeCodePagesTests {
         return !text.contains("[never]")
     }
 
-    /// The runners (`ipclab-slot`) whose parent is `spawner`.
-    static func runners(of spawner: Int32) -> [Int32] {
-        hostProcesses(named: ["ipclab-slot"]).keys.filter { procStatus($0, "PPid")?.first == String(spawner) }.sorted()
+    /// The runners (`ipclab-slot`), or the inits waiting for a run (`ipclab-ready`), whose parent is `spawner`.
+    static func runners(of spawner: Int32, named name: String = "ipclab-slot") -> [Int32] {
+        hostProcesses(named: [name]).keys.filter { procStatus($0, "PPid")?.first == String(spawner) }.sorted()
     }
 
     /// A spawner of its own with `codePages`, one pipe.hello through it, then its runners' huge code bytes
     /// (polled: a runner may be between images, which it starts after a pause).
-    static func runOnce(codePages: CodePages, until done: ([Int64]) -> Bool) async throws -> (Trace, [Int32: Int64]) {
+    static func runOnce(codePages: CodePages, named name: String = "ipclab-slot",
+                        until done: ([Int64]) -> Bool) async throws -> (Trace, [Int32: Int64]) {
         var options = Spawner.Options()
         options.codePages = codePages
         let logger = Logger(label: "ipclab.tests") { _ in SwiftLogNoOpLogHandler() }
@@ -35,7 +36,7 @@ struct HugeCodePagesTests {
         var seen: [Int32: Int64] = [:]
         for _ in 0..<100 {
             // -1: the runner went (an exec does not change the pid; its end does).
-            seen = Dictionary(uniqueKeysWithValues: runners(of: spawner).map { ($0, CodePages.hugeExecutableBytes(of: $0)) }
+            seen = Dictionary(uniqueKeysWithValues: runners(of: spawner, named: name).map { ($0, CodePages.hugeExecutableBytes(of: $0)) }
                 .filter { $0.1 >= 0 })
             if !seen.isEmpty && done(Array(seen.values)) { break }
             usleep(100_000)
@@ -62,6 +63,11 @@ struct HugeCodePagesTests {
         } else {
             #expect(huge.values.allSatisfy { $0 == 0 }, "huge pages are off here, yet: \(huge)")
         }
+        // A run's own processes (forks of the runner) map the code by huge pages too: an init waiting
+        // for its run has run code since its clone.
+        let (_, ready) = try await Self.runOnce(codePages: .standard, named: "ipclab-ready") { $0.contains { $0 > 0 } }
+        #expect(!ready.isEmpty, "no init waiting for a run was found")
+        if available { #expect(ready.values.contains { $0 >= 2 << 20 }, "no waiting init maps code by huge pages: \(ready)") }
         let (plain, _) = try await Self.runOnce(codePages: .none) { _ in true }
         #expect(Self.calls(trace) == Self.calls(plain))
         #expect(trace.observations.map(\.id) == plain.observations.map(\.id))

@@ -51,7 +51,8 @@ int32_t ipclab_remap_code(int32_t what, int32_t code_file, ipclab_code_result *r
 
 /// The spawner's side: a read-only descriptor of a file on huge pages (a tmpfs mounted `huge=within_size` in
 /// a throw-away mount namespace) holding this executable's text, for its runners to map; -1 when the
-/// text is not 2-MiB-aligned (linked without `-z separate-loadable-segments`) or anything fails.
+/// text is not 2-MiB-aligned (linked without `-z separate-loadable-segments`) or huge pages are off;
+/// -2 when making it failed (no mount namespace or tmpfs for this process, e.g. not root).
 int32_t ipclab_code_file(void);
 
 /// Bytes of the executable mappings of /proc/`pid`/smaps mapped by huge pages (`AnonHugePages`,

@@ -45,9 +45,15 @@ public struct CodePages: OptionSet, Sendable, Hashable {
     }
 
     /// The spawner's side: the text once on huge pages in a file its runners map (-1: none; each runner
-    /// then copies its text onto anonymous huge pages itself).
+    /// then copies its text onto anonymous huge pages itself, which the spawner says once on stderr).
     func codeFile() -> Int32 {
-        contains(.text) && !contains(.noTHP) && !contains(.copy) ? ipclab_code_file() : -1
+        guard contains(.text) && !contains(.noTHP) && !contains(.copy) else { return -1 }
+        let fd = ipclab_code_file()
+        if fd == -2 {
+            let line = Array("ipclab-sandbox: no shared code file on huge pages (a tmpfs in a mount namespace of its own could not be made: \(ErrnoName.of(errno) ?? String(errno))); each runner copies its code instead, ~4 ms of CPU per start\n".utf8)
+            _ = Glibc.write(2, line, line.count)
+        }
+        return max(fd, -1)
     }
 
     /// Why the code stayed on file pages, as the runner's hello carries it (0: moved, or not asked).
