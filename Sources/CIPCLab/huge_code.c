@@ -245,8 +245,8 @@ static int write_all(int fd, const void *buf, size_t len) {
 int32_t ipclab_code_file(void) {
     static char maps[64 * 1024];
     uintptr_t from, to, up;
-    if (!thp_allowed() || read_file("/proc/self/maps", maps, sizeof maps) <= 0 || aligned_text(maps, &from, &to, &up) != 0)
-        return -1;
+    if (!thp_allowed()) return -3;
+    if (read_file("/proc/self/maps", maps, sizeof maps) <= 0 || aligned_text(maps, &from, &to, &up) != 0) return -1;
     int pair[2];
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) return -2;
     pid_t pid = fork();

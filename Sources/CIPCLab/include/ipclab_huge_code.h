@@ -3,7 +3,7 @@
 
 #include <stdint.h>
 
-/// What `ipclab_remap_code` moves onto anonymous memory (bits; 0: nothing).
+/// What `ipclab_remap_code` puts on huge pages (bits; 0: nothing).
 /// The executable's own text: its 2-MiB-aligned part on transparent huge pages.
 #define IPCLAB_CODE_TEXT 1
 /// Also the text's unaligned head and tail (4-KiB anonymous pages) instead of leaving them file-backed.
@@ -14,7 +14,9 @@
 #define IPCLAB_CODE_LIBC 8
 /// Anonymous 4-KiB pages only, no huge pages (a measurement: fork then copies every entry).
 #define IPCLAB_CODE_NO_THP 16
-/// Each runner copies its own text, without the spawner's shared code file (a measurement).
+/// Each runner copies its own text onto anonymous huge pages when there is no shared code file, or
+/// with IPCLAB_CODE_NO_THP onto 4-KiB ones (only then does ipclab_remap_code copy the text; for
+/// measuring: the copy costs each runner's start ~4 ms and is charged to its slot's memory cgroup).
 #define IPCLAB_CODE_COPY 32
 
 /// Why the code stayed (partly) on its file pages; 0: every region asked for was moved.
@@ -51,8 +53,9 @@ int32_t ipclab_remap_code(int32_t what, int32_t code_file, ipclab_code_result *r
 
 /// The spawner's side: a read-only descriptor of a file on huge pages (a tmpfs mounted `huge=within_size` in
 /// a throw-away mount namespace) holding this executable's text, for its runners to map; -1 when the
-/// text is not 2-MiB-aligned (linked without `-z separate-loadable-segments`) or huge pages are off;
-/// -2 when making it failed (no mount namespace or tmpfs for this process, e.g. not root).
+/// text is not 2-MiB-aligned (linked without `-z separate-loadable-segments`); -2 when making it failed
+/// (no mount namespace or tmpfs for this process, e.g. not root; errno says why); -3 when transparent
+/// huge pages are `never`.
 int32_t ipclab_code_file(void);
 
 /// Bytes of the executable mappings of /proc/`pid`/smaps mapped by huge pages (`AnonHugePages`,

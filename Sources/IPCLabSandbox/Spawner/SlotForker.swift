@@ -96,7 +96,7 @@ final class SlotForker {
         /// Whether the runner warms up (``Spawner/warmUp()``) before its first clone: worth it when
         /// many runs will be cloned from it, not for `ipclab run`'s one.
         var warmUp = true
-        /// What the runner moves onto anonymous huge pages before its warm-up.
+        /// What the runner puts on huge pages before its warm-up.
         var codePages = CodePages.standard
         /// The spawner's code file, read-only (-1: none): the runner maps it over its text.
         var codeFile: Int32 = -1

@@ -28,7 +28,7 @@ public enum Spawner {
         public var uidBase: UInt32 = RunUidPool.defaultBase
         public var uidCount: UInt32 = RunUidPool.defaultCount
         public var reexecEvery: Int = Spawner.defaultReexecEvery
-        /// What runners move onto anonymous huge pages at start (``CodePages``; README, "Runners").
+        /// What runners put on huge pages at start (``CodePages``; README, "Runners").
         /// `ipclab serve --no-huge-code-pages` makes it ``CodePages/none``.
         public var codePages: CodePages = .standard
         /// For one run (`ipclab run`): nothing made ahead of time (no pools filled at start or
