@@ -5,7 +5,7 @@ import IPCLabCore
 import Logging
 import Testing
 
-/// Runners move their code onto anonymous transparent huge pages at start (``CodePages``), unless
+/// Runners map their code by transparent huge pages at start (``CodePages``), unless
 /// told not to (`ipclab serve --no-huge-code-pages`), and runs cloned from them trace the same.
 @Suite("Huge code pages", .serialized)
 struct HugeCodePagesTests {
