@@ -77,7 +77,11 @@ let package = Package(
             linkerSettings: [
                 // lld: the static Foundation archives refer to each other (and to ICU) in circles,
                 // which lld resolves in any order and GNU ld only inside --start-group.
-                .unsafeFlags(["-static-stdlib", "-use-ld=lld"], .when(platforms: [.linux])),
+                // Segments at 2-MiB boundaries: the runner can then put all of its text on huge pages
+                // (CodePages, README "Runners"), not only the part between the first and last boundary.
+                .unsafeFlags(["-static-stdlib", "-use-ld=lld",
+                              "-Xlinker", "-z", "-Xlinker", "max-page-size=0x200000",
+                              "-Xlinker", "-z", "-Xlinker", "separate-loadable-segments"], .when(platforms: [.linux])),
                 .linkedLibrary("_FoundationICU", .when(platforms: [.linux])),
                 .linkedLibrary("CoreFoundation", .when(platforms: [.linux])),
                 .linkedLibrary("_FoundationCShims", .when(platforms: [.linux])),

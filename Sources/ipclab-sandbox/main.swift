@@ -47,13 +47,15 @@ switch CommandLine.arguments.dropFirst().first {
 case "runner":
     let every = arguments.option("--reexec-every", Spawner.defaultReexecEvery)
     let warmUp = !arguments.flag("--no-warm-up")
+    let codePages = CodePages(rawValue: arguments.option("--code-pages", CodePages.standard.rawValue))
     arguments.finish()
-    Spawner.runner(reexecEvery: max(1, every), warmUp: warmUp)
+    Spawner.runner(reexecEvery: max(1, every), warmUp: warmUp, codePages: codePages)
 case "spawner":
     var options = Spawner.Options()
     options.uidBase = arguments.option("--run-uid-base", Spawner.defaultRunUidBase)
     options.uidCount = arguments.option("--run-uid-count", Spawner.defaultRunUidCount)
     options.reexecEvery = max(1, arguments.option("--reexec-every", Spawner.defaultReexecEvery))
+    options.codePages = CodePages(rawValue: arguments.option("--code-pages", CodePages.standard.rawValue))
     let insecure = arguments.flag("--insecure-no-sandbox")
     options.oneShot = arguments.flag("--one-shot")
     arguments.finish()

@@ -14,10 +14,13 @@ struct RunnerCommand: ParsableCommand {
     @Option(help: "Exec a fresh image after this many clones.")
     var reexecEvery = Spawner.defaultReexecEvery
 
+    @Option(help: "What to move onto huge pages at start (CodePages bits; 0: nothing).")
+    var codePages = CodePages.standard.rawValue
+
     @Flag(help: "Skip the warm-up (for a spawner that clones one run).")
     var noWarmUp = false
 
     func run() throws {
-        Spawner.runner(reexecEvery: max(1, reexecEvery), warmUp: !noWarmUp)
+        Spawner.runner(reexecEvery: max(1, reexecEvery), warmUp: !noWarmUp, codePages: CodePages(rawValue: codePages))
     }
 }

@@ -53,6 +53,13 @@ struct ServeCommand: ParsableCommand {
           help: "Development only: start even when the host cannot give runs PID, IPC and mount namespaces, and run without what it lacks (/healthz then says \"insecure\": true).")
     var insecureNoSandbox = false
 
+    @Flag(help: "Leave the runners' code on its file pages instead of mapping it from one copy on transparent huge pages (fewer page faults and a cheaper fork and exit for every run process; README, \"Runners\"). Profile or debug with it: on huge pages, perf and crash backtraces show no symbols for that code.")
+    var noHugeCodePages = false
+
+    /// What runners put on huge pages (``CodePages`` bits), for measuring the variants (README, "Runners").
+    @Option(help: .hidden)
+    var codePages: Int32?
+
     @OptionGroup(title: "Admission")
     var admission: AdmissionOptions
 
@@ -87,7 +94,9 @@ struct ServeCommand: ParsableCommand {
         }
         let logger = Logger(label: "ipclab")
 
-        let runner = LabRunner(spawner: try SpawnerClient(insecure: insecureNoSandbox, options: runUids.options, logger: logger, adoptOrphans: true), maxima: limits.maxima)
+        var spawnerOptions = runUids.options
+        spawnerOptions.codePages = noHugeCodePages ? .none : codePages.map(CodePages.init(rawValue:)) ?? .standard
+        let runner = LabRunner(spawner: try SpawnerClient(insecure: insecureNoSandbox, options: spawnerOptions, logger: logger, adoptOrphans: true), maxima: limits.maxima)
         let refusal = "runs need PID, IPC and mount namespaces; --insecure-no-sandbox starts without them (development only)"
         let selfTest: Trace
         do {

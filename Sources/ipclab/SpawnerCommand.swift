@@ -18,6 +18,9 @@ struct SpawnerCommand: ParsableCommand {
     @Option(help: "A runner execs a fresh image after this many clones.")
     var reexecEvery = Spawner.defaultReexecEvery
 
+    @Option(help: "What runners move onto huge pages (CodePages bits; 0: nothing).")
+    var codePages = CodePages.standard.rawValue
+
     @Flag(help: "Serve one run: nothing made ahead of time, runners without warm-up (`ipclab run`).")
     var oneShot = false
 
@@ -25,6 +28,7 @@ struct SpawnerCommand: ParsableCommand {
         var options = runUids.options
         options.reexecEvery = max(1, reexecEvery)
         options.oneShot = oneShot
+        options.codePages = CodePages(rawValue: codePages)
         Spawner.serve(insecure: insecureNoSandbox, options: options)
     }
 }

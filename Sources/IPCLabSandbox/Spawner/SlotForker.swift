@@ -47,7 +47,10 @@ final class SlotForker {
         if starting {
             var hello = Reply(pid: -1, errno: 0)
             let n = withUnsafeMutableBytes(of: &hello) { recv(socket, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
-            if n == MemoryLayout<Reply>.size && hello.pid == 0 { starting = false }
+            if n == MemoryLayout<Reply>.size && hello.pid == 0 {
+                starting = false
+                CodePages.report(hello: hello.errno)
+            }
         }
         return !starting
     }
@@ -58,6 +61,8 @@ final class SlotForker {
     /// Where the runner finds its request socket and the home network namespace after exec.
     static let socketFD: Int32 = 3
     static let homeFD: Int32 = 4
+    /// The spawner's code file (``CodePages/codeFile()``), when there is one.
+    static let codeFD: Int32 = 5
 
     /// What the spawner asks: clone an init with these flags (plus `CLONE_PARENT`). With the
     /// control socket travel, in this order and as `attached` says, the network namespace to clone
@@ -91,12 +96,17 @@ final class SlotForker {
         /// Whether the runner warms up (``Spawner/warmUp()``) before its first clone: worth it when
         /// many runs will be cloned from it, not for `ipclab run`'s one.
         var warmUp = true
+        /// What the runner puts on huge pages before its warm-up.
+        var codePages = CodePages.standard
+        /// The spawner's code file, read-only (-1: none): the runner maps it over its text.
+        var codeFile: Int32 = -1
         /// The whole environment a runner (and so a run) gets.
         static let environment = ["LD_BIND_NOW=1"]
 
         /// A runner's argument vector (`ipclab-sandbox` and `ipclab` both read it).
-        static func arguments(reexecEvery: Int, warmUp: Bool) -> [String] {
-            ["ipclab", "runner", "--reexec-every", String(reexecEvery)] + (warmUp ? [] : ["--no-warm-up"])
+        static func arguments(reexecEvery: Int, warmUp: Bool, codePages: CodePages) -> [String] {
+            ["ipclab", "runner", "--reexec-every", String(reexecEvery), "--code-pages", String(codePages.rawValue)]
+                + (warmUp ? [] : ["--no-warm-up"])
         }
     }
 
@@ -106,7 +116,7 @@ final class SlotForker {
         var pair: [Int32] = [-1, -1]
         guard socketpair(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0 else { return nil }
         // Everything the child needs is made before fork: it only moves descriptors and execs.
-        let argv: [UnsafeMutablePointer<CChar>?] = Image.arguments(reexecEvery: image.reexecEvery, warmUp: image.warmUp).map { strdup($0) } + [nil]
+        let argv: [UnsafeMutablePointer<CChar>?] = Image.arguments(reexecEvery: image.reexecEvery, warmUp: image.warmUp, codePages: image.codePages).map { strdup($0) } + [nil]
         let envp: [UnsafeMutablePointer<CChar>?] = Image.environment.map { strdup($0) } + [nil]
         defer { for p in argv + envp { free(p) } }
         let pid = fork()
@@ -114,9 +124,11 @@ final class SlotForker {
             // Copies above 10 without CLOEXEC, then onto 3 and 4 (a dup2 onto itself would keep CLOEXEC).
             let s = fcntl(pair[1], F_DUPFD, 10)
             let h = home >= 0 ? fcntl(home, F_DUPFD, 10) : -1
+            let c = image.codeFile >= 0 ? fcntl(image.codeFile, F_DUPFD, 10) : -1
             guard s >= 0, dup2(s, socketFD) == socketFD else { _exit(127) }
             if h >= 0 { guard dup2(h, homeFD) == homeFD else { _exit(127) } } else { close(homeFD) }
-            _ = ipclab_close_range(UInt32(homeFD + 1), UInt32.max)
+            if c >= 0 { guard dup2(c, codeFD) == codeFD else { _exit(127) } } else { close(codeFD) }
+            _ = ipclab_close_range(UInt32(codeFD + 1), UInt32.max)
             execve(image.executable, argv, envp)
             _exit(127)
         }
@@ -151,7 +163,11 @@ final class SlotForker {
                 return -1
             }
             // A hello (the image it was starting is warm) comes before the answer.
-            if reply.pid == 0 { starting = false; continue }
+            if reply.pid == 0 {
+                starting = false
+                CodePages.report(hello: reply.errno)
+                continue
+            }
             break
         }
         if reply.pid < 0 {
@@ -189,17 +205,22 @@ final class SlotForker {
 
     /// The runner's loop (`ipclab runner`): its request socket on fd 3, the home network namespace on
     /// fd 4 (when open). Never returns: it exits when the spawner goes, or execs itself.
-    static func serve(reexecEvery: Int, warmUp: Bool = true) -> Never {
+    static func serve(reexecEvery: Int, warmUp: Bool = true, codePages: CodePages = .standard) -> Never {
         _ = ipclab_set_parent_death_signal(SIGKILL)
         if getppid() == 1 { _exit(0) }
         _ = ipclab_set_process_name("ipclab-slot")
         let socket = socketFD
         let home: Int32 = fcntl(homeFD, F_GETFD) >= 0 ? homeFD : -1
-        _ = ipclab_close_range(UInt32(homeFD + 1), UInt32.max)
+        // Kept open across this runner's execs (inits close it with everything else they inherit).
+        let codeFile: Int32 = fcntl(codeFD, F_GETFD) >= 0 ? codeFD : -1
+        _ = ipclab_close_range(UInt32(codeFD + 1), UInt32.max)
+        // Still single-threaded, and before the warm-up touches the code: every init cloned from
+        // here on gets the code as a few huge-page entries instead of faulting it in again.
+        let code = codePages.apply(codeFile: codeFile)
         if warmUp { Spawner.warmUp() }
         // Inherited by every init cloned from this image, instead of worked out in each.
         _ = RunInit.tracerLibrary
-        var hello = Reply(pid: 0, errno: 0)
+        var hello = Reply(pid: 0, errno: code.helloCode)
         _ = withUnsafeBytes(of: &hello) { send(socket, $0.baseAddress, $0.count, 0) }
         var clones = 0
         while true {
@@ -211,7 +232,7 @@ final class SlotForker {
             guard n == MemoryLayout<Request>.size else { _exit(0) }
             if request.reexec != 0 {
                 for i in 0..<Int(nfds) { close(fds[i]) }
-                if clones > 0 { reexecSelf(reexecEvery: reexecEvery, warmUp: warmUp) }
+                if clones > 0 { reexecSelf(reexecEvery: reexecEvery, warmUp: warmUp, codePages: codePages) }
                 continue
             }
             guard nfds >= 1 else { _exit(0) }
@@ -249,14 +270,14 @@ final class SlotForker {
             }
             for fd in [fds[0], network, pidsProcs, memoryProcs] where fd >= 0 { close(fd) }
             _ = withUnsafeBytes(of: &reply) { send(socket, $0.baseAddress, $0.count, 0) }
-            if clones >= reexecEvery { reexecSelf(reexecEvery: reexecEvery, warmUp: warmUp) }
+            if clones >= reexecEvery { reexecSelf(reexecEvery: reexecEvery, warmUp: warmUp, codePages: codePages) }
         }
     }
 
     /// A fresh image of the runner in this same process (same pid, same cgroups, the request socket
     /// and home namespace kept on fds 3 and 4): a new address layout for the next runs.
-    private static func reexecSelf(reexecEvery: Int, warmUp: Bool) {
-        let argv: [UnsafeMutablePointer<CChar>?] = Image.arguments(reexecEvery: reexecEvery, warmUp: warmUp).map { strdup($0) } + [nil]
+    private static func reexecSelf(reexecEvery: Int, warmUp: Bool, codePages: CodePages) {
+        let argv: [UnsafeMutablePointer<CChar>?] = Image.arguments(reexecEvery: reexecEvery, warmUp: warmUp, codePages: codePages).map { strdup($0) } + [nil]
         let envp: [UnsafeMutablePointer<CChar>?] = Image.environment.map { strdup($0) } + [nil]
         execve("/proc/self/exe", argv, envp)
         // Could not exec (the binary is gone?): keep serving with this image.

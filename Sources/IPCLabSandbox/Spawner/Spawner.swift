@@ -30,6 +30,9 @@ public enum Spawner {
         public var uidBase: UInt32 = RunUidPool.defaultBase
         public var uidCount: UInt32 = RunUidPool.defaultCount
         public var reexecEvery: Int = Spawner.defaultReexecEvery
+        /// What runners put on huge pages at start (``CodePages``; README, "Runners").
+        /// `ipclab serve --no-huge-code-pages` makes it ``CodePages/none``.
+        public var codePages: CodePages = .standard
         /// For one run (`ipclab run`): nothing made ahead of time (no pools filled at start or
         /// while idle, no ready inits, no fresh images), runners that skip their warm-up. The one
         /// run makes the slot, namespace and runner it needs.
@@ -45,8 +48,8 @@ public enum Spawner {
     public static let defaultRunUidCount = RunUidPool.defaultCount
 
     /// `ipclab runner`: a runner's loop (see ``SlotForker``).
-    public static func runner(reexecEvery: Int, warmUp: Bool = true) -> Never {
-        SlotForker.serve(reexecEvery: reexecEvery, warmUp: warmUp)
+    public static func runner(reexecEvery: Int, warmUp: Bool = true, codePages: CodePages = .standard) -> Never {
+        SlotForker.serve(reexecEvery: reexecEvery, warmUp: warmUp, codePages: codePages)
     }
 
     static let namespaces = ipclab_CLONE_NEWPID | ipclab_CLONE_NEWIPC | ipclab_CLONE_NEWNS | ipclab_CLONE_NEWUTS
@@ -64,9 +67,12 @@ public enum Spawner {
         _ = ipclab_set_parent_death_signal(SIGKILL)
         if getppid() == 1 { _exit(0) }
         signal(SIGPIPE, SIG_IGN)
+        let codePages: CodePages = options.oneShot ? .none : options.codePages
         var state = State(uids: RunUidPool(base: options.uidBase, count: options.uidCount),
                           image: SlotForker.Image(executable: ownExecutable(), reexecEvery: max(1, options.reexecEvery),
-                                                  warmUp: !options.oneShot))
+                                                  warmUp: !options.oneShot,
+                                                  // Paid back over many runs, not one (README, "Runners").
+                                                  codePages: codePages, codeFile: codePages.codeFile()))
         if insecure { state.namespaces &= ~missingNamespaces() }
         state.cgroups.home = state.networks.homeFD
         state.cgroups.image = state.image

@@ -265,7 +265,8 @@ public final class SpawnerClient: Sendable {
         let argv: [UnsafeMutablePointer<CChar>?] = [strdup(image), strdup("spawner"),
                                                     strdup("--run-uid-base"), strdup(String(options.uidBase)),
                                                     strdup("--run-uid-count"), strdup(String(options.uidCount)),
-                                                    strdup("--reexec-every"), strdup(String(options.reexecEvery))]
+                                                    strdup("--reexec-every"), strdup(String(options.reexecEvery)),
+                                                    strdup("--code-pages"), strdup(String(options.codePages.rawValue))]
             + (insecure ? [strdup("--insecure-no-sandbox")] : []) + (options.oneShot ? [strdup("--one-shot")] : []) + [nil]
         defer { for a in argv { free(a) } }
         var pid: pid_t = 0

@@ -1,0 +1,65 @@
+#ifndef IPCLAB_HUGE_CODE_H
+#define IPCLAB_HUGE_CODE_H
+
+#include <stdint.h>
+
+/// What `ipclab_remap_code` puts on huge pages (bits; 0: nothing).
+/// The executable's own text: its 2-MiB-aligned part on transparent huge pages.
+#define IPCLAB_CODE_TEXT 1
+/// Also the text's unaligned head and tail (4-KiB anonymous pages) instead of leaving them file-backed.
+#define IPCLAB_CODE_EDGES 2
+/// Also the executable's first, read-only segment (ELF header, Swift metadata, unwind tables).
+#define IPCLAB_CODE_RODATA 4
+/// Also libc's text.
+#define IPCLAB_CODE_LIBC 8
+/// Anonymous 4-KiB pages only, no huge pages (a measurement: fork then copies every entry).
+#define IPCLAB_CODE_NO_THP 16
+/// Each runner copies its own text onto anonymous huge pages when there is no shared code file, or
+/// with IPCLAB_CODE_NO_THP onto 4-KiB ones (only then does ipclab_remap_code copy the text; for
+/// measuring: the copy costs each runner's start ~4 ms and is charged to its slot's memory cgroup).
+#define IPCLAB_CODE_COPY 32
+
+/// Why the code stayed (partly) on its file pages; 0: every region asked for was moved.
+enum {
+    IPCLAB_CODE_OK = 0,
+    IPCLAB_CODE_THP_OFF = 1,        /// transparent_hugepage/enabled is `never`, or absent
+    IPCLAB_CODE_THREADS = 2,        /// more than one thread: another could run the code being moved
+    IPCLAB_CODE_NOT_FOUND = 3,      /// the mapping was not found in /proc/self/maps
+    IPCLAB_CODE_TOO_SMALL = 4,      /// no 2-MiB-aligned part in it
+    IPCLAB_CODE_MMAP = 5,           /// mmap, madvise or mprotect of the copy failed (errno kept)
+    IPCLAB_CODE_NO_HUGE = 6,        /// the kernel gave the copy no huge pages (MADV_COLLAPSE failed)
+    IPCLAB_CODE_MREMAP = 7,         /// mremap over the original failed (errno kept)
+};
+
+/// What was done, for the runner's hello and its log line.
+typedef struct {
+    /// IPCLAB_CODE_OK or the first reason a region stayed on file pages.
+    int32_t status;
+    /// The errno of the failed call, when `status` names one.
+    int32_t error;
+    /// Bytes moved onto anonymous memory, and how many of them are on huge pages.
+    uint64_t moved_bytes;
+    uint64_t huge_bytes;
+    /// Wall time of the whole move (the copy is most of it).
+    uint64_t elapsed_ns;
+} ipclab_code_result;
+
+/// Moves the calling process's code (`what`: IPCLAB_CODE_* bits) onto huge pages at the same
+/// addresses. The text: `code_file` (from ipclab_code_file, made from this same executable) mapped over
+/// it when given and usable, else a copy on anonymous transparent huge pages (unless
+/// IPCLAB_CODE_NO_THP), made read+exec, then mremap'd over the original. Never writable and executable
+/// at once. Call it single-threaded; on any failure the original mapping stays. Returns `result->status`.
+int32_t ipclab_remap_code(int32_t what, int32_t code_file, ipclab_code_result *result);
+
+/// The spawner's side: a read-only descriptor of a file on huge pages (a tmpfs mounted `huge=within_size` in
+/// a throw-away mount namespace) holding this executable's text, for its runners to map; -1 when the
+/// text is not 2-MiB-aligned (linked without `-z separate-loadable-segments`); -2 when making it failed
+/// (no mount namespace or tmpfs for this process, e.g. not root; errno says why); -3 when transparent
+/// huge pages are `never`.
+int32_t ipclab_code_file(void);
+
+/// Bytes of the executable mappings of /proc/`pid`/smaps mapped by huge pages (`AnonHugePages`,
+/// `ShmemPmdMapped`, `FilePmdMapped`; 0 for the caller's own: pid 0); -1 when it cannot be read.
+int64_t ipclab_exec_huge_bytes(int32_t pid);
+
+#endif

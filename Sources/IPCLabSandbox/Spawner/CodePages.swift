@@ -1,0 +1,98 @@
+import CIPCLab
+import Glibc
+
+/// What a runner puts on huge pages at the same addresses before its warm-up ("large pages for
+/// code", as Node.js `--use-largepages` does it). Run processes are forks of the runner: its text is a
+/// file mapping, which fork does not copy (no anon_vma), so each of a run's three new processes faulted
+/// the code it runs in again, 16 pages per fault, and its exit zapped them again. On huge pages a
+/// process maps it by a few PMDs. The text comes from the spawner's code file (``codeFile()``: one copy
+/// on a huge-page tmpfs, mapped by every runner), else from a copy each runner makes on anonymous
+/// transparent huge pages. Measured in README, "Runners" (`ipclab serve --no-huge-code-pages` turns it
+/// off). The C side is `ipclab_remap_code` and `ipclab_code_file` (CIPCLab): on any failure the code
+/// stays on its file pages and the run works as before; the spawner says so once on standard error.
+public struct CodePages: OptionSet, Sendable, Hashable {
+    public let rawValue: Int32
+    public init(rawValue: Int32) { self.rawValue = rawValue }
+
+    /// The executable's text on huge pages (its 2-MiB-aligned part, or all of it when the image is
+    /// linked with 2-MiB-aligned segments, as `ipclab-sandbox` is).
+    public static let text = CodePages(rawValue: IPCLAB_CODE_TEXT)
+    /// The text's unaligned head and tail too, on 4-KiB anonymous pages (else they stay file-backed).
+    public static let edges = CodePages(rawValue: IPCLAB_CODE_EDGES)
+    /// The executable's first, read-only segment too (Swift metadata, unwind tables).
+    public static let rodata = CodePages(rawValue: IPCLAB_CODE_RODATA)
+    /// libc's text too.
+    public static let libc = CodePages(rawValue: IPCLAB_CODE_LIBC)
+    /// Anonymous 4-KiB pages instead of huge ones (for measuring only).
+    public static let noTHP = CodePages(rawValue: IPCLAB_CODE_NO_THP)
+    /// Each runner copies its text onto anonymous huge pages itself, without the spawner's shared code
+    /// file (for measuring only: the copy costs each runner's start ~4 ms of CPU, ate the run processes'
+    /// gain, and its 18 MB are charged to the slot's memory cgroup, which the run's limit bounds).
+    public static let copy = CodePages(rawValue: IPCLAB_CODE_COPY)
+
+    /// Nothing moved: the code stays on its file pages (`--no-huge-code-pages`).
+    public static let none: CodePages = []
+    /// The default, the best measured (README, "Runners").
+    public static let standard: CodePages = [.text]
+
+    /// Bytes of the process's executable mappings mapped by huge pages (`AnonHugePages`,
+    /// `ShmemPmdMapped` in its smaps), -1 when unreadable: how a test or an operator sees it.
+    public static func hugeExecutableBytes(of pid: Int32) -> Int64 { ipclab_exec_huge_bytes(pid) }
+
+    /// Moves the code (single-threaded: the runner's start), mapping the spawner's `codeFile` over the
+    /// text when it is given and made from this executable. What happened, for the hello.
+    func apply(codeFile: Int32) -> ipclab_code_result {
+        var result = ipclab_code_result()
+        // Without the spawner's file the text stays on its file pages, unless a copy is asked for.
+        let what = codeFile < 0 && !contains(.copy) && !contains(.noTHP) ? subtracting([.text, .edges]) : self
+        if !what.isEmpty { _ = ipclab_remap_code(what.rawValue, codeFile, &result) }
+        return result
+    }
+
+    /// The spawner's side: the text once on huge pages in a file its runners map (-1: none; each runner
+    /// then copies its text onto anonymous huge pages itself, which the spawner says once on stderr).
+    func codeFile() -> Int32 {
+        guard contains(.text) && !contains(.noTHP) && !contains(.copy) else { return -1 }
+        let fd = ipclab_code_file()
+        let why = fd == -2 ? "a tmpfs in a mount namespace of its own could not be made: \(ErrnoName.of(errno) ?? String(errno))"
+            : fd == -3 ? "transparent huge pages are off (/sys/kernel/mm/transparent_hugepage/enabled)" : nil
+        if let why {
+            let line = Array("ipclab-sandbox: runner code stays on its file pages (\(why)); runs work as before, with more page faults\n".utf8)
+            _ = Glibc.write(2, line, line.count)
+        }
+        return max(fd, -1)
+    }
+
+    /// Why the code stayed on file pages, as the runner's hello carries it (0: moved, or not asked).
+    static func reason(status: Int32, error: Int32) -> String {
+        let cause: String
+        switch status {
+        case Int32(IPCLAB_CODE_THP_OFF): cause = "transparent huge pages are off (/sys/kernel/mm/transparent_hugepage/enabled)"
+        case Int32(IPCLAB_CODE_THREADS): cause = "the runner was not single-threaded"
+        case Int32(IPCLAB_CODE_NOT_FOUND): cause = "its code mapping was not found in /proc/self/maps"
+        case Int32(IPCLAB_CODE_TOO_SMALL): cause = "its code has no 2-MiB-aligned part"
+        case Int32(IPCLAB_CODE_MMAP): cause = "mapping the copy failed"
+        case Int32(IPCLAB_CODE_NO_HUGE): cause = "the kernel gave no huge pages"
+        case Int32(IPCLAB_CODE_MREMAP): cause = "mremap over the original failed"
+        default: cause = "status \(status)"
+        }
+        return error != 0 ? "\(cause): \(ErrnoName.of(error) ?? String(error))" : cause
+    }
+
+    /// Whether a fallback was said already (the spawner is single-threaded: one line per spawner).
+    nonisolated(unsafe) private static var reported = false
+
+    /// The spawner's side: a runner's hello (its `errno` field) says whether its code moved; the
+    /// first fallback is written to standard error (the server's), once.
+    static func report(hello: Int32) {
+        guard hello != 0, !reported else { return }
+        reported = true
+        let line = Array("ipclab-sandbox: runner code stays on its file pages (\(reason(status: hello & 0xff, error: hello >> 8))); runs work as before, with more page faults\n".utf8)
+        _ = Glibc.write(2, line, line.count)
+    }
+}
+
+extension ipclab_code_result {
+    /// The hello's `errno` field: the status in the low byte, the errno above it.
+    var helloCode: Int32 { status == 0 ? 0 : (status & 0xff) | (error << 8) }
+}
