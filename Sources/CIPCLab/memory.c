@@ -8,6 +8,7 @@
 #include <linux/falloc.h>
 #include <malloc.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int ipclab_malloc_trim(void) { return malloc_trim(0); }
@@ -22,4 +23,10 @@ int ipclab_release_pages(int fd, void *base, size_t from, size_t to) {
     if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)start, (off_t)(end - start)) == 0) return 1;
     /* No hole punched: at least the server's own mapping stops holding the pages. */
     return madvise((char *)base + start, end - start, MADV_DONTNEED) == 0 ? 1 : -1;
+}
+
+int ipclab_memfd_wipe(int fd, size_t size) {
+    struct stat st;
+    if (fstat(fd, &st) != 0 || (size_t)st.st_size != size) return -1;
+    return fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, (off_t)size) == 0 ? 0 : -1;
 }

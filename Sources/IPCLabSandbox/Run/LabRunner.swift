@@ -11,6 +11,8 @@ public final class LabRunner: Sendable {
     public let maxima: RunLimits
     /// The largest wall-clock limit a request may ask for.
     public var maxWallMs: Int { maxima.wallMs }
+    /// Event rings kept between runs (wiped), so that a run does not make a new one.
+    let rings = RingPool()
 
     public convenience init(spawner: SpawnerClient, maxWallMs: Int = 10_000) {
         var maxima = RunLimits.standardMaxima
@@ -37,20 +39,32 @@ public final class LabRunner: Sendable {
     /// `seq`). `watch` runs on the calling thread; when it returns false (no one is listening
     /// any more) the run is killed at once and the trace returned says so.
     public func run(_ request: RunRequest, pollMs: Int, watch: ([TraceEvent]) -> Bool) throws(LabError) -> Trace {
-        try runKeepingRing(request, pollMs: pollMs, keepsRecords: false, watch: watch).trace
+        let (trace, ring, released) = try runReadingRing(request, pollMs: pollMs, keepsRecords: false, watch: watch)
+        // The trace is built: the ring goes back to the pool, wiped, once no process of the run can reach it.
+        if released { rings.give(ring) }
+        return trace
     }
 
-    /// ``run(_:pollMs:watch:)``, also answering the ring the trace was read from (tests corrupt copies of it).
-    /// Unless `keepsRecords`, the ring's record pages are freed as the trace is built from them.
+    /// ``run(_:pollMs:watch:)``, also answering the ring the trace was read from (tests corrupt copies of it);
+    /// that ring is the caller's, never pooled.
     func runKeepingRing(_ request: RunRequest, pollMs: Int = 0, keepsRecords: Bool = true,
                         watch: ([TraceEvent]) -> Bool = { _ in true }) throws(LabError) -> (trace: Trace, ring: EventRing) {
+        let (trace, ring, _) = try runReadingRing(request, pollMs: pollMs, keepsRecords: keepsRecords, watch: watch)
+        return (trace, ring)
+    }
+
+    /// Runs `request` in a ring from the pool and builds its trace; `released`: no process of the run can
+    /// reach the ring any more (``SpawnerClient/Completion/ringReleased``). Unless `keepsRecords`, the
+    /// ring's record pages are freed as the trace is built from them.
+    private func runReadingRing(_ request: RunRequest, pollMs: Int, keepsRecords: Bool,
+                                watch: ([TraceEvent]) -> Bool) throws(LabError) -> (Trace, EventRing, released: Bool) {
         let plan = request.programs.map(ProgramPlan.encode) ?? RunPlan.encode(request.scenario, schedule: request.schedule)
         // A program run's output comes back after its plan (ProgramOutput).
         let outputBytes = request.programs.map { ProgramOutput.capacity(programs: $0.count) } ?? 0
         let ring: EventRing
         do {
             // The participants' records, plus the reserve only the run's init may use.
-            ring = try EventRing(capacity: UInt32(request.limits.events) + UInt32(IPCLAB_INIT_RESERVE), planCapacity: plan.count + outputBytes)
+            ring = try rings.take(capacity: UInt32(request.limits.events) + UInt32(IPCLAB_INIT_RESERVE), planCapacity: plan.count + outputBytes)
         } catch {
             throw LabError(.unavailable, "could not prepare the run's event ring: \(error)")
         }
@@ -91,7 +105,7 @@ public final class LabRunner: Sendable {
             ?? (completion.killedFromOutside ? "the run did not end within its wall-clock limit and was killed from outside" : nil)
         let trace = Self.trace(of: ring, request: request, runID: Self.newTraceID(),
                                startedAt: startedAt, failure: failure, releasingRecords: !keepsRecords)
-        return (trace, ring)
+        return (trace, ring, completion.ringReleased)
     }
 
     /// The trace of a run from its ring once the run is over: the one path from what a run wrote to

@@ -47,6 +47,10 @@ public final class SpawnerClient: Sendable {
         var cancelled = false
         /// The pid of the spawner that took the run, when it died before the run was over.
         var spawnerLost: pid_t? = nil
+        /// The completion pipe reached end of file: every process of the run is gone and the spawner
+        /// closed its copy of the ring (it closes the ring before the pipe), so nothing but this process
+        /// can reach the ring any more (it may be wiped and reused: ``RingPool``).
+        var ringReleased = false
     }
 
     /// Starts a spawner, and the thread that starts a new one when it dies.
@@ -152,12 +156,16 @@ public final class SpawnerClient: Sendable {
         if !ended {
             var kill = SpawnMessage(.kill, runID: runID)
             _ = try? send(&kill, fds: [])
-            _ = readUntilEOF(done[0], timeoutMs: 5000, into: &bytes)
+            let gone = readUntilEOF(done[0], timeoutMs: 5000, into: &bytes)
+            let lost = lostSpawner(generation)
             return Completion(failure: SpawnFailure.decode(bytes), killedFromOutside: !cancelled, cancelled: cancelled,
-                              spawnerLost: lostSpawner(generation))
+                              spawnerLost: lost, ringReleased: gone && lost == nil)
         }
+        // With the spawner dead, the pipe's end of file proves less (the init's copy closes before its
+        // namespace's last process is gone): such a ring is not reused.
+        let lost = lostSpawner(generation)
         return Completion(failure: SpawnFailure.decode(bytes), killedFromOutside: false,
-                          spawnerLost: lostSpawner(generation))
+                          spawnerLost: lost, ringReleased: lost == nil)
     }
 
     /// Sends a message, restarting the spawner once if it is gone. Returns the generation of the
