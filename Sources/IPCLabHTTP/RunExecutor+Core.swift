@@ -50,7 +50,9 @@ extension RunExecutor {
     /// conditions of their own (``Signals``). A submit makes at most one more piece of work startable,
     /// so it wakes one idle worker; a finish frees the finishing thread's own slot, which that thread
     /// fills itself as it asks for its next piece; a release of budget may make several startable, so
-    /// it wakes the idle workers, but only when work waits. The expirer sleeps until the oldest
+    /// it wakes the idle workers, but only when work waits. Work whose client already runs its most
+    /// (``FairRunQueue/waitingBelowRunningLimit``) wakes no one: it starts when its client's work ends, on
+    /// that thread. The expirer sleeps until the oldest
     /// waiting piece's deadline (newer work has later ones) and is woken only when work arrives while
     /// it sleeps with nothing to expire.
     final class Core: @unchecked Sendable {
@@ -81,8 +83,9 @@ extension RunExecutor {
             case .full: return .queueFull
             case .clientFull: return .clientLimit
             case .queued:
-                // One more piece: at most one more worker can start one.
-                if idleWorkers > 0 { signals.wakeWorker() }
+                // One more piece: at most one more worker can start one, and none when its client
+                // already runs its most (all of one address's runs, at 8 clients: a wakeup per run for nothing).
+                if idleWorkers > 0 && queue.waitingBelowRunningLimit { signals.wakeWorker() }
                 if expirerIdle { signals.wakeExpirer() }
                 return nil
             }
@@ -140,7 +143,7 @@ extension RunExecutor {
             signals.lock()
             defer { signals.unlock() }
             queue.release(client: client, bytes: bytes)
-            if bytes > 0 && idleWorkers > 0 && queue.queued > 0 { signals.wakeWorkers() }
+            if bytes > 0 && idleWorkers > 0 && queue.waitingBelowRunningLimit { signals.wakeWorkers() }
         }
 
         func beginShutdown() {
