@@ -78,7 +78,7 @@ public final class LabRunner: Sendable {
         // A program may use TCP on the run's loopback (a server and a client): it gets a network namespace.
         let usesTCP = request.programs != nil || request.scenario.channels.contains { $0.kind == "tcp" }
         let runID = UInt64.random(in: 1...UInt64.max)
-        let startedAt = Date().formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted))
+        let startedAt = Self.rfc3339Now()
         let completion: SpawnerClient.Completion
         let reader = pollMs > 0 ? RingReader(ring: ring, scenario: request.scenario, programs: request.programs != nil) : nil
         do {
@@ -145,6 +145,42 @@ public final class LabRunner: Sendable {
 }
 
 extension LabRunner {
+    /// Now as RFC 3339 UTC with milliseconds (`2026-12-06T05:09:22.912Z`), as Foundation's ISO 8601
+    /// format style writes it, without its formatter (~10 µs a run, perf).
+    static func rfc3339Now() -> String {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return rfc3339(seconds: Int(now.tv_sec), milliseconds: Int(now.tv_nsec / 1_000_000))
+    }
+
+    /// `seconds` since 1970 and `milliseconds` (0…999) as RFC 3339 UTC with milliseconds.
+    static func rfc3339(seconds: Int, milliseconds: Int) -> String {
+        var t = time_t(seconds)
+        var parts = tm()
+        gmtime_r(&t, &parts)
+        var out: [UInt8] = []
+        out.reserveCapacity(24)
+        func put(_ n: Int, _ width: Int, then separator: Character?) {
+            var divisor = 1
+            for _ in 1..<width { divisor *= 10 }
+            var n = max(0, n)
+            while divisor > 0 {
+                out.append(UInt8(ascii: "0") + UInt8(n / divisor % 10))
+                n %= divisor
+                divisor /= 10
+            }
+            if let separator { out.append(separator.asciiValue!) }
+        }
+        put(Int(parts.tm_year) + 1900, 4, then: "-")
+        put(Int(parts.tm_mon) + 1, 2, then: "-")
+        put(Int(parts.tm_mday), 2, then: "T")
+        put(Int(parts.tm_hour), 2, then: ":")
+        put(Int(parts.tm_min), 2, then: ":")
+        put(Int(parts.tm_sec), 2, then: ".")
+        put(milliseconds, 3, then: "Z")
+        return String(decoding: out, as: UTF8.self)
+    }
+
     /// A run's public id: 128 random bits from the system's CSPRNG as 32 hex digits, so that a
     /// stored run's address cannot be guessed (traces may hold students' work).
     static func newTraceID() -> String {
