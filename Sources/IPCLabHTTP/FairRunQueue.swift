@@ -169,6 +169,12 @@ public struct FairRunQueue<Item> {
         clients[client] = state.isIdle ? nil : state
     }
 
+    /// Whether some waiting work belongs to a client below its running limit: only such work can start
+    /// when a thread or budget comes free (the rest waits for its client's own work to end).
+    public var waitingBelowRunningLimit: Bool {
+        order.contains { name in clients[name].map { $0.load.running < perClientRunning ?? Int.max } ?? false }
+    }
+
     /// What each client with anything running, waiting or held has.
     public var loads: [String: ClientLoad] { clients.mapValues(\.load) }
 

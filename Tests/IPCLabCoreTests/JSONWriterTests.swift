@@ -12,7 +12,10 @@ struct JSONWriterTests {
 
     @Test("strings with quotes, backslashes and control characters come back unchanged",
           arguments: ["say \"hi\"", #"C:\path\"#, "\\\"", "line\nbreak", "tab\there", "cr\rlf", "\u{1}\u{8}\u{c}\u{1f}",
-                      "nul\u{0}inside", "\u{0}", "del\u{7f}", "é ü ✓ 😀", "</script>", ""])
+                      "nul\u{0}inside", "\u{0}", "del\u{7f}", "é ü ✓ 😀", "</script>", "",
+                      // Long enough to live on the heap: plain runs copied whole between escapes, at both ends too.
+                      "\"a plain run long enough to be copied whole\\ then \u{1} more plain text é ü ✓ and\n",
+                      String(repeating: "abcdefgh", count: 64)])
     func stringRoundTrip(_ s: String) throws {
         var w = JSONWriter()
         w.array { w in w.value(s) }

@@ -193,6 +193,30 @@ struct RunExecutorFairnessTests {
         // b has none running, a has one: b goes first, then a's backlog.
         #expect(order.withLock { $0 } == ["b1", "a1", "a2", "a3", "a4"])
     }
+
+    @Test("no piece is left waiting with a thread idle: thousands submitted at once from several threads, by clients limited to one running each, all run")
+    func noLostWakeup() {
+        // Submits wake one worker each and a finishing thread takes what its slot lets start (no
+        // broadcasts): a lost wakeup leaves pieces queued with workers asleep, and this never ends.
+        let executor = RunExecutor(threads: 3, queueLimit: 4096, perClientRunning: 1, name: "test-wake")
+        defer { executor.shutdown() }
+        let ran = Atomic(0)
+        let submitters = 4, each = 500
+        DispatchQueue.concurrentPerform(iterations: submitters) { s in
+            for i in 0..<each {
+                // Three clients, so that pieces wait for their client's running slot, not for a thread.
+                let client = ["a", "b", "c"][(s + i) % 3]
+                #expect(executor.submit(client: client, { _ in ran.add(1, ordering: .relaxed) }) == nil)
+                if i % 50 == 0 { usleep(200) }
+            }
+        }
+        #expect(eventually(seconds: 30) { ran.load(ordering: .relaxed) == submitters * each },
+                "\(ran.load(ordering: .relaxed)) of \(submitters * each) ran; \(executor.load)")
+        // And after the queue ran dry, one more still starts (the workers all sleep now).
+        usleep(50_000)
+        #expect(executor.submit(client: "a", { _ in ran.add(1, ordering: .relaxed) }) == nil)
+        #expect(eventually(seconds: 5) { ran.load(ordering: .relaxed) == submitters * each + 1 })
+    }
 }
 
 extension RunExecutorFairnessTests {

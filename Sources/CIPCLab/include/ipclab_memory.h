@@ -15,4 +15,10 @@ int ipclab_set_malloc_arenas(int arenas);
 /// end is kept. 1 when released, 0 when no whole page was in range, -1 on failure.
 int ipclab_release_pages(int fd, void *base, size_t from, size_t to);
 
+/// Zeroes the memfd `fd` of `size` bytes, mapped shared and writable at `base`, for its next use (a
+/// pooled event ring): after checking that the file still has that size (a run that resized it leaves
+/// it unfit), every range that holds pages (SEEK_DATA) is zeroed in place, or past 64 KiB of them has a
+/// hole punched. 0 when the file reads as all zero now, -1 when not (the caller must not reuse it).
+int ipclab_memfd_wipe(int fd, void *base, size_t size);
+
 #endif

@@ -34,10 +34,14 @@ public enum Call: Hashable, Sendable {
     /// and the bench loops' calls, which are named by the step that made them).
     public var key: String { table.rawValue }
 
-    public var spec: CallSpec { table.spec }
+    /// How a trace shows the call (worked out once per call: traces and observations ask for it per event).
+    public var spec: CallSpec { Self.specs[self] ?? table.spec }
 
-    /// The name a trace shows in `call`.
-    public var name: String { key.split(separator: ".").last.map(String.init) ?? key }
+    /// The name a trace shows in `call` (made once per call, not split out of its key per event).
+    public var name: String { Self.names[self] ?? table.name }
+
+    private static let specs: [Call: CallSpec] = Dictionary(all.map { ($0, $0.table.spec) }, uniquingKeysWith: { a, _ in a })
+    private static let names: [Call: String] = Dictionary(all.map { ($0, $0.table.name) }, uniquingKeysWith: { a, _ in a })
 
     /// Every call of every family, in table order.
     public static let all: [Call] = PipeCall.allCases.map(Call.pipes) + FIFOCall.allCases.map(Call.fifos)

@@ -105,6 +105,20 @@ final class EventRing {
         released = end
     }
 
+    /// Makes the ring as new for another run of the same shape (``RingPool``): every byte of the file
+    /// zeroed (``ipclab_memfd_wipe``: in place where it holds a few pages, else a hole punched), then the
+    /// header written again.
+    /// Only for a ring no process of its run can still reach. False when it could not be (the file was
+    /// resized by its run, or the kernel refused): the ring must then not be used again.
+    func wipe() -> Bool {
+        guard ipclab_memfd_wipe(fd, base, size) == 0 else { return false }
+        ipclab_ring_init(base, capacity, UInt32(planCapacity))
+        planLength = 0
+        limits = ipclab_run_limits()
+        released = 0
+        return true
+    }
+
     /// Record `i` in the mapping, for the recorder of this process (tests). `i` must be below ``capacity``.
     func record(_ i: Int) -> UnsafeMutablePointer<ipclab_record> {
         precondition(i >= 0 && i < Int(capacity), "record \(i) of a ring of \(capacity)")

@@ -47,6 +47,10 @@ public final class SpawnerClient: Sendable {
         var cancelled = false
         /// The pid of the spawner that took the run, when it died before the run was over.
         var spawnerLost: pid_t? = nil
+        /// The completion pipe reached end of file: every process of the run is gone and the spawner
+        /// closed its copy of the ring (it closes the ring before the pipe), so nothing but this process
+        /// can reach the ring any more (it may be wiped and reused: ``RingPool``).
+        var ringReleased = false
     }
 
     /// Starts a spawner, and the thread that starts a new one when it dies.
@@ -156,10 +160,16 @@ public final class SpawnerClient: Sendable {
             var kill = SpawnMessage(.kill, runID: runID)
             _ = try? send(&kill, fds: [])
             let eof = readUntilEOF(done[0], timeoutMs: 5000, into: &bytes)
+            let spawnerLost = eof ? lost(generation, bytes) : lostSpawner(generation)
             return Completion(failure: SpawnFailure.decode(bytes), killedFromOutside: !cancelled, cancelled: cancelled,
-                              spawnerLost: eof ? lost(generation, bytes) : lostSpawner(generation))
+                              spawnerLost: spawnerLost, ringReleased: eof && spawnerLost == nil)
         }
-        return Completion(failure: SpawnFailure.decode(bytes), killedFromOutside: false, spawnerLost: lost(generation, bytes))
+        // The spawner closes the pipe (it alone holds it) once no process of the run but its exiting
+        // init is left, after its last write to the ring: then the ring may be reused. With the spawner
+        // lost, that proves nothing: such a ring is not reused.
+        let spawnerLost = lost(generation, bytes)
+        return Completion(failure: SpawnFailure.decode(bytes), killedFromOutside: false,
+                          spawnerLost: spawnerLost, ringReleased: spawnerLost == nil)
     }
 
     /// The pid of the spawner of `generation` if it died before it ended the run: end of file (it came)
