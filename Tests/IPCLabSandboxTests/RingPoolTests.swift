@@ -59,14 +59,15 @@ struct RingPoolTests {
         #expect(Self.sameBytes(fourth, fresh), "bytes of the run before survived a mixed wipe")
     }
 
-    @Test("a ring its run resized is never reused; rings of another shape are not handed out; at most `limit` are kept")
-    func resizedAndShapes() throws {
+    @Test("a ring's size is sealed (no holder of its descriptor can shrink or grow it); rings of another shape are not handed out; at most `limit` are kept")
+    func sealedAndShapes() throws {
         let pool = RingPool(limit: 2)
-        let resized = try pool.take(capacity: 1024, planCapacity: 100)
-        #expect(ftruncate(resized.fd, off_t(resized.size + 4096)) == 0)
-        pool.give(resized)
-        #expect(pool.count == 0)
-        #expect(try pool.take(capacity: 1024, planCapacity: 100) !== resized)
+        let sealed = try pool.take(capacity: 1024, planCapacity: 100)
+        #expect(ftruncate(sealed.fd, off_t(sealed.size + 4096)) == -1 && errno == EPERM)
+        #expect(ftruncate(sealed.fd, 4096) == -1 && errno == EPERM)
+        pool.give(sealed)
+        #expect(pool.count == 1)
+        #expect(try pool.take(capacity: 1024, planCapacity: 100) === sealed)
 
         let a = try pool.take(capacity: 1024, planCapacity: 100)
         pool.give(a)

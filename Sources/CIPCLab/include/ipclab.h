@@ -254,8 +254,12 @@ int ipclab_set_process_name(const char *name);
 /** pipe2(fds, flags). */
 int ipclab_pipe2(int fds[2], int flags);
 
-/** memfd_create(name, MFD_CLOEXEC). */
+/** memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING). */
 int ipclab_memfd(const char *name);
+
+/** Seals a memfd's size (F_SEAL_SHRINK, F_SEAL_GROW) and its seals (F_SEAL_SEAL): no process holding
+ *  it can truncate it under another's mapping (a read past its end would be SIGBUS). */
+int ipclab_memfd_seal_size(int fd);
 
 /** fcntl(fd, cmd, arg) with an int argument (F_SETPIPE_SZ, F_SETFL, ...). */
 int ipclab_fcntl_int(int fd, int cmd, int arg);

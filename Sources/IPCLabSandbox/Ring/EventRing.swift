@@ -36,6 +36,13 @@ final class EventRing {
             close(fd)
             throw e
         }
+        // Its size sealed: whoever holds the descriptor (a run's init, for a moment) cannot shrink it
+        // under the server's mapping, whose reads past the new end would be SIGBUS.
+        guard ipclab_memfd_seal_size(fd) == 0 else {
+            let e = SystemCallError("fcntl(F_ADD_SEALS)")
+            close(fd)
+            throw e
+        }
         guard let base = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), base != MAP_FAILED else {
             let e = SystemCallError("mmap")
             close(fd)
