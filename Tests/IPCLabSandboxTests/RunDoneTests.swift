@@ -45,11 +45,13 @@ struct RunDoneTests {
         }
 
         /// What the server reads before end of file, if the spawner closed the only write end; nil while it is open.
-        var serverReads: [UInt8]? {
+        /// Waits up to `waitMs` for the end of file: a test running beside this one may fork (a runner, a
+        /// run) while the pipe is open, and its child holds a copy until it execs (the pipe is close-on-exec).
+        func serverReads(waitMs: Int32) -> [UInt8]? {
             var bytes: [UInt8] = []
             while true {
                 var fd = pollfd(fd: serverEnd, events: Int16(POLLIN), revents: 0)
-                guard poll(&fd, 1, 0) == 1 else { return nil }
+                guard poll(&fd, 1, waitMs) == 1 else { return nil }
                 var buffer = [UInt8](repeating: 0, count: 64)
                 let n = read(serverEnd, &buffer, buffer.count)
                 if n <= 0 { return bytes }
@@ -57,7 +59,8 @@ struct RunDoneTests {
             }
         }
 
-        var serverSeesEnd: Bool { serverReads != nil }
+        /// Whether the server sees the run end (without waiting: for runs that must not have ended).
+        var serverSeesEnd: Bool { serverReads(waitMs: 0) != nil }
 
         mutating func close() {
             Glibc.close(serverEnd)
@@ -74,7 +77,7 @@ struct RunDoneTests {
         run.say(GoMessage.done)
         run.state.hear(from: run.pid)
         // The end marker, then end of file: without the marker, the server takes the spawner for dead.
-        #expect(run.serverReads == RunEnded.marker, "the server must be told the run is over at its init's done")
+        #expect(run.serverReads(waitMs: 2000) == RunEnded.marker, "the server must be told the run is over at its init's done")
         #expect(run.state.inFlight[run.pid] == nil)
         #expect(run.ring.readHeader().evidence.cgroups & Int32(IPCLAB_CGROUP_COLLECTED) == 0,
                 "no slot of the pool holds this made-up init: nothing to collect, and nothing claimed")
