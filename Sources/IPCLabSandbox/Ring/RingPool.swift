@@ -3,9 +3,9 @@ import Synchronization
 /// Event rings kept between runs, so that a run does not pay for a new one (memfd_create, ftruncate,
 /// mmap, and munmap and the file's teardown at its end: ~60 µs of the server's CPU per run, perf).
 ///
-/// A ring is hostile input, so one is given back only once no process of its run can reach it (the run's
-/// completion pipe reached end of file with its spawner alive: every process of the run is gone, and the
-/// spawner has closed its copy of the ring) and only after ``EventRing/wipe()`` zeroed all of it: a ring
+/// A ring is hostile input, so one is given back only once no process of its run can write it any more
+/// (``SpawnerClient/Completion/ringReleased``: the spawner closed the completion pipe at the run's done or
+/// its init's reap) and only after ``EventRing/wipe()`` zeroed all of it: a ring
 /// taken from the pool holds nothing of the run before (tests: `RingPoolTests`). Rings are reused for
 /// runs of exactly the same shape (capacity and plan room), which repeated runs of one experiment have;
 /// at most ``limit`` are kept, the oldest dropped first.

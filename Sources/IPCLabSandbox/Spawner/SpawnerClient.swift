@@ -47,9 +47,11 @@ public final class SpawnerClient: Sendable {
         var cancelled = false
         /// The pid of the spawner that took the run, when it died before the run was over.
         var spawnerLost: pid_t? = nil
-        /// The completion pipe reached end of file: every process of the run is gone and the spawner
-        /// closed its copy of the ring (it closes the ring before the pipe), so nothing but this process
-        /// can reach the ring any more (it may be wiped and reused: ``RingPool``).
+        /// The completion pipe reached end of file with the spawner alive: the spawner closed it at the
+        /// run's done (or at its init's reap), after its last write to the ring and after closing its copy.
+        /// Every process of the run is reaped by then but, at a done, the init, whose last act was to say it
+        /// and which runs none of its code any more while it is torn down: nothing writes the ring now but
+        /// this process (it may be wiped and reused: ``RingPool``).
         var ringReleased = false
     }
 
