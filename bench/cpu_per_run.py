@@ -1,0 +1,87 @@
+#!/usr/bin/env python3
+"""CPU per run, A against B: what a change to the run path saves, measured on this machine's noise.
+
+  python3 bench/cpu_per_run.py BINARY_A [BINARY_B …] [--rounds 3] [--seconds 6] [--clients 8]
+                               [--body '{"experiment":"pipe.hello"}'] [-- SERVE_ARGS…]
+
+Each binary (an `ipclab`, with its `ipclab-sandbox` beside it) serves in turn, rounds interleaved
+(A B A B …) so that the machine's load falls on each alike. Per round: a 2-s warm-up, then wrk with
+`--clients` keep-alive connections for `--seconds`; the machine's busy CPU time (all of /proc/stat but
+idle and iowait) over the same window divided by the runs answered. That counts every process of a
+run, the spawner, the runners and the server: what a run costs the machine, not one process's share.
+Prints a line per round and the medians. Not a test: the numbers are for reading, next to each other.
+"""
+import argparse, os, re, shutil, statistics, subprocess, sys, tempfile, time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def busy_jiffies():
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    return sum(fields) - fields[3] - fields[4]
+
+
+def serve(binary, data_dir, uid_base, extra):
+    cmd = [binary, "serve", "--host", "127.0.0.1", "--port", "0", "--public", os.path.join(ROOT, "public"),
+           "--log-level", "warning", "--data-dir", data_dir, "--run-uid-base", str(uid_base), *extra]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    m = re.search(r"listening on (http://[\d.]+:\d+)", proc.stdout.readline())
+    if not m:
+        proc.kill()
+        sys.exit(f"{binary} did not start")
+    return proc, m.group(1)
+
+
+def wrk(url, clients, seconds, body):
+    out = subprocess.run(["wrk", "-t2" if clients > 1 else "-t1", f"-c{clients}", f"-d{seconds}s", "--latency",
+                          "-s", os.path.join(ROOT, "bench/post_run.lua"), url + "/api/v1/runs"],
+                         env={**os.environ, "IPCLAB_BENCH_BODY": body}, capture_output=True, text=True, check=True).stdout
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
+    lat = re.search(r"IPCLAB_LAT p50=(\d+) p99=(\d+)", out)
+    bad = int(re.search(r"IPCLAB_BAD (\d+)", out).group(1))
+    return requests, int(lat.group(1)) / 1000, int(lat.group(2)) / 1000, bad
+
+
+def main():
+    argv = sys.argv[1:]
+    extra = argv[argv.index("--") + 1:] if "--" in argv else []
+    argv = argv[:argv.index("--")] if "--" in argv else argv
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("binaries", nargs="+")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--seconds", type=int, default=6)
+    ap.add_argument("--clients", type=int, default=8)
+    ap.add_argument("--body", default='{"experiment":"pipe.hello"}',
+                    help='the run posted (default: pipe.hello, stored, as make bench posts it)')
+    ap.add_argument("--uid-base", type=int, default=2_050_000_000,
+                    help="first host uid of the servers' runs (distinct from any other server on the host)")
+    args = ap.parse_args(argv)
+    if not shutil.which("wrk"):
+        sys.exit("needs wrk (apt-get install wrk)")
+    hz = os.sysconf("SC_CLK_TCK")
+    results = {b: [] for b in args.binaries}
+    for r in range(args.rounds):
+        for i, binary in enumerate(args.binaries):
+            with tempfile.TemporaryDirectory() as data_dir:
+                proc, url = serve(binary, data_dir, args.uid_base + i * 1_000_000, extra)
+                try:
+                    wrk(url, args.clients, 2, args.body)
+                    j0, t0 = busy_jiffies(), time.monotonic()
+                    n, p50, p99, bad = wrk(url, args.clients, args.seconds, args.body)
+                    j1, t1 = busy_jiffies(), time.monotonic()
+                finally:
+                    proc.terminate()
+                    proc.wait()
+            cpu_ms = (j1 - j0) / hz * 1000 / max(1, n)
+            results[binary].append((n / (t1 - t0), cpu_ms, p50, p99, bad))
+            print(f"round {r + 1} {binary}: {n / (t1 - t0):7.1f} runs/s  {cpu_ms:5.2f} ms CPU/run  "
+                  f"p50 {p50:5.2f} ms  p99 {p99:6.2f} ms  bad {bad}", flush=True)
+    print("medians:")
+    for binary, rows in results.items():
+        med = [statistics.median(x) for x in zip(*rows)]
+        print(f"  {binary}: {med[0]:7.1f} runs/s  {med[1]:5.2f} ms CPU/run  p50 {med[2]:5.2f} ms  p99 {med[3]:6.2f} ms  bad {sum(x[4] for x in rows)}")
+
+
+if __name__ == "__main__":
+    main()
