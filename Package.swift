@@ -38,10 +38,11 @@ let package = Package(
         .target(name: "CIPCLabTrace", cSettings: [.define("_GNU_SOURCE"), .headerSearchPath("../CIPCLab/include")], linkerSettings: [.linkedLibrary("dl"), .unsafeFlags(["-nostartfiles"])]),
         .target(name: "IPCLabCore"),
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(name: "CLibDeflate", pkgConfig: "libdeflate", providers: [.apt(["libdeflate-dev"])]),
         .target(
             name: "IPCLabStore",
             dependencies: [
-                "CIPCLab", "CLibPQ", "IPCLabCore",
+                "CIPCLab", "CLibDeflate", "CLibPQ", "IPCLabCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]
