@@ -44,6 +44,7 @@ let package = Package(
             dependencies: [
                 "CIPCLab", "CLibDeflate", "CLibPQ", "IPCLabCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
