@@ -3,7 +3,7 @@
 public struct StoreRetention: Sendable {
     /// Runs (and grades) stored more than this many days ago are deleted.
     public var keepDays: Double?
-    /// While runs take more than this many bytes (their deflated traces), the oldest are deleted.
+    /// While runs take more than this many bytes (their compressed traces), the oldest are deleted.
     public var maxStoredBytes: Int?
 
     public init(keepDays: Double? = nil, maxStoredBytes: Int? = nil) {

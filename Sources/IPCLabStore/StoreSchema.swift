@@ -33,7 +33,7 @@ enum StoreSchema {
                 CREATE INDEX run_by_outcome ON run(outcome, seq);
                 CREATE INDEX run_by_stored_at ON run(stored_at);
                 """,
-            // The blobs are deflated already: STORAGE EXTERNAL keeps PostgreSQL from compressing them again.
+            // The blobs are compressed already: STORAGE EXTERNAL keeps PostgreSQL from compressing them again.
             postgres: """
                 CREATE TABLE run (
                     seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

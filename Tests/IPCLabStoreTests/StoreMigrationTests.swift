@@ -1,3 +1,4 @@
+import CIPCLab
 import Foundation
 import GRDB
 import Testing
@@ -23,20 +24,31 @@ struct StoreMigrationTests {
         try pool.write { db in
             for (i, id) in ids.enumerated() {
                 let experiment: String? = i % 2 == 0 ? "pipe.hello" : nil
-                let json = Deflate.compress(Array("{\"run\":{\"id\":\"\(id)\"}}".utf8))
+                let json = Self.zlibBlob(Array("{\"run\":{\"id\":\"\(id)\"}}".utf8))
                 try db.execute(sql: """
                     INSERT INTO run (id, experiment, outcome, started_at, duration_ns, stored_at, bytes,
                                      trace_json, trace_text, trace_chrome) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """, arguments: [id, experiment, i == 1 ? "timeout" : "ok", "2027-01-15T08:00:00.000Z",
                                      1000 + i, start + Double(i) * 86_400, json.count * 3, Data(json),
-                                     Data(Deflate.compress(Array("# run \(id)\n".utf8))),
-                                     Data(Deflate.compress(Array("{\"traceEvents\":[],\"id\":\"\(id)\"}".utf8)))])
+                                     Data(Self.zlibBlob(Array("# run \(id)\n".utf8))),
+                                     Data(Self.zlibBlob(Array("{\"traceEvents\":[],\"id\":\"\(id)\"}".utf8)))])
             }
             try db.execute(sql: "INSERT INTO grade (id, run_id, stored_at, grade_json) VALUES (?, ?, ?, ?)",
-                           arguments: ["g-old", ids.first, start, Data(Deflate.compress(Array("{\"score\":1}".utf8)))])
+                           arguments: ["g-old", ids.first, start, Data(Self.zlibBlob(Array("{\"score\":1}".utf8)))])
         }
         try pool.close()
         return directory
+    }
+
+    /// A blob as builds of then stored it: the length, then a zlib stream (level 1).
+    static func zlibBlob(_ bytes: [UInt8]) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: ipclab_deflate_bound(bytes.count))
+        let n = out.withUnsafeMutableBufferPointer { o in
+            bytes.withUnsafeBufferPointer { i in ipclab_deflate(i.baseAddress, i.count, o.baseAddress, o.count, 1, 0) }
+        }
+        let length = UInt32(bytes.count)
+        return [UInt8(length & 0xff), UInt8((length >> 8) & 0xff), UInt8((length >> 16) & 0xff), UInt8(length >> 24)]
+            + out.prefix(n)
     }
 
     @Test("a database of v1 and v2 opens: v3 applies once, every run keeps its place, formats and fields, and new runs come after them")
