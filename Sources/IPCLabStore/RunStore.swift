@@ -127,7 +127,10 @@ public final class RunStore: Sendable {
                 conditions.append("experiment = ?"); arguments.append(.text(experiment))
             }
             if let outcome {
-                conditions.append("outcome = ?"); arguments.append(.text(outcome))
+                // `ok` runs are not in the outcome index (StoreSchema v3); the others are, and the
+                // planner uses that partial index only when the query states its condition.
+                conditions.append(outcome == "ok" ? "outcome = ?" : "outcome = ? AND outcome <> 'ok'")
+                arguments.append(.text(outcome))
             }
             arguments.append(.int(limit + 1))
             let sql = """

@@ -79,7 +79,10 @@ enum StoreSchema {
         Migration(
             name: "v3: runs cheaper to insert",
             // Each insert wrote a page of every B-tree it touched to the WAL: AUTOINCREMENT's
-            // `sqlite_sequence` row and the `stored_at` index were two of seven. A rowid without
+            // `sqlite_sequence` row and the `stored_at` index were two of seven, and the outcome
+            // index a third for an `ok` run, which now it indexes no more (most runs are `ok`: a
+            // list of them finds its page by walking `seq` back; ``RunStore/list`` names the
+            // index's condition so that other outcomes use it). A rowid without
             // AUTOINCREMENT is still one more than the largest stored, so `seq` keeps the order runs
             // were stored in; retention by days walks `seq` (``StoreRetention/pruneDays``). SQLite
             // cannot drop AUTOINCREMENT in place: the table is copied, every run and its `seq` kept.
@@ -104,7 +107,7 @@ enum StoreSchema {
                 DROP TABLE run;
                 ALTER TABLE run_v3 RENAME TO run;
                 CREATE INDEX run_by_experiment ON run(experiment, seq);
-                CREATE INDEX run_by_outcome ON run(outcome, seq);
+                CREATE INDEX run_by_outcome ON run(outcome, seq) WHERE outcome <> 'ok';
                 """,
             // An identity column is a sequence, not a table: only the index goes. A row stays in
             // the table's own page up to 8160 bytes (a `pipe.hello` run's is ~2.7 KB) rather than
@@ -112,6 +115,8 @@ enum StoreSchema {
             // write; larger traces still go there.
             postgres: """
                 DROP INDEX IF EXISTS run_by_stored_at;
+                DROP INDEX IF EXISTS run_by_outcome;
+                CREATE INDEX run_by_outcome ON run(outcome, seq) WHERE outcome <> 'ok';
                 ALTER TABLE run SET (toast_tuple_target = 8160);
                 """),
     ]

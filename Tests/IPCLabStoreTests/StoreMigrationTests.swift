@@ -103,6 +103,28 @@ struct StoreMigrationTests {
         #expect(t.store.metrics.snapshot.pruned == 2)
     }
 
+    @Test("lists by outcome: `ok` runs walk seq back, other outcomes use the partial index (not a scan of every run)")
+    func outcomeIndex() throws {
+        let t = try TestStore()
+        for i in 0..<20 { try t.add("o\(i)", outcome: i % 5 == 0 ? "error" : "ok") }
+        #expect(try t.store.list(limit: 10, outcome: "error")?.runs.map(\.id) == ["o15", "o10", "o5", "o0"])
+        #expect(try t.store.list(limit: 3, outcome: "ok")?.runs.map(\.id) == ["o19", "o18", "o17"])
+        let plan = { (outcome: String) in
+            try t.store.database.read { db in
+                try db.rows("EXPLAIN QUERY PLAN SELECT id FROM run WHERE "
+                            + (outcome == "ok" ? "outcome = ?" : "outcome = ? AND outcome <> 'ok'") + " ORDER BY seq DESC LIMIT 51",
+                            .text(outcome)).compactMap { $0.string(3) }.joined(separator: "; ")
+            }
+        }
+        #expect(try plan("error").contains("USING INDEX run_by_outcome"))
+        #expect(try !plan("ok").contains("run_by_outcome"))
+        // An ok run is not in the index: it has no entry there to write.
+        let sql = try t.store.database.read { db in
+            try db.row("SELECT sql FROM sqlite_master WHERE name = 'run_by_outcome'")?.string(0)
+        }
+        #expect(sql?.hasSuffix("WHERE outcome <> 'ok'") == true)
+    }
+
     @Test("retention by days walks more than one page of runs, and stops at the first run young enough")
     func retentionDaysWalk() throws {
         let t = try TestStore(retention: StoreRetention(keepDays: 1))
