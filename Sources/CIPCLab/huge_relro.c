@@ -31,6 +31,39 @@ static int first_object(struct dl_phdr_info *info, size_t size, void *data) {
     return 1;  // the first object is the main program: stop there
 }
 
+int32_t ipclab_share_read_only(int32_t dir, uintptr_t start, uint64_t len, uint64_t span, int32_t *error) {
+    *error = 0;
+    int fd = huge_file(dir, (off_t)span);
+    size_t done = 0;
+    while (fd >= 0 && done < len) {
+        ssize_t w = pwrite(fd, (const char *)start + done, len - done, (off_t)done);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) break;
+        done += (size_t)w;
+    }
+    int ro = -1;
+    if (fd >= 0 && done == len) ro = huge_read_only(fd);
+    else if (fd >= 0) close(fd);
+    if (ro < 0) {
+        *error = errno ? errno : EIO;
+        return IPCLAB_CODE_MMAP;
+    }
+    // Checked before it replaces anything: a mapping of it can never be made writable (the
+    // descriptor is read-only, so the mapping has no VM_MAYWRITE).
+    void *probe = mmap(NULL, (size_t)span, PROT_READ, MAP_SHARED, ro, 0);
+    int writable = probe != MAP_FAILED && mprotect(probe, (size_t)span, PROT_READ | PROT_WRITE) == 0;
+    if (probe != MAP_FAILED) munmap(probe, (size_t)span);
+    // Replaces the range in one step; the bytes are the same.
+    if (probe == MAP_FAILED || writable
+        || mmap((void *)start, (size_t)span, PROT_READ, MAP_SHARED | MAP_FIXED, ro, 0) != (void *)start) {
+        *error = writable ? EPERM : errno ? errno : EIO;
+        close(ro);
+        return IPCLAB_CODE_MMAP;
+    }
+    close(ro);
+    return IPCLAB_CODE_OK;
+}
+
 HIDDEN int huge_share_relro(const char *maps, int dir, ipclab_code_result *result) {
     relro_span span = {0, 0};
     dl_iterate_phdr(first_object, &span);
@@ -42,27 +75,10 @@ HIDDEN int huge_share_relro(const char *maps, int dir, ipclab_code_result *resul
     // with 2-MiB-aligned segments); otherwise it stays as it is (as an unaligned text does).
     uintptr_t up = (span.end + HUGE_SIZE - 1) & ~(HUGE_SIZE - 1);
     if ((span.start & (HUGE_SIZE - 1)) != 0 || !huge_unmapped(maps, span.end, up)) return IPCLAB_CODE_OK;
-    int fd = huge_file(dir, (off_t)(up - span.start));
-    size_t done = 0, len = span.end - span.start;
-    while (fd >= 0 && done < len) {
-        ssize_t w = pwrite(fd, (const char *)span.start + done, len - done, (off_t)done);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) break;
-        done += (size_t)w;
+    int status = ipclab_share_read_only(dir, span.start, span.end - span.start, up - span.start, &result->error);
+    if (status == IPCLAB_CODE_OK) {
+        result->moved_bytes += up - span.start;
+        result->huge_bytes += up - span.start;
     }
-    int ro = -1;
-    if (fd >= 0 && done == len) ro = huge_read_only(fd);
-    else if (fd >= 0) close(fd);
-    // Read-only and shared, from a read-only descriptor: no process can make it writable, so what a
-    // run does cannot change what later runs of this runner read. Replaces the range in one step; the
-    // bytes are the same.
-    if (ro < 0 || mmap((void *)span.start, up - span.start, PROT_READ, MAP_SHARED | MAP_FIXED, ro, 0) != (void *)span.start) {
-        result->error = errno ? errno : EIO;
-        if (ro >= 0) close(ro);
-        return IPCLAB_CODE_MMAP;
-    }
-    close(ro);
-    result->moved_bytes += up - span.start;
-    result->huge_bytes += up - span.start;
-    return IPCLAB_CODE_OK;
+    return status;
 }

@@ -68,6 +68,13 @@ int32_t ipclab_huge_tmpfs(void);
 /// (linked without `-z separate-loadable-segments`); -2 when making it failed (errno says why).
 int32_t ipclab_code_file(int32_t dir);
 
+/// Copies [start, start + len) (page-aligned) into an unnamed file of `span` bytes (≥ len; the rest
+/// zeros) in the tmpfs `dir` and maps it over [start, start + span) shared and read-only, from a
+/// read-only descriptor: no process can make that mapping writable (mprotect: EACCES), so no process
+/// mapping it can change what the others read. [start + len, start + span) must be unused. What the
+/// runner does with its RELRO (IPCLAB_CODE_RELRO); IPCLAB_CODE_OK, or IPCLAB_CODE_MMAP and `*error`.
+int32_t ipclab_share_read_only(int32_t dir, uintptr_t start, uint64_t len, uint64_t span, int32_t *error);
+
 /// Bytes of the executable mappings of /proc/`pid`/smaps mapped by huge pages (`AnonHugePages`,
 /// `ShmemPmdMapped`, `FilePmdMapped`; 0 for the caller's own: pid 0); -1 when it cannot be read.
 int64_t ipclab_exec_huge_bytes(int32_t pid);
