@@ -38,7 +38,7 @@ public struct CodePages: OptionSet, Sendable, Hashable {
     /// Nothing moved: the code stays on its file pages (`--no-huge-code-pages`).
     public static let none: CodePages = []
     /// The default, the best measured (README, "Runners").
-    public static let standard: CodePages = [.text]
+    public static let standard: CodePages = [.text, .relro]
 
     /// Bytes of the process's executable mappings mapped by huge pages (`AnonHugePages`,
     /// `ShmemPmdMapped` in its smaps), -1 when unreadable: how a test or an operator sees it.
