@@ -14,6 +14,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+// The largest RELRO copied: two huge pages.
+#define RELRO_MAX (2 * HUGE_SIZE)
+
 // The main program's PT_GNU_RELRO, as the loader protected it: [start, end), page-aligned (0: none).
 typedef struct { uintptr_t start, end; } relro_span;
 
@@ -72,9 +75,11 @@ HIDDEN int huge_share_relro(const char *maps, int dir, ipclab_code_result *resul
     if (span.start >= span.end || huge_find_mapping(maps, span.start, NULL, "r--", &from, &to, &offset) != 0 || to < span.end)
         return IPCLAB_CODE_NOT_FOUND;
     // One or more whole 2-MiB pages from its start, the rest of the last one unused (an image linked
-    // with 2-MiB-aligned segments); otherwise it stays as it is (as an unaligned text does).
+    // with 2-MiB-aligned segments); otherwise it stays as it is (as an unaligned text does). So does
+    // one over RELRO_MAX: every runner exec copies it (~600-700 KB in either ipclab-sandbox layout).
     uintptr_t up = (span.end + HUGE_SIZE - 1) & ~(HUGE_SIZE - 1);
-    if ((span.start & (HUGE_SIZE - 1)) != 0 || !huge_unmapped(maps, span.end, up)) return IPCLAB_CODE_OK;
+    if ((span.start & (HUGE_SIZE - 1)) != 0 || up - span.start > RELRO_MAX || !huge_unmapped(maps, span.end, up))
+        return IPCLAB_CODE_OK;
     int status = ipclab_share_read_only(dir, span.start, span.end - span.start, up - span.start, &result->error);
     if (status == IPCLAB_CODE_OK) {
         result->moved_bytes += up - span.start;
