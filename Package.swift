@@ -76,6 +76,7 @@ let package = Package(
         .executableTarget(
             name: "ipclab-sandbox",
             dependencies: ["IPCLabSandbox"],
+            exclude: ["readonly-rodata.ld"],
             linkerSettings: [
                 // lld: the static Foundation archives refer to each other (and to ICU) in circles,
                 // which lld resolves in any order and GNU ld only inside --start-group.
@@ -83,7 +84,12 @@ let package = Package(
                 // (CodePages, README "Runners"), not only the part between the first and last boundary.
                 .unsafeFlags(["-static-stdlib", "-use-ld=lld",
                               "-Xlinker", "-z", "-Xlinker", "max-page-size=0x200000",
-                              "-Xlinker", "-z", "-Xlinker", "separate-loadable-segments"], .when(platforms: [.linux])),
+                              "-Xlinker", "-z", "-Xlinker", "separate-loadable-segments",
+                              // Read-only data in the read-only segment, which fork does not copy: the
+                              // compiler's few writable sections named .rodata go to .data.rel.ro instead
+                              // of making the whole merged .rodata writable (the script says why).
+                              "-Xlinker", "-T", "-Xlinker", Context.packageDirectory + "/Sources/ipclab-sandbox/readonly-rodata.ld"],
+                             .when(platforms: [.linux])),
                 .linkedLibrary("_FoundationICU", .when(platforms: [.linux])),
                 .linkedLibrary("CoreFoundation", .when(platforms: [.linux])),
                 .linkedLibrary("_FoundationCShims", .when(platforms: [.linux])),

@@ -9,6 +9,8 @@ Each binary (an `ipclab`, with its `ipclab-sandbox` beside it) serves in turn, r
 `--clients` keep-alive connections for `--seconds`; the machine's busy CPU time (all of /proc/stat but
 idle and iowait) over the same window divided by the runs answered. That counts every process of a
 run, the spawner, the runners and the server: what a run costs the machine, not one process's share.
+"tree" is the CPU of the server's own process tree alone (from /proc, every run process included):
+on a machine others load too, the figure to compare.
 Prints a line per round and the medians. Not a test: the numbers are for reading, next to each other.
 """
 import argparse, os, re, shutil, statistics, subprocess, sys, tempfile, time
@@ -20,6 +22,29 @@ def busy_jiffies():
     with open("/proc/stat") as f:
         fields = [int(x) for x in f.readline().split()[1:]]
     return sum(fields) - fields[3] - fields[4]
+
+
+def tree_ticks(root):
+    """CPU clock ticks of the server's own process tree: utime+stime+cutime+cstime of every live process
+    under `root` (the spawner, runners and ready inits; what they reaped, every run process, in c*time)."""
+    children, stats = {}, {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                text = f.read()
+        except OSError:
+            continue
+        fields = text[text.rfind(")") + 2:].split()
+        children.setdefault(int(fields[1]), []).append(int(entry))
+        stats[int(entry)] = sum(int(x) for x in fields[11:15])
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        total += stats.get(pid, 0)
+        todo += children.get(pid, [])
+    return total
 
 
 def serve(binary, data_dir, uid_base, extra):
@@ -67,20 +92,24 @@ def main():
                 proc, url = serve(binary, data_dir, args.uid_base + i * 1_000_000, extra)
                 try:
                     wrk(url, args.clients, 2, args.body)
-                    j0, t0 = busy_jiffies(), time.monotonic()
+                    j0, k0, t0 = busy_jiffies(), tree_ticks(proc.pid), time.monotonic()
                     n, p50, p99, bad = wrk(url, args.clients, args.seconds, args.body)
                     j1, t1 = busy_jiffies(), time.monotonic()
+                    time.sleep(0.3)  # the last runs' processes reaped
+                    k1 = tree_ticks(proc.pid)
                 finally:
                     proc.terminate()
                     proc.wait()
             cpu_ms = (j1 - j0) / hz * 1000 / max(1, n)
-            results[binary].append((n / (t1 - t0), cpu_ms, p50, p99, bad))
+            tree_ms = (k1 - k0) / hz * 1000 / max(1, n)
+            results[binary].append((n / (t1 - t0), cpu_ms, p50, p99, tree_ms, bad))
             print(f"round {r + 1} {binary}: {n / (t1 - t0):7.1f} runs/s  {cpu_ms:5.2f} ms CPU/run  "
-                  f"p50 {p50:5.2f} ms  p99 {p99:6.2f} ms  bad {bad}", flush=True)
+                  f"p50 {p50:5.2f} ms  p99 {p99:6.2f} ms  tree {tree_ms:5.2f} ms/run  bad {bad}", flush=True)
     print("medians:")
     for binary, rows in results.items():
         med = [statistics.median(x) for x in zip(*rows)]
-        print(f"  {binary}: {med[0]:7.1f} runs/s  {med[1]:5.2f} ms CPU/run  p50 {med[2]:5.2f} ms  p99 {med[3]:6.2f} ms  bad {sum(x[4] for x in rows)}")
+        print(f"  {binary}: {med[0]:7.1f} runs/s  {med[1]:5.2f} ms CPU/run  p50 {med[2]:5.2f} ms  p99 {med[3]:6.2f} ms  "
+              f"tree {med[4]:5.2f} ms/run  bad {sum(x[5] for x in rows)}")
 
 
 if __name__ == "__main__":

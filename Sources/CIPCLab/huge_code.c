@@ -3,7 +3,7 @@
 // text mapping has no anon_vma, so fork copies none of its entries and every new process faults the
 // code it runs in again, 16 pages at a time, and its exit zaps them. An anonymous copy on 2-MiB pages
 // is copied by fork as a few PMD entries and zapped as few. See README, "Runners".
-#include "ipclab_huge_code.h"
+#include "huge_internal.h"
 #include "ipclab.h"
 
 #include <errno.h>
@@ -24,7 +24,6 @@
 #define MADV_COLLAPSE 25
 #endif
 
-#define HUGE_SIZE (2UL << 20)
 #define PAGE_4K 4096UL
 
 // The ELF header of the executable (lld and GNU ld both define it): inside its first segment.
@@ -58,11 +57,8 @@ static int single_threaded(void) {
     return t != NULL && strtol(t + 9, NULL, 10) == 1;
 }
 
-// The file-backed mapping of /proc/self/maps holding `addr` (or, when `addr` is 0, the first whose
-// path ends in `suffix`), whose permissions start with `perms` ("r-x", "r--"). Its bounds in *start,
-// *end, its file offset in *offset; 0 when found.
-static int find_mapping(const char *maps, uintptr_t addr, const char *suffix, const char *perms,
-                        uintptr_t *start, uintptr_t *end, off_t *offset) {
+HIDDEN int huge_find_mapping(const char *maps, uintptr_t addr, const char *suffix, const char *perms,
+                             uintptr_t *start, uintptr_t *end, off_t *offset) {
     for (const char *line = maps; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
         char *p;
         unsigned long s = strtoul(line, &p, 16);
@@ -88,8 +84,7 @@ static int find_mapping(const char *maps, uintptr_t addr, const char *suffix, co
     return -1;
 }
 
-// Whether no mapping of /proc/self/maps overlaps [start, end).
-static int unmapped(const char *maps, uintptr_t start, uintptr_t end) {
+HIDDEN int huge_unmapped(const char *maps, uintptr_t start, uintptr_t end) {
     for (const char *line = maps; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
         char *p;
         unsigned long s = strtoul(line, &p, 16);
@@ -175,12 +170,12 @@ static int move_mapping(const char *maps, uintptr_t addr, const char *suffix, co
                         int no_thp, ipclab_code_result *result) {
     uintptr_t from, to;
     off_t offset;
-    if (find_mapping(maps, addr, suffix, perms, &from, &to, &offset) != 0) return IPCLAB_CODE_NOT_FOUND;
+    if (huge_find_mapping(maps, addr, suffix, perms, &from, &to, &offset) != 0) return IPCLAB_CODE_NOT_FOUND;
     uintptr_t start = from, end = to;
     if (!no_thp) {
         uintptr_t down = from & ~(HUGE_SIZE - 1), up = (to + HUGE_SIZE - 1) & ~(HUGE_SIZE - 1);
-        uintptr_t hs = unmapped(maps, down, from) ? down : (from + HUGE_SIZE - 1) & ~(HUGE_SIZE - 1);
-        uintptr_t he = unmapped(maps, to, up) ? up : to & ~(HUGE_SIZE - 1);
+        uintptr_t hs = huge_unmapped(maps, down, from) ? down : (from + HUGE_SIZE - 1) & ~(HUGE_SIZE - 1);
+        uintptr_t he = huge_unmapped(maps, to, up) ? up : to & ~(HUGE_SIZE - 1);
         if (hs >= he) {
             if (huge_only) return IPCLAB_CODE_TOO_SMALL;
         } else {
@@ -227,9 +222,9 @@ static int exe_stamp(code_stamp *stamp, uint64_t span) {
 // [*from, *to) is the text, [*from, *up) what the file holds. 0 when so.
 static int aligned_text(const char *maps, uintptr_t *from, uintptr_t *to, uintptr_t *up) {
     off_t offset;
-    if (find_mapping(maps, (uintptr_t)&ipclab_remap_code, NULL, "r-x", from, to, &offset) != 0) return -1;
+    if (huge_find_mapping(maps, (uintptr_t)&ipclab_remap_code, NULL, "r-x", from, to, &offset) != 0) return -1;
     *up = (*to + HUGE_SIZE - 1) & ~(HUGE_SIZE - 1);
-    return (*from & (HUGE_SIZE - 1)) == 0 && unmapped(maps, *to, *up) ? 0 : -1;
+    return (*from & (HUGE_SIZE - 1)) == 0 && huge_unmapped(maps, *to, *up) ? 0 : -1;
 }
 
 static int write_all(int fd, const void *buf, size_t len) {
@@ -242,36 +237,23 @@ static int write_all(int fd, const void *buf, size_t len) {
     return 0;
 }
 
-int32_t ipclab_code_file(void) {
-    static char maps[64 * 1024];
-    uintptr_t from, to, up;
+int32_t ipclab_huge_tmpfs(void) {
     if (!thp_allowed()) return -3;
-    if (read_file("/proc/self/maps", maps, sizeof maps) <= 0 || aligned_text(maps, &from, &to, &up) != 0) return -1;
     int pair[2];
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) return -2;
     pid_t pid = fork();
     if (pid == 0) {
-        // The child: its own mount namespace (nothing it mounts reaches the host), a tmpfs on /tmp there,
-        // an unnamed file in it. The file outlives the namespace: the spawner holds it open.
+        // The child: its own mount namespace (nothing it mounts reaches the host), a tmpfs on /tmp there.
+        // The tmpfs outlives the namespace (detached, as by a lazy unmount): the spawner holds its root open.
         close(pair[0]);
         int fd = -1;
         if (unshare(CLONE_NEWNS) == 0 && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0
             && mount("ipclab-code", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "huge=within_size,mode=0700") == 0)
-            fd = open("/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0400);
-        // Sized first: every 2-MiB page of the text is then within the size (huge), the stamp's is not.
-        if (fd >= 0 && ftruncate(fd, (off_t)(up - from + 4096)) != 0) fd = -1;
-        static char fill[4096];
-        memset(fill, 0xcc, sizeof fill);
-        code_stamp stamp;
-        int ok = fd >= 0 && write_all(fd, (const void *)from, to - from) == 0 && exe_stamp(&stamp, up - from) == 0;
-        for (uintptr_t at = to; ok && at < up; at += sizeof fill) ok = write_all(fd, fill, sizeof fill) == 0;
-        memset(fill, 0, sizeof fill);
-        memcpy(fill, &stamp, sizeof stamp);
-        ok = ok && write_all(fd, fill, sizeof fill) == 0;
+            fd = open("/tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         // The descriptor, or the errno of the step that failed (for the spawner's log line).
-        int32_t code = ok ? 0 : (errno ? errno : EIO);
-        ipclab_send_with_fds(pair[1], &code, sizeof code, &fd, ok ? 1 : 0);
-        _exit(ok ? 0 : 1);
+        int32_t code = fd >= 0 ? 0 : (errno ? errno : EIO);
+        ipclab_send_with_fds(pair[1], &code, sizeof code, &fd, fd >= 0 ? 1 : 0);
+        _exit(fd >= 0 ? 0 : 1);
     }
     close(pair[1]);
     int fd = -1, n = 0;
@@ -287,16 +269,56 @@ int32_t ipclab_code_file(void) {
         while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {}
     }
     close(pair[0]);
-    if (fd < 0) {
-        errno = code;
-        return -2;
+    if (fd < 0) errno = code;
+    return fd >= 0 ? fd : -2;
+}
+
+// Sized first: every whole 2-MiB page within the size is then a huge one (`huge=within_size`).
+HIDDEN int huge_file(int dir, off_t size) {
+    int fd = openat(dir, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0400);
+    if (fd >= 0 && ftruncate(fd, size) != 0) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return -1;
     }
-    // Read-only from here on: no descriptor that could write the runners' code is left anywhere.
+    return fd;
+}
+
+// No descriptor that could write the file is left anywhere, and a shared mapping of it can never be
+// made writable (mprotect fails: EACCES).
+HIDDEN int huge_read_only(int fd) {
     char path[64];
     snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
     int ro = open(path, O_RDONLY | O_CLOEXEC);
+    int e = errno;
     close(fd);
+    errno = e;
     return ro;
+}
+
+int32_t ipclab_code_file(int32_t dir) {
+    static char maps[64 * 1024];
+    uintptr_t from, to, up;
+    if (read_file("/proc/self/maps", maps, sizeof maps) <= 0 || aligned_text(maps, &from, &to, &up) != 0) return -1;
+    // Every 2-MiB page of the text is within the size (huge), the stamp's is not.
+    int fd = huge_file(dir, (off_t)(up - from + 4096));
+    static char fill[4096];
+    memset(fill, 0xcc, sizeof fill);
+    code_stamp stamp;
+    int ok = fd >= 0 && write_all(fd, (const void *)from, to - from) == 0 && exe_stamp(&stamp, up - from) == 0;
+    for (uintptr_t at = to; ok && at < up; at += sizeof fill) ok = write_all(fd, fill, sizeof fill) == 0;
+    memset(fill, 0, sizeof fill);
+    memcpy(fill, &stamp, sizeof stamp);
+    ok = ok && write_all(fd, fill, sizeof fill) == 0;
+    if (!ok) {
+        int e = errno ? errno : EIO;
+        if (fd >= 0) close(fd);
+        errno = e;
+        return -2;
+    }
+    int ro = huge_read_only(fd);
+    return ro >= 0 ? ro : -2;
 }
 
 // Maps the spawner's code file over the text, after checking it was made from this very executable.
@@ -318,7 +340,7 @@ static int map_code_file(const char *maps, int fd, ipclab_code_result *result) {
     return IPCLAB_CODE_OK;
 }
 
-int32_t ipclab_remap_code(int32_t what, int32_t code_file, ipclab_code_result *result) {
+int32_t ipclab_remap_code(int32_t what, int32_t code_file, int32_t relro_dir, ipclab_code_result *result) {
     memset(result, 0, sizeof *result);
     uint64_t began = now_ns();
     int no_thp = (what & IPCLAB_CODE_NO_THP) != 0;
@@ -339,6 +361,10 @@ int32_t ipclab_remap_code(int32_t what, int32_t code_file, ipclab_code_result *r
     }
     if (what & IPCLAB_CODE_LIBC) {
         int s = move_mapping(maps, 0, "/libc.so.6", "r-x", PROT_READ | PROT_EXEC, !edges, no_thp, result);
+        if (status == IPCLAB_CODE_OK) status = s;
+    }
+    if ((what & IPCLAB_CODE_RELRO) && relro_dir >= 0) {
+        int s = huge_share_relro(maps, relro_dir, result);
         if (status == IPCLAB_CODE_OK) status = s;
     }
     result->elapsed_ns = now_ns() - began;

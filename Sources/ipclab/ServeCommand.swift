@@ -53,7 +53,7 @@ struct ServeCommand: ParsableCommand {
           help: "Development only: start even when the host cannot give runs PID, IPC and mount namespaces, and run without what it lacks (/healthz then says \"insecure\": true).")
     var insecureNoSandbox = false
 
-    @Flag(help: "Leave the runners' code on its file pages instead of mapping it from one copy on transparent huge pages (fewer page faults and a cheaper fork and exit for every run process; README, \"Runners\"). Profile or debug with it: on huge pages, perf and crash backtraces show no symbols for that code.")
+    @Flag(help: "Leave the runners' code on its file pages (and their relocated read-only data private) instead of mapping it from one copy on transparent huge pages (fewer page faults and a cheaper fork and exit for every run process; README, \"Runners\"). Profile or debug with it: on huge pages, perf and crash backtraces show no symbols for that code.")
     var noHugeCodePages = false
 
     /// What runners put on huge pages (``CodePages`` bits), for measuring the variants (README, "Runners").

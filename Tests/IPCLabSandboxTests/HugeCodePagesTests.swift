@@ -24,6 +24,16 @@ struct HugeCodePagesTests {
     /// (polled: a runner may be between images, which it starts after a pause).
     static func runOnce(codePages: CodePages, named name: String = "ipclab-slot",
                         until done: ([Int64]) -> Bool) async throws -> (Trace, [Int32: Int64]) {
+        try await runOnce(codePages: codePages, named: name, probe: { pid in
+            // -1: the runner went (an exec does not change the pid; its end does).
+            let bytes = CodePages.hugeExecutableBytes(of: pid)
+            return bytes >= 0 ? bytes : nil
+        }, until: done)
+    }
+
+    /// The same, with what `probe` sees of each runner (nil: nothing, e.g. it went).
+    static func runOnce<T>(codePages: CodePages, named name: String = "ipclab-slot", probe: (Int32) -> T?,
+                           until done: ([T]) -> Bool) async throws -> (Trace, [Int32: T]) {
         var options = Spawner.Options()
         options.codePages = codePages
         let logger = Logger(label: "ipclab.tests") { _ in SwiftLogNoOpLogHandler() }
@@ -33,11 +43,9 @@ struct HugeCodePagesTests {
         let request = try RunRequest.preset("pipe.hello", params: nil, limits: nil)
         let trace = try await offThePool { try runner.run(request) }
         let spawner = try #require(client.status.pid)
-        var seen: [Int32: Int64] = [:]
+        var seen: [Int32: T] = [:]
         for _ in 0..<100 {
-            // -1: the runner went (an exec does not change the pid; its end does).
-            seen = Dictionary(uniqueKeysWithValues: runners(of: spawner, named: name).map { ($0, CodePages.hugeExecutableBytes(of: $0)) }
-                .filter { $0.1 >= 0 })
+            seen = Dictionary(uniqueKeysWithValues: runners(of: spawner, named: name).compactMap { pid in probe(pid).map { (pid, $0) } })
             if !seen.isEmpty && done(Array(seen.values)) { break }
             usleep(100_000)
         }

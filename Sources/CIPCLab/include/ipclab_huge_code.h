@@ -18,6 +18,10 @@
 /// with IPCLAB_CODE_NO_THP onto 4-KiB ones (only then does ipclab_remap_code copy the text; for
 /// measuring: the copy costs each runner's start ~4 ms and is charged to its slot's memory cgroup).
 #define IPCLAB_CODE_COPY 32
+/// Also the executable's relocated RELRO segment (`.data.rel.ro`, `.got`): a copy in a file of its own
+/// on the spawner's huge-page tmpfs, mapped shared and read-only over it, so fork copies none of its
+/// entries (only when it starts on a 2-MiB boundary with the rest of its last 2 MiB unmapped).
+#define IPCLAB_CODE_RELRO 64
 
 /// Why the code stayed (partly) on its file pages; 0: every region asked for was moved.
 enum {
@@ -48,15 +52,28 @@ typedef struct {
 /// addresses. The text: `code_file` (from ipclab_code_file, made from this same executable) mapped over
 /// it when given and usable, else a copy on anonymous transparent huge pages (unless
 /// IPCLAB_CODE_NO_THP), made read+exec, then mremap'd over the original. Never writable and executable
-/// at once. Call it single-threaded; on any failure the original mapping stays. Returns `result->status`.
-int32_t ipclab_remap_code(int32_t what, int32_t code_file, ipclab_code_result *result);
+/// at once. The RELRO segment (IPCLAB_CODE_RELRO): a file of its own in `relro_dir` (from
+/// ipclab_huge_tmpfs; -1: left as it is). Call it single-threaded; on any failure the original mapping
+/// stays. Returns `result->status`.
+int32_t ipclab_remap_code(int32_t what, int32_t code_file, int32_t relro_dir, ipclab_code_result *result);
 
-/// The spawner's side: a read-only descriptor of a file on huge pages (a tmpfs mounted `huge=within_size` in
-/// a throw-away mount namespace) holding this executable's text, for its runners to map; -1 when the
-/// text is not 2-MiB-aligned (linked without `-z separate-loadable-segments`); -2 when making it failed
-/// (no mount namespace or tmpfs for this process, e.g. not root; errno says why); -3 when transparent
-/// huge pages are `never`.
-int32_t ipclab_code_file(void);
+/// The spawner's side: the root directory of a tmpfs mounted `huge=within_size` in a throw-away mount
+/// namespace (nothing is mounted on the host; the tmpfs lives while a descriptor of it or of a file in
+/// it is open); -2 when making it failed (no mount namespace or tmpfs for this process, e.g. not root;
+/// errno says why); -3 when transparent huge pages are `never`.
+int32_t ipclab_huge_tmpfs(void);
+
+/// The spawner's side: a read-only descriptor of an unnamed file in the tmpfs `dir` (ipclab_huge_tmpfs)
+/// holding this executable's text, for its runners to map; -1 when the text is not 2-MiB-aligned
+/// (linked without `-z separate-loadable-segments`); -2 when making it failed (errno says why).
+int32_t ipclab_code_file(int32_t dir);
+
+/// Copies [start, start + len) (page-aligned) into an unnamed file of `span` bytes (≥ len; the rest
+/// zeros) in the tmpfs `dir` and maps it over [start, start + span) shared and read-only, from a
+/// read-only descriptor: no process can make that mapping writable (mprotect: EACCES), so no process
+/// mapping it can change what the others read. [start + len, start + span) must be unused. What the
+/// runner does with its RELRO (IPCLAB_CODE_RELRO); IPCLAB_CODE_OK, or IPCLAB_CODE_MMAP and `*error`.
+int32_t ipclab_share_read_only(int32_t dir, uintptr_t start, uint64_t len, uint64_t span, int32_t *error);
 
 /// Bytes of the executable mappings of /proc/`pid`/smaps mapped by huge pages (`AnonHugePages`,
 /// `ShmemPmdMapped`, `FilePmdMapped`; 0 for the caller's own: pid 0); -1 when it cannot be read.

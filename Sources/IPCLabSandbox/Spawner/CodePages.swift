@@ -5,10 +5,10 @@ import Glibc
 /// code", as Node.js `--use-largepages` does it). Run processes are forks of the runner: its text is a
 /// file mapping, which fork does not copy (no anon_vma), so each of a run's three new processes faulted
 /// the code it runs in again, 16 pages per fault, and its exit zapped them again. On huge pages a
-/// process maps it by a few PMDs. The text comes from the spawner's code file (``codeFile()``: one copy
+/// process maps it by a few PMDs. The text comes from the spawner's code file (``spawnerFiles()``: one copy
 /// on a huge-page tmpfs, mapped by every runner), else from a copy each runner makes on anonymous
 /// transparent huge pages. Measured in README, "Runners" (`ipclab serve --no-huge-code-pages` turns it
-/// off). The C side is `ipclab_remap_code` and `ipclab_code_file` (CIPCLab): on any failure the code
+/// off). The C side is `ipclab_remap_code`, `ipclab_huge_tmpfs` and `ipclab_code_file` (CIPCLab): on any failure the code
 /// stays on its file pages and the run works as before; the spawner says so once on standard error.
 public struct CodePages: OptionSet, Sendable, Hashable {
     public let rawValue: Int32
@@ -29,38 +29,50 @@ public struct CodePages: OptionSet, Sendable, Hashable {
     /// file (for measuring only: the copy costs each runner's start ~4 ms of CPU, ate the run processes'
     /// gain, and its 18 MB are charged to the slot's memory cgroup, which the run's limit bounds).
     public static let copy = CodePages(rawValue: IPCLAB_CODE_COPY)
+    /// The executable's relocated RELRO segment (`.data.rel.ro`, `.got`, ~600 KB) too: each runner
+    /// copies it, once the loader has made it read-only, into a file of its own on the spawner's
+    /// huge-page tmpfs and maps that shared and read-only over it, so fork copies none of its entries
+    /// and a process maps it by one PMD. Its 2 MiB are charged to the runner's slot.
+    public static let relro = CodePages(rawValue: IPCLAB_CODE_RELRO)
 
     /// Nothing moved: the code stays on its file pages (`--no-huge-code-pages`).
     public static let none: CodePages = []
     /// The default, the best measured (README, "Runners").
-    public static let standard: CodePages = [.text]
+    public static let standard: CodePages = [.text, .relro]
 
     /// Bytes of the process's executable mappings mapped by huge pages (`AnonHugePages`,
     /// `ShmemPmdMapped` in its smaps), -1 when unreadable: how a test or an operator sees it.
     public static func hugeExecutableBytes(of pid: Int32) -> Int64 { ipclab_exec_huge_bytes(pid) }
 
     /// Moves the code (single-threaded: the runner's start), mapping the spawner's `codeFile` over the
-    /// text when it is given and made from this executable. What happened, for the hello.
-    func apply(codeFile: Int32) -> ipclab_code_result {
+    /// text when it is given and made from this executable, and the RELRO segment from a file of its
+    /// own in the spawner's `tmpfs`. What happened, for the hello.
+    func apply(codeFile: Int32, tmpfs: Int32 = -1) -> ipclab_code_result {
         var result = ipclab_code_result()
         // Without the spawner's file the text stays on its file pages, unless a copy is asked for.
-        let what = codeFile < 0 && !contains(.copy) && !contains(.noTHP) ? subtracting([.text, .edges]) : self
-        if !what.isEmpty { _ = ipclab_remap_code(what.rawValue, codeFile, &result) }
+        var what = codeFile < 0 && !contains(.copy) && !contains(.noTHP) ? subtracting([.text, .edges]) : self
+        if tmpfs < 0 { what.remove(.relro) }
+        if !what.isEmpty { _ = ipclab_remap_code(what.rawValue, codeFile, tmpfs, &result) }
         return result
     }
 
-    /// The spawner's side: the text once on huge pages in a file its runners map (-1: none; each runner
-    /// then copies its text onto anonymous huge pages itself, which the spawner says once on stderr).
-    func codeFile() -> Int32 {
-        guard contains(.text) && !contains(.noTHP) && !contains(.copy) else { return -1 }
-        let fd = ipclab_code_file()
-        let why = fd == -2 ? "a tmpfs in a mount namespace of its own could not be made: \(ErrnoName.of(errno) ?? String(errno))"
-            : fd == -3 ? "transparent huge pages are off (/sys/kernel/mm/transparent_hugepage/enabled)" : nil
+    /// The spawner's side: its tmpfs on huge pages (kept for runners only when they put their RELRO
+    /// there), and the text once in a file in it that its runners map (-1: none; each runner's text then
+    /// stays on its file pages, which the spawner says once on stderr).
+    func spawnerFiles() -> (codeFile: Int32, tmpfs: Int32) {
+        let text = contains(.text) && !contains(.noTHP) && !contains(.copy)
+        guard text || contains(.relro) else { return (-1, -1) }
+        let dir = ipclab_huge_tmpfs()
+        let fd = dir >= 0 && text ? ipclab_code_file(dir) : -1
+        let why = dir == -2 || fd == -2 ? "a tmpfs in a mount namespace of its own could not be made: \(ErrnoName.of(errno) ?? String(errno))"
+            : dir == -3 ? "transparent huge pages are off (/sys/kernel/mm/transparent_hugepage/enabled)" : nil
         if let why {
             let line = Array("ipclab-sandbox: runner code stays on its file pages (\(why)); runs work as before, with more page faults\n".utf8)
             _ = Glibc.write(2, line, line.count)
         }
-        return max(fd, -1)
+        // The code file keeps the tmpfs alive by itself.
+        if dir >= 0 && !contains(.relro) { close(dir) }
+        return (max(fd, -1), contains(.relro) ? max(dir, -1) : -1)
     }
 
     /// Why the code stayed on file pages, as the runner's hello carries it (0: moved, or not asked).

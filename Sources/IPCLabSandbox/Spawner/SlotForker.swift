@@ -61,8 +61,10 @@ final class SlotForker {
     /// Where the runner finds its request socket and the home network namespace after exec.
     static let socketFD: Int32 = 3
     static let homeFD: Int32 = 4
-    /// The spawner's code file (``CodePages/codeFile()``), when there is one.
+    /// The spawner's code file (``CodePages/spawnerFiles()``), when there is one.
     static let codeFD: Int32 = 5
+    /// The spawner's huge-page tmpfs, when runners put their RELRO there (``CodePages/relro``).
+    static let tmpfsFD: Int32 = 6
 
     /// What the spawner asks: clone an init with these flags (plus `CLONE_PARENT`). With the
     /// control socket travel, in this order and as `attached` says, the network namespace to clone
@@ -100,6 +102,8 @@ final class SlotForker {
         var codePages = CodePages.standard
         /// The spawner's code file, read-only (-1: none): the runner maps it over its text.
         var codeFile: Int32 = -1
+        /// The spawner's huge-page tmpfs (-1: none): the runner puts a copy of its RELRO there.
+        var tmpfs: Int32 = -1
         /// The whole environment a runner (and so a run) gets.
         static let environment = ["LD_BIND_NOW=1"]
 
@@ -125,10 +129,12 @@ final class SlotForker {
             let s = fcntl(pair[1], F_DUPFD, 10)
             let h = home >= 0 ? fcntl(home, F_DUPFD, 10) : -1
             let c = image.codeFile >= 0 ? fcntl(image.codeFile, F_DUPFD, 10) : -1
+            let t = image.tmpfs >= 0 ? fcntl(image.tmpfs, F_DUPFD, 10) : -1
             guard s >= 0, dup2(s, socketFD) == socketFD else { _exit(127) }
             if h >= 0 { guard dup2(h, homeFD) == homeFD else { _exit(127) } } else { close(homeFD) }
             if c >= 0 { guard dup2(c, codeFD) == codeFD else { _exit(127) } } else { close(codeFD) }
-            _ = ipclab_close_range(UInt32(codeFD + 1), UInt32.max)
+            if t >= 0 { guard dup2(t, tmpfsFD) == tmpfsFD else { _exit(127) } } else { close(tmpfsFD) }
+            _ = ipclab_close_range(UInt32(tmpfsFD + 1), UInt32.max)
             execve(image.executable, argv, envp)
             _exit(127)
         }
@@ -213,10 +219,11 @@ final class SlotForker {
         let home: Int32 = fcntl(homeFD, F_GETFD) >= 0 ? homeFD : -1
         // Kept open across this runner's execs (inits close it with everything else they inherit).
         let codeFile: Int32 = fcntl(codeFD, F_GETFD) >= 0 ? codeFD : -1
-        _ = ipclab_close_range(UInt32(codeFD + 1), UInt32.max)
+        let tmpfs: Int32 = fcntl(tmpfsFD, F_GETFD) >= 0 ? tmpfsFD : -1
+        _ = ipclab_close_range(UInt32(tmpfsFD + 1), UInt32.max)
         // Still single-threaded, and before the warm-up touches the code: every init cloned from
         // here on gets the code as a few huge-page entries instead of faulting it in again.
-        let code = codePages.apply(codeFile: codeFile)
+        let code = codePages.apply(codeFile: codeFile, tmpfs: tmpfs)
         if warmUp { Spawner.warmUp() }
         // Inherited by every init cloned from this image, instead of worked out in each.
         _ = RunInit.tracerLibrary

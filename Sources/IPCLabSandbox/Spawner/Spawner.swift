@@ -68,11 +68,12 @@ public enum Spawner {
         if getppid() == 1 { _exit(0) }
         signal(SIGPIPE, SIG_IGN)
         let codePages: CodePages = options.oneShot ? .none : options.codePages
+        // Paid back over many runs, not one (README, "Runners").
+        let files = codePages.spawnerFiles()
         var state = State(uids: RunUidPool(base: options.uidBase, count: options.uidCount),
                           image: SlotForker.Image(executable: ownExecutable(), reexecEvery: max(1, options.reexecEvery),
-                                                  warmUp: !options.oneShot,
-                                                  // Paid back over many runs, not one (README, "Runners").
-                                                  codePages: codePages, codeFile: codePages.codeFile()))
+                                                  warmUp: !options.oneShot, codePages: codePages,
+                                                  codeFile: files.codeFile, tmpfs: files.tmpfs))
         if insecure { state.namespaces &= ~missingNamespaces() }
         state.cgroups.home = state.networks.homeFD
         state.cgroups.image = state.image
