@@ -6,7 +6,7 @@ import PackageDescription
 //   IPCLabCore            (scenarios, traces, the catalog; no C, no HTTP)
 //   IPCLabSandbox         (namespaces, the spawner, participants, the event ring)
 //   IPCLabStore           (stored runs and grades: SQLite through GRDB or PostgreSQL through libpq,
-//                          traces deflated by zlib)
+//                          traces compressed by LZ4)
 //   IPCLabHTTP            (the only code that touches MHD_*)
 //   ipclab                (the executable that wires them)
 let package = Package(
@@ -38,11 +38,13 @@ let package = Package(
         .target(name: "CIPCLabTrace", cSettings: [.define("_GNU_SOURCE"), .headerSearchPath("../CIPCLab/include")], linkerSettings: [.linkedLibrary("dl"), .unsafeFlags(["-nostartfiles"])]),
         .target(name: "IPCLabCore"),
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(name: "CLibLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
         .target(
             name: "IPCLabStore",
             dependencies: [
-                "CIPCLab", "CLibPQ", "IPCLabCore",
+                "CIPCLab", "CLibLZ4", "CLibPQ", "IPCLabCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

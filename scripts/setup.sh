@@ -3,8 +3,9 @@
 # apt-get runs only when a package is missing, pip only when e2e/requirements.txt changed.
 #
 #   scripts/setup.sh                 to build and serve: libmicrohttpd-dev, pkg-config, zlib1g-dev,
-#                                    libsqlite3-dev and libpq-dev (the run store: SQLite, or PostgreSQL
-#                                    with --database), gcc and libc6-dev (C programs)
+#                                    libsqlite3-dev, libpq-dev and liblz4-dev (the run store: SQLite,
+#                                    or PostgreSQL with --database; traces compressed by LZ4), gcc
+#                                    and libc6-dev (C programs)
 #   scripts/setup.sh --test          and the e2e tests' Python packages (e2e/requirements.txt),
 #                                    in a virtualenv; postgresql and nginx (the stored-run tests start
 #                                    a PostgreSQL cluster of their own, and nginx in front of several
@@ -78,7 +79,7 @@ if ! command -v swift >/dev/null 2>&1; then
 fi
 
 # gcc and libc6-dev: students' C programs are compiled inside each run's sandbox (README, "C programs").
-apt_packages=(libmicrohttpd-dev pkg-config zlib1g-dev libsqlite3-dev libpq-dev gcc libc6-dev)
+apt_packages=(libmicrohttpd-dev pkg-config zlib1g-dev libsqlite3-dev libpq-dev liblz4-dev gcc libc6-dev)
 if [ "$want_browser" = 1 ]; then
     apt_packages+=(chromium fonts-liberation fonts-dejavu-core)
 fi
@@ -95,7 +96,7 @@ if [ "$want_test" = 1 ]; then
 fi
 apt_install "${apt_packages[@]}"
 
-for pc in libmicrohttpd:libmicrohttpd-dev libpq:libpq-dev; do
+for pc in libmicrohttpd:libmicrohttpd-dev libpq:libpq-dev liblz4:liblz4-dev; do
     if ! pkg-config --exists "${pc%%:*}"; then
         echo "setup.sh: pkg-config cannot find ${pc%%:*} after installing ${pc#*:}" >&2
         exit 1

@@ -1,5 +1,5 @@
-// zlib, bound once: gzip for the static page files and the zlib streams of stored traces. The
-// Swift side (StaticFiles, IPCLabStore's Deflate) hands buffers and never touches a z_stream.
+// zlib, bound once: gzip for the static page files, and inflating traces stored by earlier builds.
+// The Swift side (StaticFiles, IPCLabStore's TraceCompression) hands buffers and never touches a z_stream.
 #include "ipclab_zlib.h"
 
 #include <limits.h>
@@ -14,9 +14,9 @@ size_t ipclab_deflate_bound(size_t len) {
 }
 
 // Each thread keeps its deflate stream between calls (deflateReset), for the last level and wrapper
-// it used: a new stream's ~270 KB of state, allocated, zeroed and faulted in again for every stored
-// trace (the server hands freed memory back to the kernel after each answer), took several times
-// as long as deflating a 5 KB trace. Freed when the thread ends.
+// it used: a new stream's ~270 KB of state, allocated, zeroed and faulted in again for every call
+// (the server hands freed memory back to the kernel after each answer), took several times as long
+// as deflating a 5 KB file. Freed when the thread ends.
 struct cached_stream {
     z_stream s;
     int params;  // level | 16 for gzip

@@ -92,7 +92,7 @@ public final class RunStore: Sendable {
             : "SELECT trace_json, \(StoreSchema.column(format)) FROM run WHERE id = ?"
         guard let row = try database.read({ db in try db.row(sql, .text(id)) }) else { return nil }
         let stored = format == .json ? nil : row.blob(1).flatMap { $0 == StoredRun.derived ? nil : $0 }
-        guard let blob = stored ?? row.blob(0), let bytes = Deflate.decompress(blob) else {
+        guard let blob = stored ?? row.blob(0), let bytes = TraceCompression.decompress(blob) else {
             throw StoreError.corrupt("run \(id) (\(format.rawValue))")
         }
         guard format != .json, stored == nil else { return bytes }
@@ -127,7 +127,10 @@ public final class RunStore: Sendable {
                 conditions.append("experiment = ?"); arguments.append(.text(experiment))
             }
             if let outcome {
-                conditions.append("outcome = ?"); arguments.append(.text(outcome))
+                // `ok` runs are not in the outcome index (StoreSchema v3); the others are, and the
+                // planner uses that partial index only when the query states its condition.
+                conditions.append(outcome == "ok" ? "outcome = ?" : "outcome = ? AND outcome <> 'ok'")
+                arguments.append(.text(outcome))
             }
             arguments.append(.int(limit + 1))
             let sql = """
@@ -157,7 +160,7 @@ public final class RunStore: Sendable {
 
     /// Stores a grade (its JSON as the grading answered it), by its id, beside the run it graded.
     public func storeGrade(id: String, runID: String?, json: [UInt8]) throws {
-        let blob = Deflate.compress(json)
+        let blob = TraceCompression.compress(json)
         let storedAt = now()
         try writer.write(statement: true) { db in
             try db.execute("INSERT INTO grade (id, run_id, stored_at, grade_json) VALUES (?, ?, ?, ?)",
@@ -169,7 +172,7 @@ public final class RunStore: Sendable {
     public func grade(id: String) throws -> [UInt8]? {
         let blob = try database.read { db in try db.row("SELECT grade_json FROM grade WHERE id = ?", .text(id))?.blob(0) }
         guard let blob else { return nil }
-        guard let bytes = Deflate.decompress(blob) else { throw StoreError.corrupt("grade \(id)") }
+        guard let bytes = TraceCompression.decompress(blob) else { throw StoreError.corrupt("grade \(id)") }
         return bytes
     }
 

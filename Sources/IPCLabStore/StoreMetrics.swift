@@ -66,7 +66,7 @@ public final class StoreMetrics: Sendable {
             # HELP ipclab_stored_runs Runs in the store now.
             # TYPE ipclab_stored_runs gauge
             ipclab_stored_runs \(s.runs)
-            # HELP ipclab_stored_bytes Bytes the stored runs' deflated traces take.
+            # HELP ipclab_stored_bytes Bytes the stored runs' compressed traces take.
             # TYPE ipclab_stored_bytes gauge
             ipclab_stored_bytes \(s.bytes)
             # HELP ipclab_store_writes_total Runs stored since start.

@@ -33,7 +33,7 @@ enum StoreSchema {
                 CREATE INDEX run_by_outcome ON run(outcome, seq);
                 CREATE INDEX run_by_stored_at ON run(stored_at);
                 """,
-            // The blobs are deflated already: STORAGE EXTERNAL keeps PostgreSQL from compressing them again.
+            // The blobs are compressed already: STORAGE EXTERNAL keeps PostgreSQL from compressing them again.
             postgres: """
                 CREATE TABLE run (
                     seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -75,6 +75,49 @@ enum StoreSchema {
                 );
                 ALTER TABLE grade ALTER COLUMN grade_json SET STORAGE EXTERNAL;
                 CREATE INDEX grade_by_stored_at ON grade(stored_at);
+                """),
+        Migration(
+            name: "v3: runs cheaper to insert",
+            // Each insert wrote a page of every B-tree it touched to the WAL: AUTOINCREMENT's
+            // `sqlite_sequence` row and the `stored_at` index were two of seven, and the outcome
+            // index a third for an `ok` run, which now it indexes no more (most runs are `ok`: a
+            // list of them finds its page by walking `seq` back; ``RunStore/list`` names the
+            // index's condition so that other outcomes use it). A rowid without
+            // AUTOINCREMENT is still one more than the largest stored, so `seq` keeps the order runs
+            // were stored in; retention by days walks `seq` (``StoreRetention/pruneDays``). SQLite
+            // cannot drop AUTOINCREMENT in place: the table is copied, every run and its `seq` kept.
+            sqlite: """
+                CREATE TABLE run_v3 (
+                    seq INTEGER PRIMARY KEY,
+                    id TEXT NOT NULL UNIQUE,
+                    experiment TEXT,
+                    outcome TEXT NOT NULL,
+                    started_at TEXT NOT NULL,
+                    duration_ns INTEGER NOT NULL,
+                    stored_at REAL NOT NULL,
+                    bytes INTEGER NOT NULL,
+                    trace_json BLOB NOT NULL,
+                    trace_text BLOB NOT NULL,
+                    trace_chrome BLOB NOT NULL
+                );
+                INSERT INTO run_v3 (seq, id, experiment, outcome, started_at, duration_ns, stored_at, bytes,
+                                    trace_json, trace_text, trace_chrome)
+                    SELECT seq, id, experiment, outcome, started_at, duration_ns, stored_at, bytes,
+                           trace_json, trace_text, trace_chrome FROM run ORDER BY seq;
+                DROP TABLE run;
+                ALTER TABLE run_v3 RENAME TO run;
+                CREATE INDEX run_by_experiment ON run(experiment, seq);
+                CREATE INDEX run_by_outcome ON run(outcome, seq) WHERE outcome <> 'ok';
+                """,
+            // An identity column is a sequence, not a table: only the index goes. A row stays in
+            // the table's own page up to 8160 bytes (a `pipe.hello` run's is ~2.7 KB) rather than
+            // from 2 KB on having its blob moved to the TOAST table, a second table and index to
+            // write; larger traces still go there.
+            postgres: """
+                DROP INDEX IF EXISTS run_by_stored_at;
+                DROP INDEX IF EXISTS run_by_outcome;
+                CREATE INDEX run_by_outcome ON run(outcome, seq) WHERE outcome <> 'ok';
+                ALTER TABLE run SET (toast_tuple_target = 8160);
                 """),
     ]
 

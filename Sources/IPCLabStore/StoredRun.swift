@@ -1,7 +1,7 @@
 import Foundation
 import IPCLabCore
 
-/// A run as it is stored: its list fields and its JSON, deflated. Its text and Chrome trace are
+/// A run as it is stored: its list fields and its JSON, compressed. Its text and Chrome trace are
 /// made from that JSON when read (``Trace/init(json:)``), byte for byte what the run's own answer in
 /// that format was: the run's thread renders the trace once, and the JSON it answered is what it stores.
 /// (Runs stored before kept all three formats; those are read as they were stored.)
@@ -12,13 +12,13 @@ public struct StoredRun: Sendable {
     }
 
     public var summary: RunSummary
-    /// The deflated bytes of each format stored (see `Deflate`): the JSON, and the others only when given.
+    /// The compressed bytes of each format stored (see `TraceCompression`): the JSON, and the others only when given.
     var blobs: [Format: [UInt8]]
 
-    /// Deflates `trace`'s JSON: `json`, the bytes its answer already rendered (so that what is stored
+    /// Compresses `trace`'s JSON: `json`, the bytes its answer already rendered (so that what is stored
     /// is byte for byte what was sent, and the trace is not rendered twice), else rendered here.
     public init(_ trace: Trace, json: [UInt8]? = nil, storedAt: Double) {
-        blobs = [.json: Deflate.compress(json ?? trace.json())]
+        blobs = [.json: TraceCompression.compress(json ?? trace.json())]
         summary = RunSummary(id: trace.run.id, experiment: trace.run.experiment, outcome: trace.run.outcome.rawValue,
                              startedAt: trace.run.startedAt, durationNs: Int(trace.run.durationNs), storedAt: storedAt,
                              bytes: blobs.values.reduce(0) { $0 + $1.count })
@@ -27,13 +27,13 @@ public struct StoredRun: Sendable {
     /// A run from its list fields and its rendered formats (tests, and stores that did not render
     /// them); a format left out is made from the JSON when read.
     public init(summary: RunSummary, formats: [Format: [UInt8]]) {
-        blobs = formats.mapValues(Deflate.compress)
-        if blobs[.json] == nil { blobs[.json] = Deflate.compress([]) }
+        blobs = formats.mapValues(TraceCompression.compress)
+        if blobs[.json] == nil { blobs[.json] = TraceCompression.compress([]) }
         self.summary = summary
         self.summary.bytes = blobs.values.reduce(0) { $0 + $1.count }
     }
 
-    /// The stored blob of a format made from the JSON when read: empty (a deflated blob never is).
+    /// The stored blob of a format made from the JSON when read: empty (a compressed blob never is).
     static let derived: [UInt8] = []
 }
 
@@ -48,7 +48,7 @@ public struct RunSummary: Sendable, Equatable {
     public var durationNs: Int
     /// When the store wrote it, in seconds since 1970 (what retention by days reads).
     public var storedAt: Double
-    /// The deflated size of its formats together (what retention by bytes counts).
+    /// The compressed size of its formats together (what retention by bytes counts).
     public var bytes: Int
 
     public init(id: String, experiment: String?, outcome: String, startedAt: String, durationNs: Int,

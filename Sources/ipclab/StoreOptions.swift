@@ -19,7 +19,7 @@ struct StoreOptions: ParsableArguments {
     @Option(help: "Delete stored runs and grades older than this many days (default: keep them).")
     var keepDays: Double?
 
-    @Option(help: "Delete the oldest stored runs while their deflated traces take more than this many bytes (default: no limit).")
+    @Option(help: "Delete the oldest stored runs while their compressed traces take more than this many bytes (default: no limit).")
     var maxStoredBytes: Int?
 
     @Flag(help: "Store no runs (GET /api/v1/runs/{id} then answers 404).")

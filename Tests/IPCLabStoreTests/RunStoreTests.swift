@@ -63,10 +63,10 @@ struct RunStoreTests {
     func migrations() throws {
         let t = try TestStore()
         #expect(FileManager.default.fileExists(atPath: t.directory + "/data/" + RunStore.fileName))
-        #expect(try t.store.appliedMigrations() == ["v1: runs", "v2: grades"])
+        #expect(try t.store.appliedMigrations() == ["v1: runs", "v2: grades", "v3: runs cheaper to insert"])
         try t.add("a1")
         try t.reopen()
-        #expect(try t.store.appliedMigrations() == ["v1: runs", "v2: grades"])
+        #expect(try t.store.appliedMigrations() == ["v1: runs", "v2: grades", "v3: runs cheaper to insert"])
         #expect(try t.store.contains(id: "a1"))
         #expect(t.store.metrics.snapshot.runs == 1)
     }
@@ -111,7 +111,7 @@ struct RunStoreTests {
         #expect(try t.store.trace(id: run.id, format: .text) == Array(trace.text().utf8))
         #expect(try t.store.trace(id: run.id, format: .chrome) == trace.chromeJSON())
         // Only the JSON is stored.
-        #expect(t.store.metrics.snapshot.bytes == Deflate.compress(json).count)
+        #expect(t.store.metrics.snapshot.bytes == TraceCompression.compress(json).count)
         // A stored JSON that is not a trace's cannot be made into text: an error, not a crash.
         try t.store.store(StoredRun(summary: RunSummary(id: "bad", experiment: nil, outcome: "ok", startedAt: "", durationNs: 0,
                                                         storedAt: t.now, bytes: 0), formats: [.json: Array("{\"run\":{}}".utf8)]))
@@ -128,45 +128,54 @@ struct RunStoreTests {
         #expect(t.store.metrics.snapshot.failedTotal == 1)
     }
 
-    @Test("deflate round-trips, and a corrupt blob is nil rather than a crash")
-    func deflate() {
+    @Test("compression round-trips, and a damaged, cut or mislabelled blob is nil rather than a crash or other bytes")
+    func compression() {
         let bytes = Array((0..<10_000).map { UInt8($0 % 251) })
-        #expect(Deflate.decompress(Deflate.compress(bytes)) == bytes)
-        #expect(Deflate.decompress(Deflate.compress([])) == [])
-        var blob = Deflate.compress(bytes)
-        blob[blob.count / 2] ^= 0xff
-        #expect(Deflate.decompress(blob) == nil)
-        #expect(Deflate.decompress([0xff, 0xff, 0xff, 0x7f, 1, 2]) == nil)
-        #expect(Deflate.decompress([1]) == nil)
+        let blob = TraceCompression.compress(bytes)
+        #expect(Array(blob[4..<8]) == TraceCompression.lz4Magic)
+        #expect(TraceCompression.decompress(blob) == bytes)
+        #expect(TraceCompression.decompress(TraceCompression.compress([])) == [])
+        // A flipped byte in the middle: the frame's checksum (or its structure) refuses it.
+        var damaged = blob
+        damaged[damaged.count / 2] ^= 0xff
+        #expect(TraceCompression.decompress(damaged) == nil)
+        #expect(TraceCompression.decompress(Array(blob.dropLast(3))) == nil)
+        #expect(TraceCompression.decompress(blob + [0]) == nil)
+        var short = blob
+        short[0] = short[0] &- 1
+        #expect(TraceCompression.decompress(short) == nil)
+        #expect(TraceCompression.decompress([0xff, 0xff, 0xff, 0x7f, 1, 2]) == nil)
+        #expect(TraceCompression.decompress([1]) == nil)
+        #expect(TraceCompression.decompress([4, 0, 0, 0] + TraceCompression.lz4Magic) == nil)
     }
 
-    @Test("a thread's deflate stream is reused: the same bytes deflate the same, every size round-trips, and a gzip in between changes nothing")
-    func deflateReuse() throws {
-        let first = Deflate.compress(Array("{\"run\":1}".utf8))
+    @Test("the same bytes compress the same, every size round-trips, and the page's gzip (zlib's thread stream) in between changes nothing")
+    func compressionRepeats() throws {
+        let first = TraceCompression.compress(Array("{\"run\":1}".utf8))
         for size in [0, 1, 100, 70_000, 5_000, 300_000, 7] {
             let bytes = Array((0..<size).map { UInt8(($0 * 7 + size) % 253) })
-            let blob = Deflate.compress(bytes)
-            #expect(Deflate.decompress(blob) == bytes, "size \(size)")
-            #expect(Deflate.compress(bytes) == blob, "size \(size)")
+            let blob = TraceCompression.compress(bytes)
+            #expect(TraceCompression.decompress(blob) == bytes, "size \(size)")
+            #expect(TraceCompression.compress(bytes) == blob, "size \(size)")
         }
-        // A gzip member (the page's files) on the same thread, then a zlib stream again.
+        // A gzip member (the page's files) on the same thread, then a stored blob again.
         let text = Array(String(repeating: "gzip me ", count: 500).utf8)
         var gz = [UInt8](repeating: 0, count: ipclab_deflate_bound(text.count))
         let n = gz.withUnsafeMutableBufferPointer { o in
             text.withUnsafeBufferPointer { i in ipclab_deflate(i.baseAddress, i.count, o.baseAddress, o.count, 6, 1) }
         }
         #expect(n > 10 && gz[0] == 0x1f && gz[1] == 0x8b)
-        #expect(Deflate.compress(Array("{\"run\":1}".utf8)) == first)
+        #expect(TraceCompression.compress(Array("{\"run\":1}".utf8)) == first)
     }
 
-    @Test("a blob stored by an earlier build (zlib's compress2, level 1) still inflates; a length that understates it is refused")
-    func deflateCompatible() {
+    @Test("a blob stored by an earlier build (a zlib stream, level 1) still reads; a length that understates it is refused")
+    func zlibCompatible() {
         // The length, then zlib.compress(b"hello, stored trace", 1) as Python's zlib makes it.
         let stream: [UInt8] = [0x78, 0x01, 0xcb, 0x48, 0xcd, 0xc9, 0xc9, 0xd7, 0x51, 0x28, 0x2e, 0xc9, 0x2f, 0x4a, 0x4d,
                                0x51, 0x28, 0x29, 0x4a, 0x4c, 0x4e, 0x05, 0x00, 0x47, 0x10, 0x07, 0x21]
-        #expect(Deflate.decompress([19, 0, 0, 0] + stream) == Array("hello, stored trace".utf8))
-        #expect(Deflate.decompress([18, 0, 0, 0] + stream) == nil)
-        #expect(Deflate.decompress([19, 0, 0, 0] + stream.dropLast()) == nil)
+        #expect(TraceCompression.decompress([19, 0, 0, 0] + stream) == Array("hello, stored trace".utf8))
+        #expect(TraceCompression.decompress([18, 0, 0, 0] + stream) == nil)
+        #expect(TraceCompression.decompress([19, 0, 0, 0] + stream.dropLast()) == nil)
     }
 
     @Test("pages go newest first and the cursor walks every run once")

@@ -5,7 +5,7 @@
 #include <stdint.h>
 
 // The project's one binding of zlib: gzip for the static page files (Content-Encoding: gzip)
-// and the zlib streams of stored traces (IPCLabStore's Deflate).
+// and inflating the zlib streams of traces stored by earlier builds (IPCLabStore's TraceCompression).
 
 /// Compresses `len` bytes at `in` into `out`, which holds `cap` bytes, at zlib `level` (1…9):
 /// a gzip member (RFC 1952) when `gzip` is nonzero, else a zlib stream (RFC 1950, what
