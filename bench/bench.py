@@ -34,9 +34,10 @@ def build_baseline(out_dir):
     return exe
 
 
-def start_server(binary, threads, data_dir, database=None):
+def start_server(binary, threads, data_dir, database=None, uid_base=None):
     cmd = [binary, "serve", "--host", "127.0.0.1", "--port", "0", "--public", "public", "--log-level", "warning",
-           *(["--database", database] if database else ["--data-dir", data_dir])]
+           *(["--database", database] if database else ["--data-dir", data_dir]),
+           *(["--run-uid-base", str(uid_base)] if uid_base else [])]
     if threads:
         cmd += ["--threads", str(threads)]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
@@ -175,7 +176,7 @@ def one_shot(binary, baseline, times=5):
     return sorted(ours)[times // 2], sorted(base)[times // 2]
 
 
-def postgres_store_cost(binary, threads, seconds):
+def postgres_store_cost(binary, threads, seconds, uid_base=None):
     """store_cost on a server storing into PostgreSQL: a cluster of its own on this machine (e2e/postgres.py,
     Debian's postgresql), fsync on, as a real one would be."""
     sys.path.insert(0, os.path.join(ROOT, "e2e"))
@@ -183,7 +184,7 @@ def postgres_store_cost(binary, threads, seconds):
     cluster = Postgres()
     try:
         cluster.start()
-        server, url = start_server(binary, threads, None, database=cluster.create_database())
+        server, url = start_server(binary, threads, None, database=cluster.create_database(), uid_base=uid_base)
         try:
             post_runs(url, 100)  # warm up
             return store_cost(url, seconds)
@@ -198,7 +199,7 @@ def store_rows(url, args, results):
     """The stored-vs-not rows: SQLite (the server `url`), then PostgreSQL."""
     load = os.getloadavg()[0]
     stored, unstored = store_cost(url, args.seconds)
-    pg_stored, pg_unstored = postgres_store_cost(args.binary, args.threads, args.seconds)
+    pg_stored, pg_unstored = postgres_store_cost(args.binary, args.threads, args.seconds, args.run_uid_base)
     results["store"] = {"stored": stored, "store_false": unstored,
                         "postgres": {"stored": pg_stored, "store_false": pg_unstored},
                         "load": [load, os.getloadavg()[0]]}
@@ -216,6 +217,9 @@ def main():
     ap.add_argument("--memory-runs", type=int, default=10000)
     ap.add_argument("--binary", default=os.path.join(ROOT, ".build/release/ipclab"))
     ap.add_argument("--threads", type=int, default=0, help="server HTTP threads (default: the server's)")
+    ap.add_argument("--run-uid-base", type=int, default=0,
+                    help="first host uid of the benchmarked servers' runs (default: the server's); give each "
+                         "benchmark run on one host a range of its own")
     ap.add_argument("--out", default=os.path.join(ROOT, "bench/results"))
     ap.add_argument("--only", choices=["service", "measurements", "grading", "store", "programs"],
                     help="run only the service rows (part 1), the measurement rows (part 2), the grading rows, the stored-vs-not rows (SQLite and PostgreSQL) or the C-program rows")
@@ -231,7 +235,7 @@ def main():
     rows, results = [], {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(), "machine": {
         "cores": os.cpu_count(), "load_before": os.getloadavg()[0], "kernel": os.uname().release}}
 
-    server, url = start_server(args.binary, args.threads, os.path.join(tmp, "data"))
+    server, url = start_server(args.binary, args.threads, os.path.join(tmp, "data"), uid_base=args.run_uid_base)
     try:
         post_runs(url, 200)  # warm up
         if args.only in (None, "measurements"):

@@ -91,7 +91,7 @@ def test_preset_scenario_runs_as_a_custom_scenario(lab, exp_id):
 def test_race_loses_updates_without_synchronisation(lab):
     """Lost updates need both loops on two CPUs at once; a busy machine may not give that every run."""
     details = []
-    for _ in range(6):
+    for _ in range(12):
         trace = run_ok(lab, {"experiment": "shm.race"})
         loops = on(trace, "increment", "counter")
         assert [e["result"] for e in loops] == [99997, 99997]
@@ -104,7 +104,7 @@ def test_race_loses_updates_without_synchronisation(lab):
             assert observation(trace, "shm.race.loops_overlapped")["holds"]
             return
         assert final == 200000, total
-    pytest.fail(f"no lost update in 6 runs: {details}")
+    pytest.fail(f"no lost update in 12 runs: {details}")
 
 
 # ------------------------------------------------------------------ changed parameters
