@@ -88,6 +88,17 @@ def exits(e, pid):
     return e[4] == "sched_switch" and int(e[5]["prev_pid"]) == pid and e[5]["prev_state"] in ("X", "Z")
 
 
+def walk(p, t, steps):
+    """Finds each step's event after the one before (from `t`), its time into `p` by name; the last event, or None."""
+    e = None
+    for name, find in steps:
+        e = find(t)
+        if not e:
+            return None
+        p[name], t = e[0], e[0]
+    return e
+
+
 def follow(E, server, spawner):
     """Each run's stage times (µs, absolute), from the first fork of each run init."""
     rows = []
@@ -101,15 +112,12 @@ def follow(E, server, spawner):
         if not go or not req:
             continue
         p = {"request": req[0]}
-        steps = [
-            ("run thread woken", lambda t: E.after(t, lambda e: e[1] in server and wakes(e, comm="ipclab-run"))),
-        ]
-        e = steps[0][1](req[0])
+        e = E.after(req[0], lambda e: e[1] in server and wakes(e, comm="ipclab-run"))
         if not e:
             continue
         run_tid = int(e[5]["pid"])
         p["run thread woken"] = e[0]
-        chain = [
+        e = walk(p, e[0], [
             ("run thread on CPU", lambda t: E.after(t, lambda e: switches_in(e, run_tid))),
             ("spawner woken", lambda t: E.after(t, lambda e: e[1] == run_tid and wakes(e, {spawner}))),
             ("init woken (go)", lambda t: go if go[0] >= t else None),
@@ -117,33 +125,21 @@ def follow(E, server, spawner):
             ("first process forked", lambda t: E.after(t, lambda e: e[4] == "sched_process_fork" and e[1] == init)),
             ("first process on CPU", lambda t: E.after(t, lambda e: switches_in(e, parent))),
             ("second process forked", lambda t: E.after(t, lambda e: e[4] == "sched_process_fork" and e[1] == parent)),
-        ]
-        t, ok = e[0], True
-        for name, find in chain:
-            e = find(t)
-            if not e:
-                ok = False
-                break
-            p[name], t = e[0], e[0]
-        if not ok:
+        ])
+        if not e:
             continue
         child = int(e[5]["child_pid"])
-        rest = [
+        e = walk(p, e[0], [
             ("second process on CPU", lambda t: E.after(t, lambda e: switches_in(e, child))),
             ("second process exited", lambda t: E.after(t, lambda e: exits(e, child))),
             ("first process exited", lambda t: E.after(t, lambda e: exits(e, parent))),
             ("init says done", lambda t: E.after(t, lambda e: e[1] == init and wakes(e, {spawner}))),
             ("spawner on CPU", lambda t: E.after(t, lambda e: switches_in(e, spawner))),
             ("run thread woken again", lambda t: E.after(t, lambda e: e[1] == spawner and wakes(e, server))),
-        ]
-        for name, find in rest:
-            e = find(t)
-            if not e:
-                ok = False
-                break
-            p[name], t = e[0], e[0]
-        if not ok:
+        ])
+        if not e:
             continue
+        t = e[0]
         woken = int(e[5]["pid"])
         e = E.after(t, lambda e: switches_in(e, woken))
         h = e and E.after(e[0], lambda x: x[1] == woken and wakes(x, server))
