@@ -13,6 +13,9 @@ public struct JSONWriter: Sendable {
 
     public var string: String { String(decoding: bytes, as: UTF8.self) }
 
+    /// Whether nested values are indented (compact text from elsewhere, ``raw(_:)``, is not).
+    public var isPretty: Bool { indentStep != nil }
+
     // MARK: Structure
 
     public mutating func object(_ body: (inout JSONWriter) -> Void) {

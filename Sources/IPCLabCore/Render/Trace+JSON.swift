@@ -21,7 +21,8 @@ extension Trace {
         w.beginObject()
         w.field("trace_version", Trace.version)
         w.key("run"); run.write(to: &w)
-        w.field("scenario", scenario.json)
+        // Compact: the same text as the run's plan, written once for both (``ScenarioJSONCache``).
+        if w.isPretty { w.field("scenario", scenario.json) } else { w.key("scenario"); w.raw(scenario.compactJSON) }
         w.key("processes"); w.array { w in for p in processes { p.write(to: &w) } }
         w.key("events"); w.beginArray()
     }

@@ -5,8 +5,10 @@ import IPCLabCore
 enum RunPlan {
     /// The plan's bytes.
     static func encode(_ scenario: Scenario, schedule: RunSchedule?) -> [UInt8] {
+        // Without a schedule the plan is the scenario's text, which the trace carries too.
+        guard let schedule, schedule.perturbs else { return scenario.compactJSON }
         var value = scenario.json
-        if let schedule, schedule.perturbs, case .object(var fields) = value {
+        if case .object(var fields) = value {
             fields["schedule"] = schedule.json
             value = .object(fields)
         }
