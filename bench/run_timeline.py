@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Where one run's wall time goes: a stage timeline of `pipe.hello` runs posted one at a time.
 
-  python3 bench/run_timeline.py BINARY [--runs 150] [--gap-ms 20] [--store] [--uid-base N] [-- SERVE_ARGS…]
+  python3 bench/run_timeline.py BINARY [--runs 150] [--gap-ms 20] [--store] [--uid-base N] [--slow-us N] [-- SERVE_ARGS…]
 
 Starts `BINARY serve` (an `ipclab` with its `ipclab-sandbox` beside it), posts 20 warm-up runs, then
 `--runs` more on one keep-alive connection (`--gap-ms` apart; 0: back to back) while `perf sched record
@@ -159,14 +159,25 @@ def pct(values, q):
     return v[min(len(v) - 1, int(len(v) * q))]
 
 
-def report(E, rows, mine):
+def report(E, rows, mine, slow_us=0):
     keys = [k for k in rows[0] if not k.startswith("_")]
     print(f"{len(rows)} runs followed; stage (µs from the one before)      p25     p50     p90")
+    medians = {}
     for a, b in zip(keys, keys[1:]):
         d = [r[b] - r[a] for r in rows]
+        medians[b] = pct(d, .5)
         print(f"  {b:42s} {pct(d, .25):7.0f} {pct(d, .5):7.0f} {pct(d, .9):7.0f}")
     d = [r[keys[-1]] - r[keys[0]] for r in rows]
     print(f"  {'total':42s} {pct(d, .25):7.0f} {pct(d, .5):7.0f} {pct(d, .9):7.0f}")
+    if slow_us:
+        # The slow runs one by one (their place in the sequence shows any period): the stages that took
+        # over 200 µs more than their median.
+        for i, r in enumerate(rows):
+            total = r[keys[-1]] - r[keys[0]]
+            if total < slow_us:
+                continue
+            over = [(b, r[b] - r[a] - medians[b]) for a, b in zip(keys, keys[1:]) if r[b] - r[a] - medians[b] > 200]
+            print(f"  slow run #{i}: {total:7.0f} µs; " + "; ".join(f"{b} +{x:.0f}" for b, x in over))
 
     cpu = collections.Counter()
     for r in rows:
@@ -220,6 +231,7 @@ def main():
     ap.add_argument("--gap-ms", type=float, default=20)
     ap.add_argument("--store", action="store_true", help="stored runs (default: \"store\": false)")
     ap.add_argument("--uid-base", type=int, default=2_060_000_000)
+    ap.add_argument("--slow-us", type=int, default=0, help="also list each run slower than this, with the stages that made it slow")
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory() as data_dir:
         proc, url = serve(args.binary, data_dir, args.uid_base, extra)
@@ -245,7 +257,7 @@ def main():
     rows = follow(E, server, spawner)
     if not rows:
         sys.exit("no run could be followed")
-    report(E, rows, follow.mine)
+    report(E, rows, follow.mine, args.slow_us)
 
 
 if __name__ == "__main__":

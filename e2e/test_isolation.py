@@ -355,3 +355,43 @@ def test_a_ready_init_is_set_up_but_not_locked_down_before_its_run(secret_server
     assert re.search(r"^NoNewPrivs:\s+1", status, re.M) and re.search(r"^Seccomp:\s+2", status, re.M), status
     assert re.search(r"^Seccomp_filters:\s+1$", status, re.M), \
         "a ready init has the base filter only: the last one comes after its run's limits"
+
+
+def nice_of(pid: int) -> int:
+    text = Path(f"/proc/{pid}/stat").read_text()
+    return int(text[text.rfind(")") + 2:].split()[16])
+
+
+def test_runs_keep_the_servers_priority_across_runner_restarts():
+    """A runner starts each fresh image at nice 10 (its ~6 ms start then yields to runs in flight) and
+    goes back to the spawner's priority once warm, before it clones an init: runs, ready inits and
+    runners all have the server's nice value — here 5, so that "back to 0" would be wrong too."""
+    srv = start_server(wrapper=("nice", "-n", "5"))
+    try:
+        spawner = spawner_pid(srv)
+        assert nice_of(spawner) == 5, "the server did not start at nice 5: the test would prove nothing"
+        for _ in range(3):
+            name = marker()
+            results: dict[str, Any] = {}
+            thread = post_in_background(srv, sleeper(name, 200), results, "run")
+            pid = wait_for_pid(name)
+            assert nice_of(pid) == 5, f"a run's process has nice {nice_of(pid)}, not the server's 5"
+            thread.join(10)
+            assert results["run"]["run"]["outcome"] == "ok"
+            time.sleep(0.3)  # idle: every runner that cloned starts a fresh image
+        # Once every runner is warm again (a runner still starting may be at 10), all are at 5.
+        deadline = time.monotonic() + 10
+        seen: dict[int, int] = {}
+        while time.monotonic() < deadline:
+            seen = {}
+            for p in runners_and_ready(spawner):
+                try:
+                    seen[p] = nice_of(p)
+                except OSError:
+                    continue
+            if seen and all(n == 5 for n in seen.values()):
+                break
+            time.sleep(0.05)
+        assert seen and all(n == 5 for n in seen.values()), f"runners and ready inits (pid: nice): {seen}"
+    finally:
+        srv.stop(signal.SIGTERM)

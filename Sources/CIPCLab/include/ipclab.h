@@ -51,7 +51,7 @@ enum ipclab_record_kind {
     IPCLAB_REC_EVENT = 1,   /* a system call made by a participant */
     IPCLAB_REC_OBJECT = 2,  /* a snapshot of kernel-object state */
     IPCLAB_REC_START = 3,   /* a participant began: args[0]=ppid */
-    IPCLAB_REC_REAP = 4,    /* a process was reaped: args = pid, status, utime_ns, stime_ns, reaper */
+    IPCLAB_REC_REAP = 4,    /* a process was reaped: args = pid, status, utime_ns, stime_ns (the reaper is the record's process) */
     IPCLAB_REC_SETUP = 5,   /* one sandbox set-up operation, by init */
     IPCLAB_REC_SIGNAL = 6,  /* a signal delivered to a handler */
     IPCLAB_REC_NOTE = 7,    /* a message from the runner (e.g. a step it could not run) */
@@ -250,6 +250,14 @@ int ipclab_set_dumpable(void);
 
 /** prctl(PR_SET_NAME, name). */
 int ipclab_set_process_name(const char *name);
+
+/** A runner about to exec a fresh image: its start (loading, huge pages, the warm-up: ~6 ms of CPU)
+ *  at nice 10, so that a run's processes take the CPU first. Only with CAP_SYS_NICE, which
+ *  ipclab_restore_priority needs to undo it. Returns 1 when lowered, 0 when left as it was. */
+int ipclab_lower_priority_for_start(void);
+
+/** Back to the parent's (the spawner's) nice value, when this process's differs; 0 on success. */
+int ipclab_restore_priority(void);
 
 /** pipe2(fds, flags). */
 int ipclab_pipe2(int fds[2], int flags);
