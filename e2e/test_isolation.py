@@ -363,9 +363,10 @@ def nice_of(pid: int) -> int:
 
 
 def test_runs_keep_the_servers_priority_across_runner_restarts():
-    """A runner starts each fresh image at nice 10 (its ~6 ms start then yields to runs in flight) and
-    goes back to the spawner's priority once warm, before it clones an init: runs, ready inits and
-    runners all have the server's nice value — here 5, so that "back to 0" would be wrong too."""
+    """Runs, ready inits and runners all have the server's nice value — here 5 — across the runners'
+    fresh images (each pause makes every runner that cloned exec again): nothing on the sandbox side
+    changes a run's priority, up or down (a runner image started at another priority and not put back
+    before its clones fails this)."""
     srv = start_server(wrapper=("nice", "-n", "5"))
     try:
         spawner = spawner_pid(srv)

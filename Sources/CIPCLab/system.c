@@ -5,13 +5,11 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -66,32 +64,6 @@ int ipclab_set_parent_death_signal(int sig) { return prctl(PR_SET_PDEATHSIG, (un
 int ipclab_set_child_subreaper(void) { return prctl(PR_SET_CHILD_SUBREAPER, 1UL, 0, 0, 0); }
 int ipclab_set_dumpable(void) { return prctl(PR_SET_DUMPABLE, 1UL, 0, 0, 0); }
 int ipclab_set_process_name(const char *name) { return prctl(PR_SET_NAME, (unsigned long)name, 0, 0, 0); }
-
-// Whether CAP_SYS_NICE is in this process's effective set (capget, version 3: two 32-bit words).
-static int has_cap_sys_nice(void) {
-    struct { uint32_t version; int pid; } header = { 0x20080522 /* _LINUX_CAPABILITY_VERSION_3 */, 0 };
-    struct { uint32_t effective, permitted, inheritable; } data[2];
-    if (syscall(SYS_capget, &header, data) != 0) return 0;
-    return (data[0].effective >> 23 /* CAP_SYS_NICE */) & 1;
-}
-
-int ipclab_lower_priority_for_start(void) {
-    if (!has_cap_sys_nice()) return 0;
-    errno = 0;
-    int now = getpriority(PRIO_PROCESS, 0);
-    if (errno != 0 || now >= 10) return 0;
-    return setpriority(PRIO_PROCESS, 0, 10) == 0;
-}
-
-int ipclab_restore_priority(void) {
-    errno = 0;
-    int parent = getpriority(PRIO_PROCESS, (id_t)getppid());
-    if (errno != 0) return -1;
-    errno = 0;
-    int now = getpriority(PRIO_PROCESS, 0);
-    if (errno != 0) return -1;
-    return now == parent ? 0 : setpriority(PRIO_PROCESS, 0, parent);
-}
 int ipclab_pipe2(int fds[2], int flags) { return pipe2(fds, flags); }
 int ipclab_memfd(const char *name) { return memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING); }
 int ipclab_memfd_seal_size(int fd) { return fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL); }

@@ -251,14 +251,6 @@ int ipclab_set_dumpable(void);
 /** prctl(PR_SET_NAME, name). */
 int ipclab_set_process_name(const char *name);
 
-/** A runner about to exec a fresh image: its start (loading, huge pages, the warm-up: ~6 ms of CPU)
- *  at nice 10, so that a run's processes take the CPU first. Only with CAP_SYS_NICE, which
- *  ipclab_restore_priority needs to undo it. Returns 1 when lowered, 0 when left as it was. */
-int ipclab_lower_priority_for_start(void);
-
-/** Back to the parent's (the spawner's) nice value, when this process's differs; 0 on success. */
-int ipclab_restore_priority(void);
-
 /** pipe2(fds, flags). */
 int ipclab_pipe2(int fds[2], int flags);
 

@@ -227,9 +227,6 @@ final class SlotForker {
         if warmUp { Spawner.warmUp() }
         // Inherited by every init cloned from this image, instead of worked out in each.
         _ = RunInit.tracerLibrary
-        // Warm: back to the spawner's priority (lowered for a re-exec, ``reexecSelf``) before any
-        // init is cloned, since inits inherit it.
-        _ = ipclab_restore_priority()
         var hello = Reply(pid: 0, errno: code.helloCode)
         _ = withUnsafeBytes(of: &hello) { send(socket, $0.baseAddress, $0.count, 0) }
         var clones = 0
@@ -286,18 +283,11 @@ final class SlotForker {
 
     /// A fresh image of the runner in this same process (same pid, same cgroups, the request socket
     /// and home namespace kept on fds 3 and 4): a new address layout for the next runs.
-    /// The new image starts at nice 10 (when it may undo that: CAP_SYS_NICE) and is back at the
-    /// spawner's priority once warm: a runner re-execs after every 64 clones even while runs come
-    /// back to back, and its start (~6 ms of CPU) at the same priority as the runs made the next
-    /// two or three runs wait — every 128th run was slow, one client posting back to back
-    /// (docs/performance.md, "Runner starts at a lower priority").
     private static func reexecSelf(reexecEvery: Int, warmUp: Bool, codePages: CodePages) {
         let argv: [UnsafeMutablePointer<CChar>?] = Image.arguments(reexecEvery: reexecEvery, warmUp: warmUp, codePages: codePages).map { strdup($0) } + [nil]
         let envp: [UnsafeMutablePointer<CChar>?] = Image.environment.map { strdup($0) } + [nil]
-        let lowered = ipclab_lower_priority_for_start() == 1
         execve("/proc/self/exe", argv, envp)
-        // Could not exec (the binary is gone?): keep serving with this image, at its priority.
-        if lowered { _ = ipclab_restore_priority() }
+        // Could not exec (the binary is gone?): keep serving with this image.
         for p in argv + envp { free(p) }
     }
 }
