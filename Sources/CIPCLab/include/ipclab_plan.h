@@ -1,0 +1,171 @@
+/*
+ * ipclab_plan.h — the flat plan: a run's scenario as the C runner reads it.
+ *
+ * The server compiles a Scenario (its steps already expanded: loops unrolled, `{i}` substituted)
+ * and its RunSchedule into this form (FlatPlan.swift) and writes it into the ring's plan area,
+ * where the JSON plan goes for the Swift runner. The C runner (Sources/ipclab-runner) copies it
+ * into private memory before any participant exists and validates the copy completely once
+ * (runner_plan.c): every offset, count and index below is checked there, never trusted.
+ *
+ * Layout, little-endian, every offset from the plan's first byte, every section 8-aligned:
+ *
+ *   header | channels[nchannels] | processes[nprocesses] | steps[nsteps] | string pool
+ *
+ * A process's steps are steps[first_step ..< first_step + nsteps], in order; a step's index in
+ * the trace (`step`) is its position in its process's list. Strings live in the pool, each
+ * followed by a NUL; an ipclab_plan_str names one by offset and length (the NUL not counted).
+ *
+ * Ops are numbered by family (high byte) so that families are ported one at a time: the server
+ * compiles a scenario to a flat plan only when the C runner has every op it uses, and sends the
+ * JSON plan to the Swift runner otherwise (docs/c-runner.md, stage 2).
+ */
+#ifndef IPCLAB_PLAN_H
+#define IPCLAB_PLAN_H
+
+#include <stdint.h>
+
+#define IPCLAB_PLAN_MAGIC 0x50435049u /* "IPCP" little-endian */
+#define IPCLAB_PLAN_VERSION 1u
+#define IPCLAB_PLAN_PROCESSES_MAX 16
+#define IPCLAB_PLAN_CHANNELS_MAX 64
+#define IPCLAB_PLAN_STEPS_MAX (16 * 65536)
+
+/** A string of the pool: `length` bytes at `offset`, then a NUL. */
+typedef struct ipclab_plan_str {
+    uint32_t offset;
+    uint32_t length;
+} ipclab_plan_str;
+
+/** Header flags. */
+enum {
+    /* The run has a socket channel: the init's deadlock watch stays off (a socket wait is not a deadlock it can see). */
+    IPCLAB_PLAN_HAS_SOCKET = 1u << 0,
+};
+
+/** RunSchedule.cpus. */
+enum ipclab_plan_cpus {
+    IPCLAB_PLAN_CPUS_ANY = 0,
+    IPCLAB_PLAN_CPUS_ONE = 1,
+    IPCLAB_PLAN_CPUS_SPREAD = 2,
+};
+
+typedef struct ipclab_plan_header {
+    uint32_t magic;          /* IPCLAB_PLAN_MAGIC */
+    uint16_t version;        /* IPCLAB_PLAN_VERSION */
+    uint16_t flags;          /* IPCLAB_PLAN_HAS_SOCKET */
+    uint32_t length;         /* the whole plan in bytes (== the ring header's plan_length) */
+    uint16_t nprocesses;     /* 1 ... IPCLAB_PLAN_PROCESSES_MAX */
+    uint16_t nchannels;      /* 0 ... IPCLAB_PLAN_CHANNELS_MAX */
+    uint32_t off_channels;
+    uint32_t off_processes;
+    uint32_t off_steps;
+    uint32_t nsteps;         /* all processes' steps */
+    uint32_t off_strings;
+    uint32_t strings_length;
+    int64_t seed;            /* RunSchedule.seed (JitterGenerator) */
+    uint32_t jitter_us;      /* RunSchedule.jitterUs; 0: no jitter */
+    uint8_t cpus;            /* enum ipclab_plan_cpus */
+    uint8_t reserved0[3];
+    uint8_t reserved1[8];
+} ipclab_plan_header;
+
+/** Channel kinds (Channel.kind). */
+enum ipclab_plan_channel_kind {
+    IPCLAB_PLAN_CHANNEL_PIPE = 1,
+    IPCLAB_PLAN_CHANNEL_FIFO = 2,          /* path; flags: IPCLAB_PLAN_FIFO_BEFORE_FORK */
+    IPCLAB_PLAN_CHANNEL_SHARED_MEMORY = 3, /* reserved for the families still in Swift */
+    IPCLAB_PLAN_CHANNEL_SEMAPHORE = 4,
+    IPCLAB_PLAN_CHANNEL_MESSAGE_QUEUE = 5,
+    IPCLAB_PLAN_CHANNEL_SOCKET = 6,
+};
+
+enum {
+    IPCLAB_PLAN_FIFO_BEFORE_FORK = 1u << 0,
+};
+
+typedef struct ipclab_plan_channel {
+    uint8_t kind;            /* enum ipclab_plan_channel_kind */
+    uint8_t sub;             /* the kind's variant (families still in Swift) */
+    uint8_t flags;
+    uint8_t reserved0;
+    uint32_t reserved1;
+    ipclab_plan_str name;
+    ipclab_plan_str path;    /* FIFO path (absolute) */
+    ipclab_plan_str text;    /* reserved (e.g. shared memory's initial text) */
+    int64_t a, b, c;         /* the kind's numbers (families still in Swift) */
+} ipclab_plan_channel;
+
+typedef struct ipclab_plan_process {
+    ipclab_plan_str name;    /* PR_SET_NAME, and what the trace calls the process */
+    uint32_t first_step;
+    uint32_t nsteps;
+} ipclab_plan_process;
+
+/** Which end of a pipe or FIFO (PipeEnd). */
+enum ipclab_plan_end {
+    IPCLAB_PLAN_END_READ = 0,
+    IPCLAB_PLAN_END_WRITE = 1,
+};
+
+/** Step flags. */
+enum {
+    IPCLAB_PLAN_STEP_NONBLOCKING = 1u << 0, /* open: O_NONBLOCK */
+    IPCLAB_PLAN_STEP_DATA_SIZE = 1u << 1,   /* write: n[0] bytes 'a'+i%26 made by the runner, not `text` */
+};
+
+/**
+ * Ops. Each names the Swift step it stands for and which fields it uses; the records it makes are
+ * those of Participant+<Family>.swift, call for call and argument for argument.
+ */
+enum ipclab_plan_op {
+    /* process (ProcessStep) */
+    IPCLAB_OP_SLEEP = 0x0101,          /* n[0] ms */
+    IPCLAB_OP_WAIT = 0x0102,           /* process: the child waited for (-1: none of that name) */
+    IPCLAB_OP_EXIT = 0x0103,           /* n[0] code */
+    IPCLAB_OP_SPIN = 0x0104,           /* n[0] ms */
+    IPCLAB_OP_ALLOCATE = 0x0105,       /* n[0] bytes */
+    IPCLAB_OP_FORK_CHILDREN = 0x0106,  /* n[0] count, n[1] sleep ms */
+    IPCLAB_OP_OPEN_FILES = 0x0107,     /* n[0] count */
+    IPCLAB_OP_WRITE_FILE = 0x0108,     /* text: file name under /tmp, n[0] bytes */
+
+    /* pipes and FIFOs (PipeStep); `channel` is a pipe or FIFO channel */
+    IPCLAB_OP_WRITE = 0x0201,          /* text, or n[0] bytes with IPCLAB_PLAN_STEP_DATA_SIZE; n[1] repeat */
+    IPCLAB_OP_READ = 0x0202,           /* n[0] size, n[1] repeat */
+    IPCLAB_OP_READ_ALL = 0x0203,       /* n[0] size */
+    IPCLAB_OP_FILL = 0x0204,           /* n[0] size */
+    IPCLAB_OP_CLOSE = 0x0205,          /* end */
+    IPCLAB_OP_FSTAT = 0x0206,          /* end */
+    IPCLAB_OP_MKFIFO = 0x0207,         /* (a FIFO channel) */
+    IPCLAB_OP_OPEN = 0x0208,           /* end; IPCLAB_PLAN_STEP_NONBLOCKING */
+    IPCLAB_OP_SET_NONBLOCKING = 0x0209,/* end, n[0] enabled (0/1) */
+    IPCLAB_OP_SET_PIPE_SIZE = 0x020A,  /* n[0] size */
+    IPCLAB_OP_GET_PIPE_SIZE = 0x020B,  /* — */
+    IPCLAB_OP_DUP2 = 0x020C,           /* end, n[0] fd */
+    IPCLAB_OP_STAGE = 0x020D,          /* n[0] program (0 random, 1 alnum, 2 take), n[1] count; no channel */
+};
+
+typedef struct ipclab_plan_step {
+    uint16_t op;             /* enum ipclab_plan_op */
+    uint16_t flags;          /* IPCLAB_PLAN_STEP_* */
+    int16_t channel;         /* channel index, -1: none */
+    int16_t process;         /* another process's index (wait, kill, ...), -1: none */
+    int16_t process2;        /* a second process or group, -1: none */
+    int16_t end;             /* enum ipclab_plan_end, -1: none */
+    int32_t sig;             /* a signal number, 0: none */
+    int32_t reserved[2];
+    int64_t n[4];            /* the op's numbers, as its comment says */
+    ipclab_plan_str text;    /* the op's text (data, a file name), length 0: none */
+} ipclab_plan_step;
+
+#ifdef __cplusplus
+#define IPCLAB_PLAN_ASSERT static_assert
+#else
+#define IPCLAB_PLAN_ASSERT _Static_assert
+#endif
+IPCLAB_PLAN_ASSERT(sizeof(ipclab_plan_header) == 64, "plan header is 64 bytes");
+IPCLAB_PLAN_ASSERT(sizeof(ipclab_plan_channel) == 56, "plan channel is 56 bytes");
+IPCLAB_PLAN_ASSERT(sizeof(ipclab_plan_process) == 16, "plan process is 16 bytes");
+IPCLAB_PLAN_ASSERT(sizeof(ipclab_plan_step) == 64, "plan step is 64 bytes");
+#undef IPCLAB_PLAN_ASSERT
+
+#endif
