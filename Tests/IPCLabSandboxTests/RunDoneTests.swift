@@ -12,17 +12,19 @@ import Testing
 @Suite("Run done")
 struct RunDoneTests {
     /// The spawner's state with one run in flight, as ``Spawner/State/start(_:ringFD:doneFD:socket:)``
-    /// leaves it, for a made-up init pid (no process: nothing here signals or waits for it).
+    /// leaves it, for a made-up init pid (no process: nothing here signals or waits for it), or for a
+    /// real process standing in for an init.
     private struct InFlightRun {
         var state: Spawner.State
-        let pid: pid_t = 999_999_999
+        let pid: pid_t
         let uid: UInt32
         /// The server's end of the completion pipe, and the init's end of its control socket.
         let serverEnd: Int32
         let initEnd: Int32
         let ring: EventRing
 
-        init() throws {
+        init(pid: pid_t = 999_999_999) throws {
+            self.pid = pid
             state = Spawner.State(uids: RunUidPool(base: 1_000_000, count: 30),
                                   image: SlotForker.Image(executable: "/nonexistent", reexecEvery: 1))
             var pipe: [Int32] = [-1, -1]
@@ -96,6 +98,31 @@ struct RunDoneTests {
         #expect(run.state.inFlight[run.pid] != nil)
         #expect(run.state.listening.isEmpty, "a hung-up socket must leave the poll set, or the spawner would spin on it")
         #expect(run.state.uids.uid(of: run.pid) == run.uid)
+    }
+
+    @Test("a done said while a process of the run lives is no done: the run ends at the init's reap (the kernel's list of its children decides)")
+    func doneWithChildrenLeft() throws {
+        // A stand-in init with a child of its own, as a run's init with a participant still running.
+        var pid: pid_t = 0
+        let words: [String] = ["/bin/sh", "-c", "sleep 30 & wait"]
+        let argv: [UnsafeMutablePointer<CChar>?] = words.map { strdup($0) } + [nil]
+        defer { for p in argv { free(p) } }
+        try #require(posix_spawn(&pid, "/bin/sh", nil, nil, argv, environ) == 0)
+        defer {
+            Glibc.kill(pid, SIGKILL)
+            var status: Int32 = 0
+            _ = waitpid(pid, &status, 0)
+        }
+        // Until the shell has forked its child, the kernel lists none.
+        for _ in 0..<500 where !Spawner.State.hasChildren(pid) { usleep(10_000) }
+        try #require(Spawner.State.hasChildren(pid), "the stand-in init must have a child for this test to mean anything")
+        var run = try InFlightRun(pid: pid)
+        defer { run.close() }
+        run.say(GoMessage.done)
+        run.state.hear(from: run.pid)
+        #expect(!run.serverSeesEnd, "a done the kernel contradicts must not end the run")
+        #expect(run.state.inFlight[run.pid] != nil)
+        #expect(run.state.listening.isEmpty, "nothing more is taken from that init's socket")
     }
 
     @Test("any other message is no done")

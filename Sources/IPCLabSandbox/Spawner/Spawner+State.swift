@@ -294,10 +294,24 @@ extension Spawner {
             var message = GoMessage()
             let n = withUnsafeMutableBytes(of: &message) { recv(run.control, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
             if n < 0 && (errno == EAGAIN || errno == EINTR) { return }
-            if n == MemoryLayout<GoMessage>.size && message.go == GoMessage.done { return end(pid: pid) }
+            // A done is taken only when the kernel agrees: the init has no child left (at a true done it has
+            // reaped every process of its run, and orphans of the run are reparented to it). A done said
+            // while a process of the run lives is no done (SECURITY.md): the run ends at the init's reap.
+            if n == MemoryLayout<GoMessage>.size && message.go == GoMessage.done && !Self.hasChildren(pid) { return end(pid: pid) }
             close(run.control)
             run.control = -1
             inFlight[pid] = run
+        }
+
+        /// Whether process `pid` has a child, from the kernel's list of its main thread's children. False
+        /// when the file cannot be read: the process is gone (a run's PID 1 exits only after every process
+        /// of its namespace), or the kernel lacks `CONFIG_PROC_CHILDREN` (then the done is taken on its own).
+        static func hasChildren(_ pid: pid_t) -> Bool {
+            let fd = open("/proc/\(pid)/task/\(pid)/children", O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else { return false }
+            defer { close(fd) }
+            var byte: UInt8 = 0
+            return read(fd, &byte, 1) == 1
         }
 
         /// The run of init `pid` is over (it said done, or it was reaped): the cgroups' evidence into its
