@@ -16,6 +16,8 @@ from measurements import measurement_rows
 from bench_programs import program_rows
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# Arguments added to every `ipclab serve` this benchmark starts (--serve-arg).
+SERVE_ARGS = []
 
 
 def sh(cmd, **kw):
@@ -37,7 +39,7 @@ def build_baseline(out_dir):
 def start_server(binary, threads, data_dir, database=None, uid_base=None):
     cmd = [binary, "serve", "--host", "127.0.0.1", "--port", "0", "--public", "public", "--log-level", "warning",
            *(["--database", database] if database else ["--data-dir", data_dir]),
-           *(["--run-uid-base", str(uid_base)] if uid_base else [])]
+           *(["--run-uid-base", str(uid_base)] if uid_base else []), *SERVE_ARGS]
     if threads:
         cmd += ["--threads", str(threads)]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
@@ -220,12 +222,15 @@ def main():
     ap.add_argument("--run-uid-base", type=int, default=0,
                     help="first host uid of the benchmarked servers' runs (default: the server's); give each "
                          "benchmark run on one host a range of its own")
+    ap.add_argument("--serve-arg", action="append", default=[], metavar="ARG",
+                    help="one more argument for every `ipclab serve` started (repeat: --serve-arg=--run-image --serve-arg=c)")
     ap.add_argument("--out", default=os.path.join(ROOT, "bench/results"))
     ap.add_argument("--only", choices=["service", "measurements", "grading", "store", "programs"],
                     help="run only the service rows (part 1), the measurement rows (part 2), the grading rows, the stored-vs-not rows (SQLite and PostgreSQL) or the C-program rows")
     ap.add_argument("--grading-submissions", type=int, default=300, help="submissions graded at once from 8 threads")
     ap.add_argument("--measure-repeats", type=int, default=5, help="repeats of the pipe/ring comparison (median kept)")
     args = ap.parse_args()
+    SERVE_ARGS.extend(args.serve_arg)
     for tool in (("gcc",) if args.only in ("measurements", "grading", "programs") else ("wrk", "nginx", "gcc")):
         if not shutil.which(tool):
             raise SystemExit(f"bench: {tool} is missing (make bench installs it)")

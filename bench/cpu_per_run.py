@@ -4,6 +4,9 @@
   python3 bench/cpu_per_run.py BINARY_A [BINARY_B …] [--rounds 3] [--seconds 6] [--clients 8]
                                [--body '{"experiment":"pipe.hello"}'] [-- SERVE_ARGS…]
 
+A BINARY may carry serve arguments of its own after commas, to compare one build two ways:
+  python3 bench/cpu_per_run.py .build/release/ipclab,--run-image,swift .build/release/ipclab,--run-image,c
+
 Each binary (an `ipclab`, with its `ipclab-sandbox` beside it) serves in turn, rounds interleaved
 (A B A B …) so that the machine's load falls on each alike. Per round: a 2-s warm-up, then wrk with
 `--clients` keep-alive connections for `--seconds`; the machine's busy CPU time (all of /proc/stat but
@@ -89,7 +92,8 @@ def main():
     for r in range(args.rounds):
         for i, binary in enumerate(args.binaries):
             with tempfile.TemporaryDirectory() as data_dir:
-                proc, url = serve(binary, data_dir, args.uid_base + i * 1_000_000, extra)
+                path, *own = binary.split(",")
+                proc, url = serve(path, data_dir, args.uid_base + i * 1_000_000, own + extra)
                 try:
                     wrk(url, args.clients, 2, args.body)
                     j0, k0, t0 = busy_jiffies(), tree_ticks(proc.pid), time.monotonic()
