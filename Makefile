@@ -25,7 +25,7 @@ RELEASE_BIN := $(abspath $(BUILD_DIR))/release/ipclab
 
 export IPCLAB_VENV := $(VENV)
 
-.PHONY: help setup setup-test build release serve test unit e2e openapi bench soak oracle-soak clean
+.PHONY: help setup setup-test build release serve test unit e2e openapi bench soak oracle-soak participant-check clean
 
 help:
 	@echo "make serve   build (release) and run the service on http://$(HOST):$(PORT)"
@@ -87,6 +87,11 @@ soak: release
 # The oracle soak (issue 15): never in `make test`; ORACLE_SOAK_FLAGS e.g. --runs 20 --presets mq.full.
 oracle-soak: release
 	python3 bench/oracle_soak.py --binary $(RELEASE_BIN) $(ORACLE_SOAK_FLAGS)
+
+# The C runner's participants (Sources/ipclab-runner/participant*.c) against the Swift runner, preset
+# by preset, outside the sandbox (needs root and a debug build: IPCLAB_BIN; PRESETS to pick some).
+participant-check:
+	Tests/ipclab-runner/participant_check.sh $(PRESETS)
 
 clean:
 	$(SWIFT) package clean --scratch-path $(BUILD_DIR)
