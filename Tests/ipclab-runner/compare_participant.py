@@ -2,7 +2,7 @@
 """Runs presets on the Swift runner (`ipclab run`) and on the C participants (participant_harness), and
 compares what each process did, normalised as the golden traces are (e2e/golden.py).
 
-    Tests/ipclab-runner/compare_participant.py [--ipclab BIN] [--harness BIN] PRESET[@param=value...] ...
+    Tests/ipclab-runner/compare_participant.py [--ipclab BIN] [--harness BIN] PRESET[@param=value...]|SCENARIO.json ...
 
 For each preset: the Swift trace's scenario is compiled here into a flat plan (ipclab_plan.h; only the
 process and pipe/FIFO families, loops unsupported, FIFO paths moved into a temporary directory), the
@@ -286,8 +286,15 @@ def snapshots(trace: dict[str, Any]) -> dict[str, list[Any]]:
 
 def compare(spec: str, ipclab: str, harness: str) -> list[str]:
     preset, *params = spec.split("@")
-    cmd = [ipclab, "run", preset] + [x for p in params for x in ("--param", p)]
-    swift = json.loads(subprocess.run(cmd, capture_output=True, text=True, timeout=120).stdout)
+    if preset.endswith(".json"):
+        cmd = [ipclab, "run", "--scenario", preset]
+        preset = Path(preset).stem
+    else:
+        cmd = [ipclab, "run", preset] + [x for p in params for x in ("--param", p)]
+    ran = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    if not ran.stdout.strip():
+        return [f"the Swift run failed: {ran.stderr.strip()}"], []
+    swift = json.loads(ran.stdout)
     scenario = swift["scenario"]
     with tempfile.TemporaryDirectory(prefix="ipclab-fifo-") as d:
         plan = Path(d) / "plan"
@@ -297,6 +304,10 @@ def compare(spec: str, ipclab: str, harness: str) -> list[str]:
     if not lines or "outcome" not in lines[-1]:
         return [f"harness failed: {out.stderr.strip()}"], []
     c_trace = trace_of(lines[:-1], scenario, lines[-1]["outcome"])
+    for t in (swift, c_trace):
+        for e in t["events"]:
+            if e["call"] == "spin" and isinstance(e["result"], int):
+                e["result"] = "<spun ns>"  # the CPU time the spin used: the clock's, not the port's
     want, got = golden.normalise(preset, swift), golden.normalise(preset, c_trace)
     diffs = golden.differences({k: got[k] for k in ("processes", "events")}, {k: want[k] for k in ("processes", "events")})
     # The harness has no deadlock watch (the init's, crunner's): a run that does not end is a timeout there.

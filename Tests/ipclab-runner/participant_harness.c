@@ -37,7 +37,9 @@ static pid_t first;
 
 static void on_alarm(int sig) {
     (void)sig;
-    if (first > 0) kill(-first, SIGKILL);
+    /* The first process first: a parent blocked in wait4 could otherwise reap a child killed at the
+     * same time and die before recording the reap. Its children, reparented here, go once it is reaped. */
+    if (first > 0) kill(first, SIGKILL);
 }
 
 static int64_t ns(struct timeval t) { return (int64_t)t.tv_sec * 1000000000 + (int64_t)t.tv_usec * 1000; }
@@ -136,6 +138,7 @@ int main(int argc, char **argv) {
         struct rusage usage;
         pid_t pid = wait4(-1, &status, 0, &usage);
         if (pid > 0) {
+            if (pid == first && timed_out) kill(-first, SIGKILL);
             int64_t args[4] = { pid, status, ns(usage.ru_utime), ns(usage.ru_stime) };
             ipclab_record_now(IPCLAB_REC_REAP, "reap", -1, args, 4, pid, 0, NULL, 0);
             continue;
