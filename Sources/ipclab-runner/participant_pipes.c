@@ -64,24 +64,24 @@ void participant_snapshot(int c, uint32_t slot) {
     (void)ipclab_record_now(IPCLAB_REC_OBJECT, "pipe", -1, args, 4, 0, 0, NULL, 0);
 }
 
-participant_outcome participant_write_fd(int fd, int c, const void *bytes, int64_t len, int step) {
+/* One read(2) or write(2) of up to `len` bytes through `buffer`, recorded around itself with the
+ * bytes it moved, then the pipe's snapshot when `c` names a channel. */
+static participant_outcome transfer(int reading, int fd, int c, void *buffer, int64_t len, int step) {
     int64_t args[3] = { fd, len, c };
-    uint32_t slot = participant_begin("write", step, args, 3);
-    ssize_t r = write(fd, bytes, (size_t)len);
+    uint32_t slot = participant_begin(reading ? "read" : "write", step, args, 3);
+    ssize_t r = reading ? read(fd, buffer, (size_t)len) : write(fd, buffer, (size_t)len);
     int err = r < 0 ? errno : 0;
-    participant_end(slot, r, err, bytes, r < len ? r : len);
+    participant_end(slot, r, err, buffer, r < len ? r : len);
     if (c >= 0) participant_snapshot(c, slot);
     return (participant_outcome){ r, err, slot };
 }
 
+participant_outcome participant_write_fd(int fd, int c, const void *bytes, int64_t len, int step) {
+    return transfer(0, fd, c, (void *)bytes, len, step);
+}
+
 participant_outcome participant_read_fd(int fd, int c, void *buffer, int64_t size, int step) {
-    int64_t args[3] = { fd, size, c };
-    uint32_t slot = participant_begin("read", step, args, 3);
-    ssize_t r = read(fd, buffer, (size_t)size);
-    int err = r < 0 ? errno : 0;
-    participant_end(slot, r, err, buffer, r < size ? r : size);
-    if (c >= 0) participant_snapshot(c, slot);
-    return (participant_outcome){ r, err, slot };
+    return transfer(1, fd, c, buffer, size, step);
 }
 
 static participant_outcome write_channel(int c, const void *bytes, int64_t len, int step) {
