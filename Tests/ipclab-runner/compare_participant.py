@@ -2,7 +2,7 @@
 """Runs presets on the Swift runner (`ipclab run`) and on the C participants (participant_harness), and
 compares what each process did, normalised as the golden traces are (e2e/golden.py).
 
-    Tests/ipclab-runner/compare_participant.py [--ipclab BIN] [--harness BIN] PRESET[@param=value...]|SCENARIO.json ...
+    Tests/ipclab-runner/compare_participant.py [--ipclab BIN] [--harness BIN] PRESET[@param=value...]|SCENARIO.json[@limit=value...] ...
 
 For each preset: the Swift trace's scenario is compiled here into a flat plan (ipclab_plan.h; only the
 process and pipe/FIFO families, loops unsupported, FIFO paths moved into a temporary directory), the
@@ -287,7 +287,7 @@ def snapshots(trace: dict[str, Any]) -> dict[str, list[Any]]:
 def compare(spec: str, ipclab: str, harness: str) -> list[str]:
     preset, *params = spec.split("@")
     if preset.endswith(".json"):
-        cmd = [ipclab, "run", "--scenario", preset]
+        cmd = [ipclab, "run", "--scenario", preset] + [x for p in params for x in ("--limit", p)]
         preset = Path(preset).stem
     else:
         cmd = [ipclab, "run", preset] + [x for p in params for x in ("--param", p)]
@@ -299,7 +299,8 @@ def compare(spec: str, ipclab: str, harness: str) -> list[str]:
     with tempfile.TemporaryDirectory(prefix="ipclab-fifo-") as d:
         plan = Path(d) / "plan"
         plan.write_bytes(compile_plan(scenario, d))
-        out = subprocess.run([harness, str(plan), str(swift["run"]["limits"]["wall_ms"])], capture_output=True, text=True, timeout=120)
+        limits = swift["run"]["limits"]
+        out = subprocess.run([harness, str(plan), str(limits["wall_ms"]), str(limits["cpu_ms"])], capture_output=True, text=True, timeout=120)
     lines = [json.loads(line) for line in out.stdout.splitlines()]
     if not lines or "outcome" not in lines[-1]:
         return [f"harness failed: {out.stderr.strip()}"], []
@@ -310,8 +311,9 @@ def compare(spec: str, ipclab: str, harness: str) -> list[str]:
                 e["result"] = "<spun ns>"  # the CPU time the spin used: the clock's, not the port's
     want, got = golden.normalise(preset, swift), golden.normalise(preset, c_trace)
     diffs = golden.differences({k: got[k] for k in ("processes", "events")}, {k: want[k] for k in ("processes", "events")})
-    # The harness has no deadlock watch (the init's, crunner's): a run that does not end is a timeout there.
-    if (swift["run"]["outcome"] == "ok") != (c_trace["run"]["outcome"] == "ok"):
+    # The harness has no deadlock watch (the init's, crunner's): a run that does not end is a timeout
+    # there. Whether a limit was exceeded is the server's judgement of the records, not compared here.
+    if (swift["run"]["outcome"] in ("timeout", "deadlock")) != (c_trace["run"]["outcome"] == "timeout"):
         diffs.append(f".outcome: {c_trace['run']['outcome']!r} vs {swift['run']['outcome']!r}")
     notes = []
     if preset not in golden.RACY:

@@ -20,6 +20,7 @@ if [ $# -eq 0 ]; then
     set -- pipe.hello pipe.byte_stream pipe.eof pipe.eof@close_unused_ends=false pipe.capacity \
         pipe.capacity@nonblocking=true pipe.nonblocking pipe.nonblocking@nonblocking=false pipe.duplex \
         pipe.duplex@pipes=1 pipe.pipeline pipe.inode pipe.inode@child=false fifo.rendezvous \
-        fifo.rendezvous@nonblocking=true fifo.unrelated "$root"/Tests/ipclab-runner/scenarios/*.json
+        fifo.rendezvous@nonblocking=true fifo.unrelated "$root"/Tests/ipclab-runner/scenarios/*.json \
+        "$root"/Tests/ipclab-runner/scenarios/cpu_limit.json@cpu_ms=100
 fi
 python3 "$root/Tests/ipclab-runner/compare_participant.py" --harness "$out/participant_harness" "$@"

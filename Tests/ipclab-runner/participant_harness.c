@@ -3,7 +3,7 @@
  * prints the raw records they left in the ring, one JSON object per line, for compare_participant.py
  * to set beside what the Swift runner recorded for the same scenario.
  *
- *   participant_harness PLAN_FILE [WALL_MS]      run a plan (ipclab_plan.h bytes), print its records
+ *   participant_harness PLAN_FILE [WALL_MS [CPU_MS]]   run a plan (ipclab_plan.h bytes), print its records
  *   participant_harness --jitter SEED PROCESS JITTER_US COUNT   print COUNT delays of the jitter
  *
  * It does what the run's init does around the first process, without namespaces: a ring in a memfd
@@ -91,7 +91,7 @@ static int load_plan(const char *path, runner_plan *plan) {
 int main(int argc, char **argv) {
     if (argc == 6 && strcmp(argv[1], "--jitter") == 0) return jitter_vector(argv);
     if (argc < 2) {
-        fprintf(stderr, "usage: %s PLAN_FILE [WALL_MS] | --jitter SEED PROCESS JITTER_US COUNT\n", argv[0]);
+        fprintf(stderr, "usage: %s PLAN_FILE [WALL_MS [CPU_MS]] | --jitter SEED PROCESS JITTER_US COUNT\n", argv[0]);
         return 2;
     }
     runner_plan plan;
@@ -100,6 +100,7 @@ int main(int argc, char **argv) {
         return 2;
     }
     unsigned wall_ms = argc > 2 ? (unsigned)atoi(argv[2]) : 2000;
+    int64_t cpu_ms = argc > 3 ? strtoll(argv[3], NULL, 10) : 10000;
 
     uint32_t capacity = 16384 + IPCLAB_INIT_RESERVE;
     size_t size = ipclab_ring_size(capacity, 0);
@@ -108,7 +109,7 @@ int main(int argc, char **argv) {
     void *ring = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, ring_fd, 0);
     if (ring == MAP_FAILED) return 3;
     ipclab_ring_init(ring, capacity, 0);
-    ipclab_run_limits limits = { .wall_ms = wall_ms, .cpu_ms = 10000, .memory_bytes = 64 << 20,
+    ipclab_run_limits limits = { .wall_ms = wall_ms, .cpu_ms = cpu_ms, .memory_bytes = 64 << 20,
                                  .processes = 32, .open_files = 256, .file_bytes = 16 << 20 };
     ((ipclab_ring_header *)ring)->limits = limits;
     if (ipclab_recorder_bind(ring, size, -1) != 0) return 3;
