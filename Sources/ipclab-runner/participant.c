@@ -97,7 +97,7 @@ static void begin(void) {
     ipclab_sigmask_clear();
     (void)ipclab_recorder_bind(p->ring, p->ring_size, p->index);
     if (p->cpu_ms > 0) (void)ipclab_arm_cpu_timer(p->cpu_ms);
-    (void)ipclab_set_process_name(runner_plan_string(p->plan, p->plan->processes[p->index].name));
+    (void)ipclab_set_process_name(participant_string(p->plan->processes[p->index].name));
     int64_t args[1] = { getppid() };
     (void)ipclab_record_now(IPCLAB_REC_START, "start", -1, args, 1, getpid(), 0, NULL, 0);
     ipclab_publish_pid(p->index, getpid());

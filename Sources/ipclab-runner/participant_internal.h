@@ -67,6 +67,11 @@ uint32_t participant_instant(const char *call, int step, const int64_t *args, in
 /** Record `slot` of the ring, to amend its arguments in place; NULL for PARTICIPANT_NO_RECORD. */
 ipclab_record *participant_record(uint32_t slot);
 
+/** The NUL-terminated text of a plan's string; "" for an empty one (its offset may name any string). */
+static inline const char *participant_string(ipclab_plan_str s) {
+    return s.length ? runner_plan_string(participant_self.plan, s) : "";
+}
+
 /* --- the participant ---------------------------------------------------------------------------- */
 
 /** The pid of participant `process`, waiting in 50 µs sleeps until it has started (-1: no such process). */

@@ -28,8 +28,9 @@ static int any_open(int c) {
 
 static int64_t end_arg(int end) { return end == IPCLAB_PLAN_END_READ ? 0 : 1; }
 
+/* A FIFO channel's path; "" for a channel with none, as Swift's `path ?? ""`. */
 static const char *fifo_path(int c) {
-    return runner_plan_string(participant_self.plan, participant_self.plan->channels[c].path);
+    return participant_string(participant_self.plan->channels[c].path);
 }
 
 void participant_make_fifo(int c, int step) {
@@ -182,7 +183,7 @@ void participant_run_pipe_step(const ipclab_plan_step *s, int step) {
             bytes = participant_size_data(len);
         } else {
             len = s->text.length;
-            bytes = runner_plan_string(participant_self.plan, s->text);
+            bytes = participant_string(s->text);
         }
         /* A repeated call stops at its first error, as a C loop checking the result would. */
         for (int64_t k = 0; k < s->n[1]; k++) {

@@ -51,7 +51,7 @@ static void write_file(const ipclab_plan_step *s, int step) {
     int64_t args[2] = { bytes, 0 };
     uint32_t slot = participant_begin("write_file", step, args, 2);
     char path[4096];
-    const char *name = runner_plan_string(participant_self.plan, s->text);
+    const char *name = participant_string(s->text);
     size_t at = 0;
     for (const char *q = "/tmp/"; *q; q++) path[at++] = *q;
     for (uint32_t i = 0; i < s->text.length && at + 1 < sizeof path; i++) path[at++] = name[i];
