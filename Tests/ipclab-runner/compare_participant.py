@@ -53,8 +53,10 @@ class Unsupported(Exception):
 
 class Pool:
     def __init__(self) -> None:
-        self.data = bytearray()
-        self.seen: dict[bytes, tuple[int, int]] = {}
+        # The empty string first: a string of length 0 (none) at offset 0 then has its NUL there too,
+        # whichever way a validator reads it.
+        self.data = bytearray(b"\0")
+        self.seen: dict[bytes, tuple[int, int]] = {b"": (0, 0)}
 
     def add(self, b: bytes) -> tuple[int, int]:
         if b not in self.seen:
