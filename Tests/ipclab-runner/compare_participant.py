@@ -10,7 +10,8 @@ harness runs it and prints its raw records, and those become a trace the way the
 (EventArguments+Pipes.swift, +Process.swift, TraceBuilder.swift: arguments named, payloads, errno names,
 processes with parent and exit). Compared: each process's events (call, step, args, result, errno,
 returned, payload), each process's parent and exit, and the pipe snapshots after each event; for the
-presets golden.py calls RACY, only the set of calls each process made. Exit status 1 when any differs.
+presets golden.py calls RACY, only the set of calls each process made. A preset run with its defaults is
+also compared with its entry in e2e/golden/traces.json. Exit status 1 when any differs.
 """
 from __future__ import annotations
 
@@ -317,6 +318,12 @@ def compare(spec: str, ipclab: str, harness: str) -> list[str]:
     # there. Whether a limit was exceeded is the server's judgement of the records, not compared here.
     if (swift["run"]["outcome"] in ("timeout", "deadlock")) != (c_trace["run"]["outcome"] == "timeout"):
         diffs.append(f".outcome: {c_trace['run']['outcome']!r} vs {swift['run']['outcome']!r}")
+    # The acceptance test's own record of the preset (its defaults): e2e/golden/traces.json.
+    if not params and not spec.endswith(".json"):
+        kept = json.loads(golden.GOLDEN.read_text()).get(preset)
+        if kept:
+            diffs += golden.differences({k: got[k] for k in ("processes", "events")},
+                                        {k: kept[k] for k in ("processes", "events")}, ".golden")
     notes = []
     if preset not in golden.RACY:
         # Which events are followed by a snapshot, of which pipe, of what capacity: exact. The bytes
@@ -343,7 +350,7 @@ def main() -> int:
             continue
         print(f"{spec}: {'same' if not diffs else 'DIFFERENT'}" + (" (calls only: racy)" if spec.split('@')[0] in golden.RACY else ""))
         for d in diffs[:20]:
-            print(f"    {d}  (C vs Swift)")
+            print(f"    {d}  (C vs Swift, or .golden: vs e2e/golden/traces.json)")
         for d in notes[:5]:
             print(f"    note, bytes waiting in a snapshot (timing): {d}  (C vs Swift)")
         failed |= bool(diffs)
