@@ -19,7 +19,7 @@ $cc -std=gnu11 -D_GNU_SOURCE -O2 -Wall -Wextra -static \
 if [ $# -eq 0 ]; then
     set -- pipe.hello pipe.byte_stream pipe.eof pipe.eof@close_unused_ends=false pipe.capacity \
         pipe.capacity@nonblocking=true pipe.nonblocking pipe.nonblocking@nonblocking=false pipe.duplex \
-        pipe.duplex@pipes=1 pipe.pipeline pipe.inode pipe.inode@child=false fifo.rendezvous \
+        pipe.duplex@pipes=1 pipe.pipeline pipe.sigpipe pipe.sigpipe@writer_closes_read_end=false pipe.inode pipe.inode@child=false fifo.rendezvous \
         fifo.rendezvous@nonblocking=true fifo.unrelated "$root"/Tests/ipclab-runner/scenarios/*.json \
         "$root"/Tests/ipclab-runner/scenarios/cpu_limit.json@cpu_ms=100
 fi
