@@ -12,6 +12,9 @@ processes with parent and exit). Compared: each process's events (call, step, ar
 returned, payload), each process's parent and exit, and the pipe snapshots after each event; for the
 presets golden.py calls RACY, only the set of calls each process made. A preset run with its defaults is
 also compared with its entry in e2e/golden/traces.json. Exit status 1 when any differs.
+
+With --image-c (a build with `--run-image c`, once the C runner is merged) the C side is the same run in
+the sandbox on the C runner, and whole traces are compared: outcome, set-up, processes, events, observations.
 """
 from __future__ import annotations
 
@@ -287,7 +290,7 @@ def snapshots(trace: dict[str, Any]) -> dict[str, list[Any]]:
 
 # --- running both ---------------------------------------------------------------------------------
 
-def compare(spec: str, ipclab: str, harness: str) -> list[str]:
+def compare(spec: str, ipclab: str, harness: str, image_c: bool = False) -> tuple[list[str], list[str]]:
     preset, *params = spec.split("@")
     if preset.endswith(".json"):
         cmd = [ipclab, "run", "--scenario", preset] + [x for p in params for x in ("--limit", p)]
@@ -299,31 +302,41 @@ def compare(spec: str, ipclab: str, harness: str) -> list[str]:
         return [f"the Swift run failed: {ran.stderr.strip()}"], []
     swift = json.loads(ran.stdout)
     scenario = swift["scenario"]
-    with tempfile.TemporaryDirectory(prefix="ipclab-fifo-") as d:
-        plan = Path(d) / "plan"
-        plan.write_bytes(compile_plan(scenario, d))
-        limits = swift["run"]["limits"]
-        out = subprocess.run([harness, str(plan), str(limits["wall_ms"]), str(limits["cpu_ms"])], capture_output=True, text=True, timeout=120)
-    lines = [json.loads(line) for line in out.stdout.splitlines()]
-    if not lines or "outcome" not in lines[-1]:
-        return [f"harness failed: {out.stderr.strip()}"], []
-    c_trace = trace_of(lines[:-1], scenario, lines[-1]["outcome"])
+    compile_plan(scenario, "/tmp")  # raises Unsupported for what is not C yet
+    if image_c:
+        # The merged build: the same run in the sandbox on the C runner (`--run-image c`), whole traces.
+        ran = subprocess.run(cmd + ["--run-image", "c"], capture_output=True, text=True, timeout=120)
+        if not ran.stdout.strip():
+            return [f"the C run failed: {ran.stderr.strip()}"], []
+        c_trace = json.loads(ran.stdout)
+        keys: tuple[str, ...] = ("outcome", "setup", "namespaces", "processes", "events", "observations")
+    else:
+        with tempfile.TemporaryDirectory(prefix="ipclab-fifo-") as d:
+            plan = Path(d) / "plan"
+            plan.write_bytes(compile_plan(scenario, d))
+            limits = swift["run"]["limits"]
+            out = subprocess.run([harness, str(plan), str(limits["wall_ms"]), str(limits["cpu_ms"])],
+                                 capture_output=True, text=True, timeout=120)
+        lines = [json.loads(line) for line in out.stdout.splitlines()]
+        if not lines or "outcome" not in lines[-1]:
+            return [f"harness failed: {out.stderr.strip()}"], []
+        c_trace = trace_of(lines[:-1], scenario, lines[-1]["outcome"])
+        keys = ("processes", "events")
     for t in (swift, c_trace):
         for e in t["events"]:
             if e["call"] == "spin" and isinstance(e["result"], int):
                 e["result"] = "<spun ns>"  # the CPU time the spin used: the clock's, not the port's
     want, got = golden.normalise(preset, swift), golden.normalise(preset, c_trace)
-    diffs = golden.differences({k: got[k] for k in ("processes", "events")}, {k: want[k] for k in ("processes", "events")})
+    diffs = golden.differences({k: got[k] for k in keys}, {k: want[k] for k in keys})
     # The harness has no deadlock watch (the init's, crunner's): a run that does not end is a timeout
     # there. Whether a limit was exceeded is the server's judgement of the records, not compared here.
-    if (swift["run"]["outcome"] in ("timeout", "deadlock")) != (c_trace["run"]["outcome"] == "timeout"):
+    if not image_c and (swift["run"]["outcome"] in ("timeout", "deadlock")) != (c_trace["run"]["outcome"] == "timeout"):
         diffs.append(f".outcome: {c_trace['run']['outcome']!r} vs {swift['run']['outcome']!r}")
     # The acceptance test's own record of the preset (its defaults): e2e/golden/traces.json.
     if not params and not spec.endswith(".json"):
         kept = json.loads(golden.GOLDEN.read_text()).get(preset)
         if kept:
-            diffs += golden.differences({k: got[k] for k in ("processes", "events")},
-                                        {k: kept[k] for k in ("processes", "events")}, ".golden")
+            diffs += golden.differences({k: got[k] for k in keys}, {k: kept[k] for k in keys}, ".golden")
     notes = []
     if preset not in golden.RACY:
         # Which events are followed by a snapshot, of which pipe, of what capacity: exact. The bytes
@@ -339,12 +352,14 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--ipclab", default=os.environ.get("IPCLAB_BIN", "/work/main/.build/debug/ipclab"))
     ap.add_argument("--harness", default=str(ROOT / ".build/participant/participant_harness"))
+    ap.add_argument("--image-c", action="store_true",
+                    help="compare with `ipclab run --run-image c` (the merged build) instead of the harness")
     ap.add_argument("presets", nargs="+")
     args = ap.parse_args()
     failed = 0
     for spec in args.presets:
         try:
-            diffs, notes = compare(spec, args.ipclab, args.harness)
+            diffs, notes = compare(spec, args.ipclab, args.harness, args.image_c)
         except Unsupported as e:
             print(f"{spec}: not compared ({e} is not C yet)")
             continue
