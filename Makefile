@@ -25,7 +25,7 @@ RELEASE_BIN := $(abspath $(BUILD_DIR))/release/ipclab
 
 export IPCLAB_VENV := $(VENV)
 
-.PHONY: help setup setup-test build release serve test unit e2e openapi bench soak oracle-soak participant-check clean
+.PHONY: help setup setup-test build release serve test unit e2e openapi bench soak oracle-soak clean
 
 help:
 	@echo "make serve   build (release) and run the service on http://$(HOST):$(PORT)"
@@ -90,6 +90,7 @@ oracle-soak: release
 
 # The C runner's participants (Sources/ipclab-runner/participant*.c) against the Swift runner, preset
 # by preset, outside the sandbox (needs root and a debug build: IPCLAB_BIN; PRESETS to pick some).
+.PHONY: participant-check
 participant-check:
 	Tests/ipclab-runner/participant_check.sh $(PRESETS)
 

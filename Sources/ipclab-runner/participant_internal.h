@@ -113,7 +113,7 @@ void participant_dup2(int c, int end, int fd, int step);
 /** A buffer of `n` bytes 'a' + i % 26 (PipeStep.Data.size), n ≤ 1 MiB; valid until the next call. */
 const uint8_t *participant_size_data(int64_t n);
 
-/** The scratch buffer reads land in: IPCLAB_PARTICIPANT_BUFFER bytes. */
+/** The scratch buffer reads land in, PARTICIPANT_BUFFER_BYTES long, mapped on first use (NULL if that failed). */
 #define PARTICIPANT_BUFFER_BYTES (1 << 20)
 uint8_t *participant_buffer(void);
 
