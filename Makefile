@@ -88,6 +88,12 @@ soak: release
 oracle-soak: release
 	python3 bench/oracle_soak.py --binary $(RELEASE_BIN) $(ORACLE_SOAK_FLAGS)
 
+# The C runner's participants (Sources/ipclab-runner/participant*.c) against the Swift runner, preset
+# by preset, outside the sandbox (needs root and a debug build: IPCLAB_BIN; PRESETS to pick some).
+.PHONY: participant-check
+participant-check:
+	Tests/ipclab-runner/participant_check.sh $(PRESETS)
+
 clean:
 	$(SWIFT) package clean --scratch-path $(BUILD_DIR)
 	rm -rf $(VENV)

@@ -1,0 +1,147 @@
+/*
+ * participant_internal.h — what the participant's files share (participant*.c): the process's own
+ * state (which participant it is, its descriptors for each channel, the pids of the processes it
+ * forked) and the recording helpers, the C faces of IPCLabSandbox/Ring/Recorder.swift.
+ *
+ * One participant per process: the state is a single global, copied by fork into each child, which
+ * then resets what is not its own (participant.c). Nothing here allocates or uses stdio: a signal
+ * handler (signals.c) may interrupt any of it and record from inside.
+ */
+#ifndef IPCLAB_RUNNER_PARTICIPANT_INTERNAL_H
+#define IPCLAB_RUNNER_PARTICIPANT_INTERNAL_H
+
+#include <stdint.h>
+#include <sys/types.h>
+#include "ipclab.h"
+#include "ipclab_plan.h"
+#include "runner_plan.h"
+
+/** A record index that names no record (the ring was full): Recorder.none. */
+#define PARTICIPANT_NO_RECORD UINT32_MAX
+
+/** Upper bound on iterations of `read_all` and `fill` (Participant.loopLimit). */
+#define PARTICIPANT_LOOP_LIMIT 65536
+
+/** What one process holds for one pipe or FIFO channel (ChannelEnds): -1 closed, or never opened. */
+typedef struct participant_ends {
+    int read;
+    int write;
+} participant_ends;
+
+typedef struct participant {
+    const runner_plan *plan;
+    int index;
+    /* This process's descriptors, by channel index. */
+    participant_ends ends[IPCLAB_PLAN_CHANNELS_MAX];
+    /* Pids of the processes this one forked, by process index (0 where it forked none). */
+    pid_t children[IPCLAB_PLAN_PROCESSES_MAX];
+    /* The ring as the init mapped it (ipclab_ring_record of an own record, to amend its args). */
+    void *ring;
+    size_t ring_size;
+    int64_t cpu_ms;
+} participant;
+
+/** This process's participant. */
+extern participant participant_self;
+
+/* --- recording (Recorder.swift); `step` -1: none ---------------------------------------------- */
+
+/** Recorder.call's outcome: what the call returned, the errno it left (0 unless it failed), its record. */
+typedef struct participant_outcome {
+    int64_t result;
+    int err;
+    uint32_t slot;
+} participant_outcome;
+
+/** Claims an EVENT record for a call that is starting (Recorder.begin). */
+uint32_t participant_begin(const char *call, int step, const int64_t *args, int nargs);
+
+/** Completes it; `payload` is the buffer the call moved bytes through, of which `moved` are kept
+ *  (none when the call failed: Recorder.shown). */
+void participant_end(uint32_t slot, int64_t result, int err, const void *payload, int64_t moved);
+
+/** An EVENT recorded once the call returned (Recorder.returned / instant). */
+uint32_t participant_instant(const char *call, int step, const int64_t *args, int nargs,
+                             int64_t result, int err);
+
+/** Record `slot` of the ring, to amend its arguments in place; NULL for PARTICIPANT_NO_RECORD. */
+ipclab_record *participant_record(uint32_t slot);
+
+/** The NUL-terminated text of a plan's string; "" for an empty one (its offset may name any string). */
+static inline const char *participant_string(ipclab_plan_str s) {
+    return s.length ? runner_plan_string(participant_self.plan, s) : "";
+}
+
+/* --- the participant ---------------------------------------------------------------------------- */
+
+/** The pid of participant `process`, waiting in 50 µs sleeps until it has started (-1: no such process). */
+pid_t participant_pid_of(int process);
+
+/** `_exit(2)`: recorded as begun and never completed, because it never returns. */
+_Noreturn void participant_exit(int code, int step);
+
+/* --- the families (participant_process.c, participant_pipes.c, participant_stage.c) ------------- */
+
+void participant_run_process_step(const ipclab_plan_step *s, int step);
+void participant_run_pipe_step(const ipclab_plan_step *s, int step);
+
+/** `pipe(2)` or, made before fork, `mkfifo(3)` of channel `c` (step -1). */
+void participant_create_pipe_channel(int c);
+
+/** `mkfifo(3)` of FIFO channel `c`'s path, mode 0600. */
+void participant_make_fifo(int c, int step);
+
+/** One `write(2)` of `len` bytes at `bytes` to `fd`, recorded under channel `c` (-1 none), with the
+ *  pipe's snapshot after it when `c` names one. */
+participant_outcome participant_write_fd(int fd, int c, const void *bytes, int64_t len, int step);
+
+/** One `read(2)` of up to `size` bytes from `fd` into `buffer`, recorded as participant_write_fd is. */
+participant_outcome participant_read_fd(int fd, int c, void *buffer, int64_t size, int step);
+
+/** `close(2)` of one end of channel `c`, which then holds -1 there. */
+void participant_close_end(int c, int end, int step);
+
+/** Records the bytes waiting in a pipe (FIONREAD) and its capacity, after record `slot`. */
+void participant_snapshot(int c, uint32_t slot);
+
+/** A pipeline's built-in program on fds 0 and 1 (Participant+Stages.swift). */
+void participant_run_stage(const ipclab_plan_step *s, int step);
+
+/** `dup2(2)` of an end of channel `c` onto `fd`, then `close(2)` of the original. */
+void participant_dup2(int c, int end, int fd, int step);
+
+/** A buffer of `n` bytes 'a' + i % 26 (PipeStep.Data.size), n ≤ 1 MiB; valid until the next call. */
+const uint8_t *participant_size_data(int64_t n);
+
+/** The scratch buffer reads land in, PARTICIPANT_BUFFER_BYTES long, mapped on first use (NULL if that failed). */
+#define PARTICIPANT_BUFFER_BYTES (1 << 20)
+uint8_t *participant_buffer(void);
+
+/* --- the jitter of a perturbed schedule ---------------------------------------------------------- */
+
+/** IPCLabCore/Grading/JitterGenerator.swift, exactly: SplitMix64 seeded by (seed, process index), so
+ *  that a run's `schedule` replays the same delays under either runner. */
+typedef struct participant_jitter {
+    uint64_t state;
+    uint64_t bound;
+} participant_jitter;
+
+/** Delays in [0, jitter_us] µs for process `process` of a run with `seed`. */
+static inline participant_jitter participant_jitter_make(int64_t seed, int process, int64_t jitter_us) {
+    participant_jitter j;
+    j.state = ((uint64_t)seed * 0x9E3779B97F4A7C15ull) ^ (((uint64_t)process + 1) * 0xD1B54A32D192ED03ull);
+    j.bound = (uint64_t)(jitter_us > 0 ? jitter_us : 0) + 1;
+    return j;
+}
+
+/** The next delay in microseconds. */
+static inline uint64_t participant_jitter_next(participant_jitter *j) {
+    j->state += 0x9E3779B97F4A7C15ull;
+    uint64_t z = j->state;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    z ^= z >> 31;
+    return z % j->bound;
+}
+
+#endif
