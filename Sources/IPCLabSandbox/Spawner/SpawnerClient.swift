@@ -279,7 +279,8 @@ public final class SpawnerClient: Sendable {
                                                     strdup("--run-uid-count"), strdup(String(options.uidCount)),
                                                     strdup("--reexec-every"), strdup(String(options.reexecEvery)),
                                                     strdup("--code-pages"), strdup(String(options.codePages.rawValue))]
-            + (insecure ? [strdup("--insecure-no-sandbox")] : []) + (options.oneShot ? [strdup("--one-shot")] : []) + [nil]
+            + (insecure ? [strdup("--insecure-no-sandbox")] : []) + (options.oneShot ? [strdup("--one-shot")] : [])
+            + (options.runnerExecutable.map { [strdup("--runner-executable"), strdup($0)] } ?? []) + [nil]
         defer { for a in argv { free(a) } }
         var pid: pid_t = 0
         // The spawner's whole environment, built here: nothing of the server's own (its variables may
