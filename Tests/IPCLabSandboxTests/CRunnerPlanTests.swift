@@ -112,7 +112,7 @@ struct CRunnerPlanTests {
 
     @Test("truncated, mutated and random plans: never a crash, refused with EINVAL or loaded, one verdict each")
     func fuzz() throws {
-        var rng = SplitMix(seed: 0x1234_5678)
+        var rng = RingCorruptionTests.SplitMix(state: 0x1234_5678) // seeded: a failing case can be replayed
         var plans: [[UInt8]] = []
         var mustRefuse: [Bool] = []
         for plan in Self.valid {
@@ -156,18 +156,5 @@ struct CRunnerPlanTests {
             Issue.record("plan \(i) (a truncation) was not refused: \(verdict)")
         }
         #expect(answers.contains("N") && answers.contains("Y"))
-    }
-}
-
-/// SplitMix64: a seeded generator, so a failing case can be replayed.
-private struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
