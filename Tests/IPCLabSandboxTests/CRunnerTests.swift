@@ -38,7 +38,9 @@ enum CLab {
     }
 
     /// Runs `plan` (any bytes) on the C runner as `scenario` (the JSON the trace is built against).
-    static func run(plan: [UInt8], scenario: String, wallMs: Int) async throws -> Run {
+    /// `tamper` changes the ring after the server's writes, before the run is handed over.
+    static func run(plan: [UInt8], scenario: String, wallMs: Int,
+                    tamper: @escaping @Sendable (EventRing) -> Void = { _ in }) async throws -> Run {
         let client = try spawner.get()
         let body = #"{"scenario": \#(scenario), "limits": {"wall_ms": \#(wallMs)}}"#
         let request = try RunRequest.decode(Array(body.utf8))
@@ -49,6 +51,7 @@ enum CLab {
             let limits = ipclab_run_limits(wall_ms: Int64(l.wallMs), cpu_ms: Int64(l.cpuMs), memory_bytes: Int64(l.memoryBytes),
                                            processes: Int64(l.processes), open_files: Int64(l.openFiles), file_bytes: Int64(l.fileBytes))
             ring.writeLimits(limits)
+            tamper(ring)
             let completion = try client.execute(ring: ring, runID: UInt64.random(in: 1...UInt64.max), limits: limits, usesTCP: false)
             let trace = LabRunner.trace(of: ring, request: request, runID: "c", startedAt: LabRunner.rfc3339Now(),
                                         failure: completion.failure?.description)
@@ -104,6 +107,20 @@ struct CRunnerTests {
             #expect(header.failure == "the run's plan could not be read", "\(header.failure)")
             #expect(header.failedErrno == EINVAL)
             #expect(!c.records.contains { $0.kind == UInt16(IPCLAB_REC_START.rawValue) }, "no process ran")
+        }
+    }
+
+    @Test("a plan the header puts past the ring's end, or away from the records' end, is refused: does not fit its ring")
+    func planOutsideTheRing() async throws {
+        let tampers: [@Sendable (EventRing) -> Void] = [
+            { $0.header.pointee.plan_length = UInt32(Self.sleeperPlan.count + 4096) },
+            { $0.header.pointee.plan_offset += 200 },
+        ]
+        for tamper in tampers {
+            let c = try await CLab.run(plan: Self.sleeperPlan, scenario: Self.sleeper, wallMs: 3000, tamper: tamper)
+            #expect(c.header.failure == "the run's plan does not fit its ring", "\(c.header.failure)")
+            #expect(c.header.failedErrno == EINVAL)
+            #expect(c.trace.run.outcome == .error)
         }
     }
 
