@@ -41,7 +41,7 @@ help:
 	@echo "make bench   the service benchmark: our figures next to bare baselines (see README)"
 	@echo "make soak    10,000 mixed runs on a release server: memory, descriptors, threads, leaks"
 	@echo "make oracle-soak  200 random runs of every preset, plain and jittered, against e2e/oracle.py"
-	@echo "make build | release | unit | e2e | openapi | clean"
+	@echo "make build | release | runner | unit | e2e | openapi | clean"
 
 setup:
 	@scripts/setup.sh
@@ -58,11 +58,16 @@ release: setup runner-release
 	$(SWIFT_BUILD) -c release
 	$(SWIFT_BUILD) -c release --product IPCLabTrace
 
-# The C runner beside the debug and the release `ipclab` (the spawner is told where it is).
-runner: $(BUILD_DIR)/debug/ipclab-runner
-runner-release: $(BUILD_DIR)/release/ipclab-runner
+# The C runner beside the debug and the release `ipclab` (the spawner is told where it is): in SwiftPM's
+# own directories, which $(BUILD_DIR)/debug and /release link to (made here first on a fresh clone, a
+# real .build/debug directory would stop SwiftPM from making its link).
+SWIFT_TRIPLE := $(shell uname -m)-unknown-linux-gnu
+RUNNER_DEBUG := $(BUILD_DIR)/$(SWIFT_TRIPLE)/debug/ipclab-runner
+RUNNER_RELEASE := $(BUILD_DIR)/$(SWIFT_TRIPLE)/release/ipclab-runner
+runner: $(RUNNER_DEBUG)
+runner-release: $(RUNNER_RELEASE)
 
-$(BUILD_DIR)/debug/ipclab-runner $(BUILD_DIR)/release/ipclab-runner: $(RUNNER_SOURCES) $(RUNNER_HEADERS)
+$(RUNNER_DEBUG) $(RUNNER_RELEASE): $(RUNNER_SOURCES) $(RUNNER_HEADERS)
 	@mkdir -p $(@D)/
 	$(CC) $(RUNNER_CFLAGS) -o $@ $(RUNNER_SOURCES)
 
