@@ -39,9 +39,10 @@ enum CLab {
 
     /// Runs `plan` (any bytes) on the C runner as `scenario` (the JSON the trace is built against).
     /// `tamper` changes the ring after the server's writes, before the run is handed over.
-    static func run(plan: [UInt8], scenario: String, wallMs: Int,
+    /// `on` is another spawner (the Swift runner's, for a comparison).
+    static func run(plan: [UInt8], scenario: String, wallMs: Int, on other: SpawnerClient? = nil,
                     tamper: @escaping @Sendable (EventRing) -> Void = { _ in }) async throws -> Run {
-        let client = try spawner.get()
+        let client = try other ?? spawner.get()
         let body = #"{"scenario": \#(scenario), "limits": {"wall_ms": \#(wallMs)}}"#
         let request = try RunRequest.decode(Array(body.utf8))
         return try await offThePool {
@@ -122,6 +123,22 @@ struct CRunnerTests {
             #expect(c.header.failedErrno == EINVAL)
             #expect(c.trace.run.outcome == .error)
         }
+    }
+
+    @Test("a required set-up operation that fails ends the run with the Swift init's reason, errno and set-up list")
+    func requiredSetupFails() async throws {
+        // More open files than the kernel allows (nr_open): RLIMIT_NOFILE, a required operation, fails.
+        let tamper: @Sendable (EventRing) -> Void = { $0.header.pointee.limits.open_files = 1 << 40 }
+        let c = try await CLab.run(plan: Self.sleeperPlan, scenario: Self.sleeper, wallMs: 3000, tamper: tamper)
+        let json = RunPlan.encode(try RunRequest.decode(Array(#"{"scenario": \#(Self.sleeper)}"#.utf8)).scenario, schedule: nil)
+        let swift = try await CLab.run(plan: json, scenario: Self.sleeper, wallMs: 3000, on: try Lab.shared().spawner, tamper: tamper)
+        #expect(c.header.failure == "sandbox set-up failed: RLIMIT_NOFILE 1099511627776", "\(c.header.failure)")
+        #expect(c.header.failure == swift.header.failure && c.header.failedErrno == swift.header.failedErrno && c.header.failedErrno != 0)
+        func setup(_ r: CLab.Run) -> [String] {
+            r.records.filter { $0.kind == UInt16(IPCLAB_REC_SETUP.rawValue) }.map { "\(CLab.call($0)) \($0.result) \($0.err)" }
+        }
+        #expect(setup(c) == setup(swift), "C: \(setup(c))\nSwift: \(setup(swift))")
+        #expect(!c.records.contains { $0.kind == UInt16(IPCLAB_REC_START.rawValue) }, "no process ran")
     }
 
     @Test("the wall-clock limit: a timeout note with the limit, everything killed and reaped, outcome timeout")
