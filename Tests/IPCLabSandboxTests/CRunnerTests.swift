@@ -19,10 +19,8 @@ enum CLab {
 
     /// A spawner whose runners are the C runner.
     static let spawner: Result<SpawnerClient, any Error> = Result {
-        var options = Spawner.Options()
-        options.runnerExecutable = try runnerPath.get()
         let logger = Logger(label: "ipclab.tests.c") { _ in SwiftLogNoOpLogHandler() }
-        return try SpawnerClient(executable: try Lab.binary.get(), options: options, logger: logger)
+        return try SpawnerClient(executable: try Lab.binary.get(), runnerExecutable: try runnerPath.get(), logger: logger)
     }
 
     struct MissingRunner: Error, CustomStringConvertible {

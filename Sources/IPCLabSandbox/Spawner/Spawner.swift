@@ -37,8 +37,9 @@ public enum Spawner {
         /// while idle, no ready inits, no fresh images), runners that skip their warm-up. The one
         /// run makes the slot, namespace and runner it needs.
         public var oneShot = false
-        /// The C runner (`ipclab-runner`, `--runner-executable`) the spawner execs its runners from,
-        /// instead of its own image: nil for the Swift runner. Its runs' plans must be flat plans.
+        /// The C runner (`ipclab-runner`) the spawner execs its runners from, instead of its own
+        /// image: nil for the Swift runner. Its runs' plans must be flat plans. The spawner's side of
+        /// `--runner-executable` (a client passes it as ``SpawnerClient/runnerExecutable``).
         public var runnerExecutable: String?
         public init() {}
     }
