@@ -26,9 +26,11 @@ typedef struct plan_bounds {
 } plan_bounds;
 
 /* A string lies inside the pool and the byte after it (the pool's, or the copy's own final zero)
- * is a NUL: runner_plan_string can hand out pool + offset as a C string. */
+ * is a NUL: runner_plan_string can hand out pool + offset as a C string. An empty string only has
+ * to point into the pool (FlatPlan writes it as offset 0, length 0): runner_plan_string gives "". */
 static int valid_str(const plan_bounds *b, ipclab_plan_str s) {
     uint64_t end = (uint64_t)s.offset + s.length;
+    if (s.length == 0) return end <= b->pool_length;
     return end <= b->pool_length && b->pool[end] == 0;
 }
 

@@ -95,6 +95,7 @@ struct CRunnerPlanTests {
             "unknown step flag": Self.with(fifo, at: step0, as: S.self) { $0.flags = 0x100 },
             "negative size": Self.with(fifo, at: step2, as: S.self) { $0.n.0 = -1 },
             "text past the pool": Self.with(fifo, at: step2, as: S.self) { $0.text.offset = h.strings_length },
+            "an empty text past the pool": Self.with(fifo, at: step2, as: S.self) { $0.text = ipclab_plan_str(offset: h.strings_length + 1, length: 0) },
             "text without its NUL": Self.with(fifo, at: step2, as: S.self) { $0.text.length += 1 },
             "steps past nsteps": Self.with(fifo, at: process1, as: ipclab_plan_process.self) { $0.nsteps += 1 },
             "FIFO path not absolute": Self.with(fifo, at: channel0, as: ipclab_plan_channel.self) { $0.path.offset += 1; $0.path.length -= 1 },
@@ -102,10 +103,14 @@ struct CRunnerPlanTests {
             "a FIFO op on a pipe": Self.with(fifo, at: channel0, as: ipclab_plan_channel.self) { $0.kind = UInt8(IPCLAB_PLAN_CHANNEL_PIPE.rawValue); $0.flags = 0 },
         ]
         let names = broken.keys.sorted()
-        let answers = try Self.verdicts(Self.valid + names.map { broken[$0]! })
-        #expect(answers.count == Self.valid.count + names.count)
-        #expect(Array(answers.prefix(Self.valid.count)) == Array(repeating: "Y", count: Self.valid.count), "the valid plans load")
-        for (name, verdict) in zip(names, answers.dropFirst(Self.valid.count)) {
+        // FlatPlan writes an empty string as offset 0, length 0, where the pool holds another string's first byte.
+        let emptyAtZero = Self.with(fifo, at: channel0, as: ipclab_plan_channel.self) { $0.text = ipclab_plan_str(offset: 0, length: 0) }
+        #expect(emptyAtZero[Int(h.off_strings)] != 0)
+        let valid = Self.valid + [emptyAtZero]
+        let answers = try Self.verdicts(valid + names.map { broken[$0]! })
+        #expect(answers.count == valid.count + names.count)
+        #expect(Array(answers.prefix(valid.count)) == Array(repeating: "Y", count: valid.count), "the valid plans load")
+        for (name, verdict) in zip(names, answers.dropFirst(valid.count)) {
             #expect(verdict == "N", "\(name): \(verdict)")
         }
     }
