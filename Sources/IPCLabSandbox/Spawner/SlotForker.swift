@@ -110,7 +110,9 @@ final class SlotForker {
         /// ``reexecEvery``: its exec is cheap (~0.30 ms of CPU and 26 page faults from exec to exit,
         /// against ~3.7 ms and 639 for `ipclab-sandbox runner --no-warm-up`, perf stat), but a re-exec
         /// after every clone still added ~0.35 ms of the runner's CPU to each run (schedstat, 400 runs
-        /// each way): far above the 0.05 ms docs/c-runner.md set for `--reexec-every 1`.
+        /// each way), and 0.70 ms of the machine's (2.41 → 3.11 ms, 774 → 606 runs/s: pipe.hello,
+        /// 8 clients, debug build, `bench/cpu_per_run.py`, 3 rounds): far above the 0.05 ms
+        /// docs/c-runner.md set for `--reexec-every 1`.
         var runnerExecutable: String?
         /// The whole environment a runner (and so a run) gets.
         static let environment = ["LD_BIND_NOW=1"]
