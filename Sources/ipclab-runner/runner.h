@@ -11,6 +11,7 @@
  *   supervise.c   reaping, the wall-clock limit, the outcome and "done" (§3.2 steps 10, 12)
  *   deadlock.c    the deadlock watch (§3.2 step 11, DeadlockWatch.swift)
  *   runner_plan.c the flat plan's private copy and validation (§4.2)
+ *   text.c        numbers into names and paths, without stdio
  *
  * Every path after the clone ends in _exit, never exit: a static glibc's atexit handlers and
  * stdio buffers are the parent's copies.
@@ -89,6 +90,8 @@ typedef struct init_state {
     ipclab_run_limits limits; /* the init's own copy: the header is the run's to write */
     runner_plan plan;
     pid_t first;            /* participant 0 */
+    int64_t t0;             /* CLOCK_MONOTONIC ns when the run's clock started: the init's own copy of the
+                             * header's t0, which the run can write (its deadline must not move with it) */
 } init_state;
 
 /** slot.c: the runner's loop; never returns. */
@@ -112,6 +115,8 @@ void setup_lockdown(init_state *s);
 _Noreturn void init_run(init_state *s, int ring_fd);
 /** init.c: whether the run has a PID namespace of its own. */
 int init_has_pid_namespace(const init_state *s);
+/** init.c: ns since the run's clock started, by the init's own t0. */
+int64_t init_now_ns(const init_state *s);
 
 /** supervise.c */
 _Noreturn void supervise_until_done(init_state *s);

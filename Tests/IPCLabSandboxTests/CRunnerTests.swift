@@ -4,6 +4,7 @@ import Glibc
 import IPCLabCore
 @testable import IPCLabSandbox
 import Logging
+import Synchronization
 import Testing
 
 /// The C runner (`ipclab-runner`, docs/c-runner.md) end to end: a spawner of its own started with
@@ -37,9 +38,11 @@ enum CLab {
 
     /// Runs `plan` (any bytes) on the C runner as `scenario` (the JSON the trace is built against).
     /// `tamper` changes the ring after the server's writes, before the run is handed over.
-    /// `on` is another spawner (the Swift runner's, for a comparison).
+    /// `on` is another spawner (the Swift runner's, for a comparison). `meanwhile` runs every
+    /// millisecond on a thread of its own while the run goes on (a run's process writing its ring).
     static func run(plan: [UInt8], scenario: String, wallMs: Int, on other: SpawnerClient? = nil,
-                    tamper: @escaping @Sendable (EventRing) -> Void = { _ in }) async throws -> Run {
+                    tamper: @escaping @Sendable (EventRing) -> Void = { _ in },
+                    meanwhile: (@Sendable (Header) -> Void)? = nil) async throws -> Run {
         let client = try other ?? spawner.get()
         let body = #"{"scenario": \#(scenario), "limits": {"wall_ms": \#(wallMs)}}"#
         let request = try RunRequest.decode(Array(body.utf8))
@@ -51,12 +54,28 @@ enum CLab {
                                            processes: Int64(l.processes), open_files: Int64(l.openFiles), file_bytes: Int64(l.fileBytes))
             ring.writeLimits(limits)
             tamper(ring)
+            let over = Atomic<Bool>(false)
+            if let meanwhile {
+                let header = Header(pointer: ring.header)
+                Thread {
+                    while !over.load(ordering: .acquiring) {
+                        meanwhile(header)
+                        usleep(1000)
+                    }
+                }.start()
+            }
+            defer { over.store(true, ordering: .releasing) }
             let completion = try client.execute(ring: ring, runID: UInt64.random(in: 1...UInt64.max), limits: limits, usesTCP: false)
             let trace = LabRunner.trace(of: ring, request: request, runID: "c", startedAt: LabRunner.rfc3339Now(),
                                         failure: completion.failure?.description)
             let header = ring.readHeader()
             return Run(trace: trace, records: (0..<header.claimed).map { ring.record($0).pointee }, header: header)
         }
+    }
+
+    /// A ring's header, shared with a thread that writes it while the run goes on (as the run could).
+    struct Header: @unchecked Sendable {
+        var pointer: UnsafeMutablePointer<ipclab_ring_header>
     }
 
     static func call(_ r: ipclab_record) -> String {
@@ -152,6 +171,23 @@ struct CRunnerTests {
         #expect(records.contains { $0.kind == UInt16(IPCLAB_REC_REAP.rawValue) && $0.args.1 & 0x7f == SIGKILL },
                 "participant 0 was killed and reaped")
         #expect(nowMs() - began < 9000, "ended by the limit, not by the sleep")
+    }
+
+    @Test("the wall-clock limit holds when the run writes its ring's t0 (the init keeps its own clock)")
+    func wallClockDespiteT0() async throws {
+        let scenario = #"{"processes": [{"name": "solo", "steps": [{"op": "sleep", "ms": 10000}]}]}"#
+        let plan = HandFlatPlan(processes: [("solo", [.sleep(ms: 10_000)])]).bytes()
+        let began = nowMs()
+        // A t0 an hour ahead: by the header's clock the run would have used no time at all.
+        let c = try await CLab.run(plan: plan, scenario: scenario, wallMs: 300, meanwhile: { header in
+            var now = timespec()
+            clock_gettime(CLOCK_MONOTONIC, &now)
+            header.pointer.pointee.t0 = Int64(now.tv_sec) * 1_000_000_000 + 3_600_000_000_000
+        })
+        #expect(c.records.contains { $0.kind == UInt16(IPCLAB_REC_NOTE.rawValue) && CLab.call($0) == "timeout" && $0.args.0 == 300 },
+                "the init ended the run at its limit")
+        #expect(c.header.outcome == IPCLAB_OUTCOME_TIMEOUT)
+        #expect(nowMs() - began < 3000, "ended by the init, not by the spawner's grace (wall + 3 s)")
     }
 
     @Test("the deadlock watch: a process blocked reading a pipe no one writes is named in a deadlock note")
