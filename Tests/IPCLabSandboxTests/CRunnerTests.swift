@@ -207,6 +207,27 @@ struct CRunnerTests {
         #expect(trace.run.outcome == .deadlock || trace.run.outcome == .timeout)
     }
 
+    @Test("a run that scribbles over its pids and records while it blocks: the init's watch reads them bounded and still ends the run")
+    func hostileRingUnderTheWatch() async throws {
+        let scenario = #"""
+            {"channels": [{"name": "p", "kind": "pipe"}],
+             "processes": [{"name": "solo", "steps": [{"op": "read", "channel": "p", "size": 1}]}]}
+            """#
+        let plan = HandFlatPlan(channels: [.init(name: "p")], processes: [("solo", [.read(channel: 0, size: 1)])]).bytes()
+        let c = try await CLab.run(plan: plan, scenario: scenario, wallMs: 400, meanwhile: { header in
+            let h = header.pointer
+            withUnsafeMutableBytes(of: &h.pointee.pids) { pids in
+                for (i, pid) in [Int32(1), -1, .max, 0, 424_242].enumerated() { pids.storeBytes(of: pid, toByteOffset: 4 * i, as: Int32.self) }
+            }
+            let records = UnsafeMutableRawPointer(h).advanced(by: Int(ipclab_ring_records_offset())).assumingMemoryBound(to: ipclab_record.self)
+            for i in 0..<min(Int(h.pointee.next), 64) {
+                records[i].process = .max
+                withUnsafeMutableBytes(of: &records[i].call) { $0.initializeMemory(as: UInt8.self, repeating: UInt8(ascii: "x")) }
+            }
+        })
+        #expect(c.header.outcome == IPCLAB_OUTCOME_TIMEOUT, "the init ended the run itself: \(c.header.outcome)")
+    }
+
     @Test("the spawner's runners are ipclab-runner: its argv, an empty environment, no descriptor past the executable's")
     func runnersAreTheCImage() async throws {
         _ = try await CLab.run(plan: Self.sleeperPlan, scenario: Self.sleeper, wallMs: 3000)
