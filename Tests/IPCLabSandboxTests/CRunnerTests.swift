@@ -87,6 +87,12 @@ enum CLab {
 struct CRunnerTests {
     static let sleeper = #"{"processes": [{"name": "solo", "steps": [{"op": "sleep", "ms": 1}]}]}"#
     static let sleeperPlan = HandFlatPlan(processes: [("solo", [.sleep(ms: 1)])]).bytes()
+    /// One process reading a pipe whose write end only it holds: blocked for good.
+    static let blockedReader = #"""
+        {"channels": [{"name": "p", "kind": "pipe"}],
+         "processes": [{"name": "solo", "steps": [{"op": "read", "channel": "p", "size": 1}]}]}
+        """#
+    static let blockedReaderPlan = HandFlatPlan(channels: [.init(name: "p")], processes: [("solo", [.read(channel: 0, size: 1)])]).bytes()
 
     @Test("a flat plan runs to ok; its set-up reads as the Swift init's on this host, seccomp with 2 filters")
     func runsLikeTheSwiftInit() async throws {
@@ -192,12 +198,7 @@ struct CRunnerTests {
 
     @Test("the deadlock watch: a process blocked reading a pipe no one writes is named in a deadlock note")
     func deadlock() async throws {
-        let scenario = #"""
-            {"channels": [{"name": "p", "kind": "pipe"}],
-             "processes": [{"name": "solo", "steps": [{"op": "read", "channel": "p", "size": 1}]}]}
-            """#
-        let plan = HandFlatPlan(channels: [.init(name: "p")], processes: [("solo", [.read(channel: 0, size: 1)])]).bytes()
-        let c = try await CLab.run(plan: plan, scenario: scenario, wallMs: 5000)
+        let c = try await CLab.run(plan: Self.blockedReaderPlan, scenario: Self.blockedReader, wallMs: 5000)
         let (trace, records) = (c.trace, c.records)
         let read = records.indices.first { records[$0].kind == UInt16(IPCLAB_REC_EVENT.rawValue) && CLab.call(records[$0]) == "read" }
         let note = records.first { $0.kind == UInt16(IPCLAB_REC_NOTE.rawValue) && CLab.call($0) == "deadlock" }
@@ -209,12 +210,7 @@ struct CRunnerTests {
 
     @Test("a run that scribbles over its pids and records while it blocks: the init's watch reads them bounded and still ends the run")
     func hostileRingUnderTheWatch() async throws {
-        let scenario = #"""
-            {"channels": [{"name": "p", "kind": "pipe"}],
-             "processes": [{"name": "solo", "steps": [{"op": "read", "channel": "p", "size": 1}]}]}
-            """#
-        let plan = HandFlatPlan(channels: [.init(name: "p")], processes: [("solo", [.read(channel: 0, size: 1)])]).bytes()
-        let c = try await CLab.run(plan: plan, scenario: scenario, wallMs: 400, meanwhile: { header in
+        let c = try await CLab.run(plan: Self.blockedReaderPlan, scenario: Self.blockedReader, wallMs: 400, meanwhile: { header in
             let h = header.pointer
             withUnsafeMutableBytes(of: &h.pointee.pids) { pids in
                 for (i, pid) in [Int32(1), -1, .max, 0, 424_242].enumerated() { pids.storeBytes(of: pid, toByteOffset: 4 * i, as: Int32.self) }
