@@ -25,7 +25,15 @@ RELEASE_BIN := $(abspath $(BUILD_DIR))/release/ipclab
 
 export IPCLAB_VENV := $(VENV)
 
-.PHONY: help setup setup-test build release serve test unit e2e openapi bench soak oracle-soak clean
+.PHONY: help setup setup-test build release serve test unit e2e openapi bench soak oracle-soak clean runner runner-release
+
+# The C runner (docs/c-runner.md): a static-pie glibc image, built by cc because SwiftPM cannot link
+# a static C executable here (swiftc links libswiftCore). It links CIPCLab's C as it is, these files:
+RUNNER_CIPCLAB := ring signals shm sem mq sockets pipes bench bench_latency bench_sync limits seccomp \
+	system memory program_root
+RUNNER_SOURCES := $(wildcard Sources/ipclab-runner/*.c) $(RUNNER_CIPCLAB:%=Sources/CIPCLab/%.c)
+RUNNER_HEADERS := $(wildcard Sources/ipclab-runner/*.h Sources/CIPCLab/include/*.h Sources/CIPCLab/*.h)
+RUNNER_CFLAGS := -O2 -static-pie -D_GNU_SOURCE -Wall -Wextra -ISources/CIPCLab/include -ISources/ipclab-runner
 
 help:
 	@echo "make serve   build (release) and run the service on http://$(HOST):$(PORT)"
@@ -33,7 +41,7 @@ help:
 	@echo "make bench   the service benchmark: our figures next to bare baselines (see README)"
 	@echo "make soak    10,000 mixed runs on a release server: memory, descriptors, threads, leaks"
 	@echo "make oracle-soak  200 random runs of every preset, plain and jittered, against e2e/oracle.py"
-	@echo "make build | release | unit | e2e | openapi | clean"
+	@echo "make build | release | runner | unit | e2e | openapi | clean"
 
 setup:
 	@scripts/setup.sh
@@ -42,20 +50,33 @@ setup-test:
 	@scripts/setup.sh $(SETUP_TEST_FLAGS)
 
 # The tracer of C programs (libIPCLabTrace.so, next to the binary) is a product `swift build` leaves out.
-build: setup
+build: setup runner
 	$(SWIFT_BUILD)
 	$(SWIFT_BUILD) --product IPCLabTrace
 
-release: setup
+release: setup runner-release
 	$(SWIFT_BUILD) -c release
 	$(SWIFT_BUILD) -c release --product IPCLabTrace
+
+# The C runner beside the debug and the release `ipclab` (the spawner is told where it is): in SwiftPM's
+# own directories, which $(BUILD_DIR)/debug and /release link to (made here first on a fresh clone, a
+# real .build/debug directory would stop SwiftPM from making its link).
+SWIFT_TRIPLE := $(shell uname -m)-unknown-linux-gnu
+RUNNER_DEBUG := $(BUILD_DIR)/$(SWIFT_TRIPLE)/debug/ipclab-runner
+RUNNER_RELEASE := $(BUILD_DIR)/$(SWIFT_TRIPLE)/release/ipclab-runner
+runner: $(RUNNER_DEBUG)
+runner-release: $(RUNNER_RELEASE)
+
+$(RUNNER_DEBUG) $(RUNNER_RELEASE): $(RUNNER_SOURCES) $(RUNNER_HEADERS)
+	@mkdir -p $(@D)/
+	$(CC) $(RUNNER_CFLAGS) -o $@ $(RUNNER_SOURCES)
 
 serve: release
 	$(RELEASE_BIN) serve --host $(HOST) --port $(PORT) --public $(PUBLIC)
 
 # `make test` builds, then runs the Swift tests and the end-to-end tests; both run even when the
 # first fails (so one failure does not hide the other's report), and it fails if either did.
-test: setup-test
+test: setup-test runner
 	$(SWIFT_BUILD)
 	$(SWIFT_BUILD) --product IPCLabTrace
 	status=0; \
@@ -65,10 +86,10 @@ test: setup-test
 	exit $$status
 
 # The Swift tests alone, and the end-to-end tests alone against the current debug build.
-unit: setup
+unit: setup runner
 	$(SWIFT_TEST) $(SWIFT_TEST_FLAGS)
 
-e2e: setup-test
+e2e: setup-test runner
 	$(SWIFT_BUILD)
 	IPCLAB_BIN=$(DEBUG_BIN) $(VENV)/bin/python -m pytest e2e $(PYTEST_FLAGS)
 

@@ -28,9 +28,10 @@ typedef struct runner_plan {
  */
 int runner_plan_load(const void *bytes, size_t length, runner_plan *out);
 
-/** The NUL-terminated text of a string of a validated plan. */
+/** The NUL-terminated text of a string of a validated plan; "" for an empty one, whatever its
+ *  offset (the compiler writes empty strings as offset 0, length 0, with no NUL of their own). */
 static inline const char *runner_plan_string(const runner_plan *plan, ipclab_plan_str s) {
-    return plan->strings + s.offset;
+    return s.length == 0 ? "" : plan->strings + s.offset;
 }
 
 /** The steps of process `index` of a validated plan. */

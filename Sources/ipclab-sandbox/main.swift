@@ -23,6 +23,14 @@ struct Arguments {
         return value
     }
 
+    /// `--name TEXT` (taken), or nil when absent.
+    mutating func value(_ name: String) -> String? {
+        guard let i = rest.firstIndex(of: name) else { return nil }
+        guard i + 1 < rest.count, !rest[i + 1].isEmpty else { Self.fail("\(name) needs a value") }
+        defer { rest.removeSubrange(i...(i + 1)) }
+        return rest[i + 1]
+    }
+
     /// Whether `--name` was given (taken).
     mutating func flag(_ name: String) -> Bool {
         guard let i = rest.firstIndex(of: name) else { return false }
@@ -58,6 +66,7 @@ case "spawner":
     options.codePages = CodePages(rawValue: arguments.option("--code-pages", CodePages.standard.rawValue))
     let insecure = arguments.flag("--insecure-no-sandbox")
     options.oneShot = arguments.flag("--one-shot")
+    options.runnerExecutable = arguments.value("--runner-executable")
     arguments.finish()
     Spawner.serve(insecure: insecure, options: options)
 default:

@@ -24,11 +24,15 @@ struct SpawnerCommand: ParsableCommand {
     @Flag(help: "Serve one run: nothing made ahead of time, runners without warm-up (`ipclab run`).")
     var oneShot = false
 
+    @Option(help: "Exec runners from this C runner (`ipclab-runner`) instead of this image.")
+    var runnerExecutable: String?
+
     func run() throws {
         var options = runUids.options
         options.reexecEvery = max(1, reexecEvery)
         options.oneShot = oneShot
         options.codePages = CodePages(rawValue: codePages)
+        options.runnerExecutable = runnerExecutable
         Spawner.serve(insecure: insecureNoSandbox, options: options)
     }
 }

@@ -104,8 +104,26 @@ final class SlotForker {
         var codeFile: Int32 = -1
         /// The spawner's huge-page tmpfs (-1: none): the runner puts a copy of its RELRO there.
         var tmpfs: Int32 = -1
+        /// The C runner (`ipclab-runner`, docs/c-runner.md) exec'd instead of `executable`'s
+        /// `runner` command (nil: the Swift runner). It needs no warm-up, no code pages and no
+        /// environment: a small static image has nothing to warm or to bind. It keeps the same
+        /// ``reexecEvery``: its exec is cheap (~0.30 ms of CPU and 26 page faults from exec to exit,
+        /// against ~3.7 ms and 639 for `ipclab-sandbox runner --no-warm-up`, perf stat), but a re-exec
+        /// after every clone still added ~0.35 ms of the runner's CPU to each run (schedstat, 400 runs
+        /// each way), and 0.70 ms of the machine's (2.41 → 3.11 ms, 774 → 606 runs/s: pipe.hello,
+        /// 8 clients, debug build, `bench/cpu_per_run.py`, 3 rounds): far above the 0.05 ms
+        /// docs/c-runner.md set for `--reexec-every 1`.
+        var runnerExecutable: String?
         /// The whole environment a runner (and so a run) gets.
         static let environment = ["LD_BIND_NOW=1"]
+
+        /// The file exec'd, its argument vector and its whole environment.
+        var path: String { runnerExecutable ?? executable }
+        var argumentVector: [String] {
+            runnerExecutable == nil ? Self.arguments(reexecEvery: reexecEvery, warmUp: warmUp, codePages: codePages)
+                : ["ipclab-runner", "runner", "--reexec-every", String(reexecEvery)]
+        }
+        var environmentVector: [String] { runnerExecutable == nil ? Self.environment : [] }
 
         /// A runner's argument vector (`ipclab-sandbox` and `ipclab` both read it).
         static func arguments(reexecEvery: Int, warmUp: Bool, codePages: CodePages) -> [String] {
@@ -120,8 +138,9 @@ final class SlotForker {
         var pair: [Int32] = [-1, -1]
         guard socketpair(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0 else { return nil }
         // Everything the child needs is made before fork: it only moves descriptors and execs.
-        let argv: [UnsafeMutablePointer<CChar>?] = Image.arguments(reexecEvery: image.reexecEvery, warmUp: image.warmUp, codePages: image.codePages).map { strdup($0) } + [nil]
-        let envp: [UnsafeMutablePointer<CChar>?] = Image.environment.map { strdup($0) } + [nil]
+        let argv: [UnsafeMutablePointer<CChar>?] = image.argumentVector.map { strdup($0) } + [nil]
+        let envp: [UnsafeMutablePointer<CChar>?] = image.environmentVector.map { strdup($0) } + [nil]
+        let path = image.path
         defer { for p in argv + envp { free(p) } }
         let pid = fork()
         if pid == 0 {
@@ -135,7 +154,7 @@ final class SlotForker {
             if c >= 0 { guard dup2(c, codeFD) == codeFD else { _exit(127) } } else { close(codeFD) }
             if t >= 0 { guard dup2(t, tmpfsFD) == tmpfsFD else { _exit(127) } } else { close(tmpfsFD) }
             _ = ipclab_close_range(UInt32(tmpfsFD + 1), UInt32.max)
-            execve(image.executable, argv, envp)
+            execve(path, argv, envp)
             _exit(127)
         }
         close(pair[1])

@@ -37,6 +37,10 @@ public enum Spawner {
         /// while idle, no ready inits, no fresh images), runners that skip their warm-up. The one
         /// run makes the slot, namespace and runner it needs.
         public var oneShot = false
+        /// The C runner (`ipclab-runner`) the spawner execs its runners from, instead of its own
+        /// image: nil for the Swift runner. Its runs' plans must be flat plans. The spawner's side of
+        /// `--runner-executable` (a client passes it as ``SpawnerClient/runnerExecutable``).
+        public var runnerExecutable: String?
         public init() {}
     }
 
@@ -67,13 +71,15 @@ public enum Spawner {
         _ = ipclab_set_parent_death_signal(SIGKILL)
         if getppid() == 1 { _exit(0) }
         signal(SIGPIPE, SIG_IGN)
-        let codePages: CodePages = options.oneShot ? .none : options.codePages
+        // A C runner maps no code of the spawner's: nothing to put on huge pages for it.
+        let codePages: CodePages = options.oneShot || options.runnerExecutable != nil ? .none : options.codePages
         // Paid back over many runs, not one (README, "Runners").
         let files = codePages.spawnerFiles()
         var state = State(uids: RunUidPool(base: options.uidBase, count: options.uidCount),
                           image: SlotForker.Image(executable: ownExecutable(), reexecEvery: max(1, options.reexecEvery),
                                                   warmUp: !options.oneShot, codePages: codePages,
-                                                  codeFile: files.codeFile, tmpfs: files.tmpfs))
+                                                  codeFile: files.codeFile, tmpfs: files.tmpfs,
+                                                  runnerExecutable: options.runnerExecutable))
         if insecure { state.namespaces &= ~missingNamespaces() }
         state.cgroups.home = state.networks.homeFD
         state.cgroups.image = state.image

@@ -78,7 +78,8 @@ extension SpawnerClient {
         }
         let generation = generations.add(1, ordering: .relaxed).newValue
         do {
-            let started = try Self.spawn(executable, insecure: insecure, options: options, generation: generation)
+            let started = try Self.spawn(executable, insecure: insecure, options: options, runnerExecutable: runnerExecutable,
+                                         generation: generation)
             p = started
             logger.warning("started a new spawner (pid \(started.pid)): \(reason)",
                            metadata: ["restarts": "\(restarts.load(ordering: .relaxed))"])

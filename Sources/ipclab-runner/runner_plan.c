@@ -1,0 +1,177 @@
+/*
+ * runner_plan.c — the run's flat plan (ipclab_plan.h), copied out of the ring into private memory
+ * and validated completely once, before any participant exists (docs/c-runner.md §4.2).
+ *
+ * Why a copy: every process of the run can write the ring, so the plan is read from it exactly
+ * once (memcpy) and every check below is made on the copy, which no one else can change; the
+ * participants inherit the copy (read-only) across fork and never read the ring's plan area.
+ * Why complete: after this, participant code may index channels, processes, steps and strings
+ * without a check of its own (runner_plan.h promises it).
+ *
+ * The copy is followed by one zero byte of its own: a string may end exactly at the end of the
+ * plan and still be followed by a NUL (the pool's last), without reading past the copy.
+ */
+#include "runner_plan.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+
+/* RunSchedule.maxJitterUs. */
+#define PLAN_JITTER_US_MAX 100000
+
+typedef struct plan_bounds {
+    const char *pool;
+    uint64_t pool_length;
+} plan_bounds;
+
+/* A string lies inside the pool and the byte after it (the pool's, or the copy's own final zero)
+ * is a NUL: runner_plan_string can hand out pool + offset as a C string. An empty string only has
+ * to point into the pool (FlatPlan writes it as offset 0, length 0): runner_plan_string gives "". */
+static int valid_str(const plan_bounds *b, ipclab_plan_str s) {
+    uint64_t end = (uint64_t)s.offset + s.length;
+    if (s.length == 0) return end <= b->pool_length;
+    return end <= b->pool_length && b->pool[end] == 0;
+}
+
+static int valid_nonempty_str(const plan_bounds *b, ipclab_plan_str s) { return s.length > 0 && valid_str(b, s); }
+
+/* A section of `count` items of `size` bytes at `offset`: 8-aligned, after `after` (the previous
+ * section's end: the sections are in the header's order and do not overlap), inside `length`. */
+static int section(uint64_t offset, uint64_t count, uint64_t size, uint64_t after, uint64_t length, uint64_t *end) {
+    if (offset % 8 != 0 || offset < after) return 0;
+    *end = offset + count * size;
+    return *end <= length;
+}
+
+enum channel_need { NEEDS_NONE, NEEDS_PIPE_OR_FIFO, NEEDS_FIFO };
+
+typedef struct op_rule {
+    uint16_t op;
+    uint8_t channel;   /* enum channel_need */
+    uint8_t end;       /* 1: `end` must be a pipe end */
+    uint8_t nonneg;    /* bit i: n[i] >= 0 */
+    uint8_t text;      /* 1: `text` must not be empty */
+} op_rule;
+
+static const op_rule rules[] = {
+    {IPCLAB_OP_SLEEP, NEEDS_NONE, 0, 1, 0},
+    {IPCLAB_OP_WAIT, NEEDS_NONE, 0, 0, 0},
+    {IPCLAB_OP_EXIT, NEEDS_NONE, 0, 1, 0},
+    {IPCLAB_OP_SPIN, NEEDS_NONE, 0, 1, 0},
+    {IPCLAB_OP_ALLOCATE, NEEDS_NONE, 0, 1, 0},
+    {IPCLAB_OP_FORK_CHILDREN, NEEDS_NONE, 0, 3, 0},
+    {IPCLAB_OP_OPEN_FILES, NEEDS_NONE, 0, 1, 0},
+    {IPCLAB_OP_WRITE_FILE, NEEDS_NONE, 0, 1, 1},
+    {IPCLAB_OP_WRITE, NEEDS_PIPE_OR_FIFO, 0, 3, 0},
+    {IPCLAB_OP_READ, NEEDS_PIPE_OR_FIFO, 0, 3, 0},
+    {IPCLAB_OP_READ_ALL, NEEDS_PIPE_OR_FIFO, 0, 1, 0},
+    {IPCLAB_OP_FILL, NEEDS_PIPE_OR_FIFO, 0, 1, 0},
+    {IPCLAB_OP_CLOSE, NEEDS_PIPE_OR_FIFO, 1, 0, 0},
+    {IPCLAB_OP_FSTAT, NEEDS_PIPE_OR_FIFO, 1, 0, 0},
+    {IPCLAB_OP_MKFIFO, NEEDS_FIFO, 0, 0, 0},
+    {IPCLAB_OP_OPEN, NEEDS_FIFO, 1, 0, 0},
+    {IPCLAB_OP_SET_NONBLOCKING, NEEDS_PIPE_OR_FIFO, 1, 1, 0},
+    {IPCLAB_OP_SET_PIPE_SIZE, NEEDS_PIPE_OR_FIFO, 0, 1, 0},
+    {IPCLAB_OP_GET_PIPE_SIZE, NEEDS_PIPE_OR_FIFO, 0, 0, 0},
+    {IPCLAB_OP_DUP2, NEEDS_PIPE_OR_FIFO, 1, 1, 0},
+    {IPCLAB_OP_STAGE, NEEDS_NONE, 0, 3, 0},
+};
+
+static const op_rule *rule_of(uint16_t op) {
+    for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++) if (rules[i].op == op) return &rules[i];
+    return NULL;
+}
+
+static int valid_process_ref(int16_t p, uint16_t nprocesses) { return p == -1 || (p >= 0 && p < nprocesses); }
+
+static int valid_step(const runner_plan *plan, const plan_bounds *b, const ipclab_plan_step *st) {
+    const ipclab_plan_header *h = plan->header;
+    const op_rule *rule = rule_of(st->op);
+    if (!rule) return 0;
+    if (st->flags & ~(IPCLAB_PLAN_STEP_NONBLOCKING | IPCLAB_PLAN_STEP_DATA_SIZE)) return 0;
+    if (rule->channel == NEEDS_NONE) {
+        if (st->channel != -1) return 0;
+    } else {
+        if (st->channel < 0 || st->channel >= h->nchannels) return 0;
+        uint8_t kind = plan->channels[st->channel].kind;
+        if (kind != IPCLAB_PLAN_CHANNEL_FIFO && (rule->channel == NEEDS_FIFO || kind != IPCLAB_PLAN_CHANNEL_PIPE)) return 0;
+    }
+    if (!valid_process_ref(st->process, h->nprocesses) || !valid_process_ref(st->process2, h->nprocesses)) return 0;
+    if (st->end != -1 && st->end != IPCLAB_PLAN_END_READ && st->end != IPCLAB_PLAN_END_WRITE) return 0;
+    if (rule->end && st->end == -1) return 0;
+    if (st->sig < 0 || st->sig > 64) return 0;
+    for (int i = 0; i < 4; i++) if ((rule->nonneg >> i & 1) && st->n[i] < 0) return 0;
+    if (st->op == IPCLAB_OP_EXIT && st->n[0] > 255) return 0;
+    if (st->op == IPCLAB_OP_SET_NONBLOCKING && st->n[0] > 1) return 0;
+    if (st->op == IPCLAB_OP_STAGE && st->n[0] > 2) return 0;
+    return rule->text ? valid_nonempty_str(b, st->text) : valid_str(b, st->text);
+}
+
+static int valid_channel(const plan_bounds *b, const ipclab_plan_channel *c) {
+    if (c->kind < IPCLAB_PLAN_CHANNEL_PIPE || c->kind > IPCLAB_PLAN_CHANNEL_SOCKET) return 0;
+    if (!valid_str(b, c->name) || !valid_str(b, c->path) || !valid_str(b, c->text)) return 0;
+    if (c->kind == IPCLAB_PLAN_CHANNEL_PIPE && c->flags != 0) return 0;
+    if (c->kind == IPCLAB_PLAN_CHANNEL_FIFO) {
+        if (c->flags & ~IPCLAB_PLAN_FIFO_BEFORE_FORK) return 0;
+        if (!valid_nonempty_str(b, c->path) || b->pool[c->path.offset] != '/') return 0;
+    }
+    return 1;
+}
+
+/* Checks the copy at `p` (length bytes, a zero byte after them). */
+static int validate(const char *p, uint64_t length, runner_plan *out) {
+    if (length < sizeof(ipclab_plan_header)) return 0;
+    const ipclab_plan_header *h = (const ipclab_plan_header *)p;
+    if (h->magic != IPCLAB_PLAN_MAGIC || h->version != IPCLAB_PLAN_VERSION || h->length != length) return 0;
+    if (h->flags & ~IPCLAB_PLAN_HAS_SOCKET) return 0;
+    if (h->nprocesses < 1 || h->nprocesses > IPCLAB_PLAN_PROCESSES_MAX) return 0;
+    if (h->nchannels > IPCLAB_PLAN_CHANNELS_MAX || h->nsteps > IPCLAB_PLAN_STEPS_MAX) return 0;
+    if (h->cpus > IPCLAB_PLAN_CPUS_SPREAD || h->jitter_us > PLAN_JITTER_US_MAX) return 0;
+    uint64_t end = sizeof(ipclab_plan_header);
+    if (!section(h->off_channels, h->nchannels, sizeof(ipclab_plan_channel), end, length, &end)) return 0;
+    if (!section(h->off_processes, h->nprocesses, sizeof(ipclab_plan_process), end, length, &end)) return 0;
+    if (!section(h->off_steps, h->nsteps, sizeof(ipclab_plan_step), end, length, &end)) return 0;
+    if (!section(h->off_strings, h->strings_length, 1, end, length, &end)) return 0;
+
+    out->header = h;
+    out->channels = (const ipclab_plan_channel *)(p + h->off_channels);
+    out->processes = (const ipclab_plan_process *)(p + h->off_processes);
+    out->steps = (const ipclab_plan_step *)(p + h->off_steps);
+    out->strings = p + h->off_strings;
+    plan_bounds b = {out->strings, h->strings_length};
+
+    for (uint32_t i = 0; i < h->nchannels; i++) if (!valid_channel(&b, &out->channels[i])) return 0;
+    for (uint32_t i = 0; i < h->nprocesses; i++) {
+        const ipclab_plan_process *pr = &out->processes[i];
+        if (!valid_str(&b, pr->name)) return 0;
+        if ((uint64_t)pr->first_step + pr->nsteps > h->nsteps) return 0;
+    }
+    for (uint32_t i = 0; i < h->nsteps; i++) if (!valid_step(out, &b, &out->steps[i])) return 0;
+    return 1;
+}
+
+int runner_plan_load(const void *bytes, size_t length, runner_plan *out) {
+    /* A plan's length is a u32 in both headers; anything larger is not one. */
+    if (!bytes || length < sizeof(ipclab_plan_header) || length > UINT32_MAX) {
+        errno = EINVAL;
+        return -1;
+    }
+    size_t size = length + 1;
+    void *copy = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (copy == MAP_FAILED) {
+        errno = EINVAL;
+        return -1;
+    }
+    memcpy(copy, bytes, length); /* the one read of the ring's plan area; the zero after it is the mapping's */
+    runner_plan plan;
+    if (!validate(copy, length, &plan)) {
+        munmap(copy, size);
+        errno = EINVAL;
+        return -1;
+    }
+    /* Nothing of the run writes its plan: a stray write faults instead of changing a later step. */
+    mprotect(copy, size, PROT_READ);
+    *out = plan;
+    return 0;
+}

@@ -1,0 +1,221 @@
+/*
+ * setup.c — the run's sandbox set-up, operation by operation, with the names, order, `required`
+ * and `needs` of the Swift init (Sources/IPCLabSandbox/Run/SetupOperation.swift,
+ * SetupOperation+Limits.swift, RunInit+Ready.swift; docs/c-runner.md §3.1, §3.2 steps 6-8): the
+ * trace's `setup` list must read the same whichever runner ran the run. Each operation is recorded
+ * as a SETUP record with what it returned and its errno; a required one that fails ends the run
+ * ("sandbox set-up failed: <name>"). An operation whose namespace the run lacks is left out: it
+ * would change the host.
+ */
+#include "runner.h"
+#include "ipclab_limits.h"
+#include "ipclab_mq.h"
+#include "ipclab_seccomp.h"
+#include "ipclab_sockets.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+/* MessageQueueChannel.Bounds.queueBytesLimit: the run's share of the POSIX-queue memory. */
+#define RUN_MESSAGE_QUEUE_BYTES 204800
+
+typedef int (*setup_action)(const init_state *s);
+
+static int set_gid_0(const init_state *s) { (void)s; return ipclab_setresgid(0); }
+static int set_uid_0(const init_state *s) { (void)s; return ipclab_setresuid(0); }
+static int no_groups(const init_state *s) { (void)s; return setgroups(0, NULL); }
+static int make_private(const init_state *s) {
+    (void)s;
+    return ipclab_mount(NULL, "/", NULL, ipclab_MS_REC | ipclab_MS_PRIVATE, NULL);
+}
+/* The host's files stay visible but cannot be changed; the run writes only to its tmpfs. */
+static int make_readonly(const init_state *s) { (void)s; return ipclab_make_readonly_recursive("/"); }
+static int tmpfs_tmp(const init_state *s) {
+    (void)s;
+    return ipclab_mount("tmpfs", "/tmp", "tmpfs", ipclab_MS_NOSUID | ipclab_MS_NODEV, "size=16m,mode=1777");
+}
+static int tmpfs_shm(const init_state *s) {
+    (void)s;
+    return ipclab_mount("tmpfs", "/dev/shm", "tmpfs", ipclab_MS_NOSUID | ipclab_MS_NODEV, "size=16m,mode=1777");
+}
+static int proc_proc(const init_state *s) {
+    (void)s;
+    return ipclab_mount("proc", "/proc", "proc", ipclab_MS_NOSUID | ipclab_MS_NODEV | ipclab_MS_NOEXEC, NULL);
+}
+static int msgqueue_limit(const init_state *s) { (void)s; return ipclab_set_msgqueue_limit(RUN_MESSAGE_QUEUE_BYTES); }
+static int hostname(const init_state *s) { (void)s; return sethostname("ipclab", 6); }
+static int stdio_null(const init_state *s) {
+    (void)s;
+    int fd = open("/dev/null", O_RDWR);
+    if (fd < 0) return -1;
+    for (int target = 0; target <= 2; target++) if (dup2(fd, target) < 0) return -1;
+    if (fd > 2) close(fd);
+    return 0;
+}
+/* Without a user namespace the run is real root: it drops to the run's own uid once mounted. */
+static int drop_to_uid(const init_state *s) {
+    if (setgroups(0, NULL) != 0 || setgid(s->uid) != 0) return -1;
+    return setuid(s->uid);
+}
+static int loopback_up(const init_state *s) { (void)s; return ipclab_loopback_up(); }
+
+typedef struct setup_op {
+    const char *name;
+    int required;
+    int needs;     /* CLONE_NEW* flags it must run inside (filled in at run time: the flags are externs) */
+    setup_action action;
+} setup_op;
+
+/* Done ahead: performed now, recorded once the ring is mapped. 0 when a required one failed. */
+static int early(init_state *s, const char *name, int required, int needs, setup_action action) {
+    if ((needs & s->namespaces) != needs) return 1;
+    if (s->nearly >= RUNNER_EARLY_MAX) return 1; /* cannot happen: the lists below are shorter */
+    int r = action(s);
+    setup_done *d = &s->early[s->nearly++];
+    d->name[0] = 0;
+    runner_append(d->name, sizeof d->name, name);
+    d->required = required;
+    d->result = r;
+    d->err = r == 0 ? 0 : errno;
+    return !(required && r != 0);
+}
+
+void setup_prepare_ahead(init_state *s) {
+    const setup_op standard[] = {
+        {"make / private", 1, ipclab_CLONE_NEWNS, make_private},
+        {"make / read-only", 0, ipclab_CLONE_NEWNS, make_readonly},
+        {"mount tmpfs /tmp", 1, ipclab_CLONE_NEWNS, tmpfs_tmp},
+        {"mount tmpfs /dev/shm", 1, ipclab_CLONE_NEWNS, tmpfs_shm},
+        {"mount proc /proc", 0, ipclab_CLONE_NEWNS, proc_proc},
+        {"RLIMIT_MSGQUEUE 204800", 0, 0, msgqueue_limit},
+        {"sethostname ipclab", 0, ipclab_CLONE_NEWUTS, hostname},
+        {"stdio to /dev/null", 1, 0, stdio_null},
+    };
+    if (s->user_namespace) {
+        /* Until the process takes ids the map covers, files it creates would belong to an unmapped
+         * id (EOVERFLOW): become the namespace's root (the run's host uid). */
+        if (!early(s, "setresgid 0 (userns)", 1, 0, set_gid_0)) return;
+        if (!early(s, "setresuid 0 (userns)", 1, 0, set_uid_0)) return;
+        if (!early(s, "setgroups none", 1, 0, no_groups)) return;
+    }
+    for (size_t i = 0; i < sizeof standard / sizeof standard[0]; i++) {
+        if (!early(s, standard[i].name, standard[i].required, standard[i].needs, standard[i].action)) return;
+    }
+    if (!s->user_namespace) {
+        char name[48] = "drop to uid ";
+        runner_append_u64(name, sizeof name, s->uid);
+        if (!early(s, name, 1, 0, drop_to_uid)) return;
+    }
+    if (s->network_namespace) early(s, "loopback up", 0, 0, loopback_up);
+    /* Every signal's default action, once here for every process of the run. */
+    ipclab_reset_signal_dispositions();
+    /* Changing uid or gid (above) clears the parent-death signal: set it again. */
+    ipclab_set_parent_death_signal(SIGKILL);
+    /* Last, once no mount but the run's own is left to do: the long part of the seccomp filter. */
+    s->base_filter = ipclab_no_new_privs() == 0 && ipclab_seccomp_install_base() == 0;
+}
+
+/* Records one operation; a required one that failed ends the run. */
+static void recorded(init_state *s, const char *name, int required, int result, int err) {
+    ipclab_record_now(IPCLAB_REC_SETUP, name, -1, NULL, 0, result, err, NULL, 0);
+    if (required && result != 0) {
+        char what[128] = "sandbox set-up failed: ";
+        runner_append(what, sizeof what, name);
+        init_fail(s, what, err);
+    }
+}
+
+void setup_record_early(init_state *s) {
+    for (int i = 0; i < s->nearly; i++) {
+        const setup_done *d = &s->early[i];
+        recorded(s, d->name, d->required, d->result, d->err);
+    }
+}
+
+static int skip(const init_state *s, int needs) { return (needs & s->namespaces) != needs; }
+
+void setup_limits(init_state *s) {
+    const ipclab_run_limits *l = &s->limits;
+    char name[48];
+    /* The cgroups were joined before go: their operations only record what was reported. */
+    name[0] = 0;
+    runner_append(name, sizeof name, "pids.max ");
+    runner_append_i64(name, sizeof name, l->processes + 1);
+    recorded(s, name, 0, s->go.pids_errno == 0 ? 0 : -1, s->go.pids_errno);
+    name[0] = 0;
+    runner_append(name, sizeof name, "memory.limit ");
+    runner_append_i64(name, sizeof name, l->memory_bytes);
+    recorded(s, name, 0, s->go.memory_errno == 0 ? 0 : -1, s->go.memory_errno);
+    if (s->go.memory_errno != 0) {
+        /* Without a memory cgroup, RLIMIT_AS stands in: this process's size plus the limit. */
+        int64_t size = ipclab_virtual_size();
+        uint64_t cap = (uint64_t)(size > 0 ? size : 0) + (uint64_t)l->memory_bytes;
+        name[0] = 0;
+        runner_append(name, sizeof name, "RLIMIT_AS ");
+        runner_append_u64(name, sizeof name, cap);
+        int r = size < 0 ? -1 : ipclab_set_rlimit(IPCLAB_RLIMIT_AS, cap, cap);
+        recorded(s, name, 0, r, r == 0 ? 0 : errno);
+    }
+    uint64_t cpu_seconds = (uint64_t)((l->cpu_ms + 999) / 1000) + 1;
+    int r;
+    name[0] = 0;
+    runner_append(name, sizeof name, "RLIMIT_NOFILE ");
+    runner_append_i64(name, sizeof name, l->open_files);
+    r = ipclab_set_rlimit(IPCLAB_RLIMIT_NOFILE, (uint64_t)l->open_files, (uint64_t)l->open_files);
+    recorded(s, name, 1, r, r == 0 ? 0 : errno);
+    name[0] = 0;
+    runner_append(name, sizeof name, "RLIMIT_FSIZE ");
+    runner_append_i64(name, sizeof name, l->file_bytes);
+    r = ipclab_set_rlimit(IPCLAB_RLIMIT_FSIZE, (uint64_t)l->file_bytes, (uint64_t)l->file_bytes);
+    recorded(s, name, 1, r, r == 0 ? 0 : errno);
+    /* The run's /tmp holds file_bytes in all: files together fill it (ENOSPC) at the same figure
+     * one file reaches its RLIMIT_FSIZE. */
+    if (!skip(s, ipclab_CLONE_NEWNS)) {
+        name[0] = 0;
+        runner_append(name, sizeof name, "size /tmp ");
+        runner_append_i64(name, sizeof name, l->file_bytes);
+        char data[64] = "size=";
+        runner_append_i64(data, sizeof data, l->file_bytes);
+        runner_append(data, sizeof data, ",mode=1777");
+        r = ipclab_mount("tmpfs", "/tmp", "tmpfs", ipclab_MS_REMOUNT | ipclab_MS_NOSUID | ipclab_MS_NODEV, data);
+        recorded(s, name, 1, r, r == 0 ? 0 : errno);
+    }
+    /* RLIMIT_CPU counts whole seconds: only a backstop behind each process's CPU timer. */
+    name[0] = 0;
+    runner_append(name, sizeof name, "RLIMIT_CPU ");
+    runner_append_u64(name, sizeof name, cpu_seconds);
+    r = ipclab_set_rlimit(IPCLAB_RLIMIT_CPU, cpu_seconds, cpu_seconds + 1);
+    recorded(s, name, 1, r, r == 0 ? 0 : errno);
+    name[0] = 0;
+    runner_append(name, sizeof name, "cpu timer ");
+    runner_append_i64(name, sizeof name, l->cpu_ms);
+    runner_append(name, sizeof name, " ms");
+    r = ipclab_arm_cpu_timer(l->cpu_ms);
+    recorded(s, name, 0, r, r == 0 ? 0 : errno);
+}
+
+void setup_reaper(init_state *s) {
+    /* Without a PID namespace the init is no PID 1: orphans are still reaped by it. */
+    int r = ipclab_set_child_subreaper();
+    recorded(s, "child subreaper", 1, r, r == 0 ? 0 : errno);
+}
+
+void setup_lockdown(init_state *s) {
+    int r = ipclab_no_new_privs();
+    recorded(s, "no_new_privs", 0, r, r == 0 ? 0 : errno);
+    r = ipclab_set_not_dumpable();
+    recorded(s, "dumpable off", 0, r, r == 0 ? 0 : errno);
+    /* The base went in while the init waited: only the last instructions now (~13 µs). */
+    r = s->base_filter ? ipclab_seccomp_install_late() : ipclab_seccomp_install();
+    recorded(s, "seccomp filter", 0, r, r == 0 ? 0 : errno);
+    int mode = -1, filters = -1;
+    ipclab_seccomp_status(&mode, &filters);
+    int64_t args[2] = {mode, filters};
+    ipclab_record_now(IPCLAB_REC_SETUP, "seccomp", -1, args, 2, 0, 0, NULL, 0);
+    /* The init reaps its children itself (sigtimedwait). */
+    ipclab_sigmask_one(SIG_BLOCK, SIGCHLD);
+}

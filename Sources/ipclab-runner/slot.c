@@ -1,0 +1,117 @@
+/*
+ * slot.c — the runner's loop (`ipclab-runner runner`): the C port of SlotForker.serve
+ * (Sources/IPCLabSandbox/Spawner/SlotForker.swift; docs/c-runner.md §2.1), byte for byte on
+ * the wire. One runner per cgroup slot clones run inits with CLONE_PARENT, so that each init is
+ * born in the slot's cgroups but is the spawner's child. No plan ever enters this process.
+ *
+ * What the Swift runner did and this one does not: no warm-up, no huge code pages, no tracer
+ * library (a ~1 MB static image has nothing to warm), so its hello always says 0.
+ */
+#include "runner.h"
+#include "ipclab_sockets.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* The re-exec's argv: the spawner's own spelling (SlotForker.Image, C runner), the period kept. */
+static char every_text[24];
+static char *reexec_argv[] = {"ipclab-runner", "runner", "--reexec-every", every_text, NULL};
+static char *empty_env[] = {NULL};
+
+/*
+ * The runner's own executable, held on RUNNER_EXE_FD across its re-execs: a re-exec then needs
+ * no /proc (and keeps the very file the spawner started, even if a build replaced the path).
+ * After a re-exec the fd is already there; at the spawner's exec fd 5 is closed (§2.1), or, from
+ * an older spawner, its code file: only a file that is this executable is kept.
+ */
+static void hold_own_executable(void) {
+    struct stat held, self;
+    int have_self = stat("/proc/self/exe", &self) == 0;
+    if (fstat(RUNNER_EXE_FD, &held) == 0 && S_ISREG(held.st_mode)
+        && (!have_self || (held.st_dev == self.st_dev && held.st_ino == self.st_ino))) {
+        fcntl(RUNNER_EXE_FD, F_SETFD, 0);
+        return;
+    }
+    close(RUNNER_EXE_FD);
+    int fd = open("/proc/self/exe", O_PATH | O_CLOEXEC);
+    if (fd < 0) return;
+    if (fd != RUNNER_EXE_FD) {
+        dup2(fd, RUNNER_EXE_FD); /* dup2 leaves the copy without CLOEXEC: it must survive the exec */
+        close(fd);
+    } else {
+        fcntl(fd, F_SETFD, 0);
+    }
+}
+
+/* A fresh image in this same process (same pid, same cgroups; fds 3, 4 and 5 kept): a new address
+ * layout for the next runs. When no exec works, the runner keeps serving with this image. */
+static void reexec_self(void) {
+    execveat(RUNNER_EXE_FD, "", reexec_argv, empty_env, AT_EMPTY_PATH);
+    execve("/proc/self/exe", reexec_argv, empty_env);
+}
+
+static void send_reply(int32_t pid, int32_t err) {
+    runner_reply reply = {pid, err};
+    ssize_t n;
+    do n = send(RUNNER_SOCKET_FD, &reply, sizeof reply, 0); while (n < 0 && errno == EINTR);
+}
+
+_Noreturn void runner_serve(int reexec_every) {
+    ipclab_set_parent_death_signal(SIGKILL);
+    if (getppid() == 1) _exit(0);
+    ipclab_set_process_name("ipclab-slot");
+    every_text[0] = 0;
+    runner_append_u64(every_text, sizeof every_text, (uint64_t)reexec_every);
+    int home = fcntl(RUNNER_HOME_FD, F_GETFD) >= 0 ? RUNNER_HOME_FD : -1;
+    hold_own_executable();
+    ipclab_close_range(RUNNER_EXE_FD + 1, ~0U);
+    send_reply(0, 0); /* hello: ready to clone (nothing to complain about: no code pages here) */
+
+    int clones = 0;
+    for (;;) {
+        runner_request request = {0};
+        int fds[4] = {-1, -1, -1, -1};
+        int nfds = 0;
+        ssize_t n = ipclab_recv_with_fds(RUNNER_SOCKET_FD, &request, sizeof request, fds, 4, &nfds);
+        if (n < 0 && errno == EINTR) continue;
+        if (n != (ssize_t)sizeof request) _exit(0); /* the spawner is gone (or spoke nonsense) */
+        if (request.reexec != 0) {
+            for (int i = 0; i < nfds; i++) close(fds[i]);
+            if (clones > 0) reexec_self();
+            continue;
+        }
+        if (nfds < 1) _exit(0);
+        int next = 1;
+        int network = -1, pids_procs = -1, memory_procs = -1;
+        if ((request.attached & 1) && next < nfds) network = fds[next++];
+        if ((request.attached & 2) && next < nfds) pids_procs = fds[next++];
+        if ((request.attached & 4) && next < nfds) memory_procs = fds[next++];
+
+        int32_t pid = -1, err = 0;
+        if (network >= 0 && (home < 0 || ipclab_netns_enter(network) != 0)) {
+            err = home < 0 ? EINVAL : errno;
+        } else {
+            int flags = request.flags | ipclab_CLONE_PARENT;
+            if (request.uid != 0 && request.user_namespace != 0) {
+                pid = ipclab_fork_into_as(flags, request.uid, request.gid, SIGKILL);
+                /* A host that lets only root make user namespaces: the run still gets its own uid
+                 * inside, but its user namespace is root's (as SlotForker.serve). */
+                if (pid < 0 && (errno == EPERM || errno == EACCES)) pid = ipclab_fork_into(flags);
+            } else {
+                pid = ipclab_fork_into(flags);
+            }
+            if (pid == 0) ready_wait_for_run(fds[0], pids_procs, memory_procs, &request);
+            err = pid < 0 ? errno : 0;
+            if (pid > 0) clones++;
+            /* Stranded outside home, this runner would clone the next init into a used namespace. */
+            if (network >= 0 && ipclab_netns_enter(home) != 0) _exit(70);
+        }
+        /* Every descriptor received, also any the `attached` bits did not account for. */
+        for (int i = 0; i < nfds; i++) close(fds[i]);
+        send_reply(pid, err);
+        if (clones >= reexec_every) reexec_self();
+    }
+}

@@ -1,0 +1,72 @@
+import CIPCLab
+import Foundation
+import Glibc
+@testable import IPCLabSandbox
+import Testing
+
+/// The C runner's side of the spawner's wire (docs/c-runner.md §2.1), spoken to by the spawner's own
+/// ``SlotForker``: no namespaces, so the inits it clones (with CLONE_PARENT) are this test process's
+/// children, which the test reaps.
+@Suite("C runner wire", .serialized)
+struct CRunnerWireTests {
+    /// Waits (up to 5 s) for `condition`.
+    func eventually(_ condition: () -> Bool) -> Bool {
+        for _ in 0..<500 {
+            if condition() { return true }
+            usleep(10_000)
+        }
+        return condition()
+    }
+
+    /// Clones one init and ends it: its control socket closed before "mapped", it exits 0.
+    func cloneAndEnd(_ forker: SlotForker) throws {
+        var pair: [Int32] = [-1, -1]
+        try #require(socketpair(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0)
+        let pid = forker.clone(SlotForker.Request(flags: 0, userNamespace: 0, namespaces: 0, network: 0), control: pair[1], network: -1)
+        close(pair[1])
+        defer { close(pair[0]) }
+        try #require(pid > 0, "clone: \(errno)")
+        #expect(eventually { (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8)) == "ipclab-ready\n" },
+                "the init names itself ipclab-ready")
+        #expect(procStatus(pid, "PPid")?.first == String(getpid()), "CLONE_PARENT: the init is the runner's parent's child")
+        close(pair[0])
+        pair[0] = -1
+        var status: Int32 = 0
+        #expect(waitpid(pid, &status, 0) == pid)
+        #expect(status == 0, "an init whose spawner goes before mapped exits 0 (status \(status))")
+    }
+
+    @Test("hello, clones, a fresh image after --reexec-every clones and on request (each says hello again), EINVAL for a netns without home, exit at EOF")
+    func wire() throws {
+        let image = SlotForker.Image(executable: "/nonexistent", reexecEvery: 2, warmUp: false, codePages: .none,
+                                     runnerExecutable: try CLab.runnerPath.get())
+        let forker = try #require(SlotForker.start(home: -1, image: image))
+        #expect(eventually { forker.isWarm }, "hello")
+        try cloneAndEnd(forker)
+        try cloneAndEnd(forker)
+        // Two clones: the runner execs itself; the spawner's side waits for the fresh image's hello.
+        #expect(!forker.isUsed)
+        #expect(eventually { forker.isWarm }, "a fresh image says hello")
+        try cloneAndEnd(forker)
+        #expect(forker.isUsed)
+        forker.reexec()
+        #expect(eventually { forker.isWarm }, "a fresh image on request says hello")
+        #expect(!forker.isUsed)
+
+        let netns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC)
+        var pair: [Int32] = [-1, -1]
+        try #require(socketpair(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0)
+        let pid = forker.clone(SlotForker.Request(flags: 0, userNamespace: 0, namespaces: 0, network: 1), control: pair[1], network: netns)
+        let err = errno
+        #expect(pid == -1 && err == EINVAL, "a runner with no home namespace clones into no other (\(pid), \(err))")
+        for fd in pair + [netns] { close(fd) }
+
+        let exe = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(forker.pid)/exe")
+        #expect(exe.hasSuffix("/ipclab-runner"))
+        // End of file on its socket: the runner exits 0 (stop() also kills; the status says which came first).
+        close(forker.socket)
+        var status: Int32 = 0
+        #expect(waitpid(forker.pid, &status, 0) == forker.pid)
+        #expect(status == 0, "status \(status)")
+    }
+}
