@@ -54,9 +54,28 @@ extension SpawnerClient {
             if pid == p?.pid {
                 p?.reaped = true
                 logger.warning("the spawner (pid \(pid)) exited: \(Self.describe(status))")
+            } else if siblings.withLock({ $0.contains { $0.markReaped(pid) } }) {
+                logger.warning("the other spawner (pid \(pid)) exited: \(Self.describe(status))")
             } else {
                 logger.notice("reaped an orphaned run process (pid \(pid)): \(Self.describe(status))")
             }
+        }
+    }
+
+    /// This reaper (a server's, which reaps every child but its own spawner) also reaps `sibling`'s
+    /// spawner, another child of this process: it marks it reaped, so that `sibling` never waits for or
+    /// signals that pid again (``SpawnerProcess/reaped``). Only the adopting client reaps, so the locks
+    /// are only ever taken in that order (this client's, then the sibling's).
+    public func adopt(_ sibling: SpawnerClient) {
+        siblings.withLock { $0.append(sibling) }
+    }
+
+    /// Marks this client's spawner reaped if its pid is `pid` (another client's reaper reaped it).
+    private func markReaped(_ pid: pid_t) -> Bool {
+        process.withLock { p in
+            guard let current = p, current.pid == pid, !current.reaped else { return false }
+            p?.reaped = true
+            return true
         }
     }
 
@@ -78,7 +97,8 @@ extension SpawnerClient {
         }
         let generation = generations.add(1, ordering: .relaxed).newValue
         do {
-            let started = try Self.spawn(executable, insecure: insecure, options: options, generation: generation)
+            let started = try Self.spawn(executable, insecure: insecure, options: options, runnerExecutable: runnerExecutable,
+                                         generation: generation)
             p = started
             logger.warning("started a new spawner (pid \(started.pid)): \(reason)",
                            metadata: ["restarts": "\(restarts.load(ordering: .relaxed))"])

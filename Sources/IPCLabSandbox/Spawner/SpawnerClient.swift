@@ -18,6 +18,9 @@ public final class SpawnerClient: Sendable {
     public let insecure: Bool
     /// The runs' host uids and the runners' re-exec period, passed to every spawner started.
     public let options: Spawner.Options
+    /// The C runner (`ipclab-runner`) this client's spawners start instead of the Swift one
+    /// (`--runner-executable`; ``RunImage/c``), nil for the Swift runner.
+    public let runnerExecutable: String?
     let logger: Logger
     let process: Mutex<SpawnerProcess?>
     /// Whether this process reaps orphans (it is their subreaper): see ``init(executable:insecure:logger:adoptOrphans:)``.
@@ -27,6 +30,8 @@ public final class SpawnerClient: Sendable {
     let stopping = Atomic<Bool>(false)
     /// The pids of the last spawners that died, by generation (for the runs they took).
     let deadPids = Mutex<[Int: pid_t]>([:])
+    /// Other clients of this process whose spawners this one's orphan reaper may reap (``adopt(_:)``).
+    let siblings = Mutex<[SpawnerClient]>([])
 
     struct SpawnerProcess {
         var pid: pid_t
@@ -59,15 +64,17 @@ public final class SpawnerClient: Sendable {
     /// - Parameters:
     ///   - executable: path of the `ipclab` binary (default: this process's own).
     ///   - insecure: start it with `--insecure-no-sandbox` (development only).
+    ///   - runnerExecutable: the C runner its spawners start (`--runner-executable`), nil for the Swift one.
     ///   - adoptOrphans: make this process the subreaper of its descendants
     ///     (`PR_SET_CHILD_SUBREAPER`) and reap every child that is not the spawner: the inits of
     ///     runs whose spawner died come here instead of to PID 1 (which, in a container, may never
     ///     reap them). Only for a process whose other children nobody waits for: the server.
     public init(executable: String? = nil, insecure: Bool = false, options: Spawner.Options = Spawner.Options(),
-                logger: Logger, adoptOrphans: Bool = false) throws {
+                runnerExecutable: String? = nil, logger: Logger, adoptOrphans: Bool = false) throws {
         self.executable = executable ?? Self.ownExecutable()
         self.insecure = insecure
         self.options = options
+        self.runnerExecutable = runnerExecutable
         self.logger = logger
         self.adoptsOrphans = adoptOrphans
         process = Mutex(nil)
@@ -75,7 +82,9 @@ public final class SpawnerClient: Sendable {
             logger.warning("cannot become the subreaper of the runs (\(ErrnoName.of(errno) ?? "?")): runs of a spawner that died are left to PID 1 to reap")
         }
         let first = generations.add(1, ordering: .relaxed).newValue
-        try process.withLock { p in p = try Self.spawn(self.executable, insecure: insecure, options: options, generation: first) }
+        try process.withLock { p in
+            p = try Self.spawn(self.executable, insecure: insecure, options: options, runnerExecutable: runnerExecutable, generation: first)
+        }
         logger.debug("spawner started", metadata: ["executable": "\(self.executable)"])
         startMonitor()
     }
@@ -246,7 +255,8 @@ public final class SpawnerClient: Sendable {
         }
     }
 
-    static func spawn(_ executable: String, insecure: Bool, options: Spawner.Options, generation: Int) throws -> SpawnerProcess {
+    static func spawn(_ executable: String, insecure: Bool, options: Spawner.Options, runnerExecutable: String?,
+                      generation: Int) throws -> SpawnerProcess {
         var pair: [Int32] = [-1, -1]
         guard socketpair(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0 else {
             throw SystemCallError("socketpair")
@@ -279,7 +289,8 @@ public final class SpawnerClient: Sendable {
                                                     strdup("--run-uid-count"), strdup(String(options.uidCount)),
                                                     strdup("--reexec-every"), strdup(String(options.reexecEvery)),
                                                     strdup("--code-pages"), strdup(String(options.codePages.rawValue))]
-            + (insecure ? [strdup("--insecure-no-sandbox")] : []) + (options.oneShot ? [strdup("--one-shot")] : []) + [nil]
+            + (insecure ? [strdup("--insecure-no-sandbox")] : []) + (options.oneShot ? [strdup("--one-shot")] : [])
+            + (runnerExecutable.map { [strdup("--runner-executable"), strdup($0)] } ?? []) + [nil]
         defer { for a in argv { free(a) } }
         var pid: pid_t = 0
         // The spawner's whole environment, built here: nothing of the server's own (its variables may
