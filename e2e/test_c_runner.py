@@ -76,11 +76,11 @@ def test_two_spawners_one_for_c_runners(c_server: Server, c_lab: Lab):
     """One spawner is told to start `ipclab-runner` beside `ipclab`, the other is not; they split the run uids."""
     found = spawners(c_server)
     assert len(found) == 2, found
-    runner = str(server_binary().parent / "ipclab-runner")
+    runner = os.path.realpath(server_binary().parent / "ipclab-runner")
     c = [argv for _, argv in found if "--runner-executable" in argv]
     swift = [argv for _, argv in found if "--runner-executable" not in argv]
     assert len(c) == 1 and len(swift) == 1, found
-    assert c[0][c[0].index("--runner-executable") + 1] == runner
+    assert os.path.realpath(c[0][c[0].index("--runner-executable") + 1]) == runner
 
     def uids(argv: list[str]) -> range:
         base, count = int(argv[argv.index("--run-uid-base") + 1]), int(argv[argv.index("--run-uid-count") + 1])
