@@ -17,7 +17,10 @@ extension LabRunner {
         }
         let binary = executable ?? Spawner.ownExecutable()
         let runner = try RunImage.checkedRunnerExecutable(beside: binary)
-        let split = try RunImage.split(options)
+        var split = try RunImage.split(options)
+        // Huge code pages are for the Swift runner's image (CodePages): a C runner is ~10 pages of code, and
+        // its spawner need not keep a copy of its own code on huge pages to hand out (docs/c-runner.md §5).
+        split.c.codePages = .none
         let swift = try SpawnerClient(executable: binary, insecure: insecure, options: split.swift, logger: logger,
                                       adoptOrphans: adoptOrphans)
         let c: SpawnerClient
