@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import time
 from pathlib import Path
 from typing import Iterator
 
@@ -124,3 +125,35 @@ def test_other_families_still_run_on_swift(c_lab: Lab, exp_id: str, body: dict):
     assert r.status == 200, r.body[:500]
     diff = differences(normalise(exp_id, r.json), GOLDEN_TRACES[exp_id])
     assert not diff, f"{exp_id} (Swift spawner) differs from its golden trace (got vs golden):\n" + "\n".join(diff[:20])
+
+
+
+def test_either_spawner_dies_and_is_replaced(c_server: Server, c_lab: Lab):
+    """Killing one spawner, then the other: the server notices (/healthz counts the restart), starts a new one
+    with the same arguments, and runs of both kinds go on; the dead one is reaped, whichever it was."""
+    before = c_lab.get("/healthz").json["spawner"]["restarts"]
+    for killed, c_runners in enumerate([True, False], 1):
+        found = spawners(c_server)
+        (pid,) = [p for p, argv in found if ("--runner-executable" in argv) == c_runners]
+        os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        health = c_lab.get("/healthz")
+        while time.monotonic() < deadline and not (
+                health.json["spawner"]["restarts"] >= before + killed and health.json["spawner"]["state"] == "running"):
+            time.sleep(0.05)
+            health = c_lab.get("/healthz")
+        assert health.status == 200, health.json
+        assert health.json["spawner"]["restarts"] == before + killed, health.json
+        now = spawners(c_server)
+        assert len(now) == 2 and pid not in {p for p, _ in now}, now
+        assert sorted(argv[1:] for _, argv in now) == sorted(argv[1:] for _, argv in found), "a spawner came back with other arguments"
+        for exp_id, body in requests_for(["pipe.hello", "signal.sigqueue"]):
+            r = c_lab.run(body)
+            assert r.status == 200, r.body[:500]
+            diff = differences(normalise(exp_id, r.json), GOLDEN_TRACES[exp_id])
+            assert not diff, f"{exp_id} after a spawner was replaced:\n" + "\n".join(diff[:20])
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            state = "gone"
+        assert state != "Z", f"the killed spawner {pid} was not reaped"
