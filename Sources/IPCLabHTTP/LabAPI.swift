@@ -160,7 +160,7 @@ public struct LabAPI: HTTPHandler {
     /// `GET /healthz`: what protects runs, and whether the spawner is up. Only the spawner's state
     /// changes while the server runs: the rest of the body (``healthTail``) is written once.
     func health() -> HTTPResponse {
-        let spawner = runner.spawner.status
+        let spawner = runner.spawnerStatus
         if let cached = healthCache.response(for: spawner) { return cached }
         let spawnerUp = spawner.running
         var w = JSONWriter()

@@ -52,6 +52,9 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Output format: the trace as JSON, strace-like text, or Chrome Trace Event JSON (opens in Perfetto).")
     var format: Format = .json
 
+    @OptionGroup
+    var runImage: RunImageOption
+
     func validate() throws {
         if programs.isEmpty && !(programInput.args.isEmpty && programInput.stdins.isEmpty) {
             throw ValidationError("--program-arg and --program-stdin go with --program")
@@ -95,8 +98,14 @@ struct RunCommand: ParsableCommand {
         // One run: the spawner makes nothing ahead of time and its runner skips the warm-up.
         var options = Spawner.Options()
         options.oneShot = true
-        let runner = LabRunner(spawner: try SpawnerClient(options: options, logger: logger), maxima: maxima.maxima)
-        defer { runner.spawner.shutdown() }
+        let runner: LabRunner
+        do {
+            runner = try LabRunner.start(image: runImage.runImage, options: options, logger: logger, maxima: maxima.maxima)
+        } catch let error as RunImage.Unavailable {
+            FileHandle.standardError.write(Data("ipclab: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+        defer { runner.shutdown() }
         let trace: Trace
         do {
             trace = try runner.run(request)

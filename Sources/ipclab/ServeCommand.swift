@@ -69,6 +69,9 @@ struct ServeCommand: ParsableCommand {
     @OptionGroup(title: "Run uids")
     var runUids: RunUidOptions
 
+    @OptionGroup
+    var runImage: RunImageOption
+
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0…65535") }
         if let adminPort, !(0...65535).contains(adminPort) { throw ValidationError("--admin-port must be 0…65535") }
@@ -96,14 +99,21 @@ struct ServeCommand: ParsableCommand {
 
         var spawnerOptions = runUids.options
         spawnerOptions.codePages = noHugeCodePages ? .none : codePages.map(CodePages.init(rawValue:)) ?? .standard
-        let runner = LabRunner(spawner: try SpawnerClient(insecure: insecureNoSandbox, options: spawnerOptions, logger: logger, adoptOrphans: true), maxima: limits.maxima)
+        let runner: LabRunner
+        do {
+            runner = try LabRunner.start(image: runImage.runImage, insecure: insecureNoSandbox, options: spawnerOptions, logger: logger,
+                                         adoptOrphans: true, maxima: limits.maxima)
+        } catch let error as RunImage.Unavailable {
+            logger.critical("refusing to start: \(error)")
+            throw ExitCode(1)
+        }
         let refusal = "runs need PID, IPC and mount namespaces; --insecure-no-sandbox starts without them (development only)"
         let selfTest: Trace
         do {
             selfTest = try runner.selfTest()
         } catch {
             logger.critical("refusing to start: the sandbox does not work on this host: \(error)\(insecureNoSandbox ? "" : "; " + refusal)")
-            runner.spawner.shutdown()
+            runner.shutdown()
             throw ExitCode(1)
         }
         let sandbox = selfTest.run.sandbox
@@ -116,7 +126,7 @@ struct ServeCommand: ParsableCommand {
         if !missingMinimum.isEmpty {
             guard insecureNoSandbox else {
                 logger.critical("refusing to start: missing \(missingMinimum.joined(separator: ", ")); \(refusal)")
-                runner.spawner.shutdown()
+                runner.shutdown()
                 throw ExitCode(1)
             }
             logger.warning("INSECURE: runs go without \(missingMinimum.joined(separator: ", ")) (--insecure-no-sandbox); never serve students like this")
@@ -142,7 +152,7 @@ struct ServeCommand: ParsableCommand {
             store = try storage.open(logger: logger)
         } catch {
             logger.critical("refusing to start: could not open the run store: \(error)")
-            runner.spawner.shutdown()
+            runner.shutdown()
             throw ExitCode(1)
         }
         var api = LabAPI(runner: runner, staticFiles: staticFiles, openAPI: openAPIBytes,
@@ -182,7 +192,7 @@ struct ServeCommand: ParsableCommand {
         adminServer?.stop()
         server.stop()
         store?.close()
-        runner.spawner.shutdown()
+        runner.shutdown()
         logger.info("stopped")
     }
 }

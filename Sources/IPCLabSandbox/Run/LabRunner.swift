@@ -6,7 +6,10 @@ import Logging
 /// Runs scenarios in the sandbox and returns their traces: the one entry point the
 /// HTTP layer and the `ipclab run` command share.
 public final class LabRunner: Sendable {
+    /// The spawner of Swift runners: every run, or with ``cSpawner`` every run without a flat plan.
     public let spawner: SpawnerClient
+    /// The spawner of C runners (``RunImage/c``): every run whose scenario has a flat plan (``FlatPlan``).
+    public let cSpawner: SpawnerClient?
     /// The largest value of each limit a request may ask for (the `--max-…` flags of `ipclab serve`).
     public let maxima: RunLimits
     /// The largest wall-clock limit a request may ask for.
@@ -14,14 +17,16 @@ public final class LabRunner: Sendable {
     /// Event rings kept between runs (wiped), so that a run does not make a new one.
     let rings = RingPool()
 
-    public convenience init(spawner: SpawnerClient, maxWallMs: Int = 10_000) {
+    public convenience init(spawner: SpawnerClient, cSpawner: SpawnerClient? = nil, maxWallMs: Int = 10_000) {
         var maxima = RunLimits.standardMaxima
         maxima.wallMs = maxWallMs
-        self.init(spawner: spawner, maxima: maxima)
+        self.init(spawner: spawner, cSpawner: cSpawner, maxima: maxima)
     }
 
-    public init(spawner: SpawnerClient, maxima: RunLimits) {
+    /// - Parameter cSpawner: a spawner of C runners (with a run uid range of its own: ``RunImage/split(_:)``).
+    public init(spawner: SpawnerClient, cSpawner: SpawnerClient? = nil, maxima: RunLimits) {
         self.spawner = spawner
+        self.cSpawner = cSpawner
         self.maxima = maxima
     }
 
@@ -56,9 +61,9 @@ public final class LabRunner: Sendable {
     /// Runs `request` in a ring from the pool and builds its trace; `released`: no process of the run can
     /// reach the ring any more (``SpawnerClient/Completion/ringReleased``). Unless `keepsRecords`, the
     /// ring's record pages are freed as the trace is built from them.
-    private func runReadingRing(_ request: RunRequest, pollMs: Int, keepsRecords: Bool,
+    private func runReadingRing(_ request: RunRequest, pollMs: Int, keepsRecords: Bool, image: RunImage? = nil,
                                 watch: ([TraceEvent]) -> Bool) throws(LabError) -> (Trace, EventRing, released: Bool) {
-        let plan = request.programs.map(ProgramPlan.encode) ?? RunPlan.encode(request.scenario, schedule: request.schedule)
+        let (spawner, plan) = route(request, image: image)
         // A program run's output comes back after its plan (ProgramOutput).
         let outputBytes = request.programs.map { ProgramOutput.capacity(programs: $0.count) } ?? 0
         let ring: EventRing
@@ -190,11 +195,21 @@ extension LabRunner {
 
     /// Runs `pipe.hello` once and reports what the sandbox really gave it: the
     /// namespaces and set-up operations in force. Servers call this at start.
+    /// With C runners (``cSpawner``) it runs there, and once more on the Swift runners, which take every
+    /// other run: the trace answered is the C runner's.
     public func selfTest() throws(LabError) -> Trace {
-        let trace = try run(try RunRequest.preset("pipe.hello", params: nil))
-        guard trace.run.outcome == .ok, trace.observations.allSatisfy(\.holds) else {
-            throw LabError(.sandboxFailed, "the start-up self-test run failed: \(trace.run.reason ?? "an observation did not hold")")
+        let request = try RunRequest.preset("pipe.hello", params: nil)
+        let images: [RunImage] = cSpawner == nil ? [.swift] : [.c, .swift]
+        var first: Trace?
+        for image in images {
+            let (trace, ring, released) = try runReadingRing(request, pollMs: 0, keepsRecords: false, image: image) { _ in true }
+            if released { rings.give(ring) }
+            guard trace.run.outcome == .ok, trace.observations.allSatisfy(\.holds) else {
+                let runner = cSpawner == nil ? "" : " (on the \(image == .c ? "C" : "Swift") runner)"
+                throw LabError(.sandboxFailed, "the start-up self-test run\(runner) failed: \(trace.run.reason ?? "an observation did not hold")")
+            }
+            first = first ?? trace
         }
-        return trace
+        return first!
     }
 }

@@ -45,18 +45,49 @@ extension SpawnerClient {
     }
 
     /// Reaps every child that has exited: the spawner (marked reaped, so its pid is never used
-    /// again) and orphaned run inits adopted as subreaper. Call with the lock held.
+    /// again), a sibling's spawner (``adopt(_:)``) and orphaned run inits adopted as subreaper. Call with the lock held.
     private func reapOrphans(_ p: inout SpawnerProcess?) {
         while true {
+            // Which child exited, left a zombie (WNOWAIT) so that its pid cannot be reused yet: a sibling's
+            // spawner is reaped under the sibling's lock, where its own monitor could otherwise signal the pid.
+            var info = siginfo_t()
+            guard waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) == 0 else { return }
+            let exited = info._sifields._sigchld.si_pid
+            guard exited > 0 else { return }
+            if exited != p?.pid, let status = siblings.withLock({ $0.lazy.compactMap { $0.reapSpawner(exited) }.first }) {
+                logger.warning("the other spawner (pid \(exited)) exited: \(Self.describe(status))")
+                continue
+            }
             var status: Int32 = 0
-            let pid = waitpid(-1, &status, WNOHANG)
-            guard pid > 0 else { return }
+            let pid = waitpid(exited, &status, WNOHANG)
+            // Gone meanwhile: a sibling replaced its spawner and reaped it itself.
+            guard pid > 0 else { continue }
             if pid == p?.pid {
                 p?.reaped = true
                 logger.warning("the spawner (pid \(pid)) exited: \(Self.describe(status))")
             } else {
                 logger.notice("reaped an orphaned run process (pid \(pid)): \(Self.describe(status))")
             }
+        }
+    }
+
+    /// This reaper (a server's, which reaps every child but its own spawner) also reaps `sibling`'s
+    /// spawner, another child of this process: it marks it reaped, so that `sibling` never waits for or
+    /// signals that pid again (``SpawnerProcess/reaped``). Only the adopting client reaps, so the locks
+    /// are only ever taken in that order (this client's, then the sibling's).
+    public func adopt(_ sibling: SpawnerClient) {
+        siblings.withLock { $0.append(sibling) }
+    }
+
+    /// Reaps this client's spawner if its pid is `pid` (an exited child another client's reaper found),
+    /// marking it reaped under this client's lock; its wait status, or nil when `pid` is not its spawner.
+    private func reapSpawner(_ pid: pid_t) -> Int32? {
+        process.withLock { p in
+            guard let current = p, current.pid == pid, !current.reaped else { return nil }
+            var status: Int32 = 0
+            guard waitpid(pid, &status, 0) == pid else { return nil }
+            p?.reaped = true
+            return status
         }
     }
 

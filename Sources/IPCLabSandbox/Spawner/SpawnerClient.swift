@@ -30,6 +30,8 @@ public final class SpawnerClient: Sendable {
     let stopping = Atomic<Bool>(false)
     /// The pids of the last spawners that died, by generation (for the runs they took).
     let deadPids = Mutex<[Int: pid_t]>([:])
+    /// Other clients of this process whose spawners this one's orphan reaper may reap (``adopt(_:)``).
+    let siblings = Mutex<[SpawnerClient]>([])
 
     struct SpawnerProcess {
         var pid: pid_t

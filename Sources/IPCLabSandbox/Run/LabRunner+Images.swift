@@ -1,0 +1,62 @@
+import IPCLabCore
+import Logging
+
+/// The two spawners of `--run-image c` (``RunImage``): which one takes a run, and the server's view of both.
+extension LabRunner {
+    /// Starts the spawners `image` needs and a runner over them. With ``RunImage/c``: the C runner must be
+    /// beside `executable` (else ``RunImage/Unavailable``, naming it), and the run uids of `options` are
+    /// split between the two spawners (``RunImage/split(_:)``); each spawner's cgroup slots are in a
+    /// directory named by its own pid and its network namespaces are its own, so nothing else is shared.
+    /// - Parameter adoptOrphans: as ``SpawnerClient/init(executable:insecure:options:runnerExecutable:logger:adoptOrphans:)``;
+    ///   the Swift spawner's client reaps for both.
+    public static func start(image: RunImage, executable: String? = nil, insecure: Bool = false, options: Spawner.Options,
+                             logger: Logger, adoptOrphans: Bool = false, maxima: RunLimits) throws -> LabRunner {
+        guard image == .c else {
+            return LabRunner(spawner: try SpawnerClient(executable: executable, insecure: insecure, options: options, logger: logger,
+                                                        adoptOrphans: adoptOrphans), maxima: maxima)
+        }
+        let binary = executable ?? Spawner.ownExecutable()
+        let runner = try RunImage.checkedRunnerExecutable(beside: binary)
+        var split = try RunImage.split(options)
+        // Huge code pages are for the Swift runner's image (CodePages): a C runner is ~10 pages of code, and
+        // its spawner need not keep a copy of its own code on huge pages to hand out (docs/c-runner.md §5).
+        split.c.codePages = .none
+        let swift = try SpawnerClient(executable: binary, insecure: insecure, options: split.swift, logger: logger,
+                                      adoptOrphans: adoptOrphans)
+        let c: SpawnerClient
+        do {
+            c = try SpawnerClient(executable: binary, insecure: insecure, options: split.c, runnerExecutable: runner, logger: logger)
+        } catch {
+            swift.shutdown()
+            throw error
+        }
+        if adoptOrphans { swift.adopt(c) }
+        return LabRunner(spawner: swift, cSpawner: c, maxima: maxima)
+    }
+
+    /// The spawner that runs `request` and the plan it reads: the flat plan on the C runners when there are
+    /// some, the request is no program run and its scenario compiles; else the JSON plan (or the programs'
+    /// plan) on the Swift runners, as without C runners. `image` forces one (the self-test runs on both).
+    func route(_ request: RunRequest, image: RunImage? = nil) -> (SpawnerClient, plan: [UInt8]) {
+        if let cSpawner, request.programs == nil, image != .swift,
+           let flat = FlatPlan.compile(request.scenario, schedule: request.schedule) {
+            return (cSpawner, flat)
+        }
+        return (spawner, request.programs.map(ProgramPlan.encode) ?? RunPlan.encode(request.scenario, schedule: request.schedule))
+    }
+
+    /// What `/healthz` says of the spawners: with two, `running` only while both are (a run of either kind
+    /// could not start otherwise), the Swift spawner's pid (it takes every run of a family the C runner does
+    /// not have), and the restarts of both.
+    public var spawnerStatus: SpawnerClient.Status {
+        let swift = spawner.status
+        guard let c = cSpawner?.status else { return swift }
+        return SpawnerClient.Status(running: swift.running && c.running, pid: swift.pid, restarts: swift.restarts + c.restarts)
+    }
+
+    /// Stops every spawner (each kills its runs and exits).
+    public func shutdown() {
+        cSpawner?.shutdown()
+        spawner.shutdown()
+    }
+}
