@@ -119,6 +119,10 @@ static void create_channels(void) {
         case IPCLAB_PLAN_CHANNEL_FIFO:
             participant_create_pipe_channel(c);
             break;
+        /* shared memory and semaphores (cshm) */
+
+        /* message queues and sockets (cmsg) */
+
         default:
             break;
         }
@@ -129,6 +133,12 @@ static void run_step(const ipclab_plan_step *s, int step) {
     switch (s->op >> 8) {
     case 0x01: participant_run_process_step(s, step); break;
     case 0x02: participant_run_pipe_step(s, step); break;
+    /* signals, sandbox probes, measurements (csignals) */
+
+    /* shared memory and semaphores (cshm) */
+
+    /* send, message queues and sockets (cmsg) */
+
     default: {
         /* The validator knows every op the plan may hold; one no family here runs is said, not skipped silently. */
         int64_t args[1] = { s->op };

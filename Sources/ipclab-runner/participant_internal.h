@@ -35,6 +35,12 @@ typedef struct participant {
     participant_ends ends[IPCLAB_PLAN_CHANNELS_MAX];
     /* Pids of the processes this one forked, by process index (0 where it forked none). */
     pid_t children[IPCLAB_PLAN_PROCESSES_MAX];
+    /* signals, sandbox probes, measurements (csignals) */
+
+    /* shared memory and semaphores (cshm) */
+
+    /* send, message queues and sockets (cmsg) */
+
     /* The ring as the init mapped it (ipclab_ring_record of an own record, to amend its args). */
     void *ring;
     size_t ring_size;
@@ -84,6 +90,12 @@ _Noreturn void participant_exit(int code, int step);
 
 void participant_run_process_step(const ipclab_plan_step *s, int step);
 void participant_run_pipe_step(const ipclab_plan_step *s, int step);
+/* signals, sandbox probes, measurements (csignals) */
+
+/* shared memory and semaphores (cshm) */
+
+/* send, message queues and sockets (cmsg) */
+
 
 /** `pipe(2)` or, made before fork, `mkfifo(3)` of channel `c` (step -1). */
 void participant_create_pipe_channel(int c);

@@ -44,38 +44,55 @@ static int section(uint64_t offset, uint64_t count, uint64_t size, uint64_t afte
     return *end <= length;
 }
 
-enum channel_need { NEEDS_NONE, NEEDS_PIPE_OR_FIFO, NEEDS_FIFO };
+/* The channel kinds an op may name, as bits (1 << kind); NEEDS_NONE: the op names no channel. */
+#define KIND(k) (1u << IPCLAB_PLAN_CHANNEL_##k)
+enum channel_need {
+    NEEDS_NONE = 0,
+    NEEDS_PIPE_OR_FIFO = KIND(PIPE) | KIND(FIFO),
+    NEEDS_FIFO = KIND(FIFO),
+    /* signals, sandbox probes and measurements (csignals) */
+
+    /* shared memory and semaphores (cshm) */
+
+    /* send, message queues and sockets (cmsg) */
+};
 
 typedef struct op_rule {
     uint16_t op;
-    uint8_t channel;   /* enum channel_need */
+    uint16_t channel;  /* enum channel_need: the kinds of channel it may name */
     uint8_t end;       /* 1: `end` must be a pipe end */
     uint8_t nonneg;    /* bit i: n[i] >= 0 */
     uint8_t text;      /* 1: `text` must not be empty */
+    uint16_t flags;    /* the step flags it may carry (IPCLAB_PLAN_STEP_*: their meaning is the op's) */
 } op_rule;
 
 static const op_rule rules[] = {
-    {IPCLAB_OP_SLEEP, NEEDS_NONE, 0, 1, 0},
-    {IPCLAB_OP_WAIT, NEEDS_NONE, 0, 0, 0},
-    {IPCLAB_OP_EXIT, NEEDS_NONE, 0, 1, 0},
-    {IPCLAB_OP_SPIN, NEEDS_NONE, 0, 1, 0},
-    {IPCLAB_OP_ALLOCATE, NEEDS_NONE, 0, 1, 0},
-    {IPCLAB_OP_FORK_CHILDREN, NEEDS_NONE, 0, 3, 0},
-    {IPCLAB_OP_OPEN_FILES, NEEDS_NONE, 0, 1, 0},
-    {IPCLAB_OP_WRITE_FILE, NEEDS_NONE, 0, 1, 1},
-    {IPCLAB_OP_WRITE, NEEDS_PIPE_OR_FIFO, 0, 3, 0},
-    {IPCLAB_OP_READ, NEEDS_PIPE_OR_FIFO, 0, 3, 0},
-    {IPCLAB_OP_READ_ALL, NEEDS_PIPE_OR_FIFO, 0, 1, 0},
-    {IPCLAB_OP_FILL, NEEDS_PIPE_OR_FIFO, 0, 1, 0},
-    {IPCLAB_OP_CLOSE, NEEDS_PIPE_OR_FIFO, 1, 0, 0},
-    {IPCLAB_OP_FSTAT, NEEDS_PIPE_OR_FIFO, 1, 0, 0},
-    {IPCLAB_OP_MKFIFO, NEEDS_FIFO, 0, 0, 0},
-    {IPCLAB_OP_OPEN, NEEDS_FIFO, 1, 0, 0},
-    {IPCLAB_OP_SET_NONBLOCKING, NEEDS_PIPE_OR_FIFO, 1, 1, 0},
-    {IPCLAB_OP_SET_PIPE_SIZE, NEEDS_PIPE_OR_FIFO, 0, 1, 0},
-    {IPCLAB_OP_GET_PIPE_SIZE, NEEDS_PIPE_OR_FIFO, 0, 0, 0},
-    {IPCLAB_OP_DUP2, NEEDS_PIPE_OR_FIFO, 1, 1, 0},
-    {IPCLAB_OP_STAGE, NEEDS_NONE, 0, 3, 0},
+    {IPCLAB_OP_SLEEP, NEEDS_NONE, 0, 1, 0, 0},
+    {IPCLAB_OP_WAIT, NEEDS_NONE, 0, 0, 0, 0},
+    {IPCLAB_OP_EXIT, NEEDS_NONE, 0, 1, 0, 0},
+    {IPCLAB_OP_SPIN, NEEDS_NONE, 0, 1, 0, 0},
+    {IPCLAB_OP_ALLOCATE, NEEDS_NONE, 0, 1, 0, 0},
+    {IPCLAB_OP_FORK_CHILDREN, NEEDS_NONE, 0, 3, 0, 0},
+    {IPCLAB_OP_OPEN_FILES, NEEDS_NONE, 0, 1, 0, 0},
+    {IPCLAB_OP_WRITE_FILE, NEEDS_NONE, 0, 1, 1, 0},
+    {IPCLAB_OP_WRITE, NEEDS_PIPE_OR_FIFO, 0, 3, 0, IPCLAB_PLAN_STEP_DATA_SIZE},
+    {IPCLAB_OP_READ, NEEDS_PIPE_OR_FIFO, 0, 3, 0, 0},
+    {IPCLAB_OP_READ_ALL, NEEDS_PIPE_OR_FIFO, 0, 1, 0, 0},
+    {IPCLAB_OP_FILL, NEEDS_PIPE_OR_FIFO, 0, 1, 0, 0},
+    {IPCLAB_OP_CLOSE, NEEDS_PIPE_OR_FIFO, 1, 0, 0, 0},
+    {IPCLAB_OP_FSTAT, NEEDS_PIPE_OR_FIFO, 1, 0, 0, 0},
+    {IPCLAB_OP_MKFIFO, NEEDS_FIFO, 0, 0, 0, 0},
+    {IPCLAB_OP_OPEN, NEEDS_FIFO, 1, 0, 0, IPCLAB_PLAN_STEP_NONBLOCKING},
+    {IPCLAB_OP_SET_NONBLOCKING, NEEDS_PIPE_OR_FIFO, 1, 1, 0, 0},
+    {IPCLAB_OP_SET_PIPE_SIZE, NEEDS_PIPE_OR_FIFO, 0, 1, 0, 0},
+    {IPCLAB_OP_GET_PIPE_SIZE, NEEDS_PIPE_OR_FIFO, 0, 0, 0, 0},
+    {IPCLAB_OP_DUP2, NEEDS_PIPE_OR_FIFO, 1, 1, 0, 0},
+    {IPCLAB_OP_STAGE, NEEDS_NONE, 0, 3, 0, 0},
+    /* signals, sandbox probes and measurements (csignals) */
+
+    /* shared memory and semaphores (cshm) */
+
+    /* send, message queues and sockets (cmsg) */
 };
 
 static const op_rule *rule_of(uint16_t op) {
@@ -89,13 +106,12 @@ static int valid_step(const runner_plan *plan, const plan_bounds *b, const ipcla
     const ipclab_plan_header *h = plan->header;
     const op_rule *rule = rule_of(st->op);
     if (!rule) return 0;
-    if (st->flags & ~(IPCLAB_PLAN_STEP_NONBLOCKING | IPCLAB_PLAN_STEP_DATA_SIZE)) return 0;
+    if (st->flags & ~rule->flags) return 0;
     if (rule->channel == NEEDS_NONE) {
         if (st->channel != -1) return 0;
     } else {
         if (st->channel < 0 || st->channel >= h->nchannels) return 0;
-        uint8_t kind = plan->channels[st->channel].kind;
-        if (kind != IPCLAB_PLAN_CHANNEL_FIFO && (rule->channel == NEEDS_FIFO || kind != IPCLAB_PLAN_CHANNEL_PIPE)) return 0;
+        if (!(rule->channel >> plan->channels[st->channel].kind & 1)) return 0;
     }
     if (!valid_process_ref(st->process, h->nprocesses) || !valid_process_ref(st->process2, h->nprocesses)) return 0;
     if (st->end != -1 && st->end != IPCLAB_PLAN_END_READ && st->end != IPCLAB_PLAN_END_WRITE) return 0;
@@ -116,6 +132,10 @@ static int valid_channel(const plan_bounds *b, const ipclab_plan_channel *c) {
         if (c->flags & ~IPCLAB_PLAN_FIFO_BEFORE_FORK) return 0;
         if (!valid_nonempty_str(b, c->path) || b->pool[c->path.offset] != '/') return 0;
     }
+    /* shared memory and semaphores (cshm) */
+
+    /* send, message queues and sockets (cmsg) */
+
     return 1;
 }
 

@@ -142,7 +142,22 @@ enum ipclab_plan_op {
     IPCLAB_OP_GET_PIPE_SIZE = 0x020B,  /* — */
     IPCLAB_OP_DUP2 = 0x020C,           /* end, n[0] fd */
     IPCLAB_OP_STAGE = 0x020D,          /* n[0] program (0 random, 1 alnum, 2 take), n[1] count; no channel */
+
+    /* signals 0x03xx, sandbox probes 0x09xx, measurements 0x0Axx (csignals) */
+
+    /* shared memory 0x04xx, semaphores 0x05xx (cshm) */
+
+    /* send 0x06xx, message queues 0x07xx, sockets 0x08xx (cmsg) */
 };
+
+/* Channel variants (`sub`), channel flags and op-specific step flags of the other families (a step
+ * flag's meaning is its op's: bits from 2 up may be reused by ops of different families). */
+/* signals, sandbox probes, measurements (csignals) */
+
+/* shared memory and semaphores (cshm) */
+
+/* send, message queues and sockets (cmsg) */
+
 
 typedef struct ipclab_plan_step {
     uint16_t op;             /* enum ipclab_plan_op */

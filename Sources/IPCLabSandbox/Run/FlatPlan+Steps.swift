@@ -8,6 +8,12 @@ extension FlatPlan.Writer {
         switch step {
         case .process(let s): return compile(s)
         case .pipe(let s): return compile(s)
+        // signals, sandbox probes, measurements (csignals)
+
+        // shared memory and semaphores (cshm)
+
+        // send, message queues and sockets (cmsg)
+
         default: throw .step(process: process, index: index, op: step.op)
         }
     }

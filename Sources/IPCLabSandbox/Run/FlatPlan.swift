@@ -151,6 +151,10 @@ enum FlatPlan {
                 c.kind = UInt8(IPCLAB_PLAN_CHANNEL_FIFO.rawValue)
                 c.path = pool.add(path)
                 c.flags = beforeFork ? UInt8(IPCLAB_PLAN_FIFO_BEFORE_FORK) : 0
+            // shared memory and semaphores (cshm)
+
+            // message queues and sockets (cmsg)
+
             default:
                 throw .channel(name: channel.name, kind: channel.kind)
             }
