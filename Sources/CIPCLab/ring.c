@@ -74,13 +74,22 @@ int ipclab_recorder_bind(void *base, size_t size, int process) {
     return 0;
 }
 
+/* The run's t0 as this process knows it: set by the init's start_clock, inherited by every participant
+ * (forked after it). The header's t0 is for the server; a run can write it, so no deadline or timestamp
+ * here reads it back (a t0 written an hour ahead would stop the init's wall-clock limit). 0: not started
+ * in this process's memory (an exec'd program's tracer), then the header's. */
+static int64_t private_t0;
+
 void ipclab_recorder_start_clock(void) {
-    if (bound_ring) __atomic_store_n(&bound_ring->t0, monotonic_ns(), __ATOMIC_RELEASE);
+    if (!bound_ring) return;
+    private_t0 = monotonic_ns();
+    __atomic_store_n(&bound_ring->t0, private_t0, __ATOMIC_RELEASE);
 }
 
 int64_t ipclab_now_ns(void) {
     if (!bound_ring) return 0;
-    return monotonic_ns() - __atomic_load_n(&bound_ring->t0, __ATOMIC_ACQUIRE);
+    int64_t t0 = private_t0 ? private_t0 : __atomic_load_n(&bound_ring->t0, __ATOMIC_ACQUIRE);
+    return monotonic_ns() - t0;
 }
 
 static void copy_call(char *dst, const char *call) {

@@ -196,6 +196,22 @@ struct CRunnerTests {
         #expect(nowMs() - began < 3000, "ended by the init, not by the spawner's grace (wall + 3 s)")
     }
 
+    @Test("the Swift init's wall-clock limit holds too when the run writes its ring's t0 (ring.c keeps the run's t0 in private memory)")
+    func swiftWallClockDespiteT0() async throws {
+        let scenario = #"{"processes": [{"name": "solo", "steps": [{"op": "sleep", "ms": 10000}]}]}"#
+        let plan = RunPlan.encode(try Scenario.decode(try JSONValue.parse(Array(scenario.utf8))), schedule: nil)
+        let began = nowMs()
+        let c = try await CLab.run(plan: plan, scenario: scenario, wallMs: 300, on: try Lab.shared().spawner, meanwhile: { header in
+            var now = timespec()
+            clock_gettime(CLOCK_MONOTONIC, &now)
+            header.pointer.pointee.t0 = Int64(now.tv_sec) * 1_000_000_000 + 3_600_000_000_000
+        })
+        #expect(c.records.contains { $0.kind == UInt16(IPCLAB_REC_NOTE.rawValue) && CLab.call($0) == "timeout" && $0.args.0 == 300 },
+                "the init ended the run at its limit")
+        #expect(c.header.outcome == IPCLAB_OUTCOME_TIMEOUT)
+        #expect(nowMs() - began < 3000, "ended by the init, not by the spawner's grace (wall + 3 s)")
+    }
+
     @Test("the deadlock watch: a process blocked reading a pipe no one writes is named in a deadlock note")
     func deadlock() async throws {
         let c = try await CLab.run(plan: Self.blockedReaderPlan, scenario: Self.blockedReader, wallMs: 5000)
