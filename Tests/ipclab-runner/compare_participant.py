@@ -273,13 +273,19 @@ def trace_of(records: list[dict[str, Any]], scenario: dict[str, Any], outcome: s
             "events": events, "objects": objects, "observations": []}
 
 
-def snapshots(trace: dict[str, Any]) -> dict[str, list[Any]]:
-    """The pipe snapshots after each process's events: process → [(event ordinal, object, bytes, capacity)]."""
+def positions(trace: dict[str, Any]) -> dict[int, tuple[str, int]]:
+    """Each event's seq → (its process, its ordinal among that process's events)."""
     where = {}
     count: dict[str, int] = {}
     for e in trace["events"]:
         where[e["seq"]] = (e["process"], count.get(e["process"], 0))
         count[e["process"]] = count.get(e["process"], 0) + 1
+    return where
+
+
+def snapshots(trace: dict[str, Any]) -> dict[str, list[Any]]:
+    """The pipe snapshots after each process's events: process → [(event ordinal, object, bytes, capacity)]."""
+    where = positions(trace)
     out: dict[str, list[Any]] = {}
     for o in trace["objects"]:
         if o["kind"] == "pipe" and o["seq"] in where:
@@ -292,11 +298,7 @@ def other_snapshots(trace: dict[str, Any]) -> dict[str, list[Any]]:
     """The snapshots of other kinds (message queues, sockets) after each process's events, or at channel
     creation: process → [(event ordinal, object, kind, {state})]; pids in a state become process names."""
     names = {p["pid"]: p["name"] for p in trace["processes"] if isinstance(p.get("pid"), int)}
-    where = {}
-    count: dict[str, int] = {}
-    for e in trace["events"]:
-        where[e["seq"]] = (e["process"], count.get(e["process"], 0))
-        count[e["process"]] = count.get(e["process"], 0) + 1
+    where = positions(trace)
     out: dict[str, list[Any]] = {}
     for o in trace["objects"]:
         if o["kind"] == "pipe":
@@ -389,7 +391,7 @@ def main() -> int:
         try:
             diffs, notes = compare(spec, args.ipclab, args.harness, args.image_c)
         except Unsupported as e:
-            print(f"{spec}: not compared ({e} is not C yet)")
+            print(f"{spec}: not compared (the harness's compiler has no {e}: compare it with --image-c)")
             continue
         print(f"{spec}: {'same' if not diffs else 'DIFFERENT'}" + (" (calls only: racy)" if spec.split('@')[0] in golden.RACY else ""))
         for d in diffs[:20]:
