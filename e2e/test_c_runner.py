@@ -1,5 +1,5 @@
 """The C runner (docs/c-runner.md, issue #12 item 4): a server started with the hidden `--run-image c`
-runs every preset whose scenario has a flat plan (FlatPlan.swift: pipes, FIFOs and process steps only)
+runs every preset whose scenario has a flat plan (FlatPlan.swift: pipes, FIFOs, process steps, message queues, sockets)
 on a second spawner whose runners are `ipclab-runner` (C), and every other run on its Swift spawner,
 as before. Both must give the golden traces (e2e/golden/traces.json, normalised as test_golden does).
 
@@ -24,6 +24,11 @@ from harness import Lab, Server, children, server_binary, start_server
 C_PRESETS = (
     "fifo.rendezvous",
     "fifo.unrelated",
+    "mq.boundaries",
+    "mq.full",
+    "mq.posix",
+    "mq.sysv",
+    "mq.sysv_full",
     "pipe.byte_stream",
     "pipe.capacity",
     "pipe.duplex",
@@ -33,10 +38,18 @@ C_PRESETS = (
     "pipe.nonblocking",
     "pipe.pipeline",
     "pipe.sigpipe",
+    "socket.buffer",
+    "socket.fd_passing",
+    "socket.nonblocking",
+    "socket.socketpair",
+    "socket.tcp",
+    "socket.udp",
+    "socket.unix_dgram",
+    "socket.unix_stream",
 )
 
 # Presets of families the C runner does not have yet: the same server runs them on its Swift spawner.
-SWIFT_PRESETS = ("signal.sigqueue", "shm.sysv", "mq.posix")
+SWIFT_PRESETS = ("signal.sigqueue", "shm.sysv", "mq.notify")
 
 GOLDEN_TRACES = json.loads(GOLDEN.read_text())
 

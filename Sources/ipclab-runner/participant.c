@@ -122,6 +122,12 @@ static void create_channels(void) {
         /* shared memory and semaphores (cshm) */
 
         /* message queues and sockets (cmsg) */
+        case IPCLAB_PLAN_CHANNEL_MESSAGE_QUEUE:
+            participant_create_mq_channel(c);
+            break;
+        case IPCLAB_PLAN_CHANNEL_SOCKET:
+            participant_create_socket_channel(c);
+            break;
 
         default:
             break;
@@ -138,6 +144,9 @@ static void run_step(const ipclab_plan_step *s, int step) {
     /* shared memory and semaphores (cshm) */
 
     /* send, message queues and sockets (cmsg) */
+    case 0x06: participant_run_send_step(s, step); break;
+    case 0x07: participant_run_mq_step(s, step); break;
+    case 0x08: participant_run_socket_step(s, step); break;
 
     default: {
         /* The validator knows every op the plan may hold; one no family here runs is said, not skipped silently. */

@@ -40,6 +40,14 @@ typedef struct participant {
     /* shared memory and semaphores (cshm) */
 
     /* send, message queues and sockets (cmsg) */
+    /* Per message-queue or socket channel (ChannelEnds.handle and .size): a queue's System V id or POSIX
+     * descriptor, or the socket this process made; `msg_flag` is a POSIX descriptor's O_NONBLOCK as last
+     * set, or 1 once a socket is connected. A socket's accepted connection is ends[c].read, a socketpair's
+     * second end ends[c].write. */
+    int64_t msg_handle[IPCLAB_PLAN_CHANNELS_MAX];
+    int msg_flag[IPCLAB_PLAN_CHANNELS_MAX];
+    /* One word per channel that bind/listen set and wait_ready waits on (a shared page, NULL: none). */
+    uint32_t *socket_ready;
 
     /* The ring as the init mapped it (ipclab_ring_record of an own record, to amend its args). */
     void *ring;
@@ -95,6 +103,16 @@ void participant_run_pipe_step(const ipclab_plan_step *s, int step);
 /* shared memory and semaphores (cshm) */
 
 /* send, message queues and sockets (cmsg) */
+void participant_run_send_step(const ipclab_plan_step *s, int step);
+void participant_run_mq_step(const ipclab_plan_step *s, int step);
+void participant_run_socket_step(const ipclab_plan_step *s, int step);
+/** `msgget(2)` or `mq_open(3)` of channel `c` before anyone forks (step -1). */
+void participant_create_mq_channel(int c);
+/** `socketpair(2)` of channel `c` before anyone forks; the shared page wait_ready uses, once. */
+void participant_create_socket_channel(int c);
+/** `send` on a queue (participant_mq.c) or a socket (participant_sockets.c): `bytes`, `len`, as the step says. */
+void participant_send_to_queue(const ipclab_plan_step *s, const void *bytes, int64_t len, int step);
+void participant_send_to_socket(const ipclab_plan_step *s, const void *bytes, int64_t len, int step);
 
 
 /** `pipe(2)` or, made before fork, `mkfifo(3)` of channel `c` (step -1). */

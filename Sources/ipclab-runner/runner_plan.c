@@ -55,6 +55,9 @@ enum channel_need {
     /* shared memory and semaphores (cshm) */
 
     /* send, message queues and sockets (cmsg) */
+    NEEDS_QUEUE = KIND(MESSAGE_QUEUE),
+    NEEDS_SOCKET = KIND(SOCKET),
+    NEEDS_QUEUE_OR_SOCKET = KIND(MESSAGE_QUEUE) | KIND(SOCKET),
 };
 
 typedef struct op_rule {
@@ -93,7 +96,61 @@ static const op_rule rules[] = {
     /* shared memory and semaphores (cshm) */
 
     /* send, message queues and sockets (cmsg) */
+    {IPCLAB_OP_SEND, NEEDS_QUEUE_OR_SOCKET, 0, 7, 0,
+     IPCLAB_PLAN_STEP_NONBLOCKING | IPCLAB_PLAN_STEP_DATA_SIZE | IPCLAB_PLAN_SEND_CALL_SEND | IPCLAB_PLAN_SEND_CALL_WRITE},
+    {IPCLAB_OP_RECEIVE, NEEDS_QUEUE, 0, 3, 0, IPCLAB_PLAN_STEP_NONBLOCKING | IPCLAB_PLAN_RECEIVE_TRUNCATE | IPCLAB_PLAN_RECEIVE_TYPE},
+    {IPCLAB_OP_MQ_NOTIFY, NEEDS_QUEUE, 0, 0, 0, 0},
+    {IPCLAB_OP_OPEN_QUEUE, NEEDS_QUEUE, 0, 0, 0, 0},
+    {IPCLAB_OP_REMOVE_QUEUE, NEEDS_QUEUE, 0, 0, 0, 0},
+    {IPCLAB_OP_SOCKET, NEEDS_SOCKET, 0, 0, 0, 0},
+    {IPCLAB_OP_SETSOCKOPT, NEEDS_SOCKET, 0, 3, 0, 0},
+    {IPCLAB_OP_GETSOCKOPT, NEEDS_SOCKET, 0, 1, 0, 0},
+    {IPCLAB_OP_BIND, NEEDS_SOCKET, 0, 0, 0, 0},
+    {IPCLAB_OP_LISTEN, NEEDS_SOCKET, 0, 1, 0, 0},
+    {IPCLAB_OP_ACCEPT, NEEDS_SOCKET, 0, 0, 0, 0},
+    {IPCLAB_OP_CONNECT, NEEDS_SOCKET, 0, 0, 0, 0},
+    {IPCLAB_OP_WAIT_READY, NEEDS_SOCKET, 0, 0, 0, 0},
+    {IPCLAB_OP_RECV, NEEDS_SOCKET, 0, 3, 0, IPCLAB_PLAN_STEP_NONBLOCKING | IPCLAB_PLAN_RECV_UNTIL_EOF | IPCLAB_PLAN_RECV_CALL_READ},
+    {IPCLAB_OP_SHUTDOWN, NEEDS_SOCKET, 0, 1, 0, 0},
+    {IPCLAB_OP_SEND_UNTIL_FULL, NEEDS_SOCKET, 0, 1, 0, IPCLAB_PLAN_STEP_NONBLOCKING},
+    {IPCLAB_OP_SEND_FD, NEEDS_SOCKET, 0, 0, 1, IPCLAB_PLAN_SEND_FD_ATTACH | IPCLAB_PLAN_SEND_FD_CLOSE},
+    {IPCLAB_OP_RECV_FD, NEEDS_SOCKET, 0, 1, 0, 0},
 };
+
+/* send, message queues and sockets (cmsg): the bounds the participant's buffers rely on
+ * (Scenario.Bounds.bytes: 1 MiB; MessageQueueStep.Bounds.size: 64 KiB; an option index of
+ * enum ipclab_socket_option; shutdown's how; send_fd's data a second string of the pool). */
+#define MSG_BYTES_MAX (1 << 20)
+static int valid_msg_step(const plan_bounds *b, const ipclab_plan_step *st) {
+    switch (st->op) {
+    case IPCLAB_OP_SEND:
+        if ((st->flags & IPCLAB_PLAN_STEP_DATA_SIZE) ? st->n[0] > MSG_BYTES_MAX : st->text.length > MSG_BYTES_MAX) return 0;
+        if (st->n[2] > INT32_MAX || st->n[3] < -1 || st->n[3] > 32767) return 0;
+        return (st->flags & IPCLAB_PLAN_SEND_CALL_SEND) == 0 || (st->flags & IPCLAB_PLAN_SEND_CALL_WRITE) == 0;
+    case IPCLAB_OP_RECEIVE:
+        return st->n[0] <= 65536 && st->n[2] >= INT32_MIN && st->n[2] <= INT32_MAX;
+    case IPCLAB_OP_MQ_NOTIFY:
+        return st->sig > 0;
+    case IPCLAB_OP_SETSOCKOPT:
+    case IPCLAB_OP_GETSOCKOPT:
+        return st->n[0] <= 9 && st->n[1] <= INT32_MAX;
+    case IPCLAB_OP_LISTEN:
+        return st->n[0] <= INT32_MAX;
+    case IPCLAB_OP_RECV:
+    case IPCLAB_OP_SEND_UNTIL_FULL:
+    case IPCLAB_OP_RECV_FD:
+        return st->n[0] <= MSG_BYTES_MAX;
+    case IPCLAB_OP_SHUTDOWN:
+        return st->n[0] <= 2;
+    case IPCLAB_OP_SEND_FD: {
+        if (st->n[2] < 0 || st->n[2] > UINT32_MAX || st->n[3] < 0 || st->n[3] > UINT32_MAX) return 0;
+        ipclab_plan_str data = { (uint32_t)st->n[2], (uint32_t)st->n[3] };
+        return valid_str(b, data);
+    }
+    default:
+        return 1;
+    }
+}
 
 static const op_rule *rule_of(uint16_t op) {
     for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++) if (rules[i].op == op) return &rules[i];
@@ -121,6 +178,7 @@ static int valid_step(const runner_plan *plan, const plan_bounds *b, const ipcla
     if (st->op == IPCLAB_OP_EXIT && st->n[0] > 255) return 0;
     if (st->op == IPCLAB_OP_SET_NONBLOCKING && st->n[0] > 1) return 0;
     if (st->op == IPCLAB_OP_STAGE && st->n[0] > 2) return 0;
+    if ((st->op >> 8) >= 0x06 && (st->op >> 8) <= 0x08 && !valid_msg_step(b, st)) return 0; /* cmsg */
     return rule->text ? valid_nonempty_str(b, st->text) : valid_str(b, st->text);
 }
 
@@ -135,6 +193,27 @@ static int valid_channel(const plan_bounds *b, const ipclab_plan_channel *c) {
     /* shared memory and semaphores (cshm) */
 
     /* send, message queues and sockets (cmsg) */
+    if (c->kind == IPCLAB_PLAN_CHANNEL_MESSAGE_QUEUE) {
+        if (c->sub == IPCLAB_PLAN_MQ_SYSV) {
+            if (c->flags != 0 || c->a < 1 || c->a > INT32_MAX) return 0;
+        } else if (c->sub == IPCLAB_PLAN_MQ_POSIX) {
+            /* MessageQueueChannel.Bounds: 1…1000 messages of 1…8192 bytes; a name "/…". */
+            if (c->flags & ~IPCLAB_PLAN_MQ_RAISE_MSG_MAX) return 0;
+            if (c->a < 1 || c->a > 1000 || c->b < 1 || c->b > 8192) return 0;
+            if (!valid_nonempty_str(b, c->path) || b->pool[c->path.offset] != '/') return 0;
+        } else {
+            return 0;
+        }
+    }
+    if (c->kind == IPCLAB_PLAN_CHANNEL_SOCKET) {
+        if (c->flags != 0 || c->sub > IPCLAB_PLAN_SOCKET_PAIR_SEQPACKET) return 0;
+        if (c->sub == IPCLAB_PLAN_SOCKET_TCP || c->sub == IPCLAB_PLAN_SOCKET_UDP) {
+            if (c->a < 0 || c->a > UINT32_MAX || c->b < 1 || c->b > 65535) return 0;
+        }
+        if (c->sub == IPCLAB_PLAN_SOCKET_UNIX_STREAM || c->sub == IPCLAB_PLAN_SOCKET_UNIX_DGRAM) {
+            if (!valid_nonempty_str(b, c->path) || b->pool[c->path.offset] != '/') return 0;
+        }
+    }
 
     return 1;
 }

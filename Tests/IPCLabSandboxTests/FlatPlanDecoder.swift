@@ -48,16 +48,25 @@ struct FlatPlanDecoder {
         }
         guard offStrings + stringsLength == bytes.count else { throw fail("the pool does not end the plan") }
 
-        func string(_ at: Int) throws(Failure) -> String {
-            let offset = Int(u32(at)), length = Int(u32(at + 4))
-            guard offset + length < stringsLength, bytes[offStrings + offset + length] == 0 else { throw fail("string at \(at)") }
+        func pool(_ offset: Int, _ length: Int) throws(Failure) -> String {
+            guard offset >= 0, length >= 0, offset + length < stringsLength, bytes[offStrings + offset + length] == 0 else {
+                throw fail("string \(offset)+\(length)")
+            }
             return String(decoding: bytes[(offStrings + offset)..<(offStrings + offset + length)], as: UTF8.self)
+        }
+        func string(_ at: Int) throws(Failure) -> String {
+            try pool(Int(u32(at)), Int(u32(at + 4)))
         }
 
         var channels: [Channel] = []
         for i in 0..<nchannels {
             let at = offChannels + i * 56
             let name = try string(at + 8)
+            // send, message queues and sockets (cmsg)
+            if let c = try messageChannel(at, i, name: name, string: string) {
+                channels.append(c)
+                continue
+            }
             guard u8(at + 1) == 0, u8(at + 3) == 0, u32(at + 4) == 0, u32(at + 28) == 0,
                   i64(at + 32) == 0, i64(at + 40) == 0, i64(at + 48) == 0 else { throw fail("channel \(i): unused fields set") }
             switch u8(at) {
@@ -85,7 +94,15 @@ struct FlatPlanDecoder {
         var processes: [ProcessSpec] = []
         for (i, range) in ranges.enumerated() {
             var steps: [Step] = []
-            for k in range { steps.append(try step(offSteps + k * 64, channels: channels, processes: names, string: string)) }
+            for k in range {
+                let at = offSteps + k * 64
+                // send, message queues and sockets (cmsg)
+                if (6...8).contains(u16(at) >> 8) {
+                    steps.append(try messageStep(at, channels: channels, string: string, pool: pool))
+                    continue
+                }
+                steps.append(try step(at, channels: channels, processes: names, string: string))
+            }
             processes.append(ProcessSpec(name: names[i], steps: steps))
         }
         return Plan(scenario: Scenario(channels: channels, processes: processes), flags: u16(6), seed: i64(40),

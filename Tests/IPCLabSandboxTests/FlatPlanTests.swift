@@ -11,9 +11,16 @@ struct FlatPlanTests {
     /// The presets whose default scenario has a flat plan: e2e/test_c_runner.py runs exactly these on
     /// `--run-image c` (``e2eListsTheSamePresets()`` keeps the two lists the same).
     static let cPresets = [
-        "fifo.rendezvous", "fifo.unrelated", "pipe.byte_stream", "pipe.capacity", "pipe.duplex", "pipe.eof",
+        "fifo.rendezvous", "fifo.unrelated",
+        "mq.boundaries", "mq.full", "mq.posix", "mq.sysv", "mq.sysv_full",
+        "pipe.byte_stream", "pipe.capacity", "pipe.duplex", "pipe.eof",
         "pipe.hello", "pipe.inode", "pipe.nonblocking", "pipe.pipeline", "pipe.sigpipe",
+        "socket.buffer", "socket.fd_passing", "socket.nonblocking", "socket.socketpair", "socket.tcp", "socket.udp",
+        "socket.unix_dgram", "socket.unix_stream",
     ]
+
+    /// The channel kinds the C runner creates.
+    static let cChannelKinds: Set<String> = ["pipe", "fifo", "message_queue", "tcp", "udp", "unix_stream", "unix_dgram", "socketpair"]
 
     static func presetScenario(_ preset: any Preset) -> Scenario {
         preset.scenario(.defaults(for: preset.experiment))
@@ -28,7 +35,9 @@ struct FlatPlanTests {
         let bytes = try FlatPlan.build(scenario, schedule: schedule).get()
         let plan = try FlatPlanDecoder.decode(bytes)
         #expect(plan.scenario == expanded(scenario))
-        #expect(plan.flags == 0)
+        // A socket channel turns the init's deadlock watch off (IPCLAB_PLAN_HAS_SOCKET); nothing else sets a flag.
+        let socket = scenario.channels.contains { if case .socket = $0.spec { true } else { false } }
+        #expect(plan.flags == (socket ? 1 : 0))
         return plan
     }
 
@@ -76,14 +85,17 @@ struct FlatPlanTests {
                 // The reason names something the scenario really has that is neither pipe/FIFO nor process.
                 switch refusal {
                 case let .channel(name, kind):
-                    #expect(!["pipe", "fifo"].contains(kind), "\(id)")
+                    #expect(!Self.cChannelKinds.contains(kind), "\(id)")
                     #expect(scenario.channel(named: name)?.kind == kind, "\(id)")
                 case let .step(process, index, op):
                     let step = try #require(scenario.processes.first { $0.name == process }?.steps[index], "\(id)")
                     #expect(step.op == op)
                     if case .process = step { Issue.record("\(id): a process step was refused") }
                     if case .pipe = step { Issue.record("\(id): a pipe step was refused") }
-                    #expect(scenario.channels.allSatisfy { ["pipe", "fifo"].contains($0.kind) }, "\(id): a channel would be refused first")
+                    if case .send = step { Issue.record("\(id): a send step was refused") }
+                    if case .messageQueue = step { Issue.record("\(id): a message-queue step was refused") }
+                    if case .socket = step { Issue.record("\(id): a socket step was refused") }
+                    #expect(scenario.channels.allSatisfy { Self.cChannelKinds.contains($0.kind) }, "\(id): a channel would be refused first")
                 default:
                     Issue.record("\(id): refused for \(refusal)")
                 }
@@ -175,7 +187,7 @@ struct FlatPlanTests {
                            processes: [ProcessSpec(name: "a", steps: [])])
         #expect(FlatPlan.compile(shm, schedule: nil) == nil)
         #expect(FlatPlan.build(shm, schedule: nil) == .failure(.channel(name: "m", kind: "shared_memory")))
-        for id in ["signal.handshake", "sem.mutex", "mq.sysv", "socket.socketpair", "sandbox.denied_calls", "bench.latency", "shm.anonymous"] {
+        for id in ["signal.handshake", "sem.mutex", "mq.notify", "sandbox.denied_calls", "bench.latency", "shm.anonymous"] {
             let preset = Catalog.standard.preset(id)
             try #require(preset != nil, "no preset \(id)")
             let scenario = Self.presetScenario(preset!)

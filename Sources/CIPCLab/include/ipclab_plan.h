@@ -148,6 +148,32 @@ enum ipclab_plan_op {
     /* shared memory 0x04xx, semaphores 0x05xx (cshm) */
 
     /* send 0x06xx, message queues 0x07xx, sockets 0x08xx (cmsg) */
+    /* send (SendStep); `channel` is a message queue or a socket, the channel's kind picks the call */
+    IPCLAB_OP_SEND = 0x0601,           /* text, or n[0] bytes with IPCLAB_PLAN_STEP_DATA_SIZE; n[1] repeat; n[2] System V
+                                        * type (0: none given, 1 sent); n[3] POSIX priority (-1: none given, 0 sent);
+                                        * IPCLAB_PLAN_STEP_NONBLOCKING; IPCLAB_PLAN_SEND_CALL_SEND / _WRITE (sockets) */
+    /* message queues (MessageQueueStep); `channel` is a message queue */
+    IPCLAB_OP_RECEIVE = 0x0701,        /* n[0] size (0: the default), n[1] repeat, n[2] msgtyp (with IPCLAB_PLAN_RECEIVE_TYPE);
+                                        * text: until (empty: none); IPCLAB_PLAN_STEP_NONBLOCKING, IPCLAB_PLAN_RECEIVE_TRUNCATE */
+    IPCLAB_OP_MQ_NOTIFY = 0x0702,      /* sig */
+    IPCLAB_OP_OPEN_QUEUE = 0x0703,     /* — */
+    IPCLAB_OP_REMOVE_QUEUE = 0x0704,   /* — */
+    /* sockets (SocketStep); `channel` is a socket */
+    IPCLAB_OP_SOCKET = 0x0801,         /* — */
+    IPCLAB_OP_SETSOCKOPT = 0x0802,     /* n[0] option (enum ipclab_socket_option), n[1] value */
+    IPCLAB_OP_GETSOCKOPT = 0x0803,     /* n[0] option */
+    IPCLAB_OP_BIND = 0x0804,           /* — */
+    IPCLAB_OP_LISTEN = 0x0805,         /* n[0] backlog */
+    IPCLAB_OP_ACCEPT = 0x0806,         /* — */
+    IPCLAB_OP_CONNECT = 0x0807,        /* — */
+    IPCLAB_OP_WAIT_READY = 0x0808,     /* — */
+    IPCLAB_OP_RECV = 0x0809,           /* n[0] size, n[1] repeat; IPCLAB_PLAN_STEP_NONBLOCKING, IPCLAB_PLAN_RECV_UNTIL_EOF,
+                                        * IPCLAB_PLAN_RECV_CALL_READ */
+    IPCLAB_OP_SHUTDOWN = 0x080A,       /* n[0] how (enum ipclab_plan_shutdown) */
+    IPCLAB_OP_SEND_UNTIL_FULL = 0x080B,/* n[0] chunk size; IPCLAB_PLAN_STEP_NONBLOCKING */
+    IPCLAB_OP_SEND_FD = 0x080C,        /* text: path; n[2], n[3]: the data, a second string (offset, length) of the pool;
+                                        * IPCLAB_PLAN_SEND_FD_ATTACH, IPCLAB_PLAN_SEND_FD_CLOSE */
+    IPCLAB_OP_RECV_FD = 0x080D,        /* n[0] size */
 };
 
 /* Channel variants (`sub`), channel flags and op-specific step flags of the other families (a step
@@ -157,6 +183,42 @@ enum ipclab_plan_op {
 /* shared memory and semaphores (cshm) */
 
 /* send, message queues and sockets (cmsg) */
+/* A message queue's `sub` (MessageQueueChannel). System V: a = key. POSIX: path = the queue's name,
+ * a = max messages, b = message size, flags IPCLAB_PLAN_MQ_RAISE_MSG_MAX. */
+enum ipclab_plan_mq_api {
+    IPCLAB_PLAN_MQ_SYSV = 0,
+    IPCLAB_PLAN_MQ_POSIX = 1,
+};
+enum {
+    IPCLAB_PLAN_MQ_RAISE_MSG_MAX = 1u << 0,
+};
+/* A socket's `sub` (SocketChannel): tcp/udp a = IPv4 address (host order), b = port; unix: path. */
+enum ipclab_plan_socket {
+    IPCLAB_PLAN_SOCKET_TCP = 0,
+    IPCLAB_PLAN_SOCKET_UDP = 1,
+    IPCLAB_PLAN_SOCKET_UNIX_STREAM = 2,
+    IPCLAB_PLAN_SOCKET_UNIX_DGRAM = 3,
+    IPCLAB_PLAN_SOCKET_PAIR_STREAM = 4,
+    IPCLAB_PLAN_SOCKET_PAIR_DGRAM = 5,
+    IPCLAB_PLAN_SOCKET_PAIR_SEQPACKET = 6,
+};
+/* shutdown's `how` (SocketStep.How). */
+enum ipclab_plan_shutdown {
+    IPCLAB_PLAN_SHUT_READ = 0,
+    IPCLAB_PLAN_SHUT_WRITE = 1,
+    IPCLAB_PLAN_SHUT_BOTH = 2,
+};
+/* Step flags of these ops (bit 0 is IPCLAB_PLAN_STEP_NONBLOCKING, bit 1 IPCLAB_PLAN_STEP_DATA_SIZE). */
+enum {
+    IPCLAB_PLAN_SEND_CALL_SEND = 1u << 2,   /* send: "call": "send" given */
+    IPCLAB_PLAN_SEND_CALL_WRITE = 1u << 3,  /* send: "call": "write" */
+    IPCLAB_PLAN_RECEIVE_TRUNCATE = 1u << 2, /* receive: MSG_NOERROR */
+    IPCLAB_PLAN_RECEIVE_TYPE = 1u << 3,     /* receive: n[2] is a msgtyp given (else none, 0 used) */
+    IPCLAB_PLAN_RECV_UNTIL_EOF = 1u << 2,   /* recv: until it returns 0 */
+    IPCLAB_PLAN_RECV_CALL_READ = 1u << 3,   /* recv: read(2) */
+    IPCLAB_PLAN_SEND_FD_ATTACH = 1u << 2,   /* send_fd: the descriptor goes with the byte */
+    IPCLAB_PLAN_SEND_FD_CLOSE = 1u << 3,    /* send_fd: close it afterwards */
+};
 
 
 typedef struct ipclab_plan_step {

@@ -13,6 +13,9 @@ extension FlatPlan.Writer {
         // shared memory and semaphores (cshm)
 
         // send, message queues and sockets (cmsg)
+        case .send(let s): return compile(s)
+        case .messageQueue(let s): return compile(s)
+        case .socket(let s): return compile(s)
 
         default: throw .step(process: process, index: index, op: step.op)
         }

@@ -104,7 +104,8 @@ enum FlatPlan {
             var h = ipclab_plan_header()
             h.magic = IPCLAB_PLAN_MAGIC
             h.version = UInt16(IPCLAB_PLAN_VERSION)
-            h.flags = 0 // no socket channel: socket scenarios have no flat plan yet
+            // A socket channel turns the init's deadlock watch off (a socket wait is not one it can judge).
+            h.flags = scenario.channels.contains { if case .socket = $0.spec { true } else { false } } ? UInt16(IPCLAB_PLAN_HAS_SOCKET) : 0
             h.length = UInt32(at.strings + pool.bytes.count)
             h.nprocesses = UInt16(processes.count)
             h.nchannels = UInt16(channels.count)
@@ -154,6 +155,10 @@ enum FlatPlan {
             // shared memory and semaphores (cshm)
 
             // message queues and sockets (cmsg)
+            case .messageQueue(let q):
+                compile(q, into: &c)
+            case .socket(let spec):
+                compile(spec, into: &c)
 
             default:
                 throw .channel(name: channel.name, kind: channel.kind)
