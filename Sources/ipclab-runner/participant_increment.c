@@ -12,8 +12,6 @@
 
 #include "ipclab_shm.h"
 
-static int64_t addr(const void *p) { return (int64_t)(intptr_t)p; }
-
 /* The first `detail` iterations one access at a time, then the rest in C as one `increment` event
  * whose args say how many, with which synchronisation, and the first and last values. */
 void participant_increment(const ipclab_plan_step *s, int step) {
@@ -33,7 +31,7 @@ void participant_increment(const ipclab_plan_step *s, int step) {
             participant_shm_store_int(c, offset, (int64_t)((uint64_t)v + 1), step);
         } else if (code == 1) {
             int64_t old = ipclab_atomic_fetch_add_i64(counter, 1);
-            int64_t args[4] = { addr(base), offset, old, c };
+            int64_t args[4] = { participant_address(base), offset, old, c };
             (void)participant_instant("atomic_fetch_add", step, args, 4, 8, 0);
         } else {
             if (participant_sem_wait(sem, 0, step) != 0) return;
@@ -43,7 +41,7 @@ void participant_increment(const ipclab_plan_step *s, int step) {
         }
     }
     int64_t rest = times - detailed;
-    int64_t args[8] = { addr(base), offset, rest, code, c, sem, 0, 0 };
+    int64_t args[8] = { participant_address(base), offset, rest, code, c, sem, 0, 0 };
     uint32_t slot = participant_begin("increment", step, args, 8);
     int64_t first = 0, last = 0, done;
     errno = 0;
@@ -73,7 +71,7 @@ void participant_barrier(const ipclab_plan_step *s, int step) {
     char *base = participant_shm_mapped(c, step);
     if (!base) return;
     int64_t offset = s->n[0], count = s->n[1];
-    int64_t args[4] = { addr(base), offset, count, c };
+    int64_t args[4] = { participant_address(base), offset, count, c };
     uint32_t slot = participant_begin("barrier", step, args, 4);
     int64_t arrival = ipclab_barrier_arrive(base + offset);
     if (s->flags & IPCLAB_PLAN_STEP_SPREAD) {

@@ -108,6 +108,8 @@ void participant_create_shm_channel(int c);
 void participant_run_shm_step(const ipclab_plan_step *s, int step);
 void participant_create_sem_channel(int c);
 void participant_run_sem_step(const ipclab_plan_step *s, int step);
+/** An address as the records carry it (Swift's Int64(Int(bitPattern:))). */
+static inline int64_t participant_address(const void *p) { return (int64_t)(intptr_t)p; }
 /** The region's base in this process, or NULL and a NOTE `not mapped` (EFAULT). */
 void *participant_shm_mapped(int c, int step);
 /** One recorded 8-byte load (`load_int`) at `offset`; 0 and `*value`, or -1 when not mapped. */

@@ -24,8 +24,6 @@ static const ipclab_plan_channel *spec(int c) { return &participant_self.plan->c
 
 static participant_region *region(int c) { return &participant_self.regions[c]; }
 
-static int64_t addr(const void *p) { return (int64_t)(intptr_t)p; }
-
 static int sysv(int c) { return spec(c)->sub == IPCLAB_PLAN_SEM_SYSV; }
 
 /* SemaphoreChannel's semName / ftokPath: the channel's path for its own type, "" otherwise. */
@@ -65,7 +63,7 @@ void participant_create_sem_channel(int c) {
     switch (ch->sub) {
     case IPCLAB_PLAN_SEM_NAMED: {
         void *p = ipclab_sem_open(sem_name(c), O_CREAT, 0600, (unsigned)ch->a);
-        int64_t r = p ? addr(p) : -1;
+        int64_t r = p ? participant_address(p) : -1;
         int err = r < 0 ? errno : 0;
         int64_t args[4] = { c, O_CREAT, 0600, ch->a };
         uint32_t slot = participant_instant("sem_open", -1, args, 4, r, err);
@@ -81,7 +79,7 @@ void participant_create_sem_channel(int c) {
         if (!page) return;
         int r = sem_init(page, 1, (unsigned)ch->a);
         int err = r < 0 ? errno : 0;
-        int64_t args[4] = { c, addr(page), 1, ch->a };
+        int64_t args[4] = { c, participant_address(page), 1, ch->a };
         slot = participant_instant("sem_init", -1, args, 4, r, err);
         if (r != 0) return;
         rg->address = page;
@@ -138,7 +136,7 @@ int participant_sem_wait(int c, int nowait, int step) {
     if (sysv(c)) return semop_step(c, -1, nowait ? IPC_NOWAIT : 0, step);
     sem_t *p = region(c)->address;
     if (!p) return not_open(c, step);
-    int64_t args[3] = { c, addr(p), value(p) };
+    int64_t args[3] = { c, participant_address(p), value(p) };
     uint32_t slot;
     int r;
     if (nowait) {
@@ -161,7 +159,7 @@ int participant_sem_post(int c, int step) {
     if (sysv(c)) return semop_step(c, 1, 0, step);
     sem_t *p = region(c)->address;
     if (!p) return not_open(c, step);
-    int64_t args[3] = { c, addr(p), value(p) };
+    int64_t args[3] = { c, participant_address(p), value(p) };
     /* Begun before the call and ended after it, so that the post brackets the moment a waiter woke. */
     uint32_t slot = participant_begin("sem_post", step, args, 3);
     int r = sem_post(p);
@@ -184,7 +182,7 @@ void participant_run_sem_step(const ipclab_plan_step *s, int step) {
         if (!p) return;
         int r = sem_close(p);
         int err = r < 0 ? errno : 0;
-        int64_t args[2] = { c, addr(p) };
+        int64_t args[2] = { c, participant_address(p) };
         (void)participant_instant("sem_close", step, args, 2, r, err);
         if (r == 0) rg->address = NULL;
         break;
@@ -207,7 +205,7 @@ void participant_run_sem_step(const ipclab_plan_step *s, int step) {
             sem_t *p = rg->address;
             int r = sem_destroy(p);
             int err = r < 0 ? errno : 0;
-            int64_t args[2] = { c, addr(p) };
+            int64_t args[2] = { c, participant_address(p) };
             (void)participant_instant("sem_destroy", step, args, 2, r, err);
             /* A destroyed semaphore may not be used again, not even by sem_getvalue: no snapshot. */
             if (r == 0) rg->address = NULL;

@@ -26,8 +26,6 @@ static const ipclab_plan_channel *spec(int c) { return &participant_self.plan->c
 
 static participant_region *region(int c) { return &participant_self.regions[c]; }
 
-static int64_t addr(const void *p) { return (int64_t)(intptr_t)p; }
-
 static int64_t after_of(uint32_t slot) { return slot == PARTICIPANT_NO_RECORD ? -1 : (int64_t)slot; }
 
 /* SharedMemoryChannel's ftokPath / shmName: the channel's path for its own type, "" otherwise (Swift's `?? ""`). */
@@ -64,9 +62,9 @@ static void snapshot(int c, uint32_t slot) {
 
 void *participant_map(int c, int64_t length, int prot, int flags, int fd, void *address, int step, uint32_t *slot) {
     void *p = mmap(address, (size_t)length, prot, flags, fd, 0);
-    int64_t r = p == MAP_FAILED ? -1 : addr(p);
+    int64_t r = p == MAP_FAILED ? -1 : participant_address(p);
     int err = r == -1 ? errno : 0;
-    int64_t args[7] = { addr(address), length, prot, flags, fd, 0, c };
+    int64_t args[7] = { participant_address(address), length, prot, flags, fd, 0, c };
     *slot = participant_instant("mmap", step, args, 7, r, err);
     return r == -1 ? NULL : p;
 }
@@ -105,7 +103,7 @@ void participant_create_shm_channel(int c) {
             /* The validator: the initial text fits the region. */
             const char *text = participant_string(ch->text);
             memcpy(base, text, ch->text.length);
-            int64_t args[4] = { addr(base), 0, ch->text.length, c };
+            int64_t args[4] = { participant_address(base), 0, ch->text.length, c };
             (void)ipclab_record_now(IPCLAB_REC_EVENT, "store", -1, args, 4, ch->text.length, 0, text, ch->text.length);
         }
         return;
@@ -164,7 +162,7 @@ static void attach(int c, int64_t address, int step) {
         int64_t args[4] = { id, address, 0, c };
         slot = participant_begin("shmat", step, args, 4);
         void *p = shmat(id, hint, 0);
-        int64_t r = p == (void *)-1 ? -1 : addr(p);
+        int64_t r = p == (void *)-1 ? -1 : participant_address(p);
         int err = r == -1 ? errno : 0;
         participant_end(slot, r, err, NULL, 0);
         base = r == -1 ? NULL : p;
@@ -185,7 +183,7 @@ static void detach(int c, int step) {
     participant_region *rg = region(c);
     uint32_t slot;
     if (spec(c)->sub == IPCLAB_PLAN_SHM_SYSV) {
-        int64_t args[2] = { addr(base), c };
+        int64_t args[2] = { participant_address(base), c };
         slot = participant_begin("shmdt", step, args, 2);
         int r = shmdt(base);
         int err = r < 0 ? errno : 0;
@@ -193,7 +191,7 @@ static void detach(int c, int step) {
     } else {
         int r = munmap(base, (size_t)rg->size);
         int err = r < 0 ? errno : 0;
-        int64_t args[3] = { addr(base), rg->size, c };
+        int64_t args[3] = { participant_address(base), rg->size, c };
         slot = participant_instant("munmap", step, args, 3, r, err);
     }
     rg->address = NULL;
@@ -206,7 +204,7 @@ static void store(int c, int64_t offset, const char *bytes, int64_t len, int ste
     char *base = participant_shm_mapped(c, step);
     if (!base) return;
     memcpy(base + offset, bytes, (size_t)len);
-    int64_t args[4] = { addr(base), offset, len, c };
+    int64_t args[4] = { participant_address(base), offset, len, c };
     (void)ipclab_record_now(IPCLAB_REC_EVENT, "store", step, args, 4, len, 0, bytes, (size_t)len);
 }
 
@@ -220,7 +218,7 @@ static void load(int c, int64_t offset, int64_t size, int step) {
         memcpy(copy, base + offset, (size_t)size);
         bytes = copy;
     }
-    int64_t args[4] = { addr(base), offset, size, c };
+    int64_t args[4] = { participant_address(base), offset, size, c };
     (void)ipclab_record_now(IPCLAB_REC_EVENT, "load", step, args, 4, size, 0, bytes, (size_t)size);
 }
 
@@ -228,7 +226,7 @@ void participant_shm_store_int(int c, int64_t offset, int64_t value, int step) {
     char *base = participant_shm_mapped(c, step);
     if (!base) return;
     ipclab_store_i64(base + offset, value);
-    int64_t args[4] = { addr(base), offset, value, c };
+    int64_t args[4] = { participant_address(base), offset, value, c };
     (void)participant_instant("store_int", step, args, 4, 8, 0);
 }
 
@@ -236,7 +234,7 @@ int participant_shm_load_int(int c, int64_t offset, int step, int64_t *value) {
     char *base = participant_shm_mapped(c, step);
     if (!base) return -1;
     int64_t v = ipclab_load_i64(base + offset);
-    int64_t args[4] = { addr(base), offset, v, c };
+    int64_t args[4] = { participant_address(base), offset, v, c };
     (void)participant_instant("load_int", step, args, 4, 8, 0);
     *value = v;
     return 0;
@@ -245,9 +243,9 @@ int participant_shm_load_int(int c, int64_t offset, int step, int64_t *value) {
 static void store_pointer(int c, int64_t offset, int64_t target, int step) {
     char *base = participant_shm_mapped(c, step);
     if (!base) return;
-    int64_t pointer = addr(base + target);
+    int64_t pointer = participant_address(base + target);
     ipclab_store_i64(base + offset, pointer);
-    int64_t args[5] = { addr(base), offset, pointer, c, target };
+    int64_t args[5] = { participant_address(base), offset, pointer, c, target };
     (void)participant_instant("store_pointer", step, args, 5, 8, 0);
 }
 
@@ -262,7 +260,7 @@ static void load_pointer(int c, int64_t offset, int64_t size, int step) {
     uint8_t *buffer = participant_buffer();
     if (!buffer) return;
     memset(buffer, 0, (size_t)size);
-    int64_t low = addr(rg->address);
+    int64_t low = participant_address(rg->address);
     int64_t inside = pointer >= low && pointer - low <= rg->size - size ? 1 : 0;
     ssize_t r = ipclab_read_own_memory((uint64_t)pointer, buffer, (size_t)size);
     int err = r < 0 ? errno : 0;

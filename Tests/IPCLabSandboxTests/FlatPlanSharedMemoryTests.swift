@@ -1,4 +1,5 @@
 import CIPCLab
+import Foundation
 import IPCLabCore
 @testable import IPCLabSandbox
 import Testing
@@ -52,6 +53,14 @@ struct FlatPlanSharedMemoryTests {
         // The C validator takes it too.
         let bytes = try #require(FlatPlan.compile(scenario, schedule: nil))
         #expect(try CRunnerPlanTests.verdicts([bytes]) == ["Y"])
+    }
+
+    @Test("The scenarios compare_participant.py --image-c runs for these families compile: they ran on the C runner",
+          arguments: ["shm_ops.json", "sem_ops.json", "sem_deadlock.json"])
+    func comparedScenariosCompile(file: String) throws {
+        let package = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let text = try String(contentsOf: package.appendingPathComponent("Tests/ipclab-runner/scenarios/\(file)"), encoding: .utf8)
+        _ = try FlatPlanTests.roundTrip(try Self.scenario(text))
     }
 
     @Test("What the C validator refuses, the compiler refuses first: the run goes to the Swift runner")

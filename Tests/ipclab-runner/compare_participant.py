@@ -14,7 +14,8 @@ presets golden.py calls RACY, only the set of calls each process made. A preset 
 also compared with its entry in e2e/golden/traces.json. Exit status 1 when any differs.
 
 With --image-c (a build with `--run-image c`, once the C runner is merged) the C side is the same run in
-the sandbox on the C runner, and whole traces are compared: outcome, set-up, processes, events, observations.
+the sandbox on the C runner, and whole traces are compared: outcome, set-up, processes, events, observations, and the
+shared-memory and semaphore snapshots (families the harness does not run: IMAGE_C_KINDS, IMAGE_C_OPS).
 """
 from __future__ import annotations
 
@@ -290,13 +291,19 @@ def trace_of(records: list[dict[str, Any]], scenario: dict[str, Any], outcome: s
             "events": events, "objects": objects, "observations": []}
 
 
-def snapshots(trace: dict[str, Any]) -> dict[str, list[Any]]:
-    """The pipe snapshots after each process's events: process → [(event ordinal, object, bytes, capacity)]."""
+def event_positions(trace: dict[str, Any]) -> dict[int, tuple[str, int]]:
+    """Each event's seq → (its process, its ordinal among that process's events)."""
     where = {}
     count: dict[str, int] = {}
     for e in trace["events"]:
         where[e["seq"]] = (e["process"], count.get(e["process"], 0))
         count[e["process"]] = count.get(e["process"], 0) + 1
+    return where
+
+
+def snapshots(trace: dict[str, Any]) -> dict[str, list[Any]]:
+    """The pipe snapshots after each process's events: process → [(event ordinal, object, bytes, capacity)]."""
+    where = event_positions(trace)
     out: dict[str, list[Any]] = {}
     for o in trace["objects"]:
         if o["kind"] == "pipe" and o["seq"] in where:
@@ -321,11 +328,7 @@ def region_snapshots(trace: dict[str, Any]) -> dict[str, list[Any]]:
     """The shared-memory and semaphore snapshots after each process's events, states normalised as
     golden.py normalises arguments (pids become process names): process → [(event ordinal, object, state)]."""
     names = {p["pid"]: p["name"] for p in trace["processes"] if isinstance(p.get("pid"), int)}
-    where = {}
-    count: dict[str, int] = {}
-    for e in trace["events"]:
-        where[e["seq"]] = (e["process"], count.get(e["process"], 0))
-        count[e["process"]] = count.get(e["process"], 0) + 1
+    where = event_positions(trace)
     out: dict[str, list[Any]] = {}
     for o in trace["objects"]:
         if o["kind"] not in ("shared_memory", "semaphore"):
