@@ -1,7 +1,8 @@
 """The C runner (docs/c-runner.md, issue #12 item 4): a server started with the hidden `--run-image c`
-runs every preset whose scenario has a flat plan (FlatPlan.swift: pipes, FIFOs, process steps, message queues, sockets)
-on a second spawner whose runners are `ipclab-runner` (C), and every other run on its Swift spawner,
-as before. Both must give the golden traces (e2e/golden/traces.json, normalised as test_golden does).
+runs every preset whose scenario has a flat plan (FlatPlan.swift: process steps, pipes and FIFOs, shared
+memory and semaphores, message queues, sockets) on a second spawner whose runners are `ipclab-runner` (C),
+and every other run on its Swift spawner, as before. Both must give the golden traces
+(e2e/golden/traces.json, normalised as test_golden does).
 
 C_PRESETS is the list FlatPlanTests.cPresets (Swift) checks against what FlatPlan.compile accepts, so
 the two cannot drift apart."""
@@ -38,6 +39,15 @@ C_PRESETS = (
     "pipe.nonblocking",
     "pipe.pipeline",
     "pipe.sigpipe",
+    "sem.fruit_plate",
+    "sem.mutex",
+    "sem.producer_consumer",
+    "shm.anonymous",
+    "shm.pointers",
+    "shm.posix",
+    "shm.private",
+    "shm.race",
+    "shm.sysv",
     "socket.buffer",
     "socket.fd_passing",
     "socket.nonblocking",
@@ -49,7 +59,7 @@ C_PRESETS = (
 )
 
 # Presets of families the C runner does not have yet: the same server runs them on its Swift spawner.
-SWIFT_PRESETS = ("signal.sigqueue", "shm.sysv", "mq.notify")
+SWIFT_PRESETS = ("signal.sigqueue", "mq.notify", "sandbox.denied_calls")
 
 GOLDEN_TRACES = json.loads(GOLDEN.read_text())
 

@@ -67,6 +67,10 @@ struct FlatPlanDecoder {
                 channels.append(c)
                 continue
             }
+            if u8(at) == 3 || u8(at) == 4 {
+                channels.append(try regionChannel(at, name: name, string: string))
+                continue
+            }
             guard u8(at + 1) == 0, u8(at + 3) == 0, u32(at + 4) == 0, u32(at + 28) == 0,
                   i64(at + 32) == 0, i64(at + 40) == 0, i64(at + 48) == 0 else { throw fail("channel \(i): unused fields set") }
             switch u8(at) {
@@ -114,6 +118,7 @@ struct FlatPlanDecoder {
                       string: (Int) throws(Failure) -> String) throws(Failure) -> Step {
         let op = u16(at), flags = u16(at + 2), c = Int(i16(at + 4)), p = Int(i16(at + 6)), e = i16(at + 10)
         let n0 = Int(i64(at + 24)), n1 = Int(i64(at + 32))
+        if op >> 8 == 4 || op >> 8 == 5 { return try regionStep(at, channels: channels, string: string) }
         guard i16(at + 8) == -1, i32(at + 12) == 0, i32(at + 16) == 0, i32(at + 20) == 0, i64(at + 40) == 0, i64(at + 48) == 0 else {
             throw fail("step at \(at): process2, sig, reserved or n[2...] set")
         }

@@ -11,6 +11,8 @@ extension FlatPlan.Writer {
         // signals, sandbox probes, measurements (csignals)
 
         // shared memory and semaphores (cshm)
+        case .sharedMemory(let s): return try compile(s, process: process, index: index)
+        case .semaphore(let s): return try compile(s, process: process, index: index)
 
         // send, message queues and sockets (cmsg)
         case .send(let s): return compile(s)
