@@ -161,9 +161,6 @@ enum FlatPlan {
                 compile(q, into: &c)
             case .socket(let spec):
                 compile(spec, into: &c)
-
-            default:
-                throw .channel(name: channel.name, kind: channel.kind)
             }
             return c
         }
