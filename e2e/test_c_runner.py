@@ -33,10 +33,25 @@ C_PRESETS = (
     "pipe.nonblocking",
     "pipe.pipeline",
     "pipe.sigpipe",
+    # csignals: signals and sandbox probes
+    "sandbox.denied_calls",
+    "signal.blocked",
+    "signal.coalescing",
+    "signal.dispositions",
+    "signal.fault",
+    "signal.handshake",
+    "signal.permissions",
+    "signal.pointer",
+    "signal.process_group",
+    "signal.sigchld",
+    "signal.sigint",
+    "signal.sigqueue",
+    "signal.stop_cont",
+    "signal.unblockable",
 )
 
 # Presets of families the C runner does not have yet: the same server runs them on its Swift spawner.
-SWIFT_PRESETS = ("signal.sigqueue", "shm.sysv", "mq.posix")
+SWIFT_PRESETS = ("shm.sysv", "mq.posix", "bench.latency")
 
 GOLDEN_TRACES = json.loads(GOLDEN.read_text())
 
@@ -147,7 +162,7 @@ def test_either_spawner_dies_and_is_replaced(c_server: Server, c_lab: Lab):
         now = spawners(c_server)
         assert len(now) == 2 and pid not in {p for p, _ in now}, now
         assert sorted(argv[1:] for _, argv in now) == sorted(argv[1:] for _, argv in found), "a spawner came back with other arguments"
-        for exp_id, body in requests_for(["pipe.hello", "signal.sigqueue"]):
+        for exp_id, body in requests_for(["pipe.hello", SWIFT_PRESETS[0]]):
             r = c_lab.run(body)
             assert r.status == 200, r.body[:500]
             diff = differences(normalise(exp_id, r.json), GOLDEN_TRACES[exp_id])

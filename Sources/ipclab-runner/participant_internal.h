@@ -91,6 +91,8 @@ _Noreturn void participant_exit(int code, int step);
 void participant_run_process_step(const ipclab_plan_step *s, int step);
 void participant_run_pipe_step(const ipclab_plan_step *s, int step);
 /* signals, sandbox probes, measurements (csignals) */
+void participant_run_signal_step(const ipclab_plan_step *s, int step);
+void participant_run_sandbox_step(const ipclab_plan_step *s, int step);
 
 /* shared memory and semaphores (cshm) */
 

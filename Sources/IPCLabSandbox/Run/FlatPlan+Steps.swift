@@ -9,6 +9,8 @@ extension FlatPlan.Writer {
         case .process(let s): return compile(s)
         case .pipe(let s): return compile(s)
         // signals, sandbox probes, measurements (csignals)
+        case .signal(let s): return compile(s)
+        case .sandbox(let s): return compile(s)
 
         // shared memory and semaphores (cshm)
 
