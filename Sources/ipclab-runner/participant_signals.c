@@ -202,6 +202,12 @@ static void proc_stat(const ipclab_plan_step *s, int step) {
     (void)ipclab_record_now(IPCLAB_REC_OBJECT, "process", -1, args, 5, 0, 0, NULL, 0);
 }
 
+/* setresgid/setresuid(id, id, id), recorded once it returned; args[3] (`now`): the real id after the call. */
+static void record_setres(const char *call, int64_t id, int64_t now, int r, int err, int step) {
+    int64_t args[4] = { id, id, id, now };
+    (void)participant_instant(call, step, args, 4, r, err);
+}
+
 void participant_run_signal_step(const ipclab_plan_step *s, int step) {
     switch (s->op) {
     case IPCLAB_OP_SIGACTION:
@@ -241,16 +247,13 @@ void participant_run_signal_step(const ipclab_plan_step *s, int step) {
     case IPCLAB_OP_SETRESGID: {
         int r = ipclab_setresgid((gid_t)s->n[0]);
         int err = r < 0 ? errno : 0;
-        /* args[3]: the real gid after the call, read once it returned. */
-        int64_t args[4] = { s->n[0], s->n[0], s->n[0], getgid() };
-        (void)participant_instant("setresgid", step, args, 4, r, err);
+        record_setres("setresgid", s->n[0], getgid(), r, err, step);
         break;
     }
     case IPCLAB_OP_SETRESUID: {
         int r = ipclab_setresuid((uid_t)s->n[0]);
         int err = r < 0 ? errno : 0;
-        int64_t args[4] = { s->n[0], s->n[0], s->n[0], getuid() };
-        (void)participant_instant("setresuid", step, args, 4, r, err);
+        record_setres("setresuid", s->n[0], getuid(), r, err, step);
         break;
     }
     case IPCLAB_OP_SETPGID: {
