@@ -120,6 +120,12 @@ static void create_channels(void) {
             participant_create_pipe_channel(c);
             break;
         /* shared memory and semaphores (cshm) */
+        case IPCLAB_PLAN_CHANNEL_SHARED_MEMORY:
+            participant_create_shm_channel(c);
+            break;
+        case IPCLAB_PLAN_CHANNEL_SEMAPHORE:
+            participant_create_sem_channel(c);
+            break;
 
         /* message queues and sockets (cmsg) */
 
@@ -138,6 +144,8 @@ static void run_step(const ipclab_plan_step *s, int step) {
     case 0x09: participant_run_sandbox_step(s, step); break;
 
     /* shared memory and semaphores (cshm) */
+    case 0x04: participant_run_shm_step(s, step); break;
+    case 0x05: participant_run_sem_step(s, step); break;
 
     /* send, message queues and sockets (cmsg) */
 

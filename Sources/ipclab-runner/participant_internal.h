@@ -28,6 +28,16 @@ typedef struct participant_ends {
     int write;
 } participant_ends;
 
+/* shared memory and semaphores (cshm) */
+/** What one process holds for a shared-memory or semaphore channel (ChannelEnds' handle, address,
+ *  size): the SysV id or POSIX descriptor (-1: none), and where the region or semaphore is mapped here
+ *  (NULL: not mapped, or closed). Set by the channel's creation (participant_create_shm_channel). */
+typedef struct participant_region {
+    int64_t handle;
+    void *address;
+    int64_t size;
+} participant_region;
+
 typedef struct participant {
     const runner_plan *plan;
     int index;
@@ -38,6 +48,7 @@ typedef struct participant {
     /* signals, sandbox probes, measurements (csignals) */
 
     /* shared memory and semaphores (cshm) */
+    participant_region regions[IPCLAB_PLAN_CHANNELS_MAX];
 
     /* send, message queues and sockets (cmsg) */
 
@@ -94,7 +105,26 @@ void participant_run_pipe_step(const ipclab_plan_step *s, int step);
 void participant_run_signal_step(const ipclab_plan_step *s, int step);
 void participant_run_sandbox_step(const ipclab_plan_step *s, int step);
 
-/* shared memory and semaphores (cshm) */
+/* shared memory and semaphores (cshm): participant_shm.c, participant_increment.c, participant_sem.c */
+void participant_create_shm_channel(int c);
+void participant_run_shm_step(const ipclab_plan_step *s, int step);
+void participant_create_sem_channel(int c);
+void participant_run_sem_step(const ipclab_plan_step *s, int step);
+/** The region's base in this process, or NULL and a NOTE `not mapped` (EFAULT). */
+void *participant_shm_mapped(int c, int step);
+/** One recorded 8-byte load (`load_int`) at `offset`; 0 and `*value`, or -1 when not mapped. */
+int participant_shm_load_int(int c, int64_t offset, int step, int64_t *value);
+/** One recorded 8-byte store (`store_int`) at `offset`. */
+void participant_shm_store_int(int c, int64_t offset, int64_t value, int step);
+/** `mknod` (if missing) and `ftok` of `path`, recorded; 0 and `*key`, or -1. */
+int participant_make_key(int c, const char *path, int64_t id, int step, int32_t *key);
+/** `mmap(2)` recorded under channel `c`: the mapping or NULL, and its record in `*slot`. */
+void *participant_map(int c, int64_t length, int prot, int flags, int fd, void *address, int step, uint32_t *slot);
+/** P and V on semaphore channel `c` (sem_wait / semop -1, sem_post / semop +1); the call's result. */
+int participant_sem_wait(int c, int nowait, int step);
+int participant_sem_post(int c, int step);
+void participant_increment(const ipclab_plan_step *s, int step);
+void participant_barrier(const ipclab_plan_step *s, int step);
 
 /* send, message queues and sockets (cmsg) */
 

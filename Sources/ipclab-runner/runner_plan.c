@@ -53,9 +53,15 @@ enum channel_need {
     /* signals, sandbox probes and measurements (csignals) */
 
     /* shared memory and semaphores (cshm) */
+    NEEDS_SHM = KIND(SHARED_MEMORY),
+    NEEDS_SEM = KIND(SEMAPHORE),
 
     /* send, message queues and sockets (cmsg) */
 };
+
+/* shared memory and semaphores (cshm): runner_plan_shm.c */
+int runner_plan_valid_shm_step(const runner_plan *plan, const ipclab_plan_step *st);
+int runner_plan_valid_shm_channel(const ipclab_plan_channel *c, const char *pool);
 
 typedef struct op_rule {
     uint16_t op;
@@ -104,7 +110,27 @@ static const op_rule rules[] = {
     {IPCLAB_OP_SETRESUID, NEEDS_NONE, 0, 1, 0, 0},
     {IPCLAB_OP_TRY_SYSCALL, NEEDS_NONE, 0, 0, 1, 0},
 
-    /* shared memory and semaphores (cshm) */
+    /* shared memory and semaphores (cshm); offsets and extents: runner_plan_valid_shm_step */
+    {IPCLAB_OP_ATTACH, NEEDS_SHM, 0, 1, 0, 0},
+    {IPCLAB_OP_DETACH, NEEDS_SHM, 0, 0, 0, 0},
+    {IPCLAB_OP_STORE, NEEDS_SHM, 0, 1, 1, 0},
+    {IPCLAB_OP_LOAD, NEEDS_SHM, 0, 3, 0, 0},
+    {IPCLAB_OP_STORE_INT, NEEDS_SHM, 0, 1, 0, 0},
+    {IPCLAB_OP_LOAD_INT, NEEDS_SHM, 0, 1, 0, 0},
+    {IPCLAB_OP_STORE_POINTER, NEEDS_SHM, 0, 3, 0, 0},
+    {IPCLAB_OP_LOAD_POINTER, NEEDS_SHM, 0, 3, 0, 0},
+    {IPCLAB_OP_INCREMENT, NEEDS_SHM, 0, 11, 0, IPCLAB_PLAN_STEP_SYNC_ATOMIC | IPCLAB_PLAN_STEP_SYNC_SEMAPHORE},
+    {IPCLAB_OP_BARRIER, NEEDS_SHM, 0, 3, 0, IPCLAB_PLAN_STEP_SPREAD},
+    {IPCLAB_OP_LOOKUP, NEEDS_SHM, 0, 0, 0, 0},
+    {IPCLAB_OP_SHM_REMOVE, NEEDS_SHM, 0, 0, 0, 0},
+    {IPCLAB_OP_SHM_UNLINK, NEEDS_SHM, 0, 0, 0, 0},
+    {IPCLAB_OP_SEM_WAIT, NEEDS_SEM, 0, 0, 0, 0},
+    {IPCLAB_OP_SEM_TRYWAIT, NEEDS_SEM, 0, 0, 0, 0},
+    {IPCLAB_OP_SEM_POST, NEEDS_SEM, 0, 0, 0, 0},
+    {IPCLAB_OP_SEM_WAIT_ZERO, NEEDS_SEM, 0, 0, 0, 0},
+    {IPCLAB_OP_SEM_CLOSE, NEEDS_SEM, 0, 0, 0, 0},
+    {IPCLAB_OP_SEM_UNLINK, NEEDS_SEM, 0, 0, 0, 0},
+    {IPCLAB_OP_SEM_REMOVE, NEEDS_SEM, 0, 0, 0, 0},
 
     /* send, message queues and sockets (cmsg) */
 };
@@ -169,6 +195,8 @@ static int valid_step(const runner_plan *plan, const plan_bounds *b, const ipcla
     if (st->op == IPCLAB_OP_STAGE && st->n[0] > 2) return 0;
     /* signals, sandbox probes and measurements (csignals) */
     if (!valid_signal_step(st)) return 0;
+    /* shared memory and semaphores (cshm) */
+    if ((st->op >> 8 == 0x04 || st->op >> 8 == 0x05) && !runner_plan_valid_shm_step(plan, st)) return 0;
     return rule->text ? valid_nonempty_str(b, st->text) : valid_str(b, st->text);
 }
 
@@ -181,6 +209,8 @@ static int valid_channel(const plan_bounds *b, const ipclab_plan_channel *c) {
         if (!valid_nonempty_str(b, c->path) || b->pool[c->path.offset] != '/') return 0;
     }
     /* shared memory and semaphores (cshm) */
+    if ((c->kind == IPCLAB_PLAN_CHANNEL_SHARED_MEMORY || c->kind == IPCLAB_PLAN_CHANNEL_SEMAPHORE)
+        && !runner_plan_valid_shm_channel(c, b->pool)) return 0;
 
     /* send, message queues and sockets (cmsg) */
 

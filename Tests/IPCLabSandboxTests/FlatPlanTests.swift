@@ -17,7 +17,13 @@ struct FlatPlanTests {
         "sandbox.denied_calls", "signal.blocked", "signal.coalescing", "signal.dispositions", "signal.fault",
         "signal.handshake", "signal.permissions", "signal.pointer", "signal.process_group", "signal.sigchld",
         "signal.sigint", "signal.sigqueue", "signal.stop_cont", "signal.unblockable",
+        // shared memory and semaphores (cshm)
+        "sem.fruit_plate", "sem.mutex", "sem.producer_consumer",
+        "shm.anonymous", "shm.pointers", "shm.posix", "shm.private", "shm.race", "shm.sysv",
     ].sorted()
+
+    /// The channel kinds the C runner creates.
+    static let cKinds: Set<String> = ["pipe", "fifo", "shared_memory", "semaphore"]
 
     static func presetScenario(_ preset: any Preset) -> Scenario {
         preset.scenario(.defaults(for: preset.experiment))
@@ -80,14 +86,16 @@ struct FlatPlanTests {
                 // The reason names something the scenario really has that is neither pipe/FIFO nor process.
                 switch refusal {
                 case let .channel(name, kind):
-                    #expect(!["pipe", "fifo"].contains(kind), "\(id)")
+                    #expect(!Self.cKinds.contains(kind), "\(id)")
                     #expect(scenario.channel(named: name)?.kind == kind, "\(id)")
                 case let .step(process, index, op):
                     let step = try #require(scenario.processes.first { $0.name == process }?.steps[index], "\(id)")
                     #expect(step.op == op)
                     if case .process = step { Issue.record("\(id): a process step was refused") }
                     if case .pipe = step { Issue.record("\(id): a pipe step was refused") }
-                    #expect(scenario.channels.allSatisfy { ["pipe", "fifo"].contains($0.kind) }, "\(id): a channel would be refused first")
+                    if case .sharedMemory = step { Issue.record("\(id): a shared-memory step was refused") }
+                    if case .semaphore = step { Issue.record("\(id): a semaphore step was refused") }
+                    #expect(scenario.channels.allSatisfy { Self.cKinds.contains($0.kind) }, "\(id): a channel would be refused first")
                 default:
                     Issue.record("\(id): refused for \(refusal)")
                 }
@@ -175,11 +183,13 @@ struct FlatPlanTests {
 
     @Test("Scenarios with another family's channel or step have no flat plan, and say which")
     func otherFamilies() throws {
-        let shm = Scenario(channels: [.pipe("p"), Channel(name: "m", spec: .sharedMemory(try SharedMemoryChannelFixture.make()))],
-                           processes: [ProcessSpec(name: "a", steps: [])])
-        #expect(FlatPlan.compile(shm, schedule: nil) == nil)
-        #expect(FlatPlan.build(shm, schedule: nil) == .failure(.channel(name: "m", kind: "shared_memory")))
-        for id in ["sem.mutex", "mq.sysv", "socket.socketpair", "bench.latency", "shm.anonymous"] {
+        let mq = try Scenario.decode(try JSONValue.parse(Array("""
+            {"channels": [{"name": "p", "kind": "pipe"}, {"name": "m", "kind": "message_queue", "api": "posix"}],
+             "processes": [{"name": "a", "steps": []}]}
+            """.utf8)))
+        #expect(FlatPlan.compile(mq, schedule: nil) == nil)
+        #expect(FlatPlan.build(mq, schedule: nil) == .failure(.channel(name: "m", kind: "message_queue")))
+        for id in ["mq.sysv", "socket.socketpair", "bench.latency"] {
             let preset = Catalog.standard.preset(id)
             try #require(preset != nil, "no preset \(id)")
             let scenario = Self.presetScenario(preset!)
@@ -235,16 +245,5 @@ struct FlatPlanTests {
         let end = try #require(text[start.upperBound...].range(of: ")"))
         let ids = text[start.upperBound..<end.lowerBound].split(separator: "\"").enumerated().filter { $0.offset % 2 == 1 }.map { String($0.element) }
         #expect(ids.sorted() == Self.cPresets)
-    }
-}
-
-/// A shared-memory channel as the language reads it (its type has no public memberwise init to lean on here).
-enum SharedMemoryChannelFixture {
-    static func make() throws -> SharedMemoryChannel {
-        let s = try Scenario.decode(try JSONValue.parse(Array("""
-            {"channels": [{"name": "m", "kind": "shared_memory", "type": "anonymous", "size": 4096}], "processes": [{"name": "a", "steps": []}]}
-            """.utf8)))
-        guard case .sharedMemory(let c) = s.channels[0].spec else { throw FlatPlanDecoder.Failure(description: "not shared memory") }
-        return c
     }
 }

@@ -66,7 +66,7 @@ struct RunImageTests {
         let (s2, p2) = runner.route(hello, image: .swift)
         #expect(s2 === runner.spawner)
         #expect(p2 == RunPlan.encode(hello.scenario, schedule: nil))
-        let other = try RunRequest.preset("shm.sysv", params: nil)
+        let other = try RunRequest.preset("mq.posix", params: nil)
         let (s3, p3) = runner.route(other)
         #expect(s3 === runner.spawner)
         #expect(p3 == RunPlan.encode(other.scenario, schedule: nil))
@@ -99,7 +99,7 @@ struct RunImageTests {
         let flat = try await offThePool { try runner.run(try RunRequest.preset("pipe.hello", params: nil)) }
         #expect(flat.run.outcome == .error)
         #expect(flat.run.reason == "the run's plan could not be read (EINVAL)", "\(flat.run.reason ?? "no reason")")
-        let other = try await offThePool { try runner.run(try RunRequest.preset("shm.sysv", params: nil)) }
+        let other = try await offThePool { try runner.run(try RunRequest.preset("mq.posix", params: nil)) }
         #expect(other.run.outcome == .ok, "\(other.run.reason ?? "")")
         #expect(other.observations.allSatisfy { $0.holds })
     }

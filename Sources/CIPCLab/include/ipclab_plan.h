@@ -164,6 +164,31 @@ enum ipclab_plan_op {
     IPCLAB_OP_TRY_SYSCALL = 0x0901,    /* text: the call's name (ipclab_try_syscall_name), also the record's key */
 
     /* shared memory 0x04xx, semaphores 0x05xx (cshm) */
+    /* shared memory (SharedMemoryStep); `channel` is a shared-memory channel; every offset (and its
+     * extent: the bytes the op touches) lies inside the channel's size `a` (runner_plan.c checks) */
+    IPCLAB_OP_ATTACH = 0x0401,         /* n[0] address (0: the kernel's choice; else page-aligned) */
+    IPCLAB_OP_DETACH = 0x0402,         /* — */
+    IPCLAB_OP_STORE = 0x0403,          /* n[0] offset, text: the bytes (1 ... 4096) */
+    IPCLAB_OP_LOAD = 0x0404,           /* n[0] offset, n[1] size (1 ... 4096) */
+    IPCLAB_OP_STORE_INT = 0x0405,      /* n[0] offset (8-aligned), n[1] value */
+    IPCLAB_OP_LOAD_INT = 0x0406,       /* n[0] offset (8-aligned) */
+    IPCLAB_OP_STORE_POINTER = 0x0407,  /* n[0] offset (8-aligned), n[1] target offset (< size) */
+    IPCLAB_OP_LOAD_POINTER = 0x0408,   /* n[0] offset (8-aligned), n[1] size (1 ... 4096) */
+    IPCLAB_OP_INCREMENT = 0x0409,      /* n[0] offset (8-aligned), n[1] times, n[2] semaphore channel (-1: none),
+                                        * n[3] detail (0 ... 16); IPCLAB_PLAN_STEP_SYNC_ATOMIC or _SYNC_SEMAPHORE
+                                        * (neither: unsynchronised; _SEMAPHORE iff n[2] names a semaphore) */
+    IPCLAB_OP_BARRIER = 0x040A,        /* n[0] offset (8-aligned), n[1] count (1 ... 64); IPCLAB_PLAN_STEP_SPREAD */
+    IPCLAB_OP_LOOKUP = 0x040B,         /* — */
+    IPCLAB_OP_SHM_REMOVE = 0x040C,     /* — */
+    IPCLAB_OP_SHM_UNLINK = 0x040D,     /* — */
+    /* semaphores (SemaphoreStep); `channel` is a semaphore channel; no other field */
+    IPCLAB_OP_SEM_WAIT = 0x0501,
+    IPCLAB_OP_SEM_TRYWAIT = 0x0502,
+    IPCLAB_OP_SEM_POST = 0x0503,
+    IPCLAB_OP_SEM_WAIT_ZERO = 0x0504,
+    IPCLAB_OP_SEM_CLOSE = 0x0505,
+    IPCLAB_OP_SEM_UNLINK = 0x0506,
+    IPCLAB_OP_SEM_REMOVE = 0x0507,
 
     /* send 0x06xx, message queues 0x07xx, sockets 0x08xx (cmsg) */
 };
@@ -183,6 +208,26 @@ enum ipclab_plan_sigval {
 };
 
 /* shared memory and semaphores (cshm) */
+/* A shared-memory channel: `sub` SharedMemoryChannel.type, `a` size (1 ... 1 MiB); anonymous: `text`
+ * the initial bytes (empty: none); sysv: `path` the ftok file (absolute), `b` the ftok id (1 ... 127);
+ * posix: `path` the object's name (/name). A semaphore channel: `sub` SemaphoreChannel.type, `a` the
+ * initial value (0 ... 32767); named: `path` its name (/name); sysv: `path` the ftok file, `b` the id. */
+enum ipclab_plan_shm_type {
+    IPCLAB_PLAN_SHM_ANONYMOUS = 0,
+    IPCLAB_PLAN_SHM_SYSV = 1,
+    IPCLAB_PLAN_SHM_POSIX = 2,
+};
+enum ipclab_plan_sem_type {
+    IPCLAB_PLAN_SEM_NAMED = 0,
+    IPCLAB_PLAN_SEM_UNNAMED = 1,
+    IPCLAB_PLAN_SEM_SYSV = 2,
+};
+enum {
+    IPCLAB_PLAN_SHM_PRIVATE = 1u << 0,          /* channel flag: "mapping": "private" (MAP_PRIVATE) */
+    IPCLAB_PLAN_STEP_SYNC_ATOMIC = 1u << 2,     /* increment: one atomic fetch-add per iteration */
+    IPCLAB_PLAN_STEP_SYNC_SEMAPHORE = 1u << 3,  /* increment: each iteration between a wait and a post on n[2] */
+    IPCLAB_PLAN_STEP_SPREAD = 1u << 4,          /* barrier: the n-th arrival pins itself to the n-th CPU */
+};
 
 /* send, message queues and sockets (cmsg) */
 

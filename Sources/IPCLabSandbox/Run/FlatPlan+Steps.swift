@@ -13,6 +13,8 @@ extension FlatPlan.Writer {
         case .sandbox(let s): return compile(s)
 
         // shared memory and semaphores (cshm)
+        case .sharedMemory(let s): return try compile(s, process: process, index: index)
+        case .semaphore(let s): return try compile(s, process: process, index: index)
 
         // send, message queues and sockets (cmsg)
 

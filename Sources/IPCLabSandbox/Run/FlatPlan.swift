@@ -152,6 +152,8 @@ enum FlatPlan {
                 c.path = pool.add(path)
                 c.flags = beforeFork ? UInt8(IPCLAB_PLAN_FIFO_BEFORE_FORK) : 0
             // shared memory and semaphores (cshm)
+            case .sharedMemory(let spec): try compile(sharedMemory: spec, into: &c, name: channel.name)
+            case .semaphore(let spec): try compile(semaphore: spec, into: &c, name: channel.name)
 
             // message queues and sockets (cmsg)
 
