@@ -142,6 +142,7 @@ static void run_step(const ipclab_plan_step *s, int step) {
     /* signals, sandbox probes, measurements (csignals) */
     case 0x03: participant_run_signal_step(s, step); break;
     case 0x09: participant_run_sandbox_step(s, step); break;
+    case 0x0A: participant_run_bench_step(s, step); break;
 
     /* shared memory and semaphores (cshm) */
     case 0x04: participant_run_shm_step(s, step); break;

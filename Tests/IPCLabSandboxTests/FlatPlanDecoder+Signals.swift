@@ -104,3 +104,36 @@ extension FlatPlanDecoder {
         return .sigprocmask(how, Array(Set(signals)).sorted())
     }
 }
+
+extension FlatPlanDecoder {
+    /// A measurement op (0x0Axx): the sync channel, mechanism, CPU, data and reply channels (reserved[0], [1]).
+    func benchStep(_ at: Int, channels: [Channel]) throws(Failure) -> Step {
+        let op = u16(at), c = Int(i16(at + 4))
+        func fail(_ why: String) -> Failure { Failure(description: "op \(op): \(why)") }
+        guard u16(at + 2) == 0, i16(at + 6) == -1, i16(at + 8) == -1, i16(at + 10) == -1, i32(at + 12) == 0, u32(at + 60) == 0 else {
+            throw fail("a field it does not use is set")
+        }
+        func name(_ i: Int) throws(Failure) -> String? {
+            if i == -1 { return nil }
+            guard channels.indices.contains(i) else { throw fail("channel \(i)") }
+            return channels[i].name
+        }
+        guard let sync = try name(c) else { throw fail("no sync channel") }
+        let n0 = Int(i64(at + 24)), n1 = Int(i64(at + 32)), m = Int(i64(at + 40)), cpu = Int(i64(at + 48))
+        guard BenchMechanism.allCases.indices.contains(m), cpu >= -1 else { throw fail("mechanism \(m) cpu \(cpu)") }
+        let mechanism = BenchMechanism.allCases[m]
+        let channel = try name(Int(i32(at + 16))), reply = try name(Int(i32(at + 20)))
+        switch op {
+        case 0x0A01, 0x0A02:
+            guard reply == nil else { throw fail("a reply") }
+            let t = BenchStep.Transfer(mechanism: mechanism, channel: channel, sync: sync, totalBytes: n0, chunkBytes: n1, cpu: cpu == -1 ? nil : cpu)
+            return op == 0x0A01 ? .benchSend(t) : .benchReceive(t)
+        case 0x0A03, 0x0A04:
+            guard n1 == 0 else { throw fail("n[1] \(n1)") }
+            let t = BenchStep.RoundTrips(mechanism: mechanism, channel: channel, reply: reply, sync: sync, roundTrips: n0, cpu: cpu == -1 ? nil : cpu)
+            return op == 0x0A03 ? .benchPing(t) : .benchPong(t)
+        default:
+            throw fail("unknown")
+        }
+    }
+}

@@ -162,6 +162,13 @@ enum ipclab_plan_op {
     IPCLAB_OP_SETRESUID = 0x030D,      /* n[0] uid */
     /* sandbox probes (SandboxStep) */
     IPCLAB_OP_TRY_SYSCALL = 0x0901,    /* text: the call's name (ipclab_try_syscall_name), also the record's key */
+    /* measurements (BenchStep); `channel` is the sync region (a shared-memory channel); n[2] the mechanism
+     * (enum ipclab_bench_mechanism: pipe, shm_ring, signal, semaphore so far), n[3] the CPU (-1: none);
+     * reserved[0] the data channel, reserved[1] the reply channel (a pipe or FIFO; -1: none) */
+    IPCLAB_OP_BENCH_SEND = 0x0A01,     /* n[0] total bytes, n[1] chunk bytes */
+    IPCLAB_OP_BENCH_RECEIVE = 0x0A02,  /* n[0] total bytes, n[1] chunk bytes */
+    IPCLAB_OP_BENCH_PING = 0x0A03,     /* n[0] round trips */
+    IPCLAB_OP_BENCH_PONG = 0x0A04,     /* n[0] round trips */
 
     /* shared memory 0x04xx, semaphores 0x05xx (cshm) */
     /* shared memory (SharedMemoryStep); `channel` is a shared-memory channel; every offset (and its
