@@ -1,5 +1,5 @@
 """The C runner (docs/c-runner.md, issue #12 item 4): a server started with the hidden `--run-image c`
-runs every preset whose scenario has a flat plan (FlatPlan.swift: pipes, FIFOs and process steps only)
+runs every preset whose scenario has a flat plan (FlatPlan.swift: the families ported so far)
 on a second spawner whose runners are `ipclab-runner` (C), and every other run on its Swift spawner,
 as before. Both must give the golden traces (e2e/golden/traces.json, normalised as test_golden does).
 
