@@ -1,6 +1,7 @@
 """The C runner (docs/c-runner.md, issue #12 item 4): a server started with the hidden `--run-image c`
 runs every preset whose scenario has a flat plan (FlatPlan.swift: process steps, pipes and FIFOs, shared
-memory and semaphores, message queues, sockets) on a second spawner whose runners are `ipclab-runner` (C),
+memory and semaphores, message queues, sockets, signals and sandbox probes, measurements over
+pipes, shared memory, signals and semaphores) on a second spawner whose runners are `ipclab-runner` (C),
 and every other run on its Swift spawner, as before. Both must give the golden traces
 (e2e/golden/traces.json, normalised as test_golden does).
 
@@ -27,6 +28,7 @@ C_PRESETS = (
     "fifo.unrelated",
     "mq.boundaries",
     "mq.full",
+    "mq.notify",
     "mq.posix",
     "mq.sysv",
     "mq.sysv_full",
@@ -56,10 +58,25 @@ C_PRESETS = (
     "socket.udp",
     "socket.unix_dgram",
     "socket.unix_stream",
+    # csignals: signals and sandbox probes
+    "sandbox.denied_calls",
+    "signal.blocked",
+    "signal.coalescing",
+    "signal.dispositions",
+    "signal.fault",
+    "signal.handshake",
+    "signal.permissions",
+    "signal.pointer",
+    "signal.process_group",
+    "signal.sigchld",
+    "signal.sigint",
+    "signal.sigqueue",
+    "signal.stop_cont",
+    "signal.unblockable",
 )
 
 # Presets of families the C runner does not have yet: the same server runs them on its Swift spawner.
-SWIFT_PRESETS = ("signal.sigqueue", "mq.notify", "sandbox.denied_calls")
+SWIFT_PRESETS = ("bench.latency", "bench.throughput")
 
 GOLDEN_TRACES = json.loads(GOLDEN.read_text())
 
@@ -170,7 +187,7 @@ def test_either_spawner_dies_and_is_replaced(c_server: Server, c_lab: Lab):
         now = spawners(c_server)
         assert len(now) == 2 and pid not in {p for p, _ in now}, now
         assert sorted(argv[1:] for _, argv in now) == sorted(argv[1:] for _, argv in found), "a spawner came back with other arguments"
-        for exp_id, body in requests_for(["pipe.hello", "signal.sigqueue"]):
+        for exp_id, body in requests_for(["pipe.hello", SWIFT_PRESETS[0]]):
             r = c_lab.run(body)
             assert r.status == 200, r.body[:500]
             diff = differences(normalise(exp_id, r.json), GOLDEN_TRACES[exp_id])

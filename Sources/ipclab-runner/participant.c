@@ -146,6 +146,9 @@ static void run_step(const ipclab_plan_step *s, int step) {
     case 0x01: participant_run_process_step(s, step); break;
     case 0x02: participant_run_pipe_step(s, step); break;
     /* signals, sandbox probes, measurements (csignals) */
+    case 0x03: participant_run_signal_step(s, step); break;
+    case 0x09: participant_run_sandbox_step(s, step); break;
+    case 0x0A: participant_run_bench_step(s, step); break;
 
     /* shared memory and semaphores (cshm) */
     case 0x04: participant_run_shm_step(s, step); break;

@@ -110,6 +110,9 @@ _Noreturn void participant_exit(int code, int step);
 void participant_run_process_step(const ipclab_plan_step *s, int step);
 void participant_run_pipe_step(const ipclab_plan_step *s, int step);
 /* signals, sandbox probes, measurements (csignals) */
+void participant_run_signal_step(const ipclab_plan_step *s, int step);
+void participant_run_sandbox_step(const ipclab_plan_step *s, int step);
+void participant_run_bench_step(const ipclab_plan_step *s, int step);
 
 /* shared memory and semaphores (cshm): participant_shm.c, participant_increment.c, participant_sem.c */
 void participant_create_shm_channel(int c);

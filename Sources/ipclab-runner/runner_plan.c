@@ -98,6 +98,24 @@ static const op_rule rules[] = {
     {IPCLAB_OP_DUP2, NEEDS_PIPE_OR_FIFO, 1, 1, 0, 0},
     {IPCLAB_OP_STAGE, NEEDS_NONE, 0, 3, 0, 0},
     /* signals, sandbox probes and measurements (csignals) */
+    {IPCLAB_OP_SIGACTION, NEEDS_NONE, 0, 3, 0, IPCLAB_PLAN_STEP_RESTART},
+    {IPCLAB_OP_KILL, NEEDS_NONE, 0, 1, 0, 0},
+    {IPCLAB_OP_SIGQUEUE, NEEDS_NONE, 0, 3, 0, 0},
+    {IPCLAB_OP_SIGPROCMASK, NEEDS_NONE, 0, 1, 0, 0},
+    {IPCLAB_OP_SIGPENDING, NEEDS_NONE, 0, 0, 0, 0},
+    {IPCLAB_OP_WAIT_SIGNALS, NEEDS_NONE, 0, 3, 0, 0},
+    {IPCLAB_OP_READ_POINTER, NEEDS_NONE, 0, 1, 0, 0},
+    {IPCLAB_OP_FAULT, NEEDS_NONE, 0, 1, 0, 0},
+    {IPCLAB_OP_PROC_STAT, NEEDS_NONE, 0, 0, 0, 0},
+    {IPCLAB_OP_SETPGID, NEEDS_NONE, 0, 0, 0, 0},
+    {IPCLAB_OP_KILL_GROUP, NEEDS_NONE, 0, 0, 0, 0},
+    {IPCLAB_OP_SETRESGID, NEEDS_NONE, 0, 1, 0, 0},
+    {IPCLAB_OP_SETRESUID, NEEDS_NONE, 0, 1, 0, 0},
+    {IPCLAB_OP_TRY_SYSCALL, NEEDS_NONE, 0, 0, 1, 0},
+    {IPCLAB_OP_BENCH_SEND, NEEDS_SHM, 0, 3, 0, 0},
+    {IPCLAB_OP_BENCH_RECEIVE, NEEDS_SHM, 0, 3, 0, 0},
+    {IPCLAB_OP_BENCH_PING, NEEDS_SHM, 0, 1, 0, 0},
+    {IPCLAB_OP_BENCH_PONG, NEEDS_SHM, 0, 1, 0, 0},
 
     /* shared memory and semaphores (cshm); offsets and extents: runner_plan_valid_shm_step */
     {IPCLAB_OP_ATTACH, NEEDS_SHM, 0, 1, 0, 0},
@@ -183,6 +201,61 @@ static const op_rule *rule_of(uint16_t op) {
     return NULL;
 }
 
+/* signals, sandbox probes and measurements (csignals): the bounds the participant's buffers and
+ * conversions rely on (SignalStep.Bounds and the language's, which the compiler's input met). */
+static int valid_signal_step(const ipclab_plan_step *st) {
+    const int64_t *n = st->n;
+    switch (st->op) {
+    case IPCLAB_OP_SIGACTION:
+        return st->sig > 0 && n[0] <= 2 && n[1] <= 64 && n[2] >= -1 && n[2] <= 255;
+    case IPCLAB_OP_KILL:
+        return st->sig > 0;
+    case IPCLAB_OP_SIGQUEUE:
+        /* sival_int is an int: the last send's value (n[2] + repeat - 1) too; a text fits the 4 KiB buffer with its NUL. */
+        if (st->sig <= 0 || n[1] > IPCLAB_PLAN_SIGVAL_STATIC || n[0] > INT32_MAX) return 0;
+        if (n[1] == IPCLAB_PLAN_SIGVAL_INT) return n[2] >= INT32_MIN && n[2] + (n[0] > 0 ? n[0] - 1 : 0) <= INT32_MAX;
+        return st->text.length > 0 && st->text.length < 4096;
+    case IPCLAB_OP_SIGPROCMASK:
+        return n[0] <= 2;
+    case IPCLAB_OP_WAIT_SIGNALS:
+        return n[1] <= 10000;
+    case IPCLAB_OP_READ_POINTER:
+        return n[0] >= 1 && n[0] <= 4096 && st->text.length < 4096;
+    case IPCLAB_OP_FAULT:
+        return n[0] <= 1;
+    case IPCLAB_OP_KILL_GROUP:
+        return st->sig > 0;
+    case IPCLAB_OP_SETRESGID:
+    case IPCLAB_OP_SETRESUID:
+        return n[0] <= 65534;
+    default:
+        return 1;
+    }
+}
+
+/* A measurement's channels (csignals): the data and reply channels (reserved[0], reserved[1]) are pipes
+ * or FIFOs or none, a reply only for the pipe mechanism; the mechanisms ported so far; the sync region
+ * holds at least the control block bench.c reads; sizes and counts within BenchStep.Bounds. */
+static int valid_bench_channel(const runner_plan *plan, int32_t c) {
+    if (c == -1) return 1;
+    if (c < 0 || c >= plan->header->nchannels) return 0;
+    uint8_t kind = plan->channels[c].kind;
+    return kind == IPCLAB_PLAN_CHANNEL_PIPE || kind == IPCLAB_PLAN_CHANNEL_FIFO;
+}
+
+static int valid_bench_step(const runner_plan *plan, const ipclab_plan_step *st) {
+    const int64_t *n = st->n;
+    int64_t mechanism = n[2];
+    if (mechanism != 0 && mechanism != 4 && mechanism != 5 && mechanism != 6) return 0; /* pipe, shm_ring, signal, semaphore */
+    if (n[3] < -1 || n[3] > 1023) return 0;
+    if (!valid_bench_channel(plan, st->reserved[0]) || !valid_bench_channel(plan, st->reserved[1])) return 0;
+    if (st->reserved[1] != -1 && mechanism != 0) return 0;
+    if (plan->channels[st->channel].a < 4096) return 0; /* IPCLAB_BENCH_CONTROL_BYTES */
+    if (st->op == IPCLAB_OP_BENCH_SEND || st->op == IPCLAB_OP_BENCH_RECEIVE)
+        return n[0] >= 1 && n[0] <= (1 << 30) && n[1] >= 1 && n[1] <= (1 << 20);
+    return n[0] >= 1 && n[0] <= 1000000 && n[1] == 0;
+}
+
 static int valid_process_ref(int16_t p, uint16_t nprocesses) { return p == -1 || (p >= 0 && p < nprocesses); }
 
 static int valid_step(const runner_plan *plan, const plan_bounds *b, const ipclab_plan_step *st) {
@@ -205,6 +278,9 @@ static int valid_step(const runner_plan *plan, const plan_bounds *b, const ipcla
     if (st->op == IPCLAB_OP_SET_NONBLOCKING && st->n[0] > 1) return 0;
     if (st->op == IPCLAB_OP_STAGE && st->n[0] > 2) return 0;
     if ((st->op >> 8) >= 0x06 && (st->op >> 8) <= 0x08 && !valid_msg_step(b, st)) return 0; /* cmsg */
+    /* signals, sandbox probes and measurements (csignals) */
+    if (!valid_signal_step(st)) return 0;
+    if (st->op >> 8 == 0x0A && !valid_bench_step(plan, st)) return 0;
     /* shared memory and semaphores (cshm) */
     if ((st->op >> 8 == 0x04 || st->op >> 8 == 0x05) && !runner_plan_valid_shm_step(plan, st)) return 0;
     return rule->text ? valid_nonempty_str(b, st->text) : valid_str(b, st->text);

@@ -118,6 +118,9 @@ struct FlatPlanDecoder {
                       string: (Int) throws(Failure) -> String) throws(Failure) -> Step {
         let op = u16(at), flags = u16(at + 2), c = Int(i16(at + 4)), p = Int(i16(at + 6)), e = i16(at + 10)
         let n0 = Int(i64(at + 24)), n1 = Int(i64(at + 32))
+        // signals, sandbox probes, measurements (csignals): FlatPlanDecoder+Signals.swift
+        if [0x03, 0x09].contains(op >> 8) { return try signalStep(at, processes: processes, string: string) }
+        if op >> 8 == 0x0A { return try benchStep(at, channels: channels) }
         if op >> 8 == 4 || op >> 8 == 5 { return try regionStep(at, channels: channels, string: string) }
         guard i16(at + 8) == -1, i32(at + 12) == 0, i32(at + 16) == 0, i32(at + 20) == 0, i64(at + 40) == 0, i64(at + 48) == 0 else {
             throw fail("step at \(at): process2, sig, reserved or n[2...] set")

@@ -57,7 +57,12 @@ IMAGE_C_OPS = {"attach", "detach", "store", "load", "store_int", "load_int", "st
                "sem_wait_zero", "sem_close", "sem_unlink", "sem_remove",
                "send", "receive", "mq_notify", "open_queue", "remove_queue",
                "socket", "setsockopt", "getsockopt", "bind", "listen", "accept", "connect", "wait_ready",
-               "recv", "shutdown", "send_until_full", "send_fd", "recv_fd"}
+               "recv", "shutdown", "send_until_full", "send_fd", "recv_fd",
+               # csignals: signals and sandbox probes
+               "sigaction", "kill", "sigqueue", "sigprocmask", "sigpending", "wait_signals", "read_pointer", "fault",
+               "proc_stat", "setpgid", "kill_group", "setresgid", "setresuid", "try_syscall",
+               # csignals: measurements (over pipes, shm_ring, signal, semaphore: FlatPlan+Bench.swift)
+               "bench_send", "bench_receive", "bench_ping", "bench_pong"}
 
 
 class Unsupported(Exception):

@@ -15,7 +15,7 @@ $cc -std=gnu11 -D_GNU_SOURCE -O2 -Wall -Wextra -static \
     "$root"/Sources/CIPCLab/ring.c "$root"/Sources/CIPCLab/limits.c "$root"/Sources/CIPCLab/pipes.c \
     "$root"/Sources/CIPCLab/system.c "$root"/Sources/CIPCLab/seccomp.c "$root"/Sources/CIPCLab/shm.c \
     "$root"/Sources/CIPCLab/sem.c "$root"/Sources/CIPCLab/mq.c "$root"/Sources/CIPCLab/sockets.c \
-    "$root"/Sources/ipclab-runner/text.c
+    "$root"/Sources/CIPCLab/signals.c "$root"/Sources/ipclab-runner/text.c
 "$root/Tests/ipclab-runner/jitter_vector.sh" "$out/participant_harness"
 if [ $# -eq 0 ]; then
     set -- pipe.hello pipe.byte_stream pipe.eof pipe.eof@close_unused_ends=false pipe.capacity \

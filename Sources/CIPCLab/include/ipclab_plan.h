@@ -144,6 +144,31 @@ enum ipclab_plan_op {
     IPCLAB_OP_STAGE = 0x020D,          /* n[0] program (0 random, 1 alnum, 2 take), n[1] count; no channel */
 
     /* signals 0x03xx, sandbox probes 0x09xx, measurements 0x0Axx (csignals) */
+    /* signals (SignalStep); `process` is a process index resolved by name (-1: none of that name) */
+    IPCLAB_OP_SIGACTION = 0x0301,      /* sig; n[0] disposition (enum ipclab_disposition), n[1] reply signal (0: none)
+                                          to `process`, n[2] exit status (-1: none); IPCLAB_PLAN_STEP_RESTART */
+    IPCLAB_OP_KILL = 0x0302,           /* process, sig, n[0] repeat */
+    IPCLAB_OP_SIGQUEUE = 0x0303,       /* process, sig, n[0] repeat, n[1] value kind (IPCLAB_PLAN_SIGVAL_*),
+                                          n[2] the int value (INT), text the pointed-to text (POINTER, STATIC) */
+    IPCLAB_OP_SIGPROCMASK = 0x0304,    /* n[0] how (0 block, 1 unblock, 2 setmask), n[1] the set (bit sig-1) */
+    IPCLAB_OP_SIGPENDING = 0x0305,     /* — */
+    IPCLAB_OP_WAIT_SIGNALS = 0x0306,   /* n[0] count, n[1] timeout ms */
+    IPCLAB_OP_READ_POINTER = 0x0307,   /* n[0] size (1...4096), text own (length 0: none) */
+    IPCLAB_OP_FAULT = 0x0308,          /* n[0] kind (enum ipclab_fault_kind) */
+    IPCLAB_OP_PROC_STAT = 0x0309,      /* process */
+    IPCLAB_OP_SETPGID = 0x030A,        /* process, process2 the group (its leader) */
+    IPCLAB_OP_KILL_GROUP = 0x030B,     /* process2 the group (its leader), sig */
+    IPCLAB_OP_SETRESGID = 0x030C,      /* n[0] gid */
+    IPCLAB_OP_SETRESUID = 0x030D,      /* n[0] uid */
+    /* sandbox probes (SandboxStep) */
+    IPCLAB_OP_TRY_SYSCALL = 0x0901,    /* text: the call's name (ipclab_try_syscall_name), also the record's key */
+    /* measurements (BenchStep); `channel` is the sync region (a shared-memory channel); n[2] the mechanism
+     * (enum ipclab_bench_mechanism: pipe, shm_ring, signal, semaphore so far), n[3] the CPU (-1: none);
+     * reserved[0] the data channel, reserved[1] the reply channel (a pipe or FIFO; -1: none) */
+    IPCLAB_OP_BENCH_SEND = 0x0A01,     /* n[0] total bytes, n[1] chunk bytes */
+    IPCLAB_OP_BENCH_RECEIVE = 0x0A02,  /* n[0] total bytes, n[1] chunk bytes */
+    IPCLAB_OP_BENCH_PING = 0x0A03,     /* n[0] round trips */
+    IPCLAB_OP_BENCH_PONG = 0x0A04,     /* n[0] round trips */
 
     /* shared memory 0x04xx, semaphores 0x05xx (cshm) */
     /* shared memory (SharedMemoryStep); `channel` is a shared-memory channel; every offset (and its
@@ -204,6 +229,16 @@ enum ipclab_plan_op {
 /* Channel variants (`sub`), channel flags and op-specific step flags of the other families (a step
  * flag's meaning is its op's: bits from 2 up may be reused by ops of different families). */
 /* signals, sandbox probes, measurements (csignals) */
+enum {
+    IPCLAB_PLAN_STEP_RESTART = 1u << 2,     /* sigaction: SA_RESTART */
+};
+
+/** sigqueue's value (SignalStep.Value). */
+enum ipclab_plan_sigval {
+    IPCLAB_PLAN_SIGVAL_INT = 0,     /* sival_int = n[2] + the send's index */
+    IPCLAB_PLAN_SIGVAL_POINTER = 1, /* sival_ptr = a fresh mmap'd buffer holding text */
+    IPCLAB_PLAN_SIGVAL_STATIC = 2,  /* sival_ptr = the static buffer (ipclab_static_buffer) holding text */
+};
 
 /* shared memory and semaphores (cshm) */
 /* A shared-memory channel: `sub` SharedMemoryChannel.type, `a` size (1 ... 1 MiB); anonymous: `text`

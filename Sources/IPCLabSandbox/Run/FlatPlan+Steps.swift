@@ -9,6 +9,9 @@ extension FlatPlan.Writer {
         case .process(let s): return compile(s)
         case .pipe(let s): return compile(s)
         // signals, sandbox probes, measurements (csignals)
+        case .signal(let s): return compile(s)
+        case .sandbox(let s): return compile(s)
+        case .bench(let s): return try compile(s, process: process, index: index)
 
         // shared memory and semaphores (cshm)
         case .sharedMemory(let s): return try compile(s, process: process, index: index)
