@@ -105,7 +105,7 @@ struct RunImageTests {
                                                     limits: nil, maxima: .standardMaxima)
         let other = try await offThePool { try runner.run(program) }
         #expect(other.run.outcome == .ok, "\(other.run.reason ?? "")")
-        #expect(other.processes.first?.exit?.code == 0, "\(other.processes)")
+        #expect(other.processes.first?.exit == .code(0), "\(other.processes)")
     }
 
     /// Run uids of their own for the second spawner (the shared one uses the default range).
