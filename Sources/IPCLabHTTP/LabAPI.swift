@@ -160,8 +160,9 @@ public struct LabAPI: HTTPHandler {
     /// `GET /healthz`: what protects runs, and whether the spawner is up. Only the spawner's state
     /// changes while the server runs: the rest of the body (``healthTail``) is written once.
     func health() -> HTTPResponse {
+        let reports = runner.spawnerReports
+        if let cached = healthCache.response(for: reports) { return cached }
         let spawner = runner.spawnerStatus
-        if let cached = healthCache.response(for: spawner) { return cached }
         let spawnerUp = spawner.running
         var w = JSONWriter()
         w.object { w in
@@ -172,6 +173,17 @@ public struct LabAPI: HTTPHandler {
                 w.field("state", spawnerUp ? "running" : "stopped")
                 w.field("pid", spawner.pid.map(Int.init))
                 w.field("restarts", spawner.restarts)
+            }
+            w.key("spawners")
+            w.array { w in
+                for r in reports {
+                    w.object { w in
+                        w.field("image", r.image.rawValue)
+                        w.field("state", r.status.running ? "running" : "stopped")
+                        w.field("pid", r.status.pid.map(Int.init))
+                        w.field("restarts", r.status.restarts)
+                    }
+                }
             }
         }
         // `{…}` + `{"insecure":…}` → `{…,"insecure":…}`: the same object, in the same key order.

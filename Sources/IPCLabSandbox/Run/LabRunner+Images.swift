@@ -45,13 +45,26 @@ extension LabRunner {
         return (spawner, request.programs.map(ProgramPlan.encode) ?? RunPlan.encode(request.scenario, schedule: request.schedule))
     }
 
-    /// What `/healthz` says of the spawners: with two, `running` only while both are (a run of either kind
-    /// could not start otherwise), the Swift spawner's pid (it takes every run of a family the C runner does
-    /// not have), and the restarts of both.
+    /// What `/healthz` says of the spawners together: with two, `running` only while both are (a run of
+    /// either kind could not start otherwise), the pid of the one that takes scenarios (the C runners'), and
+    /// the restarts of both. ``spawnerReports`` has each.
     public var spawnerStatus: SpawnerClient.Status {
         let swift = spawner.status
         guard let c = cSpawner?.status else { return swift }
-        return SpawnerClient.Status(running: swift.running && c.running, pid: swift.pid, restarts: swift.restarts + c.restarts)
+        return SpawnerClient.Status(running: swift.running && c.running, pid: c.pid, restarts: swift.restarts + c.restarts)
+    }
+
+    /// One spawner as `/healthz` lists it: the image of its runners, and its status.
+    public struct SpawnerReport: Sendable, Hashable {
+        public var image: RunImage
+        public var status: SpawnerClient.Status
+    }
+
+    /// Every spawner, the one that takes scenarios first: the C runners' when there is one, then the Swift runners'.
+    public var spawnerReports: [SpawnerReport] {
+        let swift = SpawnerReport(image: .swift, status: spawner.status)
+        guard let c = cSpawner?.status else { return [swift] }
+        return [SpawnerReport(image: .c, status: c), swift]
     }
 
     /// Stops every spawner (each kills its runs and exits).
