@@ -61,7 +61,7 @@ IMAGE_C_OPS = {"attach", "detach", "store", "load", "store_int", "load_int", "st
                # csignals: signals and sandbox probes
                "sigaction", "kill", "sigqueue", "sigprocmask", "sigpending", "wait_signals", "read_pointer", "fault",
                "proc_stat", "setpgid", "kill_group", "setresgid", "setresuid", "try_syscall",
-               # csignals: measurements (over pipes, shm_ring, signal, semaphore: FlatPlan+Bench.swift)
+               # measurements over every mechanism (FlatPlan+Bench.swift)
                "bench_send", "bench_receive", "bench_ping", "bench_pong"}
 
 
