@@ -332,6 +332,7 @@ def other_snapshots(trace: dict[str, Any]) -> dict[str, list[Any]]:
         p, i = where.get(o["seq"], ("?", None))
         state = {k: (names.get(v, v) if k.endswith("pid") else v) for k, v in o["state"].items()}
         out.setdefault(p, []).append([i, o["object"], o["kind"], state])
+    return out
 
 
 def mask_addresses(trace: dict[str, Any]) -> None:
