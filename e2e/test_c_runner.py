@@ -1,9 +1,9 @@
 """The C runner (docs/c-runner.md, issue #12 item 4): a server started with the hidden `--run-image c`
 runs every preset whose scenario has a flat plan (FlatPlan.swift: process steps, pipes and FIFOs, shared
-memory and semaphores, message queues, sockets, signals and sandbox probes, measurements over
-pipes, shared memory, signals and semaphores) on a second spawner whose runners are `ipclab-runner` (C),
-and every other run on its Swift spawner, as before. Both must give the golden traces
-(e2e/golden/traces.json, normalised as test_golden does).
+memory and semaphores, message queues, sockets, signals and sandbox probes, measurements over every
+mechanism: every preset now) on a second spawner whose runners are `ipclab-runner` (C), and every other
+run (a run of students' programs) on its Swift spawner, as before. The presets must give the golden
+traces (e2e/golden/traces.json, normalised as test_golden does); a program run its program's output.
 
 C_PRESETS is the list FlatPlanTests.cPresets (Swift) checks against what FlatPlan.compile accepts, so
 the two cannot drift apart."""
@@ -24,6 +24,8 @@ from harness import Lab, Server, children, server_binary, start_server
 
 # Every preset whose default scenario FlatPlan.compile accepts (kept equal by FlatPlanTests.e2eListsTheSamePresets).
 C_PRESETS = (
+    "bench.latency",
+    "bench.throughput",
     "fifo.rendezvous",
     "fifo.unrelated",
     "mq.boundaries",
@@ -75,8 +77,9 @@ C_PRESETS = (
     "signal.unblockable",
 )
 
-# Presets of families the C runner does not have yet: the same server runs them on its Swift spawner.
-SWIFT_PRESETS = ("bench.latency", "bench.throughput")
+# What still goes to the Swift spawner: a run of students' programs (every preset has a flat plan).
+PIPE_PROGRAM = (Path(__file__).parent / "programs" / "pipe.c").read_text()
+PROGRAM_RUN = {"programs": [{"name": "parent", "language": "c", "source": PIPE_PROGRAM}]}
 
 GOLDEN_TRACES = json.loads(GOLDEN.read_text())
 
@@ -109,8 +112,6 @@ def spawners(server: Server) -> list[tuple[int, list[str]]]:
 
 def test_the_lists_are_golden_presets():
     assert set(C_PRESETS) <= set(GOLDEN_TRACES)
-    assert set(SWIFT_PRESETS) <= set(GOLDEN_TRACES)
-    assert not set(C_PRESETS) & set(SWIFT_PRESETS)
 
 
 def test_two_spawners_one_for_c_runners(c_server: Server, c_lab: Lab):
@@ -159,13 +160,20 @@ def test_c_presets_ran_on_c_runners(c_server: Server, c_lab: Lab):
     assert runner in images, f"no runner of the C spawner runs {runner}: {images}"
 
 
-@pytest.mark.parametrize("exp_id,body", requests_for(list(SWIFT_PRESETS)), ids=lambda v: v if isinstance(v, str) else "")
-def test_other_families_still_run_on_swift(c_lab: Lab, exp_id: str, body: dict):
-    r = c_lab.run(body)
+def check_program_run(lab: Lab) -> None:
+    """A program run (the Swift spawner's): compiled, traced by the interposer, its two processes' output."""
+    r = lab.run(PROGRAM_RUN)
     assert r.status == 200, r.body[:500]
-    diff = differences(normalise(exp_id, r.json), GOLDEN_TRACES[exp_id])
-    assert not diff, f"{exp_id} (Swift spawner) differs from its golden trace (got vs golden):\n" + "\n".join(diff[:20])
+    run = r.json["run"]
+    assert run["outcome"] == "ok" and run["tracer"] == "interposer", run
+    procs = {p["name"]: p for p in r.json["processes"]}
+    assert sorted(procs) == ["parent", "parent.1"], procs
+    assert all(p["exit"] == {"code": 0} for p in procs.values()), procs
+    assert procs["parent"]["stdout"] == "parent done, child exited 0\n", procs["parent"]
 
+
+def test_programs_still_run_on_swift(c_lab: Lab):
+    check_program_run(c_lab)
 
 
 def test_either_spawner_dies_and_is_replaced(c_server: Server, c_lab: Lab):
@@ -187,11 +195,12 @@ def test_either_spawner_dies_and_is_replaced(c_server: Server, c_lab: Lab):
         now = spawners(c_server)
         assert len(now) == 2 and pid not in {p for p, _ in now}, now
         assert sorted(argv[1:] for _, argv in now) == sorted(argv[1:] for _, argv in found), "a spawner came back with other arguments"
-        for exp_id, body in requests_for(["pipe.hello", SWIFT_PRESETS[0]]):
+        for exp_id, body in requests_for(["pipe.hello"]):
             r = c_lab.run(body)
             assert r.status == 200, r.body[:500]
             diff = differences(normalise(exp_id, r.json), GOLDEN_TRACES[exp_id])
             assert not diff, f"{exp_id} after a spawner was replaced:\n" + "\n".join(diff[:20])
+        check_program_run(c_lab)
         try:
             state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
         except OSError:

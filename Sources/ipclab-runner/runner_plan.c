@@ -17,6 +17,8 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "ipclab_bench.h"
+
 /* RunSchedule.maxJitterUs. */
 #define PLAN_JITTER_US_MAX 100000
 
@@ -233,26 +235,41 @@ static int valid_signal_step(const ipclab_plan_step *st) {
     }
 }
 
-/* A measurement's channels (csignals): the data and reply channels (reserved[0], reserved[1]) are pipes
- * or FIFOs or none, a reply only for the pipe mechanism; the mechanisms ported so far; the sync region
- * holds at least the control block bench.c reads; sizes and counts within BenchStep.Bounds. */
-static int valid_bench_channel(const runner_plan *plan, int32_t c) {
-    if (c == -1) return 1;
+/* A measurement's channels (csignals): the data channel (reserved[0]) is of the kind its mechanism moves
+ * data through (BenchMechanism.accepts: a pipe or FIFO, a stream socketpair, a TCP socket, a POSIX queue),
+ * and none for shm_ring, signal and semaphore; a latency phase over a pipe or a queue has a reply channel
+ * (reserved[1]) of that kind too, another one, and no other phase has one; throughput only over the
+ * mechanisms BenchMechanism.throughput names; a queue's messages hold a chunk, or a 64-byte ping; the sync
+ * region holds at least the control block bench.c reads; sizes and counts within BenchStep.Bounds. */
+static int bench_channel_fits(const runner_plan *plan, int32_t c, int64_t mechanism) {
     if (c < 0 || c >= plan->header->nchannels) return 0;
-    uint8_t kind = plan->channels[c].kind;
-    return kind == IPCLAB_PLAN_CHANNEL_PIPE || kind == IPCLAB_PLAN_CHANNEL_FIFO;
+    const ipclab_plan_channel *ch = &plan->channels[c];
+    switch (mechanism) {
+    case IPCLAB_BENCH_PIPE: return ch->kind == IPCLAB_PLAN_CHANNEL_PIPE || ch->kind == IPCLAB_PLAN_CHANNEL_FIFO;
+    case IPCLAB_BENCH_UNIX_STREAM: return ch->kind == IPCLAB_PLAN_CHANNEL_SOCKET && ch->sub == IPCLAB_PLAN_SOCKET_PAIR_STREAM;
+    case IPCLAB_BENCH_TCP: return ch->kind == IPCLAB_PLAN_CHANNEL_SOCKET && ch->sub == IPCLAB_PLAN_SOCKET_TCP;
+    case IPCLAB_BENCH_POSIX_MQ: return ch->kind == IPCLAB_PLAN_CHANNEL_MESSAGE_QUEUE && ch->sub == IPCLAB_PLAN_MQ_POSIX;
+    default: return 0;
+    }
 }
 
 static int valid_bench_step(const runner_plan *plan, const ipclab_plan_step *st) {
     const int64_t *n = st->n;
     int64_t mechanism = n[2];
-    if (mechanism != 0 && mechanism != 4 && mechanism != 5 && mechanism != 6) return 0; /* pipe, shm_ring, signal, semaphore */
+    int throughput = st->op == IPCLAB_OP_BENCH_SEND || st->op == IPCLAB_OP_BENCH_RECEIVE;
+    if (mechanism < IPCLAB_BENCH_PIPE || mechanism > IPCLAB_BENCH_SEMAPHORE) return 0;
+    if (throughput && mechanism > IPCLAB_BENCH_SHM_RING) return 0;
     if (n[3] < -1 || n[3] > 1023) return 0;
-    if (!valid_bench_channel(plan, st->reserved[0]) || !valid_bench_channel(plan, st->reserved[1])) return 0;
-    if (st->reserved[1] != -1 && mechanism != 0) return 0;
-    if (plan->channels[st->channel].a < 4096) return 0; /* IPCLAB_BENCH_CONTROL_BYTES */
-    if (st->op == IPCLAB_OP_BENCH_SEND || st->op == IPCLAB_OP_BENCH_RECEIVE)
-        return n[0] >= 1 && n[0] <= (1 << 30) && n[1] >= 1 && n[1] <= (1 << 20);
+    int32_t data = st->reserved[0], reply = st->reserved[1];
+    if (mechanism <= IPCLAB_BENCH_POSIX_MQ ? !bench_channel_fits(plan, data, mechanism) : data != -1) return 0;
+    int replies = !throughput && (mechanism == IPCLAB_BENCH_PIPE || mechanism == IPCLAB_BENCH_POSIX_MQ);
+    if (replies ? !bench_channel_fits(plan, reply, mechanism) || reply == data : reply != -1) return 0;
+    if (mechanism == IPCLAB_BENCH_POSIX_MQ) {
+        int64_t size = plan->channels[data].b;
+        if (throughput ? n[1] > size : size < IPCLAB_BENCH_MESSAGE_BYTES || plan->channels[reply].b < IPCLAB_BENCH_MESSAGE_BYTES) return 0;
+    }
+    if (plan->channels[st->channel].a < IPCLAB_BENCH_CONTROL_BYTES) return 0;
+    if (throughput) return n[0] >= 1 && n[0] <= (1 << 30) && n[1] >= 1 && n[1] <= (1 << 20);
     return n[0] >= 1 && n[0] <= 1000000 && n[1] == 0;
 }
 

@@ -66,11 +66,11 @@ struct RunImageTests {
         let (s2, p2) = runner.route(hello, image: .swift)
         #expect(s2 === runner.spawner)
         #expect(p2 == RunPlan.encode(hello.scenario, schedule: nil))
-        // The measurements over TCP, unix stream sockets and POSIX queues are not C yet.
-        let other = try RunRequest.preset("bench.latency", params: nil)
-        let (s3, p3) = runner.route(other)
-        #expect(s3 === runner.spawner)
-        #expect(p3 == RunPlan.encode(other.scenario, schedule: nil))
+        // Every preset's scenario has a flat plan now, the measurements over TCP, sockets and queues too.
+        let bench = try RunRequest.preset("bench.latency", params: nil)
+        let (s3, p3) = runner.route(bench)
+        #expect(s3 === runner.cSpawner)
+        #expect(p3 == FlatPlan.compile(bench.scenario, schedule: nil))
         // A program run's scenario (processes without steps) would compile: it is the programs' plan, on Swift.
         let program = try RunRequest.programRequest(.array([.object(["name": .string("a"), "source": .string("int main(void) { return 0; }")])]),
                                                     limits: nil, maxima: .standardMaxima)

@@ -61,7 +61,7 @@ IMAGE_C_OPS = {"attach", "detach", "store", "load", "store_int", "load_int", "st
                # csignals: signals and sandbox probes
                "sigaction", "kill", "sigqueue", "sigprocmask", "sigpending", "wait_signals", "read_pointer", "fault",
                "proc_stat", "setpgid", "kill_group", "setresgid", "setresuid", "try_syscall",
-               # csignals: measurements (over pipes, shm_ring, signal, semaphore: FlatPlan+Bench.swift)
+               # measurements over every mechanism (FlatPlan+Bench.swift)
                "bench_send", "bench_receive", "bench_ping", "bench_pong"}
 
 
@@ -332,6 +332,7 @@ def other_snapshots(trace: dict[str, Any]) -> dict[str, list[Any]]:
         p, i = where.get(o["seq"], ("?", None))
         state = {k: (names.get(v, v) if k.endswith("pid") else v) for k, v in o["state"].items()}
         out.setdefault(p, []).append([i, o["object"], o["kind"], state])
+    return out
 
 
 def mask_addresses(trace: dict[str, Any]) -> None:

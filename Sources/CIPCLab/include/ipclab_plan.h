@@ -163,8 +163,9 @@ enum ipclab_plan_op {
     /* sandbox probes (SandboxStep) */
     IPCLAB_OP_TRY_SYSCALL = 0x0901,    /* text: the call's name (ipclab_try_syscall_name), also the record's key */
     /* measurements (BenchStep); `channel` is the sync region (a shared-memory channel); n[2] the mechanism
-     * (enum ipclab_bench_mechanism: pipe, shm_ring, signal, semaphore so far), n[3] the CPU (-1: none);
-     * reserved[0] the data channel, reserved[1] the reply channel (a pipe or FIFO; -1: none) */
+     * (enum ipclab_bench_mechanism), n[3] the CPU (-1: none); reserved[0] the data channel, of the mechanism's
+     * kind (a pipe or FIFO, a stream socketpair, a TCP socket, a POSIX queue; -1: none, for shm_ring, signal
+     * and semaphore), reserved[1] the reply channel (latency over a pipe or a queue, of that kind; else -1) */
     IPCLAB_OP_BENCH_SEND = 0x0A01,     /* n[0] total bytes, n[1] chunk bytes */
     IPCLAB_OP_BENCH_RECEIVE = 0x0A02,  /* n[0] total bytes, n[1] chunk bytes */
     IPCLAB_OP_BENCH_PING = 0x0A03,     /* n[0] round trips */
