@@ -136,10 +136,13 @@ def test_spawner_killed_during_a_run():
         wait_for(lambda: not any(alive(p) for p in run_pids | {old}), 3, "the dead spawner's run to be gone")
         wait_for(lambda: not any(exists(p) for p in run_pids | {old}), 3, "its zombies to be reaped")
         assert zombies_under(srv.process.pid) == []
-        # Besides the new spawner, only the inits it cloned ahead of time (none of the old spawner's).
-        left = descendants(srv.process.pid, include_waiting=True) - {now["pid"]}
-        assert all(waiting_init(p) and p in children(now["pid"]) for p in left), \
-            f"something besides the new spawner and its waiting inits runs: {left}"
+        # Besides the spawners (the new one and the Swift runners' one, untouched), only their runners and
+        # the inits they cloned ahead of time (none of the old spawner's).
+        spawners = {s["pid"] for s in requests.get(srv.base_url + "/healthz", timeout=5).json()["spawners"]}
+        assert now["pid"] in spawners and old not in spawners
+        left = descendants(srv.process.pid, include_waiting=True) - spawners
+        assert all(waiting_init(p) and any(p in children(s) for s in spawners) for p in left), \
+            f"something besides the spawners and their waiting inits runs: {left}"
     finally:
         assert srv.stop() == 0, srv.stderr_tail()
 

@@ -192,7 +192,7 @@ public struct LabAPI: HTTPHandler {
         body.append(UInt8(ascii: ","))
         body.append(contentsOf: healthTail.dropFirst())
         let response = HTTPResponse.json(status: spawnerUp ? .ok : .serviceUnavailable, body)
-        healthCache.store(response, for: spawner)
+        healthCache.store(response, for: reports)
         return response
     }
 

@@ -94,14 +94,20 @@ struct PreparedResponsesTests {
 
 @Suite("/healthz cache")
 struct HealthCacheTests {
-    @Test("the answer is kept for one spawner status only")
+    @Test("the answer is kept for one set of spawner statuses only")
     func keyedByStatus() {
         let cache = HealthCache()
+        func reports(_ c: SpawnerClient.Status, _ swift: SpawnerClient.Status) -> [LabRunner.SpawnerReport] {
+            [LabRunner.SpawnerReport(image: .c, status: c), LabRunner.SpawnerReport(image: .swift, status: swift)]
+        }
         let up = SpawnerClient.Status(running: true, pid: 10, restarts: 0)
-        #expect(cache.response(for: up) == nil)
-        cache.store(.json(#"{"status":"ok"}"#), for: up)
-        #expect(cache.response(for: up)?.body == Array(#"{"status":"ok"}"#.utf8))
-        #expect(cache.response(for: SpawnerClient.Status(running: true, pid: 11, restarts: 1)) == nil)
-        #expect(cache.response(for: SpawnerClient.Status(running: false, pid: nil, restarts: 0)) == nil)
+        let other = SpawnerClient.Status(running: true, pid: 20, restarts: 0)
+        #expect(cache.response(for: reports(up, other)) == nil)
+        cache.store(.json(#"{"status":"ok"}"#), for: reports(up, other))
+        #expect(cache.response(for: reports(up, other))?.body == Array(#"{"status":"ok"}"#.utf8))
+        #expect(cache.response(for: reports(SpawnerClient.Status(running: true, pid: 11, restarts: 1), other)) == nil)
+        #expect(cache.response(for: reports(up, SpawnerClient.Status(running: false, pid: nil, restarts: 0))) == nil,
+                "the Swift runners' spawner going down changes the answer too")
+        #expect(cache.response(for: [LabRunner.SpawnerReport(image: .swift, status: up)]) == nil)
     }
 }

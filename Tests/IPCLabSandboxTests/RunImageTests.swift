@@ -82,10 +82,14 @@ struct RunImageTests {
         let (s4, p4) = shared.route(hello)
         #expect(s4 === shared.spawner)
         #expect(p4 == RunPlan.encode(hello.scenario, schedule: nil))
-        // healthz: running while both are, the Swift spawner's pid, both spawners' restarts.
+        // healthz: running while both are, the scenario spawner's (the C runners') pid, both spawners' restarts;
+        // then each, the C runners' first.
         let status = runner.spawnerStatus
         #expect(status.running)
-        #expect(status.pid == shared.spawner.status.pid)
+        #expect(status.pid == runner.cSpawner?.status.pid)
+        #expect(runner.spawnerReports.map(\.image) == [.c, .swift])
+        #expect(runner.spawnerReports.map(\.status.pid) == [runner.cSpawner?.status.pid, shared.spawner.status.pid])
+        #expect(shared.spawnerReports.map(\.image) == [.swift])
         runner.cSpawner?.shutdown()
         #expect(!runner.spawnerStatus.running)
     }
