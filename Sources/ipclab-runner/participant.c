@@ -109,8 +109,8 @@ static void confine(void) {
     (void)ipclab_seccomp_restrict_process_vm(getpid());
 }
 
-/* Creates every channel before anyone forks, so that all processes inherit them. Only pipes and
- * FIFOs are C so far: the server sends other scenarios to the Swift runner. */
+/* Creates every channel before anyone forks, so that all processes inherit them (each family's
+ * channels in its participant_<family>.c). */
 static void create_channels(void) {
     const runner_plan *plan = participant_self.plan;
     for (int c = 0; c < plan->header->nchannels; c++) {
@@ -119,7 +119,7 @@ static void create_channels(void) {
         case IPCLAB_PLAN_CHANNEL_FIFO:
             participant_create_pipe_channel(c);
             break;
-        /* shared memory and semaphores (cshm) */
+        /* shared memory and semaphores */
         case IPCLAB_PLAN_CHANNEL_SHARED_MEMORY:
             participant_create_shm_channel(c);
             break;
@@ -127,7 +127,7 @@ static void create_channels(void) {
             participant_create_sem_channel(c);
             break;
 
-        /* message queues and sockets (cmsg) */
+        /* message queues and sockets */
         case IPCLAB_PLAN_CHANNEL_MESSAGE_QUEUE:
             participant_create_mq_channel(c);
             break;
@@ -145,16 +145,16 @@ static void run_step(const ipclab_plan_step *s, int step) {
     switch (s->op >> 8) {
     case 0x01: participant_run_process_step(s, step); break;
     case 0x02: participant_run_pipe_step(s, step); break;
-    /* signals, sandbox probes, measurements (csignals) */
+    /* signals, sandbox probes, measurements */
     case 0x03: participant_run_signal_step(s, step); break;
     case 0x09: participant_run_sandbox_step(s, step); break;
     case 0x0A: participant_run_bench_step(s, step); break;
 
-    /* shared memory and semaphores (cshm) */
+    /* shared memory and semaphores */
     case 0x04: participant_run_shm_step(s, step); break;
     case 0x05: participant_run_sem_step(s, step); break;
 
-    /* send, message queues and sockets (cmsg) */
+    /* send, message queues and sockets */
     case 0x06: participant_run_send_step(s, step); break;
     case 0x07: participant_run_mq_step(s, step); break;
     case 0x08: participant_run_socket_step(s, step); break;

@@ -28,7 +28,7 @@ typedef struct participant_ends {
     int write;
 } participant_ends;
 
-/* shared memory and semaphores (cshm) */
+/* shared memory and semaphores */
 /** What one process holds for a shared-memory or semaphore channel (ChannelEnds' handle, address,
  *  size): the SysV id or POSIX descriptor (-1: none), and where the region or semaphore is mapped here
  *  (NULL: not mapped, or closed). Set by the channel's creation (participant_create_shm_channel). */
@@ -45,12 +45,12 @@ typedef struct participant {
     participant_ends ends[IPCLAB_PLAN_CHANNELS_MAX];
     /* Pids of the processes this one forked, by process index (0 where it forked none). */
     pid_t children[IPCLAB_PLAN_PROCESSES_MAX];
-    /* signals, sandbox probes, measurements (csignals) */
+    /* signals, sandbox probes, measurements */
 
-    /* shared memory and semaphores (cshm) */
+    /* shared memory and semaphores */
     participant_region regions[IPCLAB_PLAN_CHANNELS_MAX];
 
-    /* send, message queues and sockets (cmsg) */
+    /* send, message queues and sockets */
     /* Per message-queue or socket channel (ChannelEnds.handle and .size): a queue's System V id or POSIX
      * descriptor, or the socket this process made; `msg_flag` is a POSIX descriptor's O_NONBLOCK as last
      * set, or 1 once a socket is connected. A socket's accepted connection is ends[c].read, a socketpair's
@@ -109,12 +109,12 @@ _Noreturn void participant_exit(int code, int step);
 
 void participant_run_process_step(const ipclab_plan_step *s, int step);
 void participant_run_pipe_step(const ipclab_plan_step *s, int step);
-/* signals, sandbox probes, measurements (csignals) */
+/* signals, sandbox probes, measurements */
 void participant_run_signal_step(const ipclab_plan_step *s, int step);
 void participant_run_sandbox_step(const ipclab_plan_step *s, int step);
 void participant_run_bench_step(const ipclab_plan_step *s, int step);
 
-/* shared memory and semaphores (cshm): participant_shm.c, participant_increment.c, participant_sem.c */
+/* shared memory and semaphores: participant_shm.c, participant_increment.c, participant_sem.c */
 void participant_create_shm_channel(int c);
 void participant_run_shm_step(const ipclab_plan_step *s, int step);
 void participant_create_sem_channel(int c);
@@ -137,7 +137,7 @@ int participant_sem_post(int c, int step);
 void participant_increment(const ipclab_plan_step *s, int step);
 void participant_barrier(const ipclab_plan_step *s, int step);
 
-/* send, message queues and sockets (cmsg) */
+/* send, message queues and sockets */
 void participant_run_send_step(const ipclab_plan_step *s, int step);
 void participant_run_mq_step(const ipclab_plan_step *s, int step);
 void participant_run_socket_step(const ipclab_plan_step *s, int step);

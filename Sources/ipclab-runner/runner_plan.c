@@ -52,19 +52,19 @@ enum channel_need {
     NEEDS_NONE = 0,
     NEEDS_PIPE_OR_FIFO = KIND(PIPE) | KIND(FIFO),
     NEEDS_FIFO = KIND(FIFO),
-    /* signals, sandbox probes and measurements (csignals) */
+    /* signals, sandbox probes and measurements */
 
-    /* shared memory and semaphores (cshm) */
+    /* shared memory and semaphores */
     NEEDS_SHM = KIND(SHARED_MEMORY),
     NEEDS_SEM = KIND(SEMAPHORE),
 
-    /* send, message queues and sockets (cmsg) */
+    /* send, message queues and sockets */
     NEEDS_QUEUE = KIND(MESSAGE_QUEUE),
     NEEDS_SOCKET = KIND(SOCKET),
     NEEDS_QUEUE_OR_SOCKET = KIND(MESSAGE_QUEUE) | KIND(SOCKET),
 };
 
-/* shared memory and semaphores (cshm): runner_plan_shm.c */
+/* shared memory and semaphores: runner_plan_shm.c */
 int runner_plan_valid_shm_step(const runner_plan *plan, const ipclab_plan_step *st);
 int runner_plan_valid_shm_channel(const ipclab_plan_channel *c, const char *pool);
 
@@ -99,7 +99,7 @@ static const op_rule rules[] = {
     {IPCLAB_OP_GET_PIPE_SIZE, NEEDS_PIPE_OR_FIFO, 0, 0, 0, 0},
     {IPCLAB_OP_DUP2, NEEDS_PIPE_OR_FIFO, 1, 1, 0, 0},
     {IPCLAB_OP_STAGE, NEEDS_NONE, 0, 3, 0, 0},
-    /* signals, sandbox probes and measurements (csignals) */
+    /* signals, sandbox probes and measurements */
     {IPCLAB_OP_SIGACTION, NEEDS_NONE, 0, 3, 0, IPCLAB_PLAN_STEP_RESTART},
     {IPCLAB_OP_KILL, NEEDS_NONE, 0, 1, 0, 0},
     {IPCLAB_OP_SIGQUEUE, NEEDS_NONE, 0, 3, 0, 0},
@@ -119,7 +119,7 @@ static const op_rule rules[] = {
     {IPCLAB_OP_BENCH_PING, NEEDS_SHM, 0, 1, 0, 0},
     {IPCLAB_OP_BENCH_PONG, NEEDS_SHM, 0, 1, 0, 0},
 
-    /* shared memory and semaphores (cshm); offsets and extents: runner_plan_valid_shm_step */
+    /* shared memory and semaphores; offsets and extents: runner_plan_valid_shm_step */
     {IPCLAB_OP_ATTACH, NEEDS_SHM, 0, 1, 0, 0},
     {IPCLAB_OP_DETACH, NEEDS_SHM, 0, 0, 0, 0},
     {IPCLAB_OP_STORE, NEEDS_SHM, 0, 1, 1, 0},
@@ -141,7 +141,7 @@ static const op_rule rules[] = {
     {IPCLAB_OP_SEM_UNLINK, NEEDS_SEM, 0, 0, 0, 0},
     {IPCLAB_OP_SEM_REMOVE, NEEDS_SEM, 0, 0, 0, 0},
 
-    /* send, message queues and sockets (cmsg) */
+    /* send, message queues and sockets */
     {IPCLAB_OP_SEND, NEEDS_QUEUE_OR_SOCKET, 0, 7, 0,
      IPCLAB_PLAN_STEP_NONBLOCKING | IPCLAB_PLAN_STEP_DATA_SIZE | IPCLAB_PLAN_SEND_CALL_SEND | IPCLAB_PLAN_SEND_CALL_WRITE},
     {IPCLAB_OP_RECEIVE, NEEDS_QUEUE, 0, 3, 0, IPCLAB_PLAN_STEP_NONBLOCKING | IPCLAB_PLAN_RECEIVE_TRUNCATE | IPCLAB_PLAN_RECEIVE_TYPE},
@@ -163,7 +163,7 @@ static const op_rule rules[] = {
     {IPCLAB_OP_RECV_FD, NEEDS_SOCKET, 0, 1, 0, 0},
 };
 
-/* send, message queues and sockets (cmsg): the bounds the participant's buffers rely on
+/* send, message queues and sockets: the bounds the participant's buffers rely on
  * (Scenario.Bounds.bytes: 1 MiB; MessageQueueStep.Bounds.size: 64 KiB; an option index of
  * enum ipclab_socket_option; shutdown's how; send_fd's data a second string of the pool). */
 #define MSG_BYTES_MAX (1 << 20)
@@ -203,7 +203,7 @@ static const op_rule *rule_of(uint16_t op) {
     return NULL;
 }
 
-/* signals, sandbox probes and measurements (csignals): the bounds the participant's buffers and
+/* signals, sandbox probes and measurements: the bounds the participant's buffers and
  * conversions rely on (SignalStep.Bounds and the language's, which the compiler's input met). */
 static int valid_signal_step(const ipclab_plan_step *st) {
     const int64_t *n = st->n;
@@ -235,7 +235,7 @@ static int valid_signal_step(const ipclab_plan_step *st) {
     }
 }
 
-/* A measurement's channels (csignals): the data channel (reserved[0]) is of the kind its mechanism moves
+/* A measurement's channels: the data channel (reserved[0]) is of the kind its mechanism moves
  * data through (BenchMechanism.accepts: a pipe or FIFO, a stream socketpair, a TCP socket, a POSIX queue),
  * and none for shm_ring, signal and semaphore; a latency phase over a pipe or a queue has a reply channel
  * (reserved[1]) of that kind too, another one, and no other phase has one; throughput only over the
@@ -294,11 +294,15 @@ static int valid_step(const runner_plan *plan, const plan_bounds *b, const ipcla
     if (st->op == IPCLAB_OP_EXIT && st->n[0] > 255) return 0;
     if (st->op == IPCLAB_OP_SET_NONBLOCKING && st->n[0] > 1) return 0;
     if (st->op == IPCLAB_OP_STAGE && st->n[0] > 2) return 0;
-    if ((st->op >> 8) >= 0x06 && (st->op >> 8) <= 0x08 && !valid_msg_step(b, st)) return 0; /* cmsg */
-    /* signals, sandbox probes and measurements (csignals) */
+    /* Byte counts are what the participant's 1 MiB buffers hold (Scenario.Bounds.bytes): a sized write's
+     * data, a read's size, read_all's and fill's chunks. */
+    if (((st->op == IPCLAB_OP_WRITE && (st->flags & IPCLAB_PLAN_STEP_DATA_SIZE)) || st->op == IPCLAB_OP_READ
+         || st->op == IPCLAB_OP_READ_ALL || st->op == IPCLAB_OP_FILL) && st->n[0] > (1 << 20)) return 0;
+    if ((st->op >> 8) >= 0x06 && (st->op >> 8) <= 0x08 && !valid_msg_step(b, st)) return 0;
+    /* signals, sandbox probes and measurements */
     if (!valid_signal_step(st)) return 0;
     if (st->op >> 8 == 0x0A && !valid_bench_step(plan, st)) return 0;
-    /* shared memory and semaphores (cshm) */
+    /* shared memory and semaphores */
     if ((st->op >> 8 == 0x04 || st->op >> 8 == 0x05) && !runner_plan_valid_shm_step(plan, st)) return 0;
     return rule->text ? valid_nonempty_str(b, st->text) : valid_str(b, st->text);
 }
@@ -311,11 +315,11 @@ static int valid_channel(const plan_bounds *b, const ipclab_plan_channel *c) {
         if (c->flags & ~IPCLAB_PLAN_FIFO_BEFORE_FORK) return 0;
         if (!valid_nonempty_str(b, c->path) || b->pool[c->path.offset] != '/') return 0;
     }
-    /* shared memory and semaphores (cshm) */
+    /* shared memory and semaphores */
     if ((c->kind == IPCLAB_PLAN_CHANNEL_SHARED_MEMORY || c->kind == IPCLAB_PLAN_CHANNEL_SEMAPHORE)
         && !runner_plan_valid_shm_channel(c, b->pool)) return 0;
 
-    /* send, message queues and sockets (cmsg) */
+    /* send, message queues and sockets */
     if (c->kind == IPCLAB_PLAN_CHANNEL_MESSAGE_QUEUE) {
         if (c->sub == IPCLAB_PLAN_MQ_SYSV) {
             if (c->flags != 0 || c->a < 1 || c->a > INT32_MAX) return 0;

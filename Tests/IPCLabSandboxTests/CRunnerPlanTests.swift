@@ -94,6 +94,12 @@ struct CRunnerPlanTests {
             "signal 65": Self.with(fifo, at: step0, as: S.self) { $0.sig = 65 },
             "unknown step flag": Self.with(fifo, at: step0, as: S.self) { $0.flags = 0x100 },
             "negative size": Self.with(fifo, at: step2, as: S.self) { $0.n.0 = -1 },
+            "a sized write past the 1 MiB buffer": Self.with(fifo, at: step2, as: S.self) {
+                $0.flags = UInt16(IPCLAB_PLAN_STEP_DATA_SIZE)
+                $0.n.0 = (1 << 20) + 1
+                $0.text = ipclab_plan_str(offset: 0, length: 0)
+            },
+            "a read past the 1 MiB buffer": Self.with(Self.valid[1], at: Int(Self.header(Self.valid[1]).off_steps), as: S.self) { $0.n.0 = (1 << 20) + 1 },
             "text past the pool": Self.with(fifo, at: step2, as: S.self) { $0.text.offset = h.strings_length },
             "an empty text past the pool": Self.with(fifo, at: step2, as: S.self) { $0.text = ipclab_plan_str(offset: h.strings_length + 1, length: 0) },
             "text without its NUL": Self.with(fifo, at: step2, as: S.self) { $0.text.length += 1 },
@@ -106,7 +112,14 @@ struct CRunnerPlanTests {
         // FlatPlan writes an empty string as offset 0, length 0, where the pool holds another string's first byte.
         let emptyAtZero = Self.with(fifo, at: channel0, as: ipclab_plan_channel.self) { $0.text = ipclab_plan_str(offset: 0, length: 0) }
         #expect(emptyAtZero[Int(h.off_strings)] != 0)
-        let valid = Self.valid + [emptyAtZero]
+        // A sized write of the whole buffer, and a read of it: the most the language allows, accepted.
+        let wholeBuffer = Self.with(fifo, at: step2, as: S.self) {
+            $0.flags = UInt16(IPCLAB_PLAN_STEP_DATA_SIZE)
+            $0.n.0 = 1 << 20
+            $0.text = ipclab_plan_str(offset: 0, length: 0)
+        }
+        let wholeRead = Self.with(Self.valid[1], at: Int(Self.header(Self.valid[1]).off_steps), as: S.self) { $0.n.0 = 1 << 20 }
+        let valid = Self.valid + [emptyAtZero, wholeBuffer, wholeRead]
         let answers = try Self.verdicts(valid + names.map { broken[$0]! })
         #expect(answers.count == valid.count + names.count)
         #expect(Array(answers.prefix(valid.count)) == Array(repeating: "Y", count: valid.count), "the valid plans load")

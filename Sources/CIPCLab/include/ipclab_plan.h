@@ -15,9 +15,9 @@
  * the trace (`step`) is its position in its process's list. Strings live in the pool, each
  * followed by a NUL; an ipclab_plan_str names one by offset and length (the NUL not counted).
  *
- * Ops are numbered by family (high byte) so that families are ported one at a time: the server
- * compiles a scenario to a flat plan only when the C runner has every op it uses, and sends the
- * JSON plan to the Swift runner otherwise (docs/c-runner.md, stage 2).
+ * Ops are numbered by family (high byte); every family is in the C runner. The server compiles a
+ * scenario to a flat plan when it fits the maxima below (FlatPlan.Refusal says why not) and sends the
+ * JSON plan to the Swift runner otherwise, as it does every program run (docs/c-runner.md).
  */
 #ifndef IPCLAB_PLAN_H
 #define IPCLAB_PLAN_H
@@ -73,7 +73,7 @@ typedef struct ipclab_plan_header {
 enum ipclab_plan_channel_kind {
     IPCLAB_PLAN_CHANNEL_PIPE = 1,
     IPCLAB_PLAN_CHANNEL_FIFO = 2,          /* path; flags: IPCLAB_PLAN_FIFO_BEFORE_FORK */
-    IPCLAB_PLAN_CHANNEL_SHARED_MEMORY = 3, /* reserved for the families still in Swift */
+    IPCLAB_PLAN_CHANNEL_SHARED_MEMORY = 3, /* sub, flags and numbers: the shared-memory block below */
     IPCLAB_PLAN_CHANNEL_SEMAPHORE = 4,
     IPCLAB_PLAN_CHANNEL_MESSAGE_QUEUE = 5,
     IPCLAB_PLAN_CHANNEL_SOCKET = 6,
@@ -85,14 +85,14 @@ enum {
 
 typedef struct ipclab_plan_channel {
     uint8_t kind;            /* enum ipclab_plan_channel_kind */
-    uint8_t sub;             /* the kind's variant (families still in Swift) */
+    uint8_t sub;             /* the kind's variant (each family's block below) */
     uint8_t flags;
     uint8_t reserved0;
     uint32_t reserved1;
     ipclab_plan_str name;
     ipclab_plan_str path;    /* FIFO path (absolute) */
     ipclab_plan_str text;    /* reserved (e.g. shared memory's initial text) */
-    int64_t a, b, c;         /* the kind's numbers (families still in Swift) */
+    int64_t a, b, c;         /* the kind's numbers (each family's block below) */
 } ipclab_plan_channel;
 
 typedef struct ipclab_plan_process {
@@ -143,7 +143,7 @@ enum ipclab_plan_op {
     IPCLAB_OP_DUP2 = 0x020C,           /* end, n[0] fd */
     IPCLAB_OP_STAGE = 0x020D,          /* n[0] program (0 random, 1 alnum, 2 take), n[1] count; no channel */
 
-    /* signals 0x03xx, sandbox probes 0x09xx, measurements 0x0Axx (csignals) */
+    /* signals 0x03xx, sandbox probes 0x09xx, measurements 0x0Axx */
     /* signals (SignalStep); `process` is a process index resolved by name (-1: none of that name) */
     IPCLAB_OP_SIGACTION = 0x0301,      /* sig; n[0] disposition (enum ipclab_disposition), n[1] reply signal (0: none)
                                           to `process`, n[2] exit status (-1: none); IPCLAB_PLAN_STEP_RESTART */
@@ -171,7 +171,7 @@ enum ipclab_plan_op {
     IPCLAB_OP_BENCH_PING = 0x0A03,     /* n[0] round trips */
     IPCLAB_OP_BENCH_PONG = 0x0A04,     /* n[0] round trips */
 
-    /* shared memory 0x04xx, semaphores 0x05xx (cshm) */
+    /* shared memory 0x04xx, semaphores 0x05xx */
     /* shared memory (SharedMemoryStep); `channel` is a shared-memory channel; every offset (and its
      * extent: the bytes the op touches) lies inside the channel's size `a` (runner_plan.c checks) */
     IPCLAB_OP_ATTACH = 0x0401,         /* n[0] address (0: the kernel's choice; else page-aligned) */
@@ -198,7 +198,7 @@ enum ipclab_plan_op {
     IPCLAB_OP_SEM_UNLINK = 0x0506,
     IPCLAB_OP_SEM_REMOVE = 0x0507,
 
-    /* send 0x06xx, message queues 0x07xx, sockets 0x08xx (cmsg) */
+    /* send 0x06xx, message queues 0x07xx, sockets 0x08xx */
     /* send (SendStep); `channel` is a message queue or a socket, the channel's kind picks the call */
     IPCLAB_OP_SEND = 0x0601,           /* text, or n[0] bytes with IPCLAB_PLAN_STEP_DATA_SIZE; n[1] repeat; n[2] System V
                                         * type (0: none given, 1 sent); n[3] POSIX priority (-1: none given, 0 sent);
@@ -229,7 +229,7 @@ enum ipclab_plan_op {
 
 /* Channel variants (`sub`), channel flags and op-specific step flags of the other families (a step
  * flag's meaning is its op's: bits from 2 up may be reused by ops of different families). */
-/* signals, sandbox probes, measurements (csignals) */
+/* signals, sandbox probes, measurements */
 enum {
     IPCLAB_PLAN_STEP_RESTART = 1u << 2,     /* sigaction: SA_RESTART */
 };
@@ -241,7 +241,7 @@ enum ipclab_plan_sigval {
     IPCLAB_PLAN_SIGVAL_STATIC = 2,  /* sival_ptr = the static buffer (ipclab_static_buffer) holding text */
 };
 
-/* shared memory and semaphores (cshm) */
+/* shared memory and semaphores */
 /* A shared-memory channel: `sub` SharedMemoryChannel.type, `a` size (1 ... 1 MiB); anonymous: `text`
  * the initial bytes (empty: none); sysv: `path` the ftok file (absolute), `b` the ftok id (1 ... 127);
  * posix: `path` the object's name (/name). A semaphore channel: `sub` SemaphoreChannel.type, `a` the
@@ -263,7 +263,7 @@ enum {
     IPCLAB_PLAN_STEP_SPREAD = 1u << 4,          /* barrier: the n-th arrival pins itself to the n-th CPU */
 };
 
-/* send, message queues and sockets (cmsg) */
+/* send, message queues and sockets */
 /* A message queue's `sub` (MessageQueueChannel). System V: a = key. POSIX: path = the queue's name,
  * a = max messages, b = message size, flags IPCLAB_PLAN_MQ_RAISE_MSG_MAX. */
 enum ipclab_plan_mq_api {

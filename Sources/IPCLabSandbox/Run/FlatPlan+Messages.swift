@@ -2,7 +2,7 @@ import CIPCLab
 import IPCLabCore
 
 /// Message-queue and socket channels, and the `send`, message-queue and socket steps, as the flat plan
-/// carries them (`ipclab_plan.h`, the cmsg block): each field the Swift participant reads
+/// carries them (`ipclab_plan.h`, the message block): each field the Swift participant reads
 /// (Participant+Send.swift, +MessageQueues.swift, +Sockets.swift), where the header says it goes.
 /// What the language leaves optional (a send's `type`, `priority` and `call`, a receive's `type` and
 /// `size`) stays distinguishable from its default, so that the plan reads back as the scenario.

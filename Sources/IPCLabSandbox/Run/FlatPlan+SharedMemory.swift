@@ -1,7 +1,7 @@
 import CIPCLab
 import IPCLabCore
 
-/// Shared-memory and semaphore channels and steps as the flat plan carries them (`ipclab_plan.h`, the cshm
+/// Shared-memory and semaphore channels and steps as the flat plan carries them (`ipclab_plan.h`, the shared-memory
 /// block): each field Participant+SharedMemory.swift and +Semaphores.swift read, where the header says it goes.
 /// The C runner's validator (runner_plan_shm.c) refuses a plan whose offsets leave a region; the language
 /// already refuses such a scenario (SharedMemoryStep.check), and a scenario built in code that would get

@@ -8,16 +8,16 @@ extension FlatPlan.Writer {
         switch step {
         case .process(let s): return compile(s)
         case .pipe(let s): return compile(s)
-        // signals, sandbox probes, measurements (csignals)
+        // signals, sandbox probes, measurements
         case .signal(let s): return compile(s)
         case .sandbox(let s): return compile(s)
         case .bench(let s): return try compile(s, process: process, index: index)
 
-        // shared memory and semaphores (cshm)
+        // shared memory and semaphores
         case .sharedMemory(let s): return try compile(s, process: process, index: index)
         case .semaphore(let s): return try compile(s, process: process, index: index)
 
-        // send, message queues and sockets (cmsg)
+        // send, message queues and sockets
         case .send(let s): return compile(s)
         case .messageQueue(let s): return compile(s)
         case .socket(let s): return compile(s)

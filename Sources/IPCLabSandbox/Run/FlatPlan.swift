@@ -152,11 +152,11 @@ enum FlatPlan {
                 c.kind = UInt8(IPCLAB_PLAN_CHANNEL_FIFO.rawValue)
                 c.path = pool.add(path)
                 c.flags = beforeFork ? UInt8(IPCLAB_PLAN_FIFO_BEFORE_FORK) : 0
-            // shared memory and semaphores (cshm)
+            // shared memory and semaphores
             case .sharedMemory(let spec): try compile(sharedMemory: spec, into: &c, name: channel.name)
             case .semaphore(let spec): try compile(semaphore: spec, into: &c, name: channel.name)
 
-            // message queues and sockets (cmsg)
+            // message queues and sockets
             case .messageQueue(let q):
                 compile(q, into: &c)
             case .socket(let spec):
