@@ -296,3 +296,26 @@ struct RunStoreTests {
         #expect(DataDirectory.standard(environment: ["HOME": "/h"], isRoot: false) == "/h/.local/state/ipclab")
     }
 }
+
+@Suite("SQLite checkpoints")
+struct SQLiteCheckpointTests {
+    @Test("commits leave the checkpoint to a thread of its own: the WAL is copied into the database while runs are stored, and a commit's own checkpoint only past 64 MiB")
+    func checkpointsOffTheCommit() throws {
+        let t = try TestStore()
+        let db = try #require(t.store.database as? SQLiteDatabase)
+        // The connection commits run on: SQLite's automatic checkpoint only as a backstop.
+        var pages: StoreValue?
+        try db.write { c in pages = try c.row("PRAGMA wal_autocheckpoint")?.values.first }
+        #expect(pages == .int(SQLiteDatabase.autoCheckpointPages))
+        #expect(db.checkpoints == 0, "nothing written yet: nothing to checkpoint")
+        for i in 0..<20 { try t.add("run-\(i)", size: 20_000) }
+        // The checkpointer's next round (every 250 ms) copies what was written.
+        let deadline = Date().addingTimeInterval(5)
+        while db.checkpoints == 0 && Date() < deadline { usleep(20_000) }
+        #expect(db.checkpoints >= 1, "the checkpointer ran after the writes")
+        let done = db.checkpoints
+        usleep(700_000)
+        #expect(db.checkpoints == done, "no write since: no checkpoint either")
+        #expect(try t.store.trace(id: "run-7", format: .json) == TestStore.json("run-7", size: 20_000))
+    }
+}
