@@ -15,14 +15,6 @@
 
 int init_has_pid_namespace(const init_state *s) { return (s->namespaces & ipclab_CLONE_NEWPID) != 0; }
 
-static int64_t monotonic_ns(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (int64_t)t.tv_sec * 1000000000LL + t.tv_nsec;
-}
-
-int64_t init_now_ns(const init_state *s) { return monotonic_ns() - s->t0; }
-
 /* Ends the run before it started: no child exists yet, so nothing to reap. */
 _Noreturn static void refuse(const char *why) {
     ipclab_ring_finish(IPCLAB_OUTCOME_ERROR, EINVAL, why);
@@ -56,7 +48,6 @@ _Noreturn void init_run(init_state *s, int ring_fd) {
     }
 
     ipclab_recorder_start_clock();
-    s->t0 = monotonic_ns();
     int64_t ns[3] = {s->user_namespace ? 1 : 0, s->network_namespace ? 1 : 0, s->namespaces};
     ipclab_record_now(IPCLAB_REC_SETUP, "namespaces", -1, ns, 3, 0, 0, NULL, 0);
 

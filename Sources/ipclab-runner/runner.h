@@ -90,8 +90,6 @@ typedef struct init_state {
     ipclab_run_limits limits; /* the init's own copy: the header is the run's to write */
     runner_plan plan;
     pid_t first;            /* participant 0 */
-    int64_t t0;             /* CLOCK_MONOTONIC ns when the run's clock started: the init's own copy of the
-                             * header's t0, which the run can write (its deadline must not move with it) */
 } init_state;
 
 /** slot.c: the runner's loop; never returns. */
@@ -116,7 +114,6 @@ _Noreturn void init_run(init_state *s, int ring_fd);
 /** init.c: whether the run has a PID namespace of its own. */
 int init_has_pid_namespace(const init_state *s);
 /** init.c: ns since the run's clock started, by the init's own t0. */
-int64_t init_now_ns(const init_state *s);
 
 /** supervise.c */
 _Noreturn void supervise_until_done(init_state *s);
