@@ -161,15 +161,26 @@ static size_t build_policy(int base, struct sock_filter *code) {
  * runs every filter and keeps the most restrictive answer, so base + late refuse exactly what
  * ipclab_seccomp_install refuses, with the same errno: a late call through another ABI, or with
  * x32's bit set, is refused (EPERM) by the base as before, whatever this one says of its number.
+ * With IPCLAB_SECCOMP_NO_PROCESS_VM it also refuses process_vm_readv/writev on every process: a run
+ * whose plan never reads its own memory needs neither, and no participant then stacks a filter of its own.
  */
-enum { late_count = sizeof denied_late / sizeof denied_late[0], late_room = 3 + late_count };
-static size_t build_late(struct sock_filter *code) {
-    enum { count = late_count };
+static const int denied_process_vm[] = { __NR_process_vm_readv, __NR_process_vm_writev };
+enum {
+    late_count = sizeof denied_late / sizeof denied_late[0],
+    late_room = 3 + late_count + sizeof denied_process_vm / sizeof denied_process_vm[0],
+};
+static size_t build_late(int flags, struct sock_filter *code) {
+    int nrs[late_count + sizeof denied_process_vm / sizeof denied_process_vm[0]];
+    size_t count = 0;
+    for (size_t i = 0; i < late_count; i++) nrs[count++] = denied_late[i];
+    if (flags & IPCLAB_SECCOMP_NO_PROCESS_VM) {
+        for (size_t i = 0; i < sizeof denied_process_vm / sizeof denied_process_vm[0]; i++) nrs[count++] = denied_process_vm[i];
+    }
     size_t n = 0;
     code[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
     for (size_t i = 0; i < count; i++) {
         /* Each match jumps to the EPERM at the end, past the other tests and the ALLOW. */
-        code[n] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)denied_late[i], (unsigned char)(count - i), 0);
+        code[n] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)nrs[i], (unsigned char)(count - i), 0);
         n++;
     }
     code[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
@@ -187,16 +198,18 @@ int ipclab_seccomp_install_base(void) {
     return install(code, build_policy(1, code));
 }
 
-int ipclab_seccomp_install_late(void) {
+int ipclab_seccomp_install_late(void) { return ipclab_seccomp_install_late_with(0); }
+
+int ipclab_seccomp_install_late_with(int flags) {
     struct sock_filter code[late_room];
-    return install(code, build_late(code));
+    return install(code, build_late(flags, code));
 }
 
 _Static_assert(sizeof(struct sock_filter) == sizeof(ipclab_bpf_insn), "ipclab_bpf_insn is struct sock_filter");
 
 size_t ipclab_seccomp_program(int which, ipclab_bpf_insn *out, size_t capacity) {
     struct sock_filter code[(size_t)policy_room > (size_t)late_room ? (size_t)policy_room : (size_t)late_room];
-    size_t n = which == 2 ? build_late(code) : build_policy(which == 1, code);
+    size_t n = which == 2 || which == 3 ? build_late(which == 3 ? IPCLAB_SECCOMP_NO_PROCESS_VM : 0, code) : build_policy(which == 1, code);
     memcpy(out, code, (n < capacity ? n : capacity) * sizeof code[0]);
     return n;
 }

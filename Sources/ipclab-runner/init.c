@@ -68,7 +68,7 @@ _Noreturn void init_run(init_state *s, int ring_fd) {
         /* The run's processes never hold the init's channel to the spawner: only the init says done. */
         close(RUNNER_CONTROL_FD);
         if (!init_has_pid_namespace(s)) setpgid(0, 0);
-        participant_start(&s->plan, s->ring, s->ring_size, &s->limits);
+        participant_start(&s->plan, s->ring, s->ring_size, &s->limits, s->confine_each);
     }
     if (first < 0) init_fail(s, "fork of the first process failed", errno);
     s->first = first;

@@ -104,9 +104,10 @@ static void begin(void) {
 }
 
 /* This process's own seccomp filter on top of the run's: process_vm_readv/writev only on itself.
- * The first process installs it after forking the others, which would otherwise inherit its pid. */
+ * The first process installs it after forking the others, which would otherwise inherit its pid.
+ * Only in a run that reads its own memory: otherwise the run's last filter refuses both calls. */
 static void confine(void) {
-    (void)ipclab_seccomp_restrict_process_vm(getpid());
+    if (participant_self.confine_each) (void)ipclab_seccomp_restrict_process_vm(getpid());
 }
 
 /* Creates every channel before anyone forks, so that all processes inherit them (each family's
@@ -210,9 +211,10 @@ static void fork_others(void) {
 }
 
 _Noreturn void participant_start(const runner_plan *plan, void *ring, size_t ring_size,
-                                 const ipclab_run_limits *limits) {
+                                 const ipclab_run_limits *limits, int confine_each) {
     participant *p = &participant_self;
     p->plan = plan;
+    p->confine_each = confine_each;
     p->index = 0;
     p->ring = ring;
     p->ring_size = ring_size;

@@ -17,8 +17,10 @@
  * runs its steps; every participant ends with `_exit`. `ring` and `ring_size` are the init's
  * mapping of the ring (already bound by the init: the participant binds again under its index);
  * `limits` is the init's private copy of the run's limits (cpu_ms arms each process's CPU timer).
+ * `confine_each`: each process stacks its own filter (process_vm_readv/writev only on itself); 0
+ * when the run's last filter already refuses both to every process (setup_lockdown).
  */
 _Noreturn void participant_start(const runner_plan *plan, void *ring, size_t ring_size,
-                                 const ipclab_run_limits *limits);
+                                 const ipclab_run_limits *limits, int confine_each);
 
 #endif

@@ -41,6 +41,7 @@ typedef struct participant_region {
 typedef struct participant {
     const runner_plan *plan;
     int index;
+    int confine_each;       /* participant_start's: each process stacks its own process_vm filter */
     /* This process's descriptors, by channel index. */
     participant_ends ends[IPCLAB_PLAN_CHANNELS_MAX];
     /* Pids of the processes this one forked, by process index (0 where it forked none). */

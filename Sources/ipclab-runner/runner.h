@@ -85,6 +85,7 @@ typedef struct init_state {
     setup_done early[RUNNER_EARLY_MAX];
     int nearly;
     int base_filter;        /* the seccomp base went in while the init waited */
+    int confine_each;       /* each participant stacks its own process_vm filter (setup_lockdown) */
     void *ring;
     size_t ring_size;
     ipclab_run_limits limits; /* the init's own copy: the header is the run's to write */

@@ -401,3 +401,11 @@ int runner_plan_load(const void *bytes, size_t length, runner_plan *out) {
     *out = plan;
     return 0;
 }
+
+int runner_plan_reads_own_memory(const runner_plan *plan) {
+    for (uint32_t i = 0; i < plan->header->nsteps; i++) {
+        uint16_t op = plan->steps[i].op;
+        if (op == IPCLAB_OP_LOAD_POINTER || op == IPCLAB_OP_READ_POINTER) return 1;
+    }
+    return 0;
+}

@@ -34,6 +34,10 @@ static inline const char *runner_plan_string(const runner_plan *plan, ipclab_pla
     return s.length == 0 ? "" : plan->strings + s.offset;
 }
 
+/** Whether any process of a validated plan reads its own memory (a `load_pointer` or `read_pointer`
+ *  step: process_vm_readv on itself). 1 or 0. */
+int runner_plan_reads_own_memory(const runner_plan *plan);
+
 /** The steps of process `index` of a validated plan. */
 static inline const ipclab_plan_step *runner_plan_steps(const runner_plan *plan, int index) {
     return plan->steps + plan->processes[index].first_step;

@@ -209,9 +209,15 @@ void setup_lockdown(init_state *s) {
     recorded(s, "no_new_privs", 0, r, r == 0 ? 0 : errno);
     r = ipclab_set_not_dumpable();
     recorded(s, "dumpable off", 0, r, r == 0 ? 0 : errno);
-    /* The base went in while the init waited: only the last instructions now (~13 µs). */
-    r = s->base_filter ? ipclab_seccomp_install_late() : ipclab_seccomp_install();
+    /* The base went in while the init waited: only the last instructions now (~13 µs). A plan
+     * without pointer steps never reads memory with process_vm_readv: the last filter refuses it
+     * (and process_vm_writev) to every process at once, and no participant stacks a filter of its
+     * own for that (participant.c, `confine`). */
+    int own_memory = runner_plan_reads_own_memory(&s->plan);
+    r = s->base_filter ? ipclab_seccomp_install_late_with(own_memory ? 0 : IPCLAB_SECCOMP_NO_PROCESS_VM)
+                       : ipclab_seccomp_install();
     recorded(s, "seccomp filter", 0, r, r == 0 ? 0 : errno);
+    s->confine_each = own_memory || !s->base_filter || r != 0;
     int mode = -1, filters = -1;
     ipclab_seccomp_status(&mode, &filters);
     int64_t args[2] = {mode, filters};

@@ -84,5 +84,26 @@ struct SeccompPolicyTests {
         #expect(Self.run(base, arch: native, nr: 165, arg0: 0) == 0x7fff_0000)
         #expect(Self.run(whole, arch: 0x4000_0003, nr: 20, arg0: 0) == eperm) // any i386 call
     }
+
+    @Test("a run without pointer steps: base + late-without-process_vm refuses process_vm_readv/writev and otherwise answers as the whole")
+    func lateWithoutProcessVm() throws {
+        let whole = Self.program(0), base = Self.program(1), late = Self.program(3)
+        let native = whole[1].k
+        let eperm: UInt32 = 0x0005_0000 | 1
+        let processVm: Set<UInt32> = [310, 311] // x86_64 process_vm_readv, process_vm_writev
+        #expect(Self.stacked([base, late], arch: native, nr: 310, arg0: 1) == eperm)
+        #expect(Self.stacked([base, late], arch: native, nr: 311, arg0: 1) == eperm)
+        // The whole filter leaves both to each participant's own filter: they must differ there only.
+        #expect(Self.stacked([whole], arch: native, nr: 310, arg0: 1) == 0x7fff_0000)
+        var differs = 0
+        for arch in [native, 0x4000_0003, 0] {
+            for nr in Array(0..<1100) + (0..<600).map({ $0 | 0x4000_0000 }) {
+                if arch == native && processVm.contains(UInt32(nr)) { continue }
+                let expected = try #require(Self.stacked([whole], arch: arch, nr: UInt32(nr), arg0: 0))
+                if Self.stacked([base, late], arch: arch, nr: UInt32(nr), arg0: 0) != expected { differs += 1 }
+            }
+        }
+        #expect(differs == 0)
+    }
     #endif
 }

@@ -36,6 +36,16 @@ int ipclab_seccomp_install(void);
 int ipclab_seccomp_install_base(void);
 int ipclab_seccomp_install_late(void);
 
+/** A flag of ipclab_seccomp_install_late_with: the late filter refuses process_vm_readv/writev too. */
+#define IPCLAB_SECCOMP_NO_PROCESS_VM 1
+
+/**
+ * The late filter, with `flags`: IPCLAB_SECCOMP_NO_PROCESS_VM for a run whose plan never reads its
+ * own memory (no pointer step): then no process of the run can read or write another's memory, and
+ * none needs ipclab_seccomp_restrict_process_vm (a filter of its own, ~15 µs to install).
+ */
+int ipclab_seccomp_install_late_with(int flags);
+
 /** One classic BPF instruction, laid out as the kernel's `struct sock_filter`. */
 typedef struct ipclab_bpf_insn {
     uint16_t code;
@@ -45,7 +55,8 @@ typedef struct ipclab_bpf_insn {
 } ipclab_bpf_insn;
 
 /**
- * The instructions a filter is made of (0: the whole policy, 1: the base, 2: the late one), for
+ * The instructions a filter is made of (0: the whole policy, 1: the base, 2: the late one, 3: the late
+ * one with IPCLAB_SECCOMP_NO_PROCESS_VM), for
  * tests that check the stacked pair against the whole: at most `capacity` copied to `out`; returns
  * how many there are.
  */
