@@ -111,8 +111,8 @@ void setup_prepare_ahead(init_state *s) {
         if (!early(s, name, 1, 0, drop_to_uid)) return;
     }
     if (s->network_namespace) early(s, "loopback up", 0, 0, loopback_up);
-    /* Every signal's default action, once here for every process of the run. */
-    ipclab_reset_signal_dispositions();
+    /* Every signal has its default action already: the runner set them once (slot.c), and the
+     * ready init, its clone, inherited them. */
     /* Changing uid or gid (above) clears the parent-death signal: set it again. */
     ipclab_set_parent_death_signal(SIGKILL);
     /* Last, once no mount but the run's own is left to do: the long part of the seccomp filter. */

@@ -63,6 +63,9 @@ _Noreturn void runner_serve(int reexec_every) {
     ipclab_set_parent_death_signal(SIGKILL);
     if (getppid() == 1) _exit(0);
     ipclab_set_process_name("ipclab-slot");
+    /* Every signal's default action, once per image: each init is a clone of this process and
+     * inherits them (exec kept what the spawner ignored; this loop never sets a handler). */
+    ipclab_reset_signal_dispositions();
     every_text[0] = 0;
     runner_append_u64(every_text, sizeof every_text, (uint64_t)reexec_every);
     int home = fcntl(RUNNER_HOME_FD, F_GETFD) >= 0 ? RUNNER_HOME_FD : -1;
