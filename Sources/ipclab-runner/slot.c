@@ -66,6 +66,7 @@ _Noreturn void runner_serve(int reexec_every) {
     /* Every signal's default action, once per image: each init is a clone of this process and
      * inherits them (exec kept what the spawner ignored; this loop never sets a handler). */
     ipclab_reset_signal_dispositions();
+    runner_share_code_page_tables();
     every_text[0] = 0;
     runner_append_u64(every_text, sizeof every_text, (uint64_t)reexec_every);
     int home = fcntl(RUNNER_HOME_FD, F_GETFD) >= 0 ? RUNNER_HOME_FD : -1;
