@@ -66,12 +66,14 @@ static const int denied[] = {
 };
 
 /*
- * Refused too, but by the last filter only: the set-up a run does once its plan is known (the
- * run's /tmp resized to its file limit; a program run's minimal root, bound and pivoted into)
- * needs them after the rest of the policy can already be in place. See ipclab_seccomp_install_base.
+ * Refused too, but by the last filter only (with clone into new namespaces): the set-up a run does
+ * once its plan is known (the run's /tmp resized to its file limit; a program run's minimal root,
+ * bound and pivoted into) needs them after the rest of the policy can already be in place, and the
+ * C runner, which holds the base from its start, makes each run's namespaces (clone, setns).
+ * See ipclab_seccomp_install_base.
  */
 static const int denied_late[] = {
-    __NR_mount, __NR_umount2, __NR_pivot_root,
+    __NR_mount, __NR_umount2, __NR_pivot_root, __NR_unshare, __NR_setns,
 #ifdef __NR_mount_setattr
     __NR_mount_setattr,
 #endif
@@ -119,6 +121,19 @@ static size_t emit_tree(struct sock_filter *code, size_t at, const int *nrs, siz
     return n - at;
 }
 
+/* clone (fork) is allowed, not into new namespaces: its first argument holds the flags. Expects
+ * the call's number loaded; 5 instructions, which end in a return for clone and fall through else. */
+enum { clone_check_length = 5 };
+static size_t emit_clone_check(struct sock_filter *code) {
+    size_t n = 0;
+    code[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_clone, 0, 4);
+    code[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0]));
+    code[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, CLONE_NAMESPACES, 0, 1);
+    code[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, ERRNO(EPERM));
+    code[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+    return n;
+}
+
 /* The run's policy, without the calls of denied_late when `base` (they are then left to the last
  * filter), into `code` (room for policy_room instructions). Returns its length. */
 enum { policy_room = 16 + 3 * (sizeof denied / sizeof denied[0]) };
@@ -142,12 +157,7 @@ static size_t build_policy(int base, struct sock_filter *code) {
     /* clone3 keeps its flags in memory a filter cannot read: ENOSYS makes glibc use clone. */
     code[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_clone3, 0, 1);
     code[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, ERRNO(ENOSYS));
-    /* clone (fork) is allowed, not into new namespaces: its first argument holds the flags. */
-    code[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_clone, 0, 4);
-    code[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0]));
-    code[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, CLONE_NAMESPACES, 0, 1);
-    code[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, ERRNO(EPERM));
-    code[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+    if (!base) n += emit_clone_check(code + n);
     size_t patch[all];
     size_t npatch = 0;
     n += emit_tree(code, n, nrs, count, patch, &npatch);
@@ -167,7 +177,7 @@ static size_t build_policy(int base, struct sock_filter *code) {
 static const int denied_process_vm[] = { __NR_process_vm_readv, __NR_process_vm_writev };
 enum {
     late_count = sizeof denied_late / sizeof denied_late[0],
-    late_room = 3 + late_count + sizeof denied_process_vm / sizeof denied_process_vm[0],
+    late_room = 3 + clone_check_length + late_count + sizeof denied_process_vm / sizeof denied_process_vm[0],
 };
 static size_t build_late(int flags, struct sock_filter *code) {
     int nrs[late_count + sizeof denied_process_vm / sizeof denied_process_vm[0]];
@@ -178,6 +188,7 @@ static size_t build_late(int flags, struct sock_filter *code) {
     }
     size_t n = 0;
     code[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
+    n += emit_clone_check(code + n);
     for (size_t i = 0; i < count; i++) {
         /* Each match jumps to the EPERM at the end, past the other tests and the ALLOW. */
         code[n] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)nrs[i], (unsigned char)(count - i), 0);

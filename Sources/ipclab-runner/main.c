@@ -57,7 +57,13 @@ int main(int argc, char **argv) {
     if (argc >= 2 && strcmp(argv[1], "check-plan") == 0 && argc == 2) _exit(check_plans());
     if (argc < 2 || strcmp(argv[1], "runner") != 0) usage("unknown command");
     long every = 64;
+    int base_filter_held = 0;
     for (int i = 2; i < argc; i++) {
+        /* Only the runner's own re-exec says so (slot.c): its filter survived the exec. */
+        if (strcmp(argv[i], "--base-filter-held") == 0) {
+            base_filter_held = 1;
+            continue;
+        }
         if (strcmp(argv[i], "--reexec-every") == 0 && i + 1 < argc) {
             char *end = NULL;
             every = strtol(argv[++i], &end, 10);
@@ -66,5 +72,5 @@ int main(int argc, char **argv) {
             usage("unknown argument");
         }
     }
-    runner_serve((int)every);
+    runner_serve((int)every, base_filter_held);
 }

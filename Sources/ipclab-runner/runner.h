@@ -101,7 +101,11 @@ void runner_share_code_page_tables(void);
 void runner_populate_writable(void);
 
 /** slot.c: the runner's loop; never returns. */
-_Noreturn void runner_serve(int reexec_every);
+_Noreturn void runner_serve(int reexec_every, int base_filter_held);
+
+/** Whether this process (the runner, or a ready init it cloned) holds the seccomp base, installed
+ *  once per runner image (slot.c): a ready init then installs only the late filter. */
+extern int runner_base_filter;
 
 /** ready.c: a just-cloned init (fds as the runner left them); never returns. */
 _Noreturn void ready_wait_for_run(int control, int pids_procs, int memory_procs, const runner_request *request);

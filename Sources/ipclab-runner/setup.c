@@ -115,8 +115,9 @@ void setup_prepare_ahead(init_state *s) {
      * ready init, its clone, inherited them. */
     /* Changing uid or gid (above) clears the parent-death signal: set it again. */
     ipclab_set_parent_death_signal(SIGKILL);
-    /* Last, once no mount but the run's own is left to do: the long part of the seccomp filter. */
-    s->base_filter = ipclab_no_new_privs() == 0 && ipclab_seccomp_install_base() == 0;
+    /* The long part of the seccomp filter: held since the runner's start (slot.c), or else installed
+     * now, last, once no mount but the run's own is left to do. */
+    s->base_filter = ipclab_no_new_privs() == 0 && (runner_base_filter || ipclab_seccomp_install_base() == 0);
 }
 
 /* Records one operation; a required one that failed ends the run. */

@@ -250,7 +250,16 @@ struct CRunnerTests {
             let exe = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/exe")
             #expect(exe == URL(fileURLWithPath: runner).resolvingSymlinksInPath().path, "runner \(pid) runs \(exe)")
             let argv = try String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8).split(separator: "\0").map(String.init)
-            #expect(argv == ["ipclab-runner", "runner", "--reexec-every", String(Spawner.defaultReexecEvery)])
+            // The spawner's spelling; a runner that re-exec'd itself says that it holds the base filter already.
+            let spawnersArgv = ["ipclab-runner", "runner", "--reexec-every", String(Spawner.defaultReexecEvery)]
+            #expect(argv == spawnersArgv || argv == spawnersArgv + ["--base-filter-held"], "\(argv)")
+            // The seccomp base is the runner's own, once per image (every init is its clone and inherits it):
+            // no new privileges, filter mode, and on top of what the host itself put there, exactly one filter
+            // (a re-exec keeps it and does not stack another).
+            #expect(procStatus(pid, "NoNewPrivs")?.first == "1", "runner \(pid)")
+            #expect(procStatus(pid, "Seccomp")?.first == "2", "runner \(pid)")
+            let hostFilters = Int(procStatus(spawner, "Seccomp_filters")?.first ?? "0") ?? 0
+            #expect(procStatus(pid, "Seccomp_filters")?.first == String(hostFilters + 1), "runner \(pid)")
             #expect(try Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/environ")).isEmpty)
             // 0-2 (the spawner's stdio), 3 the request socket, 4 the home netns, 5 its own executable. While it
             // clones an init (the spawner prepares the next one after each run) it also holds what came with the

@@ -28,10 +28,12 @@ int ipclab_seccomp_install(void);
 
 /**
  * The same policy in two filters, so that the long one is installed off a run's path: the base
- * (the run's filter but for mount, umount2, pivot_root and mount_setattr, which the set-up after
- * the plan arrives still needs), installed by a ready init while it waits, then the late one (those
- * four only, a few instructions) at the lockdown. Stacked, they refuse exactly what
- * ipclab_seccomp_install refuses, with the same errno. 0, or -1 with errno.
+ * (the run's filter but for mount, umount2, pivot_root, mount_setattr, unshare, setns and clone into
+ * new namespaces, which the set-up after the plan arrives and the runner that makes the run's
+ * namespaces still need), installed once per image by the C runner (every run's init is its clone
+ * and inherits it) or by a Swift ready init while it waits; then the late one (those calls only, a
+ * few instructions) at the lockdown. Stacked, they refuse exactly what ipclab_seccomp_install
+ * refuses, with the same errno. 0, or -1 with errno.
  */
 int ipclab_seccomp_install_base(void);
 int ipclab_seccomp_install_late(void);
