@@ -13,6 +13,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -31,6 +33,20 @@ int runner_base_filter;
  * (mount, sethostname, set*id). A filter outlives exec: the re-exec says it is held, so that it is
  * not stacked again (a filter the host put on this process, as a container's, is no such proof).
  */
+/*
+ * The host's mount table as runs see it, trimmed once per image: this runner moves to a mount
+ * namespace of its own (private: nothing propagates back to the host) without /sys and what lies
+ * under it (sysfs, the cgroup hierarchies, tracefs: a dozen mounts on a typical host, none of which
+ * a scenario needs). Every run's mount namespace is a copy of this one, made at each clone and torn
+ * down at each run's end, one mount at a time: fewer mounts, less of both. Without the privilege to
+ * do it, the runner keeps the host's table.
+ */
+static void trim_mounts(void) {
+    if (unshare(CLONE_NEWNS) != 0) return;
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) return;
+    (void)umount2("/sys", MNT_DETACH);
+}
+
 static void hold_base_filter(int held) {
     if (!held) held = ipclab_no_new_privs() == 0 && ipclab_seccomp_install_base() == 0;
     runner_base_filter = held;
@@ -84,6 +100,7 @@ _Noreturn void runner_serve(int reexec_every, int base_filter_held) {
      * inherits them (exec kept what the spawner ignored; this loop never sets a handler). */
     ipclab_reset_signal_dispositions();
     runner_share_code_page_tables();
+    trim_mounts();
     hold_base_filter(base_filter_held);
     every_text[0] = 0;
     runner_append_u64(every_text, sizeof every_text, (uint64_t)reexec_every);
