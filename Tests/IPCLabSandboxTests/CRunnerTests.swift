@@ -261,6 +261,10 @@ struct CRunnerTests {
             let hostFilters = Int(procStatus(spawner, "Seccomp_filters")?.first ?? "0") ?? 0
             #expect(procStatus(pid, "Seccomp_filters")?.first == String(hostFilters + 1), "runner \(pid)")
             #expect(try Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/environ")).isEmpty)
+            // Its mount namespace (each run's is a copy) has no /sys, nor anything mounted under it.
+            let mountPoints = try String(contentsOfFile: "/proc/\(pid)/mountinfo", encoding: .utf8)
+                .split(separator: "\n").compactMap { $0.split(separator: " ").dropFirst(4).first.map(String.init) }
+            #expect(mountPoints.contains("/") && !mountPoints.contains { $0 == "/sys" || $0.hasPrefix("/sys/") }, "\(mountPoints)")
             // 0-2 (the spawner's stdio), 3 the request socket, 4 the home netns, 5 its own executable. While it
             // clones an init (the spawner prepares the next one after each run) it also holds what came with the
             // request, for a moment: a leak is what is still there after that.
