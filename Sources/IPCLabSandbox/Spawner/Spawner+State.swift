@@ -184,8 +184,10 @@ extension Spawner {
                 control = -1
             }
             inFlight[pid] = InFlight(ringFD: ringFD, doneFD: doneFD, control: control, attachment: attachment)
-            // The next init sets itself up while this run goes.
-            if !ready.isEmpty { Self.signalMapped(&ready[0]) }
+            // With other runs going, the next init sets itself up now (the next run may come any moment);
+            // a run alone leaves it for its done (``end(pid:)``): its mounts would take the kernel's mount
+            // lock against this run's own set-up, on the other core, while this run is on its path.
+            if inFlight.count > 1 && !ready.isEmpty { Self.signalMapped(&ready[0]) }
         }
 
         /// Whether to clone an init ahead of time now that a run has ended, so that a run posted back to
@@ -327,6 +329,8 @@ extension Spawner {
             _ = RunEnded.marker.withUnsafeBytes { Glibc.write(run.doneFD, $0.baseAddress, $0.count) }
             close(run.doneFD)
             if run.control >= 0 { close(run.control) }
+            // The next init sets itself up while the server reads this trace and the client sends again.
+            if !ready.isEmpty { Self.signalMapped(&ready[0]) }
         }
 
         mutating func killAll() {
