@@ -206,6 +206,21 @@ def test_tmp_is_sized_from_file_bytes_files_together_fill_it_at_the_limit(lab, s
     assert any(op["op"] == f"size /tmp {1 << 20}" and op["result"] == 0 for op in run["sandbox"]["setup"])
 
 
+def test_tmp_at_the_default_file_bytes_is_the_size_it_was_mounted_with(lab, server):
+    """At the default file_bytes (16 MiB) the run's /tmp keeps the size its init mounted it with ahead
+    of the run (no remount after go): files together still fill it at exactly that limit."""
+    trace = run_adversarially(lab, server, busy_run(
+        [{"op": "write_file", "name": "a", "bytes": 9 << 20}, {"op": "write_file", "name": "b", "bytes": 9 << 20}],
+        {}, "writer"))
+    run = trace["run"]
+    assert run["limits"]["file_bytes"] == 16 << 20, run["limits"]
+    assert run["outcome"] == "limit_exceeded" and "ENOSPC" in run["reason"], run["reason"]
+    writes = [e for e in trace["events"] if e["call"] == "write_file"]
+    assert writes[0]["errno"] is None and writes[1]["errno"] == "ENOSPC", writes
+    assert (15 << 20) < writes[0]["args"]["written"] + writes[1]["args"]["written"] <= 16 << 20
+    assert any(op["op"] == f"size /tmp {16 << 20}" and op["result"] == 0 for op in run["sandbox"]["setup"])
+
+
 def test_a_file_over_16_mib_fits_when_file_bytes_allows_it(lab, server):
     trace = run_adversarially(lab, server, busy_run(
         [{"op": "write_file", "name": "big", "bytes": 20 << 20}], {"file_bytes": 24 << 20}, "writer"))
