@@ -347,3 +347,21 @@ def test_null_where_the_schema_gives_a_value_is_refused_with_its_path(lab, body,
 def test_null_inside_params_is_the_default(lab):
     r = lab.run({"experiment": "pipe.byte_stream", "params": {"read_sizes": None}})
     assert r.status == 200, r.body[:300]
+
+
+def test_a_loop_of_long_texts_with_expressions_is_refused_before_it_grows(lab, server):
+    """8 processes, each a loop of 4096 writes of a 60 KiB text with {i}: expanded, 1.9 GiB of strings in
+    the server before any check. It is refused by the expanded-text bound instead, naming the first step
+    past it, and the server's memory never grew near that (its high-water mark, from /proc)."""
+    data = "{i}" + "x" * (60 << 10)
+    processes = [{"name": f"p{k}", "steps": [{"op": "loop", "times": 4096, "do": [{"op": "write", "channel": "c", "data": data}]}]}
+                 for k in range(8)]
+    body = {"scenario": {"channels": [{"name": "c", "kind": "pipe"}], "processes": processes}}
+    assert len(json.dumps(body)) < 1 << 20
+    e = lab.run(body).error(400, "invalid_scenario")
+    details = e.get("details") or [e]
+    assert any(d.get("path", "").startswith("scenario.processes[0].steps[0].do[0]") and "text with {expressions}" in d["message"]
+               for d in details), e
+    with open(f"/proc/{server.process.pid}/status") as f:
+        peak_kib = int(next(line for line in f if line.startswith("VmHWM:")).split()[1])
+    assert peak_kib < 512 << 10, f"the server's resident memory peaked at {peak_kib >> 10} MiB"

@@ -74,6 +74,29 @@ struct ScenarioLoopTests {
         }
     }
 
+    @Test("text with expressions: 4 MiB of it over the whole scenario once expanded, not a byte more")
+    func expandedTextBound() throws {
+        func scenario(_ loops: [(times: Int, bytes: Int)]) -> String {
+            let processes = loops.enumerated().map { i, loop in
+                let data = "{i}" + String(repeating: "x", count: loop.bytes - 3)
+                return #"{"name": "p\#(i)", "steps": [{"op": "loop", "times": \#(loop.times), "do": [{"op": "write", "channel": "c", "data": "\#(data)"}]}]}"#
+            }
+            return #"{"channels": [{"name": "c", "kind": "pipe"}], "processes": [\#(processes.joined(separator: ", "))]}"#
+        }
+        let full = try decodeScenario(scenario([(4096, 1024)]))
+        #expect(full.processes[0].steps.count == 4096)
+        expectLabError(.invalidScenario, path: "scenario.processes[0].steps[0].do[0]", message: "4194304 bytes of text with {expressions}") {
+            try decodeScenario(scenario([(4096, 1025)]))
+        }
+        // All processes count together: the second one's first iteration past the bound is named.
+        expectLabError(.invalidScenario, path: "scenario.processes[1].steps[0].do[0]", message: "once its loops are expanded") {
+            try decodeScenario(scenario([(2048, 1024), (2049, 1024)]))
+        }
+        // Text without braces is shared between iterations, not copied: it does not count.
+        let plain = #"{"channels": [{"name": "c", "kind": "pipe"}], "processes": [{"name": "p", "steps": [{"op": "loop", "times": 4096, "do": [{"op": "write", "channel": "c", "data": "\#(String(repeating: "y", count: 4096))"}]}]}]}"#
+        #expect(try decodeScenario(plain).processes[0].steps.count == 4096)
+    }
+
     @Test("nested loops: an inner index of its own, times from the outer index")
     func nested() throws {
         let s = try decodeScenario(#"{"processes": [{"name": "p", "steps": [{"op": "loop", "times": 3, "do": [{"op": "loop", "index": "j", "times": "{i + 1}", "do": [{"op": "exit", "code": "{i * 10 + j}"}]}]}]}]}"#)

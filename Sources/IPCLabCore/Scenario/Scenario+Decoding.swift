@@ -38,6 +38,10 @@ extension Scenario {
         }
 
         var processes: [ProcessSpec] = []
+
+        // Text with expressions, all processes together (Bounds.expandedTextBytes).
+
+        var expandedTextBytes = 0
         var everyStepRead = true
         for (i, item) in processValues.enumerated() {
             let at = path.key("processes").index(i)
@@ -57,8 +61,9 @@ extension Scenario {
                 return (name, stepValues)
             }
             guard let read else { continue }
-            var list = StepList()
+            var list = StepList(expandedTextBytes: expandedTextBytes)
             list.read(read.steps, at: at.key("steps"), relative: "steps", scope: LoopScope(), errors: &errors)
+            expandedTextBytes = list.expandedTextBytes
             everyStepRead = everyStepRead && list.complete
             let loops = list.hasLoops ? ProcessSpec.Loops(origins: list.origins, written: read.steps) : nil
             processes.append(ProcessSpec(name: read.name, steps: list.steps, loops: loops))

@@ -28,6 +28,10 @@ public struct Scenario: Sendable, Equatable {
         public static let pipeSize = 4096...1_048_576
         public static let exitCode = 0...255
         public static let textBytes = 1...65_536
+        /// Bytes of step text with `{expressions}` in it, summed over every step of the scenario once its
+        /// loops are expanded (each iteration gets a copy with its own values): a loop of 64 KiB texts
+        /// would otherwise expand to gigabytes in the server before any check of the steps.
+        public static let expandedTextBytes = 0...4_194_304
     }
 
     /// The channel with this name, if declared.

@@ -25,6 +25,13 @@ struct StepList {
     /// False once a step (or a loop's header) was refused: the list lacks it, so checks across
     /// steps (a send's receive, a channel's users) would only report its absence again.
     private(set) var complete = true
+    /// Bytes of text with expressions read inside loops so far (``Scenario/Bounds/expandedTextBytes``),
+    /// counting those of the processes read before this one.
+    private(set) var expandedTextBytes: Int
+
+    init(expandedTextBytes: Int = 0) {
+        self.expandedTextBytes = expandedTextBytes
+    }
 
     /// Reads `values` (a `steps` or `do` array at `path`, `relative` to its process) in `scope`,
     /// recording its errors in `errors`.
@@ -40,6 +47,18 @@ struct StepList {
                 continue
             }
             let inLoop = scope.indexes.isEmpty ? nil : scope
+            if inLoop != nil {
+                // Counted before the step is read: reading it makes this iteration's copy of its texts.
+                expandedTextBytes += Self.textBytesWithExpressions(value)
+                guard expandedTextBytes <= Scenario.Bounds.expandedTextBytes.upperBound else {
+                    overflowed = true
+                    complete = false
+                    errors.add(LabError(.invalidScenario, "the scenario's steps hold more than \(Scenario.Bounds.expandedTextBytes.upperBound) bytes "
+                                        + "of text with {expressions} once its loops are expanded (each iteration is a copy)",
+                                        path: at.description))
+                    return
+                }
+            }
             do throws(LabError) {
                 let step = try Step.decode(value, at: at, scope: inLoop)
                 guard steps.count < Scenario.Bounds.expandedSteps.upperBound else {
@@ -73,6 +92,16 @@ struct StepList {
             read(header.body, at: path.key("do"), relative: "\(relative).do", scope: scope.with(header.index, k), errors: &errors)
             // A mistake in the body would repeat in every iteration: report the first.
             if errors.errors.count > before || overflowed { return }
+        }
+    }
+
+    /// The bytes of `value`'s strings that hold a brace (an expression to substitute, or an error to report).
+    static func textBytesWithExpressions(_ value: JSONValue) -> Int {
+        switch value {
+        case .string(let text): return text.utf8.contains { $0 == UInt8(ascii: "{") || $0 == UInt8(ascii: "}") } ? text.utf8.count : 0
+        case .array(let values): return values.reduce(0) { $0 + textBytesWithExpressions($1) }
+        case .object(let fields): return fields.values.reduce(0) { $0 + textBytesWithExpressions($1) }
+        default: return 0
         }
     }
 
