@@ -30,6 +30,34 @@ struct SharedMemoryValidationTests {
         #expect(s.channels[1].json == ["name": "v", "kind": "shared_memory", "type": "sysv", "size": 4096, "ftok_path": "/tmp/v", "ftok_id": 65])
     }
 
+    @Test("two channels naming one object (a POSIX name, or an ftok path and id) must give it one size")
+    func oneObjectOneSize() throws {
+        // The same size: two names for one object, as a scenario may mean.
+        let same = try decodeScenario(scenario([
+            #"{"name": "a", "kind": "shared_memory", "type": "posix", "shm_name": "/r", "size": 64}"#,
+            #"{"name": "b", "kind": "shared_memory", "type": "posix", "shm_name": "/r", "size": 64}"#,
+        ]))
+        #expect(same.channels.count == 2)
+        expectLabError(.invalidScenario, path: "scenario.channels[1].size", message: "shm_name \"/r\") with size 64") {
+            try decodeScenario(scenario([
+                #"{"name": "a", "kind": "shared_memory", "type": "posix", "shm_name": "/r", "size": 64}"#,
+                #"{"name": "b", "kind": "shared_memory", "type": "posix", "shm_name": "/r", "size": 8192}"#,
+            ]))
+        }
+        expectLabError(.invalidScenario, path: "scenario.channels[2].size", message: "ftok_path \"/tmp/k\", ftok_id 7") {
+            try decodeScenario(scenario([
+                #"{"name": "a", "kind": "shared_memory", "type": "sysv", "ftok_path": "/tmp/k", "ftok_id": 7, "size": 4096}"#,
+                #"{"name": "b", "kind": "shared_memory", "type": "sysv", "ftok_path": "/tmp/k", "ftok_id": 8, "size": 100}"#,
+                #"{"name": "c", "kind": "shared_memory", "type": "sysv", "ftok_path": "/tmp/k", "ftok_id": 7, "size": 100}"#,
+            ]))
+        }
+        // A POSIX object and a System V segment are different objects, whatever their names.
+        #expect(try decodeScenario(scenario([
+            #"{"name": "a", "kind": "shared_memory", "type": "posix", "shm_name": "/k", "size": 64}"#,
+            #"{"name": "k", "kind": "shared_memory", "type": "sysv", "size": 128}"#,
+        ])).channels.count == 2)
+    }
+
     @Test("an anonymous region may carry bytes the first process stores before forking")
     func initialBytes() throws {
         let s = try decodeScenario(scenario([#"{"name": "m", "kind": "shared_memory", "size": 8, "init": "1111"}"#]))

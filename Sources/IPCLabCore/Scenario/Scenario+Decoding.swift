@@ -33,6 +33,14 @@ extension Scenario {
                     throw LabError(.invalidScenario, "another FIFO already uses \"\(p)\"",
                                    path: path.key("channels").index(i).key("path").description)
                 }
+                if case .sharedMemory(let region) = channel.spec, let other = channels.lazy.compactMap({ c -> SharedMemoryChannel? in
+                    guard case .sharedMemory(let o) = c.spec else { return nil }
+                    return o
+                }).first(where: { $0.sameObject(as: region) && $0.size != region.size }) {
+                    // One kernel object has one size: the second channel would map past its end (SIGBUS).
+                    throw LabError(.invalidScenario, "another shared_memory channel names the same object (\(region.objectName)) with size "
+                                   + "\(other.size): one object has one size", path: path.key("channels").index(i).key("size").description)
+                }
                 channels.append(channel)
             }
         }

@@ -90,6 +90,25 @@ public struct SharedMemoryChannel: ChannelFamily {
 
     public var kind: String { "shared_memory" }
 
+    /// Whether `other` names the same kernel object: the same POSIX name, or the same ftok path and id
+    /// (an anonymous region is its channel's alone).
+    func sameObject(as other: SharedMemoryChannel) -> Bool {
+        switch (type, other.type) {
+        case (.posix, .posix): return shmName == other.shmName
+        case (.sysv, .sysv): return ftokPath == other.ftokPath && ftokID == other.ftokID
+        default: return false
+        }
+    }
+
+    /// The object as the error names it: `shm_name "/x"` or `ftok_path "/tmp/k", ftok_id 65`.
+    var objectName: String {
+        switch type {
+        case .posix: return "shm_name \"\(shmName ?? "")\""
+        case .sysv: return "ftok_path \"\(ftokPath ?? "")\", ftok_id \(ftokID ?? 0)"
+        case .anonymous: return "an anonymous region"
+        }
+    }
+
     public var fields: [String: JSONValue] {
         var o: [String: JSONValue] = ["type": .string(type.rawValue), "size": .integer(Int64(size))]
         if type != .sysv { o["mapping"] = .string(mapping.rawValue) }
