@@ -7,6 +7,7 @@ catch its mistake, with jitter, and the messages must say why."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from typing import Any
 
@@ -241,6 +242,11 @@ def test_cli_grade_exit_status(tmp_path):
     bad = grade_cli("bounded_buffer.no_consumer_mutex", "--repeat", "3", "--format", "text")
     assert bad.returncode == 1, bad.stderr
     assert "FAIL The consumer takes the mutex for each item" in bad.stdout and "score 7/9 over 3 runs" in bad.stdout
+    # Graded on either run image (C, the default, or the Swift runner), the same grade.
+    on_swift = grade_cli("bounded_buffer.no_consumer_mutex", "--repeat", "3", "--format", "text", "--run-image", "swift")
+    def without_time(text: str) -> str:  # the last line ends with the grade's wall time
+        return re.sub(r", \d+ ms\n$", "\n", text)
+    assert on_swift.returncode == 1 and without_time(on_swift.stdout) == without_time(bad.stdout), on_swift.stdout + on_swift.stderr
     as_json = grade_cli("pipe_eof.correct", "--repeat", "2", "--seed", "9", "--format", "json")
     g = json.loads(as_json.stdout)
     validate_schema(g, "Grade", "ipclab grade --format json")

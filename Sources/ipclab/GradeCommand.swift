@@ -66,6 +66,9 @@ struct GradeCommand: ParsableCommand {
     @OptionGroup(title: "Limit maxima")
     var maxima: LimitMaximaOptions
 
+    @OptionGroup
+    var runImage: RunImageOption
+
     @Option(help: "Output: the grade as JSON, Gradescope's results.json, or a line per check.")
     var format: Format = .text
 
@@ -108,8 +111,14 @@ struct GradeCommand: ParsableCommand {
         }
         var logger = Logger(label: "ipclab.grade")
         logger.logLevel = .warning
-        let runner = LabRunner(spawner: try SpawnerClient(logger: logger), maxima: maxima.maxima)
-        defer { runner.spawner.shutdown() }
+        let runner: LabRunner
+        do {
+            runner = try LabRunner.start(image: runImage.runImage, options: Spawner.Options(), logger: logger, maxima: maxima.maxima)
+        } catch let error as RunImage.Unavailable {
+            FileHandle.standardError.write(Data("ipclab: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+        defer { runner.shutdown() }
         let report: GradeReport
         do {
             report = try Grader(request, runner: runner).run(workers: parallel) { work in
