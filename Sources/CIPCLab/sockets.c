@@ -59,7 +59,9 @@ static socklen_t to_sockaddr(const ipclab_address *a, struct sockaddr_storage *s
     }
     struct sockaddr_un *un = (struct sockaddr_un *)ss;
     un->sun_family = AF_UNIX;
-    strncpy(un->sun_path, a->path, sizeof un->sun_path - 1);
+    /* At most 107 bytes and the NUL the memset left: a->path may fill its own 108 without one. */
+    size_t n = strnlen(a->path, sizeof un->sun_path - 1);
+    memcpy(un->sun_path, a->path, n);
     return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(un->sun_path) + 1);
 }
 
