@@ -30,6 +30,11 @@ public struct LabAPI: HTTPHandler {
     let healthTail: [UInt8]
     /// The last `/healthz` answer, kept while the spawner's status stays the same.
     let healthCache = HealthCache()
+    /// The checked requests of the run bodies sent lately (at most ``cachedBodyBytes`` each): clients send
+    /// the same preset run again and again, and its body is parsed, checked and expanded once.
+    let recentRuns = RecentCache<[UInt8], RunRequest>(capacity: 16)
+    /// The largest body whose checked request ``recentRuns`` keeps.
+    static let cachedBodyBytes = 4096
 
     public init(catalog: Catalog = .standard, runner: LabRunner, staticFiles: StaticFiles?, openAPI: [UInt8]?,
                 version: String, sandbox: SandboxReport, protections: SandboxProtections? = nil, insecure: Bool = false,
@@ -122,7 +127,15 @@ public struct LabAPI: HTTPHandler {
         }
         if case .failure(let error) = Self.traceFields(request, format: format) { return .failure(error) }
         do {
-            return .success((try RunRequest.decode(request.body, catalog: catalog, maxima: runner.maxima), format))
+            // A body is checked against this server's catalog and maxima, which never change: the same
+            // bytes are the same request (an error is not kept, and is found again).
+            guard request.body.count <= Self.cachedBodyBytes else {
+                return .success((try RunRequest.decode(request.body, catalog: catalog, maxima: runner.maxima), format))
+            }
+            let runRequest = try recentRuns.value(for: request.body) { () throws(LabError) in
+                try RunRequest.decode(request.body, catalog: catalog, maxima: runner.maxima)
+            }
+            return .success((runRequest, format))
         } catch {
             return .failure(APIError(error))
         }

@@ -1,6 +1,7 @@
 import Foundation
-import IPCLabCore
 import Testing
+
+@testable import IPCLabCore
 
 @Suite("JSONWriter")
 struct JSONWriterTests {
@@ -91,5 +92,24 @@ struct JSONWriterTests {
         var w = JSONWriter()
         w.array { w in w.value(Double.nan); w.value(Double.infinity); w.value(0.25) }
         #expect(w.string == "[null,null,0.25]")
+    }
+
+    @Test("integers are spelled as String(n) spells them, at every width and both ends of Int64",
+          arguments: [0, 1, 9, 10, -1, -9, -10, 99, 100, 65536, -268_435_456, Int64.max, Int64.min, Int64.max - 1, Int64.min + 1])
+    func integers(_ n: Int64) {
+        var w = JSONWriter()
+        w.array { w in w.value(n); w.value(Int(n)); w.value(n as Int64?) }
+        #expect(w.string == "[\(n),\(n),\(n)]")
+    }
+
+    @Test("a payload's bytes are written as its text and hex strings would be")
+    func bytesAsStrings() {
+        for preview: [UInt8] in [[], Array("Hello\0".utf8), [0x22, 0x5c, 0x0a, 0x01, 0x7f, 0x41], Array(0..<128)] {
+            let payload = Payload(bytes: preview.count, preview: preview)
+            var fromBytes = JSONWriter(), fromStrings = JSONWriter()
+            fromBytes.array { w in w.value(asciiBytes: preview); w.value(hexOf: preview) }
+            fromStrings.array { w in w.value(payload.text); w.value(payload.hex) }
+            #expect(fromBytes.string == fromStrings.string)
+        }
     }
 }
