@@ -21,6 +21,10 @@ public final class RecentCache<Key: Equatable & Sendable, Value: Sendable>: Send
                                 make: () throws(E) -> Value) throws(E) -> Value {
         let hit: Value? = entries.withLock { entries in
             guard let i = entries.firstIndex(where: { $0.key == key }) else { return nil }
+            // The caller's key in place of the equal one kept: keys that hold arrays (a scenario's
+            // processes and channels) then compare by their storage's identity, at once, on the next hit
+            // with the same value (a checked request a cache answered again), not element by element.
+            entries[i].key = key
             if i > 0 { entries.insert(entries.remove(at: i), at: 0) }
             return entries[0].value
         }

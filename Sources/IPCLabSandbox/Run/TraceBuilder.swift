@@ -75,25 +75,29 @@ struct TraceBuilder {
         let eventOrder = records.indices
             .filter { EventArguments.isEvent(records[$0]) && (!programs || Self.namedOutput(records[$0], names: names)) }
             .sorted { (records[$0].tBegin, records[$0].index) < (records[$1].tBegin, records[$1].index) }
-        let named = Set(records.lazy.filter { $0.kind == IPCLAB_REC_OBJECT }.map { Int($0.args[3]) })
+        let snapshots = records.filter { $0.kind == IPCLAB_REC_OBJECT }
+        let named = snapshots.isEmpty ? [] : Set(snapshots.lazy.map { Int($0.args[3]) })
         var seqOf: [Int: Int] = [:]
         var events: [TraceEvent] = []
         events.reserveCapacity(eventOrder.count)
         var channels = ProgramChannels()
         var shared = SharedArguments()
+        // Sharing equal argument arrays saves memory on large traces only (see SharedArguments); a small
+        // trace's events keep their own, the same values, without a dictionary lookup per event.
+        let sharesArguments = eventOrder.count >= SharedArguments.minimumEvents
         for (n, i) in eventOrder.enumerated() {
             let r = records[i]
-            if named.contains(r.index) { seqOf[r.index] = n + 1 }
+            if !named.isEmpty && named.contains(r.index) { seqOf[r.index] = n + 1 }
             var event = arguments.event(r, seq: n + 1)
             if programs { Self.nameProgramEvent(&event, record: r, names: names, channels: &channels) }
-            shared.share(&event)
+            if sharesArguments { shared.share(&event) }
             events.append(event)
         }
         if programs {
             ProgramConnections.name(&events, parents: Dictionary(processes.compactMap { p in p.parent.map { (p.name, $0) } }) { a, _ in a })
         }
 
-        let objects = records.filter { $0.kind == IPCLAB_REC_OBJECT }.map { r -> ObjectSnapshot in
+        let objects = snapshots.map { r -> ObjectSnapshot in
             let after = Int(r.args[3])
             let named = arguments.objectState(r)
             return ObjectSnapshot(
