@@ -112,4 +112,37 @@ struct JSONWriterTests {
             #expect(fromBytes.string == fromStrings.string)
         }
     }
+
+    @Test("every byte that needs an escape is found at every place of an eight-byte word, and no other")
+    func escapesFoundInWords() {
+        for b in UInt8(0)...UInt8(255) {
+            let needs = b < 0x20 || b == 0x22 || b == 0x5C || b == 0x7F
+            for place in 0..<8 {
+                var bytes = [UInt8](repeating: UInt8(ascii: "a"), count: 8)
+                bytes[place] = b
+                let word = bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+                #expect(JSONWriter.mayNeedEscape(word) == needs, "byte \(b) at \(place)")
+                // Around other bytes that need none, high ones too (UTF-8).
+                bytes = [0xC3, 0xA9, 0x7E, 0x20, 0x80, 0xFF, 0x21, 0x5D]
+                bytes[place] = b
+                let mixed = bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+                #expect(JSONWriter.mayNeedEscape(mixed) == needs, "byte \(b) at \(place) among others")
+            }
+        }
+        // Long strings with escapes at every offset, written as the byte-by-byte writer would.
+        for offset in 0..<20 {
+            var text = String(repeating: "x", count: offset) + "\"\u{1}\\" + String(repeating: "é", count: 9)
+            text += "\u{7f}\n" + String(repeating: "y", count: 20 - offset)
+            #expect(Self.written(text) == "\"" + text.unicodeScalars.map { s -> String in
+                switch s {
+                case "\"": return "\\\""
+                case "\\": return "\\\\"
+                case "\n": return "\\n"
+                case "\u{1}": return "\\u0001"
+                case "\u{7f}": return "\\u007f"
+                default: return String(s)
+                }
+            }.joined() + "\"")
+        }
+    }
 }

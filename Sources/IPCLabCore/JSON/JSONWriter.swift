@@ -210,16 +210,40 @@ public struct JSONWriter: Sendable {
         out.append(UInt8(ascii: "\""))
         // Most strings (keys, names, calls) need no escape: their runs of plain bytes are copied whole,
         // not appended byte by byte.
+        // Eight bytes at a time while none of them needs an escape (``mayNeedEscape(_:)``), then byte by byte.
+        let n = bytes.count
         var start = 0
-        for i in 0..<bytes.count {
-            let b = bytes[i]
-            guard b < 0x20 || b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") || b == 0x7F else { continue }
-            if start < i { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<i])) }
-            appendEscaped(b, to: &out)
-            start = i + 1
+        var i = 0
+        while i < n {
+            if n - i >= 8, let base = bytes.baseAddress,
+               !mayNeedEscape(UInt64(littleEndian: UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self))) {
+                i += 8
+                continue
+            }
+            let end = min(i + 8, n)
+            while i < end {
+                let b = bytes[i]
+                if b < 0x20 || b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") || b == 0x7F {
+                    if start < i { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<i])) }
+                    appendEscaped(b, to: &out)
+                    start = i + 1
+                }
+                i += 1
+            }
         }
-        if start < bytes.count { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start...])) }
+        if start < n { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start...])) }
         out.append(UInt8(ascii: "\""))
+    }
+
+    /// Whether any of the eight bytes in `word` may need an escape: one below 0x20, `"`, `\\` or DEL.
+    /// Exact for "any" (the bit tricks' false positives only follow a true one), never false when one does.
+    @inline(__always)
+    static func mayNeedEscape(_ word: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101, high: UInt64 = 0x8080_8080_8080_8080
+        @inline(__always) func hasZeroByte(_ x: UInt64) -> UInt64 { (x &- ones) & ~x & high }
+        let below20 = (word &- ones &* 0x20) & ~word & high
+        return (below20 | hasZeroByte(word ^ (ones &* 0x22)) | hasZeroByte(word ^ (ones &* 0x5C))
+                | hasZeroByte(word ^ (ones &* 0x7F))) != 0
     }
 
     /// One byte of a string literal, escaped when JSON (or a terminal) needs it.

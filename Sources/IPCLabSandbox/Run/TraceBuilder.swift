@@ -42,16 +42,18 @@ struct TraceBuilder {
         if releasesRing { ring.releaseRecords(below: header.claimed) }
 
         // Processes, from their start records.
-        var pids: [Int: Int32] = [:]
-        var ppids: [Int: Int32] = [:]
+        // Sized for the scenario's processes at once (each grew from empty, a rehash at a time).
+        let processCount = scenario.processes.count
+        var pids = [Int: Int32](minimumCapacity: processCount)
+        var ppids = [Int: Int32](minimumCapacity: processCount)
         for r in records where r.kind == IPCLAB_REC_START && r.process >= 0 {
             pids[r.process] = r.pid
             ppids[r.process] = Int32(truncatingIfNeeded: r.args[0])
         }
-        var names: [Int32: String] = [:]
+        var names = [Int32: String](minimumCapacity: pids.count)
         for (i, pid) in pids where scenario.processes.indices.contains(i) { names[pid] = scenario.processes[i].name }
 
-        var reaps: [Int32: RawRecord] = [:]
+        var reaps = [Int32: RawRecord](minimumCapacity: processCount)
         for r in records where r.kind == IPCLAB_REC_REAP {
             let pid = Int32(truncatingIfNeeded: r.args[0])
             if reaps[pid] == nil { reaps[pid] = r }
@@ -77,7 +79,7 @@ struct TraceBuilder {
             .sorted { (records[$0].tBegin, records[$0].index) < (records[$1].tBegin, records[$1].index) }
         let snapshots = records.filter { $0.kind == IPCLAB_REC_OBJECT }
         let named = snapshots.isEmpty ? [] : Set(snapshots.lazy.map { Int($0.args[3]) })
-        var seqOf: [Int: Int] = [:]
+        var seqOf = [Int: Int](minimumCapacity: named.count)
         var events: [TraceEvent] = []
         events.reserveCapacity(eventOrder.count)
         var channels = ProgramChannels()
