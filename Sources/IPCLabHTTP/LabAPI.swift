@@ -35,6 +35,8 @@ public struct LabAPI: HTTPHandler {
     let recentRuns = RecentCache<[UInt8], RunRequest>(capacity: 16)
     /// The largest body whose checked request ``recentRuns`` keeps.
     static let cachedBodyBytes = 4096
+    /// The most steps a kept request's scenario has (a small body may ask a preset for a large one).
+    static let cachedSteps = 1024
 
     public init(catalog: Catalog = .standard, runner: LabRunner, staticFiles: StaticFiles?, openAPI: [UInt8]?,
                 version: String, sandbox: SandboxReport, protections: SandboxProtections? = nil, insecure: Bool = false,
@@ -132,7 +134,8 @@ public struct LabAPI: HTTPHandler {
             guard request.body.count <= Self.cachedBodyBytes else {
                 return .success((try RunRequest.decode(request.body, catalog: catalog, maxima: runner.maxima), format))
             }
-            let runRequest = try recentRuns.value(for: request.body) { () throws(LabError) in
+            let small = { (r: RunRequest) in r.scenario.processes.reduce(0) { $0 + $1.steps.count } <= Self.cachedSteps }
+            let runRequest = try recentRuns.value(for: request.body, keeps: small) { () throws(LabError) in
                 try RunRequest.decode(request.body, catalog: catalog, maxima: runner.maxima)
             }
             return .success((runRequest, format))
