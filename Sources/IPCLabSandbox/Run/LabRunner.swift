@@ -193,12 +193,15 @@ extension LabRunner {
     /// stored run's address cannot be guessed (traces may hold students' work).
     static func newTraceID() -> String {
         var rng = SystemRandomNumberGenerator()
-        let halves: [UInt64] = [rng.next(), rng.next()]
-        // Each half as 16 lower-case hex digits, zero-padded, written in place (no string per half).
-        return String(unsafeUninitializedCapacity: 32) { out in
+        return traceID(rng.next(), rng.next())
+    }
+
+    /// `high` then `low` as 16 lower-case hex digits each, zero-padded, written in place (no string per half).
+    static func traceID(_ high: UInt64, _ low: UInt64) -> String {
+        String(unsafeUninitializedCapacity: 32) { out in
             let digits: StaticString = "0123456789abcdef"
             digits.withUTF8Buffer { digits in
-                for (h, half) in halves.enumerated() {
+                for (h, half) in [high, low].enumerated() {
                     for i in 0..<16 { out[h * 16 + i] = digits[Int(half >> UInt64(60 - 4 * i) & 15)] }
                 }
             }
