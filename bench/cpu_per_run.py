@@ -13,7 +13,8 @@ Each binary (an `ipclab`, with its `ipclab-sandbox` beside it) serves in turn, r
 idle and iowait) over the same window divided by the runs answered. That counts every process of a
 run, the spawner, the runners and the server: what a run costs the machine, not one process's share.
 "tree" is the CPU of the server's own process tree alone (from /proc, every run process included):
-on a machine others load too, the figure to compare.
+on a machine others load too, the figure to compare. "server" is the server process's own CPU (all its
+threads; not the spawners, runners or run processes): what a change to the server's run path saves.
 Prints a line per round and the medians. Not a test: the numbers are for reading, next to each other.
 """
 import argparse, os, re, shutil, statistics, subprocess, sys, tempfile, time
@@ -27,10 +28,10 @@ def busy_jiffies():
     return sum(fields) - fields[3] - fields[4]
 
 
-def tree_ticks(root):
+def tree_ticks(root, own=False):
     """CPU clock ticks of the server's own process tree: utime+stime+cutime+cstime of every live process
     under `root` (the spawner, runners and ready inits; what they reaped, every run process, in c*time)."""
-    children, stats = {}, {}
+    children, stats, stats_own = {}, {}, {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -42,7 +43,10 @@ def tree_ticks(root):
         fields = text[text.rfind(")") + 2:].split()
         children.setdefault(int(fields[1]), []).append(int(entry))
         stats[int(entry)] = sum(int(x) for x in fields[11:15])
+        stats_own[int(entry)] = sum(int(x) for x in fields[11:13])
     total, todo = 0, [root]
+    if own:
+        return stats_own.get(root, 0)
     while todo:
         pid = todo.pop()
         total += stats.get(pid, 0)
@@ -96,24 +100,25 @@ def main():
                 proc, url = serve(path, data_dir, args.uid_base + i * 1_000_000, own + extra)
                 try:
                     wrk(url, args.clients, 2, args.body)
-                    j0, k0, t0 = busy_jiffies(), tree_ticks(proc.pid), time.monotonic()
+                    j0, k0, s0, t0 = busy_jiffies(), tree_ticks(proc.pid), tree_ticks(proc.pid, own=True), time.monotonic()
                     n, p50, p99, bad = wrk(url, args.clients, args.seconds, args.body)
                     j1, t1 = busy_jiffies(), time.monotonic()
                     time.sleep(0.3)  # the last runs' processes reaped
-                    k1 = tree_ticks(proc.pid)
+                    k1, s1 = tree_ticks(proc.pid), tree_ticks(proc.pid, own=True)
                 finally:
                     proc.terminate()
                     proc.wait()
             cpu_ms = (j1 - j0) / hz * 1000 / max(1, n)
             tree_ms = (k1 - k0) / hz * 1000 / max(1, n)
-            results[binary].append((n / (t1 - t0), cpu_ms, p50, p99, tree_ms, bad))
+            server_ms = (s1 - s0) / hz * 1000 / max(1, n)
+            results[binary].append((n / (t1 - t0), cpu_ms, p50, p99, tree_ms, server_ms, bad))
             print(f"round {r + 1} {binary}: {n / (t1 - t0):7.1f} runs/s  {cpu_ms:5.2f} ms CPU/run  "
-                  f"p50 {p50:5.2f} ms  p99 {p99:6.2f} ms  tree {tree_ms:5.2f} ms/run  bad {bad}", flush=True)
+                  f"p50 {p50:5.2f} ms  p99 {p99:6.2f} ms  tree {tree_ms:5.2f} ms/run  server {server_ms:5.3f} ms/run  bad {bad}", flush=True)
     print("medians:")
     for binary, rows in results.items():
         med = [statistics.median(x) for x in zip(*rows)]
         print(f"  {binary}: {med[0]:7.1f} runs/s  {med[1]:5.2f} ms CPU/run  p50 {med[2]:5.2f} ms  p99 {med[3]:6.2f} ms  "
-              f"tree {med[4]:5.2f} ms/run  bad {sum(x[5] for x in rows)}")
+              f"tree {med[4]:5.2f} ms/run  server {med[5]:5.3f} ms/run  bad {sum(x[6] for x in rows)}")
 
 
 if __name__ == "__main__":

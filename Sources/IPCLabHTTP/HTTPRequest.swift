@@ -65,6 +65,8 @@ public struct HTTPRequest: Sendable, Hashable {
     /// `Content-Type: Application/JSON; charset=utf-8`; `nil` when there is no Content-Type.
     public var mediaType: String? {
         guard let value = headers["content-type"] else { return nil }
+        // What most clients send, as it is (the general case splits off parameters and lowercases).
+        if value == "application/json" { return value }
         let type = value.split(separator: ";", maxSplits: 1, omittingEmptySubsequences: false)[0]
         return HTTPRequest.lowercasedASCII(String(type.trimmingASCIISpaces()))
     }

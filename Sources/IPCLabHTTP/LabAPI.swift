@@ -30,6 +30,13 @@ public struct LabAPI: HTTPHandler {
     let healthTail: [UInt8]
     /// The last `/healthz` answer, kept while the spawner's status stays the same.
     let healthCache = HealthCache()
+    /// The checked requests of the run bodies sent lately (at most ``cachedBodyBytes`` each): clients send
+    /// the same preset run again and again, and its body is parsed, checked and expanded once.
+    let recentRuns = RecentCache<[UInt8], RunRequest>(capacity: 16)
+    /// The largest body whose checked request ``recentRuns`` keeps.
+    static let cachedBodyBytes = 4096
+    /// The most steps a kept request's scenario has (a small body may ask a preset for a large one).
+    static let cachedSteps = 1024
 
     public init(catalog: Catalog = .standard, runner: LabRunner, staticFiles: StaticFiles?, openAPI: [UInt8]?,
                 version: String, sandbox: SandboxReport, protections: SandboxProtections? = nil, insecure: Bool = false,
@@ -122,7 +129,16 @@ public struct LabAPI: HTTPHandler {
         }
         if case .failure(let error) = Self.traceFields(request, format: format) { return .failure(error) }
         do {
-            return .success((try RunRequest.decode(request.body, catalog: catalog, maxima: runner.maxima), format))
+            // A body is checked against this server's catalog and maxima, which never change: the same
+            // bytes are the same request (an error is not kept, and is found again).
+            guard request.body.count <= Self.cachedBodyBytes else {
+                return .success((try RunRequest.decode(request.body, catalog: catalog, maxima: runner.maxima), format))
+            }
+            let small = { (r: RunRequest) in r.scenario.processes.reduce(0) { $0 + $1.steps.count } <= Self.cachedSteps }
+            let runRequest = try recentRuns.value(for: request.body, keeps: small) { () throws(LabError) in
+                try RunRequest.decode(request.body, catalog: catalog, maxima: runner.maxima)
+            }
+            return .success((runRequest, format))
         } catch {
             return .failure(APIError(error))
         }

@@ -1,6 +1,7 @@
 import Foundation
-import IPCLabCore
 import Testing
+
+@testable import IPCLabCore
 
 @Suite("JSONWriter")
 struct JSONWriterTests {
@@ -91,5 +92,57 @@ struct JSONWriterTests {
         var w = JSONWriter()
         w.array { w in w.value(Double.nan); w.value(Double.infinity); w.value(0.25) }
         #expect(w.string == "[null,null,0.25]")
+    }
+
+    @Test("integers are spelled as String(n) spells them, at every width and both ends of Int64",
+          arguments: [0, 1, 9, 10, -1, -9, -10, 99, 100, 65536, -268_435_456, Int64.max, Int64.min, Int64.max - 1, Int64.min + 1])
+    func integers(_ n: Int64) {
+        var w = JSONWriter()
+        w.array { w in w.value(n); w.value(Int(n)); w.value(n as Int64?) }
+        #expect(w.string == "[\(n),\(n),\(n)]")
+    }
+
+    @Test("a payload's bytes are written as its text and hex strings would be")
+    func bytesAsStrings() {
+        for preview: [UInt8] in [[], Array("Hello\0".utf8), [0x22, 0x5c, 0x0a, 0x01, 0x7f, 0x41], Array(0..<128)] {
+            let payload = Payload(bytes: preview.count, preview: preview)
+            var fromBytes = JSONWriter(), fromStrings = JSONWriter()
+            fromBytes.array { w in w.value(asciiBytes: preview); w.value(hexOf: preview) }
+            fromStrings.array { w in w.value(payload.text); w.value(payload.hex) }
+            #expect(fromBytes.string == fromStrings.string)
+        }
+    }
+
+    @Test("every byte that needs an escape is found at every place of an eight-byte word, and no other")
+    func escapesFoundInWords() {
+        for b in UInt8(0)...UInt8(255) {
+            let needs = b < 0x20 || b == 0x22 || b == 0x5C || b == 0x7F
+            for place in 0..<8 {
+                var bytes = [UInt8](repeating: UInt8(ascii: "a"), count: 8)
+                bytes[place] = b
+                let word = bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+                #expect(JSONWriter.mayNeedEscape(word) == needs, "byte \(b) at \(place)")
+                // Around other bytes that need none, high ones too (UTF-8).
+                bytes = [0xC3, 0xA9, 0x7E, 0x20, 0x80, 0xFF, 0x21, 0x5D]
+                bytes[place] = b
+                let mixed = bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+                #expect(JSONWriter.mayNeedEscape(mixed) == needs, "byte \(b) at \(place) among others")
+            }
+        }
+        // Long strings with escapes at every offset, written as the byte-by-byte writer would.
+        for offset in 0..<20 {
+            var text = String(repeating: "x", count: offset) + "\"\u{1}\\" + String(repeating: "é", count: 9)
+            text += "\u{7f}\n" + String(repeating: "y", count: 20 - offset)
+            #expect(Self.written(text) == "\"" + text.unicodeScalars.map { s -> String in
+                switch s {
+                case "\"": return "\\\""
+                case "\\": return "\\\\"
+                case "\n": return "\\n"
+                case "\u{1}": return "\\u0001"
+                case "\u{7f}": return "\\u007f"
+                default: return String(s)
+                }
+            }.joined() + "\"")
+        }
     }
 }

@@ -134,4 +134,32 @@ struct LabAPITests {
         #expect((trace["run"] as? [String: Any])?["experiment"] as? String == "pipe.hello")
         #expect((trace["transfers"] as? [[String: Any]])?.count == 1)
     }
+
+    @Test("bodies sent again are checked requests kept by body: each answer is its own body's run")
+    func keptRequestsByBody() async throws {
+        func post(_ body: String) async throws -> [String: Any] {
+            let r = try await answer(HTTPRequest(method: "POST", path: "/api/v1/runs", headers: ["content-type": "application/json"],
+                                                 body: Array(body.utf8)))
+            #expect(r.status.code == 200, "\(body)")
+            return try json(r)
+        }
+        func message(_ trace: [String: Any]) -> String? {
+            let events = trace["events"] as? [[String: Any]] ?? []
+            let write = events.first { $0["call"] as? String == "write" }
+            return (write?["payload"] as? [String: Any])?["text"] as? String
+        }
+        let a = #"{"experiment": "pipe.hello", "params": {"message": "first"}}"#
+        let b = #"{"experiment": "pipe.hello", "params": {"message": "second"}}"#
+        for body in [a, b, a, b] {
+            let trace = try await post(body)
+            #expect(message(trace) == (body == a ? "first\u{0}" : "second\u{0}"))
+        }
+        // A body that fails is not kept: it fails again, with its error.
+        for _ in 0..<2 {
+            let r = try await answer(HTTPRequest(method: "POST", path: "/api/v1/runs", headers: ["content-type": "application/json"],
+                                                 body: Array(#"{"experiment": "pipe.hello", "params": {"message": 7}}"#.utf8)))
+            #expect(r.status.code == 400)
+        }
+        #expect(try api().recentRuns.count >= 2)
+    }
 }

@@ -24,4 +24,14 @@ struct StartTimeTests {
         let parsed = try #require(try? Date(text, strategy: .iso8601.year().month().day().time(includingFractionalSeconds: true)))
         #expect(abs(parsed.timeIntervalSinceNow) < 5)
     }
+
+    @Test("a run's id is its two random halves as 16 lower-case hex digits each, zero-padded",
+          arguments: [(UInt64(0), UInt64(0)), (UInt64(1), UInt64(0xabc)), (UInt64.max, UInt64(0x0123_4567_89ab_cdef)),
+                      (UInt64(0xf000_0000_0000_0000), UInt64(15))] as [(UInt64, UInt64)])
+    func traceID(_ halves: (UInt64, UInt64)) {
+        func padded(_ n: UInt64) -> String { let s = String(n, radix: 16); return String(repeating: "0", count: 16 - s.count) + s }
+        #expect(LabRunner.traceID(halves.0, halves.1) == padded(halves.0) + padded(halves.1))
+        let id = LabRunner.newTraceID()
+        #expect(id.count == 32 && id.utf8.allSatisfy { (48...57).contains($0) || (97...102).contains($0) } && id != LabRunner.newTraceID())
+    }
 }

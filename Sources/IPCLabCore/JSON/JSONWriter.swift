@@ -2,7 +2,11 @@
 /// (`seq` before `call` before `result`), and output is byte-for-byte repeatable.
 public struct JSONWriter: Sendable {
     public private(set) var bytes: [UInt8] = []
-    private var needsComma: [Bool] = [false]
+    /// Whether the value being written now (innermost open object or array, or the top level) has an
+    /// item already, so the next one needs a comma; ``outerComma`` holds the same for each level around it.
+    /// Kept apart from the stack, so that writing a value (the hot path of every trace) touches no array.
+    private var needsComma = false
+    private var outerComma: [Bool] = []
     private let indentStep: Int?
 
     /// - Parameter pretty: indent nested values by two spaces.
@@ -36,7 +40,7 @@ public struct JSONWriter: Sendable {
         writeString(name)
         bytes.append(UInt8(ascii: ":"))
         if indentStep != nil { bytes.append(UInt8(ascii: " ")) }
-        needsComma[needsComma.count - 1] = true
+        needsComma = true
         pendingKey = true
     }
 
@@ -58,14 +62,24 @@ public struct JSONWriter: Sendable {
     // MARK: Values
 
     public mutating func value(_ s: String) { separate(); writeString(s) }
-    public mutating func value(_ n: Int) { separate(); bytes.append(contentsOf: String(n).utf8) }
-    public mutating func value(_ n: Int64) { separate(); bytes.append(contentsOf: String(n).utf8) }
+    public mutating func value(_ n: Int) { separate(); Self.appendDecimal(Int64(n), to: &bytes) }
+    public mutating func value(_ n: Int64) { separate(); Self.appendDecimal(n, to: &bytes) }
     public mutating func value(_ d: Double) {
         separate()
         if d.isFinite { bytes.append(contentsOf: "\(d)".utf8) } else { bytes.append(contentsOf: "null".utf8) }
     }
-    public mutating func value(_ b: Bool) { separate(); bytes.append(contentsOf: (b ? "true" : "false").utf8) }
-    public mutating func null() { separate(); bytes.append(contentsOf: "null".utf8) }
+    public mutating func value(_ b: Bool) {
+        separate()
+        if b {
+            bytes.append(contentsOf: [UInt8(ascii: "t"), UInt8(ascii: "r"), UInt8(ascii: "u"), UInt8(ascii: "e")])
+        } else {
+            bytes.append(contentsOf: [UInt8(ascii: "f"), UInt8(ascii: "a"), UInt8(ascii: "l"), UInt8(ascii: "s"), UInt8(ascii: "e")])
+        }
+    }
+    public mutating func null() {
+        separate()
+        bytes.append(contentsOf: [UInt8(ascii: "n"), UInt8(ascii: "u"), UInt8(ascii: "l"), UInt8(ascii: "l")])
+    }
     /// A value already written as compact JSON (a part of a trace chosen by ``TraceFields``), copied as it is.
     public mutating func raw(_ json: [UInt8]) { separate(); bytes.append(contentsOf: json) }
 
@@ -82,6 +96,27 @@ public struct JSONWriter: Sendable {
                 for k in fields.keys.sorted() { w.key(k); w.value(fields[k]!) }
             }
         }
+    }
+
+    /// `bytes` as a JSON string, when they are all ASCII: what `value(String(decoding: bytes, as: UTF8.self))`
+    /// writes, without making the string. Other bytes are left to that (it repairs invalid UTF-8).
+    mutating func value(asciiBytes bytes: [UInt8]) {
+        separate()
+        bytes.withUnsafeBufferPointer { Self.appendEscaped(contentsOf: $0, to: &self.bytes) }
+    }
+
+    /// `bytes` as lower-case hex digits in a JSON string (a payload's `hex`).
+    mutating func value(hexOf source: [UInt8]) {
+        separate()
+        let digits: StaticString = "0123456789abcdef"
+        bytes.append(UInt8(ascii: "\""))
+        digits.withUTF8Buffer { digits in
+            for b in source {
+                bytes.append(digits[Int(b >> 4)])
+                bytes.append(digits[Int(b & 15)])
+            }
+        }
+        bytes.append(UInt8(ascii: "\""))
     }
 
     /// Writes an optional: the value, or `null`.
@@ -106,29 +141,53 @@ public struct JSONWriter: Sendable {
     /// Bytes were already handed over by ``takeBytes()``: the document has begun.
     private var handedOver = false
 
+    @inline(__always)
     private mutating func separate() {
         if pendingKey { pendingKey = false; return }
-        if needsComma[needsComma.count - 1] { bytes.append(UInt8(ascii: ",")) }
-        needsComma[needsComma.count - 1] = true
-        newline()
+        if needsComma { bytes.append(UInt8(ascii: ",")) }
+        needsComma = true
+        if indentStep != nil { newline() }
     }
 
     private mutating func open(_ c: UInt8) {
         separate()
         bytes.append(c)
-        needsComma.append(false)
+        outerComma.append(needsComma)
+        needsComma = false
     }
 
     private mutating func close(_ c: UInt8) {
-        let hadItems = needsComma.removeLast()
-        if hadItems { newline() }
+        let hadItems = needsComma
+        needsComma = outerComma.removeLast()
+        if hadItems && indentStep != nil { newline() }
         bytes.append(c)
     }
 
+    /// A pretty writer's line break and the indentation of the level being written (``outerComma`` holds
+    /// one entry per open object or array).
     private mutating func newline() {
         guard let step = indentStep, bytes.count > 0 || handedOver else { return }
         bytes.append(UInt8(ascii: "\n"))
-        bytes.append(contentsOf: repeatElement(UInt8(ascii: " "), count: step * (needsComma.count - 1)))
+        bytes.append(contentsOf: repeatElement(UInt8(ascii: " "), count: step * outerComma.count))
+    }
+
+    /// Appends `n` in decimal, as `String(n)` spells it, without making the string.
+    @inline(__always)
+    static func appendDecimal(_ n: Int64, to out: inout [UInt8]) {
+        if n >= 0 && n < 10 { out.append(UInt8(ascii: "0") + UInt8(n)); return }
+        // Digits from the right into a 20-byte scratch (|Int64.min| has 19), then copied at once.
+        var scratch: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        withUnsafeMutableBytes(of: &scratch) { buffer in
+            var magnitude = n.magnitude
+            var i = buffer.count
+            repeat {
+                i -= 1
+                buffer[i] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+            } while magnitude > 0
+            if n < 0 { i -= 1; buffer[i] = UInt8(ascii: "-") }
+            out.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[i...]))
+        }
     }
 
     private mutating func writeString(_ s: String) {
@@ -138,24 +197,53 @@ public struct JSONWriter: Sendable {
     /// Appends `s` as a JSON string literal, quotes included: the one escaper of the lab (control
     /// characters and DEL as `\u00XX`, so a payload's bytes never reach a terminal raw).
     public static func appendString(_ s: String, to out: inout [UInt8]) {
+        // Native strings (every string the lab makes) are contiguous UTF-8: escaped from their storage.
+        if s.utf8.withContiguousStorageIfAvailable({ appendEscaped(contentsOf: $0, to: &out) }) == nil {
+            var s = s
+            s.makeContiguousUTF8()
+            s.utf8.withContiguousStorageIfAvailable { appendEscaped(contentsOf: $0, to: &out) }
+        }
+    }
+
+    /// `bytes` (UTF-8) as a JSON string literal, quotes included, escaped as ``appendString(_:to:)`` says.
+    static func appendEscaped(contentsOf bytes: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         // Most strings (keys, names, calls) need no escape: their runs of plain bytes are copied whole,
         // not appended byte by byte.
-        let copied: Void? = s.utf8.withContiguousStorageIfAvailable { bytes in
-            var start = 0
-            for i in bytes.indices {
-                let b = bytes[i]
-                guard b < 0x20 || b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") || b == 0x7F else { continue }
-                if start < i { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<i])) }
-                appendEscaped(b, to: &out)
-                start = i + 1
+        // Eight bytes at a time while none of them needs an escape (``mayNeedEscape(_:)``), then byte by byte.
+        let n = bytes.count
+        var start = 0
+        var i = 0
+        while i < n {
+            if n - i >= 8, let base = bytes.baseAddress,
+               !mayNeedEscape(UInt64(littleEndian: UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self))) {
+                i += 8
+                continue
             }
-            if start < bytes.count { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start...])) }
+            let end = min(i + 8, n)
+            while i < end {
+                let b = bytes[i]
+                if b < 0x20 || b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") || b == 0x7F {
+                    if start < i { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<i])) }
+                    appendEscaped(b, to: &out)
+                    start = i + 1
+                }
+                i += 1
+            }
         }
-        if copied == nil {
-            for b in s.utf8 { appendEscaped(b, to: &out) }
-        }
+        if start < n { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start...])) }
         out.append(UInt8(ascii: "\""))
+    }
+
+    /// Whether any of the eight bytes in `word` may need an escape: one below 0x20, `"`, `\\` or DEL.
+    /// Exact for "any" (the bit tricks' false positives only follow a true one), never false when one does.
+    @inline(__always)
+    static func mayNeedEscape(_ word: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101, high: UInt64 = 0x8080_8080_8080_8080
+        @inline(__always) func hasZeroByte(_ x: UInt64) -> UInt64 { (x &- ones) & ~x & high }
+        let below20 = (word &- ones &* 0x20) & ~word & high
+        return (below20 | hasZeroByte(word ^ (ones &* 0x22)) | hasZeroByte(word ^ (ones &* 0x5C))
+                | hasZeroByte(word ^ (ones &* 0x7F))) != 0
     }
 
     /// One byte of a string literal, escaped when JSON (or a terminal) needs it.

@@ -1,12 +1,12 @@
 extension Trace {
-    /// The trace as JSON (format version 1; see `openapi.yaml`, schema `Trace`): the pieces
-    /// of ``TraceChunks`` joined, so a streamed trace is byte for byte this one.
+    /// The trace as JSON (format version 1; see `openapi.yaml`, schema `Trace`): byte for byte the pieces
+    /// of ``TraceChunks`` joined (both write with ``write(to:)``'s parts), so a streamed trace is this one.
     public func json(pretty: Bool = false) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(1024 + events.count * 320)
-        var chunks = TraceChunks(self, format: .json, pretty: pretty)
-        while let chunk = chunks.next() { out.append(contentsOf: chunk) }
-        return out
+        // One writer for the whole document (the chunks' writer hands each event over in an array of its own).
+        var w = JSONWriter(pretty: pretty, capacity: 2048 + events.count * 320 + run.sandbox.setup.count * 80
+                           + objects.count * 160 + observations.count * 320)
+        write(to: &w)
+        return w.bytes
     }
 
     /// Writes the trace into an open writer (as one value).
@@ -148,8 +148,10 @@ extension TraceEvent {
             if let payload {
                 w.object { w in
                     w.field("bytes", payload.bytes)
-                    w.field("text", payload.text)
-                    w.field("hex", payload.hex)
+                    // Written from the bytes, as the text and hex strings would be (``Payload/text``, ``Payload/hex``).
+                    w.key("text")
+                    if payload.preview.allSatisfy({ $0 < 0x80 }) { w.value(asciiBytes: payload.preview) } else { w.value(payload.text) }
+                    w.key("hex"); w.value(hexOf: payload.preview)
                     w.field("truncated", payload.truncated)
                 }
             } else {

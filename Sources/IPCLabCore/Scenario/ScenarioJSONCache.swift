@@ -1,5 +1,3 @@
-import Synchronization
-
 /// The compact JSON text of the scenarios seen lately, most recent first: a run's plan (written before
 /// the run is handed over) and its trace's `scenario` (written after it) are that text, and most runs
 /// are the same few presets. Building it (the ``Scenario/json`` value, then every object's keys sorted
@@ -10,37 +8,25 @@ import Synchronization
 final class ScenarioJSONCache: Sendable {
     static let shared = ScenarioJSONCache(capacity: 16, maxBytes: 64 << 10)
 
-    let capacity: Int
     let maxBytes: Int
-    private let entries = Mutex<[(scenario: Scenario, json: [UInt8])]>([])
+    private let cache: RecentCache<Scenario, [UInt8]>
 
     init(capacity: Int, maxBytes: Int) {
-        self.capacity = capacity
         self.maxBytes = maxBytes
+        cache = RecentCache(capacity: capacity)
     }
 
     /// `scenario`'s JSON as `JSONWriter().value(scenario.json)` writes it (compact).
     func json(of scenario: Scenario) -> [UInt8] {
-        let hit: [UInt8]? = entries.withLock { entries in
-            guard let i = entries.firstIndex(where: { $0.scenario == scenario }) else { return nil }
-            if i > 0 { entries.insert(entries.remove(at: i), at: 0) }
-            return entries[0].json
+        cache.value(for: scenario, keeps: { $0.count <= maxBytes }) {
+            var w = JSONWriter()
+            w.value(scenario.json)
+            return w.bytes
         }
-        if let hit { return hit }
-        var w = JSONWriter()
-        w.value(scenario.json)
-        let bytes = w.bytes
-        guard bytes.count <= maxBytes else { return bytes }
-        entries.withLock { entries in
-            guard !entries.contains(where: { $0.scenario == scenario }) else { return }
-            entries.insert((scenario, bytes), at: 0)
-            if entries.count > capacity { entries.removeLast() }
-        }
-        return bytes
     }
 
     /// How many scenarios are kept now (tests).
-    var count: Int { entries.withLock { $0.count } }
+    var count: Int { cache.count }
 }
 
 extension Scenario {

@@ -7,10 +7,13 @@ extension Trace {
     /// of their own (they are listed in `merged`). Kernel-sent signals (SIGCHLD, faults,
     /// mq_notify) have no send to pair with.
     static func signalTransfers(_ events: [TraceEvent], _ processes: [TraceProcess]) -> [Transfer] {
+        // Most traces deliver no signal: nothing else is made for them.
+        let deliver = Call.signals(.deliver).name
+        guard events.contains(where: { $0.call == deliver }) else { return [] }
         let pidOf = Dictionary(processes.map { ($0.name, Int64($0.pid)) }, uniquingKeysWith: { a, _ in a })
         var used = Set<Int>()
         var out: [Transfer] = []
-        for d in events where d.is(.signals(.deliver)) {
+        for d in events where d.call == deliver {
             guard let code = d.string(.siCode), ["SI_USER", "SI_QUEUE", "SI_TKILL"].contains(code), let signal = d.string(.signal) else { continue }
             let candidates = events.filter { s in
                 guard s.is(.signals(.kill)) || s.is(.signals(.sigqueue)), !used.contains(s.seq), s.seq < d.seq,
@@ -50,7 +53,8 @@ extension Trace {
     /// they returned; a post wakes at most one.
     static func wakeTransfers(_ events: [TraceEvent]) -> [Transfer] {
         func ok(_ e: TraceEvent) -> Bool { e.returned && e.errno == nil && (e.result ?? 0) == 0 }
-        let waits = events.filter { $0.is(.semaphores(.semWait)) && ok($0) && $0.int(.valueBefore) == 0 }
+        let semWait = Call.semaphores(.semWait).name
+        let waits = events.filter { $0.call == semWait && ok($0) && $0.int(.valueBefore) == 0 }
             .sorted { ($0.endNs ?? $0.tNs, $0.seq) < ($1.endNs ?? $1.tNs, $1.seq) }
         var used = Set<Int>()
         var out: [Transfer] = []
@@ -76,8 +80,9 @@ extension Trace {
             return !fds.isEmpty
         }
         var out: [Transfer] = []
-        let sends = events.filter { $0.is(.sockets(.sendmsg)) && carries($0) }
-        var receives = events.filter { $0.is(.sockets(.recvmsg)) && carries($0) }
+        let sendmsg = Call.sockets(.sendmsg).name, recvmsg = Call.sockets(.recvmsg).name
+        let sends = events.filter { $0.call == sendmsg && carries($0) }
+        var receives = events.filter { $0.call == recvmsg && carries($0) }
         for s in sends {
             guard let i = receives.firstIndex(where: { $0.channel == s.channel && $0.process != s.process }) else { continue }
             out.append(Transfer(kind: .descriptor, from: s.seq, to: receives[i].seq, channel: s.channel ?? ""))

@@ -131,9 +131,11 @@ extension Trace {
     /// shares nothing after fork, so it has no transfers.
     private static func memoryTransfers(_ events: [TraceEvent], _ scenario: Scenario) -> [Transfer] {
         var out: [Transfer] = []
-        let stores = events.filter { $0.is(.sharedMemory(.store)) && $0.returned }
+        // Each call's name looked up once, not per event (``TraceEvent/is(_:)`` looks it up each time).
+        let store = Call.sharedMemory(.store).name, loadName = Call.sharedMemory(.load).name
+        let stores = events.filter { $0.call == store && $0.returned }
         guard !stores.isEmpty else { return [] }
-        for load in events where load.is(.sharedMemory(.load)) && load.returned {
+        for load in events where load.call == loadName && load.returned {
             guard let channel = load.channel, case .sharedMemory(let spec)? = scenario.channel(named: channel)?.spec,
                   spec.mapping != .private, let lo = load.int(.offset), let ln = load.int(.count), let got = load.payload else { continue }
             let source = stores.last { s in

@@ -42,6 +42,23 @@ enum FlatPlan {
         try? build(scenario, schedule: schedule).get()
     }
 
+    /// What a flat plan is compiled from: a cache of plans (``LabRunner``) keys on it.
+    struct Source: Equatable, Sendable {
+        var scenario: Scenario
+        var schedule: RunSchedule?
+    }
+
+    /// The largest plan a ``RecentCache`` of plans keeps (a preset's is a few KiB).
+    static let maxCachedBytes = 64 << 10
+
+    /// ``compile(_:schedule:)`` from `cache` when the same scenario and schedule were compiled lately
+    /// (plans larger than ``maxCachedBytes`` are not kept).
+    static func compile(_ scenario: Scenario, schedule: RunSchedule?, cache: RecentCache<Source, [UInt8]?>) -> [UInt8]? {
+        cache.value(for: Source(scenario: scenario, schedule: schedule), keeps: { ($0?.count ?? 0) <= maxCachedBytes }) {
+            compile(scenario, schedule: schedule)
+        }
+    }
+
     /// The plan's bytes, or why there is none.
     static func build(_ scenario: Scenario, schedule: RunSchedule?) -> Result<[UInt8], Refusal> {
         do throws(Refusal) {

@@ -39,7 +39,7 @@ extension LabRunner {
     /// plan) on the Swift runners, as without C runners. `image` forces one (the self-test runs on both).
     func route(_ request: RunRequest, image: RunImage? = nil) -> (SpawnerClient, plan: [UInt8]) {
         if let cSpawner, request.programs == nil, image != .swift,
-           let flat = FlatPlan.compile(request.scenario, schedule: request.schedule) {
+           let flat = FlatPlan.compile(request.scenario, schedule: request.schedule, cache: flatPlans) {
             return (cSpawner, flat)
         }
         return (spawner, request.programs.map(ProgramPlan.encode) ?? RunPlan.encode(request.scenario, schedule: request.schedule))

@@ -57,10 +57,11 @@ struct RawRecord {
             guard (0...4095).contains(rec.err) else { return reject("errno \(rec.err)") }
         }
         // The call's name: printable ASCII, NUL-terminated inside its field.
-        let name: [UInt8]? = withUnsafeBytes(of: rec.call) { buf in
+        // Made straight from the record's field (printable ASCII is valid UTF-8), with no copy between.
+        let name: String? = withUnsafeBytes(of: rec.call) { buf in
             guard let end = buf.firstIndex(of: 0), end > 0 else { return nil }
-            let bytes = Array(buf[..<end])
-            return bytes.allSatisfy { (0x20...0x7e).contains($0) } ? bytes : nil
+            let bytes = UnsafeRawBufferPointer(rebasing: buf[..<end])
+            return bytes.allSatisfy { (0x20...0x7e).contains($0) } ? String(decoding: bytes, as: UTF8.self) : nil
         }
         guard let name else { return reject("a call name that is not a NUL-terminated printable string") }
         let payloadLength = done ? Int(rec.payload_len) : 0
@@ -69,7 +70,7 @@ struct RawRecord {
             step: rec.step >= 0 ? Int(rec.step) : nil, tBegin: rec.t_begin, tEnd: done ? rec.t_end : -1,
             result: done ? rec.result : 0, err: done ? rec.err : 0, payloadLength: payloadLength,
             args: RecordArgs(rec.args),
-            call: String(decoding: name, as: UTF8.self),
+            call: name,
             payload: withUnsafeBytes(of: rec.payload) { Array($0.prefix(min(payloadLength, Int(IPCLAB_PAYLOAD_MAX)))) }))
     }
 }

@@ -42,16 +42,18 @@ struct TraceBuilder {
         if releasesRing { ring.releaseRecords(below: header.claimed) }
 
         // Processes, from their start records.
-        var pids: [Int: Int32] = [:]
-        var ppids: [Int: Int32] = [:]
+        // Sized for the scenario's processes at once (each grew from empty, a rehash at a time).
+        let processCount = scenario.processes.count
+        var pids = [Int: Int32](minimumCapacity: processCount)
+        var ppids = [Int: Int32](minimumCapacity: processCount)
         for r in records where r.kind == IPCLAB_REC_START && r.process >= 0 {
             pids[r.process] = r.pid
             ppids[r.process] = Int32(truncatingIfNeeded: r.args[0])
         }
-        var names: [Int32: String] = [:]
+        var names = [Int32: String](minimumCapacity: pids.count)
         for (i, pid) in pids where scenario.processes.indices.contains(i) { names[pid] = scenario.processes[i].name }
 
-        var reaps: [Int32: RawRecord] = [:]
+        var reaps = [Int32: RawRecord](minimumCapacity: processCount)
         for r in records where r.kind == IPCLAB_REC_REAP {
             let pid = Int32(truncatingIfNeeded: r.args[0])
             if reaps[pid] == nil { reaps[pid] = r }
@@ -75,25 +77,29 @@ struct TraceBuilder {
         let eventOrder = records.indices
             .filter { EventArguments.isEvent(records[$0]) && (!programs || Self.namedOutput(records[$0], names: names)) }
             .sorted { (records[$0].tBegin, records[$0].index) < (records[$1].tBegin, records[$1].index) }
-        let named = Set(records.lazy.filter { $0.kind == IPCLAB_REC_OBJECT }.map { Int($0.args[3]) })
-        var seqOf: [Int: Int] = [:]
+        let snapshots = records.filter { $0.kind == IPCLAB_REC_OBJECT }
+        let named = snapshots.isEmpty ? [] : Set(snapshots.lazy.map { Int($0.args[3]) })
+        var seqOf = [Int: Int](minimumCapacity: named.count)
         var events: [TraceEvent] = []
         events.reserveCapacity(eventOrder.count)
         var channels = ProgramChannels()
         var shared = SharedArguments()
+        // Sharing equal argument arrays saves memory on large traces only (see SharedArguments); a small
+        // trace's events keep their own, the same values, without a dictionary lookup per event.
+        let sharesArguments = eventOrder.count >= SharedArguments.minimumEvents
         for (n, i) in eventOrder.enumerated() {
             let r = records[i]
-            if named.contains(r.index) { seqOf[r.index] = n + 1 }
+            if !named.isEmpty && named.contains(r.index) { seqOf[r.index] = n + 1 }
             var event = arguments.event(r, seq: n + 1)
             if programs { Self.nameProgramEvent(&event, record: r, names: names, channels: &channels) }
-            shared.share(&event)
+            if sharesArguments { shared.share(&event) }
             events.append(event)
         }
         if programs {
             ProgramConnections.name(&events, parents: Dictionary(processes.compactMap { p in p.parent.map { (p.name, $0) } }) { a, _ in a })
         }
 
-        let objects = records.filter { $0.kind == IPCLAB_REC_OBJECT }.map { r -> ObjectSnapshot in
+        let objects = snapshots.map { r -> ObjectSnapshot in
             let after = Int(r.args[3])
             let named = arguments.objectState(r)
             return ObjectSnapshot(
