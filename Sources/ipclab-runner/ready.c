@@ -57,7 +57,6 @@ _Noreturn void ready_wait_for_run(int control, int pids_procs, int memory_procs,
     if (r != (ssize_t)sizeof ready || ready.go != RUNNER_GO_MAPPED) _exit(0);
     /* No tracer library on fd 102: programs stay with the Swift init (docs/c-runner.md §5, stage 4). */
     setup_prepare_ahead(s);
-    runner_populate_writable();
 
     runner_go go = {0};
     int fds[1] = {-1};

@@ -93,13 +93,6 @@ typedef struct init_state {
     pid_t first;            /* participant 0 */
 } init_state;
 
-/** image.c: once per runner image, before any clone: its code and read-only data get page-table
- *  entries that every fork copies (no fault per code page in each process of a run). */
-void runner_share_code_page_tables(void);
-
-/** image.c: in a ready init, while it waits: its writable data copied from the runner, some stack touched. */
-void runner_populate_writable(void);
-
 /** slot.c: the runner's loop; never returns. */
 _Noreturn void runner_serve(int reexec_every, int base_filter_held);
 

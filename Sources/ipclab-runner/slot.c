@@ -99,7 +99,6 @@ _Noreturn void runner_serve(int reexec_every, int base_filter_held) {
     /* Every signal's default action, once per image: each init is a clone of this process and
      * inherits them (exec kept what the spawner ignored; this loop never sets a handler). */
     ipclab_reset_signal_dispositions();
-    runner_share_code_page_tables();
     trim_mounts();
     hold_base_filter(base_filter_held);
     every_text[0] = 0;
