@@ -9,7 +9,7 @@ import Testing
 /// A run is over when its init says done (every other process reaped, the outcome in the ring), not
 /// when the init is reaped: the server reads the trace while the init is torn down. What the init
 /// held (its uid, its cgroup slot, its network namespace) stays taken until it is reaped.
-@Suite("Run done")
+@Suite("Run done", .serialized)
 struct RunDoneTests {
     /// The spawner's state with one run in flight, as ``Spawner/State/start(_:ringFD:doneFD:socket:)``
     /// leaves it, for a made-up init pid (no process: nothing here signals or waits for it), or for a
@@ -123,6 +123,60 @@ struct RunDoneTests {
         #expect(!run.serverSeesEnd, "a done the kernel contradicts must not end the run")
         #expect(run.state.inFlight[run.pid] != nil)
         #expect(run.state.listening.isEmpty, "nothing more is taken from that init's socket")
+    }
+
+    @Test("with the init in its slot's pids cgroup the cgroup decides: a process of the run left in it is no done; alone, the init's done ends the run",
+          arguments: [true, false])
+    func doneDecidedByTheSlot(childLeft: Bool) throws {
+        // A stand-in init that starts (or not) its child only once it is in the slot, so the child is born there.
+        var lines: [Int32] = [-1, -1]
+        try #require(pipe(&lines) == 0)
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, lines[0], 0)
+        posix_spawn_file_actions_addclose(&actions, lines[1])
+        var pid: pid_t = 0
+        let script = childLeft ? "read x; sleep 30 & wait" : "read x; exec sleep 30"
+        let words: [String] = ["/bin/sh", "-c", script]
+        let argv: [UnsafeMutablePointer<CChar>?] = words.map { strdup($0) } + [nil]
+        defer { for p in argv { free(p) } }
+        try #require(posix_spawn(&pid, "/bin/sh", &actions, nil, argv, environ) == 0)
+        Glibc.close(lines[0])
+        var run = try InFlightRun(pid: pid)
+        defer {
+            let children = (try? String(contentsOfFile: "/proc/\(pid)/task/\(pid)/children", encoding: .utf8)) ?? ""
+            for child in children.split(separator: " ").compactMap({ pid_t($0) }) { Glibc.kill(child, SIGKILL) }
+            Glibc.kill(pid, SIGKILL)
+            var status: Int32 = 0
+            _ = waitpid(pid, &status, 0)
+            usleep(50_000) // the child's exit, before its slot is removed
+            run.close()
+        }
+        let claim = run.state.cgroups.claim()
+        try #require(claim.slotPidsProcs >= 0, "needs a pids hierarchy the spawner can use (\(claim.pidsErrno))")
+        try #require(ipclab_cgroup_write(claim.slotPidsProcs, Int64(pid)) == 0)
+        // The slot's forker (if it started) is left out: only the stand-in and what it starts are in the slot.
+        run.state.cgroups.bind(claim, to: pid, forkerLost: true)
+        run.state.inFlight[pid]?.attachment = CgroupPool.Attachment(pidsErrno: 0, memoryErrno: ENOENT, ns: 0)
+        _ = Glibc.write(lines[1], "go\n", 3)
+        Glibc.close(lines[1])
+        if childLeft {
+            for _ in 0..<500 where !Spawner.State.hasChildren(pid) { usleep(10_000) }
+            try #require(Spawner.State.hasChildren(pid), "the stand-in's child must exist for this test to mean anything")
+        } else {
+            for _ in 0..<500 where (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8)) != "sleep\n" { usleep(10_000) }
+        }
+        #expect(run.state.cgroups.initAlone(pid: pid, attachment: CgroupPool.Attachment(pidsErrno: 0, memoryErrno: ENOENT, ns: 0)) == !childLeft)
+        run.say(GoMessage.done)
+        run.state.hear(from: pid)
+        if childLeft {
+            #expect(!run.serverSeesEnd, "a done while a process of the run lives in its slot must not end the run")
+            #expect(run.state.inFlight[pid] != nil)
+        } else {
+            #expect(run.serverReads(waitMs: 2000) != nil, "the init alone in its slot: its done ends the run")
+            #expect(run.state.inFlight[pid] == nil)
+        }
     }
 
     @Test("any other message is no done")

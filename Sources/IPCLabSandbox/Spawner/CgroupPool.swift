@@ -94,6 +94,8 @@ struct CgroupPool {
         var memoryProcs: Int32 { slot?.forker == nil ? slot?.memoryProcs ?? -1 : -1 }
         /// The slot's forker, to clone the init with.
         var forker: SlotForker? { slot?.forker }
+        /// The slot's pids `cgroup.procs`, whoever moves the init in (-1: no pids slot).
+        var slotPidsProcs: Int32 { slot?.pidsProcs ?? -1 }
     }
 
     /// Sets a free slot aside for the init about to be cloned (``bind(_:to:)`` after the clone).
@@ -168,6 +170,17 @@ struct CgroupPool {
         }
         evidence.cgroups |= Int32(IPCLAB_CGROUP_COLLECTED)
         return evidence
+    }
+
+    /// Whether the init `pid` is the only process of its run left, from its slot's `pids.current` (the
+    /// init and the slot's forker, if it has one): no process of the run can leave its cgroup. Nil when
+    /// the slot cannot tell (no pids hierarchy, or the init is not in it): ask the kernel another way.
+    /// A zombie still counts until reaped, as it does in the init's list of children.
+    func initAlone(pid: pid_t, attachment: Attachment) -> Bool? {
+        guard let slot = busy[pid], slot.pids, attachment.pidsErrno == 0 else { return nil }
+        let current = ipclab_cgroup_read(slot.pidsCurrent, nil)
+        guard current >= 0 else { return nil }
+        return current == Int64(slot.forker == nil ? 1 : 2)
     }
 
     /// The init `pid` is reaped (a run's, or one that waited for a run): its slot back in the pool,

@@ -299,7 +299,12 @@ extension Spawner {
             // A done is taken only when the kernel agrees: the init has no child left (at a true done it has
             // reaped every process of its run, and orphans of the run are reparented to it). A done said
             // while a process of the run lives is no done (SECURITY.md): the run ends at the init's reap.
-            if n == MemoryLayout<GoMessage>.size && message.go == GoMessage.done && !Self.hasChildren(pid) { return end(pid: pid) }
+            // The slot's pids cgroup counts the run's processes without a look into /proc (whose entries
+            // the reap must then flush): the init's children list only where the cgroup cannot tell.
+            if n == MemoryLayout<GoMessage>.size && message.go == GoMessage.done
+                && (cgroups.initAlone(pid: pid, attachment: run.attachment) ?? !Self.hasChildren(pid)) {
+                return end(pid: pid)
+            }
             close(run.control)
             run.control = -1
             inFlight[pid] = run
