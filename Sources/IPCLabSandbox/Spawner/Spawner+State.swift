@@ -136,7 +136,10 @@ extension Spawner {
             if userNamespace {
                 // The run's root is its uid; its ids 1 and 2 are the two host ids after it, its own too.
                 let map = "0 \(uid) 1\n1 \(uid + 1) \(RunUidPool.idsPerRun - 1)\n"
-                guard write("/proc/\(pid)/uid_map", map), write("/proc/\(pid)/gid_map", map) else {
+                // One lookup of /proc/PID for both maps.
+                let dir = open("/proc/\(pid)", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+                defer { if dir >= 0 { close(dir) } }
+                guard dir >= 0, write(at: dir, "uid_map", map), write(at: dir, "gid_map", map) else {
                     let err = errno
                     close(pair[0]) // the init sees end of file and exits; reap() frees its namespace and uid
                     Glibc.kill(pid, SIGKILL)
@@ -371,8 +374,8 @@ extension Spawner {
             _ = withUnsafeBytes(of: &f) { Glibc.write(fd, $0.baseAddress, $0.count) }
         }
 
-        private func write(_ path: String, _ text: String) -> Bool {
-            let fd = open(path, O_WRONLY | O_CLOEXEC)
+        private func write(at dir: Int32, _ name: String, _ text: String) -> Bool {
+            let fd = openat(dir, name, O_WRONLY | O_CLOEXEC)
             guard fd >= 0 else { return false }
             defer { close(fd) }
             let bytes = Array(text.utf8)
