@@ -244,22 +244,40 @@ int ipclab_seccomp_restrict_process_vm(pid_t self) {
 int ipclab_seccomp_status(int *mode, int *filters) {
     *mode = -1;
     *filters = -1;
-    /* One read into the stack, no stdio: the status file is ~1.5 KB, and a run's init reads it on its path. */
+    /* Read in small pieces, no stdio and no large buffer: a run's init reads it on its path, where a
+     * fresh page of stack or heap costs a page fault (the file is ~1.5 KB; a line is kept whole). */
     int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
     if (fd >= 0) {
-        char text[8192];
-        size_t length = 0;
-        ssize_t n;
-        while (length < sizeof text - 1 && (n = read(fd, text + length, sizeof text - 1 - length)) != 0) {
-            if (n < 0) { if (errno == EINTR) continue; break; }
-            length += (size_t)n;
+        char text[320];
+        size_t kept = 0;
+        int skipping = 0; /* inside a line longer than the buffer: not one of ours */
+        for (;;) {
+            ssize_t n = read(fd, text + kept, sizeof text - 1 - kept);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) break;
+            size_t length = kept + (size_t)n;
+            text[length] = 0;
+            char *line = text;
+            if (skipping) {
+                char *end = strchr(line, '\n');
+                if (!end) { kept = 0; continue; }
+                line = end + 1;
+                skipping = 0;
+            }
+            for (char *end; (end = strchr(line, '\n')) != NULL; line = end + 1) {
+                *end = 0;
+                if (strncmp(line, "Seccomp:", 8) == 0) *mode = atoi(line + 8);
+                else if (strncmp(line, "Seccomp_filters:", 16) == 0) *filters = atoi(line + 16);
+            }
+            /* The unfinished line moves to the front; one longer than the buffer is dropped. */
+            kept = (size_t)(text + length - line);
+            if (kept >= sizeof text - 1) {
+                kept = 0;
+                skipping = 1;
+            }
+            memmove(text, line, kept);
         }
         close(fd);
-        text[length] = 0;
-        for (char *line = text; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
-            if (strncmp(line, "Seccomp:", 8) == 0) *mode = atoi(line + 8);
-            else if (strncmp(line, "Seccomp_filters:", 16) == 0) *filters = atoi(line + 16);
-        }
     }
     if (*mode < 0) {
         int m = prctl(PR_GET_SECCOMP, 0, 0, 0, 0);
