@@ -365,3 +365,15 @@ def test_a_loop_of_long_texts_with_expressions_is_refused_before_it_grows(lab, s
     with open(f"/proc/{server.process.pid}/status") as f:
         peak_kib = int(next(line for line in f if line.startswith("VmHWM:")).split()[1])
     assert peak_kib < 512 << 10, f"the server's resident memory peaked at {peak_kib >> 10} MiB"
+
+
+def test_a_loop_of_long_texts_without_expressions_is_read_once_not_per_iteration(lab):
+    """The same loops with text that has no {expression}: each iteration reads the same step, decoded once
+    (it was scanned and decoded in each of the 8 × 4096 iterations: the request held a thread ~40 s, past
+    the client's timeout). The request is answered, refused for the bytes it would move, naming the step."""
+    data = "x" * (60 << 10)
+    processes = [{"name": f"p{k}", "steps": [{"op": "loop", "times": 4096, "do": [{"op": "write", "channel": "c", "data": data}]}]}
+                 for k in range(8)]
+    body = {"scenario": {"channels": [{"name": "c", "kind": "pipe"}], "processes": processes}}
+    e = lab.run(body).error(400, "invalid_limit")
+    assert "scenario.processes[" in e["message"] and "steps[0].do[0]" in e["message"], e

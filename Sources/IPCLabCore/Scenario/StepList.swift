@@ -33,10 +33,32 @@ struct StepList {
         self.expandedTextBytes = expandedTextBytes
     }
 
+    /// What a loop's body is in every iteration, worked out once for all of them: a body is read
+    /// again in each iteration, and a step of 64 KiB of text in a loop of 4096 would otherwise be
+    /// scanned and decoded 4096 times (a request of eight such loops held a thread for ~40 s).
+    private struct LoopBody {
+        /// Per written step: the bytes of its text with expressions (0: none, so that every
+        /// iteration reads the same step).
+        let textBytes: [Int]
+        /// The steps without expressions, as the first iteration decoded them, by index in the body.
+        var decoded: [Int: Step] = [:]
+
+        init(_ values: [JSONValue]) {
+            textBytes = values.map(StepList.textBytesWithExpressions)
+        }
+    }
+
     /// Reads `values` (a `steps` or `do` array at `path`, `relative` to its process) in `scope`,
     /// recording its errors in `errors`.
     mutating func read(_ values: [JSONValue], at path: JSONPath, relative: String, scope: LoopScope,
                        errors: inout ErrorCollector) {
+        var outside: LoopBody? = nil
+        read(values, at: path, relative: relative, scope: scope, errors: &errors, body: &outside)
+    }
+
+    /// ``read(_:at:relative:scope:errors:)`` of a loop's body (`body`: what it is in every iteration).
+    private mutating func read(_ values: [JSONValue], at path: JSONPath, relative: String, scope: LoopScope,
+                               errors: inout ErrorCollector, body: inout LoopBody?) {
         for (j, value) in values.enumerated() {
             guard !overflowed else { return }
             let at = path.index(j)
@@ -49,7 +71,7 @@ struct StepList {
             let inLoop = scope.indexes.isEmpty ? nil : scope
             if inLoop != nil {
                 // Counted before the step is read: reading it makes this iteration's copy of its texts.
-                expandedTextBytes += Self.textBytesWithExpressions(value)
+                expandedTextBytes += body?.textBytes[j] ?? Self.textBytesWithExpressions(value)
                 guard expandedTextBytes <= Scenario.Bounds.expandedTextBytes.upperBound else {
                     overflowed = true
                     complete = false
@@ -60,7 +82,14 @@ struct StepList {
                 }
             }
             do throws(LabError) {
-                let step = try Step.decode(value, at: at, scope: inLoop)
+                let step: Step
+                if let kept = body?.decoded[j] {
+                    step = kept
+                } else {
+                    step = try Step.decode(value, at: at, scope: inLoop)
+                    // No expression in it: every later iteration reads this same step.
+                    if body?.textBytes[j] == 0 { body?.decoded[j] = step }
+                }
                 guard steps.count < Scenario.Bounds.expandedSteps.upperBound else {
                     overflowed = true
                     complete = false
@@ -87,9 +116,11 @@ struct StepList {
             for e in error.all { errors.add(Self.inIteration(e, scope)) }
             return
         }
+        var body: LoopBody? = LoopBody(header.body)
         for k in 0..<header.times {
             let before = errors.errors.count
-            read(header.body, at: path.key("do"), relative: "\(relative).do", scope: scope.with(header.index, k), errors: &errors)
+            read(header.body, at: path.key("do"), relative: "\(relative).do", scope: scope.with(header.index, k), errors: &errors,
+                 body: &body)
             // A mistake in the body would repeat in every iteration: report the first.
             if errors.errors.count > before || overflowed { return }
         }
