@@ -100,14 +100,28 @@ struct RunDoneTests {
         #expect(run.state.uids.uid(of: run.pid) == run.uid)
     }
 
+    /// A `/bin/sh -c script` standing in for a run's init; with `stdin`, a pipe's read end as its standard
+    /// input (the write end closed in it).
+    private static func standIn(_ script: String, stdin: [Int32]? = nil) throws -> pid_t {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        if let stdin {
+            posix_spawn_file_actions_adddup2(&actions, stdin[0], 0)
+            posix_spawn_file_actions_addclose(&actions, stdin[1])
+        }
+        let words: [String] = ["/bin/sh", "-c", script]
+        let argv: [UnsafeMutablePointer<CChar>?] = words.map { strdup($0) } + [nil]
+        defer { for p in argv { free(p) } }
+        var pid: pid_t = 0
+        try #require(posix_spawn(&pid, "/bin/sh", &actions, nil, argv, environ) == 0)
+        return pid
+    }
+
     @Test("a done said while a process of the run lives is no done: the run ends at the init's reap (the kernel's list of its children decides)")
     func doneWithChildrenLeft() throws {
         // A stand-in init with a child of its own, as a run's init with a participant still running.
-        var pid: pid_t = 0
-        let words: [String] = ["/bin/sh", "-c", "sleep 30 & wait"]
-        let argv: [UnsafeMutablePointer<CChar>?] = words.map { strdup($0) } + [nil]
-        defer { for p in argv { free(p) } }
-        try #require(posix_spawn(&pid, "/bin/sh", nil, nil, argv, environ) == 0)
+        let pid = try Self.standIn("sleep 30 & wait")
         defer {
             Glibc.kill(pid, SIGKILL)
             var status: Int32 = 0
@@ -131,17 +145,7 @@ struct RunDoneTests {
         // A stand-in init that starts (or not) its child only once it is in the slot, so the child is born there.
         var lines: [Int32] = [-1, -1]
         try #require(pipe(&lines) == 0)
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_adddup2(&actions, lines[0], 0)
-        posix_spawn_file_actions_addclose(&actions, lines[1])
-        var pid: pid_t = 0
-        let script = childLeft ? "read x; sleep 30 & wait" : "read x; exec sleep 30"
-        let words: [String] = ["/bin/sh", "-c", script]
-        let argv: [UnsafeMutablePointer<CChar>?] = words.map { strdup($0) } + [nil]
-        defer { for p in argv { free(p) } }
-        try #require(posix_spawn(&pid, "/bin/sh", &actions, nil, argv, environ) == 0)
+        let pid = try Self.standIn(childLeft ? "read x; sleep 30 & wait" : "read x; exec sleep 30", stdin: lines)
         Glibc.close(lines[0])
         var run = try InFlightRun(pid: pid)
         defer {
