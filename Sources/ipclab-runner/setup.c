@@ -221,7 +221,8 @@ void setup_lockdown(init_state *s) {
     recorded(s, "no_new_privs", 0, r, r == 0 ? 0 : errno);
     r = ipclab_set_not_dumpable();
     recorded(s, "dumpable off", 0, r, r == 0 ? 0 : errno);
-    /* The base went in while the init waited: only the last instructions now (~13 µs). A plan
+    /* The base is held already (the runner's, or installed while the init waited): only the last
+     * instructions now (~15 µs). A plan
      * without pointer steps never reads memory with process_vm_readv: the last filter refuses it
      * (and process_vm_writev) to every process at once, and no participant stacks a filter of its
      * own for that (participant.c, `confine`). */

@@ -23,16 +23,9 @@
 static char every_text[24];
 static char *reexec_argv[] = {"ipclab-runner", "runner", "--reexec-every", every_text, NULL, NULL};
 
+/* runner.h: whether this image holds the seccomp base (hold_base_filter). */
 int runner_base_filter;
 
-/*
- * The run's seccomp base, once per image instead of once per run (~45 µs of a ready init's CPU,
- * JIT and all, and its free at the init's exit): every init is a clone of this process and
- * inherits it; a ready init adds only the late filter at its lockdown (setup.c). The base allows
- * what this loop does (clone into new namespaces, setns) and what a ready init's set-up does
- * (mount, sethostname, set*id). A filter outlives exec: the re-exec says it is held, so that it is
- * not stacked again (a filter the host put on this process, as a container's, is no such proof).
- */
 /*
  * The host's mount table as runs see it, trimmed once per image: this runner moves to a mount
  * namespace of its own (private: nothing propagates back to the host) without /sys and what lies
@@ -47,11 +40,20 @@ static void trim_mounts(void) {
     (void)umount2("/sys", MNT_DETACH);
 }
 
+/*
+ * The run's seccomp base, once per image instead of once per run (~45 µs of a ready init's CPU,
+ * JIT and all, and its free at the init's exit): every init is a clone of this process and
+ * inherits it; a ready init adds only the late filter at its lockdown (setup.c). The base allows
+ * what this loop does (clone into new namespaces, setns) and what a ready init's set-up does
+ * (mount, sethostname, set*id). A filter outlives exec: the re-exec says it is held, so that it is
+ * not stacked again (a filter the host put on this process, as a container's, is no such proof).
+ */
 static void hold_base_filter(int held) {
     if (!held) held = ipclab_no_new_privs() == 0 && ipclab_seccomp_install_base() == 0;
     runner_base_filter = held;
     if (held) reexec_argv[4] = "--base-filter-held";
 }
+
 static char *empty_env[] = {NULL};
 
 /*
