@@ -86,3 +86,15 @@ long ipclab_inflate(const uint8_t *in, size_t len, uint8_t *out, size_t cap) {
     inflateEnd(&s);
     return rc == Z_STREAM_END ? produced : -1;
 }
+
+uint32_t ipclab_crc32(const uint8_t *in, size_t len) {
+    uLong crc = crc32(0L, Z_NULL, 0);
+    // zlib takes at most UINT_MAX bytes a call.
+    while (len > 0) {
+        uInt n = len > UINT_MAX ? UINT_MAX : (uInt)len;
+        crc = crc32(crc, in, n);
+        in += n;
+        len -= n;
+    }
+    return (uint32_t)crc;
+}

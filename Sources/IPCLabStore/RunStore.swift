@@ -6,8 +6,15 @@ import IPCLabCore
 /// (``PostgresDatabase``). Writes are group-committed by the writing threads themselves
 /// (``StoreWriter``); reads never wait for the writer.
 ///
-/// Durability: ``store(_:)`` returns once its transaction is committed, as durably as the backend
-/// says (SQLite: in the WAL, safe from a killed process; PostgreSQL: flushed to the server's WAL).
+/// With SQLite a stored run is first written whole to the store's journal (``StoreJournal``), one
+/// `pwrite`, and imported into the database in batches by a thread of its own (``JournalImporter``),
+/// ~20 ms later; a read by id finds a run that still waits there, and a read that lists or counts
+/// runs first waits for the import. With PostgreSQL, which other servers read, each run is committed
+/// before ``store(_:)`` returns.
+///
+/// Durability: ``store(_:)`` returns once the run is as durable as the backend says (SQLite: in the
+/// journal or the WAL, both in the kernel's page cache: safe from a killed process, and imported at
+/// the next start; PostgreSQL: flushed to the server's WAL).
 public final class RunStore: Sendable {
     /// The SQLite database file's name inside the data directory.
     public static let fileName = SQLiteDatabase.fileName
@@ -16,21 +23,32 @@ public final class RunStore: Sendable {
     public let retention: StoreRetention
     public let metrics: StoreMetrics
     private let writer: StoreWriter
+    private let importer: JournalImporter?
     private let now: @Sendable () -> Double
 
     /// Opens (creating the directory and the database if they are missing) and migrates the SQLite
-    /// store in `directory`; see ``init(database:retention:retentionEvery:now:)``.
+    /// store in `directory`, with its journal beside it; see ``init(database:retention:retentionEvery:now:)``.
     public convenience init(directory: String, retention: StoreRetention = StoreRetention(), retentionEvery: Double = 60,
                             now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) throws {
-        try self.init(database: SQLiteDatabase(directory: directory), retention: retention,
+        let database = try SQLiteDatabase(directory: directory)
+        try self.init(database: database, journal: StoreJournal(directory: directory), retention: retention,
                       retentionEvery: retentionEvery, now: now)
     }
 
-    /// Migrates `database` and stores into it. `now` is the clock retention reads (seconds since
-    /// 1970); retention by days runs every `retentionEvery` seconds (on a shared database, so does
-    /// a recount of the runs and bytes other servers stored).
-    public init(database: any StoreDatabase, retention: StoreRetention = StoreRetention(), retentionEvery: Double = 60,
-                now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) throws {
+    /// Migrates `database` and stores into it, each run committed before ``store(_:)`` returns.
+    /// `now` is the clock retention reads (seconds since 1970); retention by days runs every
+    /// `retentionEvery` seconds (on a shared database, so does a recount of the runs and bytes other
+    /// servers stored).
+    public convenience init(database: any StoreDatabase, retention: StoreRetention = StoreRetention(), retentionEvery: Double = 60,
+                            now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) throws {
+        try self.init(database: database, journal: nil, retention: retention, retentionEvery: retentionEvery, now: now)
+    }
+
+    /// As ``init(database:retention:retentionEvery:now:)``, storing through `journal` when there is one:
+    /// the runs a killed server left in it are imported first; later ones in batches of what came in
+    /// during `importWindow` (``JournalImporter``).
+    init(database: any StoreDatabase, journal: StoreJournal?, retention: StoreRetention, retentionEvery: Double,
+         now: @escaping @Sendable () -> Double, importWindow: Duration = .milliseconds(20)) throws {
         try database.migrate()
         let metrics = StoreMetrics()
         try database.read { db in try StoreRetention.recount(db, metrics: metrics) }
@@ -39,32 +57,50 @@ public final class RunStore: Sendable {
         self.metrics = metrics
         self.now = now
         let shared = database.shared
-        writer = StoreWriter(database: database, afterBatch: retention.maxStoredBytes == nil ? nil : { db in
+        let writer = StoreWriter(database: database, afterBatch: retention.maxStoredBytes == nil ? nil : { db in
             try retention.pruneBytes(db, shared: shared, metrics: metrics)
         })
+        self.writer = writer
+        if let journal {
+            let left = journal.replay()
+            if !left.isEmpty {
+                try writer.write { db in try Self.insert(left, into: db, metrics: metrics, counted: false) }
+            }
+            journal.clear(0)
+            journal.clear(1)
+            importer = JournalImporter(journal: journal, window: importWindow) { runs in
+                try writer.write { db in try Self.insert(runs, into: db, metrics: metrics, counted: true) }
+            }
+        } else {
+            importer = nil
+        }
         try prune()
         writer.startTimer(every: retentionEvery) { [weak self] in _ = try? self?.prune(recount: shared) }
     }
 
-    /// Stores a run and returns once it is committed. Throws when it could not be: the caller
-    /// must then not answer as if it was stored.
+    /// Stores a run and returns once it is durable (see the type's doc). Throws when it could not be:
+    /// the caller must then not answer as if it was stored.
     public func store(_ run: StoredRun) throws {
         let clock = ContinuousClock.now
         let summary = run.summary
+        if let importer {
+            do {
+                try importer.store(run)
+            } catch {
+                metrics.failed()
+                throw error
+            }
+            // Counted now: retention by bytes at the next import counts it too.
+            metrics.added(bytes: summary.bytes)
+            metrics.stored(seconds: (ContinuousClock.now - clock).seconds)
+            return
+        }
         // Counted inside the transaction, so that retention by bytes after the batch sees this run;
         // taken back if the commit fails.
         let counted = Counted()
         do {
             try writer.write(statement: true) { [metrics] db in
-                try db.execute("""
-                    INSERT INTO run (id, experiment, outcome, started_at, duration_ns, stored_at, bytes,
-                                     trace_json, trace_text, trace_chrome)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """, .text(summary.id), StoreValue(summary.experiment), .text(summary.outcome), .text(summary.startedAt),
-                                 .int(summary.durationNs), .double(summary.storedAt), .int(summary.bytes),
-                                 .blob(run.blobs[.json]!), .blob(run.blobs[.text] ?? StoredRun.derived),
-                                 .blob(run.blobs[.chrome] ?? StoredRun.derived))
-                metrics.added(bytes: summary.bytes)
+                try Self.insert([run], into: db, metrics: metrics, counted: false, checked: false)
                 counted.value = true
             }
         } catch {
@@ -73,6 +109,35 @@ public final class RunStore: Sendable {
             throw error
         }
         metrics.stored(seconds: (ContinuousClock.now - clock).seconds)
+    }
+
+    /// Inserts `runs` in `db`'s transaction. `counted`: ``StoreMetrics/added(bytes:)`` was called for
+    /// them when they were journaled; else it is called here. `checked`: a run whose id is in the
+    /// database already is left out, the first kept (a journal imported again after a crash between
+    /// the import's commit and the journal's clearing; or a second run with a stored run's id, which
+    /// the journal took and the import now drops: taken out of the metrics and counted as failed);
+    /// else the insert fails on it.
+    private static func insert(_ runs: [StoredRun], into db: any StoreConnection, metrics: StoreMetrics,
+                               counted: Bool, checked: Bool = true) throws {
+        for run in runs {
+            let summary = run.summary
+            if checked, try db.row("SELECT 1 FROM run WHERE id = ?", .text(summary.id)) != nil {
+                if counted {
+                    metrics.pruned(runs: 1, bytes: summary.bytes, byRetention: false)
+                    metrics.failed()
+                }
+                continue
+            }
+            try db.execute("""
+                INSERT INTO run (id, experiment, outcome, started_at, duration_ns, stored_at, bytes,
+                                 trace_json, trace_text, trace_chrome)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, .text(summary.id), StoreValue(summary.experiment), .text(summary.outcome), .text(summary.startedAt),
+                             .int(summary.durationNs), .double(summary.storedAt), .int(summary.bytes),
+                             .blob(run.blobs[.json]!), .blob(run.blobs[.text] ?? StoredRun.derived),
+                             .blob(run.blobs[.chrome] ?? StoredRun.derived))
+            if !counted { metrics.added(bytes: summary.bytes) }
+        }
     }
 
     /// Whether a write counted its run; read by the caller once the writer has signalled.
@@ -85,14 +150,42 @@ public final class RunStore: Sendable {
         try store(StoredRun(trace, json: json, storedAt: now()))
     }
 
+    /// Returns once every run stored before the call is in the database (at once without a journal);
+    /// throws when the database does not take them.
+    public func flush() throws {
+        try importer?.flush()
+    }
+
+    /// How many stored runs wait in the journal for the database (0 without a journal).
+    public var journaled: Int { importer?.waitingCount ?? 0 }
+
+    /// The store's `GET /metrics` lines: ``StoreMetrics/render()``, and with a journal the
+    /// `ipclab_store_journaled` gauge (runs waiting for their import; it stays high while the
+    /// database refuses them).
+    public func renderMetrics() -> String {
+        guard let importer else { return metrics.render() }
+        return metrics.render() + """
+            # HELP ipclab_store_journaled Stored runs in the journal, waiting for their import into the database.
+            # TYPE ipclab_store_journaled gauge
+            ipclab_store_journaled \(importer.waitingCount)
+
+            """
+    }
+
     /// The stored run `id` rendered as `format`, exactly as its answer was; nil when no run has that id.
     /// Text and Chrome are made from the stored JSON (``StoredRun``), unless the run has them stored.
     public func trace(id: String, format: StoredRun.Format) throws -> [UInt8]? {
-        let sql = format == .json ? "SELECT trace_json FROM run WHERE id = ?"
-            : "SELECT trace_json, \(StoreSchema.column(format)) FROM run WHERE id = ?"
-        guard let row = try database.read({ db in try db.row(sql, .text(id)) }) else { return nil }
-        let stored = format == .json ? nil : row.blob(1).flatMap { $0 == StoredRun.derived ? nil : $0 }
-        guard let blob = stored ?? row.blob(0), let bytes = TraceCompression.decompress(blob) else {
+        let json: [UInt8]?, other: [UInt8]?
+        if let waiting = importer?.waitingRun(id: id) {
+            (json, other) = (waiting.blobs[.json], format == .json ? nil : waiting.blobs[format])
+        } else {
+            let sql = format == .json ? "SELECT trace_json FROM run WHERE id = ?"
+                : "SELECT trace_json, \(StoreSchema.column(format)) FROM run WHERE id = ?"
+            guard let row = try database.read({ db in try db.row(sql, .text(id)) }) else { return nil }
+            (json, other) = (row.blob(0), format == .json ? nil : row.blob(1))
+        }
+        let stored = other.flatMap { $0 == StoredRun.derived ? nil : $0 }
+        guard let blob = stored ?? json, let bytes = TraceCompression.decompress(blob) else {
             throw StoreError.corrupt("run \(id) (\(format.rawValue))")
         }
         guard format != .json, stored == nil else { return bytes }
@@ -107,14 +200,16 @@ public final class RunStore: Sendable {
 
     /// Whether a run with this id is stored.
     public func contains(id: String) throws -> Bool {
-        try database.read { db in try db.row("SELECT 1 FROM run WHERE id = ?", .text(id)) != nil }
+        if importer?.waitingRun(id: id) != nil { return true }
+        return try database.read { db in try db.row("SELECT 1 FROM run WHERE id = ?", .text(id)) != nil }
     }
 
     /// Stored runs, newest first: at most `limit`, stored before the run `before` (nil: from the
     /// newest), of one `experiment` (`"custom"`: the custom scenarios) and/or `outcome`.
     /// Nil when `before` names no stored run.
     public func list(limit: Int, before: String? = nil, experiment: String? = nil, outcome: String? = nil) throws -> RunPage? {
-        try database.read { db in
+        try flush()
+        return try database.read { db in
             var conditions: [String] = []
             var arguments: [StoreValue] = []
             if let before {
@@ -181,6 +276,8 @@ public final class RunStore: Sendable {
     /// shared database, other servers store too). Returns the number of runs removed.
     @discardableResult
     public func prune(recount: Bool = false) throws -> Int {
+        // Retention by bytes counts the journaled runs (they are the newest): they go in first.
+        try flush()
         let before = metrics.snapshot.pruned
         let shared = database.shared
         try writer.write { [retention, metrics, now] db in
@@ -194,6 +291,14 @@ public final class RunStore: Sendable {
     /// Finishes the writes in flight, stops the writer and closes the database; later writes throw
     /// ``StoreError/closed``.
     public func close() {
+        importer?.stop()
+        writer.stop()
+        database.close()
+    }
+
+    /// Closes as a killed server would: what waits in the journal stays there (tests).
+    func abandon() {
+        importer?.abandon()
         writer.stop()
         database.close()
     }

@@ -152,11 +152,17 @@ final class StoreWriter: @unchecked Sendable {
 public enum StoreError: Error, CustomStringConvertible {
     case closed
     case corrupt(String)
+    /// A run with this id waits in the journal already.
+    case duplicate(String)
+    /// This many journaled runs wait for a database that does not take them.
+    case behind(Int)
 
     public var description: String {
         switch self {
         case .closed: "the store is closed (the server is stopping)"
         case .corrupt(let what): "the stored \(what) could not be read back"
+        case .duplicate(let id): "a run with id \(id) is stored already"
+        case .behind(let waiting): "\(waiting) stored runs wait for the database, which does not take them"
         }
     }
 }

@@ -33,6 +33,12 @@ public struct StoredRun: Sendable {
         self.summary.bytes = blobs.values.reduce(0) { $0 + $1.count }
     }
 
+    /// A run as the journal kept it: its summary and its blobs, already compressed (``StoreJournal``).
+    init(summary: RunSummary, blobs: [Format: [UInt8]]) {
+        self.summary = summary
+        self.blobs = blobs
+    }
+
     /// The stored blob of a format made from the JSON when read: empty (a compressed blob never is).
     static let derived: [UInt8] = []
 }

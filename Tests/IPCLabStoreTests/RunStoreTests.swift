@@ -18,12 +18,28 @@ final class TestStore: @unchecked Sendable {
     let clock = ManualClock()
     var store: RunStore
 
-    init(retention: StoreRetention = StoreRetention(), retentionEvery: Double = 60, directory: String? = nil) throws {
+    /// `importWindow`: how long the journal collects runs before it imports them (long: they stay
+    /// journaled until a read needs them, or the store closes).
+    init(retention: StoreRetention = StoreRetention(), retentionEvery: Double = 60, directory: String? = nil,
+         importWindow: Duration? = nil) throws {
         self.directory = directory ?? FileManager.default.temporaryDirectory
             .appendingPathComponent("ipclab-store-test-\(UInt64.random(in: 0...UInt64.max))").path
         let clock = self.clock
-        store = try RunStore(directory: self.directory + "/data", retention: retention, retentionEvery: retentionEvery,
-                             now: { clock.now })
+        if let importWindow {
+            let data = self.directory + "/data"
+            store = try RunStore(database: SQLiteDatabase(directory: data), journal: StoreJournal(directory: data), retention: retention,
+                                 retentionEvery: retentionEvery, now: { clock.now }, importWindow: importWindow)
+        } else {
+            store = try RunStore(directory: self.directory + "/data", retention: retention, retentionEvery: retentionEvery,
+                                 now: { clock.now })
+        }
+    }
+
+    /// Opens the same folder again after a `kill -9`: the old store's journal is left as it was.
+    func crashAndReopen() throws {
+        store.abandon()
+        let clock = self.clock
+        store = try RunStore(directory: directory + "/data", now: { clock.now })
     }
 
     /// Closes and opens the same folder again, as a restarted server would.
@@ -119,13 +135,19 @@ struct RunStoreTests {
         #expect(throws: StoreError.self) { try t.store.trace(id: "bad", format: .text) }
     }
 
-    @Test("a second run with the same id is refused and the first is kept")
+    @Test("a second run with the same id never replaces the first: refused while the first waits in the journal, dropped at its import after")
     func duplicateID() throws {
         let t = try TestStore()
         try t.add("d1", outcome: "ok")
-        #expect(throws: (any Error).self) { try t.add("d1", outcome: "timeout") }
+        // Refused at once (the first still waits), or journaled and dropped when imported: either way one failure.
+        _ = try? t.add("d1", outcome: "timeout")
         #expect(try t.store.list(limit: 10)?.runs.map(\.outcome) == ["ok"])
         #expect(t.store.metrics.snapshot.failedTotal == 1)
+        try t.store.flush()
+        try t.add("d1", outcome: "error") // the first is in the database now: the journal takes it
+        #expect(try t.store.list(limit: 10)?.runs.map(\.outcome) == ["ok"])
+        #expect(t.store.metrics.snapshot.failedTotal == 2)
+        #expect(t.store.metrics.snapshot.runs == 1)
     }
 
     @Test("compression round-trips, and a damaged, cut or mislabelled blob is nil rather than a crash or other bytes")

@@ -1,0 +1,143 @@
+import Foundation
+import Synchronization
+import Testing
+@testable import IPCLabStore
+
+@Suite("Store journal")
+struct StoreJournalTests {
+    /// The journal files' paths under a TestStore.
+    static func files(_ t: TestStore) -> [String] { StoreJournal.fileNames.map { t.directory + "/data/" + $0 } }
+
+    static func size(_ path: String) -> Int {
+        ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int) ?? -1
+    }
+
+    @Test("a run is read back by id while it waits in the journal, and a list waits for its import")
+    func readsWhileWaiting() throws {
+        let t = try TestStore(importWindow: .seconds(3600))
+        try t.add("w1")
+        try t.add("w2", size: 20_000)
+        #expect(t.store.journaled == 2)
+        // Before its import: from the journal, byte for byte.
+        #expect(try t.store.trace(id: "w1", format: .json) == TestStore.json("w1"))
+        #expect(try t.store.trace(id: "w2", format: .text) == Array("# run w2\n".utf8))
+        #expect(try t.store.contains(id: "w2"))
+        #expect(t.store.metrics.snapshot.runs == 2)
+        // A list imports first, in the order the runs were stored.
+        #expect(try t.store.list(limit: 10)?.runs.map(\.id) == ["w2", "w1"])
+        #expect(t.store.journaled == 0)
+        #expect(try t.store.trace(id: "w2", format: .json) == TestStore.json("w2", size: 20_000))
+        // Imported runs leave the journal empty.
+        #expect(Self.files(t).map(Self.size) == [0, 0])
+    }
+
+    @Test("runs a killed server left in the journal are imported at the next start, in order, once")
+    func replayAfterKill() throws {
+        let t = try TestStore(importWindow: .seconds(3600))
+        for i in 0..<50 { try t.add("k\(i)") }
+        try t.crashAndReopen()
+        let page = try t.store.list(limit: 100)
+        let ids = try #require(page).runs.map(\.id)
+        #expect(ids == (0..<50).reversed().map { "k\($0)" })
+        #expect(t.store.metrics.snapshot.runs == 50)
+        #expect(try t.store.trace(id: "k7", format: .json) == TestStore.json("k7"))
+        #expect(Self.files(t).map(Self.size) == [0, 0])
+        // A clean restart finds nothing more to import.
+        try t.reopen()
+        #expect(try t.store.list(limit: 100)?.runs.count == 50)
+    }
+
+    @Test("a record cut short or damaged ends its file's replay: the whole records before it are imported")
+    func tornTail() throws {
+        for damage in ["cut", "flip"] {
+            // Nothing imported before the "kill": all three stay in one journal file.
+            let t = try TestStore(importWindow: .seconds(3600))
+            try t.add("t0")
+            try t.add("t1")
+            try t.add("t2")
+            t.store.abandon()
+            let path = try #require(Self.files(t).first { Self.size($0) > 0 })
+            var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
+            let records = StoreJournal.records(in: bytes[...])
+            #expect(records.map(\.1.summary.id) == ["t0", "t1", "t2"])
+            // Where the third record starts: the length of the first two.
+            let third = records.prefix(2).reduce(0) { $0 + StoreJournal.record($1.1, sequence: $1.0).count }
+            if damage == "cut" {
+                bytes.removeLast((bytes.count - third) / 2)
+            } else {
+                bytes[third + StoreJournal.headerBytes + 20] ^= 0x40
+            }
+            try Data(bytes).write(to: URL(fileURLWithPath: path))
+            let clock = t.clock
+            t.store = try RunStore(directory: t.directory + "/data", now: { clock.now })
+            #expect(try t.store.list(limit: 10)?.runs.map(\.id) == ["t1", "t0"], "\(damage)")
+        }
+    }
+
+    @Test("a run imported and journaled still (killed between the import and the clearing) is imported once")
+    func importedTwice() throws {
+        let t = try TestStore()
+        let run = try t.add("i1")
+        try t.store.flush()
+        t.store.abandon()
+        // The record as the killed server had written it, back in the journal.
+        let journal = try StoreJournal(directory: t.directory + "/data")
+        try journal.append(run, sequence: 0)
+        let clock = t.clock
+        t.store = try RunStore(directory: t.directory + "/data", now: { clock.now })
+        #expect(try t.store.list(limit: 10)?.runs.map(\.id) == ["i1"])
+        #expect(t.store.metrics.snapshot.runs == 1)
+    }
+
+    @Test("a record round-trips: summary (an experiment or none) and every blob")
+    func recordRoundTrip() throws {
+        let summary = RunSummary(id: "rt", experiment: nil, outcome: "timeout", startedAt: "2027-01-15T08:00:00.000Z",
+                                 durationNs: -5, storedAt: 1_800_000_000.25, bytes: 0)
+        let run = StoredRun(summary: summary, formats: [.json: Array("{}".utf8), .chrome: Array("[]".utf8)])
+        let record = StoreJournal.record(run, sequence: 9)
+        let back = StoreJournal.records(in: (record + Array("IPJ1 and then".utf8))[...])
+        #expect(back.count == 1)
+        #expect(back.first?.0 == 9)
+        #expect(back.first?.1.summary == run.summary)
+        #expect(back.first?.1.blobs == run.blobs)
+        var named = summary
+        named.experiment = "pipe.hello"
+        let other = StoreJournal.records(in: StoreJournal.record(StoredRun(summary: named, formats: [.json: []]), sequence: 1)[...])
+        #expect(other.first?.1.summary.experiment == "pipe.hello")
+    }
+
+    @Test("while the database refuses imports, runs stay journaled and readable, a flush says so, and stores stop at the limit")
+    func databaseRefuses() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ipclab-journal-\(UInt64.random(in: 0...UInt64.max))").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let refusing = Mutex(true)
+        let imported = Mutex<[String]>([])
+        let journal = try StoreJournal(directory: directory)
+        let importer = JournalImporter(journal: journal, window: .milliseconds(1),
+                                       retryAfter: .milliseconds(5), maxWaiting: 3) { runs in
+            if refusing.withLock({ $0 }) { throw StoreError.closed }
+            imported.withLock { $0 += runs.map(\.summary.id) }
+        }
+        func run(_ id: String) -> StoredRun {
+            StoredRun(summary: RunSummary(id: id, experiment: nil, outcome: "ok", startedAt: "", durationNs: 0, storedAt: 0, bytes: 0),
+                      formats: [.json: Array(id.utf8)])
+        }
+        try importer.store(run("a"))
+        try importer.store(run("b"))
+        #expect(throws: StoreError.self) { try importer.store(run("a")) }
+        try importer.store(run("c"))
+        #expect(throws: StoreError.self) { try importer.store(run("d")) } // three wait: the limit
+        #expect(throws: StoreError.self) { try importer.flush(timeout: .milliseconds(50)) }
+        #expect(importer.waitingRun(id: "b")?.blobs[.json] == TraceCompression.compress(Array("b".utf8)))
+        #expect(importer.waitingCount == 3)
+        refusing.withLock { $0 = false }
+        try importer.flush(timeout: .seconds(10))
+        #expect(imported.withLock { $0 } == ["a", "b", "c"])
+        #expect(importer.waitingCount == 0 && importer.waitingRun(id: "b") == nil)
+        try importer.store(run("d"))
+        importer.stop()
+        #expect(imported.withLock { $0 } == ["a", "b", "c", "d"])
+        #expect(throws: StoreError.self) { try importer.store(run("e")) }
+    }
+}
