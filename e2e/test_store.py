@@ -265,6 +265,31 @@ def test_a_data_dir_that_is_a_file_refuses_to_start(tmp_path):
     assert "could not open the run store" in done.stderr, done.stderr[-2000:]
 
 
+def test_a_data_dir_another_server_stores_into_refuses_to_start():
+    """One server per SQLite data directory (its journal's lock): a second refuses with a clear error and
+    the first goes on storing; once the first has stopped, the data directory opens again. (A PostgreSQL
+    database is shared by design: "Running several instances".)"""
+    data = new_data_dir()
+    first = start_server("--data-dir", data)
+    try:
+        lab = Lab(first)
+        stored = run_id(lab.run(HELLO))
+        done = subprocess.run([str(server_binary()), "serve", "--host", "127.0.0.1", "--port", "0", "--public", "public",
+                               "--data-dir", data],
+                              cwd=REPO, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 1, (done.returncode, done.stderr[-2000:])
+        assert "listening on" not in done.stdout
+        assert "one server per data directory" in done.stderr, done.stderr[-2000:]
+        assert lab.get(f"/api/v1/runs/{run_id(lab.run(HELLO))}").status == 200
+    finally:
+        assert first.stop() == 0, first.stderr_tail()
+    again = start_server("--data-dir", data)
+    try:
+        assert Lab(again).get(f"/api/v1/runs/{stored}").status == 200
+    finally:
+        assert again.stop() == 0, again.stderr_tail()
+
+
 def test_a_grade_and_its_failing_run_are_stored(lab):
     """A grade is stored with an id; the run behind a failed check can be fetched by its id; "store": false
     leaves both out."""

@@ -151,6 +151,9 @@ final class JournalImporter: @unchecked Sendable {
             condition.broadcast()
         }
         running = false
+        // The files close (and the data directory's lock goes) with the thread: a journal left with
+        // runs in it (abandon(), or an import that failed at stop) is the next start's to import.
+        journal.release()
         condition.broadcast()
         condition.unlock()
         stopped.signal()

@@ -30,8 +30,10 @@ public final class RunStore: Sendable {
     /// store in `directory`, with its journal beside it; see ``init(database:retention:retentionEvery:now:)``.
     public convenience init(directory: String, retention: StoreRetention = StoreRetention(), retentionEvery: Double = 60,
                             now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) throws {
-        let database = try SQLiteDatabase(directory: directory)
-        try self.init(database: database, journal: StoreJournal(directory: directory), retention: retention,
+        // The journal first: it holds the directory's lock, so that a second server opens nothing.
+        try DataDirectory.create(directory)
+        let journal = try StoreJournal(directory: directory)
+        try self.init(database: SQLiteDatabase(directory: directory), journal: journal, retention: retention,
                       retentionEvery: retentionEvery, now: now)
     }
 

@@ -32,7 +32,7 @@ final class StoreJournal {
     /// and the store compresses it).
     static let maxPayloadBytes = 512 << 20
 
-    private let files: [Int32]
+    private var files: [Int32]
     /// Where the next record goes in each file.
     private var ends: [Int]
     /// The file appends go to.
@@ -52,13 +52,26 @@ final class StoreJournal {
             }
             opened.append(fd)
         }
+        // One server per data directory: a second one would append to the same files (and its
+        // import empty them) without the first knowing. The lock goes with the process.
+        guard flock(opened[0], LOCK_EX | LOCK_NB) == 0 else {
+            let code = errno
+            for f in opened { close(f) }
+            throw code == EWOULDBLOCK ? StoreError.inUse(directory) : POSIXError(POSIXErrorCode(rawValue: code) ?? .EIO)
+        }
         files = opened
         ends = opened.map { fd in Int(lseek(fd, 0, SEEK_END)) }
         // After a replay both are cleared; until then appends go after what is there.
         active = ends[0] <= ends[1] ? 0 : 1
     }
 
-    deinit { for fd in files { close(fd) } }
+    deinit { release() }
+
+    /// Closes the files, which gives up the directory's lock; later calls fail (EBADF).
+    func release() {
+        for fd in files where fd >= 0 { close(fd) }
+        files = files.map { _ in -1 }
+    }
 
     /// Writes `run` at the end of the active file. On a failed or short write the file is cut back
     /// to what it held, and the error thrown: the run is then not stored.

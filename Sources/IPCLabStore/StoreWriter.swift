@@ -156,6 +156,8 @@ public enum StoreError: Error, CustomStringConvertible {
     case duplicate(String)
     /// This many journaled runs wait for a database that does not take them.
     case behind(Int)
+    /// Another server stores into this data directory.
+    case inUse(String)
 
     public var description: String {
         switch self {
@@ -163,6 +165,7 @@ public enum StoreError: Error, CustomStringConvertible {
         case .corrupt(let what): "the stored \(what) could not be read back"
         case .duplicate(let id): "a run with id \(id) is stored already"
         case .behind(let waiting): "\(waiting) stored runs wait for the database, which does not take them"
+        case .inUse(let directory): "another ipclab server stores into \(directory): one server per data directory (--data-dir)"
         }
     }
 }

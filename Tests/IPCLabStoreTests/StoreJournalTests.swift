@@ -83,10 +83,31 @@ struct StoreJournalTests {
         // The record as the killed server had written it, back in the journal.
         let journal = try StoreJournal(directory: t.directory + "/data")
         try journal.append(run, sequence: 0)
+        journal.release()
         let clock = t.clock
         t.store = try RunStore(directory: t.directory + "/data", now: { clock.now })
         #expect(try t.store.list(limit: 10)?.runs.map(\.id) == ["i1"])
         #expect(t.store.metrics.snapshot.runs == 1)
+    }
+
+    @Test("one store per data directory: a second one is refused while the first is open, and opens once it is closed")
+    func oneStorePerDirectory() throws {
+        let t = try TestStore()
+        try t.add("o1")
+        #expect(throws: StoreError.self) { try RunStore(directory: t.directory + "/data") }
+        let second = try? RunStore(directory: t.directory + "/data")
+        #expect(second == nil)
+        do {
+            _ = try RunStore(directory: t.directory + "/data")
+        } catch {
+            #expect("\(error)".contains("one server per data directory"), "\(error)")
+        }
+        t.store.close()
+        let again = try RunStore(directory: t.directory + "/data")
+        #expect(try again.contains(id: "o1"))
+        again.close()
+        let clock = t.clock
+        t.store = try RunStore(directory: t.directory + "/data", now: { clock.now })
     }
 
     @Test("a record round-trips: summary (an experiment or none) and every blob")
