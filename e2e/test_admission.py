@@ -10,6 +10,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from pathlib import Path
 from typing import Iterator
 
 import pytest
@@ -200,5 +201,55 @@ def test_a_run_that_waits_too_long_is_answered_503():
         metrics = requests.get(srv.base_url + "/metrics", timeout=5).text
         assert 'ipclab_run_rejections_total{reason="queue_wait"} 2' in metrics
         assert 'ipclab_runs_total{experiment="custom",outcome="ok"} 1' in metrics
+    finally:
+        assert srv.stop() == 0, srv.stderr_tail()
+
+
+def test_a_large_body_is_checked_off_the_http_thread():
+    """With one HTTP thread, a run body that takes long to check (8 loops of 4096 writes of a 60 KiB text
+    with {i}: expanded past the 4 MiB bound and refused, ~0.3 s of CPU in a release build, more in a debug
+    one) is checked on the `ipclab-check` thread: /healthz is answered while it is checked, and the HTTP
+    thread's CPU stays a small part of the check's (per-thread CPU from /proc, not a timing)."""
+    srv = start_server("--threads", "1")
+    try:
+        data = "{i}" + "x" * (60 << 10)
+        body = {"scenario": {"channels": [{"name": "c", "kind": "pipe"}],
+                             "processes": [{"name": f"p{k}", "steps": [{"op": "loop", "times": 4096,
+                                                                        "do": [{"op": "write", "channel": "c", "data": data}]}]}
+                                           for k in range(8)]}}
+
+        def ticks(prefix: str) -> int:
+            total = 0
+            for task in Path(f"/proc/{srv.process.pid}/task").iterdir():
+                try:
+                    if (task / "comm").read_text().startswith(prefix):
+                        fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+                        total += int(fields[11]) + int(fields[12])
+                except OSError:
+                    pass
+            return total
+
+        http0, check0 = ticks("MHD"), ticks("ipclab-check")
+        statuses: list[int] = []
+        done = threading.Event()
+
+        def post() -> None:
+            for _ in range(2):
+                statuses.append(requests.post(f"{srv.base_url}/api/v1/runs", json=body, timeout=300).status_code)
+            done.set()
+
+        poster = threading.Thread(target=post)
+        poster.start()
+        deadline = time.time() + 60
+        while ticks("ipclab-check") == check0 and not done.is_set() and time.time() < deadline:
+            time.sleep(0.005)
+        health = requests.get(f"{srv.base_url}/healthz", timeout=30)
+        answered_while_checking = not done.is_set()
+        poster.join()
+        assert statuses == [400, 400]
+        assert health.status_code == 200 and answered_while_checking
+        http_cpu, check_cpu = ticks("MHD") - http0, ticks("ipclab-check") - check0
+        assert check_cpu >= 20, f"the check took {check_cpu} ticks on ipclab-check"
+        assert http_cpu * 5 < check_cpu, f"HTTP thread {http_cpu} ticks, check thread {check_cpu}"
     finally:
         assert srv.stop() == 0, srv.stderr_tail()

@@ -20,6 +20,10 @@ public struct LabAPI: HTTPHandler {
     public let insecure: Bool
     /// The threads `POST /api/v1/runs` runs on, so that a run never holds a server thread.
     public let executor: RunExecutor
+    /// The thread a run or grade body larger than ``cachedBodyBytes`` is checked on (parsed, validated,
+    /// expanded: up to ~0.3 s for the largest a body may ask for), so that it never holds a server thread
+    /// either: with two of those, every connection would wait that long, `/healthz` too.
+    let checker: RunExecutor
     public let metrics: LabMetrics
     /// Who a run request counts as for the fair sharing of ``executor``: address or API key.
     public let clients: RunClients
@@ -43,6 +47,8 @@ public struct LabAPI: HTTPHandler {
                 executor: RunExecutor = RunExecutor(), metrics: LabMetrics = LabMetrics(), clients: RunClients = RunClients(),
                 logger: Logger) {
         self.catalog = catalog
+        // One thread (one core of checking at most, whatever is sent), a short queue shared fairly.
+        checker = RunExecutor(threads: 1, queueLimit: 32, perClientLimit: 4, name: "ipclab-check")
         self.clients = clients
         self.metrics = metrics
         self.executor = executor
@@ -58,15 +64,29 @@ public struct LabAPI: HTTPHandler {
                                      maxWallMs: runner.maxWallMs, experiments: catalog.presets.count)
     }
 
-    /// `POST /api/v1/runs` is checked here (a bad request is answered at once) and run on
-    /// ``executor`` (503 `unavailable` at once when it is full), streamed as NDJSON when the
-    /// request accepts it (``streamRun(_:respond:)``); everything else is answered at once by
-    /// ``handle(_:)``.
+    /// `POST /api/v1/runs` is checked (a bad request is answered at once) and run on ``executor``
+    /// (503 `unavailable` at once when it is full), streamed as NDJSON when the request accepts it
+    /// (``streamRun(_:respond:)``); `POST /api/v1/grades` alike. A body up to ``cachedBodyBytes`` is
+    /// checked on the calling (HTTP) thread, a larger one on ``checker``'s. Everything else is
+    /// answered at once by ``handle(_:)``.
     public func handle(_ request: HTTPRequest, respond: @escaping HTTPResponder) {
         let routing = Self.route(request.method, request.path)
         guard case .route(let route, _) = routing else { return respond(answer(request, routing)) }
+        if case .now = route.handler { return respond(answer(request, routing)) }
+        guard request.body.count > Self.cachedBodyBytes else { return handleChecked(request, route, respond: respond) }
+        // A large body is checked on the checker's thread, which then hands the run to the executor.
+        let client = clients.client(of: request)
+        let refusedBy = checker.submit(client: client, { _ in handleChecked(request, route, respond: respond) }, expired: {})
+        if let refusedBy {
+            metrics.rejected(reason: refusedBy.rawValue)
+            respond(checker.refusal(refusedBy, client: client).response(APIError.render))
+        }
+    }
+
+    /// A run or a grade: its body checked (on the calling thread), then run on ``executor``.
+    private func handleChecked(_ request: HTTPRequest, _ route: Route, respond: @escaping HTTPResponder) {
         switch route.handler {
-        case .now: return respond(answer(request, routing))
+        case .now: return respond(handle(request))
         case .grade: return grade(request, respond: respond)
         case .run: break
         }
