@@ -233,6 +233,12 @@ def test_retention_by_bytes_deletes_the_oldest(own):
     limit = one * 3 + one // 2
     _, lab = own("--max-stored-bytes", str(limit))
     ids = [run_id(lab.run(HELLO)) for _ in range(6)]
+    # On SQLite retention by bytes follows each import of the journal (~20 ms after a run): polled, not timed.
+    for _ in range(200):
+        journaled = re.search(r"^ipclab_store_journaled (\d+)$", lab.get("/metrics").text, re.M)
+        if journaled is None or journaled.group(1) == "0":
+            break
+        time.sleep(0.05)
     listed = [r["id"] for r in lab.get("/api/v1/runs").json["runs"]]
     assert 1 <= len(listed) <= 4
     assert listed == list(reversed(ids))[:len(listed)]

@@ -77,6 +77,14 @@ final class JournalImporter: @unchecked Sendable {
         return byID[id]
     }
 
+    /// Calls `body` with the runs waiting, oldest first, while none is stored or leaves the journal
+    /// (a run being imported stays among them until its batch is committed).
+    func withWaiting<T>(_ body: ([StoredRun]) throws -> T) rethrows -> T {
+        condition.lock()
+        defer { condition.unlock() }
+        return try body(waiting.map(\.run))
+    }
+
     /// Returns once every run stored before the call is in the database; throws when that took
     /// longer than `timeout` (the database is failing).
     func flush(timeout: Duration = .seconds(5)) throws {

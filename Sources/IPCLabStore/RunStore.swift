@@ -8,8 +8,9 @@ import IPCLabCore
 ///
 /// With SQLite a stored run is first written whole to the store's journal (``StoreJournal``), one
 /// `pwrite`, and imported into the database in batches by a thread of its own (``JournalImporter``),
-/// ~20 ms later; a read by id finds a run that still waits there, and a read that lists or counts
-/// runs first waits for the import. With PostgreSQL, which other servers read, each run is committed
+/// ~20 ms later; a read by id finds a run that still waits there, and a list shows those first
+/// (they are the newest). Retention by bytes follows each import; ``prune(recount:)`` and
+/// ``flush()`` wait for it. With PostgreSQL, which other servers read, each run is committed
 /// before ``store(_:)`` returns.
 ///
 /// Durability: ``store(_:)`` returns once the run is as durable as the backend says (SQLite: in the
@@ -210,8 +211,38 @@ public final class RunStore: Sendable {
     /// newest), of one `experiment` (`"custom"`: the custom scenarios) and/or `outcome`.
     /// Nil when `before` names no stored run.
     public func list(limit: Int, before: String? = nil, experiment: String? = nil, outcome: String? = nil) throws -> RunPage? {
-        try flush()
-        return try database.read { db in
+        guard let importer else { return try listImported(limit: limit, before: before, experiment: experiment, outcome: outcome) }
+        // The journaled runs are the newest, in the order they were stored: they come first, then the
+        // database's. Read with the journal held still, so that a run is listed once, from one side:
+        // one imported during the read is in both (its batch leaves the journal after its commit).
+        return try importer.withWaiting { waiting in
+            func matches(_ s: RunSummary) -> Bool {
+                (experiment == "custom" ? s.experiment == nil : experiment.map { s.experiment == $0 } ?? true)
+                    && (outcome.map { s.outcome == $0 } ?? true)
+            }
+            var journaled: ArraySlice<StoredRun> = []
+            var databaseBefore = before
+            if let before, let at = waiting.firstIndex(where: { $0.summary.id == before }) {
+                journaled = waiting[..<at]
+                databaseBefore = nil // every imported run is older
+            } else if before == nil {
+                journaled = waiting[...]
+            }
+            var runs = journaled.reversed().map(\.summary).filter(matches)
+            let ids = Set(waiting.map(\.summary.id))
+            let want = max(0, limit + 1 - runs.count)
+            guard let page = try listImported(limit: want + ids.count, before: databaseBefore, experiment: experiment,
+                                              outcome: outcome) else { return nil }
+            runs += page.runs.filter { !ids.contains($0.id) }
+            let more = runs.count > limit || page.next != nil
+            if runs.count > limit { runs.removeLast(runs.count - limit) }
+            return RunPage(runs: runs, next: more ? runs.last?.id : nil)
+        }
+    }
+
+    /// ``list(limit:before:experiment:outcome:)`` of the runs in the database.
+    private func listImported(limit: Int, before: String?, experiment: String?, outcome: String?) throws -> RunPage? {
+        try database.read { db in
             var conditions: [String] = []
             var arguments: [StoreValue] = []
             if let before {

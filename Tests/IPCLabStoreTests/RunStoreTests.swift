@@ -141,10 +141,11 @@ struct RunStoreTests {
         try t.add("d1", outcome: "ok")
         // Refused at once (the first still waits), or journaled and dropped when imported: either way one failure.
         _ = try? t.add("d1", outcome: "timeout")
+        try t.store.flush()
         #expect(try t.store.list(limit: 10)?.runs.map(\.outcome) == ["ok"])
         #expect(t.store.metrics.snapshot.failedTotal == 1)
-        try t.store.flush()
         try t.add("d1", outcome: "error") // the first is in the database now: the journal takes it
+        try t.store.flush()
         #expect(try t.store.list(limit: 10)?.runs.map(\.outcome) == ["ok"])
         #expect(t.store.metrics.snapshot.failedTotal == 2)
         #expect(t.store.metrics.snapshot.runs == 1)
@@ -274,6 +275,8 @@ struct RunStoreTests {
         let one = try TestStore().add("size", size: 2_000).summary.bytes
         let t = try TestStore(retention: StoreRetention(maxStoredBytes: one * 3 + one / 2))
         for i in 1...6 { try t.add("b\(i)", size: 2_000) }
+        // Retention by bytes runs after each import of the journal.
+        try t.store.flush()
         #expect(try t.store.list(limit: 10)?.runs.map(\.id) == ["b6", "b5", "b4"])
         #expect(t.store.metrics.snapshot.bytes <= one * 3 + one / 2)
         #expect(t.store.metrics.snapshot.runs == 3)

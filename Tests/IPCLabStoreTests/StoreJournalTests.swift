@@ -23,12 +23,45 @@ struct StoreJournalTests {
         #expect(try t.store.trace(id: "w2", format: .text) == Array("# run w2\n".utf8))
         #expect(try t.store.contains(id: "w2"))
         #expect(t.store.metrics.snapshot.runs == 2)
-        // A list imports first, in the order the runs were stored.
+        // A list shows them, newest first, without waiting for their import.
         #expect(try t.store.list(limit: 10)?.runs.map(\.id) == ["w2", "w1"])
+        #expect(t.store.journaled == 2)
+        try t.store.flush()
         #expect(t.store.journaled == 0)
         #expect(try t.store.trace(id: "w2", format: .json) == TestStore.json("w2", size: 20_000))
         // Imported runs leave the journal empty.
         #expect(Self.files(t).map(Self.size) == [0, 0])
+    }
+
+    @Test("a list pages across the journal and the database: newest first, each run once, filters and cursors on both sides")
+    func listAcrossJournal() throws {
+        let t = try TestStore(importWindow: .seconds(3600))
+        try t.add("a1")
+        try t.add("a2", experiment: nil)
+        try t.add("a3", outcome: "timeout")
+        try t.store.flush()
+        try t.add("b1")
+        try t.add("b2", experiment: nil)
+        try t.add("b3", outcome: "timeout")
+        #expect(t.store.journaled == 3)
+        var ids: [String] = []
+        var before: String?
+        var pages = 0
+        repeat {
+            let page = try #require(try t.store.list(limit: 2, before: before))
+            ids += page.runs.map(\.id)
+            before = page.next
+            pages += 1
+        } while before != nil && pages < 10
+        #expect(ids == ["b3", "b2", "b1", "a3", "a2", "a1"])
+        #expect(try t.store.list(limit: 10, experiment: "custom")?.runs.map(\.id) == ["b2", "a2"])
+        #expect(try t.store.list(limit: 10, outcome: "timeout")?.runs.map(\.id) == ["b3", "a3"])
+        #expect(try t.store.list(limit: 1, before: "b2", outcome: "timeout")?.runs.map(\.id) == ["a3"])
+        #expect(try t.store.list(limit: 10, before: "nope") == nil)
+        // Nothing was imported for the lists.
+        #expect(t.store.journaled == 3)
+        try t.store.flush()
+        #expect(try t.store.list(limit: 10)?.runs.map(\.id) == ["b3", "b2", "b1", "a3", "a2", "a1"])
     }
 
     @Test("runs a killed server left in the journal are imported at the next start, in order, once")
