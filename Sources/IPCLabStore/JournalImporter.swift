@@ -15,12 +15,15 @@ final class JournalImporter: @unchecked Sendable {
     private let window: Duration
     private let retryAfter: Duration
     private let maxWaiting: Int
+    private let maxWaitingBytes: Int
 
     // Guarded by `condition`.
     private let condition = NSCondition()
     /// The runs waiting, in the order they were stored; `byID` indexes them.
     private var waiting: [(sequence: UInt64, run: StoredRun)] = []
     private var byID: [String: StoredRun] = [:]
+    /// The stored bytes of the runs waiting (what they hold in memory).
+    private var waitingBytes = 0
     /// The sequence number the next stored run gets, and the first not yet imported.
     private var nextSequence: UInt64 = 0
     private var importedBelow: UInt64 = 0
@@ -32,14 +35,16 @@ final class JournalImporter: @unchecked Sendable {
     private let stopped = DispatchSemaphore(value: 0)
 
     /// Starts the import thread. `window`: how long a batch collects runs; `retryAfter`: the pause
-    /// after a failed import; `maxWaiting`: the most runs that may wait (then ``store(_:)`` refuses).
+    /// after a failed import; `maxWaiting` and `maxWaitingBytes`: the most runs, and stored bytes, that
+    /// may wait (then ``store(_:)`` refuses; one run alone is always taken).
     init(journal: StoreJournal, window: Duration = .milliseconds(20), retryAfter: Duration = .milliseconds(200),
-         maxWaiting: Int = 20_000, importBatch: @escaping ImportBatch) {
+         maxWaiting: Int = 20_000, maxWaitingBytes: Int = 256 << 20, importBatch: @escaping ImportBatch) {
         self.journal = journal
         self.importBatch = importBatch
         self.window = window
         self.retryAfter = retryAfter
         self.maxWaiting = maxWaiting
+        self.maxWaitingBytes = maxWaitingBytes
         running = true
         let thread = Thread { [self] in run() }
         thread.name = "ipclab-store-import"
@@ -61,9 +66,13 @@ final class JournalImporter: @unchecked Sendable {
         defer { condition.unlock() }
         guard !stopping else { throw StoreError.closed }
         guard byID[run.summary.id] == nil else { throw StoreError.duplicate(run.summary.id) }
-        guard waiting.count < maxWaiting else { throw StoreError.behind(waiting.count) }
+        let bytes = run.blobs.values.reduce(0) { $0 + $1.count }
+        guard waiting.isEmpty || (waiting.count < maxWaiting && waitingBytes + bytes <= maxWaitingBytes) else {
+            throw StoreError.behind(waiting.count)
+        }
         try journal.append(run, sequence: nextSequence)
         waiting.append((nextSequence, run))
+        waitingBytes += bytes
         byID[run.summary.id] = run
         nextSequence += 1
         // The thread sleeps until a run comes; one wake per batch, not per run.
@@ -152,7 +161,10 @@ final class JournalImporter: @unchecked Sendable {
             if let sealed { journal.clear(sealed) }
             sealed = nil
             waiting.removeFirst(batch.count)
-            for (_, run) in batch { byID[run.summary.id] = nil }
+            for (_, run) in batch {
+                byID[run.summary.id] = nil
+                waitingBytes -= run.blobs.values.reduce(0) { $0 + $1.count }
+            }
             if let last = batch.last { importedBelow = last.sequence + 1 }
             batch = []
             if waiting.isEmpty { urgent = false }

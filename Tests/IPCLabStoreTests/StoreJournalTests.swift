@@ -163,7 +163,7 @@ struct StoreJournalTests {
     @Test("while the database refuses imports, runs stay journaled and readable, a flush says so, and stores stop at the limit")
     func databaseRefuses() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ipclab-journal-\(UInt64.random(in: 0...UInt64.max))").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: directory + "/bytes", withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let refusing = Mutex(true)
         let imported = Mutex<[String]>([])
@@ -191,6 +191,12 @@ struct StoreJournalTests {
         #expect(importer.waitingCount == 0 && importer.waitingRun(id: "b") == nil)
         try importer.store(run("d"))
         importer.stop()
+        // By bytes as well: one run alone is always taken, a second past the bytes is not.
+        let small = JournalImporter(journal: try StoreJournal(directory: directory + "/bytes"), window: .seconds(3600),
+                                    maxWaitingBytes: 10) { _ in }
+        try small.store(run("big-enough-alone"))
+        #expect(throws: StoreError.self) { try small.store(run("x")) }
+        small.abandon()
         #expect(imported.withLock { $0 } == ["a", "b", "c", "d"])
         #expect(throws: StoreError.self) { try importer.store(run("e")) }
     }
