@@ -16,14 +16,19 @@ struct IPCHostCleanupTests {
         var sysvByRunUid: [String]
         var ipcsByNobody: [String]
 
-        var description: String { "dev/shm \(devShm.sorted()), sysv of a run uid \(sysvByRunUid), ipcs of a run uid \(ipcsByNobody)" }
+        var description: String { "dev/shm of a run uid \(devShm.sorted()), sysv of a run uid \(sysvByRunUid), ipcs of a run uid \(ipcsByNobody)" }
 
         static func isRunUid<S: StringProtocol>(_ field: S) -> Bool {
             UInt32(field).map { $0 >= Spawner.defaultRunUidBase && $0 - Spawner.defaultRunUidBase < Spawner.defaultRunUidCount } ?? false
         }
 
         static func now() throws -> HostView {
-            let devShm = Set(try FileManager.default.contentsOfDirectory(atPath: "/dev/shm"))
+            // A run's objects would belong to its host uid: the host's own (another program's, as a
+            // PostgreSQL cluster's segments that come and go meanwhile) are not the test's business.
+            let devShm = Set(try FileManager.default.contentsOfDirectory(atPath: "/dev/shm").filter { name in
+                var st = stat()
+                return lstat("/dev/shm/" + name, &st) != 0 || isRunUid(String(st.st_uid)) || isRunUid(String(st.st_gid))
+            })
             var sysv: [String] = []
             for table in ["shm", "sem", "msg"] {
                 let lines = try String(contentsOfFile: "/proc/sysvipc/\(table)", encoding: .utf8).split(separator: "\n")
@@ -120,6 +125,8 @@ struct IPCHostCleanupTests {
         let fd = shm_open("/ipclab_leakcheck_control", O_CREAT | O_RDWR, 0o600)
         try #require(fd >= 0)
         defer { close(fd); shm_unlink("/ipclab_leakcheck_control") }
+        // As a run's would be: its host uid's (the view leaves the host's own objects out).
+        try #require(fchown(fd, Spawner.defaultRunUidBase, Spawner.defaultRunUidBase) == 0, "fchown: errno \(errno)")
         let leaked = try HostView.now()
         #expect(leaked != before)
         #expect(leaked.sysvByRunUid.count == before.sysvByRunUid.count + 1, "\(leaked)")
