@@ -143,6 +143,36 @@ struct StoreJournalTests {
         t.store = try RunStore(directory: t.directory + "/data", now: { clock.now })
     }
 
+    @Test("random bytes and records with random bytes changed are never read as more than the whole, intact records before them")
+    func garbage() {
+        var rng = SystemRandomNumberGenerator()
+        let runs = (0..<3).map { i in
+            StoredRun(summary: RunSummary(id: "g\(i)", experiment: i == 1 ? nil : "pipe.hello", outcome: "ok", startedAt: "t",
+                                          durationNs: i, storedAt: Double(i), bytes: 0),
+                      formats: [.json: Array("{\"i\":\(i)}".utf8)])
+        }
+        let whole = runs.enumerated().flatMap { StoreJournal.record($1, sequence: UInt64($0)) }
+        for _ in 0..<2_000 {
+            let noise = (0..<Int.random(in: 0...300, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }
+            #expect(StoreJournal.records(in: (Array("IPJ1".utf8) + noise)[...]).isEmpty)
+            var damaged = whole
+            let at = Int.random(in: 0..<damaged.count, using: &rng)
+            damaged[at] ^= UInt8.random(in: 1...255, using: &rng)
+            let read = StoreJournal.records(in: damaged[...])
+            // Only records wholly before the damaged byte are read back, each as it was written.
+            var end = 0
+            var before = 0
+            for (i, run) in runs.enumerated() {
+                end += StoreJournal.record(run, sequence: UInt64(i)).count
+                if end <= at { before += 1 }
+            }
+            #expect(read.count == before, "byte \(at)")
+            for (i, (sequence, run)) in read.enumerated() {
+                #expect(sequence == UInt64(i) && run.summary == runs[i].summary && run.blobs == runs[i].blobs)
+            }
+        }
+    }
+
     @Test("a record round-trips: summary (an experiment or none) and every blob")
     func recordRoundTrip() throws {
         let summary = RunSummary(id: "rt", experiment: nil, outcome: "timeout", startedAt: "2027-01-15T08:00:00.000Z",
