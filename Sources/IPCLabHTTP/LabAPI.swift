@@ -76,7 +76,11 @@ public struct LabAPI: HTTPHandler {
         guard request.body.count > Self.cachedBodyBytes else { return handleChecked(request, route, respond: respond) }
         // A large body is checked on the checker's thread, which then hands the run to the executor.
         let client = clients.client(of: request)
-        let refusedBy = checker.submit(client: client, { _ in handleChecked(request, route, respond: respond) }, expired: {})
+        let refusedBy = checker.submit(client: client, { _ in handleChecked(request, route, respond: respond) }, expired: {
+            // The checker has no queue-wait limit today; should it get one, the client still gets an answer.
+            metrics.rejected(reason: RunExecutor.Rejection.queueWait.rawValue)
+            respond(checker.refusal(.queueWait, client: client).response(APIError.render))
+        })
         if let refusedBy {
             metrics.rejected(reason: refusedBy.rawValue)
             respond(checker.refusal(refusedBy, client: client).response(APIError.render))

@@ -229,8 +229,13 @@ public final class RunStore: Sendable {
                 journaled = waiting[...]
             }
             var runs = journaled.reversed().map(\.summary).filter(matches)
+            // A page the journal fills alone needs no read of the database.
+            if runs.count > limit {
+                runs.removeLast(runs.count - limit)
+                return RunPage(runs: runs, next: runs.last?.id)
+            }
             let ids = Set(waiting.map(\.summary.id))
-            let want = max(0, limit + 1 - runs.count)
+            let want = limit + 1 - runs.count
             guard let page = try listImported(limit: want + ids.count, before: databaseBefore, experiment: experiment,
                                               outcome: outcome) else { return nil }
             runs += page.runs.filter { !ids.contains($0.id) }

@@ -46,9 +46,7 @@ extension Scenario {
         }
 
         var processes: [ProcessSpec] = []
-
         // Text with expressions, all processes together (Bounds.expandedTextBytes).
-
         var expandedTextBytes = 0
         var everyStepRead = true
         for (i, item) in processValues.enumerated() {
