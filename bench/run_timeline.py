@@ -239,12 +239,12 @@ def main():
         try:
             post(port, 20, args.gap_ms / 1000, args.store)
             server = set(int(t) for t in os.listdir(f"/proc/{proc.pid}/task"))
-            # With `--run-image c` the server has two spawners: pipe.hello goes to the C runners' one.
+            # With `--run-image c` (the default) the server has two spawners: pipe.hello goes to the C runners' one.
             spawners = children(proc.pid)
             def runs_c(pid):
                 with open(f"/proc/{pid}/cmdline", "rb") as f:
                     return b"--runner-executable" in f.read()
-            wants_c = "c" in extra[extra.index("--run-image") + 1:][:1] if "--run-image" in extra else False
+            wants_c = "c" in extra[extra.index("--run-image") + 1:][:1] if "--run-image" in extra else True
             spawner = next((p for p in spawners if runs_c(p) == wants_c), spawners[0])
             follow.mine = set(server) | {spawner} | set(children(spawner))
             data = os.path.join(data_dir, "sched.data")
