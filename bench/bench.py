@@ -36,10 +36,26 @@ def build_baseline(out_dir):
     return exe
 
 
-def start_server(binary, threads, data_dir, database=None, uid_base=None):
+# The 8-client row's clients: wrk thread N sends the API key KEY_PREFIX + N (bench/post_run.lua), and
+# the server knows the eight keys, so each connection is a client of its own, as eight graders would
+# be. All of wrk shares one address: without keys the server sees one client, which its fair share
+# lets run at most --max-runs minus one at once (README, "Admission").
+KEY_PREFIX = "ipclab-bench-client-"
+CLIENTS = 8
+
+
+def write_api_keys(directory):
+    path = os.path.join(directory, "api-keys")
+    with open(path, "w") as f:
+        f.writelines(f"client-{n} {KEY_PREFIX}{n}\n" for n in range(1, CLIENTS + 1))
+    return path
+
+
+def start_server(binary, threads, data_dir, database=None, uid_base=None, api_keys=None):
     cmd = [binary, "serve", "--host", "127.0.0.1", "--port", "0", "--public", "public", "--log-level", "warning",
            *(["--database", database] if database else ["--data-dir", data_dir]),
-           *(["--run-uid-base", str(uid_base)] if uid_base else []), *SERVE_ARGS]
+           *(["--run-uid-base", str(uid_base)] if uid_base else []),
+           *(["--api-keys", api_keys] if api_keys else []), *SERVE_ARGS]
     if threads:
         cmd += ["--threads", str(threads)]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
@@ -240,7 +256,8 @@ def main():
     rows, results = [], {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(), "machine": {
         "cores": os.cpu_count(), "load_before": os.getloadavg()[0], "kernel": os.uname().release}}
 
-    server, url = start_server(args.binary, args.threads, os.path.join(tmp, "data"), uid_base=args.run_uid_base)
+    server, url = start_server(args.binary, args.threads, os.path.join(tmp, "data"), uid_base=args.run_uid_base,
+                               api_keys=write_api_keys(tmp))
     try:
         post_runs(url, 200)  # warm up
         if args.only in (None, "measurements"):
@@ -259,10 +276,12 @@ def main():
         base_seq = baseline_loops(baseline, args.runs, 1)
         seq = wrk(f"{url}/api/v1/runs", 1, 1, args.seconds, os.path.join(ROOT, "bench/post_run.lua"))
         base_par = baseline_loops(baseline, args.runs, 2)
-        par = wrk(f"{url}/api/v1/runs", 2, 8, args.seconds, os.path.join(ROOT, "bench/post_run.lua"))
+        par = wrk(f"{url}/api/v1/runs", CLIENTS, CLIENTS, args.seconds, os.path.join(ROOT, "bench/post_run.lua"),
+                  env={"IPCLAB_BENCH_KEY_PREFIX": KEY_PREFIX})
+        one = wrk(f"{url}/api/v1/runs", 2, CLIENTS, args.seconds, os.path.join(ROOT, "bench/post_run.lua"))
         store = store_rows(url, args, results)
         results["latency"] = {"ours": seq, "baseline": base_seq}
-        results["throughput"] = {"ours": par, "baseline": base_par}
+        results["throughput"] = {"ours": par, "baseline": base_par, "one_client_8_connections": one}
         rows += [
             ("run latency p50 (ms), 1 client", seq["p50_ms"], base_seq["p50_ms"], "≤ 1 ms and ≤ 1.5× baseline",
              seq["p50_ms"] <= 1.0 and seq["p50_ms"] <= 1.5 * base_seq["p50_ms"]),
@@ -271,8 +290,10 @@ def main():
             ("runs/s, 8 clients", par["rps"], base_par["runs_per_s"], "≥ 1500 runs/s, 0 errors, p99 ≤ 20 ms (issue 12)",
              par["rps"] >= 1500 and par["errors"] + par["bad_traces"] == 0 and par["p99_ms"] <= 20),
             ("run latency p99 (ms), 8 clients", par["p99_ms"], None, "≤ 20 ms", par["p99_ms"] <= 20),
-            ("errors or bad traces, 8 clients", par["errors"] + par["bad_traces"] + seq["errors"] + seq["bad_traces"],
-             None, "0", par["errors"] + par["bad_traces"] + seq["errors"] + seq["bad_traces"] == 0),
+            ("runs/s, 8 connections of one client (its fair share: --max-runs − 1 at once)", one["rps"], None,
+             "informative", None),
+            ("errors or bad traces, 8 clients", sum(r["errors"] + r["bad_traces"] for r in (par, one, seq)),
+             None, "0", sum(r["errors"] + r["bad_traces"] for r in (par, one, seq)) == 0),
         ]
 
         port = free_port()

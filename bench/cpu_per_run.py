@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """CPU per run, A against B: what a change to the run path saves, measured on this machine's noise.
 
-  python3 bench/cpu_per_run.py BINARY_A [BINARY_B …] [--rounds 3] [--seconds 6] [--clients 8]
+  python3 bench/cpu_per_run.py BINARY_A [BINARY_B …] [--rounds 3] [--seconds 6] [--clients 8] [--one-address]
                                [--body '{"experiment":"pipe.hello"}'] [-- SERVE_ARGS…]
 
 A BINARY may carry serve arguments of its own after commas, to compare one build two ways:
@@ -9,7 +9,8 @@ A BINARY may carry serve arguments of its own after commas, to compare one build
 
 Each binary (an `ipclab`, with its `ipclab-sandbox` beside it) serves in turn, rounds interleaved
 (A B A B …) so that the machine's load falls on each alike. Per round: a 2-s warm-up, then wrk with
-`--clients` keep-alive connections for `--seconds`; the machine's busy CPU time (all of /proc/stat but
+`--clients` keep-alive connections for `--seconds` (each connection a client of its own, by API key, as
+`make bench`'s 8-client row; `--one-address`: all one client, as wrk's address); the machine's busy CPU time (all of /proc/stat but
 idle and iowait) over the same window divided by the runs answered. That counts every process of a
 run, the spawner, the runners and the server: what a run costs the machine, not one process's share.
 "tree" is the CPU of the server's own process tree alone (from /proc, every run process included):
@@ -65,10 +66,25 @@ def serve(binary, data_dir, uid_base, extra):
     return proc, m.group(1)
 
 
-def wrk(url, clients, seconds, body):
-    out = subprocess.run(["wrk", "-t2" if clients > 1 else "-t1", f"-c{clients}", f"-d{seconds}s", "--latency",
+# As `make bench` does: with more than one client, wrk thread N sends the API key KEY_PREFIX + N, one
+# connection each, and the server knows the keys, so each is a client of its own (all of wrk shares one
+# address). `--one-address` posts as one client instead (its fair share: --max-runs minus one at once).
+KEY_PREFIX = "ipclab-bench-client-"
+
+
+def api_keys(directory, clients):
+    path = os.path.join(directory, "api-keys")
+    with open(path, "w") as f:
+        f.writelines(f"client-{n} {KEY_PREFIX}{n}\n" for n in range(1, clients + 1))
+    return path
+
+
+def wrk(url, clients, seconds, body, keys=False):
+    threads = clients if keys else (2 if clients > 1 else 1)
+    env = {**os.environ, "IPCLAB_BENCH_BODY": body, **({"IPCLAB_BENCH_KEY_PREFIX": KEY_PREFIX} if keys else {})}
+    out = subprocess.run(["wrk", f"-t{threads}", f"-c{clients}", f"-d{seconds}s", "--latency",
                           "-s", os.path.join(ROOT, "bench/post_run.lua"), url + "/api/v1/runs"],
-                         env={**os.environ, "IPCLAB_BENCH_BODY": body}, capture_output=True, text=True, check=True).stdout
+                         env=env, capture_output=True, text=True, check=True).stdout
     requests = int(re.search(r"(\d+) requests in", out).group(1))
     lat = re.search(r"IPCLAB_LAT p50=(\d+) p99=(\d+)", out)
     bad = int(re.search(r"IPCLAB_BAD (\d+)", out).group(1))
@@ -84,6 +100,8 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--seconds", type=int, default=6)
     ap.add_argument("--clients", type=int, default=8)
+    ap.add_argument("--one-address", action="store_true",
+                    help="post as one client (wrk's address) instead of one API key per connection")
     ap.add_argument("--body", default='{"experiment":"pipe.hello"}',
                     help='the run posted (default: pipe.hello, stored, as make bench posts it)')
     ap.add_argument("--uid-base", type=int, default=2_050_000_000,
@@ -97,11 +115,13 @@ def main():
         for i, binary in enumerate(args.binaries):
             with tempfile.TemporaryDirectory() as data_dir:
                 path, *own = binary.split(",")
-                proc, url = serve(path, data_dir, args.uid_base + i * 1_000_000, own + extra)
+                keys = args.clients > 1 and not args.one_address
+                keyed = ["--api-keys", api_keys(data_dir, args.clients)] if keys else []
+                proc, url = serve(path, data_dir, args.uid_base + i * 1_000_000, own + extra + keyed)
                 try:
-                    wrk(url, args.clients, 2, args.body)
+                    wrk(url, args.clients, 2, args.body, keys)
                     j0, k0, s0, t0 = busy_jiffies(), tree_ticks(proc.pid), tree_ticks(proc.pid, own=True), time.monotonic()
-                    n, p50, p99, bad = wrk(url, args.clients, args.seconds, args.body)
+                    n, p50, p99, bad = wrk(url, args.clients, args.seconds, args.body, keys)
                     j1, t1 = busy_jiffies(), time.monotonic()
                     time.sleep(0.3)  # the last runs' processes reaped
                     k1, s1 = tree_ticks(proc.pid), tree_ticks(proc.pid, own=True)

@@ -1,4 +1,7 @@
 -- wrk script: POST a pipe.hello run; count answers that are not a trace with outcome ok.
+-- With IPCLAB_BENCH_KEY_PREFIX set, wrk thread N sends the API key PREFIX..N (X-API-Key): run one
+-- thread per connection (-tN -cN) and each connection is a client of its own, as N graders would be
+-- (the server's fair share caps what one client may run at once; all of wrk shares one address).
 wrk.method = "POST"
 wrk.body = os.getenv("IPCLAB_BENCH_BODY") or '{"experiment":"pipe.hello"}'
 wrk.headers["Content-Type"] = "application/json"
@@ -7,10 +10,15 @@ local threads = {}
 
 function setup(thread)
   table.insert(threads, thread)
+  thread:set("client", #threads)
 end
 
 function init(args)
   bad = 0
+  local prefix = os.getenv("IPCLAB_BENCH_KEY_PREFIX")
+  if prefix and client then
+    wrk.headers["X-API-Key"] = prefix .. client
+  end
 end
 
 function response(status, headers, body)

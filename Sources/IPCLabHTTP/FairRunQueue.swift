@@ -54,7 +54,7 @@ public struct FairRunQueue<Item> {
         var waiting: [Entry] = []
         var head = 0
         var load = ClientLoad()
-        /// When it last had a piece started (``FairRunQueue/served`` then); 0: never.
+        /// When it last had a piece started, or came to the queue (``FairRunQueue/served`` then).
         var lastServed = 0
         var isIdle: Bool { load.running == 0 && load.queued == 0 && load.heldBytes == 0 }
     }
@@ -87,7 +87,11 @@ public struct FairRunQueue<Item> {
     public mutating func enqueue(_ item: Item, client: String, cost: Int = 0,
                                  at now: ContinuousClock.Instant = .now) -> Admission {
         guard running + queued < capacity else { return .full }
-        var state = clients[client] ?? Client()
+        // A client new to the queue (or back after it had nothing in it) counts as served just before
+        // the latest start: before the client started last, after every client started earlier. As
+        // never served (0) it went before all of them, and a client that posted again while its last
+        // response was still held (so kept its old turn) waited for as long as such newcomers came.
+        var state = clients[client] ?? Client(lastServed: max(0, served - 1))
         guard state.load.running + state.load.queued < perClientLimit else { return .clientFull }
         if state.load.queued == 0 { order.append(client) }
         state.waiting.append(Entry(item: item, client: client, cost: max(0, cost), queued: now))
@@ -99,8 +103,9 @@ public struct FairRunQueue<Item> {
 
     /// Starts the next piece of work: the head of the client, among those with work waiting
     /// whose head fits the budget, that has the fewest running (of those, the one served
-    /// longest ago; a newcomer first), so that while others wait no client holds more than
-    /// its turn. Its client counts it running, and its cost held, until ``finish(client:)``
+    /// longest ago, a client new to the queue counting as served just before the latest start;
+    /// then the one that came first), so that while others wait no client holds more than its
+    /// turn, and none waits while clients that came after it keep being started. Its client counts it running, and its cost held, until ``finish(client:)``
     /// and ``release(client:bytes:)``. Nil when nothing waits or nothing that waits fits.
     /// `ignoringBudget` (when the server stops, and nothing will be sent that would free any):
     /// the budget is not asked.

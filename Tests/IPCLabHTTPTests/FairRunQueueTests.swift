@@ -130,3 +130,48 @@ extension FairRunQueueTests {
         #expect(queue.heldBytes == 180)
     }
 }
+
+extension FairRunQueueTests {
+    /// Eight clients with one request each and four threads, as eight graders posting back to back: a
+    /// client that posts again before its last response is sent (its bytes still held) used to keep its
+    /// old turn, while one that posted after came back as a newcomer and went first; the first kind
+    /// then waited for as long as newcomers kept coming (tens of ms at 1,400 runs/s).
+    @Test("a client that posts again while its last response is still held waits no longer than one that posted after")
+    func noStarvationByReturningClients() {
+        var queue = FairRunQueue<String>(capacity: 64, perClientLimit: 8, perClientRunning: 3, budgetBytes: 1 << 20)
+        let clients = (0..<8).map { "client-\($0)" }
+        var waitingSince: [String: Int] = [:]
+        var running: [String] = []
+        var picks = 0
+        var longestWait = 0
+        func startAll() {
+            while running.count < 4, let entry = queue.next() {
+                picks += 1
+                longestWait = max(longestWait, picks - waitingSince[entry.client, default: picks])
+                running.append(entry.client)
+            }
+        }
+        for client in clients {
+            _ = queue.enqueue(client, client: client, cost: 1000)
+            waitingSince[client] = picks
+        }
+        startAll()
+        for _ in 0..<2000 {
+            let client = running.removeFirst()
+            queue.finish(client: client)
+            // Even clients' responses go out before they post again; odd clients post first.
+            let releaseFirst = clients.firstIndex(of: client)! % 2 == 0
+            if releaseFirst { queue.release(client: client, bytes: 1000) }
+            #expect(queue.enqueue(client, client: client, cost: 1000) == .queued)
+            waitingSince[client] = picks
+            if !releaseFirst { queue.release(client: client, bytes: 1000) }
+            startAll()
+        }
+        #expect(running.count == 4)
+        // Those still waiting count too: a starved client never starts.
+        for client in clients where !running.contains(client) {
+            longestWait = max(longestWait, picks - waitingSince[client, default: picks])
+        }
+        #expect(longestWait <= clients.count, "a request waited \(longestWait) starts of others' work")
+    }
+}
