@@ -49,7 +49,8 @@ public struct HTTPServerConfiguration: Sendable, Hashable {
     /// its first 5 s; a slower one's connection is closed. Default 1024.
     public var minBodyBytesPerSecond: Int
     /// Bytes of buffer each connection may use; its request line and headers must fit.
-    /// Default 32 KiB (libmicrohttpd's own default).
+    /// Default 16 KiB (libmicrohttpd's own default is 32): the pool is cleared for every request, and
+    /// at 16 KiB a `/healthz` costs ~2 % less CPU (8.75 against 8.94 µs, 8 alternating rounds).
     public var connectionMemoryLimit: Int
     /// Seconds ``HTTPServer/stop()`` waits for responses still owed to parked connections
     /// (handlers that answer later, see ``HTTPHandler/handle(_:respond:)``) before it answers
@@ -76,7 +77,7 @@ public struct HTTPServerConfiguration: Sendable, Hashable {
         reservePaths: Set<String> = [],
         headTimeoutSeconds: Int = 10,
         minBodyBytesPerSecond: Int = 1024,
-        connectionMemoryLimit: Int = 32 * 1024,
+        connectionMemoryLimit: Int = 16 * 1024,
         stopTimeoutSeconds: Int = 30,
         accessLog: AccessLog = .standardError
     ) {
