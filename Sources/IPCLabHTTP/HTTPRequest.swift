@@ -101,8 +101,8 @@ public struct HTTPRequest: Sendable, Hashable {
 }
 
 extension Substring {
-    /// The substring without leading and trailing spaces and tabs.
-    fileprivate func trimmingASCIISpaces() -> Substring {
+    /// The substring without leading and trailing spaces and tabs (HTTP's optional whitespace).
+    func trimmingASCIISpaces() -> Substring {
         var result = self
         while let first = result.first, first == " " || first == "\t" { result.removeFirst() }
         while let last = result.last, last == " " || last == "\t" { result.removeLast() }

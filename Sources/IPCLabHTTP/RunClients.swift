@@ -52,7 +52,10 @@ public struct RunClients: Sendable {
 
     /// The client `request` counts as: `key:<name>` for a configured key, else its address.
     public func client(of request: HTTPRequest) -> String {
-        if usesKeys, let key = request.header(headerName)?.trimmingCharacters(in: .whitespaces), let name = names[key] {
+        // Spaces and tabs only (a header's optional whitespace), not Foundation's `trimmingCharacters`:
+        // that bridged through NSString and cost ~3 % of the server's CPU per run with keys in use.
+        if usesKeys, let header = request.header(headerName),
+           let name = names[String(Substring(header).trimmingASCIISpaces())] {
             return "key:" + name
         }
         return request.remoteAddress.isEmpty ? "unknown" : request.remoteAddress
