@@ -112,9 +112,12 @@ public enum Spawner {
             let ready = poll(&fds, nfds_t(fds.count), timeout)
             // A run's done first: the server may read its trace while the init is still torn down.
             for (i, run) in listening.enumerated() where fds[2 + i].revents != 0 { state.hear(from: run.pid) }
+            // Reaped when SIGCHLD came (a child that exits after the last `waitpid` makes the
+            // signalfd readable for the next poll); without a signalfd, on every turn.
+            let exited = children < 0 || fds[1].revents != 0
             if fds[1].revents != 0 { ipclab_signalfd_drain(children) }
             let inFlight = state.runs.count
-            state.reap()
+            if exited { state.reap() }
             if state.runs.count != inFlight { state.lastRunActivity = monotonicMs() }
             guard ready > 0, fds[0].revents != 0 else {
                 if ready == 0 && ahead { state.prepareAhead(socket: socket) }
