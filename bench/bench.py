@@ -14,6 +14,7 @@ import http.client
 from grading import grading_rows
 from measurements import measurement_rows
 from bench_programs import program_rows
+from cpu_per_run import KEY_PREFIX, api_keys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Arguments added to every `ipclab serve` this benchmark starts (--serve-arg).
@@ -37,25 +38,17 @@ def build_baseline(out_dir):
 
 
 # The 8-client row's clients: wrk thread N sends the API key KEY_PREFIX + N (bench/post_run.lua), and
-# the server knows the eight keys, so each connection is a client of its own, as eight graders would
-# be. All of wrk shares one address: without keys the server sees one client, which its fair share
-# lets run at most --max-runs minus one at once (README, "Admission").
-KEY_PREFIX = "ipclab-bench-client-"
+# the server knows the eight keys (cpu_per_run.api_keys), so each connection is a client of its own, as
+# eight graders would be. All of wrk shares one address: without keys the server sees one client, which
+# its fair share lets run at most --max-runs minus one at once (README, "Admission").
 CLIENTS = 8
 
 
-def write_api_keys(directory):
-    path = os.path.join(directory, "api-keys")
-    with open(path, "w") as f:
-        f.writelines(f"client-{n} {KEY_PREFIX}{n}\n" for n in range(1, CLIENTS + 1))
-    return path
-
-
-def start_server(binary, threads, data_dir, database=None, uid_base=None, api_keys=None):
+def start_server(binary, threads, data_dir, database=None, uid_base=None, keys_file=None):
     cmd = [binary, "serve", "--host", "127.0.0.1", "--port", "0", "--public", "public", "--log-level", "warning",
            *(["--database", database] if database else ["--data-dir", data_dir]),
            *(["--run-uid-base", str(uid_base)] if uid_base else []),
-           *(["--api-keys", api_keys] if api_keys else []), *SERVE_ARGS]
+           *(["--api-keys", keys_file] if keys_file else []), *SERVE_ARGS]
     if threads:
         cmd += ["--threads", str(threads)]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
@@ -257,7 +250,7 @@ def main():
         "cores": os.cpu_count(), "load_before": os.getloadavg()[0], "kernel": os.uname().release}}
 
     server, url = start_server(args.binary, args.threads, os.path.join(tmp, "data"), uid_base=args.run_uid_base,
-                               api_keys=write_api_keys(tmp))
+                               keys_file=api_keys(tmp, CLIENTS))
     try:
         post_runs(url, 200)  # warm up
         if args.only in (None, "measurements"):

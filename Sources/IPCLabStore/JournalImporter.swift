@@ -66,7 +66,8 @@ final class JournalImporter: @unchecked Sendable {
         defer { condition.unlock() }
         guard !stopping else { throw StoreError.closed }
         guard byID[run.summary.id] == nil else { throw StoreError.duplicate(run.summary.id) }
-        let bytes = run.blobs.values.reduce(0) { $0 + $1.count }
+        // The stored bytes, as the store counts them (``StoredRun`` sums its blobs into the summary).
+        let bytes = run.summary.bytes
         guard waiting.isEmpty || (waiting.count < maxWaiting && waitingBytes + bytes <= maxWaitingBytes) else {
             throw StoreError.behind(waiting.count)
         }
@@ -163,7 +164,7 @@ final class JournalImporter: @unchecked Sendable {
             waiting.removeFirst(batch.count)
             for (_, run) in batch {
                 byID[run.summary.id] = nil
-                waitingBytes -= run.blobs.values.reduce(0) { $0 + $1.count }
+                waitingBytes -= run.summary.bytes
             }
             if let last = batch.last { importedBelow = last.sequence + 1 }
             batch = []
