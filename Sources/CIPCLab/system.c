@@ -10,10 +10,12 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <linux/capability.h>
 
 const int ipclab_CLONE_NEWUSER = CLONE_NEWUSER;
 const int ipclab_CLONE_NEWPID = CLONE_NEWPID;
@@ -60,6 +62,24 @@ int ipclab_setresuid(uid_t id) { return setresuid(id, id, id); }
 int ipclab_setresgid(gid_t id) { return setresgid(id, id, id); }
 int ipclab_unshare(int flags) { return unshare(flags); }
 int ipclab_setns(int fd, int nstype) { return setns(fd, nstype); }
+int ipclab_get_nice(pid_t pid, int *nice) {
+    errno = 0;
+    int n = getpriority(PRIO_PROCESS, (id_t)pid);
+    if (n == -1 && errno != 0) return -1;
+    *nice = n;
+    return 0;
+}
+
+int ipclab_set_nice(pid_t pid, int nice) { return setpriority(PRIO_PROCESS, (id_t)pid, nice); }
+
+int ipclab_can_raise_priority(void) {
+    struct __user_cap_header_struct header = { _LINUX_CAPABILITY_VERSION_3, 0 };
+    struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+    memset(data, 0, sizeof data);
+    if (syscall(SYS_capget, &header, data) != 0) return 0;
+    return (data[CAP_TO_INDEX(CAP_SYS_NICE)].effective & CAP_TO_MASK(CAP_SYS_NICE)) != 0;
+}
+
 int ipclab_set_parent_death_signal(int sig) { return prctl(PR_SET_PDEATHSIG, (unsigned long)sig, 0, 0, 0); }
 int ipclab_set_child_subreaper(void) { return prctl(PR_SET_CHILD_SUBREAPER, 1UL, 0, 0, 0); }
 int ipclab_set_dumpable(void) { return prctl(PR_SET_DUMPABLE, 1UL, 0, 0, 0); }

@@ -242,6 +242,15 @@ int ipclab_setresgid(gid_t id);
 /** prctl(PR_SET_PDEATHSIG, sig). */
 int ipclab_set_parent_death_signal(int sig);
 
+/** getpriority(PRIO_PROCESS, pid) into `nice`: 0, or -1 with errno. */
+int ipclab_get_nice(pid_t pid, int *nice);
+
+/** setpriority(PRIO_PROCESS, pid, nice): 0, or -1 with errno. */
+int ipclab_set_nice(pid_t pid, int nice);
+
+/** Whether the caller may raise a process's priority again (CAP_SYS_NICE in its effective set). */
+int ipclab_can_raise_priority(void);
+
 /** prctl(PR_SET_CHILD_SUBREAPER, 1). */
 int ipclab_set_child_subreaper(void);
 

@@ -40,6 +40,8 @@ extension Spawner {
 
         /// Run inits cloned ahead of time, each in its namespaces and cgroup slot, waiting for a run.
         var ready: [Prepared] = []
+        /// The priority inits cloned ahead of time wait at, and runs run at.
+        var priority = BackgroundPriority()
         /// How many inits the spawner keeps ready.
         static let readyTarget = 2
 
@@ -54,6 +56,8 @@ extension Spawner {
             var sharesImage: Bool
             /// Whether it was told its maps are written (it then sets up what depends on no run).
             var mapped = false
+            /// Its nice value: ``BackgroundPriority/background`` when cloned ahead, until its run's go.
+            var nice: Int32 = 0
         }
 
         /// Once runs have paused: every ready init not yet told sets itself up now, so that the
@@ -83,7 +87,9 @@ extension Spawner {
         /// Clones a run init into new namespaces (and a pooled network namespace) with a cgroup slot
         /// set aside and a host uid of its own, by the slot's runner (or the spare one), and writes its
         /// id maps; the init waits for a run. Nil and the failure if it could not.
-        mutating func prepare(socket: Int32) -> (Prepared?, SpawnFailure?) {
+        /// `ahead`: no run waits for this init; it is cloned, and sets itself up, at the background
+        /// priority (``BackgroundPriority``).
+        mutating func prepare(socket: Int32, ahead: Bool = true) -> (Prepared?, SpawnFailure?) {
             guard uids.mapped else { return (nil, SpawnFailure(stage: 4, errno: EINVAL)) }
             guard let uid = uids.take() else { return (nil, SpawnFailure(stage: 3, errno: EUSERS)) }
             var pair: [Int32] = [-1, -1]
@@ -100,6 +106,7 @@ extension Spawner {
             var pid: pid_t = -1
             var forkerLost = false
             var sharesImage = false
+            var nice = priority.base
             var err = EAGAIN
             if let forker = claim.forker ?? spareRunner {
                 let pooled = networks.take()
@@ -110,11 +117,13 @@ extension Spawner {
                         uid: uid, gid: uid)
                     return forker.clone(request, control: pair[1], network: pooled ?? -1, join: (claim.pidsProcs, claim.memoryProcs))
                 }
-                pid = clone(userNamespace)
-                if pid < 0 && userNamespace && [EPERM, EINVAL, ENOSPC, EUSERS].contains(errno) {
+                let priority = self.priority
+                (pid, nice) = priority.cloning(by: forker.pid, ahead: ahead) {
+                    let pid = clone(userNamespace)
+                    guard pid < 0 && userNamespace && [EPERM, EINVAL, ENOSPC, EUSERS].contains(errno) else { return pid }
                     // No user namespaces on this host: runs get the other namespaces and drop to their uid.
                     userNamespace = false
-                    pid = clone(false)
+                    return clone(false)
                 }
                 err = errno
                 sharesImage = forker.lastCloneShared
@@ -148,7 +157,7 @@ extension Spawner {
             }
             return (Prepared(pid: pid, control: pair[0],
                              joined: CgroupPool.Attachment(pidsErrno: claim.pidsErrno, memoryErrno: claim.memoryErrno, ns: 0),
-                             uid: uid, sharesImage: sharesImage), nil)
+                             uid: uid, sharesImage: sharesImage, nice: nice), nil)
         }
 
         /// Hands a run to a ready init (or one cloned now): its limits into its cgroup slot, then the
@@ -159,7 +168,7 @@ extension Spawner {
             // The oldest first: without a runner in its slot, it has had the longest to move itself in.
             var prepared = ready.isEmpty ? nil : ready.removeFirst()
             if prepared == nil {
-                let (made, failure) = prepare(socket: socket)
+                let (made, failure) = prepare(socket: socket, ahead: false)
                 guard let made else { return report(failure ?? SpawnFailure(stage: 1, errno: EAGAIN), to: doneFD) }
                 prepared = made
                 cannotPrepare = false
@@ -173,6 +182,8 @@ extension Spawner {
             if attachment.pidsErrno == 0 { attachment.pidsErrno = runInit.joined.pidsErrno }
             if attachment.memoryErrno == 0 { attachment.memoryErrno = runInit.joined.memoryErrno }
             kept = true
+            // Cloned ahead at the background priority: the run (every process is the init's child) has the server's.
+            priority.restore(pid, from: runInit.nice)
             var go = GoMessage(go: 1, pidsErrno: attachment.pidsErrno, memoryErrno: attachment.memoryErrno, uid: runInit.uid)
             // Only the ring: the completion pipe stays the spawner's alone, so no process of the run can
             // end it early or hold it open.
@@ -269,10 +280,7 @@ extension Spawner {
                 var status: Int32 = 0
                 let pid = waitpid(-1, &status, WNOHANG)
                 guard pid > 0 else { return }
-                if let id = runs.first(where: { $0.value == pid })?.key {
-                    runs[id] = nil
-                    prepareSoon = true
-                }
+                if let id = runs.first(where: { $0.value == pid })?.key { runs[id] = nil }
                 if let i = ready.firstIndex(where: { $0.pid == pid }) {
                     // A ready init died before its run (killed from outside): drop it.
                     close(ready[i].control)
@@ -339,6 +347,10 @@ extension Spawner {
             if run.control >= 0 { close(run.control) }
             // The next init sets itself up while the server reads this trace and the client sends again.
             if !ready.isEmpty { Self.signalMapped(&ready[0]) }
+            // And the one after it is cloned now, not once this init is reaped: by then a client posting
+            // back to back has sent its next run, and the clone (the spawner waits for its runner's
+            // answer) would hold up that run's go and compete with it for the cores (README, "Runners").
+            prepareSoon = true
         }
 
         mutating func killAll() {
