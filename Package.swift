@@ -68,6 +68,18 @@ let package = Package(
                 "CIPCLab", "IPCLabCore", "IPCLabSandbox", "IPCLabStore", "IPCLabHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            // The Swift runtime and Foundation linked in statically, as ipclab-sandbox's (lld, for the same
+            // circular archives): a command starts in ~9 ms instead of ~15 (ld.so no longer binds 19,000
+            // symbols against 17 shared libraries), and the server's calls into the runtime (every retain
+            // and release) skip the PLT (README, "Runners").
+            linkerSettings: [
+                .unsafeFlags(["-static-stdlib", "-use-ld=lld"], .when(platforms: [.linux])),
+                .linkedLibrary("_FoundationICU", .when(platforms: [.linux])),
+                .linkedLibrary("CoreFoundation", .when(platforms: [.linux])),
+                .linkedLibrary("_FoundationCShims", .when(platforms: [.linux])),
+                .linkedLibrary("_FoundationCollections", .when(platforms: [.linux])),
+                .linkedLibrary("stdc++", .when(platforms: [.linux])),
             ]
         ),
         // The spawner's and runners' own image (runs are forks of it): the sandbox code alone, with the
