@@ -21,6 +21,11 @@ def test_golden_covers_the_catalog(catalog):
 def test_trace_matches_golden(lab, exp_id, body):
     r = lab.run(body)
     assert r.status == 200, r.body[:500]
+    # Every event names the pid of the process that made it: the golden file, which names pids by
+    # process, would not see a recorder naming its parent (the C runner's pin, ring.c).
+    pid_of = {p["name"]: p["pid"] for p in r.json["processes"]}
+    wrong = [e for e in r.json["events"] if e["pid"] != pid_of.get(e["process"])]
+    assert not wrong, f"{exp_id}: events whose pid is not their process's {pid_of}: {wrong[:3]}"
     got = normalise(exp_id, r.json)
     want = GOLDEN_TRACES[exp_id]
     diff = differences(got, want)
