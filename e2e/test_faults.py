@@ -36,6 +36,16 @@ def waiting_init(pid: int) -> bool:
         return False
 
 
+def described(pid: int) -> str:
+    """`pid` with its name, command line and parent, for a failure's message."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (f"{pid} {Path(f'/proc/{pid}/comm').read_text().strip()!r} state {stat[0]} ppid {stat[1]} "
+                f"{Path(f'/proc/{pid}/cmdline').read_bytes()[:60]!r}")
+    except OSError:
+        return f"{pid} (gone)"
+
+
 def descendants(pid: int, include_waiting: bool = False) -> set[int]:
     """Every process under `pid`; the spawner's waiting inits only with `include_waiting`."""
     seen: set[int] = set()
@@ -135,14 +145,25 @@ def test_spawner_killed_during_a_run():
 
         wait_for(lambda: not any(alive(p) for p in run_pids | {old}), 3, "the dead spawner's run to be gone")
         wait_for(lambda: not any(exists(p) for p in run_pids | {old}), 3, "its zombies to be reaped")
-        assert zombies_under(srv.process.pid) == []
         # Besides the spawners (the new one and the Swift runners' one, untouched), only their runners and
         # the inits they cloned ahead of time (none of the old spawner's).
         spawners = {s["pid"] for s in requests.get(srv.base_url + "/healthz", timeout=5).json()["spawners"]}
         assert now["pid"] in spawners and old not in spawners
+
+        def theirs(p: int) -> bool:
+            return waiting_init(p) and any(p in children(s) for s in spawners)
+
+        # The old spawner's runners and waiting inits die with it (their parent-death signal), and the
+        # server, the subreaper, reaps them: their exits (namespaces torn down; an init cloned ahead waits
+        # at a lower priority) may still be under way on a loaded machine. They must end, not linger.
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline and (zombies_under(srv.process.pid)
+                                               or not all(theirs(p) for p in descendants(srv.process.pid, include_waiting=True) - spawners)):
+            time.sleep(0.02)
+        assert zombies_under(srv.process.pid) == []
         left = descendants(srv.process.pid, include_waiting=True) - spawners
-        assert all(waiting_init(p) and any(p in children(s) for s in spawners) for p in left), \
-            f"something besides the spawners and their waiting inits runs: {left}"
+        assert all(theirs(p) for p in left), \
+            f"something besides the spawners and their waiting inits runs: {[described(p) for p in sorted(left)]}"
     finally:
         assert srv.stop() == 0, srv.stderr_tail()
 
