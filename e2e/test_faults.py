@@ -26,11 +26,11 @@ def sleep_run(ms: int) -> dict:
 
 def waiting_init(pid: int) -> bool:
     """A process the spawner keeps ready, not part of any run: a run init cloned ahead of time,
-    waiting for a run (named `ipclab-ready`), or a runner (`ipclab-slot`, `ipclab runner` while it
-    execs a fresh image)."""
+    waiting for a run (named `ipclab-ready`), or a runner (`ipclab-slot`; while it execs a fresh image,
+    named after its executable: `ipclab-runner runner`, or `ipclab runner` / `ipclab-sandbox runner`)."""
     try:
         return (Path(f"/proc/{pid}/comm").read_text().strip() in ("ipclab-ready", "ipclab-slot")
-                or (Path(f"/proc/{pid}/comm").read_text().strip() in ("exe", "ipclab", "ipclab-sandbox")
+                or (Path(f"/proc/{pid}/comm").read_text().strip() in ("exe", "ipclab", "ipclab-sandbox", "ipclab-runner")
                     and Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[1:2] == [b"runner"]))
     except OSError:
         return False
@@ -154,8 +154,7 @@ def test_spawner_killed_during_a_run():
             return waiting_init(p) and any(p in children(s) for s in spawners)
 
         # The old spawner's runners and waiting inits die with it (their parent-death signal), and the
-        # server, the subreaper, reaps them: their exits (namespaces torn down; an init cloned ahead waits
-        # at a lower priority) may still be under way on a loaded machine. They must end, not linger.
+        # server, the subreaper, reaps them: their exits may still be under way. They must end, not linger.
         deadline = time.monotonic() + 3
         while time.monotonic() < deadline and (zombies_under(srv.process.pid)
                                                or not all(theirs(p) for p in descendants(srv.process.pid, include_waiting=True) - spawners)):

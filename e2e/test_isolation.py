@@ -100,7 +100,7 @@ def runners_and_ready(spawner: int) -> list[int]:
             except OSError:
                 continue
             # (A runner starting an image is still named after the file it execs: exe, ipclab-sandbox, ipclab.)
-            if comm in ("ipclab-slot", "ipclab-ready") or (comm in ("exe", "ipclab", "ipclab-sandbox") and argv[1:2] == [b"runner"]):
+            if comm in ("ipclab-slot", "ipclab-ready") or (comm in ("exe", "ipclab", "ipclab-sandbox", "ipclab-runner") and argv[1:2] == [b"runner"]):
                 out.append(int(c))
     return out
 

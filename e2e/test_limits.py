@@ -97,7 +97,7 @@ def running_inits(spawner: int) -> list[int]:
     (`ipclab-slot`, or `ipclab runner` while it execs a fresh image; their children are the spawner's)."""
     def waiting(pid: int) -> bool:
         return (Path(f"/proc/{pid}/comm").read_text().strip() in ("ipclab-ready", "ipclab-slot")
-                or (Path(f"/proc/{pid}/comm").read_text().strip() in ("exe", "ipclab", "ipclab-sandbox")
+                or (Path(f"/proc/{pid}/comm").read_text().strip() in ("exe", "ipclab", "ipclab-sandbox", "ipclab-runner")
                     and Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[1:2] == [b"runner"]))
     return [pid for pid in children(spawner) if not waiting(pid) or children(pid)]
 
