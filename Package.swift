@@ -9,6 +9,18 @@ import PackageDescription
 //                          traces compressed by LZ4)
 //   IPCLabHTTP            (the only code that touches MHD_*)
 //   ipclab                (the executable that wires them)
+/// The Swift runtime and Foundation linked into an executable statically (`ipclab`, `ipclab-sandbox`).
+/// lld: the static Foundation archives refer to each other (and to ICU) in circles, which lld resolves
+/// in any order and GNU ld only inside --start-group.
+let staticSwiftRuntime: [LinkerSetting] = [
+    .unsafeFlags(["-static-stdlib", "-use-ld=lld"], .when(platforms: [.linux])),
+    .linkedLibrary("_FoundationICU", .when(platforms: [.linux])),
+    .linkedLibrary("CoreFoundation", .when(platforms: [.linux])),
+    .linkedLibrary("_FoundationCShims", .when(platforms: [.linux])),
+    .linkedLibrary("_FoundationCollections", .when(platforms: [.linux])),
+    .linkedLibrary("stdc++", .when(platforms: [.linux])),
+]
+
 let package = Package(
     name: "ipclab",
     platforms: [.macOS(.v14)],
@@ -69,18 +81,10 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            // The Swift runtime and Foundation linked in statically, as ipclab-sandbox's (lld, for the same
-            // circular archives): a command starts in ~9 ms instead of ~15 (ld.so no longer binds 19,000
-            // symbols against 17 shared libraries), and the server's calls into the runtime (every retain
-            // and release) skip the PLT (README, "Runners").
-            linkerSettings: [
-                .unsafeFlags(["-static-stdlib", "-use-ld=lld"], .when(platforms: [.linux])),
-                .linkedLibrary("_FoundationICU", .when(platforms: [.linux])),
-                .linkedLibrary("CoreFoundation", .when(platforms: [.linux])),
-                .linkedLibrary("_FoundationCShims", .when(platforms: [.linux])),
-                .linkedLibrary("_FoundationCollections", .when(platforms: [.linux])),
-                .linkedLibrary("stdc++", .when(platforms: [.linux])),
-            ]
+            // A command starts in ~9 ms instead of ~15 (ld.so no longer binds 19,000 symbols against 17
+            // shared libraries), and the server's calls into the runtime (every retain and release) skip
+            // the PLT (README, "Runners").
+            linkerSettings: staticSwiftRuntime
         ),
         // The spawner's and runners' own image (runs are forks of it): the sandbox code alone, with the
         // Swift runtime and Foundation linked in statically, so a fork, its page faults and its exit
@@ -90,24 +94,16 @@ let package = Package(
             dependencies: ["IPCLabSandbox"],
             exclude: ["readonly-rodata.ld"],
             linkerSettings: [
-                // lld: the static Foundation archives refer to each other (and to ICU) in circles,
-                // which lld resolves in any order and GNU ld only inside --start-group.
                 // Segments at 2-MiB boundaries: the runner can then put all of its text on huge pages
                 // (CodePages, README "Runners"), not only the part between the first and last boundary.
-                .unsafeFlags(["-static-stdlib", "-use-ld=lld",
-                              "-Xlinker", "-z", "-Xlinker", "max-page-size=0x200000",
+                .unsafeFlags(["-Xlinker", "-z", "-Xlinker", "max-page-size=0x200000",
                               "-Xlinker", "-z", "-Xlinker", "separate-loadable-segments",
                               // Read-only data in the read-only segment, which fork does not copy: the
                               // compiler's few writable sections named .rodata go to .data.rel.ro instead
                               // of making the whole merged .rodata writable (the script says why).
                               "-Xlinker", "-T", "-Xlinker", Context.packageDirectory + "/Sources/ipclab-sandbox/readonly-rodata.ld"],
                              .when(platforms: [.linux])),
-                .linkedLibrary("_FoundationICU", .when(platforms: [.linux])),
-                .linkedLibrary("CoreFoundation", .when(platforms: [.linux])),
-                .linkedLibrary("_FoundationCShims", .when(platforms: [.linux])),
-                .linkedLibrary("_FoundationCollections", .when(platforms: [.linux])),
-                .linkedLibrary("stdc++", .when(platforms: [.linux])),
-            ]
+            ] + staticSwiftRuntime
         ),
         .testTarget(name: "IPCLabCoreTests", dependencies: ["IPCLabCore"]),
         .testTarget(

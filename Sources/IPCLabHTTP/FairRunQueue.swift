@@ -106,7 +106,8 @@ public struct FairRunQueue<Item> {
     /// longest ago, a client new to the queue counting as served just before the latest start;
     /// then the one that came first), so that while others wait no client holds more than its
     /// turn, and none waits while clients that came after it keep being started. Its client
-    /// counts it running, and its cost held, until ``finish(client:)`` and ``release(client:bytes:)``. Nil when nothing waits or nothing that waits fits.
+    /// counts it running, and its cost held, until ``finish(client:)`` and
+    /// ``release(client:bytes:)``. Nil when nothing waits or nothing that waits fits.
     /// `ignoringBudget` (when the server stops, and nothing will be sent that would free any):
     /// the budget is not asked.
     public mutating func next(ignoringBudget: Bool = false) -> Entry? {

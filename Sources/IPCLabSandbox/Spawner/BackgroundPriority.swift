@@ -34,7 +34,8 @@ struct BackgroundPriority {
 
     /// Runs `clone` with `runner` at the background priority when `ahead` (its clone inherits it),
     /// putting the runner back to `base` after: answers the clone's result (`errno` as the clone left
-    /// it) and the nice value it was made at. Not `ahead` (a run waits for this clone), or without a background priority: as it is.
+    /// it) and the nice value it was made at. Not `ahead` (a run waits for this clone), or without a
+    /// background priority: as it is.
     func cloning(by runner: pid_t, ahead: Bool, _ clone: () -> pid_t) -> (pid: pid_t, nice: Int32) {
         guard ahead, let background, ipclab_set_nice(runner, background) == 0 else { return (clone(), base) }
         let pid = clone()
