@@ -308,12 +308,13 @@ def test_more_than_four_runs_hold_full_size_posix_queues_at_once():
         srv.stop(signal.SIGTERM)
 
 
-def test_a_ready_init_is_set_up_but_not_locked_down_before_its_run(secret_server):
+def test_a_ready_init_is_set_up_and_filtered_before_its_run(secret_server):
     """An init waiting for its run (`ipclab-ready`) has already done the set-up that depends on no run
     (its own /tmp, /dev/shm and /proc, the host's tree read-only), so a run only does what depends on
-    its plan. Of the lockdown it has only no_new_privs and the base of the seccomp filter (one filter:
-    everything but the mount calls the run's own set-up still makes); the last filter waits for the run's
-    limits. The run's trace records that set-up, in its order, before the limits and the lockdown."""
+    its plan. It holds no_new_privs and both seccomp filters: the base, and the last one (mounts, new
+    namespaces, process_vm_readv/writev), which most runs' set-up after go does not need; a run that does
+    gets an init that waits for go with it (next test). The run's trace records that set-up in its order,
+    before the limits and the lockdown, where the init reads the filters the kernel holds."""
     srv, _ = secret_server
     trace = post(srv, sleeper(marker(), 10))
     ops = [o["op"] for o in trace["run"]["sandbox"]["setup"]]
@@ -354,8 +355,30 @@ def test_a_ready_init_is_set_up_but_not_locked_down_before_its_run(secret_server
     assert mounts.get("/proc", ([], ""))[1] == "proc", mounts.get("/proc")
     status = Path(f"/proc/{pid}/status").read_text()
     assert re.search(r"^NoNewPrivs:\s+1", status, re.M) and re.search(r"^Seccomp:\s+2", status, re.M), status
-    assert re.search(r"^Seccomp_filters:\s+1$", status, re.M), \
-        "a ready init has the base filter only: the last one comes after its run's limits"
+    assert re.search(r"^Seccomp_filters:\s+2$", status, re.M), \
+        "a ready init holds the base filter and the last one before its run arrives"
+    assert trace["run"]["sandbox"]["seccomp"] == {"mode": "filter", "filters": 2}, trace["run"]["sandbox"]
+
+
+def test_a_run_that_mounts_or_reads_its_own_memory_after_go_gets_an_init_without_the_last_filter(secret_server):
+    """The last seccomp filter refuses mounts and process_vm_readv to every process of a run. A ready
+    init installs it while it waits, so a run that needs one of them after go — its /tmp resized to a
+    file limit other than 16 MiB, a plan that reads its own memory — is handed an init cloned for it
+    that installs the filter at go (as the other runs' did before). Were it handed a ready one, the
+    remount would fail (EPERM: the run ends in error) and `load_pointer`'s read would be refused."""
+    srv, _ = secret_server
+    sized = post(srv, {"experiment": "pipe.hello", "store": False, "limits": {"file_bytes": 1 << 20}})
+    setup = {o["op"]: o for o in sized["run"]["sandbox"]["setup"]}
+    assert sized["run"]["outcome"] == "ok", sized["run"]
+    assert setup["size /tmp 1048576"]["result"] == 0 and setup["seccomp filter"]["result"] == 0, setup
+    assert sized["run"]["sandbox"]["seccomp"] == {"mode": "filter", "filters": 2}, sized["run"]["sandbox"]
+    pointers = post(srv, {"experiment": "shm.pointers", "store": False})
+    reads = [e for e in pointers["events"] if e["call"] == "process_vm_readv"]
+    assert pointers["run"]["outcome"] == "ok" and reads, pointers["run"]
+    assert all(e["errno"] != "EPERM" for e in reads), reads
+    # The ready inits kept their filters, and the next plain run takes one.
+    plain = post(srv, {"experiment": "pipe.hello", "store": False})
+    assert plain["run"]["outcome"] == "ok" and plain["run"]["sandbox"]["seccomp"]["filters"] == 2, plain["run"]
 
 
 def nice_of(pid: int) -> int:

@@ -54,9 +54,9 @@ _Noreturn void ready_wait_for_run(int control, int pids_procs, int memory_procs,
     runner_go ready = {0};
     ssize_t r;
     do r = recv(RUNNER_CONTROL_FD, &ready, sizeof ready, 0); while (r < 0 && errno == EINTR);
-    if (r != (ssize_t)sizeof ready || ready.go != RUNNER_GO_MAPPED) _exit(0);
+    if (r != (ssize_t)sizeof ready || (ready.go != RUNNER_GO_MAPPED && ready.go != RUNNER_GO_MAPPED_FILTER_AT_GO)) _exit(0);
     /* No tracer library on fd 102: programs stay with the Swift init (docs/c-runner.md §5, stage 4). */
-    setup_prepare_ahead(s);
+    setup_prepare_ahead(s, ready.go == RUNNER_GO_MAPPED);
 
     runner_go go = {0};
     int fds[1] = {-1};

@@ -53,7 +53,10 @@ typedef struct runner_go {
     uint32_t uid;
 } runner_go;
 
-enum { RUNNER_GO_GO = 1, RUNNER_GO_MAPPED = 2, RUNNER_GO_DONE = 3 };
+/* MAPPED: the id maps are written; the init sets up what depends on no run, the last seccomp filter
+ * included. MAPPED_FILTER_AT_GO: the same, but the last filter waits for go (GoMessage.mappedFilterAtGo):
+ * the run's set-up after go needs what that filter refuses. */
+enum { RUNNER_GO_GO = 1, RUNNER_GO_MAPPED = 2, RUNNER_GO_DONE = 3, RUNNER_GO_MAPPED_FILTER_AT_GO = 4 };
 
 _Static_assert(sizeof(runner_request) == 32, "SlotForker.Request is 32 bytes");
 _Static_assert(sizeof(runner_reply) == 8, "SlotForker.Reply is 8 bytes");
@@ -85,6 +88,11 @@ typedef struct init_state {
     setup_done early[RUNNER_EARLY_MAX];
     int nearly;
     int base_filter;        /* the seccomp base went in while the init waited */
+    int late_ahead;         /* the last filter went in while the init waited (setup_prepare_ahead) */
+    int late_result;        /* what installing it returned, and its errno */
+    int late_errno;
+    int seccomp_mode;       /* /proc/self/status once the last filter is in (-1: unknown) */
+    int seccomp_filters;
     int confine_each;       /* each participant stacks its own process_vm filter (setup_lockdown) */
     void *ring;
     size_t ring_size;
@@ -103,8 +111,10 @@ extern int runner_base_filter;
 /** ready.c: a just-cloned init (fds as the runner left them); never returns. */
 _Noreturn void ready_wait_for_run(int control, int pids_procs, int memory_procs, const runner_request *request);
 
-/** setup.c: the run-independent set-up (RunInit.prepareAhead), filling `s->early`. */
-void setup_prepare_ahead(init_state *s);
+/** setup.c: the run-independent set-up (RunInit.prepareAhead), filling `s->early`; with
+ *  `filter_ahead`, the last seccomp filter too (it refuses every process process_vm_readv/writev and
+ *  any mount: only for a run that needs neither, which the spawner sees to). */
+void setup_prepare_ahead(init_state *s, int filter_ahead);
 /** setup.c: records `s->early` in order; ends the run at a failed required one. */
 void setup_record_early(init_state *s);
 /** setup.c: the run's limits (SetupOperation.limits), each performed and recorded. */

@@ -20,9 +20,8 @@
 #include <string.h>
 #include <unistd.h>
 
-/* The size the ready init mounts the run's /tmp with, before any run's limits are known: the
- * default `file_bytes` (RunLimits.swift), so that most runs need no remount after go. */
-#define READY_TMP_BYTES (16 << 20)
+/* The size the ready init mounts the run's /tmp with (ipclab_limits.h): most runs need no remount after go. */
+#define READY_TMP_BYTES IPCLAB_READY_TMP_BYTES
 
 /* MessageQueueChannel.Bounds.queueBytesLimit: the run's share of the POSIX-queue memory. */
 #define RUN_MESSAGE_QUEUE_BYTES 204800
@@ -89,7 +88,7 @@ static int early(init_state *s, const char *name, int required, int needs, setup
     return !(required && r != 0);
 }
 
-void setup_prepare_ahead(init_state *s) {
+void setup_prepare_ahead(init_state *s, int filter_ahead) {
     const setup_op standard[] = {
         {"make / private", 1, ipclab_CLONE_NEWNS, make_private},
         {"make / read-only", 0, ipclab_CLONE_NEWNS, make_readonly},
@@ -123,6 +122,14 @@ void setup_prepare_ahead(init_state *s) {
     /* The long part of the seccomp filter: held since the runner's start (slot.c), or else installed
      * now, last, once no mount but the run's own is left to do. */
     s->base_filter = ipclab_no_new_privs() == 0 && (runner_base_filter || ipclab_seccomp_install_base() == 0);
+    /* The last filter as well (~30 µs of the kernel's checking and compiling, off the run's path), and
+     * the kernel's word on the filters in place (recorded at go, where the init would have read it). */
+    if (filter_ahead && s->base_filter) {
+        s->late_ahead = 1;
+        s->late_result = ipclab_seccomp_install_late_with(IPCLAB_SECCOMP_NO_PROCESS_VM);
+        s->late_errno = s->late_result == 0 ? 0 : errno;
+        ipclab_seccomp_status(&s->seccomp_mode, &s->seccomp_filters);
+    }
 }
 
 /* Records one operation; a required one that failed ends the run. */
@@ -221,18 +228,29 @@ void setup_lockdown(init_state *s) {
     recorded(s, "no_new_privs", 0, r, r == 0 ? 0 : errno);
     r = ipclab_set_not_dumpable();
     recorded(s, "dumpable off", 0, r, r == 0 ? 0 : errno);
-    /* The base is held already (the runner's, or installed while the init waited): only the last
-     * instructions now (~15 µs). A plan
-     * without pointer steps never reads memory with process_vm_readv: the last filter refuses it
-     * (and process_vm_writev) to every process at once, and no participant stacks a filter of its
-     * own for that (participant.c, `confine`). */
+    /* The base is held already (the runner's, or installed while the init waited), and mostly the
+     * last filter too; else only its few instructions now (~30 µs here, most of it the kernel's fixed
+     * cost per filter). A plan without pointer steps never reads memory with process_vm_readv: the
+     * last filter refuses it (and process_vm_writev) to every process at once, and no participant
+     * stacks a filter of its own for that (participant.c, `confine`). */
     int own_memory = runner_plan_reads_own_memory(&s->plan);
-    r = s->base_filter ? ipclab_seccomp_install_late_with(own_memory ? 0 : IPCLAB_SECCOMP_NO_PROCESS_VM)
-                       : ipclab_seccomp_install();
-    recorded(s, "seccomp filter", 0, r, r == 0 ? 0 : errno);
-    s->confine_each = own_memory || !s->base_filter || r != 0;
     int mode = -1, filters = -1;
-    ipclab_seccomp_status(&mode, &filters);
+    if (s->late_ahead) {
+        /* In since the init waited (setup_prepare_ahead), refusing process_vm_readv to every process:
+         * the spawner sends a plan that reads its own memory to an init told to wait (mapped, filter
+         * at go). Should one come here all the same, the run ends: its pointer steps would fail. */
+        if (own_memory) init_fail(s, "sandbox set-up failed: seccomp filter (installed before go, and this plan reads its own memory)", EPERM);
+        r = s->late_result;
+        recorded(s, "seccomp filter", 0, r, s->late_errno);
+        mode = s->seccomp_mode;
+        filters = s->seccomp_filters;
+    } else {
+        r = s->base_filter ? ipclab_seccomp_install_late_with(own_memory ? 0 : IPCLAB_SECCOMP_NO_PROCESS_VM)
+                           : ipclab_seccomp_install();
+        recorded(s, "seccomp filter", 0, r, r == 0 ? 0 : errno);
+        ipclab_seccomp_status(&mode, &filters);
+    }
+    s->confine_each = own_memory || !s->base_filter || r != 0;
     int64_t args[2] = {mode, filters};
     ipclab_record_now(IPCLAB_REC_SETUP, "seccomp", -1, args, 2, 0, 0, NULL, 0);
     /* The init reaps its children itself (sigtimedwait). */

@@ -65,7 +65,8 @@ enum CLab {
                 }.start()
             }
             defer { over.store(true, ordering: .releasing) }
-            let completion = try client.execute(ring: ring, runID: UInt64.random(in: 1...UInt64.max), limits: limits, usesTCP: false)
+            let completion = try client.execute(ring: ring, runID: UInt64.random(in: 1...UInt64.max), limits: limits, usesTCP: false,
+                                                filterAtGo: FlatPlan.needsFilterAtGo(plan, fileBytes: limits.file_bytes))
             let trace = LabRunner.trace(of: ring, request: request, runID: "c", startedAt: LabRunner.rfc3339Now(),
                                         failure: completion.failure?.description)
             let header = ring.readHeader()

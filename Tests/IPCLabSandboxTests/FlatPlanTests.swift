@@ -118,6 +118,23 @@ struct FlatPlanTests {
         #expect(compiled.sorted() == Self.cPresets)
     }
 
+    @Test("A plan reads its own memory exactly when a step does: the presets with load_pointer or a pointer handler")
+    func readsOwnMemory() throws {
+        var reading: [String] = []
+        for preset in Catalog.standard.presets {
+            let scenario = Self.presetScenario(preset)
+            guard let plan = FlatPlan.compile(scenario, schedule: nil) else { continue }
+            if FlatPlan.readsOwnMemory(plan) { reading.append(preset.experiment.id) }
+            // Cut short anywhere, a plan reads as one that does not (the server wrote it; nothing is read past its end).
+            #expect(!FlatPlan.readsOwnMemory(Array(plan.prefix(MemoryLayout<ipclab_plan_header>.size - 1))))
+        }
+        #expect(reading.sorted() == ["shm.pointers", "signal.pointer"])
+        // A JSON plan (the Swift runners') is no flat plan.
+        let json = RunPlan.encode(Self.presetScenario(try #require(Catalog.standard.presets.first { $0.experiment.id == "shm.pointers" })),
+                                  schedule: nil)
+        #expect(!FlatPlan.readsOwnMemory(json))
+    }
+
     @Test("A schedule goes in the header only when it perturbs the run, as in the JSON plan")
     func schedules() throws {
         let scenario = Self.presetScenario(try #require(Catalog.standard.preset("pipe.hello")))

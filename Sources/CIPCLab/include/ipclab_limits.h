@@ -13,6 +13,11 @@
 
 /* --- rlimits and the CPU timer -------------------------------------------- */
 
+/** The size a ready init mounts the run's /tmp with before any run's limits are known: the default
+ *  `file_bytes` (RunLimits.swift). A run with another needs a remount after go, which the last
+ *  seccomp filter refuses: its init installs that filter at go (SpawnMessage.filterAtGo). */
+#define IPCLAB_READY_TMP_BYTES (16 << 20)
+
 /** setrlimit(resource, {soft, hard}); resource is one of the IPCLAB_RLIMIT_* below. */
 int ipclab_set_rlimit(int resource, uint64_t soft, uint64_t hard);
 

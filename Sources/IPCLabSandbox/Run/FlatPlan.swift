@@ -42,6 +42,33 @@ enum FlatPlan {
         try? build(scenario, schedule: schedule).get()
     }
 
+    /// Whether `plan`, a flat plan, has a step that reads its process's own memory (`load_pointer`, a
+    /// signal handler's `pointer`) with `process_vm_readv`: its init keeps that call open to the run
+    /// (``SpawnMessage/filterAtGo``; the C runner asks the same of its copy, runner_plan.c). False for
+    /// any other plan (the Swift runners' JSON ones).
+    static func readsOwnMemory(_ plan: [UInt8]) -> Bool {
+        plan.withUnsafeBytes { raw in
+            guard raw.count >= MemoryLayout<ipclab_plan_header>.size else { return false }
+            let header = raw.loadUnaligned(as: ipclab_plan_header.self)
+            guard header.magic == IPCLAB_PLAN_MAGIC else { return false }
+            let stride = MemoryLayout<ipclab_plan_step>.stride
+            let ops: Set<UInt16> = [UInt16(IPCLAB_OP_LOAD_POINTER.rawValue), UInt16(IPCLAB_OP_READ_POINTER.rawValue)]
+            for i in 0..<Int(header.nsteps) {
+                let at = Int(header.off_steps) + i * stride
+                guard at + stride <= raw.count else { return false }
+                if ops.contains(raw.loadUnaligned(fromByteOffset: at, as: UInt16.self)) { return true }
+            }
+            return false
+        }
+    }
+
+    /// Whether the init of a run of `plan` with file limit `fileBytes` must install its last seccomp
+    /// filter at go (``SpawnMessage/filterAtGo``): the plan reads its own memory, or its /tmp is resized
+    /// from the size a ready init mounted it with.
+    static func needsFilterAtGo(_ plan: [UInt8], fileBytes: Int64) -> Bool {
+        readsOwnMemory(plan) || fileBytes != Int64(IPCLAB_READY_TMP_BYTES)
+    }
+
     /// What a flat plan is compiled from: a cache of plans (``LabRunner``) keys on it.
     struct Source: Equatable, Sendable {
         var scenario: Scenario

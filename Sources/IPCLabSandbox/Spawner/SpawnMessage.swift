@@ -24,14 +24,21 @@ struct SpawnMessage {
     /// 1 when the run's scenario has a TCP channel: only those can leave sockets in TIME_WAIT in
     /// their network namespace, which is then not reused.
     var usesTCP: UInt32 = 0
-    var reserved: UInt32 = 0
+    /// 1 when the run's init must install its last seccomp filter after go, as it sets up: the run
+    /// reads its own memory (`process_vm_readv`, which that filter otherwise refuses every process), or
+    /// its /tmp is resized to a file limit other than the default (a mount). A C runner's ready init
+    /// installs the filter while it waits (``GoMessage/mapped``); such a run gets an init told to wait
+    /// (``GoMessage/mappedFilterAtGo``). The Swift runners always install it at go.
+    var filterAtGo: UInt32 = 0
 
-    init(_ kind: Kind, runID: UInt64, wallMs: Int = 0, limits: ipclab_run_limits = ipclab_run_limits(), usesTCP: Bool = false) {
+    init(_ kind: Kind, runID: UInt64, wallMs: Int = 0, limits: ipclab_run_limits = ipclab_run_limits(), usesTCP: Bool = false,
+         filterAtGo: Bool = false) {
         self.kind = kind.rawValue
         self.wallMs = UInt32(wallMs)
         self.runID = runID
         self.limits = limits
         self.usesTCP = usesTCP ? 1 : 0
+        self.filterAtGo = filterAtGo ? 1 : 0
     }
 
     init() {
@@ -85,6 +92,9 @@ struct GoMessage {
     /// processes leave idle), or just before go when no run went before.
     var go: Int32 = 0
     static let mapped: Int32 = 2
+    /// 4: as ``mapped``, but a C runner's init leaves its last seccomp filter for go (``SpawnMessage/filterAtGo``);
+    /// with ``mapped`` it installs that filter while it waits. The Swift runner's init gets only ``mapped``.
+    static let mappedFilterAtGo: Int32 = 4
     /// 3, the other way (init → spawner, no descriptors): the run is over — every process of it but
     /// the init is reaped and the outcome is in the ring. The init exits right after.
     static let done: Int32 = 3

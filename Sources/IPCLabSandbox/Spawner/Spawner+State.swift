@@ -66,11 +66,12 @@ extension Spawner {
             for i in ready.indices { Self.signalMapped(&ready[i]) }
         }
 
-        /// Lets an init set up what depends on no run (its id maps are written).
-        static func signalMapped(_ p: inout Prepared) {
+        /// Lets an init set up what depends on no run (its id maps are written); a C runner's init then
+        /// installs the run's last seccomp filter as well, unless `filterAtGo` (``SpawnMessage/filterAtGo``).
+        static func signalMapped(_ p: inout Prepared, filterAtGo: Bool = false) {
             guard !p.mapped else { return }
             p.mapped = true
-            var m = GoMessage(go: GoMessage.mapped, uid: p.uid)
+            var m = GoMessage(go: filterAtGo ? GoMessage.mappedFilterAtGo : GoMessage.mapped, uid: p.uid)
             _ = withUnsafeBytes(of: &m) { send(p.control, $0.baseAddress, $0.count, 0) }
         }
 
@@ -166,7 +167,10 @@ extension Spawner {
             var kept = false
             defer { if !kept { close(ringFD); close(doneFD) } }
             // The oldest first: without a runner in its slot, it has had the longest to move itself in.
-            var prepared = ready.isEmpty ? nil : ready.removeFirst()
+            // A C runner's ready init holds the run's last seccomp filter already: a run that needs it
+            // installed at go gets an init of its own, cloned now and told so.
+            let filterAtGo = message.filterAtGo != 0 && image.runnerExecutable != nil
+            var prepared = ready.isEmpty || filterAtGo ? nil : ready.removeFirst()
             if prepared == nil {
                 let (made, failure) = prepare(socket: socket, ahead: false)
                 guard let made else { return report(failure ?? SpawnFailure(stage: 1, errno: EAGAIN), to: doneFD) }
@@ -174,7 +178,7 @@ extension Spawner {
                 cannotPrepare = false
             }
             guard var runInit = prepared else { return }
-            Self.signalMapped(&runInit)
+            Self.signalMapped(&runInit, filterAtGo: filterAtGo)
             let pid = runInit.pid
             runs[message.runID] = pid
             if message.usesTCP != 0 { usedTCP.insert(pid) }

@@ -142,14 +142,15 @@ public final class SpawnerClient: Sendable {
     /// Hands a run to the spawner and waits until the run is over: every process of it gone but its
     /// init, which has written the outcome and is exiting (its slot and uid stay the spawner's until it is reaped).
     /// While it waits it calls `tick` every `intervalMs` (when above 0); when `tick` returns
-    /// false the run is killed at once (its `Completion` says `cancelled`).
-    func execute(ring: EventRing, runID: UInt64, limits: ipclab_run_limits, usesTCP: Bool,
+    /// false the run is killed at once (its `Completion` says `cancelled`). `filterAtGo`:
+    /// ``FlatPlan/needsFilterAtGo(_:fileBytes:)`` of the run's plan (see ``SpawnMessage/filterAtGo``).
+    func execute(ring: EventRing, runID: UInt64, limits: ipclab_run_limits, usesTCP: Bool, filterAtGo: Bool,
                  every intervalMs: Int = 0, tick: () -> Bool = { true }) throws(SpawnerUnavailable) -> Completion {
         let wallMs = Int(limits.wall_ms)
         var done: [Int32] = [-1, -1]
         guard ipclab_pipe2(&done, O_CLOEXEC) == 0 else { throw SpawnerUnavailable(reason: "pipe2 failed: \(ErrnoName.of(errno) ?? "?")") }
         defer { close(done[0]) }
-        var message = SpawnMessage(.run, runID: runID, wallMs: wallMs, limits: limits, usesTCP: usesTCP)
+        var message = SpawnMessage(.run, runID: runID, wallMs: wallMs, limits: limits, usesTCP: usesTCP, filterAtGo: filterAtGo)
         let sent = try send(&message, fds: [ring.fd, done[1]])
         close(done[1])
         guard let generation = sent else { throw SpawnerUnavailable(reason: "the spawner is not running and could not be restarted") }
