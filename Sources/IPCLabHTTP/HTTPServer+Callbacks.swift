@@ -55,12 +55,15 @@ extension HTTPServer {
 
         /// Guards ``unfinished``; `stop()` waits on it. Taken alone, never with ``answers``.
         let drain = NSCondition()
-        /// Requests that were suspended and have not completed (response sent or connection
-        /// gone).
+        /// Requests that were suspended (or are answered inline) and have not completed (response
+        /// sent or connection gone).
         var unfinished = 0
+        /// Which requests may be answered on the thread that took them (``InlineAnswers``).
+        let inline: InlineAnswers
 
         init(handler: any HTTPHandler, errors: @escaping HTTPErrorRenderer, logger: Logger, maxBodyBytes: Int, accessLog: AccessLogWriter,
-             connections: ConnectionGuard, reservePaths: Set<String>, refused: @escaping @Sendable (String) -> Void) {
+             connections: ConnectionGuard, reservePaths: Set<String>, poolThreads: Int, refused: @escaping @Sendable (String) -> Void) {
+            self.inline = InlineAnswers(poolThreads: poolThreads)
             self.handler = handler
             self.errors = errors
             self.logger = logger
@@ -268,7 +271,16 @@ func httpServerAccessHandler(
     // No other thread knows `state` yet: handing `respond` to one publishes these writes.
     state.stage = .handling
     let responder = HTTPServer.Responder(state: state, context: context)
-    context.handler.handle(request, respond: { responder.deliver($0) })
+    // The handler may answer here, on this thread, when that blocks no other connection (InlineAnswers).
+    let current = InlineAnswers.Current(answers: context.inline) {
+        let stopping = context.answers.withLock { context.refusingSuspension }
+        guard !stopping else { return false }
+        // Owed from now on, as a suspended request is: `stop()` waits for its answer.
+        context.drain.withLock { context.unfinished += 1 }
+        state.counted = true
+        return true
+    }
+    InlineAnswers.handling(current) { context.handler.handle(request, respond: { responder.deliver($0) }) }
     return answerAfterHandler(state, on: connection, context: context)
 }
 
@@ -288,8 +300,10 @@ private func answerAfterHandler(
     answers.unlock()
 
     // Counted before it is suspended, so that `stop()` waits for it.
-    context.drain.withLock { context.unfinished += 1 }
-    state.counted = true
+    if !state.counted {
+        context.drain.withLock { context.unfinished += 1 }
+        state.counted = true
+    }
 
     answers.lock()
     if let response = state.response {  // it came in between

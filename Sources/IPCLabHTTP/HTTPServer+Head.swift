@@ -151,8 +151,10 @@ func httpServerConnectionNotify(
         let address = cmhd_connection_client_address(connection).map(HTTPServer.numericHost(of:)) ?? ""
         let entry = context.connections.opened(descriptor: cmhd_connection_fd(connection), address: address)
         socketContext.pointee = Unmanaged.passRetained(entry).toOpaque()
+        context.inline.opened()
     case 1:  // MHD_CONNECTION_NOTIFY_CLOSED
         guard let raw = socketContext.pointee else { return }
+        context.inline.closed()
         let entry = Unmanaged<ConnectionGuard.Entry>.fromOpaque(raw)
         context.connections.closed(entry.takeUnretainedValue())
         entry.release()

@@ -111,7 +111,8 @@ public final class HTTPServer: @unchecked Sendable {
         let context = Unmanaged.passRetained(
             Context(handler: handler, errors: errors, logger: logger, maxBodyBytes: configuration.maxBodyBytes,
                     accessLog: AccessLogWriter(configuration.accessLog, logger: logger),
-                    connections: connections, reservePaths: configuration.reservePaths, refused: refused))
+                    connections: connections, reservePaths: configuration.reservePaths,
+                    poolThreads: configuration.threadPoolSize, refused: refused))
         // libmicrohttpd closes at accept only what is over the cap and the reserve; the
         // reserve is answered 503 by the access handler.
         let mhdPerIP = configuration.connectionLimitPerIP == 0

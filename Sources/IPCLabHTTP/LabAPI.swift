@@ -111,7 +111,8 @@ public struct LabAPI: HTTPHandler {
             // The executor answers 503 itself, without running the work, when full (or the
             // client has its most) or when the run waited too long for a thread or the budget.
             executor.respond(respond, client: clients.client(of: request), cost: Self.responseCost(events: runRequest.limits.events, format: format),
-                             errors: APIError.render, rejected: { metrics.rejected(reason: $0.rawValue) }) { reservation in
+                             errors: APIError.render, rejected: { metrics.rejected(reason: $0.rawValue) },
+                             answeringHere: true) { reservation in
                 run(runRequest, format: format, reservation: reservation, fields: Self.fields(of: request))
             }
         }

@@ -113,6 +113,9 @@ public final class LabMetrics: Sendable {
         line("# HELP ipclab_response_budget_waits_total Runs that had to wait for the response budget before they could start.")
         line("# TYPE ipclab_response_budget_waits_total counter")
         line("ipclab_response_budget_waits_total \(executor.budgetWaits)")
+        line("# HELP ipclab_runs_answered_inline_total Runs run and answered on the HTTP thread that received them (it served no other connection), not handed to a run thread.")
+        line("# TYPE ipclab_runs_answered_inline_total counter")
+        line("ipclab_runs_answered_inline_total \(executor.answeredHere)")
         line("# HELP ipclab_run_rejections_total Run requests answered without a run, by reason (error code, or queue_full, client_limit, queue_wait, stopping).")
         line("# TYPE ipclab_run_rejections_total counter")
         for (reason, n) in s.rejections.sorted(by: { $0.key < $1.key }) {

@@ -68,6 +68,8 @@ extension RunExecutor {
         private var idleWorkers = 0
         /// The expirer waits with no deadline (nothing was queued).
         private var expirerIdle = false
+        /// Work taken back by its submitter to run (``Submitted/runHere``), since the start.
+        private var answeredHere = 0
 
         init(queue: FairRunQueue<Job>, threads: Int, maxWait: Duration?) {
             self.queue = queue
@@ -75,20 +77,47 @@ extension RunExecutor {
             self.maxWait = maxWait
         }
 
-        func submit(_ job: Job, client: String, cost: Int) -> Rejection? {
+        /// What became of submitted work.
+        enum Submitted {
+            case rejected(Rejection)
+            case queued
+            /// Startable at once and taken out of the queue again: the caller runs it, on its own
+            /// thread, then calls ``finishedHere(client:seconds:)``.
+            case runHere(Job, Reservation)
+        }
+
+        /// Queues `job`; with `runHere`, takes it back at once for the caller to run when it is the
+        /// only work waiting and may start now (a slot free, its client below its running limit, the
+        /// budget fitting): it then runs in a slot as a thread's work does.
+        func submit(_ job: Job, client: String, cost: Int, runHere: Bool) -> Submitted {
             signals.lock()
             defer { signals.unlock() }
-            guard !stopping else { return .stopping }
+            guard !stopping else { return .rejected(.stopping) }
             switch queue.enqueue(job, client: client, cost: cost) {
-            case .full: return .queueFull
-            case .clientFull: return .clientLimit
+            case .full: return .rejected(.queueFull)
+            case .clientFull: return .rejected(.clientLimit)
             case .queued:
+                // Only this one waits, so the queue's next is this one or none.
+                if runHere && queue.queued == 1 && queue.running < threads, let entry = queue.next() {
+                    answeredHere += 1
+                    return .runHere(entry.item, Reservation(client: entry.client, bytes: entry.cost, core: self))
+                }
                 // One more piece: at most one more worker can start one, and none when its client
                 // already runs its most (all of one address's runs, at 8 clients: a wakeup per run for nothing).
                 if idleWorkers > 0 && queue.waitingBelowRunningLimit { signals.wakeWorker() }
                 if expirerIdle { signals.wakeExpirer() }
-                return nil
+                return .queued
             }
+        }
+
+        /// Work taken with ``Submitted/runHere`` is over: its slot is free again, and a thread
+        /// may start what waits.
+        func finishedHere(client: String, seconds: Double) {
+            signals.lock()
+            defer { signals.unlock() }
+            queue.finish(client: client)
+            averageRunSeconds = 0.8 * averageRunSeconds + 0.2 * seconds
+            if idleWorkers > 0 && queue.waitingBelowRunningLimit { signals.wakeWorker() }
         }
 
         /// The next piece of work, waiting for one (that fits the budget); `nil` once shutting
@@ -104,7 +133,9 @@ extension RunExecutor {
             while true {
                 // Shutting down, what waits is run as the threads come free, budget or not: the
                 // responses that hold it are being cut off, and each waiting client is owed an answer.
-                if let entry = queue.next(ignoringBudget: stopping) {
+                // Work run by its caller (``Submitted/runHere``) holds a slot of its own: at most
+                // `threads` pieces run at once in all.
+                if queue.running < threads, let entry = queue.next(ignoringBudget: stopping) {
                     return (entry.item, Reservation(client: entry.client, bytes: entry.cost, core: self))
                 }
                 if stopping && queue.queued == 0 { return nil }
@@ -158,7 +189,7 @@ extension RunExecutor {
             signals.lock()
             defer { signals.unlock() }
             return Snapshot(running: queue.running, queued: queue.queued, clients: queue.loads,
-                            client: queue.load(of: client), heldBytes: queue.heldBytes, budgetWaits: queue.budgetWaits,
+                            client: queue.load(of: client), heldBytes: queue.heldBytes, budgetWaits: queue.budgetWaits, answeredHere: answeredHere,
                             averageRunSeconds: averageRunSeconds)
         }
     }

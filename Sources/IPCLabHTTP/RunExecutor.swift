@@ -111,7 +111,10 @@ public final class RunExecutor: Sendable {
     /// was refused (`work` is then not run), or nil.
     public func submit(client: String, cost: Int = 0, _ work: @escaping @Sendable (Reservation) -> Void,
                        expired: @escaping @Sendable () -> Void = {}) -> Rejection? {
-        core.submit(Job(work: work, expired: expired), client: client, cost: cost)
+        if case .rejected(let why) = core.submit(Job(work: work, expired: expired), client: client, cost: cost, runHere: false) {
+            return why
+        }
+        return nil
     }
 
     /// Why work was answered without being run.
@@ -131,17 +134,36 @@ public final class RunExecutor: Sendable {
     /// once, on the calling thread, with 503 `unavailable` and a `Retry-After` (its body made
     /// by `errors`), and `work` is not run; so it does when the work waited longer than
     /// ``maxQueueWait``. `rejected` learns why, before `respond`.
+    ///
+    /// With `answeringHere`, work that may start at once, alone in the queue, runs on the calling
+    /// thread instead, when that is an ``HTTPServer`` thread which blocks no other connection by
+    /// it (``InlineAnswers``): it holds a slot as a thread's work does, and `respond` is called
+    /// before this returns. Else it goes to a thread as without.
     public func respond(_ respond: @escaping HTTPResponder, client: String = "", cost: Int = 0,
                         errors: @escaping HTTPErrorRenderer = HTTPError.plainText,
                         rejected: @escaping @Sendable (Rejection) -> Void = { _ in },
+                        answeringHere: Bool = false,
                         with work: @escaping @Sendable (Reservation) -> HTTPResponse) {
-        let refusedBy = submit(client: client, cost: cost, { reservation in respond(work(reservation)) }, expired: {
+        let job = Job(work: { reservation in respond(work(reservation)) }, expired: {
             rejected(.queueWait)
             respond(self.refusal(.queueWait, client: client).response(errors))
         })
-        guard let refusedBy else { return }
-        rejected(refusedBy)
-        respond(refusal(refusedBy, client: client).response(errors))
+        let lease = answeringHere ? InlineAnswers.claim() : nil
+        switch core.submit(job, client: client, cost: cost, runHere: lease != nil) {
+        case .runHere(let job, let reservation):
+            let started = ContinuousClock.now
+            job.work(reservation)
+            let elapsed = ContinuousClock.now - started
+            core.finishedHere(client: reservation.client,
+                              seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+            lease?.release()
+        case .queued:
+            lease?.release()
+        case .rejected(let refusedBy):
+            lease?.release()
+            rejected(refusedBy)
+            respond(refusal(refusedBy, client: client).response(errors))
+        }
     }
 
     /// ``respond(_:client:cost:errors:rejected:with:)`` for work that needs no response budget.
@@ -208,6 +230,8 @@ public final class RunExecutor: Sendable {
         public var heldBytes: Int
         /// Pieces of work that waited for the response budget.
         public var budgetWaits: Int
+        /// Pieces of work run by the thread that submitted them (``respond(_:client:cost:errors:rejected:answeringHere:with:)``).
+        public var answeredHere: Int
         /// Recent runs' average duration.
         public var averageRunSeconds: Double
     }
