@@ -8,7 +8,7 @@ Starts `BINARY serve` (an `ipclab` with its `ipclab-sandbox` beside it), posts 2
 -a` records every context switch, wakeup and fork of the machine. Each run is then followed through
 the server's own process tree, from the scheduler's events alone (no syscall tracepoints: those slowed
 every process of the machine by several times here): the client wakes the server's HTTP thread → it
-wakes a run thread → that wakes the spawner → the spawner wakes the ready init ("go") → the init forks
+wakes a run thread (unless it runs it itself: README, "Runs answered where they arrive") → that wakes the spawner → the spawner wakes the ready init ("go") → the init forks
 the first participant → that forks the second → the child exits → the parent exits → the init wakes the
 spawner ("done") → the spawner wakes the run thread → the run thread wakes the HTTP thread → that wakes
 the client. Prints p25/p50/p90 of each stage (µs); the CPU time each process took inside a run's
@@ -112,13 +112,24 @@ def follow(E, server, spawner):
         if not go or not req:
             continue
         p = {"request": req[0]}
-        e = E.after(req[0], lambda e: e[1] in server and wakes(e, comm="ipclab-run"))
+        http_tid = int(req[5]["pid"])
+        handed = E.after(req[0], lambda e: e[1] in server and wakes(e, comm="ipclab-run"))
+        sent = E.after(req[0], lambda e: e[1] in server and wakes(e, {spawner}))
+        if not sent:
+            continue
+        if sent[1] == http_tid and (not handed or handed[0] > sent[0]):
+            # Answered on the HTTP thread (README, "Runs answered where they arrive"): no run thread.
+            run_tid = http_tid
+            e = walk(p, req[0], [("HTTP thread on CPU", lambda t: E.after(t, lambda e: switches_in(e, http_tid)))])
+        else:
+            if not handed:
+                continue
+            run_tid = int(handed[5]["pid"])
+            p["run thread woken"] = handed[0]
+            e = walk(p, handed[0], [("run thread on CPU", lambda t: E.after(t, lambda e: switches_in(e, run_tid)))])
         if not e:
             continue
-        run_tid = int(e[5]["pid"])
-        p["run thread woken"] = e[0]
         e = walk(p, e[0], [
-            ("run thread on CPU", lambda t: E.after(t, lambda e: switches_in(e, run_tid))),
             ("spawner woken", lambda t: E.after(t, lambda e: e[1] == run_tid and wakes(e, {spawner}))),
             ("init woken (go)", lambda t: go if go[0] >= t else None),
             ("init on CPU", lambda t: E.after(t, lambda e: switches_in(e, init))),
@@ -142,6 +153,15 @@ def follow(E, server, spawner):
         t = e[0]
         woken = int(e[5]["pid"])
         e = E.after(t, lambda e: switches_in(e, woken))
+        if woken == http_tid:
+            # The HTTP thread builds the trace and sends it itself.
+            resp = e and E.after(e[0], lambda x: x[1] == http_tid and wakes(x, comm="python"))
+            if not resp or resp[0] - req[0] > 100000:
+                continue
+            p.update({"HTTP thread on CPU again": e[0], "client woken (response sent)": resp[0]})
+            p["_pids"] = (init, parent, child)
+            rows.append(p)
+            continue
         h = e and E.after(e[0], lambda x: x[1] == woken and wakes(x, server))
         hon = h and E.after(h[0], lambda x: switches_in(x, int(h[5]["pid"])))
         resp = hon and E.after(hon[0], lambda x: x[1] in server and wakes(x, comm="python"))
@@ -161,6 +181,8 @@ def pct(values, q):
 
 def report(E, rows, mine, slow_us=0):
     keys = [k for k in rows[0] if not k.startswith("_")]
+    # Runs answered on the HTTP thread and runs handed to a run thread have different stages: the first run's kind.
+    rows = [r for r in rows if [k for k in r if not k.startswith("_")] == keys]
     print(f"{len(rows)} runs followed; stage (µs from the one before)      p25     p50     p90")
     medians = {}
     for a, b in zip(keys, keys[1:]):
@@ -206,10 +228,11 @@ def report(E, rows, mine, slow_us=0):
     held, waited = collections.Counter(), collections.Counter()
     pairs = [("init woken (go)", "init on CPU"), ("first process forked", "first process on CPU"),
              ("second process forked", "second process on CPU"), ("init says done", "spawner on CPU"),
-             ("run thread woken again", "run thread on CPU again"), ("HTTP thread woken (trace built)", "HTTP thread on CPU")]
+             ("run thread woken again", "run thread on CPU again"), ("HTTP thread woken (trace built)", "HTTP thread on CPU"),
+             ("run thread woken again", "HTTP thread on CPU again")]
     for r in rows:
         for a, b in pairs:
-            if r[b] - r[a] < 20:
+            if a not in r or b not in r or r[b] - r[a] < 20:
                 continue
             e = E.after(r[b] - 0.5, lambda e: e[4] == "sched_switch")
             if e:
