@@ -206,9 +206,15 @@ extension Spawner {
             // a run alone leaves it for its done (``end(pid:)``): its mounts would take the kernel's mount
             // lock against this run's own set-up, on the other core, while this run is on its path.
             if inFlight.count > 1 && !ready.isEmpty { Self.signalMapped(&ready[0]) }
+            // The init this run took is replaced now, while the run goes on (its runner clones at the
+            // background priority, and the clone sets itself up only once told, at this run's done):
+            // cloned at the done instead, it often still held the spawner (which waits for its runner's
+            // answer) when a client posting back to back sent its next run, whose go then waited up to
+            // ~1 ms (docs/performance.md, "The next init cloned at go").
+            prepareSoon = true
         }
 
-        /// Whether to clone an init ahead of time now that a run has ended, so that a run posted back to
+        /// Whether to clone an init ahead of time now that a run has started or ended, so that a run posted back to
         /// back finds one waiting instead of waiting for a clone and its id maps (~0.4 ms). Only with
         /// what is at hand — a warm runner in a free slot, a pooled network namespace — never making a
         /// slot (its runner's move into the cgroup stalls every fork on the machine) or a namespace (a
@@ -219,15 +225,16 @@ extension Spawner {
             return cgroups.available ? cgroups.hasWarmFree : spareRunner?.isWarm ?? false
         }
 
-        /// Clones one init ahead of time after a run ended (see ``canPrepareAhead``).
+        /// Clones one init ahead of time after a run started or ended (see ``canPrepareAhead``).
         mutating func prepareAhead(socket: Int32) {
             prepareSoon = false
             if case (let made?, _) = prepare(socket: socket) { ready.append(made) } else { cannotPrepare = true }
         }
 
-        /// Set when a run ended: the next init is cloned then, while the server reads the trace and the
-        /// client sends its next run (not while a run sets itself up: both would wait on the kernel's
-        /// mount locks).
+        /// Set when a run started (its init is replaced while it goes on) and when one ended (if the
+        /// replacement is still missing): the next init is cloned as soon as no request waits. Its
+        /// set-up, the mounts, waits for a done (``signalMapped(_:filterAtGo:)``): not while a run sets
+        /// itself up, as both would wait on the kernel's mount locks.
         var prepareSoon = false
 
         /// One step of getting ready while idle: fresh runner images, a network namespace, a cgroup
@@ -351,9 +358,9 @@ extension Spawner {
             if run.control >= 0 { close(run.control) }
             // The next init sets itself up while the server reads this trace and the client sends again.
             if !ready.isEmpty { Self.signalMapped(&ready[0]) }
-            // And the one after it is cloned now, not once this init is reaped: by then a client posting
-            // back to back has sent its next run, and the clone (the spawner waits for its runner's
-            // answer) would hold up that run's go and compete with it for the cores (README, "Runners").
+            // And the one after it is cloned now if it was not at go, not once this init is reaped: by then
+            // a client posting back to back has sent its next run, and the clone (the spawner waits for its
+            // runner's answer) would hold up that run's go and compete with it for the cores (README, "Runners").
             prepareSoon = true
         }
 
