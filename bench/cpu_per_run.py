@@ -55,6 +55,13 @@ def tree_ticks(root, own=False):
     return total
 
 
+def split_serve_args(argv):
+    """This script's arguments, and those after `--` (passed on to `ipclab serve`)."""
+    if "--" not in argv:
+        return argv, []
+    return argv[:argv.index("--")], argv[argv.index("--") + 1:]
+
+
 def serve(binary, data_dir, uid_base, extra):
     cmd = [binary, "serve", "--host", "127.0.0.1", "--port", "0", "--public", os.path.join(ROOT, "public"),
            "--log-level", "warning", "--data-dir", data_dir, "--run-uid-base", str(uid_base), *extra]
@@ -92,9 +99,7 @@ def wrk(url, clients, seconds, body, keys=False):
 
 
 def main():
-    argv = sys.argv[1:]
-    extra = argv[argv.index("--") + 1:] if "--" in argv else []
-    argv = argv[:argv.index("--")] if "--" in argv else argv
+    argv, extra = split_serve_args(sys.argv[1:])
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("binaries", nargs="+")
     ap.add_argument("--rounds", type=int, default=3)

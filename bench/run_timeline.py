@@ -19,7 +19,7 @@ the run's path waited runnable. Needs root and perf. Not a test: figures move wi
 import argparse, bisect, collections, http.client, json, os, re, subprocess, sys, tempfile, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cpu_per_run import serve  # noqa: E402
+from cpu_per_run import serve, split_serve_args  # noqa: E402
 
 LINE = re.compile(r'^\s*(.+?)\s+(\d+)\s+\[(\d+)\]\s+([\d.]+):\s+sched:(\w+):\s+(.*)$')
 
@@ -245,9 +245,7 @@ def report(E, rows, mine, slow_us=0):
 
 
 def main():
-    argv = sys.argv[1:]
-    extra = argv[argv.index("--") + 1:] if "--" in argv else []
-    argv = argv[:argv.index("--")] if "--" in argv else argv
+    argv, extra = split_serve_args(sys.argv[1:])
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("binary")
     ap.add_argument("--runs", type=int, default=150)
