@@ -46,9 +46,16 @@ struct TraceBuilder {
         let processCount = scenario.processes.count
         var pids = [Int: Int32](minimumCapacity: processCount)
         var ppids = [Int: Int32](minimumCapacity: processCount)
+        // Who forked whom, from the forker's own record of what fork returned: a child that begins after
+        // its parent has ended reads the run's init as its parent (getppid after the reparenting), which
+        // is not the process that forked it. The child's own word stands only where no fork names it.
+        var forkedBy = [Int32: Int32](minimumCapacity: processCount)
+        for r in records where r.kind == IPCLAB_REC_EVENT && r.result > 0 && r.result <= Int64(Int32.max) && r.call == "fork" {
+            forkedBy[Int32(r.result)] = r.pid
+        }
         for r in records where r.kind == IPCLAB_REC_START && r.process >= 0 {
             pids[r.process] = r.pid
-            ppids[r.process] = Int32(truncatingIfNeeded: r.args[0])
+            ppids[r.process] = forkedBy[r.pid] ?? Int32(truncatingIfNeeded: r.args[0])
         }
         var names = [Int32: String](minimumCapacity: pids.count)
         for (i, pid) in pids where scenario.processes.indices.contains(i) { names[pid] = scenario.processes[i].name }
