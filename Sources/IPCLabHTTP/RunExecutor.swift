@@ -149,6 +149,7 @@ public final class RunExecutor: Sendable {
             respond(self.refusal(.queueWait, client: client).response(errors))
         })
         let lease = answeringHere ? InlineAnswers.claim() : nil
+        defer { lease?.release() }
         switch core.submit(job, client: client, cost: cost, runHere: lease != nil) {
         case .runHere(let job, let reservation):
             let started = ContinuousClock.now
@@ -156,11 +157,9 @@ public final class RunExecutor: Sendable {
             let elapsed = ContinuousClock.now - started
             core.finishedHere(client: reservation.client,
                               seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
-            lease?.release()
         case .queued:
-            lease?.release()
+            break
         case .rejected(let refusedBy):
-            lease?.release()
             rejected(refusedBy)
             respond(refusal(refusedBy, client: client).response(errors))
         }

@@ -52,11 +52,13 @@ enum FlatPlan {
             let header = raw.loadUnaligned(as: ipclab_plan_header.self)
             guard header.magic == IPCLAB_PLAN_MAGIC else { return false }
             let stride = MemoryLayout<ipclab_plan_step>.stride
-            let ops: Set<UInt16> = [UInt16(IPCLAB_OP_LOAD_POINTER.rawValue), UInt16(IPCLAB_OP_READ_POINTER.rawValue)]
+            // Asked of every run's plan: two comparisons, no set built each time.
+            let load = UInt16(IPCLAB_OP_LOAD_POINTER.rawValue), read = UInt16(IPCLAB_OP_READ_POINTER.rawValue)
             for i in 0..<Int(header.nsteps) {
                 let at = Int(header.off_steps) + i * stride
                 guard at + stride <= raw.count else { return false }
-                if ops.contains(raw.loadUnaligned(fromByteOffset: at, as: UInt16.self)) { return true }
+                let op = raw.loadUnaligned(fromByteOffset: at, as: UInt16.self)
+                if op == load || op == read { return true }
             }
             return false
         }

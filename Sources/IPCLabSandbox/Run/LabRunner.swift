@@ -90,7 +90,9 @@ public final class LabRunner: Sendable {
         let completion: SpawnerClient.Completion
         let reader = pollMs > 0 ? RingReader(ring: ring, scenario: request.scenario, programs: request.programs != nil) : nil
         do {
-            completion = try spawner.execute(ring: ring, runID: runID, limits: limits, usesTCP: usesTCP, filterAtGo: FlatPlan.needsFilterAtGo(plan, fileBytes: limits.file_bytes), every: pollMs) {
+            completion = try spawner.execute(ring: ring, runID: runID, limits: limits, usesTCP: usesTCP,
+                                             filterAtGo: FlatPlan.needsFilterAtGo(plan, fileBytes: limits.file_bytes),
+                                             every: pollMs) {
                 guard let reader else { return true }
                 return watch(reader.read())
             }
