@@ -63,7 +63,9 @@ _Noreturn void init_run(init_state *s, int ring_fd) {
     if (!init_has_pid_namespace(s)) setup_reaper(s);
     setup_lockdown(s);
 
-    pid_t first = fork();
+    /* _Fork: fork(2) without glibc's fork handlers, whose lock resets write to data pages each side
+     * would then copy (the runner is single-threaded and registers none; docs/performance.md). */
+    pid_t first = _Fork();
     if (first == 0) {
         /* The run's processes never hold the init's channel to the spawner: only the init says done. */
         close(RUNNER_CONTROL_FD);

@@ -196,7 +196,7 @@ static void fork_others(void) {
     for (int i = 1; i < p->plan->header->nprocesses; i++) {
         int64_t args[1] = { i };
         uint32_t slot = participant_begin("fork", -1, args, 1);
-        pid_t pid = fork();
+        pid_t pid = _Fork(); /* as the init forks this process (init.c) */
         if (pid == 0) {
             p->index = i;
             for (int k = 0; k < IPCLAB_PLAN_PROCESSES_MAX; k++) p->children[k] = 0;
