@@ -9,15 +9,18 @@ latency is functional, not a benchmark: without fair sharing its runs wait behin
 
 from __future__ import annotations
 
-import http.client
 import json
 import re
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 import requests
 
+import flood
 from contract import check_response
 from harness import Server, start_server
 
@@ -27,41 +30,18 @@ SLEEP_1S = {"scenario": {"channels": [], "processes": [{"name": "sleeper", "step
 def post(srv: Server, body: dict, source: str, timeout: float = 60) -> tuple[int, dict[str, str], bytes]:
     """POST /api/v1/runs from `source` on a new connection; the status, headers and body, checked
     against openapi.yaml."""
-    conn = http.client.HTTPConnection(srv.host, srv.port, timeout=timeout, source_address=(source, 0))
-    try:
-        conn.request("POST", "/api/v1/runs", body=json.dumps(body), headers={"Content-Type": "application/json"})
-        r = conn.getresponse()
-        data = r.read()
-        headers = dict(r.getheaders())
-    finally:
-        conn.close()
-    check_response("POST", "/api/v1/runs", r.status, data, headers.get("Content-Type"), headers)
-    return r.status, headers, data
+    return flood.post(srv.host, srv.port, body, source, timeout)
 
 
 def test_a_flood_from_one_address_does_not_starve_another():
     """40 clients on 127.0.0.1 post 1 s runs without pause; meanwhile 127.0.0.2 makes 10 sequential
     pipe.hello runs: all 200, p95 ≤ 1.5 s."""
     srv = start_server()
-    stop = threading.Event()
+    # The flood in a process of its own (e2e/flood.py says why).
+    flooder = subprocess.Popen([sys.executable, str(Path(flood.__file__)), srv.host, str(srv.port), "127.0.0.1", "40",
+                                json.dumps(SLEEP_1S)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     flood_statuses: list[int] = []
-    lock = threading.Lock()
-
-    def flooder() -> None:
-        while not stop.is_set():
-            try:
-                status, _, _ = post(srv, SLEEP_1S, "127.0.0.1")
-            except OSError:
-                status = 0
-            with lock:
-                flood_statuses.append(status)
-            if status != 200:
-                time.sleep(0.05)  # refused: come straight back, as a flood would
-
-    threads = [threading.Thread(target=flooder, daemon=True) for _ in range(40)]
     try:
-        for t in threads:
-            t.start()
         # The flood holds every run thread and its share of the queue before the victim starts.
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
@@ -83,9 +63,8 @@ def test_a_flood_from_one_address_does_not_starve_another():
         print(f"victim latencies (s): {[round(x, 2) for x in latencies]}, p95 {p95:.2f}")
         assert p95 <= 1.5, f"victim p95 {p95:.2f} s while one address floods: {latencies}"
     finally:
-        stop.set()
-        for t in threads:
-            t.join(30)
+        out, _ = flooder.communicate(timeout=60)  # closes its stdin: it stops, then says what it got
+        flood_statuses = json.loads(out) if out.strip() else []
         assert srv.stop() == 0, srv.stderr_tail()
     assert 200 in flood_statuses, "the flood itself was never served"
     assert set(flood_statuses) <= {200, 503}, f"flood statuses {set(flood_statuses)}"
