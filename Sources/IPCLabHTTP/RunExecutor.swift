@@ -24,7 +24,7 @@ import Glibc
 /// until its response is sent or dropped, so runs wait for memory instead of growing it.
 ///
 /// ```swift
-/// let executor = RunExecutor()   // 2 × cores threads, 64 waiting
+/// let executor = RunExecutor()   // 3 × cores threads, 64 waiting
 /// func handle(_ request: HTTPRequest, respond: @escaping HTTPResponder) {
 ///     executor.respond(respond, client: request.remoteAddress) { _ in slowWork(request) }
 /// }
@@ -49,7 +49,8 @@ public final class RunExecutor: Sendable {
     /// Starts `threads` threads named `name-0`, `name-1`, … (cut to 15 bytes, the kernel's
     /// limit; `ps -L`, `top -H` show them).
     /// - Parameters:
-    ///   - threads: 1…1024; default twice the online cores (runs mostly wait).
+    ///   - threads: 1…1024; default three times the online cores (a run waits on its
+    ///     processes' wakeups for much of its time: README, "Benchmarks").
     ///   - queueLimit: 0…65536; default 64.
     ///   - maxQueueWait: the longest a piece of work may wait (positive), or `nil` (default) for
     ///     no limit. With one, a further thread, `name-wait`, expires work that waited too long.
@@ -58,7 +59,7 @@ public final class RunExecutor: Sendable {
     ///     `threads` keeps a thread free for another client while one has work waiting.
     ///   - responseBudgetBytes: the response budget (positive), or nil (default) for none.
     /// - Precondition: all in range, and the threads could be created.
-    public init(threads: Int = 2 * HTTPServerConfiguration.onlineCores, queueLimit: Int = 64,
+    public init(threads: Int = 3 * HTTPServerConfiguration.onlineCores, queueLimit: Int = 64,
                 maxQueueWait: Duration? = nil, perClientLimit: Int? = nil, perClientRunning: Int? = nil, responseBudgetBytes: Int? = nil,
                 name: String = "ipclab-run") {
         precondition((1...1024).contains(threads), "RunExecutor: threads must be 1…1024, got \(threads)")

@@ -7,14 +7,14 @@ import IPCLabHTTP
 /// how long may wait, and what a connection may hold. Read here, and only here, into the
 /// ``HTTPServerConfiguration`` and the ``RunExecutor`` the server is made with.
 ///
-/// Defaults: `--max-runs` 2 × cores, `--run-queue` 64, `--max-queue-wait-ms` 10000,
+/// Defaults: `--max-runs` 3 × cores, `--run-queue` 64, `--max-queue-wait-ms` 10000,
 /// `--max-runs-per-client` a quarter of runs + queue (at least runs + 2), `--max-running-per-client`
 /// runs − 1 (at least 1), `--response-budget-mb` 192,
 /// no `--api-keys` (clients are addresses), `--api-key-header` X-API-Key, `--malloc-arenas` 2,
 /// `--connection-timeout-s` 15, `--max-connections` 1000, `--max-connections-per-ip` 64,
 /// `--connection-reserve-per-ip` 64, `--head-timeout-s` 10, `--min-body-rate` 1024.
 struct AdmissionOptions: ParsableArguments {
-    @Option(help: "Runs at once (default: twice the online cores); more wait in the run queue.")
+    @Option(help: "Runs at once (default: three times the online cores); more wait in the run queue.")
     var maxRuns: Int?
 
     @Option(help: "Run requests that may wait for a run thread; past that, 503 with Retry-After.")
@@ -83,7 +83,7 @@ struct AdmissionOptions: ParsableArguments {
         guard (0...(1 << 30)).contains(minBodyRate) else { throw ValidationError("--min-body-rate must be 0…1073741824") }
     }
 
-    private var runs: Int { maxRuns ?? 2 * HTTPServerConfiguration.onlineCores }
+    private var runs: Int { maxRuns ?? 3 * HTTPServerConfiguration.onlineCores }
     private var perClient: Int { maxRunsPerClient ?? min(runs + runQueue, max(runs + 2, (runs + runQueue) / 4)) }
 
     /// The run threads and their queue.
