@@ -115,9 +115,15 @@ extension RunExecutor {
         func finishedHere(client: String, seconds: Double) {
             signals.lock()
             defer { signals.unlock() }
+            finish(client: client, seconds: seconds)
+            if idleWorkers > 0 && queue.waitingBelowRunningLimit { signals.wakeWorker() }
+        }
+
+        /// A piece of work of `client`'s has ended after `seconds`: its slot back, and the average run
+        /// time updated. Called with `signals` locked.
+        private func finish(client: String, seconds: Double) {
             queue.finish(client: client)
             averageRunSeconds = 0.8 * averageRunSeconds + 0.2 * seconds
-            if idleWorkers > 0 && queue.waitingBelowRunningLimit { signals.wakeWorker() }
         }
 
         /// The next piece of work, waiting for one (that fits the budget); `nil` once shutting
@@ -127,8 +133,7 @@ extension RunExecutor {
             defer { signals.unlock() }
             if let finished {
                 // The slot this frees is this thread's: it takes what the slot lets start, below.
-                queue.finish(client: finished.client)
-                averageRunSeconds = 0.8 * averageRunSeconds + 0.2 * finished.seconds
+                finish(client: finished.client, seconds: finished.seconds)
             }
             while true {
                 // Shutting down, what waits is run as the threads come free, budget or not: the

@@ -153,17 +153,21 @@ public final class RunExecutor: Sendable {
         defer { lease?.release() }
         switch core.submit(job, client: client, cost: cost, runHere: lease != nil) {
         case .runHere(let job, let reservation):
-            let started = ContinuousClock.now
-            job.work(reservation)
-            let elapsed = ContinuousClock.now - started
-            core.finishedHere(client: reservation.client,
-                              seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+            core.finishedHere(client: reservation.client, seconds: Self.run(job, reservation))
         case .queued:
             break
         case .rejected(let refusedBy):
             rejected(refusedBy)
             respond(refusal(refusedBy, client: client).response(errors))
         }
+    }
+
+    /// Runs `job` in `reservation`'s slot; the seconds it took (a run thread's, or the submitter's).
+    fileprivate static func run(_ job: Job, _ reservation: Reservation) -> Double {
+        let started = ContinuousClock.now
+        job.work(reservation)
+        let elapsed = ContinuousClock.now - started
+        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
     }
 
     /// ``respond(_:client:cost:errors:rejected:with:)`` for work that needs no response budget.
@@ -281,11 +285,7 @@ extension RunExecutor {
                 nameThisThread(name)
                 var finished: (client: String, seconds: Double)?
                 while let (job, reservation) = core.next(finished: finished) {
-                    let started = ContinuousClock.now
-                    job.work(reservation)
-                    let elapsed = ContinuousClock.now - started
-                    finished = (reservation.client,
-                                Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+                    finished = (reservation.client, RunExecutor.run(job, reservation))
                 }
             case .expirer(let name):
                 nameThisThread(name)
