@@ -163,7 +163,7 @@ public final class SpawnerClient: Sendable {
         // cannot (a loaded machine can delay it by a second or more).
         let grace = 3000
         var cancelled = false
-        let ended = readUntilEOF(done[0], timeoutMs: wallMs + grace, into: &bytes, every: intervalMs) {
+        let ended = readUntilEOF(done[0], timeoutMs: wallMs + grace, into: &bytes, every: intervalMs, orMarker: true) {
             if tick() { return true }
             cancelled = true
             return false
@@ -176,9 +176,9 @@ public final class SpawnerClient: Sendable {
             return Completion(failure: SpawnFailure.decode(bytes), killedFromOutside: !cancelled, cancelled: cancelled,
                               spawnerLost: spawnerLost, ringReleased: eof && spawnerLost == nil)
         }
-        // The spawner closes the pipe (it alone holds it) once no process of the run but its exiting
-        // init is left, after its last write to the ring: then the ring may be reused. With the spawner
-        // lost, that proves nothing: such a ring is not reused.
+        // The spawner writes its marker and closes the pipe (it alone holds it) once no process of the
+        // run but its exiting init is left, after its last write to the ring: then the ring may be
+        // reused. With the spawner lost, that proves nothing: such a ring is not reused.
         let spawnerLost = lost(generation, bytes)
         return Completion(failure: SpawnFailure.decode(bytes), killedFromOutside: false,
                           spawnerLost: spawnerLost, ringReleased: spawnerLost == nil)
@@ -229,8 +229,12 @@ public final class SpawnerClient: Sendable {
 
     /// Reads until end of file; false if `timeoutMs` passed first, or `tick` (called every
     /// `intervalMs` when above 0) returned false.
-    private func readUntilEOF(_ fd: Int32, timeoutMs: Int, into bytes: inout [UInt8],
-                              every intervalMs: Int = 0, tick: () -> Bool = { true }) -> Bool {
+    /// Reads `fd` into `bytes` until end of file (true), the timeout or a `tick` that returns false
+    /// (false). `orMarker`: also true as soon as the bytes are ``RunEnded/marker``, which the spawner
+    /// writes last, after its last write to the ring, and closes the pipe right after: waiting for the
+    /// close too cost each run a second wakeup of this thread (docs/performance.md).
+    private func readUntilEOF(_ fd: Int32, timeoutMs: Int, into bytes: inout [UInt8], every intervalMs: Int = 0,
+                              orMarker: Bool = false, tick: () -> Bool = { true }) -> Bool {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
         let deadline = Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000 + Int64(timeoutMs)
@@ -252,7 +256,10 @@ public final class SpawnerClient: Sendable {
             if ready <= 0 { return false }
             let n = read(fd, &buffer, buffer.count)
             if n == 0 { return true }
-            if n > 0 { bytes.append(contentsOf: buffer[0..<n]) } else if errno != EINTR { return true }
+            if n > 0 {
+                bytes.append(contentsOf: buffer[0..<n])
+                if orMarker && bytes == RunEnded.marker { return true }
+            } else if errno != EINTR { return true }
         }
     }
 
