@@ -37,13 +37,26 @@ struct BackgroundPriority {
     /// it) and the nice value it was made at. Not `ahead` (a run waits for this clone), or without a
     /// background priority: as it is.
     func cloning(by runner: pid_t, ahead: Bool, _ clone: () -> pid_t) -> (pid: pid_t, nice: Int32) {
-        guard ahead, let background, ipclab_set_nice(runner, background) == 0 else { return (clone(), base) }
+        let nice = lower(runner, ahead: ahead)
         let pid = clone()
+        raise(runner, from: nice)
+        return (pid, nice)
+    }
+
+    /// The first half of ``cloning(by:ahead:_:)``, for a clone whose answer comes later: lowers `runner`
+    /// when `ahead` and answers the nice value its clone is made at (``base`` when it was not lowered).
+    func lower(_ runner: pid_t, ahead: Bool) -> Int32 {
+        guard ahead, let background, ipclab_set_nice(runner, background) == 0 else { return base }
+        return background
+    }
+
+    /// The second half: puts `runner` back to ``base`` after a clone made at `nice`, `errno` kept (a
+    /// runner that execs a fresh image after this clone starts it at the runs' priority).
+    func raise(_ runner: pid_t, from nice: Int32) {
+        guard nice != base else { return }
         let cloneErrno = errno
-        // A runner that execs a fresh image after this clone starts it at the runs' priority.
         _ = ipclab_set_nice(runner, base)
         errno = cloneErrno
-        return (pid, background)
     }
 
     /// Puts an init made ahead (`nice`) back to the runs' priority before its run starts: every process

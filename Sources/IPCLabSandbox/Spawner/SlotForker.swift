@@ -169,6 +169,14 @@ final class SlotForker {
     /// namespace to clone it into (-1: the forker's own), `join` the slot's `cgroup.procs` files the
     /// init moves itself into (-1: none). Returns its pid, or -1 with `errno` set.
     func clone(_ request: Request, control: Int32, network: Int32, join: (pids: Int32, memory: Int32) = (-1, -1)) -> pid_t {
+        guard requestClone(request, control: control, network: network, join: join) else { return -1 }
+        return answer(waiting: true) ?? -1
+    }
+
+    /// The first half of ``clone(_:control:network:join:)``: sends the request and returns at once.
+    /// ``answer(waiting:)`` reads the runner's answer once its socket is readable. False (and `errno`)
+    /// when the request could not be sent: the runner is gone.
+    func requestClone(_ request: Request, control: Int32, network: Int32, join: (pids: Int32, memory: Int32) = (-1, -1)) -> Bool {
         var r = request
         var fds = [control]
         r.attached = 0
@@ -178,11 +186,20 @@ final class SlotForker {
         let sent = withUnsafeBytes(of: &r) { buf in
             fds.withUnsafeBufferPointer { ipclab_send_with_fds(socket, buf.baseAddress, buf.count, $0.baseAddress, Int32($0.count)) }
         }
-        guard sent == MemoryLayout<Request>.size else { return -1 }
+        return sent == MemoryLayout<Request>.size
+    }
+
+    /// The runner's answer to the clone it was last asked for: the init's pid, or -1 with `errno` (the
+    /// runner's, or EIO when it is gone). Not `waiting`: nil while no answer has come yet (a hello,
+    /// which a runner starting an image sends first, is read and not an answer).
+    func answer(waiting: Bool) -> pid_t? {
         var reply = Reply(pid: -1, errno: EIO)
         while true {
             var n: Int
-            repeat { n = withUnsafeMutableBytes(of: &reply) { recv(socket, $0.baseAddress, $0.count, 0) } } while n < 0 && errno == EINTR
+            repeat {
+                n = withUnsafeMutableBytes(of: &reply) { recv(socket, $0.baseAddress, $0.count, waiting ? 0 : Int32(MSG_DONTWAIT)) }
+            } while n < 0 && errno == EINTR
+            if n < 0 && !waiting && (errno == EAGAIN || errno == EWOULDBLOCK) { return nil }
             guard n == MemoryLayout<Reply>.size else {
                 errno = EIO
                 return -1

@@ -80,86 +80,16 @@ extension Spawner {
             self.image = image
         }
 
-        /// Whether fewer than ``readyTarget`` inits wait (made only while no run is in flight).
-        var isShortOfInits: Bool { !cannotPrepare && ready.count < Self.readyTarget }
+        /// Whether fewer than ``readyTarget`` inits wait or are being cloned (made only while no run is in flight).
+        var isShortOfInits: Bool { !cannotPrepare && ready.count + pendingClones.count < Self.readyTarget }
         /// Set when cloning an init ahead of time failed: no more tries while idle, until a run's own works.
         var cannotPrepare = false
-
-        /// Clones a run init into new namespaces (and a pooled network namespace) with a cgroup slot
-        /// set aside and a host uid of its own, by the slot's runner (or the spare one), and writes its
-        /// id maps; the init waits for a run. Nil and the failure if it could not.
-        /// `ahead`: no run waits for this init; it is cloned, and sets itself up, at the background
-        /// priority (``BackgroundPriority``).
-        mutating func prepare(socket: Int32, ahead: Bool = true) -> (Prepared?, SpawnFailure?) {
-            guard uids.mapped else { return (nil, SpawnFailure(stage: 4, errno: EINVAL)) }
-            guard let uid = uids.take() else { return (nil, SpawnFailure(stage: 3, errno: EUSERS)) }
-            var pair: [Int32] = [-1, -1]
-            guard socketpair(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0 else {
-                uids.assign(uid, to: -1)
-                return (nil, SpawnFailure(stage: 1, errno: errno))
-            }
-            // A network namespace from the pool; when the host makes none, one of the run's own.
-            let ownNetwork = !networks.available && userNamespace ? ipclab_CLONE_NEWNET : 0
-            let claim = cgroups.claim()
-            // Born in its cgroup slot: cloned by the slot's runner, as the spawner's child. Without one,
-            // by the spare runner, and the init moves itself into the slot.
-            if claim.forker == nil && spareRunner == nil { spareRunner = SlotForker.start(home: networks.homeFD, image: image) }
-            var pid: pid_t = -1
-            var forkerLost = false
-            var sharesImage = false
-            var nice = priority.base
-            var err = EAGAIN
-            if let forker = claim.forker ?? spareRunner {
-                let pooled = networks.take()
-                func clone(_ user: Bool) -> pid_t {
-                    let request = SlotForker.Request(
-                        flags: namespaces | (pooled == nil ? ownNetwork : 0) | (user ? ipclab_CLONE_NEWUSER : 0),
-                        userNamespace: user ? 1 : 0, namespaces: namespaces, network: pooled != nil || ownNetwork != 0 ? 1 : 0,
-                        uid: uid, gid: uid)
-                    return forker.clone(request, control: pair[1], network: pooled ?? -1, join: (claim.pidsProcs, claim.memoryProcs))
-                }
-                let priority = self.priority
-                (pid, nice) = priority.cloning(by: forker.pid, ahead: ahead) {
-                    let pid = clone(userNamespace)
-                    guard pid < 0 && userNamespace && [EPERM, EINVAL, ENOSPC, EUSERS].contains(errno) else { return pid }
-                    // No user namespaces on this host: runs get the other namespaces and drop to their uid.
-                    userNamespace = false
-                    return clone(false)
-                }
-                err = errno
-                sharesImage = forker.lastCloneShared
-                let lost = pid < 0 && [EIO, EPIPE, ECONNRESET].contains(err)
-                if lost && claim.forker == nil {
-                    spareRunner?.stop()
-                    spareRunner = nil
-                }
-                forkerLost = lost && claim.forker != nil
-                if let pooled { networks.assign(pooled, to: pid) }
-            }
-            cgroups.bind(claim, to: pid, forkerLost: forkerLost)
-            uids.assign(uid, to: pid)
-            close(pair[1])
-            guard pid > 0 else {
-                close(pair[0])
-                return (nil, SpawnFailure(stage: 1, errno: err, missing: namespaces & Spawner.missingNamespaces()))
-            }
-            if userNamespace {
-                // The run's root is its uid; its ids 1 and 2 are the two host ids after it, its own too.
-                let map = "0 \(uid) 1\n1 \(uid + 1) \(RunUidPool.idsPerRun - 1)\n"
-                // One lookup of /proc/PID for both maps.
-                let dir = open("/proc/\(pid)", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-                defer { if dir >= 0 { close(dir) } }
-                guard dir >= 0, write(at: dir, "uid_map", map), write(at: dir, "gid_map", map) else {
-                    let err = errno
-                    close(pair[0]) // the init sees end of file and exits; reap() frees its namespace and uid
-                    Glibc.kill(pid, SIGKILL)
-                    return (nil, SpawnFailure(stage: 2, errno: err))
-                }
-            }
-            return (Prepared(pid: pid, control: pair[0],
-                             joined: CgroupPool.Attachment(pidsErrno: claim.pidsErrno, memoryErrno: claim.memoryErrno, ns: 0),
-                             uid: uid, sharesImage: sharesImage, nice: nice), nil)
-        }
+        /// Inits asked of runners ahead of time whose answers have not been read yet (``PendingClone``),
+        /// at most one per runner, oldest first.
+        var pendingClones: [PendingClone] = []
+        /// The pids reaped while clones were pending: an init killed before its answer was read would be
+        /// among them (``finishPrepare(_:waiting:)``). Emptied when none is pending.
+        var reapedWhilePending: Set<pid_t> = []
 
         /// Hands a run to a ready init (or one cloned now): its limits into its cgroup slot, then the
         /// ring over its control socket, kept open for the init's done.
@@ -170,6 +100,8 @@ extension Spawner {
             // A C runner's ready init holds the run's last seccomp filter already: a run that needs it
             // installed at go gets an init of its own, cloned now and told so.
             let filterAtGo = message.filterAtGo != 0 && image.runnerExecutable != nil
+            // An init asked for ahead of time is on its way: its answer, rather than another clone.
+            if ready.isEmpty && !filterAtGo { awaitFirstClone() }
             var prepared = ready.isEmpty || filterAtGo ? nil : ready.removeFirst()
             if prepared == nil {
                 let (made, failure) = prepare(socket: socket, ahead: false)
@@ -206,33 +138,24 @@ extension Spawner {
             // a run alone leaves it for its done (``end(pid:)``): its mounts would take the kernel's mount
             // lock against this run's own set-up, on the other core, while this run is on its path.
             if inFlight.count > 1 && !ready.isEmpty { Self.signalMapped(&ready[0]) }
-            // The init this run took is replaced now, while the run goes on (its runner clones at the
-            // background priority, and the clone sets itself up only once told, at this run's done):
-            // cloned at the done instead, it often still held the spawner (which waits for its runner's
-            // answer) when a client posting back to back sent its next run, whose go then waited up to
-            // ~1 ms (docs/performance.md, "The next init cloned at go").
+            // The init this run took is replaced now, while the run goes on: asked of a runner at the top
+            // of the spawner's next turn (``prepareAhead(socket:)``; a lone run's replacement is cloned at
+            // the background priority, and it sets itself up only once told, at this run's done).
+            // Cloned at the done instead, a client posting back to back found none ready for its next
+            // run (docs/performance.md, "The next init cloned at go").
             prepareSoon = true
         }
 
-        /// Whether to clone an init ahead of time now that a run has started or ended, so that a run posted back to
-        /// back finds one waiting instead of waiting for a clone and its id maps (~0.4 ms). Only with
+        /// Whether to ask for an init ahead of time now that a run has started or ended, so that a run posted
+        /// back to back finds one waiting instead of waiting for a clone and its id maps (~0.4 ms). Only with
         /// what is at hand — a warm runner in a free slot, a pooled network namespace — never making a
         /// slot (its runner's move into the cgroup stalls every fork on the machine) or a namespace (a
         /// kernel-wide lock), which ``refill(socket:)`` does while idle. Such an init may come from a
         /// runner image that cloned before: ``freshen()`` drops it after a pause, as it does the runners.
-        var canPrepareAhead: Bool {
-            guard prepareSoon, isShortOfInits, networks.hasFree else { return false }
-            return cgroups.available ? cgroups.hasWarmFree : spareRunner?.isWarm ?? false
-        }
-
-        /// Clones one init ahead of time after a run started or ended (see ``canPrepareAhead``).
-        mutating func prepareAhead(socket: Int32) {
-            prepareSoon = false
-            if case (let made?, _) = prepare(socket: socket) { ready.append(made) } else { cannotPrepare = true }
-        }
+        var canPrepareAhead: Bool { prepareSoon && canCloneAhead }
 
         /// Set when a run started (its init is replaced while it goes on) and when one ended (if the
-        /// replacement is still missing): the next init is cloned as soon as no request waits. Its
+        /// replacement is still missing): the next init is asked for at the spawner's next turn. Its
         /// set-up, the mounts, waits for a done (``signalMapped(_:filterAtGo:)``): not while a run sets
         /// itself up, as both would wait on the kernel's mount locks.
         var prepareSoon = false
@@ -240,6 +163,8 @@ extension Spawner {
         /// One step of getting ready while idle: fresh runner images, a network namespace, a cgroup
         /// slot, or a run init.
         mutating func refill(socket: Int32) {
+            // Runners take one request at a time: the pending clones' answers first (idle here).
+            hearClones(waiting: true)
             if networks.refill() || cgroups.refill() { return }
             guard isShortOfInits else { return }
             // Ahead of time, only from a runner image that cloned nothing yet (else wait for one).
@@ -252,6 +177,7 @@ extension Spawner {
         /// fresh image, and ready inits that share an image with an earlier init are dropped (refill
         /// clones new ones from the fresh images), so the next run shares no address layout.
         mutating func freshen() {
+            hearClones(waiting: true)
             cgroups.freshen()
             spareRunner?.reexec()
             for r in Self.takeSharing(from: &ready) {
@@ -291,6 +217,7 @@ extension Spawner {
                 var status: Int32 = 0
                 let pid = waitpid(-1, &status, WNOHANG)
                 guard pid > 0 else { return }
+                if !pendingClones.isEmpty { reapedWhilePending.insert(pid) }
                 if let id = runs.first(where: { $0.value == pid })?.key { runs[id] = nil }
                 if let i = ready.firstIndex(where: { $0.pid == pid }) {
                     // A ready init died before its run (killed from outside): drop it.
@@ -358,13 +285,13 @@ extension Spawner {
             if run.control >= 0 { close(run.control) }
             // The next init sets itself up while the server reads this trace and the client sends again.
             if !ready.isEmpty { Self.signalMapped(&ready[0]) }
-            // And the one after it is cloned now if it was not at go, not once this init is reaped: by then
-            // a client posting back to back has sent its next run, and the clone (the spawner waits for its
-            // runner's answer) would hold up that run's go and compete with it for the cores (README, "Runners").
+            // And the one after it is asked for now if it was not at go, not once this init is reaped: by
+            // then a client posting back to back has sent its next run (README, "Runners").
             prepareSoon = true
         }
 
         mutating func killAll() {
+            hearClones(waiting: true)
             for r in ready {
                 close(r.control)
                 Glibc.kill(r.pid, SIGKILL)
@@ -396,13 +323,6 @@ extension Spawner {
             var f = failure
             _ = withUnsafeBytes(of: &f) { Glibc.write(fd, $0.baseAddress, $0.count) }
         }
-
-        private func write(at dir: Int32, _ name: String, _ text: String) -> Bool {
-            let fd = openat(dir, name, O_WRONLY | O_CLOEXEC)
-            guard fd >= 0 else { return false }
-            defer { close(fd) }
-            let bytes = Array(text.utf8)
-            return Glibc.write(fd, bytes, bytes.count) == bytes.count
-        }
     }
 }
+

@@ -93,11 +93,17 @@ public enum Spawner {
         // not when the next request happens to wake the loop.
         let children = ipclab_signalfd_for(SIGCHLD)
         while true {
+            // After a run started or ended, the inits that replace it are asked for at once: asking
+            // is a message to a runner (its answer is read when it comes), so no request waits for it.
+            if !options.oneShot && state.canPrepareAhead { state.prepareAhead(socket: socket) }
             // The inits of runs in flight say done on their control sockets (after the first two).
             let listening = state.listening
             var fds = [pollfd(fd: socket, events: Int16(POLLIN), revents: 0),
                        pollfd(fd: children, events: Int16(POLLIN), revents: 0)]
                 + listening.map { pollfd(fd: $0.fd, events: Int16(POLLIN), revents: 0) }
+            // Last: the runners of clones asked ahead of time, until they answer.
+            let asked = state.pendingClones.map(\.forker.socket)
+            fds += asked.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
             // Network namespaces are made only while nothing runs: making one takes a kernel-wide
             // lock for ~0.4 ms (4 ms at p99), which would otherwise land on a run in progress.
             let refill = !options.oneShot && (state.networks.isShort || state.cgroups.isShort || state.isShortOfInits) && state.runs.isEmpty
@@ -105,9 +111,7 @@ public enum Spawner {
             // back would otherwise pay a runner's start-up (~16 ms of CPU) for every run.
             let idleMs = monotonicMs() - state.lastRunActivity
             let freshen = !options.oneShot && state.runs.isEmpty && state.needsFreshening
-            // When a run has ended, the next init is cloned as soon as no request waits (timeout 0).
-            let ahead = !options.oneShot && state.canPrepareAhead
-            let timeout = ahead ? 0 : refill ? 2 : freshen ? Int32(max(1, min(250, freshenAfterMs - idleMs))) : 250
+            let timeout = refill ? 2 : freshen ? Int32(max(1, min(250, freshenAfterMs - idleMs))) : 250
             if children < 0 { fds[1].fd = -1 }
             let ready = poll(&fds, nfds_t(fds.count), timeout)
             // A run's done first: the server may read its trace while the init is still torn down.
@@ -119,10 +123,11 @@ public enum Spawner {
             let inFlight = state.runs.count
             if exited { state.reap() }
             if state.runs.count != inFlight { state.lastRunActivity = monotonicMs() }
+            let answered = asked.indices.filter { fds[fds.count - asked.count + $0].revents != 0 }.map { asked[$0] }
+            if !answered.isEmpty { state.hearClones(from: answered) }
             guard ready > 0, fds[0].revents != 0 else {
-                if ready == 0 && ahead { state.prepareAhead(socket: socket) }
                 if ready == 0 && freshen && monotonicMs() - state.lastRunActivity >= freshenAfterMs { state.freshen() }
-                if ready == 0 && refill && !ahead { state.refill(socket: socket) }
+                if ready == 0 && refill { state.refill(socket: socket) }
                 if ready == 0 && state.runs.isEmpty && monotonicMs() - state.lastRunActivity >= freshenAfterMs { state.setUpWaiting() }
                 continue
             }
