@@ -36,7 +36,34 @@ struct CRunnerWireTests {
         #expect(status == 0, "an init whose spawner goes before mapped exits 0 (status \(status))")
     }
 
-    @Test("hello, clones, a fresh image after --reexec-every clones and on request (each says hello again), EINVAL for a netns without home, exit at EOF")
+    /// Asks `forker` for an init with ``SlotForker/requestClone(_:control:network:join:)`` and reads the
+    /// answer with ``SlotForker/answer(waiting:)`` without waiting, once `poll` says it came.
+    func askAndAnswer(_ forker: SlotForker) throws {
+        #expect(forker.answer(waiting: false) == nil, "no answer before a request")
+        var pair: [Int32] = [-1, -1]
+        try #require(socketpair(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0)
+        try #require(forker.requestClone(SlotForker.Request(flags: 0, userNamespace: 0, namespaces: 0, network: 0),
+                                         control: pair[1], network: -1))
+        close(pair[1])
+        defer { close(pair[0]) }
+        var pid: pid_t?
+        for _ in 0..<50 where pid == nil {
+            var p = pollfd(fd: forker.socket, events: Int16(POLLIN), revents: 0)
+            _ = poll(&p, 1, 100)
+            pid = forker.answer(waiting: false)
+        }
+        let answered = try #require(pid, "an answer within 5 s")
+        try #require(answered > 0, "clone: \(errno)")
+        #expect(forker.answer(waiting: false) == nil, "one answer per request")
+        #expect(procStatus(answered, "PPid")?.first == String(getpid()), "the init is this process's child")
+        close(pair[0])
+        pair[0] = -1
+        var status: Int32 = 0
+        #expect(waitpid(answered, &status, 0) == answered)
+        #expect(status == 0, "status \(status)")
+    }
+
+    @Test("hello, clones, a fresh image after --reexec-every clones and on request (each says hello again), EINVAL for a netns without home, a clone asked for and its answer read later, exit at EOF")
     func wire() throws {
         let image = SlotForker.Image(executable: "/nonexistent", reexecEvery: 2, warmUp: false, codePages: .none,
                                      runnerExecutable: try CLab.runnerPath.get())
@@ -60,6 +87,10 @@ struct CRunnerWireTests {
         let err = errno
         #expect(pid == -1 && err == EINVAL, "a runner with no home namespace clones into no other (\(pid), \(err))")
         for fd in pair + [netns] { close(fd) }
+
+        // A clone asked for, and its answer read later (the spawner's clones ahead of time): nothing
+        // to read before the request, an answer (its hello read on the way) once the socket is readable.
+        try askAndAnswer(forker)
 
         let exe = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(forker.pid)/exe")
         #expect(exe.hasSuffix("/ipclab-runner"))
