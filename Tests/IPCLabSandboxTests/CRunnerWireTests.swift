@@ -28,9 +28,15 @@ struct CRunnerWireTests {
         try #require(pid > 0, "clone: \(errno)")
         #expect(eventually { (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8)) == "ipclab-ready\n" },
                 "the init names itself ipclab-ready")
+        endInit(pid, control: &pair[0])
+    }
+
+    /// An init of this process (CLONE_PARENT) ended: its control socket closed before "mapped", it
+    /// exits 0 and is reaped here.
+    func endInit(_ pid: pid_t, control: inout Int32) {
         #expect(procStatus(pid, "PPid")?.first == String(getpid()), "CLONE_PARENT: the init is the runner's parent's child")
-        close(pair[0])
-        pair[0] = -1
+        close(control)
+        control = -1
         var status: Int32 = 0
         #expect(waitpid(pid, &status, 0) == pid)
         #expect(status == 0, "an init whose spawner goes before mapped exits 0 (status \(status))")
@@ -55,12 +61,7 @@ struct CRunnerWireTests {
         let answered = try #require(pid, "an answer within 5 s")
         try #require(answered > 0, "clone: \(errno)")
         #expect(forker.answer(waiting: false) == nil, "one answer per request")
-        #expect(procStatus(answered, "PPid")?.first == String(getpid()), "the init is this process's child")
-        close(pair[0])
-        pair[0] = -1
-        var status: Int32 = 0
-        #expect(waitpid(answered, &status, 0) == answered)
-        #expect(status == 0, "status \(status)")
+        endInit(answered, control: &pair[0])
     }
 
     @Test("hello, clones, a fresh image after --reexec-every clones and on request (each says hello again), EINVAL for a netns without home, a clone asked for and its answer read later, exit at EOF")
