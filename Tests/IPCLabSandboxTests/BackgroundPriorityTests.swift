@@ -34,14 +34,12 @@ struct BackgroundPriorityTests {
             let base = nice(of: runner)
             try #require(base < 19)
             let priority = BackgroundPriority(base: base, background: min(19, base + BackgroundPriority.lowerBy))
-            var during: Int32 = -100
-            let (pid, madeAt) = priority.cloning(by: runner, ahead: true) {
-                during = nice(of: runner)
-                errno = EUSERS
-                return -1
-            }
+            let madeAt = priority.lower(runner, ahead: true)
+            let during = nice(of: runner)
+            // The clone fails (its errno set), and the runner is put back.
+            errno = EUSERS
+            priority.raise(runner, from: madeAt)
             #expect(errno == EUSERS, "the clone's errno, not the renice's")
-            #expect(pid == -1)
             #expect(during == priority.background, "the runner clones at the background priority")
             #expect(madeAt == priority.background)
             #expect(nice(of: runner) == base, "and is put back after")
@@ -55,11 +53,9 @@ struct BackgroundPriorityTests {
             for priority in [BackgroundPriority(base: base, background: min(19, base + 10)),
                              BackgroundPriority(base: base, background: nil)] {
                 for ahead in priority.background == nil ? [true, false] : [false] {
-                    var during: Int32 = -100
-                    let (_, madeAt) = priority.cloning(by: runner, ahead: ahead) {
-                        during = nice(of: runner)
-                        return 42
-                    }
+                    let madeAt = priority.lower(runner, ahead: ahead)
+                    let during = nice(of: runner)
+                    priority.raise(runner, from: madeAt)
                     #expect(during == base)
                     #expect(madeAt == base)
                 }

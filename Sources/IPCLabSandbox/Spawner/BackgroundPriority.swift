@@ -32,25 +32,15 @@ struct BackgroundPriority {
         self.background = background
     }
 
-    /// Runs `clone` with `runner` at the background priority when `ahead` (its clone inherits it),
-    /// putting the runner back to `base` after: answers the clone's result (`errno` as the clone left
-    /// it) and the nice value it was made at. Not `ahead` (a run waits for this clone), or without a
-    /// background priority: as it is.
-    func cloning(by runner: pid_t, ahead: Bool, _ clone: () -> pid_t) -> (pid: pid_t, nice: Int32) {
-        let nice = lower(runner, ahead: ahead)
-        let pid = clone()
-        raise(runner, from: nice)
-        return (pid, nice)
-    }
-
-    /// The first half of ``cloning(by:ahead:_:)``, for a clone whose answer comes later: lowers `runner`
-    /// when `ahead` and answers the nice value its clone is made at (``base`` when it was not lowered).
+    /// Lowers `runner` for a clone ahead of time (its clone inherits the priority) and answers the nice
+    /// value that clone is made at. Not `ahead` (a run waits for this clone), or without a background
+    /// priority: nothing lowered, ``base``. ``raise(_:from:)`` puts the runner back once it answered.
     func lower(_ runner: pid_t, ahead: Bool) -> Int32 {
         guard ahead, let background, ipclab_set_nice(runner, background) == 0 else { return base }
         return background
     }
 
-    /// The second half: puts `runner` back to ``base`` after a clone made at `nice`, `errno` kept (a
+    /// Puts `runner` back to ``base`` after a clone made at `nice`, `errno` kept (the clone's; and a
     /// runner that execs a fresh image after this clone starts it at the runs' priority).
     func raise(_ runner: pid_t, from nice: Int32) {
         guard nice != base else { return }

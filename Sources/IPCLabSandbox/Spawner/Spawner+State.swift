@@ -325,4 +325,3 @@ extension Spawner {
         }
     }
 }
-

@@ -227,10 +227,8 @@ public final class SpawnerClient: Sendable {
         }
     }
 
-    /// Reads until end of file; false if `timeoutMs` passed first, or `tick` (called every
-    /// `intervalMs` when above 0) returned false.
-    /// Reads `fd` into `bytes` until end of file (true), the timeout or a `tick` that returns false
-    /// (false). `orMarker`: also true as soon as the bytes are ``RunEnded/marker``, which the spawner
+    /// Reads `fd` into `bytes` until end of file (true), or until `timeoutMs` passed or `tick` (called
+    /// every `intervalMs` when above 0) returned false (false). `orMarker`: also true as soon as the bytes are ``RunEnded/marker``, which the spawner
     /// writes last, after its last write to the ring, and closes the pipe right after: waiting for the
     /// close too cost each run a second wakeup of this thread (docs/performance.md).
     private func readUntilEOF(_ fd: Int32, timeoutMs: Int, into bytes: inout [UInt8], every intervalMs: Int = 0,
