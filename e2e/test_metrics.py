@@ -40,3 +40,36 @@ def test_metrics_count_runs_outcomes_and_rejections(lab):
     assert after['ipclab_run_duration_seconds_bucket{le="+Inf"}'] == after["ipclab_run_duration_seconds_count"]
     assert after["ipclab_run_duration_seconds_count"] - before.get("ipclab_run_duration_seconds_count", 0) == 4
     assert after["ipclab_runs_active"] == 0 and after["ipclab_run_queue_depth"] == 0
+
+
+def test_metrics_say_where_run_traces_were_read(lab):
+    """A preset run on the C runner is read at its init's finish, while the spawner takes the done; a run
+    whose cgroup counters (written after the finish) give a limit reason is read again."""
+    def readings():
+        s = scrape(lab)
+        return {k: s.get(f'ipclab_run_traces_total{{read="{k}"}}') for k in ("at_finish", "again", "at_end")}
+
+    before = readings()
+    assert None not in before.values(), before
+    runs = 0
+    # The server may wake only after the spawner's end (a busy machine): that run is read at the end.
+    while readings()["at_finish"] == before["at_finish"] and runs < 40:
+        assert lab.run({"experiment": "pipe.hello"}).status == 200
+        runs += 1
+    after = readings()
+    assert after["at_finish"] > before["at_finish"], f"none of {runs} runs was read at its init's finish"
+    assert after["again"] == before["again"]
+    assert after["at_finish"] + after["at_end"] - before["at_finish"] - before["at_end"] == runs
+
+    bomb = {"scenario": {"processes": [{"name": "bomb", "steps": [{"op": "fork_children", "count": 50, "sleep_ms": 20}]}]},
+            "limits": {"processes": 4}}
+    for _ in range(5):
+        r = lab.run(bomb)
+        assert r.status == 200, r.body[:200]
+        run = r.json["run"]
+        if not any(op["op"].startswith("pids.max") and op["result"] == 0 for op in run["sandbox"]["setup"]):
+            return  # no writable pids cgroup here: nothing counted after the finish (test_limits checks the report)
+        assert run["outcome"] == "limit_exceeded" and run["reason"].startswith("limit processes:"), run["reason"]
+        if readings()["again"] > after["again"]:
+            break
+    assert readings()["again"] > after["again"], "a run whose counters gave a reason was never read again"

@@ -46,7 +46,7 @@ extension LabAPI {
         Route("GET", "/metrics", .now { api, _, _ in
             HTTPResponse(status: .ok, headers: ["Content-Type": "text/plain; version=0.0.4; charset=utf-8"],
                          body: Array((api.metrics.render(api.executor.snapshot(), budgetBytes: api.executor.responseBudgetBytes)
-                                      + (api.store?.renderMetrics() ?? "")).utf8))
+                                      + api.runner.readings.render() + (api.store?.renderMetrics() ?? "")).utf8))
         }),
         Route("GET", "/api/v1/experiments", .now { api, _, _ in .json(api.catalog.json()) }),
         Route("GET", "/api/v1/calls", .now { _, _, _ in .json(Call.tableJSON()) }),

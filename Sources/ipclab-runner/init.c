@@ -51,9 +51,9 @@ _Noreturn void init_run(init_state *s, int ring_fd) {
     int64_t ns[3] = {s->user_namespace ? 1 : 0, s->network_namespace ? 1 : 0, s->namespaces};
     ipclab_record_now(IPCLAB_REC_SETUP, "namespaces", -1, ns, 3, 0, 0, NULL, 0);
 
-    /* Keep only stdio and the control socket (at a fixed high number): a run's own pipes start at
-     * fd 3. The ring's fd goes too; the mapping stays. */
-    ipclab_close_range(3, RUNNER_CONTROL_FD - 1);
+    /* Keep only stdio, the finish eventfd and the control socket (at fixed high numbers): a run's own
+     * pipes start at fd 3. The ring's fd goes too; the mapping stays. */
+    ipclab_close_range(3, RUNNER_FINISH_FD - 1);
     ipclab_close_range(RUNNER_CONTROL_FD + 1, ~0U);
 
     setup_record_early(s);
@@ -67,8 +67,10 @@ _Noreturn void init_run(init_state *s, int ring_fd) {
      * would then copy (the runner is single-threaded and registers none; docs/performance.md). */
     pid_t first = _Fork();
     if (first == 0) {
-        /* The run's processes never hold the init's channel to the spawner: only the init says done. */
+        /* The run's processes never hold the init's channels to the spawner and the server: only the
+         * init says done, and that it finished. */
         close(RUNNER_CONTROL_FD);
+        close(RUNNER_FINISH_FD);
         if (!init_has_pid_namespace(s)) setpgid(0, 0);
         participant_start(&s->plan, s->ring, s->ring_size, &s->limits, s->confine_each);
     }

@@ -59,11 +59,16 @@ _Noreturn void ready_wait_for_run(int control, int pids_procs, int memory_procs,
     setup_prepare_ahead(s, ready.go == RUNNER_GO_MAPPED);
 
     runner_go go = {0};
-    int fds[1] = {-1};
+    /* The ring, and the server's eventfd for this init's finish when the server waits on one. */
+    int fds[2] = {-1, -1};
     int nfds = 0;
-    ssize_t n = ipclab_recv_with_fds(RUNNER_CONTROL_FD, &go, sizeof go, fds, 1, &nfds);
+    ssize_t n = ipclab_recv_with_fds(RUNNER_CONTROL_FD, &go, sizeof go, fds, 2, &nfds);
     /* End of file: the spawner is ending, or dropped this init. */
-    if (n != (ssize_t)sizeof go || nfds != 1 || go.go != RUNNER_GO_GO) _exit(0);
+    if (n != (ssize_t)sizeof go || nfds < 1 || go.go != RUNNER_GO_GO) _exit(0);
+    if (nfds == 2) {
+        if (dup2(fds[1], RUNNER_FINISH_FD) == RUNNER_FINISH_FD) fcntl(RUNNER_FINISH_FD, F_SETFD, FD_CLOEXEC);
+        close(fds[1]);
+    }
     if (pids_join != 0) go.pids_errno = pids_join;
     if (memory_join != 0) go.memory_errno = memory_join;
     s->go = go;

@@ -183,6 +183,54 @@ struct RunDoneTests {
         }
     }
 
+    @Test("with a finish eventfd the spawner waits on it, not the socket; it takes one unit of two, reads the done said before, and leaves the server its unit")
+    func finishEventfd() throws {
+        var run = try InFlightRun()
+        defer { run.close() }
+        let finish = ipclab_eventfd()
+        try #require(finish >= 0)
+        defer { close(finish) }
+        run.state.inFlight[run.pid]?.finish = dup(finish)
+        #expect(run.state.listening.map(\.fd) == [run.state.inFlight[run.pid]!.finish], "the eventfd, not the control socket")
+        run.say(GoMessage.done)
+        var both: UInt64 = 2
+        _ = write(finish, &both, 8)
+        run.state.hear(from: run.pid)
+        #expect(run.serverReads(waitMs: 2000) == RunEnded.marker, "the done said before the finish ends the run")
+        var unit: UInt64 = 0
+        #expect(read(finish, &unit, 8) == 8 && unit == 1, "the server's unit is left")
+        #expect(read(finish, &unit, 8) == -1 && errno == EAGAIN, "the spawner took one unit, no more")
+    }
+
+    @Test("a finish said without a done, or many times over, leaves the run in flight and the spawner on the control socket")
+    func finishWithoutDone() throws {
+        var run = try InFlightRun()
+        defer { run.close() }
+        let finish = ipclab_eventfd()
+        try #require(finish >= 0)
+        defer { close(finish) }
+        run.state.inFlight[run.pid]?.finish = dup(finish)
+        var many: UInt64 = 1000
+        _ = write(finish, &many, 8)
+        run.state.hear(from: run.pid)
+        #expect(!run.serverSeesEnd, "no done, no end")
+        let control = try #require(run.state.inFlight[run.pid]?.control)
+        #expect(run.state.inFlight[run.pid]?.finish == -1, "an eventfd that stays readable must not keep the spawner busy")
+        #expect(run.state.listening.map(\.fd) == [control])
+        run.say(GoMessage.done)
+        run.state.hear(from: run.pid)
+        #expect(run.serverReads(waitMs: 2000) == RunEnded.marker, "the done, when it comes, still ends the run")
+    }
+
+    @Test("a run ended at its init's reap says so: the reap marker, which no reading ahead is answered on")
+    func endedAtReap() throws {
+        var run = try InFlightRun()
+        defer { run.close() }
+        run.state.end(pid: run.pid, done: false)
+        #expect(run.serverReads(waitMs: 2000) == RunEnded.reapedMarker)
+        #expect(RunEnded.isMarker(RunEnded.reapedMarker) && RunEnded.reapedMarker != RunEnded.marker)
+    }
+
     @Test("any other message is no done")
     func otherMessages() throws {
         var run = try InFlightRun()
@@ -252,7 +300,7 @@ struct RunDoneTests {
 }
 
 /// `/proc/<pid>/fd`, each entry as "<fd> <link>".
-private func descriptors(of pid: Int32) -> [String] {
+func descriptors(of pid: Int32) -> [String] {
     guard let names = try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd") else { return [] }
     return names.compactMap { name in
         var buffer = [CChar](repeating: 0, count: 256)

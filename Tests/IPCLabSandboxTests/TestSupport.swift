@@ -74,14 +74,14 @@ func run(_ experiment: String, params: JSONValue? = nil, wallMs: Int? = nil) asy
     return try await run(request)
 }
 
-/// Runs a custom scenario given as JSON text.
-func run(scenario text: String, wallMs: Int) async throws -> Trace {
+/// Runs a custom scenario given as JSON text (on `runner`: by default the shared one, ``Lab/shared()``).
+func run(scenario text: String, wallMs: Int, on runner: LabRunner? = nil) async throws -> Trace {
     let body = #"{"scenario": \#(text), "limits": {"wall_ms": \#(wallMs)}}"#
-    return try await run(try RunRequest.decode(Array(body.utf8)))
+    return try await run(try RunRequest.decode(Array(body.utf8)), on: runner)
 }
 
-func run(_ request: RunRequest) async throws -> Trace {
-    let runner = try Lab.shared()
+func run(_ request: RunRequest, on runner: LabRunner? = nil) async throws -> Trace {
+    let runner = try runner ?? Lab.shared()
     return try await offThePool { try runner.run(request) }
 }
 
@@ -147,7 +147,7 @@ func procStatus(_ pid: Int32, _ field: String) -> [String]? {
 /// until `names` were all seen or the run ended. Returns the trace and the pids seen by name.
 /// The scan has a thread of its own: on the cooperative pool (as many threads as cores) it could
 /// wait behind other suites' tests for the whole run, and then see nothing (it happened in CI).
-func runWatching(scenario: String, wallMs: Int, names: Set<String>,
+func runWatching(scenario: String, wallMs: Int, names: Set<String>, on runner: LabRunner? = nil,
                  onSight: @escaping @Sendable (Int32, String) -> Void = { _, _ in }) async throws -> (Trace, [Int32: String]) {
     let done = Flag()
     let seen = Mutex<[Int32: String]>([:])
@@ -166,7 +166,7 @@ func runWatching(scenario: String, wallMs: Int, names: Set<String>,
     scanner.start()
     let trace: Trace
     do {
-        trace = try await run(scenario: scenario, wallMs: wallMs)
+        trace = try await run(scenario: scenario, wallMs: wallMs, on: runner)
     } catch {
         done.set()
         scanned.wait()

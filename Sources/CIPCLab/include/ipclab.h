@@ -262,6 +262,9 @@ int ipclab_set_process_name(const char *name);
 
 /** pipe2(fds, flags). */
 int ipclab_pipe2(int fds[2], int flags);
+/** A close-on-exec, non-blocking semaphore eventfd counting from 0 (eventfd(2)): what a run's init
+ *  says its finish on, one unit to each reader (the server and the spawner). */
+int ipclab_eventfd(void);
 
 /** memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING). */
 int ipclab_memfd(const char *name);

@@ -16,6 +16,8 @@ public final class LabRunner: Sendable {
     public var maxWallMs: Int { maxima.wallMs }
     /// Event rings kept between runs (wiped), so that a run does not make a new one.
     let rings = RingPool()
+    /// Where each run's trace was read from its ring (``ReadAtFinish``).
+    public let readings = TraceReadings()
     /// The flat plans of the scenarios run lately (nil: the scenario has none): the runs of a preset with
     /// the same parameters have the same plan, compiled once (~1.3 % of the server's CPU per run, perf).
     let flatPlans = RecentCache<FlatPlan.Source, [UInt8]?>(capacity: 16)
@@ -89,13 +91,20 @@ public final class LabRunner: Sendable {
         let startedAt = Self.rfc3339Now()
         let completion: SpawnerClient.Completion
         let reader = pollMs > 0 ? RingReader(ring: ring, scenario: request.scenario, programs: request.programs != nil) : nil
+        let traceID = Self.newTraceID()
+        // The trace is read at the init's finish, while the spawner takes its done (``ReadAtFinish``).
+        var atFinish: ReadAtFinish?
         do {
             completion = try spawner.execute(ring: ring, runID: runID, limits: limits, usesTCP: usesTCP,
                                              filterAtGo: FlatPlan.needsFilterAtGo(plan, fileBytes: limits.file_bytes),
-                                             every: pollMs) {
+                                             every: pollMs, tick: {
                 guard let reader else { return true }
                 return watch(reader.read())
-            }
+            }, atFinish: reader != nil || request.programs != nil ? nil : {
+                let header = ring.readHeader()
+                atFinish = ReadAtFinish(trace: Self.trace(of: ring, request: request, runID: traceID, startedAt: startedAt, failure: nil),
+                                        header: header)
+            })
         } catch {
             throw LabError(.unavailable, error.reason)
         }
@@ -113,7 +122,14 @@ public final class LabRunner: Sendable {
         let failure = completion.failure?.description
             ?? (completion.cancelled ? "the run was stopped because no one was listening any more" : nil)
             ?? (completion.killedFromOutside ? "the run did not end within its wall-clock limit and was killed from outside" : nil)
-        let trace = Self.trace(of: ring, request: request, runID: Self.newTraceID(),
+        if let atFinish, failure == nil, completion.doneTaken,
+           atFinish.holds(at: ring.readHeader(), limits: request.limits, capacity: ring.capacity) {
+            readings.count(.atFinish)
+            if !keepsRecords { ring.releaseRecords(below: atFinish.header.claimed) }
+            return (atFinish.trace, ring, completion.ringReleased)
+        }
+        readings.count(atFinish == nil ? .atEnd : .again)
+        let trace = Self.trace(of: ring, request: request, runID: traceID,
                                startedAt: startedAt, failure: failure, releasingRecords: !keepsRecords)
         return (trace, ring, completion.ringReleased)
     }

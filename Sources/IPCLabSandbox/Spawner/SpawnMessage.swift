@@ -10,7 +10,9 @@ import CIPCLab
 /// no run's scenario ever enters its memory.
 struct SpawnMessage {
     enum Kind: UInt32 {
-        /// Start a run; the ring and the completion pipe's write end travel as `SCM_RIGHTS`.
+        /// Start a run; the ring and the completion pipe's write end travel as `SCM_RIGHTS`, and then,
+        /// when the server waits on one, the eventfd the run's init tells it on that it finished
+        /// (``SpawnerClient/execute(ring:runID:limits:usesTCP:filterAtGo:every:tick:atFinish:)``).
         case run = 1
         /// Kill a run's init (and so its whole PID namespace).
         case kill = 2
@@ -52,7 +54,14 @@ struct SpawnMessage {
 /// it started: end of file without it means the spawner died first (its copy of the pipe was closed
 /// by its exit, perhaps before its socket to the server reads as hung up), and the run with it.
 enum RunEnded {
+    /// The run's init said done and the kernel agreed: no other process of the run was left.
     static let marker: [UInt8] = Array("end\n".utf8)
+    /// The run ended at its init's reap: the init died without a done, or said one while a process of
+    /// the run lived. Whatever was read of the ring before this came may have changed since.
+    static let reapedMarker: [UInt8] = Array("rip\n".utf8)
+
+    /// Whether `bytes` are one of the two markers.
+    static func isMarker(_ bytes: [UInt8]) -> Bool { bytes == marker || bytes == reapedMarker }
 }
 
 /// What the spawner writes into a run's completion pipe when it could not start the run.

@@ -29,11 +29,20 @@ extension Spawner {
             var doneFD: Int32
             var control: Int32
             var attachment: CgroupPool.Attachment
+            /// The server's eventfd for the init's finish, while the spawner waits on it instead of the
+            /// control socket (-1: it does not, or no more). A C runner's init says done on its socket
+            /// and then adds 2 to this eventfd, one unit for the server and one for the spawner: one
+            /// write wakes both, so neither wakes while the other holds the init's core, which the
+            /// init still needs for the second of two wakeups (docs/performance.md).
+            var finish: Int32 = -1
         }
 
-        /// The control sockets of the runs in flight whose init may still say done, to poll.
+        /// What to poll for the runs in flight whose init may still say done: its finish eventfd, or else
+        /// its control socket.
         var listening: [(pid: pid_t, fd: Int32)] {
-            inFlight.compactMap { $0.value.control >= 0 ? ($0.key, $0.value.control) : nil }
+            inFlight.compactMap { pid, run in
+                run.finish >= 0 ? (pid, run.finish) : run.control >= 0 ? (pid, run.control) : nil
+            }
         }
         /// Inits of runs with TCP channels: only their namespaces can keep sockets in TIME_WAIT.
         var usedTCP: Set<pid_t> = []
@@ -92,10 +101,14 @@ extension Spawner {
         var reapedWhilePending: Set<pid_t> = []
 
         /// Hands a run to a ready init (or one cloned now): its limits into its cgroup slot, then the
-        /// ring over its control socket, kept open for the init's done.
-        mutating func start(_ message: SpawnMessage, ringFD: Int32, doneFD: Int32, socket: Int32) {
+        /// ring over its control socket, kept open for the init's done. `finishFD`: the server's eventfd
+        /// for the init's finish (-1: none), passed on to a C runner's init and closed here (a Swift
+        /// init says nothing on it: the server then waits for the completion pipe alone).
+        mutating func start(_ message: SpawnMessage, ringFD: Int32, doneFD: Int32, finishFD: Int32 = -1, socket: Int32) {
             var kept = false
+            var finishKept = false
             defer { if !kept { close(ringFD); close(doneFD) } }
+            defer { if finishFD >= 0 && !finishKept { close(finishFD) } }
             // The oldest first: without a runner in its slot, it has had the longest to move itself in.
             // A C runner's ready init holds the run's last seccomp filter already: a run that needs it
             // installed at go gets an init of its own, cloned now and told so.
@@ -121,10 +134,13 @@ extension Spawner {
             // Cloned ahead at the background priority: the run (every process is the init's child) has the server's.
             priority.restore(pid, from: runInit.nice)
             var go = GoMessage(go: 1, pidsErrno: attachment.pidsErrno, memoryErrno: attachment.memoryErrno, uid: runInit.uid)
-            // Only the ring: the completion pipe stays the spawner's alone, so no process of the run can
-            // end it early or hold it open.
+            // The ring, and the server's finish eventfd for a C runner's init (which keeps it from the run's
+            // processes): the completion pipe stays the spawner's alone, so no process of the run can end
+            // it early or hold it open.
+            let saysFinish = finishFD >= 0 && image.runnerExecutable != nil
+            let fds = saysFinish ? [ringFD, finishFD] : [ringFD]
             let sent = withUnsafeBytes(of: &go) { buf in
-                [ringFD].withUnsafeBufferPointer { ipclab_send_with_fds(runInit.control, buf.baseAddress, buf.count, $0.baseAddress, 1) }
+                fds.withUnsafeBufferPointer { ipclab_send_with_fds(runInit.control, buf.baseAddress, buf.count, $0.baseAddress, Int32($0.count)) }
             }
             var control = runInit.control
             if sent != MemoryLayout<GoMessage>.size {
@@ -133,9 +149,11 @@ extension Spawner {
                 close(control)
                 control = -1
             }
-            inFlight[pid] = InFlight(ringFD: ringFD, doneFD: doneFD, control: control, attachment: attachment)
+            finishKept = saysFinish && control >= 0
+            inFlight[pid] = InFlight(ringFD: ringFD, doneFD: doneFD, control: control, attachment: attachment,
+                                     finish: finishKept ? finishFD : -1)
             // With other runs going, the next init sets itself up now (the next run may come any moment);
-            // a run alone leaves it for its done (``end(pid:)``): its mounts would take the kernel's mount
+            // a run alone leaves it for its done (``end(pid:done:)``): its mounts would take the kernel's mount
             // lock against this run's own set-up, on the other core, while this run is on its path.
             if inFlight.count > 1 && !ready.isEmpty { Self.signalMapped(&ready[0]) }
             // The init this run took is replaced now, while the run goes on: asked of a runner at the top
@@ -227,7 +245,7 @@ extension Spawner {
                 dropped.remove(pid)
                 if pid == spareRunner?.pid { spareRunner = nil }
                 // A run whose init died without saying done ends here, as every run did before done.
-                end(pid: pid)
+                end(pid: pid, done: false)
                 // What the init held is freed only now that it is gone, not at its done: its slot (the
                 // next run must not share counters and limits with a process still exiting), its network
                 // namespace, and its uid (per-uid kernel limits: no other run gets it while it lives).
@@ -239,9 +257,19 @@ extension Spawner {
         }
 
         /// The init `pid` of a run in flight has something on its control socket: its done (the run is
-        /// over, ``end(pid:)``), or end of file (it died without saying done: ``reap()`` ends the run).
+        /// over, ``end(pid:done:)``), or end of file (it died without saying done: ``reap()`` ends the run).
+        /// Or on its finish eventfd: the spawner's unit is taken, the eventfd left for the control socket
+        /// (an init that adds more cannot keep the spawner busy), and the done it said before is read.
         mutating func hear(from pid: pid_t) {
-            guard var run = inFlight[pid], run.control >= 0 else { return }
+            guard var run = inFlight[pid] else { return }
+            if run.finish >= 0 {
+                var unit: UInt64 = 0
+                _ = read(run.finish, &unit, 8)
+                close(run.finish)
+                run.finish = -1
+                inFlight[pid] = run
+            }
+            guard run.control >= 0 else { return }
             var message = GoMessage()
             let n = withUnsafeMutableBytes(of: &message) { recv(run.control, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
             if n < 0 && (errno == EAGAIN || errno == EINTR) { return }
@@ -252,7 +280,7 @@ extension Spawner {
             // the reap must then flush): the init's children list only where the cgroup cannot tell.
             if n == MemoryLayout<GoMessage>.size && message.go == GoMessage.done
                 && (cgroups.initAlone(pid: pid, attachment: run.attachment) ?? !Self.hasChildren(pid)) {
-                return end(pid: pid)
+                return end(pid: pid, done: true)
             }
             close(run.control)
             run.control = -1
@@ -275,12 +303,14 @@ extension Spawner {
         /// At done every process of the run is gone but the init, which exits right after: the counters
         /// are the same then as after its reap (a peak, counts of refusals and OOM kills: the init's exit
         /// adds to none of them).
-        private mutating func end(pid: pid_t) {
+        /// `done`: the init's done, taken (``RunEnded/marker``); else its reap (``RunEnded/reapedMarker``).
+        mutating func end(pid: pid_t, done: Bool) {
             guard let run = inFlight.removeValue(forKey: pid) else { return }
+            if run.finish >= 0 { close(run.finish) }
             var evidence = cgroups.evidence(pid: pid, attachment: run.attachment)
             _ = withUnsafeBytes(of: &evidence) { pwrite(run.ringFD, $0.baseAddress, $0.count, off_t(ipclab_ring_evidence_offset())) }
             close(run.ringFD)
-            _ = RunEnded.marker.withUnsafeBytes { Glibc.write(run.doneFD, $0.baseAddress, $0.count) }
+            _ = (done ? RunEnded.marker : RunEnded.reapedMarker).withUnsafeBytes { Glibc.write(run.doneFD, $0.baseAddress, $0.count) }
             close(run.doneFD)
             if run.control >= 0 { close(run.control) }
             // The next init sets itself up while the server reads this trace and the client sends again.
@@ -310,7 +340,7 @@ extension Spawner {
             for pid in runs.values {
                 var s: Int32 = 0
                 _ = waitpid(pid, &s, 0)
-                end(pid: pid)
+                end(pid: pid, done: false)
                 cgroups.release(pid: pid)
             }
             runs = [:]

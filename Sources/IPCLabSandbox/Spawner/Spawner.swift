@@ -132,10 +132,10 @@ public enum Spawner {
                 continue
             }
             var message = SpawnMessage()
-            var received: [Int32] = [-1, -1]
+            var received: [Int32] = [-1, -1, -1]
             var nfds: Int32 = 0
             let n = withUnsafeMutableBytes(of: &message) { buf in
-                ipclab_recv_with_fds(socket, buf.baseAddress, buf.count, &received, 2, &nfds)
+                ipclab_recv_with_fds(socket, buf.baseAddress, buf.count, &received, 3, &nfds)
             }
             if n == 0 || (n < 0 && errno != EAGAIN) {
                 state.killAll()
@@ -146,9 +146,9 @@ public enum Spawner {
                 continue
             }
             switch SpawnMessage.Kind(rawValue: message.kind) {
-            case .run? where nfds == 2:
+            case .run? where nfds == 2 || nfds == 3:
                 state.lastRunActivity = monotonicMs()
-                state.start(message, ringFD: received[0], doneFD: received[1], socket: socket)
+                state.start(message, ringFD: received[0], doneFD: received[1], finishFD: received[2], socket: socket)
             case .kill?:
                 state.kill(runID: message.runID)
                 for i in 0..<Int(nfds) { close(received[i]) }

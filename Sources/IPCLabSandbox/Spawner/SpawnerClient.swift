@@ -58,6 +58,9 @@ public final class SpawnerClient: Sendable {
         /// and which runs none of its code any more while it is torn down: nothing writes the ring now but
         /// this process (it may be wiped and reused: ``RingPool``).
         var ringReleased = false
+        /// The spawner took the init's done (``RunEnded/marker``): no other process of the run was left
+        /// when the init said it, so what the ring's records held at the init's finish they hold now.
+        var doneTaken = false
     }
 
     /// Starts a spawner, and the thread that starts a new one when it dies.
@@ -144,14 +147,24 @@ public final class SpawnerClient: Sendable {
     /// While it waits it calls `tick` every `intervalMs` (when above 0); when `tick` returns
     /// false the run is killed at once (its `Completion` says `cancelled`). `filterAtGo`:
     /// ``FlatPlan/needsFilterAtGo(_:fileBytes:)`` of the run's plan (see ``SpawnMessage/filterAtGo``).
+    ///
+    /// `atFinish` (only without `tick`s) is called once, on this thread, when the run's init says it
+    /// finished — its last record written, every other process of the run reaped — while the spawner
+    /// has yet to take its done and write the cgroups' counters into the ring: the caller may read the
+    /// ring's records then, and must check what it read against the ring once this returns
+    /// (``Completion/doneTaken``). A C runner's init says it on an eventfd the spawner passes on
+    /// with its go; a Swift init never does, and then nothing is called.
     func execute(ring: EventRing, runID: UInt64, limits: ipclab_run_limits, usesTCP: Bool, filterAtGo: Bool,
-                 every intervalMs: Int = 0, tick: () -> Bool = { true }) throws(SpawnerUnavailable) -> Completion {
+                 every intervalMs: Int = 0, tick: () -> Bool = { true },
+                 atFinish: (() -> Void)? = nil) throws(SpawnerUnavailable) -> Completion {
         let wallMs = Int(limits.wall_ms)
         var done: [Int32] = [-1, -1]
         guard ipclab_pipe2(&done, O_CLOEXEC) == 0 else { throw SpawnerUnavailable(reason: "pipe2 failed: \(ErrnoName.of(errno) ?? "?")") }
         defer { close(done[0]) }
+        let finish = atFinish != nil && intervalMs == 0 ? ipclab_eventfd() : -1
+        defer { if finish >= 0 { close(finish) } }
         var message = SpawnMessage(.run, runID: runID, wallMs: wallMs, limits: limits, usesTCP: usesTCP, filterAtGo: filterAtGo)
-        let sent = try send(&message, fds: [ring.fd, done[1]])
+        let sent = try send(&message, fds: finish >= 0 ? [ring.fd, done[1], finish] : [ring.fd, done[1]])
         close(done[1])
         guard let generation = sent else { throw SpawnerUnavailable(reason: "the spawner is not running and could not be restarted") }
 
@@ -162,8 +175,14 @@ public final class SpawnerClient: Sendable {
         // The run's own init enforces the wall limit; this grace only covers an init that
         // cannot (a loaded machine can delay it by a second or more).
         let grace = 3000
+        var waitMs = wallMs + grace
+        if finish >= 0, let atFinish {
+            let start = Spawner.monotonicMs()
+            if Self.waitForFinish(finish, orEnd: done[0], timeoutMs: waitMs) { atFinish() }
+            waitMs = max(0, waitMs - Int(Spawner.monotonicMs() - start))
+        }
         var cancelled = false
-        let ended = readUntilEOF(done[0], timeoutMs: wallMs + grace, into: &bytes, every: intervalMs, orMarker: true) {
+        let ended = readUntilEOF(done[0], timeoutMs: waitMs, into: &bytes, every: intervalMs, orMarker: true) {
             if tick() { return true }
             cancelled = true
             return false
@@ -181,14 +200,14 @@ public final class SpawnerClient: Sendable {
         // reused. With the spawner lost, that proves nothing: such a ring is not reused.
         let spawnerLost = lost(generation, bytes)
         return Completion(failure: SpawnFailure.decode(bytes), killedFromOutside: false,
-                          spawnerLost: spawnerLost, ringReleased: spawnerLost == nil)
+                          spawnerLost: spawnerLost, ringReleased: spawnerLost == nil, doneTaken: bytes == RunEnded.marker)
     }
 
     /// The pid of the spawner of `generation` if it died before it ended the run: end of file (it came)
     /// with neither its end marker nor a failure report (its exit closed the pipe, which can happen
     /// before its socket to the server reads as hung up); -1 when its pid is no longer known.
     private func lost(_ generation: Int, _ bytes: [UInt8]) -> pid_t? {
-        if bytes == RunEnded.marker { return nil }
+        if RunEnded.isMarker(bytes) { return nil }
         if SpawnFailure.decode(bytes) != nil { return lostSpawner(generation) }
         // Its socket hangs up a moment later: until it does, the next run would be sent to it, and lost too.
         for _ in 0..<1000 where lostSpawner(generation) == nil { usleep(1000) }
@@ -227,8 +246,22 @@ public final class SpawnerClient: Sendable {
         }
     }
 
+    /// Waits until the run's init says on the eventfd `finish` that it finished (true), or until the
+    /// completion pipe `end` has something first (the spawner's end or failure, or its death), or
+    /// `timeoutMs` passed (false).
+    private static func waitForFinish(_ finish: Int32, orEnd end: Int32, timeoutMs: Int) -> Bool {
+        var fds = [pollfd(fd: finish, events: Int16(POLLIN), revents: 0), pollfd(fd: end, events: Int16(POLLIN), revents: 0)]
+        while true {
+            let ready = poll(&fds, 2, Int32(timeoutMs))
+            if ready < 0 && errno == EINTR { continue }
+            guard ready > 0, fds[1].revents == 0, fds[0].revents != 0 else { return false }
+            var count: UInt64 = 0
+            return read(finish, &count, 8) == 8
+        }
+    }
+
     /// Reads `fd` into `bytes` until end of file (true), or until `timeoutMs` passed or `tick` (called
-    /// every `intervalMs` when above 0) returned false (false). `orMarker`: also true as soon as the bytes are ``RunEnded/marker``, which the spawner
+    /// every `intervalMs` when above 0) returned false (false). `orMarker`: also true as soon as the bytes are a ``RunEnded`` marker, which the spawner
     /// writes last, after its last write to the ring, and closes the pipe right after: waiting for the
     /// close too cost each run a second wakeup of this thread (docs/performance.md).
     private func readUntilEOF(_ fd: Int32, timeoutMs: Int, into bytes: inout [UInt8], every intervalMs: Int = 0,
@@ -256,7 +289,7 @@ public final class SpawnerClient: Sendable {
             if n == 0 { return true }
             if n > 0 {
                 bytes.append(contentsOf: buffer[0..<n])
-                if orMarker && bytes == RunEnded.marker { return true }
+                if orMarker && RunEnded.isMarker(bytes) { return true }
             } else if errno != EINTR { return true }
         }
     }
