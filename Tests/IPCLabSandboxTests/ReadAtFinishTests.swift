@@ -103,17 +103,18 @@ struct ReadAtFinishTests {
     @Test("the finish eventfd is the init's alone: no process of a C runner's run holds it")
     func noParticipantHoldsTheEventfd() async throws {
         let runner = try Self.runner.get()
+        // Names of this test's own: another suite's run of the same names on the Swift runner would be seen too.
         let scenario = #"""
         {"processes": [
-          {"name": "holder_a", "steps": [{"op": "sleep", "ms": 600}, {"op": "wait", "process": "holder_b"}]},
-          {"name": "holder_b", "steps": [{"op": "sleep", "ms": 600}]}]}
+          {"name": "finisher_a", "steps": [{"op": "sleep", "ms": 600}, {"op": "wait", "process": "finisher_b"}]},
+          {"name": "finisher_b", "steps": [{"op": "sleep", "ms": 600}]}]}
         """#
         let seen = Mutex<[String: [String]]>([:])
-        let (trace, pids) = try await runWatching(scenario: scenario, wallMs: 5000, names: ["holder_a", "holder_b"], on: runner) { pid, name in
+        let (trace, pids) = try await runWatching(scenario: scenario, wallMs: 5000, names: ["finisher_a", "finisher_b"], on: runner) { pid, name in
             usleep(50_000) // past the participant's start
             let own = descriptors(of: pid)
             seen.withLock { $0[name] = own }
-            if name == "holder_a", let parent = procStatus(pid, "PPid")?.first.flatMap({ Int32($0) }),
+            if name == "finisher_a", let parent = procStatus(pid, "PPid")?.first.flatMap({ Int32($0) }),
                let parentName = try? String(contentsOfFile: "/proc/\(parent)/comm", encoding: .utf8),
                parentName == "ipclab-init\n" {
                 seen.withLock { $0["init"] = descriptors(of: parent) }
@@ -122,7 +123,7 @@ struct ReadAtFinishTests {
         #expect(trace.run.outcome == .ok, "\(describe(trace))")
         try #require(pids.count == 2, "the processes were not seen on the host")
         let fds = seen.withLock { $0 }
-        for name in ["holder_a", "holder_b"] {
+        for name in ["finisher_a", "finisher_b"] {
             let own = try #require(fds[name])
             #expect(!own.contains { $0.contains("eventfd") || $0.hasPrefix("98 ") || $0.hasPrefix("99 ") }, "\(name): \(own)")
         }

@@ -11,7 +11,7 @@ import Testing
 /// held (its uid, its cgroup slot, its network namespace) stays taken until it is reaped.
 @Suite("Run done", .serialized)
 struct RunDoneTests {
-    /// The spawner's state with one run in flight, as ``Spawner/State/start(_:ringFD:doneFD:socket:)``
+    /// The spawner's state with one run in flight, as ``Spawner/State/start(_:ringFD:doneFD:finishFD:)``
     /// leaves it, for a made-up init pid (no process: nothing here signals or waits for it), or for a
     /// real process standing in for an init.
     private struct InFlightRun {

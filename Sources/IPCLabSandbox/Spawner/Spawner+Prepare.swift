@@ -8,7 +8,7 @@ extension Spawner.State {
     /// eight, where that was 73 % of its time (docs/performance.md, "Clones answered while runs go on").
     /// So a clone ahead of time is asked (``beginPrepare(ahead:)``) and its answer read when the
     /// runner's socket is readable (``hearClones(from:)``), one per runner at a time; a clone a run waits
-    /// for is asked and answered at once (``prepare(socket:ahead:)``).
+    /// for is asked and answered at once (``prepare(ahead:)``).
     struct PendingClone {
         var forker: SlotForker
         var claim: CgroupPool.Claim
@@ -39,7 +39,7 @@ extension Spawner.State {
     /// id maps; the init waits for a run. Nil and the failure if it could not.
     /// `ahead`: no run waits for this init; it is cloned, and sets itself up, at the background
     /// priority (``BackgroundPriority``).
-    mutating func prepare(socket: Int32, ahead: Bool = true) -> (Prepared?, SpawnFailure?) {
+    mutating func prepare(ahead: Bool = true) -> (Prepared?, SpawnFailure?) {
         // A runner takes one request at a time: a clone pending on the spare runner is answered first
         // (a slot's runner with one pending holds its slot, which no claim then gets).
         hearClones(waiting: true) { $0.claim.forker == nil }
@@ -60,7 +60,7 @@ extension Spawner.State {
 
     /// Asks for inits ahead of time after a run started or ended (see ``canPrepareAhead``), as many as
     /// ``readyTarget`` lacks, each of another runner, without waiting for their answers.
-    mutating func prepareAhead(socket: Int32) {
+    mutating func prepareAhead() {
         prepareSoon = false
         while canCloneAhead {
             switch beginPrepare(ahead: inFlight.count <= 1) {
@@ -111,7 +111,7 @@ extension Spawner.State {
         if pendingClones.isEmpty { reapedWhilePending = [] }
     }
 
-    /// The first half of ``prepare(socket:ahead:)``: a uid, a slot, a network namespace and a control
+    /// The first half of ``prepare(ahead:)``: a uid, a slot, a network namespace and a control
     /// socket set aside, and the clone asked of the slot's runner (lowered when `ahead`).
     mutating func beginPrepare(ahead: Bool) -> Begun {
         guard uids.mapped else { return .failed(SpawnFailure(stage: 4, errno: EINVAL)) }

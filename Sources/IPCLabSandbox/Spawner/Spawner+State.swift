@@ -104,7 +104,7 @@ extension Spawner {
         /// ring over its control socket, kept open for the init's done. `finishFD`: the server's eventfd
         /// for the init's finish (-1: none), passed on to a C runner's init and closed here (a Swift
         /// init says nothing on it: the server then waits for the completion pipe alone).
-        mutating func start(_ message: SpawnMessage, ringFD: Int32, doneFD: Int32, finishFD: Int32 = -1, socket: Int32) {
+        mutating func start(_ message: SpawnMessage, ringFD: Int32, doneFD: Int32, finishFD: Int32 = -1) {
             var kept = false
             var finishKept = false
             defer { if !kept { close(ringFD); close(doneFD) } }
@@ -117,7 +117,7 @@ extension Spawner {
             if ready.isEmpty && !filterAtGo { awaitFirstClone() }
             var prepared = ready.isEmpty || filterAtGo ? nil : ready.removeFirst()
             if prepared == nil {
-                let (made, failure) = prepare(socket: socket, ahead: false)
+                let (made, failure) = prepare(ahead: false)
                 guard let made else { return report(failure ?? SpawnFailure(stage: 1, errno: EAGAIN), to: doneFD) }
                 prepared = made
                 cannotPrepare = false
@@ -157,7 +157,7 @@ extension Spawner {
             // lock against this run's own set-up, on the other core, while this run is on its path.
             if inFlight.count > 1 && !ready.isEmpty { Self.signalMapped(&ready[0]) }
             // The init this run took is replaced now, while the run goes on: asked of a runner at the top
-            // of the spawner's next turn (``prepareAhead(socket:)``; a lone run's replacement is cloned at
+            // of the spawner's next turn (``prepareAhead()``; a lone run's replacement is cloned at
             // the background priority, and it sets itself up only once told, at this run's done).
             // Cloned at the done instead, a client posting back to back found none ready for its next
             // run (docs/performance.md, "The next init cloned at go").
@@ -168,7 +168,7 @@ extension Spawner {
         /// back to back finds one waiting instead of waiting for a clone and its id maps (~0.4 ms). Only with
         /// what is at hand — a warm runner in a free slot, a pooled network namespace — never making a
         /// slot (its runner's move into the cgroup stalls every fork on the machine) or a namespace (a
-        /// kernel-wide lock), which ``refill(socket:)`` does while idle. Such an init may come from a
+        /// kernel-wide lock), which ``refill()`` does while idle. Such an init may come from a
         /// runner image that cloned before: ``freshen()`` drops it after a pause, as it does the runners.
         var canPrepareAhead: Bool { prepareSoon && canCloneAhead }
 
@@ -180,7 +180,7 @@ extension Spawner {
 
         /// One step of getting ready while idle: fresh runner images, a network namespace, a cgroup
         /// slot, or a run init.
-        mutating func refill(socket: Int32) {
+        mutating func refill() {
             // Runners take one request at a time: the pending clones' answers first (idle here).
             hearClones(waiting: true)
             if networks.refill() || cgroups.refill() { return }
@@ -188,7 +188,7 @@ extension Spawner {
             // Ahead of time, only from a runner image that cloned nothing yet (else wait for one).
             let fresh = cgroups.available ? cgroups.hasFreshRunner : (spareRunner.map { $0.isWarm && !$0.isUsed } ?? true)
             guard fresh else { return }
-            if case (let made?, _) = prepare(socket: socket) { ready.append(made) } else { cannotPrepare = true }
+            if case (let made?, _) = prepare() { ready.append(made) } else { cannotPrepare = true }
         }
 
         /// After a while with no run in flight: every runner that cloned since its last exec execs a

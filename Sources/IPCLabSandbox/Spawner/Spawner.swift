@@ -95,7 +95,7 @@ public enum Spawner {
         while true {
             // After a run started or ended, the inits that replace it are asked for at once: asking
             // is a message to a runner (its answer is read when it comes), so no request waits for it.
-            if !options.oneShot && state.canPrepareAhead { state.prepareAhead(socket: socket) }
+            if !options.oneShot && state.canPrepareAhead { state.prepareAhead() }
             // The inits of runs in flight say done on their control sockets (after the first two).
             let listening = state.listening
             var fds = [pollfd(fd: socket, events: Int16(POLLIN), revents: 0),
@@ -127,7 +127,7 @@ public enum Spawner {
             if !answered.isEmpty { state.hearClones(from: answered) }
             guard ready > 0, fds[0].revents != 0 else {
                 if ready == 0 && freshen && monotonicMs() - state.lastRunActivity >= freshenAfterMs { state.freshen() }
-                if ready == 0 && refill { state.refill(socket: socket) }
+                if ready == 0 && refill { state.refill() }
                 if ready == 0 && state.runs.isEmpty && monotonicMs() - state.lastRunActivity >= freshenAfterMs { state.setUpWaiting() }
                 continue
             }
@@ -148,7 +148,7 @@ public enum Spawner {
             switch SpawnMessage.Kind(rawValue: message.kind) {
             case .run? where nfds == 2 || nfds == 3:
                 state.lastRunActivity = monotonicMs()
-                state.start(message, ringFD: received[0], doneFD: received[1], finishFD: received[2], socket: socket)
+                state.start(message, ringFD: received[0], doneFD: received[1], finishFD: received[2])
             case .kill?:
                 state.kill(runID: message.runID)
                 for i in 0..<Int(nfds) { close(received[i]) }
