@@ -81,6 +81,30 @@ int ipclab_can_raise_priority(void) {
     return (data[CAP_TO_INDEX(CAP_SYS_NICE)].effective & CAP_TO_MASK(CAP_SYS_NICE)) != 0;
 }
 
+static cpu_set_t run_core_all;
+static int run_core_chosen;
+
+int ipclab_choose_run_core(void) {
+    CPU_ZERO(&run_core_all);
+    if (sched_getaffinity(0, sizeof run_core_all, &run_core_all) != 0 || CPU_COUNT(&run_core_all) < 2) return -1;
+    int last = -1;
+    for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) if (CPU_ISSET(cpu, &run_core_all)) last = cpu;
+    run_core_chosen = 1;
+    return last;
+}
+
+void ipclab_leave_run_core(void) {
+    if (run_core_chosen) sched_setaffinity(0, sizeof run_core_all, &run_core_all);
+}
+
+int ipclab_set_run_core(pid_t pid, int core, int pinned) {
+    if (!pinned) return sched_setaffinity(pid, sizeof run_core_all, &run_core_all);
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(core, &one);
+    return sched_setaffinity(pid, sizeof one, &one);
+}
+
 int ipclab_set_parent_death_signal(int sig) { return prctl(PR_SET_PDEATHSIG, (unsigned long)sig, 0, 0, 0); }
 int ipclab_set_child_subreaper(void) { return prctl(PR_SET_CHILD_SUBREAPER, 1UL, 0, 0, 0); }
 int ipclab_set_dumpable(void) { return prctl(PR_SET_DUMPABLE, 1UL, 0, 0, 0); }

@@ -67,6 +67,7 @@ case "spawner":
     let insecure = arguments.flag("--insecure-no-sandbox")
     options.oneShot = arguments.flag("--one-shot")
     options.runnerExecutable = arguments.value("--runner-executable")
+    options.runCore = !arguments.flag("--no-run-core")
     arguments.finish()
     Spawner.serve(insecure: insecure, options: options)
 default:

@@ -56,6 +56,9 @@ struct ServeCommand: ParsableCommand {
     @Flag(help: "Leave the runners' code on its file pages (and their relocated read-only data private) instead of mapping it from one copy on transparent huge pages (fewer page faults and a cheaper fork and exit for every run process; README, \"Runners\"). Profile or debug with it: on huge pages, perf and crash backtraces show no symbols for that code.")
     var noHugeCodePages = false
 
+    @Flag(help: "Let the sandbox's spawner, a run that is alone and the work done ahead for the next run use every core, instead of keeping them to one (the last this server may use) while the server answers on the others: on by default, since a lone run's hops from process to process then stay on one core (README, \"Runners\").")
+    var noRunCore = false
+
     /// What runners put on huge pages (``CodePages`` bits), for measuring the variants (README, "Runners").
     @Option(help: .hidden)
     var codePages: Int32?
@@ -99,6 +102,7 @@ struct ServeCommand: ParsableCommand {
 
         var spawnerOptions = runUids.options
         spawnerOptions.codePages = noHugeCodePages ? .none : codePages.map(CodePages.init(rawValue:)) ?? .standard
+        spawnerOptions.runCore = !noRunCore
         let runner: LabRunner
         do {
             runner = try LabRunner.start(image: runImage.runImage, insecure: insecureNoSandbox, options: spawnerOptions, logger: logger,

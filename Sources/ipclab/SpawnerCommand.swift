@@ -27,12 +27,16 @@ struct SpawnerCommand: ParsableCommand {
     @Option(help: "Exec runners from this C runner (`ipclab-runner`) instead of this image.")
     var runnerExecutable: String?
 
+    @Flag(help: "Keep to no one core (see `serve --no-run-core`).")
+    var noRunCore = false
+
     func run() throws {
         var options = runUids.options
         options.reexecEvery = max(1, reexecEvery)
         options.oneShot = oneShot
         options.codePages = CodePages(rawValue: codePages)
         options.runnerExecutable = runnerExecutable
+        options.runCore = !noRunCore
         Spawner.serve(insecure: insecureNoSandbox, options: options)
     }
 }

@@ -251,6 +251,17 @@ int ipclab_set_nice(pid_t pid, int nice);
 /** Whether the caller may raise a process's priority again (CAP_SYS_NICE in its effective set). */
 int ipclab_can_raise_priority(void);
 
+/** The CPUs the caller may run on now (sched_getaffinity), kept as the set ipclab_set_run_core(pid, 0)
+ *  puts a process back to; answers the last of them, or -1 when there are fewer than two (or on error). */
+int ipclab_choose_run_core(void);
+
+/** sched_setaffinity(pid): `pinned` to CPU `core` alone, else back to the set ipclab_choose_run_core kept. */
+int ipclab_set_run_core(pid_t pid, int core, int pinned);
+
+/** The caller back to the set ipclab_choose_run_core kept, if it chose a core (a runner between its
+ *  fork from the spawner and its exec); else nothing. Async-signal-safe. */
+void ipclab_leave_run_core(void);
+
 /** prctl(PR_SET_CHILD_SUBREAPER, 1). */
 int ipclab_set_child_subreaper(void);
 

@@ -154,6 +154,8 @@ final class SlotForker {
             if c >= 0 { guard dup2(c, codeFD) == codeFD else { _exit(127) } } else { close(codeFD) }
             if t >= 0 { guard dup2(t, tmpfsFD) == tmpfsFD else { _exit(127) } } else { close(tmpfsFD) }
             _ = ipclab_close_range(UInt32(tmpfsFD + 1), UInt32.max)
+            // Not on the spawner's run core: a runner clones there only ahead of time (``RunCore``).
+            ipclab_leave_run_core()
             execve(path, argv, envp)
             _exit(127)
         }

@@ -133,6 +133,8 @@ extension Spawner {
             kept = true
             // Cloned ahead at the background priority: the run (every process is the init's child) has the server's.
             priority.restore(pid, from: runInit.nice)
+            // A run alone keeps to the run core; with others in flight it may use every core.
+            priority.runCore?.place(pid, alone: inFlight.isEmpty)
             var go = GoMessage(go: 1, pidsErrno: attachment.pidsErrno, memoryErrno: attachment.memoryErrno, uid: runInit.uid)
             // The ring, and the server's finish eventfd for a C runner's init (which keeps it from the run's
             // processes): the completion pipe stays the spawner's alone, so no process of the run can end

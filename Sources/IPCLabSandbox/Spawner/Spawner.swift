@@ -41,6 +41,9 @@ public enum Spawner {
         /// image: nil for the Swift runner. Its runs' plans must be flat plans. The spawner's side of
         /// `--runner-executable` (a client passes it as ``SpawnerClient/runnerExecutable``).
         public var runnerExecutable: String?
+        /// Whether the spawner, a run alone and the work done ahead for the next one keep to one core
+        /// (``RunCore``; README, "Runners"). `ipclab serve --no-run-core` turns it off.
+        public var runCore = true
         public init() {}
     }
 
@@ -81,6 +84,8 @@ public enum Spawner {
                                                   codeFile: files.codeFile, tmpfs: files.tmpfs,
                                                   runnerExecutable: options.runnerExecutable))
         if insecure { state.namespaces &= ~missingNamespaces() }
+        // A lone run's processes, the spawner and what is cloned ahead for the next run share one core.
+        if options.runCore && !options.oneShot { state.priority.runCore = RunCore.choose() }
         state.cgroups.home = state.networks.homeFD
         state.cgroups.image = state.image
         if !options.oneShot {

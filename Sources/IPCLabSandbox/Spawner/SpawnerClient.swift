@@ -329,6 +329,7 @@ public final class SpawnerClient: Sendable {
                                                     strdup("--reexec-every"), strdup(String(options.reexecEvery)),
                                                     strdup("--code-pages"), strdup(String(options.codePages.rawValue))]
             + (insecure ? [strdup("--insecure-no-sandbox")] : []) + (options.oneShot ? [strdup("--one-shot")] : [])
+            + (options.runCore ? [] : [strdup("--no-run-core")])
             + (runnerExecutable.map { [strdup("--runner-executable"), strdup($0)] } ?? []) + [nil]
         defer { for a in argv { free(a) } }
         var pid: pid_t = 0
