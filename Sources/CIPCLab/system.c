@@ -93,6 +93,12 @@ int ipclab_choose_run_core(void) {
     return last;
 }
 
+int ipclab_use_every_core(void) {
+    cpu_set_t every;
+    memset(&every, 0xff, sizeof every);
+    return sched_setaffinity(0, sizeof every, &every);
+}
+
 void ipclab_leave_run_core(void) {
     if (run_core_chosen) sched_setaffinity(0, sizeof run_core_all, &run_core_all);
 }

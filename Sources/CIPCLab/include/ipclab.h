@@ -258,6 +258,10 @@ int ipclab_choose_run_core(void);
 /** sched_setaffinity(pid): `pinned` to CPU `core` alone, else back to the set ipclab_choose_run_core kept. */
 int ipclab_set_run_core(pid_t pid, int core, int pinned);
 
+/** The caller may run on every core its cpuset allows (sched_setaffinity with every bit set, which the
+ *  kernel narrows to the cpuset): a run's first process, whose init may be kept to the run core. */
+int ipclab_use_every_core(void);
+
 /** The caller back to the set ipclab_choose_run_core kept, if it chose a core (a runner between its
  *  fork from the spawner and its exec); else nothing. Async-signal-safe. */
 void ipclab_leave_run_core(void);

@@ -75,7 +75,11 @@ extension RunInit {
             let input = "\(Self.programDir)/in/\(i)"
             guard Self.writeFile(input, Array(program.stdin.utf8)) else { fail("could not write \(input)", errno) }
             let pid = fork()
-            if pid == 0 { Self.execProgram(program, index: i, stdin: input) }
+            if pid == 0 {
+                // Every core, as in a scenario's first process (``RunCore``): programs may use threads.
+                _ = ipclab_use_every_core()
+                Self.execProgram(program, index: i, stdin: input)
+            }
             if pid < 0 { fail("fork of program \(program.name) failed", errno) }
             if first == 0 { first = pid }
         }

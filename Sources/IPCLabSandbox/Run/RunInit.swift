@@ -136,6 +136,9 @@ struct RunInit {
         if first == 0 {
             // The run's processes never hold the init's channel to the spawner: only the init says done.
             close(Self.controlFD)
+            // The init may be kept to the spawner's core (a run alone: ``RunCore``); the run's processes
+            // may use every core, as a run's concurrency needs.
+            _ = ipclab_use_every_core()
             if !pidNamespace { _ = setpgid(0, 0) }
             Participant.start(first: scenario)
         }

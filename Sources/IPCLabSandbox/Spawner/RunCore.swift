@@ -1,13 +1,15 @@
 import CIPCLab
 import Glibc
 
-/// The core a run alone keeps to, with the spawner and the inits cloned ahead for the next run, while
-/// the server answers on the other cores (README, "Runners"). A lone run is a chain of hops — the
-/// spawner's go to the init, each fork, each exit's wakeup of its parent, the init's done — one after
-/// the other: on one core, each is a switch; across cores, each wakes the other core, which on this
-/// project's VM costs tens of microseconds when that core was idle (halted), and leaves the server's
-/// caches to the run's processes. With other runs in flight a run's init may use every core (the
-/// cores are all needed then), and the run core is the last of those this process may use.
+/// The core the spawner keeps to, with the init of a run alone and the inits cloned ahead for the next
+/// run, while the server answers on the other cores (README, "Runners"). A run's control path is a chain
+/// of hops — the server's go to the spawner, the spawner's to the init, the init's fork of the first
+/// process, that process's exit waking the init, the init's done — and with the spawner and the init on
+/// one core, the hops between them are switches instead of wakeups of the other core (tens of
+/// microseconds on this project's VM when that core was idle, halted). The run's own processes may use
+/// every core (the first one leaves the init's core at once: ``ipclab_use_every_core``), as a run's
+/// concurrency needs (a race needs two cores). With other runs in flight an init may use every core
+/// too, and runners start on every core.
 struct RunCore {
     /// The CPU number.
     let cpu: Int32
