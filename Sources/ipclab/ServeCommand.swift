@@ -56,7 +56,7 @@ struct ServeCommand: ParsableCommand {
     @Flag(help: "Leave the runners' code on its file pages (and their relocated read-only data private) instead of mapping it from one copy on transparent huge pages (fewer page faults and a cheaper fork and exit for every run process; README, \"Runners\"). Profile or debug with it: on huge pages, perf and crash backtraces show no symbols for that code.")
     var noHugeCodePages = false
 
-    @Flag(help: "Let the sandbox's spawner, a run that is alone and the work done ahead for the next run use every core, instead of keeping them to one (the last this server may use) while the server answers on the others: on by default, since a lone run's hops from process to process then stay on one core (README, \"Runners\").")
+    @Flag(help: "Let the sandbox's spawner, the init of a run that is alone and the inits cloned ahead for the next run use every core, instead of keeping them to one (the last this server may use) while the server answers on the others: kept by default, since the hops between the spawner and a lone run's init are then switches on one core. A run's own processes use every core either way (README, \"Runners\").")
     var noRunCore = false
 
     /// What runners put on huge pages (``CodePages`` bits), for measuring the variants (README, "Runners").
