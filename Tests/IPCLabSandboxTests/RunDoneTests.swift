@@ -41,6 +41,15 @@ struct RunDoneTests {
             initEnd = pair[1]
         }
 
+        /// A finish eventfd for the run, as ``Spawner/State/start(_:ringFD:doneFD:finishFD:)`` keeps one for
+        /// a C runner's init: the spawner's copy in the run, the server's answered (the caller closes it).
+        mutating func finishEventfd() throws -> Int32 {
+            let finish = ipclab_eventfd()
+            try #require(finish >= 0)
+            state.inFlight[pid]?.finish = dup(finish)
+            return finish
+        }
+
         func say(_ go: Int32) {
             var message = GoMessage(go: go)
             _ = withUnsafeBytes(of: &message) { send(initEnd, $0.baseAddress, $0.count, 0) }
@@ -187,10 +196,8 @@ struct RunDoneTests {
     func finishEventfd() throws {
         var run = try InFlightRun()
         defer { run.close() }
-        let finish = ipclab_eventfd()
-        try #require(finish >= 0)
+        let finish = try run.finishEventfd()
         defer { close(finish) }
-        run.state.inFlight[run.pid]?.finish = dup(finish)
         #expect(run.state.listening.map(\.fd) == [run.state.inFlight[run.pid]!.finish], "the eventfd, not the control socket")
         run.say(GoMessage.done)
         var both: UInt64 = 2
@@ -206,10 +213,8 @@ struct RunDoneTests {
     func finishWithoutDone() throws {
         var run = try InFlightRun()
         defer { run.close() }
-        let finish = ipclab_eventfd()
-        try #require(finish >= 0)
+        let finish = try run.finishEventfd()
         defer { close(finish) }
-        run.state.inFlight[run.pid]?.finish = dup(finish)
         var many: UInt64 = 1000
         _ = write(finish, &many, 8)
         run.state.hear(from: run.pid)
