@@ -21,6 +21,10 @@ def test_share_url_restores_the_form_and_runs(make_lab_page: Any, catalog: dict[
     exp_id, p = array_experiment(catalog)
     first = make_lab_page()
     first.open(f"#experiment={exp_id}")
+    # Opening an experiment's link runs it: that run is answered and shown before the form is changed,
+    # or its answer could be the one captured after the click below (it failed so in CI once).
+    first.page.wait_for_function("() => document.querySelector('.diagram-body') && document.querySelector('#results').dataset.runId",
+                                 timeout=20_000)
     first.page.wait_for_selector(f"#param-{p['name']}")
     mine = [max(p.get("minimum") or 1, 3), max(p.get("minimum") or 1, 7)] + list(p["default"][2:])
     first.page.fill(f"#param-{p['name']}", ", ".join(map(str, mine)))
