@@ -100,3 +100,15 @@ def test_a_program_run_alone_may_use_every_core(lab):
         lo, _, hi = part.partition("-")
         cpus.update(range(int(lo), int(hi or lo) + 1))
     assert cpus == EVERY, f"the program may use {text!r}, not every core {sorted(EVERY)}"
+
+
+def test_a_runs_processes_keep_the_cores_the_server_was_given():
+    """A server kept to one core (`taskset`) gives its runs that core only: a run's first process takes back
+    the cores its runner had, not every core of the machine."""
+    first = min(EVERY)
+    srv = start_server(wrapper=("taskset", "-c", str(first)))
+    try:
+        found = run_two(srv)
+    finally:
+        srv.stop(signal.SIGTERM)
+    assert all(cpus == {first} for cpus in found), [sorted(cpus) for cpus in found]

@@ -93,18 +93,25 @@ int ipclab_choose_run_core(void) {
     return last;
 }
 
-int ipclab_use_every_core(void) {
-    cpu_set_t every;
-    memset(&every, 0xff, sizeof every);
-    return sched_setaffinity(0, sizeof every, &every);
+static cpu_set_t saved_cores;
+static int cores_saved;
+
+int ipclab_save_cores(void) {
+    CPU_ZERO(&saved_cores);
+    if (sched_getaffinity(0, sizeof saved_cores, &saved_cores) != 0) return -1;
+    cores_saved = 1;
+    return 0;
 }
 
-void ipclab_leave_run_core(void) {
-    if (run_core_chosen) sched_setaffinity(0, sizeof run_core_all, &run_core_all);
+int ipclab_restore_cores(void) {
+    return cores_saved ? sched_setaffinity(0, sizeof saved_cores, &saved_cores) : 0;
 }
 
-int ipclab_set_run_core(pid_t pid, int core, int pinned) {
-    if (!pinned) return sched_setaffinity(pid, sizeof run_core_all, &run_core_all);
+void ipclab_leave_run_core(pid_t pid) {
+    if (run_core_chosen) sched_setaffinity(pid, sizeof run_core_all, &run_core_all);
+}
+
+int ipclab_keep_to_core(pid_t pid, int core) {
     cpu_set_t one;
     CPU_ZERO(&one);
     CPU_SET(core, &one);

@@ -71,9 +71,9 @@ _Noreturn void init_run(init_state *s, int ring_fd) {
          * init says done, and that it finished. */
         close(RUNNER_CONTROL_FD);
         close(RUNNER_FINISH_FD);
-        /* The init may be kept to the spawner's core (a run alone: RunCore); the run's processes may use
-         * every core, as a run's concurrency needs (shm.race, bench placement). */
-        ipclab_use_every_core();
+        /* The init may be kept to the spawner's core (a run alone: RunCore); the run's processes have the
+         * cores the sandbox was given, as a run's concurrency needs (shm.race, bench placement). */
+        ipclab_restore_cores();
         if (!init_has_pid_namespace(s)) setpgid(0, 0);
         participant_start(&s->plan, s->ring, s->ring_size, &s->limits, s->confine_each);
     }

@@ -95,6 +95,9 @@ static void send_reply(int32_t pid, int32_t err) {
 }
 
 _Noreturn void runner_serve(int reexec_every, int base_filter_held) {
+    /* The cores the sandbox was given (a runner is never kept to the run core): every init cloned from
+     * here inherits them in its memory, and its run's first process takes them back (RunCore). */
+    ipclab_save_cores();
     ipclab_set_parent_death_signal(SIGKILL);
     if (getppid() == 1) _exit(0);
     ipclab_set_process_name("ipclab-slot");

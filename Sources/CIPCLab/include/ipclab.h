@@ -251,20 +251,25 @@ int ipclab_set_nice(pid_t pid, int nice);
 /** Whether the caller may raise a process's priority again (CAP_SYS_NICE in its effective set). */
 int ipclab_can_raise_priority(void);
 
-/** The CPUs the caller may run on now (sched_getaffinity), kept as the set ipclab_set_run_core(pid, 0)
- *  puts a process back to; answers the last of them, or -1 when there are fewer than two (or on error). */
+/** The CPUs the caller may run on now (sched_getaffinity), kept as the set ipclab_leave_run_core puts
+ *  a runner back to; answers the last of them, or -1 when there are fewer than two (or on error). */
 int ipclab_choose_run_core(void);
 
-/** sched_setaffinity(pid): `pinned` to CPU `core` alone, else back to the set ipclab_choose_run_core kept. */
-int ipclab_set_run_core(pid_t pid, int core, int pinned);
+/** sched_setaffinity(pid) to CPU `core` alone. */
+int ipclab_keep_to_core(pid_t pid, int core);
 
-/** The caller may run on every core its cpuset allows (sched_setaffinity with every bit set, which the
- *  kernel narrows to the cpuset): a run's first process, whose init may be kept to the run core. */
-int ipclab_use_every_core(void);
+/** Keeps the CPUs the caller may run on now (a ready init, before the spawner may keep it to the run
+ *  core at its go), for ipclab_restore_cores in the run's first process. */
+int ipclab_save_cores(void);
 
-/** The caller back to the set ipclab_choose_run_core kept, if it chose a core (a runner between its
- *  fork from the spawner and its exec); else nothing. Async-signal-safe. */
-void ipclab_leave_run_core(void);
+/** The caller back to the CPUs ipclab_save_cores kept (nothing if it kept none): a run's processes have
+ *  the cores the server gave the sandbox, whichever its init keeps to. */
+int ipclab_restore_cores(void);
+
+/** Process `pid` (0: the caller) back to the set ipclab_choose_run_core kept, if it chose a core (a
+ *  runner between its fork from the spawner and its exec; an init kept to the core that runs beside
+ *  others); else nothing. Async-signal-safe. */
+void ipclab_leave_run_core(pid_t pid);
 
 /** prctl(PR_SET_CHILD_SUBREAPER, 1). */
 int ipclab_set_child_subreaper(void);

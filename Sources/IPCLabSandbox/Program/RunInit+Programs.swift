@@ -76,8 +76,8 @@ extension RunInit {
             guard Self.writeFile(input, Array(program.stdin.utf8)) else { fail("could not write \(input)", errno) }
             let pid = fork()
             if pid == 0 {
-                // Every core, as in a scenario's first process (``RunCore``): programs may use threads.
-                _ = ipclab_use_every_core()
+                // The sandbox's cores, as in a scenario's first process (``RunCore``): programs may use threads.
+                _ = ipclab_restore_cores()
                 Self.execProgram(program, index: i, stdin: input)
             }
             if pid < 0 { fail("fork of program \(program.name) failed", errno) }

@@ -137,8 +137,8 @@ struct RunInit {
             // The run's processes never hold the init's channel to the spawner: only the init says done.
             close(Self.controlFD)
             // The init may be kept to the spawner's core (a run alone: ``RunCore``); the run's processes
-            // may use every core, as a run's concurrency needs.
-            _ = ipclab_use_every_core()
+            // have the cores the sandbox was given, as a run's concurrency needs.
+            _ = ipclab_restore_cores()
             if !pidNamespace { _ = setpgid(0, 0) }
             Participant.start(first: scenario)
         }

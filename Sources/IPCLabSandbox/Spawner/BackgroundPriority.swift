@@ -17,9 +17,6 @@ struct BackgroundPriority {
 
     /// How much lower ahead-of-time work runs than runs do.
     static let lowerBy: Int32 = 10
-    /// The core the work done ahead (at the background priority) keeps to, with the spawner and a run
-    /// alone (``RunCore``); nil: none (`--no-run-core`, one core, or a one-shot spawner).
-    var runCore: RunCore?
 
     /// The spawner's priority as it is now, and whether it may lower and raise back.
     init() {
@@ -35,22 +32,20 @@ struct BackgroundPriority {
         self.background = background
     }
 
-    /// Lowers `runner` for a clone ahead of time (its clone inherits the priority, and keeps to the run
-    /// core as the runner then does) and answers the nice value that clone is made at. Not `ahead` (a run waits for this clone), or without a background
+    /// Lowers `runner` for a clone ahead of time (its clone inherits the priority) and answers the nice
+    /// value that clone is made at. Not `ahead` (a run waits for this clone), or without a background
     /// priority: nothing lowered, ``base``. ``raise(_:from:)`` puts the runner back once it answered.
     func lower(_ runner: pid_t, ahead: Bool) -> Int32 {
         guard ahead, let background, ipclab_set_nice(runner, background) == 0 else { return base }
-        runCore?.place(runner, alone: true)
         return background
     }
 
-    /// Puts `runner` back to ``base`` (and every core) after a clone made at `nice`, `errno` kept (the
+    /// Puts `runner` back to ``base`` after a clone made at `nice`, `errno` kept (the
     /// clone's; and a runner that execs a fresh image after this clone starts it at the runs' priority).
     func raise(_ runner: pid_t, from nice: Int32) {
         guard nice != base else { return }
         let cloneErrno = errno
         _ = ipclab_set_nice(runner, base)
-        runCore?.place(runner, alone: false)
         errno = cloneErrno
     }
 

@@ -1,15 +1,16 @@
 import CIPCLab
 import Glibc
 
-/// The core the spawner keeps to, with the init of a run alone and the inits cloned ahead for the next
-/// run, while the server answers on the other cores (README, "Runners"). A run's control path is a chain
-/// of hops — the server's go to the spawner, the spawner's to the init, the init's fork of the first
-/// process, that process's exit waking the init, the init's done — and with the spawner and the init on
-/// one core, the hops between them are switches instead of wakeups of the other core (tens of
-/// microseconds on this project's VM when that core was idle, halted). The run's own processes may use
-/// every core (the first one leaves the init's core at once: ``ipclab_use_every_core``), as a run's
-/// concurrency needs (a race needs two cores). With other runs in flight an init may use every core
-/// too, and runners start on every core.
+/// The core the spawner keeps to, with the init of a run alone, while the server answers on the other
+/// cores (README, "Runners"). A run's control path is a chain of hops — the server's go to the spawner,
+/// the spawner's to the init, the init's fork of the first process, that process's exit waking the init,
+/// the init's done — and with the spawner and the init on one core, the hops between them are switches
+/// instead of wakeups of the other core (tens of microseconds on this project's VM when that core was
+/// idle, halted). The run's own processes have the cores the sandbox was given (its first process takes
+/// back the init's cores from before its go: ``ipclab_restore_cores``), as a run's concurrency needs (a
+/// race needs two cores); so do the runners (``ipclab_leave_run_core``) and the inits of runs beside
+/// others. An init cloned ahead at the background priority waits on the run core (its set-up there, off
+/// the server's core). The run core is the last of the cores this process may use.
 struct RunCore {
     /// The CPU number.
     let cpu: Int32
@@ -20,13 +21,17 @@ struct RunCore {
         let cpu = ipclab_choose_run_core()
         guard cpu >= 0 else { return nil }
         let core = RunCore(cpu: cpu)
-        core.place(0, alone: true)
+        core.keep(0)
         return core
     }
 
-    /// Keeps process `pid` (0: the caller) to this core when `alone`, else lets it use every core the
-    /// spawner could at its start. Its children made from now on inherit it.
-    func place(_ pid: pid_t, alone: Bool) {
-        _ = ipclab_set_run_core(pid, cpu, alone ? 1 : 0)
+    /// Keeps process `pid` (0: the caller) to this core; its children made from now on inherit it.
+    func keep(_ pid: pid_t) {
+        _ = ipclab_keep_to_core(pid, cpu)
+    }
+
+    /// Lets process `pid` use the cores this process could at its start again.
+    func leave(_ pid: pid_t) {
+        ipclab_leave_run_core(pid)
     }
 }

@@ -154,8 +154,8 @@ final class SlotForker {
             if c >= 0 { guard dup2(c, codeFD) == codeFD else { _exit(127) } } else { close(codeFD) }
             if t >= 0 { guard dup2(t, tmpfsFD) == tmpfsFD else { _exit(127) } } else { close(tmpfsFD) }
             _ = ipclab_close_range(UInt32(tmpfsFD + 1), UInt32.max)
-            // Not on the spawner's run core: a runner clones there only ahead of time (``RunCore``).
-            ipclab_leave_run_core()
+            // Not on the spawner's run core: its inits have the sandbox's cores until a lone run's go (``RunCore``).
+            ipclab_leave_run_core(0)
             execve(path, argv, envp)
             _exit(127)
         }
@@ -253,6 +253,9 @@ final class SlotForker {
         _ = ipclab_set_parent_death_signal(SIGKILL)
         if getppid() == 1 { _exit(0) }
         _ = ipclab_set_process_name("ipclab-slot")
+        // The cores the sandbox was given (a runner is never kept to the run core): every init cloned
+        // from here inherits them in its memory, and its run's first process takes them back (``RunCore``).
+        _ = ipclab_save_cores()
         let socket = socketFD
         let home: Int32 = fcntl(homeFD, F_GETFD) >= 0 ? homeFD : -1
         // Kept open across this runner's execs (inits close it with everything else they inherit).

@@ -161,6 +161,8 @@ extension Spawner.State {
         }
         priority.raise(pending.forker.pid, from: pending.nice)
         let err = errno
+        // Made ahead at the background priority: it waits, and sets itself up, on the run core (``RunCore``).
+        if pid > 0 && pending.nice != priority.base { runCore?.keep(pid) }
         let sharesImage = pending.forker.lastCloneShared
         let lost = pid < 0 && [EIO, EPIPE, ECONNRESET].contains(err)
         if lost && pending.claim.forker == nil {

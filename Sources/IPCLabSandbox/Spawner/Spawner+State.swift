@@ -51,6 +51,8 @@ extension Spawner {
         var ready: [Prepared] = []
         /// The priority inits cloned ahead of time wait at, and runs run at.
         var priority = BackgroundPriority()
+        /// The core the spawner keeps to, and the init of a run alone at its go; nil: none (``RunCore``).
+        var runCore: RunCore?
         /// How many inits the spawner keeps ready.
         static let readyTarget = 2
 
@@ -133,8 +135,8 @@ extension Spawner {
             kept = true
             // Cloned ahead at the background priority: the run (every process is the init's child) has the server's.
             priority.restore(pid, from: runInit.nice)
-            // A run alone keeps to the run core; with others in flight it may use every core.
-            priority.runCore?.place(pid, alone: inFlight.isEmpty)
+            // The init of a run alone keeps to the spawner's core; beside others it has the sandbox's cores.
+            if inFlight.isEmpty { runCore?.keep(pid) } else if runInit.nice != priority.base { runCore?.leave(pid) }
             var go = GoMessage(go: 1, pidsErrno: attachment.pidsErrno, memoryErrno: attachment.memoryErrno, uid: runInit.uid)
             // The ring, and the server's finish eventfd for a C runner's init (which keeps it from the run's
             // processes): the completion pipe stays the spawner's alone, so no process of the run can end

@@ -84,8 +84,8 @@ public enum Spawner {
                                                   codeFile: files.codeFile, tmpfs: files.tmpfs,
                                                   runnerExecutable: options.runnerExecutable))
         if insecure { state.namespaces &= ~missingNamespaces() }
-        // A lone run's processes, the spawner and what is cloned ahead for the next run share one core.
-        if options.runCore && !options.oneShot { state.priority.runCore = RunCore.choose() }
+        // The spawner and the init of a run alone share one core (``RunCore``).
+        if options.runCore && !options.oneShot { state.runCore = RunCore.choose() }
         state.cgroups.home = state.networks.homeFD
         state.cgroups.image = state.image
         if !options.oneShot {
