@@ -124,8 +124,8 @@ public final class LabRunner: Sendable {
             ?? (completion.killedFromOutside ? "the run did not end within its wall-clock limit and was killed from outside" : nil)
         if let atFinish, failure == nil, completion.doneTaken,
            atFinish.holds(at: ring.readHeader(), limits: request.limits, capacity: ring.capacity) {
+            // Read without freeing its pages: the ring is wiped whole when it goes back to the pool.
             readings.count(.atFinish)
-            if !keepsRecords { ring.releaseRecords(below: atFinish.header.claimed) }
             return (atFinish.trace, ring, completion.ringReleased)
         }
         readings.count(atFinish == nil ? .atEnd : .again)
