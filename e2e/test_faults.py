@@ -151,7 +151,9 @@ def test_spawner_killed_during_a_run():
         assert now["pid"] in spawners and old not in spawners
 
         def theirs(p: int) -> bool:
-            return waiting_init(p) and any(p in children(s) for s in spawners)
+            """A spawner's runner or waiting init, or a process gone since the scan that found it (an init
+            taken by a run or dropped meanwhile ends; only one still there can linger)."""
+            return (waiting_init(p) and any(p in children(s) for s in spawners)) or not alive(p)
 
         # The old spawner's runners and waiting inits die with it (their parent-death signal), and the
         # server, the subreaper, reaps them: their exits may still be under way. They must end, not linger.

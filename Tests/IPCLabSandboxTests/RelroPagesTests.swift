@@ -59,10 +59,12 @@ struct RelroPagesTests {
         return maps[text + 1]
     }
 
-    /// ``relro(of:)`` with ``Mapping/forcedWrite`` (while the process is there to write to).
+    /// ``relro(of:)`` with ``Mapping/forcedWrite`` (while the process is there to write to). Nil for a
+    /// process gone between the two looks (an init dropped or taken by a run meanwhile: ENOENT, ESRCH).
     static func relroWritten(of pid: Int32) -> Mapping? {
         guard var mapping = relro(of: pid) else { return nil }
         mapping.forcedWrite = writeBack(pid, at: mapping.start + 4096)
+        if mapping.forcedWrite == ENOENT || mapping.forcedWrite == ESRCH { return nil }
         return mapping
     }
 

@@ -184,10 +184,15 @@ final class Flag: Sendable {
     var isSet: Bool { value.withLock { $0 } }
 }
 
-/// Lines of a `/proc/sysvipc` table (a header, then one line per object).
-func sysvLines(_ table: String) throws -> Int {
+/// The line of a `/proc/sysvipc` table (`shm`, `msg`, `sem`) that shows the object with this id (its
+/// second column), or nil if the host's IPC namespace has no such object. Other tests make and remove
+/// objects of their own meanwhile, so a test looks at its own objects by id, never at the table's size.
+func sysvLine(_ table: String, id: Int32) throws -> String? {
     let text = try String(contentsOfFile: "/proc/sysvipc/\(table)", encoding: .utf8)
-    return text.split(separator: "\n").count
+    return text.split(separator: "\n").dropFirst().first { line in
+        let fields = line.split(whereSeparator: \.isWhitespace)
+        return fields.count > 1 && fields[1] == "\(id)"
+    }.map(String.init)
 }
 
 /// Milliseconds on `CLOCK_MONOTONIC`.
