@@ -107,6 +107,18 @@ int ipclab_restore_cores(void) {
     return cores_saved ? sched_setaffinity(0, sizeof saved_cores, &saved_cores) : 0;
 }
 
+int ipclab_forget_other_cores(void) {
+    /* A page alone in the page table of a 2 MiB range of its own: unmapping it frees that table, and a
+     * flush that frees tables interrupts every core in the mm's cpumask, which drops each that no
+     * longer runs this mm (x86's flush_tlb_func). */
+    const size_t two_mib = (size_t)2 << 20;
+    uint8_t *region = mmap(NULL, 2 * two_mib, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (region == MAP_FAILED) return -1;
+    uint8_t *page = (uint8_t *)(((uintptr_t)region + two_mib - 1) & ~(uintptr_t)(two_mib - 1));
+    *(volatile uint8_t *)page = 1;
+    return munmap(region, 2 * two_mib);
+}
+
 void ipclab_leave_run_core(pid_t pid) {
     if (run_core_chosen) sched_setaffinity(pid, sizeof run_core_all, &run_core_all);
 }

@@ -57,6 +57,10 @@ _Noreturn void ready_wait_for_run(int control, int pids_procs, int memory_procs,
     if (r != (ssize_t)sizeof ready || (ready.go != RUNNER_GO_MAPPED && ready.go != RUNNER_GO_MAPPED_FILTER_AT_GO)) _exit(0);
     /* No tracer library on fd 102: programs stay with the Swift init (docs/c-runner.md §5, stage 4). */
     setup_prepare_ahead(s, ready.go == RUNNER_GO_MAPPED);
+    /* By now the spawner keeps this init to the run core, but it ran its first steps on its runner's
+     * core: forgotten here, or its fork of the first process at go would interrupt that core to flush
+     * its TLB (~15 µs on the run's path; docs/performance.md, "The ready init forgets its first core"). */
+    (void)ipclab_forget_other_cores();
 
     runner_go go = {0};
     /* The ring, and the server's eventfd for this init's finish when the server waits on one. */

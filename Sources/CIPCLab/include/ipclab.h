@@ -266,6 +266,11 @@ int ipclab_save_cores(void);
  *  the cores the server gave the sandbox, whichever its init keeps to. */
 int ipclab_restore_cores(void);
 
+/** Makes the kernel forget the other cores this process ran on (a ready init, kept to the run core after
+ *  its first steps elsewhere), so that its fork at its go interrupts none of them to flush its TLB: one
+ *  such interrupt now, while it waits, off the run's path. 0, or -1 with errno. */
+int ipclab_forget_other_cores(void);
+
 /** Process `pid` (0: the caller) back to the set ipclab_choose_run_core kept, if it chose a core (a
  *  runner between its fork from the spawner and its exec; an init kept to the core that runs beside
  *  others); else nothing. Async-signal-safe. */
