@@ -166,6 +166,8 @@ extension Spawner {
             // Cloned at the done instead, a client posting back to back found none ready for its next
             // run (docs/performance.md, "The next init cloned at go").
             prepareSoon = true
+            // A run alone: its init, kept to this core, runs now; this turn's rest waits until it blocks.
+            if inFlight.count == 1 { runCore?.yieldToInit() }
         }
 
         /// Whether to ask for an init ahead of time now that a run has started or ended, so that a run posted
