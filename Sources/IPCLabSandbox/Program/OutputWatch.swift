@@ -33,7 +33,7 @@ struct OutputWatch {
             let bytes = Self.read(path, from: from, limit: TraceProcess.outputLimit - from)
             guard !bytes.isEmpty else { continue }
             seen[name] = from + bytes.count
-            bytes.withUnsafeBytes { payload in
+            _ = bytes.withUnsafeBytes { payload in
                 Recorder.record(IPCLAB_REC_EVENT, ProcessCall.output.rawValue, step: nil,
                                 args: [Int64(fd), Int64(from), Int64(bytes.count), Int64(pid)], result: bytes.count, payload: payload)
             }

@@ -21,8 +21,6 @@ extension FlatPlan.Writer {
         case .send(let s): return compile(s)
         case .messageQueue(let s): return compile(s)
         case .socket(let s): return compile(s)
-
-        default: throw .step(process: process, index: index, op: step.op)
         }
     }
 
