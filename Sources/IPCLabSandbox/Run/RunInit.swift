@@ -60,7 +60,7 @@ struct RunInit {
         guard r == MemoryLayout<GoMessage>.size, ready.go == GoMessage.mapped else { _exit(0) }
         let tracer = holdTracer()
         let early = prepareAhead(userNamespace: userNamespace, namespaces: namespaces, networkNamespace: networkNamespace, uid: uid)
-        // Kept to the run core by now: its fork at the go then interrupts no other core (RunCore).
+        // Kept to the run core by now (if cloned ahead): its fork at the go then interrupts no other core (RunCore).
         _ = ipclab_forget_other_cores()
         var go = GoMessage()
         var fds: [Int32] = [-1]

@@ -40,8 +40,8 @@ struct BackgroundPriority {
         return background
     }
 
-    /// Puts `runner` back to ``base`` after a clone made at `nice`, `errno` kept (the
-    /// clone's; and a runner that execs a fresh image after this clone starts it at the runs' priority).
+    /// Puts `runner` back to ``base`` after a clone made at `nice`, `errno` kept (the clone's; and a
+    /// runner that execs a fresh image after this clone starts it at the runs' priority).
     func raise(_ runner: pid_t, from nice: Int32) {
         guard nice != base else { return }
         let cloneErrno = errno
