@@ -9,9 +9,10 @@ Starts `BINARY serve` (an `ipclab` with its `ipclab-sandbox` beside it), posts 2
 the server's own process tree, from the scheduler's events alone (no syscall tracepoints: those slowed
 every process of the machine by several times here): the client wakes the server's HTTP thread → it
 wakes a run thread (unless it runs it itself: README, "Runs answered where they arrive") → that wakes the spawner → the spawner wakes the ready init ("go") → the init forks
-the first participant → that forks the second → the child exits → the parent exits → the init wakes the
-spawner ("done") → the spawner wakes the run thread → the run thread wakes the HTTP thread → that wakes
-the client. Prints p25/p50/p90 of each stage (µs); the CPU time each process took inside a run's
+the first participant → that forks the second → the child exits → the parent exits → the init says it
+finished (one write that wakes the spawner and the server's thread at once; a run read at its end: the
+spawner's end marker wakes the server) → the server builds the trace and answers (a run thread wakes the
+HTTP thread first) → the client is woken. Prints p25/p50/p90 of each stage (µs); the CPU time each process took inside a run's
 window (go → response), this server's and the others'; where each new process started (on its
 parent's CPU or the other) and how long it waited there; and which process held the CPU while one on
 the run's path waited runnable. Needs root and perf. Not a test: figures move with the machine's load.
@@ -144,30 +145,39 @@ def follow(E, server, spawner):
             ("second process on CPU", lambda t: E.after(t, lambda e: switches_in(e, child))),
             ("second process exited", lambda t: E.after(t, lambda e: exits(e, child))),
             ("first process exited", lambda t: E.after(t, lambda e: exits(e, parent))),
-            ("init says done", lambda t: E.after(t, lambda e: e[1] == init and wakes(e, {spawner}))),
-            ("spawner on CPU", lambda t: E.after(t, lambda e: switches_in(e, spawner))),
-            ("run thread woken again", lambda t: E.after(t, lambda e: e[1] == spawner and wakes(e, server))),
+            # The init's finish: one write to an eventfd that the spawner and the server's thread both wait on
+            # (README, "The trace is read at the init's finish"), so it wakes both at once.
+            ("init says it finished", lambda t: E.after(t, lambda e: e[1] == init and wakes(e, {spawner} | server))),
         ])
         if not e:
             continue
         t = e[0]
-        woken = int(e[5]["pid"])
-        e = E.after(t, lambda e: switches_in(e, woken))
+        # The server's thread, woken by that write; a run whose trace is read at its end (README, "Runners")
+        # by the spawner's end marker instead.
+        woke = E.after(t - 0.5, lambda x: x[1] == init and wakes(x, server), 20) \
+            or E.after(t, lambda x: x[1] == spawner and wakes(x, server))
+        if not woke:
+            continue
+        woken = int(woke[5]["pid"])
+        p["server thread woken"] = woke[0]
+        on = E.after(woke[0], lambda x: switches_in(x, woken))
+        if not on:
+            continue
         if woken == http_tid:
             # The HTTP thread builds the trace and sends it itself.
-            resp = e and E.after(e[0], lambda x: x[1] == http_tid and wakes(x, comm="python"))
+            resp = E.after(on[0], lambda x: x[1] == http_tid and wakes(x, comm="python"))
             if not resp or resp[0] - req[0] > 100000:
                 continue
-            p.update({"HTTP thread on CPU again": e[0], "client woken (response sent)": resp[0]})
+            p.update({"HTTP thread on CPU again": on[0], "client woken (response sent)": resp[0]})
             p["_pids"] = (init, parent, child)
             rows.append(p)
             continue
-        h = e and E.after(e[0], lambda x: x[1] == woken and wakes(x, server))
+        h = E.after(on[0], lambda x: x[1] == woken and wakes(x, server))
         hon = h and E.after(h[0], lambda x: switches_in(x, int(h[5]["pid"])))
         resp = hon and E.after(hon[0], lambda x: x[1] in server and wakes(x, comm="python"))
         if not resp or resp[0] - req[0] > 100000:
             continue
-        p.update({"run thread on CPU again": e[0], "HTTP thread woken (trace built)": h[0],
+        p.update({"run thread on CPU again": on[0], "HTTP thread woken (trace built)": h[0],
                   "HTTP thread on CPU": hon[0], "client woken (response sent)": resp[0]})
         p["_pids"] = (init, parent, child)
         rows.append(p)
@@ -227,9 +237,9 @@ def report(E, rows, mine, slow_us=0):
 
     held, waited = collections.Counter(), collections.Counter()
     pairs = [("init woken (go)", "init on CPU"), ("first process forked", "first process on CPU"),
-             ("second process forked", "second process on CPU"), ("init says done", "spawner on CPU"),
-             ("run thread woken again", "run thread on CPU again"), ("HTTP thread woken (trace built)", "HTTP thread on CPU"),
-             ("run thread woken again", "HTTP thread on CPU again")]
+             ("second process forked", "second process on CPU"),
+             ("server thread woken", "run thread on CPU again"), ("HTTP thread woken (trace built)", "HTTP thread on CPU"),
+             ("server thread woken", "HTTP thread on CPU again")]
     for r in rows:
         for a, b in pairs:
             if a not in r or b not in r or r[b] - r[a] < 20:
