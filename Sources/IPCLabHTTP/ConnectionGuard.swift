@@ -1,4 +1,3 @@
-import CMicroHTTPD
 import Foundation
 
 #if canImport(Glibc)

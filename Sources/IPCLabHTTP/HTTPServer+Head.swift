@@ -149,10 +149,9 @@ func httpServerConnectionNotify(
     switch code.rawValue {
     case 0:  // MHD_CONNECTION_NOTIFY_STARTED
         let address = cmhd_connection_client_address(connection).map(HTTPServer.numericHost(of:)) ?? ""
-        let descriptor = cmhd_connection_fd(connection)
-        let entry = context.connections.opened(descriptor: descriptor, address: address)
+        let entry = context.connections.opened(descriptor: cmhd_connection_fd(connection), address: address)
         socketContext.pointee = Unmanaged.passRetained(entry).toOpaque()
-        context.inline.opened(descriptor: descriptor)
+        context.inline.opened()
     case 1:  // MHD_CONNECTION_NOTIFY_CLOSED
         guard let raw = socketContext.pointee else { return }
         context.inline.closed()

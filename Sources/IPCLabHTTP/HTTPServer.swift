@@ -55,13 +55,11 @@ public final class HTTPServer: @unchecked Sendable {
     private let errors: HTTPErrorRenderer
     private let refused: @Sendable (String) -> Void
 
-    // `lock` guards the four below; `@unchecked Sendable` rests on it (the rest is `let`).
+    // `lock` guards the three below; `@unchecked Sendable` rests on it (the rest is `let`).
     private let lock = NSLock()
     private var daemon: OpaquePointer?
     private var context: Unmanaged<Context>?
     private var boundPort: Int?
-    /// With a pool of several threads, what accepts the connections and spreads them over it.
-    private var acceptor: ConnectionAcceptor?
 
     /// A server that will answer with `handler` once started; nothing is bound yet.
     /// `refused` hears of each request or connection the server itself turns away, by
@@ -126,26 +124,11 @@ public final class HTTPServer: @unchecked Sendable {
         var flags = MHD_USE_EPOLL_INTERNAL_THREAD.rawValue | MHD_USE_ERROR_LOG.rawValue
             | MHD_ALLOW_SUSPEND_RESUME.rawValue
         if address.family == AF_INET6 { flags |= MHD_USE_IPv6.rawValue }
-        // A pool of several threads gets its connections from an acceptor of its own, spread evenly
-        // (ConnectionAcceptor); one thread accepts them itself.
-        let acceptor: ConnectionAcceptor?
-        if configuration.threadPoolSize > 1 {
-            do throws(HTTPServerError) {
-                acceptor = try ConnectionAcceptor(address: address, threads: configuration.threadPoolSize,
-                                                  balance: context.takeUnretainedValue().inline)
-            } catch {
-                context.release()
-                throw error
-            }
-            flags |= MHD_USE_NO_LISTEN_SOCKET.rawValue
-        } else {
-            acceptor = nil
-        }
 
         let daemon: OpaquePointer? = withUnsafePointer(to: address.storage) { storage in
             storage.withMemoryRebound(to: sockaddr.self, capacity: 1) { sockaddrPointer in
                 cmhd_start_daemon(
-                    flags, acceptor == nil ? sockaddrPointer : nil,
+                    flags, sockaddrPointer,
                     httpServerAccessHandler, context.toOpaque(),
                     httpServerRequestCompleted, context.toOpaque(),
                     httpServerLogMessage, context.toOpaque(),
@@ -161,26 +144,14 @@ public final class HTTPServer: @unchecked Sendable {
         guard let daemon else {
             let reason = context.takeUnretainedValue().lastLibraryMessage
                 ?? "MHD_start_daemon failed"
-            acceptor?.close()
             context.release()
             throw .startFailed("cannot listen on \(address.description): \(reason)")
         }
-        if let acceptor {
-            do throws(HTTPServerError) {
-                try acceptor.start(daemon: daemon)
-            } catch {
-                MHD_stop_daemon(daemon)
-                acceptor.close()
-                context.release()
-                throw error
-            }
-        }
-        let port = acceptor?.port ?? Int(cmhd_daemon_bind_port(daemon))
+        let port = Int(cmhd_daemon_bind_port(daemon))
         connections.start()
         self.daemon = daemon
         self.context = context
         self.boundPort = port
-        self.acceptor = acceptor
         logger.info("listening on http://\(address.hostForURL):\(port)",
                     metadata: ["threads": "\(configuration.threadPoolSize)"])
         return port
@@ -197,17 +168,14 @@ public final class HTTPServer: @unchecked Sendable {
     /// for those to go out; past that their connections are closed) and a later `respond`
     /// is dropped.
     public func stop() {
-        let (daemon, retained, acceptor): (OpaquePointer?, Unmanaged<Context>?, ConnectionAcceptor?) = lock.withLock {
-            defer { self.daemon = nil; self.context = nil; self.boundPort = nil; self.acceptor = nil }
-            return (self.daemon, self.context, self.acceptor)
+        let (daemon, retained): (OpaquePointer?, Unmanaged<Context>?) = lock.withLock {
+            defer { self.daemon = nil; self.context = nil; self.boundPort = nil }
+            return (self.daemon, self.context)
         }
         guard let daemon, let retained else { return }
-        let listenSocket = drain(daemon, retained.takeUnretainedValue(), acceptor: acceptor)
+        let listenSocket = drain(daemon, retained.takeUnretainedValue())
         retained.takeUnretainedValue().connections.stop()
-        // No connection may reach the daemon once it is stopped.
-        acceptor?.stop()
         MHD_stop_daemon(daemon)
-        acceptor?.close()
         if listenSocket >= 0 { close(listenSocket) }
         // Only now can no callback hold the context any more (a `respond` closure still may,
         // but it no longer touches libmicrohttpd).
@@ -218,13 +186,13 @@ public final class HTTPServer: @unchecked Sendable {
     /// Waits for the responses owed to suspended connections, then makes sure none stays
     /// suspended: libmicrohttpd must not be stopped with one (it aborts). Returns the listen
     /// socket when it had to stop accepting (close it after `MHD_stop_daemon`), else -1.
-    private func drain(_ daemon: OpaquePointer, _ context: Context, acceptor: ConnectionAcceptor?) -> Int32 {
+    private func drain(_ daemon: OpaquePointer, _ context: Context) -> Int32 {
         var listenSocket: Int32 = -1
         context.drain.lock()
         if context.unfinished > 0 {
             let owed = context.unfinished
             context.drain.unlock()
-            if let acceptor { acceptor.stop() } else { listenSocket = MHD_quiesce_daemon(daemon) }
+            listenSocket = MHD_quiesce_daemon(daemon)
             logger.info("waiting up to \(configuration.stopTimeoutSeconds) s for \(owed) response(s) still owed")
             let deadline = Date(timeIntervalSinceNow: TimeInterval(configuration.stopTimeoutSeconds))
             context.drain.lock()

@@ -20,42 +20,23 @@ import Glibc
 ///   `threads − 1` threads answer inline at once (none with a pool of one thread), and
 /// - the server is not stopping.
 ///
-/// What it counts also places new connections (``ConnectionAcceptor``): never on a thread answering
-/// inline while another is free of that (``leastLoaded(near:)``).
-///
 /// The access handler makes the request being handled the thread's ``current`` for the length of
 /// the handler's call; ``claim()`` takes it. A claimed request counts as owed to its client, as a
 /// suspended one does, so that `stop()` waits for its answer.
 final class InlineAnswers: @unchecked Sendable {
     /// The most threads that may answer inline at once.
     let most: Int
-    /// The pool's threads.
-    let pool: Int
     private let lock = NSLock()
     private var connectionsByThread: [pthread_t: Int] = [:]
     private var inlineNow = 0
-    /// The threads answering inline now.
-    private var answeringThreads: Set<pthread_t> = []
-    /// Each pool thread's index (``ConnectionAcceptor``: the descriptor of a connection it opened, mod `pool`).
-    private var indexOfThread: [pthread_t: Int] = [:]
-    /// Connections given to each pool thread by index and not yet closed (``placed(_:)``).
-    private var connectionsByIndex: [Int]
 
     init(poolThreads: Int) {
         most = max(0, poolThreads - 1)
-        pool = max(1, poolThreads)
-        connectionsByIndex = Array(repeating: 0, count: pool)
     }
 
-    /// A connection opened on the calling thread (libmicrohttpd's notify callback runs on the thread that
-    /// owns it), with its descriptor: a connection the acceptor added went to the pool thread at
-    /// descriptor mod threads, which tells this thread's index.
-    func opened(descriptor: Int32) {
-        lock.withLock {
-            let thread = pthread_self()
-            connectionsByThread[thread, default: 0] += 1
-            if descriptor >= 0 && indexOfThread[thread] == nil { indexOfThread[thread] = Int(descriptor) % pool }
-        }
+    /// A connection opened on the calling thread (libmicrohttpd's notify callback runs on the thread that owns it).
+    func opened() {
+        lock.withLock { connectionsByThread[pthread_self(), default: 0] += 1 }
     }
 
     /// A connection of the calling thread is closing.
@@ -64,38 +45,6 @@ final class InlineAnswers: @unchecked Sendable {
             let thread = pthread_self()
             let left = (connectionsByThread[thread] ?? 1) - 1
             connectionsByThread[thread] = left > 0 ? left : nil
-            if let index = indexOfThread[thread], connectionsByIndex[index] > 0 { connectionsByIndex[index] -= 1 }
-        }
-    }
-
-    /// The pool thread (by index) a new connection should go to. `near`: the CPU the connection's packets
-    /// came in on (`SO_INCOMING_CPU`; -1 if unknown): the thread at that CPU's index mod threads, so that a
-    /// client's connections are served where its packets arrive (and on one machine, where the client
-    /// runs), unless it answers a run where it arrived or serves two more connections than the least
-    /// loaded; else none answering inline if one is free of that, then the fewest connections, then the
-    /// lowest index. -1 with a pool of one thread.
-    func leastLoaded(near cpu: Int = -1) -> Int {
-        lock.withLock {
-            guard pool > 1 else { return -1 }
-            let threadAt = Dictionary(indexOfThread.map { ($1, $0) }) { a, _ in a }
-            func busy(_ i: Int) -> Bool { threadAt[i].map(answeringThreads.contains) ?? false }
-            let least = (0..<pool).min { a, b in
-                (busy(a) ? 1 : 0, connectionsByIndex[a], a) < (busy(b) ? 1 : 0, connectionsByIndex[b], b)
-            } ?? 0
-            if cpu >= 0 {
-                let near = cpu % pool
-                if !busy(near) && connectionsByIndex[near] <= connectionsByIndex[least] + 2 { return near }
-            }
-            return least
-        }
-    }
-
-    /// A connection given to pool thread `index` (`by`: 1), counted at once, since its thread hears of it
-    /// only later; or one it refused (`by`: -1).
-    func placed(_ index: Int, by change: Int = 1) {
-        lock.withLock {
-            guard connectionsByIndex.indices.contains(index) else { return }
-            connectionsByIndex[index] = max(0, connectionsByIndex[index] + change)
         }
     }
 
@@ -105,19 +54,14 @@ final class InlineAnswers: @unchecked Sendable {
     /// Takes an inline slot for the calling thread if it serves one connection and a slot is free.
     fileprivate func take() -> Bool {
         lock.withLock {
-            let thread = pthread_self()
-            guard inlineNow < most, connectionsByThread[thread] == 1 else { return false }
+            guard inlineNow < most, connectionsByThread[pthread_self()] == 1 else { return false }
             inlineNow += 1
-            answeringThreads.insert(thread)
             return true
         }
     }
 
-    fileprivate func give(_ thread: pthread_t) {
-        lock.withLock {
-            inlineNow -= 1
-            answeringThreads.remove(thread)
-        }
+    fileprivate func give() {
+        lock.withLock { inlineNow -= 1 }
     }
 
     /// The request the calling thread is handling, while the handler runs.
@@ -152,12 +96,8 @@ final class InlineAnswers: @unchecked Sendable {
     /// A claim to answer the calling thread's request on this thread: release it once the answer is handed over.
     final class Lease: Sendable {
         private let answers: InlineAnswers
-        private let thread: pthread_t
-        fileprivate init(_ answers: InlineAnswers, thread: pthread_t) {
-            self.answers = answers
-            self.thread = thread
-        }
-        func release() { answers.give(thread) }
+        fileprivate init(_ answers: InlineAnswers) { self.answers = answers }
+        func release() { answers.give() }
     }
 
     /// A lease to block the calling thread for the request it is handling, when that blocks no one
@@ -168,9 +108,9 @@ final class InlineAnswers: @unchecked Sendable {
         let current = Unmanaged<CurrentBox>.fromOpaque(raw).takeUnretainedValue().current
         guard current.answers.take() else { return nil }
         guard current.owe() else {
-            current.answers.give(pthread_self())
+            current.answers.give()
             return nil
         }
-        return Lease(current.answers, thread: pthread_self())
+        return Lease(current.answers)
     }
 }
