@@ -175,8 +175,10 @@ struct ServeCommand: ParsableCommand {
         let server = HTTPServer(configuration: configuration, logger: logger, handler: api, errors: APIError.render,
                                 refused: refused)
         let bound = try server.start()
-        // Written straight to fd 1, unbuffered: scripts and tests wait for this line.
-        FileHandle.standardOutput.write(Data("ipclab: listening on http://\(host):\(bound)\n".utf8))
+        // Written straight to fd 1, unbuffered: scripts and tests wait for this line. An IPv6 address in
+        // brackets, as a URL has it.
+        let urlHost = host.contains(":") ? "[\(host)]" : host
+        FileHandle.standardOutput.write(Data("ipclab: listening on http://\(urlHost):\(bound)\n".utf8))
         var adminServer: HTTPServer?
         if let adminPort {
             // Small and separate: a few probes and scrapers, never the class.

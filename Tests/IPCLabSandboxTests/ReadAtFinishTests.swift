@@ -59,7 +59,9 @@ struct ReadAtFinishTests {
             #expect(trace.run.reason?.hasPrefix("limit processes: the run's pids cgroup refused") == true, "\(trace.run.reason ?? "")")
         }
         #expect(counts(runner)[.again]! > before[.again]!, "the reading at the finish of \(tries) run(s) was never found stale")
-        #expect(counts(runner)[.atFinish] == before[.atFinish], "a reading without the counters' reason must not be answered")
+        // A run may still be answered from its reading at the finish: when the spawner wrote the counters
+        // before the server read the ring (both wake on the init's one write), the reading has the reason
+        // too. Every trace answered, however read, carries it (above).
     }
 
     @Test("a reading holds only for a ring that ends as read: each field of the header, and reasons from the counters")
