@@ -55,11 +55,12 @@ public final class HTTPServer: @unchecked Sendable {
     private let errors: HTTPErrorRenderer
     private let refused: @Sendable (String) -> Void
 
-    // `lock` guards the three below; `@unchecked Sendable` rests on it (the rest is `let`).
+    // `lock` guards the four below; `@unchecked Sendable` rests on it (the rest is `let`).
     private let lock = NSLock()
     private var daemon: OpaquePointer?
     private var context: Unmanaged<Context>?
     private var boundPort: Int?
+    private var boundURL: String?
 
     /// A server that will answer with `handler` once started; nothing is bound yet.
     /// `refused` hears of each request or connection the server itself turns away, by
@@ -83,6 +84,12 @@ public final class HTTPServer: @unchecked Sendable {
     /// ``stop()``.
     public var port: Int? {
         lock.withLock { boundPort }
+    }
+
+    /// `http://HOST:PORT` for the address the server listens on while it runs (an IPv6 address in
+    /// brackets), `nil` before ``start()`` and after ``stop()``.
+    public var url: String? {
+        lock.withLock { boundURL }
     }
 
     /// Binds ``HTTPServerConfiguration/host`` and ``HTTPServerConfiguration/port`` and starts
@@ -152,7 +159,9 @@ public final class HTTPServer: @unchecked Sendable {
         self.daemon = daemon
         self.context = context
         self.boundPort = port
-        logger.info("listening on http://\(address.hostForURL):\(port)",
+        let url = "http://\(address.hostForURL):\(port)"
+        self.boundURL = url
+        logger.info("listening on \(url)",
                     metadata: ["threads": "\(configuration.threadPoolSize)"])
         return port
     }
@@ -169,7 +178,7 @@ public final class HTTPServer: @unchecked Sendable {
     /// is dropped.
     public func stop() {
         let (daemon, retained): (OpaquePointer?, Unmanaged<Context>?) = lock.withLock {
-            defer { self.daemon = nil; self.context = nil; self.boundPort = nil }
+            defer { self.daemon = nil; self.context = nil; self.boundPort = nil; self.boundURL = nil }
             return (self.daemon, self.context)
         }
         guard let daemon, let retained else { return }

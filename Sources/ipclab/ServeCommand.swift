@@ -175,10 +175,8 @@ struct ServeCommand: ParsableCommand {
         let server = HTTPServer(configuration: configuration, logger: logger, handler: api, errors: APIError.render,
                                 refused: refused)
         let bound = try server.start()
-        // Written straight to fd 1, unbuffered: scripts and tests wait for this line. An IPv6 address in
-        // brackets, as a URL has it.
-        let urlHost = host.contains(":") ? "[\(host)]" : host
-        FileHandle.standardOutput.write(Data("ipclab: listening on http://\(urlHost):\(bound)\n".utf8))
+        // Written straight to fd 1, unbuffered: scripts and tests wait for this line.
+        FileHandle.standardOutput.write(Data("ipclab: listening on \(server.url ?? "http://\(host):\(bound)")\n".utf8))
         var adminServer: HTTPServer?
         if let adminPort {
             // Small and separate: a few probes and scrapers, never the class.
@@ -188,7 +186,7 @@ struct ServeCommand: ParsableCommand {
                     connectionReservePerIP: 0, accessLog: configuration.accessLog),
                 logger: logger, handler: AdminAPI(api: api), errors: APIError.render, refused: refused)
             let adminBound = try admin.start()
-            FileHandle.standardOutput.write(Data("ipclab: admin (/healthz, /metrics) on http://\(adminHost):\(adminBound)\n".utf8))
+            FileHandle.standardOutput.write(Data("ipclab: admin (/healthz, /metrics) on \(admin.url ?? "http://\(adminHost):\(adminBound)")\n".utf8))
             adminServer = admin
         }
 

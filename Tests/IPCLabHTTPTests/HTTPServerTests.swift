@@ -26,6 +26,20 @@ struct HTTPServerTests {
         }
     }
 
+    @Test("url names the bound address while the server runs, an IPv6 one in brackets; nil before and after")
+    func urlWhileRunning() throws {
+        for (host, shown) in [("127.0.0.1", "127.0.0.1"), ("::1", "[::1]")] {
+            let server = HTTPServer(configuration: HTTPServerConfiguration(host: host, port: 0, accessLog: .off),
+                                    logger: silentLogger, handler: EchoHandler())
+            #expect(server.url == nil)
+            let port: Int
+            do { port = try server.start() } catch { continue }  // no IPv6 loopback on this host
+            #expect(server.url == "http://\(shown):\(port)")
+            server.stop()
+            #expect(server.url == nil)
+        }
+    }
+
     @Test("keep-alive: several requests, bodies included, share one connection")
     func keepAlive() throws {
         try withServer(handler: EchoHandler()) { port in
