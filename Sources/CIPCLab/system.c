@@ -108,13 +108,15 @@ int ipclab_restore_cores(void) {
 }
 
 int ipclab_forget_other_cores(void) {
-    /* Only a process kept to one core of several has other cores to forget (an init cloned ahead, kept
-     * to the run core): one that may run anywhere would be back on them, and this would cost it a mapping
-     * and an interrupt for nothing (--no-run-core, one core, an init cloned while its run waits). */
+    /* Only a process kept to one core of the several ipclab_save_cores kept (an init cloned ahead, kept
+     * to the run core; both runners save the sandbox's cores before cloning any) has other cores to
+     * forget: one that may run anywhere would be back on them, and this would cost it a mapping and an
+     * interrupt for nothing (--no-run-core, one core, an init cloned while its run waits). */
+    if (!cores_saved || CPU_COUNT(&saved_cores) < 2) return 0;
     cpu_set_t mine;
     CPU_ZERO(&mine);
     if (sched_getaffinity(0, sizeof mine, &mine) != 0) return -1;
-    if (CPU_COUNT(&mine) != 1 || sysconf(_SC_NPROCESSORS_ONLN) < 2) return 0;
+    if (CPU_COUNT(&mine) != 1) return 0;
     /* A page alone in the page table of a 2 MiB range of its own: unmapping it frees that table, and a
      * flush that frees tables interrupts every core in the mm's cpumask, which drops each that no
      * longer runs this mm (x86's flush_tlb_func). */

@@ -269,7 +269,7 @@ int ipclab_restore_cores(void);
 /** Makes the kernel forget the other cores this process ran on (a ready init, kept to the run core after
  *  its first steps elsewhere), so that its fork at its go interrupts none of them to flush its TLB: one
  *  such interrupt now, while it waits, off the run's path. Nothing for a caller not kept to one core of
- *  several. 0, or -1 with errno. */
+ *  the several ipclab_save_cores kept (nothing either before that call). 0, or -1 with errno. */
 int ipclab_forget_other_cores(void);
 
 /** Process `pid` (0: the caller) back to the set ipclab_choose_run_core kept, if it chose a core (a
