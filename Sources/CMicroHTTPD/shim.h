@@ -8,6 +8,8 @@
 #include <sys/types.h>
 #include <sys/select.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <microhttpd.h>
 
 /* MHD_OPTION_URI_LOG_CALLBACK's callback: the request target as it came (before percent-decoding
@@ -16,7 +18,8 @@ typedef void *(*cmhd_uri_log_callback)(void *cls, const char *uri, struct MHD_Co
 
 /* MHD_start_daemon with the options IPCLabHTTP uses. The listening address is
  * `bind_addr` (MHD binds before it returns, so the address
- * only has to live for the call). `thread_pool_size` <= 1 means one internal
+ * only has to live for the call); NULL with MHD_USE_NO_LISTEN_SOCKET, whose connections
+ * come from MHD_add_connection (IPCLabHTTP's ConnectionAcceptor). `thread_pool_size` <= 1 means one internal
  * polling thread. `connection_memory_limit` bounds each connection's buffers
  * (request line + headers must fit; MHD's default is 32 KiB).
  * `per_ip_connection_limit` caps the connections open at once from one IP address
@@ -51,6 +54,13 @@ static inline struct MHD_Daemon *cmhd_start_daemon(
                             MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip_connection_limit,
                             MHD_OPTION_CONNECTION_MEMORY_LIMIT, connection_memory_limit,
                             MHD_OPTION_END);
+}
+
+/* accept4(2), which the Glibc module leaves out (it is _GNU_SOURCE's): the connection's socket
+ * is born close-on-exec and non-blocking, as libmicrohttpd's own accepts make it. */
+static inline int cmhd_accept(int listen_fd, struct sockaddr *addr, socklen_t *addrlen)
+{
+    return (int)syscall(SYS_accept4, listen_fd, addr, addrlen, SOCK_CLOEXEC | SOCK_NONBLOCK);
 }
 
 /* The length of the request target on the wire, from the two pointers the access handler gets:

@@ -149,9 +149,10 @@ func httpServerConnectionNotify(
     switch code.rawValue {
     case 0:  // MHD_CONNECTION_NOTIFY_STARTED
         let address = cmhd_connection_client_address(connection).map(HTTPServer.numericHost(of:)) ?? ""
-        let entry = context.connections.opened(descriptor: cmhd_connection_fd(connection), address: address)
+        let descriptor = cmhd_connection_fd(connection)
+        let entry = context.connections.opened(descriptor: descriptor, address: address)
         socketContext.pointee = Unmanaged.passRetained(entry).toOpaque()
-        context.inline.opened()
+        context.inline.opened(descriptor: descriptor)
     case 1:  // MHD_CONNECTION_NOTIFY_CLOSED
         guard let raw = socketContext.pointee else { return }
         context.inline.closed()

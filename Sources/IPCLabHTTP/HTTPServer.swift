@@ -61,6 +61,8 @@ public final class HTTPServer: @unchecked Sendable {
     private var context: Unmanaged<Context>?
     private var boundPort: Int?
     private var boundURL: String?
+    /// With a pool of several threads, what accepts the connections and spreads them over it.
+    private var acceptor: ConnectionAcceptor?
 
     /// A server that will answer with `handler` once started; nothing is bound yet.
     /// `refused` hears of each request or connection the server itself turns away, by
@@ -131,11 +133,27 @@ public final class HTTPServer: @unchecked Sendable {
         var flags = MHD_USE_EPOLL_INTERNAL_THREAD.rawValue | MHD_USE_ERROR_LOG.rawValue
             | MHD_ALLOW_SUSPEND_RESUME.rawValue
         if address.family == AF_INET6 { flags |= MHD_USE_IPv6.rawValue }
+        // A pool of several threads gets its connections from an acceptor of its own, spread evenly
+        // (ConnectionAcceptor); one thread accepts them itself.
+        let acceptor: ConnectionAcceptor?
+        if configuration.threadPoolSize > 1 {
+            do throws(HTTPServerError) {
+                acceptor = try ConnectionAcceptor(address: address, threads: configuration.threadPoolSize,
+                                                  limit: configuration.connectionLimit,
+                                                  balance: context.takeUnretainedValue().inline)
+            } catch {
+                context.release()
+                throw error
+            }
+            flags |= MHD_USE_NO_LISTEN_SOCKET.rawValue
+        } else {
+            acceptor = nil
+        }
 
         let daemon: OpaquePointer? = withUnsafePointer(to: address.storage) { storage in
             storage.withMemoryRebound(to: sockaddr.self, capacity: 1) { sockaddrPointer in
                 cmhd_start_daemon(
-                    flags, sockaddrPointer,
+                    flags, acceptor == nil ? sockaddrPointer : nil,
                     httpServerAccessHandler, context.toOpaque(),
                     httpServerRequestCompleted, context.toOpaque(),
                     httpServerLogMessage, context.toOpaque(),
@@ -143,7 +161,9 @@ public final class HTTPServer: @unchecked Sendable {
                     httpServerConnectionNotify, context.toOpaque(),
                     UInt32(configuration.threadPoolSize),
                     UInt32(configuration.connectionTimeoutSeconds),
-                    UInt32(configuration.connectionLimit),
+                    // With an acceptor, the limit is kept there and libmicrohttpd's own must never be
+                    // reached (ConnectionAcceptor: a lock 0.9.75 leaves held).
+                    UInt32(acceptor == nil ? configuration.connectionLimit : 2 * configuration.connectionLimit),
                     UInt32(min(mhdPerIP, Int(UInt32.max))),
                     configuration.connectionMemoryLimit)
             }
@@ -151,16 +171,28 @@ public final class HTTPServer: @unchecked Sendable {
         guard let daemon else {
             let reason = context.takeUnretainedValue().lastLibraryMessage
                 ?? "MHD_start_daemon failed"
+            acceptor?.close()
             context.release()
             throw .startFailed("cannot listen on \(address.description): \(reason)")
         }
-        let port = Int(cmhd_daemon_bind_port(daemon))
+        if let acceptor {
+            do throws(HTTPServerError) {
+                try acceptor.start(daemon: daemon)
+            } catch {
+                MHD_stop_daemon(daemon)
+                acceptor.close()
+                context.release()
+                throw error
+            }
+        }
+        let port = acceptor?.port ?? Int(cmhd_daemon_bind_port(daemon))
         connections.start()
         self.daemon = daemon
         self.context = context
         self.boundPort = port
         let url = "http://\(address.hostForURL):\(port)"
         self.boundURL = url
+        self.acceptor = acceptor
         logger.info("listening on \(url)",
                     metadata: ["threads": "\(configuration.threadPoolSize)"])
         return port
@@ -177,14 +209,20 @@ public final class HTTPServer: @unchecked Sendable {
     /// for those to go out; past that their connections are closed) and a later `respond`
     /// is dropped.
     public func stop() {
-        let (daemon, retained): (OpaquePointer?, Unmanaged<Context>?) = lock.withLock {
-            defer { self.daemon = nil; self.context = nil; self.boundPort = nil; self.boundURL = nil }
-            return (self.daemon, self.context)
+        let (daemon, retained, acceptor): (OpaquePointer?, Unmanaged<Context>?, ConnectionAcceptor?) = lock.withLock {
+            defer {
+                self.daemon = nil; self.context = nil; self.boundPort = nil; self.boundURL = nil
+                self.acceptor = nil
+            }
+            return (self.daemon, self.context, self.acceptor)
         }
         guard let daemon, let retained else { return }
-        let listenSocket = drain(daemon, retained.takeUnretainedValue())
+        let listenSocket = drain(daemon, retained.takeUnretainedValue(), acceptor: acceptor)
         retained.takeUnretainedValue().connections.stop()
+        // No connection may reach the daemon once it is stopped.
+        acceptor?.stop()
         MHD_stop_daemon(daemon)
+        acceptor?.close()
         if listenSocket >= 0 { close(listenSocket) }
         // Only now can no callback hold the context any more (a `respond` closure still may,
         // but it no longer touches libmicrohttpd).
@@ -195,13 +233,13 @@ public final class HTTPServer: @unchecked Sendable {
     /// Waits for the responses owed to suspended connections, then makes sure none stays
     /// suspended: libmicrohttpd must not be stopped with one (it aborts). Returns the listen
     /// socket when it had to stop accepting (close it after `MHD_stop_daemon`), else -1.
-    private func drain(_ daemon: OpaquePointer, _ context: Context) -> Int32 {
+    private func drain(_ daemon: OpaquePointer, _ context: Context, acceptor: ConnectionAcceptor?) -> Int32 {
         var listenSocket: Int32 = -1
         context.drain.lock()
         if context.unfinished > 0 {
             let owed = context.unfinished
             context.drain.unlock()
-            listenSocket = MHD_quiesce_daemon(daemon)
+            if let acceptor { acceptor.stop() } else { listenSocket = MHD_quiesce_daemon(daemon) }
             logger.info("waiting up to \(configuration.stopTimeoutSeconds) s for \(owed) response(s) still owed")
             let deadline = Date(timeIntervalSinceNow: TimeInterval(configuration.stopTimeoutSeconds))
             context.drain.lock()

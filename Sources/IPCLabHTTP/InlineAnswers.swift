@@ -20,23 +20,45 @@ import Glibc
 ///   `threads − 1` threads answer inline at once (none with a pool of one thread), and
 /// - the server is not stopping.
 ///
+/// What it counts also places new connections (``ConnectionAcceptor``): never on a thread answering
+/// inline while another is free of that (``place(near:shares:)``), and no thread starts answering inline
+/// while a connection placed on it waits to be opened.
+///
 /// The access handler makes the request being handled the thread's ``current`` for the length of
 /// the handler's call; ``claim()`` takes it. A claimed request counts as owed to its client, as a
 /// suspended one does, so that `stop()` waits for its answer.
 final class InlineAnswers: @unchecked Sendable {
     /// The most threads that may answer inline at once.
     let most: Int
-    private let lock = NSLock()
+    /// The pool's threads.
+    let pool: Int
+    /// Guards what follows; signalled (`room`) when a placed connection closes or is taken back.
+    private let lock = NSCondition()
+    private var room: NSCondition { lock }
     private var connectionsByThread: [pthread_t: Int] = [:]
     private var inlineNow = 0
+    /// The threads answering inline now.
+    private var answeringThreads: Set<pthread_t> = []
+    /// Each pool thread's index (``ConnectionAcceptor``: the descriptor of a connection it opened, mod `pool`).
+    private var indexOfThread: [pthread_t: Int] = [:]
+    /// Connections given to each pool thread by index and not yet closed (``place(near:shares:)``).
+    private var connectionsByIndex: [Int]
 
     init(poolThreads: Int) {
         most = max(0, poolThreads - 1)
+        pool = max(1, poolThreads)
+        connectionsByIndex = Array(repeating: 0, count: pool)
     }
 
-    /// A connection opened on the calling thread (libmicrohttpd's notify callback runs on the thread that owns it).
-    func opened() {
-        lock.withLock { connectionsByThread[pthread_self(), default: 0] += 1 }
+    /// A connection opened on the calling thread (libmicrohttpd's notify callback runs on the thread that
+    /// owns it), with its descriptor: a connection the acceptor added went to the pool thread at
+    /// descriptor mod threads, which tells this thread's index.
+    func opened(descriptor: Int32) {
+        lock.withLock {
+            let thread = pthread_self()
+            connectionsByThread[thread, default: 0] += 1
+            if descriptor >= 0 && indexOfThread[thread] == nil { indexOfThread[thread] = Int(descriptor) % pool }
+        }
     }
 
     /// A connection of the calling thread is closing.
@@ -45,7 +67,70 @@ final class InlineAnswers: @unchecked Sendable {
             let thread = pthread_self()
             let left = (connectionsByThread[thread] ?? 1) - 1
             connectionsByThread[thread] = left > 0 ? left : nil
+            if let index = indexOfThread[thread], connectionsByIndex[index] > 0 {
+                connectionsByIndex[index] -= 1
+                room.signal()
+            }
         }
+    }
+
+    /// Places a new connection: chooses the pool thread (by index) it should go to and counts it there
+    /// at once, in one step, since its thread hears of it only later (so that no thread starts answering
+    /// a run inline in between: ``take()`` refuses a thread with a connection placed and not yet opened).
+    /// `near`: the CPU the connection's packets came in on (`SO_INCOMING_CPU`; -1 if unknown): the thread
+    /// at that CPU's index mod threads, so that a client's connections are served where its packets arrive
+    /// (and on one machine, where the client runs), unless it answers a run inline or serves two more
+    /// connections than the least loaded; else none answering inline if one is free of that, then the
+    /// fewest connections, then the lowest index. A thread with `shares[index]` connections is full.
+    /// nil when every thread is full; -1 with a pool of one thread.
+    func place(near cpu: Int = -1, shares: [Int]? = nil) -> Int? {
+        lock.withLock {
+            guard pool > 1 else { return -1 }
+            let threadAt = Dictionary(indexOfThread.map { ($1, $0) }) { a, _ in a }
+            func busy(_ i: Int) -> Bool { threadAt[i].map(answeringThreads.contains) ?? false }
+            func full(_ i: Int) -> Bool { shares.map { connectionsByIndex[i] >= $0[i] } ?? false }
+            let open = (0..<pool).filter { !full($0) }
+            guard let least = open.min(by: { a, b in
+                (busy(a) ? 1 : 0, connectionsByIndex[a], a) < (busy(b) ? 1 : 0, connectionsByIndex[b], b)
+            }) else { return nil }
+            var chosen = least
+            if cpu >= 0 {
+                let near = cpu % pool
+                if !full(near) && !busy(near) && connectionsByIndex[near] <= connectionsByIndex[least] + 2 { chosen = near }
+            }
+            connectionsByIndex[chosen] += 1
+            return chosen
+        }
+    }
+
+    /// A connection placed on pool thread `index` that the daemon did not take (it closed it).
+    func unplace(_ index: Int) {
+        lock.withLock {
+            guard connectionsByIndex.indices.contains(index), connectionsByIndex[index] > 0 else { return }
+            connectionsByIndex[index] -= 1
+            room.signal()
+        }
+    }
+
+    /// A connection given to pool thread `index` other than by ``place(near:shares:)``.
+    func count(_ index: Int) {
+        lock.withLock {
+            guard connectionsByIndex.indices.contains(index) else { return }
+            connectionsByIndex[index] += 1
+        }
+    }
+
+    /// Waits until some pool thread has fewer connections than its share, or `seconds` pass; true if one has.
+    func waitForRoom(shares: [Int], seconds: Double) -> Bool {
+        let deadline = Date(timeIntervalSinceNow: seconds)
+        lock.lock()
+        defer { lock.unlock() }
+        while !(0..<pool).contains(where: { connectionsByIndex[$0] < shares[$0] }) {
+            guard room.wait(until: deadline) else {
+                return (0..<pool).contains { connectionsByIndex[$0] < shares[$0] }
+            }
+        }
+        return true
     }
 
     /// Inline answers given now (for tests and diagnostics).
@@ -54,14 +139,21 @@ final class InlineAnswers: @unchecked Sendable {
     /// Takes an inline slot for the calling thread if it serves one connection and a slot is free.
     fileprivate func take() -> Bool {
         lock.withLock {
-            guard inlineNow < most, connectionsByThread[pthread_self()] == 1 else { return false }
+            let thread = pthread_self()
+            guard inlineNow < most, connectionsByThread[thread] == 1 else { return false }
+            // A connection placed on this thread but not yet opened by it would wait for the whole run.
+            if let index = indexOfThread[thread], connectionsByIndex[index] > 1 { return false }
             inlineNow += 1
+            answeringThreads.insert(thread)
             return true
         }
     }
 
-    fileprivate func give() {
-        lock.withLock { inlineNow -= 1 }
+    fileprivate func give(_ thread: pthread_t) {
+        lock.withLock {
+            inlineNow -= 1
+            answeringThreads.remove(thread)
+        }
     }
 
     /// The request the calling thread is handling, while the handler runs.
@@ -96,8 +188,12 @@ final class InlineAnswers: @unchecked Sendable {
     /// A claim to answer the calling thread's request on this thread: release it once the answer is handed over.
     final class Lease: Sendable {
         private let answers: InlineAnswers
-        fileprivate init(_ answers: InlineAnswers) { self.answers = answers }
-        func release() { answers.give() }
+        private let thread: pthread_t
+        fileprivate init(_ answers: InlineAnswers, thread: pthread_t) {
+            self.answers = answers
+            self.thread = thread
+        }
+        func release() { answers.give(thread) }
     }
 
     /// A lease to block the calling thread for the request it is handling, when that blocks no one
@@ -108,9 +204,9 @@ final class InlineAnswers: @unchecked Sendable {
         let current = Unmanaged<CurrentBox>.fromOpaque(raw).takeUnretainedValue().current
         guard current.answers.take() else { return nil }
         guard current.owe() else {
-            current.answers.give()
+            current.answers.give(pthread_self())
             return nil
         }
-        return Lease(current.answers)
+        return Lease(current.answers, thread: pthread_self())
     }
 }

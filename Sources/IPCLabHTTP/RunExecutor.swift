@@ -282,24 +282,15 @@ extension RunExecutor {
         func run() {
             switch role {
             case .worker(let name):
-                nameThisThread(name)
+                ThreadName.set(name)
                 var finished: (client: String, seconds: Double)?
                 while let (job, reservation) = core.next(finished: finished) {
                     finished = (reservation.client, RunExecutor.run(job, reservation))
                 }
             case .expirer(let name):
-                nameThisThread(name)
+                ThreadName.set(name)
                 while let job = core.nextExpired() { job.expired() }
             }
-        }
-
-        /// `pthread_setname_np`, which Glibc's module does not export: the thread's `comm`.
-        private func nameThisThread(_ name: String) {
-            let descriptor = open("/proc/thread-self/comm", O_WRONLY | O_CLOEXEC)
-            guard descriptor >= 0 else { return }
-            defer { close(descriptor) }
-            let bytes = Array(name.utf8.prefix(15))
-            _ = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
         }
     }
 }

@@ -16,7 +16,7 @@ struct InlineAnswersTests {
     /// libmicrohttpd thread in an access handler's call; waits for it to end.
     private static func onServerThread(_ answers: InlineAnswers, connections: Int = 1, _ body: @escaping @Sendable () -> Void) -> Thread {
         let thread = Thread {
-            for _ in 0..<connections { answers.opened() }
+            for _ in 0..<connections { answers.opened(descriptor: -1) }
             InlineAnswers.handling(InlineAnswers.Current(answers: answers, owe: { true }), body)
             for _ in 0..<connections { answers.closed() }
         }
