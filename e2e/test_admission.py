@@ -253,3 +253,34 @@ def test_a_large_body_is_checked_off_the_http_thread():
         assert http_cpu * 5 < check_cpu, f"HTTP thread {http_cpu} ticks, check thread {check_cpu}"
     finally:
         assert srv.stop() == 0, srv.stderr_tail()
+
+
+def test_connections_over_the_server_limit_wait_for_room():
+    """--max-connections over two HTTP threads (the acceptor keeps it: README, "Connections spread over
+    the HTTP threads"): four keep-alive connections are served, a fifth is accepted by the kernel but
+    waits, unanswered, until one of the four closes; then it is served. A burst of forty past the limit,
+    closed, leaves a server that still stops cleanly (libmicrohttpd 0.9.75 hung in its stop when it
+    refused an added connection over its own limit)."""
+    srv = start_server("--threads", "2", "--max-connections", "4")
+    try:
+        held = [connect(srv, "127.0.0.7") for _ in range(4)]
+        for s in held:
+            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: lab\r\n\r\n")
+            assert s.recv(65536).startswith(b"HTTP/1.1 200")
+        waiting = connect(srv, "127.0.0.8")
+        waiting.sendall(b"GET /healthz HTTP/1.1\r\nHost: lab\r\n\r\n")
+        waiting.settimeout(0.5)
+        with pytest.raises(socket.timeout):
+            waiting.recv(65536)
+        held.pop().close()
+        waiting.settimeout(5)
+        assert waiting.recv(65536).startswith(b"HTTP/1.1 200"), "the fifth was not served once there was room"
+        for s in held + [waiting]:
+            s.close()
+        burst = [connect(srv, "127.0.0.9") for _ in range(40)]
+        for s in burst:
+            s.close()
+        time.sleep(0.3)
+        served_quickly(srv, "127.0.0.10")
+    finally:
+        assert srv.stop() == 0, srv.stderr_tail()

@@ -44,7 +44,7 @@ struct AdmissionOptions: ParsableArguments {
     @Option(help: "Seconds a connection may go with no bytes moving either way (idle, a stalled upload, a response not read) before it is closed.")
     var connectionTimeoutS = 15
 
-    @Option(help: "Connections open at once; more are closed at accept.")
+    @Option(help: "Connections open at once; more wait in the listen backlog until one closes.")
     var maxConnections = 1000
 
     @Option(help: "Connections served at once from one IP address (0: no limit); past it, --connection-reserve-per-ip more are answered 503 with Retry-After (/healthz and /metrics still served), and more than both are closed at accept.")
