@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Paired latency of two builds: which one answers a run faster, with the VM's drift taken out.
 
-  python3 bench/paired_latency.py A/ipclab B/ipclab [--runs 3000] [--body JSON] [-- SERVE_ARGS…]
+  python3 bench/paired_latency.py A/ipclab B/ipclab [--runs 3000] [--body JSON] [--health]
+                                  [--new-connections] [-- SERVE_ARGS…]
 
 Starts both servers (as `bench/cpu_per_run.py` does), then posts runs one at a time on one keep-alive
 connection to each, alternating A,B then B,A, so each pair runs within a few milliseconds of each
@@ -9,7 +10,9 @@ other. Prints p25/p50/p90 of each and the median of the per-pair differences (B 
 project's VM the 1-client p50 drifts by ±15 % from one minute to the next (`bench/cpu_per_run.py
 --clients 1` rounds of 4 s), which hides a change of ~30 µs; paired, it shows within a few µs from run
 to run. Each server idles while the other answers (a client with think time, not `wrk`'s back-to-back
-posting). Not a test: figures move with the machine's load.
+posting). `--health` times `GET /healthz` instead of a run; `--new-connections` opens a connection per
+request (`Connection: close`), as a script without keep-alive does, instead of one kept alive. Not a
+test: figures move with the machine's load.
 """
 import argparse, http.client, json, os, statistics, sys, tempfile, time
 
@@ -24,6 +27,8 @@ def main():
     ap.add_argument("b")
     ap.add_argument("--runs", type=int, default=3000, help="pairs measured (after 200 to warm up)")
     ap.add_argument("--body", default=json.dumps({"experiment": "pipe.hello", "store": False}))
+    ap.add_argument("--health", action="store_true", help="time GET /healthz instead of a run")
+    ap.add_argument("--new-connections", action="store_true", help="a new connection per request")
     args = ap.parse_args(argv)
     procs, conns = [], []
     try:
@@ -35,11 +40,19 @@ def main():
 
         def one(conn):
             t0 = time.perf_counter_ns()
-            conn.request("POST", "/api/v1/runs", args.body, {"Content-Type": "application/json"})
+            if args.new_connections:
+                conn = http.client.HTTPConnection(conn.host, conn.port)
+            headers = {"Connection": "close"} if args.new_connections else {}
+            if args.health:
+                conn.request("GET", "/healthz", headers=headers)
+            else:
+                conn.request("POST", "/api/v1/runs", args.body, {"Content-Type": "application/json", **headers})
             r = conn.getresponse()
             data = r.read()
-            if r.status != 200 or b'"outcome":"ok"' not in data:
-                sys.exit(f"a run failed: {r.status} {data[:300]!r}")
+            if args.new_connections:
+                conn.close()
+            if r.status != 200 or (not args.health and b'"outcome":"ok"' not in data):
+                sys.exit(f"a request failed: {r.status} {data[:300]!r}")
             return (time.perf_counter_ns() - t0) / 1e3
 
         for _ in range(200):
