@@ -30,7 +30,7 @@ export IPCLAB_VENV := $(VENV)
 # The C runner (docs/c-runner.md): a static-pie glibc image, built by cc because SwiftPM cannot link
 # a static C executable here (swiftc links libswiftCore). It links CIPCLab's C as it is, these files:
 RUNNER_CIPCLAB := ring signals shm sem mq sockets pipes bench bench_latency bench_sync limits seccomp \
-	system memory program_root
+	system memory program_root setup_ahead
 RUNNER_SOURCES := $(wildcard Sources/ipclab-runner/*.c) $(RUNNER_CIPCLAB:%=Sources/CIPCLab/%.c)
 RUNNER_HEADERS := $(wildcard Sources/ipclab-runner/*.h Sources/CIPCLab/include/*.h Sources/CIPCLab/*.h)
 RUNNER_CFLAGS := -O2 -static-pie -D_GNU_SOURCE -Wall -Wextra -ISources/CIPCLab/include -ISources/ipclab-runner

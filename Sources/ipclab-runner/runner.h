@@ -72,6 +72,7 @@ enum { RUNNER_SOCKET_FD = 3, RUNNER_HOME_FD = 4, RUNNER_EXE_FD = 5, RUNNER_FINIS
 /** A set-up operation done ahead of time (SetupOperation.Done): recorded once the ring is mapped. */
 typedef struct setup_done {
     char name[48];
+    int ahead;      /* its index among ipclab_setup_ahead_name's, -1 if none (a name with a number in it) */
     int required;
     int result;
     int err;

@@ -158,10 +158,13 @@ struct CRunnerTests {
         let swift = try await CLab.run(plan: json, scenario: Self.sleeper, wallMs: 3000, on: try Lab.shared().spawner, tamper: tamper)
         #expect(c.header.failure == "sandbox set-up failed: RLIMIT_NOFILE 1099511627776", "\(c.header.failure)")
         #expect(c.header.failure == swift.header.failure && c.header.failedErrno == swift.header.failedErrno && c.header.failedErrno != 0)
+        // The operations as the trace lists them: the C init records those done ahead as one record
+        // (IPCLAB_SETUP_AHEAD_CALL), the Swift init one by one.
         func setup(_ r: CLab.Run) -> [String] {
-            r.records.filter { $0.kind == UInt16(IPCLAB_REC_SETUP.rawValue) }.map { "\(CLab.call($0)) \($0.result) \($0.err)" }
+            r.trace.run.sandbox.setup.map { "\($0.op) \($0.result) \($0.errno ?? "")" }
         }
         #expect(setup(c) == setup(swift), "C: \(setup(c))\nSwift: \(setup(swift))")
+        #expect(c.records.contains { CLab.call($0) == SetupAhead.call }, "the C init recorded its operations done ahead as one record")
         #expect(!c.records.contains { $0.kind == UInt16(IPCLAB_REC_START.rawValue) }, "no process ran")
     }
 

@@ -189,6 +189,16 @@ uint32_t ipclab_record_now(uint16_t kind, const char *call, int32_t step,
                            int64_t result, int32_t err,
                            const void *payload, size_t payload_len);
 
+/** The call name of the one set-up record (kind IPCLAB_REC_SETUP) that stands for the operations a ready
+ *  init did ahead, each named by ipclab_setup_ahead_name: args[0] has a bit per operation done (bit i:
+ *  name i; they are done in that order), args[1] the bits of those that failed (result -1), and
+ *  args[2…] the errno of each that failed, in order. The server expands it into one operation each
+ *  (TraceBuilder); an init with another operation or result records them one by one as before. */
+#define IPCLAB_SETUP_AHEAD_CALL "set-up done ahead"
+
+/** The name of operation `index` a ready init may do ahead (setup.c), NULL past the last. */
+const char *ipclab_setup_ahead_name(int index);
+
 /** Publishes this process's pid under its participant index (called by each participant at start). */
 void ipclab_publish_pid(int index, int32_t pid);
 

@@ -115,8 +115,9 @@ struct TraceBuilder {
                 kind: r.call, state: named.state, labels: named.labels)
         }.sorted { $0.tNs < $1.tNs }
 
-        let setup = records.filter { $0.kind == IPCLAB_REC_SETUP && $0.call != "namespaces" && $0.call != "seccomp" }.map {
-            SandboxReport.Operation(op: $0.call, result: $0.result, errno: ErrnoName.of($0.err), tNs: $0.tBegin)
+        let setup = records.filter { $0.kind == IPCLAB_REC_SETUP && $0.call != "namespaces" && $0.call != "seccomp" }.flatMap {
+            $0.call == SetupAhead.call ? SetupAhead.operations($0)
+                : [SandboxReport.Operation(op: $0.call, result: $0.result, errno: ErrnoName.of($0.err), tNs: $0.tBegin)]
         }
         let namespaceRecord = records.first { $0.kind == IPCLAB_REC_SETUP && $0.call == "namespaces" }
         let userNamespace = namespaceRecord?.args[0] == 1
