@@ -147,7 +147,7 @@ static void recorded(init_state *s, const char *name, int required, int result, 
 
 /* The operations done ahead as the one record IPCLAB_SETUP_AHEAD_CALL (ipclab.h), when each has a
  * name of the table, in its order, a result of 0 or -1, and at most IPCLAB_ARGS_MAX - 2 failed: 22
- * records at go were ~20-30 µs of a lone run's path, most of it the server's (docs/performance.md).
+ * records at go cost a lone run ~20-30 µs in all, written, read and rendered (docs/performance.md).
  * 0 when they do not fit it. */
 static int record_early_compact(init_state *s) {
     int64_t args[IPCLAB_ARGS_MAX] = {0};
