@@ -10,10 +10,10 @@ import Glibc
 
 @Suite("The one record of a ready init's operations done ahead (SetupAhead)")
 struct SetupAheadTests {
-    private static func record(_ a: Int64, _ b: Int64 = 0, _ c: Int64 = 0, _ d: Int64 = 0, _ e: Int64 = 0,
+    private static func record(process: Int = -1, call: String = SetupAhead.call, _ a: Int64, _ b: Int64 = 0, _ c: Int64 = 0, _ d: Int64 = 0, _ e: Int64 = 0,
                                _ f: Int64 = 0, _ g: Int64 = 0, _ h: Int64 = 0) -> RawRecord {
-        RawRecord(index: 0, done: true, kind: IPCLAB_REC_SETUP, process: -1, pid: 1, step: nil, tBegin: 1234, tEnd: 1234,
-                  result: 0, err: 0, payloadLength: 0, args: RecordArgs((a, b, c, d, e, f, g, h)), call: SetupAhead.call, payload: [])
+        RawRecord(index: 0, done: true, kind: IPCLAB_REC_SETUP, process: process, pid: 1, step: nil, tBegin: 1234, tEnd: 1234,
+                  result: 0, err: 0, payloadLength: 0, args: RecordArgs((a, b, c, d, e, f, g, h)), call: call, payload: [])
     }
 
     private static func list(_ ops: [SandboxReport.Operation]) -> [String] {
@@ -38,5 +38,17 @@ struct SetupAheadTests {
         // A failure bit without its operation's: ignored.
         #expect(Self.list(SetupAhead.operations(Self.record(0b1, 0b10))) == ["setresgid 0 (userns) 0 - 1234"])
         #expect(SetupAhead.operations(Self.record(0)).isEmpty)
+    }
+
+    @Test("only the first compact record, the init's, is expanded: a forged second one, or one from a run's process, names nothing")
+    func onlyTheInitsFirst() {
+        let loopback: Int64 = 1 << 11
+        let ops = SetupAhead.operations(of: [
+            Self.record(process: 0, loopback),                  // a process's: nothing
+            Self.record(call: "no_new_privs", 0),               // an ordinary one: itself
+            Self.record(loopback),                              // the init's: expanded
+            Self.record(-1, -1),                                // a second: nothing (it would be twelve)
+        ])
+        #expect(Self.list(ops) == ["no_new_privs 0 - 1234", "loopback up 0 - 1234"])
     }
 }

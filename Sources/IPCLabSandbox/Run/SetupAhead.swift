@@ -20,6 +20,22 @@ enum SetupAhead {
         return names
     }()
 
+    /// The set-up operations of a run's set-up records (`IPCLAB_REC_SETUP`, but `namespaces` and
+    /// `seccomp`), in order: one per record, and those one compact record stands for. Only the first
+    /// compact record, and only the init's, is expanded: the init writes one, before any process of the
+    /// run exists; another is a run's forgery, which would otherwise make twelve operations of each record.
+    static func operations(of records: [RawRecord]) -> [SandboxReport.Operation] {
+        var expanded = false
+        return records.flatMap { r -> [SandboxReport.Operation] in
+            guard r.call == call else {
+                return [SandboxReport.Operation(op: r.call, result: r.result, errno: ErrnoName.of(r.err), tNs: r.tBegin)]
+            }
+            guard !expanded, r.process == -1 else { return [] }
+            expanded = true
+            return operations(r)
+        }
+    }
+
     /// The operations `record` stands for, in the order they were done, each at the record's time.
     static func operations(_ record: RawRecord) -> [SandboxReport.Operation] {
         let done = UInt64(bitPattern: record.args[0])

@@ -115,10 +115,9 @@ struct TraceBuilder {
                 kind: r.call, state: named.state, labels: named.labels)
         }.sorted { $0.tNs < $1.tNs }
 
-        let setup = records.filter { $0.kind == IPCLAB_REC_SETUP && $0.call != "namespaces" && $0.call != "seccomp" }.flatMap {
-            $0.call == SetupAhead.call ? SetupAhead.operations($0)
-                : [SandboxReport.Operation(op: $0.call, result: $0.result, errno: ErrnoName.of($0.err), tNs: $0.tBegin)]
-        }
+        let setup = SetupAhead.operations(of: records.filter {
+            $0.kind == IPCLAB_REC_SETUP && $0.call != "namespaces" && $0.call != "seccomp"
+        })
         let namespaceRecord = records.first { $0.kind == IPCLAB_REC_SETUP && $0.call == "namespaces" }
         let userNamespace = namespaceRecord?.args[0] == 1
         let networkNamespace = namespaceRecord?.args[1] == 1
