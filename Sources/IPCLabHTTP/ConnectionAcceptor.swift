@@ -173,18 +173,19 @@ final class ConnectionAcceptor: @unchecked Sendable {
             return true
         }
         let placed = Self.descriptor(fd, choosing: index, of: threads)
-        let landed = Int(placed) % threads
-        if landed != index {
-            // No number with the residue could be had (out of descriptors): count it where it goes.
+        guard Int(placed) % threads == index else {
+            // No number with the residue could be had (out of descriptors): refused, as libmicrohttpd
+            // refuses at its own accept then; given to another thread it could pass that thread's share.
+            Glibc.close(placed)
             balance.unplace(index)
-            balance.count(landed)
+            return true
         }
         // libmicrohttpd closes the socket itself when it does not take it (the per-address cap,
         // out of memory).
         let taken = withUnsafePointer(to: &peer) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { MHD_add_connection(daemon, placed, $0, length) }
         }
-        if taken != .YES { balance.unplace(landed) }
+        if taken != .YES { balance.unplace(index) }
         return true
     }
 

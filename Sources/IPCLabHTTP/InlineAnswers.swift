@@ -112,14 +112,6 @@ final class InlineAnswers: @unchecked Sendable {
         }
     }
 
-    /// A connection given to pool thread `index` other than by ``place(near:shares:)``.
-    func count(_ index: Int) {
-        lock.withLock {
-            guard connectionsByIndex.indices.contains(index) else { return }
-            connectionsByIndex[index] += 1
-        }
-    }
-
     /// Waits until some pool thread has fewer connections than its share, or `seconds` pass; true if one has.
     func waitForRoom(shares: [Int], seconds: Double) -> Bool {
         let deadline = Date(timeIntervalSinceNow: seconds)
