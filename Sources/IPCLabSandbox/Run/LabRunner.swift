@@ -69,6 +69,8 @@ public final class LabRunner: Sendable {
     private func runReadingRing(_ request: RunRequest, pollMs: Int, keepsRecords: Bool, image: RunImage? = nil,
                                 watch: ([TraceEvent]) -> Bool) throws(LabError) -> (Trace, EventRing, released: Bool) {
         let (spawner, plan) = route(request, image: image)
+        // Wakes an idle spawner now, while the ring is made ready, rather than with the run's message.
+        spawner.expectRun()
         // A program run's output comes back after its plan (ProgramOutput).
         let outputBytes = request.programs.map { ProgramOutput.capacity(programs: $0.count) } ?? 0
         let ring: EventRing

@@ -16,6 +16,10 @@ struct SpawnMessage {
         case run = 1
         /// Kill a run's init (and so its whole PID namespace).
         case kill = 2
+        /// A run is on its way (``SpawnerClient/expectRun()``): a spawner with no run in flight stays
+        /// awake for it, up to ``Spawner/awakeForRunNs``, instead of sleeping until it comes. No fields
+        /// but the kind are read; nothing travels with it.
+        case expect = 3
     }
 
     var kind: UInt32

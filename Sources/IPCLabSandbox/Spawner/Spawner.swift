@@ -154,6 +154,8 @@ public enum Spawner {
             case .run? where nfds == 2 || nfds == 3:
                 state.lastRunActivity = monotonicMs()
                 state.start(message, ringFD: received[0], doneFD: received[1], finishFD: received[2])
+            case .expect? where state.runs.isEmpty:
+                awaitRun(on: socket)
             case .kill?:
                 state.kill(runID: message.runID)
                 for i in 0..<Int(nfds) { close(received[i]) }
@@ -194,6 +196,24 @@ public enum Spawner {
         }
         _ = SetupOperation.withUserNamespace.count + SetupOperation.withoutUserNamespace.count
         return decoded
+    }
+
+    /// How long a spawner told a run is on its way (``SpawnMessage/Kind/expect``) stays awake for it.
+    /// The server sends the run ~10–20 µs after; a run that never comes costs this much CPU, no more.
+    static let awakeForRunNs: Int64 = 200_000
+
+    /// Stays awake, polling `socket` without sleeping, until a message is there or ``awakeForRunNs``
+    /// passed: the run's message then finds the spawner on its core instead of waking it.
+    static func awaitRun(on socket: Int32) {
+        let until = monotonicNs() + awakeForRunNs
+        var fd = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
+        while poll(&fd, 1, 0) == 0 && monotonicNs() < until {}
+    }
+
+    static func monotonicNs() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
     }
 
     /// How long runs must have paused before runners start fresh images (see README, "Runners").
