@@ -135,14 +135,18 @@ void setup_prepare_ahead(init_state *s, int filter_ahead) {
     }
 }
 
+/* Ends the run when a required operation failed, naming it; else nothing. */
+static void end_if_required_failed(init_state *s, const char *name, int required, int result, int err) {
+    if (!required || result == 0) return;
+    char what[128] = "sandbox set-up failed: ";
+    runner_append(what, sizeof what, name);
+    init_fail(s, what, err);
+}
+
 /* Records one operation; a required one that failed ends the run. */
 static void recorded(init_state *s, const char *name, int required, int result, int err) {
     ipclab_record_now(IPCLAB_REC_SETUP, name, -1, NULL, 0, result, err, NULL, 0);
-    if (required && result != 0) {
-        char what[128] = "sandbox set-up failed: ";
-        runner_append(what, sizeof what, name);
-        init_fail(s, what, err);
-    }
+    end_if_required_failed(s, name, required, result, err);
 }
 
 /* The operations done ahead as the one record IPCLAB_SETUP_AHEAD_CALL (ipclab.h), when each has a
@@ -175,11 +179,7 @@ void setup_record_early(init_state *s) {
         /* As recorded() does: a required one that failed (the last done: the ready init stopped there) ends the run. */
         for (int i = 0; i < s->nearly; i++) {
             const setup_done *d = &s->early[i];
-            if (d->required && d->result != 0) {
-                char what[128] = "sandbox set-up failed: ";
-                runner_append(what, sizeof what, d->name);
-                init_fail(s, what, d->err);
-            }
+            end_if_required_failed(s, d->name, d->required, d->result, d->err);
         }
         return;
     }

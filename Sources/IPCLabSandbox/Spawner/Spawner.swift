@@ -220,9 +220,7 @@ public enum Spawner {
     static let freshenAfterMs: Int64 = 50
 
     static func monotonicMs() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+        monotonicNs() / 1_000_000
     }
 
     /// The name of the sandbox side's own executable, installed beside `ipclab`.
