@@ -132,6 +132,9 @@ def follow(E, server, spawner):
             continue
         e = walk(p, e[0], [
             ("spawner woken", lambda t: E.after(t, lambda e: e[1] == run_tid and wakes(e, {spawner}))),
+            # When the spawner gets a CPU after that wakeup (a halted vCPU woken, or the CPU's current task
+            # preempted), then its go.
+            ("spawner on CPU", lambda t: E.after(t, lambda e: switches_in(e, spawner))),
             ("init woken (go)", lambda t: go if go[0] >= t else None),
             ("init on CPU", lambda t: E.after(t, lambda e: switches_in(e, init))),
             ("first process forked", lambda t: E.after(t, lambda e: e[4] == "sched_process_fork" and e[1] == init)),
