@@ -93,8 +93,9 @@ typedef struct init_state {
     int late_ahead;         /* the last filter went in while the init waited (setup_prepare_ahead) */
     int late_result;        /* what installing it returned, and its errno */
     int late_errno;
-    int seccomp_mode;       /* /proc/self/status once the last filter is in (-1: unknown) */
+    int seccomp_mode;       /* the kernel's word once the last filter is in (-1: unknown; setup.c) */
     int seccomp_filters;
+    int filters_stacked;    /* filters this init attached itself (each a seccomp() that returned 0) */
     int confine_each;       /* each participant stacks its own process_vm filter (setup_lockdown) */
     void *ring;
     size_t ring_size;
@@ -109,6 +110,11 @@ _Noreturn void runner_serve(int reexec_every, int base_filter_held);
 /** Whether this process (the runner, or a ready init it cloned) holds the seccomp base, installed
  *  once per runner image (slot.c): a ready init then installs only the late filter. */
 extern int runner_base_filter;
+
+/** The `Seccomp_filters:` line of this runner image's /proc/self/status, read once at its start
+ *  (after its base), or -1 when it could not be read: every init cloned from here starts with that
+ *  many filters (slot.c, setup.c). */
+extern int runner_seccomp_filters;
 
 /** ready.c: a just-cloned init (fds as the runner left them); never returns. */
 _Noreturn void ready_wait_for_run(int control, int pids_procs, int memory_procs, const runner_request *request);

@@ -18,6 +18,7 @@
 #include <grp.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 /* The size the ready init mounts the run's /tmp with (ipclab_limits.h): most runs need no remount after go. */
@@ -91,6 +92,22 @@ static int early(init_state *s, const char *name, int required, int needs, setup
     return !(required && r != 0);
 }
 
+/*
+ * The kernel's word on the init's seccomp state, for the trace's `seccomp` report: the mode from
+ * prctl(PR_GET_SECCOMP), and the filters as the runner image's own `Seccomp_filters:` (read once per
+ * image, slot.c) plus each filter this init attached, every one a seccomp() call that returned 0.
+ * Opening /proc/self/status in the run's fresh /proc instead costs the init 15-20 µs of lookups and
+ * their release at its end (docs/performance.md); it is still the way when the runner had no count.
+ */
+static void seccomp_report(const init_state *s, int *mode, int *filters) {
+    if (runner_seccomp_filters < 0) {
+        ipclab_seccomp_status(mode, filters);
+        return;
+    }
+    *mode = prctl(PR_GET_SECCOMP, 0, 0, 0, 0);
+    *filters = runner_seccomp_filters + s->filters_stacked;
+}
+
 void setup_prepare_ahead(init_state *s, int filter_ahead) {
     const setup_op standard[] = {
         {"make / private", 1, ipclab_CLONE_NEWNS, make_private},
@@ -124,14 +141,18 @@ void setup_prepare_ahead(init_state *s, int filter_ahead) {
     ipclab_set_parent_death_signal(SIGKILL);
     /* The long part of the seccomp filter: held since the runner's start (slot.c), or else installed
      * now, last, once no mount but the run's own is left to do. */
-    s->base_filter = ipclab_no_new_privs() == 0 && (runner_base_filter || ipclab_seccomp_install_base() == 0);
+    int no_new_privs = ipclab_no_new_privs() == 0;
+    int base_here = no_new_privs && !runner_base_filter && ipclab_seccomp_install_base() == 0;
+    s->base_filter = no_new_privs && (runner_base_filter || base_here);
+    s->filters_stacked += base_here;
     /* The last filter as well (~30 µs of the kernel's checking and compiling, off the run's path), and
      * the kernel's word on the filters in place (recorded at go, where the init would have read it). */
     if (filter_ahead && s->base_filter) {
         s->late_ahead = 1;
         s->late_result = ipclab_seccomp_install_late_with(IPCLAB_SECCOMP_NO_PROCESS_VM);
         s->late_errno = s->late_result == 0 ? 0 : errno;
-        ipclab_seccomp_status(&s->seccomp_mode, &s->seccomp_filters);
+        s->filters_stacked += s->late_result == 0;
+        seccomp_report(s, &s->seccomp_mode, &s->seccomp_filters);
     }
 }
 
@@ -288,7 +309,8 @@ void setup_lockdown(init_state *s) {
         r = s->base_filter ? ipclab_seccomp_install_late_with(own_memory ? 0 : IPCLAB_SECCOMP_NO_PROCESS_VM)
                            : ipclab_seccomp_install();
         recorded(s, "seccomp filter", 0, r, r == 0 ? 0 : errno);
-        ipclab_seccomp_status(&mode, &filters);
+        s->filters_stacked += r == 0;
+        seccomp_report(s, &mode, &filters);
     }
     s->confine_each = own_memory || !s->base_filter || r != 0;
     int64_t args[2] = {mode, filters};

@@ -23,8 +23,9 @@
 static char every_text[24];
 static char *reexec_argv[] = {"ipclab-runner", "runner", "--reexec-every", every_text, NULL, NULL};
 
-/* runner.h: whether this image holds the seccomp base (hold_base_filter). */
+/* runner.h: whether this image holds the seccomp base (hold_base_filter), and its filter count. */
 int runner_base_filter;
+int runner_seccomp_filters = -1;
 
 /*
  * The host's mount table as runs see it, trimmed once per image: this runner moves to a mount
@@ -52,6 +53,10 @@ static void hold_base_filter(int held) {
     if (!held) held = ipclab_no_new_privs() == 0 && ipclab_seccomp_install_base() == 0;
     runner_base_filter = held;
     if (held) reexec_argv[4] = "--base-filter-held";
+    /* The kernel's count of the filters on this image, read here in the host's /proc once per image
+     * rather than by every init in its run's fresh one (setup.c, seccomp_report). */
+    int mode = -1;
+    (void)ipclab_seccomp_status(&mode, &runner_seccomp_filters);
 }
 
 static char *empty_env[] = {NULL};

@@ -119,6 +119,33 @@ struct CRunnerTests {
         #expect(!list(trace).isEmpty)
     }
 
+    @Test("the init's seccomp report (no /proc of its own read: the runner's count and its own installs) is what the host's /proc says of it")
+    func seccompReportAsTheHostSeesIt() async throws {
+        let name = "filters_probe"
+        let scenario = #"{"processes": [{"name": "filters_probe", "steps": [{"op": "sleep", "ms": 400}]}]}"#
+        let plan = HandFlatPlan(processes: [(name, [.sleep(ms: 400)])]).bytes()
+        let seen = HostSeccomp()
+        let c = try await CLab.run(plan: plan, scenario: scenario, wallMs: 3000, meanwhile: { _ in
+            guard seen.value == nil, let probe = hostProcesses(named: [name]).keys.first,
+                  let parent = procStatus(probe, "PPid")?.first.flatMap({ Int32($0) }) else { return }
+            // The probe's parent is its run's init, whose filters are all in place once the probe runs.
+            seen.record(mode: procStatus(parent, "Seccomp"), filters: procStatus(parent, "Seccomp_filters"))
+        })
+        #expect(c.trace.run.outcome == .ok, "\(c.trace.run.reason ?? "") \(describe(c.trace))")
+        let report = try #require(c.trace.run.sandbox.seccomp, "no seccomp report in \(describe(c.trace))")
+        let host = try #require(seen.value, "the probe was never seen on the host")
+        #expect(host.mode == ["2"] && report.mode == "filter", "host \(host.mode ?? []), trace \(report)")
+        #expect(host.filters != nil && host.filters == report.filters.map { [String($0)] }, "host \(host.filters ?? []), trace \(report)")
+    }
+
+    /// The `Seccomp:` and `Seccomp_filters:` fields of a run's init, as the host's /proc showed them.
+    final class HostSeccomp: Sendable {
+        struct Fields { var mode, filters: [String]? }
+        private let fields = Mutex<Fields?>(nil)
+        func record(mode: [String]?, filters: [String]?) { fields.withLock { $0 = Fields(mode: mode, filters: filters) } }
+        var value: Fields? { fields.withLock { $0 } }
+    }
+
     @Test("a plan that is not a flat plan (garbage, or a JSON plan) ends the run: the run's plan could not be read")
     func garbagePlan() async throws {
         let json = RunPlan.encode(try RunRequest.decode(Array(#"{"scenario": \#(Self.sleeper)}"#.utf8)).scenario, schedule: RunSchedule())

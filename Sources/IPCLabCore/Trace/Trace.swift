@@ -116,7 +116,9 @@ public struct SandboxReport: Sendable {
         }
     }
 
-    /// The seccomp state the run's init read from `/proc/self/status` after its set-up.
+    /// The seccomp state of the run's init after its set-up: the kernel's `Seccomp:` and
+    /// `Seccomp_filters:` (the C runner's init counts its filters from its runner's line and its own
+    /// installs instead of opening its fresh /proc; see openapi.yaml).
     public struct Seccomp: Sendable, Equatable {
         /// `disabled`, `strict` or `filter` (the `Seccomp:` line: 0, 1, 2).
         public var mode: String
