@@ -26,8 +26,10 @@ struct RunCore {
     }
 
     /// Keeps process `pid` (0: the caller) to this core; its children made from now on inherit it.
-    func keep(_ pid: pid_t) {
-        _ = ipclab_keep_to_core(pid, cpu)
+    /// Whether the kernel took it.
+    @discardableResult
+    func keep(_ pid: pid_t) -> Bool {
+        ipclab_keep_to_core(pid, cpu) == 0
     }
 
     /// Gives this core to the init of a run alone, just sent its go (kept here, it could not run while the

@@ -162,7 +162,7 @@ extension Spawner.State {
         priority.raise(pending.forker.pid, from: pending.nice)
         let err = errno
         // Made ahead at the background priority: it waits, and sets itself up, on the run core (``RunCore``).
-        if pid > 0 && pending.nice != priority.base { runCore?.keep(pid) }
+        let kept = pid > 0 && pending.nice != priority.base && runCore?.keep(pid) == true
         let sharesImage = pending.forker.lastCloneShared
         let lost = pid < 0 && [EIO, EPIPE, ECONNRESET].contains(err)
         if lost && pending.claim.forker == nil {
@@ -201,7 +201,7 @@ extension Spawner.State {
         }
         return (Prepared(pid: pid, control: pending.control,
                          joined: CgroupPool.Attachment(pidsErrno: pending.claim.pidsErrno, memoryErrno: pending.claim.memoryErrno, ns: 0),
-                         uid: pending.uid, sharesImage: sharesImage, nice: pending.nice), nil)
+                         uid: pending.uid, sharesImage: sharesImage, nice: pending.nice, keptToRunCore: kept), nil)
     }
 
     /// Sends the clone request of `pending` to its runner, into a user namespace or not.

@@ -69,6 +69,8 @@ extension Spawner {
             var mapped = false
             /// Its nice value: ``BackgroundPriority/background`` when cloned ahead, until its run's go.
             var nice: Int32 = 0
+            /// Kept to the run core since it was cloned (ahead): a lone run's go need not keep it again.
+            var keptToRunCore = false
         }
 
         /// Once runs have paused: every ready init not yet told sets itself up now, so that the
@@ -136,7 +138,12 @@ extension Spawner {
             // Cloned ahead at the background priority: the run (every process is the init's child) has the server's.
             priority.restore(pid, from: runInit.nice)
             // The init of a run alone keeps to the spawner's core; beside others it has the sandbox's cores.
-            if inFlight.isEmpty { runCore?.keep(pid) } else if runInit.nice != priority.base { runCore?.leave(pid) }
+            // (One kept there since its clone is not kept again: a system call off the run's path.)
+            if inFlight.isEmpty {
+                if !runInit.keptToRunCore { runCore?.keep(pid) }
+            } else if runInit.nice != priority.base {
+                runCore?.leave(pid)
+            }
             var go = GoMessage(go: 1, pidsErrno: attachment.pidsErrno, memoryErrno: attachment.memoryErrno, uid: runInit.uid)
             // The ring, and the server's finish eventfd for a C runner's init (which keeps it from the run's
             // processes): the completion pipe stays the spawner's alone, so no process of the run can end
