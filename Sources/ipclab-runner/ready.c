@@ -14,7 +14,8 @@
 #include <unistd.h>
 
 /* `oom_score_adj` 1000, inherited by every process of the run: the OOM killer's first choice, in
- * the run's memory cgroup (which the slot's runner shares) and on the host. */
+ * the run's memory cgroup (which the slot's runner shares) and on the host. An init in a user
+ * namespace has it from the spawner, which writes it beside the id maps (Spawner+Prepare.swift). */
 static void prefer_for_oom(void) {
     int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
     if (fd < 0) return;
@@ -35,7 +36,7 @@ _Noreturn void ready_wait_for_run(int control, int pids_procs, int memory_procs,
     ipclab_set_parent_death_signal(SIGKILL);
     /* `ps` (and the tests) tell a waiting init from a running one by name. */
     ipclab_set_process_name("ipclab-ready");
-    prefer_for_oom();
+    if (!request->user_namespace) prefer_for_oom();
     int pids_join = join(pids_procs);
     int memory_join = join(memory_procs);
     if (dup2(control, RUNNER_CONTROL_FD) != RUNNER_CONTROL_FD) _exit(110);

@@ -119,7 +119,7 @@ struct CRunnerTests {
         #expect(!list(trace).isEmpty)
     }
 
-    @Test("the init's seccomp report (no /proc of its own read: the runner's count and its own installs) is what the host's /proc says of it")
+    @Test("the init's seccomp report (no /proc of its own read: the runner's count and its own installs) is what the host's /proc says of it; its process has oom_score_adj 1000")
     func seccompReportAsTheHostSeesIt() async throws {
         let name = "filters_probe"
         let scenario = #"{"processes": [{"name": "filters_probe", "steps": [{"op": "sleep", "ms": 400}]}]}"#
@@ -129,20 +129,26 @@ struct CRunnerTests {
             guard seen.value == nil, let probe = hostProcesses(named: [name]).keys.first,
                   let parent = procStatus(probe, "PPid")?.first.flatMap({ Int32($0) }) else { return }
             // The probe's parent is its run's init, whose filters are all in place once the probe runs.
-            seen.record(mode: procStatus(parent, "Seccomp"), filters: procStatus(parent, "Seccomp_filters"))
+            let adjusted = try? String(contentsOfFile: "/proc/\(probe)/oom_score_adj", encoding: .utf8)
+            seen.record(mode: procStatus(parent, "Seccomp"), filters: procStatus(parent, "Seccomp_filters"),
+                        oomScoreAdj: adjusted?.trimmingCharacters(in: .whitespacesAndNewlines))
         })
         #expect(c.trace.run.outcome == .ok, "\(c.trace.run.reason ?? "") \(describe(c.trace))")
         let report = try #require(c.trace.run.sandbox.seccomp, "no seccomp report in \(describe(c.trace))")
         let host = try #require(seen.value, "the probe was never seen on the host")
         #expect(host.mode == ["2"] && report.mode == "filter", "host \(host.mode ?? []), trace \(report)")
         #expect(host.filters != nil && host.filters == report.filters.map { [String($0)] }, "host \(host.filters ?? []), trace \(report)")
+        // The OOM killer's first choice, from its init (the spawner writes it beside the init's id maps).
+        #expect(host.oomScoreAdj == "1000", "oom_score_adj \(host.oomScoreAdj ?? "unread")")
     }
 
-    /// The `Seccomp:` and `Seccomp_filters:` fields of a run's init, as the host's /proc showed them.
+    /// The `Seccomp:` and `Seccomp_filters:` fields of a run's init, and its process's `oom_score_adj`, as the host's /proc showed them.
     final class HostSeccomp: Sendable {
-        struct Fields { var mode, filters: [String]? }
+        struct Fields { var mode, filters: [String]?; var oomScoreAdj: String? }
         private let fields = Mutex<Fields?>(nil)
-        func record(mode: [String]?, filters: [String]?) { fields.withLock { $0 = Fields(mode: mode, filters: filters) } }
+        func record(mode: [String]?, filters: [String]?, oomScoreAdj: String?) {
+            fields.withLock { $0 = Fields(mode: mode, filters: filters, oomScoreAdj: oomScoreAdj) }
+        }
         var value: Fields? { fields.withLock { $0 } }
     }
 

@@ -20,9 +20,9 @@ import Glibc
 /// themselves in) and of hosts without cgroups.
 ///
 /// It takes one request at a time over a `SOCK_SEQPACKET` pair. It shares its slot's memory cgroup
-/// with the runs; every run init raises its own `oom_score_adj` to 1000 (inherited by the run's
-/// processes; lowering the runner's would need CAP_SYS_RESOURCE), so the OOM killer picks a run's
-/// process, never the runner.
+/// with the runs; every run init's `oom_score_adj` is raised to 1000 (by the spawner beside its id
+/// maps, or by the init itself; inherited by the run's processes; lowering the runner's would need
+/// CAP_SYS_RESOURCE), so the OOM killer picks a run's process, never the runner.
 final class SlotForker {
     let pid: pid_t
     /// The spawner's end of the request socket; closing it ends the forker.
