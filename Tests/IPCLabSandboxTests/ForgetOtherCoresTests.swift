@@ -49,13 +49,18 @@ struct ForgetOtherCoresTests {
         #expect(try myCores() == [cores.last!])
         // Each call maps 4 MiB: 64 calls that left them mapped would grow the address space by 256 MiB
         // (the regions merge with their neighbours, so it is the size that tells, not the mappings'
-        // list); other suites running meanwhile move it by far less.
-        let before = try addressSpaceKiB()
+        // list). Other suites run meanwhile and map and unmap rings of their own, which moves the size
+        // of this process now and then by tens of MiB either way: the median of three rounds of 64 calls
+        // is what is checked, which a leak moves by 256 MiB in every round and such a moment in one only.
         let faults = try minorFaults()
-        for _ in 0..<64 { #expect(ipclab_forget_other_cores() == 0, "errno \(errno)") }
-        let grown = try addressSpaceKiB() - before
-        #expect(grown < 64 << 10, "the address space grew by \(grown) KiB over 64 calls")
+        var grown: [Int] = []
+        for _ in 0..<3 {
+            let before = try addressSpaceKiB()
+            for _ in 0..<64 { #expect(ipclab_forget_other_cores() == 0, "errno \(errno)") }
+            grown.append(try addressSpaceKiB() - before)
+        }
+        #expect(grown.sorted()[1] < 64 << 10, "the address space grew by \(grown) KiB over three rounds of 64 calls")
         // And each touched its page (a fault of this thread's): the work was done, not skipped.
-        #expect(try minorFaults() - faults >= 64)
+        #expect(try minorFaults() - faults >= 3 * 64)
     }
 }
