@@ -30,10 +30,12 @@ export IPCLAB_VENV := $(VENV)
 # The C runner (docs/c-runner.md): a static-pie glibc image, built by cc because SwiftPM cannot link
 # a static C executable here (swiftc links libswiftCore). It links CIPCLab's C as it is, these files:
 RUNNER_CIPCLAB := ring signals shm sem mq sockets pipes bench bench_latency bench_sync limits seccomp \
-	system memory program_root setup_ahead
+	system memory program_root setup_ahead huge_code huge_code_file huge_relro
 RUNNER_SOURCES := $(wildcard Sources/ipclab-runner/*.c) $(RUNNER_CIPCLAB:%=Sources/CIPCLab/%.c)
 RUNNER_HEADERS := $(wildcard Sources/ipclab-runner/*.h Sources/CIPCLab/include/*.h Sources/CIPCLab/*.h)
-RUNNER_CFLAGS := -O2 -static-pie -D_GNU_SOURCE -Wall -Wextra -ISources/CIPCLab/include -ISources/ipclab-runner
+# Its text alone in a 2-MiB-aligned segment, so that the spawner's copy of it maps by one huge page
+# (CodePages, huge_code_file.c; README, "Runners").
+RUNNER_CFLAGS := -O2 -static-pie -Wl,-z,separate-code -Wl,-z,max-page-size=0x200000 -D_GNU_SOURCE -Wall -Wextra -ISources/CIPCLab/include -ISources/ipclab-runner
 
 help:
 	@echo "make serve   build (release) and run the service on http://$(HOST):$(PORT)"

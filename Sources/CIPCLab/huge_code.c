@@ -29,7 +29,7 @@
 // The ELF header of the executable (lld and GNU ld both define it): inside its first segment.
 extern const char __ehdr_start[] __attribute__((weak));
 
-static int read_file(const char *path, char *buf, size_t size) {
+HIDDEN int huge_read_small_file(const char *path, char *buf, size_t size) {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return -1;
     size_t n = 0;
@@ -44,15 +44,17 @@ static int read_file(const char *path, char *buf, size_t size) {
     return (int)n;
 }
 
-static int thp_allowed(void) {
+// Not known to be `never`: where the setting cannot be read (a runner re-exec'd in its mount namespace
+// without /sys), the madvise calls answer instead, and a refusal leaves the original mapping.
+HIDDEN int huge_thp_allowed(void) {
     char buf[128];
-    if (read_file("/sys/kernel/mm/transparent_hugepage/enabled", buf, sizeof buf) <= 0) return 0;
+    if (huge_read_small_file("/sys/kernel/mm/transparent_hugepage/enabled", buf, sizeof buf) <= 0) return 1;
     return strstr(buf, "[never]") == NULL;
 }
 
 static int single_threaded(void) {
     char buf[4096];
-    if (read_file("/proc/self/status", buf, sizeof buf) <= 0) return 0;
+    if (huge_read_small_file("/proc/self/status", buf, sizeof buf) <= 0) return 0;
     const char *t = strstr(buf, "\nThreads:");
     return t != NULL && strtol(t + 9, NULL, 10) == 1;
 }
@@ -194,165 +196,26 @@ static int move_mapping(const char *maps, uintptr_t addr, const char *suffix, co
     return status;
 }
 
-// --- The shared code file ---------------------------------------------------------------------------
-// A copy per runner image costs each exec ~4 ms of CPU (zeroing and filling 2-MiB pages), and runners
-// exec often (README, "Runners"). So the spawner makes the copy once, in a file on a tmpfs mounted
-// `huge=within_size` (its own, in a throw-away mount namespace: shmem's huge pages do not depend on the
-// system's anonymous THP setting), and each runner maps that file over its text: a page-cache folio
-// of 2 MiB is mapped by one PMD, so a process faults its code in once per 2 MiB, shares it with every
-// other, and nothing is copied per exec. A page at the end stamps the executable it was made from.
-
-#define CODE_MAGIC 0x69706c61622d6378ULL
-
-typedef struct {
-    uint64_t magic, dev, ino, size, mtime_sec, mtime_nsec, span;
-} code_stamp;
-
-// The running executable's identity (the file exec'd, even if its path was replaced since).
-static int exe_stamp(code_stamp *stamp, uint64_t span) {
-    struct stat st;
-    if (stat("/proc/self/exe", &st) != 0) return -1;
-    memset(stamp, 0, sizeof *stamp);
-    *stamp = (code_stamp){CODE_MAGIC, st.st_dev, st.st_ino, (uint64_t)st.st_size, (uint64_t)st.st_mtim.tv_sec,
-                          (uint64_t)st.st_mtim.tv_nsec, span};
-    return 0;
-}
-
-// The text mapping when it starts on a 2-MiB boundary and the rest of its last huge page is free:
-// [*from, *to) is the text, [*from, *up) what the file holds. 0 when so.
-static int aligned_text(const char *maps, uintptr_t *from, uintptr_t *to, uintptr_t *up) {
-    off_t offset;
-    if (huge_find_mapping(maps, (uintptr_t)&ipclab_remap_code, NULL, "r-x", from, to, &offset) != 0) return -1;
-    *up = (*to + HUGE_SIZE - 1) & ~(HUGE_SIZE - 1);
-    return (*from & (HUGE_SIZE - 1)) == 0 && huge_unmapped(maps, *to, *up) ? 0 : -1;
-}
-
-static int write_all(int fd, const void *buf, size_t len) {
-    for (size_t done = 0; done < len;) {
-        ssize_t w = write(fd, (const char *)buf + done, len - done);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) return -1;
-        done += (size_t)w;
-    }
-    return 0;
-}
-
-int32_t ipclab_huge_tmpfs(void) {
-    if (!thp_allowed()) return -3;
-    int pair[2];
-    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) return -2;
-    pid_t pid = fork();
-    if (pid == 0) {
-        // The child: its own mount namespace (nothing it mounts reaches the host), a tmpfs on /tmp there.
-        // The tmpfs outlives the namespace (detached, as by a lazy unmount): the spawner holds its root open.
-        close(pair[0]);
-        int fd = -1;
-        if (unshare(CLONE_NEWNS) == 0 && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0
-            && mount("ipclab-code", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "huge=within_size,mode=0700") == 0)
-            fd = open("/tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        // The descriptor, or the errno of the step that failed (for the spawner's log line).
-        int32_t code = fd >= 0 ? 0 : (errno ? errno : EIO);
-        ipclab_send_with_fds(pair[1], &code, sizeof code, &fd, fd >= 0 ? 1 : 0);
-        _exit(fd >= 0 ? 0 : 1);
-    }
-    close(pair[1]);
-    int fd = -1, n = 0;
-    int32_t code = pid < 0 ? errno : EIO;
-    if (pid > 0) {
-        ssize_t r;
-        do { r = ipclab_recv_with_fds(pair[0], &code, sizeof code, &fd, 1, &n); } while (r < 0 && errno == EINTR);
-        if (r != sizeof code || n != 1) {
-            if (n == 1) close(fd);
-            fd = -1;
-            if (r != sizeof code || code == 0) code = EIO;
-        }
-        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {}
-    }
-    close(pair[0]);
-    if (fd < 0) errno = code;
-    return fd >= 0 ? fd : -2;
-}
-
-// Sized first: every whole 2-MiB page within the size is then a huge one (`huge=within_size`).
-HIDDEN int huge_file(int dir, off_t size) {
-    int fd = openat(dir, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0400);
-    if (fd >= 0 && ftruncate(fd, size) != 0) {
-        int e = errno;
-        close(fd);
-        errno = e;
-        return -1;
-    }
-    return fd;
-}
-
-// No descriptor that could write the file is left anywhere, and a shared mapping of it can never be
-// made writable (mprotect fails: EACCES).
-HIDDEN int huge_read_only(int fd) {
-    char path[64];
-    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
-    int ro = open(path, O_RDONLY | O_CLOEXEC);
-    int e = errno;
-    close(fd);
-    errno = e;
-    return ro;
-}
-
-int32_t ipclab_code_file(int32_t dir) {
-    static char maps[64 * 1024];
-    uintptr_t from, to, up;
-    if (read_file("/proc/self/maps", maps, sizeof maps) <= 0 || aligned_text(maps, &from, &to, &up) != 0) return -1;
-    // Every 2-MiB page of the text is within the size (huge), the stamp's is not.
-    int fd = huge_file(dir, (off_t)(up - from + 4096));
-    static char fill[4096];
-    memset(fill, 0xcc, sizeof fill);
-    code_stamp stamp;
-    int ok = fd >= 0 && write_all(fd, (const void *)from, to - from) == 0 && exe_stamp(&stamp, up - from) == 0;
-    for (uintptr_t at = to; ok && at < up; at += sizeof fill) ok = write_all(fd, fill, sizeof fill) == 0;
-    memset(fill, 0, sizeof fill);
-    memcpy(fill, &stamp, sizeof stamp);
-    ok = ok && write_all(fd, fill, sizeof fill) == 0;
-    if (!ok) {
-        int e = errno ? errno : EIO;
-        if (fd >= 0) close(fd);
-        errno = e;
-        return -2;
-    }
-    int ro = huge_read_only(fd);
-    return ro >= 0 ? ro : -2;
-}
-
-// Maps the spawner's code file over the text, after checking it was made from this very executable.
-static int map_code_file(const char *maps, int fd, ipclab_code_result *result) {
-    uintptr_t from, to, up;
-    code_stamp mine, theirs;
-    struct stat st;
-    if (aligned_text(maps, &from, &to, &up) != 0 || exe_stamp(&mine, up - from) != 0 || fstat(fd, &st) != 0
-        || (uint64_t)st.st_size != up - from + 4096 || pread(fd, &theirs, sizeof theirs, (off_t)(up - from)) != sizeof theirs
-        || memcmp(&mine, &theirs, sizeof mine) != 0)
-        return IPCLAB_CODE_NOT_FOUND;
-    // Replaces the text in one step; the bytes at every return address are the same.
-    if (mmap((void *)from, up - from, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_FIXED, fd, 0) != (void *)from) {
-        result->error = errno;
-        return IPCLAB_CODE_MMAP;
-    }
-    result->moved_bytes += up - from;
-    result->huge_bytes += up - from;
-    return IPCLAB_CODE_OK;
-}
-
 int32_t ipclab_remap_code(int32_t what, int32_t code_file, int32_t relro_dir, ipclab_code_result *result) {
     memset(result, 0, sizeof *result);
     uint64_t began = now_ns();
     int no_thp = (what & IPCLAB_CODE_NO_THP) != 0;
-    if (!no_thp && !thp_allowed()) return result->status = IPCLAB_CODE_THP_OFF;
+    if (!no_thp && !huge_thp_allowed()) return result->status = IPCLAB_CODE_THP_OFF;
     if (!single_threaded()) return result->status = IPCLAB_CODE_THREADS;
     // /proc/self/maps of this small image is a few KiB; read whole before anything moves.
     static char maps[64 * 1024];
-    if (read_file("/proc/self/maps", maps, sizeof maps) <= 0) return result->status = IPCLAB_CODE_NOT_FOUND;
+    if (huge_read_small_file("/proc/self/maps", maps, sizeof maps) <= 0) return result->status = IPCLAB_CODE_NOT_FOUND;
     int edges = (what & IPCLAB_CODE_EDGES) != 0;
     int status = IPCLAB_CODE_OK;
-    if ((what & IPCLAB_CODE_TEXT) && code_file >= 0 && !no_thp && map_code_file(maps, code_file, result) == IPCLAB_CODE_OK)
+    if ((what & IPCLAB_CODE_TEXT) && code_file >= 0 && !no_thp) {
+        int mapped = huge_map_code_file(maps, code_file, result);
+        if (mapped == IPCLAB_CODE_OK || (what & IPCLAB_CODE_FILE_ONLY)) {
+            what &= ~(IPCLAB_CODE_TEXT | IPCLAB_CODE_EDGES);
+            status = mapped;
+        }
+    } else if (what & IPCLAB_CODE_FILE_ONLY) {
         what &= ~(IPCLAB_CODE_TEXT | IPCLAB_CODE_EDGES);
+    }
     if (what & IPCLAB_CODE_TEXT)
         status = move_mapping(maps, (uintptr_t)&ipclab_remap_code, NULL, "r-x", PROT_READ | PROT_EXEC, !edges, no_thp, result);
     if ((what & IPCLAB_CODE_RODATA) && __ehdr_start != NULL) {

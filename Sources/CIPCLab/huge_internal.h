@@ -1,5 +1,6 @@
 /* huge_internal.h — what huge_code.c (the text) and huge_relro.c (the relocated RELRO) share: the
- * lookups in /proc/self/maps and the unnamed files on the spawner's huge-page tmpfs. Not exported. */
+ * lookups in /proc/self/maps and the unnamed files on the spawner's huge-page tmpfs (huge_code_file.c).
+ * Not exported. */
 #ifndef IPCLAB_HUGE_INTERNAL_H
 #define IPCLAB_HUGE_INTERNAL_H
 
@@ -22,6 +23,13 @@ HIDDEN int huge_unmapped(const char *maps, uintptr_t start, uintptr_t end);
 HIDDEN int huge_file(int dir, off_t size);
 /* The same file read-only, `fd` closed; -1 and errno on failure. */
 HIDDEN int huge_read_only(int fd);
+/* A small file (/proc, /sys) read whole into `buf`, NUL-terminated; its length, or ≤ 0. */
+HIDDEN int huge_read_small_file(const char *path, char *buf, size_t size);
+/* Whether transparent huge pages are not known to be `never`. */
+HIDDEN int huge_thp_allowed(void);
+/* Maps the spawner's code file `fd` over this executable's text, after checking it was made from this very
+ * executable (huge_code_file.c); IPCLAB_CODE_OK, else why not (the text is then left as it was). */
+HIDDEN int huge_map_code_file(const char *maps, int fd, ipclab_code_result *result);
 /* Maps this executable's relocated RELRO segment from a file of its own in `dir` (huge_relro.c). */
 HIDDEN int huge_share_relro(const char *maps, int dir, ipclab_code_result *result);
 

@@ -63,9 +63,13 @@ _Static_assert(sizeof(runner_reply) == 8, "SlotForker.Reply is 8 bytes");
 _Static_assert(sizeof(runner_go) == 16, "GoMessage is 16 bytes");
 
 /** Fixed descriptors: the runner's request socket and home netns (SlotForker), its own
- *  executable (kept across its re-execs), the init's control socket (RunInit.controlFD), and the
+ *  executable (kept across its re-execs), the spawner's code file of its text (SlotForker.Image.codeFile,
+ *  kept likewise; closed in every init), the init's control socket (RunInit.controlFD), and the
  *  eventfd on which the init tells the server that it finished (given with the go; the init's alone). */
-enum { RUNNER_SOCKET_FD = 3, RUNNER_HOME_FD = 4, RUNNER_EXE_FD = 5, RUNNER_FINISH_FD = 98, RUNNER_CONTROL_FD = 99 };
+enum {
+    RUNNER_SOCKET_FD = 3, RUNNER_HOME_FD = 4, RUNNER_EXE_FD = 5, RUNNER_CODE_FD = 6,
+    RUNNER_FINISH_FD = 98, RUNNER_CONTROL_FD = 99
+};
 
 /* --- the run's init --------------------------------------------------------------------------- */
 

@@ -4,12 +4,14 @@
  * the wire. One runner per cgroup slot clones run inits with CLONE_PARENT, so that each init is
  * born in the slot's cgroups but is the spawner's child. No plan ever enters this process.
  *
- * What the Swift runner did and this one does not: no warm-up, no huge code pages, no tracer
- * library (a ~1 MB static image has nothing to warm), so its hello always says 0.
+ * What the Swift runner did and this one does not: no warm-up, no tracer library (a ~1 MB static
+ * image has nothing to warm). Like it, each image maps the spawner's code file over its text
+ * (map_code): its hello says whether that worked.
  */
 #include "runner.h"
 #include "ipclab_seccomp.h"
 #include "ipclab_sockets.h"
+#include "ipclab_huge_code.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -57,6 +59,24 @@ static void hold_base_filter(int held) {
      * rather than by every init in its run's fresh one (setup.c, seccomp_report). */
     int mode = -1;
     (void)ipclab_seccomp_status(&mode, &runner_seccomp_filters);
+}
+
+/*
+ * The text on a huge page, once per image: the spawner's code file of this executable (on
+ * RUNNER_CODE_FD, made by ipclab_code_file_of from this very file) mapped over it. A file mapping
+ * has no anon_vma, so fork copies none of its entries and every process of a run faulted the text it
+ * ran in again, 16 pages at a time (~17 faults a run of pipe.hello), and zapped them at its exit;
+ * on the file's 2-MiB page a process maps it by one PMD at its first fault (docs/performance.md).
+ * Nothing is copied here: a copy on anonymous memory would be charged to the slot's memory cgroup,
+ * which a run's memory limit bounds. Without the file (an older spawner, transparent huge pages
+ * off, `--no-huge-code-pages`) the text stays on its file pages. Answers the hello's code
+ * (CodePages.report): 0, or the status in the low byte and the errno above it.
+ */
+static int32_t map_code(void) {
+    if (fcntl(RUNNER_CODE_FD, F_GETFD) < 0) return 0;
+    ipclab_code_result code;
+    if (ipclab_remap_code(IPCLAB_CODE_TEXT | IPCLAB_CODE_FILE_ONLY, RUNNER_CODE_FD, -1, &code) == IPCLAB_CODE_OK) return 0;
+    return (code.status & 0xff) | (code.error << 8);
 }
 
 static char *empty_env[] = {NULL};
@@ -115,8 +135,9 @@ _Noreturn void runner_serve(int reexec_every, int base_filter_held) {
     runner_append_u64(every_text, sizeof every_text, (uint64_t)reexec_every);
     int home = fcntl(RUNNER_HOME_FD, F_GETFD) >= 0 ? RUNNER_HOME_FD : -1;
     hold_own_executable();
-    ipclab_close_range(RUNNER_EXE_FD + 1, ~0U);
-    send_reply(0, 0); /* hello: ready to clone (nothing to complain about: no code pages here) */
+    int32_t code = map_code();
+    ipclab_close_range(RUNNER_CODE_FD + 1, ~0U);
+    send_reply(0, code); /* hello: ready to clone, and where its code is */
 
     int clones = 0;
     for (;;) {

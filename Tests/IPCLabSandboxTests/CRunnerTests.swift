@@ -273,7 +273,7 @@ struct CRunnerTests {
         #expect(c.header.outcome == IPCLAB_OUTCOME_TIMEOUT, "the init ended the run itself: \(c.header.outcome)")
     }
 
-    @Test("the spawner's runners are ipclab-runner: its argv, an empty environment, no descriptor past the executable's")
+    @Test("the spawner's runners are ipclab-runner: its argv, an empty environment, no descriptor past its code file")
     func runnersAreTheCImage() async throws {
         _ = try await CLab.run(plan: Self.sleeperPlan, scenario: Self.sleeper, wallMs: 3000)
         let client = try CLab.spawner.get()
@@ -302,9 +302,25 @@ struct CRunnerTests {
             let mountPoints = try String(contentsOfFile: "/proc/\(pid)/mountinfo", encoding: .utf8)
                 .split(separator: "\n").compactMap { $0.split(separator: " ").dropFirst(4).first.map(String.init) }
             #expect(mountPoints.contains("/") && !mountPoints.contains { $0 == "/sys" || $0.hasPrefix("/sys/") }, "\(mountPoints)")
-            // 0-2 (the spawner's stdio), 3 the request socket, 4 the home netns, 5 its own executable. While it
-            // clones an init (the spawner prepares the next one after each run) it also holds what came with the
-            // request, for a moment: a leak is what is still there after that.
+            // 0-2 (the spawner's stdio), 3 the request socket, 4 the home netns, 5 its own executable, 6 the
+            // spawner's code file of its text (read-only, an unnamed file on the spawner's tmpfs, mapped over
+            // the text by a huge page: HugeCodePagesTests). While it clones an init (the spawner prepares the
+            // next one after each run) it also holds what came with the request, for a moment: a leak is what
+            // is still there after that.
+            if HugeCodePagesTests.hugePagesAvailable {
+                let code = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/6")
+                #expect(code.hasPrefix("/#") && code.hasSuffix("(deleted)"), "runner \(pid)'s fd 6 is \(code)")
+                let flags = try String(contentsOfFile: "/proc/\(pid)/fdinfo/6", encoding: .utf8)
+                    .split(separator: "\n").first { $0.hasPrefix("flags:") }.flatMap { Int($0.split(separator: "\t").last ?? "", radix: 8) }
+                #expect(flags.map { $0 & Int(O_ACCMODE) == Int(O_RDONLY) } == true, "runner \(pid)'s code file is open for writing")
+                // (Polled: a runner that re-execs after a pause maps it again as its new image starts.)
+                var huge: Int64 = 0
+                for _ in 0..<100 where huge != 2 << 20 && kill(pid, 0) == 0 {
+                    huge = CodePages.hugeExecutableBytes(of: pid)
+                    if huge != 2 << 20 { usleep(10_000) }
+                }
+                #expect(huge == 2 << 20 || kill(pid, 0) != 0, "runner \(pid)'s text is not on its huge page: \(huge) bytes")
+            }
             var fds: [Int] = []
             for _ in 0..<100 {
                 // A runner may end meanwhile (the spawner drops runners and makes others): it holds nothing then.
@@ -314,10 +330,10 @@ struct CRunnerTests {
                     break
                 }
                 fds = listed.compactMap(Int.init).sorted()
-                if fds.allSatisfy({ $0 <= 5 }) { break }
+                if fds.allSatisfy({ $0 <= 6 }) { break }
                 usleep(10_000)
             }
-            #expect(fds.allSatisfy { $0 <= 5 }, "runner \(pid) holds \(fds)")
+            #expect(fds.allSatisfy { $0 <= 6 }, "runner \(pid) holds \(fds)")
         }
     }
 }

@@ -1,3 +1,4 @@
+import CIPCLab
 import Foundation
 import Glibc
 import IPCLabCore
@@ -22,27 +23,35 @@ struct HugeCodePagesTests {
 
     /// A spawner of its own with `codePages`, one pipe.hello through it, then its runners' huge code bytes
     /// (polled: a runner may be between images, which it starts after a pause).
-    static func runOnce(codePages: CodePages, named name: String = "ipclab-slot",
+    static func runOnce(image: RunImage = .swift, codePages: CodePages, named name: String = "ipclab-slot",
                         until done: ([Int64]) -> Bool) async throws -> (Trace, [Int32: Int64]) {
-        try await runOnce(codePages: codePages, named: name, probe: { pid in
+        try await runOnce(image: image, codePages: codePages, named: name, probe: { pid in
             // -1: the runner went (an exec does not change the pid; its end does).
             let bytes = CodePages.hugeExecutableBytes(of: pid)
             return bytes >= 0 ? bytes : nil
         }, until: done)
     }
 
-    /// The same, with what `probe` sees of each runner (nil: nothing, e.g. it went).
-    static func runOnce<T>(codePages: CodePages, named name: String = "ipclab-slot", probe: (Int32) -> T?,
-                           until done: ([T]) -> Bool) async throws -> (Trace, [Int32: T]) {
+    /// The same, with what `probe` sees of each runner (nil: nothing, e.g. it went). With `image` ``RunImage/c``
+    /// a server's two spawners (``LabRunner/start(image:executable:insecure:options:logger:adoptOrphans:maxima:)``),
+    /// pipe.hello on the C runner, and the C spawner's runners or inits.
+    static func runOnce<T>(image: RunImage = .swift, codePages: CodePages, named name: String = "ipclab-slot",
+                           probe: (Int32) -> T?, until done: ([T]) -> Bool) async throws -> (Trace, [Int32: T]) {
         var options = Spawner.Options()
         options.codePages = codePages
         let logger = Logger(label: "ipclab.tests") { _ in SwiftLogNoOpLogHandler() }
-        let client = try SpawnerClient(executable: try Lab.binary.get(), options: options, logger: logger)
-        defer { client.shutdown() }
-        let runner = LabRunner(spawner: client)
+        let runner: LabRunner
+        if image == .c {
+            _ = try CLab.runnerPath.get()
+            runner = try LabRunner.start(image: .c, executable: try Lab.binary.get(), options: options, logger: logger,
+                                         maxima: RunLimits.standardMaxima)
+        } else {
+            runner = LabRunner(spawner: try SpawnerClient(executable: try Lab.binary.get(), options: options, logger: logger))
+        }
+        defer { runner.shutdown() }
         let request = try RunRequest.preset("pipe.hello", params: nil, limits: nil)
         let trace = try await offThePool { try runner.run(request) }
-        let spawner = try #require(client.status.pid)
+        let spawner = try #require((image == .c ? runner.cSpawner! : runner.spawner).status.pid)
         var seen: [Int32: T] = [:]
         for _ in 0..<100 {
             seen = Dictionary(uniqueKeysWithValues: runners(of: spawner, named: name).compactMap { pid in probe(pid).map { (pid, $0) } })
@@ -80,6 +89,56 @@ struct HugeCodePagesTests {
         #expect(Self.calls(trace) == Self.calls(plain))
         #expect(trace.observations.map(\.id) == plain.observations.map(\.id))
         #expect(trace.observations.map(\.holds) == plain.observations.map(\.holds))
+    }
+
+    @Test("the C runner: its text on a huge page from its spawner's code file, so is a run's init's, and a run traces as on file pages")
+    func cRunner() async throws {
+        let available = Self.hugePagesAvailable
+        // The C runner's text (< 2 MiB, linked alone in its 2 MiB) is one huge page, or none.
+        let (trace, runners) = try await Self.runOnce(image: .c, codePages: .standard) { $0.contains { $0 > 0 } }
+        #expect(trace.run.outcome == .ok && trace.observations.allSatisfy(\.holds), "\(trace.run.reason ?? "")")
+        #expect(!runners.isEmpty, "no C runner of the spawner was found")
+        if available { #expect(runners.values.contains { $0 == 2 << 20 }, "no C runner maps its text by a huge page: \(runners)") }
+        // An init cloned from it has run its code since its clone: by the same page (fork copies no entry of a
+        // file mapping, so each process maps it at its first fault: one, not one per 64 KiB of code it runs).
+        let (_, ready) = try await Self.runOnce(image: .c, codePages: .standard, named: "ipclab-ready") { $0.contains { $0 > 0 } }
+        #expect(!ready.isEmpty, "no C init waiting for a run was found")
+        if available { #expect(ready.values.contains { $0 == 2 << 20 }, "no waiting C init maps its text by a huge page: \(ready)") }
+        let (plain, plainReady) = try await Self.runOnce(image: .c, codePages: .none, named: "ipclab-ready") { _ in true }
+        #expect(!plainReady.isEmpty && plainReady.values.allSatisfy { $0 == 0 }, "huge code pages with the option off: \(plainReady)")
+        #expect(Self.calls(trace) == Self.calls(plain))
+        #expect(trace.observations.map(\.id) == plain.observations.map(\.id))
+        #expect(trace.observations.map(\.holds) == plain.observations.map(\.holds))
+    }
+
+    @Test("the code file of another executable: made from the C runner's one text segment, refused for an image not so linked")
+    func codeFileOf() throws {
+        guard Self.hugePagesAvailable else { return }
+        let dir = ipclab_huge_tmpfs()
+        try #require(dir >= 0, "no huge-page tmpfs: \(dir) (errno \(errno))")
+        defer { close(dir) }
+        func codeFile(of path: String) -> Int32 {
+            let exe = open(path, O_RDONLY | O_CLOEXEC)
+            defer { if exe >= 0 { close(exe) } }
+            return exe >= 0 ? ipclab_code_file_of(dir, exe) : -3
+        }
+        let runner = try CLab.runnerPath.get()
+        let fd = codeFile(of: runner)
+        try #require(fd >= 0, "no code file made of \(runner): \(fd) (errno \(errno))")
+        defer { close(fd) }
+        // The text and its fill up to 2 MiB, then the stamp's page; read-only, and its first bytes the text's.
+        var st = stat()
+        #expect(fstat(fd, &st) == 0 && st.st_size == (2 << 20) + 4096)
+        #expect(fcntl(fd, F_GETFL) & O_ACCMODE == O_RDONLY)
+        let exe = open(runner, O_RDONLY | O_CLOEXEC)
+        defer { close(exe) }
+        var fromFile = [UInt8](repeating: 0, count: 4096), fromCode = [UInt8](repeating: 1, count: 4096)
+        #expect(pread(exe, &fromFile, 4096, off_t(2 << 20)) == 4096 && pread(fd, &fromCode, 4096, 0) == 4096)
+        #expect(fromFile == fromCode, "the code file does not start with the runner's text segment")
+        // ipclab-sandbox's text is larger than 2 MiB and this test's binary is linked as usual: neither is one
+        // segment alone in its last 2 MiB that this makes a file of (-1); a missing file is not read (-3).
+        #expect(codeFile(of: "/proc/self/exe") == -1)
+        #expect(codeFile(of: "/nonexistent") == -3)
     }
 
     @Test("off (--no-huge-code-pages): every runner's code stays on its file pages")

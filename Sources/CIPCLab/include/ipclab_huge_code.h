@@ -22,6 +22,9 @@
 /// on the spawner's huge-page tmpfs, mapped shared and read-only over it, so fork copies none of its
 /// entries (only when it starts on a 2-MiB boundary with the rest of its last 2 MiB unmapped).
 #define IPCLAB_CODE_RELRO 64
+/// The text only from `code_file`: when it cannot be mapped (or there is none) the text stays on its file
+/// pages, never copied (the C runner: a copy would be charged to its slot's memory cgroup).
+#define IPCLAB_CODE_FILE_ONLY 128
 
 /// Why the code stayed (partly) on its file pages; 0: every region asked for was moved.
 enum {
@@ -67,6 +70,12 @@ int32_t ipclab_huge_tmpfs(void);
 /// holding this executable's text, for its runners to map; -1 when the text is not 2-MiB-aligned
 /// (linked without `-z separate-loadable-segments`); -2 when making it failed (errno says why).
 int32_t ipclab_code_file(int32_t dir);
+
+/// The spawner's side, for another executable (`exe`: a descriptor of its file, e.g. the C runner's): the
+/// same code file as ipclab_code_file, its text read from the file's one executable segment. -1 when that
+/// segment is not on a 2-MiB boundary, alone in its last 2 MiB (linked with `-z separate-code -z
+/// max-page-size=0x200000`), or the file is no 64-bit ELF image; -2 when making it failed (errno says why).
+int32_t ipclab_code_file_of(int32_t dir, int32_t exe);
 
 /// Copies [start, start + len) (page-aligned) into an unnamed file of `span` bytes (≥ len; the rest
 /// zeros) in the tmpfs `dir` and maps it over [start, start + span) shared and read-only, from a

@@ -18,9 +18,9 @@ extension LabRunner {
         let binary = executable ?? Spawner.ownExecutable()
         let runner = try RunImage.checkedRunnerExecutable(beside: binary)
         var split = try RunImage.split(options)
-        // Huge code pages are for the Swift runner's image (CodePages): a C runner is ~10 pages of code, and
-        // its spawner need not keep a copy of its own code on huge pages to hand out (docs/c-runner.md §5).
-        split.c.codePages = .none
+        // A C runner's text alone goes on a huge page, from the code file its spawner makes of it (CodePages;
+        // `--no-huge-code-pages` leaves it on its file pages as every other runner's).
+        split.c.codePages = split.c.codePages.intersection(.text)
         let swift = try SpawnerClient(executable: binary, insecure: insecure, options: split.swift, logger: logger,
                                       adoptOrphans: adoptOrphans)
         let c: SpawnerClient

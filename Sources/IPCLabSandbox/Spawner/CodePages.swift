@@ -58,14 +58,24 @@ public struct CodePages: OptionSet, Sendable, Hashable {
 
     /// The spawner's side: its tmpfs on huge pages (kept for runners only when they put their RELRO
     /// there), and the text once in a file in it that its runners map (-1: none; each runner's text then
-    /// stays on its file pages, which the spawner says once on stderr).
-    func spawnerFiles() -> (codeFile: Int32, tmpfs: Int32) {
+    /// stays on its file pages, which the spawner says once on stderr). The text is this executable's,
+    /// or with `runner` the text of that one (the C runner, linked with its text alone in 2-MiB pages).
+    func spawnerFiles(of runner: String? = nil) -> (codeFile: Int32, tmpfs: Int32) {
         let text = contains(.text) && !contains(.noTHP) && !contains(.copy)
         guard text || contains(.relro) else { return (-1, -1) }
         let dir = ipclab_huge_tmpfs()
-        let fd = dir >= 0 && text ? ipclab_code_file(dir) : -1
-        let why = dir == -2 || fd == -2 ? "a tmpfs in a mount namespace of its own could not be made: \(ErrnoName.of(errno) ?? String(errno))"
-            : dir == -3 ? "transparent huge pages are off (/sys/kernel/mm/transparent_hugepage/enabled)" : nil
+        var fd: Int32 = -1
+        if dir >= 0 && text, let runner {
+            let exe = open(runner, O_RDONLY | O_CLOEXEC)
+            fd = exe >= 0 ? ipclab_code_file_of(dir, exe) : -2
+            if exe >= 0 { close(exe) }
+        } else if dir >= 0 && text {
+            fd = ipclab_code_file(dir)
+        }
+        let why = dir == -2 ? "a tmpfs in a mount namespace of its own could not be made: \(ErrnoName.of(errno) ?? String(errno))"
+            : fd == -2 ? "the code file could not be made: \(ErrnoName.of(errno) ?? String(errno))"
+            : dir == -3 ? "transparent huge pages are off (/sys/kernel/mm/transparent_hugepage/enabled)"
+            : fd == -1 && runner != nil ? "\(runner!)'s text is not alone on 2-MiB pages (link it with -z separate-code -z max-page-size=0x200000)" : nil
         if let why {
             let line = Array("ipclab-sandbox: runner code stays on its file pages (\(why)); runs work as before, with more page faults\n".utf8)
             _ = Glibc.write(2, line, line.count)

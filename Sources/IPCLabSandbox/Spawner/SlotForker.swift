@@ -65,6 +65,8 @@ final class SlotForker {
     static let codeFD: Int32 = 5
     /// The spawner's huge-page tmpfs, when runners put their RELRO there (``CodePages/relro``).
     static let tmpfsFD: Int32 = 6
+    /// Where the C runner finds the spawner's code file (its fd 5 holds its own executable, `runner.h`).
+    static let cRunnerCodeFD: Int32 = 6
 
     /// What the spawner asks: clone an init with these flags (plus `CLONE_PARENT`). With the
     /// control socket travel, in this order and as `attached` says, the network namespace to clone
@@ -105,8 +107,8 @@ final class SlotForker {
         /// The spawner's huge-page tmpfs (-1: none): the runner puts a copy of its RELRO there.
         var tmpfs: Int32 = -1
         /// The C runner (`ipclab-runner`, docs/c-runner.md) exec'd instead of `executable`'s
-        /// `runner` command (nil: the Swift runner). It needs no warm-up, no code pages and no
-        /// environment: a small static image has nothing to warm or to bind. It keeps the same
+        /// `runner` command (nil: the Swift runner). It needs no warm-up and no environment: a small
+        /// static image has nothing to warm or to bind; its text maps ``codeFile`` (made from it) alone. It keeps the same
         /// ``reexecEvery``: its exec is cheap (~0.30 ms of CPU and 26 page faults from exec to exit,
         /// against ~3.7 ms and 639 for `ipclab-sandbox runner --no-warm-up`, perf stat), but a re-exec
         /// after every clone still added ~0.35 ms of the runner's CPU to each run (schedstat, 400 runs
@@ -119,6 +121,11 @@ final class SlotForker {
 
         /// The file exec'd, its argument vector and its whole environment.
         var path: String { runnerExecutable ?? executable }
+        /// The descriptors the runner finds after exec besides its socket and home: the code file and the
+        /// tmpfs at the numbers its image reads them from (the C runner's text from the code file alone).
+        var inherited: [(fd: Int32, at: Int32)] {
+            runnerExecutable == nil ? [(codeFile, codeFD), (tmpfs, tmpfsFD)] : [(codeFile, cRunnerCodeFD)]
+        }
         var argumentVector: [String] {
             runnerExecutable == nil ? Self.arguments(reexecEvery: reexecEvery, warmUp: warmUp, codePages: codePages)
                 : ["ipclab-runner", "runner", "--reexec-every", String(reexecEvery)]
@@ -141,18 +148,20 @@ final class SlotForker {
         let argv: [UnsafeMutablePointer<CChar>?] = image.argumentVector.map { strdup($0) } + [nil]
         let envp: [UnsafeMutablePointer<CChar>?] = image.environmentVector.map { strdup($0) } + [nil]
         let path = image.path
+        let inherited = image.inherited
+        // Their copies above 10 in the child (an array of its own there: filled in place, no allocation).
+        var copies = [Int32](repeating: -1, count: inherited.count)
         defer { for p in argv + envp { free(p) } }
         let pid = fork()
         if pid == 0 {
             // Copies above 10 without CLOEXEC, then onto 3 and 4 (a dup2 onto itself would keep CLOEXEC).
             let s = fcntl(pair[1], F_DUPFD, 10)
             let h = home >= 0 ? fcntl(home, F_DUPFD, 10) : -1
-            let c = image.codeFile >= 0 ? fcntl(image.codeFile, F_DUPFD, 10) : -1
-            let t = image.tmpfs >= 0 ? fcntl(image.tmpfs, F_DUPFD, 10) : -1
+            for i in inherited.indices where inherited[i].fd >= 0 { copies[i] = fcntl(inherited[i].fd, F_DUPFD, 10) }
             guard s >= 0, dup2(s, socketFD) == socketFD else { _exit(127) }
             if h >= 0 { guard dup2(h, homeFD) == homeFD else { _exit(127) } } else { close(homeFD) }
-            if c >= 0 { guard dup2(c, codeFD) == codeFD else { _exit(127) } } else { close(codeFD) }
-            if t >= 0 { guard dup2(t, tmpfsFD) == tmpfsFD else { _exit(127) } } else { close(tmpfsFD) }
+            for fd in codeFD...tmpfsFD where !inherited.indices.contains(where: { copies[$0] >= 0 && inherited[$0].at == fd }) { close(fd) }
+            for i in inherited.indices where copies[i] >= 0 { guard dup2(copies[i], inherited[i].at) == inherited[i].at else { _exit(127) } }
             _ = ipclab_close_range(UInt32(tmpfsFD + 1), UInt32.max)
             // Not on the spawner's run core: its inits have the sandbox's cores until a lone run's go (``RunCore``).
             ipclab_leave_run_core(0)

@@ -74,10 +74,11 @@ public enum Spawner {
         _ = ipclab_set_parent_death_signal(SIGKILL)
         if getppid() == 1 { _exit(0) }
         signal(SIGPIPE, SIG_IGN)
-        // A C runner maps no code of the spawner's: nothing to put on huge pages for it.
-        let codePages: CodePages = options.oneShot || options.runnerExecutable != nil ? .none : options.codePages
+        // A C runner maps its text from a code file made from its own executable, and nothing else.
+        let codePages: CodePages = options.oneShot ? .none
+            : options.runnerExecutable != nil ? options.codePages.intersection(.text) : options.codePages
         // Paid back over many runs, not one (README, "Runners").
-        let files = codePages.spawnerFiles()
+        let files = codePages.spawnerFiles(of: options.runnerExecutable)
         var state = State(uids: RunUidPool(base: options.uidBase, count: options.uidCount),
                           image: SlotForker.Image(executable: ownExecutable(), reexecEvery: max(1, options.reexecEvery),
                                                   warmUp: !options.oneShot, codePages: codePages,
