@@ -106,7 +106,7 @@ static void hold_own_executable(void) {
     }
 }
 
-/* A fresh image in this same process (same pid, same cgroups; fds 3, 4 and 5 kept): a new address
+/* A fresh image in this same process (same pid, same cgroups; fds 3 to 6 kept): a new address
  * layout for the next runs. When no exec works, the runner keeps serving with this image. */
 static void reexec_self(void) {
     execveat(RUNNER_EXE_FD, "", reexec_argv, empty_env, AT_EMPTY_PATH);
