@@ -135,9 +135,25 @@ struct HugeCodePagesTests {
         var fromFile = [UInt8](repeating: 0, count: 4096), fromCode = [UInt8](repeating: 1, count: 4096)
         #expect(pread(exe, &fromFile, 4096, off_t(2 << 20)) == 4096 && pread(fd, &fromCode, 4096, 0) == 4096)
         #expect(fromFile == fromCode, "the code file does not start with the runner's text segment")
-        // ipclab-sandbox's text is larger than 2 MiB and this test's binary is linked as usual: neither is one
-        // segment alone in its last 2 MiB that this makes a file of (-1); a missing file is not read (-3).
-        #expect(codeFile(of: "/proc/self/exe") == -1)
+        // Refused (-1): the same runner with its text segment's alignment made 4 KiB (the kernel would then load
+        // it anywhere a page starts), and a file that is no ELF image; a missing file is not read (-3).
+        var image = try [UInt8](Data(contentsOf: URL(fileURLWithPath: runner)))
+        func field(_ at: Int, _ size: Int) -> Int { (0..<size).reduce(0) { $0 | Int(image[at + $1]) << (8 * $1) } }
+        let (phoff, phentsize, phnum) = (field(0x20, 8), field(0x36, 2), field(0x38, 2))
+        var patched = 0
+        for i in 0..<phnum where field(phoff + i * phentsize, 4) == 1 && field(phoff + i * phentsize + 4, 4) & 1 != 0 {
+            for b in 0..<8 { image[phoff + i * phentsize + 48 + b] = UInt8((0x1000 >> (8 * b)) & 0xff) }
+            patched += 1
+        }
+        #expect(patched == 1, "the runner has \(patched) executable segments")
+        let dirPath = FileManager.default.temporaryDirectory.appendingPathComponent("ipclab-codefile-\(getpid())")
+        try FileManager.default.createDirectory(at: dirPath, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dirPath) }
+        let unaligned = dirPath.appendingPathComponent("unaligned"), notELF = dirPath.appendingPathComponent("not-elf")
+        try Data(image).write(to: unaligned)
+        try Data("#!/bin/sh\nexit 0\n".utf8).write(to: notELF)
+        #expect(codeFile(of: unaligned.path) == -1)
+        #expect(codeFile(of: notELF.path) == -1)
         #expect(codeFile(of: "/nonexistent") == -3)
     }
 
