@@ -160,7 +160,8 @@ final class SlotForker {
             for i in inherited.indices where inherited[i].fd >= 0 { copies[i] = fcntl(inherited[i].fd, F_DUPFD, 10) }
             guard s >= 0, dup2(s, socketFD) == socketFD else { _exit(127) }
             if h >= 0 { guard dup2(h, homeFD) == homeFD else { _exit(127) } } else { close(homeFD) }
-            for fd in codeFD...tmpfsFD where !inherited.indices.contains(where: { copies[$0] >= 0 && inherited[$0].at == fd }) { close(fd) }
+            // Closed first, then the copies put where the image reads them (dup2 onto a closed number).
+            for fd in codeFD...tmpfsFD { close(fd) }
             for i in inherited.indices where copies[i] >= 0 { guard dup2(copies[i], inherited[i].at) == inherited[i].at else { _exit(127) } }
             _ = ipclab_close_range(UInt32(tmpfsFD + 1), UInt32.max)
             // Not on the spawner's run core: its inits have the sandbox's cores until a lone run's go (``RunCore``).
